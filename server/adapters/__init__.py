@@ -1,0 +1,1 @@
+"""I/O around the core: database, files, certificates, HTTP, the peer link."""

@@ -1,0 +1,146 @@
+"""The peer link: mutual TLS between the two servers on the heartbeat port.
+
+Both directions are real connections: this server listens on ``host:heartbeat_port``
+and connects to the partner's.  Each side demands the other's pinned certificate.
+A lab "cut" really drops traffic: cutting inbound closes the listening socket and every
+open peer connection; cutting outbound closes the client and refuses to open another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import ssl
+from typing import Any, Iterable
+
+from aiohttp import web
+
+from .certs import ServerIdentity, explain_tls_failure
+from .httpclient import ApiClient, Reply, Unreachable
+
+log = logging.getLogger("ipics.peer")
+
+PEER_MAX_BODY_BYTES = 512 * 1024 * 1024  # snapshots and replicated files
+
+
+class LinkCut(Unreachable):
+    """The lab cut this direction of the link."""
+
+
+class PeerLink:
+    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef]):
+        self.identity = identity
+        self.host = host
+        self._routes = list(routes)
+        self._runner: web.AppRunner | None = None
+        self._client: ApiClient | None = None
+        self._partner_pem: str | None = None
+        self._partner_fingerprint: str | None = None
+        self._partner_host: str | None = None
+        self.port: int | None = None
+        self.cut_inbound = False
+        self.cut_outbound = False
+        #: the last TLS failure, as a sentence; None once a call succeeds
+        self.error: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self._partner_pem is not None
+
+    async def start(self, partner_pem: str, partner_host: str, port: int) -> None:
+        """(Re)start listener and client for this partner and heartbeat port."""
+        await self.stop()
+        from .certs import inspect
+
+        self._partner_pem = partner_pem
+        self._partner_fingerprint = inspect(partner_pem).fingerprint
+        self._partner_host = partner_host
+        self.port = port
+        await self._open_client()
+        await self._open_listener()
+
+    async def stop(self) -> None:
+        await self._close_listener()
+        await self._close_client()
+        self._partner_pem = None
+
+    async def _open_client(self) -> None:
+        if self.cut_outbound or self._partner_pem is None:
+            return
+        ctx = self.identity.client_context(self._partner_pem)
+        host = f"[{self._partner_host}]" if ":" in self._partner_host else self._partner_host
+        self._client = ApiClient(f"https://{host}:{self.port}", ssl_context=ctx)
+
+    async def _close_client(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _open_listener(self) -> None:
+        if self.cut_inbound or self._partner_pem is None or self._runner is not None:
+            return
+        app = web.Application(client_max_size=PEER_MAX_BODY_BYTES, middlewares=[self._pinned_only])
+        app.add_routes(self._routes)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port,
+                           ssl_context=self.identity.server_context(self._partner_pem), reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            self.error = f"cannot listen on heartbeat port {self.port}: {exc.strerror or exc}"
+            log.error("%s", self.error)
+            return
+        self._runner = runner
+
+    async def _close_listener(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    @web.middleware
+    async def _pinned_only(self, request: web.Request, handler):
+        # TLS already demanded a certificate chained to the pinned one; check it is that
+        # very certificate, so a second certificate made with the same key is refused too.
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+        if der is None or hashlib.sha256(der).hexdigest() != self._partner_fingerprint:
+            raise web.HTTPForbidden(text="peer certificate is not the pinned partner certificate")
+        return await handler(request)
+
+    # -- lab faults ---------------------------------------------------------------------
+    async def cut(self, direction: str) -> None:
+        if direction in ("both", "inbound"):
+            self.cut_inbound = True
+            await self._close_listener()
+        if direction in ("both", "outbound"):
+            self.cut_outbound = True
+            await self._close_client()
+
+    async def heal(self) -> None:
+        self.cut_inbound = self.cut_outbound = False
+        if self._partner_pem is not None:
+            if self._client is None:
+                await self._open_client()
+            await self._open_listener()
+
+    # -- calls ----------------------------------------------------------------------------
+    async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
+                   data: Any = None) -> Reply:
+        if self.cut_outbound:
+            raise LinkCut("the peer link is cut (outbound)")
+        if self._client is None:
+            raise Unreachable("no peer link: the servers are not trusted")
+        try:
+            reply = await self._client.request(method, path, json=json, data=data, timeout_s=timeout_s)
+        except Unreachable as exc:
+            if isinstance(exc.cause, ssl.SSLError):
+                self.error = explain_tls_failure(exc.cause)
+                log.warning("peer link: %s", self.error)
+            raise
+        if reply.status == 403 and isinstance(reply.body, str) and "pinned" in reply.body:
+            self.error = "partner refused this server's certificate (it does not trust it any more)"
+        else:
+            self.error = None
+        return reply

@@ -1,0 +1,235 @@
+"""The server's SQLite database: replicated records, the transaction log, local settings.
+
+All SQLite work runs on one dedicated thread, so the event loop that sends heartbeats
+never waits on the disk (a stalled loop misses heartbeats and causes a false failover),
+and statements never interleave.
+
+Tables
+- ``records``: every replicated record (tombstones included).
+- ``txlog``: the transaction log; entries the standby has not acknowledged yet.
+- ``local``: this server's own settings (licenses, trust, HA state); never replicated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from ..core.records import Record
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT, updated_at REAL NOT NULL,
+    origin TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (tbl, key)
+);
+CREATE TABLE IF NOT EXISTS txlog (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT,
+    updated_at REAL NOT NULL, origin TEXT NOT NULL, version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS local (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+"""
+
+
+def _row_to_record(row: sqlite3.Row | tuple) -> Record:
+    tbl, key, value, updated_at, origin, version = row
+    return Record(tbl, key, None if value is None else json.loads(value), updated_at, origin, version)
+
+
+def _record_params(r: Record) -> tuple:
+    value = None if r.value is None else json.dumps(r.value, separators=(",", ":"))
+    return (r.table, r.key, value, r.updated_at, r.origin, r.version)
+
+
+class Store:
+    """Async front of the SQLite database; every method runs on the store's own thread."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._db: sqlite3.Connection | None = None
+        self.log_id = ""
+
+    # -- lifecycle ---------------------------------------------------------------
+    def open_sync(self) -> None:
+        """Open at start-up, before the event loop serves anything."""
+        self._executor.submit(self._open).result()
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        self._db = db
+        log_id = self._get_local("txlog_id")
+        if log_id is None:
+            log_id = uuid.uuid4().hex
+            self._set_local("txlog_id", log_id)
+        self.log_id = log_id
+
+    def close(self) -> None:
+        def _close():
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        self._executor.submit(_close).result()
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def run_sync(self, fn: Callable[..., T], *args) -> T:
+        return self._executor.submit(fn, *args).result()
+
+    # -- local settings ------------------------------------------------------------
+    def _get_local(self, k: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT v FROM local WHERE k=?", (k,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def _set_local(self, k: str, v: Any) -> None:
+        self._db.execute("INSERT OR REPLACE INTO local(k, v) VALUES (?, ?)", (k, json.dumps(v)))
+
+    def get_local_sync(self, k: str, default: Any = None) -> Any:
+        return self.run_sync(self._get_local, k, default)
+
+    def set_local_sync(self, k: str, v: Any) -> None:
+        self.run_sync(self._set_local, k, v)
+
+    async def get_local(self, k: str, default: Any = None) -> Any:
+        return await self._run(self._get_local, k, default)
+
+    async def set_local(self, k: str, v: Any) -> None:
+        await self._run(self._set_local, k, v)
+
+    # -- records -------------------------------------------------------------------
+    def _get(self, table: str, key: str) -> Record | None:
+        row = self._db.execute(
+            "SELECT tbl, key, value, updated_at, origin, version FROM records WHERE tbl=? AND key=?",
+            (table, key),
+        ).fetchone()
+        return None if row is None else _row_to_record(row)
+
+    async def get(self, table: str, key: str) -> Record | None:
+        return await self._run(self._get, table, key)
+
+    async def table(self, table: str) -> list[Record]:
+        def _list():
+            rows = self._db.execute(
+                "SELECT tbl, key, value, updated_at, origin, version FROM records "
+                "WHERE tbl=? AND value IS NOT NULL ORDER BY key",
+                (table,),
+            ).fetchall()
+            return [_row_to_record(r) for r in rows]
+
+        return await self._run(_list)
+
+    def _write(self, record: Record, log: bool) -> int | None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", _record_params(record))
+            seq = None
+            if log:
+                cur = db.execute(
+                    "INSERT INTO txlog(tbl, key, value, updated_at, origin, version) VALUES (?, ?, ?, ?, ?, ?)",
+                    _record_params(record),
+                )
+                seq = cur.lastrowid
+            db.execute("COMMIT")
+            return seq
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def write(self, record: Record, *, log: bool) -> int | None:
+        """Commit one record; with ``log`` also append it to the transaction log."""
+        return await self._run(self._write, record, log)
+
+    async def upsert(self, table: str, key: str, value: dict | None, *, updated_at: float, origin: str,
+                     log: bool) -> Record:
+        """Write the next version of a record (version read and bumped on the store thread)."""
+
+        def _upsert():
+            old = self._get(table, key)
+            record = Record(table, key, value, updated_at, origin, 1 if old is None else old.version + 1)
+            self._write(record, log)
+            return record
+
+        return await self._run(_upsert)
+
+    async def apply_replicated(self, records: Iterable[Record], applied: tuple[str, int]) -> None:
+        """A standby applies what the active shipped, and where it got to, atomically.
+
+        Never logged here: a standby ships nothing.
+        """
+        batch = [_record_params(r) for r in records]
+
+        def _apply():
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
+            self._set_local("applied", list(applied))
+            db.execute("COMMIT")
+
+        await self._run(_apply)
+
+    async def snapshot(self) -> tuple[list[Record], int]:
+        """Every record and the transaction-log position they include, consistently."""
+
+        def _snap():
+            rows = self._db.execute(
+                "SELECT tbl, key, value, updated_at, origin, version FROM records"
+            ).fetchall()
+            return [_row_to_record(r) for r in rows], self._last_seq()
+
+        return await self._run(_snap)
+
+    async def replace_all(self, records: Iterable[Record], applied: tuple[str, int] | None = None) -> None:
+        """Adopt a whole data set (a snapshot from the active, or the merge at Configure)."""
+        batch = [_record_params(r) for r in records]
+
+        def _replace():
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM records")
+            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
+            if applied is not None:
+                self._set_local("applied", list(applied))
+            db.execute("COMMIT")
+
+        await self._run(_replace)
+
+    # -- transaction log -------------------------------------------------------------
+    def _last_seq(self) -> int:
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='txlog'").fetchone()
+        return 0 if row is None else row[0]
+
+    async def log_after(self, seq: int, limit: int) -> list[tuple[int, Record]]:
+        def _after():
+            rows = self._db.execute(
+                "SELECT seq, tbl, key, value, updated_at, origin, version FROM txlog "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+            return [(r[0], _row_to_record(r[1:])) for r in rows]
+
+        return await self._run(_after)
+
+    async def trim_log(self, upto_seq: int) -> None:
+        await self._run(lambda: self._db.execute("DELETE FROM txlog WHERE seq <= ?", (upto_seq,)))
+
+    async def log_stats(self) -> tuple[int, int]:
+        """(entries held, last sequence number)."""
+
+        def _stats():
+            (count,) = self._db.execute("SELECT COUNT(*) FROM txlog").fetchone()
+            return count, self._last_seq()
+
+        return await self._run(_stats)

@@ -1,0 +1,1 @@
+"""The client API: REST + WebSocket push, its schemas, and its OpenAPI document."""

@@ -1,0 +1,175 @@
+"""Views of sessions, users, channels, VTGs, incidents and files, and the event socket."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from aiohttp import WSMsgType, web
+
+from ..adapters.files import FileNameError, check_file_name
+from ..appkeys import SERVER
+from ..core.roles import Role
+from ..data import UserRole
+from ..errors import ApiError, bad_request
+
+_CONTENT_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
+
+
+def _data(request: web.Request):
+    return request.app[SERVER].data
+
+
+async def login(request: web.Request) -> web.Response:
+    b = request["body"]
+    token, user = await _data(request).login(b.username, b.password)
+    engine = request.app[SERVER].engine
+    return web.json_response({"token": token, "user": user, "server": engine.address,
+                              "role": engine.role.value})
+
+
+async def logout(request: web.Request) -> web.Response:
+    await _data(request).logout(request["token"])
+    return web.json_response({"logged_out": True})
+
+
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(request["user"])
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Pushes ``{"type": "record"|"role"|"logout", ...}``; closes when this server stops
+    being the active one, so the console looks for the new active."""
+    server = request.app[SERVER]
+    ws = web.WebSocketResponse(heartbeat=10, max_msg_size=4096)
+    await ws.prepare(request)
+    queue = server.events.subscribe()
+    await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
+
+    async def drain_incoming():
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+
+    reader = asyncio.ensure_future(drain_incoming())
+    try:
+        while not ws.closed:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                getter.cancel()
+                break
+            event = getter.result()
+            if event is None:
+                break
+            await ws.send_json(event)
+            if event.get("type") == "role" and event.get("role") != Role.ACTIVE.value:
+                break
+            if event.get("type") == "logout" and (not event["admins_only"] or
+                                                  request["user"]["role"] == "system_administrator"):
+                break
+    finally:
+        server.events.unsubscribe(queue)
+        reader.cancel()
+        await ws.close()
+    return ws
+
+
+async def list_users(request: web.Request) -> web.Response:
+    return web.json_response({"users": await _data(request).users()})
+
+
+async def create_user(request: web.Request) -> web.Response:
+    b = request["body"]
+    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name)
+    return web.json_response(user, status=201)
+
+
+async def list_channels(request: web.Request) -> web.Response:
+    return web.json_response({"channels": await _data(request).channels_for(request["user"])})
+
+
+async def create_channel(request: web.Request) -> web.Response:
+    b = request["body"]
+    return web.json_response(await _data(request).create_channel(b.name, b.description), status=201)
+
+
+async def delete_channel(request: web.Request) -> web.Response:
+    await _data(request).delete_channel(request.match_info["channel_id"])
+    return web.json_response({"deleted": True})
+
+
+async def assign_channel(request: web.Request) -> web.Response:
+    value = await _data(request).assign_channel(request.match_info["channel_id"], request["body"].username)
+    return web.json_response(value, status=201)
+
+
+async def unassign_channel(request: web.Request) -> web.Response:
+    await _data(request).unassign_channel(request.match_info["channel_id"], request.match_info["username"])
+    return web.json_response({"deleted": True})
+
+
+async def list_assignments(request: web.Request) -> web.Response:
+    return web.json_response({"assignments": await _data(request).assignments()})
+
+
+async def list_vtgs(request: web.Request) -> web.Response:
+    return web.json_response({"vtgs": await _data(request).vtgs_for(request["user"])})
+
+
+async def create_vtg(request: web.Request) -> web.Response:
+    b = request["body"]
+    return web.json_response(await _data(request).create_vtg(b.name, b.channels, b.members), status=201)
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    return web.json_response({"incidents": await _data(request).incidents_for(request["user"])})
+
+
+async def create_incident(request: web.Request) -> web.Response:
+    b = request["body"]
+    value = await _data(request).create_incident(b.name, b.description, b.participants)
+    return web.json_response(value, status=201)
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    return web.json_response(await _data(request).incident(request.match_info["incident_id"], request["user"]))
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    """Raw body upload: ``POST .../files?name=photo.jpg`` with the file's Content-Type."""
+    server = request.app[SERVER]
+    try:
+        name = check_file_name(request.query.get("name", ""))
+    except FileNameError as exc:
+        raise bad_request(str(exc)) from None
+    content_type = request.content_type or "application/octet-stream"
+    if not _CONTENT_TYPE.match(content_type):
+        raise bad_request("unsupported Content-Type")
+    limit = server.cfg.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "too_large", f"the upload is larger than the limit of {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"the upload is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    if size == 0:
+        raise bad_request("the upload is empty")
+    value = await _data(request).add_file(request.match_info["incident_id"], request["user"], name,
+                                          content_type, b"".join(chunks))
+    return web.json_response(value, status=201)
+
+
+async def download_file(request: web.Request) -> web.Response:
+    meta, content = await _data(request).file_content(
+        request.match_info["incident_id"], request.match_info["file_id"], request["user"])
+    return web.Response(body=content, content_type=meta["content_type"],
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

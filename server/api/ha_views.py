@@ -1,0 +1,132 @@
+"""Views of the HA tabs, status and health, and the partner-to-partner trust calls."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..appkeys import SERVER
+from ..core.ha_config import ConfigurationError, HeartbeatSettings
+from ..core.licenses import LicenseError
+from ..core.roles import Role
+from ..errors import ApiError
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVER].engine.status())
+
+
+async def health_active(request: web.Request) -> web.Response:
+    engine = request.app[SERVER].engine
+    if engine.role == Role.ACTIVE:
+        return web.json_response({"active": True, "role": engine.role.value})
+    return web.json_response({"active": False, "role": engine.role.value}, status=503)
+
+
+async def servers(request: web.Request) -> web.Response:
+    """The login server selector: every known server and its current role."""
+    engine = request.app[SERVER].engine
+    st = await engine.status()
+    listed = [{"address": engine.address, "server": st["server"], "role": engine.role.value}]
+    if engine.partner:
+        view = engine.partner_view if engine.missed_now == 0 else None
+        listed.append({"address": engine.partner.address,
+                       "server": view.get("server") if view else None,
+                       "role": view.get("role") if view else "unreachable"})
+    return web.json_response({"servers": listed, "active": engine.active_address()})
+
+
+async def list_licenses(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SERVER].licenses_view())
+
+
+async def install_license(request: web.Request) -> web.Response:
+    server = request.app[SERVER]
+    try:
+        installed = await server.install_license(request["body"].content.encode())
+    except LicenseError as exc:
+        raise ApiError(400, "license_refused", str(exc)) from None
+    return web.json_response(installed, status=201)
+
+
+async def set_ntp(request: web.Request) -> web.Response:
+    server = request.app[SERVER]
+    await server.store.set_local("ntp", request["body"].servers)
+    return web.json_response({"ntp_servers": request["body"].servers})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    server = request.app[SERVER]
+    engine = server.engine
+    st = await engine.status()
+    return web.json_response({
+        "server_status": "Not Trusted" if engine.partner is None else "Trusted",
+        "partner": engine.partner.address if engine.partner else None,
+        "primary_address": engine.address if st["server"] == "primary" else (
+            engine.partner.address if engine.partner else None),
+        "secondary_address": engine.partner.address if st["server"] == "primary" and engine.partner else (
+            engine.address if st["server"] == "secondary" else None),
+        "heartbeat": engine.settings.as_dict(),
+        "ha": engine.ha.value,
+        "standby_server_status": st["standby_server_status"],
+        "ntp_servers": await server.store.get_local("ntp", []),
+        "certificate_fingerprint": server.identity.info.fingerprint,
+        "certificate_not_after": server.identity.info.not_after.isoformat(),
+    })
+
+
+async def establish_trust(request: web.Request) -> web.Response:
+    body = request["body"]
+    engine = request.app[SERVER].engine
+    await engine.establish_trust(body.partner_address, body.username, body.password)
+    return web.json_response({"server_status": "Trusted", "partner": engine.partner.address})
+
+
+async def delete_trust(request: web.Request) -> web.Response:
+    await request.app[SERVER].engine.delete_trust(request["body"].password)
+    return web.json_response({"server_status": "Not Trusted"})
+
+
+async def trust_exchange(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVER].engine.accept_trust(request["body"].model_dump()))
+
+
+async def trust_remove(request: web.Request) -> web.Response:
+    await request.app[SERVER].engine.remove_trust(request["body"].model_dump())
+    return web.json_response({"server_status": "Not Trusted"})
+
+
+async def update_settings(request: web.Request) -> web.Response:
+    b = request["body"]
+    try:
+        settings = HeartbeatSettings(b.port, b.interval_s, b.missed_count)
+    except ConfigurationError as exc:
+        raise ApiError(400, "out_of_range", str(exc)) from None
+    await request.app[SERVER].engine.update_settings(settings)
+    return web.json_response({"heartbeat": settings.as_dict()})
+
+
+async def configure(request: web.Request) -> web.Response:
+    server = request.app[SERVER]
+    await server.engine.configure(on_done=lambda: server.data.logout_all(admins_only=True))
+    return web.json_response({"ha": "configured", "logged_out": True,
+                              "message": "HA configured; you are logged out until configuration completes"})
+
+
+async def unconfigure(request: web.Request) -> web.Response:
+    await request.app[SERVER].engine.unconfigure()
+    return web.json_response({"ha": request.app[SERVER].engine.ha.value, "role": "transitioning",
+                              "message": "HA unconfigured: log out and wait a few minutes for the reconfiguration"})
+
+
+async def failover_now(request: web.Request) -> web.Response:
+    engine = request.app[SERVER].engine
+    await engine.failover_now()
+    return web.json_response({"role": engine.role.value, "message": "the standby server is assuming the active role"})
+
+
+async def discarded(request: web.Request) -> web.Response:
+    return web.json_response({"discarded": await request.app[SERVER].store.get_local("discarded", [])})
+
+
+async def replication_lag(request: web.Request) -> web.Response:
+    return web.json_response({"lag_ms": request.app[SERVER].engine.replication_lag_ms()})

@@ -1,0 +1,38 @@
+"""Error middleware: every refusal becomes JSON ``{"error", "message", ...}``; nothing
+escapes as a traceback page, and the server keeps running."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..errors import ApiError
+
+log = logging.getLogger("ipics.api")
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+
+
+@web.middleware
+async def errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return web.json_response({"error": "too_large", "message": f"request body too large: {exc.text}"},
+                                 status=413)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.status == 101:
+            raise
+        code = _STATUS_CODES.get(exc.status, "error")
+        return web.json_response({"error": code, "message": exc.reason}, status=exc.status)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return web.json_response({"error": "internal", "message": "internal server error"}, status=500)
+
+
+def setup_middlewares(app: web.Application) -> None:
+    app.middlewares.append(errors)

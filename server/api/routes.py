@@ -1,0 +1,218 @@
+"""The route table of the client API, its guard, and the OpenAPI document built from it.
+
+Each route says who may call it and what body it takes; ``guarded`` enforces both
+before the view runs, so views only hold the behaviour.  A test checks the OpenAPI
+document against the routes the app really serves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .. import __version__
+from ..appkeys import SERVER
+from ..data import UserRole
+from ..errors import ApiError
+from . import data_views, ha_views, lab_views, schemas
+
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Who may call: None (anyone) or the lowest user role allowed.
+ALLOWED: dict[str, set[str]] = {
+    "admin": {UserRole.SYSTEM_ADMINISTRATOR.value},
+    "operator": {UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value},
+    "dispatcher": {UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value, UserRole.DISPATCHER.value},
+    "user": {r.value for r in UserRole},
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    view: View
+    summary: str
+    auth: str | None = None
+    body: type[BaseModel] | None = None
+    tag: str = "data"
+    #: served by tomcat: answers 503 while the emulated tomcat is down
+    tomcat: bool = True
+    responses: dict[str, str] = field(default_factory=dict)
+
+
+ROUTES: list[Route] = [
+    # status and health: the lab's view of the server, not served by tomcat
+    Route("GET", "/api/v1/ha/status", ha_views.status, "HA status of this server", tag="status", tomcat=False),
+    Route("GET", "/api/v1/health/active", ha_views.health_active, "200 only on the active server",
+          tag="status", tomcat=False),
+    Route("GET", "/api/openapi.json", lambda r: openapi_view(r), "This document", tag="status", tomcat=False),
+    Route("GET", "/api/v1/servers", ha_views.servers, "Login server selector: both servers with their roles",
+          tag="status", tomcat=False),
+    # sessions
+    Route("POST", "/api/v1/auth/login", data_views.login, "Log in; refused on the standby, naming the active",
+          body=schemas.Login, tag="auth"),
+    Route("POST", "/api/v1/auth/logout", data_views.logout, "Log out", auth="user", tag="auth"),
+    Route("GET", "/api/v1/me", data_views.me, "The logged-in user", auth="user", tag="auth"),
+    Route("GET", "/api/v1/events", data_views.events, "WebSocket: configuration and role changes",
+          auth="user", tag="auth"),
+    # data
+    Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="admin"),
+    Route("POST", "/api/v1/users", data_views.create_user, "Create a user", auth="admin", body=schemas.NewUser),
+    Route("GET", "/api/v1/channels", data_views.list_channels, "The caller's channels", auth="user"),
+    Route("POST", "/api/v1/channels", data_views.create_channel, "Create a channel", auth="operator",
+          body=schemas.NewChannel),
+    Route("DELETE", "/api/v1/channels/{channel_id}", data_views.delete_channel, "Delete a channel",
+          auth="operator"),
+    Route("POST", "/api/v1/channels/{channel_id}/assignments", data_views.assign_channel,
+          "Assign a channel to a user", auth="operator", body=schemas.Assignment),
+    Route("DELETE", "/api/v1/channels/{channel_id}/assignments/{username}", data_views.unassign_channel,
+          "Remove a channel from a user", auth="operator"),
+    Route("GET", "/api/v1/assignments", data_views.list_assignments, "Channel assignments", auth="operator"),
+    Route("GET", "/api/v1/vtgs", data_views.list_vtgs, "The caller's VTGs", auth="user"),
+    Route("POST", "/api/v1/vtgs", data_views.create_vtg, "Create a VTG", auth="dispatcher", body=schemas.NewVtg),
+    Route("GET", "/api/v1/incidents", data_views.list_incidents, "The caller's incidents", auth="user"),
+    Route("POST", "/api/v1/incidents", data_views.create_incident, "Create an incident", auth="dispatcher",
+          body=schemas.NewIncident),
+    Route("GET", "/api/v1/incidents/{incident_id}", data_views.get_incident, "One incident", auth="user"),
+    Route("POST", "/api/v1/incidents/{incident_id}/files", data_views.upload_file,
+          "Upload a photo or video (raw body, ?name=)", auth="user"),
+    Route("GET", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.download_file,
+          "Download an uploaded file", auth="user"),
+    # HA (Administration Console, Configuration > High Availability)
+    Route("GET", "/api/v1/licenses", ha_views.list_licenses, "Installed licenses", auth="admin", tag="ha"),
+    Route("POST", "/api/v1/licenses", ha_views.install_license, "Install a license file", auth="admin",
+          body=schemas.License, tag="ha"),
+    Route("PUT", "/api/v1/ha/ntp", ha_views.set_ntp, "Set the NTP servers (ntpsetup -s enable)",
+          auth="admin", body=schemas.Ntp, tag="ha"),
+    Route("GET", "/api/v1/ha/config", ha_views.get_config, "HA Security and HA Configuration tabs",
+          auth="admin", tag="ha"),
+    Route("POST", "/api/v1/ha/trust", ha_views.establish_trust, "HA Security, Save: establish trust",
+          auth="admin", body=schemas.Trust, tag="ha"),
+    Route("POST", "/api/v1/ha/trust/delete", ha_views.delete_trust,
+          "HA Security, Delete: remove the trust certificates on both servers", auth="admin",
+          body=schemas.TrustDelete, tag="ha"),
+    Route("POST", "/api/v1/ha/trust/exchange", ha_views.trust_exchange,
+          "Partner to partner: certificate exchange, authenticated by the ipicsadmin password",
+          body=schemas.TrustExchange, tag="ha"),
+    Route("POST", "/api/v1/ha/trust/remove", ha_views.trust_remove,
+          "Partner to partner: remove the trust, authenticated by the ipicsadmin password",
+          body=schemas.TrustRemove, tag="ha"),
+    Route("PUT", "/api/v1/ha/settings", ha_views.update_settings, "HA Configuration, Update",
+          auth="admin", body=schemas.HeartbeatSettingsBody, tag="ha"),
+    Route("POST", "/api/v1/ha/configure", ha_views.configure, "HA Configuration, Configure", auth="admin",
+          tag="ha"),
+    Route("POST", "/api/v1/ha/unconfigure", ha_views.unconfigure, "HA Configuration, Unconfigure",
+          auth="admin", tag="ha"),
+    Route("POST", "/api/v1/ha/failover", ha_views.failover_now, "HA Configuration, Failover Now",
+          auth="admin", tag="ha"),
+    Route("GET", "/api/v1/ha/discarded", ha_views.discarded,
+          "Records this server accepted that never reached the partner before a failover", auth="admin",
+          tag="ha"),
+    Route("GET", "/api/v1/ha/replication/lag", ha_views.replication_lag,
+          "Standby: recent replication lag samples in real milliseconds", auth="admin", tag="ha",
+          tomcat=False),
+    # lab
+    Route("POST", "/api/v1/lab/faults", lab_views.inject_fault, "Inject a lab fault (lab servers only)",
+          auth="admin", body=schemas.Fault, tag="lab", tomcat=False),
+]
+
+
+def guarded(route: Route) -> View:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        server = request.app[SERVER]
+        if route.tomcat and not server.services.running("tomcat"):
+            raise ApiError(503, "tomcat_down", "tomcat is not running on this server")
+        if route.auth:
+            request["user"] = await authenticate(request, ALLOWED[route.auth])
+        if route.body:
+            request["body"] = await parse_body(request, route.body)
+        return await route.view(request)
+
+    handler.__name__ = getattr(route.view, "__name__", "view")
+    return handler
+
+
+async def authenticate(request: web.Request, roles: set[str]) -> dict:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "log in first: send Authorization: Bearer <token>")
+    user = await request.app[SERVER].data.session(token.strip())
+    if user is None:
+        raise ApiError(401, "unauthorized", "the session is unknown or has expired: log in again")
+    if user["role"] not in roles:
+        raise ApiError(403, "forbidden", f"a {user['role']} may not do this")
+    request["token"] = token.strip()
+    return user
+
+
+async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = await request.read()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                    for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        raise ApiError(400, "invalid_body", f"invalid request: {summary}", problems=problems) from None
+
+
+def setup_routes(app: web.Application) -> None:
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, guarded(route))
+
+
+# ------------------------------------------------------------------------- OpenAPI
+def build_openapi() -> dict:
+    paths: dict[str, dict] = {}
+    components: dict[str, dict] = {}
+    for route in ROUTES:
+        op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": _operation_id(route),
+                    "responses": {"200": {"description": "OK"},
+                                  "4XX": {"description": "Refused", "content": {
+                                      "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+        params = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
+                  for part in route.path.split("/") if part.startswith("{")]
+        if params:
+            op["parameters"] = params
+        if route.auth:
+            op["security"] = [{"bearer": []}]
+            op["description"] = f"Allowed roles: {', '.join(sorted(ALLOWED[route.auth]))}."
+        if route.body:
+            schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schema.pop("$defs", {}).items():
+                components[name] = sub
+            components[route.body.__name__] = schema
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    components["Error"] = {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "IPICS HA Lab server API", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _operation_id(route: Route) -> str:
+    return getattr(route.view, "__name__", "view") if route.path != "/api/openapi.json" else "openapi"
+
+
+async def openapi_view(request: web.Request) -> web.Response:
+    return web.json_response(build_openapi())

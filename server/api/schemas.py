@@ -1,0 +1,106 @@
+"""Request bodies.  Strict: wrong types and unknown fields are refused, never coerced."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..core.ha_config import (HEARTBEAT_INTERVAL_DEFAULT_S, HEARTBEAT_PORT_DEFAULT,
+                              MISSED_HEARTBEAT_COUNT_DEFAULT)
+from ..data import UserRole
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Login(Body):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Password
+
+
+class NewUser(Body):
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    role: Literal["system_administrator", "operator", "dispatcher", "user"] = UserRole.USER.value
+    full_name: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class NewChannel(Body):
+    name: Name
+    description: Text = ""
+
+
+class Assignment(Body):
+    username: Username
+
+
+class NewVtg(Body):
+    name: Name
+    channels: Annotated[list[Id], Field(max_length=100)] = []
+    members: Annotated[list[Username], Field(max_length=1000)] = []
+
+
+class NewIncident(Body):
+    name: Name
+    description: Text = ""
+    participants: Annotated[list[Username], Field(max_length=1000)] = []
+
+
+class Ntp(Body):
+    servers: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:-]{1,255}$")]],
+                       Field(min_length=1, max_length=2)]
+
+
+class Trust(Body):
+    """HA Security tab: the partner's address and its ipicsadmin password."""
+
+    partner_address: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    username: Literal["ipicsadmin"] = "ipicsadmin"
+    password: Password
+
+
+class TrustExchange(Body):
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Password
+    certificate: Annotated[str, StringConstraints(max_length=20000)]
+    address: Annotated[str, StringConstraints(max_length=255)]
+    heartbeat_port: int | None = None
+
+
+class TrustDelete(Body):
+    password: Password
+
+
+class TrustRemove(Body):
+    username: Annotated[str, StringConstraints(max_length=64)]
+    password: Password
+    certificate: Annotated[str, StringConstraints(max_length=20000)]
+
+
+class HeartbeatSettingsBody(Body):
+    """HA Configuration tab; ranges are checked by the core so the message names them."""
+
+    port: int = HEARTBEAT_PORT_DEFAULT
+    interval_s: int = HEARTBEAT_INTERVAL_DEFAULT_S
+    missed_count: int = MISSED_HEARTBEAT_COUNT_DEFAULT
+
+
+class Fault(Body):
+    fault: Literal["power-off", "crash-service", "cut-link", "heal-link", "clock-offset"]
+    service: Literal["tomcat", "ipics_nm", "database"] | None = None
+    direction: Literal["both", "outbound", "inbound"] | None = None
+    seconds: Annotated[float, Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400)] | None = None
+
+    model_config = ConfigDict(extra="forbid", strict=False)  # seconds may be int or float
+
+
+class License(Body):
+    content: Annotated[str, StringConstraints(min_length=1, max_length=4096)]

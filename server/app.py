@@ -1,0 +1,207 @@
+"""Wiring of one server process: the objects, the aiohttp app, its background tasks.
+
+``IpicsServer`` owns the store, clock, certificates, services, HA engine and data
+service.  ``make_app`` is the aiohttp app factory; every background task lives in a
+``cleanup_ctx`` so it is cancelled and awaited on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from .adapters.certs import ServerIdentity
+from .adapters.files import FileStore
+from .adapters.store import Store
+from .api.middlewares import setup_middlewares
+from .api.routes import setup_routes
+from .appkeys import SERVER
+from .clock import Clock
+from .config import ServerConfig
+from .core.licenses import Feature, check_install, designation, parse_license
+from .core.roles import ServerDesignation
+from .data import DataService
+from .events import EventBus
+from .ha import HAEngine
+from .services import Services
+
+log = logging.getLogger("ipics.server")
+
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+class DataDirLocked(RuntimeError):
+    pass
+
+
+class IpicsServer:
+    def __init__(self, cfg: ServerConfig):
+        self.cfg = cfg
+        if cfg.clean_install and cfg.data_dir.exists():
+            shutil.rmtree(cfg.data_dir)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_file = _lock_data_dir(cfg.data_dir)
+        self.clock = Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now())
+        self.store = Store(cfg.data_dir / "ipics.sqlite3")
+        self.store.open_sync()
+        self.clock.offset_s = self.store.get_local_sync("clock_offset_s", 0.0)
+        if cfg.ntp_servers:
+            self.store.set_local_sync("ntp", cfg.ntp_servers)
+        self.files = FileStore(cfg.data_dir / "files")
+        self.identity = ServerIdentity(cfg.data_dir / "certs", cfg.name, cfg.host)
+        self.events = EventBus()
+        self.services = Services(self.clock, on_change=self._on_services_changed)
+        for path in cfg.licenses:
+            self.install_license_sync(path.read_bytes())
+        self.engine = HAEngine(cfg=cfg, clock=self.clock, store=self.store, files=self.files,
+                               identity=self.identity, services=self.services, events=self.events,
+                               designation=self.designation, verify_password=self._verify_password,
+                               logout=self._logout)
+        self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
+                                engine=self.engine, services=self.services, designation=self.designation)
+
+    # -- licenses --------------------------------------------------------------------
+    def installed_features(self) -> set[Feature]:
+        return {Feature(f["feature"]) for f in self.store.get_local_sync("licenses", [])}
+
+    def designation(self) -> ServerDesignation | None:
+        return designation(self.installed_features())
+
+    def install_license_sync(self, data: bytes) -> dict:
+        lic = parse_license(data)
+        installed = self.store.get_local_sync("licenses", [])
+        features = {Feature(f["feature"]) for f in installed}
+        if lic.feature in features:
+            return next(f for f in installed if f["feature"] == lic.feature.value)
+        check_install(features, lic.feature)
+        entry = {"feature": lic.feature.value, "title": lic.title, "serial": lic.serial, "version": lic.version}
+        self.store.set_local_sync("licenses", installed + [entry])
+        log.info("installed the %s license", lic.title)
+        return entry
+
+    async def install_license(self, data: bytes) -> dict:
+        entry = await asyncio.to_thread(self.install_license_sync, data)
+        self.engine.on_licenses_changed()
+        return entry
+
+    def licenses_view(self) -> dict:
+        d = self.designation()
+        return {"licenses": self.store.get_local_sync("licenses", []), "server": d.value if d else None}
+
+    # -- callbacks for the engine ------------------------------------------------------
+    async def _verify_password(self, username: str, password: str) -> bool:
+        return await self.data.verify_password(username, password) is not None
+
+    async def _logout(self, admins_only: bool) -> None:
+        await self.data.logout_all(admins_only)
+
+    def _on_services_changed(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().create_task(self.engine.tick())
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        password = self.cfg.admin_password
+        if await self.store.get("users", "ipicsadmin") is None:
+            if password is None:
+                password = secrets.token_urlsafe(12)
+                # Printed once to the terminal that started the server, never to the log.
+                print(f"ipicsadmin password (first start, shown once): {password}", file=sys.stderr, flush=True)
+            await self.data.ensure_builtin_users(password)
+        if self.engine.partner:
+            await self.engine.peer.start(self.engine.partner.cert_pem, self.engine.partner.host,
+                                         self.engine.settings.port)
+
+    async def stop(self) -> None:
+        self.services.cancel()
+        await self.engine.peer.stop()
+        self.events.close_all()
+        await asyncio.to_thread(self.store.close)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _lock_data_dir(data_dir: Path):
+    f = open(data_dir / "server.lock", "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise DataDirLocked(f"another server is running with the data directory {data_dir}") from None
+    return f
+
+
+def make_app(server: IpicsServer) -> web.Application:
+    app = web.Application(client_max_size=JSON_BODY_LIMIT)
+    app[SERVER] = server
+    setup_middlewares(app)
+    setup_routes(app)
+    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
+    app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
+    app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
+    return app
+
+
+async def _lifecycle(app: web.Application):
+    server = app[SERVER]
+    await server.start()
+    yield
+    await server.stop()
+
+
+def _background(start):
+    async def ctx(app: web.Application):
+        task = asyncio.get_running_loop().create_task(start(app[SERVER]))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+async def serve(cfg: ServerConfig) -> None:
+    """Run one server until SIGINT or SIGTERM."""
+    server = IpicsServer(cfg)
+    app = make_app(server)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((cfg.host, cfg.port))  # port 0: the OS picks a free one
+    port = sock.getsockname()[1]
+    site = web.SockSite(runner, sock)
+    await site.start()
+    cfg.port = port
+    server.engine.address = f"http://{cfg.host}:{port}"
+    if cfg.port_file:
+        tmp = cfg.port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        os.replace(tmp, cfg.port_file)
+    log.warning("IPICS server %s listening on %s (role %s)", cfg.name, server.engine.address,
+                server.engine.role.value)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.warning("IPICS server %s stopping", cfg.name)
+        await runner.cleanup()

@@ -1,0 +1,148 @@
+"""``ipics-lab``: run one server, or bring up a whole HA pair for the lab.
+
+    ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
+    ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from .config import add_server_arguments, config_from_args
+
+log = logging.getLogger("ipics.lab")
+
+
+def default_lab_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ipics-ha-lab" / "lab"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ipics-lab", description="IPICS HA Lab")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_server = sub.add_parser("server", help="run one emulated IPICS server")
+    add_server_arguments(p_server)
+
+    p_up = sub.add_parser("up", help="start a primary and a secondary as a configured HA pair")
+    p_up.add_argument("--headless", action="store_true", help="no windows (the only mode until the trainer panel)")
+    p_up.add_argument("--json", action="store_true", help="print one JSON line when the standby is Ready")
+    p_up.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
+    p_up.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_lab_dir()}")
+    p_up.add_argument("--heartbeat-interval", type=int, default=15)
+    p_up.add_argument("--missed-heartbeats", type=int, default=5)
+
+    ns = parser.parse_args(argv)
+    if ns.command == "server":
+        sys.exit(run_server(ns))
+    if ns.command == "up":
+        sys.exit(run_up(ns))
+
+
+def run_server(ns: argparse.Namespace) -> int:
+    from .app import DataDirLocked, serve
+    from .core.licenses import LicenseError
+    from .logsetup import setup_logging
+
+    cfg = config_from_args(ns)
+    setup_logging(cfg.name, cfg.data_dir)
+    try:
+        asyncio.run(serve(cfg))
+    except DataDirLocked as exc:
+        print(f"ipics-lab server: {exc}", file=sys.stderr)
+        return 2
+    except LicenseError as exc:
+        print(f"ipics-lab server: license refused: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ipics-lab server: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_up(ns: argparse.Namespace) -> int:
+    from .logsetup import setup_logging
+
+    root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = open(root / "lab.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"ipics-lab up: another lab is running with the data directory {root}; "
+              "stop it or pass --data-dir", file=sys.stderr)
+        return 2
+    setup_logging("lab")
+    try:
+        return asyncio.run(_up(ns, root))
+    finally:
+        lock.close()
+
+
+async def _up(ns: argparse.Namespace, root: Path) -> int:
+    from .lab.seed import seed_demo_data
+    from .lab.supervisor import LabPair
+
+    # Every `up` is a clean install of both servers, so a lab starts the same each time.
+    for name in ("primary", "secondary"):
+        shutil.rmtree(root / name, ignore_errors=True)
+    pair = LabPair(root, time_scale=ns.time_scale)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        setup = asyncio.ensure_future(_setup(pair, ns, seed_demo_data))
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({setup, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if setup not in done:
+            setup.cancel()
+            return 130
+        stopper.cancel()
+        summary = setup.result()
+        if ns.json:
+            print(json.dumps(summary), flush=True)
+        else:
+            print(f"IPICS HA Lab is up.\n  primary   {summary['primary']['url']} (active)\n"
+                  f"  secondary {summary['secondary']['url']} (standby, Ready)\n"
+                  f"  admin     ipicsadmin / {summary['admin']['password']}\n"
+                  f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
+                  f"  data      {root}\nPress Ctrl-C to stop.", flush=True)
+        await stop.wait()
+        return 0
+    except Exception as exc:  # a setup step failed: say which, stop the processes
+        print(f"ipics-lab up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        pair.stop()
+
+
+async def _setup(pair, ns, seed_demo_data) -> dict:
+    await pair.start()
+    await pair.establish_trust()
+    await pair.configure(ns.heartbeat_interval, ns.missed_heartbeats)
+    await pair.wait_ready()
+    user_password = secrets.token_urlsafe(9)
+    async with await pair.admin(pair.primary) as c:
+        seeded = await seed_demo_data(c, user_password)
+    await pair.wait_ready()
+    return {
+        "primary": {"url": pair.primary.url, "pid": pair.primary.pid},
+        "secondary": {"url": pair.secondary.url, "pid": pair.secondary.pid},
+        "admin": {"username": "ipicsadmin", "password": pair.admin_password},
+        "users": {"usernames": ["dan", "adam", "ursula", "amy", "fred"], "password": user_password},
+        "demo": seeded,
+        "time_scale": pair.time_scale,
+        "data_dir": str(pair.root),
+    }

@@ -1,0 +1,91 @@
+"""The one configuration loader of a server process: command line plus environment.
+
+Secrets never come on the command line (visible in ``ps``): the initial ``ipicsadmin``
+password comes from the environment variable ``IPICS_ADMIN_PASSWORD``, and the lab's
+fault-injection switch from ``--lab-faults``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .core.ha_config import HEARTBEAT_PORT_DEFAULT, SOFTWARE_VERSION_DEFAULT
+
+ADMIN_PASSWORD_ENV = "IPICS_ADMIN_PASSWORD"
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    heartbeat_port: int = HEARTBEAT_PORT_DEFAULT
+    name: str = "ipics"
+    time_scale: float = 1.0
+    clock_epoch: float | None = None
+    software_version: str = SOFTWARE_VERSION_DEFAULT
+    licenses: list[Path] = field(default_factory=list)
+    ntp_servers: list[str] = field(default_factory=list)
+    clean_install: bool = False
+    lab_faults: bool = False
+    transaction_log_capacity: int = 100_000
+    max_upload_bytes: int = 20 * 1024 * 1024
+    file_replication_delay_s: float = 10.0
+    port_file: Path | None = None
+    admin_password: str | None = None
+
+
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, required=True, help="this server's data directory")
+    p.add_argument("--host", default="127.0.0.1", help="address of this server (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="client API port (0: a free one)")
+    p.add_argument("--heartbeat-port", type=int, default=HEARTBEAT_PORT_DEFAULT,
+                   help="HA heartbeat port until HA configuration sets one (default 3444)")
+    p.add_argument("--name", default="ipics", help="host name shown in logs and certificates")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="real seconds per emulated second (0.02 runs 50x faster)")
+    p.add_argument("--clock-epoch", type=float, default=None,
+                   help="shared real Unix time the emulated clocks of a pair are anchored on")
+    p.add_argument("--software-version", default=SOFTWARE_VERSION_DEFAULT)
+    p.add_argument("--license", dest="licenses", type=Path, action="append", default=[],
+                   help="install this license file at start (repeatable)")
+    p.add_argument("--ntp", dest="ntp_servers", action="append", default=[],
+                   help="NTP server (repeatable): the emulated ntpsetup -s enable")
+    p.add_argument("--clean-install", action="store_true",
+                   help="wipe this server's data first, so nothing is merged at HA configuration")
+    p.add_argument("--lab-faults", action="store_true", help="enable the lab's fault injection API")
+    p.add_argument("--transaction-log-capacity", type=int, default=100_000)
+    p.add_argument("--max-upload-bytes", type=int, default=20 * 1024 * 1024)
+    p.add_argument("--file-replication-delay", dest="file_replication_delay_s", type=float, default=10.0,
+                   help="emulated seconds an upload waits before it replicates (lower priority)")
+    p.add_argument("--port-file", type=Path, default=None,
+                   help="write the bound client API port here once listening")
+
+
+def config_from_args(ns: argparse.Namespace) -> ServerConfig:
+    if ns.transaction_log_capacity < 10:
+        raise SystemExit("--transaction-log-capacity must be at least 10")
+    if not 0 < ns.time_scale <= 10:
+        raise SystemExit("--time-scale must be greater than 0 and at most 10")
+    return ServerConfig(
+        data_dir=ns.data_dir.expanduser().resolve(),
+        host=ns.host,
+        port=ns.port,
+        heartbeat_port=ns.heartbeat_port,
+        name=ns.name,
+        time_scale=ns.time_scale,
+        clock_epoch=ns.clock_epoch,
+        software_version=ns.software_version,
+        licenses=list(ns.licenses),
+        ntp_servers=list(ns.ntp_servers),
+        clean_install=ns.clean_install,
+        lab_faults=ns.lab_faults,
+        transaction_log_capacity=ns.transaction_log_capacity,
+        max_upload_bytes=ns.max_upload_bytes,
+        file_replication_delay_s=ns.file_replication_delay_s,
+        port_file=ns.port_file,
+        admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
+    )

@@ -1,0 +1,101 @@
+"""Replicated records and the rules that reconcile two servers' copies.
+
+Every replicated record carries table, key, value, updated_at (emulated UTC), origin
+server and version.  A deleted record stays as a tombstone (``value is None``) so a
+deletion replicates and merges like any other change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping
+
+RecordId = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Record:
+    table: str
+    key: str
+    value: dict[str, Any] | None
+    updated_at: float
+    origin: str
+    version: int = 1
+
+    @property
+    def id(self) -> RecordId:
+        return (self.table, self.key)
+
+    @property
+    def deleted(self) -> bool:
+        return self.value is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "key": self.key,
+            "value": self.value,
+            "updated_at": self.updated_at,
+            "origin": self.origin,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "Record":
+        return cls(
+            table=str(d["table"]),
+            key=str(d["key"]),
+            value=d["value"],
+            updated_at=float(d["updated_at"]),
+            origin=str(d["origin"]),
+            version=int(d["version"]),
+        )
+
+    def next_version(self, value: dict[str, Any] | None, updated_at: float, origin: str) -> "Record":
+        return replace(self, value=value, updated_at=updated_at, origin=origin, version=self.version + 1)
+
+
+def _recency(r: Record) -> tuple[float, int, str]:
+    # Ties on the timestamp fall to the higher version, then to a fixed order of
+    # origins, so both servers reach the same answer on their own.
+    return (r.updated_at, r.version, r.origin)
+
+
+def newest(a: Record, b: Record) -> Record:
+    return a if _recency(a) >= _recency(b) else b
+
+
+def merge_newest(*sides: Iterable[Record]) -> dict[RecordId, Record]:
+    """Configure HA: merge both servers' data; per record the newest timestamp wins."""
+    merged: dict[RecordId, Record] = {}
+    for side in sides:
+        for record in side:
+            kept = merged.get(record.id)
+            merged[record.id] = record if kept is None else newest(kept, record)
+    return merged
+
+
+def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record]) -> list[Record]:
+    """No failback: a returning server adopts the active's data.
+
+    Its own records that the active never received (absent there, or a version the
+    active does not have and that is newer than the active's) are discarded; they are
+    returned so the server can log them, as with the chapter's lost Fire channel.
+    """
+    lost = []
+    for record in local:
+        theirs = active.get(record.id)
+        if theirs is None:
+            if not record.deleted:
+                lost.append(record)
+        elif theirs != record and _recency(record) > _recency(theirs):
+            lost.append(record)
+    return lost
+
+
+def describe(record: Record) -> str:
+    name = ""
+    if record.value:
+        name = record.value.get("name") or record.value.get("username") or ""
+    what = f"{record.table}/{record.key}"
+    return f"{what} ({name})" if name else what

@@ -1,0 +1,156 @@
+"""Roles of an HA server, the allowed transitions, and the reconcile decision.
+
+Pure: no I/O, no clock reads.  ``decide`` is called on every HA tick with what the
+server observed and returns what to do and a sentence saying why (the sentence is
+logged and shown to trainers), in the manner of Patroni's ``ha.py``.
+
+Chapter words: *active server*, *standby server*, *Standby Server Status*
+(Ready / Not Ready), *heartbeat*, *missed heartbeat count*, *split brain*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    ACTIVE = "active"
+    STANDBY = "standby"
+    STANDALONE = "standalone"
+    TRANSITIONING = "transitioning"
+
+
+class HAState(str, Enum):
+    UNCONFIGURED = "unconfigured"  # Server Status: Not Trusted
+    TRUSTED = "trusted"  # Server Status: Trusted, HA not configured
+    CONFIGURED = "configured"
+
+
+class ServerDesignation(str, Enum):
+    """Decided by the installed licenses (chapter: Defining the Active and Standby Servers)."""
+
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class StandbyServerStatus(str, Enum):
+    READY = "Ready"
+    NOT_READY = "Not Ready"
+
+
+# Which role may follow which.  Takeovers, unconfigure and manual failover pass
+# through TRANSITIONING; a server handing over (manual failover, critical process
+# failure, Go Standby) drops straight to STANDBY so it stops taking writes at once.
+ALLOWED_TRANSITIONS: dict[Role, frozenset[Role]] = {
+    Role.ACTIVE: frozenset({Role.STANDBY, Role.TRANSITIONING}),
+    Role.STANDBY: frozenset({Role.TRANSITIONING, Role.ACTIVE}),
+    Role.STANDALONE: frozenset({Role.ACTIVE, Role.STANDBY, Role.TRANSITIONING}),
+    Role.TRANSITIONING: frozenset({Role.ACTIVE, Role.STANDBY, Role.STANDALONE}),
+}
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def check_transition(current: Role, to: Role) -> None:
+    if to == current:
+        return
+    if to not in ALLOWED_TRANSITIONS[current]:
+        raise TransitionError(f"a server cannot go from {current.value} to {to.value}")
+
+
+# Emulated durations from the chapter.
+TAKEOVER_AFTER_MISSED_HEARTBEATS_S = (150.0, 180.0)  # "approximately 150 to 180 seconds"
+TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S = (180.0, 300.0)  # "can take several minutes"
+TAKEOVER_MANUAL_FAILOVER_S = (150.0, 180.0)
+RECONFIGURATION_PERIOD_S = (120.0, 120.0)  # Unconfigure: "wait a few minutes"
+CRITICAL_SERVICES = ("tomcat", "database")
+SERVICES = ("tomcat", "ipics_nm", "database")
+
+
+class Action(str, Enum):
+    NONE = "none"
+    BEGIN_TAKEOVER = "begin_takeover"
+    FINISH_TRANSITION = "finish_transition"
+    HAND_OVER = "hand_over"
+    REQUEST_SYNC = "request_sync"
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What one HA tick saw.  ``partner_role`` is None when the partner did not answer."""
+
+    server: ServerDesignation | None
+    role: Role
+    ha: HAState
+    missed_now: int
+    missed_count: int
+    partner_role: Role | None
+    synchronized: bool  # this server, as a standby, holds the active's data
+    transition_due: bool  # a transition is under way and its time is up
+    failed_critical_service: str | None = None
+    partner_ready: bool = False  # as seen by the active: the standby is Ready
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+
+
+def decide(o: Observations) -> Decision:
+    if o.role == Role.TRANSITIONING:
+        if o.transition_due:
+            return Decision(Action.FINISH_TRANSITION, "transition time is up: finishing it")
+        return Decision(Action.NONE, "no action: transition under way")
+    if o.ha != HAState.CONFIGURED:
+        return Decision(Action.NONE, f"no action: HA is {o.ha.value}")
+
+    if o.role == Role.ACTIVE:
+        if o.failed_critical_service:
+            if o.partner_role == Role.STANDBY and o.partner_ready:
+                return Decision(
+                    Action.HAND_OVER,
+                    f"critical process {o.failed_critical_service} failed: "
+                    "telling the standby server to assume the active role",
+                )
+            return Decision(
+                Action.NONE,
+                f"critical process {o.failed_critical_service} failed but the standby "
+                "is not ready and reachable: staying active, waiting for ipics_nm",
+            )
+        if o.partner_role is None:
+            return Decision(
+                Action.NONE,
+                f"no action: I am the active server; partner missed {o.missed_now} heartbeat(s), "
+                "updates queue in the transaction log",
+            )
+        return Decision(Action.NONE, "no action: I am the active server, partner healthy")
+
+    if o.role == Role.STANDBY:
+        if o.partner_role is None:
+            if o.missed_now >= o.missed_count:
+                return Decision(
+                    Action.BEGIN_TAKEOVER,
+                    f"{o.missed_now} heartbeats missed (limit {o.missed_count}): "
+                    "assuming the active role",
+                )
+            return Decision(
+                Action.NONE,
+                f"no action: I am the standby server, {o.missed_now} of {o.missed_count} "
+                "heartbeats missed",
+            )
+        if o.partner_role == Role.ACTIVE:
+            if not o.synchronized:
+                return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
+            return Decision(Action.NONE, "no action: I am the standby server, partner healthy")
+        if o.partner_role == Role.STANDBY and o.server == ServerDesignation.PRIMARY:
+            # Both came up as standby (both restarted): the primary takes the active role.
+            return Decision(
+                Action.BEGIN_TAKEOVER, "both servers are standby: the primary assumes the active role"
+            )
+        return Decision(Action.NONE, f"no action: I am the standby server, partner is {o.partner_role.value}")
+
+    return Decision(Action.NONE, f"no action: I am {o.role.value}")

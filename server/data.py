@@ -1,0 +1,264 @@
+"""The IPICS data a client sees: users, sessions, channels, VTGs, incidents, files.
+
+Every write goes through ``write``: refused unless this server is the active one,
+committed, appended to the transaction log when HA is configured, and pushed to
+WebSocket subscribers.  Sessions are replicated records (token stored as its SHA-256),
+so a console's token stays valid on the new active after a failover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from enum import Enum
+from typing import Any
+
+from .adapters.files import FileStore
+from .adapters.store import Store
+from .clock import Clock
+from .core.records import Record
+from .core.roles import HAState, Role
+from .errors import ApiError, conflict, not_found
+from .events import EventBus
+from .passwords import hash_password_async, verify_password_async
+
+# Tables whose changes are pushed to consoles (never users or sessions: they hold hashes).
+PUSHED_TABLES = {"channels", "assignments", "vtgs", "incidents", "files"}
+SESSION_TTL_S = 12 * 3600
+
+
+class UserRole(str, Enum):
+    SYSTEM_ADMINISTRATOR = "system_administrator"
+    OPERATOR = "operator"
+    DISPATCHER = "dispatcher"
+    USER = "user"
+
+
+class DataService:
+    def __init__(self, *, store: Store, files: FileStore, clock: Clock, events: EventBus, engine,
+                 services, designation):
+        self.store = store
+        self.files = files
+        self.clock = clock
+        self.events = events
+        self.engine = engine
+        self.services = services
+        self._designation = designation
+        # A dummy hash so a login for an unknown user costs as much as a wrong password.
+        self._dummy_hash: str | None = None
+
+    # ----------------------------------------------------------------------- writes
+    async def write(self, table: str, key: str, value: dict[str, Any] | None) -> Record:
+        self.engine.refuse_unless_active()
+        if not self.services.running("database"):
+            raise ApiError(503, "database_down", "the database service is not running on this server")
+        d = self._designation()
+        record = await self.store.upsert(
+            table, key, value, updated_at=self.clock.now(), origin=d.value if d else "standalone",
+            log=self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE)
+        self.engine.on_local_write()
+        if table in PUSHED_TABLES:
+            self.events.publish({"type": "record", "table": table, "key": key, "value": value})
+        return record
+
+    async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any]) -> None:
+        """First start: create the built-in users whatever the role (nothing to replicate yet)."""
+        d = self._designation()
+        await self.store.upsert(table, key, value, updated_at=self.clock.now(),
+                                origin=d.value if d else "standalone", log=False)
+
+    # ------------------------------------------------------------------------ users
+    async def ensure_builtin_users(self, password: str) -> None:
+        """``ipicsadmin`` (system administrator, Linux administrator of the shell) and
+        ``informix`` (the database owner); in the lab both share the admin password."""
+        for name, role in (("ipicsadmin", UserRole.SYSTEM_ADMINISTRATOR), ("informix", UserRole.SYSTEM_ADMINISTRATOR)):
+            if await self.store.get("users", name) is None:
+                await self.write_local_bootstrap("users", name, {
+                    "username": name, "role": role.value, "password_hash": await hash_password_async(password),
+                    "full_name": name})
+
+    async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "") -> dict:
+        existing = await self.store.get("users", username)
+        if existing is not None and not existing.deleted:
+            raise conflict(f"user {username} already exists")
+        value = {"username": username, "role": role.value, "full_name": full_name or username,
+                 "password_hash": await hash_password_async(password)}
+        await self.write("users", username, value)
+        return public_user(value)
+
+    async def users(self) -> list[dict]:
+        return [public_user(r.value) for r in await self.store.table("users")]
+
+    async def verify_password(self, username: str, password: str) -> dict | None:
+        record = await self.store.get("users", username)
+        if record is None or record.deleted:
+            if self._dummy_hash is None:
+                self._dummy_hash = await hash_password_async(secrets.token_hex(8))
+            await verify_password_async(password, self._dummy_hash)
+            return None
+        if await verify_password_async(password, record.value["password_hash"]):
+            return record.value
+        return None
+
+    # --------------------------------------------------------------------- sessions
+    async def login(self, username: str, password: str) -> tuple[str, dict]:
+        self.refuse_login_unless_active()
+        user = await self.verify_password(username, password)
+        if user is None:
+            raise ApiError(401, "unauthorized", "wrong user name or password")
+        token = secrets.token_urlsafe(32)
+        await self.write("sessions", _token_key(token), {
+            "username": username, "role": user["role"], "created_at": self.clock.now()})
+        return token, public_user(user)
+
+    def refuse_login_unless_active(self) -> None:
+        engine = self.engine
+        if engine.accepts_writes:
+            return
+        if engine.role == Role.STANDALONE:
+            raise ApiError(409, "not_licensed",
+                           "this server has only the High Availability license and cannot serve users "
+                           "on its own", role=engine.role.value, active=None)
+        engine.refuse_unless_active()
+
+    async def session(self, token: str) -> dict | None:
+        record = await self.store.get("sessions", _token_key(token))
+        if record is None or record.deleted:
+            return None
+        if self.clock.now() - record.value["created_at"] > SESSION_TTL_S:
+            return None
+        return record.value
+
+    async def logout(self, token: str) -> None:
+        await self.write("sessions", _token_key(token), None)
+
+    async def logout_all(self, admins_only: bool) -> None:
+        """Drop sessions locally (Configure logs administrators out; Go Standby logs all out)."""
+        for r in await self.store.table("sessions"):
+            if not admins_only or r.value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
+                await self.store.upsert("sessions", r.key, None, updated_at=self.clock.now(),
+                                        origin=r.origin, log=False)
+        self.events.publish({"type": "logout", "admins_only": admins_only})
+
+    # --------------------------------------------------------------------- channels
+    async def create_channel(self, name: str, description: str = "") -> dict:
+        for r in await self.store.table("channels"):
+            if r.value["name"].casefold() == name.casefold():
+                raise conflict(f"a channel named {name} already exists")
+        key = uuid.uuid4().hex
+        value = {"id": key, "name": name, "description": description}
+        await self.write("channels", key, value)
+        return value
+
+    async def channels_for(self, user: dict) -> list[dict]:
+        channels = [r.value for r in await self.store.table("channels")]
+        if user["role"] in (UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value):
+            return sorted(channels, key=lambda c: c["name"].casefold())
+        mine = {r.value["channel_id"] for r in await self.store.table("assignments")
+                if r.value["username"] == user["username"]}
+        return sorted((c for c in channels if c["id"] in mine), key=lambda c: c["name"].casefold())
+
+    async def delete_channel(self, channel_id: str) -> None:
+        await self._require("channels", channel_id, "channel")
+        await self.write("channels", channel_id, None)
+
+    async def assign_channel(self, channel_id: str, username: str) -> dict:
+        await self._require("channels", channel_id, "channel")
+        await self._require("users", username, "user")
+        value = {"channel_id": channel_id, "username": username}
+        await self.write("assignments", f"{channel_id}:{username}", value)
+        return value
+
+    async def unassign_channel(self, channel_id: str, username: str) -> None:
+        await self._require("assignments", f"{channel_id}:{username}", "assignment")
+        await self.write("assignments", f"{channel_id}:{username}", None)
+
+    async def assignments(self, username: str | None = None) -> list[dict]:
+        return [r.value for r in await self.store.table("assignments")
+                if username is None or r.value["username"] == username]
+
+    # ------------------------------------------------------------------------- VTGs
+    async def create_vtg(self, name: str, channel_ids: list[str], members: list[str]) -> dict:
+        for cid in channel_ids:
+            await self._require("channels", cid, "channel")
+        for username in members:
+            await self._require("users", username, "user")
+        key = uuid.uuid4().hex
+        value = {"id": key, "name": name, "channels": channel_ids, "members": members}
+        await self.write("vtgs", key, value)
+        return value
+
+    async def vtgs_for(self, user: dict) -> list[dict]:
+        vtgs = [r.value for r in await self.store.table("vtgs")]
+        if user["role"] != UserRole.USER.value:
+            return sorted(vtgs, key=lambda v: v["name"].casefold())
+        return sorted((v for v in vtgs if user["username"] in v["members"]), key=lambda v: v["name"].casefold())
+
+    # -------------------------------------------------------------------- incidents
+    async def create_incident(self, name: str, description: str, participants: list[str]) -> dict:
+        for username in participants:
+            await self._require("users", username, "user")
+        key = uuid.uuid4().hex
+        value = {"id": key, "name": name, "description": description, "participants": participants,
+                 "created_at": self.clock.now()}
+        await self.write("incidents", key, value)
+        return value
+
+    async def incidents_for(self, user: dict) -> list[dict]:
+        incidents = [r.value for r in await self.store.table("incidents")]
+        if user["role"] == UserRole.USER.value:
+            incidents = [i for i in incidents if user["username"] in i["participants"]]
+        files = await self.store.table("files")
+        for incident in incidents:
+            incident["files"] = [self._file_view(f.value) for f in files if f.value["incident_id"] == incident["id"]]
+        return sorted(incidents, key=lambda i: i["created_at"])
+
+    async def incident(self, incident_id: str, user: dict) -> dict:
+        for incident in await self.incidents_for(user):
+            if incident["id"] == incident_id:
+                return incident
+        raise not_found("no such incident")
+
+    async def add_file(self, incident_id: str, user: dict, name: str, content_type: str, content: bytes) -> dict:
+        await self.incident(incident_id, user)
+        self.engine.refuse_unless_active()
+        key = uuid.uuid4().hex
+        await self.files.write(key, content)
+        value = {"id": key, "incident_id": incident_id, "name": name, "content_type": content_type,
+                 "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
+                 "uploaded_by": user["username"], "uploaded_at": self.clock.now()}
+        try:
+            await self.write("files", key, value)
+        except BaseException:
+            await self.files.delete(key)
+            raise
+        return self._file_view(value)
+
+    async def file_content(self, incident_id: str, file_id: str, user: dict) -> tuple[dict, bytes]:
+        await self.incident(incident_id, user)
+        record = await self.store.get("files", file_id)
+        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+            raise not_found("no such file")
+        if not self.files.exists(file_id):
+            raise ApiError(404, "file_missing",
+                           "this file did not reach this server before the failover: upload it again",
+                           file=self._file_view(record.value))
+        return record.value, await self.files.read(file_id)
+
+    def _file_view(self, value: dict) -> dict:
+        return {**value, "available": self.files.exists(value["id"])}
+
+    async def _require(self, table: str, key: str, what: str) -> Record:
+        record = await self.store.get(table, key)
+        if record is None or record.deleted:
+            raise not_found(f"no such {what}: {key}")
+        return record
+
+
+def public_user(value: dict) -> dict:
+    return {k: v for k, v in value.items() if k != "password_hash"}
+
+
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""The lab: supervisor of real server processes, demo data, and the ``ipics-lab`` commands."""

@@ -1,0 +1,257 @@
+"""The lab supervisor: real server processes on loopback, set up as an HA pair.
+
+``ServerProcess`` starts one ``ipics-lab server`` process and can kill it (``kill -9``)
+or power it on again with the same data.  ``LabPair`` does what an administrator does
+by hand in the chapter: licenses, NTP, trust, HA configuration, then waits until the
+Standby Server Status is Ready.  The lab CLI, tests and benchmarks all use these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..adapters.httpclient import ApiClient, Unreachable
+from ..config import ADMIN_PASSWORD_ENV
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+PRIMARY_HOST = "127.0.0.1"
+SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one heartbeat port
+
+
+def assets_dir() -> Path:
+    """Sample licenses: from the checkout, or installed beside the package."""
+    for candidate in (ASSETS, Path(sys.prefix) / "share" / "ipics-ha-lab" / "assets"):
+        if (candidate / "licenses").is_dir():
+            return candidate
+    raise FileNotFoundError("cannot find the assets folder with the sample licenses")
+
+
+def free_port_on(*hosts: str) -> int:
+    """A port free on every host given (the pair's heartbeat port)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+            try:
+                for h in hosts[1:]:
+                    with socket.socket() as t:
+                        t.bind((h, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found on " + ", ".join(hosts))
+
+
+async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
+    """Poll an async predicate until it returns something truthy, or fail saying what."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = await predicate()
+        except Unreachable as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        await asyncio.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class ServerProcess:
+    name: str  # "primary" or "secondary"
+    data_dir: Path
+    host: str
+    heartbeat_port: int
+    admin_password: str
+    time_scale: float
+    clock_epoch: float
+    licenses: list[Path] = field(default_factory=list)
+    ntp: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
+    software_version: str | None = None
+    proc: subprocess.Popen | None = None
+    port: int | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self, *, first_start: bool) -> list[str]:
+        cmd = [sys.executable, "-m", "ipics_server", "server", "--data-dir", str(self.data_dir),
+               "--host", self.host, "--port", str(self.port or 0), "--name", self.name,
+               "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
+               "--clock-epoch", repr(self.clock_epoch), "--lab-faults",
+               "--port-file", str(self.data_dir.parent / f"{self.name}.port")]
+        if first_start:
+            for lic in self.licenses:
+                cmd += ["--license", str(lic)]
+            for n in self.ntp:
+                cmd += ["--ntp", n]
+        if self.software_version:
+            cmd += ["--software-version", self.software_version]
+        return cmd + self.extra_args
+
+    async def start(self, *, first_start: bool = True, timeout_s: float = 30) -> None:
+        port_file = self.data_dir.parent / f"{self.name}.port"
+        port_file.unlink(missing_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir.parent / f"{self.name}.stderr"
+        env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
+        with open(self.log_path, "ab") as err:
+            self.proc = subprocess.Popen(self.command(first_start=first_start), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                         start_new_session=True)
+
+        async def bound():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
+            return port_file.exists() and port_file.read_text()
+
+        self.port = int(await wait_until(bound, timeout_s, f"{self.name} server to listen"))
+        await wait_until(self._answers, timeout_s, f"{self.name} server to answer")
+
+    async def _answers(self) -> bool:
+        async with ApiClient(self.url, timeout_s=2) as c:
+            return (await c.get("/api/v1/ha/status")).ok
+
+    def kill(self) -> None:
+        """``kill -9``: the earthquake knocks the server out of the rack."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    async def power_on(self, timeout_s: float = 30) -> None:
+        """Start again with the same data, port and licenses (as after a reboot)."""
+        await self.start(first_start=False, timeout_s=timeout_s)
+
+    def stop(self, timeout_s: float = 10) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def client(self, token: str | None = None) -> ApiClient:
+        return ApiClient(self.url, token=token)
+
+
+class SetupError(RuntimeError):
+    pass
+
+
+class LabPair:
+    """A primary and a secondary server process, and the steps that make them a pair."""
+
+    def __init__(self, root: Path, *, time_scale: float = 1.0, admin_password: str | None = None,
+                 primary_args: list[str] | None = None, secondary_args: list[str] | None = None,
+                 ntp: bool = True, licenses: bool = True):
+        self.root = root
+        self.time_scale = time_scale
+        self.admin_password = admin_password or secrets.token_urlsafe(12)
+        self.clock_epoch = time.time()
+        heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
+        lic = assets_dir() / "licenses"
+        common = dict(admin_password=self.admin_password, time_scale=time_scale,
+                      clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
+        self.primary = ServerProcess(
+            "primary", root / "primary" / "data", PRIMARY_HOST,
+            licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
+            ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
+            extra_args=list(primary_args or []), **common)
+        self.secondary = ServerProcess(
+            "secondary", root / "secondary" / "data", SECONDARY_HOST,
+            licenses=[lic / "ha.lic"] if licenses else [],
+            ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
+            extra_args=list(secondary_args or []), **common)
+
+    @property
+    def servers(self) -> tuple[ServerProcess, ServerProcess]:
+        return self.primary, self.secondary
+
+    async def start(self) -> None:
+        await asyncio.gather(self.primary.start(), self.secondary.start())
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
+
+    async def login(self, server: ServerProcess, username: str = "ipicsadmin", password: str | None = None) -> str:
+        async with server.client() as c:
+            reply = await c.post("/api/v1/auth/login", {"username": username,
+                                                       "password": password or self.admin_password})
+        if not reply.ok:
+            raise SetupError(f"login as {username} on {server.name} failed: {reply.body}")
+        return reply["token"]
+
+    async def admin(self, server: ServerProcess) -> ApiClient:
+        return server.client(await self.login(server))
+
+    async def establish_trust(self) -> None:
+        async with await self.admin(self.primary) as c:
+            reply = await c.post("/api/v1/ha/trust", {"partner_address": f"{self.secondary.host}:{self.secondary.port}",
+                                                     "username": "ipicsadmin", "password": self.admin_password})
+        if not reply.ok:
+            raise SetupError(f"trust failed: {reply.body}")
+
+    async def configure(self, interval_s: int = 15, missed_count: int = 5) -> None:
+        async with await self.admin(self.primary) as c:
+            reply = await c.put("/api/v1/ha/settings", {"port": self.primary.heartbeat_port,
+                                                       "interval_s": interval_s, "missed_count": missed_count})
+            if not reply.ok:
+                raise SetupError(f"HA settings refused: {reply.body}")
+            reply = await c.post("/api/v1/ha/configure")
+        if not reply.ok:
+            raise SetupError(f"configure failed: {reply.body}")
+
+    async def status(self, server: ServerProcess) -> dict:
+        async with server.client() as c:
+            return (await c.get("/api/v1/ha/status", timeout_s=2)).body
+
+    async def wait_status(self, server: ServerProcess, timeout_s: float = 30, **expected) -> dict:
+        async def matches():
+            st = await self.status(server)
+            return st if all(st.get(k) == v for k, v in expected.items()) else None
+
+        return await wait_until(matches, timeout_s, f"{server.name} to report {expected}")
+
+    async def wait_ready(self, timeout_s: float = 60) -> None:
+        await self.wait_status(self.primary, timeout_s, role="active", standby_server_status="Ready")
+
+    async def up(self, interval_s: int = 15, missed_count: int = 5) -> None:
+        """Start, trust, configure and wait for Ready: ``ipics-lab up`` without the demo data."""
+        await self.start()
+        await self.establish_trust()
+        await self.configure(interval_s, missed_count)
+        await self.wait_ready()
+
+    async def fault(self, server: ServerProcess, **fault) -> Any:
+        async with await self.admin(server) as c:
+            return await c.post("/api/v1/lab/faults", fault)
+
+
+@contextlib.asynccontextmanager
+async def running_pair(root: Path, **kw):
+    pair = LabPair(root, **kw)
+    try:
+        yield pair
+    finally:
+        pair.stop()
