@@ -127,6 +127,9 @@ def guarded(route: Route) -> View:
         server = request.app[SERVER]
         if route.tomcat and not server.services.running("tomcat"):
             raise ApiError(503, "tomcat_down", "tomcat is not running on this server")
+        if route.tag in ("data", "auth") and route.view is not data_views.login:
+            # Clients are served by the active server only; the standby names it.
+            server.engine.refuse_unless_active()
         if route.auth:
             request["user"] = await authenticate(request, ALLOWED[route.auth])
         if route.body:

@@ -91,7 +91,7 @@ class Observations:
     synchronized: bool  # this server, as a standby, holds the active's data
     transition_due: bool  # a transition is under way and its time is up
     failed_critical_service: str | None = None
-    partner_ready: bool = False  # as seen by the active: the standby is Ready
+    partner_ready: bool = False  # the partner is a standby and reports itself Ready
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,11 @@ def decide(o: Observations) -> Decision:
             if not o.synchronized:
                 return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
             return Decision(Action.NONE, "no action: I am the standby server, partner healthy")
-        if o.partner_role == Role.STANDBY and o.server == ServerDesignation.PRIMARY:
-            # Both came up as standby (both restarted): the primary takes the active role.
+        if (o.partner_role == Role.STANDBY and o.server == ServerDesignation.PRIMARY
+                and not o.synchronized and not o.partner_ready):
+            # Both came up as standby (both restarted), neither holding an active's data:
+            # the primary takes the active role.  A standby that just handed over, or
+            # whose partner is Ready, must not take it back.
             return Decision(
                 Action.BEGIN_TAKEOVER, "both servers are standby: the primary assumes the active role"
             )

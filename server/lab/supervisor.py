@@ -81,6 +81,7 @@ class ServerProcess:
     ntp: list[str] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)
     software_version: str | None = None
+    lab_faults: bool = True
     proc: subprocess.Popen | None = None
     port: int | None = None
     log_path: Path | None = None
@@ -93,8 +94,10 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "ipics_server", "server", "--data-dir", str(self.data_dir),
                "--host", self.host, "--port", str(self.port or 0), "--name", self.name,
                "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
-               "--clock-epoch", repr(self.clock_epoch), "--lab-faults",
+               "--clock-epoch", repr(self.clock_epoch),
                "--port-file", str(self.data_dir.parent / f"{self.name}.port")]
+        if self.lab_faults:
+            cmd.append("--lab-faults")
         if first_start:
             for lic in self.licenses:
                 cmd += ["--license", str(lic)]

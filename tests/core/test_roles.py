@@ -1,0 +1,64 @@
+"""The reconcile decision and the transition table, as tables."""
+
+import pytest
+
+from ipics_server.core.roles import (Action, HAState, Observations, Role, ServerDesignation, TransitionError,
+                                     check_transition, decide)
+
+P, S = ServerDesignation.PRIMARY, ServerDesignation.SECONDARY
+
+
+def obs(**kw):
+    base = dict(server=S, role=Role.STANDBY, ha=HAState.CONFIGURED, missed_now=0, missed_count=5,
+                partner_role=Role.ACTIVE, synchronized=True, transition_due=False)
+    base.update(kw)
+    return Observations(**base)
+
+
+@pytest.mark.parametrize("o, action, words", [
+    (obs(), Action.NONE, "partner healthy"),
+    (obs(missed_now=4, partner_role=None), Action.NONE, "4 of 5"),
+    (obs(missed_now=5, partner_role=None), Action.BEGIN_TAKEOVER, "5 heartbeats missed"),
+    (obs(missed_now=30, missed_count=30, partner_role=None), Action.BEGIN_TAKEOVER, "limit 30"),
+    (obs(missed_now=29, missed_count=30, partner_role=None), Action.NONE, "29 of 30"),
+    (obs(synchronized=False), Action.REQUEST_SYNC, "synchronizing"),
+    (obs(server=P, partner_role=Role.STANDBY, synchronized=False), Action.BEGIN_TAKEOVER,
+     "both servers are standby"),
+    (obs(server=P, partner_role=Role.STANDBY, synchronized=True), Action.NONE, "partner is standby"),
+    (obs(server=P, partner_role=Role.STANDBY, synchronized=False, partner_ready=True), Action.NONE,
+     "partner is standby"),
+    (obs(server=S, partner_role=Role.STANDBY), Action.NONE, "partner is standby"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=None, missed_now=9), Action.NONE, "transaction log"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=Role.STANDBY, failed_critical_service="tomcat",
+         partner_ready=True), Action.HAND_OVER, "critical process tomcat failed"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=Role.STANDBY, failed_critical_service="tomcat",
+         partner_ready=False), Action.NONE, "not ready"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=None, failed_critical_service="database"),
+     Action.NONE, "not ready and reachable"),
+    (obs(role=Role.TRANSITIONING, transition_due=False, partner_role=None), Action.NONE, "under way"),
+    (obs(role=Role.TRANSITIONING, transition_due=True), Action.FINISH_TRANSITION, "time is up"),
+    (obs(ha=HAState.TRUSTED, missed_now=99, partner_role=None), Action.NONE, "HA is trusted"),
+    (obs(ha=HAState.UNCONFIGURED, missed_now=99, partner_role=None), Action.NONE, "HA is unconfigured"),
+])
+def test_decide(o, action, words):
+    d = decide(o)
+    assert d.action == action
+    assert words in d.reason
+
+
+@pytest.mark.parametrize("frm, to, ok", [
+    (Role.STANDBY, Role.TRANSITIONING, True),
+    (Role.TRANSITIONING, Role.ACTIVE, True),
+    (Role.ACTIVE, Role.STANDBY, True),
+    (Role.TRANSITIONING, Role.STANDALONE, True),
+    (Role.STANDALONE, Role.ACTIVE, True),
+    (Role.ACTIVE, Role.STANDALONE, False),
+    (Role.STANDBY, Role.STANDALONE, False),
+    (Role.ACTIVE, Role.ACTIVE, True),
+])
+def test_transitions(frm, to, ok):
+    if ok:
+        check_transition(frm, to)
+    else:
+        with pytest.raises(TransitionError):
+            check_transition(frm, to)

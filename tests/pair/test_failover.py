@@ -1,0 +1,127 @@
+"""Failover: lost heartbeats after kill -9, a crashed tomcat, Failover Now, no failback."""
+
+from __future__ import annotations
+
+from ipics_server.lab.supervisor import wait_until
+
+from .conftest import TAKEOVER_DEADLINE_S, TIME_SCALE, channel_names, create_channel
+
+
+async def test_kill_9_of_the_active_makes_the_standby_take_over(pair):
+    async with await pair.admin(pair.primary) as admin:
+        await create_channel(admin, "Before The Earthquake")
+        token = admin.token
+    await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+
+    pair.primary.kill()
+
+    st = await pair.wait_status(pair.secondary, 10, role="transitioning")
+    assert st["heartbeat"]["missed_now"] >= 5
+    assert 150 <= st["transition"]["remaining_s"] + 5 and st["transition"]["remaining_s"] <= 180
+    async with pair.secondary.client() as c:
+        assert (await c.get("/api/v1/health/active")).status == 503
+        refused = await c.post("/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password})
+        assert refused.status == 503 and refused["error"] == "transitioning"
+
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    async with pair.secondary.client(token) as c:
+        assert (await c.get("/api/v1/health/active")).status == 200
+        # The console's session was replicated: it carries on with no new login.
+        assert "Before The Earthquake" in await channel_names(c)
+
+
+async def test_takeover_lasts_150_to_180_emulated_seconds(pair):
+    pair.primary.kill()
+    import time
+
+    await pair.wait_status(pair.secondary, 10, role="transitioning")
+    began = time.monotonic()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    emulated = (time.monotonic() - began) / TIME_SCALE
+    assert 140 <= emulated <= 200  # 150-180 s, with polling and start-up slack
+
+
+async def test_a_crashed_tomcat_on_the_active_hands_over_to_the_standby(pair):
+    reply = await pair.fault(pair.primary, fault="crash-service", service="tomcat")
+    assert reply.ok, reply.body
+
+    st = await pair.wait_status(pair.secondary, 10, role="transitioning")
+    assert st["transition"]["remaining_s"] <= 300 and "critical-process" not in st["decision"]
+    assert "assume the active role" in st["transition"]["reason"]
+    p = await pair.status(pair.primary)
+    assert p["role"] == "standby" and p["services"]["tomcat"] == "failed"
+    async with pair.primary.client() as c:
+        down = await c.post("/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password})
+        assert down.status == 503 and down["error"] == "tomcat_down"
+
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    # ipics_nm restarts tomcat; the old active stays standby and becomes Ready.
+    await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")
+    await pair.wait_status(pair.secondary, 30, role="active", standby_server_status="Ready")
+
+
+async def test_failover_now_swaps_the_roles(pair):
+    async with await pair.admin(pair.primary) as admin:
+        for i in range(20):
+            await create_channel(admin, f"Channel {i}")
+        reply = await admin.post("/api/v1/ha/failover")
+        assert reply.ok, reply.body
+    assert (await pair.status(pair.primary))["role"] == "standby"
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    await pair.wait_status(pair.secondary, 30, standby_server_status="Ready")
+    async with await pair.admin(pair.secondary) as admin:
+        assert {f"Channel {i}" for i in range(20)} <= await channel_names(admin)
+        # and back again: Failover Now works from either server
+        assert (await admin.post("/api/v1/ha/failover")).ok
+    await pair.wait_status(pair.primary, TAKEOVER_DEADLINE_S, role="active")
+
+
+async def test_failover_now_needs_a_ready_standby(pair):
+    async with await pair.admin(pair.primary) as admin:
+        pair.secondary.kill()
+        await pair.wait_status(pair.primary, 10, standby_server_status="Not Ready")
+        reply = await admin.post("/api/v1/ha/failover")
+    assert reply.status == 409 and "Not Ready" in reply["message"]
+    assert (await pair.status(pair.primary))["role"] == "active"
+
+
+async def test_no_failback_and_the_fire_channel_is_lost(pair):
+    """The chapter's example: Fire assigned to Ursula just before the earthquake never
+    reaches the standby; after the failover it is gone, and the old active, restored,
+    becomes the standby and logs the assignment as discarded."""
+    async with await pair.admin(pair.primary) as admin:
+        fire = (await create_channel(admin, "Fire"))["id"]
+        await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+        await admin.post("/api/v1/users", {"username": "ursula", "password": "ursula-pass", "role": "dispatcher"})
+        await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+        # The link toward the standby fails first: the assignment stays on the active.
+        assert (await pair.fault(pair.primary, fault="cut-link", direction="outbound")).ok
+        assert (await admin.post(f"/api/v1/channels/{fire}/assignments", {"username": "ursula"})).status == 201
+    ursula = await pair.login(pair.primary, "ursula", "ursula-pass")
+    async with pair.primary.client(ursula) as c:
+        assert "Fire" in await channel_names(c)  # Ursula saw the new channel
+
+    pair.primary.kill()  # the earthquake
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+
+    await pair.primary.power_on()  # Adam remounts the server
+    await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")
+    st = await pair.wait_status(pair.secondary, 30, role="active", standby_server_status="Ready")
+    assert st["partner_role"] == "standby"
+
+    # Her session never replicated either: she logs in again, and Fire is gone.
+    async with pair.secondary.client(await pair.login(pair.secondary, "ursula", "ursula-pass")) as c:
+        assert "Fire" not in await channel_names(c)
+    async with await pair.admin(pair.secondary) as admin:
+        # No failback: the restored server is the standby; admin calls go to the active.
+        assert (await admin.get("/api/v1/ha/status")).body["role"] == "active"
+    async with pair.primary.client(admin.token) as old:
+        reply = await old.get("/api/v1/ha/discarded")
+    assert any(d["table"] == "assignments" and "ursula" in d["key"] for d in reply["discarded"]), reply.body
+    log = (pair.primary.data_dir / "server.log").read_text()
+    assert "discarded assignments/" in log and "never reached the partner" in log
+
+
+async def _replicated(pair) -> bool:
+    st = await pair.status(pair.primary)
+    return st["replication"]["pending"] == 0 and st["standby_server_status"] == "Ready"
