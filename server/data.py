@@ -63,7 +63,8 @@ class DataService:
         return record
 
     async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any]) -> None:
-        """First start: create the built-in users whatever the role (nothing to replicate yet)."""
+        """A local write whatever the role, never logged: the built-in users at first
+        start, an administrator's session on a secondary outside a configured pair."""
         d = self._designation()
         await self.store.upsert(table, key, value, updated_at=self.clock.now(),
                                 origin=d.value if d else "standalone", log=False)
@@ -103,13 +104,22 @@ class DataService:
 
     # --------------------------------------------------------------------- sessions
     async def login(self, username: str, password: str) -> tuple[str, dict]:
-        self.refuse_login_unless_active()
+        # A secondary not yet in a configured pair has no active to send anyone to; its
+        # system administrator may still reach its Administration Console (NTP, licenses).
+        console_only = self.engine.role == Role.STANDBY and self.engine.ha != HAState.CONFIGURED
+        if not console_only:
+            self.refuse_login_unless_active()
         user = await self.verify_password(username, password)
         if user is None:
             raise ApiError(401, "unauthorized", "wrong user name or password")
+        if console_only and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
+            self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)
-        await self.write("sessions", _token_key(token), {
-            "username": username, "role": user["role"], "created_at": self.clock.now()})
+        session = {"username": username, "role": user["role"], "created_at": self.clock.now()}
+        if console_only:
+            await self.write_local_bootstrap("sessions", _token_key(token), session)
+        else:
+            await self.write("sessions", _token_key(token), session)
         return token, public_user(user)
 
     def refuse_login_unless_active(self) -> None:

@@ -125,6 +125,39 @@ class PeerLink:
                 await self._open_client()
             await self._open_listener()
 
+    async def _diagnose(self) -> str | None:
+        """After a failed handshake, look at what the partner presents, unverified, to say
+        whether it is the pinned certificate expired or another certificate altogether."""
+        import asyncio
+        import datetime as dt
+
+        from cryptography import x509
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(self.identity.cert_path, self.identity.key_path)
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._partner_host, self.port, ssl=ctx), 3)
+        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            return None
+        try:
+            der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        finally:
+            writer.close()
+        if der is None:
+            return None
+        presented = x509.load_der_x509_certificate(der)
+        pinned = x509.load_pem_x509_certificate(self._partner_pem.encode())
+        if presented.not_valid_after_utc <= dt.datetime.now(dt.timezone.utc):
+            return (f"partner certificate expired on {presented.not_valid_after_utc:%Y-%m-%d}: delete the HA "
+                    "trust and establish it again with renewed certificates")
+        if presented.public_key() != pinned.public_key() or hashlib.sha256(der).hexdigest() != \
+                self._partner_fingerprint:
+            return "partner presented an unknown certificate, not the one pinned at trust"
+        return None
+
     # -- calls ----------------------------------------------------------------------------
     async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
                    data: Any = None) -> Reply:
@@ -136,7 +169,7 @@ class PeerLink:
             reply = await self._client.request(method, path, json=json, data=data, timeout_s=timeout_s)
         except Unreachable as exc:
             if isinstance(exc.cause, ssl.SSLError):
-                self.error = explain_tls_failure(exc.cause)
+                self.error = await self._diagnose() or explain_tls_failure(exc.cause)
                 log.warning("peer link: %s", self.error)
             raise
         if reply.status == 403 and isinstance(reply.body, str) and "pinned" in reply.body:

@@ -27,6 +27,7 @@ class LiveServer:
     proc: ServerProcess
     admin_password: str
     admin_token: str
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
 
     @property
     def url(self) -> str:
@@ -41,6 +42,9 @@ class LiveServer:
 
     def admin(self) -> ApiClient:
         return self.client(self.admin_token)
+
+    async def login(self, username: str, password: str) -> str:
+        return await login(self.url, username, password)
 
 
 async def login(url: str, username: str, password: str) -> str:
