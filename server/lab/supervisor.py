@@ -171,6 +171,7 @@ class LabPair:
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self.clock_epoch = time.time()
+        self._lab_token: str | None = None
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
         common = dict(admin_password=self.admin_password, time_scale=time_scale,
@@ -246,9 +247,28 @@ class LabPair:
         await self.configure(interval_s, missed_count)
         await self.wait_ready()
 
+    async def any_admin_token(self, prefer: ServerProcess) -> str:
+        """An administrator token for lab actions on ``prefer``: a standby refuses logins,
+        but sessions replicate, so a token from the active works there too."""
+        errors = []
+        for server in (prefer, *[s for s in self.servers if s is not prefer]):
+            try:
+                return await self.login(server)
+            except (SetupError, Unreachable) as exc:
+                errors.append(str(exc))
+        raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
+
     async def fault(self, server: ServerProcess, **fault) -> Any:
-        async with await self.admin(server) as c:
-            return await c.post("/api/v1/lab/faults", fault)
+        # Keep the lab's token: after a cut link a new one could not reach the standby.
+        if self._lab_token is None:
+            self._lab_token = await self.any_admin_token(server)
+        async with server.client(self._lab_token) as c:
+            # A token minted on the active reaches the standby with the next replication.
+            async def accepted():
+                reply = await c.post("/api/v1/lab/faults", fault)
+                return reply if reply.status != 401 else None
+
+            return await wait_until(accepted, 5, f"{server.name} to accept the lab token")
 
 
 @contextlib.asynccontextmanager

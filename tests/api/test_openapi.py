@@ -1,0 +1,229 @@
+"""The OpenAPI document says exactly what the server really serves.
+
+Compared against three things: the route table aiohttp builds from ``setup_routes``
+(and from the real app factory ``make_app``), the ``ROUTES`` declarations the guard
+enforces, and the behaviour of a live server (401 without a token where the document
+says a bearer token is needed, 415 for a non-JSON body where it documents a JSON body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import types
+
+import pytest
+from aiohttp import web
+
+import ipics_server
+from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
+from ipics_server.app import make_app
+
+METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+# a value for every path parameter, shaped like the real thing
+PARAM_VALUES = {"channel_id": "0" * 32, "incident_id": "0" * 32, "file_id": "0" * 32, "username": "nobody"}
+
+
+def registered_routes(app: web.Application) -> set[tuple[str, str]]:
+    """(path, METHOD) of every route aiohttp dispatches, without the HEAD it adds for GET."""
+    found = set()
+    for resource in app.router.resources():
+        for route in resource:
+            if route.method == "HEAD":
+                continue
+            assert route.method != "*", f"a catch-all route on {resource.canonical} cannot be documented"
+            found.add((resource.canonical, route.method))
+    return found
+
+
+def documented_operations(doc: dict) -> set[tuple[str, str]]:
+    return {(path, method.upper()) for path, item in doc["paths"].items() for method in item if method in METHODS}
+
+
+def operations(doc: dict):
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield path, method.upper(), op
+
+
+def resolve(doc: dict, ref: str) -> dict:
+    assert ref.startswith("#/"), f"only local references are expected, got {ref}"
+    node = doc
+    for part in ref[2:].split("/"):
+        assert isinstance(node, dict) and part in node, f"unresolvable $ref {ref}"
+        node = node[part]
+    return node
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{([^}]+)\}", lambda m: PARAM_VALUES[m.group(1)], path)
+
+
+@pytest.fixture(scope="module")
+def live_doc(live_server) -> dict:
+    async def fetch() -> dict:
+        async with live_server.client() as c:
+            reply = await c.get("/api/openapi.json")
+        assert reply.status == 200, reply.body
+        assert isinstance(reply.body, dict), "the document is not JSON"
+        return reply.body
+
+    return asyncio.run(fetch())
+
+
+@pytest.fixture(scope="module")
+def app_routes() -> set[tuple[str, str]]:
+    app = web.Application()
+    setup_routes(app)
+    return registered_routes(app)
+
+
+ROUTE_BY_OP = {(r.path, r.method): r for r in ROUTES}
+
+
+# ------------------------------------------------------------------ the document
+def test_document_is_openapi_3(live_doc: dict):
+    assert isinstance(live_doc.get("openapi"), str) and re.fullmatch(r"3\.\d+\.\d+", live_doc["openapi"])
+    assert live_doc["info"]["title"]
+    assert live_doc["info"]["version"] == ipics_server.__version__
+    assert live_doc["paths"], "no paths"
+    assert live_doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    for path, method, op in operations(live_doc):
+        assert path.startswith("/"), path
+        assert op.get("summary"), f"{method} {path} has no summary"
+        assert op.get("responses"), f"{method} {path} has no responses"
+
+
+def test_live_document_is_the_one_the_code_builds(live_doc: dict):
+    assert live_doc == build_openapi()
+
+
+def test_documented_operations_equal_the_routes_aiohttp_registers(live_doc: dict, app_routes: set):
+    documented = documented_operations(live_doc)
+    assert documented - app_routes == set(), "documented but not served"
+    assert app_routes - documented == set(), "served but not documented"
+
+
+def test_the_real_app_factory_registers_no_other_routes(app_routes: set):
+    """``make_app`` only wires things up; nothing heavy runs until the app starts."""
+    app = make_app(types.SimpleNamespace())
+    assert registered_routes(app) == app_routes
+
+
+def test_no_route_is_declared_twice():
+    keys = [(r.path, r.method) for r in ROUTES]
+    assert len(keys) == len(set(keys))
+
+
+def test_operation_ids_are_unique(live_doc: dict):
+    ids = [op["operationId"] for _, _, op in operations(live_doc)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_path_parameters_are_documented(live_doc: dict):
+    for path, method, op in operations(live_doc):
+        in_path = re.findall(r"\{([^}]+)\}", path)
+        documented = [p for p in op.get("parameters", []) if p["in"] == "path"]
+        assert sorted(p["name"] for p in documented) == sorted(in_path), f"{method} {path}"
+        assert all(p["required"] is True for p in documented), f"{method} {path}"
+
+
+def test_every_reference_resolves(live_doc: dict):
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                resolve(live_doc, node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(live_doc)
+
+
+def test_refusals_are_documented_as_the_error_object(live_doc: dict):
+    error = live_doc["components"]["schemas"]["Error"]
+    assert set(error["required"]) >= {"error", "message"}
+    for path, method, op in operations(live_doc):
+        refused = op["responses"].get("4XX")
+        assert refused, f"{method} {path} documents no 4XX answer"
+        ref = refused["content"]["application/json"]["schema"]["$ref"]
+        assert resolve(live_doc, ref) is error
+
+
+# ----------------------------------------------------------------- request bodies
+def test_every_route_with_a_json_body_has_its_request_body_schema(live_doc: dict):
+    for route in ROUTES:
+        op = live_doc["paths"][route.path][route.method.lower()]
+        if route.body is None:
+            continue
+        body = op.get("requestBody")
+        assert body, f"{route.method} {route.path} takes {route.body.__name__} but documents no requestBody"
+        assert body.get("required") is True
+        schema = body["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = resolve(live_doc, schema["$ref"])
+        assert schema.get("type") == "object", f"{route.method} {route.path}"
+        fields = route.body.model_fields
+        assert set(schema["properties"]) == set(fields), f"{route.method} {route.path}"
+        required = {name for name, f in fields.items() if f.is_required()}
+        assert set(schema.get("required", [])) == required, f"{route.method} {route.path}"
+        assert schema.get("additionalProperties") is False, \
+            f"{route.method} {route.path}: the server refuses unknown fields; the schema should say so"
+
+
+def test_routes_without_a_json_body_document_none(live_doc: dict):
+    for route in ROUTES:
+        op = live_doc["paths"][route.path][route.method.lower()]
+        if route.body is None and "application/json" in op.get("requestBody", {}).get("content", {}):
+            pytest.fail(f"{route.method} {route.path} documents a JSON body it does not read")
+
+
+def test_upload_route_documents_its_raw_body_and_name_parameter(live_doc: dict):
+    """The upload reads a raw body (any media type) and the file name from ``?name=``."""
+    op = live_doc["paths"]["/api/v1/incidents/{incident_id}/files"]["post"]
+    body = op.get("requestBody")
+    assert body, "the upload takes the file as its body, but the document has no requestBody"
+    assert body.get("required") is True
+    assert body.get("content"), "the upload's requestBody names no media type"
+    names = [p for p in op.get("parameters", []) if p["in"] == "query" and p["name"] == "name"]
+    assert names and names[0]["required"] is True, "the ?name= query parameter is not documented"
+
+
+# ------------------------------------------------------------------------ security
+def test_every_authenticated_route_has_security(live_doc: dict):
+    for route in ROUTES:
+        op = live_doc["paths"][route.path][route.method.lower()]
+        if route.auth:
+            assert op.get("security") == [{"bearer": []}], f"{route.method} {route.path}"
+        else:
+            assert not op.get("security"), f"{route.method} {route.path} needs no token but documents one"
+
+
+async def test_live_server_wants_a_token_exactly_where_documented(live_server, live_doc: dict):
+    """No token: 401 on every documented-secure operation, never 401 elsewhere."""
+    async with live_server.client() as c:
+        for path, method, op in operations(live_doc):
+            reply = await c.request(method, concrete(path))
+            if op.get("security"):
+                assert reply.status == 401, f"{method} {path} answered {reply.status} without a token"
+            else:
+                assert reply.status != 401, f"{method} {path} wants a token the document does not mention"
+
+
+async def test_live_server_wants_json_exactly_where_documented(live_server, live_doc: dict):
+    """A text/plain body is refused with 415 on every operation documenting a JSON body.
+
+    Only those: the guard refuses the media type before the view runs, so nothing happens.
+    """
+    checked = 0
+    async with live_server.admin() as c:
+        for path, method, op in operations(live_doc):
+            if "application/json" not in op.get("requestBody", {}).get("content", {}):
+                continue
+            reply = await c.request(method, concrete(path), data=b"{}", headers={"Content-Type": "text/plain"})
+            assert reply.status == 415, f"{method} {path} answered {reply.status}: {reply.body}"
+            checked += 1
+    assert checked == sum(1 for r in ROUTES if r.body is not None)
