@@ -51,6 +51,7 @@ class IpicsServer:
         if cfg.clean_install and cfg.data_dir.exists():
             shutil.rmtree(cfg.data_dir)
         cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cfg.data_dir.chmod(0o700)  # the database holds password hashes and all data
         self._lock_file = _lock_data_dir(cfg.data_dir)
         self.clock = Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now())
         self.store = Store(cfg.data_dir / "ipics.sqlite3")

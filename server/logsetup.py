@@ -20,7 +20,7 @@ def setup_logging(name: str, data_dir: Path | None = None, level: int = logging.
     stderr.setLevel(logging.WARNING)
     root.addHandler(stderr)
     if data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         f = logging.handlers.RotatingFileHandler(data_dir / "server.log", maxBytes=5_000_000, backupCount=2)
         f.setFormatter(fmt)
         root.addHandler(f)

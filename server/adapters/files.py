@@ -25,7 +25,7 @@ def check_file_name(name: str) -> str:
         raise FileNameError(f"file name must be 1 to {MAX_NAME_LENGTH} characters")
     if name in (".", "..") or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
         raise FileNameError("file name must not contain a path (/, \\, ..), a NUL, or start with a dot")
-    if any(ord(c) < 32 for c in name):
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise FileNameError("file name must not contain control characters")
     return name
 
@@ -33,7 +33,7 @@ def check_file_name(name: str) -> str:
 class FileStore:
     def __init__(self, directory: Path):
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def path(self, file_id: str) -> Path:
         if not _ID.match(file_id):

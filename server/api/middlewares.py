@@ -28,7 +28,8 @@ async def errors(request: web.Request, handler):
         if exc.status < 400 or exc.status == 101:
             raise
         code = _STATUS_CODES.get(exc.status, "error")
-        return web.json_response({"error": code, "message": exc.reason}, status=exc.status)
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        return web.json_response({"error": code, "message": message}, status=exc.status)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return web.json_response({"error": "internal", "message": "internal server error"}, status=500)

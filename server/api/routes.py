@@ -8,7 +8,7 @@ document against the routes the app really serves.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -42,7 +42,9 @@ class Route:
     tag: str = "data"
     #: served by tomcat: answers 503 while the emulated tomcat is down
     tomcat: bool = True
-    responses: dict[str, str] = field(default_factory=dict)
+    #: a raw (binary) body instead of JSON, and required query parameters, for OpenAPI
+    raw_body: bool = False
+    query: tuple[str, ...] = ()
 
 
 ROUTES: list[Route] = [
@@ -80,7 +82,8 @@ ROUTES: list[Route] = [
           body=schemas.NewIncident),
     Route("GET", "/api/v1/incidents/{incident_id}", data_views.get_incident, "One incident", auth="user"),
     Route("POST", "/api/v1/incidents/{incident_id}/files", data_views.upload_file,
-          "Upload a photo or video (raw body, ?name=)", auth="user"),
+          "Upload a photo or video (raw body, ?name=)", auth="user",
+          raw_body=True, query=("name",)),
     Route("GET", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.download_file,
           "Download an uploaded file", auth="user"),
     # HA (Administration Console, Configuration > High Availability)
@@ -160,8 +163,8 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "malformed_json", "the body is not valid JSON or is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     try:
@@ -189,6 +192,11 @@ def build_openapi() -> dict:
                                       "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
         params = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
                   for part in route.path.split("/") if part.startswith("{")]
+        params += [{"name": q, "in": "query", "required": True, "schema": {"type": "string"}}
+                   for q in route.query]
+        if route.raw_body:
+            op["requestBody"] = {"required": True, "content": {"*/*": {
+                "schema": {"type": "string", "format": "binary"}}}}
         if params:
             op["parameters"] = params
         if route.auth:

@@ -128,7 +128,11 @@ async def test_lab_faults_only_on_lab_servers_and_for_admins(pair):
     pair.secondary.lab_faults = False
     await pair.secondary.power_on()
     async with pair.secondary.client(await pair.login(pair.primary)) as c:
-        reply = await c.post("/api/v1/lab/faults", {"fault": "power-off"})
+        async def answered():  # the token minted on the active replicates to the standby
+            reply = await c.post("/api/v1/lab/faults", {"fault": "power-off"})
+            return reply if reply.status != 401 else None
+
+        reply = await wait_until(answered, 10, "the standby to know the token")
     assert reply.status == 403 and "only on servers started by the lab" in reply["message"]
     assert pair.secondary.proc.poll() is None
 
