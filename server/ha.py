@@ -349,18 +349,30 @@ class HAEngine:
     def on_local_write(self) -> None:
         self._ship_wakeup.set()
 
-    async def shipper_loop(self) -> None:
-        """Active: ship transaction-log entries to the standby in order, trim what it acked."""
+    async def _run_on_wakeup(self, wakeup: asyncio.Event, work, what: str) -> None:
         while True:
-            await self._ship_wakeup.wait()
-            self._ship_wakeup.clear()
+            await wakeup.wait()
+            wakeup.clear()
             try:
-                await self._ship_pending()
+                await work()
             except Unreachable:
                 pass  # the next heartbeat wakes us again
             except Exception:
-                log.exception("replication shipper failed; will retry")
+                log.exception("%s failed; will retry", what)
                 await self.clock.sleep(1)
+
+    async def shipper_loop(self) -> None:
+        """Active: ship transaction-log entries to the standby in order, trim what it acked."""
+        await self._run_on_wakeup(self._ship_wakeup, self._ship_pending, "replication shipper")
+
+    async def _ship(self, entries: list[tuple[int, Record]]):
+        reply = await self.peer.call("POST", "/peer/replicate", {
+            "log_id": self.store.log_id,
+            "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]})
+        if reply.ok:
+            self.acked_seq = max(self.acked_seq, int(reply.body["applied_seq"]))
+            await self.store.trim_log(self.acked_seq)
+        return reply
 
     async def _ship_pending(self) -> None:
         while (self.role == Role.ACTIVE and self.ha == HAState.CONFIGURED and self.partner_view
@@ -369,16 +381,12 @@ class HAEngine:
             entries = await self.store.log_after(self.acked_seq, SHIP_BATCH)
             if not entries:
                 return
-            payload = {"log_id": self.store.log_id,
-                       "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]}
-            reply = await self.peer.call("POST", "/peer/replicate", payload)
+            reply = await self._ship(entries)
             if reply.status == 409:
                 self.partner_view = {**self.partner_view, "ready": False}
                 return
             if not reply.ok:
                 raise Unreachable(f"replicate answered {reply.status}")
-            self.acked_seq = max(self.acked_seq, int(reply.body["applied_seq"]))
-            await self.store.trim_log(self.acked_seq)
 
     async def synchronize_from_active(self) -> None:
         """Standby: adopt the active's data; log what this server had that it never shipped."""
@@ -418,15 +426,7 @@ class HAEngine:
 
     async def file_fetch_loop(self) -> None:
         """Standby: fetch uploaded files' content, after the records, at a lower priority."""
-        while True:
-            await self._files_wakeup.wait()
-            self._files_wakeup.clear()
-            try:
-                await self._fetch_missing_files()
-            except Unreachable:
-                pass
-            except Exception:
-                log.exception("file replication failed; will retry")
+        await self._run_on_wakeup(self._files_wakeup, self._fetch_missing_files, "file replication")
 
     async def _fetch_missing_files(self) -> None:
         while self.role == Role.STANDBY and self.synchronized:
@@ -695,15 +695,8 @@ class HAEngine:
         # The role is already standby; ship directly what the log still holds.
         while True:
             entries = await self.store.log_after(self.acked_seq, SHIP_BATCH)
-            if not entries:
+            if not entries or not (await self._ship(entries)).ok:
                 return
-            reply = await self.peer.call("POST", "/peer/replicate", {
-                "log_id": self.store.log_id,
-                "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]})
-            if not reply.ok:
-                return
-            self.acked_seq = int(reply.body["applied_seq"])
-            await self.store.trim_log(self.acked_seq)
 
     # ------------------------------------------------------------------- peer handlers
     def _peer_routes(self) -> list[web.RouteDef]:
