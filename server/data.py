@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from .adapters.files import FileStore
-from .adapters.store import Store
+from .adapters.store import NameTaken, Store
 from .clock import Clock
 from .core.records import Record
 from .core.roles import HAState, Role
@@ -49,14 +49,19 @@ class DataService:
         self._dummy_hash: str | None = None
 
     # ----------------------------------------------------------------------- writes
-    async def write(self, table: str, key: str, value: dict[str, Any] | None) -> Record:
+    async def write(self, table: str, key: str, value: dict[str, Any] | None, *,
+                    unique_name: str | None = None, create_only: bool = False) -> Record:
         self.engine.refuse_unless_active()
         if not self.services.running("database"):
             raise ApiError(503, "database_down", "the database service is not running on this server")
         d = self._designation()
-        record = await self.store.upsert(
-            table, key, value, updated_at=self.clock.now(), origin=d.value if d else "standalone",
-            log=self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE)
+        try:
+            record = await self.store.upsert(
+                table, key, value, updated_at=self.clock.now(), origin=d.value if d else "standalone",
+                log=self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE,
+                unique_name=unique_name, create_only=create_only)
+        except NameTaken as exc:
+            raise conflict(f"{table[:-1]} {exc} already exists") from None
         self.engine.on_local_write()
         if table in PUSHED_TABLES:
             self.events.publish({"type": "record", "table": table, "key": key, "value": value})
@@ -85,7 +90,7 @@ class DataService:
             raise conflict(f"user {username} already exists")
         value = {"username": username, "role": role.value, "full_name": full_name or username,
                  "password_hash": await hash_password_async(password)}
-        await self.write("users", username, value)
+        await self.write("users", username, value, create_only=True)
         return public_user(value)
 
     async def users(self) -> list[dict]:
@@ -153,12 +158,9 @@ class DataService:
 
     # --------------------------------------------------------------------- channels
     async def create_channel(self, name: str, description: str = "") -> dict:
-        for r in await self.store.table("channels"):
-            if r.value["name"].casefold() == name.casefold():
-                raise conflict(f"a channel named {name} already exists")
         key = uuid.uuid4().hex
         value = {"id": key, "name": name, "description": description}
-        await self.write("channels", key, value)
+        await self.write("channels", key, value, unique_name=name.casefold())
         return value
 
     async def channels_for(self, user: dict) -> list[dict]:

@@ -34,7 +34,13 @@ CREATE TABLE IF NOT EXISTS txlog (
     updated_at REAL NOT NULL, origin TEXT NOT NULL, version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS local (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+-- unique names (channels, ...) are checked through this index, not a table scan
+CREATE INDEX IF NOT EXISTS records_name_key ON records(tbl, json_extract(value, '$.name_key'));
 """
+
+
+class NameTaken(Exception):
+    """``upsert`` with ``unique_name`` found a live record of that name."""
 
 
 def _row_to_record(row: sqlite3.Row | tuple) -> Record:
@@ -153,11 +159,26 @@ class Store:
         return await self._run(self._write, record, log)
 
     async def upsert(self, table: str, key: str, value: dict | None, *, updated_at: float, origin: str,
-                     log: bool) -> Record:
-        """Write the next version of a record (version read and bumped on the store thread)."""
+                     log: bool, unique_name: str | None = None, create_only: bool = False) -> Record:
+        """Write the next version of a record (version read and bumped on the store thread).
+
+        With ``unique_name`` the value gets ``name_key`` and the write is refused with
+        ``NameTaken`` if a live record of the table has it; with ``create_only``, if the
+        key itself is live.  Check and write are one job on the store thread, so two
+        concurrent creates cannot both pass.
+        """
 
         def _upsert():
+            if unique_name is not None:
+                value["name_key"] = unique_name
+                taken = self._db.execute(
+                    "SELECT 1 FROM records WHERE tbl=? AND json_extract(value, '$.name_key')=? AND key<>?",
+                    (table, unique_name, key)).fetchone()
+                if taken:
+                    raise NameTaken(unique_name)
             old = self._get(table, key)
+            if create_only and old is not None and not old.deleted:
+                raise NameTaken(key)
             record = Record(table, key, value, updated_at, origin, 1 if old is None else old.version + 1)
             self._write(record, log)
             return record

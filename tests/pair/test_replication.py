@@ -159,3 +159,14 @@ async def test_power_off_fault_kills_the_process_at_once(pair):
 
 async def _exited(server) -> bool:
     return server.proc.poll() is not None
+
+
+async def test_concurrent_creates_of_one_name_make_one_record(pair):
+    async with await pair.admin(pair.primary) as admin:
+        replies = await asyncio.gather(*(admin.post("/api/v1/channels", {"name": "Dup"}) for _ in range(20)),
+                                       *(admin.post("/api/v1/users", {"username": "twin", "password": f"pw-{i}-long",
+                                                                      "role": "user"}) for i in range(5)))
+        channels = [c for c in (await admin.get("/api/v1/channels")).body["channels"] if c["name"] == "Dup"]
+    statuses = sorted(r.status for r in replies)
+    assert statuses.count(201) == 2 and statuses.count(409) == 23
+    assert len(channels) == 1
