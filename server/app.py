@@ -59,6 +59,8 @@ class IpicsServer:
         self.clock.offset_s = self.store.get_local_sync("clock_offset_s", 0.0)
         if cfg.ntp_servers:
             self.store.set_local_sync("ntp", cfg.ntp_servers)
+        # Kept in memory: the designation is asked on every heartbeat and status call.
+        self._licenses: list[dict] = self.store.get_local_sync("licenses", [])
         self.files = FileStore(cfg.data_dir / "files")
         self.identity = ServerIdentity(cfg.data_dir / "certs", cfg.name, cfg.host)
         self.events = EventBus()
@@ -74,31 +76,44 @@ class IpicsServer:
 
     # -- licenses --------------------------------------------------------------------
     def installed_features(self) -> set[Feature]:
-        return {Feature(f["feature"]) for f in self.store.get_local_sync("licenses", [])}
+        return {Feature(f["feature"]) for f in self._licenses}
 
     def designation(self) -> ServerDesignation | None:
         return designation(self.installed_features())
 
-    def install_license_sync(self, data: bytes) -> dict:
+    def _with_license(self, data: bytes) -> tuple[dict, list[dict] | None]:
+        """The entry for this license file and the new list, or None if already installed.
+        Parsing and the rules are cheap and pure; callers persist the new list."""
         lic = parse_license(data)
-        installed = self.store.get_local_sync("licenses", [])
-        features = {Feature(f["feature"]) for f in installed}
+        features = self.installed_features()
         if lic.feature in features:
-            return next(f for f in installed if f["feature"] == lic.feature.value)
+            return next(f for f in self._licenses if f["feature"] == lic.feature.value), None
         check_install(features, lic.feature)
         entry = {"feature": lic.feature.value, "title": lic.title, "serial": lic.serial, "version": lic.version}
-        self.store.set_local_sync("licenses", installed + [entry])
-        log.info("installed the %s license", lic.title)
+        return entry, self._licenses + [entry]
+
+    def install_license_sync(self, data: bytes) -> dict:
+        """At start-up, before the loop serves anything."""
+        entry, licenses = self._with_license(data)
+        if licenses is not None:
+            self.store.set_local_sync("licenses", licenses)
+            self._licenses = licenses
+            log.info("installed the %s license", entry["title"])
         return entry
 
     async def install_license(self, data: bytes) -> dict:
-        entry = await asyncio.to_thread(self.install_license_sync, data)
-        self.engine.on_licenses_changed()
+        entry, licenses = self._with_license(data)
+        if licenses is not None:
+            # Memory first, so a second install arriving meanwhile sees this one.
+            self._licenses = licenses
+            await self.store.set_local("licenses", licenses)
+            log.info("installed the %s license", entry["title"])
+            self.engine.on_licenses_changed()
         return entry
 
     def licenses_view(self) -> dict:
         d = self.designation()
-        return {"licenses": self.store.get_local_sync("licenses", []), "server": d.value if d else None}
+        return {"licenses": list(self._licenses), "server": d.value if d else None}
 
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str) -> bool:

@@ -12,6 +12,8 @@ Process Failure; HA Affect on the IDC Connections (no failback).
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import random
 from dataclasses import dataclass
@@ -84,6 +86,13 @@ class HAEngine:
         self.partner = Partner(**partner) if partner else None
         hb = store.get_local_sync("heartbeat") or {"port": cfg.heartbeat_port}
         self.settings = HeartbeatSettings(**hb)
+        # Node-local state is read from the store once, here; afterwards the event loop
+        # keeps it in memory and only writes it through, so a heartbeat never waits for
+        # the store thread (busy with a snapshot, say).
+        self.standalone: bool = store.get_local_sync("standalone", False)
+        applied = store.get_local_sync("applied") or ["", 0]
+        self.applied: tuple[str, int] = (applied[0], int(applied[1]))
+        self.ntp_servers: list[str] = store.get_local_sync("ntp", [])
         self.synchronized = False
         self.role = self._boot_role()
         self.missed_now = 0
@@ -106,7 +115,7 @@ class HAEngine:
             # joins as a standby, adopts the active's data, or takes over only after
             # the missed-heartbeat window (no failback).
             return Role.STANDBY
-        if self.store.get_local_sync("standalone", False):
+        if self.standalone:
             return Role.STANDALONE
         return self.initial_role_by_license()
 
@@ -119,7 +128,7 @@ class HAEngine:
         return Role.STANDALONE
 
     def on_licenses_changed(self) -> None:
-        if self.ha == HAState.UNCONFIGURED and not self.store.get_local_sync("standalone", False):
+        if self.ha == HAState.UNCONFIGURED and not self.standalone:
             self._set_role(self.initial_role_by_license(), "licenses installed")
 
     def _set_role(self, role: Role, reason: str) -> None:
@@ -151,16 +160,28 @@ class HAEngine:
 
         transition.task = asyncio.get_running_loop().create_task(finish())
 
-    def _finish_transition(self) -> None:
+    async def _finish_transition(self) -> None:
         t, self.transition = self.transition, None
         if t is None:
             return
         if t.target == Role.STANDALONE:
-            self.ha = HAState(self.store.get_local_sync("ha"))
-            self.store.set_local_sync("standalone", True)
+            await self.set_standalone(True)
         elif t.target == Role.ACTIVE:
             self.acked_seq = 0
         self._set_role(t.target, f"transition finished: {t.reason}")
+
+    async def set_standalone(self, value: bool) -> None:
+        self.standalone = value
+        await self.store.set_local("standalone", value)
+
+    async def set_ntp(self, servers: list[str]) -> None:
+        """The emulated ``ntpsetup -s enable``."""
+        self.ntp_servers = list(servers)
+        await self.store.set_local("ntp", self.ntp_servers)
+
+    async def _adopt(self, records, applied: tuple[str, int]) -> None:
+        await self.store.replace_all(records, applied=applied)
+        self.applied = applied
 
     def active_address(self) -> str | None:
         if self.role in (Role.ACTIVE, Role.STANDALONE):
@@ -227,7 +248,7 @@ class HAEngine:
                 "transaction_log_capacity": self.cfg.transaction_log_capacity,
                 "last_seq": last_seq,
                 "acked_seq": self.acked_seq,
-                "applied": self.store.get_local_sync("applied") if self.role == Role.STANDBY else None,
+                "applied": list(self.applied) if self.role == Role.STANDBY else None,
                 "synchronized": self.synchronized if self.role == Role.STANDBY else None,
             },
             "transition": None if self.transition is None else {
@@ -265,7 +286,7 @@ class HAEngine:
                 log.info("%s", decision.reason)
             self.last_decision = decision
             if decision.action == Action.FINISH_TRANSITION:
-                self._finish_transition()
+                await self._finish_transition()
             elif decision.action == Action.BEGIN_TAKEOVER:
                 self.begin_transition(Role.ACTIVE, roles.TAKEOVER_AFTER_MISSED_HEARTBEATS_S, decision.reason)
             elif decision.action == Action.HAND_OVER:
@@ -293,7 +314,7 @@ class HAEngine:
             "time": self.clock.now(),
             "address": self.address,
             "log_id": self.store.log_id,
-            "applied": self.store.get_local_sync("applied"),
+            "applied": list(self.applied),
             "software_version": self.cfg.software_version,
         }
 
@@ -401,11 +422,11 @@ class HAEngine:
                 return
             if not reply.ok:
                 return
-            records = [Record.from_json(r) for r in reply.body["records"]]
-            active = {r.id: r for r in records}
             local, _ = await self.store.snapshot()
-            lost = discarded_on_adopt(local, active)
-            await self.store.replace_all(records, applied=(reply.body["log_id"], int(reply.body["seq"])))
+            # Parsing and comparing whole data sets is CPU work: off the loop, so the
+            # heartbeats keep their beat.
+            records, lost = await asyncio.to_thread(_adoption, reply.body["records"], local)
+            await self._adopt(records, (reply.body["log_id"], int(reply.body["seq"])))
             if lost:
                 await self._log_discarded(lost)
             if self.role == Role.STANDBY:
@@ -445,8 +466,6 @@ class HAEngine:
                 continue
             if not reply.ok:
                 return
-            import base64
-
             await self.files.write(r.key, base64.b64decode(reply.body["content"]))
 
     def on_replicated_files(self) -> None:
@@ -583,7 +602,7 @@ class HAEngine:
 
     def own_info(self) -> dict[str, Any]:
         d = self._designation()
-        return {"server": d.value if d else None, "ntp_servers": self.store.get_local_sync("ntp", []),
+        return {"server": d.value if d else None, "ntp_servers": list(self.ntp_servers),
                 "software_version": self.cfg.software_version, "role": self.role.value, "ha": self.ha.value}
 
     async def configure(self, on_done: Callable[[], Awaitable[None]]) -> None:
@@ -614,9 +633,8 @@ class HAEngine:
         reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
         if not reply.ok:
             raise ApiError(502, "partner_refused", "the partner did not send its data for the merge")
-        theirs_records = [Record.from_json(r) for r in reply.body["records"]]
         local, _ = await self.store.snapshot()
-        merged = merge_newest(local, theirs_records)
+        merged = await asyncio.to_thread(_merge, local, reply.body["records"])
         await self.store.replace_all(merged.values())
         files_from_partner = [r for r in merged.values()
                               if r.table == "files" and r.value and not self.files.exists(r.key)]
@@ -639,8 +657,6 @@ class HAEngine:
         await on_done()
 
     async def _copy_partner_file(self, file_id: str) -> None:
-        import base64
-
         try:
             reply = await self.peer.call("GET", f"/peer/files/{file_id}", timeout_s=60)
         except Unreachable:
@@ -716,7 +732,7 @@ class HAEngine:
 
     async def _peer_replicate(self, request: web.Request) -> web.Response:
         body = await request.json()
-        applied = self.store.get_local_sync("applied") or ["", 0]
+        applied = self.applied
         if self.role != Role.STANDBY or not self.synchronized:
             return web.json_response({"error": "not_ready", "applied_seq": applied[1]}, status=409)
         entries = body["entries"]
@@ -727,29 +743,28 @@ class HAEngine:
         fresh = [e for e in entries if e["seq"] > applied[1]]
         if fresh:
             records = [Record.from_json(e["record"]) for e in fresh]
-            await self.store.apply_replicated(records, (body["log_id"], fresh[-1]["seq"]))
+            applied = (body["log_id"], fresh[-1]["seq"])
+            await self.store.apply_replicated(records, applied)
+            self.applied = applied
             now = self.clock.now()
             self._replication_lag_ms.extend(self.clock.real_seconds(now - r.updated_at) * 1000 for r in records)
             del self._replication_lag_ms[:-10000]
             if any(r.table == "files" for r in records):
                 self._files_wakeup.set()
             self.events.publish({"type": "replicated", "count": len(records)})
-            applied = [body["log_id"], fresh[-1]["seq"]]
-        return web.json_response({"applied_seq": applied[1]})
+        return web.json_response({"applied_seq": self.applied[1]})
 
     async def _peer_snapshot(self, request: web.Request) -> web.Response:
         records, seq = await self.store.snapshot()
         if self.role == Role.ACTIVE:
             self.acked_seq = seq
-        return web.json_response({"log_id": self.store.log_id, "seq": seq,
-                                  "records": [r.to_json() for r in records]})
+        body = await asyncio.to_thread(_snapshot_body, self.store.log_id, seq, records)
+        return web.Response(text=body, content_type="application/json")
 
     async def _peer_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.own_info())
 
     async def _peer_file(self, request: web.Request) -> web.Response:
-        import base64
-
         file_id = request.match_info["file_id"]
         try:
             content = await self.files.read(file_id)
@@ -765,7 +780,7 @@ class HAEngine:
             await self.store.set_local("heartbeat", self.settings.as_dict())
             self.ha = HAState.CONFIGURED
             await self.store.set_local("ha", self.ha.value)
-            await self.store.set_local("standalone", False)
+            await self.set_standalone(False)
             if self.transition:
                 self.transition.task.cancel()
                 self.transition = None
@@ -798,6 +813,19 @@ class HAEngine:
 
     def replication_lag_ms(self) -> list[float]:
         return list(self._replication_lag_ms)
+
+
+def _adoption(active_json: list[dict], local: list[Record]) -> tuple[list[Record], list[Record]]:
+    records = [Record.from_json(r) for r in active_json]
+    return records, discarded_on_adopt(local, {r.id: r for r in records})
+
+
+def _merge(local: list[Record], theirs_json: list[dict]) -> dict:
+    return merge_newest(local, (Record.from_json(r) for r in theirs_json))
+
+
+def _snapshot_body(log_id: str, seq: int, records: list[Record]) -> str:
+    return json.dumps({"log_id": log_id, "seq": seq, "records": [r.to_json() for r in records]})
 
 
 def _message(body: Any) -> str:

@@ -8,14 +8,17 @@ open peer connection; cutting outbound closes the client and refuses to open ano
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import logging
 import ssl
 from typing import Any, Iterable
 
 from aiohttp import web
+from cryptography import x509
 
-from .certs import ServerIdentity, explain_tls_failure
+from .certs import ServerIdentity, explain_tls_failure, inspect
 from .httpclient import ApiClient, Reply, Unreachable
 
 log = logging.getLogger("ipics.peer")
@@ -50,8 +53,6 @@ class PeerLink:
     async def start(self, partner_pem: str, partner_host: str, port: int) -> None:
         """(Re)start listener and client for this partner and heartbeat port."""
         await self.stop()
-        from .certs import inspect
-
         self._partner_pem = partner_pem
         self._partner_fingerprint = inspect(partner_pem).fingerprint
         self._partner_host = partner_host
@@ -128,11 +129,6 @@ class PeerLink:
     async def _diagnose(self) -> str | None:
         """After a failed handshake, look at what the partner presents, unverified, to say
         whether it is the pinned certificate expired or another certificate altogether."""
-        import asyncio
-        import datetime as dt
-
-        from cryptography import x509
-
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE

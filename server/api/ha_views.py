@@ -50,7 +50,7 @@ async def install_license(request: web.Request) -> web.Response:
 
 async def set_ntp(request: web.Request) -> web.Response:
     server = request.app[SERVER]
-    await server.store.set_local("ntp", request["body"].servers)
+    await server.engine.set_ntp(request["body"].servers)
     return web.json_response({"ntp_servers": request["body"].servers})
 
 
@@ -68,7 +68,7 @@ async def get_config(request: web.Request) -> web.Response:
         "heartbeat": engine.settings.as_dict(),
         "ha": engine.ha.value,
         "standby_server_status": st["standby_server_status"],
-        "ntp_servers": await server.store.get_local("ntp", []),
+        "ntp_servers": server.engine.ntp_servers,
         "certificate_fingerprint": server.identity.info.fingerprint,
         "certificate_not_after": server.identity.info.not_after.isoformat(),
     })
