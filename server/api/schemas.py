@@ -99,8 +99,6 @@ class Fault(Body):
     direction: Literal["both", "outbound", "inbound"] | None = None
     seconds: Annotated[float, Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400)] | None = None
 
-    model_config = ConfigDict(extra="forbid", strict=False)  # seconds may be int or float
-
 
 class License(Body):
     content: Annotated[str, StringConstraints(min_length=1, max_length=4096)]

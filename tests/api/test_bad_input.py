@@ -124,15 +124,6 @@ LOGIN_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), LOGIN_BAD)
-async def test_login_invalid_body_is_400_naming_the_field(live_server, seeded: dict,
-                                                          body: dict, field: str):
-    async with live_server.client() as c:
-        reply = await c.post("/api/v1/auth/login", body)
-    assert_refused(reply, 400, "invalid_body", says=(field,))
-    assert field in [p["field"] for p in reply.body["problems"]], reply.body
-
-
 CHANNEL_BAD = [
     pytest.param({"name": 5}, "name", id="name-int"),
     pytest.param({"name": ["refused-list"]}, "name", id="name-list"),
@@ -147,11 +138,14 @@ CHANNEL_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), CHANNEL_BAD)
-async def test_create_channel_invalid_body_is_400_naming_the_field(live_server, seeded: dict,
-                                                                   body: dict, field: str):
-    async with live_server.admin() as c:
-        reply = await c.post("/api/v1/channels", body)
+@pytest.mark.parametrize(("path", "as_admin", "body", "field"),
+                         [("/api/v1/auth/login", False, *p.values) for p in LOGIN_BAD]
+                         + [("/api/v1/channels", True, *p.values) for p in CHANNEL_BAD],
+                         ids=[f"login-{p.id}" for p in LOGIN_BAD] + [f"channel-{p.id}" for p in CHANNEL_BAD])
+async def test_invalid_body_is_400_naming_the_field(live_server, seeded: dict, path: str, as_admin: bool,
+                                                    body: dict, field: str):
+    async with (live_server.admin() if as_admin else live_server.client()) as c:
+        reply = await c.post(path, body)
     assert_refused(reply, 400, "invalid_body", says=(field,))
     assert field in [p["field"] for p in reply.body["problems"]], reply.body
 
@@ -408,6 +402,7 @@ async def test_ha_license_on_the_primary_is_400(live_server, seeded: dict):
     pytest.param({"fault": "cut-link", "direction": "sideways"}, ("direction",), id="unknown-direction"),
     pytest.param({"fault": "clock-offset"}, ("seconds",), id="offset-without-seconds"),
     pytest.param({"fault": "clock-offset", "seconds": 1e12}, ("seconds",), id="offset-too-large"),
+    pytest.param({"fault": "clock-offset", "seconds": "10"}, ("seconds",), id="offset-as-string"),
     pytest.param({"fault": "clock-offset", "seconds": 0, "when": "now"}, ("when",), id="unknown-field"),
 ])
 async def test_bad_lab_fault_is_400(live_server, seeded: dict, body: dict, says: tuple[str, ...]):

@@ -1,0 +1,75 @@
+"""``ipics-lab up``: the contract line, demo data, one lab per data directory, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from ipics_server.adapters.httpclient import ApiClient
+from ipics_server.lab.supervisor import wait_until
+
+
+async def _up(data_dir, *extra):
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ipics_server", "up", "--headless", "--json", "--time-scale", "0.01",
+        "--data-dir", str(data_dir), *extra,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie child of the lab still "exists" until reaped; the lab reaps on stop
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp_path):
+    lab = await _up(tmp_path)
+    try:
+        line = await asyncio.wait_for(lab.stdout.readline(), 60)
+        info = json.loads(line)
+        assert set(info) >= {"primary", "secondary", "admin", "time_scale"}
+        assert info["admin"]["username"] == "ipicsadmin" and info["time_scale"] == 0.01
+        for name, role in (("primary", "active"), ("secondary", "standby")):
+            async with ApiClient(info[name]["url"]) as c:
+                st = (await c.get("/api/v1/ha/status")).body
+            assert (st["server"], st["role"], st["ha"], st["standby_server_status"]) == \
+                (name, role, "configured", "Ready")
+
+        # The demo data is there: Dan logs in and has the Fire channel.
+        async with ApiClient(info["primary"]["url"]) as c:
+            login = await c.post("/api/v1/auth/login", {"username": "dan", "password": info["users"]["password"]})
+            c.token = login["token"]
+            names = {ch["name"] for ch in (await c.get("/api/v1/channels")).body["channels"]}
+            assert {"Fire", "Police"} <= names
+            assert (await c.get("/api/v1/vtgs")).body["vtgs"] and (await c.get("/api/v1/incidents")).body["incidents"]
+
+        # A second lab on the same data directory is refused and the first is untouched.
+        second = await _up(tmp_path)
+        _, err = await asyncio.wait_for(second.communicate(), 30)
+        assert second.returncode == 2 and b"another lab is running" in err
+        async with ApiClient(info["primary"]["url"]) as c:
+            assert (await c.get("/api/v1/health/active")).status == 200
+
+        lab.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(lab.wait(), 30) == 0
+        for name in ("primary", "secondary"):
+            pid = info[name]["pid"]
+            await wait_until(lambda pid=pid: _gone(pid), 10, f"{name} to stop")
+    finally:
+        if lab.returncode is None:
+            lab.kill()
+            await lab.wait()
+
+
+async def _gone(pid: int) -> bool:
+    return not _alive(pid)
