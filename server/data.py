@@ -236,10 +236,11 @@ class DataService:
         await self.incident(incident_id, user)
         self.engine.refuse_unless_active()
         key = uuid.uuid4().hex
-        await self.files.write(key, content)
+        now = self.clock.now()
+        await self.files.write(key, content, mtime=now)
         value = {"id": key, "incident_id": incident_id, "name": name, "content_type": content_type,
                  "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-                 "uploaded_by": user["username"], "uploaded_at": self.clock.now()}
+                 "uploaded_by": user["username"], "uploaded_at": now}
         try:
             await self.write("files", key, value)
         except BaseException:

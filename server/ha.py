@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import random
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -31,15 +32,33 @@ from .config import ServerConfig
 from .core import roles
 from .core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
 from .core.records import Record, describe, discarded_on_adopt, merge_newest
-from .core.roles import Action, Decision, HAState, Observations, Role, ServerDesignation, StandbyServerStatus
+from .core.roles import (
+    Action,
+    Decision,
+    HAState,
+    Observations,
+    Role,
+    ServerDesignation,
+    StandbyServerStatus,
+)
+from .core.split_brain import split_brain
+from .core.txlog import MESSAGES as TXLOG_MESSAGES
+from .core.txlog import LogState, log_state
+from .core.txlog import percent as txlog_percent
 from .errors import ApiError, conflict
 from .events import EventBus
+from .repair import Reconciliation
 from .services import Services
 
 log = logging.getLogger("ipics.ha")
 
 SHIP_BATCH = 500
+_LEVEL = {LogState.NORMAL: 0, LogState.WARNING: 1, LogState.CRITICAL: 2, LogState.DDRBLOCK: 3}
 DISCARD_LOG_LIMIT = 1000
+MESSAGE_LIMIT = 50
+#: Chapter: "If the time settings are more than 30 seconds apart, the servers can lose
+#: HA communication."  A heartbeat from a clock further off than this is refused.
+MAX_CLOCK_SKEW_S = 30.0
 
 
 @dataclass
@@ -94,12 +113,28 @@ class HAEngine:
         self.applied: tuple[str, int] = (applied[0], int(applied[1]))
         self.ntp_servers: list[str] = store.get_local_sync("ntp", [])
         self.synchronized = False
+        #: emulated UTC when this server last became active (split-brain duration)
+        self.active_since: float | None = store.get_local_sync("active_since")
+        #: Go Standby done: keep this server's data until REPAIR has reconciled it
+        self.awaiting_repair: bool = store.get_local_sync("awaiting_repair", False)
+        #: ``service ipics stop``: no heartbeats, no peer traffic, no clients
+        self.suspended = False
+        self.clock_skew_s: float | None = None
+        self.messages: deque[dict] = deque(store.get_local_sync("messages", []), maxlen=MESSAGE_LIMIT)
+        self.txlog_held = 0
+        self.txlog_state = LogState.NORMAL
+        #: Unconfigure HA at 90 % of the transaction log; the lab can switch it off
+        self.txlog_safeguard = True
+        self._background: set[asyncio.Task] = set()
         self.role = self._boot_role()
         self.missed_now = 0
         self.partner_view: dict[str, Any] | None = None  # the partner's last heartbeat
         self.transition: Transition | None = None
         self.last_decision = Decision(Action.NONE, "starting")
         self.acked_seq = 0
+        #: why records are discarded at the next adoption (None: the no-failback rule)
+        self.adoption_reason: str | None = None
+        self.repair = Reconciliation(self)
         self.peer = PeerLink(identity, cfg.host, self._peer_routes())
         self._ship_wakeup = asyncio.Event()
         self._kicked = asyncio.Event()
@@ -139,6 +174,11 @@ class HAEngine:
         self.role = role
         if role != Role.STANDBY:
             self.synchronized = False
+        if role == Role.ACTIVE:
+            self.active_since = self.clock.now()
+            self.persist("active_since", self.active_since)
+            if self.awaiting_repair:
+                self.set_awaiting_repair(False)
         self.events.publish({"type": "role", "role": role.value, "reason": reason,
                              "active": self.active_address()})
         self._ship_wakeup.set()
@@ -170,6 +210,28 @@ class HAEngine:
             self.acked_seq = 0
         self._set_role(t.target, f"transition finished: {t.reason}")
 
+    def persist(self, key: str, value: Any) -> None:
+        """Write node-local state through to the store without waiting for it (the
+        store thread keeps the order); the in-memory value is the truth meanwhile."""
+        self.spawn(self.store.set_local(key, value))
+
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)  # keep a reference until done
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def set_awaiting_repair(self, value: bool) -> None:
+        self.awaiting_repair = value
+        self.persist("awaiting_repair", value)
+
+    def message(self, level: str, text: str) -> None:
+        """An error or warning for the administrator: the log, ha-status and status JSON."""
+        getattr(log, level)("%s", text)
+        self.messages.append({"at": self.clock.now(), "level": level, "text": text})
+        self.persist("messages", list(self.messages))
+        self.events.publish({"type": "message", "level": level, "text": text})
+
     async def set_standalone(self, value: bool) -> None:
         self.standalone = value
         await self.store.set_local("standalone", value)
@@ -199,6 +261,8 @@ class HAEngine:
 
     def refuse_unless_active(self) -> None:
         if self.accepts_writes:
+            if self.txlog_state == LogState.DDRBLOCK:
+                raise ApiError(503, "ddrblock", TXLOG_MESSAGES[LogState.DDRBLOCK].format(p=100))
             return
         active = self.active_address()
         if self.role == Role.TRANSITIONING:
@@ -226,6 +290,23 @@ class HAEngine:
             ready = self.partner_ready
         return StandbyServerStatus.READY if ready else StandbyServerStatus.NOT_READY
 
+    @property
+    def in_split_brain(self) -> bool:
+        """Both servers active and hearing each other again (chapter: the moment the
+        Go Standby button is enabled)."""
+        return bool(self.ha == HAState.CONFIGURED and self.role == Role.ACTIVE and self.partner_view
+                    and self.missed_now == 0 and self.partner_view.get("role") == Role.ACTIVE.value)
+
+    def split_brain_info(self) -> dict | None:
+        if not self.in_split_brain:
+            return None
+        info = split_brain(self.clock.now(), self.active_since, self.partner_view.get("active_since"))
+        return {**info.as_dict(), "go_standby_on": ServerDesignation.SECONDARY.value}
+
+    @property
+    def capacity(self) -> int:
+        return self.cfg.transaction_log_capacity
+
     async def status(self) -> dict[str, Any]:
         held, last_seq = await self.store.log_stats()
         d = self._designation()
@@ -234,8 +315,14 @@ class HAEngine:
             "role": self.role.value,
             "ha": self.ha.value,
             "standby_server_status": s.value if (s := self.standby_server_status) else None,
-            "split_brain": bool(self.role == Role.ACTIVE and self.partner_view
-                                and self.partner_view.get("role") == Role.ACTIVE.value and self.missed_now == 0),
+            "split_brain": self.in_split_brain,
+            "split": self.split_brain_info(),
+            "awaiting_repair": self.awaiting_repair,
+            "repair": self.repair.status(),
+            "clock_skew_s": None if self.clock_skew_s is None else round(self.clock_skew_s, 1),
+            "ntp_servers": list(self.ntp_servers),
+            "messages": list(self.messages),
+            "ipics_stopped": self.suspended,
             "partner": self.partner.address if self.partner else None,
             "partner_role": self.partner_view.get("role") if self.partner_view and self.missed_now == 0 else None,
             "address": self.address,
@@ -243,9 +330,11 @@ class HAEngine:
             "heartbeat": {**self.settings.as_dict(), "missed_now": self.missed_now},
             "replication": {
                 "pending": held if self.role == Role.ACTIVE else 0,
-                "transaction_log_used_percent": round(100.0 * held / self.cfg.transaction_log_capacity, 2)
+                "transaction_log_used_percent": round(txlog_percent(held, self.capacity), 2)
                 if self.role == Role.ACTIVE else 0.0,
-                "transaction_log_capacity": self.cfg.transaction_log_capacity,
+                "transaction_log_capacity": self.capacity,
+                "transaction_log_state": self.txlog_state.value,
+                "transaction_log_safeguard": self.txlog_safeguard,
                 "last_seq": last_seq,
                 "acked_seq": self.acked_seq,
                 "applied": list(self.applied) if self.role == Role.STANDBY else None,
@@ -267,6 +356,9 @@ class HAEngine:
 
     # ------------------------------------------------------------------------ tick
     async def tick(self) -> Decision:
+        if self.suspended:
+            self.last_decision = Decision(Action.NONE, "no action: IPICS services are stopped")
+            return self.last_decision
         async with self._tick_lock:
             t = self.transition
             obs = Observations(
@@ -280,6 +372,7 @@ class HAEngine:
                 transition_due=bool(t and self.clock.monotonic() >= t.ends_at - 1e-6),
                 failed_critical_service=self.services.failed_critical,
                 partner_ready=self.partner_ready,
+                awaiting_repair=self.awaiting_repair,
             )
             decision = roles.decide(obs)
             if decision.reason != self.last_decision.reason:
@@ -316,6 +409,9 @@ class HAEngine:
             "log_id": self.store.log_id,
             "applied": list(self.applied),
             "software_version": self.cfg.software_version,
+            "active_since": self.active_since,
+            "awaiting_repair": self.awaiting_repair,
+            "repair": self.repair.local_status(),
         }
 
     def kick(self) -> None:
@@ -337,7 +433,7 @@ class HAEngine:
                 next_due += self.settings.interval_s
                 # After a long stall, do not fire a burst of catch-up heartbeats.
                 next_due = max(next_due, self.clock.monotonic())
-            if self.ha == HAState.CONFIGURED and self.peer.configured:
+            if self.ha == HAState.CONFIGURED and self.peer.configured and not self.suspended:
                 await self.exchange_heartbeat(count_miss=scheduled)
                 await self.tick()
 
@@ -345,7 +441,7 @@ class HAEngine:
         timeout = max(0.2, min(5.0, self.clock.real_seconds(self.settings.interval_s) * 0.8))
         try:
             reply = await self.peer.call("POST", "/peer/heartbeat", self.heartbeat_payload(), timeout_s=timeout)
-            ok = reply.ok
+            ok = reply.ok and self._clock_agrees(reply.body.get("time"))
         except Unreachable:
             ok = False
         if ok:
@@ -359,8 +455,26 @@ class HAEngine:
                 log.warning("missed heartbeat from partner (1 of %d)", self.settings.missed_count)
         return ok
 
+    def _clock_agrees(self, partner_time: Any) -> bool:
+        """Heartbeats carry the sender's time; more than 30 s apart, HA communication is lost."""
+        if not isinstance(partner_time, (int, float)):
+            return False
+        skew = float(partner_time) - self.clock.now()
+        was_ok = self.clock_skew_s is None or abs(self.clock_skew_s) <= MAX_CLOCK_SKEW_S
+        self.clock_skew_s = skew
+        if abs(skew) > MAX_CLOCK_SKEW_S:
+            if was_ok:
+                self.message("error", f"the partner's clock is {skew:+.0f} s from this server's (more than "
+                                      f"{MAX_CLOCK_SKEW_S:.0f} s): HA communication lost; configure NTP on "
+                                      "both servers (ntpsetup -s enable) and restart ipics_nm")
+            return False
+        if not was_ok:
+            log.warning("clocks agree again (skew %+.1f s)", skew)
+        return True
+
     def _observe_partner(self, view: dict[str, Any]) -> None:
         self.partner_view = view
+        self._follow_partner_unconfigure(view)
         applied = view.get("applied")
         if self.role == Role.ACTIVE and applied and applied[0] == self.store.log_id:
             self.acked_seq = max(self.acked_seq, int(applied[1]))
@@ -384,7 +498,49 @@ class HAEngine:
 
     async def shipper_loop(self) -> None:
         """Active: ship transaction-log entries to the standby in order, trim what it acked."""
-        await self._run_on_wakeup(self._ship_wakeup, self._ship_pending, "replication shipper")
+        async def work():
+            await self.check_transaction_log()
+            await self._ship_pending()
+            await self.check_transaction_log()
+
+        await self._run_on_wakeup(self._ship_wakeup, work, "replication shipper")
+
+    async def check_transaction_log(self) -> None:
+        """Prolonged downtime: act on the transaction log's fill level (75/90/100 %)."""
+        if self.ha != HAState.CONFIGURED:
+            held = 0
+        else:
+            held, _ = await self.store.log_stats()
+        self.txlog_held = held
+        state = log_state(held, self.capacity)
+        if state == LogState.DDRBLOCK and self.txlog_safeguard and self.ha == HAState.CONFIGURED:
+            state = LogState.CRITICAL  # the safeguard acts at 90 %; it never gets to a block
+        previous, self.txlog_state = self.txlog_state, state
+        if state == previous:
+            return
+        pct = txlog_percent(held, self.capacity)
+        if _LEVEL[state] > _LEVEL[previous]:  # a threshold crossed on the way up
+            if state == LogState.CRITICAL and not self.txlog_safeguard:
+                self.message("error", f"database transaction log at {pct:.0f}% of capacity (90% threshold); "
+                                      "the automatic HA unconfigure is switched off in the lab: at 100% "
+                                      "every database update will be blocked (DDRBLOCK)")
+            else:
+                self.message("error", TXLOG_MESSAGES[state].format(p=pct))
+        elif previous == LogState.DDRBLOCK:
+            self.message("warning", "DDRBLOCK cleared: the transaction log has room again; database updates "
+                                    "are accepted")
+        if (state == LogState.CRITICAL and self.txlog_safeguard and self.ha == HAState.CONFIGURED
+                and self.role == Role.ACTIVE):
+            await self.auto_unconfigure()
+
+    async def auto_unconfigure(self) -> None:
+        """At 90 %: unconfigure HA so the log never blocks; the active keeps serving."""
+        self.ha = HAState.TRUSTED if self.partner else HAState.UNCONFIGURED
+        await self.store.set_local("ha", self.ha.value)
+        await self.store.trim_log(10**18)
+        await self.set_standalone(True)
+        self._set_role(Role.STANDALONE, "HA unconfigured automatically: transaction log at 90% of capacity")
+        self.txlog_held, self.txlog_state = 0, LogState.NORMAL
 
     async def _ship(self, entries: list[tuple[int, Record]]):
         reply = await self.peer.call("POST", "/peer/replicate", {
@@ -427,22 +583,23 @@ class HAEngine:
             # heartbeats keep their beat.
             records, lost = await asyncio.to_thread(_adoption, reply.body["records"], local)
             await self._adopt(records, (reply.body["log_id"], int(reply.body["seq"])))
+            reason, self.adoption_reason = self.adoption_reason, None
             if lost:
-                await self._log_discarded(lost)
+                await self._log_discarded(lost, reason)
             if self.role == Role.STANDBY:
                 self.synchronized = True
                 log.warning("synchronized from the active server: %d records, %d discarded",
                             len(records), len(lost))
             self._files_wakeup.set()
 
-    async def _log_discarded(self, lost: list[Record]) -> None:
+    async def _log_discarded(self, lost: list[Record], reason: str | None = None) -> None:
         when = self.clock.now()
+        reason = reason or "accepted here but never reached the partner before the failover"
         entries = await self.store.get_local("discarded", [])
         for r in lost:
-            log.warning("discarded %s: accepted here but never reached the partner before the failover",
-                        describe(r))
+            log.warning("discarded %s: %s", describe(r), reason)
             entries.append({"at": when, "table": r.table, "key": r.key, "description": describe(r),
-                            "updated_at": r.updated_at})
+                            "updated_at": r.updated_at, "reason": reason})
         await self.store.set_local("discarded", entries[-DISCARD_LOG_LIMIT:])
 
     async def file_fetch_loop(self) -> None:
@@ -466,7 +623,8 @@ class HAEngine:
                 continue
             if not reply.ok:
                 return
-            await self.files.write(r.key, base64.b64decode(reply.body["content"]))
+            await self.files.write(r.key, base64.b64decode(reply.body["content"]),
+                                   mtime=r.value.get("uploaded_at") if r.value else None)
 
     def on_replicated_files(self) -> None:
         self._files_wakeup.set()
@@ -511,7 +669,11 @@ class HAEngine:
         if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"]):
             raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
         if self.ha != HAState.UNCONFIGURED:
-            raise conflict("this server already trusts a partner; delete that trust first")
+            if not self._stale_trust_of(body["certificate"]):
+                raise conflict("this server already trusts a partner; delete that trust first")
+            log.warning("the trusted partner deleted its trust while this server was stopped: "
+                        "replacing the old trust and HA configuration")
+            await self._reset_after_partner_reset()
         try:
             info = inspect(body["certificate"])
             address = normalize_address(body["address"])
@@ -527,6 +689,25 @@ class HAEngine:
         await self._store_trust(Partner(address=address, host=host, cert_pem=body["certificate"]))
         return {"certificate": self.identity.cert_pem}
 
+    def _stale_trust_of(self, cert_pem: str) -> bool:
+        """The same partner asks for trust again: it deleted its side (Method 2) while
+        this server was stopped.  Only while this server does not hear that partner's
+        heartbeats: a partner that still heartbeats has not deleted anything."""
+        return bool(self.partner and cert_pem.strip() == self.partner.cert_pem.strip()
+                    and (self.missed_now > 0 or self.partner_view is None
+                         or self.ha != HAState.CONFIGURED or self.suspended))
+
+    async def _reset_after_partner_reset(self) -> None:
+        if self.transition and self.transition.task:
+            self.transition.task.cancel()
+        self.transition = None
+        await self.forget_trust()
+        self.set_awaiting_repair(False)
+        self.synchronized = False
+        self.missed_now = 0
+        await self.set_standalone(False)
+        self._set_role(self.initial_role_by_license(), "trust replaced by the partner")
+
     async def _store_trust(self, partner: Partner) -> None:
         self.partner = partner
         self.ha = HAState.TRUSTED
@@ -536,7 +717,7 @@ class HAEngine:
         log.warning("HA partner %s trusted (certificate %s...)", partner.address,
                     inspect(partner.cert_pem).fingerprint[:16])
 
-    async def delete_trust(self, password: str) -> None:
+    async def delete_trust(self, password: str) -> str:
         """HA Security, Delete: needs the partner's password, removes the pins on both."""
         if self.ha == HAState.CONFIGURED or self.role == Role.TRANSITIONING:
             raise conflict("unconfigure HA and wait for the reconfiguration before deleting the trust")
@@ -547,13 +728,20 @@ class HAEngine:
                 reply = await client.post("/api/v1/ha/trust/remove", {
                     "username": "ipicsadmin", "password": password, "certificate": self.identity.cert_pem})
             except Unreachable:
-                raise ApiError(502, "partner_unreachable",
-                               "the partner does not answer: the trust certificates cannot be removed there") from None
+                reply = None
+        if reply is None or reply.status == 503:
+            # Method 2: the secondary is stopped (service ipics stop) while the primary
+            # deletes its trust.  Delete here; the partner forgets this server when it is
+            # configured again (a new trust from the same primary replaces the old one).
+            await self.forget_trust()
+            return ("the partner does not answer: the trust was deleted on this server only; the partner "
+                    "drops it when HA is configured again")
         if reply.status == 401:
             raise ApiError(401, "partner_password_wrong", "the partner refused the password; nothing was deleted")
         if not reply.ok:
             raise ApiError(502, "partner_refused", f"the partner refused: {_message(reply.body)}")
         await self.forget_trust()
+        return "the trust certificates were deleted on both servers"
 
     async def remove_trust(self, body: dict[str, Any]) -> None:
         if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"]):
@@ -615,10 +803,14 @@ class HAEngine:
             raise conflict("this server is still reconfiguring; wait and try again")
         mine, theirs = self.own_info(), await self.partner_info()
         if mine["server"] != ServerDesignation.PRIMARY.value:
-            raise conflict("configure HA on the primary server (IPICS Base server + Policy Engine Base licenses)")
+            raise conflict("configure HA on the primary server (IPICS Base server + Policy Engine Base "
+                           "licenses); this server is the secondary. For this server to become the primary "
+                           "and the original primary the secondary, new licenses are required: the secondary "
+                           "needs a High Availability license")
         if theirs["server"] != ServerDesignation.SECONDARY.value:
-            raise conflict("the partner is not a secondary server: install only the High Availability "
-                           "license there")
+            raise conflict("the partner is not a secondary server: the secondary role needs a High "
+                           "Availability license (install only that license there); a server that changes "
+                           "to the secondary role needs new HA licenses")
         missing = [name for name, info in (("this server", mine), ("the partner", theirs))
                    if not info["ntp_servers"]]
         if missing:
@@ -641,10 +833,17 @@ class HAEngine:
         for r in files_from_partner:
             await self._copy_partner_file(r.key)
 
-        reply = await self._control({"command": "configure", "settings": self.settings.as_dict()})
-        if not reply.ok:
-            raise conflict(f"the partner refused the configuration: {_message(reply.body)}")
+        # Configured here before the partner hears of it: its first heartbeat must find
+        # this server configured, or it would think HA was unconfigured meanwhile.
         self.ha = HAState.CONFIGURED
+        try:
+            reply = await self._control({"command": "configure", "settings": self.settings.as_dict()})
+        except ApiError:
+            self.ha = HAState.TRUSTED
+            raise
+        if not reply.ok:
+            self.ha = HAState.TRUSTED
+            raise conflict(f"the partner refused the configuration: {_message(reply.body)}")
         await self.store.set_local("ha", self.ha.value)
         await self.store.set_local("standalone", False)
         await self.store.trim_log(10**18)
@@ -662,7 +861,7 @@ class HAEngine:
         except Unreachable:
             return
         if reply.ok:
-            await self.files.write(file_id, base64.b64decode(reply.body["content"]))
+            await self.files.write(file_id, base64.b64decode(reply.body["content"]), mtime=reply.body.get("mtime"))
 
     async def _control(self, message: dict[str, Any]):
         try:
@@ -707,6 +906,50 @@ class HAEngine:
             raise conflict(f"the standby refused to take over: {_message(reply.body)}")
         self.synchronized = False
 
+    async def go_standby(self) -> str:
+        """Method 1, step 2: the Go Standby button, enabled only in a split brain."""
+        if not self.in_split_brain:
+            raise conflict("Go Standby is enabled only in a split brain: both servers active and "
+                           "communicating again")
+        # Standby first, so no new login lands between the logout and the role change.
+        self.set_awaiting_repair(True)
+        self._set_role(Role.STANDBY, "Go Standby: split brain remediation, returning to the standby role")
+        await self._logout(False)
+        self.message("warning", "Go Standby: every user session on this server was logged out; reconcile the "
+                                "data with ipicsedr_control_repl REPAIR (as informix) and ipicsrsync run "
+                                "ipicsadmin (on the primary)")
+        self.kick()
+        if self._designation() == ServerDesignation.PRIMARY:
+            return ("this server is standby now; Cisco recommends keeping the primary active and "
+                    "returning the secondary to standby instead")
+        return "this server is standby now; logins here are redirected to the active server"
+
+    # --------------------------------------------------------- service ipics stop|start
+    def stop_ipics(self) -> None:
+        """``service ipics stop``: this server stops serving and heartbeating; to the
+        partner it looks down."""
+        if self.suspended:
+            return
+        self.suspended = True
+        self.partner_view = None
+        log.warning("IPICS services stopped: no heartbeats, no replication, no clients")
+
+    def start_ipics(self) -> None:
+        """``service ipics start``: IPICS starts as after a reboot: in a configured pair it
+        joins as the standby (no failback) and the heartbeats decide from there."""
+        if not self.suspended:
+            return
+        self.suspended = False
+        self.missed_now = 0
+        if self.ha == HAState.CONFIGURED and self.role != Role.STANDBY:
+            if self.transition and self.transition.task:
+                self.transition.task.cancel()
+            self.transition = None
+            self._set_role(Role.STANDBY, "IPICS services started: joining the pair as standby")
+        self.synchronized = False
+        log.warning("IPICS services started")
+        self.kick()
+
     async def _drain_log(self) -> None:
         # The role is already standby; ship directly what the log still holds.
         while True:
@@ -723,14 +966,32 @@ class HAEngine:
             web.post("/peer/control", self._peer_control),
             web.get("/peer/info", self._peer_info),
             web.get("/peer/files/{file_id}", self._peer_file),
+            *self.repair.peer_routes(),
         ]
 
     async def _peer_heartbeat(self, request: web.Request) -> web.Response:
+        if self.suspended:
+            return web.json_response({"error": "ipics_stopped"}, status=503)
         view = await request.json()
+        if not self._clock_agrees(view.get("time")):
+            return web.json_response({"error": "clock_skew", "skew_s": self.clock_skew_s}, status=409)
         self.partner_view = view
+        self._follow_partner_unconfigure(view)
         return web.json_response(self.heartbeat_payload())
 
+    def _follow_partner_unconfigure(self, view: dict[str, Any]) -> None:
+        """A standby whose partner unconfigured HA while it was away (by hand, or at 90 %
+        of the transaction log) unconfigures too when it hears from it again."""
+        if (self.ha == HAState.CONFIGURED and self.role == Role.STANDBY
+                and view.get("ha") in (HAState.TRUSTED.value, HAState.UNCONFIGURED.value)
+                and view.get("role") in (Role.STANDALONE.value, Role.TRANSITIONING.value)):
+            log.warning("the partner unconfigured HA while this server was away: unconfiguring here too")
+            self.ha = HAState.TRUSTED  # at once, so the next heartbeat does not start another
+            self.spawn(self.apply_unconfigure())
+
     async def _peer_replicate(self, request: web.Request) -> web.Response:
+        if self.suspended:
+            return web.json_response({"error": "ipics_stopped"}, status=503)
         body = await request.json()
         applied = self.applied
         if self.role != Role.STANDBY or not self.synchronized:
@@ -755,9 +1016,14 @@ class HAEngine:
         return web.json_response({"applied_seq": self.applied[1]})
 
     async def _peer_snapshot(self, request: web.Request) -> web.Response:
+        if self.suspended:
+            return web.json_response({"error": "ipics_stopped"}, status=503)
         records, seq = await self.store.snapshot()
         if self.role == Role.ACTIVE:
+            # The standby adopts this snapshot: what the log held up to here is covered.
             self.acked_seq = seq
+            await self.store.trim_log(seq)
+            self._ship_wakeup.set()
         body = await asyncio.to_thread(_snapshot_body, self.store.log_id, seq, records)
         return web.Response(text=body, content_type="application/json")
 
@@ -765,14 +1031,19 @@ class HAEngine:
         return web.json_response(self.own_info())
 
     async def _peer_file(self, request: web.Request) -> web.Response:
+        if self.suspended:
+            return web.json_response({"error": "ipics_stopped"}, status=503)
         file_id = request.match_info["file_id"]
         try:
             content = await self.files.read(file_id)
+            mtime = self.files.path(file_id).stat().st_mtime
         except (FileNotFoundError, ValueError):
             return web.json_response({"error": "not_found"}, status=404)
-        return web.json_response({"content": base64.b64encode(content).decode()})
+        return web.json_response({"content": base64.b64encode(content).decode(), "mtime": mtime})
 
     async def _peer_control(self, request: web.Request) -> web.Response:
+        if self.suspended:
+            return web.json_response({"error": "ipics_stopped"}, status=503)
         body = await request.json()
         command = body.get("command")
         if command == "configure":
@@ -800,6 +1071,8 @@ class HAEngine:
             if self.ha == HAState.CONFIGURED:
                 await self.apply_unconfigure()
             return web.json_response({"ok": True})
+        if command in ("repair", "repaired"):
+            return await self.repair.on_control(body)
         if command == "takeover":
             if self.role != Role.STANDBY:
                 return web.json_response({"error": "not_standby",

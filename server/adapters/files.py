@@ -8,6 +8,7 @@ tricks are refused outright rather than "cleaned", so the user sees why.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -43,9 +44,11 @@ class FileStore:
     def exists(self, file_id: str) -> bool:
         return self.path(file_id).exists()
 
-    async def write(self, file_id: str, content: bytes) -> None:
+    async def write(self, file_id: str, content: bytes, mtime: float | None = None) -> None:
+        """``mtime``: the emulated UTC time of the upload, kept on the file as the real
+        server keeps it; ipicsrsync compares it (the newer file wins)."""
         path = self.path(file_id)
-        await asyncio.to_thread(_write_atomic, path, content)
+        await asyncio.to_thread(_write_atomic, path, content, mtime)
 
     async def read(self, file_id: str) -> bytes:
         return await asyncio.to_thread(self.path(file_id).read_bytes)
@@ -53,11 +56,26 @@ class FileStore:
     async def delete(self, file_id: str) -> None:
         await asyncio.to_thread(self.path(file_id).unlink, True)
 
+    async def listing(self) -> dict[str, dict]:
+        """Every stored file: id -> size, mtime (emulated UTC) and sha256."""
+        return await asyncio.to_thread(self._listing)
 
-def _write_atomic(path: Path, content: bytes) -> None:
+    def _listing(self) -> dict[str, dict]:
+        out = {}
+        for path in self.directory.iterdir():
+            if _ID.match(path.name):
+                st = path.stat()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[path.name] = {"size": st.st_size, "mtime": st.st_mtime, "sha256": digest}
+        return out
+
+
+def _write_atomic(path: Path, content: bytes, mtime: float | None = None) -> None:
     tmp = path.with_suffix(".part")
     with open(tmp, "wb") as f:
         f.write(content)
         f.flush()
         os.fsync(f.fileno())
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
     os.replace(tmp, path)

@@ -201,6 +201,38 @@ class Store:
 
         await self._run(_apply)
 
+    async def write_if_unchanged(self, changes: Iterable[tuple[Record, int | None]]) -> int:
+        """REPAIR: write each record, logged, only if the local record still has the
+        version the repair read (None: still absent), so an update made meanwhile is
+        never overwritten by an older copy.  Returns how many were written."""
+        batch = list(changes)
+
+        def _apply():
+            written = 0
+            for record, expected in batch:
+                current = self._get(record.table, record.key)
+                if (current.version if current else None) != expected:
+                    continue
+                if current is not None:
+                    record = Record(record.table, record.key, record.value, record.updated_at,
+                                    record.origin, max(record.version, current.version + 1))
+                self._write(record, log=True)
+                written += 1
+            return written
+
+        return await self._run(_apply)
+
+    async def all_of(self, table: str) -> list[Record]:
+        """Every record of a table, tombstones included (REPAIR compares them too)."""
+
+        def _list():
+            rows = self._db.execute(
+                "SELECT tbl, key, value, updated_at, origin, version FROM records WHERE tbl=?", (table,)
+            ).fetchall()
+            return [_row_to_record(r) for r in rows]
+
+        return await self._run(_list)
+
     async def snapshot(self) -> tuple[list[Record], int]:
         """Every record and the transaction-log position they include, consistently."""
 

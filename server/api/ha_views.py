@@ -82,8 +82,8 @@ async def establish_trust(request: web.Request) -> web.Response:
 
 
 async def delete_trust(request: web.Request) -> web.Response:
-    await request.app[SERVER].engine.delete_trust(request["body"].password)
-    return web.json_response({"server_status": "Not Trusted"})
+    message = await request.app[SERVER].engine.delete_trust(request["body"].password)
+    return web.json_response({"server_status": "Not Trusted", "message": message})
 
 
 async def trust_exchange(request: web.Request) -> web.Response:
@@ -122,6 +122,12 @@ async def failover_now(request: web.Request) -> web.Response:
     engine = request.app[SERVER].engine
     await engine.failover_now()
     return web.json_response({"role": engine.role.value, "message": "the standby server is assuming the active role"})
+
+
+async def go_standby(request: web.Request) -> web.Response:
+    engine = request.app[SERVER].engine
+    note = await engine.go_standby()
+    return web.json_response({"role": engine.role.value, "logged_out": True, "message": note})
 
 
 async def discarded(request: web.Request) -> web.Response:

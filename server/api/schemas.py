@@ -94,10 +94,13 @@ class HeartbeatSettingsBody(Body):
 
 
 class Fault(Body):
-    fault: Literal["power-off", "crash-service", "cut-link", "heal-link", "clock-offset"]
+    fault: Literal["power-off", "crash-service", "cut-link", "heal-link", "clock-offset",
+                   "txlog-capacity", "txlog-safeguard"]
     service: Literal["tomcat", "ipics_nm", "database"] | None = None
     direction: Literal["both", "outbound", "inbound"] | None = None
     seconds: Annotated[float, Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400)] | None = None
+    capacity: Annotated[int, Field(ge=10, le=10_000_000)] | None = None
+    enabled: bool | None = None
 
 
 class License(Body):

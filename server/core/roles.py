@@ -43,7 +43,9 @@ class StandbyServerStatus(str, Enum):
 # through TRANSITIONING; a server handing over (manual failover, critical process
 # failure, Go Standby) drops straight to STANDBY so it stops taking writes at once.
 ALLOWED_TRANSITIONS: dict[Role, frozenset[Role]] = {
-    Role.ACTIVE: frozenset({Role.STANDBY, Role.TRANSITIONING}),
+    # ACTIVE -> STANDALONE: HA unconfigured automatically at 90 % of the transaction log;
+    # the active keeps serving.
+    Role.ACTIVE: frozenset({Role.STANDBY, Role.TRANSITIONING, Role.STANDALONE}),
     Role.STANDBY: frozenset({Role.TRANSITIONING, Role.ACTIVE}),
     Role.STANDALONE: frozenset({Role.ACTIVE, Role.STANDBY, Role.TRANSITIONING}),
     Role.TRANSITIONING: frozenset({Role.ACTIVE, Role.STANDBY, Role.STANDALONE}),
@@ -92,6 +94,7 @@ class Observations:
     transition_due: bool  # a transition is under way and its time is up
     failed_critical_service: str | None = None
     partner_ready: bool = False  # the partner is a standby and reports itself Ready
+    awaiting_repair: bool = False  # Go Standby done: keep own data until REPAIR reconciles it
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,12 @@ def decide(o: Observations) -> Decision:
                 f"no action: I am the active server; partner missed {o.missed_now} heartbeat(s), "
                 "updates queue in the transaction log",
             )
+        if o.partner_role == Role.ACTIVE:
+            return Decision(
+                Action.NONE,
+                "split brain: both servers are active and can see each other again; "
+                "Go Standby on the secondary server (Method 1) or reconfigure HA (Method 2)",
+            )
         return Decision(Action.NONE, "no action: I am the active server, partner healthy")
 
     if o.role == Role.STANDBY:
@@ -143,6 +152,11 @@ def decide(o: Observations) -> Decision:
                 "heartbeats missed",
             )
         if o.partner_role == Role.ACTIVE:
+            if o.awaiting_repair:
+                # Adopting the active's data now would throw away what this server took
+                # during the split; REPAIR copies it across first.
+                return Decision(Action.NONE, "no action: standby after Go Standby, waiting for "
+                                "ipicsedr_control_repl REPAIR to reconcile the databases")
             if not o.synchronized:
                 return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
             return Decision(Action.NONE, "no action: I am the standby server, partner healthy")

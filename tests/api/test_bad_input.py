@@ -404,6 +404,11 @@ async def test_ha_license_on_the_primary_is_400(live_server, seeded: dict):
     pytest.param({"fault": "clock-offset", "seconds": 1e12}, ("seconds",), id="offset-too-large"),
     pytest.param({"fault": "clock-offset", "seconds": "10"}, ("seconds",), id="offset-as-string"),
     pytest.param({"fault": "clock-offset", "seconds": 0, "when": "now"}, ("when",), id="unknown-field"),
+    pytest.param({"fault": "txlog-capacity"}, ("capacity",), id="capacity-missing"),
+    pytest.param({"fault": "txlog-capacity", "capacity": 5}, ("capacity",), id="capacity-too-small"),
+    pytest.param({"fault": "txlog-capacity", "capacity": 10.5}, ("capacity",), id="capacity-not-integer"),
+    pytest.param({"fault": "txlog-safeguard"}, ("enabled",), id="safeguard-without-enabled"),
+    pytest.param({"fault": "txlog-safeguard", "enabled": "no"}, ("enabled",), id="safeguard-not-boolean"),
 ])
 async def test_bad_lab_fault_is_400(live_server, seeded: dict, body: dict, says: tuple[str, ...]):
     async with live_server.admin() as c:
@@ -475,3 +480,12 @@ async def test_server_survived_and_lost_nothing(live_server, seeded: dict):
     token = await live_server.login("plainuser", USER_PASSWORD)
     async with ApiClient(live_server.url, token=token) as c:
         assert (await c.get("/api/v1/me"))["username"] == "plainuser"
+
+
+async def test_go_standby_outside_a_split_brain_is_409_and_changes_nothing(live_server, seeded: dict):
+    async with live_server.admin() as c:
+        before = (await c.get("/api/v1/ha/status")).body
+        reply = await c.post("/api/v1/ha/go-standby")
+        after = (await c.get("/api/v1/ha/status")).body
+    assert_refused(reply, 409, says=("split brain",))
+    assert after["role"] == before["role"] and not after["awaiting_repair"]

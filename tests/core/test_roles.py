@@ -52,7 +52,7 @@ def test_decide(o, action, words):
     (Role.ACTIVE, Role.STANDBY, True),
     (Role.TRANSITIONING, Role.STANDALONE, True),
     (Role.STANDALONE, Role.ACTIVE, True),
-    (Role.ACTIVE, Role.STANDALONE, False),
+    (Role.ACTIVE, Role.STANDALONE, True),
     (Role.STANDBY, Role.STANDALONE, False),
     (Role.ACTIVE, Role.ACTIVE, True),
 ])

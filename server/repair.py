@@ -1,0 +1,291 @@
+"""Method 1 of Resolving a Split Brain Scenario: the database REPAIR and ipicsrsync.
+
+``ipicsedr_control_repl REPAIR`` (as informix, on either server) starts one background
+repair process per table on the active server; ``service ipics ha-status`` lists them
+under "Pending Database Replication Synchronization Processes" until each is done.
+When all are done the standby adopts the reconciled data and is Ready again.
+
+``ipicsrsync run ipicsadmin`` (on the primary) reconciles the uploaded files and
+writes its progress to ``/opt/cisco/ipics/database/logs/rsync.log``.
+
+The rules themselves are pure, in ``core.repair``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .adapters.httpclient import Unreachable
+from .core.records import Record, describe
+from .core.repair import TABLES, plan_files, plan_table
+from .core.roles import HAState, Role, ServerDesignation
+from .errors import ApiError, conflict
+
+if TYPE_CHECKING:
+    from .ha import HAEngine
+
+log = logging.getLogger("ipics.repair")
+
+#: Emulated seconds a table's repair process takes: long enough to watch in ha-status.
+REPAIR_BASE_S = 20.0
+REPAIR_PER_RECORD_S = 0.02
+RSYNC_PER_DIRECTORY_S = 2.0
+RSYNC_PER_FILE_S = 1.0
+
+#: /opt/cisco/ipics/conf/fileDirectory: local source and remote destination directories.
+FILE_DIRECTORIES = (
+    "/idspri/backup/",
+    "/opt/cisco/ipics/tomcat/current/webapps/ipics_files/",
+    "/opt/cisco/ipics/tomcat/current/webapps/ipics_server/pmclogs/",
+    "/idspri/archive/",
+    "/idspri/db_table_archive/",
+    "/opt/cisco/ipics/tomcat/current/webapps/documents/",
+)
+#: The uploaded IDC and phone content lives here (the lab's file store).
+DOCUMENTS = "/opt/cisco/ipics/tomcat/current/webapps/documents/"
+
+
+def file_directory_text() -> str:
+    return "".join(f"{d:<64}{d.rstrip('/')}\n" for d in FILE_DIRECTORIES)
+
+
+class Reconciliation:
+    def __init__(self, engine: "HAEngine"):
+        self.engine = engine
+        self.processes: dict[str, dict[str, Any]] = {}
+        self.summary: dict[str, Any] | None = None
+        self._task: asyncio.Task | None = None
+        self._rsync_task: asyncio.Task | None = None
+        self.rsync_log: Path = engine.cfg.data_dir / "logs" / "rsync.log"
+
+    # ------------------------------------------------------------------- status
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def local_status(self) -> dict[str, Any]:
+        pending = [{"table": t, **p} for t, p in self.processes.items() if p["state"] != "done"]
+        return {"running": self.running, "pending": pending, "last": self.summary,
+                "rsync_running": self._rsync_task is not None and not self._rsync_task.done()}
+
+    def status(self) -> dict[str, Any]:
+        """This server's repair, or the partner's (REPAIR runs on the active)."""
+        mine = self.local_status()
+        view = self.engine.partner_view if self.engine.missed_now == 0 else None
+        theirs = (view or {}).get("repair")
+        if not mine["running"] and isinstance(theirs, dict) and theirs.get("running"):
+            return {**theirs, "on": "partner"}
+        return mine
+
+    # ------------------------------------------------------------------ REPAIR
+    async def start(self) -> str:
+        e = self.engine
+        if e.ha != HAState.CONFIGURED:
+            raise conflict("REPAIR needs a configured HA pair: HA is not configured on this server")
+        if e.in_split_brain:
+            raise conflict("both servers are active (split brain): press Go Standby on the secondary "
+                           "server first (Method 1, step 2)")
+        if e.missed_now or e.partner_view is None:
+            raise conflict("the partner server does not answer: REPAIR needs both servers up and "
+                           "communicating")
+        if self.status()["running"]:
+            raise conflict(f"a REPAIR is already running: {len(self.status()['pending'])} processes pending; "
+                           "watch service ipics ha-status")
+        if e.role == Role.STANDBY:
+            reply = await e.peer.call("POST", "/peer/control", {"command": "repair"}, timeout_s=30)
+            if not reply.ok:
+                raise conflict(str(reply.body.get("message") if isinstance(reply.body, dict) else reply.body))
+            return reply.body["message"]
+        if e.role != Role.ACTIVE or e.partner_view.get("role") != Role.STANDBY.value:
+            raise conflict(f"REPAIR needs one active and one standby server; this server is {e.role.value}")
+        self.processes = {t: {"state": "pending", "started_at": None} for t in TABLES}
+        self.summary = None
+        self._task = e.spawn(self._run())
+        log.warning("REPAIR started: %d repair processes", len(TABLES))
+        return (f"Database replication repair started: {len(TABLES)} repair processes running in the "
+                "background. Monitor them with: service ipics ha-status")
+
+    async def _run(self) -> None:
+        e = self.engine
+        results = await asyncio.gather(*(self._repair_table(t) for t in TABLES), return_exceptions=True)
+        failed = [f"{t}: {r}" for t, r in zip(TABLES, results) if isinstance(r, BaseException)]
+        replaced = [x for r in results if isinstance(r, dict) for x in r["replaced"]]
+        self.summary = {
+            "finished_at": e.clock.now(),
+            "copied_to_active": sum(r["copied_here"] for r in results if isinstance(r, dict)),
+            "copied_to_standby": sum(r["copied_to_partner"] for r in results if isinstance(r, dict)),
+            "replaced_on_standby": len(replaced),
+            "failed": failed,
+        }
+        if failed:
+            e.message("error", "REPAIR failed for " + "; ".join(failed) + ": run it again")
+            return
+        e.on_local_write()
+        try:
+            await e.peer.call("POST", "/peer/control", {"command": "repaired", "replaced": replaced}, timeout_s=30)
+        except Unreachable:
+            e.message("error", "REPAIR finished but the standby did not answer; run REPAIR again when it is back")
+            return
+        log.warning("REPAIR finished: %s", self.summary)
+
+    async def _repair_table(self, table: str) -> dict[str, Any]:
+        e = self.engine
+        proc = self.processes[table]
+        proc.update(state="running", started_at=e.clock.now())
+        try:
+            reply = await e.peer.call("GET", f"/peer/table/{table}", timeout_s=60)
+            if not reply.ok:
+                raise RuntimeError(f"the partner refused: {reply.status}")
+            theirs = [Record.from_json(r) for r in reply.body["records"]]
+            mine = await e.store.all_of(table)
+            primary = e._designation() == ServerDesignation.PRIMARY
+            plan = await asyncio.to_thread(plan_table, mine, theirs, active_is_primary=primary)
+            await e.clock.sleep(REPAIR_BASE_S + REPAIR_PER_RECORD_S * (len(mine) + len(theirs)))
+            written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else 0
+        except BaseException:
+            proc["state"] = "failed"
+            raise
+        proc["state"] = "done"
+        log.info("repair of %s: %d copied to the active, %d to the standby, %d replaced by the primary's",
+                 table, written, plan.copied_to_partner, len(plan.replaced_on_partner))
+        return {"copied_here": written, "copied_to_partner": plan.copied_to_partner,
+                "replaced": [{"table": r.table, "key": r.key, "description": describe(r),
+                              "updated_at": r.updated_at} for r in plan.replaced_on_partner]}
+
+    async def on_control(self, body: dict[str, Any]) -> web.Response:
+        e = self.engine
+        if body["command"] == "repair":
+            try:
+                message = await self.start()
+            except ApiError as exc:
+                return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
+            return web.json_response({"message": message})
+        # "repaired": this standby adopts the reconciled data and becomes Ready.
+        e.set_awaiting_repair(False)
+        e.synchronized = False
+        e.adoption_reason = "replaced by the primary's record in REPAIR"
+        e.kick()
+        return web.json_response({"ok": True})
+
+    # --------------------------------------------------------------- ipicsrsync
+    async def start_rsync(self, user: str) -> str:
+        e = self.engine
+        if e._designation() != ServerDesignation.PRIMARY:
+            raise conflict("ipicsrsync must be run on the primary server")
+        if e.partner is None or e.ha == HAState.UNCONFIGURED:
+            raise conflict("there is no HA partner to synchronize the files with")
+        if e.missed_now or e.partner_view is None:
+            raise conflict("the secondary server does not answer: ipicsrsync needs both servers up")
+        if self._rsync_task is not None and not self._rsync_task.done():
+            raise conflict("ipicsrsync is already running; watch /opt/cisco/ipics/database/logs/rsync.log")
+        self._rsync_task = e.spawn(self._rsync(user))
+        return ("File system synchronization started; progress in "
+                "/opt/cisco/ipics/database/logs/rsync.log")
+
+    async def _rsync(self, user: str) -> None:
+        e = self.engine
+        peer_host = e.partner.host
+        await self._rsync_line(f"ipicsrsync run by {user}: primary -> secondary {peer_host}")
+        try:
+            for directory in FILE_DIRECTORIES:
+                await e.clock.sleep(RSYNC_PER_DIRECTORY_S)
+                if directory != DOCUMENTS:
+                    await self._rsync_line(f"{directory} -> {peer_host}:{directory.rstrip('/')}: nothing to transfer")
+                    continue
+                await self._rsync_documents(directory, peer_host)
+        except (Unreachable, RuntimeError) as exc:
+            await self._rsync_line(f"ERROR: {exc}; run ipicsrsync again when the secondary answers")
+            e.message("error", f"ipicsrsync failed: {exc}")
+            return
+        await self._rsync_line("ipicsrsync finished")
+
+    async def _rsync_documents(self, directory: str, peer_host: str) -> None:
+        e = self.engine
+        reply = await e.peer.call("GET", "/peer/files", timeout_s=60)
+        if not reply.ok:
+            raise RuntimeError(f"the secondary refused the file listing ({reply.status})")
+        plan = plan_files(await e.files.listing(), reply.body["files"])
+        dest = f"{peer_host}:{directory.rstrip('/')}"
+        for fid in plan.copy_to_secondary:
+            await e.clock.sleep(RSYNC_PER_FILE_S)
+            content = await e.files.read(fid)
+            mtime = e.files.path(fid).stat().st_mtime
+            r = await e.peer.call("PUT", f"/peer/files/{fid}", {"content": base64.b64encode(content).decode(),
+                                                               "mtime": mtime}, timeout_s=60)
+            if not r.ok:
+                raise RuntimeError(f"the secondary refused {fid} ({r.status})")
+            await self._rsync_line(f"{directory}{fid} -> {dest}: copied ({len(content)} bytes)")
+        for fid in plan.copy_to_primary:
+            await e.clock.sleep(RSYNC_PER_FILE_S)
+            r = await e.peer.call("GET", f"/peer/files/{fid}", timeout_s=60)
+            if not r.ok:
+                raise RuntimeError(f"the secondary did not send {fid} ({r.status})")
+            await e.files.write(fid, base64.b64decode(r.body["content"]), mtime=r.body.get("mtime"))
+            await self._rsync_line(f"{dest}/{fid} -> {directory}: newer on the secondary, copied to the primary")
+        for fid in plan.delete_on_secondary:
+            await e.clock.sleep(RSYNC_PER_FILE_S)
+            r = await e.peer.call("DELETE", f"/peer/files/{fid}", timeout_s=60)
+            if not r.ok:
+                raise RuntimeError(f"the secondary did not delete {fid} ({r.status})")
+            await self._rsync_line(f"deleting {dest}/{fid}: on the secondary only")
+        await self._rsync_line(f"{directory} -> {dest}: {len(plan.copy_to_secondary)} copied, "
+                               f"{len(plan.copy_to_primary)} updated from the secondary, "
+                               f"{len(plan.delete_on_secondary)} deleted on the secondary")
+
+    async def _rsync_line(self, text: str) -> None:
+        stamp = datetime.fromtimestamp(self.engine.clock.now(), tz=timezone.utc).strftime("%Y/%m/%d %H:%M:%S")
+        line = f"{stamp} {text}\n"
+        log.info("rsync: %s", text)
+        await asyncio.to_thread(_append, self.rsync_log, line)
+
+    # ---------------------------------------------------------------- peer routes
+    def peer_routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/peer/table/{table}", self._peer_table),
+            web.get("/peer/files", self._peer_files),
+            web.put("/peer/files/{file_id}", self._peer_put_file),
+            web.delete("/peer/files/{file_id}", self._peer_delete_file),
+        ]
+
+    async def _peer_table(self, request: web.Request) -> web.Response:
+        table = request.match_info["table"]
+        if table not in TABLES:
+            return web.json_response({"error": "unknown_table"}, status=404)
+        records = await self.engine.store.all_of(table)
+        return web.json_response({"records": [r.to_json() for r in records]})
+
+    async def _peer_files(self, request: web.Request) -> web.Response:
+        return web.json_response({"files": await self.engine.files.listing()})
+
+    async def _peer_put_file(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        try:
+            await self.engine.files.write(request.match_info["file_id"], base64.b64decode(body["content"]),
+                                          mtime=float(body["mtime"]))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "bad_request"}, status=400)
+        return web.json_response({"ok": True})
+
+    async def _peer_delete_file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        try:
+            await self.engine.files.delete(file_id)
+        except ValueError:
+            return web.json_response({"error": "bad_request"}, status=400)
+        log.warning("ipicsrsync deleted %s: it existed on the secondary only", file_id)
+        return web.json_response({"ok": True})
+
+
+def _append(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(path, "a") as f:
+        f.write(line)
+
+
