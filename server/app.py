@@ -28,13 +28,16 @@ from .api.middlewares import setup_middlewares
 from .api.routes import setup_routes
 from .appkeys import SERVER
 from .clock import Clock
-from .config import ServerConfig
+from .config import ServerConfig, ssh_port_file
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .data import DataService
 from .events import EventBus
 from .ha import HAEngine
 from .services import Services
+from .shell.hostkey import load_or_create_host_key
+from .shell.interpreter import Shell
+from .shell.sshd import ShellSSHServer
 
 log = logging.getLogger("ipics.server")
 
@@ -115,6 +118,13 @@ class IpicsServer:
         d = self.designation()
         return {"licenses": list(self._licenses), "server": d.value if d else None}
 
+    # -- the clock ---------------------------------------------------------------------
+    async def set_clock_offset(self, seconds: float) -> None:
+        """``date -s``, ``ntpsetup`` or the lab's clock-offset fault; kept across restarts."""
+        self.clock.offset_s = float(seconds)
+        await self.store.set_local("clock_offset_s", self.clock.offset_s)
+        log.warning("system clock set: %+.1f s from NTP time", self.clock.offset_s)
+
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str) -> bool:
         return await self.data.verify_password(username, password) is not None
@@ -168,6 +178,7 @@ def make_app(server: IpicsServer) -> web.Application:
     setup_middlewares(app)
     setup_routes(app)
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_ssh_server)
     app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
@@ -181,6 +192,21 @@ async def _lifecycle(app: web.Application):
     await server.stop()
 
 
+async def _ssh_server(app: web.Application):
+    """The shell's SSH server, bound on this server's address; after ``_lifecycle`` so the
+    shell users exist, and closed before the store is."""
+    server = app[SERVER]
+    cfg = server.cfg
+    if cfg.ssh_port is None:
+        yield
+        return
+    host_key = await asyncio.to_thread(load_or_create_host_key, cfg.data_dir, cfg.name)
+    sshd = ShellSSHServer(Shell(server), host_key)
+    cfg.ssh_port = await sshd.start(cfg.host, cfg.ssh_port)
+    yield
+    await sshd.close()
+
+
 def _background(start):
     async def ctx(app: web.Application):
         task = asyncio.get_running_loop().create_task(start(app[SERVER]))
@@ -190,6 +216,12 @@ def _background(start):
             await task
 
     return ctx
+
+
+def _write_port(path: Path, port: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(str(port))
+    os.replace(tmp, path)
 
 
 async def serve(cfg: ServerConfig) -> None:
@@ -207,11 +239,12 @@ async def serve(cfg: ServerConfig) -> None:
     cfg.port = port
     server.engine.address = f"http://{cfg.host}:{port}"
     if cfg.port_file:
-        tmp = cfg.port_file.with_suffix(".tmp")
-        tmp.write_text(str(port))
-        os.replace(tmp, cfg.port_file)
-    log.warning("IPICS server %s listening on %s (role %s)", cfg.name, server.engine.address,
-                server.engine.role.value)
+        # The SSH port first: whoever waits for the port file then finds both.
+        if cfg.ssh_port is not None:
+            _write_port(ssh_port_file(cfg.port_file), cfg.ssh_port)
+        _write_port(cfg.port_file, port)
+    log.warning("IPICS server %s listening on %s (role %s)%s", cfg.name, server.engine.address,
+                server.engine.role.value, f", SSH on port {cfg.ssh_port}" if cfg.ssh_port is not None else "")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

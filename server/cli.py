@@ -2,6 +2,7 @@
 
     ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
+    ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from .config import add_server_arguments, config_from_args
 
 log = logging.getLogger("ipics.lab")
+
+SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
 
 
 def default_lab_dir() -> Path:
@@ -43,11 +46,22 @@ def main(argv: list[str] | None = None) -> None:
     p_up.add_argument("--heartbeat-interval", type=int, default=15)
     p_up.add_argument("--missed-heartbeats", type=int, default=5)
 
+    p_shell = sub.add_parser("shell", help="log in over SSH to the shell of a server of the running lab",
+                             description=f"The password comes from {SHELL_PASSWORD_ENV}, else it is asked.")
+    p_shell.add_argument("server", choices=["primary", "secondary"])
+    p_shell.add_argument("--user", choices=["ipicsadmin", "informix"], default="ipicsadmin")
+    p_shell.add_argument("-c", dest="shell_command", metavar="COMMAND",
+                         help="run this one command, print its output and exit with its status")
+    p_shell.add_argument("--lab-dir", "--data-dir", dest="lab_dir", type=Path, default=None,
+                         help=f"the lab's --data-dir (default: {default_lab_dir()})")
+
     ns = parser.parse_args(argv)
     if ns.command == "server":
         sys.exit(run_server(ns))
     if ns.command == "up":
         sys.exit(run_up(ns))
+    if ns.command == "shell":
+        sys.exit(run_shell(ns))
 
 
 def run_server(ns: argparse.Namespace) -> int:
@@ -91,6 +105,7 @@ def run_up(ns: argparse.Namespace) -> int:
 
 
 async def _up(ns: argparse.Namespace, root: Path) -> int:
+    from .lab.labfile import remove_lab_file, write_lab_file
     from .lab.seed import seed_demo_data
     from .lab.supervisor import LabPair
 
@@ -111,13 +126,18 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
             return 130
         stopper.cancel()
         summary = setup.result()
+        write_lab_file(root, pair.servers)  # for ipics-lab shell; before the line that says "up"
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
-            print(f"IPICS HA Lab is up.\n  primary   {summary['primary']['url']} (active)\n"
-                  f"  secondary {summary['secondary']['url']} (standby, Ready)\n"
+            print(f"IPICS HA Lab is up.\n"
+                  f"  primary   {summary['primary']['url']} (active), SSH port {summary['primary']['ssh_port']}\n"
+                  f"  secondary {summary['secondary']['url']} (standby, Ready), "
+                  f"SSH port {summary['secondary']['ssh_port']}\n"
                   f"  admin     ipicsadmin / {summary['admin']['password']}\n"
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
+                  f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
+                  f"(ipicsadmin, the admin password)\n"
                   f"  data      {root}\nPress Ctrl-C to stop.", flush=True)
         await stop.wait()
         return 0
@@ -125,7 +145,12 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         print(f"ipics-lab up: {exc}", file=sys.stderr)
         return 1
     finally:
+        remove_lab_file(root)
         pair.stop()
+
+
+def _lab_dir_arg(ns: argparse.Namespace, root: Path) -> str:
+    return f" --lab-dir {root}" if ns.data_dir is not None else ""
 
 
 async def _setup(pair, ns, seed_demo_data) -> dict:
@@ -138,11 +163,75 @@ async def _setup(pair, ns, seed_demo_data) -> dict:
         seeded = await seed_demo_data(c, user_password)
     await pair.wait_ready()
     return {
-        "primary": {"url": pair.primary.url, "pid": pair.primary.pid},
-        "secondary": {"url": pair.secondary.url, "pid": pair.secondary.pid},
+        "primary": {"url": pair.primary.url, "pid": pair.primary.pid, "ssh_port": pair.primary.ssh_port},
+        "secondary": {"url": pair.secondary.url, "pid": pair.secondary.pid, "ssh_port": pair.secondary.ssh_port},
         "admin": {"username": "ipicsadmin", "password": pair.admin_password},
         "users": {"usernames": ["dan", "adam", "ursula", "amy", "fred"], "password": user_password},
         "demo": seeded,
         "time_scale": pair.time_scale,
         "data_dir": str(pair.root),
     }
+
+
+def run_shell(ns: argparse.Namespace) -> int:
+    """``ipics-lab shell``: 2 if there is nothing to log in to (no lab, no password),
+    1 if the login fails; otherwise the session's exit status."""
+    try:
+        return _run_shell(ns)
+    except KeyboardInterrupt:  # Ctrl-C at the password prompt or in the session
+        print(file=sys.stderr)
+        return 130
+
+
+def _run_shell(ns: argparse.Namespace) -> int:
+    from .lab.labfile import NoLab, read_lab_server
+    from .shell.client import ShellLoginError
+
+    root = (ns.lab_dir or default_lab_dir()).expanduser().resolve()
+    try:
+        server = read_lab_server(root, ns.server)
+    except NoLab as exc:
+        print(f"ipics-lab shell: {exc}", file=sys.stderr)
+        return 2
+    if server.get("ssh_port") is None:
+        print(f"ipics-lab shell: the {ns.server} server runs without SSH", file=sys.stderr)
+        return 2
+    password = os.environ.get(SHELL_PASSWORD_ENV) or _ask_password(f"{ns.user}@{ns.server}'s password: ")
+    if password is None:
+        print(f"ipics-lab shell: no password: set {SHELL_PASSWORD_ENV} or run from a terminal",
+              file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_shell(server, ns.user, password, ns.shell_command))
+    except ShellLoginError as exc:
+        print(f"ipics-lab shell: {exc}", file=sys.stderr)
+        return 1
+
+
+def _ask_password(prompt: str) -> str | None:
+    import getpass
+
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        return None
+
+
+async def _shell(server: dict, username: str, password: str, command: str | None) -> int:
+    import asyncssh
+
+    from .shell.client import ShellLoginError, connect, interactive, run_command
+
+    conn = await connect(server["host"], server["ssh_port"], username=username, password=password,
+                         host_key_file=Path(server["ssh_host_key"]))
+    try:
+        async with conn:
+            if command is not None:
+                return await run_command(conn, command, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+            return await interactive(conn, sys.stdin.fileno(), stdout=sys.stdout.buffer,
+                                     stderr=sys.stderr.buffer)
+    except (asyncssh.Error, OSError) as exc:  # the server went away mid-session
+        raise ShellLoginError(f"the session with {server['host']} ended: "
+                              f"{getattr(exc, 'reason', None) or exc}") from None

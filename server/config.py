@@ -22,6 +22,8 @@ class ServerConfig:
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 0
+    #: the shell's SSH port (0: a free one; None: no SSH server)
+    ssh_port: int | None = 0
     heartbeat_port: int = HEARTBEAT_PORT_DEFAULT
     name: str = "ipics"
     time_scale: float = 1.0
@@ -38,10 +40,18 @@ class ServerConfig:
     admin_password: str | None = None
 
 
+def ssh_port_file(port_file: Path) -> Path:
+    """Where a server started with ``--port-file`` writes its SSH port: ``primary.port``
+    stays the API port alone (as before), ``primary.ssh-port`` holds the SSH port."""
+    return port_file.with_suffix(".ssh-port")
+
+
 def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, required=True, help="this server's data directory")
     p.add_argument("--host", default="127.0.0.1", help="address of this server (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="client API port (0: a free one)")
+    p.add_argument("--ssh-port", type=int, default=0,
+                   help="SSH port of the server shell (0: a free one; -1: no SSH server)")
     p.add_argument("--heartbeat-port", type=int, default=HEARTBEAT_PORT_DEFAULT,
                    help="HA heartbeat port until HA configuration sets one (default 3444)")
     p.add_argument("--name", default="ipics", help="host name shown in logs and certificates")
@@ -62,7 +72,8 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file-replication-delay", dest="file_replication_delay_s", type=float, default=10.0,
                    help="emulated seconds an upload waits before it replicates (lower priority)")
     p.add_argument("--port-file", type=Path, default=None,
-                   help="write the bound client API port here once listening")
+                   help="write the bound client API port here once listening; the SSH port goes "
+                        "to the same name with the suffix .ssh-port, written first")
 
 
 def config_from_args(ns: argparse.Namespace) -> ServerConfig:
@@ -74,6 +85,7 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         data_dir=ns.data_dir.expanduser().resolve(),
         host=ns.host,
         port=ns.port,
+        ssh_port=None if ns.ssh_port < 0 else ns.ssh_port,
         heartbeat_port=ns.heartbeat_port,
         name=ns.name,
         time_scale=ns.time_scale,

@@ -25,3 +25,5 @@ def setup_logging(name: str, data_dir: Path | None = None, level: int = logging.
         f.setFormatter(fmt)
         root.addHandler(f)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # asyncssh narrates every connection and channel at INFO; the shell logs its own logins.
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)

@@ -37,6 +37,20 @@ async def inject_fault(request: web.Request) -> web.Response:
     if f.fault == "clock-offset":
         if f.seconds is None:
             raise bad_request("clock-offset needs seconds")
-        server.clock.offset_s = float(f.seconds)
+        await server.set_clock_offset(f.seconds)
         return web.json_response({"fault": f.fault, "seconds": server.clock.offset_s})
+    if f.fault == "txlog-capacity":
+        # Shrinks (or grows) the transaction log so prolonged downtime fills it quickly.
+        if f.capacity is None:
+            raise bad_request("txlog-capacity needs a capacity (entries, at least 10)")
+        server.cfg.transaction_log_capacity = f.capacity
+        await server.engine.check_transaction_log()
+        return web.json_response({"fault": f.fault, "capacity": f.capacity})
+    if f.fault == "txlog-safeguard":
+        # Off: 90 % no longer unconfigures HA, so the log can reach DDRBLOCK.
+        if f.enabled is None:
+            raise bad_request("txlog-safeguard needs enabled: true or false")
+        server.engine.txlog_safeguard = f.enabled
+        await server.engine.check_transaction_log()
+        return web.json_response({"fault": f.fault, "enabled": f.enabled})
     raise bad_request(f"unknown fault {f.fault}")

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters.httpclient import ApiClient, Unreachable
-from ..config import ADMIN_PASSWORD_ENV
+from ..config import ADMIN_PASSWORD_ENV, ssh_port_file
+from ..shell.hostkey import host_public_key_file
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PRIMARY_HOST = "127.0.0.1"
@@ -84,18 +85,30 @@ class ServerProcess:
     lab_faults: bool = True
     proc: subprocess.Popen | None = None
     port: int | None = None
+    #: the shell's SSH port, kept across power_on like the API port
+    ssh_port: int | None = None
     log_path: Path | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def port_file(self) -> Path:
+        return self.data_dir.parent / f"{self.name}.port"
+
+    @property
+    def ssh_host_public_key_file(self) -> Path:
+        """The server's SSH host public key, to pin in a client's known hosts."""
+        return host_public_key_file(self.data_dir)
+
     def command(self, *, first_start: bool) -> list[str]:
         cmd = [sys.executable, "-m", "ipics_server", "server", "--data-dir", str(self.data_dir),
-               "--host", self.host, "--port", str(self.port or 0), "--name", self.name,
+               "--host", self.host, "--port", str(self.port or 0), "--ssh-port", str(self.ssh_port or 0),
+               "--name", self.name,
                "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
                "--clock-epoch", repr(self.clock_epoch),
-               "--port-file", str(self.data_dir.parent / f"{self.name}.port")]
+               "--port-file", str(self.port_file)]
         if self.lab_faults:
             cmd.append("--lab-faults")
         if first_start:
@@ -108,8 +121,9 @@ class ServerProcess:
         return cmd + self.extra_args
 
     async def start(self, *, first_start: bool = True, timeout_s: float = 30) -> None:
-        port_file = self.data_dir.parent / f"{self.name}.port"
+        port_file, ssh_file = self.port_file, ssh_port_file(self.port_file)
         port_file.unlink(missing_ok=True)
+        ssh_file.unlink(missing_ok=True)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"{self.name}.stderr"
         env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
@@ -125,6 +139,8 @@ class ServerProcess:
             return port_file.exists() and port_file.read_text()
 
         self.port = int(await wait_until(bound, timeout_s, f"{self.name} server to listen"))
+        # written before the port file; absent if the server runs without SSH (--ssh-port -1)
+        self.ssh_port = int(ssh_file.read_text()) if ssh_file.exists() else None
         await wait_until(self._answers, timeout_s, f"{self.name} server to answer")
 
     async def _answers(self) -> bool:

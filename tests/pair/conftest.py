@@ -44,3 +44,28 @@ async def channel_names(client: ApiClient) -> set[str]:
     reply = await client.get("/api/v1/channels")
     assert reply.ok, reply.body
     return {c["name"] for c in reply.body["channels"]}
+
+
+async def shell(pair: LabPair, server, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
+    """Run one command in the server's SSH shell, as an administrator would; (output, status)."""
+    from ipics_server.shell.client import connect
+
+    conn = await connect(server.host, server.ssh_port, username=user, password=pair.admin_password,
+                         host_key_file=server.ssh_host_public_key_file)
+    async with conn:
+        result = await conn.run(command, check=False)
+    return result.stdout, result.exit_status
+
+
+async def discarded_on(pair: LabPair, server) -> list[dict]:
+    """The server's discarded-records log, read with an administrator token from the
+    active (a standby refuses logins; the token reaches it with the next replication)."""
+    from ipics_server.lab.supervisor import wait_until
+
+    token = await pair.any_admin_token(pair.primary)
+    async with server.client(token) as c:
+        async def read():
+            reply = await c.get("/api/v1/ha/discarded")
+            return reply.body["discarded"] if reply.ok else None
+
+        return await wait_until(read, 10, f"{server.name} to accept the token")
