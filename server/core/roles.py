@@ -136,6 +136,9 @@ def decide(o: Observations) -> Decision:
                 "split brain: both servers are active and can see each other again; "
                 "Go Standby on the secondary server (Method 1) or reconfigure HA (Method 2)",
             )
+        if o.partner_role == Role.STANDBY and not o.partner_ready:
+            return Decision(Action.NONE, "no action: I am the active server; the standby is Not Ready "
+                            "(synchronizing, or waiting for REPAIR after Go Standby)")
         return Decision(Action.NONE, "no action: I am the active server, partner healthy")
 
     if o.role == Role.STANDBY:

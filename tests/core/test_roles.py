@@ -35,6 +35,13 @@ def obs(**kw):
          partner_ready=False), Action.NONE, "not ready"),
     (obs(role=Role.ACTIVE, server=P, partner_role=None, failed_critical_service="database"),
      Action.NONE, "not ready and reachable"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=Role.ACTIVE), Action.NONE, "split brain"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=Role.STANDBY, partner_ready=False), Action.NONE, "Not Ready"),
+    (obs(role=Role.ACTIVE, server=P, partner_role=Role.STANDBY, partner_ready=True), Action.NONE,
+     "partner healthy"),
+    # After Go Standby the standby keeps its data for REPAIR: no adoption.
+    (obs(synchronized=False, awaiting_repair=True), Action.NONE, "waiting for ipicsedr_control_repl REPAIR"),
+    (obs(awaiting_repair=True, missed_now=5, partner_role=None), Action.BEGIN_TAKEOVER, "5 heartbeats missed"),
     (obs(role=Role.TRANSITIONING, transition_due=False, partner_role=None), Action.NONE, "under way"),
     (obs(role=Role.TRANSITIONING, transition_due=True), Action.FINISH_TRANSITION, "time is up"),
     (obs(ha=HAState.TRUSTED, missed_now=99, partner_role=None), Action.NONE, "HA is trusted"),
