@@ -19,6 +19,7 @@ from .adapters.store import NameTaken, Store
 from .clock import Clock
 from .core.records import Record
 from .core.roles import HAState, Role
+from .core.txlog import LogState
 from .errors import ApiError, conflict, not_found
 from .events import EventBus
 from .passwords import hash_password_async, verify_password_async
@@ -121,7 +122,10 @@ class DataService:
             self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)
         session = {"username": username, "role": user["role"], "created_at": self.clock.now()}
-        if console_only:
+        if console_only or (self.engine.txlog_state == LogState.DDRBLOCK
+                            and user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
+            # DDRBLOCK blocks every update, but an administrator must still get in to
+            # clear it (unconfigure HA): this session stays on this server only.
             await self.write_local_bootstrap("sessions", _token_key(token), session)
         else:
             await self.write("sessions", _token_key(token), session)

@@ -31,7 +31,7 @@ from .clock import Clock
 from .config import ServerConfig
 from .core import roles
 from .core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
-from .core.records import Record, describe, discarded_on_adopt, merge_newest
+from .core.records import Record, describe, differing, discarded_on_adopt, merge_newest
 from .core.roles import (
     Action,
     Decision,
@@ -125,6 +125,14 @@ class HAEngine:
         self.txlog_state = LogState.NORMAL
         #: Unconfigure HA at 90 % of the transaction log; the lab can switch it off
         self.txlog_safeguard = True
+        #: HA was unconfigured automatically while this server was active: it keeps
+        #: serving on its own whatever its licenses, until HA is configured again
+        self.serving_alone: bool = store.get_local_sync("serving_alone", False)
+        #: files neither server has (lost before a failover, or deleted by ipicsrsync):
+        #: the fetcher skips them instead of waiting on them for ever
+        self.unavailable_files: set[str] = set()
+        #: records the standby already logged at REPAIR, not to log again at adoption
+        self.adoption_logged: set[tuple[str, str]] = set()
         self._background: set[asyncio.Task] = set()
         self.role = self._boot_role()
         self.missed_now = 0
@@ -141,6 +149,7 @@ class HAEngine:
         self._files_wakeup = asyncio.Event()
         self._tick_lock = asyncio.Lock()
         self._sync_lock = asyncio.Lock()
+        self._discard_lock = asyncio.Lock()
         self._replication_lag_ms: list[float] = []
 
     # ----------------------------------------------------------------------- roles
@@ -243,10 +252,13 @@ class HAEngine:
 
     async def _adopt(self, records, applied: tuple[str, int]) -> None:
         await self.store.replace_all(records, applied=applied)
+        # What this server logged while it was active is superseded by the active's
+        # data; kept, it would count toward the 75/90 % when this server is active again.
+        await self.store.trim_log(10**18)
         self.applied = applied
 
     def active_address(self) -> str | None:
-        if self.role in (Role.ACTIVE, Role.STANDALONE):
+        if self.accepts_writes:
             return self.address
         if (self.partner and self.partner_view and self.missed_now == 0
                 and self.partner_view.get("role") == Role.ACTIVE.value):
@@ -255,9 +267,12 @@ class HAEngine:
 
     @property
     def accepts_writes(self) -> bool:
-        # A standalone secondary holds only the HA license: it cannot serve on its own.
-        return self.role == Role.ACTIVE or (
-            self.role == Role.STANDALONE and self._designation() == ServerDesignation.PRIMARY)
+        # A standalone secondary holds only the HA license: it cannot serve on its own,
+        # unless it was the active one when HA was unconfigured automatically.
+        if self.suspended:
+            return False
+        return self.role == Role.ACTIVE or (self.role == Role.STANDALONE and (
+            self._designation() == ServerDesignation.PRIMARY or self.serving_alone))
 
     def refuse_unless_active(self) -> None:
         if self.accepts_writes:
@@ -282,7 +297,7 @@ class HAEngine:
     def standby_server_status(self) -> StandbyServerStatus | None:
         if self.ha == HAState.UNCONFIGURED:
             return None
-        if self.ha == HAState.TRUSTED:
+        if self.ha == HAState.TRUSTED or self.suspended:
             return StandbyServerStatus.NOT_READY
         if self.role == Role.STANDBY:
             ready = self.synchronized and self.missed_now == 0
@@ -507,7 +522,7 @@ class HAEngine:
 
     async def check_transaction_log(self) -> None:
         """Prolonged downtime: act on the transaction log's fill level (75/90/100 %)."""
-        if self.ha != HAState.CONFIGURED:
+        if self.ha != HAState.CONFIGURED or self.role != Role.ACTIVE:
             held = 0
         else:
             held, _ = await self.store.log_stats()
@@ -533,13 +548,15 @@ class HAEngine:
                 and self.role == Role.ACTIVE):
             await self.auto_unconfigure()
 
-    async def auto_unconfigure(self) -> None:
+    async def auto_unconfigure(self, reason: str = "transaction log at 90% of capacity") -> None:
         """At 90 %: unconfigure HA so the log never blocks; the active keeps serving."""
         self.ha = HAState.TRUSTED if self.partner else HAState.UNCONFIGURED
+        self.serving_alone = True
+        await self.store.set_local("serving_alone", True)
         await self.store.set_local("ha", self.ha.value)
         await self.store.trim_log(10**18)
         await self.set_standalone(True)
-        self._set_role(Role.STANDALONE, "HA unconfigured automatically: transaction log at 90% of capacity")
+        self._set_role(Role.STANDALONE, f"HA unconfigured automatically: {reason}")
         self.txlog_held, self.txlog_state = 0, LogState.NORMAL
 
     async def _ship(self, entries: list[tuple[int, Record]]):
@@ -581,7 +598,10 @@ class HAEngine:
             local, _ = await self.store.snapshot()
             # Parsing and comparing whole data sets is CPU work: off the loop, so the
             # heartbeats keep their beat.
-            records, lost = await asyncio.to_thread(_adoption, reply.body["records"], local)
+            after_repair = self.adoption_reason is not None
+            records, lost = await asyncio.to_thread(_adoption, reply.body["records"], local, after_repair)
+            lost = [r for r in lost if r.id not in self.adoption_logged]
+            self.adoption_logged = set()
             await self._adopt(records, (reply.body["log_id"], int(reply.body["seq"])))
             reason, self.adoption_reason = self.adoption_reason, None
             if lost:
@@ -593,13 +613,24 @@ class HAEngine:
             self._files_wakeup.set()
 
     async def _log_discarded(self, lost: list[Record], reason: str | None = None) -> None:
+        await self.log_discarded_entries(
+            [{"table": r.table, "key": r.key, "description": describe(r), "updated_at": r.updated_at}
+             for r in lost],
+            reason or "accepted here but never reached the partner before the failover")
+
+    async def log_discarded_entries(self, lost: list[dict], reason: str) -> None:
+        """The discarded log (``GET /api/v1/ha/discarded`` and server.log): every record
+        this server held that is gone, and the documented rule that removed it."""
+        async with self._discard_lock:  # read-modify-write: REPAIR's table processes log at once
+            await self._append_discarded(lost, reason)
+
+    async def _append_discarded(self, lost: list[dict], reason: str) -> None:
         when = self.clock.now()
-        reason = reason or "accepted here but never reached the partner before the failover"
         entries = await self.store.get_local("discarded", [])
-        for r in lost:
-            log.warning("discarded %s: %s", describe(r), reason)
-            entries.append({"at": when, "table": r.table, "key": r.key, "description": describe(r),
-                            "updated_at": r.updated_at, "reason": reason})
+        for d in lost:
+            log.warning("discarded %s: %s", d["description"], reason)
+            entries.append({"at": when, "table": d["table"], "key": d["key"], "description": d["description"],
+                            "updated_at": d["updated_at"], "reason": reason})
         await self.store.set_local("discarded", entries[-DISCARD_LOG_LIMIT:])
 
     async def file_fetch_loop(self) -> None:
@@ -608,7 +639,8 @@ class HAEngine:
 
     async def _fetch_missing_files(self) -> None:
         while self.role == Role.STANDBY and self.synchronized:
-            missing = [r for r in await self.store.table("files") if not self.files.exists(r.key)]
+            missing = [r for r in await self.store.table("files")
+                       if not self.files.exists(r.key) and r.key not in self.unavailable_files]
             if not missing:
                 return
             r = min(missing, key=lambda r: r.updated_at)
@@ -618,8 +650,10 @@ class HAEngine:
                 continue
             reply = await self.peer.call("GET", f"/peer/files/{r.key}", timeout_s=60)
             if reply.status == 404:
-                # The active lost it too (it arrived there just before a failover).
-                await self.clock.sleep(self.settings.interval_s)
+                # The active does not have it either (it arrived just before a failover,
+                # or ipicsrsync deleted it): the download says to upload it again.
+                log.warning("file %s is on neither server: it must be uploaded again", r.key)
+                self.unavailable_files.add(r.key)
                 continue
             if not reply.ok:
                 return
@@ -668,12 +702,8 @@ class HAEngine:
         """Partner side of the exchange: check the ipicsadmin password, pin, answer our cert."""
         if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"]):
             raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
-        if self.ha != HAState.UNCONFIGURED:
-            if not self._stale_trust_of(body["certificate"]):
-                raise conflict("this server already trusts a partner; delete that trust first")
-            log.warning("the trusted partner deleted its trust while this server was stopped: "
-                        "replacing the old trust and HA configuration")
-            await self._reset_after_partner_reset()
+        if self.ha != HAState.UNCONFIGURED and not self._stale_trust_of(body["certificate"]):
+            raise conflict("this server already trusts a partner; delete that trust first")
         try:
             info = inspect(body["certificate"])
             address = normalize_address(body["address"])
@@ -681,6 +711,10 @@ class HAEngine:
             raise ApiError(400, "bad_request", f"invalid trust request: {exc}") from None
         if info.expired():
             raise ApiError(400, "certificate_expired", f"your certificate expired on {info.not_after:%Y-%m-%d}")
+        if self.ha != HAState.UNCONFIGURED:
+            log.warning("the trusted partner deleted its trust while this server was stopped: "
+                        "replacing the old trust and HA configuration")
+            await self._reset_after_partner_reset()
         host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
         if body.get("heartbeat_port"):
             self.settings = HeartbeatSettings(body["heartbeat_port"], self.settings.interval_s,
@@ -728,8 +762,10 @@ class HAEngine:
                 reply = await client.post("/api/v1/ha/trust/remove", {
                     "username": "ipicsadmin", "password": password, "certificate": self.identity.cert_pem})
             except Unreachable:
-                reply = None
-        if reply is None or reply.status == 503:
+                raise ApiError(502, "partner_unreachable",
+                               "the partner does not answer: the trust certificates cannot be removed there; "
+                               "start it, or stop only its IPICS services (service ipics stop)") from None
+        if reply.status == 503:
             # Method 2: the secondary is stopped (service ipics stop) while the primary
             # deletes its trust.  Delete here; the partner forgets this server when it is
             # configured again (a new trust from the same primary replaces the old one).
@@ -836,6 +872,7 @@ class HAEngine:
         # Configured here before the partner hears of it: its first heartbeat must find
         # this server configured, or it would think HA was unconfigured meanwhile.
         self.ha = HAState.CONFIGURED
+        self.serving_alone = False
         try:
             reply = await self._control({"command": "configure", "settings": self.settings.as_dict()})
         except ApiError:
@@ -845,6 +882,7 @@ class HAEngine:
             self.ha = HAState.TRUSTED
             raise conflict(f"the partner refused the configuration: {_message(reply.body)}")
         await self.store.set_local("ha", self.ha.value)
+        await self.store.set_local("serving_alone", False)
         await self.store.set_local("standalone", False)
         await self.store.trim_log(10**18)
         self.acked_seq = 0
@@ -980,14 +1018,24 @@ class HAEngine:
         return web.json_response(self.heartbeat_payload())
 
     def _follow_partner_unconfigure(self, view: dict[str, Any]) -> None:
-        """A standby whose partner unconfigured HA while it was away (by hand, or at 90 %
-        of the transaction log) unconfigures too when it hears from it again."""
-        if (self.ha == HAState.CONFIGURED and self.role == Role.STANDBY
+        """A partner that unconfigured HA while this server was away (by hand, or at 90 %
+        of the transaction log) is followed when it is heard again.  A standby goes
+        through the reconfiguration; an active one (both were active: a split brain)
+        keeps serving on its own and says the data must be reconciled."""
+        if not (self.ha == HAState.CONFIGURED
                 and view.get("ha") in (HAState.TRUSTED.value, HAState.UNCONFIGURED.value)
                 and view.get("role") in (Role.STANDALONE.value, Role.TRANSITIONING.value)):
+            return
+        if self.role == Role.STANDBY:
             log.warning("the partner unconfigured HA while this server was away: unconfiguring here too")
             self.ha = HAState.TRUSTED  # at once, so the next heartbeat does not start another
             self.spawn(self.apply_unconfigure())
+        elif self.role == Role.ACTIVE:
+            self.ha = HAState.TRUSTED
+            self.message("error", "the partner unconfigured HA while both servers were active (split brain): "
+                                  "both now serve on their own; reconcile the data and configure HA again "
+                                  "(Method 2)")
+            self.spawn(self.auto_unconfigure("the partner unconfigured HA during a split brain"))
 
     async def _peer_replicate(self, request: web.Request) -> web.Response:
         if self.suspended:
@@ -1050,6 +1098,8 @@ class HAEngine:
             self.settings = HeartbeatSettings(**body["settings"])
             await self.store.set_local("heartbeat", self.settings.as_dict())
             self.ha = HAState.CONFIGURED
+            self.serving_alone = False
+            await self.store.set_local("serving_alone", False)
             await self.store.set_local("ha", self.ha.value)
             await self.set_standalone(False)
             if self.transition:
@@ -1088,9 +1138,13 @@ class HAEngine:
         return list(self._replication_lag_ms)
 
 
-def _adoption(active_json: list[dict], local: list[Record]) -> tuple[list[Record], list[Record]]:
+def _adoption(active_json: list[dict], local: list[Record], every_difference: bool = False,
+              ) -> tuple[list[Record], list[Record]]:
     records = [Record.from_json(r) for r in active_json]
-    return records, discarded_on_adopt(local, {r.id: r for r in records})
+    by_id = {r.id: r for r in records}
+    if every_difference:  # after REPAIR: any copy of ours not kept was replaced
+        return records, differing(local, by_id)
+    return records, discarded_on_adopt(local, by_id)
 
 
 def _merge(local: list[Record], theirs_json: list[dict]) -> dict:

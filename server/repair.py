@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ipics.repair")
 
+REPAIR_REASON = "replaced by the primary's record in REPAIR"
+
 #: Emulated seconds a table's repair process takes: long enough to watch in ha-status.
 REPAIR_BASE_S = 20.0
 REPAIR_PER_RECORD_S = 0.02
@@ -99,7 +101,10 @@ class Reconciliation:
             raise conflict(f"a REPAIR is already running: {len(self.status()['pending'])} processes pending; "
                            "watch service ipics ha-status")
         if e.role == Role.STANDBY:
-            reply = await e.peer.call("POST", "/peer/control", {"command": "repair"}, timeout_s=30)
+            try:
+                reply = await e.peer.call("POST", "/peer/control", {"command": "repair"}, timeout_s=30)
+            except Unreachable:
+                raise conflict("the active server does not answer on the peer link: REPAIR not started") from None
             if not reply.ok:
                 raise conflict(str(reply.body.get("message") if isinstance(reply.body, dict) else reply.body))
             return reply.body["message"]
@@ -129,8 +134,13 @@ class Reconciliation:
             return
         e.on_local_write()
         try:
-            await e.peer.call("POST", "/peer/control", {"command": "repaired", "replaced": replaced}, timeout_s=30)
+            reply = await e.peer.call("POST", "/peer/control", {"command": "repaired", "replaced": replaced},
+                                      timeout_s=30)
+            answered = reply.ok
         except Unreachable:
+            answered = False
+        if not answered:
+            self.summary["failed"] = ["the standby did not take the repaired data"]
             e.message("error", "REPAIR finished but the standby did not answer; run REPAIR again when it is back")
             return
         log.warning("REPAIR finished: %s", self.summary)
@@ -148,14 +158,17 @@ class Reconciliation:
             primary = e._designation() == ServerDesignation.PRIMARY
             plan = await asyncio.to_thread(plan_table, mine, theirs, active_is_primary=primary)
             await e.clock.sleep(REPAIR_BASE_S + REPAIR_PER_RECORD_S * (len(mine) + len(theirs)))
-            written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else 0
+            written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else set()
+            replaced_here = [r for r in plan.replaced_here if r.id in written]
+            if replaced_here:  # the active is the secondary: its copies gave way to the primary's
+                await e._log_discarded(replaced_here, REPAIR_REASON)
         except BaseException:
             proc["state"] = "failed"
             raise
         proc["state"] = "done"
-        log.info("repair of %s: %d copied to the active, %d to the standby, %d replaced by the primary's",
-                 table, written, plan.copied_to_partner, len(plan.replaced_on_partner))
-        return {"copied_here": written, "copied_to_partner": plan.copied_to_partner,
+        log.info("repair of %s: %d written on the active, %d copied to the standby, %d replaced there",
+                 table, len(written), plan.copied_to_partner, len(plan.replaced_on_partner))
+        return {"copied_here": len(written) - len(replaced_here), "replaced_here": len(replaced_here), "copied_to_partner": plan.copied_to_partner,
                 "replaced": [{"table": r.table, "key": r.key, "description": describe(r),
                               "updated_at": r.updated_at} for r in plan.replaced_on_partner]}
 
@@ -167,10 +180,14 @@ class Reconciliation:
             except ApiError as exc:
                 return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
             return web.json_response({"message": message})
-        # "repaired": this standby adopts the reconciled data and becomes Ready.
+        # "repaired": this standby logs what the primary's copies replace, then adopts
+        # the reconciled data and becomes Ready.
+        replaced = body.get("replaced") or []
+        await e.log_discarded_entries(replaced, REPAIR_REASON)
+        e.adoption_logged = {(d["table"], d["key"]) for d in replaced}
+        e.adoption_reason = REPAIR_REASON
         e.set_awaiting_repair(False)
         e.synchronized = False
-        e.adoption_reason = "replaced by the primary's record in REPAIR"
         e.kick()
         return web.json_response({"ok": True})
 
@@ -183,6 +200,10 @@ class Reconciliation:
             raise conflict("there is no HA partner to synchronize the files with")
         if e.missed_now or e.partner_view is None:
             raise conflict("the secondary server does not answer: ipicsrsync needs both servers up")
+        if e.role != Role.ACTIVE or e.partner_view.get("role") != Role.STANDBY.value:
+            # Files only on an active secondary are fresh uploads, not split-brain leftovers.
+            raise conflict("ipicsrsync runs when the primary is active and the secondary standby "
+                           f"(this server is {e.role.value}; finish Method 1, step 2 first)")
         if self._rsync_task is not None and not self._rsync_task.done():
             raise conflict("ipicsrsync is already running; watch /opt/cisco/ipics/database/logs/rsync.log")
         self._rsync_task = e.spawn(self._rsync(user))
@@ -200,7 +221,7 @@ class Reconciliation:
                     await self._rsync_line(f"{directory} -> {peer_host}:{directory.rstrip('/')}: nothing to transfer")
                     continue
                 await self._rsync_documents(directory, peer_host)
-        except (Unreachable, RuntimeError) as exc:
+        except (Unreachable, RuntimeError, OSError) as exc:
             await self._rsync_line(f"ERROR: {exc}; run ipicsrsync again when the secondary answers")
             e.message("error", f"ipicsrsync failed: {exc}")
             return

@@ -201,14 +201,14 @@ class Store:
 
         await self._run(_apply)
 
-    async def write_if_unchanged(self, changes: Iterable[tuple[Record, int | None]]) -> int:
+    async def write_if_unchanged(self, changes: Iterable[tuple[Record, int | None]]) -> set[tuple[str, str]]:
         """REPAIR: write each record, logged, only if the local record still has the
         version the repair read (None: still absent), so an update made meanwhile is
-        never overwritten by an older copy.  Returns how many were written."""
+        never overwritten by an older copy.  Returns the ids written."""
         batch = list(changes)
 
         def _apply():
-            written = 0
+            written = set()
             for record, expected in batch:
                 current = self._get(record.table, record.key)
                 if (current.version if current else None) != expected:
@@ -217,7 +217,7 @@ class Store:
                     record = Record(record.table, record.key, record.value, record.updated_at,
                                     record.origin, max(record.version, current.version + 1))
                 self._write(record, log=True)
-                written += 1
+                written.add(record.id)
             return written
 
         return await self._run(_apply)

@@ -17,7 +17,7 @@ async def status(request: web.Request) -> web.Response:
 
 async def health_active(request: web.Request) -> web.Response:
     engine = request.app[SERVER].engine
-    if engine.role == Role.ACTIVE:
+    if engine.role == Role.ACTIVE and engine.accepts_writes:  # not with its IPICS services stopped
         return web.json_response({"active": True, "role": engine.role.value})
     return web.json_response({"active": False, "role": engine.role.value}, status=503)
 

@@ -93,6 +93,19 @@ def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record
     return lost
 
 
+def differing(local: Iterable[Record], active: Mapping[RecordId, Record]) -> list[Record]:
+    """Live records of ours that the active's data set does not keep as they are."""
+    lost = []
+    for record in local:
+        theirs = active.get(record.id)
+        if theirs is None:
+            if not record.deleted:
+                lost.append(record)
+        elif (theirs.value, theirs.updated_at, theirs.origin) != (record.value, record.updated_at, record.origin):
+            lost.append(record)
+    return lost
+
+
 def describe(record: Record) -> str:
     name = ""
     if record.value:

@@ -31,6 +31,8 @@ class TablePlan:
     write_here: list[tuple[Record, int | None]] = field(default_factory=list)
     copied_to_partner: int = 0
     replaced_on_partner: list[Record] = field(default_factory=list)
+    #: the active's copies the primary's replace (when the active is the secondary)
+    replaced_here: list[Record] = field(default_factory=list)
 
     @property
     def copied_here(self) -> int:
@@ -50,6 +52,7 @@ def plan_table(active: Iterable[Record], standby: Iterable[Record], *, active_is
                 plan.replaced_on_partner.append(record)
             else:
                 plan.write_here.append((record, here.version))  # the primary's copy is the master
+                plan.replaced_here.append(here)
     plan.copied_to_partner = sum(1 for key in mine if key not in theirs)
     return plan
 

@@ -163,6 +163,14 @@ def decide(o: Observations) -> Decision:
             if not o.synchronized:
                 return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
             return Decision(Action.NONE, "no action: I am the standby server, partner healthy")
+        if o.partner_role == Role.STANDBY and o.synchronized and not o.partner_ready:
+            # The active came back as a standby before the missed-heartbeat window ran
+            # out (a quick reboot, service ipics stop/start): nobody is active.  This
+            # standby holds the active's data: it takes over, as after a failure.
+            return Decision(
+                Action.BEGIN_TAKEOVER,
+                "both servers are standby and this one holds the active's data: assuming the active role",
+            )
         if (o.partner_role == Role.STANDBY and o.server == ServerDesignation.PRIMARY
                 and not o.synchronized and not o.partner_ready):
             # Both came up as standby (both restarted), neither holding an active's data:
