@@ -66,6 +66,10 @@ async def test_with_the_safeguard_off_a_full_log_blocks_every_update_until_clear
         assert "DDRBLOCK" in messages(st) and "switched off" in messages(st)
         again = await admin.post("/api/v1/channels", {"name": "Still Blocked"})
         assert again.status == 503 and "DDRBLOCK" in again["message"]
+        # An administrator can still log in to clear it (the session stays on this server).
+        async with pair.primary.client() as c:
+            login = await c.post("/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password})
+        assert login.status == 200
 
         # The secondary returns and catches up: the log is cleared and updates flow again.
         await pair.secondary.power_on()
