@@ -154,10 +154,15 @@ class DataService:
 
     async def logout_all(self, admins_only: bool) -> None:
         """Drop sessions locally (Configure logs administrators out; Go Standby logs all out)."""
+        # On a configured active the logout replicates (Configure's, which the standby
+        # must see too); on a server going standby (Go Standby) it stays local.
+        logged = self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE
         for r in await self.store.table("sessions"):
             if not admins_only or r.value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
                 await self.store.upsert("sessions", r.key, None, updated_at=self.clock.now(),
-                                        origin=r.origin, log=False)
+                                        origin=r.origin, log=logged)
+        if logged:
+            self.engine.on_local_write()
         self.events.publish({"type": "logout", "admins_only": admins_only})
 
     # --------------------------------------------------------------------- channels

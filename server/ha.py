@@ -119,6 +119,8 @@ class HAEngine:
         self.awaiting_repair: bool = store.get_local_sync("awaiting_repair", False)
         #: ``service ipics stop``: no heartbeats, no peer traffic, no clients
         self.suspended = False
+        #: Configure is merging both servers' data: writes wait (503) until it is done
+        self.configuring = False
         self.clock_skew_s: float | None = None
         self.messages: deque[dict] = deque(store.get_local_sync("messages", []), maxlen=MESSAGE_LIMIT)
         self.txlog_held = 0
@@ -275,6 +277,8 @@ class HAEngine:
             self._designation() == ServerDesignation.PRIMARY or self.serving_alone))
 
     def refuse_unless_active(self) -> None:
+        if self.configuring:
+            raise ApiError(503, "configuring", "HA configuration is merging both servers' data; try again shortly")
         if self.accepts_writes:
             if self.txlog_state == LogState.DDRBLOCK:
                 raise ApiError(503, "ddrblock", TXLOG_MESSAGES[LogState.DDRBLOCK].format(p=100))
@@ -639,26 +643,30 @@ class HAEngine:
 
     async def _fetch_missing_files(self) -> None:
         while self.role == Role.STANDBY and self.synchronized:
-            missing = [r for r in await self.store.table("files")
-                       if not self.files.exists(r.key) and r.key not in self.unavailable_files]
+            records = await self.store.table("files")
+            # One pass of stat calls, off the loop; then oldest first.
+            missing = await asyncio.to_thread(
+                lambda: sorted((r for r in records if r.key not in self.unavailable_files
+                                and not self.files.exists(r.key)), key=lambda r: r.updated_at))
             if not missing:
                 return
-            r = min(missing, key=lambda r: r.updated_at)
-            wait = r.updated_at + self.cfg.file_replication_delay_s - self.clock.now()
-            if wait > 0:
-                await self.clock.sleep(wait)
-                continue
-            reply = await self.peer.call("GET", f"/peer/files/{r.key}", timeout_s=60)
-            if reply.status == 404:
-                # The active does not have it either (it arrived just before a failover,
-                # or ipicsrsync deleted it): the download says to upload it again.
-                log.warning("file %s is on neither server: it must be uploaded again", r.key)
-                self.unavailable_files.add(r.key)
-                continue
-            if not reply.ok:
-                return
-            await self.files.write(r.key, base64.b64decode(reply.body["content"]),
-                                   mtime=r.value.get("uploaded_at") if r.value else None)
+            for r in missing:
+                if not (self.role == Role.STANDBY and self.synchronized):
+                    return
+                wait = r.updated_at + self.cfg.file_replication_delay_s - self.clock.now()
+                if wait > 0:
+                    await self.clock.sleep(wait)
+                reply = await self.peer.call("GET", f"/peer/files/{r.key}", timeout_s=60)
+                if reply.status == 404:
+                    # The active does not have it either (it arrived just before a failover,
+                    # or ipicsrsync deleted it): the download says to upload it again.
+                    log.warning("file %s is on neither server: it must be uploaded again", r.key)
+                    self.unavailable_files.add(r.key)
+                    continue
+                if not reply.ok:
+                    return
+                await self.files.write(r.key, base64.b64decode(reply.body["content"]),
+                                       mtime=r.value.get("uploaded_at") if r.value else None)
 
     def on_replicated_files(self) -> None:
         self._files_wakeup.set()
@@ -858,6 +866,14 @@ class HAEngine:
             raise conflict(str(exc)) from None
 
         # Merge existing data from both servers: per record the newest timestamp wins.
+        # No write may land between the snapshot and the merge's replace: refuse them.
+        self.configuring = True
+        try:
+            await self._configure_merged(on_done)
+        finally:
+            self.configuring = False
+
+    async def _configure_merged(self, on_done: Callable[[], Awaitable[None]]) -> None:
         reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
         if not reply.ok:
             raise ApiError(502, "partner_refused", "the partner did not send its data for the merge")

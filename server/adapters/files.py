@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 import re
 from pathlib import Path
 
@@ -71,7 +72,8 @@ class FileStore:
 
 
 def _write_atomic(path: Path, content: bytes, mtime: float | None = None) -> None:
-    tmp = path.with_suffix(".part")
+    # A temporary name of its own: the standby's fetch and ipicsrsync may write one id at once.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
     with open(tmp, "wb") as f:
         f.write(content)
         f.flush()

@@ -30,6 +30,11 @@ async def errors(request: web.Request, handler):
         code = _STATUS_CODES.get(exc.status, "error")
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
         return web.json_response({"error": code, "message": message}, status=exc.status)
+    except ConnectionResetError:
+        # The client went away mid-request (a timeout during a SIGSTOP pause, say):
+        # nobody to answer, and not a server error.
+        log.info("client disconnected during %s %s", request.method, request.path)
+        raise
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return web.json_response({"error": "internal", "message": "internal server error"}, status=500)

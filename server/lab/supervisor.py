@@ -188,6 +188,7 @@ class LabPair:
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self.clock_epoch = time.time()
         self._lab_token: str | None = None
+        self._lab_tokens: dict[str, str] = {}
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
         common = dict(admin_password=self.admin_password, time_scale=time_scale,
@@ -275,16 +276,26 @@ class LabPair:
         raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
 
     async def fault(self, server: ServerProcess, **fault) -> Any:
-        # Keep the lab's token: after a cut link a new one could not reach the standby.
+        # Tokens are kept per server: after a cut link a token minted on the active
+        # could not reach the standby, so the one it already holds is reused.
         if self._lab_token is None:
             self._lab_token = await self.any_admin_token(server)
-        async with server.client(self._lab_token) as c:
-            # A token minted on the active reaches the standby with the next replication.
-            async def accepted():
-                reply = await c.post("/api/v1/lab/faults", fault)
-                return reply if reply.status != 401 else None
 
-            return await wait_until(accepted, 5, f"{server.name} to accept the lab token")
+        async def accepted():
+            token = self._lab_tokens.get(server.name, self._lab_token)
+            async with server.client(token) as c:
+                reply = await c.post("/api/v1/lab/faults", fault)
+            if reply.status != 401:
+                self._lab_tokens[server.name] = token
+                return reply
+            # Unknown there: the token never reached it (cut before it replicated, or a
+            # split brain).  If the server takes logins itself, get one from it; if it
+            # is a standby, the token arrives with the next replication.
+            with contextlib.suppress(SetupError, Unreachable):
+                self._lab_tokens[server.name] = await self.login(server)
+            return None
+
+        return await wait_until(accepted, 5, f"{server.name} to accept the lab token")
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
         f"  Standby Server Status        : {st['standby_server_status'] or '-'}",
         f"  Heartbeat                    : port {hb['port']}, every {hb['interval_s']} s, "
         f"{hb['missed_now']} of {hb['missed_count']} missed",
-        f"  Clock skew to partner        : "
+        "  Clock skew to partner        : "
         + ("-" if st["clock_skew_s"] is None else f"{st['clock_skew_s']:+.1f} s (limit 30 s)"),
         f"  NTP servers                  : {', '.join(st['ntp_servers']) or 'none (ntpsetup -s enable)'}",
         "  Services                     : " + ", ".join(f"{k} {v}" for k, v in st["services"].items()),
