@@ -832,7 +832,7 @@ class Client:
         code = reply.body.get("error") if isinstance(reply.body, dict) else None
         key = f"{reply.status} {code}"
         self.stats["refused"][key] = self.stats["refused"].get(key, 0) + 1
-        if reply.status >= 500 and code not in ("transitioning", "ddrblock", "tomcat_down", "database_down"):
+        if reply.status >= 500 and code not in ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring"):
             self.stats["internal_errors"] += 1
             self.c.notes.append(f"{self.name}: {reply.status} from the {self.current}: {reply.body}")
 
