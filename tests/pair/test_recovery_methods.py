@@ -55,6 +55,8 @@ async def make_a_split_brain(pair) -> dict:
 
 async def test_method_1_go_standby_repair_and_rsync(pair):
     found = await make_a_split_brain(pair)
+    out, status = await shell(pair, pair.primary, REPAIR, user="informix")  # too early: both active
+    assert status == 1 and "Go Standby on the secondary" in out
     async with await pair.admin(pair.secondary) as s:
         assert (await s.post("/api/v1/ha/go-standby")).ok
 
