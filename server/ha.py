@@ -31,7 +31,7 @@ from .clock import Clock
 from .config import ServerConfig
 from .core import roles
 from .core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
-from .core.records import Record, describe, differing, discarded_on_adopt, merge_newest
+from .core.records import Record, describe, discarded_on_adopt, merge_newest
 from .core.roles import (
     Action,
     Decision,
@@ -1157,10 +1157,8 @@ class HAEngine:
 def _adoption(active_json: list[dict], local: list[Record], every_difference: bool = False,
               ) -> tuple[list[Record], list[Record]]:
     records = [Record.from_json(r) for r in active_json]
-    by_id = {r.id: r for r in records}
-    if every_difference:  # after REPAIR: any copy of ours not kept was replaced
-        return records, differing(local, by_id)
-    return records, discarded_on_adopt(local, by_id)
+    # After REPAIR any copy of ours not kept was replaced, older ones too.
+    return records, discarded_on_adopt(local, {r.id: r for r in records}, any_difference=every_difference)
 
 
 def _merge(local: list[Record], theirs_json: list[dict]) -> dict:

@@ -153,11 +153,13 @@ class Reconciliation:
             reply = await e.peer.call("GET", f"/peer/table/{table}", timeout_s=60)
             if not reply.ok:
                 raise RuntimeError(f"the partner refused: {reply.status}")
-            theirs = [Record.from_json(r) for r in reply.body["records"]]
             mine = await e.store.all_of(table)
             primary = e._designation() == ServerDesignation.PRIMARY
-            plan = await asyncio.to_thread(plan_table, mine, theirs, active_is_primary=primary)
-            await e.clock.sleep(REPAIR_BASE_S + REPAIR_PER_RECORD_S * (len(mine) + len(theirs)))
+            # Whole tables: parsed and compared off the loop, so heartbeats keep their beat.
+            plan = await asyncio.to_thread(
+                lambda: plan_table(mine, [Record.from_json(r) for r in reply.body["records"]],
+                                   active_is_primary=primary))
+            await e.clock.sleep(REPAIR_BASE_S + REPAIR_PER_RECORD_S * (len(mine) + len(reply.body["records"])))
             written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else set()
             replaced_here = [r for r in plan.replaced_here if r.id in written]
             if replaced_here:  # the active is the secondary: its copies gave way to the primary's

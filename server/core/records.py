@@ -75,12 +75,15 @@ def merge_newest(*sides: Iterable[Record]) -> dict[RecordId, Record]:
     return merged
 
 
-def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record]) -> list[Record]:
+def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record], *,
+                       any_difference: bool = False) -> list[Record]:
     """No failback: a returning server adopts the active's data.
 
     Its own records that the active never received (absent there, or a version the
     active does not have and that is newer than the active's) are discarded; they are
     returned so the server can log them, as with the chapter's lost Fire channel.
+    With ``any_difference`` (adoption after REPAIR) every copy of ours that the
+    active's data does not keep as it is counts, older ones too.
     """
     lost = []
     for record in local:
@@ -88,20 +91,10 @@ def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record
         if theirs is None:
             if not record.deleted:
                 lost.append(record)
-        elif theirs != record and _recency(record) > _recency(theirs):
-            lost.append(record)
-    return lost
-
-
-def differing(local: Iterable[Record], active: Mapping[RecordId, Record]) -> list[Record]:
-    """Live records of ours that the active's data set does not keep as they are."""
-    lost = []
-    for record in local:
-        theirs = active.get(record.id)
-        if theirs is None:
-            if not record.deleted:
+        elif any_difference:
+            if (theirs.value, theirs.updated_at, theirs.origin) != (record.value, record.updated_at, record.origin):
                 lost.append(record)
-        elif (theirs.value, theirs.updated_at, theirs.origin) != (record.value, record.updated_at, record.origin):
+        elif theirs != record and _recency(record) > _recency(theirs):
             lost.append(record)
     return lost
 
