@@ -96,6 +96,16 @@ class ApiClient:
     async def delete(self, path: str, **kw) -> Reply:
         return await self.request("DELETE", path, **kw)
 
+    async def websocket(self, path: str, *, heartbeat_s: float | None = None):
+        """A WebSocket to ``path`` with this client's token; ``Unreachable`` if refused."""
+        try:
+            return await self._session.ws_connect(self.base_url + path, headers=self._headers(None),
+                                                  heartbeat=heartbeat_s, timeout=aiohttp.ClientWSTimeout(
+                                                      ws_receive=None, ws_close=self.timeout_s))
+        except (aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, asyncio.TimeoutError,
+                OSError) as exc:
+            raise Unreachable(f"WebSocket {self.base_url}{path}: {exc or type(exc).__name__}", exc) from exc
+
 
 def normalize_address(address: str) -> str:
     """``host:port`` or a URL -> ``http://host:port`` (the partner's client API)."""

@@ -1,0 +1,24 @@
+"""The console core against a real pair (the pair fixtures of tests/pair)."""
+
+from __future__ import annotations
+
+import pytest
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.session import ConsoleSession
+from ipics_server.clock import Clock
+
+from ..pair.conftest import TIME_SCALE, lab, pair  # noqa: F401 (fixtures)
+
+
+@pytest.fixture
+def known(tmp_path) -> KnownServers:
+    return KnownServers.load(tmp_path / "console" / "servers.json")
+
+
+@pytest.fixture
+async def console(known):
+    session = ConsoleSession(known, clock=Clock(TIME_SCALE))
+    try:
+        yield session
+    finally:
+        await session.close()

@@ -1,0 +1,111 @@
+"""The IDC's session core against real servers: the chapter's HA Affect on the IDC
+Connections, behaviour by behaviour (no widgets)."""
+
+from __future__ import annotations
+
+import time
+
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.session import LoginError, State
+from ipics_server.lab.supervisor import wait_until
+
+from ..pair.conftest import TAKEOVER_DEADLINE_S, TIME_SCALE, create_channel
+
+
+def kinds(console) -> list[str]:
+    return [n.kind for n in console.notices]
+
+
+async def test_login_on_the_active_fills_the_selector_and_the_configuration(pair, console, known):
+    async with await pair.admin(pair.primary) as admin:
+        await create_channel(admin, "Police")
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    assert console.state == State.ONLINE and console.server == pair.primary.url
+    assert "Police" in console.config.channel_names()
+    assert {(s.address, s.role) for s in known.servers} == {(pair.primary.url, "active"),
+                                                           (pair.secondary.url, "standby")}
+    # The selector's list is kept for the next run.
+    again = KnownServers.load(known.path)
+    assert again.active() == pair.primary.url
+
+
+async def test_choosing_the_standby_is_refused_and_redirected_to_the_active(pair, console):
+    await console.login(pair.secondary.url, "ipicsadmin", pair.admin_password)
+    assert console.state == State.ONLINE and console.server == pair.primary.url
+    redirected = [n for n in console.notices if n.kind == "redirected"]
+    assert redirected and "standby" in redirected[0].text and pair.primary.url in redirected[0].text
+
+
+async def test_a_server_that_does_not_answer_pauses_about_5_seconds_then_redirects(pair, console, known):
+    # Amy's console still lists the old active first; it is down now.
+    pair.primary.kill()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    known.set_role(pair.primary.url, "active")
+    known.set_role(pair.secondary.url, "standby")
+
+    began = time.monotonic()
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    emulated = (time.monotonic() - began) / TIME_SCALE
+    assert console.server == pair.secondary.url and kinds(console)[:2] == ["paused", "online"]
+    assert 5 <= emulated <= 5 + 300  # the pause, plus request time at this scale
+    assert KnownServers.load(known.path).active() == pair.secondary.url
+
+
+async def test_a_wrong_password_says_so_and_stays_logged_out(pair, console):
+    try:
+        await console.login(pair.primary.url, "ipicsadmin", "not-" + pair.admin_password)
+    except LoginError as exc:
+        assert "wrong user name or password" in str(exc)
+    else:
+        raise AssertionError("the login should have failed")
+    assert console.state == State.LOGGED_OUT
+
+
+async def test_failover_goes_offline_keeps_the_configuration_and_reconnects_by_itself(pair, console):
+    async with await pair.admin(pair.primary) as admin:
+        await create_channel(admin, "Police")
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+
+    pair.primary.kill()  # the earthquake
+    await wait_until(_state(console, State.OFFLINE), 10, "the console to go offline")
+    assert "Police" in console.config.channel_names()  # the last configuration stays
+    assert "offline" in kinds(console)
+
+    await wait_until(_state(console, State.ONLINE), TAKEOVER_DEADLINE_S + 5, "the console to reconnect")
+    assert console.server == pair.secondary.url
+    assert kinds(console)[-1] == "reconnected" and pair.secondary.url in console.notices[-1].text
+    assert "Police" in console.config.channel_names()
+
+    # The original comes back as standby: the console stays on the new active.
+    await pair.primary.power_on()
+    await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")
+    assert console.state == State.ONLINE and console.server == pair.secondary.url
+
+    # After logout, the selector shows which server to log in to.
+    await console.logout()
+    assert console.known.active() == pair.secondary.url
+
+
+async def test_a_channel_that_never_replicated_disappears_after_the_failover(pair, console):
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    await pair.fault(pair.primary, fault="cut-link", direction="outbound")  # nothing ships any more
+    async with await pair.admin(pair.primary) as admin:
+        await create_channel(admin, "Fire")
+    await wait_until(_has_channel(console, "Fire"), 10, "the console to show Fire (pushed)")
+
+    pair.primary.kill()
+    await wait_until(_state(console, State.ONLINE, pair.secondary.url), TAKEOVER_DEADLINE_S + 5,
+                     "the console to reconnect to the secondary")
+    assert "Fire" not in console.config.channel_names()  # Ursula's Fire channel is gone
+
+
+def _state(console, state, server=None):
+    async def check():
+        return console.state == state and (server is None or console.server == server)
+    return check
+
+
+def _has_channel(console, name):
+    async def check():
+        return name in console.config.channel_names()
+    return check
