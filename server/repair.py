@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -282,7 +283,9 @@ class Reconciliation:
         if table not in TABLES:
             return web.json_response({"error": "unknown_table"}, status=404)
         records = await self.engine.store.all_of(table)
-        return web.json_response({"records": [r.to_json() for r in records]})
+        # A whole table: serialised off the loop, like the snapshot.
+        body = await asyncio.to_thread(lambda: json.dumps({"records": [r.to_json() for r in records]}))
+        return web.Response(text=body, content_type="application/json")
 
     async def _peer_files(self, request: web.Request) -> web.Response:
         return web.json_response({"files": await self.engine.files.listing()})

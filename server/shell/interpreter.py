@@ -303,7 +303,7 @@ class Shell:
 
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-_RELATIVE = re.compile(r"^([+-]\d+)\s*(second|minute|hour|day)s?$")
+_RELATIVE = re.compile(r"^([+-]\d{1,9})\s*(second|minute|hour|day)s?$")  # bounded: no float overflow
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%a %b %d %H:%M:%S UTC %Y",
             "%a %b %d %H:%M:%S %Y")
 

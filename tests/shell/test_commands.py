@@ -35,6 +35,7 @@ def clock_offset(ssh: Ssh, emulated_now: float) -> float:
     ("ntpsetup -s enable bad_host! ntp2", 1, "not a host name"),
     ("date -s 'next tuesday'", 1, "invalid date"),
     ("date -s '3000-01-01 00:00:00'", 1, "10 years"),
+    ("date -s '+" + "9" * 400 + " days'", 1, "invalid date"),
     ("date --utc --now", 1, "usage: date"),
     ("cat /etc/shadow", 1, "/etc/shadow: No such file or directory"),
     ("cat ../../conf/fileDirectory", 1, "No such file or directory"),
