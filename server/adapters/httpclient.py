@@ -65,13 +65,17 @@ class ApiClient:
         return headers
 
     async def request(self, method: str, path: str, *, json: Any = None, data: Any = None,
-                      headers: dict | None = None, timeout_s: float | None = None) -> Reply:
+                      headers: dict | None = None, timeout_s: float | None = None,
+                      binary: bool = False) -> Reply:
+        """``binary``: a 2xx body is returned as bytes (a photo, a video), not parsed."""
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
         try:
             async with self._session.request(method, self.base_url + path, json=json, data=data,
                                              headers=self._headers(headers), timeout=timeout) as resp:
                 raw = await resp.read()
                 body: Any
+                if binary and 200 <= resp.status < 300:
+                    return Reply(resp.status, raw)
                 try:
                     body = jsonlib.loads(raw) if raw else None
                 except ValueError:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 from ..adapters.httpclient import ApiClient
 
 DEMO_USERS = [
@@ -43,4 +46,35 @@ async def seed_demo_data(client: ApiClient, user_password: str) -> dict:
     incident = await post("/api/v1/incidents", {"name": "Warehouse fire, 5th Street",
                                                 "description": "Two-alarm fire; crews on scene",
                                                 "participants": ["dan", "ursula", "fred"]})
-    return {"channels": {n: c["id"] for n, c in channels.items()}, "incident": incident["id"]}
+    reply = await client.post(f"/api/v1/incidents/{incident['id']}/files?name=scene.png", data=demo_photo_png(),
+                              headers={"Content-Type": "image/png"})
+    if reply.status != 201:
+        raise SeedError(f"photo upload failed: {reply.body}")
+    return {"channels": {n: c["id"] for n, c in channels.items()}, "incident": incident["id"],
+            "photo": reply.body["id"]}
+
+
+def demo_photo_png(width: int = 160, height: int = 120) -> bytes:
+    """A small generated "scene photo" (smoke over a skyline at dusk), as a real PNG:
+    the demo incident needs a photo, and the lab ships no image files."""
+    rows = []
+    for y in range(height):
+        row = bytearray([0])  # filter: none
+        for x in range(width):
+            skyline = height * 0.62 - (18 if (x // 20) % 3 == 0 else 8 if (x // 20) % 3 == 1 else 26)
+            if y > skyline:
+                r, g, b = 40, 40, 52  # buildings
+            else:
+                t = y / height
+                r, g, b = int(250 - 90 * t), int(150 - 60 * t), int(60 + 40 * t)  # orange sky
+                smoke = max(0.0, 1 - abs(x - width * 0.6 - (height - y) * 0.3) / 22)
+                r, g, b = (int(c * (1 - smoke) + 90 * smoke) for c in (r, g, b))
+            row += bytes((r, g, b))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b""))

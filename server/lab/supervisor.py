@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import secrets
 import signal
@@ -55,12 +56,14 @@ def free_port_on(*hosts: str) -> int:
 
 
 async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
-    """Poll an async predicate until it returns something truthy, or fail saying what."""
+    """Poll a predicate (plain or async) until it returns something truthy, or fail saying what."""
     deadline = time.monotonic() + timeout_s
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            last = await predicate()
+            last = predicate()
+            if inspect.isawaitable(last):
+                last = await last
         except Unreachable as exc:
             last = exc
         if last and not isinstance(last, Exception):
