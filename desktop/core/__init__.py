@@ -1,2 +1,3 @@
 """The IDC's client core, free of widgets: the known servers of the login server
-selector, the console session (login, redirect, offline mode, reconnect)."""
+selector, the console session (login, redirect, offline mode, reconnect), remember me
+through the keyring, and the push-to-talk floor."""

@@ -33,7 +33,7 @@ class KnownServers:
         self.servers: list[KnownServer] = list(servers or [])
 
     @classmethod
-    def load(cls, path: Path) -> "KnownServers":
+    def load(cls, path: Path) -> KnownServers:
         try:
             raw = json.loads(path.read_text())
             servers = [KnownServer(str(s["address"]), s.get("role"), s.get("server")) for s in raw["servers"]]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -68,9 +68,63 @@ class Configuration:
         return [c["name"] for c in self.channels]
 
 
+class _InFlight:
+    """One request in flight, and how many sessions wait for its answer."""
+
+    def __init__(self, task: asyncio.Task):
+        self.task = task
+        self.waiting = 0
+
+
+#: requests in flight, per event loop and (what, server address)
+_in_flight: dict[tuple, _InFlight] = {}
+
+
+async def _shared(what: str, address: str, request: Callable[[str], Awaitable[Any]]) -> Any:
+    """``request(address)``; sessions of one process that ask while it runs get the same
+    answer instead of sending their own.  A thousand offline consoles in one process
+    would otherwise each ask both servers every poll, and the flood would slow down the
+    very server they wait for.  Nothing is cached: an answer is never older than the
+    request that fetched it.  Cancelled when the last one waiting gives up."""
+    loop = asyncio.get_running_loop()
+    key = (loop, what, address)
+    flight = _in_flight.get(key)
+    if flight is None:
+        flight = _in_flight[key] = _InFlight(loop.create_task(request(address)))
+        flight.task.add_done_callback(
+            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None)
+    flight.waiting += 1
+    try:
+        return await asyncio.shield(flight.task)
+    finally:
+        flight.waiting -= 1
+        if flight.waiting == 0 and not flight.task.done():
+            if _in_flight.get(key) is flight:
+                del _in_flight[key]  # nobody may join a request being cancelled
+            flight.task.cancel()
+
+
+async def _is_active(address: str) -> bool:
+    async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as probe:
+        try:
+            return (await probe.get("/api/v1/health/active")).status == 200
+        except Unreachable:
+            return False
+
+
+async def _server_listing(address: str) -> list[dict] | None:
+    """``GET /api/v1/servers``: every server with its role (no token needed)."""
+    async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as c:
+        with contextlib.suppress(Unreachable):
+            reply = await c.get("/api/v1/servers")
+            if reply.ok:
+                return reply["servers"]
+    return None
+
+
 class ConsoleSession:
     def __init__(self, known: KnownServers, *, clock: Clock | None = None,
-                 on_change: Callable[["ConsoleSession", Notice | None], None] | None = None):
+                 on_change: Callable[[ConsoleSession, Notice | None], None] | None = None):
         self.known = known
         self.clock = clock or Clock()
         self.on_change = on_change
@@ -120,13 +174,19 @@ class ConsoleSession:
                     if not others:
                         raise LoginError(f"no server answers (tried {', '.join(tried)})")
                     next_target = others[0]
-                if kind == "paused":
+                if kind == "unreachable":
                     self._notify("paused", f"{target} does not answer: trying {next_target} in about "
                                            f"{UNREACHABLE_PAUSE_S:.0f} seconds")
+                if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
                 target = next_target
             raise LoginError("the servers keep redirecting; try again in a moment")
-        except BaseException:
+        except BaseException:  # failed or cancelled: leave nothing half connected
+            for task in list(self._tasks):
+                task.cancel()
+            client, self._client, self.server = self._client, None, None
+            if client:
+                await client.close()
             self.known.save()
             self._set_state(State.LOGGED_OUT)
             raise
@@ -138,7 +198,7 @@ class ConsoleSession:
                 reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
             except Unreachable:
                 self.known.set_role(target, UNREACHABLE)
-                return "paused", None
+                return "unreachable", None
         if reply.ok:
             self.token = reply["token"]
             return reply["user"] if isinstance(reply.body.get("user"), dict) else {"username": username}
@@ -146,8 +206,16 @@ class ConsoleSession:
         if reply.status == 401:
             raise LoginError("wrong user name or password")
         if reply.status == 409 and body.get("active"):
+            believed = self.known.get(target).role if self.known.get(target) else None
             self.known.set_role(target, body.get("role"))
             self.known.set_role(body["active"], "active")
+            if believed == "active":
+                # Amy's case: the selector still showed this server as the active one, so
+                # the console sees its connection fail, pauses, then goes to the other.
+                self._notify("paused", f"{target} is no longer the active server (it is the "
+                                       f"{body.get('role', 'standby')} now): the connection failed; "
+                                       f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds")
+                return "stale", body["active"]
             self._notify("redirected", f"{target} is the {body.get('role', 'standby')} server: the login was "
                                        f"refused and redirected to the active server {body['active']}")
             return "redirected", body["active"]
@@ -155,7 +223,7 @@ class ConsoleSession:
             # Transitioning, or a standby that knows no active yet: like a server
             # that does not answer, pause and try the other one.
             self.known.set_role(target, body.get("role"))
-            return "paused", None
+            return "unreachable", None
         raise LoginError(f"{target} refused the login: {body.get('message', reply.status)}")
 
     async def _connected(self, address: str, user: dict) -> None:
@@ -199,7 +267,7 @@ class ConsoleSession:
                             await self.refresh()
                     elif event.get("type") == "logout":
                         break
-        except (Unreachable, aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, Unreachable, aiohttp.ClientError):
             pass
         if self.state == State.ONLINE:
             self._go_offline()
@@ -219,30 +287,37 @@ class ConsoleSession:
             await self.clock.sleep(RECONNECT_EVERY_S)
 
     async def _resume_on(self, address: str) -> bool:
-        async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as probe:
-            try:
-                if (await probe.get("/api/v1/health/active")).status != 200:
-                    return False
-            except Unreachable:
-                return False
-        token_ok = False
-        async with ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S) as c:
-            with contextlib.suppress(Unreachable):
-                token_ok = (await c.get("/api/v1/channels")).ok  # sessions replicate with the data
-        if not token_ok:
-            try:
-                outcome = await self._try_login(address, self.username, self._password)
-            except LoginError:
-                return False
-            if not isinstance(outcome, dict):
-                return False
-        previous = self.server
-        if self._client:
-            await self._client.close()
-        self.server = address
-        self._client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
+        if not await _shared("active", address, _is_active):
+            return False
+        # Every session that saw the new active asks for the same listing: one request.
+        listing = await _shared("servers", address, _server_listing)
+        if listing is not None:
+            self.known.update(listing)
+        self.known.save()
+        # One client for the token check and then the session: its connection is reused.
+        client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
+        taken = False
         try:
-            await self._refresh_servers()
+            token_ok = False
+            with contextlib.suppress(Unreachable):
+                token_ok = (await client.get("/api/v1/me")).ok  # sessions replicate with the data
+            if not token_ok:
+                try:
+                    outcome = await self._try_login(address, self.username, self._password)
+                except LoginError:
+                    return False
+                if not isinstance(outcome, dict):
+                    return False
+                client.token = self.token
+            previous = self.server
+            if self._client:
+                await self._client.close()
+            self.server = address
+            self._client, taken = client, True
+        finally:
+            if not taken:
+                await client.close()
+        try:
             await self.refresh()
         except Unreachable:
             return False
@@ -260,15 +335,20 @@ class ConsoleSession:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
-        if self._client:
-            with contextlib.suppress(Unreachable):
-                await self._client.post("/api/v1/auth/logout")
-            await self._client.close()
-        self._client, self.token, self._password, self.server = None, None, None, None
-        self.known.save()
-        if self.state != State.LOGGED_OUT:
-            self._set_state(State.LOGGED_OUT)
-            self._notify("logged-out", "logged out; log in again to the active server shown in the selector")
+        # Taken out before the first await: a second logout meanwhile finds nothing to close.
+        client, self._client = self._client, None
+        try:
+            if client:
+                with contextlib.suppress(Unreachable):
+                    await client.post("/api/v1/auth/logout")
+        finally:  # even when cancelled (the window closing as the app quits): nothing left open
+            if client:
+                await client.close()
+            self.token, self._password, self.server = None, None, None
+            self.known.save()
+            if self.state != State.LOGGED_OUT:
+                self._set_state(State.LOGGED_OUT)
+                self._notify("logged-out", "logged out; log in again to the active server shown in the selector")
 
     close = logout
 
@@ -280,3 +360,31 @@ class ConsoleSession:
     def status_line(self) -> dict[str, Any]:
         role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None
         return {"server": self.server, "role": role, "state": self.state.value, "user": self.username}
+
+    async def file_content(self, incident_id: str, file_id: str) -> bytes | None:
+        """A photo or video of an incident, from the current server; None when it is not
+        there (offline, or the file never replicated before a failover)."""
+        if self._client is None or self.state != State.ONLINE:
+            return None
+        try:
+            reply = await self._client.get(f"/api/v1/incidents/{incident_id}/files/{file_id}", binary=True)
+        except Unreachable:
+            return None
+        return reply.body if reply.ok and isinstance(reply.body, bytes) else None
+
+    async def learn_unknown_roles(self) -> None:
+        """Ask for the roles the selector has never seen (a first run).  Roles seen before
+        are left as they were: a console that was away during a failover still shows the
+        old ones until it logs in (Amy's case)."""
+        for unknown in [s for s in self.known.servers if s.role is None]:
+            async with ApiClient(unknown.address, timeout_s=REQUEST_TIMEOUT_S) as c:
+                try:
+                    reply = await c.get("/api/v1/servers")
+                except Unreachable:
+                    continue
+            if reply.ok and isinstance(reply.body, dict):
+                self.known.update([e for e in reply.body.get("servers", [])
+                                   if self.known.get(e.get("address")) is None
+                                   or self.known.get(e["address"]).role is None])
+        self.known.save()
+        self._notify()

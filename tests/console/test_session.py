@@ -109,3 +109,28 @@ def _has_channel(console, name):
     async def check():
         return name in console.config.channel_names()
     return check
+
+
+async def test_a_stale_selector_on_the_now_standby_pauses_then_redirects(pair, console, known):
+    # Amy's case as the chapter tells it: the old active is back, as the standby.
+    pair.primary.kill()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    await pair.primary.power_on()
+    await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")
+    known.set_role(pair.primary.url, "active")
+    known.set_role(pair.secondary.url, "standby")
+
+    began = time.monotonic()
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    assert (time.monotonic() - began) / TIME_SCALE >= 5
+    assert console.server == pair.secondary.url and kinds(console)[:2] == ["paused", "online"]
+    assert "no longer the active server" in console.notices[0].text
+    assert known.active() == pair.secondary.url and known.get(pair.primary.url).role == "standby"
+
+
+async def test_choosing_a_server_known_as_standby_redirects_at_once(pair, console, known):
+    await console.learn_unknown_roles()
+    assert known.get(pair.secondary.url) is None or known.get(pair.secondary.url).role in (None, "standby")
+    known.set_role(pair.secondary.url, "standby")
+    await console.login(pair.secondary.url, "ipicsadmin", pair.admin_password)
+    assert kinds(console)[:2] == ["redirected", "online"]  # no "paused": the redirect is immediate
