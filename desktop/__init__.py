@@ -1,4 +1,4 @@
-"""IPICS HA Lab desktop: the Qt clients (IDC console, IP phone, mobile, trainer panel).
+"""IPICS HA Lab desktop: the Qt clients (IDC console now; IP phone, mobile, trainer panel next).
 
-The client windows arrive with later issues; the client core stays free of widgets.
+``core`` is the client logic without widgets; ``qt`` the thin widgets over it.
 """

@@ -3,6 +3,7 @@
     ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
+    ipics-lab console [--server URL]... [--lab-dir D] [--profile-dir D] [--time-scale S] [--user U]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     add_server_arguments(p_server)
 
     p_up = sub.add_parser("up", help="start a primary and a secondary as a configured HA pair")
-    p_up.add_argument("--headless", action="store_true", help="no windows (the only mode until the trainer panel)")
+    p_up.add_argument("--headless", action="store_true",
+                      help="no windows (without a display the lab is headless anyway)")
     p_up.add_argument("--json", action="store_true", help="print one JSON line when the standby is Ready")
     p_up.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
     p_up.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_lab_dir()}")
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     p_shell.add_argument("--lab-dir", "--data-dir", dest="lab_dir", type=Path, default=None,
                          help=f"the lab's --data-dir (default: {default_lab_dir()})")
 
+    p_console = sub.add_parser("console", help="open an IPICS Dispatch Console (IDC)")
+    from ipics_desktop.qt.app import add_console_arguments
+
+    add_console_arguments(p_console)
+
     ns = parser.parse_args(argv)
     if ns.command == "server":
         sys.exit(run_server(ns))
@@ -62,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_up(ns))
     if ns.command == "shell":
         sys.exit(run_shell(ns))
+    if ns.command == "console":
+        from ipics_desktop.qt.app import run as run_console
+
+        sys.exit(run_console(ns))
 
 
 def run_server(ns: argparse.Namespace) -> int:
@@ -114,6 +126,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         shutil.rmtree(root / name, ignore_errors=True)
     pair = LabPair(root, time_scale=ns.time_scale)
     stop = asyncio.Event()
+    console = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -126,7 +139,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
             return 130
         stopper.cancel()
         summary = setup.result()
-        write_lab_file(root, pair.servers)  # for ipics-lab shell; before the line that says "up"
+        write_lab_file(root, pair.servers, time_scale=ns.time_scale)  # before the line that says "up"
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
@@ -138,7 +151,10 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
                   f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
                   f"(ipicsadmin, the admin password)\n"
+                  f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
+                  f"when there is a display)\n"
                   f"  data      {root}\nPress Ctrl-C to stop.", flush=True)
+        console = _open_console(ns, root)
         await stop.wait()
         return 0
     except Exception as exc:  # a setup step failed: say which, stop the processes
@@ -146,7 +162,23 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         return 1
     finally:
         remove_lab_file(root)
+        if console is not None and console.poll() is None:
+            console.terminate()
+            console.wait(10)
         pair.stop()
+
+
+def _open_console(ns: argparse.Namespace, root: Path):
+    """The lab opens one IDC, in its own process (closing it leaves the lab running)."""
+    if ns.headless or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("ipics-lab up: no display, so no console window; the lab runs headless. "
+              "Open one from a desktop session with: ipics-lab console" + _lab_dir_arg(ns, root),
+              file=sys.stderr)
+        return None
+    return subprocess.Popen([sys.executable, "-m", "ipics_server", "console", "--lab-dir", str(root)],
+                            stdin=subprocess.DEVNULL)
 
 
 def _lab_dir_arg(ns: argparse.Namespace, root: Path) -> str:

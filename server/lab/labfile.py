@@ -32,9 +32,9 @@ def server_entry(server: ServerProcess) -> dict:
             "data_dir": str(server.data_dir)}
 
 
-def write_lab_file(root: Path, servers: Iterable[ServerProcess]) -> Path:
+def write_lab_file(root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0) -> Path:
     path = lab_file(root)
-    data = {"version": LAB_FILE_VERSION, "pid": os.getpid(),
+    data = {"version": LAB_FILE_VERSION, "pid": os.getpid(), "time_scale": time_scale,
             "servers": {s.name: server_entry(s) for s in servers}}
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)

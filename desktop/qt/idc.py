@@ -1,0 +1,83 @@
+"""One IDC: the login dialog, then the console window, and back to the dialog on logout.
+
+Owns the session and its Qt bridge.  Several IDCs can live in one process (the trainer
+lab opens one per dispatcher); they share the push-to-talk ``Floor``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from ipics_server.clock import Clock
+from PySide6.QtCore import QObject, Signal
+
+from ..core.credentials import Credentials
+from ..core.known_servers import KnownServers
+from ..core.session import ConsoleSession
+from ..core.talk import Floor
+from .bridge import SessionBridge
+from .console_window import ConsoleWindow
+from .login_dialog import LoginDialog
+from .tasks import Tasks
+
+
+class Idc(QObject):
+    #: the console was closed (dialog cancelled, or window closed and logged out)
+    closed = Signal()
+
+    def __init__(self, known: KnownServers, credentials: Credentials, *, clock: Clock | None = None,
+                 floor: Floor | None = None):
+        super().__init__()
+        self.floor = floor or Floor()
+        self.session = ConsoleSession(known, clock=clock)
+        self.bridge = SessionBridge(self.session)
+        self.tasks = Tasks()
+        self.dialog = LoginDialog(self.session, self.bridge, credentials)
+        self.window = ConsoleWindow(self.session, self.bridge, self.floor)
+        self.dialog.logged_in.connect(self._show_console)
+        self.dialog.cancelled.connect(self.close)
+        self.window.logout_requested.connect(self.logout)
+        self.window.closed.connect(self.close)
+        self._closing = False
+
+    def start(self) -> None:
+        self.dialog.refresh_selector()
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+
+    def _show_console(self) -> None:
+        self.dialog.hide()
+        self.window.render()
+        self.window.show()
+        self.window.raise_()
+
+    def logout(self) -> None:
+        self.tasks.start(self._logout())
+
+    async def _logout(self) -> None:
+        self.floor.release_all(self.session.username or "")
+        await self.session.logout()
+        self.window.hide()
+        self.dialog.refresh_selector(self.session.known.active())
+        self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown "
+                                               "in the selector.")
+        self.start()
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.tasks.start(self._close())
+
+    async def _close(self) -> None:
+        # Widgets first: after the await they may already be gone (the app quitting).
+        self.dialog.tasks.cancel_all()
+        self.window.tasks.cancel_all()
+        self.dialog.hide()
+        if self.window.isVisible():
+            self.window.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.session.close()
+        self.closed.emit()

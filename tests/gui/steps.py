@@ -1,0 +1,46 @@
+"""What a dispatcher does with the IDC, as test steps."""
+
+from __future__ import annotations
+
+from ipics_desktop.core.session import State
+from ipics_desktop.qt.idc import Idc
+from ipics_server.lab.supervisor import wait_until
+from PySide6.QtCore import Qt
+
+from ..pair.conftest import TAKEOVER_DEADLINE_S
+
+
+def selector_items(dialog) -> list[tuple[str, str]]:
+    s = dialog.selector
+    return [(s.itemData(i), s.itemText(i)) for i in range(s.count())]
+
+
+def choose_server(dialog, address: str) -> None:
+    index = dialog.selector.findData(address)
+    assert index >= 0, f"{address} is not in the selector: {selector_items(dialog)}"
+    dialog.selector.setCurrentIndex(index)
+
+
+async def log_in(idc: Idc, qtbot, address: str, user: str | None, password: str | None, *,
+                 expect_online: bool = True, timeout_s: float = TAKEOVER_DEADLINE_S + 10) -> None:
+    """Choose the server, type the user name and password (None: keep what is filled in),
+    press Log In; wait for the console window unless told otherwise."""
+    dialog = idc.dialog
+    choose_server(dialog, address)
+    if user is not None:
+        dialog.username.clear()
+        qtbot.keyClicks(dialog.username, user)
+    if password is not None:
+        dialog.password.clear()
+        qtbot.keyClicks(dialog.password, password)
+    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+    if expect_online:
+        await wait_until(lambda: idc.window.isVisible() and idc.session.state == State.ONLINE, timeout_s,
+                         "the console window")
+    else:
+        await wait_until(lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s,
+                         "the login to finish")
+
+
+def activity(window) -> list[str]:
+    return [window.activity.item(i).text() for i in range(window.activity.count())]

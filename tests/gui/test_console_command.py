@@ -1,0 +1,50 @@
+"""``ipics-lab console``: a real process, as a dispatcher starts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_server.lab.labfile import write_lab_file
+
+from ..pair.conftest import TIME_SCALE
+
+
+def console_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    return {**env, **extra}
+
+
+async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(demo, tmp_path):
+    pair = demo.pair
+    lab_dir = tmp_path / "lab-dir"
+    lab_dir.mkdir()
+    write_lab_file(lab_dir, pair.servers, time_scale=TIME_SCALE)
+    profile = tmp_path / "profile"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ipics_server", "console", "--lab-dir", str(lab_dir), "--profile-dir", str(profile),
+        "--report-shown", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL, env=console_env(QT_QPA_PLATFORM="offscreen"))
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert line, (await proc.stderr.read()).decode()
+        assert json.loads(line)["login_dialog_shown_s"] > 0
+        # The selector knows the lab's servers, kept in the profile for the next run.
+        known = KnownServers.load(profile / "servers.json")
+        assert set(known.addresses()) == {pair.primary.url, pair.secondary.url}
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
+async def test_without_a_display_the_console_says_how_to_run_it(tmp_path):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ipics_server", "console", "--profile-dir", str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        env=console_env())
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert b"no display" in err and b"xvfb-run" in err

@@ -1,0 +1,131 @@
+"""The login dialog: the server selector with roles, remember me, the standby's redirect,
+Amy's pause and redirect (chapter, HA Affect on the IDC Connections)."""
+
+from __future__ import annotations
+
+import time
+
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.session import State
+from ipics_server.lab.supervisor import wait_until
+from PySide6.QtCore import Qt
+
+from ..pair.conftest import TAKEOVER_DEADLINE_S, TIME_SCALE
+from .conftest import profile_path
+from .steps import activity, choose_server, log_in, selector_items
+
+
+async def test_the_selector_lists_every_server_with_its_role_and_logs_in(demo, open_idc, qtbot):
+    pair = demo.pair
+    idc = open_idc("dan", [pair.primary.url, pair.secondary.url])
+    await idc.session.learn_unknown_roles()
+    items = selector_items(idc.dialog)
+    assert items[0] == (pair.primary.url, f"{pair.primary.url}  (primary, active)")
+    assert items[1] == (pair.secondary.url, f"{pair.secondary.url}  (secondary, standby)")
+
+    await log_in(idc, qtbot, pair.primary.url, "dan", demo.password)
+    window = idc.window
+    assert window.isVisible() and not idc.dialog.isVisible()
+    assert window.status_connection.text() == "Online"
+    assert window.status_role.text() == "Role: active"
+    assert pair.primary.url in window.status_server.text()
+
+
+async def test_a_wrong_password_says_so_and_the_dialog_stays(demo, open_idc, qtbot):
+    idc = open_idc("dan", [demo.pair.primary.url])
+    await log_in(idc, qtbot, demo.pair.primary.url, "dan", "wrong-" + demo.password, expect_online=False)
+    await wait_until(lambda: "wrong user name or password" in idc.dialog.message.text(), 10, "the error")
+    assert idc.dialog.isVisible() and not idc.window.isVisible()
+    assert idc.dialog.login_button.isEnabled()
+
+
+async def test_choosing_the_standby_is_refused_and_redirected_with_a_message(demo, open_idc, qtbot):
+    pair = demo.pair
+    idc = open_idc("dan", [pair.primary.url, pair.secondary.url])
+    await idc.session.learn_unknown_roles()
+    await log_in(idc, qtbot, pair.secondary.url, "dan", demo.password)
+    assert idc.session.server == pair.primary.url
+    assert any("standby server: the login was refused and redirected to the active server "
+               f"{pair.primary.url}" in line for line in activity(idc.window))
+
+
+async def test_remember_me_keeps_the_password_in_the_keyring_and_nowhere_else(demo, open_idc, qtbot, tmp_path,
+                                                                              memory_keyring):
+    pair = demo.pair
+    idc = open_idc("dan", [pair.primary.url])
+    assert idc.dialog.remember.isEnabled() and not idc.dialog.keyring_status.isVisible()
+    qtbot.keyClick(idc.dialog.remember, Qt.Key.Key_Space)  # the keyboard, as a user might
+    assert idc.dialog.remember.isChecked(), idc.dialog.remember.geometry()
+    await log_in(idc, qtbot, pair.primary.url, "dan", demo.password)
+    assert idc.dialog.remember.isChecked()
+    assert list(memory_keyring.passwords.values()) == [demo.password]
+    profile = profile_path(tmp_path, "dan")
+    for path in profile.rglob("*"):
+        assert demo.password.encode() not in path.read_bytes(), path
+
+    # The next run fills in the user name and the password.
+    again = open_idc("dan", [])
+    assert again.dialog.username.text() == "dan" and again.dialog.password.text() == demo.password
+    assert again.dialog.remember.isChecked()
+
+    # Unticked, the password is forgotten.
+    qtbot.keyClick(again.dialog.remember, Qt.Key.Key_Space)
+    await log_in(again, qtbot, pair.primary.url, None, None)
+    assert memory_keyring.passwords == {}
+    assert open_idc("dan", []).dialog.password.text() == ""
+
+
+async def test_without_a_keyring_remember_me_says_so_and_stores_nothing(demo, open_idc, qtbot, tmp_path):
+    idc = open_idc("dan", [demo.pair.primary.url])
+    dialog = idc.dialog
+    assert not dialog.remember.isEnabled() and not dialog.remember.isChecked()
+    assert dialog.keyring_status.isVisible() and "unavailable" in dialog.keyring_status.text()
+    await log_in(idc, qtbot, demo.pair.primary.url, "dan", demo.password)
+    for path in profile_path(tmp_path, "dan").rglob("*"):
+        assert demo.password.encode() not in path.read_bytes(), path
+    assert open_idc("dan", []).dialog.password.text() == ""  # asked each time
+
+
+async def test_a_server_that_does_not_answer_pauses_then_redirects_and_updates_the_selector(
+        demo, open_idc, qtbot, tmp_path):
+    pair = demo.pair
+    # Amy's console ran before the failover: her selector shows the primary as active.
+    stale = KnownServers.load(profile_path(tmp_path, "amy") / "servers.json")
+    stale.set_role(pair.primary.url, "active")
+    stale.set_role(pair.secondary.url, "standby")
+    stale.save()
+    pair.primary.kill()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+
+    idc = open_idc("amy", [])
+    assert selector_items(idc.dialog)[0][1].endswith("(active)")  # still the old roles
+    began = time.monotonic()
+    await log_in(idc, qtbot, pair.primary.url, "amy", demo.password)
+    assert (time.monotonic() - began) / TIME_SCALE >= 5  # the pause, in emulated seconds
+    assert idc.session.server == pair.secondary.url
+    assert any("does not answer" in line for line in activity(idc.window))
+    # The selector and its file now say who is active.
+    assert KnownServers.load(profile_path(tmp_path, "amy") / "servers.json").active() == pair.secondary.url
+    labels = dict(selector_items(idc.dialog))
+    assert labels[pair.secondary.url].endswith("active)") and labels[pair.primary.url].endswith("did not answer)")
+
+
+async def test_the_dialog_stays_responsive_during_the_pause_and_cancel_stops_the_login(demo, open_idc, qtbot):
+    pair = demo.pair
+    pair.primary.kill()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    from ipics_server.clock import Clock
+
+    # A slower console clock, so the 5 s pause lasts a second: long enough to click in.
+    idc = open_idc("amy", [pair.primary.url, pair.secondary.url], clock=Clock(0.2))
+    choose_server(idc.dialog, pair.primary.url)
+    qtbot.keyClicks(idc.dialog.username, "amy")
+    qtbot.keyClicks(idc.dialog.password, demo.password)
+    qtbot.mouseClick(idc.dialog.login_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: "does not answer" in idc.dialog.message.text(), 10, "the pause message")
+    assert idc.dialog.progress.isVisible() and not idc.dialog.login_button.isEnabled()
+
+    qtbot.mouseClick(idc.dialog.cancel_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: idc.dialog.login_button.isEnabled(), 5, "the dialog to be ready again")
+    assert "cancelled" in idc.dialog.message.text()
+    assert idc.session.state == State.LOGGED_OUT and not idc.window.isVisible()
