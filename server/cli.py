@@ -122,7 +122,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
     from .lab.supervisor import LabPair
 
     # Every `up` is a clean install of both servers, so a lab starts the same each time.
-    for name in ("primary", "secondary"):
+    for name in ("primary", "secondary", "console"):
         shutil.rmtree(root / name, ignore_errors=True)
     pair = LabPair(root, time_scale=ns.time_scale)
     stop = asyncio.Event()
@@ -162,10 +162,14 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         return 1
     finally:
         remove_lab_file(root)
-        if console is not None and console.poll() is None:
-            console.terminate()
-            console.wait(10)
-        pair.stop()
+        try:
+            if console is not None and console.poll() is None:
+                console.terminate()
+                console.wait(5)
+        except subprocess.TimeoutExpired:
+            console.kill()
+        finally:
+            pair.stop()
 
 
 def _open_console(ns: argparse.Namespace, root: Path):
@@ -177,8 +181,10 @@ def _open_console(ns: argparse.Namespace, root: Path):
               "Open one from a desktop session with: ipics-lab console" + _lab_dir_arg(ns, root),
               file=sys.stderr)
         return None
-    return subprocess.Popen([sys.executable, "-m", "ipics_server", "console", "--lab-dir", str(root)],
-                            stdin=subprocess.DEVNULL)
+    # Its own profile in the lab directory: every `up` has new ports, and the user's
+    # selector (~/.config) would collect addresses of labs long gone.
+    return subprocess.Popen([sys.executable, "-m", "ipics_server", "console", "--lab-dir", str(root),
+                             "--profile-dir", str(root / "console")], stdin=subprocess.DEVNULL)
 
 
 def _lab_dir_arg(ns: argparse.Namespace, root: Path) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
 from keyring.errors import KeyringError
+
+from .atomic import write_atomically
 
 log = logging.getLogger("ipics.console")
 
@@ -106,16 +107,14 @@ class Credentials:
     def _save_profile(self, data: dict) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(data))
 
 
 def _backend_module(backend) -> str:
-    # A ChainerBackend wraps the real ones; it is usable if any of them is.
+    # A ChainerBackend writes to its first backend and reads from all of them: it is
+    # only as safe as the least safe one (a plain-text file among them would be read).
     inner = getattr(backend, "backends", None)
     if inner:
-        usable = [b for b in inner if not _backend_module(b).startswith(_UNUSABLE_BACKEND_MODULES)]
-        return _backend_module(usable[0]) if usable else "keyring.backends.fail"
+        unusable = [m for m in map(_backend_module, inner) if m.startswith(_UNUSABLE_BACKEND_MODULES)]
+        return unusable[0] if unusable else _backend_module(inner[0])
     return type(backend).__module__

@@ -8,9 +8,10 @@ file holds addresses and roles only, never credentials.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .atomic import write_atomically
 
 UNREACHABLE = "unreachable"
 
@@ -44,10 +45,7 @@ class KnownServers:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"servers": [asdict(s) for s in self.servers]}, indent=1))
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps({"servers": [asdict(s) for s in self.servers]}, indent=1))
 
     def addresses(self) -> list[str]:
         return [s.address for s in self.servers]

@@ -185,6 +185,7 @@ class ConsoleSession:
             for task in list(self._tasks):
                 task.cancel()
             client, self._client, self.server = self._client, None, None
+            self._password = None
             if client:
                 await client.close()
             self.known.save()
@@ -261,16 +262,27 @@ class ConsoleSession:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
-                    event = msg.json()
+                    try:
+                        event = msg.json()
+                    except ValueError:
+                        log.warning("ignored a malformed event from %s", self.server)
+                        continue
+                    if not isinstance(event, dict):
+                        continue
                     if event.get("type") in ("record", "replicated"):
                         with contextlib.suppress(Unreachable):
                             await self.refresh()
-                    elif event.get("type") == "logout":
+                    elif event.get("type") == "logout" and self._logged_out_by(event):
                         break
         except (TimeoutError, Unreachable, aiohttp.ClientError):
             pass
         if self.state == State.ONLINE:
             self._go_offline()
+
+    def _logged_out_by(self, event: dict) -> bool:
+        """The server closes the events of the sessions it logged out: every one, or
+        (Configure) administrators only; the rest stay online."""
+        return not event.get("admins_only") or (self.user or {}).get("role") == "system_administrator"
 
     def _go_offline(self) -> None:
         self._set_state(State.OFFLINE)
@@ -282,8 +294,16 @@ class ConsoleSession:
         """Look for the active server, with no user action, until one takes the session."""
         while self.state == State.OFFLINE:
             for address in [self.server, *self.known.others(self.server)]:
-                if await self._resume_on(address):
+                try:
+                    if await self._resume_on(address):
+                        return
+                except LoginError as exc:
+                    # The user or password is not known there (never replicated, or
+                    # changed): retrying cannot help; say what to do.
+                    self._notify("error", f"{address} refused the login ({exc}): log out and log in again")
                     return
+                except (OSError, ValueError) as exc:  # a selector file that cannot be saved, a bad address
+                    log.warning("reconnect to %s failed: %s", address, exc)
             await self.clock.sleep(RECONNECT_EVERY_S)
 
     async def _resume_on(self, address: str) -> bool:
@@ -302,10 +322,7 @@ class ConsoleSession:
             with contextlib.suppress(Unreachable):
                 token_ok = (await client.get("/api/v1/me")).ok  # sessions replicate with the data
             if not token_ok:
-                try:
-                    outcome = await self._try_login(address, self.username, self._password)
-                except LoginError:
-                    return False
+                outcome = await self._try_login(address, self.username, self._password)
                 if not isinstance(outcome, dict):
                     return False
                 client.token = self.token
@@ -332,9 +349,8 @@ class ConsoleSession:
         tasks = list(self._tasks)
         for t in tasks:
             t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if tasks:  # wait() does not raise their CancelledError; our own cancellation still does
+            await asyncio.wait(tasks)
         # Taken out before the first await: a second logout meanwhile finds nothing to close.
         client, self._client = self._client, None
         try:
@@ -345,6 +361,7 @@ class ConsoleSession:
             if client:
                 await client.close()
             self.token, self._password, self.server = None, None, None
+            self.user, self.config = None, Configuration()  # the next user sees nothing of this one
             self.known.save()
             if self.state != State.LOGGED_OUT:
                 self._set_state(State.LOGGED_OUT)
@@ -355,7 +372,14 @@ class ConsoleSession:
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A listener or reconnect that died would leave the console silently stuck.
+            log.error("console task failed", exc_info=task.exception())
+            self._notify("error", f"internal error: {task.exception()}; log out and log in again")
 
     def status_line(self) -> dict[str, Any]:
         role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QAccessible, QAccessibleEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -53,6 +53,7 @@ class ConsoleWindow(QMainWindow):
         self.tasks = Tasks()
         self.rows: dict[str, TalkGroupRow] = {}
         self._thumbnails: dict[str, QIcon] = {}  # kept while offline, with the last configuration
+        self._thumbnails_asked: set[str] = set()  # fetched once: not again on every pushed change
         self._incident_id: str | None = None
         self.setObjectName("consoleWindow")
         self.setAccessibleName("IPICS Dispatch Console")
@@ -61,8 +62,8 @@ class ConsoleWindow(QMainWindow):
         # -- top: who is logged in, the connection banner, log out
         self.user_label = QLabel(objectName="consoleUser")
         self.user_label.setProperty("role", "heading")
+        # Labels whose text changes get no accessible name: a screen reader reads the text.
         self.now_talking = QLabel(objectName="nowTalking")
-        self.now_talking.setAccessibleName("Who is talking")
         self.logout_button = QPushButton("Log &Out", objectName="logoutButton")
         self.logout_button.setAccessibleName("Log out")
         self.logout_button.clicked.connect(self.logout_requested)
@@ -73,7 +74,6 @@ class ConsoleWindow(QMainWindow):
         top.addSpacing(16)
         top.addWidget(self.logout_button)
         self.banner = QLabel(objectName="connectionBanner")
-        self.banner.setAccessibleName("Connection message")
         self.banner.setWordWrap(True)
         self.banner.hide()
 
@@ -96,7 +96,6 @@ class ConsoleWindow(QMainWindow):
         self.incident_list.currentItemChanged.connect(self._incident_chosen)
         self.incident_detail = QLabel(objectName="incidentDetail")
         self.incident_detail.setWordWrap(True)
-        self.incident_detail.setAccessibleName("Incident details")
         self.incident_files = QListWidget(objectName="incidentFiles")
         self.incident_files.setAccessibleName("Incident photos and videos")
         self.incident_files.setIconSize(THUMBNAIL)
@@ -134,9 +133,6 @@ class ConsoleWindow(QMainWindow):
         self.status_server = QLabel(objectName="statusServer")
         self.status_role = QLabel(objectName="statusRole")
         self.status_connection = QLabel(objectName="statusConnection")
-        for label, name in ((self.status_server, "Server"), (self.status_role, "Server role"),
-                            (self.status_connection, "Connection state")):
-            label.setAccessibleName(name)
         bar = QStatusBar(objectName="statusBar")
         bar.addWidget(self.status_server, 1)
         bar.addPermanentWidget(self.status_role)
@@ -168,7 +164,8 @@ class ConsoleWindow(QMainWindow):
             row.deleteLater()
         for index, (key, group) in enumerate(wanted):
             row = self.rows.get(key)
-            if row is None or row.name != group["name"]:
+            # A row talks as the user it was built for: another user gets new rows.
+            if row is None or row.name != group["name"] or row.me != (self.session.username or ""):
                 if row is not None:
                     layout.removeWidget(row)
                     row.deleteLater()
@@ -222,13 +219,15 @@ class ConsoleWindow(QMainWindow):
             item.setForeground(Qt.GlobalColor.darkRed)
         elif kind == "photo" and f["id"] in self._thumbnails:
             item.setIcon(self._thumbnails[f["id"]])
-        elif kind == "photo":
+        elif kind == "photo" and f["id"] not in self._thumbnails_asked:
+            self._thumbnails_asked.add(f["id"])
             self.tasks.start(self._load_thumbnail(incident_id, f["id"]))
         self.incident_files.addItem(item)
 
     async def _load_thumbnail(self, incident_id: str, file_id: str) -> None:
         content = await self.session.file_content(incident_id, file_id)
         if content is None:
+            self._thumbnails_asked.discard(file_id)  # offline: try again with the next configuration
             return
         pixmap = QPixmap()
         if not pixmap.loadFromData(content):
@@ -271,6 +270,8 @@ class ConsoleWindow(QMainWindow):
         self.banner.setStyleSheet(banner_css(kind))
         self.banner.setText(text[:1].upper() + text[1:])
         self.banner.show()
+        # Screen readers announce it, as they would an alert.
+        QAccessible.updateAccessibility(QAccessibleEvent(self.banner, QAccessible.Event.Alert))
 
     def _on_talker(self, group_id: str, _talker: str | None) -> None:
         for row in self.rows.values():
@@ -282,8 +283,8 @@ class ConsoleWindow(QMainWindow):
         self.tasks.cancel_all()
         self.floor.release_all(self.session.username or "")
         self._unsubscribe()
-        self.closed.emit()
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def _group_box(title: str, name: str) -> tuple[QGroupBox, QVBoxLayout]:

@@ -59,6 +59,8 @@ class Idc(QObject):
     async def _logout(self) -> None:
         self.floor.release_all(self.session.username or "")
         await self.session.logout()
+        if self._closing:
+            return
         self.window.hide()
         self.dialog.refresh_selector(self.session.known.active())
         self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown "
@@ -73,11 +75,12 @@ class Idc(QObject):
 
     async def _close(self) -> None:
         # Widgets first: after the await they may already be gone (the app quitting).
+        me = asyncio.current_task()
+        self.tasks.cancel_all(but=me)  # a logout or a role probe still running
         self.dialog.tasks.cancel_all()
         self.window.tasks.cancel_all()
         self.dialog.hide()
-        if self.window.isVisible():
-            self.window.close()
+        self.window.close()  # also when never shown: it unsubscribes from the floor
         with contextlib.suppress(asyncio.CancelledError):
             await self.session.close()
         self.closed.emit()

@@ -9,7 +9,9 @@ pause) the dialog shows each step and stays responsive, and Cancel stops it.
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from ipics_server.adapters.httpclient import normalize_address
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,6 +32,8 @@ from ..core.session import ConsoleSession, LoginError, Notice
 from .bridge import SessionBridge
 from .style import banner_css
 from .tasks import Tasks
+
+log = logging.getLogger("ipics.console")
 
 ROLE_WORDS = {None: "role not known yet", "unreachable": "did not answer"}
 
@@ -77,11 +81,9 @@ class LoginDialog(QDialog):
         self.remember.setAccessibleName("Remember me")
         self.keyring_status = QLabel(objectName="loginKeyringStatus")
         self.keyring_status.setWordWrap(True)
-        self.keyring_status.setAccessibleName("Remember me availability")
 
         self.message = QLabel(objectName="loginMessage")
         self.message.setWordWrap(True)
-        self.message.setAccessibleName("Login message")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
         self.progress = QProgressBar(objectName="loginProgress")
@@ -144,6 +146,8 @@ class LoginDialog(QDialog):
 
     # ------------------------------------------------------------ remember me
     def _load_remembered(self) -> None:
+        # Read once when the dialog is built, before any session runs: a keyring that
+        # waits for an unlock prompt here delays no heartbeat and no reconnect.
         reason = self.credentials.unavailable_reason()
         if reason:
             self.remember.setChecked(False)
@@ -168,8 +172,11 @@ class LoginDialog(QDialog):
             return self.show_message("error", "Choose a login server or type its address.")
         if not user or not password:
             return self.show_message("error", "Enter your user name and password.")
-        if "://" not in address:
-            address = "http://" + address
+        try:
+            address = normalize_address(address)
+        except ValueError:
+            return self.show_message("error", f"{address} is not a server address: type host:port or "
+                                              "http://host:port.")
         self._busy(True)
         self.show_message("redirected", f"Connecting to {address} ...")
         self.login_task = self.tasks.start(self._login(address, user, password))
@@ -182,12 +189,16 @@ class LoginDialog(QDialog):
         except asyncio.CancelledError:
             self.show_message("error", "Login cancelled.")
             raise
+        except Exception as exc:  # noqa: BLE001 (the server died mid-login, a disk error: say so, stay usable)
+            log.warning("login failed", exc_info=True)
+            self.show_message("error", f"Login failed: {type(exc).__name__}: {exc}")
         else:
+            # The keyring may wait for an unlock prompt: off the loop that runs the session.
             if self.remember.isChecked():
-                if not self.credentials.remember(user, password):
+                if not await asyncio.to_thread(self.credentials.remember, user, password):
                     self.show_message("error", "The keyring refused the password: it was not remembered.")
             else:
-                self.credentials.forget()
+                await asyncio.to_thread(self.credentials.forget)
                 self.password.clear()
             self.logged_in.emit()
         finally:

@@ -32,14 +32,12 @@ class TalkGroupRow(QFrame):
         self.title.setAccessibleName(f"{word} {self.name}")
         detail = QLabel(word if kind == "channel" else f"VTG of {len(group.get('channels', []))} channel(s)")
         detail.setStyleSheet(f"color: {IDLE};")
-        self.talker = QLabel(objectName=f"talker:{kind}:{self.name}")
-        self.talker.setAccessibleName(f"Who is talking on {self.name}")
+        self.talker = QLabel(objectName=f"talker:{kind}:{self.name}")  # its text is what a reader says
         self.talker.setMinimumWidth(180)
 
         self.ptt = QPushButton("PTT", objectName=f"ptt:{kind}:{self.name}")
         self.ptt.setProperty("ptt", True)
         self.ptt.setAccessibleName(f"Push to talk on {self.name}")
-        self.ptt.setAccessibleDescription("Hold to talk: mouse button or the Space key")
         self.ptt.setToolTip(f"Hold to talk on {self.name} (Space while focused)")
         self.ptt.setAutoDefault(False)
         self.ptt.pressed.connect(self.press)
@@ -77,6 +75,7 @@ class TalkGroupRow(QFrame):
         self._set(self, talking=talker is not None)
         self._set(self.ptt, talking=talker == self.me)
         self.ptt.setText("TALKING" if talker == self.me else "PTT")
+        self.ptt.setAccessibleDescription(f"{self.talker.text()}. Hold to talk: mouse button or the Space key")
         if talker is None:
             self._set(self.ptt, busy=False)
 

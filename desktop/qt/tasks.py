@@ -30,9 +30,10 @@ class Tasks:
         if not task.cancelled() and task.exception() is not None:
             log.error("console task failed", exc_info=task.exception())
 
-    def cancel_all(self) -> None:
+    def cancel_all(self, but: asyncio.Task | None = None) -> None:
         for task in list(self._tasks):
-            task.cancel()
+            if task is not but:
+                task.cancel()
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.session import ConsoleSession
-from ipics_server.clock import Clock
 
 from ..pair.conftest import TIME_SCALE, lab, pair  # noqa: F401 (fixtures)
+from ..recording_clock import RecordingClock
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def known(tmp_path) -> KnownServers:
 
 @pytest.fixture
 async def console(known):
-    session = ConsoleSession(known, clock=Clock(TIME_SCALE))
+    session = ConsoleSession(known, clock=RecordingClock(TIME_SCALE))
     try:
         yield session
     finally:

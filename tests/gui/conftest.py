@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..memory_keyring import MemoryKeyring
 from ..pair.conftest import TIME_SCALE, lab, pair  # noqa: F401 (fixtures)
+from ..recording_clock import RecordingClock
 
 USER_PASSWORD = "Demo-Pass-2026"
 
@@ -96,7 +97,7 @@ async def open_idc(tmp_path, qtbot, floor):
         known = KnownServers.load(profile_dir / "servers.json")
         for url in servers:
             known.add(url)
-        idc = Idc(known, Credentials(profile_dir), clock=clock or Clock(TIME_SCALE), floor=floor)
+        idc = Idc(known, Credentials(profile_dir), clock=clock or RecordingClock(TIME_SCALE), floor=floor)
         qtbot.addWidget(idc.dialog)
         qtbot.addWidget(idc.window)
         opened.append(idc)

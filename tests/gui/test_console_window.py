@@ -85,7 +85,7 @@ async def test_failover_offline_with_the_last_configuration_then_reconnected_by_
     window = idc.window
 
     pair.primary.kill()  # the earthquake
-    await wait_until(lambda: idc.session.state == State.OFFLINE, 10, "the console to go offline")
+    await wait_until(lambda: any(n.kind == "offline" for n in idc.session.notices), 10, "the console offline")
     assert window.banner.isVisible() and window.banner.text().startswith("Offline: the connection to")
     assert window.status_connection.text() == "Offline - reconnecting"
     assert names(window, "channel") == ["EMS", "Fire", "Police"]  # the last configuration stays
@@ -127,3 +127,19 @@ async def test_after_failover_the_console_stays_and_logout_then_login_goes_to_th
     await wait_until(lambda: idc.session.state == State.ONLINE, 10, "the login")
     assert idc.session.server == pair.secondary.url
     assert not [line for line in activity(idc.window) if "redirected" in line or "does not answer" in line]
+
+
+async def test_after_logout_the_next_user_talks_under_their_own_name(demo, open_idc, qtbot, floor):
+    pair = demo.pair
+    idc = open_idc("shared-desk", [pair.primary.url])
+    await log_in(idc, qtbot, pair.primary.url, "dan", demo.password)
+    qtbot.mouseClick(idc.window.logout_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: idc.dialog.isVisible(), 10, "the login dialog")
+
+    await log_in(idc, qtbot, pair.primary.url, "amy", demo.password)
+    assert names(idc.window, "channel") == ["EMS"]  # Amy's, not Dan's
+    ems = ptt(idc.window, "channel", "EMS")
+    qtbot.mousePress(ems, Qt.MouseButton.LeftButton)
+    group = next(r.group_id for r in idc.window.rows.values() if r.name == "EMS")
+    assert floor.talker(group) == "amy"
+    qtbot.mouseRelease(ems, Qt.MouseButton.LeftButton)

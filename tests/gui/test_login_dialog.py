@@ -3,14 +3,12 @@ Amy's pause and redirect (chapter, HA Affect on the IDC Connections)."""
 
 from __future__ import annotations
 
-import time
-
 from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.session import State
 from ipics_server.lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 
-from ..pair.conftest import TAKEOVER_DEADLINE_S, TIME_SCALE
+from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .conftest import profile_path
 from .steps import activity, choose_server, log_in, selector_items
 
@@ -99,9 +97,8 @@ async def test_a_server_that_does_not_answer_pauses_then_redirects_and_updates_t
 
     idc = open_idc("amy", [])
     assert selector_items(idc.dialog)[0][1].endswith("(active)")  # still the old roles
-    began = time.monotonic()
     await log_in(idc, qtbot, pair.primary.url, "amy", demo.password)
-    assert (time.monotonic() - began) / TIME_SCALE >= 5  # the pause, in emulated seconds
+    assert idc.session.clock.slept == [5.0]  # the pause, in emulated seconds
     assert idc.session.server == pair.secondary.url
     assert any("does not answer" in line for line in activity(idc.window))
     # The selector and its file now say who is active.
@@ -129,3 +126,15 @@ async def test_the_dialog_stays_responsive_during_the_pause_and_cancel_stops_the
     await wait_until(lambda: idc.dialog.login_button.isEnabled(), 5, "the dialog to be ready again")
     assert "cancelled" in idc.dialog.message.text()
     assert idc.session.state == State.LOGGED_OUT and not idc.window.isVisible()
+
+
+async def test_a_mistyped_address_says_so_and_is_not_kept(demo, open_idc, qtbot, tmp_path):
+    idc = open_idc("dan", [demo.pair.primary.url])
+    idc.dialog.selector.setEditText("127.0.0.1:99999")
+    qtbot.keyClicks(idc.dialog.username, "dan")
+    qtbot.keyClicks(idc.dialog.password, demo.password)
+    qtbot.mouseClick(idc.dialog.login_button, Qt.MouseButton.LeftButton)
+    assert "127.0.0.1:99999 is not a server address" in idc.dialog.message.text()
+    assert idc.dialog.login_button.isEnabled() and idc.session.state == State.LOGGED_OUT
+    saved = KnownServers.load(profile_path(tmp_path, "dan") / "servers.json").addresses()
+    assert not any("99999" in a for a in saved)

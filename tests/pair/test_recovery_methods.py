@@ -49,7 +49,10 @@ async def make_a_split_brain(pair) -> dict:
         found["secondary_file"] = await upload(s, incident["id"], b"\xff\xd8secondary photo")
         found["secondary_token"] = s.token
     await pair.fault(pair.primary, fault="heal-link")
-    await pair.wait_status(pair.primary, 10, split_brain=True)
+    # Each server learns of the split brain from the partner's next heartbeat: wait for
+    # both, or a Go Standby on the secondary can come before it knows (a CI flake seen).
+    for server in pair.servers:
+        await pair.wait_status(server, 10, split_brain=True)
     return found
 
 
