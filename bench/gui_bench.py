@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -128,6 +129,9 @@ def startup() -> dict:
                                      "--report-shown"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                     stdin=subprocess.DEVNULL)
             try:
+                ready, _, _ = select.select([proc.stdout], [], [], 30)
+                if not ready:
+                    raise TimeoutError("the console did not show its login dialog within 30 s")
                 line = proc.stdout.readline()
                 times.append(time.perf_counter() - began)
                 json.loads(line)

@@ -293,7 +293,11 @@ class ConsoleSession:
     async def _reconnect(self) -> None:
         """Look for the active server, with no user action, until one takes the session."""
         while self.state == State.OFFLINE:
-            for address in [self.server, *self.known.others(self.server)]:
+            addresses = [self.server, *self.known.others(self.server)]
+            # Ask every server at once: one that hangs (stopped, not dead) must not hold
+            # up finding the one that answers.
+            actives = await asyncio.gather(*(_shared("active", a, _is_active) for a in addresses))
+            for address in [a for a, active in zip(addresses, actives, strict=True) if active]:
                 try:
                     if await self._resume_on(address):
                         return
@@ -307,8 +311,7 @@ class ConsoleSession:
             await self.clock.sleep(RECONNECT_EVERY_S)
 
     async def _resume_on(self, address: str) -> bool:
-        if not await _shared("active", address, _is_active):
-            return False
+        """Take the session to ``address``, which just answered as the active server."""
         # Every session that saw the new active asks for the same listing: one request.
         listing = await _shared("servers", address, _server_listing)
         if listing is not None:

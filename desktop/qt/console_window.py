@@ -232,8 +232,12 @@ class ConsoleWindow(QMainWindow):
         pixmap = QPixmap()
         if not pixmap.loadFromData(content):
             return
-        icon = self._thumbnails[file_id] = QIcon(pixmap.scaled(
-            THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        # Scaled for the screen's pixel density: sharp on a high-DPI screen too.
+        ratio = self.devicePixelRatioF()
+        thumb = pixmap.scaled(THUMBNAIL * ratio, Qt.AspectRatioMode.KeepAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+        thumb.setDevicePixelRatio(ratio)
+        icon = self._thumbnails[file_id] = QIcon(thumb)
         for i in range(self.incident_files.count()):
             item = self.incident_files.item(i)
             if item.data(Qt.ItemDataRole.UserRole) == file_id:

@@ -189,7 +189,7 @@ class LoginDialog(QDialog):
         except asyncio.CancelledError:
             self.show_message("error", "Login cancelled.")
             raise
-        except Exception as exc:  # noqa: BLE001 (the server died mid-login, a disk error: say so, stay usable)
+        except Exception as exc:  # the server died mid-login, a disk error: say so, stay usable
             log.warning("login failed", exc_info=True)
             self.show_message("error", f"Login failed: {type(exc).__name__}: {exc}")
         else:

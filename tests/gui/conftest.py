@@ -46,8 +46,8 @@ def _qasync_loop():
 
 @pytest.fixture(autouse=True)
 def qt_objects_deleted(qapp):
-    """Each test's windows and Qt objects are deleted while the application still runs:
-    left to the interpreter's exit, PySide6 can abort in its finalizer (PYSIDE-2254)."""
+    """Each test's windows and Qt objects are deleted while the application still runs,
+    not left to the interpreter's exit, where PySide6 finalizers are fragile."""
     yield
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
