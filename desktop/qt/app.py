@@ -79,11 +79,18 @@ def run(ns: argparse.Namespace) -> int:
     profile = (ns.profile_dir or Path(os.environ.get(PROFILE_ENV) or default_profile_dir())).expanduser()
     known = KnownServers.load(profile / "servers.json")
     urls, lab_scale = lab_servers(ns.lab_dir)
+    from ipics_server.adapters.httpclient import normalize_address
+
     for url in [*ns.server, *urls]:
-        known.add(url.rstrip("/") if "://" in url else "http://" + url.rstrip("/"))
+        try:
+            known.add(normalize_address(url))
+        except ValueError:
+            print(f"ipics-lab console: --server {url!r} is not a server address (host:port or "
+                  "http://host:port)", file=sys.stderr)
+            return 2
     known.save()
     try:
-        clock = Clock(ns.time_scale or lab_scale or 1.0)
+        clock = Clock(ns.time_scale if ns.time_scale is not None else (lab_scale or 1.0))
     except ValueError as exc:
         print(f"ipics-lab console: {exc}", file=sys.stderr)
         return 2

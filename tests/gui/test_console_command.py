@@ -48,3 +48,14 @@ async def test_without_a_display_the_console_says_how_to_run_it(tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert b"no display" in err and b"xvfb-run" in err
+
+
+async def test_bad_arguments_say_what_is_wrong(tmp_path):
+    for args, expected in ((["--server", "not a url"], b"is not a server address"),
+                           (["--time-scale", "0"], b"time scale must be greater than 0")):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ipics_server", "console", "--profile-dir", str(tmp_path), *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+            env=console_env(QT_QPA_PLATFORM="offscreen"))
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 2 and expected in err, err
