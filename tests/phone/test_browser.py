@@ -1,0 +1,186 @@
+"""The phone's services browser against a real HTTP service that speaks the phone's
+objects (any service, not only IPICS): keys, URIs, headers, cookies, and every kind of
+failure ending on an error screen with the phone still working."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from ipics_desktop.core.phone_browser import (
+    BACK,
+    EXIT,
+    SERVICES,
+    UPDATE,
+    PhoneBrowser,
+    Service,
+)
+from ipics_desktop.core.phone_xml import MAX_XML_BYTES, Input, Menu, Text
+from ipics_server.lab.supervisor import wait_until
+
+from ..recording_clock import RecordingClock
+
+
+def xml(body: str, **headers) -> web.Response:
+    return web.Response(body=body.encode(), content_type="text/xml", headers=headers)
+
+
+def text(title: str, body: str, **headers) -> web.Response:
+    keys = ("<SoftKeyItem><Name>Back</Name><URL>SoftKey:Back</URL><Position>1</Position></SoftKeyItem>"
+            "<SoftKeyItem><Name>Update</Name><URL>SoftKey:Update</URL><Position>2</Position></SoftKeyItem>")
+    return xml(f"<CiscoIPPhoneText><Title>{title}</Title><Text>{body}</Text>{keys}</CiscoIPPhoneText>", **headers)
+
+
+@pytest.fixture
+async def service(aiohttp_server):
+    hits: dict[str, int] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        hits[name] = hits.get(name, 0) + 1
+        if name == "menu":
+            return xml("<CiscoIPPhoneMenu><Title>Demo</Title><Prompt>Pick one</Prompt>"
+                       "<MenuItem><Name>News</Name><URL>news</URL></MenuItem>"
+                       "<MenuItem><Name>Login</Name><URL>/input</URL></MenuItem>"
+                       "<MenuItem><Name>Once</Name><URL>/once</URL></MenuItem></CiscoIPPhoneMenu>")
+        if name == "news":
+            return text("News", f"hit {hits[name]}")
+        if name == "once":
+            return text("Once", "not kept", Expires="-1")
+        if name == "input":
+            return xml("<CiscoIPPhoneInput><Title>Login</Title><URL>/login?x=1</URL>"
+                       "<InputItem><DisplayName>User ID</DisplayName><QueryStringParam>id</QueryStringParam>"
+                       "<InputFlags>N</InputFlags></InputItem>"
+                       "<InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam>"
+                       "<DefaultValue>0000</DefaultValue><InputFlags>NP</InputFlags></InputItem>"
+                       "</CiscoIPPhoneInput>")
+        if name == "login":
+            resp = text("Hello", f"id={request.query['id']} pin={request.query['pin']} x={request.query['x']}")
+            resp.set_cookie("session", "s-" + request.query["id"])
+            return resp
+        if name == "whoami":
+            return text("Who", request.cookies.get("session", "nobody"))
+        if name == "model":
+            return text("Model", request.headers.get("X-CiscoIPPhoneModelName", "none"))
+        if name == "refresh":
+            return text("Soon", "wait", Refresh="1; url=/refreshed")
+        if name == "refreshed":
+            return text("Refreshed", "done")
+        if name == "norefresh":
+            return text("Still", "here", Refresh="0")
+        if name == "plain":
+            return web.Response(text="plain words", content_type="text/plain")
+        if name == "html":
+            return web.Response(text="<html></html>", content_type="text/html")
+        if name == "broken":
+            return xml("<CiscoIPPhoneText><Text>oops</CiscoIPPhoneText>")
+        if name == "big":
+            return xml("<CiscoIPPhoneText><Text>" + "x" * MAX_XML_BYTES + "</Text></CiscoIPPhoneText>")
+        if name == "fail":
+            return web.Response(status=500, text="boom")
+        raise web.HTTPNotFound()
+
+    app = web.Application()
+    app.router.add_get("/{name}", handler)
+    server = await aiohttp_server(app)
+    server.hits = hits
+    return server
+
+
+@pytest.fixture
+async def phone(service):
+    browser = PhoneBrowser([Service("Demo", str(service.make_url("/menu"))),
+                            Service("Other", str(service.make_url("/model")))], clock=RecordingClock(0.01))
+    try:
+        yield browser
+    finally:
+        await browser.close()
+
+
+def url(service, path: str) -> str:
+    return str(service.make_url(path))
+
+
+async def test_the_services_menu_lists_the_configured_services_and_opens_one(phone, service):
+    assert isinstance(phone.screen.obj, Menu) and [i.name for i in phone.screen.obj.items] == ["Demo", "Other"]
+    await phone.select(1)  # keypad digit 2
+    assert phone.screen.obj.text == "CP-8865"  # the phone says which model it is
+    await phone.press_services()
+    await phone.select()  # Select on the highlighted first entry
+    assert phone.screen.obj.title == "Demo" and [i.name for i in phone.screen.obj.items] == ["News", "Login", "Once"]
+
+
+async def test_navigation_select_back_and_exit(phone, service):
+    await phone.open(url(service, "/menu"))
+    await phone.navigate(+1)
+    await phone.navigate(-1)
+    await phone.select()  # "News", a relative URL
+    assert phone.screen.obj.title == "News" and phone.history == [url(service, "/menu")]
+    await phone.softkey(phone.screen.obj.softkeys[0])  # Back
+    assert phone.screen.obj.title == "Demo" and phone.history == []
+    await phone.softkey(EXIT)
+    assert phone.screen.obj.title == "Services"
+
+
+async def test_update_reloads_and_init_services_goes_home(phone, service):
+    await phone.open(url(service, "/news"))
+    await phone.softkey(UPDATE)
+    assert phone.screen.obj.text == "hit 2" and phone.history == []
+    await phone.softkey(SERVICES)
+    assert phone.screen.obj.title == "Services"
+
+
+async def test_an_input_is_submitted_as_a_query_string_and_cookies_are_kept(phone, service):
+    await phone.open(url(service, "/input"))
+    assert isinstance(phone.screen.obj, Input) and phone.screen.obj.items[1].masked
+    await phone.submit({"id": "1001"})  # the PIN keeps its default
+    assert phone.screen.obj.text == "id=1001 pin=0000 x=1"
+    await phone.open(url(service, "/whoami"))
+    assert phone.screen.obj.text == "s-1001"
+
+
+async def test_an_input_the_keypad_could_not_type_is_refused_on_the_phone(phone, service):
+    await phone.open(url(service, "/input"))
+    await phone.submit({"id": "12ab"})
+    assert phone.screen.error and "not allowed" in phone.screen.obj.text
+    assert "login" not in service.hits
+    await phone.softkey(BACK)
+    assert isinstance(phone.screen.obj, Input)
+
+
+async def test_refresh_loads_the_next_page_by_itself(phone, service):
+    await phone.open(url(service, "/refresh"))
+    await wait_until(lambda: phone.screen.obj.title == "Refreshed", 5, "the refresh")
+    assert 1.0 in phone.clock.slept  # after the header's 1 (emulated) second
+    await phone.open(url(service, "/norefresh"))
+    assert phone._refresh is None  # Refresh: 0 means never
+
+
+async def test_a_page_with_expires_minus_1_is_not_kept_for_back(phone, service):
+    await phone.open(url(service, "/menu"))
+    await phone.open(url(service, "/once"))
+    await phone.open(url(service, "/news"))
+    await phone.back()
+    assert phone.screen.obj.title == "Demo"
+
+
+async def test_plain_text_is_shown_as_text(phone, service):
+    await phone.open(url(service, "/plain"))
+    assert isinstance(phone.screen.obj, Text) and phone.screen.obj.text == "plain words" and not phone.screen.error
+
+
+@pytest.mark.parametrize("path, says", [
+    ("/html", "cannot show text/html"), ("/broken", "XML error"), ("/big", "larger than"),
+    ("/fail", "HTTP error 500"), ("/nothing-here", "HTTP error 404")])
+async def test_every_failure_is_an_error_screen_and_the_phone_keeps_working(phone, service, path, says):
+    await phone.open(url(service, "/menu"))
+    await phone.open(url(service, path))
+    assert phone.screen.error and says in phone.screen.obj.text
+    await phone.back()  # the error is not in the history
+    assert phone.screen.obj.title == "Demo"
+
+
+async def test_a_service_that_does_not_answer_is_an_error_screen(phone, unused_tcp_port):
+    await phone.open(f"http://127.0.0.1:{unused_tcp_port}/menu")
+    assert phone.screen.error and "not answering" in phone.screen.obj.text
+    await phone.press_services()
+    assert phone.screen.obj.title == "Services"
