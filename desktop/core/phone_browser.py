@@ -64,9 +64,12 @@ class Screen:
 
 class PhoneBrowser:
     def __init__(self, services: list[Service], *, model: str = MODEL, clock: Clock | None = None,
-                 on_change: Callable[[PhoneBrowser], None] | None = None):
+                 on_change: Callable[[PhoneBrowser], None] | None = None,
+                 headers: dict[str, str] | None = None):
         self.services = list(services)
         self.model = model
+        #: sent with every request besides the model header (the lab phone's push address)
+        self.headers = dict(headers or {})
         self.clock = clock or Clock()
         self.on_change = on_change
         self.history: list[str] = []
@@ -124,6 +127,29 @@ class PhoneBrowser:
         else:
             self._show(_error(f"The phone cannot open {url[:60]}"))
 
+    async def softkey_down(self, key: SoftKey) -> None:
+        """A softkey held down: its ``URLDown`` (push-to-talk).  Press and release of
+        such a key change the screen in place: they never grow the Back history."""
+        if key.url_down:
+            await self._in_place(key.url_down)
+
+    async def softkey_up(self, key: SoftKey) -> None:
+        """A softkey let go: its ``URL``; for a key with ``URLDown``, in place."""
+        if key.url_down:
+            await self._in_place(key.url)
+        else:
+            await self.softkey(key)
+
+    async def _in_place(self, url: str) -> None:
+        if url.startswith(("http://", "https://")) or not urlsplit(url).scheme:
+            await self.open(self._absolute(url), push=False)
+        else:
+            await self.softkey(url)
+
+    async def execute(self, url: str) -> None:
+        """A service pushed ``url`` to the phone (``CiscoIPPhoneExecute``): open it now."""
+        await self.softkey(url)
+
     async def submit(self, values: dict[str, str]) -> None:
         """Submit an input screen: GET its URL with each item's parameter."""
         obj = self.screen.obj
@@ -163,7 +189,7 @@ class PhoneBrowser:
     async def _fetch(self, url: str) -> Screen:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         try:
-            async with self._session().get(url, headers={"X-CiscoIPPhoneModelName": self.model}, timeout=timeout,
+            async with self._session().get(url, headers={**self.headers, "X-CiscoIPPhoneModelName": self.model}, timeout=timeout,
                                       allow_redirects=True, max_redirects=5) as resp:
                 body = await _read_at_most(resp, MAX_XML_BYTES + 1)  # a larger one is refused, not read
                 final_url = str(resp.url)
