@@ -34,6 +34,7 @@ from .core.roles import ServerDesignation
 from .data import DataService
 from .events import EventBus
 from .ha import HAEngine
+from .phone.service import PhoneService, phone_routes
 from .services import Services
 from .shell.hostkey import load_or_create_host_key
 from .shell.interpreter import Shell
@@ -76,6 +77,7 @@ class IpicsServer:
                                logout=self._logout)
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
+        self.phone = PhoneService(self.data)
 
     # -- licenses --------------------------------------------------------------------
     def installed_features(self) -> set[Feature]:
@@ -149,7 +151,18 @@ class IpicsServer:
             await self.engine.peer.start(self.engine.partner.cert_pem, self.engine.partner.host,
                                          self.engine.settings.port)
 
+    async def phone_push_loop(self) -> None:
+        """Role changes reach the phone service, which pushes phones to a new active."""
+        while True:  # a None is the bus dropping a slow subscriber: subscribe again
+            events = self.events.subscribe()
+            try:
+                while (event := await events.get()) is not None:
+                    self.phone.on_event(event)
+            finally:
+                self.events.unsubscribe(events)
+
     async def stop(self) -> None:
+        await self.phone.close()
         self.services.cancel()
         await self.engine.peer.stop()
         self.events.close_all()
@@ -177,11 +190,13 @@ def make_app(server: IpicsServer) -> web.Application:
     app[SERVER] = server
     setup_middlewares(app)
     setup_routes(app)
+    app.router.add_routes(phone_routes())  # the IP phone service: XML, not the JSON API
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_ssh_server)
     app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
+    app.cleanup_ctx.append(_background(lambda s: s.phone_push_loop()))
     return app
 
 

@@ -149,6 +149,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                   f"SSH port {summary['secondary']['ssh_port']}\n"
                   f"  admin     ipicsadmin / {summary['admin']['password']}\n"
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
+                  f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}\n"
                   f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
                   f"(ipicsadmin, the admin password)\n"
                   f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "

@@ -100,13 +100,28 @@ class DataService:
     async def verify_password(self, username: str, password: str) -> dict | None:
         record = await self.store.get("users", username)
         if record is None or record.deleted:
-            if self._dummy_hash is None:
-                self._dummy_hash = await hash_password_async(secrets.token_hex(8))
-            await verify_password_async(password, self._dummy_hash)
+            await verify_password_async(password, await self.dummy_hash())
             return None
         if await verify_password_async(password, record.value["password_hash"]):
             return record.value
         return None
+
+    async def dummy_hash(self) -> str:
+        """A hash to verify against when the user is unknown, so that costs as much."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await hash_password_async(secrets.token_hex(8))
+        return self._dummy_hash
+
+    async def set_dial_login(self, username: str, dial_id: str, pin: str) -> dict:
+        """The operator's Dial Login: a numeric user ID (unique) and PIN for the IP
+        phone service and the dial engine; the PIN is kept only as a hash."""
+        record = await self._require("users", username, "user")
+        for r in await self.store.table("users"):
+            if r.value and r.key != username and r.value.get("dial_id") == dial_id:
+                raise conflict(f"user ID {dial_id} is already the dial login of another user")
+        value = {**record.value, "dial_id": dial_id, "pin_hash": await hash_password_async(pin)}
+        await self.write("users", username, value)
+        return public_user(value)
 
     # --------------------------------------------------------------------- sessions
     async def login(self, username: str, password: str) -> tuple[str, dict]:
@@ -279,7 +294,7 @@ class DataService:
 
 
 def public_user(value: dict) -> dict:
-    return {k: v for k, v in value.items() if k != "password_hash"}
+    return {k: v for k, v in value.items() if k not in ("password_hash", "pin_hash")}
 
 
 def _token_key(token: str) -> str:

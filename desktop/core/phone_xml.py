@@ -26,6 +26,7 @@ NAME_CHARS = 64  # MenuItem Name
 TEXT_CHARS = 4000  # CiscoIPPhoneText Text (not verified)
 URL_CHARS = 256
 INPUT_FLAGS = set("ATNEULP")
+MAX_EXECUTE_ITEMS = 3
 
 
 class PhoneXmlError(ValueError):
@@ -104,18 +105,39 @@ class Directory(PhoneObject):
 
 
 def parse(document: bytes) -> PhoneObject:
+    root = _root(document)
+    parser = _PARSERS.get(root.tag)
+    if parser is None:
+        raise PhoneXmlError(f"unsupported object <{root.tag[:40]}>")
+    return parser(root)
+
+
+def parse_execute(document: bytes) -> tuple[str, ...]:
+    """A pushed ``CiscoIPPhoneExecute``: the URLs of its ExecuteItems, in order."""
+    root = _root(document)
+    if root.tag != "CiscoIPPhoneExecute":
+        raise PhoneXmlError(f"expected <CiscoIPPhoneExecute>, not <{root.tag[:40]}>")
+    items = root.findall("ExecuteItem")
+    if not 1 <= len(items) <= MAX_EXECUTE_ITEMS:
+        raise PhoneXmlError(f"an execute object has 1 to {MAX_EXECUTE_ITEMS} items")
+    urls = []
+    for item in items:
+        url = (item.get("URL") or "").strip()
+        if not url or len(url) > URL_CHARS:
+            raise PhoneXmlError(f"an ExecuteItem needs a URL of at most {URL_CHARS} characters")
+        urls.append(url)
+    return tuple(urls)
+
+
+def _root(document: bytes) -> ET.Element:
     if len(document) > MAX_XML_BYTES:
         raise PhoneXmlError(f"the object is larger than {MAX_XML_BYTES // 1024} KB")
     if b"<!DOCTYPE" in document.upper() or b"<!ENTITY" in document.upper():
         raise PhoneXmlError("XML with a document type declaration is not accepted")
     try:
-        root = ET.fromstring(document)
+        return ET.fromstring(document)
     except ET.ParseError as exc:
         raise PhoneXmlError(f"XML parse error: {exc}") from None
-    parser = _PARSERS.get(root.tag)
-    if parser is None:
-        raise PhoneXmlError(f"unsupported object <{root.tag[:40]}>")
-    return parser(root)
 
 
 # ----------------------------------------------------------------------- helpers

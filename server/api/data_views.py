@@ -85,6 +85,12 @@ async def create_user(request: web.Request) -> web.Response:
     return web.json_response(user, status=201)
 
 
+async def set_dial_login(request: web.Request) -> web.Response:
+    b = request["body"]
+    user = await _data(request).set_dial_login(request.match_info["username"], b.user_id, b.pin)
+    return web.json_response(user)
+
+
 async def list_channels(request: web.Request) -> web.Response:
     return web.json_response({"channels": await _data(request).channels_for(request["user"])})
 

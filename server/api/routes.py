@@ -65,6 +65,9 @@ ROUTES: list[Route] = [
     # data
     Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="admin"),
     Route("POST", "/api/v1/users", data_views.create_user, "Create a user", auth="admin", body=schemas.NewUser),
+    Route("PUT", "/api/v1/users/{username}/dial-login", data_views.set_dial_login,
+          "Dial Login: the numeric user ID and PIN of the IP phone service and the dial engine",
+          auth="operator", body=schemas.DialLogin),
     Route("GET", "/api/v1/channels", data_views.list_channels, "The caller's channels", auth="user"),
     Route("POST", "/api/v1/channels", data_views.create_channel, "Create a channel", auth="operator",
           body=schemas.NewChannel),

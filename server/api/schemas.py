@@ -33,6 +33,13 @@ class NewUser(Body):
     full_name: Annotated[str, StringConstraints(max_length=100)] = ""
 
 
+class DialLogin(Body):
+    """Numeric, as a phone keypad or telephone tones enter them."""
+
+    user_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")]
+    pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
+
+
 class NewChannel(Body):
     name: Name
     description: Text = ""

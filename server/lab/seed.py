@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import struct
 import zlib
 
@@ -16,14 +17,18 @@ DEMO_USERS = [
     ("fred", "user", "Fred (field responder)"),
 ]
 DEMO_CHANNELS = ["Fire", "Police", "EMS", "Public Works"]
+#: the Dial Login user IDs of the IP phone service and the dial engine
+DEMO_DIAL_IDS = {"dan": "1001", "adam": "1002", "ursula": "1003", "amy": "1004", "fred": "1005"}
 
 
 class SeedError(RuntimeError):
     pass
 
 
-async def seed_demo_data(client: ApiClient, user_password: str) -> dict:
-    """Create the demo data through the client API of the active server."""
+async def seed_demo_data(client: ApiClient, user_password: str, pin: str | None = None) -> dict:
+    """Create the demo data through the client API of the active server.  Every demo
+    user gets a Dial Login (``DEMO_DIAL_IDS``) with ``pin`` (random if not given)."""
+    pin = pin or f"{secrets.randbelow(10**6):06d}"
 
     async def post(path: str, body: dict) -> dict:
         reply = await client.post(path, body)
@@ -34,6 +39,10 @@ async def seed_demo_data(client: ApiClient, user_password: str) -> dict:
     for username, role, full_name in DEMO_USERS:
         await post("/api/v1/users", {"username": username, "password": user_password, "role": role,
                                      "full_name": full_name})
+    for username, dial_id in DEMO_DIAL_IDS.items():
+        reply = await client.put(f"/api/v1/users/{username}/dial-login", {"user_id": dial_id, "pin": pin})
+        if not reply.ok:
+            raise SeedError(f"dial login of {username} failed: {reply.body}")
     channels = {name: await post("/api/v1/channels", {"name": name}) for name in DEMO_CHANNELS}
     for username, names in {"dan": ["Fire", "Police", "EMS"], "ursula": ["Police"], "amy": ["EMS"],
                             "fred": ["Fire"]}.items():
@@ -51,7 +60,7 @@ async def seed_demo_data(client: ApiClient, user_password: str) -> dict:
     if reply.status != 201:
         raise SeedError(f"photo upload failed: {reply.body}")
     return {"channels": {n: c["id"] for n, c in channels.items()}, "incident": incident["id"],
-            "photo": reply.body["id"]}
+            "photo": reply.body["id"], "dial_ids": dict(DEMO_DIAL_IDS), "pin": pin}
 
 
 def demo_photo_png(width: int = 160, height: int = 120) -> bytes:

@@ -12,10 +12,9 @@ import asyncio
 import re
 import types
 
+import ipics_server
 import pytest
 from aiohttp import web
-
-import ipics_server
 from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
 from ipics_server.app import make_app
 
@@ -106,9 +105,13 @@ def test_documented_operations_equal_the_routes_aiohttp_registers(live_doc: dict
 
 
 def test_the_real_app_factory_registers_no_other_routes(app_routes: set):
-    """``make_app`` only wires things up; nothing heavy runs until the app starts."""
+    """``make_app`` only wires things up; nothing heavy runs until the app starts.
+    Besides the API it serves only the IP phone service (phone XML, not this API)."""
     app = make_app(types.SimpleNamespace())
-    assert registered_routes(app) == app_routes
+    served = registered_routes(app)
+    assert {r for r in served if not r[0].startswith("/phone/ipics")} == app_routes
+    assert {r for r in served if r[0].startswith("/phone/ipics")} == {
+        ("/phone/ipics" + page, "GET") for page in ("", "/login", "/menu", "/talk", "/logout", "/resume")}
 
 
 def test_no_route_is_declared_twice():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from types import SimpleNamespace
 
 import keyring
 import pytest
@@ -21,16 +20,13 @@ from ipics_desktop.core.talk import Floor
 from ipics_desktop.qt.idc import Idc
 from ipics_desktop.qt.style import STYLE_SHEET
 from ipics_server.clock import Clock
-from ipics_server.lab.seed import seed_demo_data
 from keyring.backends import fail
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from ..memory_keyring import MemoryKeyring
-from ..pair.conftest import TIME_SCALE, lab, pair  # noqa: F401 (fixtures)
+from ..pair.conftest import TIME_SCALE, USER_PASSWORD, demo, lab, pair  # noqa: F401 (fixtures)
 from ..recording_clock import RecordingClock
-
-USER_PASSWORD = "Demo-Pass-2026"
 
 
 def pytest_asyncio_loop_factories(config, item):
@@ -69,16 +65,6 @@ def memory_keyring(no_keyring) -> MemoryKeyring:
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     return backend
-
-
-@pytest.fixture
-async def demo(pair):
-    """The pair with the demo data: Dan, Adam, Ursula, Amy, Fred, their channels, VTGs,
-    and the warehouse fire incident with its photo."""
-    async with await pair.admin(pair.primary) as admin:
-        seeded = await seed_demo_data(admin, USER_PASSWORD)
-    await pair.wait_ready()
-    return SimpleNamespace(pair=pair, seeded=seeded, password=USER_PASSWORD)
 
 
 @pytest.fixture

@@ -6,11 +6,14 @@ failover window passes in 0.25 real seconds and a 150-180 s takeover in under 2.
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
 
+import pytest
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.lab.supervisor import LabPair
 
+USER_PASSWORD = "Demo-Pass-2026"
+DEMO_PIN = "246810"
 TIME_SCALE = 0.01
 INTERVAL_S = 5
 MISSED = 5
@@ -32,6 +35,19 @@ async def pair(lab):
     """A configured pair with the standby Ready."""
     await lab.up(interval_s=INTERVAL_S, missed_count=MISSED)
     return lab
+
+
+@pytest.fixture
+async def demo(pair):
+    """The pair with the demo data: Dan, Adam, Ursula, Amy, Fred (Dial Login user IDs
+    1001-1005, PIN ``DEMO_PIN``), their channels, VTGs, and the warehouse fire incident
+    with its photo."""
+    from ipics_server.lab.seed import seed_demo_data
+
+    async with await pair.admin(pair.primary) as admin:
+        seeded = await seed_demo_data(admin, USER_PASSWORD, DEMO_PIN)
+    await pair.wait_ready()
+    return SimpleNamespace(pair=pair, seeded=seeded, password=USER_PASSWORD, pin=DEMO_PIN)
 
 
 async def create_channel(client: ApiClient, name: str) -> dict:

@@ -1,0 +1,438 @@
+"""The IPICS phone service: what a Cisco Unified IP Phone sees under Services.
+
+Login with a numeric user ID and PIN (the operator's Dial Login), then the user's
+channels in alphabetical order followed by the VTGs in alphabetical order; Update
+reloads the list (the server never pushes a new one); a channel opens the talk
+screen, whose Talk softkey is push-to-talk (held: ``URLDown``; let go: ``URL``).
+Thirty minutes without a key press log the phone out; one user may be logged in on
+several phones.
+
+HA (chapter, "HA Affect On Connected Devices"): a phone's request that reaches the
+standby is redirected to the active, its session kept; and a server that becomes the
+active pushes every logged-in phone over to itself (``CiscoIPPhoneExecute``).  A phone
+neither can reach shows the failure; its user opens Services, picks the other IPICS
+server and logs in again.
+
+Phone sessions are replicated records keyed by the SHA-256 of the cookie, like the
+console's.  Every answer is a phone XML object (``text/xml``), refusals included:
+the phone shows no JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import secrets
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+
+from ..adapters.httpclient import ApiClient, Unreachable
+from ..core.roles import Role
+from ..data import DataService
+from ..errors import ApiError
+from ..passwords import verify_password_async
+from . import objects as xml
+from .objects import InputItem, SoftKey
+
+log = logging.getLogger("ipics.phone")
+
+BASE = "/phone/ipics"
+COOKIE = "IPICSPHONE"
+#: chapter: "Automatic logout after 30 minutes of inactivity"
+IDLE_LOGOUT_S = 30 * 60
+#: a key press refreshes the session's last activity in the replicated record at most
+#: this often, so a busy phone does not fill the transaction log
+ACTIVITY_WRITE_EVERY_S = 60
+#: numeric PINs are short: after this many wrong tries a user ID waits LOCKOUT_S
+LOCKOUT_FAILURES = 5
+LOCKOUT_S = 5 * 60
+#: the talk screen reloads itself this often to show who is talking
+TALK_REFRESH_S = 2
+#: how long a pushed resume ticket stays valid (emulated seconds)
+TICKET_TTL_S = 5 * 60
+PUSH_TIMEOUT_S = 3.0
+
+# The lab phone announces where it takes pushes and the secret it expects with them.
+# A real IPICS server reaches the phone's /CGI/Execute at its IP address with the
+# credentials of the phone's Communications Manager user; on loopback each phone has
+# its own port, hence these lab headers.
+EXECUTE_URL_HEADER = "X-Lab-Phone-Execute-URL"
+EXECUTE_AUTH_HEADER = "X-Lab-Phone-Execute-Auth"
+
+EXIT, BACK, UPDATE, SELECT, SERVICES = "SoftKey:Exit", "SoftKey:Back", "SoftKey:Update", "SoftKey:Select", \
+    "Init:Services"
+
+DIAL_ID_DIGITS = (1, 10)
+PIN_DIGITS = (4, 10)
+
+
+class PhoneMedia:
+    """What the phone service needs from the media router: the talker of a group, and
+    push-to-talk on behalf of a phone's user."""
+
+    def talker(self, group: str) -> str | None:
+        raise NotImplementedError
+
+    async def press(self, group: str, who: str) -> bool:
+        raise NotImplementedError
+
+    async def release(self, group: str, who: str) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        pass
+
+
+class PhoneService:
+    def __init__(self, data: DataService, *, media: PhoneMedia | None = None):
+        self.data = data
+        self.engine = data.engine
+        self.clock = data.clock
+        self.media = media
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._pushes: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------- pages
+    async def serve(self, request: web.Request, page: str) -> web.StreamResponse:
+        """Every page but ``resume``: refused or redirected off the active, the
+        phone's session looked up, and errors answered as phone objects."""
+        view, needs_session = PAGES[page]
+        try:
+            refused = self._refuse_unless_active(request)
+            if refused is not None:
+                return refused
+            session = await self._session(request)
+            if isinstance(session, web.Response):
+                return session
+            if needs_session and session is None:
+                return self._login_screen("Log in first")
+            return await view(self, request, session)
+        except ApiError as exc:  # the database is down, DDRBLOCK...
+            return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
+
+    async def entry(self, request: web.Request, session: dict | None) -> web.Response:
+        if session is not None:
+            return await self.menu(request, session)
+        return self._login_screen()
+
+    async def login(self, request: web.Request, session: dict | None) -> web.Response:
+        user_id, pin = request.query.get("userid", ""), request.query.get("pin", "")
+        if not _digits(user_id, DIAL_ID_DIGITS) or not _digits(pin, PIN_DIGITS):
+            return self._login_screen(f"User ID: {DIAL_ID_DIGITS[1]} digits at most; "
+                                      f"PIN: {PIN_DIGITS[0]} to {PIN_DIGITS[1]} digits")
+        locked = self._locked_for(user_id)
+        if locked:
+            return self._login_screen(f"Too many attempts: try again in {locked} minutes")
+        user = await self._verify_dial_login(user_id, pin)
+        if user is None:
+            self._count_failure(user_id)
+            return self._login_screen("Login failed: wrong user ID or PIN")
+        self._failures.pop(user_id, None)
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        await self.data.write("phone_sessions", _key_of(token), {
+            "username": user["username"], "created_at": now, "last_active": now,
+            **_execute_target(request)})
+        log.info("phone login: %s", user["username"])
+        response = await self.menu(request, {"username": user["username"], "role": user["role"]})
+        _set_cookie(response, token)
+        return response
+
+    async def menu(self, request: web.Request, session: dict) -> web.Response:
+        user = await self._user(session)
+        channels = await self.data.channels_for(user)
+        vtgs = await self.data.vtgs_for(user)
+        items = [(c["name"], f"{BASE}/talk?{urlencode({'group': c['id']})}") for c in channels]
+        items += [(v["name"], f"{BASE}/talk?{urlencode({'group': v['id']})}") for v in vtgs]
+        prompt = "Select a channel or VTG" if items else "No channels or VTGs assigned"
+        if len(items) > xml.MENU_ITEMS_MAX:
+            prompt = f"First {xml.MENU_ITEMS_MAX} of {len(items)}"
+        body = xml.menu("IPICS", prompt, items, (
+            _key("Select", SELECT, 1), _key("Update", UPDATE, 2), _key("Logout", f"{BASE}/logout", 3),
+            _key("Exit", EXIT, 4)))
+        return _xml(body)
+
+    async def talk(self, request: web.Request, session: dict) -> web.Response:
+        group_id = request.query.get("group", "")
+        group = await self._group(session, group_id)
+        if group is None:
+            return _text("IPICS", "This channel or VTG is not assigned to you (any more): press Update "
+                         "on the list", keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)))
+        me = session["username"]
+        status = ""
+        if self.media is None:
+            status = "Push-to-talk is unavailable: this server has no media router."
+        else:
+            ptt = request.query.get("ptt")
+            if ptt == "down" and not await self.media.press(group_id, me):
+                status = f"{self.media.talker(group_id) or 'Someone'} holds the floor."
+            elif ptt == "up":
+                await self.media.release(group_id, me)
+        talker = self.media.talker(group_id) if self.media else None
+        if not status:
+            status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
+                      else "Idle. Hold Talk to speak.")
+        here = f"{BASE}/talk?{urlencode({'group': group_id})}"
+        body = xml.text(group["name"], group["kind"], status, (
+            _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"), _key("Update", UPDATE, 2),
+            _key("Back", BACK, 3), _key("Exit", EXIT, 4)))
+        response = _xml(body)
+        # The automatic reload is marked so it does not count as a key press.
+        response.headers["Refresh"] = f"{TALK_REFRESH_S}; url={here}&auto=1"
+        response.headers["Expires"] = "-1"
+        return response
+
+    async def logout(self, request: web.Request, session: dict) -> web.Response:
+        token = request.cookies.get(COOKIE, "")
+        await self.data.write("phone_sessions", _key_of(token), None)
+        response = self._login_screen("Logged out")
+        response.del_cookie(COOKIE, path=BASE)
+        return response
+
+    async def resume(self, request: web.Request) -> web.Response:
+        """Where the standby's redirect (``session``) and the new active's push
+        (``ticket``, one-time) bring a phone: its session, a cookie for this host."""
+        refused = self._refuse_unless_active(request)
+        if refused is not None:
+            return refused
+        nxt = request.query.get("next", "")
+        if not nxt.startswith(BASE + "/") or "//" in nxt:
+            nxt = BASE + "/menu"  # never a redirect to somewhere else
+        try:
+            token = await self._resume_token(request.query)
+        except ApiError as exc:
+            return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
+        if token is None:
+            return self._login_screen("Your phone session ended: log in again")
+        response = web.HTTPFound(nxt)
+        _set_cookie(response, token)
+        raise response
+
+    # ---------------------------------------------------------------- sessions
+    async def _session(self, request: web.Request) -> dict | web.Response | None:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            return None
+        record = await self.data.store.get("phone_sessions", _key_of(token))
+        if record is None or record.deleted:
+            return None
+        session = record.value
+        now = self.clock.now()
+        if now - session["last_active"] > IDLE_LOGOUT_S:
+            await self.data.write("phone_sessions", record.key, None)
+            response = self._login_screen("Logged out after 30 minutes without activity")
+            response.del_cookie(COOKIE, path=BASE)
+            return response
+        if request.query.get("auto") != "1":
+            updates = {}
+            if now - session["last_active"] >= ACTIVITY_WRITE_EVERY_S:
+                updates["last_active"] = now
+            target = _execute_target(request)
+            if target and any(session.get(k) != v for k, v in target.items()):
+                updates.update(target)
+            if updates:
+                session = {**session, **updates}
+                await self.data.write("phone_sessions", record.key, session)
+        return session
+
+    async def _resume_token(self, query) -> str | None:
+        if "session" in query:
+            token = query["session"]
+            record = await self.data.store.get("phone_sessions", _key_of(token))
+            ok = record is not None and not record.deleted and \
+                self.clock.now() - record.value["last_active"] <= IDLE_LOGOUT_S
+            return token if ok else None
+        ticket = query.get("ticket", "")
+        for record in await self.data.store.table("phone_sessions"):
+            s = record.value
+            if s and s.get("ticket_hash") and secrets.compare_digest(s["ticket_hash"], _key_of(ticket)):
+                if self.clock.now() > s.get("ticket_expires", 0):
+                    return None
+                # The ticket is spent: the phone gets a new cookie, the old one ends.
+                token = secrets.token_urlsafe(32)
+                fresh = {k: v for k, v in s.items() if k not in ("ticket_hash", "ticket_expires")}
+                await self.data.write("phone_sessions", record.key, None)
+                await self.data.write("phone_sessions", _key_of(token), fresh)
+                return token
+        return None
+
+    async def _user(self, session: dict) -> dict:
+        record = await self.data.store.get("users", session["username"])
+        if record is None or record.deleted:
+            raise ApiError(404, "not_found", "your user no longer exists")
+        return record.value
+
+    async def _group(self, session: dict, group_id: str) -> dict | None:
+        user = await self._user(session)
+        for c in await self.data.channels_for(user):
+            if c["id"] == group_id:
+                return {**c, "kind": "Channel"}
+        for v in await self.data.vtgs_for(user):
+            if v["id"] == group_id:
+                return {**v, "kind": "VTG"}
+        return None
+
+    # ------------------------------------------------------------ dial login
+    async def _verify_dial_login(self, user_id: str, pin: str) -> dict | None:
+        match = None
+        for r in await self.data.store.table("users"):
+            if r.value and r.value.get("dial_id") == user_id:
+                match = r.value
+        stored = match["pin_hash"] if match else await self.data.dummy_hash()
+        ok = await verify_password_async(pin, stored)  # as slow for an unknown ID
+        return match if ok and match else None
+
+    def _locked_for(self, user_id: str) -> int:
+        count, since = self._failures.get(user_id, (0, 0.0))
+        left = since + LOCKOUT_S - self.clock.now()
+        if count >= LOCKOUT_FAILURES and left > 0:
+            return max(1, round(left / 60))
+        if count >= LOCKOUT_FAILURES:
+            self._failures.pop(user_id, None)
+        return 0
+
+    def _count_failure(self, user_id: str) -> None:
+        count, _ = self._failures.get(user_id, (0, 0.0))
+        if len(self._failures) > 10_000:  # a sweep of random IDs must not grow memory
+            self._failures.clear()
+        self._failures[user_id] = (count + 1, self.clock.now())
+
+    # --------------------------------------------------------------------- HA
+    def _refuse_unless_active(self, request: web.Request) -> web.Response | None:
+        if not self.data.services.running("tomcat"):
+            return _text("IPICS", "The IPICS service is not running on this server. Open Services and "
+                         "choose the other IPICS server.", keys=(_key("Services", SERVICES, 1), _key("Exit", EXIT, 2)))
+        if self.engine.accepts_writes:
+            return None
+        active = self.engine.active_address()
+        if active:
+            # The standby redirects the phone to the active, keeping its session.
+            token = request.cookies.get(COOKIE)
+            if token and request.path != BASE + "/resume":
+                target = f"{active}{BASE}/resume?{urlencode({'session': token, 'next': request.path_qs})}"
+            else:
+                target = f"{active}{request.path_qs}"
+            raise web.HTTPFound(target)
+        what = ("is becoming the active server: try again shortly" if self.engine.role == Role.TRANSITIONING
+                else "is not the active server and cannot reach it")
+        return _text("IPICS", f"This IPICS server {what}. Open Services and choose the other IPICS server.",
+                     keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)))
+
+    def on_event(self, event: dict) -> None:
+        """The server became the active one: push every logged-in phone over."""
+        if event.get("type") == "role" and event.get("role") == Role.ACTIVE.value:
+            task = asyncio.get_running_loop().create_task(self.push_to_phones())
+            self._pushes.add(task)
+            task.add_done_callback(self._pushes.discard)
+
+    async def push_to_phones(self) -> int:
+        """Push each phone with a session and a push address to this server; the count
+        of phones that took it."""
+        sessions = [r for r in await self.data.store.table("phone_sessions")
+                    if r.value and r.value.get("execute_url")]
+        if not sessions:
+            return 0
+        results = await asyncio.gather(*(self._push(r.key, r.value) for r in sessions), return_exceptions=True)
+        taken = sum(1 for r in results if r is True)
+        log.warning("pushed %d of %d logged-in IP phones to this server", taken, len(sessions))
+        return taken
+
+    async def _push(self, key: str, session: dict) -> bool:
+        if self.clock.now() - session["last_active"] > IDLE_LOGOUT_S:
+            return False
+        ticket = secrets.token_urlsafe(24)
+        try:
+            await self.data.write("phone_sessions", key, {
+                **session, "ticket_hash": _key_of(ticket), "ticket_expires": self.clock.now() + TICKET_TTL_S})
+        except ApiError:
+            return False
+        url = f"{self.engine.address}{BASE}/resume?{urlencode({'ticket': ticket, 'next': BASE + '/menu'})}"
+        parts = urlsplit(session["execute_url"])
+        auth = base64.b64encode(f"push:{session['execute_auth']}".encode()).decode()
+        async with ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=PUSH_TIMEOUT_S) as phone:
+            try:
+                reply = await phone.post(parts.path, data={"XML": xml.execute(url)},
+                                         headers={"Authorization": f"Basic {auth}"})
+            except Unreachable as exc:
+                log.info("IP phone of %s not reachable for the push: %s", session["username"], exc)
+                return False
+        if not reply.ok:
+            log.info("IP phone of %s refused the push: HTTP %s", session["username"], reply.status)
+        return reply.ok
+
+    async def close(self) -> None:
+        for task in list(self._pushes):
+            task.cancel()
+        await asyncio.gather(*self._pushes, return_exceptions=True)
+        if self.media:
+            await self.media.close()
+
+    # ------------------------------------------------------------------ screens
+    def _login_screen(self, message: str = "") -> web.Response:
+        # No SoftKeyItems: the phone shows its own Submit and Cancel keys for an input.
+        prompt = message or "Enter your user ID and PIN"
+        return _xml(xml.input_screen("IPICS Login", prompt, f"{BASE}/login", [
+            InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")]))
+
+
+# ------------------------------------------------------------------------ routes
+#: page -> (view, needs a logged-in phone)
+PAGES = {"": (PhoneService.entry, False), "/login": (PhoneService.login, False),
+         "/menu": (PhoneService.menu, True), "/talk": (PhoneService.talk, True),
+         "/logout": (PhoneService.logout, True)}
+
+
+def phone_routes() -> list[web.RouteDef]:
+    """The service's URLs; each finds the server's ``PhoneService`` on the app."""
+    from ..appkeys import SERVER
+
+    def page(name: str):
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await request.app[SERVER].phone.serve(request, name)
+
+        handler.__name__ = f"phone{name.replace('/', '_') or '_entry'}"
+        return handler
+
+    async def resume(request: web.Request) -> web.StreamResponse:
+        return await request.app[SERVER].phone.resume(request)
+
+    return [web.get(BASE + name, page(name)) for name in PAGES] + [web.get(BASE + "/resume", resume)]
+
+
+# ------------------------------------------------------------------------ helpers
+def _key(name: str, url: str, position: int, *, url_down: str | None = None) -> SoftKey:
+    return SoftKey(name, url, position, url_down)
+
+
+def _xml(body: str) -> web.Response:
+    return web.Response(text=body, content_type=xml.CONTENT_TYPE, charset="utf-8")
+
+
+def _text(title: str, body: str, *, keys: tuple[SoftKey, ...]) -> web.Response:
+    return _xml(xml.text(title, "", body, keys))
+
+
+def _digits(value: str, bounds: tuple[int, int]) -> bool:
+    return value.isascii() and value.isdigit() and bounds[0] <= len(value) <= bounds[1]
+
+
+def _key_of(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _set_cookie(response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(COOKIE, token, path=BASE, httponly=True, samesite="Strict")
+
+
+def _execute_target(request: web.Request) -> dict:
+    """The lab phone's push address and secret, if it sent well-formed ones."""
+    url = request.headers.get(EXECUTE_URL_HEADER, "")
+    auth = request.headers.get(EXECUTE_AUTH_HEADER, "")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or parts.path != "/CGI/Execute" or parts.query \
+            or not 16 <= len(auth) <= 128 or not auth.isascii() or not auth.isprintable():
+        return {}
+    return {"execute_url": url, "execute_auth": auth}

@@ -1,0 +1,58 @@
+"""An IP phone (the Qt-free browser and its push receiver) against the real pair.
+
+The phone's Services menu lists the IPICS service of both servers, as the chapter asks
+the phone administrator to configure it.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+
+from ipics_desktop.core.phone_browser import PhoneBrowser, Service
+from ipics_desktop.core.phone_push import PushReceiver
+from ipics_desktop.core.phone_xml import Input, Menu
+from ipics_server.clock import Clock
+from ipics_server.lab.supervisor import wait_until
+
+from ..pair.conftest import TIME_SCALE, demo, lab, pair  # noqa: F401 (fixtures)
+
+PRIMARY, SECONDARY = 0, 1  # positions in the Services menu
+
+
+@asynccontextmanager
+async def ipics_phone(lab_pair, *, time_scale: float = TIME_SCALE):
+    browser = PhoneBrowser([Service("IPICS primary", lab_pair.primary.url + "/phone/ipics"),
+                            Service("IPICS secondary", lab_pair.secondary.url + "/phone/ipics")],
+                           clock=Clock(time_scale))
+    receiver = PushReceiver(browser.execute)
+    await receiver.start()
+    browser.headers.update(receiver.headers())
+    try:
+        yield SimpleNamespace(browser=browser, receiver=receiver)
+    finally:
+        await receiver.close()
+        await browser.close()
+
+
+async def log_in(browser: PhoneBrowser, service: int, user_id: str, pin: str) -> None:
+    """Services, the IPICS service at ``service``, user ID and PIN, Submit."""
+    await browser.press_services()
+    await browser.select(service)
+    assert isinstance(browser.screen.obj, Input), browser.screen.obj
+    await browser.submit({"userid": user_id, "pin": pin})
+
+
+def menu_names(browser: PhoneBrowser) -> list[str]:
+    obj = browser.screen.obj
+    assert isinstance(obj, Menu), obj
+    return [item.name for item in obj.items]
+
+
+def shown_text(browser: PhoneBrowser) -> str:
+    obj = browser.screen.obj
+    return " ".join(filter(None, (obj.title, obj.prompt, getattr(obj, "text", ""))))
+
+
+async def wait_for_screen(browser: PhoneBrowser, predicate, what: str, timeout_s: float = 15):
+    return await wait_until(lambda: predicate(browser.screen), timeout_s, what)
