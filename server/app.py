@@ -32,6 +32,8 @@ from .config import ServerConfig, ssh_port_file
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .data import DataService
+from .dial.engine import DialEngine, dial_routes
+from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine
 from .phone.service import PhoneService, phone_routes
@@ -77,7 +79,9 @@ class IpicsServer:
                                logout=self._logout)
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
-        self.phone = PhoneService(self.data)
+        self.dial_login = DialLogin(self.data)
+        self.phone = PhoneService(self.data, self.dial_login)
+        self.dial = DialEngine(self.data, self.dial_login)
 
     # -- licenses --------------------------------------------------------------------
     def installed_features(self) -> set[Feature]:
@@ -151,18 +155,21 @@ class IpicsServer:
             await self.engine.peer.start(self.engine.partner.cert_pem, self.engine.partner.host,
                                          self.engine.settings.port)
 
-    async def phone_push_loop(self) -> None:
-        """Role changes reach the phone service, which pushes phones to a new active."""
+    async def device_events_loop(self) -> None:
+        """Role changes reach the devices' services: the phone service pushes phones to
+        a new active, the dial engine drops its calls when this server stops being it."""
         while True:  # a None is the bus dropping a slow subscriber: subscribe again
             events = self.events.subscribe()
             try:
                 while (event := await events.get()) is not None:
                     self.phone.on_event(event)
+                    self.dial.on_event(event)
             finally:
                 self.events.unsubscribe(events)
 
     async def stop(self) -> None:
         await self.phone.close()
+        await self.dial.close()
         self.services.cancel()
         await self.engine.peer.stop()
         self.events.close_all()
@@ -190,13 +197,16 @@ def make_app(server: IpicsServer) -> web.Application:
     app[SERVER] = server
     setup_middlewares(app)
     setup_routes(app)
-    app.router.add_routes(phone_routes())  # the IP phone service: XML, not the JSON API
+    # The devices' services, beside the JSON API: the IP phone service (phone XML) and
+    # the dial engine's trunk (a WebSocket per call).
+    app.router.add_routes(phone_routes())
+    app.router.add_routes(dial_routes())
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_ssh_server)
     app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
     app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.phone_push_loop()))
+    app.cleanup_ctx.append(_background(lambda s: s.device_events_loop()))
     return app
 
 

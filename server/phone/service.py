@@ -32,8 +32,8 @@ from aiohttp import web
 from ..adapters.httpclient import ApiClient, Unreachable
 from ..core.roles import Role
 from ..data import DataService
+from ..dial_login import DIAL_ID_DIGITS, PIN_DIGITS, DialLogin, Locked, well_formed
 from ..errors import ApiError
-from ..passwords import verify_password_async
 from . import objects as xml
 from .objects import InputItem, SoftKey
 
@@ -46,9 +46,6 @@ IDLE_LOGOUT_S = 30 * 60
 #: a key press refreshes the session's last activity in the replicated record at most
 #: this often, so a busy phone does not fill the transaction log
 ACTIVITY_WRITE_EVERY_S = 60
-#: numeric PINs are short: after this many wrong tries a user ID waits LOCKOUT_S
-LOCKOUT_FAILURES = 5
-LOCKOUT_S = 5 * 60
 #: the talk screen reloads itself this often to show who is talking
 TALK_REFRESH_S = 2
 #: how long a pushed resume ticket stays valid (emulated seconds)
@@ -64,9 +61,6 @@ EXECUTE_AUTH_HEADER = "X-Lab-Phone-Execute-Auth"
 
 EXIT, BACK, UPDATE, SELECT, SERVICES = "SoftKey:Exit", "SoftKey:Back", "SoftKey:Update", "SoftKey:Select", \
     "Init:Services"
-
-DIAL_ID_DIGITS = (1, 10)
-PIN_DIGITS = (4, 10)
 
 
 class PhoneMedia:
@@ -87,12 +81,12 @@ class PhoneMedia:
 
 
 class PhoneService:
-    def __init__(self, data: DataService, *, media: PhoneMedia | None = None):
+    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None):
         self.data = data
+        self.dial_login = dial_login
         self.engine = data.engine
         self.clock = data.clock
         self.media = media
-        self._failures: dict[str, tuple[int, float]] = {}
         self._pushes: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------- pages
@@ -120,17 +114,15 @@ class PhoneService:
 
     async def login(self, request: web.Request, session: dict | None) -> web.Response:
         user_id, pin = request.query.get("userid", ""), request.query.get("pin", "")
-        if not _digits(user_id, DIAL_ID_DIGITS) or not _digits(pin, PIN_DIGITS):
+        if not well_formed(user_id, pin):
             return self._login_screen(f"User ID: {DIAL_ID_DIGITS[1]} digits at most; "
                                       f"PIN: {PIN_DIGITS[0]} to {PIN_DIGITS[1]} digits")
-        locked = self._locked_for(user_id)
-        if locked:
-            return self._login_screen(f"Too many attempts: try again in {locked} minutes")
-        user = await self._verify_dial_login(user_id, pin)
+        try:
+            user = await self.dial_login.verify(user_id, pin)
+        except Locked as exc:
+            return self._login_screen(f"Too many attempts: try again in {exc.minutes} minutes")
         if user is None:
-            self._count_failure(user_id)
             return self._login_screen("Login failed: wrong user ID or PIN")
-        self._failures.pop(user_id, None)
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         await self.data.write("phone_sessions", _key_of(token), {
@@ -275,31 +267,6 @@ class PhoneService:
                 return {**v, "kind": "VTG"}
         return None
 
-    # ------------------------------------------------------------ dial login
-    async def _verify_dial_login(self, user_id: str, pin: str) -> dict | None:
-        match = None
-        for r in await self.data.store.table("users"):
-            if r.value and r.value.get("dial_id") == user_id:
-                match = r.value
-        stored = match["pin_hash"] if match else await self.data.dummy_hash()
-        ok = await verify_password_async(pin, stored)  # as slow for an unknown ID
-        return match if ok and match else None
-
-    def _locked_for(self, user_id: str) -> int:
-        count, since = self._failures.get(user_id, (0, 0.0))
-        left = since + LOCKOUT_S - self.clock.now()
-        if count >= LOCKOUT_FAILURES and left > 0:
-            return max(1, round(left / 60))
-        if count >= LOCKOUT_FAILURES:
-            self._failures.pop(user_id, None)
-        return 0
-
-    def _count_failure(self, user_id: str) -> None:
-        count, _ = self._failures.get(user_id, (0, 0.0))
-        if len(self._failures) > 10_000:  # a sweep of random IDs must not grow memory
-            self._failures.clear()
-        self._failures[user_id] = (count + 1, self.clock.now())
-
     # --------------------------------------------------------------------- HA
     def _refuse_unless_active(self, request: web.Request) -> web.Response | None:
         if not self.data.services.running("tomcat"):
@@ -413,10 +380,6 @@ def _xml(body: str) -> web.Response:
 
 def _text(title: str, body: str, *, keys: tuple[SoftKey, ...]) -> web.Response:
     return _xml(xml.text(title, "", body, keys))
-
-
-def _digits(value: str, bounds: tuple[int, int]) -> bool:
-    return value.isascii() and value.isdigit() and bounds[0] <= len(value) <= bounds[1]
 
 
 def _key_of(token: str) -> str:

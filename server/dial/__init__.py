@@ -1,0 +1,1 @@
+"""The dial engine: telephones dialling in, and dial-out participants of VTGs."""
