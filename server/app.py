@@ -33,6 +33,7 @@ from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .data import DataService
 from .dial.engine import DialEngine, dial_routes
+from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine
@@ -81,7 +82,8 @@ class IpicsServer:
                                 engine=self.engine, services=self.services, designation=self.designation)
         self.dial_login = DialLogin(self.data)
         self.phone = PhoneService(self.data, self.dial_login)
-        self.dial = DialEngine(self.data, self.dial_login)
+        self.dial = DialEngine(self.data, self.dial_login,
+                               pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None)
 
     # -- licenses --------------------------------------------------------------------
     def installed_features(self) -> set[Feature]:

@@ -38,6 +38,8 @@ class ServerConfig:
     file_replication_delay_s: float = 10.0
     port_file: Path | None = None
     admin_password: str | None = None
+    #: the lab's telephone network (numbers of dial-out participants); None: no dial-out
+    pstn_directory: Path | None = None
 
 
 def ssh_port_file(port_file: Path) -> Path:
@@ -71,6 +73,8 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-bytes", type=int, default=20 * 1024 * 1024)
     p.add_argument("--file-replication-delay", dest="file_replication_delay_s", type=float, default=10.0,
                    help="emulated seconds an upload waits before it replicates (lower priority)")
+    p.add_argument("--pstn-directory", type=Path, default=None,
+                   help="the lab's telephone network file, to call dial-out participants")
     p.add_argument("--port-file", type=Path, default=None,
                    help="write the bound client API port here once listening; the SSH port goes "
                         "to the same name with the suffix .ssh-port, written first")
@@ -99,5 +103,6 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         max_upload_bytes=ns.max_upload_bytes,
         file_replication_delay_s=ns.file_replication_delay_s,
         port_file=ns.port_file,
+        pstn_directory=ns.pstn_directory,
         admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
     )

@@ -27,6 +27,7 @@ from .passwords import hash_password_async, verify_password_async
 # Tables whose changes are pushed to consoles (never users or sessions: they hold hashes).
 PUSHED_TABLES = {"channels", "assignments", "vtgs", "incidents", "files"}
 SESSION_TTL_S = 12 * 3600
+MAX_DIAL_OUT = 50
 
 
 class UserRole(str, Enum):
@@ -230,6 +231,18 @@ class DataService:
         if user["role"] != UserRole.USER.value:
             return sorted(vtgs, key=lambda v: v["name"].casefold())
         return sorted((v for v in vtgs if user["username"] in v["members"]), key=lambda v: v["name"].casefold())
+
+    async def add_dial_out(self, vtg_id: str, number: str) -> dict:
+        """A dial-out participant of a VTG: a telephone number the dial engine calls."""
+        record = await self._require("vtgs", vtg_id, "VTG")
+        dial_out = list(record.value.get("dial_out", []))
+        if number not in [p["number"] for p in dial_out]:
+            if len(dial_out) >= MAX_DIAL_OUT:
+                raise ApiError(409, "conflict", f"a VTG has at most {MAX_DIAL_OUT} dial-out participants")
+            dial_out.append({"number": number})
+        value = {**record.value, "dial_out": dial_out}
+        await self.write("vtgs", vtg_id, value)
+        return value
 
     # -------------------------------------------------------------------- incidents
     async def create_incident(self, name: str, description: str, participants: list[str]) -> dict:

@@ -20,15 +20,21 @@ from collections.abc import Callable
 from enum import Enum
 
 import aiohttp
+from aiohttp import web
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.dial.engine import CALL_PATH, DTMF, SYSTEM_NUMBER
+from ipics_server.dial.pstn import PstnDirectory
 
 log = logging.getLogger("ipics.telephone")
+
+#: real seconds an unanswered incoming call rings
+RING_TIMEOUT_S = 30
 
 
 class State(str, Enum):
     ON_HOOK = "on hook"
     CALLING = "calling"
+    RINGING = "ringing"
     CONNECTED = "connected"
     BUSY = "all circuits busy"
     DROPPED = "call dropped"
@@ -36,10 +42,12 @@ class State(str, Enum):
 
 class Telephone:
     def __init__(self, number: str, trunk: list[str], *,
-                 on_change: Callable[[Telephone], None] | None = None):
+                 on_change: Callable[[Telephone], None] | None = None, auto_answer: bool = True):
         self.number = number
         self.trunk = list(trunk)
         self.on_change = on_change
+        #: a dial-out participant's telephone picks up by itself (an answering person)
+        self.auto_answer = auto_answer
         self.state = State.ON_HOOK
         self.server: str | None = None
         #: what the voice menu said, in order (the panel shows the last lines)
@@ -48,8 +56,59 @@ class Telephone:
         self.group: str | None = None
         self.talker: str | None = None
         self._client: ApiClient | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | web.WebSocketResponse | None = None
         self._listener: asyncio.Task | None = None
+        self._ringer: web.AppRunner | None = None
+        self._pstn: PstnDirectory | None = None
+        self._ring_url: str | None = None
+        self._answer: asyncio.Event | None = None
+
+    # ---------------------------------------------------------------- incoming calls
+    async def connect_to(self, pstn: PstnDirectory, host: str = "127.0.0.1") -> None:
+        """Plug into the lab's telephone network: calls to ``number`` ring here."""
+        app = web.Application()
+        app.router.add_get("/ring", self._ring)
+        self._ringer = web.AppRunner(app, access_log=None)
+        await self._ringer.setup()
+        await web.TCPSite(self._ringer, host, 0).start()
+        port = self._ringer.addresses[0][1]
+        self._pstn, self._ring_url = pstn, f"http://{host}:{port}/ring"
+        await asyncio.to_thread(pstn.register, self.number, self._ring_url)
+
+    async def disconnect(self) -> None:
+        await self.hang_up()
+        if self._pstn and self._ring_url:
+            await asyncio.to_thread(self._pstn.unregister, self.number, self._ring_url)
+        if self._ringer:
+            await self._ringer.cleanup()
+            self._ringer = None
+
+    async def answer(self) -> None:
+        if self._answer is not None:
+            self._answer.set()
+
+    async def _ring(self, request: web.Request) -> web.StreamResponse:
+        if self.state in (State.CALLING, State.CONNECTED, State.RINGING):
+            return web.Response(status=486, text="busy here")
+        self._set(State.RINGING)
+        self.heard.clear()
+        self.user, self.talker = None, None
+        self.group = request.query.get("vtg", "")[:64] or None
+        self._answer = asyncio.Event()
+        if self.auto_answer:
+            self._answer.set()
+        try:
+            await asyncio.wait_for(self._answer.wait(), RING_TIMEOUT_S)
+        except TimeoutError:
+            self._set(State.ON_HOOK)
+            return web.Response(status=480, text="no answer")
+        ws = web.WebSocketResponse(heartbeat=5)
+        await ws.prepare(request)
+        self._ws, self.server = ws, request.query.get("from")
+        self._listener = asyncio.current_task()
+        self._set(State.CONNECTED)
+        await self._listen(ws)
+        return ws
 
     @property
     def display(self) -> str:
@@ -93,15 +152,15 @@ class Telephone:
     async def hang_up(self) -> None:
         ws, client, listener = self._ws, self._client, self._listener
         self._ws = self._client = self._listener = None
-        if listener and listener is not asyncio.current_task():
+        if ws is not None:
+            await ws.close()  # an incoming call's handler then ends by itself
+        if client is not None and listener and listener is not asyncio.current_task():
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
-        if ws is not None:
-            await ws.close()
         if client is not None:
             await client.close()
-        if self.state in (State.CONNECTED, State.CALLING):
+        if self.state in (State.CONNECTED, State.CALLING, State.RINGING):
             self._set(State.ON_HOOK)
 
     async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:

@@ -120,7 +120,17 @@ async def list_assignments(request: web.Request) -> web.Response:
 
 
 async def list_vtgs(request: web.Request) -> web.Response:
-    return web.json_response({"vtgs": await _data(request).vtgs_for(request["user"])})
+    vtgs = await _data(request).vtgs_for(request["user"])
+    return web.json_response({"vtgs": [request.app[SERVER].dial.with_call_status(v) for v in vtgs]})
+
+
+async def dial_out(request: web.Request) -> web.Response:
+    """Invite a telephone into a VTG: recorded, then called by this server's dial engine."""
+    number = request["body"].number
+    vtg = await _data(request).add_dial_out(request.match_info["vtg_id"], number)
+    dial = request.app[SERVER].dial
+    await dial.call_out(vtg, number)
+    return web.json_response(dial.with_call_status(vtg))
 
 
 async def create_vtg(request: web.Request) -> web.Response:

@@ -40,6 +40,10 @@ class DialLogin(Body):
     pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,10}$")]
 
 
+class DialOut(Body):
+    number: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,15}$")]
+
+
 class NewChannel(Body):
     name: Name
     description: Text = ""

@@ -19,14 +19,18 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
+from ..adapters.httpclient import ApiClient, Unreachable
 from ..core.roles import Role
 from ..data import DataService
 from ..dial_login import DialLogin, Locked, well_formed
 from ..errors import ApiError
 from ..phone.service import PhoneMedia
+from .pstn import PstnDirectory
 
 log = logging.getLogger("ipics.dial")
 
@@ -66,14 +70,28 @@ class Call:
             raise HangUp() from None
 
 
+@dataclass(eq=False)
+class OutCall:
+    """A dial-out participant's call, placed by this server."""
+
+    client: ApiClient
+    ws: aiohttp.ClientWebSocketResponse
+    task: asyncio.Task | None = None
+
+
 class DialEngine:
-    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None):
+    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None,
+                 pstn: PstnDirectory | None = None):
         self.data = data
         self.engine = data.engine
         self.clock = data.clock
         self.dial_login = dial_login
         self.media = media
+        self.pstn = pstn
         self.calls: set[Call] = set()
+        #: (VTG id, number) -> the call up now.  Only this server's: a new active has
+        #: none, and does not call anyone back (chapter note on dial-out users).
+        self.out_calls: dict[tuple[str, str], OutCall] = {}
 
     # ---------------------------------------------------------------- the trunk
     async def answer(self, request: web.Request) -> web.StreamResponse:
@@ -221,16 +239,64 @@ class DialEngine:
             await call.say("No key was pressed. Goodbye.")
             raise HangUp() from None
 
+    # ---------------------------------------------------------------- dial-out
+    async def call_out(self, vtg: dict, number: str) -> str:
+        """Call a dial-out participant into ``vtg``; its status afterwards."""
+        key = (vtg["id"], number)
+        if key in self.out_calls:
+            return "connected"
+        ring_url = self.pstn.lookup(number) if self.pstn else None
+        if ring_url is None:
+            log.info("dial-out to %s: no such number on the lab's telephone network", number)
+            return "disconnected"
+        parts = urlsplit(ring_url)
+        client = ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=5)
+        query = urlencode({"from": SYSTEM_NUMBER, "vtg": vtg["name"][:64]})
+        try:
+            ws = await client.websocket(f"{parts.path}?{query}")
+        except Unreachable as exc:
+            log.info("dial-out to %s not answered: %s", number, exc)
+            await client.close()
+            return "disconnected"
+        call = self.out_calls[key] = OutCall(client, ws)
+        call.task = asyncio.get_running_loop().create_task(self._hold(key, call))
+        log.info("dial-out participant %s connected to VTG %s", number, vtg["name"])
+        return "connected"
+
+    async def _hold(self, key: tuple[str, str], call: OutCall) -> None:
+        try:
+            async for _ in call.ws:
+                pass  # the participant's keys and audio are not used by the engine
+        finally:
+            if self.out_calls.get(key) is call:
+                del self.out_calls[key]
+            await call.client.close()
+
+    def with_call_status(self, vtg: dict) -> dict:
+        """The VTG with each dial-out participant's state on this server."""
+        if not vtg.get("dial_out"):
+            return vtg
+        return {**vtg, "dial_out": [
+            {**p, "status": "connected" if (vtg["id"], p["number"]) in self.out_calls else "disconnected"}
+            for p in vtg["dial_out"]]}
+
+    async def _hang_up_out_calls(self) -> None:
+        for call in list(self.out_calls.values()):
+            await call.ws.close()
+
     # ---------------------------------------------------------------- failover
     def on_event(self, event: dict) -> None:
         """Leaving the active role (Failover Now, Go Standby) drops every call."""
         if event.get("type") == "role" and event.get("role") != Role.ACTIVE.value:
+            loop = asyncio.get_running_loop()
             for call in list(self.calls):
-                asyncio.get_running_loop().create_task(call.ws.close(message=b"failover"))
+                loop.create_task(call.ws.close(message=b"failover"))
+            loop.create_task(self._hang_up_out_calls())
 
     async def close(self) -> None:
         for call in list(self.calls):
             await call.ws.close(message=b"server stopping")
+        await self._hang_up_out_calls()
 
 
 def dial_routes() -> list[web.RouteDef]:

@@ -196,6 +196,10 @@ class LabPair:
         lic = assets_dir() / "licenses"
         common = dict(admin_password=self.admin_password, time_scale=time_scale,
                       clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
+        # Both servers share the lab's telephone network (dial-out participants).
+        self.pstn_directory = root / "pstn.json"
+        primary_args = ["--pstn-directory", str(self.pstn_directory), *(primary_args or [])]
+        secondary_args = ["--pstn-directory", str(self.pstn_directory), *(secondary_args or [])]
         self.primary = ServerProcess(
             "primary", root / "primary" / "data", PRIMARY_HOST,
             licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
