@@ -20,7 +20,7 @@ from ipics_server.app import make_app
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # a value for every path parameter, shaped like the real thing
-PARAM_VALUES = {"channel_id": "0" * 32, "incident_id": "0" * 32, "file_id": "0" * 32, "username": "nobody"}
+PARAM_VALUES = {"channel_id": "0" * 32, "vtg_id": "0" * 32, "incident_id": "0" * 32, "file_id": "0" * 32, "username": "nobody"}
 
 
 def registered_routes(app: web.Application) -> set[tuple[str, str]]:
