@@ -285,6 +285,24 @@ class DataService:
             raise
         return self._file_view(value)
 
+    async def restore_file(self, incident_id: str, file_id: str, user: dict, content: bytes) -> dict:
+        """Upload again the content of a file that did not reach this server before a
+        failover: the same file record, available again to everyone (its checksum
+        proves it is the same file)."""
+        await self.incident(incident_id, user)
+        self.engine.refuse_unless_active()
+        record = await self.store.get("files", file_id)
+        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+            raise not_found("no such file")
+        if hashlib.sha256(content).hexdigest() != record.value["sha256"]:
+            raise conflict(f"this is not the file {record.value['name']} that was uploaded (its checksum differs)")
+        if not self.files.exists(file_id):
+            await self.files.write(file_id, content, mtime=record.value["uploaded_at"])
+            # The record changes too, so the restored content replicates to the standby.
+            await self.write("files", file_id, {**record.value, "restored_by": user["username"],
+                                                "restored_at": self.clock.now()})
+        return self._file_view(record.value)
+
     async def file_content(self, incident_id: str, file_id: str, user: dict) -> tuple[dict, bytes]:
         await self.incident(incident_id, user)
         record = await self.store.get("files", file_id)

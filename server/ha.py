@@ -1075,6 +1075,9 @@ class HAEngine:
             self._replication_lag_ms.extend(self.clock.real_seconds(now - r.updated_at) * 1000 for r in records)
             del self._replication_lag_ms[:-10000]
             if any(r.table == "files" for r in records):
+                # A file record that changed (its content restored on the active) is
+                # worth fetching again, even if it was on neither server before.
+                self.unavailable_files.difference_update(r.key for r in records if r.table == "files")
                 self._files_wakeup.set()
             self.events.publish({"type": "replicated", "count": len(records)})
         return web.json_response({"applied_seq": self.applied[1]})

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
@@ -36,6 +37,8 @@ UNREACHABLE_PAUSE_S = 5.0
 #: how often an offline console looks for the new active (emulated seconds)
 RECONNECT_EVERY_S = 1.0
 REQUEST_TIMEOUT_S = 5.0
+#: real seconds an upload (a video of up to 20 MB) may take on a slow mobile link
+UPLOAD_TIMEOUT_S = 120.0
 
 
 class State(str, Enum):
@@ -47,6 +50,14 @@ class State(str, Enum):
 
 class LoginError(Exception):
     """The login failed; the message says why, in words for the dispatcher."""
+
+
+class UploadError(Exception):
+    """The server refused an upload, or the client is offline; the message says why."""
+
+
+class UploadInterrupted(UploadError):
+    """The link broke while the upload was on its way: the server may or may not have it."""
 
 
 @dataclass
@@ -398,6 +409,46 @@ class ConsoleSession:
         except Unreachable:
             return None
         return reply.body if reply.ok and isinstance(reply.body, bytes) else None
+
+    async def upload_file(self, incident_id: str, name: str, content_type: str, content: bytes) -> dict:
+        """Upload a photo or video to an incident on the current server; its file record
+        (``id``, ``available``, ...).  The configuration is refreshed before returning,
+        so ``config.incidents`` already lists the new file."""
+        client = self._client
+        if client is None or self.state != State.ONLINE:
+            raise UploadError("offline: the upload waits until the connection to the active server is back")
+        path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files?name={quote(name, safe='')}"
+        try:
+            reply = await client.request("POST", path, data=content, headers={"Content-Type": content_type},
+                                         timeout_s=UPLOAD_TIMEOUT_S)
+        except Unreachable as exc:
+            raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if reply.status != 201:
+            raise UploadError(f"{self.server} refused the upload: {body.get('message', reply.status)}")
+        if self._client is client and self.state == State.ONLINE:  # not logged out meanwhile
+            with contextlib.suppress(Unreachable):
+                await self.refresh()
+        return body
+
+    async def restore_file(self, incident_id: str, file_id: str, content: bytes) -> dict:
+        """Send again the content of a file the current server lists as unavailable (it
+        did not replicate before a failover): the same record becomes available to all."""
+        client = self._client
+        if client is None or self.state != State.ONLINE:
+            raise UploadError("offline: the upload waits until the connection to the active server is back")
+        path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files/{quote(file_id, safe='')}"
+        try:
+            reply = await client.request("PUT", path, data=content, timeout_s=UPLOAD_TIMEOUT_S)
+        except Unreachable as exc:
+            raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if not reply.ok:
+            raise UploadError(f"{self.server} refused the upload: {body.get('message', reply.status)}")
+        if self._client is client and self.state == State.ONLINE:
+            with contextlib.suppress(Unreachable):
+                await self.refresh()
+        return body
 
     async def learn_unknown_roles(self) -> None:
         """Ask for the roles the selector has never seen (a first run).  Roles seen before

@@ -154,7 +154,6 @@ async def get_incident(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     """Raw body upload: ``POST .../files?name=photo.jpg`` with the file's Content-Type."""
-    server = request.app[SERVER]
     try:
         name = check_file_name(request.query.get("name", ""))
     except FileNameError as exc:
@@ -162,7 +161,22 @@ async def upload_file(request: web.Request) -> web.Response:
     content_type = request.content_type or "application/octet-stream"
     if not _CONTENT_TYPE.match(content_type):
         raise bad_request("unsupported Content-Type")
-    limit = server.cfg.max_upload_bytes
+    content = await _read_upload(request)
+    value = await _data(request).add_file(request.match_info["incident_id"], request["user"], name,
+                                          content_type, content)
+    return web.json_response(value, status=201)
+
+
+async def restore_file(request: web.Request) -> web.Response:
+    """``PUT .../files/{file_id}``: the content of a file missing after a failover."""
+    content = await _read_upload(request)
+    value = await _data(request).restore_file(request.match_info["incident_id"], request.match_info["file_id"],
+                                              request["user"], content)
+    return web.json_response(value)
+
+
+async def _read_upload(request: web.Request) -> bytes:
+    limit = request.app[SERVER].cfg.max_upload_bytes
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "too_large", f"the upload is larger than the limit of {limit} bytes")
     chunks, size = [], 0
@@ -173,9 +187,7 @@ async def upload_file(request: web.Request) -> web.Response:
         chunks.append(chunk)
     if size == 0:
         raise bad_request("the upload is empty")
-    value = await _data(request).add_file(request.match_info["incident_id"], request["user"], name,
-                                          content_type, b"".join(chunks))
-    return web.json_response(value, status=201)
+    return b"".join(chunks)
 
 
 async def download_file(request: web.Request) -> web.Response:

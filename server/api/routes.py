@@ -90,6 +90,9 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/incidents/{incident_id}/files", data_views.upload_file,
           "Upload a photo or video (raw body, ?name=)", auth="user",
           raw_body=True, query=("name",)),
+    Route("PUT", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.restore_file,
+          "Upload again a file whose content did not reach this server before a failover (raw body; "
+          "the same content, checked by its SHA-256)", auth="user", raw_body=True),
     Route("GET", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.download_file,
           "Download an uploaded file", auth="user"),
     # HA (Administration Console, Configuration > High Availability)
