@@ -1,0 +1,508 @@
+"""``MediaClient``: a device's connection to the media router (asyncio, no Qt).
+
+Used by the phone service, the desktop (through ``RouterFloor``), tests and the
+benchmark::
+
+    client = await MediaClient.connect("ws://127.0.0.1:8765/media", "dan")
+    client.join(group)                       # a Future[bool] if you want the answer
+    if await client.press(group):            # the router's answer: True = you talk
+        client.send_audio(group, payload)    # 20 ms of PCM; stamped and numbered here
+    client.release(group)
+    client.talker(group)                     # who talks there now, or None
+    client.subscribe(lambda group, talker: ...)              # -> unsubscribe
+    client.on_audio(lambda group, talker, seq, payload, sent_ns: ...)   # -> unsubscribe
+    await client.talk(group, 2.0)            # press, 2 s of tone paced at 20 ms, release
+    await client.close()
+
+If the connection drops the client reconnects by itself (backoff from 50 ms doubling to
+1 s, with jitter), joins its groups again and asks again for the floors it was holding:
+a talker keeps talking through a router restart unless someone else took the floor
+first.  While disconnected, ``talker`` is None everywhere (the floor is unknown),
+``press`` answers False at once and audio is dropped (counted in ``stats``).
+
+Listeners run on the event loop; an exception in one is logged, never raised here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Self
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from ..adapters.httpclient import ApiClient, Unreachable
+from .protocol import (
+    FRAME_MS,
+    PATH,
+    PROTOCOL,
+    SEQ_MOD,
+    decode_audio,
+    encode_audio,
+    encode_control,
+    parse_event,
+    validate_group,
+    validate_who,
+)
+from .tone import tone_frame
+
+log = logging.getLogger("ipics.media.client")
+
+TalkerListener = Callable[[str, str | None], None]  # (group, talker or None)
+AudioListener = Callable[[str, str, int, bytes, int], None]  # (group, talker, seq, payload, sent_ns)
+
+BACKOFF_S = (0.05, 1.0)
+HEARTBEAT_S = 5.0
+#: audio frames waiting to be written (0.5 s): beyond, the newest is dropped
+AUDIO_BACKLOG = 25
+FRAME_S = FRAME_MS / 1000
+
+
+class MediaUnavailable(ConnectionError):
+    """The router did not answer in time."""
+
+
+class MediaRefused(ValueError):
+    """The router refused this client's hello (its name): reconnecting would not help."""
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``ws://host:port[/media]`` -> (``http://host:port``, ``/media``), for the one HTTP client."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https", "http": "http", "https": "https"}.get(parts.scheme)
+    if scheme is None or not parts.hostname or parts.port is None:
+        raise ValueError(f"the media router's address must be ws://host:port/media, not {url!r}")
+    return f"{scheme}://{parts.netloc}", parts.path if parts.path not in ("", "/") else PATH
+
+
+class _Outbox:
+    """The client's messages in order (control and audio), written by one task."""
+
+    def __init__(self) -> None:
+        self.items: deque[str | bytes] = deque()
+        self.audio = 0
+        self.wake = asyncio.Event()
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.audio = 0
+
+    async def run(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        items = self.items
+        with contextlib.suppress(ConnectionError, RuntimeError):  # closing: the reader notices
+            while True:
+                if not items:
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                item = items.popleft()
+                if isinstance(item, bytes):
+                    self.audio -= 1
+                    await ws.send_bytes(item)
+                else:
+                    await ws.send_str(item)
+
+
+class MediaClient:
+    def __init__(self, url: str, who: str, *, reconnect: bool = True,
+                 backoff_s: tuple[float, float] = BACKOFF_S, heartbeat_s: float = HEARTBEAT_S):
+        self.url = url
+        self._base, self._path = split_url(url)
+        self.who = validate_who(who, op=None)
+        self.reconnect, self.backoff_s, self.heartbeat_s = reconnect, backoff_s, heartbeat_s
+        self.connected = False
+        self.refused: str | None = None  # the router's reason, if it refused our hello
+        self.last_error: str | None = None
+        self.floor_timeout_s: float | None = None
+        self.connections = 0  # how many times a session with the router began (1 + reconnects)
+        self.stats: Counter[str] = Counter()
+        self._groups: set[str] = set()  # joined, or to join on (re)connect
+        self._holding: set[str] = set()  # the floor asked for and not released
+        self._talkers: dict[str, str] = {}
+        self._slot_group: dict[int, str] = {}
+        self._group_slot: dict[str, int] = {}
+        self._seq: dict[str, int] = defaultdict(int)
+        self._presses: dict[str, deque[asyncio.Future[bool]]] = defaultdict(deque)
+        self._join_waiters: dict[str, list[asyncio.Future[bool]]] = defaultdict(list)
+        self._listeners: list[TalkerListener] = []
+        self._audio_listeners: list[AudioListener] = []
+        self._outbox = _Outbox()
+        self._welcome = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._api: ApiClient | None = None
+        self._run_task: asyncio.Task | None = None
+        self._closing = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    async def connect(cls, url: str, who: str, *, timeout_s: float = 5.0, **kw) -> MediaClient:
+        """A connected client; ``MediaUnavailable`` or ``MediaRefused`` if not within ``timeout_s``."""
+        client = cls(url, who, **kw)
+        client.start()
+        try:
+            await client.wait_connected(timeout_s)
+        except BaseException:
+            await client.close()
+            raise
+        return client
+
+    def start(self) -> None:
+        """Connect in the background (and keep reconnecting); returns at once."""
+        if self._run_task is None:
+            self._api = ApiClient(self._base, timeout_s=5)
+            self._run_task = asyncio.get_running_loop().create_task(self._run(), name=f"media {self.who}")
+
+    async def wait_connected(self, timeout_s: float = 5.0) -> None:
+        welcome = asyncio.ensure_future(self._welcome.wait())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({welcome, stopped}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            welcome.cancel()
+            stopped.cancel()
+        if self.refused:
+            raise MediaRefused(f"the media router refused {self.who!r}: {self.refused}")
+        if not self._welcome.is_set():
+            raise MediaUnavailable(f"no media router at {self.url} within {timeout_s:g} s"
+                                   + (f": {self.last_error}" if self.last_error else ""))
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._run_task is not None:
+            self._run_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run_task
+        if self._api is not None:
+            await self._api.close()
+        self._on_disconnect()
+        for waiters in self._join_waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(False)
+        self._join_waiters.clear()
+        self._stopped.set()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    async def _run(self) -> None:
+        delay = self.backoff_s[0]
+        while not self._closing:
+            try:
+                ws = await asyncio.wait_for(self._api.websocket(self._path, heartbeat_s=self.heartbeat_s),
+                                            self._api.timeout_s)
+            except (TimeoutError, Unreachable) as exc:
+                self.last_error = str(exc) or "timed out"
+                self.stats["connect_failed"] += 1
+            else:
+                try:
+                    if await self._session(ws):
+                        delay = self.backoff_s[0]  # it worked: the next drop retries quickly
+                finally:
+                    self._on_disconnect()
+                    await ws.close()
+            if self._closing or not self.reconnect or self.refused:
+                break
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.backoff_s[1])
+        self._stopped.set()
+
+    async def _session(self, ws: aiohttp.ClientWebSocketResponse) -> bool:
+        """One connection: hello, then events until it closes.  True if welcomed."""
+        self.connections += 1
+        self._outbox.clear()
+        writer = asyncio.get_running_loop().create_task(self._outbox.run(ws))
+        try:
+            await ws.send_str(encode_control("hello", who=self.who, protocol=PROTOCOL))
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    self._on_event(msg.data)
+                elif msg.type is aiohttp.WSMsgType.BINARY:
+                    self._on_audio(msg.data)
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    self.last_error = f"WebSocket error: {msg.data}"
+            if ws.close_code not in (None, aiohttp.WSCloseCode.OK, aiohttp.WSCloseCode.GOING_AWAY):
+                self.last_error = f"the router closed the connection ({ws.close_code})"
+        except (ConnectionError, RuntimeError) as exc:
+            self.last_error = str(exc) or type(exc).__name__
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return self.connected or self._welcome.is_set()
+
+    def _on_disconnect(self) -> None:
+        was = self.connected
+        self.connected = False
+        self._welcome.clear()
+        self._outbox.clear()
+        self._slot_group.clear()
+        self._group_slot.clear()
+        for presses in self._presses.values():
+            while presses:
+                fut = presses.popleft()
+                if not fut.done():
+                    fut.set_result(False)
+        for group in list(self._talkers):
+            self._set_talker(group, None)  # the floor is unknown until the router says
+        if was:
+            self.stats["disconnects"] += 1
+
+    # ------------------------------------------------------------------ commands
+    def join(self, group: str) -> asyncio.Future[bool]:
+        """Listen to a group (again after every reconnect).  The Future says whether the
+        router accepted it; awaiting it is optional."""
+        validate_group(group, "join")
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if group in self._group_slot:
+            fut.set_result(True)
+            return fut
+        self._join_waiters[group].append(fut)
+        if group not in self._groups:
+            self._groups.add(group)
+            self._send("join", group=group)
+        return fut
+
+    def leave(self, group: str) -> None:
+        self._groups.discard(group)
+        self._holding.discard(group)
+        if group in self._group_slot:
+            self._send("leave", group=group)
+        self._forget(group)
+        for fut in self._join_waiters.pop(group, []):
+            if not fut.done():
+                fut.set_result(False)
+
+    async def press(self, group: str) -> bool:
+        """Ask for the floor; the router's answer (False also when not connected)."""
+        return await self.request_floor(group)
+
+    def request_floor(self, group: str) -> asyncio.Future[bool]:
+        """``press`` for synchronous callers: the request is sent now, in order with
+        what follows (a ``release`` right after it is not overtaken); the Future has
+        the router's answer."""
+        if group not in self._groups:
+            self.join(group)
+        if not self.connected:
+            self.stats["press_offline"] += 1
+            fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            fut.set_result(False)
+            return fut
+        self._holding.add(group)
+        return self._ask_floor(group)
+
+    def _ask_floor(self, group: str) -> asyncio.Future[bool]:
+        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._presses[group].append(fut)
+        self._send("press", group=group)
+        return fut
+
+    def release(self, group: str) -> None:
+        self._holding.discard(group)
+        if group in self._groups:
+            self._send("release", group=group)  # also after a press still unanswered
+
+    def holding(self, group: str) -> bool:
+        """Whether this client asked for the floor there and has not released or lost it."""
+        return group in self._holding
+
+    def talker(self, group: str) -> str | None:
+        return self._talkers.get(group)
+
+    def joined(self, group: str) -> bool:
+        return group in self._group_slot
+
+    def subscribe(self, listener: TalkerListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def on_audio(self, listener: AudioListener) -> Callable[[], None]:
+        self._audio_listeners.append(listener)
+        return lambda: self._audio_listeners.remove(listener) if listener in self._audio_listeners else None
+
+    def next_seq(self, group: str) -> int:
+        """The sequence number the next frame to ``group`` will carry."""
+        return self._seq[group]
+
+    def send_audio(self, group: str, payload: bytes) -> int | None:
+        """Queue one frame; its sequence number, or None if dropped (not connected, group
+        not joined yet, or the backlog full).  The router forwards it only if we hold the floor."""
+        slot = self._group_slot.get(group)
+        if not self.connected or slot is None:
+            self.stats["audio_dropped_offline"] += 1
+            return None
+        if self._outbox.audio >= AUDIO_BACKLOG:
+            self.stats["audio_dropped_backlog"] += 1
+            return None
+        seq = self._seq[group]
+        self._seq[group] = (seq + 1) % SEQ_MOD
+        self._outbox.items.append(encode_audio(slot, seq, time.monotonic_ns(), payload))
+        self._outbox.audio += 1
+        self._outbox.wake.set()
+        self.stats["audio_sent"] += 1
+        return seq
+
+    async def stream(self, group: str, *, count: int | None = None, frames: Iterable[bytes] | None = None,
+                     frame_s: float = FRAME_S) -> int:
+        """Send frames paced at ``frame_s`` while holding the floor (until released, lost,
+        ``count`` frames or the end of ``frames``); the tone by default, frame ``seq`` of
+        it each time, so a listener can check order and content.  Frames sent."""
+        loop = asyncio.get_running_loop()
+        source = iter(frames) if frames is not None else None
+        start, i, sent = loop.time(), 0, 0
+        while group in self._holding and (count is None or i < count):
+            payload = tone_frame(self.next_seq(group)) if source is None else next(source, None)
+            if payload is None:
+                break
+            sent += self.send_audio(group, payload) is not None
+            i += 1
+            delay = start + i * frame_s - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -5 * frame_s:
+                start, i = loop.time(), 0  # far behind (a stall): do not burst to catch up
+        return sent
+
+    async def talk(self, group: str, seconds: float, *, frames: Iterable[bytes] | None = None) -> int:
+        """Press, stream ``seconds`` of tone (or ``frames``) paced at 20 ms, release.
+        Frames sent; 0 if the floor was denied."""
+        if not await self.press(group):
+            return 0
+        try:
+            return await self.stream(group, count=max(1, round(seconds / FRAME_S)), frames=frames)
+        finally:
+            self.release(group)
+
+    def _send(self, op: str, **fields) -> None:
+        if self.connected:
+            self._outbox.items.append(encode_control(op, **fields))
+            self._outbox.wake.set()
+
+    # -------------------------------------------------------------------- events
+    def _on_event(self, text: str) -> None:
+        try:
+            ev = parse_event(text)
+            handler = getattr(self, "_ev_" + ev["event"], None)
+            if handler is None:
+                self.stats["unknown_events"] += 1
+                return
+            handler(ev)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.stats["bad_events"] += 1
+            log.warning("media client %s: bad event from the router: %s", self.who, exc)
+
+    def _ev_welcome(self, ev: dict) -> None:
+        self.connected = True
+        self.floor_timeout_s = ev.get("floor_timeout_s")
+        # Joins first, then the floors we were holding: the router answers in order.
+        for group in sorted(self._groups):
+            self._send("join", group=group)
+        for group in sorted(self._holding):
+            self._ask_floor(group).add_done_callback(lambda f, g=group: self._re_pressed(g, f))
+        self._welcome.set()
+
+    def _re_pressed(self, group: str, fut: asyncio.Future[bool]) -> None:
+        if not fut.cancelled() and not fut.result():
+            self._holding.discard(group)
+
+    def _ev_joined(self, ev: dict) -> None:
+        group, slot = ev["group"], int(ev["slot"])
+        if group not in self._groups:
+            self._send("leave", group=group)  # left while the join was on its way
+            return
+        old = self._group_slot.pop(group, None)
+        if old is not None:
+            self._slot_group.pop(old, None)
+        self._group_slot[group], self._slot_group[slot] = slot, group
+        self._set_talker(group, ev.get("talker"))
+        for fut in self._join_waiters.pop(group, []):
+            if not fut.done():
+                fut.set_result(True)
+
+    def _ev_left(self, ev: dict) -> None:
+        if ev["group"] not in self._groups:
+            self._forget(ev["group"])
+
+    def _ev_granted(self, ev: dict) -> None:
+        self._answer(ev["group"], True)
+
+    def _ev_denied(self, ev: dict) -> None:
+        group = ev["group"]
+        self._holding.discard(group)
+        self._set_talker(group, ev.get("talker"))
+        self._answer(group, False)
+
+    def _ev_talker(self, ev: dict) -> None:
+        group, talker = ev["group"], ev.get("talker")
+        if talker != self.who and group in self._holding and not self._presses.get(group):
+            self._holding.discard(group)  # the floor was taken from us (the silence timeout)
+        self._set_talker(group, talker)
+
+    def _ev_error(self, ev: dict) -> None:
+        op, group, code = ev.get("op"), ev.get("group"), ev.get("code")
+        self.stats["errors." + str(code)] += 1
+        self.last_error = f"{code}: {ev.get('message')}"
+        log.info("media client %s: router error %s", self.who, self.last_error)
+        if op == "hello":
+            self.refused = str(ev.get("message"))
+            self._stopped.set()
+        elif op == "press" and group:
+            self._holding.discard(group)
+            self._answer(group, False)
+        elif op == "join" and group:
+            self._groups.discard(group)  # refused (too many groups): not retried on reconnect
+            for fut in self._join_waiters.pop(group, []):
+                if not fut.done():
+                    fut.set_result(False)
+
+    def _answer(self, group: str, granted: bool) -> None:
+        presses = self._presses.get(group)
+        if presses:
+            fut = presses.popleft()
+            if not fut.done():
+                fut.set_result(granted)
+
+    def _on_audio(self, data: bytes) -> None:
+        try:
+            frame = decode_audio(data)
+        except ValueError:
+            self.stats["bad_frames"] += 1
+            return
+        group = self._slot_group.get(frame.slot)
+        if group is None:
+            self.stats["audio_unknown_slot"] += 1
+            return
+        self.stats["audio_received"] += 1
+        for listener in list(self._audio_listeners):
+            try:
+                listener(group, frame.talker, frame.seq, frame.payload, frame.sent_ns)
+            except Exception:
+                log.exception("media client %s: audio listener failed", self.who)
+
+    def _set_talker(self, group: str, talker: str | None) -> None:
+        if self._talkers.get(group) == talker:
+            return
+        if talker is None:
+            self._talkers.pop(group, None)
+        else:
+            self._talkers[group] = talker
+        for listener in list(self._listeners):
+            try:
+                listener(group, talker)
+            except Exception:
+                log.exception("media client %s: talker listener failed", self.who)
+
+    def _forget(self, group: str) -> None:
+        slot = self._group_slot.pop(group, None)
+        if slot is not None:
+            self._slot_group.pop(slot, None)
+        self._set_talker(group, None)

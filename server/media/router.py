@@ -1,0 +1,371 @@
+"""The media router: floor control and audio fan-out for talk groups, over WebSockets.
+
+A device connects to ``/media``, says hello with its name, joins talk groups and asks
+for the floor (``protocol`` has the messages).  Per group the router keeps the members
+and the floor holder; audio is forwarded only from the holder, stamped with its name,
+to every other member.  The floor is freed when the holder releases it, leaves, goes
+away (its connection closes, or misses the WebSocket heartbeat), or stays silent
+longer than ``floor_timeout_s`` emulated seconds (default 60, scaled by the clock's
+time scale like every emulated duration of the lab): a stuck PTT button cannot hold a
+channel for ever.
+
+Each device has its own outbox and writer task, so a slow listener loses its own
+audio (counted) and never delays the talker or the other listeners.
+
+Bad input (malformed JSON, unknown ops, wrong types, oversized messages, audio for a
+group not joined or without the floor, too many groups) is answered with an ``error``
+event, rate-limited per device, and counted in ``GET /media/stats``; the router keeps
+serving everyone.  A message over ``WS_MAX_MSG_SIZE`` closes that one connection with
+1009 (message too big), as aiohttp does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import Counter, deque
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from ..clock import Clock
+from .protocol import (
+    MAX_CLIENTS,
+    MAX_GROUPS,
+    MAX_GROUPS_PER_CLIENT,
+    PATH,
+    PROTOCOL,
+    WS_MAX_MSG_SIZE,
+    Control,
+    ProtocolError,
+    check_audio,
+    encode_event,
+    limits,
+    parse_control,
+    stamp_talker,
+)
+
+log = logging.getLogger("ipics.media")
+
+#: the emulated seconds a floor holder may stay silent before the router frees the floor
+FLOOR_TIMEOUT_S = 60.0
+#: real seconds between WebSocket pings; a device that misses a pong is dropped
+HEARTBEAT_S = 5.0
+#: audio frames queued for one listener (0.5 s of 20 ms frames): beyond, its audio drops
+AUDIO_BACKLOG = 25
+#: control events queued for one device: beyond, it is too slow and is disconnected
+CONTROL_BACKLOG = 500
+#: error events per device: a burst, then this many per second; the rest are only counted
+ERROR_BURST, ERRORS_PER_S = 20, 10.0
+
+
+class Outbox:
+    """What the router sends one device, in order, written by the device's own task."""
+
+    def __init__(self, ws: web.WebSocketResponse):
+        self.ws = ws
+        self._items: deque[str | bytes] = deque()
+        self._audio = 0
+        self._wake = asyncio.Event()
+        self.audio_dropped = 0
+        self.overflowed = False
+
+    def put_event(self, text: str) -> None:
+        if len(self._items) - self._audio >= CONTROL_BACKLOG:
+            self.overflowed = True  # the writer closes the connection
+        else:
+            self._items.append(text)
+        self._wake.set()
+
+    def put_audio(self, frame: bytes) -> bool:
+        if self._audio >= AUDIO_BACKLOG:
+            self.audio_dropped += 1
+            return False
+        self._items.append(frame)
+        self._audio += 1
+        self._wake.set()
+        return True
+
+    async def run(self) -> None:
+        items, ws = self._items, self.ws
+        try:
+            while True:
+                if self.overflowed:
+                    await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow: events backlog full")
+                    return
+                if not items:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                item = items.popleft()
+                if isinstance(item, bytes):
+                    self._audio -= 1
+                    await ws.send_bytes(item)
+                else:
+                    await ws.send_str(item)
+        except (ConnectionError, RuntimeError):
+            return  # the connection is closing: the handler cleans up
+
+
+class Member:
+    """One connected device."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, ws: web.WebSocketResponse, peer: str):
+        self.id = next(self._ids)
+        self.ws, self.peer = ws, peer
+        self.who: str | None = None
+        self.who_bytes = b""
+        self.groups: dict[str, Group] = {}
+        self.slots: dict[int, Group] = {}
+        self.outbox = Outbox(ws)
+        self._tokens, self._refilled = float(ERROR_BURST), time.monotonic()
+        self.errors_suppressed = 0
+
+    def __repr__(self) -> str:
+        return f"{self.who or '?'}#{self.id}"
+
+    def send(self, event: str, **fields: Any) -> None:
+        self.outbox.put_event(encode_event(event, **fields))
+
+    def error(self, exc: ProtocolError) -> None:
+        now = time.monotonic()
+        self._tokens = min(ERROR_BURST, self._tokens + (now - self._refilled) * ERRORS_PER_S)
+        self._refilled = now
+        if self._tokens < 1:
+            self.errors_suppressed += 1
+            return
+        self._tokens -= 1
+        self.outbox.put_event(encode_event(**exc.event()))
+
+
+class Group:
+    """A talk group: a channel or VTG, by its id."""
+
+    def __init__(self, group_id: str, slot: int):
+        self.id, self.slot = group_id, slot
+        self.members: dict[Member, None] = {}  # ordered: events go out in join order
+        self.holder: Member | None = None
+        self.last_heard = 0.0  # emulated monotonic seconds: the holder's press or last frame
+
+    @property
+    def talker(self) -> str | None:
+        return self.holder.who if self.holder else None
+
+
+class Router:
+    def __init__(self, clock: Clock | None = None, floor_timeout_s: float = FLOOR_TIMEOUT_S,
+                 max_clients: int = MAX_CLIENTS):
+        self.clock = clock or Clock()
+        self.floor_timeout_s = floor_timeout_s
+        self.max_clients = max_clients
+        self.members: set[Member] = set()
+        self.groups: dict[str, Group] = {}
+        self._slots = itertools.count(1)  # never reused while the router runs
+        self.stats: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ control
+    def control(self, m: Member, text: str) -> None:
+        self.stats["control_in"] += 1
+        try:
+            c = parse_control(text)
+            if c.op != "hello" and m.who is None:
+                raise ProtocolError("hello_first", "say hello with your name first", op=c.op, group=c.group)
+            getattr(self, "_" + c.op)(m, c)
+        except ProtocolError as exc:
+            self.reject(m, exc)
+
+    def reject(self, m: Member, exc: ProtocolError) -> None:
+        self.stats["error." + exc.code] += 1
+        m.error(exc)
+
+    def _hello(self, m: Member, c: Control) -> None:
+        if m.who is not None:
+            raise ProtocolError("already_hello", f"already said hello as {m.who!r}", op="hello")
+        m.who, m.who_bytes = c.who, c.who.encode()
+        log.info("%s connected from %s", m, m.peer)
+        m.send("welcome", who=m.who, protocol=PROTOCOL, floor_timeout_s=self.floor_timeout_s,
+               floor_timeout_real_s=self.clock.real_seconds(self.floor_timeout_s), limits=limits())
+
+    def _join(self, m: Member, c: Control) -> None:
+        g = m.groups.get(c.group)
+        if g is None:
+            if len(m.groups) >= MAX_GROUPS_PER_CLIENT:
+                raise ProtocolError("too_many_groups", f"a device may join at most {MAX_GROUPS_PER_CLIENT} groups; "
+                                                       "leave one first", op="join", group=c.group)
+            g = self.groups.get(c.group)
+            if g is None:
+                if len(self.groups) >= MAX_GROUPS:
+                    raise ProtocolError("router_full", f"the router carries at most {MAX_GROUPS} groups",
+                                        op="join", group=c.group)
+                g = self.groups[c.group] = Group(c.group, next(self._slots))
+            g.members[m] = None
+            m.groups[g.id], m.slots[g.slot] = g, g
+        m.send("joined", group=g.id, slot=g.slot, talker=g.talker)
+
+    def _joined(self, m: Member, c: Control) -> Group:
+        g = m.groups.get(c.group)
+        if g is None:
+            raise ProtocolError("not_joined", f"join group {c.group} first", op=c.op, group=c.group)
+        return g
+
+    def _leave(self, m: Member, c: Control) -> None:
+        self._remove(m, self._joined(m, c))
+        m.send("left", group=c.group)
+
+    def _press(self, m: Member, c: Control) -> None:
+        g = self._joined(m, c)
+        if g.holder is None:
+            g.holder, g.last_heard = m, self.clock.monotonic()
+            self.stats["floor_granted"] += 1
+            log.info("%s talks on %s", m, g.id)
+            m.send("granted", group=g.id)
+            self._tell_talker(g)
+        elif g.holder is m:
+            m.send("granted", group=g.id)
+        else:
+            self.stats["floor_denied"] += 1
+            m.send("denied", group=g.id, talker=g.holder.who)
+
+    def _release(self, m: Member, c: Control) -> None:
+        g = self._joined(m, c)
+        if g.holder is m:
+            self._free(g, "released")
+
+    def _free(self, g: Group, why: str) -> None:
+        log.info("%s's floor on %s freed: %s", g.holder, g.id, why)
+        self.stats["floor_freed." + why] += 1
+        g.holder = None
+        self._tell_talker(g)
+
+    def _tell_talker(self, g: Group) -> None:
+        text = encode_event("talker", group=g.id, talker=g.talker)
+        for member in g.members:
+            member.outbox.put_event(text)
+
+    def _remove(self, m: Member, g: Group) -> None:
+        del m.groups[g.id], m.slots[g.slot]
+        g.members.pop(m, None)
+        if g.holder is m:
+            self._free(g, "left" if m in self.members else "gone")
+        if not g.members:
+            del self.groups[g.id]
+
+    def drop(self, m: Member) -> None:
+        """The device went away: it leaves every group, and its floors are freed."""
+        self.members.discard(m)
+        for g in list(m.groups.values()):
+            self._remove(m, g)
+        if m.who is not None:
+            log.info("%s disconnected", m)
+
+    # -------------------------------------------------------------------- audio
+    def audio(self, m: Member, data: bytes) -> None:
+        self.stats["frames_in"] += 1
+        try:
+            if m.who is None:
+                raise ProtocolError("hello_first", "say hello with your name before sending audio")
+            slot = check_audio(data)
+            g = m.slots.get(slot)
+            if g is None:
+                raise ProtocolError("not_joined", f"audio for slot {slot}: no group of yours has that slot")
+            if g.holder is not m:
+                who = f"{g.holder.who} holds" if g.holder else "nobody holds"
+                raise ProtocolError("not_holder", f"audio dropped: you do not hold the floor ({who} it)",
+                                    group=g.id)
+        except ProtocolError as exc:
+            self.stats["frames_dropped." + exc.code] += 1
+            self.reject(m, exc)
+            return
+        g.last_heard = self.clock.monotonic()
+        out = stamp_talker(data, m.who_bytes)
+        sent = 0
+        for member in g.members:
+            if member is not m:
+                sent += member.outbox.put_audio(out)
+        self.stats["frames_out"] += sent
+        if sent < len(g.members) - 1:
+            self.stats["frames_dropped.slow_listener"] += len(g.members) - 1 - sent
+
+    # -------------------------------------------------------------- floor timer
+    async def sweep_silent_floors(self) -> None:
+        """Free the floor of a holder silent for ``floor_timeout_s`` emulated seconds."""
+        every = min(1.0, self.clock.real_seconds(self.floor_timeout_s) / 4)
+        while True:
+            await asyncio.sleep(every)
+            now = self.clock.monotonic()
+            for g in list(self.groups.values()):
+                if g.holder is not None and now - g.last_heard >= self.floor_timeout_s:
+                    self._free(g, "silent")
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"clients": len(self.members), "groups": len(self.groups),
+                "talking": sum(1 for g in self.groups.values() if g.holder),
+                "floor_timeout_s": self.floor_timeout_s,
+                "errors_suppressed": sum(m.errors_suppressed for m in self.members),
+                "counters": dict(sorted(self.stats.items()))}
+
+
+# ------------------------------------------------------------------------ aiohttp
+ROUTER: web.AppKey[Router] = web.AppKey("router", Router)
+
+
+async def media_socket(request: web.Request) -> web.StreamResponse:
+    router = request.app[ROUTER]
+    if len(router.members) >= router.max_clients:
+        router.stats["refused.router_full"] += 1
+        return web.json_response({"error": f"the router serves at most {router.max_clients} devices"},
+                                 status=503)
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MSG_SIZE, heartbeat=HEARTBEAT_S, compress=False)
+    await ws.prepare(request)
+    m = Member(ws, request.remote or "?")
+    router.members.add(m)
+    writer = asyncio.get_running_loop().create_task(m.outbox.run())
+    try:
+        async for msg in ws:
+            if msg.type is WSMsgType.BINARY:
+                router.audio(m, msg.data)
+            elif msg.type is WSMsgType.TEXT:
+                router.control(m, msg.data)
+            elif msg.type is WSMsgType.ERROR:
+                # aiohttp closed it: too big (1009), bad UTF-8 (1007), a protocol error
+                router.stats["closed.ws_error"] += 1
+                log.warning("%s: WebSocket closed on an error: %s", m, msg.data)
+    finally:
+        router.drop(m)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    return ws
+
+
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ROUTER].snapshot())
+
+
+def make_app(router: Router) -> web.Application:
+    app = web.Application(client_max_size=WS_MAX_MSG_SIZE)
+    app[ROUTER] = router
+    app.router.add_get(PATH, media_socket)
+    app.router.add_get(PATH + "/stats", stats)
+    app.cleanup_ctx.append(_floor_timer)
+    app.on_shutdown.append(_close_devices)
+    return app
+
+
+async def _floor_timer(app: web.Application):
+    task = asyncio.get_running_loop().create_task(app[ROUTER].sweep_silent_floors())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _close_devices(app: web.Application) -> None:
+    for m in list(app[ROUTER].members):
+        with contextlib.suppress(Exception):
+            await m.ws.close(code=WSCloseCode.GOING_AWAY, message=b"router stopping")

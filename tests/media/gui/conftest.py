@@ -1,0 +1,49 @@
+"""The IDC's console windows with their push-to-talk on the media router: each console
+has its own ``RouterFloor`` (as each dispatcher's console is its own process), so the
+floor is shared only through the router.  A qasync loop, as in tests/gui."""
+
+from __future__ import annotations
+
+import pytest
+from ipics_desktop.core.credentials import Credentials
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.router_floor import RouterFloor
+from ipics_desktop.qt.idc import Idc
+
+from ...gui.conftest import (  # noqa: F401 (fixtures and the qasync loop hook)
+    USER_PASSWORD,
+    demo,
+    no_keyring,
+    profile_path,
+    pytest_asyncio_loop_factories,
+    qt_objects_deleted,
+)
+from ...pair.conftest import TIME_SCALE
+from ...recording_clock import RecordingClock
+from ..conftest import router  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+async def open_console(tmp_path, qtbot, router):  # noqa: F811
+    """``open_console(profile, servers)``: an IDC whose floor is a ``RouterFloor``."""
+    opened: list[Idc] = []
+
+    def make(profile: str, servers: list[str]) -> Idc:
+        profile_dir = profile_path(tmp_path, profile)
+        known = KnownServers.load(profile_dir / "servers.json")
+        for url in servers:
+            known.add(url)
+        idc = Idc(known, Credentials(profile_dir), clock=RecordingClock(TIME_SCALE), floor=RouterFloor(router.url))
+        qtbot.addWidget(idc.dialog)
+        qtbot.addWidget(idc.window)
+        opened.append(idc)
+        idc.start()
+        return idc
+
+    yield make
+    for idc in opened:
+        idc.tasks.cancel_all()
+        idc.dialog.tasks.cancel_all()
+        idc.window.tasks.cancel_all()
+        await idc.session.close()
+        await idc.floor.close()
