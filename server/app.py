@@ -37,6 +37,7 @@ from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine
+from .media.link import RouterLink
 from .phone.service import PhoneService, phone_routes
 from .services import Services
 from .shell.hostkey import load_or_create_host_key
@@ -81,8 +82,10 @@ class IpicsServer:
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
         self.dial_login = DialLogin(self.data)
-        self.phone = PhoneService(self.data, self.dial_login)
-        self.dial = DialEngine(self.data, self.dial_login,
+        # Phones and telephones reach the media router through the server they use.
+        self.media = RouterLink(cfg.media_router) if cfg.media_router else None
+        self.phone = PhoneService(self.data, self.dial_login, media=self.media)
+        self.dial = DialEngine(self.data, self.dial_login, media=self.media,
                                pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None)
 
     # -- licenses --------------------------------------------------------------------
@@ -170,8 +173,8 @@ class IpicsServer:
                 self.events.unsubscribe(events)
 
     async def stop(self) -> None:
-        await self.phone.close()
         await self.dial.close()
+        await self.phone.close()  # closes the media link too
         self.services.cancel()
         await self.engine.peer.stop()
         self.events.close_all()

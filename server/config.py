@@ -40,6 +40,8 @@ class ServerConfig:
     admin_password: str | None = None
     #: the lab's telephone network (numbers of dial-out participants); None: no dial-out
     pstn_directory: Path | None = None
+    #: the media router (ws://host:port/media) for phones and telephones' push-to-talk
+    media_router: str | None = None
 
 
 def ssh_port_file(port_file: Path) -> Path:
@@ -73,11 +75,24 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-bytes", type=int, default=20 * 1024 * 1024)
     p.add_argument("--file-replication-delay", dest="file_replication_delay_s", type=float, default=10.0,
                    help="emulated seconds an upload waits before it replicates (lower priority)")
+    p.add_argument("--media-router", default=None, metavar="URL",
+                   help="the media router (ws://host:port/media) that carries push-to-talk")
     p.add_argument("--pstn-directory", type=Path, default=None,
                    help="the lab's telephone network file, to call dial-out participants")
     p.add_argument("--port-file", type=Path, default=None,
                    help="write the bound client API port here once listening; the SSH port goes "
                         "to the same name with the suffix .ssh-port, written first")
+
+
+def _media_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise SystemExit("--media-router must be a ws:// URL, e.g. ws://127.0.0.1:7000/media")
+    return url
 
 
 def config_from_args(ns: argparse.Namespace) -> ServerConfig:
@@ -104,5 +119,6 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         file_replication_delay_s=ns.file_replication_delay_s,
         port_file=ns.port_file,
         pstn_directory=ns.pstn_directory,
+        media_router=_media_url(ns.media_router),
         admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
     )

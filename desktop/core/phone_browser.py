@@ -225,7 +225,6 @@ class PhoneBrowser:
     async def _refresh_after(self, screen: Screen) -> None:
         await self.clock.sleep(screen.refresh_s)
         if self.screen is screen:
-            self._refresh = None  # this very task opens the next page: it must not cancel itself
             await self.open(screen.refresh_url or screen.url, push=False)
 
     def _cancel_refresh(self) -> None:

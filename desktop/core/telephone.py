@@ -62,6 +62,7 @@ class Telephone:
         self._pstn: PstnDirectory | None = None
         self._ring_url: str | None = None
         self._answer: asyncio.Event | None = None
+        self._declined = False
 
     # ---------------------------------------------------------------- incoming calls
     async def connect_to(self, pstn: PstnDirectory, host: str = "127.0.0.1") -> None:
@@ -90,11 +91,11 @@ class Telephone:
     async def _ring(self, request: web.Request) -> web.StreamResponse:
         if self.state in (State.CALLING, State.CONNECTED, State.RINGING):
             return web.Response(status=486, text="busy here")
-        self._set(State.RINGING)
         self.heard.clear()
         self.user, self.talker = None, None
         self.group = request.query.get("vtg", "")[:64] or None
-        self._answer = asyncio.Event()
+        self._answer, self._declined = asyncio.Event(), False
+        self._set(State.RINGING)
         if self.auto_answer:
             self._answer.set()
         try:
@@ -102,11 +103,19 @@ class Telephone:
         except TimeoutError:
             self._set(State.ON_HOOK)
             return web.Response(status=480, text="no answer")
+        if self._declined:
+            return web.Response(status=603, text="declined")
         ws = web.WebSocketResponse(heartbeat=5)
-        await ws.prepare(request)
+        # Connected from the moment the answer goes out: the caller may act on it at once.
         self._ws, self.server = ws, request.query.get("from")
         self._listener = asyncio.current_task()
         self._set(State.CONNECTED)
+        try:
+            await ws.prepare(request)
+        except (ConnectionError, OSError):
+            self._ws = None
+            self._set(State.DROPPED)
+            raise
         await self._listen(ws)
         return ws
 
@@ -132,6 +141,9 @@ class Telephone:
                 log.info("%s did not take the call: %s", server, exc)
                 await client.close()
                 continue
+            except BaseException:  # hung up while calling
+                await client.close()
+                raise
             self._client, self._ws, self.server = client, ws, server
             self._listener = asyncio.get_running_loop().create_task(self._listen(ws))
             self._set(State.CONNECTED)
@@ -160,6 +172,9 @@ class Telephone:
                 await listener
         if client is not None:
             await client.close()
+        if self.state == State.RINGING and self._answer is not None:
+            self._declined = True  # hanging up a ringing telephone declines the call
+            self._answer.set()
         if self.state in (State.CONNECTED, State.CALLING, State.RINGING):
             self._set(State.ON_HOOK)
 

@@ -5,6 +5,12 @@ Its Services menu is what a phone administrator would configure: with a running 
 secondary (the chapter: a phone service for both servers, so that after a failover
 the user opens Services and picks the new active), then each ``--service NAME=URL``.
 The time scale comes from the lab unless given.
+
+The phone takes pushes (``POST /CGI/Execute``) on a port of its own and tells the
+services it visits where: the IPICS server that becomes active pushes a logged-in
+phone over to itself.  ``--no-web-access`` starts it with pushes refused (the Web
+access switch on the phone turns them back on), for the path where the user opens
+Services and logs in again.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ def add_phone_arguments(parser: argparse.ArgumentParser) -> None:
                         help="real seconds per emulated second (default: the lab's, else 1)")
     parser.add_argument("--extension", default=DEFAULT_EXTENSION,
                         help=f"the phone's line, shown on its screen (default {DEFAULT_EXTENSION})")
+    parser.add_argument("--no-web-access", dest="web_access", action="store_false",
+                        help="start with Web access off: servers cannot push pages to the phone "
+                             "(the switch on the phone turns it on)")
     # For smoke tests: print one JSON line (the Services menu) when the phone is on screen.
     parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
 
@@ -94,6 +103,7 @@ def run(ns: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from ..core.phone_browser import PhoneBrowser
+    from ..core.phone_push import PushReceiver
     from .phone_window import PhoneWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -103,26 +113,45 @@ def run(ns: argparse.Namespace) -> int:
     asyncio.set_event_loop(loop)
     browser = PhoneBrowser(services, clock=clock)
     window = PhoneWindow(browser=browser, extension=ns.extension)
+    receiver = PushReceiver(window.execute)
+    receiver.enabled = ns.web_access
     closed = asyncio.Event()
     window.closed.connect(closed.set)
-    window.show()
-    if ns.report_shown:
-        from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: print(json.dumps(
-            {"phone_shown_s": round(time.monotonic() - started, 4),
-             "services": [[s.name, s.url] for s in browser.services]}), flush=True))
+    def report_shown() -> None:
+        print(json.dumps({"phone_shown_s": round(time.monotonic() - started, 4),
+                          "services": [[s.name, s.url] for s in browser.services],
+                          "push_url": receiver.url if receiver.port else None,
+                          "web_access": receiver.enabled}), flush=True)
+
     with loop:
-        loop.run_until_complete(_until(closed, browser))
+        loop.run_until_complete(_until(closed, window, receiver, report_shown if ns.report_shown else None))
     return 0
 
 
-async def _until(closed: asyncio.Event, browser) -> None:
+async def _until(closed: asyncio.Event, window, receiver, report_shown) -> None:
+    browser = window.browser
     try:
+        # Listening before the window takes a key: the first request already tells the
+        # service where to push.
+        try:
+            await receiver.start()
+        except OSError as exc:
+            print(f"ipics-lab phone: cannot listen for pushes ({exc.strerror or exc}); the phone runs "
+                  "without them: after a failover open Services and log in again", file=sys.stderr)
+        else:
+            browser.headers.update(receiver.headers())
+            window.attach_push_receiver(receiver)
+        window.show()
+        if report_shown:
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(0, report_shown)  # after the window's first paint
         await closed.wait()
     except asyncio.CancelledError:
         pass
     finally:
+        await receiver.close()
         await browser.close()
 
 

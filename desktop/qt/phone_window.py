@@ -9,6 +9,12 @@ its press; the window never waits.  Services cancels whatever is still loading: 
 always brings the phone home.  What is typed into an input screen stays on the phone
 until Submit.
 
+Pushes: with the phone's push receiver attached (``attach_push_receiver``; its
+``execute`` is this window's ``execute``), a page a service pushes opens in turn with
+the keys, and the Web access switch (the phone's setting that lets servers push to
+it) turns pushes on and off: the chapter's two failover paths, the new active
+redirecting the phone, or the user opening Services and logging in again.
+
 Keyboard: digits, ``*`` and ``#`` (the keypad), Up and Down, Enter (Select), Escape
 (Back, or Exit on the first screen), F1-F4 (softkeys 1-4, held for push-to-talk),
 Backspace (delete in an input field); an input field also takes typed text its
@@ -26,6 +32,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -50,6 +57,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.phone_browser import EXIT, SELECT, UPDATE, PhoneBrowser, Screen
+from ..core.phone_push import PushReceiver
 from ..core.phone_xml import Directory, Input, InputItem, Menu, SoftKey, Text
 from .style import restyle
 from .tasks import Tasks
@@ -174,6 +182,8 @@ class PhoneWindow(QWidget):
         self._down: dict[int, SoftKey | str | None] = {}  # what each softkey was when pressed
         self._fkeys_held: set[int] = set()
         self._hint = self._dialing = ""
+        self.receiver: PushReceiver | None = None
+        self.web_access_button: QPushButton | None = None
         self.setObjectName("phoneWindow")
         self.setAccessibleName("IP phone")
         self.setWindowTitle(f"Cisco Unified IP Phone {browser.model} - {extension or 'no line'}")
@@ -186,6 +196,9 @@ class PhoneWindow(QWidget):
 
         brand = QLabel(f"IP PHONE  {browser.model}", objectName="phoneBrand")
         brand.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._top_row = QHBoxLayout()  # the Web access switch goes left of the brand
+        self._top_row.addStretch(1)
+        self._top_row.addWidget(brand)
         self.lcd = self._build_screen()
         softkey_row = QHBoxLayout()
         softkey_row.setSpacing(8)
@@ -237,7 +250,7 @@ class PhoneWindow(QWidget):
 
         column = QVBoxLayout()
         column.setSpacing(8)
-        column.addWidget(brand)
+        column.addLayout(self._top_row)
         column.addWidget(self.lcd, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addLayout(softkey_row)
         column.addLayout(controls)
@@ -346,6 +359,43 @@ class PhoneWindow(QWidget):
         grid.addWidget(self.select_button, 1, 1, Qt.AlignmentFlag.AlignCenter)
         grid.addWidget(self.nav_down, 2, 1, Qt.AlignmentFlag.AlignCenter)
         return cluster
+
+    # ------------------------------------------------------------- pushes
+    def attach_push_receiver(self, receiver: PushReceiver) -> None:
+        """The phone's push receiver, whose ``execute`` is this window's: adds the Web
+        access switch (Cisco: Settings > Admin > Web Access), which trainers turn off to
+        show the failover path where the new active cannot reach the phone."""
+        self.receiver = receiver
+        button = QPushButton(objectName="phoneWebAccess")
+        button.setCheckable(True)
+        button.setChecked(receiver.enabled)
+        button.setAutoDefault(False)
+        button.setAccessibleName("Web access")
+        button.setToolTip("Web access: lets an IPICS server push pages to this phone "
+                          "(the new active after a failover)")
+        button.toggled.connect(self._on_web_access_toggled)
+        button.installEventFilter(self)
+        self._top_row.insertWidget(0, button)
+        self.web_access_button = button
+        self._render_web_access()
+
+    async def execute(self, url: str) -> None:
+        """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
+        keys pressed, so a push never races a key's page."""
+        await self._in_order(lambda: self.browser.execute(url))
+        self._hint = f"pushed by {urlsplit(url).netloc or 'a service'}"
+        self._render_status()
+
+    def _on_web_access_toggled(self, on: bool) -> None:
+        if self.receiver is not None:
+            self.receiver.enabled = on
+        self._render_web_access()
+
+    def _render_web_access(self) -> None:
+        on = self.receiver is not None and self.receiver.enabled
+        self.web_access_button.setText("Web access: on" if on else "Web access: off")
+        self.web_access_button.setAccessibleDescription(
+            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone")
 
     # ------------------------------------------------------------- keys
     def press_services(self) -> None:
@@ -829,6 +879,12 @@ QFrame#phoneBody {
     background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #3a3f45, stop:1 #212529);
 }
 QLabel#phoneBrand { color: #9aa3ad; font-size: 8pt; font-weight: bold; letter-spacing: 2px; }
+QPushButton#phoneWebAccess {
+    border-radius: 8px; border: 1px solid #0b0d0f; padding: 1px 8px; font-size: 8pt; font-weight: bold;
+    color: #f3c4c0; background: #3a2a2a;
+}
+QPushButton#phoneWebAccess:checked { color: #c8f0d0; background: #1e4d2b; }
+QPushButton#phoneWebAccess:focus { border: 2px solid #5aa9ff; }
 QFrame#phoneBezel { background: #0e1012; border-radius: 10px; border: 1px solid #000; }
 QFrame#phoneScreen { background: #e8eef3; }
 QFrame#phoneScreenHeader { background: #1c2630; }

@@ -185,7 +185,7 @@ class LabPair:
 
     def __init__(self, root: Path, *, time_scale: float = 1.0, admin_password: str | None = None,
                  primary_args: list[str] | None = None, secondary_args: list[str] | None = None,
-                 ntp: bool = True, licenses: bool = True):
+                 ntp: bool = True, licenses: bool = True, media_router: str | None = None):
         self.root = root
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
@@ -198,8 +198,11 @@ class LabPair:
                       clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
         # Both servers share the lab's telephone network (dial-out participants).
         self.pstn_directory = root / "pstn.json"
-        primary_args = ["--pstn-directory", str(self.pstn_directory), *(primary_args or [])]
-        secondary_args = ["--pstn-directory", str(self.pstn_directory), *(secondary_args or [])]
+        shared = ["--pstn-directory", str(self.pstn_directory)]
+        if media_router:  # phones' and telephones' push-to-talk goes through the server
+            shared += ["--media-router", media_router]
+        primary_args = [*shared, *(primary_args or [])]
+        secondary_args = [*shared, *(secondary_args or [])]
         self.primary = ServerProcess(
             "primary", root / "primary" / "data", PRIMARY_HOST,
             licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],

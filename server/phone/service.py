@@ -25,6 +25,7 @@ import base64
 import hashlib
 import logging
 import secrets
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
@@ -63,21 +64,18 @@ EXIT, BACK, UPDATE, SELECT, SERVICES = "SoftKey:Exit", "SoftKey:Back", "SoftKey:
     "Init:Services"
 
 
-class PhoneMedia:
-    """What the phone service needs from the media router: the talker of a group, and
-    push-to-talk on behalf of a phone's user."""
+class PhoneMedia(Protocol):
+    """What the phone service and the dial engine need from the media router
+    (``ipics_server.media.link.RouterLink``): the talker of a group, and push-to-talk
+    on behalf of a user."""
 
-    def talker(self, group: str) -> str | None:
-        raise NotImplementedError
+    def talker(self, group: str) -> str | None: ...
 
-    async def press(self, group: str, who: str) -> bool:
-        raise NotImplementedError
+    async def press(self, group: str, who: str) -> bool: ...
 
-    async def release(self, group: str, who: str) -> None:
-        raise NotImplementedError
+    async def release(self, group: str, who: str) -> None: ...
 
-    async def close(self) -> None:
-        pass
+    async def close(self) -> None: ...
 
 
 class PhoneService:
@@ -159,8 +157,10 @@ class PhoneService:
             status = "Push-to-talk is unavailable: this server has no media router."
         else:
             ptt = request.query.get("ptt")
-            if ptt == "down" and not await self.media.press(group_id, me):
-                status = f"{self.media.talker(group_id) or 'Someone'} holds the floor."
+            if ptt == "down":
+                granted = await self.media.press(group_id, me)
+                status = ("You are talking." if granted
+                          else f"{self.media.talker(group_id) or 'Someone'} holds the floor.")
             elif ptt == "up":
                 await self.media.release(group_id, me)
         talker = self.media.talker(group_id) if self.media else None

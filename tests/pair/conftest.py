@@ -50,6 +50,26 @@ async def demo(pair):
     return SimpleNamespace(pair=pair, seeded=seeded, password=USER_PASSWORD, pin=DEMO_PIN)
 
 
+@pytest.fixture
+async def media_demo(tmp_path):
+    """A media router process, and the demo pair using it for phones and telephones."""
+    from ipics_server.lab.media_process import MediaProcess
+    from ipics_server.lab.seed import seed_demo_data
+
+    router = MediaProcess(tmp_path / "media", time_scale=TIME_SCALE)
+    await router.start()
+    ha = LabPair(tmp_path, time_scale=TIME_SCALE, media_router=router.url)
+    try:
+        await ha.up(interval_s=INTERVAL_S, missed_count=MISSED)
+        async with await ha.admin(ha.primary) as admin:
+            seeded = await seed_demo_data(admin, USER_PASSWORD, DEMO_PIN)
+        await ha.wait_ready()
+        yield SimpleNamespace(pair=ha, router=router, seeded=seeded, password=USER_PASSWORD, pin=DEMO_PIN)
+    finally:
+        ha.stop()
+        router.stop()
+
+
 async def create_channel(client: ApiClient, name: str) -> dict:
     reply = await client.post("/api/v1/channels", {"name": name})
     assert reply.status == 201, reply.body

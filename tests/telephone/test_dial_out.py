@@ -35,7 +35,8 @@ async def test_a_dial_out_participant_is_called_and_not_called_back_after_a_fail
             reply = await c.post(f"/api/v1/vtgs/{vtg}/dial-out", {"number": NUMBER})
             assert reply.ok, reply.body
             assert reply.body["dial_out"] == [{"number": NUMBER, "status": "connected"}]
-        assert phone.state == State.CONNECTED and phone.group == "Downtown Response"
+        await wait_until(lambda: phone.state == State.CONNECTED, 10, "the telephone to answer")
+        assert phone.group == "Downtown Response"
         await pair.wait_ready()  # the VTG's participant has replicated
         pair.primary.kill()
         await wait_until(lambda: phone.state == State.DROPPED, 10, "the dial-out call to drop")
@@ -47,7 +48,7 @@ async def test_a_dial_out_participant_is_called_and_not_called_back_after_a_fail
             # A dispatcher invites it again: that call is placed.
             reply = await c.post(f"/api/v1/vtgs/{vtg}/dial-out", {"number": NUMBER})
             assert reply.body["dial_out"] == [{"number": NUMBER, "status": "connected"}]
-        assert phone.state == State.CONNECTED
+        await wait_until(lambda: phone.state == State.CONNECTED, 10, "the telephone to answer again")
     finally:
         await phone.disconnect()
 
