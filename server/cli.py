@@ -63,6 +63,21 @@ def main(argv: list[str] | None = None) -> None:
 
     add_console_arguments(p_console)
 
+    from ipics_desktop.qt.mobile_app import add_mobile_arguments
+    from ipics_desktop.qt.phone_app import add_phone_arguments
+    from ipics_desktop.qt.telephone_app import add_telephone_arguments
+
+    add_phone_arguments(sub.add_parser("phone", help="open a Cisco Unified IP Phone"))
+    add_mobile_arguments(sub.add_parser("mobile", help="open the IPICS mobile client"))
+    add_telephone_arguments(sub.add_parser("telephone", help="open a standard telephone"))
+    sub.add_parser("media", help="run a media router (push-to-talk between devices); "
+                                 "ipics-lab media --help for its options")
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["media"]:  # its own parser, in the router's module
+        from .media.__main__ import main as run_media
+
+        sys.exit(run_media(argv[1:]))
     ns = parser.parse_args(argv)
     if ns.command == "server":
         sys.exit(run_server(ns))
@@ -70,10 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_up(ns))
     if ns.command == "shell":
         sys.exit(run_shell(ns))
-    if ns.command == "console":
-        from ipics_desktop.qt.app import run as run_console
+    # The desktop windows: imported only when asked for, so servers never load Qt.
+    from ipics_desktop.qt import app, mobile_app, phone_app, telephone_app
 
-        sys.exit(run_console(ns))
+    runs = {"console": app.run, "phone": phone_app.run, "mobile": mobile_app.run, "telephone": telephone_app.run}
+    sys.exit(runs[ns.command](ns))
 
 
 def run_server(ns: argparse.Namespace) -> int:
@@ -118,19 +134,25 @@ def run_up(ns: argparse.Namespace) -> int:
 
 async def _up(ns: argparse.Namespace, root: Path) -> int:
     from .lab.labfile import remove_lab_file, write_lab_file
+    from .lab.media_process import MediaProcess
     from .lab.seed import seed_demo_data
     from .lab.supervisor import LabPair
 
     # Every `up` is a clean install of both servers, so a lab starts the same each time.
-    for name in ("primary", "secondary", "console"):
+    for name in ("primary", "secondary", "console", "media"):
         shutil.rmtree(root / name, ignore_errors=True)
-    pair = LabPair(root, time_scale=ns.time_scale)
+    (root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
+    router = MediaProcess(root / "media", time_scale=ns.time_scale)
+    pair = None
     stop = asyncio.Event()
     console = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        # The media router first: it carries push-to-talk whatever the servers do.
+        await router.start()
+        pair = LabPair(root, time_scale=ns.time_scale, media_router=router.url)
         setup = asyncio.ensure_future(_setup(pair, ns, seed_demo_data))
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({setup, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -139,7 +161,9 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
             return 130
         stopper.cancel()
         summary = setup.result()
-        write_lab_file(root, pair.servers, time_scale=ns.time_scale)  # before the line that says "up"
+        summary["media"] = {"url": router.url, "pid": router.pid}
+        # before the line that says "up"
+        write_lab_file(root, pair.servers, time_scale=ns.time_scale, media=router.url)
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
@@ -149,7 +173,9 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                   f"SSH port {summary['secondary']['ssh_port']}\n"
                   f"  admin     ipicsadmin / {summary['admin']['password']}\n"
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
-                  f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}\n"
+                  f"  media     {router.url} (push-to-talk)\n"
+                  f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
+                  f"ipics-lab phone / telephone --number N / mobile{_lab_dir_arg(ns, root)}\n"
                   f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
                   f"(ipicsadmin, the admin password)\n"
                   f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
@@ -170,7 +196,9 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         except subprocess.TimeoutExpired:
             console.kill()
         finally:
-            pair.stop()
+            if pair is not None:
+                pair.stop()
+            router.stop()
 
 
 def _open_console(ns: argparse.Namespace, root: Path):

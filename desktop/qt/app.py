@@ -36,6 +36,9 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-scale", type=float, default=None,
                         help="real seconds per emulated second (default: the lab's, else 1)")
     parser.add_argument("--user", default=None, help="pre-fill the user name")
+    parser.add_argument("--media-router", default=None, metavar="URL",
+                        help="the media router carrying push-to-talk (default: the lab's; without "
+                             "one, push-to-talk reaches the consoles of this process only)")
     # For benchmarks and smoke tests: print one JSON line when the login dialog is on screen.
     parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
 
@@ -59,6 +62,18 @@ def lab_servers(lab_dir: Path | None) -> tuple[list[str], float | None]:
         return urls, data.get("time_scale")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return [], None
+
+
+def lab_media(lab_dir: Path | None) -> str | None:
+    """The media router of the lab running in ``lab_dir``, if it has one."""
+    from ipics_server.cli import default_lab_dir
+    from ipics_server.lab.labfile import lab_file
+
+    try:
+        url = json.loads(lab_file((lab_dir or default_lab_dir()).expanduser()).read_text()).get("media")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and url.startswith(("ws://", "wss://")) else None
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -103,7 +118,13 @@ def run(ns: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     credentials = Credentials(profile)
-    idc = Idc(known, credentials, clock=clock)
+    media = ns.media_router or lab_media(ns.lab_dir)
+    floor = None
+    if media:
+        from ..core.router_floor import RouterFloor
+
+        floor = RouterFloor(media)  # connects in the background, once the loop runs
+    idc = Idc(known, credentials, clock=clock, floor=floor)
     if ns.user:
         idc.dialog.username.setText(ns.user)
         idc.dialog.password.setFocus()
@@ -118,6 +139,8 @@ def run(ns: argparse.Namespace) -> int:
             {"login_dialog_shown_s": round(time.monotonic() - started, 4)}), flush=True))
     with loop:
         loop.run_until_complete(_until(closed, idc))
+        if floor is not None:
+            loop.run_until_complete(floor.close())
     return 0
 
 

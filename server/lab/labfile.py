@@ -32,10 +32,11 @@ def server_entry(server: ServerProcess) -> dict:
             "data_dir": str(server.data_dir)}
 
 
-def write_lab_file(root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0) -> Path:
+def write_lab_file(root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0,
+                   media: str | None = None) -> Path:
     path = lab_file(root)
     data = {"version": LAB_FILE_VERSION, "pid": os.getpid(), "time_scale": time_scale,
-            "servers": {s.name: server_entry(s) for s in servers}}
+            "servers": {s.name: server_entry(s) for s in servers}, "media": media}
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

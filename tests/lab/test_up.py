@@ -53,6 +53,14 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
             assert {"Fire", "Police"} <= names
             assert (await c.get("/api/v1/vtgs")).body["vtgs"] and (await c.get("/api/v1/incidents")).body["incidents"]
 
+        # The media router runs beside them, named in lab.json for the desktop windows,
+        # and the servers use it: the phone service's talk screen offers push-to-talk.
+        lab_json = json.loads((tmp_path / "lab.json").read_text())
+        assert lab_json["media"] == info["media"]["url"] and _alive(info["media"]["pid"])
+        async with ApiClient(info["media"]["url"].replace("ws://", "http://").rsplit("/", 1)[0]) as c:
+            assert (await c.get("/media/stats")).ok
+        assert info["demo"]["dial_ids"]["dan"] == "1001" and info["demo"]["pin"].isdigit()
+
         # A second lab on the same data directory is refused and the first is untouched.
         second = await _up(tmp_path)
         _, err = await asyncio.wait_for(second.communicate(), 30)
@@ -62,7 +70,7 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
 
         lab.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(lab.wait(), 30) == 0
-        for name in ("primary", "secondary"):
+        for name in ("primary", "secondary", "media"):
             pid = info[name]["pid"]
             await wait_until(lambda pid=pid: _gone(pid), 10, f"{name} to stop")
     finally:
