@@ -42,17 +42,17 @@ class DialLogin:
     async def verify(self, user_id: str, pin: str) -> dict | None:
         """The user whose Dial Login this is, or None; ``Locked`` after too many tries."""
         self._check_lock(user_id)
+        # Counted before the first await: attempts sent all at once are counted too.
+        self._count_failure(user_id)
         match = None
         for r in await self.data.store.table("users"):
             if r.value and r.value.get("dial_id") == user_id:
                 match = r.value
         stored = match["pin_hash"] if match else await self.data.dummy_hash()
-        if match and await verify_password_async(pin, stored):
+        ok = await verify_password_async(pin, stored)  # as slow for an unknown user ID
+        if match and ok:
             self._failures.pop(user_id, None)
             return match
-        if not match:
-            await verify_password_async(pin, stored)
-        self._count_failure(user_id)
         return None
 
     def _check_lock(self, user_id: str) -> None:
@@ -65,7 +65,12 @@ class DialLogin:
         self._failures.pop(user_id, None)
 
     def _count_failure(self, user_id: str) -> None:
-        count, _ = self._failures.get(user_id, (0, 0.0))
-        if len(self._failures) > MAX_TRACKED_IDS:
-            self._failures.clear()
+        count, _ = self._failures.pop(user_id, (0, 0.0))
+        if len(self._failures) >= MAX_TRACKED_IDS:
+            # Room is made among the IDs not locked, oldest first (dicts keep insertion
+            # order; an ID counted again moves to the end): a sweep of random IDs
+            # cannot lift a lockout.
+            victim = next((k for k, (n, _) in self._failures.items() if n < LOCKOUT_FAILURES),
+                          next(iter(self._failures)))
+            del self._failures[victim]
         self._failures[user_id] = (count + 1, self.data.clock.now())

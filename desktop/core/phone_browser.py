@@ -68,7 +68,8 @@ class PhoneBrowser:
                  headers: dict[str, str] | None = None):
         self.services = list(services)
         self.model = model
-        #: sent with every request besides the model header (the lab phone's push address)
+        #: sent besides the model header, only to the hosts of the configured services
+        #: (the lab phone's push address and secret: no other site may push to it)
         self.headers = dict(headers or {})
         self.clock = clock or Clock()
         self.on_change = on_change
@@ -189,7 +190,7 @@ class PhoneBrowser:
     async def _fetch(self, url: str) -> Screen:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         try:
-            async with self._session().get(url, headers={**self.headers, "X-CiscoIPPhoneModelName": self.model}, timeout=timeout,
+            async with self._session().get(url, headers={**self._private_headers(url), "X-CiscoIPPhoneModelName": self.model}, timeout=timeout,
                                       allow_redirects=True, max_redirects=5) as resp:
                 body = await _read_at_most(resp, MAX_XML_BYTES + 1)  # a larger one is refused, not read
                 final_url = str(resp.url)
@@ -236,6 +237,10 @@ class PhoneBrowser:
         items = tuple(MenuItem(s.name, s.url) for s in self.services)
         return Screen(Menu(title="Services", prompt="Select a service", items=items,
                            softkeys=(SoftKey("Select", SELECT, 1), SoftKey("Exit", EXIT, 2))))
+
+    def _private_headers(self, url: str) -> dict[str, str]:
+        hosts = {urlsplit(s.url).netloc for s in self.services}
+        return self.headers if urlsplit(url).netloc in hosts else {}
 
     def _absolute(self, url: str) -> str:
         return urljoin(self.screen.url, url) if self.screen.url else url

@@ -29,6 +29,8 @@ log = logging.getLogger("ipics.telephone")
 
 #: real seconds an unanswered incoming call rings
 RING_TIMEOUT_S = 30
+#: real seconds between the line's keep-alives; a call drops after two unanswered
+HEARTBEAT_S = 2.0
 
 
 class State(str, Enum):
@@ -136,7 +138,8 @@ class Telephone:
         for server in self.trunk:
             client = ApiClient(server, timeout_s=5)
             try:
-                ws = await client.websocket(f"{CALL_PATH}?from={self.number}")
+                # The heartbeat drops the call when the server stops answering (a pause).
+                ws = await client.websocket(f"{CALL_PATH}?from={self.number}", heartbeat_s=HEARTBEAT_S)
             except Unreachable as exc:
                 log.info("%s did not take the call: %s", server, exc)
                 await client.close()

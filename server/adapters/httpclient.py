@@ -103,9 +103,11 @@ class ApiClient:
     async def websocket(self, path: str, *, heartbeat_s: float | None = None):
         """A WebSocket to ``path`` with this client's token; ``Unreachable`` if refused."""
         try:
-            return await self._session.ws_connect(self.base_url + path, headers=self._headers(None),
-                                                  heartbeat=heartbeat_s, timeout=aiohttp.ClientWSTimeout(
-                                                      ws_receive=None, ws_close=self.timeout_s))
+            # The handshake within the client's timeout: a paused server (SIGSTOP) still
+            # accepts the TCP connection and would otherwise hold the caller for minutes.
+            return await asyncio.wait_for(self._session.ws_connect(
+                self.base_url + path, headers=self._headers(None), heartbeat=heartbeat_s,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s)), self.timeout_s)
         except (aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, asyncio.TimeoutError,
                 OSError) as exc:
             raise Unreachable(f"WebSocket {self.base_url}{path}: {exc or type(exc).__name__}", exc) from exc

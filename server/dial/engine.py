@@ -43,6 +43,12 @@ MAX_DIGITS = 10
 KEY_TIMEOUT_S = 60
 LOGIN_TRIES = 3
 MAX_MESSAGE_BYTES = 4096
+#: calls one server takes at once; the next callers hear "all circuits busy"
+MAX_CALLS = 500
+#: keys typed ahead of the voice menu; more are dropped, as a real line would
+MAX_KEYS_AHEAD = 32
+#: real seconds a dial-out participant has to answer
+DIAL_OUT_ANSWER_S = 5.0
 
 
 class HangUp(Exception):
@@ -56,7 +62,7 @@ class Call:
     username: str | None = None
     group: dict | None = None
     talking: bool = False
-    keys: asyncio.Queue = field(default_factory=asyncio.Queue)
+    keys: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(MAX_KEYS_AHEAD))
 
     async def say(self, text: str) -> None:
         await self.send({"say": text})
@@ -92,6 +98,8 @@ class DialEngine:
         #: (VTG id, number) -> the call up now.  Only this server's: a new active has
         #: none, and does not call anyone back (chapter note on dial-out users).
         self.out_calls: dict[tuple[str, str], OutCall] = {}
+        self._dialling: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     # ---------------------------------------------------------------- the trunk
     async def answer(self, request: web.Request) -> web.StreamResponse:
@@ -100,6 +108,8 @@ class DialEngine:
         caller = request.query.get("from", "")[:20]
         if not caller.isdigit():
             raise ApiError(400, "bad_request", "the call needs the caller's number: ?from=<digits>")
+        if len(self.calls) >= MAX_CALLS:
+            raise ApiError(503, "busy", "all circuits are busy: call again later")
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=5)
         await ws.prepare(request)
         call = Call(ws, caller)
@@ -112,7 +122,9 @@ class DialEngine:
         finally:
             for task in (reader, menu):
                 task.cancel()
-            await asyncio.gather(reader, menu, return_exceptions=True)
+            for result in await asyncio.gather(reader, menu, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("dial-in call from %s failed", caller, exc_info=result)
             self.calls.discard(call)
             await self._stop_talking(call)
             await ws.close()
@@ -132,7 +144,8 @@ class DialEngine:
             if not isinstance(key, str) or key not in DTMF:
                 await call.send({"error": "send telephone events as {\"dtmf\": one of 0-9 * #}"})
                 continue
-            call.keys.put_nowait(key)
+            if not call.keys.full():
+                call.keys.put_nowait(key)
 
     # ---------------------------------------------------------------- the voice menu
     async def _voice_menu(self, call: Call) -> None:
@@ -243,21 +256,27 @@ class DialEngine:
     async def call_out(self, vtg: dict, number: str) -> str:
         """Call a dial-out participant into ``vtg``; its status afterwards."""
         key = (vtg["id"], number)
-        if key in self.out_calls:
-            return "connected"
+        if key in self.out_calls or key in self._dialling:
+            return "connected" if key in self.out_calls else "ringing"
         ring_url = self.pstn.lookup(number) if self.pstn else None
         if ring_url is None:
             log.info("dial-out to %s: no such number on the lab's telephone network", number)
             return "disconnected"
+        self._dialling.add(key)  # before the first await: one call per participant
         parts = urlsplit(ring_url)
-        client = ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=5)
+        client = ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=DIAL_OUT_ANSWER_S)
         query = urlencode({"from": SYSTEM_NUMBER, "vtg": vtg["name"][:64]})
         try:
             ws = await client.websocket(f"{parts.path}?{query}")
-        except Unreachable as exc:
+        except (Unreachable, ValueError) as exc:
             log.info("dial-out to %s not answered: %s", number, exc)
             await client.close()
             return "disconnected"
+        except BaseException:
+            await client.close()
+            raise
+        finally:
+            self._dialling.discard(key)
         call = self.out_calls[key] = OutCall(client, ws)
         call.task = asyncio.get_running_loop().create_task(self._hold(key, call))
         log.info("dial-out participant %s connected to VTG %s", number, vtg["name"])
@@ -288,10 +307,14 @@ class DialEngine:
     def on_event(self, event: dict) -> None:
         """Leaving the active role (Failover Now, Go Standby) drops every call."""
         if event.get("type") == "role" and event.get("role") != Role.ACTIVE.value:
-            loop = asyncio.get_running_loop()
             for call in list(self.calls):
-                loop.create_task(call.ws.close(message=b"failover"))
-            loop.create_task(self._hang_up_out_calls())
+                self._spawn(call.ws.close(message=b"failover"))
+            self._spawn(self._hang_up_out_calls())  # each call's end releases its floor
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
         for call in list(self.calls):

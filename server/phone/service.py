@@ -49,9 +49,12 @@ IDLE_LOGOUT_S = 30 * 60
 ACTIVITY_WRITE_EVERY_S = 60
 #: the talk screen reloads itself this often to show who is talking
 TALK_REFRESH_S = 2
+#: a phone holding the floor that has not reloaded its talk screen for this long is gone
+TALK_GONE_S = 3 * TALK_REFRESH_S
 #: how long a pushed resume ticket stays valid (emulated seconds)
 TICKET_TTL_S = 5 * 60
 PUSH_TIMEOUT_S = 3.0
+PUSHES_AT_ONCE = 20
 
 # The lab phone announces where it takes pushes and the secret it expects with them.
 # A real IPICS server reaches the phone's /CGI/Execute at its IP address with the
@@ -86,6 +89,9 @@ class PhoneService:
         self.clock = data.clock
         self.media = media
         self._pushes: set[asyncio.Task] = set()
+        #: (group, user) -> when the phone holding the floor was last heard from
+        self._talking: dict[tuple[str, str], float] = {}
+        self._watchdog: asyncio.Task | None = None
 
     # ------------------------------------------------------------------- pages
     async def serve(self, request: web.Request, page: str) -> web.StreamResponse:
@@ -113,14 +119,18 @@ class PhoneService:
     async def login(self, request: web.Request, session: dict | None) -> web.Response:
         user_id, pin = request.query.get("userid", ""), request.query.get("pin", "")
         if not well_formed(user_id, pin):
-            return self._login_screen(f"User ID: {DIAL_ID_DIGITS[1]} digits at most; "
-                                      f"PIN: {PIN_DIGITS[0]} to {PIN_DIGITS[1]} digits")
+            return self._login_screen(f"ID 1-{DIAL_ID_DIGITS[1]} digits, PIN {PIN_DIGITS[0]}-{PIN_DIGITS[1]}")
         try:
             user = await self.dial_login.verify(user_id, pin)
         except Locked as exc:
-            return self._login_screen(f"Too many attempts: try again in {exc.minutes} minutes")
+            return self._login_screen(f"Too many tries: wait {exc.minutes} min")
         if user is None:
-            return self._login_screen("Login failed: wrong user ID or PIN")
+            return self._login_screen("Login failed: wrong ID or PIN")
+        previous = request.cookies.get(COOKIE)
+        if previous and session is not None:
+            # One session per phone: the user before on this phone is logged out, so a
+            # push after a failover cannot bring the phone back into their session.
+            await self.data.write("phone_sessions", _key_of(previous), None)
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         await self.data.write("phone_sessions", _key_of(token), {
@@ -157,12 +167,16 @@ class PhoneService:
             status = "Push-to-talk is unavailable: this server has no media router."
         else:
             ptt = request.query.get("ptt")
+            if (group_id, me) in self._talking:
+                self._talking[(group_id, me)] = self.clock.now()  # the phone is still there
             if ptt == "down":
                 granted = await self.media.press(group_id, me)
                 status = ("You are talking." if granted
                           else f"{self.media.talker(group_id) or 'Someone'} holds the floor.")
+                if granted:
+                    self._hold(group_id, me)
             elif ptt == "up":
-                await self.media.release(group_id, me)
+                await self._let_go(group_id, me)
         talker = self.media.talker(group_id) if self.media else None
         if not status:
             status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
@@ -198,7 +212,7 @@ class PhoneService:
         except ApiError as exc:
             return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
         if token is None:
-            return self._login_screen("Your phone session ended: log in again")
+            return self._login_screen("Session ended: log in again")
         response = web.HTTPFound(nxt)
         _set_cookie(response, token)
         raise response
@@ -215,7 +229,7 @@ class PhoneService:
         now = self.clock.now()
         if now - session["last_active"] > IDLE_LOGOUT_S:
             await self.data.write("phone_sessions", record.key, None)
-            response = self._login_screen("Logged out after 30 minutes without activity")
+            response = self._login_screen("Logged out: 30 minutes idle")
             response.del_cookie(COOKIE, path=BASE)
             return response
         if request.query.get("auto") != "1":
@@ -289,20 +303,75 @@ class PhoneService:
                      keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)))
 
     def on_event(self, event: dict) -> None:
-        """The server became the active one: push every logged-in phone over."""
-        if event.get("type") == "role" and event.get("role") == Role.ACTIVE.value:
-            task = asyncio.get_running_loop().create_task(self.push_to_phones())
-            self._pushes.add(task)
-            task.add_done_callback(self._pushes.discard)
+        """The server became the active one: push every logged-in phone over.  It
+        stopped being it (Failover Now, Go Standby): its phones stop talking."""
+        if event.get("type") != "role":
+            return
+        if event.get("role") == Role.ACTIVE.value:
+            self._spawn(self.push_to_phones())
+        else:
+            for group, who in list(self._talking):
+                self._spawn(self._let_go(group, who))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._pushes.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._pushes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("phone service task failed", exc_info=task.exception())
+
+    # ------------------------------------------------------------ push-to-talk
+    def _hold(self, group: str, who: str) -> None:
+        """A phone holds the floor until its release, or until it stops asking for its
+        talk screen (the phone died, or its release got lost): the floor is never
+        held for a phone that is gone."""
+        self._talking[(group, who)] = self.clock.now()
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_talking())
+
+    async def _let_go(self, group: str, who: str) -> None:
+        self._talking.pop((group, who), None)
+        if self.media is not None:
+            await self.media.release(group, who)
+
+    async def _watch_talking(self) -> None:
+        while self._talking:
+            await self.clock.sleep(TALK_REFRESH_S)
+            for (group, who), seen in list(self._talking.items()):
+                if self.clock.now() - seen > TALK_GONE_S:
+                    log.info("the phone of %s stopped asking for its talk screen: floor released", who)
+                    await self._let_go(group, who)
 
     async def push_to_phones(self) -> int:
         """Push each phone with a session and a push address to this server; the count
         of phones that took it."""
-        sessions = [r for r in await self.data.store.table("phone_sessions")
-                    if r.value and r.value.get("execute_url")]
+        now = self.clock.now()
+        latest: dict = {}  # one push per phone (its address): its most recent session
+        for r in await self.data.store.table("phone_sessions"):
+            if not r.value:
+                continue
+            if now - r.value["last_active"] > IDLE_LOGOUT_S:
+                await self.data.write("phone_sessions", r.key, None)  # swept: logged out long ago
+            elif r.value.get("execute_url"):
+                kept = latest.get(r.value["execute_url"])
+                if kept is None or kept.value["last_active"] <= r.value["last_active"]:
+                    latest[r.value["execute_url"]] = r
+        sessions = list(latest.values())
         if not sessions:
             return 0
-        results = await asyncio.gather(*(self._push(r.key, r.value) for r in sessions), return_exceptions=True)
+        limit = asyncio.Semaphore(PUSHES_AT_ONCE)
+
+        async def push(r) -> bool:
+            async with limit:
+                return await self._push(r.key, r.value)
+
+        results = await asyncio.gather(*(push(r) for r in sessions), return_exceptions=True)
+        for r in results:
+            if isinstance(r, Exception):
+                log.error("a push to an IP phone failed", exc_info=r)
         taken = sum(1 for r in results if r is True)
         log.warning("pushed %d of %d logged-in IP phones to this server", taken, len(sessions))
         return taken
@@ -331,6 +400,8 @@ class PhoneService:
         return reply.ok
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._pushes.add(self._watchdog)
         for task in list(self._pushes):
             task.cancel()
         await asyncio.gather(*self._pushes, return_exceptions=True)
@@ -339,6 +410,8 @@ class PhoneService:
 
     # ------------------------------------------------------------------ screens
     def _login_screen(self, message: str = "") -> web.Response:
+        """The login input; ``message`` is its Prompt, which a phone shows in 32
+        characters: every message here fits (a test checks)."""
         # No SoftKeyItems: the phone shows its own Submit and Cancel keys for an input.
         prompt = message or "Enter your user ID and PIN"
         return _xml(xml.input_screen("IPICS Login", prompt, f"{BASE}/login", [
@@ -391,11 +464,12 @@ def _set_cookie(response: web.StreamResponse, token: str) -> None:
 
 
 def _execute_target(request: web.Request) -> dict:
-    """The lab phone's push address and secret, if it sent well-formed ones."""
+    """The lab phone's push address and secret, if it sent well-formed ones.  Only the
+    phone's own address: a client cannot make the server post somewhere else."""
     url = request.headers.get(EXECUTE_URL_HEADER, "")
     auth = request.headers.get(EXECUTE_AUTH_HEADER, "")
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname or parts.path != "/CGI/Execute" or parts.query \
+    if parts.scheme != "http" or parts.hostname != request.remote or parts.path != "/CGI/Execute" or parts.query \
             or not 16 <= len(auth) <= 128 or not auth.isascii() or not auth.isprintable():
         return {}
     return {"execute_url": url, "execute_auth": auth}

@@ -69,3 +69,22 @@ async def test_a_dial_in_caller_talks_with_star_and_stops_with_pound(media_demo)
     finally:
         await phone.hang_up()
         await ursula.close()
+
+
+async def test_a_phone_that_goes_away_while_talking_frees_the_floor(media_demo):
+    demo = media_demo
+    fire = demo.seeded["channels"]["Fire"]
+    dan = await MediaClient.connect(demo.router.url, "dan")
+    try:
+        assert await dan.join(fire)
+        async with ipics_phone(demo.pair) as phone:
+            await log_in(phone.browser, PRIMARY, "1005", demo.pin)
+            await phone.browser.select(0)
+            talk = next(k for k in phone.browser.screen.obj.softkeys if k.name == "Talk")
+            await phone.browser.softkey_down(talk)
+            await wait_until(lambda: dan.talker(fire) == "fred", 10, "Fred talking")
+            await phone.browser.close()  # the phone dies, Talk still held: no release comes
+            # It stops reloading its talk screen; the server lets go for it.
+            await wait_until(lambda: dan.talker(fire) is None, 10, "the floor freed")
+    finally:
+        await dan.close()

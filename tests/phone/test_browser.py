@@ -61,6 +61,8 @@ async def service(aiohttp_server):
             return text("Who", request.cookies.get("session", "nobody"))
         if name == "model":
             return text("Model", request.headers.get("X-CiscoIPPhoneModelName", "none"))
+        if name == "secret":
+            return text("Secret", request.headers.get("X-Lab-Phone-Execute-Auth", "none"))
         if name == "refresh":
             return text("Soon", "wait", Refresh="1; url=/refreshed")
         if name == "refreshed":
@@ -184,3 +186,13 @@ async def test_a_service_that_does_not_answer_is_an_error_screen(phone, unused_t
     assert phone.screen.error and "not answering" in phone.screen.obj.text
     await phone.press_services()
     assert phone.screen.obj.title == "Services"
+
+
+async def test_the_push_secret_goes_only_to_the_configured_services(phone, service):
+    phone.headers["X-Lab-Phone-Execute-Auth"] = "s3cret-for-my-services"
+    await phone.open(url(service, "/secret"))
+    assert phone.screen.obj.text == "s3cret-for-my-services"
+    # The same page on a host the phone was not configured with: no secret.
+    elsewhere = str(service.make_url("/secret")).replace("127.0.0.1", "localhost")
+    await phone.open(elsewhere)
+    assert phone.screen.obj.text == "none"
