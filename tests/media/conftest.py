@@ -21,7 +21,7 @@ from ipics_server.lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.protocol import PATH
 
-from ..pair.conftest import lab, pair  # noqa: F401 (fixtures: the HA pair of test_ptt_failover)
+from ..pair.conftest import lab, media_demo, pair  # noqa: F401 (fixtures: the HA pairs)
 
 #: talk groups are keyed by a channel's or VTG's id: 32 hex digits
 FIRE = uuid.UUID(int=0xF12E).hex

@@ -10,7 +10,6 @@ from ipics_server.lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.tone import is_tone
 
-from ..pair.conftest import media_demo  # noqa: F401 (fixture)
 from ..phone.conftest import PRIMARY, ipics_phone, log_in, shown_text
 from .conftest import Ear
 
