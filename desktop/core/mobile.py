@@ -27,8 +27,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -202,19 +200,7 @@ class UploadStore:
         return self.directory / f"{uuid.UUID(hex=local_id).hex}.bin"  # our own ids only
 
     async def keep(self, local_id: str, content: bytes) -> None:
-        await asyncio.to_thread(self._write, self._path(local_id), content)
-
-    @staticmethod
-    def _write(path: Path, content: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")  # created 0600
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(content)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        await asyncio.to_thread(write_atomically, self._path(local_id), content)
 
     async def content(self, local_id: str) -> bytes | None:
         try:

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
 from ipics_server.clock import Clock
 
 from .known_servers import UNREACHABLE, KnownServers
@@ -131,6 +131,19 @@ async def _server_listing(address: str) -> list[dict] | None:
             if reply.ok:
                 return reply["servers"]
     return None
+
+
+def check_login_form(address: str, username: str, password: str) -> str:
+    """The login server's address, normalized; ``ValueError`` saying what is missing or
+    wrong (the IDC's login dialog and the mobile client's login page)."""
+    if not address:
+        raise ValueError("Choose a login server or type its address.")
+    if not username or not password:
+        raise ValueError("Enter your user name and password.")
+    try:
+        return normalize_address(address)
+    except ValueError:
+        raise ValueError(f"{address} is not a server address: type host:port or http://host:port.") from None
 
 
 class ConsoleSession:

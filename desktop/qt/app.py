@@ -20,9 +20,10 @@ from ipics_server.clock import Clock
 PROFILE_ENV = "IPICS_CONSOLE_PROFILE"
 
 
-def default_profile_dir() -> Path:
+def default_profile_dir(kind: str = "console") -> Path:
+    """Where a desktop window of ``kind`` keeps its profile by default."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ipics-ha-lab" / "console"
+    return Path(base) / "ipics-ha-lab" / kind
 
 
 def add_console_arguments(parser: argparse.ArgumentParser) -> None:

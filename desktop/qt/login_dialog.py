@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ipics_server.adapters.httpclient import normalize_address
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..core.credentials import Credentials
 from ..core.known_servers import KnownServers
-from ..core.session import ConsoleSession, LoginError, Notice
+from ..core.session import ConsoleSession, LoginError, Notice, check_login_form
 from .bridge import SessionBridge
 from .style import banner_css
 from .tasks import Tasks
@@ -168,15 +167,10 @@ class LoginDialog(QDialog):
         if self.login_task and not self.login_task.done():
             return
         address, user, password = self.selected_address(), self.username.text().strip(), self.password.text()
-        if not address:
-            return self.show_message("error", "Choose a login server or type its address.")
-        if not user or not password:
-            return self.show_message("error", "Enter your user name and password.")
         try:
-            address = normalize_address(address)
-        except ValueError:
-            return self.show_message("error", f"{address} is not a server address: type host:port or "
-                                              "http://host:port.")
+            address = check_login_form(address, user, password)
+        except ValueError as exc:
+            return self.show_message("error", str(exc))
         self._busy(True)
         self.show_message("redirected", f"Connecting to {address} ...")
         self.login_task = self.tasks.start(self._login(address, user, password))

@@ -18,14 +18,14 @@ from pathlib import Path
 
 from ipics_server.clock import Clock
 
+from . import app
 from .app import lab_servers, no_display_message
 
 PROFILE_ENV = "IPICS_MOBILE_PROFILE"
 
 
 def default_profile_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ipics-ha-lab" / "mobile"
+    return app.default_profile_dir("mobile")
 
 
 def add_mobile_arguments(parser: argparse.ArgumentParser) -> None:

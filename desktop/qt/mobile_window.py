@@ -18,7 +18,6 @@ import asyncio
 import logging
 from pathlib import Path
 
-from ipics_server.adapters.httpclient import normalize_address
 from PySide6.QtCore import QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAccessible,
@@ -46,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.mobile import MediaError, MobileClient, Upload, dialog_filter
-from ..core.session import LoginError, Notice, State, UploadError
+from ..core.session import LoginError, Notice, State, UploadError, check_login_form
 from .login_dialog import selector_label
 from .style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
 from .tasks import Tasks
@@ -265,15 +264,10 @@ class MobileWindow(QWidget):
         if self.login_task and not self.login_task.done():
             return
         address, user, password = self.selected_address(), self.username.text().strip(), self.password.text()
-        if not address:
-            return self._login_message("error", "Choose a server or type its address.")
-        if not user or not password:
-            return self._login_message("error", "Enter your user name and password.")
         try:
-            address = normalize_address(address)
-        except ValueError:
-            return self._login_message("error", f"{address} is not a server address: type host:port or "
-                                                "http://host:port.")
+            address = check_login_form(address, user, password)
+        except ValueError as exc:
+            return self._login_message("error", str(exc))
         self._login_busy(True)
         self._login_message("redirected", f"Connecting to {address} ...")
         self.login_task = self.tasks.start(self._login(address, user, password))

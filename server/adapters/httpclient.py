@@ -105,9 +105,12 @@ class ApiClient:
         try:
             # The handshake within the client's timeout: a paused server (SIGSTOP) still
             # accepts the TCP connection and would otherwise hold the caller for minutes.
-            return await asyncio.wait_for(self._session.ws_connect(
-                self.base_url + path, headers=self._headers(None), heartbeat=heartbeat_s,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s)), self.timeout_s)
+            # (asyncio.timeout, not wait_for: under 3.11 wait_for can swallow the caller's
+            # cancellation when the handshake completes at that moment.)
+            async with asyncio.timeout(self.timeout_s):
+                return await self._session.ws_connect(
+                    self.base_url + path, headers=self._headers(None), heartbeat=heartbeat_s,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s))
         except (aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, asyncio.TimeoutError,
                 OSError) as exc:
             raise Unreachable(f"WebSocket {self.base_url}{path}: {exc or type(exc).__name__}", exc) from exc
