@@ -14,7 +14,6 @@ import logging
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -26,23 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.credentials import Credentials
-from ..core.known_servers import KnownServers
 from ..core.session import ConsoleSession, LoginError, Notice, check_login_form
 from .bridge import SessionBridge
+from .server_selector import ServerSelector
 from .style import banner_css
 from .tasks import Tasks
 
 log = logging.getLogger("ipics.console")
-
-ROLE_WORDS = {None: "role not known yet", "unreachable": "did not answer"}
-
-
-def selector_label(known: KnownServers, address: str) -> str:
-    server = known.get(address)
-    role = ROLE_WORDS.get(server.role, server.role) if server else ROLE_WORDS[None]
-    which = f"{server.server}, " if server and server.server else ""
-    return f"{address}  ({which}{role})"
-
 
 class LoginDialog(QDialog):
     #: the session is online; the console window takes over
@@ -63,12 +52,8 @@ class LoginDialog(QDialog):
         heading = QLabel("IPICS Dispatch Console")
         heading.setProperty("role", "heading")
 
-        self.selector = QComboBox(objectName="loginServerSelector")
-        self.selector.setAccessibleName("Login server")
-        self.selector.setAccessibleDescription("The server to log in to, with its last known role")
-        self.selector.setEditable(True)  # a new server's address can be typed in
-        self.selector.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.selector.setMinimumContentsLength(38)
+        self.selector = ServerSelector(object_name="loginServerSelector", accessible_name="Login server",
+                                       width_chars=38)
 
         self.username = QLineEdit(objectName="loginUserName")
         self.username.setAccessibleName("User name")
@@ -121,27 +106,10 @@ class LoginDialog(QDialog):
 
     # ---------------------------------------------------------------- selector
     def refresh_selector(self, select: str | None = None) -> None:
-        """List the known servers, the last seen active first, keeping or making a selection."""
-        known = self.session.known
-        current = select or self.selected_address() or known.active()
-        addresses = sorted(known.addresses(), key=lambda a: known.get(a).role != "active")
-        self.selector.blockSignals(True)
-        self.selector.clear()
-        for address in addresses:
-            self.selector.addItem(selector_label(known, address), address)
-        index = self.selector.findData(current) if current else -1
-        if index < 0 and current and current not in addresses:
-            self.selector.setEditText(current)
-        else:
-            self.selector.setCurrentIndex(max(index, 0))
-        self.selector.blockSignals(False)
+        self.selector.refresh(self.session.known, select)
 
     def selected_address(self) -> str | None:
-        index = self.selector.currentIndex()
-        text = self.selector.currentText().strip()
-        if index >= 0 and text == self.selector.itemText(index):
-            return self.selector.itemData(index)
-        return text or None
+        return self.selector.selected_address()
 
     # ------------------------------------------------------------ remember me
     def _load_remembered(self) -> None:

@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
 
 from ..core.mobile import MediaError, MobileClient, Upload, dialog_filter
 from ..core.session import LoginError, Notice, State, UploadError, check_login_form
-from .login_dialog import selector_label
+from .server_selector import ServerSelector
 from .style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
 from .tasks import Tasks
 
@@ -134,13 +134,9 @@ class MobileWindow(QWidget):
         page = QWidget(objectName="mobileLoginPage")
         heading = QLabel("IPICS Mobile")
         heading.setProperty("role", "heading")
-        self.selector = QComboBox(objectName="mobileServerSelector")
-        self.selector.setAccessibleName("Server")
-        self.selector.setAccessibleDescription("The server to log in to, with its last known role")
-        self.selector.setEditable(True)  # a new server's address can be typed in
-        self.selector.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        # The phone's width, not the longest label's.
+        self.selector = ServerSelector(object_name="mobileServerSelector", accessible_name="Server", width_chars=20)
         self.selector.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.selector.setMinimumContentsLength(20)  # the phone's width, not the longest label's
         self.username = QLineEdit(objectName="mobileUserName")
         self.username.setAccessibleName("User name")
         self.password = QLineEdit(objectName="mobilePassword")
@@ -238,26 +234,10 @@ class MobileWindow(QWidget):
 
     # ---------------------------------------------------------------- selector
     def refresh_selector(self, select: str | None = None) -> None:
-        """The known servers, the last seen active first (as the IDC's selector)."""
-        known = self.session.known
-        current = select or self.selected_address() or known.active()
-        addresses = sorted(known.addresses(), key=lambda a: known.get(a).role != "active")
-        self.selector.blockSignals(True)
-        self.selector.clear()
-        for address in addresses:
-            self.selector.addItem(selector_label(known, address), address)
-        index = self.selector.findData(current) if current else -1
-        if index < 0 and current and current not in addresses:
-            self.selector.setEditText(current)
-        else:
-            self.selector.setCurrentIndex(max(index, 0))
-        self.selector.blockSignals(False)
+        self.selector.refresh(self.session.known, select)
 
     def selected_address(self) -> str | None:
-        index, text = self.selector.currentIndex(), self.selector.currentText().strip()
-        if index >= 0 and text == self.selector.itemText(index):
-            return self.selector.itemData(index)
-        return text or None
+        return self.selector.selected_address()
 
     # ------------------------------------------------------------------- login
     def start_login(self) -> None:
