@@ -267,6 +267,16 @@ class LabPair:
     async def wait_ready(self, timeout_s: float = 60) -> None:
         await self.wait_status(self.primary, timeout_s, role="active", standby_server_status="Ready")
 
+    async def replicated(self) -> bool:
+        """Every record the primary (as active) has logged is applied on the secondary.
+        "Ready" alone is not enough: it stays Ready while the last write is in flight."""
+        p, s = await self.status(self.primary), await self.status(self.secondary)
+        applied = s["replication"]["applied"]
+        return p["replication"]["pending"] == 0 and bool(applied) and applied[1] == p["replication"]["last_seq"]
+
+    async def wait_replicated(self, timeout_s: float = 10, what: str = "replication to drain") -> None:
+        await wait_until(self.replicated, timeout_s, what)
+
     async def up(self, interval_s: int = 15, missed_count: int = 5) -> None:
         """Start, trust, configure and wait for Ready: ``ipics-lab up`` without the demo data."""
         await self.start()

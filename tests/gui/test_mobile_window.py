@@ -19,7 +19,7 @@ from ipics_server.lab.supervisor import LabPair, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from ..mobile.test_mobile_core import NEVER_S, WAREHOUSE, replicated, seeded
+from ..mobile.test_mobile_core import NEVER_S, WAREHOUSE, seeded
 from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE
 from ..recording_clock import RecordingClock
 from .test_accessibility import DOCS, controls
@@ -182,7 +182,7 @@ async def test_an_upload_missing_after_the_switch_is_listed_and_uploaded_again(s
     await log_in(window, qtbot, pair.primary.url, "fred", slow_files.password)
     open_incident(window, qtbot, WAREHOUSE)
     await window.upload_bytes("just-before.png", demo_photo_png(80, 60), "photo")
-    await wait_until(lambda: replicated(pair), 10, "the upload's record on the standby")  # its content: not
+    await pair.wait_replicated(what="the upload's record on the standby")  # its content: not
 
     pair.primary.kill()
     await wait_until(lambda: window.missing_panel.isVisible(), TAKEOVER_DEADLINE_S + 5, "the missing uploads")

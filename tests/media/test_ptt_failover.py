@@ -34,10 +34,7 @@ async def test_dan_reaches_adam_by_ptt_while_the_active_server_is_down(pair, rou
     async with await pair.admin(pair.primary) as admin:
         fire = (await create_channel(admin, "Fire"))["id"]
 
-    async def replicated():
-        return (await pair.status(pair.primary))["replication"]["pending"] == 0
-
-    await wait_until(replicated, 10, "the Fire channel to reach the standby")
+    await pair.wait_replicated(what="the Fire channel to reach the standby")
     dan, adam = await connect("dan"), await connect("adam")
     ear = Ear(adam)
     await joined(dan, adam, group=fire)

@@ -95,13 +95,6 @@ def warehouse(client) -> dict:
     return next(i for i in client.incidents() if i["name"] == WAREHOUSE)
 
 
-async def replicated(ha: LabPair) -> bool:
-    """Every record the active logged has been applied on the standby."""
-    p, s = await ha.status(ha.primary), await ha.status(ha.secondary)
-    applied = s["replication"]["applied"]
-    return p["replication"]["pending"] == 0 and applied and applied[1] == p["replication"]["last_seq"]
-
-
 def online_on(client, server):
     return lambda: client.session.state == State.ONLINE and client.session.server == server.url
 
@@ -204,7 +197,7 @@ async def test_an_upload_whose_file_did_not_replicate_is_reported_and_uploaded_a
     photo = demo_photo_png(80, 60)
     upload = await fred.upload(warehouse(fred)["id"], "just-before.png", photo, "photo")
     # Its record reaches the standby; its content, at the lower priority, does not.
-    await wait_until(lambda: replicated(ha), 10, "the upload's record on the standby")
+    await ha.wait_replicated(what="the upload's record on the standby")
     assert not (ha.secondary.data_dir / "files" / upload.file_id).exists()
 
     ha.primary.kill()
@@ -235,7 +228,7 @@ async def test_an_upload_lost_with_its_record_is_reported_after_the_switch(demo,
     ha = demo.pair
     fred = open_mobile("fred", [ha.primary.url, ha.secondary.url])
     await fred.login(ha.primary.url, "fred", demo.password)
-    await wait_until(lambda: replicated(ha), 10, "Fred's session on the standby")
+    await ha.wait_replicated(what="Fred's session on the standby")
     await ha.fault(ha.primary, fault="cut-link", direction="outbound")  # nothing ships any more
     upload = await fred.upload(warehouse(fred)["id"], "lost.png", demo_photo_png(32, 24))
 
@@ -251,7 +244,7 @@ async def test_an_upload_cut_off_by_the_failover_is_listed_as_not_sent(demo, ope
     ha = demo.pair
     fred = open_mobile("fred", [ha.primary.url, ha.secondary.url])
     await fred.login(ha.primary.url, "fred", demo.password)
-    await wait_until(lambda: replicated(ha), 10, "Fred's session on the standby")
+    await ha.wait_replicated(what="Fred's session on the standby")
     # The active hangs while the photo is on its way (its events socket notices only
     # after half a heartbeat, 0.27 s here), then dies.
     monkeypatch.setattr(session_module, "UPLOAD_TIMEOUT_S", 0.1)
@@ -279,7 +272,7 @@ async def test_the_copies_outlive_the_app(slow_files, open_mobile):
     await fred.login(ha.primary.url, "fred", slow_files.password)
     incident = warehouse(fred)["id"]
     upload = await fred.upload(incident, "scene-2.png", demo_photo_png(40, 30))
-    await wait_until(lambda: replicated(ha), 10, "the upload's record on the standby")
+    await ha.wait_replicated(what="the upload's record on the standby")
     copies = list(fred.store.directory.glob("*.bin"))
     assert len(copies) == 1 and copies[0].stat().st_mode & 0o777 == 0o600
     assert fred.store.directory.stat().st_mode & 0o777 == 0o700

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
-
-from .conftest import TAKEOVER_DEADLINE_S, TIME_SCALE, channel_names, create_channel, discarded_on
+from .conftest import (
+    TAKEOVER_DEADLINE_S,
+    TIME_SCALE,
+    channel_names,
+    create_channel,
+    discarded_on,
+)
 
 
 async def test_kill_9_of_the_active_makes_the_standby_take_over(pair):
     async with await pair.admin(pair.primary) as admin:
         await create_channel(admin, "Before The Earthquake")
         token = admin.token
-    await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+    await pair.wait_replicated()
 
     pair.primary.kill()
 
@@ -91,9 +95,9 @@ async def test_no_failback_and_the_fire_channel_is_lost(pair):
     becomes the standby and logs the assignment as discarded."""
     async with await pair.admin(pair.primary) as admin:
         fire = (await create_channel(admin, "Fire"))["id"]
-        await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+        await pair.wait_replicated()
         await admin.post("/api/v1/users", {"username": "ursula", "password": "ursula-pass", "role": "dispatcher"})
-        await wait_until(lambda: _replicated(pair), 10, "replication to drain")
+        await pair.wait_replicated()
         # The link toward the standby fails first: the assignment stays on the active.
         assert (await pair.fault(pair.primary, fault="cut-link", direction="outbound")).ok
         assert (await admin.post(f"/api/v1/channels/{fire}/assignments", {"username": "ursula"})).status == 201
@@ -122,7 +126,3 @@ async def test_no_failback_and_the_fire_channel_is_lost(pair):
     log = (pair.primary.data_dir / "server.log").read_text()
     assert "discarded assignments/" in log and "never reached the partner" in log
 
-
-async def _replicated(pair) -> bool:
-    st = await pair.status(pair.primary)
-    return st["replication"]["pending"] == 0 and st["standby_server_status"] == "Ready"
