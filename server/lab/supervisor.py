@@ -265,7 +265,9 @@ class LabPair:
         return await wait_until(matches, timeout_s, f"{server.name} to report {expected}")
 
     async def wait_ready(self, timeout_s: float = 60) -> None:
+        """The primary active, its standby Ready, and everything written so far on the standby."""
         await self.wait_status(self.primary, timeout_s, role="active", standby_server_status="Ready")
+        await self.wait_replicated(timeout_s)
 
     async def replicated(self) -> bool:
         """Every record the primary (as active) has logged is applied on the secondary.

@@ -37,7 +37,7 @@ async def test_a_dial_out_participant_is_called_and_not_called_back_after_a_fail
             assert reply.body["dial_out"] == [{"number": NUMBER, "status": "connected"}]
         await wait_until(lambda: phone.state == State.CONNECTED, 10, "the telephone to answer")
         assert phone.group == "Downtown Response"
-        await pair.wait_replicated(what="the VTG's participant on the standby")
+        await pair.wait_ready()  # the VTG's participant has reached the standby
         pair.primary.kill()
         await wait_until(lambda: phone.state == State.DROPPED, 10, "the dial-out call to drop")
         await pair.wait_status(pair.secondary, timeout_s=TAKEOVER_DEADLINE_S, role="active")
