@@ -1,5 +1,6 @@
-"""``ipics-lab``: run one server, or bring up a whole HA pair for the lab.
+"""``ipics-lab``: the trainer's lab in one command, or its parts one by one.
 
+    ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
     ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
@@ -14,7 +15,6 @@ import fcntl
 import json
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -34,8 +34,13 @@ def default_lab_dir() -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="ipics-lab", description="IPICS HA Lab")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="ipics-lab", description="IPICS HA Lab. With no command: start the lab (media router, HA pair, "
+                                      "demo users) and open the trainer panel, an IDC and an IP phone.")
+    from ipics_desktop.qt.trainer_app import add_trainer_arguments
+
+    add_trainer_arguments(parser)
+    sub = parser.add_subparsers(dest="command")
 
     p_server = sub.add_parser("server", help="run one emulated IPICS server")
     add_server_arguments(p_server)
@@ -86,8 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     if ns.command == "shell":
         sys.exit(run_shell(ns))
     # The desktop windows: imported only when asked for, so servers never load Qt.
-    from ipics_desktop.qt import app, mobile_app, phone_app, telephone_app
+    from ipics_desktop.qt import app, mobile_app, phone_app, telephone_app, trainer_app
 
+    if ns.command is None:
+        sys.exit(trainer_app.run(ns))
     runs = {"console": app.run, "phone": phone_app.run, "mobile": mobile_app.run, "telephone": telephone_app.run}
     sys.exit(runs[ns.command](ns))
 
@@ -133,27 +140,17 @@ def run_up(ns: argparse.Namespace) -> int:
 
 
 async def _up(ns: argparse.Namespace, root: Path) -> int:
-    from .lab.labfile import remove_lab_file, write_lab_file
-    from .lab.media_process import MediaProcess
-    from .lab.seed import seed_demo_data
-    from .lab.supervisor import LabPair
+    from ipics_desktop.trainer.lab import TrainerLab
 
-    # Every `up` is a clean install of both servers, so a lab starts the same each time.
-    for name in ("primary", "secondary", "console", "media"):
-        shutil.rmtree(root / name, ignore_errors=True)
-    (root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
-    router = MediaProcess(root / "media", time_scale=ns.time_scale)
-    pair = None
+    lab = TrainerLab(root, time_scale=ns.time_scale, interval_s=ns.heartbeat_interval,
+                     missed_count=ns.missed_heartbeats)
     stop = asyncio.Event()
     console = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        # The media router first: it carries push-to-talk whatever the servers do.
-        await router.start()
-        pair = LabPair(root, time_scale=ns.time_scale, media_router=router.url)
-        setup = asyncio.ensure_future(_setup(pair, ns, seed_demo_data))
+        setup = asyncio.ensure_future(lab.start())
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({setup, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if setup not in done:
@@ -161,9 +158,6 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
             return 130
         stopper.cancel()
         summary = setup.result()
-        summary["media"] = {"url": router.url, "pid": router.pid}
-        # before the line that says "up"
-        write_lab_file(root, pair.servers, time_scale=ns.time_scale, media=router.url)
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
@@ -173,7 +167,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                   f"SSH port {summary['secondary']['ssh_port']}\n"
                   f"  admin     ipicsadmin / {summary['admin']['password']}\n"
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
-                  f"  media     {router.url} (push-to-talk)\n"
+                  f"  media     {summary['media']['url']} (push-to-talk)\n"
                   f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
                   f"ipics-lab phone / telephone --number N / mobile{_lab_dir_arg(ns, root)}\n"
                   f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
@@ -188,7 +182,6 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         print(f"ipics-lab up: {exc}", file=sys.stderr)
         return 1
     finally:
-        remove_lab_file(root)
         try:
             if console is not None and console.poll() is None:
                 console.terminate()
@@ -196,9 +189,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         except subprocess.TimeoutExpired:
             console.kill()
         finally:
-            if pair is not None:
-                pair.stop()
-            router.stop()
+            lab.stop()
 
 
 def _open_console(ns: argparse.Namespace, root: Path):
@@ -218,26 +209,6 @@ def _open_console(ns: argparse.Namespace, root: Path):
 
 def _lab_dir_arg(ns: argparse.Namespace, root: Path) -> str:
     return f" --lab-dir {root}" if ns.data_dir is not None else ""
-
-
-async def _setup(pair, ns, seed_demo_data) -> dict:
-    await pair.start()
-    await pair.establish_trust()
-    await pair.configure(ns.heartbeat_interval, ns.missed_heartbeats)
-    await pair.wait_ready()
-    user_password = secrets.token_urlsafe(9)
-    async with await pair.admin(pair.primary) as c:
-        seeded = await seed_demo_data(c, user_password)
-    await pair.wait_ready()
-    return {
-        "primary": {"url": pair.primary.url, "pid": pair.primary.pid, "ssh_port": pair.primary.ssh_port},
-        "secondary": {"url": pair.secondary.url, "pid": pair.secondary.pid, "ssh_port": pair.secondary.ssh_port},
-        "admin": {"username": "ipicsadmin", "password": pair.admin_password},
-        "users": {"usernames": ["dan", "adam", "ursula", "amy", "fred"], "password": user_password},
-        "demo": seeded,
-        "time_scale": pair.time_scale,
-        "data_dir": str(pair.root),
-    }
 
 
 def run_shell(ns: argparse.Namespace) -> int:

@@ -1,0 +1,18 @@
+"""A real trainer lab (media router, HA pair, demo data) at a small time scale."""
+
+from __future__ import annotations
+
+import pytest
+from ipics_desktop.trainer.lab import TrainerLab
+
+TIME_SCALE = 0.01
+
+
+@pytest.fixture
+async def trainer_lab(tmp_path):
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5)
+    try:
+        await lab.start()
+        yield lab
+    finally:
+        lab.stop()
