@@ -121,3 +121,25 @@ async def test_unconfigure_then_configure(watched):
     await actions.configure()
     st = await lab.pair.status(lab.pair.primary)
     assert st["role"] == "active" and st["standby_server_status"] == "Ready"
+
+
+async def test_method_1_from_the_panel_actions_go_standby_repair_rsync(watched):
+    lab, actions, monitor = watched
+    with pytest.raises(ActionRefused, match="secondary"):  # no split brain: nothing to go standby from
+        await actions.go_standby("secondary")
+    await actions.cut_link("primary", "both")
+    await wait_until(lambda: role(monitor, "secondary") == "active", DEADLINE_S, "both active")
+    await actions.heal_link("primary")
+    await wait_until(lambda: monitor.views["primary"].split_brain and monitor.views["secondary"].split_brain,
+                     10, "the split brain seen by both")
+    assert "primary: split brain" in texts(lab, "role")
+    await actions.go_standby("secondary")
+    assert (await lab.pair.status(lab.pair.secondary))["role"] == "standby"
+    seen = []
+    assert await actions.repair(progress=lambda f, t: seen.append((f, t))) == \
+        "REPAIR finished: nothing pending, the standby is Ready"
+    assert seen[-1] == (1.0, "repaired")
+    sentence = await actions.rsync()
+    assert sentence.startswith("ipicsrsync finished")
+    assert [t for t in texts(lab, "action") if "started" in t] == ["REPAIR started on secondary",
+                                                                     "ipicsrsync started on the primary"]
