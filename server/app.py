@@ -61,7 +61,10 @@ class IpicsServer:
         cfg.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         cfg.data_dir.chmod(0o700)  # the database holds password hashes and all data
         self._lock_file = _lock_data_dir(cfg.data_dir)
-        self.clock = Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now())
+        # The anchor: a server powered on after the lab changed the time scale starts on
+        # the same emulated time as its partner.
+        self.clock = Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now(),
+                           anchor_emulated=cfg.clock_anchor_emulated)
         self.store = Store(cfg.data_dir / "ipics.sqlite3")
         self.store.open_sync()
         self.clock.offset_s = self.store.get_local_sync("clock_offset_s", 0.0)

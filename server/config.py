@@ -8,6 +8,7 @@ fault-injection switch from ``--lab-faults``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,9 @@ class ServerConfig:
     name: str = "ipics"
     time_scale: float = 1.0
     clock_epoch: float | None = None
+    #: emulated UTC at ``clock_epoch`` (None: the epoch itself); after the lab changed
+    #: the time scale, a restarted server is anchored where its partner's clock is
+    clock_anchor_emulated: float | None = None
     software_version: str = SOFTWARE_VERSION_DEFAULT
     licenses: list[Path] = field(default_factory=list)
     ntp_servers: list[str] = field(default_factory=list)
@@ -63,6 +67,9 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    help="real seconds per emulated second (0.02 runs 50x faster)")
     p.add_argument("--clock-epoch", type=float, default=None,
                    help="shared real Unix time the emulated clocks of a pair are anchored on")
+    p.add_argument("--clock-anchor-emulated", type=float, default=None,
+                   help="emulated UTC at --clock-epoch (default: the epoch itself); the lab passes "
+                        "it after a time scale change so a restarted server agrees with its partner")
     p.add_argument("--software-version", default=SOFTWARE_VERSION_DEFAULT)
     p.add_argument("--license", dest="licenses", type=Path, action="append", default=[],
                    help="install this license file at start (repeatable)")
@@ -100,6 +107,11 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         raise SystemExit("--transaction-log-capacity must be at least 10")
     if not 0 < ns.time_scale <= 10:
         raise SystemExit("--time-scale must be greater than 0 and at most 10")
+    for option, value in (("--clock-epoch", ns.clock_epoch), ("--clock-anchor-emulated", ns.clock_anchor_emulated)):
+        if value is not None and not math.isfinite(value):
+            raise SystemExit(f"{option} must be a finite Unix time")
+    if ns.clock_anchor_emulated is not None and ns.clock_epoch is None:
+        raise SystemExit("--clock-anchor-emulated needs --clock-epoch (the real time it is the emulated time of)")
     return ServerConfig(
         data_dir=ns.data_dir.expanduser().resolve(),
         host=ns.host,
@@ -109,6 +121,7 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         name=ns.name,
         time_scale=ns.time_scale,
         clock_epoch=ns.clock_epoch,
+        clock_anchor_emulated=ns.clock_anchor_emulated,
         software_version=ns.software_version,
         licenses=list(ns.licenses),
         ntp_servers=list(ns.ntp_servers),

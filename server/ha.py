@@ -138,6 +138,10 @@ class HAEngine:
         self._background: set[asyncio.Task] = set()
         self.role = self._boot_role()
         self.missed_now = 0
+        #: since this process started, for the trainer: heartbeats sent to the partner
+        #: (delivered or not) and scheduled ones the partner did not answer
+        self.heartbeats_sent = 0
+        self.heartbeats_missed_total = 0
         self.partner_view: dict[str, Any] | None = None  # the partner's last heartbeat
         self.transition: Transition | None = None
         self.last_decision = Decision(Action.NONE, "starting")
@@ -346,7 +350,8 @@ class HAEngine:
             "partner_role": self.partner_view.get("role") if self.partner_view and self.missed_now == 0 else None,
             "address": self.address,
             "active": self.active_address(),
-            "heartbeat": {**self.settings.as_dict(), "missed_now": self.missed_now},
+            "heartbeat": {**self.settings.as_dict(), "missed_now": self.missed_now,
+                          "sent": self.heartbeats_sent, "missed_total": self.heartbeats_missed_total},
             "replication": {
                 "pending": held if self.role == Role.ACTIVE else 0,
                 "transaction_log_used_percent": round(txlog_percent(held, self.capacity), 2)
@@ -458,6 +463,7 @@ class HAEngine:
 
     async def exchange_heartbeat(self, count_miss: bool = True) -> bool:
         timeout = max(0.2, min(5.0, self.clock.real_seconds(self.settings.interval_s) * 0.8))
+        self.heartbeats_sent += 1
         try:
             reply = await self.peer.call("POST", "/peer/heartbeat", self.heartbeat_payload(), timeout_s=timeout)
             ok = reply.ok and self._clock_agrees(reply.body.get("time"))
@@ -470,6 +476,7 @@ class HAEngine:
             self._observe_partner(reply.body)
         elif count_miss:
             self.missed_now += 1
+            self.heartbeats_missed_total += 1
             if self.missed_now == 1:
                 log.warning("missed heartbeat from partner (1 of %d)", self.settings.missed_count)
         return ok

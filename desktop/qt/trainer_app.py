@@ -111,7 +111,6 @@ class TrainerApp:
             started = await self._start_or_stop()
             if not started:
                 return 130 if self._stop.is_set() else 1
-            print(self.banner(), flush=True)
             await self._stop.wait()
             return 0
         finally:
@@ -143,6 +142,8 @@ class TrainerApp:
 
         self._splash_text("Starting the media router and both servers...")
         await self.lab.start()
+        print(self.banner(), flush=True)
+        self.lab.timeline.subscribe(self._log_event)
         self.monitor = Monitor(self.lab.pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
@@ -154,6 +155,13 @@ class TrainerApp:
         if self.open_devices:
             for kind, user in FIRST_DEVICES:
                 self.launcher.open(kind, user)
+
+    @staticmethod
+    def _log_event(event) -> None:
+        """The run log on stdout: the timeline as text, for a trainer's terminal and for
+        scripts.  Heartbeats are left out: several a second at a fast time scale."""
+        if event.kind != "heartbeat":
+            print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
 
     def banner(self) -> str:
         s = self.lab.summary

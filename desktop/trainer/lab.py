@@ -62,8 +62,9 @@ class TrainerLab:
             await self.router.start()
         self.pair = LabPair(self.root, time_scale=self._time_scale,
                             media_router=self.router.url if self.router else None)
-        # The lab clock shares the servers' epoch: a clock offset is measured against it.
-        self.clock = Clock(self._time_scale, epoch=self.pair.clock_epoch)
+        # The pair's reference clock: a clock offset is measured against it, and it
+        # switches scale with the servers at the same instant.
+        self.clock = self.pair.clock
         self.timeline.clock = self.clock
         await self.pair.up(self.interval_s, self.missed_count)
         async with await self.pair.admin(self.pair.primary) as admin:
@@ -91,20 +92,21 @@ class TrainerLab:
     async def set_time_scale(self, scale: float) -> None:
         """Both servers and this lab's clock (which the in-process devices use) switch at
         the same real instant, so no clock-skew rule trips."""
-        at = await self.pair.set_time_scale(scale)
-        self.clock.set_time_scale(scale, at_real=at)
+        await self.pair.set_time_scale(scale)  # switches self.clock too
         self.summary["time_scale"] = scale
         self.write_lab_file()
         self.timeline.add("action", f"time scale set to {describe_scale(scale)}")
 
     def stop(self) -> None:
-        remove_lab_file(self.root)
         try:
             if self.pair is not None:
                 self.pair.stop()
         finally:
-            if self.router is not None:
-                self.router.stop()
+            try:
+                if self.router is not None:
+                    self.router.stop()
+            finally:
+                remove_lab_file(self.root)
 
 
 def describe_scale(scale: float) -> str:

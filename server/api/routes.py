@@ -8,8 +8,8 @@ document against the routes the app really serves.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -134,6 +134,9 @@ ROUTES: list[Route] = [
     # lab
     Route("POST", "/api/v1/lab/faults", lab_views.inject_fault, "Inject a lab fault (lab servers only)",
           auth="admin", body=schemas.Fault, tag="lab", tomcat=False),
+    Route("PUT", "/api/v1/lab/time-scale", lab_views.set_time_scale,
+          "Change the time scale from the real moment `at` on, without a jump (lab servers only)",
+          auth="admin", body=schemas.TimeScale, tag="lab", tomcat=False),
 ]
 
 

@@ -6,8 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..core.ha_config import (HEARTBEAT_INTERVAL_DEFAULT_S, HEARTBEAT_PORT_DEFAULT,
-                              MISSED_HEARTBEAT_COUNT_DEFAULT)
+from ..core.ha_config import (
+    HEARTBEAT_INTERVAL_DEFAULT_S,
+    HEARTBEAT_PORT_DEFAULT,
+    MISSED_HEARTBEAT_COUNT_DEFAULT,
+)
 from ..data import UserRole
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -112,6 +115,14 @@ class Fault(Body):
     seconds: Annotated[float, Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400)] | None = None
     capacity: Annotated[int, Field(ge=10, le=10_000_000)] | None = None
     enabled: bool | None = None
+
+
+class TimeScale(Body):
+    """The trainer's time-scale control: real seconds per emulated second, from the real
+    Unix time ``at`` on (default: now).  The lab tells both servers the same ``at``."""
+
+    time_scale: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
+    at: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
 
 class License(Body):

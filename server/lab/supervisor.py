@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters.httpclient import ApiClient, Unreachable
+from ..clock import Clock, check_time_scale
 from ..config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ..shell.hostkey import host_public_key_file
 
@@ -91,6 +92,9 @@ class ServerProcess:
     #: the shell's SSH port, kept across power_on like the API port
     ssh_port: int | None = None
     log_path: Path | None = None
+    #: emulated UTC at ``clock_epoch`` (None: the epoch itself); set by the pair after a
+    #: time scale change, so a server powered on later agrees with its partner
+    clock_anchor_emulated: float | None = None
 
     @property
     def url(self) -> str:
@@ -112,6 +116,8 @@ class ServerProcess:
                "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
                "--clock-epoch", repr(self.clock_epoch),
                "--port-file", str(self.port_file)]
+        if self.clock_anchor_emulated is not None:
+            cmd += ["--clock-anchor-emulated", repr(self.clock_anchor_emulated)]
         if self.lab_faults:
             cmd.append("--lab-faults")
         if first_start:
@@ -190,6 +196,9 @@ class LabPair:
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self.clock_epoch = time.time()
+        #: the pair's emulated time (offset 0): rebased with the servers by
+        #: ``set_time_scale``; its anchor is what a restarted server is started with
+        self.clock = Clock(time_scale, self.clock_epoch)
         self._lab_token: str | None = None
         self._lab_tokens: dict[str, str] = {}
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
@@ -318,6 +327,59 @@ class LabPair:
             return None
 
         return await wait_until(accepted, 5, f"{server.name} to accept the lab token")
+
+    async def set_time_scale(self, scale: float, lead_s: float = 0.3) -> float:
+        """The trainer's time-scale control: every running server, the standby too and
+        even behind a cut link (each is told directly), switches at the same real moment,
+        ``lead_s`` from now, so the emulated clocks never disagree.  A powered-off server
+        gets the new scale and anchor at its next start.  Returns that moment (a Unix
+        time), for other clocks to switch with them; returns once it has passed."""
+        check_time_scale(scale)
+        running = [s for s in self.servers if s.proc is not None and s.proc.poll() is None]
+        if self._lab_token is None and running:
+            # One login before the moment is chosen (a login hashes a password), shared by
+            # both: a standby refuses logins and learns the token by replication.
+            with contextlib.suppress(SetupError, Unreachable):
+                self._lab_token = await self.any_admin_token(running[0])
+        at = time.time() + lead_s
+        self.clock.set_time_scale(scale, at_real=at)
+        anchor_real, anchor_emulated, _ = self.clock.anchor()
+        for server in self.servers:
+            server.time_scale, server.clock_epoch = scale, anchor_real
+            server.clock_anchor_emulated = anchor_emulated
+        self.time_scale = scale
+        replies = await asyncio.gather(*(self._tell_time_scale(s, scale, at) for s in running),
+                                       return_exceptions=True)
+        refused = [f"{s.name}: {r}" for s, r in zip(running, replies) if isinstance(r, BaseException)]
+        # A restart from here on must start on the new line, not before it is in force.
+        await asyncio.sleep(max(0.0, at - time.time()))
+        if refused:
+            raise SetupError("time scale change refused: " + "; ".join(refused))
+        return at
+
+    async def _tell_time_scale(self, server: ServerProcess, scale: float, at: float) -> None:
+        # Tokens as in ``fault``: the one this server already took, else any admin's.
+        async def told():
+            if server.proc is None or server.proc.poll() is not None:
+                return "powered off"  # it takes the new scale at its next start
+            token = self._lab_tokens.get(server.name) or self._lab_token
+            if token is None:
+                token = self._lab_token = await self.any_admin_token(server)
+            async with server.client(token) as c:
+                reply = await c.put("/api/v1/lab/time-scale", {"time_scale": scale, "at": at}, timeout_s=2)
+            if reply.status == 401:  # the token never reached it; a server taking logins gives one
+                self._lab_tokens.pop(server.name, None)
+                with contextlib.suppress(SetupError, Unreachable):
+                    self._lab_tokens[server.name] = await self.login(server)
+                return None
+            self._lab_tokens[server.name] = token
+            if not reply.ok:
+                raise SetupError(reply.body.get("message") if isinstance(reply.body, dict) else reply.body)
+            return reply
+
+        # A server told late still switches as of ``at`` (it accepts a moment a few
+        # seconds past), so both clocks agree.
+        await wait_until(told, max(1.0, at + 4 - time.time()), f"{server.name} to take the time scale")
 
 
 @contextlib.asynccontextmanager

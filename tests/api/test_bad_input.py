@@ -11,13 +11,14 @@ import asyncio
 import hashlib
 import io
 import os
+import time
 from urllib.parse import quote
 
 import aiohttp
 import pytest
 
 from ipics_server.adapters.httpclient import ApiClient, Reply
-from ipics_server.lab.supervisor import assets_dir
+from ipics_server.lab.supervisor import assets_dir, wait_until
 
 JSON = {"Content-Type": "application/json"}
 JPEG = {"Content-Type": "image/jpeg"}
@@ -238,6 +239,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(live_server, see
     ("POST", "/api/v1/channels", {"name": "refused-no-token"}),
     ("GET", "/api/v1/users", None),
     ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
+    ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
 ])
 async def test_missing_or_bad_token_is_401(live_server, seeded: dict, authorization: str | None,
                                            method: str, path: str, body: dict | None):
@@ -254,6 +256,7 @@ async def test_missing_or_bad_token_is_401(live_server, seeded: dict, authorizat
     ("POST", "/api/v1/licenses", {"content": "garbage"}),
     ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
     ("POST", "/api/v1/lab/faults", {"fault": "crash-service", "service": "tomcat"}),
+    ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
 ])
 async def test_user_role_is_403_on_privileged_routes(live_server, seeded: dict,
                                                      method: str, path: str, body: dict | None):
@@ -414,6 +417,54 @@ async def test_bad_lab_fault_is_400(live_server, seeded: dict, body: dict, says:
     async with live_server.admin() as c:
         reply = await c.post("/api/v1/lab/faults", body)
     assert_refused(reply, 400, says=says)
+
+
+TIME_SCALE_BAD = [
+    pytest.param(b'{"time_scale": 0}', ("time_scale", "greater than 0"), id="zero"),
+    pytest.param(b'{"time_scale": -0.5}', ("time_scale", "greater than 0"), id="negative"),
+    pytest.param(b'{"time_scale": 10.5}', ("time_scale", "less than or equal to 10"), id="over-ten"),
+    pytest.param(b'{"time_scale": 1e308}', ("time_scale", "less than or equal to 10"), id="huge"),
+    pytest.param(b'{"time_scale": "0.5"}', ("time_scale", "number"), id="string"),
+    pytest.param(b'{"time_scale": true}', ("time_scale", "number"), id="boolean"),
+    pytest.param(b'{"time_scale": null}', ("time_scale", "number"), id="null"),
+    pytest.param(b'{"time_scale": [0.5]}', ("time_scale", "number"), id="list"),
+    pytest.param(b'{"time_scale": {"value": 0.5}}', ("time_scale", "number"), id="object"),
+    pytest.param(b'{"time_scale": NaN}', ("time_scale", "finite"), id="nan"),
+    pytest.param(b'{"time_scale": Infinity}', ("time_scale", "finite"), id="infinity"),
+    pytest.param(b'{"time_scale": -Infinity}', ("time_scale", "finite"), id="minus-infinity"),
+    pytest.param(b"{}", ("time_scale", "required"), id="missing"),
+    pytest.param(b'{"scale": 0.5}', ("time_scale", "scale"), id="misnamed"),
+    pytest.param(b'{"time_scale": 0.5, "speed": 2}', ("speed",), id="unknown-field"),
+    pytest.param(b'{"time_scale": 0.5, "at": "now"}', ("at", "number"), id="at-string"),
+    pytest.param(b'{"time_scale": 0.5, "at": NaN}', ("at", "finite"), id="at-nan"),
+    pytest.param(b'{"time_scale": 0.5, "at": 0}', ("at", "ahead", "behind"), id="at-1970"),
+    pytest.param(b'{"time_scale": 0.5, "at": 1e12}', ("at", "ahead", "behind"), id="at-far-future"),
+]
+
+
+@pytest.mark.parametrize(("body", "says"), TIME_SCALE_BAD)
+async def test_bad_time_scale_is_400_and_changes_nothing(live_server, seeded: dict, body: bytes,
+                                                         says: tuple[str, ...]):
+    async with live_server.admin() as c:
+        reply = await c.request("PUT", "/api/v1/lab/time-scale", data=body, headers=JSON)
+        assert_refused(reply, 400, says=says)
+        assert (await c.get("/api/v1/ha/status"))["time_scale"] == live_server.proc.time_scale
+
+
+async def test_time_scale_changes_and_back(live_server, seeded: dict):
+    """The answer gives the new scale and the server's emulated time; ``at`` a moment ahead."""
+    started = live_server.proc.time_scale
+    async with live_server.admin() as c:
+        for scale, at in ((0.1, None), (started, time.time() + 0.2)):
+            reply = await c.put("/api/v1/lab/time-scale", {"time_scale": scale, "at": at})
+            assert reply.status == 200, reply.body
+            assert reply["time_scale"] == scale and isinstance(reply["time"], float)
+            assert reply["at"] == (at if at is not None else pytest.approx(time.time(), abs=5))
+
+            async def taken(scale=scale):
+                return (await c.get("/api/v1/ha/status"))["time_scale"] == scale
+
+            await wait_until(taken, 5, f"the time scale {scale} to be in force")
 
 
 @pytest.mark.parametrize("address", [

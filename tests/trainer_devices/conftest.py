@@ -1,0 +1,49 @@
+"""Devices opened by the trainer, in-process on a qasync loop (as tests/gui does),
+against a real trainer lab: media router, HA pair, demo data, at a small time scale."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from ipics_desktop.qt.trainer_devices import DeviceLauncher
+from ipics_desktop.trainer.lab import TrainerLab
+from ipics_desktop.trainer.pytest_plugin import qasync_loop
+from PySide6.QtCore import QCoreApplication, QEvent
+
+TIME_SCALE = 0.01
+INTERVAL_S = 5
+MISSED = 5
+
+
+def pytest_asyncio_loop_factories(config, item):
+    return {"qasync": qasync_loop}
+
+
+@pytest.fixture(autouse=True)
+def qt_objects_deleted(qapp, ipics_no_keyring):
+    """No keyring (as on a machine without a desktop session: the real one is never
+    touched), and each test's windows deleted while the application still runs."""
+    yield
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qapp.processEvents()
+
+
+@pytest.fixture
+async def trainer_lab(tmp_path):
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED)
+    try:
+        await lab.start()
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+async def launcher(trainer_lab, tmp_path):
+    devices = DeviceLauncher(trainer_lab, tmp_path / "profiles")
+    try:
+        yield devices
+    finally:
+        await devices.close_all()  # while the loop and the lab still run
