@@ -1,9 +1,11 @@
 """IDC widgets against a real HA pair, on a qasync loop.
 
 Async tests here run on a ``qasync.QEventLoop`` (pytest-asyncio's loop-factory hook,
-for this folder only), so the pair fixtures, the session's tasks and the widgets
-share one loop, as in the application.  Poll with ``wait_until`` (it awaits), never
-``qtbot.waitUntil``, which cannot run inside a task on a qasync loop.
+for this folder only: every test here, not only those using ``ipics_idc``), so the
+pair fixtures, the session's tasks and the widgets share one loop, as in the
+application.  The loop, the keyring guard and the IDCs come from the lab's pytest
+plugin (desktop/trainer/pytest_plugin.py).  Poll with ``wait_until`` (it awaits),
+never ``qtbot.waitUntil``, which cannot run inside a task on a qasync loop.
 """
 
 from __future__ import annotations
@@ -13,14 +15,10 @@ from pathlib import Path
 
 import keyring
 import pytest
-import qasync
-from ipics_desktop.core.credentials import Credentials
-from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.talk import Floor
 from ipics_desktop.qt.idc import Idc
-from ipics_desktop.qt.style import STYLE_SHEET
+from ipics_desktop.trainer.pytest_plugin import close_idc, new_idc, qasync_loop
 from ipics_server.clock import Clock
-from keyring.backends import fail
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
@@ -30,14 +28,7 @@ from ..recording_clock import RecordingClock
 
 
 def pytest_asyncio_loop_factories(config, item):
-    return {"qasync": _qasync_loop}
-
-
-def _qasync_loop():
-    app = QApplication.instance() or QApplication([])
-    app.setStyleSheet(STYLE_SHEET)
-    app.setQuitOnLastWindowClosed(False)
-    return qasync.QEventLoop(app)
+    return {"qasync": qasync_loop}
 
 
 @pytest.fixture(autouse=True)
@@ -51,13 +42,9 @@ def qt_objects_deleted(qapp):
 
 
 @pytest.fixture(autouse=True)
-def no_keyring():
+def no_keyring(ipics_no_keyring):
     """By default no keyring, as on a machine without a desktop session: a test never
     touches the developer's real keyring."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -79,23 +66,14 @@ async def open_idc(tmp_path, qtbot, floor):
     opened: list[Idc] = []
 
     def make(profile: str = "dan", servers: list[str] = (), *, clock: Clock | None = None) -> Idc:
-        profile_dir = profile_path(tmp_path, profile)
-        known = KnownServers.load(profile_dir / "servers.json")
-        for url in servers:
-            known.add(url)
-        idc = Idc(known, Credentials(profile_dir), clock=clock or RecordingClock(TIME_SCALE), floor=floor)
-        qtbot.addWidget(idc.dialog)
-        qtbot.addWidget(idc.window)
+        idc = new_idc(qtbot, profile_path(tmp_path, profile), servers, clock=clock or RecordingClock(TIME_SCALE),
+                      floor=floor)
         opened.append(idc)
-        idc.start()
         return idc
 
     yield make
     for idc in opened:
-        idc.tasks.cancel_all()
-        idc.dialog.tasks.cancel_all()
-        idc.window.tasks.cancel_all()
-        await idc.session.close()
+        await close_idc(idc)
 
 
 def profile_path(tmp_path: Path, profile: str) -> Path:

@@ -2,6 +2,10 @@
 
 At time scale 0.01 with a 5 s heartbeat interval and 5 missed heartbeats, the 25 s
 failover window passes in 0.25 real seconds and a 150-180 s takeover in under 2.
+
+``lab``, ``pair`` and ``demo`` are the lab's pytest plugin's ``ipics_lab``,
+``ipics_pair`` and ``ipics_demo`` (desktop/trainer/pytest_plugin.py), so every test
+here also tests the plugin; the constants below are its defaults.
 """
 
 from __future__ import annotations
@@ -9,45 +13,41 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from ipics_desktop.trainer import pytest_plugin as plugin
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.lab.supervisor import LabPair
 
-USER_PASSWORD = "Demo-Pass-2026"
-DEMO_PIN = "246810"
-TIME_SCALE = 0.01
-INTERVAL_S = 5
-MISSED = 5
+USER_PASSWORD = plugin.DEMO_PASSWORD
+DEMO_PIN = plugin.DEMO_PIN
+TIME_SCALE = plugin.DEFAULT_TIME_SCALE
+INTERVAL_S = plugin.DEFAULT_HEARTBEAT_INTERVAL_S
+MISSED = plugin.DEFAULT_MISSED_HEARTBEATS
 #: real seconds a whole takeover may take here: window + 300 s worst case, scaled, plus slack
-TAKEOVER_DEADLINE_S = (INTERVAL_S * MISSED + 300) * TIME_SCALE + 10
+TAKEOVER_DEADLINE_S = plugin.takeover_deadline_s(TIME_SCALE, INTERVAL_S, MISSED)
 
 
 @pytest.fixture
-async def lab(tmp_path):
-    pair = LabPair(tmp_path, time_scale=TIME_SCALE)
-    try:
-        yield pair
-    finally:
-        pair.stop()
+def lab(ipics_lab, ipics_takeover_deadline_s):
+    """An unstarted pair at ``TIME_SCALE``, stopped after the test (``ipics_lab``)."""
+    # This suite's deadlines are the constants above: run it at the plugin's defaults.
+    if (ipics_lab.time_scale, ipics_takeover_deadline_s) != (TIME_SCALE, TAKEOVER_DEADLINE_S):
+        pytest.fail(f"the project's tests run at time scale {TIME_SCALE} with a {INTERVAL_S} s heartbeat and "
+                    f"{MISSED} missed: drop --ipics-time-scale and the ipics_* ini options", pytrace=False)
+    return ipics_lab
 
 
 @pytest.fixture
-async def pair(lab):
-    """A configured pair with the standby Ready."""
-    await lab.up(interval_s=INTERVAL_S, missed_count=MISSED)
-    return lab
+def pair(lab, ipics_pair):
+    """A configured pair with the standby Ready (``ipics_pair``)."""
+    return ipics_pair
 
 
 @pytest.fixture
-async def demo(pair):
+def demo(pair, ipics_demo):
     """The pair with the demo data: Dan, Adam, Ursula, Amy, Fred (Dial Login user IDs
     1001-1005, PIN ``DEMO_PIN``), their channels, VTGs, and the warehouse fire incident
-    with its photo."""
-    from ipics_server.lab.seed import seed_demo_data
-
-    async with await pair.admin(pair.primary) as admin:
-        seeded = await seed_demo_data(admin, USER_PASSWORD, DEMO_PIN)
-    await pair.wait_ready()
-    return SimpleNamespace(pair=pair, seeded=seeded, password=USER_PASSWORD, pin=DEMO_PIN)
+    with its photo (``ipics_demo``)."""
+    return ipics_demo
 
 
 @pytest.fixture
