@@ -139,11 +139,11 @@ class LoginDialog(QDialog):
             address = check_login_form(address, user, password)
         except ValueError as exc:
             return self.show_message("error", str(exc))
-        self._busy(True)
+        self.set_busy(True)
         self.show_message("redirected", f"Connecting to {address} ...")
-        self.login_task = self.tasks.start(self._login(address, user, password))
+        self.login_task = self.tasks.start(self.log_in(address, user, password))
 
-    async def _login(self, address: str, user: str, password: str) -> None:
+    async def log_in(self, address: str, user: str, password: str) -> None:
         try:
             await self.session.login(address, user, password)
         except LoginError as exc:
@@ -164,7 +164,7 @@ class LoginDialog(QDialog):
                 self.password.clear()
             self.logged_in.emit()
         finally:
-            self._busy(False)
+            self.set_busy(False)
             self.refresh_selector(self.session.server)
 
     def cancel(self) -> None:
@@ -173,7 +173,7 @@ class LoginDialog(QDialog):
         else:
             self.cancelled.emit()
 
-    def _busy(self, busy: bool) -> None:
+    def set_busy(self, busy: bool) -> None:
         for widget in (self.selector, self.username, self.password, self.login_button):
             widget.setEnabled(not busy)
         self.remember.setEnabled(not busy and self.credentials.available())

@@ -248,11 +248,11 @@ class MobileWindow(QWidget):
             address = check_login_form(address, user, password)
         except ValueError as exc:
             return self._login_message("error", str(exc))
-        self._login_busy(True)
+        self.set_login_busy(True)
         self._login_message("redirected", f"Connecting to {address} ...")
-        self.login_task = self.tasks.start(self._login(address, user, password))
+        self.login_task = self.tasks.start(self.log_in(address, user, password))
 
-    async def _login(self, address: str, user: str, password: str) -> None:
+    async def log_in(self, address: str, user: str, password: str) -> None:
         try:
             await self.client.login(address, user, password)
         except LoginError as exc:
@@ -265,10 +265,10 @@ class MobileWindow(QWidget):
             self.login_message.hide()
             self.show_incidents()
         finally:
-            self._login_busy(False)
+            self.set_login_busy(False)
             self.refresh_selector(self.session.server)
 
-    def _login_busy(self, busy: bool) -> None:
+    def set_login_busy(self, busy: bool) -> None:
         for widget in (self.selector, self.username, self.password, self.login_button):
             widget.setEnabled(not busy)
         self.login_progress.setVisible(busy)

@@ -129,7 +129,7 @@ class TrainerApp:
             return False
         try:
             start.result()
-        except Exception as exc:  # a start-up step failed: say which; shutdown stops the rest
+        except Exception as exc:  # noqa: BLE001 (a start-up step failed: say which; shutdown stops the rest)
             print(f"ipics-lab: the lab did not start: {exc}", file=sys.stderr)
             return False
         return True

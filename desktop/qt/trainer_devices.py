@@ -171,18 +171,18 @@ class DeviceLauncher:
         idc.start()
 
         async def log_in() -> None:
-            dialog._busy(True)
+            dialog.set_busy(True)
             dialog.show_message("redirected", "Looking for the active server ...")
             try:
                 address = await self._active_address(known)
             except BaseException:
-                dialog._busy(False)
+                dialog.set_busy(False)
                 raise
             dialog.refresh_selector(address)
             dialog.show_message("redirected", f"Connecting to {address} ...")
             # The dialog's own login (redirects, the 5 s pause, its messages), with the
             # password handed over in memory rather than typed into its field.
-            await dialog._login(address, user, self.lab.users_password)
+            await dialog.log_in(address, user, self.lab.users_password)
             if idc.session.state == State.LOGGED_OUT:
                 self._event(device, self._login_failure(dialog.message.text()))
 
@@ -204,14 +204,14 @@ class DeviceLauncher:
         window.show()
 
         async def log_in() -> None:
-            window._login_busy(True)
+            window.set_login_busy(True)
             try:
                 address = await self._active_address(known)
             except BaseException:
-                window._login_busy(False)
+                window.set_login_busy(False)
                 raise
             window.refresh_selector(address)
-            await window._login(address, user, self.lab.users_password)
+            await window.log_in(address, user, self.lab.users_password)
             if window.session.state == State.LOGGED_OUT:
                 self._event(device, self._login_failure(window.login_message.text()))
 

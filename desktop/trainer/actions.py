@@ -12,6 +12,7 @@ deadline derived from the chapter's emulated durations at the pair's time scale.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,6 +36,8 @@ LONGEST_TAKEOVER_S = max(roles.TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S)
 LONG_JOB_S = 600.0
 #: real seconds added to every deadline: process start-up and loopback round trips
 SLACK_S = 20.0
+#: real seconds for a new administrator token to reach the other server by replication
+TOKEN_WAIT_S = 5.0
 
 
 class ActionRefused(Exception):
@@ -103,7 +106,7 @@ class Actions:
         target = percent
         used = st["replication"]["transaction_log_used_percent"] * st["replication"]["transaction_log_capacity"] \
             / capacity
-        stalled = 0
+        stalled, highest = 0, used
         async with await self._admin(server) as c:
             while used < target:
                 before = used
@@ -112,6 +115,7 @@ class Actions:
                     await c.delete(f"/api/v1/channels/{reply.body['id']}")
                 st = await self._status(server)
                 used = st["replication"]["transaction_log_used_percent"]
+                highest = max(highest, used)
                 if not reply.ok or st.get("ha") != "configured":
                     break  # refused writes, or the 90 % safeguard unconfigured HA
                 stalled = stalled + 1 if used <= before else 0
@@ -120,6 +124,9 @@ class Actions:
                                         "does not fill: power the standby off or cut the link first")
                 if progress:
                     progress(min(1.0, used / target), f"transaction log {used:.0f} %")
+        if st.get("ha") != "configured":  # the 90 % safeguard unconfigured HA and emptied the log
+            return self._note("fault", f"{server}: transaction log filled to {highest:.0f} %; HA was "
+                                       "unconfigured at 90 %", server)
         return self._note("fault", f"{server}: transaction log filled to {used:.0f} %", server)
 
     # ---------------------------------------------------- the administrator's actions
@@ -291,21 +298,24 @@ class Actions:
 
     async def _post(self, server: str, path: str) -> Reply:
         """An administrator's POST, with a session from whichever server grants one
-        (a standby refuses logins but knows the active's replicated sessions); a token
-        it does not know (cut link, split brain, logged out by Configure) is replaced."""
+        (a standby refuses logins but learns the active's sessions by replication, so a
+        fresh token is retried until it arrives there: the server's own refusal, not
+        "unknown session", is what the trainer must see)."""
         s = self._server(server)
-        for _ in range(2):
+
+        async def answered():
             async with await self._admin(server) as c:
                 try:
                     reply = await c.post(path)
                 except Unreachable:
                     raise ActionRefused(f"the {server} server does not answer (powered off?)") from None
             if reply.status != 401:
-                break
-            try:
+                return reply
+            with contextlib.suppress(Unreachable, SetupError):  # a server taking logins itself
                 self.pair._lab_token = await self.pair.login(s)
-            except (Unreachable, SetupError):
-                break
+            return None
+
+        reply = await self._until(answered, TOKEN_WAIT_S, f"the {server} server to know the administrator's session")
         if not reply.ok:
             raise ActionRefused(f"{server}: {_message(reply)}")
         return reply

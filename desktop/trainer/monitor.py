@@ -138,9 +138,13 @@ class Monitor:
         if old.reachable and new.heartbeats_sent > old.heartbeats_sent:
             n = new.heartbeats_sent - old.heartbeats_sent
             add("heartbeat", f"{name}: {n} heartbeat{'s' if n > 1 else ''} sent", name)
-        if new.missed_now > old.missed_now or (old.reachable and new.heartbeats_missed > old.heartbeats_missed):
-            add("missed", f"{name}: heartbeat missed ({new.missed_now} in a row, "
-                          f"the window is {new.missed_count})", name)
+        # One event per missed heartbeat, even when several were missed between two polls.
+        missed = (new.heartbeats_missed - old.heartbeats_missed if old.reachable
+                  else new.missed_now - old.missed_now)
+        for i in range(max(0, missed)):
+            in_a_row = new.missed_now - missed + 1 + i
+            add("missed", f"{name}: heartbeat missed ({in_a_row} in a row, the window is {new.missed_count})"
+                if in_a_row > 0 else f"{name}: heartbeat missed", name)
         if old.reachable and (old.role, old.ha) != (new.role, new.ha):
             add("role", f"{name}: {_role(old)} -> {_role(new)}", name)
         if new.split_brain != old.split_brain and old.reachable:
@@ -155,12 +159,13 @@ class Monitor:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.poll_once()
             except Exception:  # keep watching: the panel must not go blank on one bad poll
                 log.exception("monitor poll failed")
-            await asyncio.sleep(self.period_s)  # real seconds: the trainer's refresh rate
+            await _sleep_on(loop, self.period_s)  # real seconds: the trainer's refresh rate
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -168,6 +173,18 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+async def _sleep_on(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+    """``asyncio.sleep`` on a given loop.  ``asyncio.sleep`` asks for the running loop,
+    and under Qt a nested ``processEvents`` (pytest-qt does it between a test's phases)
+    runs the loop's timers with none set: the monitor's task died of that."""
+    done = loop.create_future()
+    handle = loop.call_later(seconds, lambda: done.done() or done.set_result(None))
+    try:
+        await done
+    finally:
+        handle.cancel()
 
 
 def _message_keys(view: ServerView) -> dict[str, str]:

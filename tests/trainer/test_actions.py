@@ -143,3 +143,15 @@ async def test_method_1_from_the_panel_actions_go_standby_repair_rsync(watched):
     assert sentence.startswith("ipicsrsync finished")
     assert [t for t in texts(lab, "action") if "started" in t] == ["REPAIR started on secondary",
                                                                      "ipicsrsync started on the primary"]
+
+
+async def test_the_time_scale_changes_on_both_servers_and_the_lab_clock_together(watched):
+    lab, actions, monitor = watched
+    await lab.set_time_scale(0.02)
+    assert lab.time_scale == 0.02 and json.loads((lab.root / "lab.json").read_text())["time_scale"] == 0.02
+    for server in lab.pair.servers:
+        assert (await lab.pair.status(server))["time_scale"] == 0.02
+    await monitor.poll_once()
+    assert monitor.views["primary"].clock_offset_s == 0.0 and monitor.views["secondary"].clock_offset_s == 0.0
+    assert "time scale set to 50x faster" in texts(lab, "action")
+    assert monitor.views["secondary"].standby_server_status == "Ready"
