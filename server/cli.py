@@ -1,6 +1,7 @@
 """``ipics-lab``: the trainer's lab in one command, or its parts one by one.
 
     ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
+    ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D]
     ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     add_phone_arguments(sub.add_parser("phone", help="open a Cisco Unified IP Phone"))
     add_mobile_arguments(sub.add_parser("mobile", help="open the IPICS mobile client"))
     add_telephone_arguments(sub.add_parser("telephone", help="open a standard telephone"))
+    from ipics_desktop.trainer.scenario.cli import add_scenario_arguments
+
+    add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
     sub.add_parser("media", help="run a media router (push-to-talk between devices); "
                                  "ipics-lab media --help for its options")
 
@@ -90,6 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_up(ns))
     if ns.command == "shell":
         sys.exit(run_shell(ns))
+    if ns.command == "scenario":  # headless: no Qt
+        from ipics_desktop.trainer.scenario import cli as scenario_cli
+
+        sys.exit(scenario_cli.run(ns))
     # The desktop windows: imported only when asked for, so servers never load Qt.
     from ipics_desktop.qt import app, mobile_app, phone_app, telephone_app, trainer_app
 

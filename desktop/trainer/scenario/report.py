@@ -1,0 +1,56 @@
+"""What a scenario run reports: each step, whether it passed, and what was seen."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StepReport:
+    index: int
+    say: str
+    action: str  # e.g. "cut-link primary outbound"; "" for none
+    passed: bool | None = None  # None: running, or not run
+    details: list[str] = field(default_factory=list)  # the action's outcome, then each expectation
+    started: bool = False
+
+    def status_word(self) -> str:
+        if self.passed is None:
+            return "running" if self.started else "not run"
+        return "ok" if self.passed else "FAILED"
+
+
+@dataclass
+class ScenarioReport:
+    name: str
+    passed: bool
+    steps: list[StepReport]
+    title: str = ""
+    error: str | None = None  # why the run stopped early (a failed action, a cancel, the lab)
+    cancelled: bool = False
+
+    def failed_step(self) -> StepReport | None:
+        return next((s for s in self.steps if s.passed is False), None)
+
+    def lines(self) -> list[str]:
+        """The pass/fail report, human-readable."""
+        out = [f"Scenario {self.name}: {self.title}".rstrip(": ")]
+        for s in self.steps:
+            word = "stopped" if s.started and s.passed is None else s.status_word()  # a run that ended
+            head = f"  step {s.index:>2} {word:<7}"
+            say = textwrap.shorten(s.say, 90, placeholder="...") if s.say else ""
+            out.append(f"{head} {say}".rstrip())
+            if s.action:
+                out.append(f"             do: {s.action}")
+            out.extend(f"             {d}" for d in s.details)
+        done = sum(1 for s in self.steps if s.passed)
+        if self.passed:
+            out.append(f"PASSED: all {len(self.steps)} steps")
+        else:
+            failed = self.failed_step()
+            where = f" at step {failed.index}" if failed else ""
+            why = self.error or (next((d for d in failed.details if "FAILED" in d), "") if failed else "")
+            out.append(f"{'CANCELLED' if self.cancelled else 'FAILED'}{where} ({done} of {len(self.steps)} "
+                       f"steps passed){': ' + why if why else ''}")
+        return out

@@ -1,0 +1,123 @@
+"""The headless CLI's answers: a failed expectation (exit 1), a refused action (exit 1),
+a bad scenario file or a lab that cannot start (exit 2), the list of built-ins."""
+
+from __future__ import annotations
+
+import fcntl
+
+import pytest
+
+from .conftest import TIME_SCALE, run_cli
+
+FAILING = '''
+title = "The primary is the standby (it is not)"
+description = "An expectation that fails: the report must say which, and what was seen."
+
+[[step]]
+say = "Dan logs in."
+do = "login"
+user = "dan"
+server = "primary"
+expect = { client = "dan", state = "online", on = "primary" }
+
+[[step]]
+say = "Wrong on purpose."
+expect = [
+  { server = "secondary", role = "standby" },
+  { server = "primary", role = "standby", within = "20s" },
+]
+
+[[step]]
+say = "Never reached."
+do = "power-off"
+server = "primary"
+'''
+
+REFUSED = '''
+title = "Power on a server that is on"
+description = "The action is refused; the run stops there."
+
+[[step]]
+say = "The primary is already on."
+do = "power-on"
+server = "primary"
+
+[[step]]
+say = "Never reached."
+expect = { server = "primary", role = "active" }
+'''
+
+
+@pytest.mark.pair
+async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
+    f = tmp_path / "wrong.toml"
+    f.write_text(FAILING)
+    run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
+    assert run.code == 1, run.out + run.err
+    report = run.out[run.out.rindex("Scenario wrong:"):]
+    assert "step  1 ok" in report and "step  2 FAILED" in report and "step  3 not run" in report
+    assert "expect secondary: role standby: ok" in report
+    assert "expect primary: role standby (within 20 s): FAILED, seen: role active" in report
+    assert report.rstrip().endswith("FAILED at step 2 (1 of 3 steps passed): "
+                                    "expect primary: role standby (within 20 s): FAILED, seen: role active")
+    assert "-> step 2 FAILED" in run.out and "[step 3]" not in run.out
+    assert ". dan: logged out" in run.out  # the console was closed at the end
+    assert not (tmp_path / "lab" / "lab.json").exists()
+
+
+@pytest.mark.pair
+async def test_a_refused_action_exits_1_and_says_why(tmp_path):
+    f = tmp_path / "refused.toml"
+    f.write_text(REFUSED)
+    run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
+    assert run.code == 1, run.out + run.err
+    assert "action FAILED: the primary server is already powered on" in run.out
+    assert ("FAILED at step 1 (0 of 2 steps passed): step 1: power-on primary failed: "
+            "the primary server is already powered on") in run.out
+    assert "[step 2]" not in run.out
+
+
+async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('title = "T"\ndescription = "D"\n[[step]]\nsay = "x"\n[[step]]\ndo = "cut-link"\n'
+                 'server = "primary"\ndirection = "sideways"\n')
+    run = await run_cli("run", str(f), data_dir=tmp_path / "lab")
+    assert run.code == 2
+    assert run.err.strip() == (f"bad scenario: {f}, step 2, key 'direction': unknown value 'sideways' "
+                               "(one of: both, outbound, inbound)")
+    assert not (tmp_path / "lab").exists()  # nothing started
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["run", "no-such-scenario"], "bad scenario: no-such-scenario: no such scenario file, and not a built-in"),
+    (["run", "earthquake", "--time-scale", "0"], "--time-scale 0: give a number greater than 0"),
+])
+async def test_other_unusable_runs_exit_2(args, words, tmp_path):
+    run = await run_cli(*args, data_dir=tmp_path / "lab")
+    assert run.code == 2 and words in run.err, run.err
+
+
+async def test_a_lab_that_does_not_start_exits_2(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    run = await run_cli("run", "maintenance-failover", "--time-scale", str(TIME_SCALE), data_dir=blocked)
+    assert run.code == 2 and "the lab did not start" in run.err, run.out + run.err
+
+
+async def test_a_data_directory_in_use_by_another_lab_is_refused(tmp_path):
+    """The lock ``ipics-lab up`` holds: a scenario's clean install would wipe that lab."""
+    root = tmp_path / "lab"
+    root.mkdir()
+    with (root / "lab.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        run = await run_cli("run", "earthquake", "--time-scale", str(TIME_SCALE), data_dir=root)
+    assert run.code == 2 and f"another lab is running with the data directory {root}" in run.err, run.err
+    assert sorted(p.name for p in root.iterdir()) == ["lab.lock"]  # nothing started
+
+
+async def test_list_names_the_built_ins_with_their_titles():
+    run = await run_cli("list")
+    assert run.code == 0
+    names = [line.split()[0] for line in run.out.splitlines()]
+    assert names == ["earthquake", "maintenance-failover", "prolonged-downtime", "split-brain-clock-skew"]
+    assert "Failover Now before maintenance" in run.out
