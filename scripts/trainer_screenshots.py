@@ -1,0 +1,102 @@
+"""Render the trainer panel into PNGs in docs/screenshots/ (run under Xvfb for real fonts):
+
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/trainer_screenshots.py [--out DIR]
+
+It starts a real trainer lab (media router, HA pair, demo data) in a temporary folder
+at a small time scale and opens the trainer panel: ``trainer-normal.png`` once both
+servers have exchanged heartbeats a while; ``trainer-failover.png`` after Power off on
+the primary, while the secondary takes over (its progress bar part way);
+``trainer-split-brain.png`` after the link is cut and healed (the banner); and
+``trainer-timeline.png``, the run's timeline exported as PNG.  Everything is stopped at
+the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync
+from ipics_desktop.qt.style import STYLE_SHEET
+from ipics_desktop.qt.trainer_panel import TrainerPanel
+from ipics_desktop.trainer.actions import Actions
+from ipics_desktop.trainer.lab import TrainerLab
+from ipics_desktop.trainer.monitor import Monitor
+from ipics_server.lab.supervisor import wait_until
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+#: "60x faster" on the panel: a takeover (150-180 emulated seconds) lasts a few real seconds
+TIME_SCALE = 1 / 60
+
+
+async def grab(panel: TrainerPanel, path: Path) -> None:
+    await asyncio.sleep(0.3)  # let the loop paint (never processEvents() inside a task: qasync re-enters it)
+    panel.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+async def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="trainer-shots-") as tmp:
+        lab = TrainerLab(Path(tmp) / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5)
+        monitor: Monitor | None = None
+        try:
+            await lab.start()
+            monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=0.1)
+            monitor.start()
+            await shoot(lab, monitor, out)
+        finally:
+            if monitor is not None:
+                await monitor.stop()
+            lab.stop()
+
+
+async def shoot(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
+    panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
+    try:
+        panel.show()
+        await wait_until(lambda: panel.cards["secondary"].view is not None
+                         and panel.cards["secondary"].view.heartbeats_sent >= 16, 30, "a minute of heartbeats")
+        await grab(panel, out / "trainer-normal.png")
+
+        panel.cards["primary"].power_off.click()
+        secondary = panel.cards["secondary"]
+        await wait_until(lambda: secondary.transition_bar.isVisible() and secondary.transition_bar.value() > 250,
+                         60, "the secondary part way through its takeover")
+        await grab(panel, out / "trainer-failover.png")
+        await wait_until(lambda: secondary.role_label.text() == "ACTIVE", 60, "the secondary active")
+
+        panel.cards["primary"].power_on.click()
+        await wait_until(lambda: panel.cards["primary"].role_label.text() == "STANDBY"
+                         and secondary.view.standby_server_status == "Ready", 60, "the primary back as standby")
+        panel.cards["secondary"].cut_both.click()
+        await wait_until(lambda: panel.cards["primary"].role_label.text() == "ACTIVE", 60, "both active")
+        await wait_until(lambda: panel.cards["secondary"].heal_link.isEnabled(), 30, "the cut done")
+        panel.cards["secondary"].heal_link.click()
+        await wait_until(lambda: panel.split_banner.isVisible(), 60, "the split brain banner")
+        await grab(panel, out / "trainer-split-brain.png")
+        path = panel.export_png(out / "trainer-timeline.png")
+        print(f"wrote {path}")
+    finally:
+        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        panel.close()
+        await wait_until(lambda: len(panel.tasks) == 0, 10, "the panel's tasks to end")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots")
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(STYLE_SHEET)
+    app.setQuitOnLastWindowClosed(False)
+    qasync.run(main(args.out))
