@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,12 +83,21 @@ def short_label(text: str, limit: int = 30) -> str:
     return words if len(words) <= limit else words[: limit - 1] + "\u2026"
 
 
+#: as many events as the timeline keeps
+MAX_EVENTS = 20_000
+
+
 class TimelinePlot(QWidget):
     """A painted plot of timeline events; hover a marker for its sentence."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.events: list = []
+        # Bounded like the timeline; the lane counts and the hover positions are kept
+        # up to date as events come, so neither a new event nor a mouse move walks
+        # 20,000 events on the GUI loop.
+        self.events: deque = deque(maxlen=MAX_EVENTS)
+        self._counts: Counter = Counter()
+        self._positions: tuple[tuple, list] | None = None  # (size, span, axis, count) -> positions
         self.axis = "emulated"
         self.setObjectName("timelinePlot")
         self.setAccessibleName("Timeline of the run")
@@ -101,14 +111,18 @@ class TimelinePlot(QWidget):
 
     # ------------------------------------------------------------------ data
     def add_event(self, event) -> None:
+        if len(self.events) == self.events.maxlen:
+            self._counts[self.events[0].kind] -= 1  # the oldest drops out
         self.events.append(event)
-        if len(self.events) > 20_000:  # as bounded as the timeline itself
-            del self.events[: len(self.events) - 20_000]
+        self._counts[event.kind] += 1
+        self._positions = None
         self._describe()
         self.update()
 
     def set_events(self, events) -> None:
-        self.events = list(events)
+        self.events = deque(events, maxlen=MAX_EVENTS)
+        self._counts = Counter(e.kind for e in self.events)
+        self._positions = None
         self._describe()
         self.update()
 
@@ -123,11 +137,7 @@ class TimelinePlot(QWidget):
 
     def counts(self) -> dict[str, int]:
         """How many events each lane holds (for tests and the accessible description)."""
-        found = {lane.kind: 0 for lane in LANES}
-        for event in self.events:
-            if event.kind in found:
-                found[event.kind] += 1
-        return found
+        return {lane.kind: self._counts[lane.kind] for lane in LANES}
 
     def _describe(self) -> None:
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n)
@@ -136,9 +146,9 @@ class TimelinePlot(QWidget):
     # ------------------------------------------------------------------ geometry
     def _span(self) -> tuple[float, float]:
         """From the first event (the lab's start-up is not part of the run) to the last."""
-        times = [self.time_of(e) for e in self.events]
-        low = min(times, default=0.0)
-        high = max([low + 10.0, *times])
+        # Events come in time order: the first and the last are the extremes.
+        low = self.time_of(self.events[0]) if self.events else 0.0
+        high = max(low + 10.0, self.time_of(self.events[-1]) if self.events else 0.0)
         return low - (high - low) * 0.01, high + (high - low) * 0.03
 
     def _plot_rect(self, size: QSize) -> QRectF:
@@ -162,6 +172,9 @@ class TimelinePlot(QWidget):
     def marker_positions(self, size: QSize | None = None) -> list[tuple[QPointF, object]]:
         size = size or self.size()
         plot, span = self._plot_rect(size), self._span()
+        key = (size.width(), size.height(), span, self.axis, len(self.events))
+        if self._positions is not None and self._positions[0] == key:
+            return self._positions[1]
         index = {lane.kind: i for i, lane in enumerate(LANES)}
         found = []
         for event in self.events:
@@ -169,6 +182,7 @@ class TimelinePlot(QWidget):
                 continue
             lane = self._lane_rect(plot, index[event.kind])
             found.append((QPointF(self._x(plot, self.time_of(event), span), self._y(lane, event.server)), event))
+        self._positions = (key, found)
         return found
 
     def event_at(self, pos: QPointF):

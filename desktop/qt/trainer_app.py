@@ -164,10 +164,14 @@ class TrainerApp:
             print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
 
     def banner(self) -> str:
+        from ipics_server.cli import default_lab_dir as default_lab_root
+
         s = self.lab.summary
         return (f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
                 f"  primary   {s['primary']['url']} (active)\n"
                 f"  secondary {s['secondary']['url']} (standby, Ready)\n"
+                f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
+                f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
                 f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
                 f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
                 f"Close the trainer panel to stop the lab.")

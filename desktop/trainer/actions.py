@@ -12,14 +12,16 @@ deadline derived from the chapter's emulated durations at the pair's time scale.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ipics_server.adapters.httpclient import Reply, Unreachable
 from ipics_server.core import roles
-from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
+from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError
 
 from .timeline import Timeline
 
@@ -64,6 +66,7 @@ class Actions:
         try:
             await s.power_on()
         except (RuntimeError, OSError) as exc:  # SetupError, TimeoutError too
+            s.kill()  # not left half started
             raise ActionRefused(f"the {server} server did not start: {exc}") from None
         return self._note("fault", f"{server} powered on", server)
 
@@ -155,8 +158,7 @@ class Actions:
             raise ActionRefused(f"REPAIR refused: {out.strip()}")
         self._note("action", f"REPAIR started on {runner}", runner)
         watcher = self._up_server("primary", "secondary")
-        start = time.monotonic()
-        deadline_s = self._real(LONG_JOB_S)
+        start = self.pair.clock.monotonic()
 
         async def repaired():
             text, _ = await self.shell(watcher, HA_STATUS, user="informix")
@@ -164,12 +166,12 @@ class Actions:
             if pending.startswith("repair") and " failed " in pending:
                 raise ActionRefused(f"a repair process failed: {pending.splitlines()[0]} - run REPAIR again")
             if progress:
-                progress(min(0.95, (time.monotonic() - start) / deadline_s) if pending else None,
+                progress(min(0.95, (self.pair.clock.monotonic() - start) / LONG_JOB_S) if pending else None,
                          pending.splitlines()[0] if pending else "repairing")
             return (pending.startswith("none") and "last REPAIR finished" in text
                     and "Standby Server Status        : Ready" in text)
 
-        await self._until(repaired, deadline_s, "the repair processes to finish and the standby to be Ready")
+        await self._until(repaired, LONG_JOB_S, "the repair processes to finish and the standby to be Ready")
         self._done(progress, "repaired")
         return self._note("action", "REPAIR finished: nothing pending, the standby is Ready")
 
@@ -184,12 +186,12 @@ class Actions:
         self._note("action", "ipicsrsync started on the primary", "primary")
 
         def finished():
-            new = log_file.read_text(errors="replace")[offset:] if log_file.exists() else ""
+            new = log_file.read_bytes()[offset:].decode(errors="replace") if log_file.exists() else ""
             if progress:
                 progress(None, (new.strip().splitlines() or ["synchronizing files"])[-1][-80:])
             return new if "ipicsrsync finished" in new or "ERROR" in new else None
 
-        new = await self._until(finished, self._real(LONG_JOB_S), "ipicsrsync to finish")
+        new = await self._until(finished, LONG_JOB_S, "ipicsrsync to finish")
         if "ERROR" in new:
             raise ActionRefused(f"ipicsrsync failed: {new.strip().splitlines()[-1]} - run it again")
         self._done(progress, "files synchronized")
@@ -221,17 +223,12 @@ class Actions:
         """Run one command in the emulated server shell over SSH, as the chapter's
         procedures do."""
         import asyncssh
-        from ipics_server.shell.client import ShellLoginError, connect
+        from ipics_server.shell.client import ShellLoginError
 
-        s = self._server(server)
         try:
-            conn = await connect(s.host, s.ssh_port, username=user, password=self.pair.admin_password,
-                                 host_key_file=s.ssh_host_public_key_file)
-            async with conn:
-                result = await conn.run(command, check=False)
+            return await self.pair.shell(self._server(server), command, user)
         except (ShellLoginError, asyncssh.Error, OSError) as exc:
             raise ActionRefused(f"the {server} server's shell is not available: {exc}") from None
-        return str(result.stdout), int(result.exit_status or 0)
 
     # ----------------------------------------------------------------- helpers
     def _server(self, name: str) -> ServerProcess:
@@ -242,9 +239,6 @@ class Actions:
 
     def _other(self, name: str) -> str:
         return "secondary" if name == "primary" else "primary"
-
-    def _real(self, emulated_s: float) -> float:
-        return emulated_s * self.pair.time_scale + SLACK_S
 
     def _note(self, kind: str, text: str, server: str | None = None) -> str:
         if self.timeline is not None:
@@ -315,7 +309,8 @@ class Actions:
                 self.pair._lab_token = await self.pair.login(s)
             return None
 
-        reply = await self._until(answered, TOKEN_WAIT_S, f"the {server} server to know the administrator's session")
+        reply = await self._until(answered, 0, f"the {server} server to know the administrator's session",
+                                  real_s=TOKEN_WAIT_S)
         if not reply.ok:
             raise ActionRefused(f"{server}: {_message(reply)}")
         return reply
@@ -340,14 +335,31 @@ class Actions:
                     progress(None, what)
             return done(st)
 
-        await self._until(check, self._real(emulated_max_s), f"{server}: {what}")
+        await self._until(check, emulated_max_s, f"{server}: {what}")
         self._done(progress, f"{what}: done")
 
-    async def _until(self, predicate: Callable[[], Awaitable[Any] | Any], timeout_s: float, what: str) -> Any:
-        try:
-            return await wait_until(predicate, timeout_s, what, interval_s=0.1)
-        except TimeoutError:
-            raise ActionRefused(f"gave up waiting for {what} after {timeout_s:.0f} s") from None
+    async def _until(self, predicate: Callable[[], Awaitable[Any] | Any], emulated_s: float, what: str,
+                     real_s: float = SLACK_S) -> Any:
+        """Poll ``predicate`` until it is truthy.  Gives up once ``emulated_s`` have
+        passed on the lab clock *and* ``real_s`` real seconds (process start-up and round
+        trips do not speed up with the time scale): a change of time scale while it
+        waits (the trainer's speed control) moves the deadline with it."""
+        clock = self.pair.clock
+        start_em, start_real = clock.monotonic(), time.monotonic()
+        last: Any = None
+        while True:
+            try:
+                last = predicate()
+                if inspect.isawaitable(last):
+                    last = await last
+            except Unreachable as exc:
+                last = exc
+            if last and not isinstance(last, Exception):
+                return last
+            if clock.monotonic() - start_em > emulated_s and time.monotonic() - start_real > real_s:
+                raise ActionRefused(f"gave up waiting for {what} after {clock.monotonic() - start_em:.0f} "
+                                    f"emulated seconds (last: {last!r})")
+            await asyncio.sleep(0.1)  # polling period, real seconds
 
     @staticmethod
     def _done(progress: Progress | None, text: str) -> None:

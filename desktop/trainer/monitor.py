@@ -50,13 +50,18 @@ class ServerView:
     status: dict = field(default_factory=dict)
 
 
-def view_of(server: ServerProcess, status: dict | None, lab_now: float) -> ServerView:
+def view_of(server: ServerProcess, status: dict | None, asked: tuple[float, float]) -> ServerView:
+    """``asked``: the lab clock's emulated time when the status was asked for and when
+    it came back.  The server's time is compared with the middle of that window, and a
+    difference within half of it is the round trip, not a skew: at 100x faster a 50 ms
+    answer is 5 emulated seconds."""
     if not status:
         return ServerView(server.name, server.url, reachable=False)
     hb = status.get("heartbeat") or {}
     rep = status.get("replication") or {}
-    offset = status["time"] - lab_now if isinstance(status.get("time"), int | float) else None
-    if offset is not None and abs(offset) < OFFSET_NOISE_S:
+    sent, received = asked
+    offset = status["time"] - (sent + received) / 2 if isinstance(status.get("time"), int | float) else None
+    if offset is not None and abs(offset) <= (received - sent) / 2 + OFFSET_NOISE_S:
         offset = 0.0
     return ServerView(
         name=server.name, url=server.url, reachable=True,
@@ -102,9 +107,8 @@ class Monitor:
         return unsubscribe
 
     async def poll_once(self) -> dict[str, ServerView]:
-        statuses = await asyncio.gather(*(self._status(s) for s in self.pair.servers))
-        now = self.clock.now()
-        views = {s.name: view_of(s, st, now) for s, st in zip(self.pair.servers, statuses, strict=True)}
+        answers = await asyncio.gather(*(self._status(s) for s in self.pair.servers))
+        views = {s.name: view_of(s, st, asked) for s, (st, asked) in zip(self.pair.servers, answers, strict=True)}
         for name, view in views.items():
             self._record_changes(self.views[name], view)
         self.views = views
@@ -116,15 +120,17 @@ class Monitor:
                 log.exception("a monitor listener failed")
         return views
 
-    async def _status(self, server: ServerProcess) -> dict | None:
+    async def _status(self, server: ServerProcess) -> tuple[dict | None, tuple[float, float]]:
+        sent = self.clock.now()
         if server.port is None:
-            return None
+            return None, (sent, sent)
         try:
             async with server.client() as c:
                 reply = await c.get("/api/v1/ha/status", timeout_s=max(0.5, 2 * self.period_s))
         except (Unreachable, TimeoutError, OSError):
-            return None
-        return reply.body if reply.ok and isinstance(reply.body, dict) else None
+            return None, (sent, sent)
+        body = reply.body if reply.ok and isinstance(reply.body, dict) else None
+        return body, (sent, self.clock.now())
 
     def _record_changes(self, old: ServerView, new: ServerView) -> None:
         add, name = self.timeline.add, new.name

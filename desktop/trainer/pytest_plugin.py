@@ -410,18 +410,17 @@ def _demo_user(demo: SimpleNamespace, user: str) -> str:
 async def ipics_idc(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, tmp_path, ipics_time_scale: float,
                     ipics_takeover_deadline_s: float, ipics_no_keyring, _ipics_qt_objects_deleted):
     """``await ipics_idc(user, *, login=True)``: an IDC (login dialog, then console
-    window) in ``qtbot`` knowing both servers, its clock at the lab's time scale, logged
+    window) in ``qtbot`` knowing both servers, on the pair's clock (it follows a time-scale change), logged
     in as the demo user on the active server (unless ``login=False``: the dialog
     waits).  The IDCs of one test share a push-to-talk floor.  Needs an ``async def``
     test (it runs on the qasync loop).  Closed after the test."""
     from ipics_desktop.core.talk import Floor
-    from ipics_server.clock import Clock
 
     pair, floor, opened = ipics_demo.pair, Floor(), []
 
     async def open_idc(user: str = "dan", *, login: bool = True):
         idc = new_idc(qtbot, tmp_path / "ipics-idc" / _demo_user(ipics_demo, user),
-                      [s.url for s in pair.servers], clock=Clock(ipics_time_scale), floor=floor)
+                      [s.url for s in pair.servers], clock=pair.clock, floor=floor)  # follows set_time_scale
         opened.append(idc)
         if login:
             active = await active_server(pair)
@@ -483,7 +482,7 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
                          time_scale: float | None = None):
         user_id = ipics_demo.dial_ids[_demo_user(ipics_demo, user)]
         browser = PhoneBrowser([Service(f"IPICS {s.name}", s.url + IPICS_PHONE_PATH) for s in pair.servers],
-                               clock=Clock(time_scale or ipics_time_scale))
+                               clock=Clock(time_scale) if time_scale else pair.clock)
         window = PhoneWindow(browser=browser, extension=user_id)
         receiver = PushReceiver(window.execute)
         receiver.enabled = web_access

@@ -311,14 +311,7 @@ class Campaign:
 
     # ---------------------------------------------------------------------- shell
     async def shell(self, name: str, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
-        from ..shell.client import connect
-
-        server = self.server(name)
-        conn = await connect(server.host, server.ssh_port, username=user, password=self.pair.admin_password,
-                             host_key_file=server.ssh_host_public_key_file)
-        async with conn:
-            result = await conn.run(command, check=False)
-        return result.stdout, result.exit_status
+        return await self.pair.shell(self.server(name), command, user)
 
     # ------------------------------------------------------------------------ run
     async def run(self) -> Report:

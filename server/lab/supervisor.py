@@ -231,6 +231,10 @@ class LabPair:
         await asyncio.gather(self.primary.start(), self.secondary.start())
 
     def stop(self) -> None:
+        # SIGTERM to both first, then wait: their shutdowns overlap, not add up.
+        for s in self.servers:
+            if s.proc and s.proc.poll() is None:
+                s.proc.send_signal(signal.SIGTERM)
         for s in self.servers:
             s.stop()
 
@@ -306,6 +310,17 @@ class LabPair:
                 errors.append(str(exc))
         raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
 
+    async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
+        """Run one command in the server's SSH shell, as an administrator types it in the
+        chapter's procedures: (output, exit status)."""
+        from ..shell.client import connect
+
+        conn = await connect(server.host, server.ssh_port, username=user, password=self.admin_password,
+                             host_key_file=server.ssh_host_public_key_file)
+        async with conn:
+            result = await conn.run(command, check=False)
+        return str(result.stdout), int(result.exit_status or 0)
+
     async def fault(self, server: ServerProcess, **fault) -> Any:
         # Tokens are kept per server: after a cut link a token minted on the active
         # could not reach the standby, so the one it already holds is reused.
@@ -341,6 +356,10 @@ class LabPair:
             # both: a standby refuses logins and learns the token by replication.
             with contextlib.suppress(SetupError, Unreachable):
                 self._lab_token = await self.any_admin_token(running[0])
+        # Every running server must take a token *before* anything switches: a change
+        # that one server refuses would leave the two clocks drifting apart.
+        for server in running:
+            await self._token_accepted_by(server)
         at = time.time() + lead_s
         self.clock.set_time_scale(scale, at_real=at)
         anchor_real, anchor_emulated, _ = self.clock.anchor()
@@ -356,6 +375,24 @@ class LabPair:
         if refused:
             raise SetupError("time scale change refused: " + "; ".join(refused))
         return at
+
+    async def _token_accepted_by(self, server: ServerProcess, timeout_s: float = 5) -> str:
+        async def accepted():
+            token = self._lab_tokens.get(server.name) or self._lab_token
+            if token is not None:
+                async with server.client(token) as c:
+                    if (await c.get("/api/v1/ha/discarded", timeout_s=2)).status != 401:
+                        self._lab_tokens[server.name] = token
+                        return token
+            with contextlib.suppress(SetupError, Unreachable):  # a server taking logins itself
+                self._lab_tokens[server.name] = await self.login(server)
+            return None
+
+        try:
+            return await wait_until(accepted, timeout_s, f"{server.name} to accept an administrator session")
+        except TimeoutError:
+            raise SetupError(f"the {server.name} server knows no administrator session (a standby behind a "
+                             "cut link refuses logins): nothing was changed; heal the link first") from None
 
     async def _tell_time_scale(self, server: ServerProcess, scale: float, at: float) -> None:
         # Tokens as in ``fault``: the one this server already took, else any admin's.

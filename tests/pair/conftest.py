@@ -84,13 +84,7 @@ async def channel_names(client: ApiClient) -> set[str]:
 
 async def shell(pair: LabPair, server, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
     """Run one command in the server's SSH shell, as an administrator would; (output, status)."""
-    from ipics_server.shell.client import connect
-
-    conn = await connect(server.host, server.ssh_port, username=user, password=pair.admin_password,
-                         host_key_file=server.ssh_host_public_key_file)
-    async with conn:
-        result = await conn.run(command, check=False)
-    return result.stdout, result.exit_status
+    return await pair.shell(server, command, user)
 
 
 async def discarded_on(pair: LabPair, server) -> list[dict]:

@@ -40,6 +40,13 @@ def test_bad_durations(text):
         parse_duration(text)
 
 
+def test_endless_durations_are_refused():  # a headless run must end
+    for text in ("9" * 400 + "s", "200h"):
+        with pytest.raises(ValueError, match="at most 7 days"):
+            parse_duration(text)
+    assert parse_duration("168h") == 7 * 86400
+
+
 @pytest.mark.parametrize(("seconds", "words"), [(45, "45 s"), (0.5, "0.5 s"), (150, "2 min 30 s"),
                                                 (3600, "1 h"), (5460, "1 h 31 min")])
 def test_durations_described(seconds, words):

@@ -6,11 +6,13 @@ import pytest
 from ipics_desktop.trainer.lab import TrainerLab
 
 TIME_SCALE = 0.01
+INTERVAL_S = 5
+MISSED = 5
 
 
 @pytest.fixture
 async def trainer_lab(tmp_path):
-    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5)
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED)
     try:
         await lab.start()
         yield lab

@@ -82,7 +82,7 @@ async def test_a_cut_link_shows_in_the_status_and_heals(watched):
 
 
 async def test_a_skewed_clock_shows_as_an_offset(watched):
-    lab, actions, monitor = watched
+    _, actions, monitor = watched
     await actions.skew_clock("secondary", 90)
     await wait_until(lambda: monitor.views["secondary"].clock_offset_s
                      and abs(monitor.views["secondary"].clock_offset_s - 90) < 5, 5, "the offset")
@@ -146,7 +146,7 @@ async def test_method_1_from_the_panel_actions_go_standby_repair_rsync(watched):
 
 
 async def test_the_time_scale_changes_on_both_servers_and_the_lab_clock_together(watched):
-    lab, actions, monitor = watched
+    lab, _, monitor = watched
     await lab.set_time_scale(0.02)
     assert lab.time_scale == 0.02 and json.loads((lab.root / "lab.json").read_text())["time_scale"] == 0.02
     for server in lab.pair.servers:

@@ -2,7 +2,9 @@
 
 from ipics_desktop.trainer.pytest_plugin import qasync_loop
 
-from ..trainer_devices.conftest import qt_objects_deleted  # noqa: F401 (fixture)
+from ..trainer_devices import conftest as device_fixtures
+
+qt_objects_deleted = device_fixtures.qt_objects_deleted
 
 
 def pytest_asyncio_loop_factories(config, item):

@@ -7,13 +7,14 @@ import gc
 
 import pytest
 from ipics_desktop.qt.trainer_devices import DeviceLauncher
-from ipics_desktop.trainer.lab import TrainerLab
 from ipics_desktop.trainer.pytest_plugin import qasync_loop
 from PySide6.QtCore import QCoreApplication, QEvent
 
-TIME_SCALE = 0.01
-INTERVAL_S = 5
-MISSED = 5
+from ..trainer import conftest as trainer_fixtures
+
+INTERVAL_S, MISSED, TIME_SCALE = trainer_fixtures.INTERVAL_S, trainer_fixtures.MISSED, trainer_fixtures.TIME_SCALE
+trainer_lab = trainer_fixtures.trainer_lab  # the fixture shared with tests/trainer
+
 
 
 def pytest_asyncio_loop_factories(config, item):
@@ -28,16 +29,6 @@ def qt_objects_deleted(qapp, ipics_no_keyring):
     gc.collect()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qapp.processEvents()
-
-
-@pytest.fixture
-async def trainer_lab(tmp_path):
-    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED)
-    try:
-        await lab.start()
-        yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.fixture

@@ -9,97 +9,38 @@ longer to put back than to start again.  Poll with ``wait_until``; never
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import gc
-
 import pytest
-import qasync
-from ipics_desktop.qt.style import STYLE_SHEET
+from ipics_desktop.trainer.pytest_plugin import qasync_loop
 from ipics_server.lab.supervisor import wait_until
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QApplication
 
-TIME_SCALE = 0.01
-INTERVAL_S = 5
-MISSED = 5
+from ..trainer import conftest as trainer_fixtures
+from ..trainer_devices import conftest as device_fixtures
+
+INTERVAL_S, MISSED, TIME_SCALE = trainer_fixtures.INTERVAL_S, trainer_fixtures.MISSED, trainer_fixtures.TIME_SCALE
+# The fixtures shared with tests/trainer and tests/trainer_devices.
+trainer_lab, launcher = trainer_fixtures.trainer_lab, device_fixtures.launcher
+qt_objects_deleted = device_fixtures.qt_objects_deleted
+
 #: real seconds any one panel action may take here (a takeover is under 2 s at 0.01)
 DEADLINE_S = 20
 
 
 def pytest_asyncio_loop_factories(config, item):
-    return {"qasync": _qasync_loop}
-
-
-def _qasync_loop():
-    app = QApplication.instance() or QApplication([])
-    app.setStyleSheet(STYLE_SHEET)
-    app.setQuitOnLastWindowClosed(False)
-    return qasync.QEventLoop(app)
-
-
-@pytest.fixture(autouse=True)
-def qt_objects_deleted(qapp):
-    """Windows and Qt objects are deleted while the application still runs."""
-    yield
-    gc.collect()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    QApplication.processEvents()
-
-
-@pytest.fixture
-async def trainer_lab(tmp_path):
-    from ipics_desktop.trainer.lab import TrainerLab
-
-    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED,
-                     media=True)
-    try:
-        await lab.start()
-        yield lab
-    finally:
-        lab.stop()
+    return {"qasync": qasync_loop}
 
 
 @pytest.fixture
 async def monitor(trainer_lab):
-    """The lab's monitor, polling every 50 ms.
-
-    Polled by ``_keep_polling`` rather than ``Monitor.start()``: pytest-qt calls
-    ``processEvents()`` between a test's setup, call and teardown, where qasync runs
-    due timers with no running loop, and ``asyncio.sleep`` then kills the polling task
-    (RuntimeError: no running event loop) before the test has even begun."""
+    """The lab's monitor, polling every 50 ms."""
     from ipics_desktop.trainer.monitor import Monitor
 
     watcher = Monitor(trainer_lab.pair, trainer_lab.timeline, trainer_lab.clock, period_s=0.05)
     await watcher.poll_once()
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(_keep_polling(watcher, loop))
+    watcher.start()
     try:
         yield watcher
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-def _wake(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-async def _keep_polling(watcher, loop: asyncio.AbstractEventLoop) -> None:
-    while True:
-        try:
-            await watcher.poll_once()
-        except RuntimeError:  # a poll started outside the running loop (see ``monitor``): the next one
-            pass
-        # A sleep on the loop it was given: it needs no running loop to be set.
-        done = loop.create_future()
-        handle = loop.call_later(watcher.period_s, _wake, done)
-        try:
-            await done
-        finally:
-            handle.cancel()
+        await watcher.stop()
 
 
 @pytest.fixture
@@ -132,12 +73,3 @@ async def panel(make_panel):
     return await make_panel()
 
 
-@pytest.fixture
-async def launcher(trainer_lab, tmp_path):
-    from ipics_desktop.qt.trainer_devices import DeviceLauncher
-
-    devices = DeviceLauncher(trainer_lab, tmp_path / "profiles")
-    try:
-        yield devices
-    finally:
-        await devices.close_all()

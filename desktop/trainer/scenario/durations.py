@@ -7,8 +7,11 @@ or minutes, and a scenario must read the same to everyone.
 
 from __future__ import annotations
 
+import math
 import re
 
+#: longer than any HA procedure of the chapter; no scenario waits for ever
+MAX_DURATION_S = 7 * 86400.0
 UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|sec|s|min|h)(?![a-z])")
 
@@ -29,6 +32,8 @@ def parse_duration(text: str) -> float:
         rest = rest[m.end():].lstrip()
     if not parts:
         raise ValueError("an empty duration: write e.g. \"45s\" or \"2min\"")
+    if not math.isfinite(total) or total > MAX_DURATION_S:
+        raise ValueError(f"{text!r} is too long: a scenario's durations are at most 7 days")
     return total
 
 
