@@ -46,10 +46,14 @@ def run(ns: argparse.Namespace) -> int:
     if message:
         print(message, file=sys.stderr)
         return 2
-    if not 0 < ns.time_scale <= 10:
-        print("ipics-lab: --time-scale must be greater than 0 and at most 10", file=sys.stderr)
-        return 2
     from ipics_server.cli import default_lab_dir
+    from ipics_server.clock import check_time_scale
+
+    try:
+        check_time_scale(ns.time_scale)
+    except ValueError as exc:
+        print(f"ipics-lab: --time-scale: {exc}", file=sys.stderr)
+        return 2
 
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..trainer.lab import describe_scale
 from .server_card import ServerCard
 from .style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
 from .tasks import Tasks
@@ -370,9 +371,9 @@ class TrainerPanel(QMainWindow):
         scales = {(v.status or {}).get("time_scale") for v in self.views.values() if v.reachable}
         scales.discard(None)
         if not scales:
-            self.time_scale_shown.setText(f"lab clock {_scale_words(self.lab.clock.time_scale)}")
+            self.time_scale_shown.setText(f"lab clock {describe_scale(self.lab.clock.time_scale)}")
             return
-        self.time_scale_shown.setText("servers: " + ", ".join(_scale_words(s) for s in sorted(scales)))
+        self.time_scale_shown.setText("servers: " + ", ".join(describe_scale(s) for s in sorted(scales)))
         if len(scales) == 1 and self.time_scale.isEnabled():
             self._select_scale(scales.pop())  # changed elsewhere (a scenario): the control follows
 
@@ -456,7 +457,7 @@ class TrainerPanel(QMainWindow):
         index = next((i for i in range(self.time_scale.count())
                       if abs(self.time_scale.itemData(i) - scale) <= 1e-6 * scale), -1)
         if index < 0:
-            self.time_scale.addItem(f"{_scale_words(scale)} (custom)", scale)
+            self.time_scale.addItem(f"{describe_scale(scale)} (custom)", scale)
             index = self.time_scale.count() - 1
         self.time_scale.blockSignals(True)
         self.time_scale.setCurrentIndex(index)
@@ -465,7 +466,7 @@ class TrainerPanel(QMainWindow):
     def on_time_scale_chosen(self, _index: int) -> None:
         scale = self.time_scale.currentData()
         self.time_scale.setEnabled(False)
-        self.time_scale_shown.setText(f"changing to {_scale_words(scale)}\u2026")
+        self.time_scale_shown.setText(f"changing to {describe_scale(scale)}\u2026")
         self.tasks.start(self._set_time_scale(scale))
 
     async def _set_time_scale(self, scale: float) -> None:
@@ -654,14 +655,6 @@ def _device_kinds() -> tuple[str, ...]:
     except ImportError:
         return DEVICE_KINDS
     return tuple(kinds)
-
-
-def _scale_words(scale: float) -> str:
-    if abs(scale - 1.0) < 1e-9:
-        return "real time (1x)"
-    if scale < 1:
-        return f"{1 / scale:.0f}x faster"
-    return f"{scale:g}x slower"
 
 
 def _refusal(exc: BaseException) -> str:

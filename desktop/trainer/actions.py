@@ -21,16 +21,18 @@ from typing import Any
 
 from ipics_server.adapters.httpclient import Reply, Unreachable
 from ipics_server.core import roles
+from ipics_server.lab.campaign import (  # the chapter's commands
+    HA_STATUS,
+    PENDING,
+    REPAIR,
+    RSYNC,
+)
 from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError
 
 from .timeline import Timeline
 
 Progress = Callable[[float | None, str], None]
 
-REPAIR = "/opt/cisco/ipics/database/bin/ipicsedr_control_repl REPAIR"
-RSYNC = "/opt/cisco/ipics/database/bin/ipicsrsync run ipicsadmin"
-HA_STATUS = "/sbin/service ipics ha-status"
-PENDING = "Pending Database Replication Synchronization Processes:"
 LINK_DIRECTIONS = ("both", "outbound", "inbound")
 #: emulated seconds: the longest thing an action waits for (a takeover after a
 #: critical process failure), and what REPAIR and ipicsrsync may take on a big lab

@@ -110,9 +110,9 @@ class TrainerLab:
 
 
 def describe_scale(scale: float) -> str:
-    """``1.0`` -> "real time", ``0.01`` -> "100x faster"."""
+    """``1.0`` -> "real time (1x)", ``0.01`` -> "100x faster"."""
     if abs(scale - 1.0) < 1e-9:
-        return "real time"
+        return "real time (1x)"
     if scale < 1:
         return f"{1 / scale:g}x faster"
     return f"{scale:g}x slower"

@@ -105,7 +105,7 @@ def test_the_time_scale_comes_from_the_option_else_the_ini_file_and_a_module_may
 
     result = run_pytest(folder, home, "-q", "--ipics-time-scale", "0")
     assert result.returncode == 4, report(result)  # a usage error, before any test
-    assert "--ipics-time-scale" in result.stderr and "not above 0" in result.stderr, report(result)
+    assert "--ipics-time-scale" in result.stderr and "greater than 0" in result.stderr, report(result)
     (folder / "pytest.ini").write_text("[pytest]\nipics_missed_heartbeats = 2\n")
     result = run_pytest(folder, home, "-q")
     assert result.returncode == 4 and "ipics_missed_heartbeats = 2 is outside 5-30" in result.stderr, report(result)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import sqlite3
 
+from ipics_server.lab.campaign import REPAIR, RSYNC, RSYNC_LOG
 from ipics_server.lab.supervisor import wait_until
 
-from .conftest import TAKEOVER_DEADLINE_S, channel_names, create_channel, discarded_on, shell
-
-REPAIR = "/opt/cisco/ipics/database/bin/ipicsedr_control_repl REPAIR"
-RSYNC = "/opt/cisco/ipics/database/bin/ipicsrsync run ipicsadmin"
-RSYNC_LOG = "/opt/cisco/ipics/database/logs/rsync.log"
+from .conftest import (
+    TAKEOVER_DEADLINE_S,
+    channel_names,
+    create_channel,
+    discarded_on,
+    shell,
+)
 
 
 async def upload(client, incident_id: str, content: bytes) -> str:

@@ -90,7 +90,7 @@ async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):
 
 @pytest.mark.parametrize(("args", "words"), [
     (["run", "no-such-scenario"], "bad scenario: no-such-scenario: no such scenario file, and not a built-in"),
-    (["run", "earthquake", "--time-scale", "0"], "--time-scale 0: give a number greater than 0"),
+    (["run", "earthquake", "--time-scale", "0"], "--time-scale: time scale must be greater than 0 and at most 10"),
 ])
 async def test_other_unusable_runs_exit_2(args, words, tmp_path):
     run = await run_cli(*args, data_dir=tmp_path / "lab")

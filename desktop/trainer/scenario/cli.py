@@ -20,6 +20,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from ipics_server.clock import check_time_scale
+
 from .loader import builtin_names, load_scenario
 from .model import ScenarioError
 from .report import StepReport
@@ -48,8 +50,10 @@ def run(ns: argparse.Namespace) -> int:
     except ScenarioError as exc:
         print(f"bad scenario: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    if not 0 < ns.time_scale <= 10:
-        print(f"--time-scale {ns.time_scale:g}: give a number greater than 0 and at most 10", file=sys.stderr)
+    try:
+        check_time_scale(ns.time_scale)
+    except ValueError as exc:
+        print(f"--time-scale: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     if ns.data_dir is not None:
         return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale)
