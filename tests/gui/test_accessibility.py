@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QAbstractSpinBox,
     QComboBox,
     QLineEdit,
     QWidget,
@@ -16,19 +17,20 @@ from PySide6.QtWidgets import (
 from .steps import log_in
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "widgets.md").read_text()
-INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView)
+INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstractSpinBox)
 
 
 def controls(top: QWidget) -> list[QWidget]:
     """The interactive widgets a user reaches, not the parts Qt builds inside them
-    (the line edit of an editable combo box, say)."""
+    (the line edit of an editable combo box or a spin box, say).  The trainer panel's
+    check uses it too."""
     found = []
     for widget in top.findChildren(QWidget):
         if not isinstance(widget, INTERACTIVE):
             continue
         parent, inner = widget.parentWidget(), False
         while parent is not None and parent is not top:
-            inner |= isinstance(parent, (QComboBox, QAbstractItemView))
+            inner |= isinstance(parent, (QComboBox, QAbstractItemView, QAbstractSpinBox))
             parent = parent.parentWidget()
         if not inner:
             found.append(widget)

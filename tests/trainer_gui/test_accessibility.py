@@ -6,36 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ipics_server.lab.supervisor import wait_until
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QAbstractItemView,
-    QAbstractSpinBox,
-    QComboBox,
-    QLineEdit,
-    QWidget,
-)
 
+from ..gui.test_accessibility import controls
 from .conftest import DEADLINE_S
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "widgets.md").read_text()
-INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstractSpinBox)
 #: what a window manager's title bar and a panel leave of an 800-pixel-high screen
 SCREEN_HEIGHT = 770
-
-
-def controls(top: QWidget) -> list[QWidget]:
-    """The interactive widgets a user reaches, not the parts Qt builds inside them."""
-    found = []
-    for widget in top.findChildren(QWidget):
-        if not isinstance(widget, INTERACTIVE):
-            continue
-        parent, inner = widget.parentWidget(), False
-        while parent is not None and parent is not top:
-            inner |= isinstance(parent, (QComboBox, QAbstractItemView, QAbstractSpinBox))
-            parent = parent.parentWidget()
-        if not inner:
-            found.append(widget)
-    return found
 
 
 def documented(object_name: str) -> bool:
