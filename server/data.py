@@ -9,6 +9,7 @@ so a console's token stays valid on the new active after a failover.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
 from enum import Enum
@@ -19,6 +20,7 @@ from .adapters.store import NameTaken, Store
 from .clock import Clock
 from .core.records import Record
 from .core.roles import HAState, Role
+from .core.throttle import LoginThrottle
 from .core.txlog import LogState
 from .errors import ApiError, conflict, not_found
 from .events import EventBus
@@ -49,6 +51,8 @@ class DataService:
         self._designation = designation
         # A dummy hash so a login for an unknown user costs as much as a wrong password.
         self._dummy_hash: str | None = None
+        # In memory, per server: a failover starts the new active with a clean slate.
+        self.login_throttle = LoginThrottle()
 
     # ----------------------------------------------------------------------- writes
     async def write(self, table: str, key: str, value: dict[str, Any] | None, *,
@@ -69,9 +73,10 @@ class DataService:
             self.events.publish({"type": "record", "table": table, "key": key, "value": value})
         return record
 
-    async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any]) -> None:
+    async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any] | None) -> None:
         """A local write whatever the role, never logged: the built-in users at first
-        start, an administrator's session on a secondary outside a configured pair."""
+        start, an administrator's session on a secondary outside a configured pair, a
+        logout where no write is taken."""
         d = self._designation()
         await self.store.upsert(table, key, value, updated_at=self.clock.now(),
                                 origin=d.value if d else "standalone", log=False)
@@ -87,20 +92,34 @@ class DataService:
                     "full_name": name})
 
     async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "") -> dict:
-        existing = await self.store.get("users", username)
-        if existing is not None and not existing.deleted:
+        existing = await self.find_user(username)
+        if existing is not None and existing.key == username:
             raise conflict(f"user {username} already exists")
+        if existing is not None:
+            raise conflict(f"user {existing.key} already exists: user names are not case-sensitive, "
+                           f"so {username} would be the same user")
         value = {"username": username, "role": role.value, "full_name": full_name or username,
                  "password_hash": await hash_password_async(password)}
-        await self.write("users", username, value, create_only=True)
+        # unique_name: two creates of "Dan" and "dan" at once cannot both pass.
+        await self.write("users", username, value, unique_name=username.casefold(), create_only=True)
         return public_user(value)
+
+    async def find_user(self, username: str) -> Record | None:
+        """The live user of this name, whatever its case: user names are not
+        case-sensitive (passwords are), so "DAN" finds the user created as "dan"."""
+        record = await self.store.get("users", username)
+        if record is not None and not record.deleted:
+            return record
+        wanted = username.casefold()
+        return next((r for r in await self.store.table("users") if r.key.casefold() == wanted), None)
 
     async def users(self) -> list[dict]:
         return [public_user(r.value) for r in await self.store.table("users")]
 
     async def verify_password(self, username: str, password: str) -> dict | None:
-        record = await self.store.get("users", username)
-        if record is None or record.deleted:
+        """The user (under its stored name) if the password is right, else None."""
+        record = await self.find_user(username)
+        if record is None:
             await verify_password_async(password, await self.dummy_hash())
             return None
         if await verify_password_async(password, record.value["password_hash"]):
@@ -125,19 +144,33 @@ class DataService:
         return public_user(value)
 
     # --------------------------------------------------------------------- sessions
-    async def login(self, username: str, password: str) -> tuple[str, dict]:
+    async def login(self, username: str, password: str, client: str = "") -> tuple[str, dict]:
+        """``client``: the caller's address; with the user name it keys the login throttle."""
         # A secondary not yet in a configured pair has no active to send anyone to; its
         # system administrator may still reach its Administration Console (NTP, licenses).
         console_only = self.engine.role == Role.STANDBY and self.engine.ha != HAState.CONFIGURED
         if not console_only:
             self.refuse_login_unless_active()
+        throttle = self.login_throttle
+        left = throttle.check(client, username)
+        if left is not None:
+            # Refused without checking the password: a lockout must not be a way to guess.
+            retry_after_s = max(1, math.ceil(left))
+            raise ApiError(429, "too_many_attempts",
+                           f"too many failed logins for {username} from this address: "
+                           f"try again in {retry_after_s} s", retry_after_s=retry_after_s,
+                           headers={"Retry-After": str(retry_after_s)})
+        # Counted as failed before the password check (a right one clears it), so
+        # attempts sent all at once are counted too, not only those in turn.
+        throttle.failed(client, username)
         user = await self.verify_password(username, password)
         if user is None:
             raise ApiError(401, "unauthorized", "wrong user name or password")
+        throttle.succeeded(client, username)
         if console_only and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
             self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)
-        session = {"username": username, "role": user["role"], "created_at": self.clock.now()}
+        session = {"username": user["username"], "role": user["role"], "created_at": self.clock.now()}
         if console_only or (self.engine.txlog_state == LogState.DDRBLOCK
                             and user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
             # DDRBLOCK blocks every update, but an administrator must still get in to
@@ -166,7 +199,12 @@ class DataService:
         return record.value
 
     async def logout(self, token: str) -> None:
-        await self.write("sessions", _token_key(token), None)
+        """On the active the logout replicates; on a server taking no writes now (the
+        Administration Console during a reconfiguration, say) it still ends here."""
+        try:
+            await self.write("sessions", _token_key(token), None)
+        except ApiError:
+            await self.write_local_bootstrap("sessions", _token_key(token), None)
 
     async def logout_all(self, admins_only: bool) -> None:
         """Drop sessions locally (Configure logs administrators out; Go Standby logs all out)."""
@@ -325,7 +363,7 @@ class DataService:
 
 
 def public_user(value: dict) -> dict:
-    return {k: v for k, v in value.items() if k not in ("password_hash", "pin_hash")}
+    return {k: v for k, v in value.items() if k not in ("password_hash", "pin_hash", "name_key")}
 
 
 def _token_key(token: str) -> str:

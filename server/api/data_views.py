@@ -22,7 +22,7 @@ def _data(request: web.Request):
 
 async def login(request: web.Request) -> web.Response:
     b = request["body"]
-    token, user = await _data(request).login(b.username, b.password)
+    token, user = await _data(request).login(b.username, b.password, client=request.remote or "")
     engine = request.app[SERVER].engine
     return web.json_response({"token": token, "user": user, "server": engine.address,
                               "role": engine.role.value})

@@ -20,7 +20,7 @@ async def errors(request: web.Request, handler):
     try:
         return await handler(request)
     except ApiError as exc:
-        return web.json_response(exc.body(), status=exc.status)
+        return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPRequestEntityTooLarge as exc:
         return web.json_response({"error": "too_large", "message": f"request body too large: {exc.text}"},
                                  status=413)

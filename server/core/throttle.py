@@ -1,0 +1,90 @@
+"""Login throttle: after ``MAX_FAILURES`` consecutive failed logins from one client
+address for one user name, that pair is locked out for a while.
+
+The first lockout lasts ``FIRST_LOCKOUT_S``; each further lockout of the same pair
+doubles, up to ``MAX_LOCKOUT_S``.  A successful login clears the pair.  Keyed by
+(client address, user name casefolded), so one client guessing cannot lock a user out
+everywhere, and "Dan" and "dan" are one user.
+
+Real time on purpose (``time.monotonic``), not the emulated ``Clock``: a lab run at a
+small time scale must not shorten lockouts.  Memory is bounded: pairs idle for
+``IDLE_FORGET_S`` are forgotten, and beyond ``max_keys`` the oldest are dropped.
+Pure: no I/O, the time source is injected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_FAILURES = 5
+FIRST_LOCKOUT_S = 30.0
+MAX_LOCKOUT_S = 15 * 60.0
+IDLE_FORGET_S = 3600.0
+MAX_KEYS = 10_000
+
+Key = tuple[str, str]
+
+
+def lockout_s(earlier_lockouts: int) -> float:
+    """30 s, 60 s, 120 s ... up to 15 min (the exponent bounded: no float overflow)."""
+    return min(FIRST_LOCKOUT_S * 2.0 ** min(earlier_lockouts, 32), MAX_LOCKOUT_S)
+
+
+@dataclass
+class _Failures:
+    count: int = 0  # consecutive failures since the last lockout
+    lockouts: int = 0  # lockouts so far: the next one lasts twice as long
+    locked_until: float = 0.0
+    last_seen: float = 0.0
+
+
+class LoginThrottle:
+    def __init__(self, *, now: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS):
+        self._now = now
+        self._max_keys = max_keys
+        # Ordered by last failure (a key counted again moves to the end): the first
+        # entries are the idlest, so forgetting and dropping both start there.
+        self._keys: dict[Key, _Failures] = {}
+
+    @staticmethod
+    def key(client: str, username: str) -> Key:
+        return client, username.casefold()
+
+    def check(self, client: str, username: str) -> float | None:
+        """Seconds left while this client is locked out for this user name, else None."""
+        entry = self._keys.get(self.key(client, username))
+        if entry is None:
+            return None
+        left = entry.locked_until - self._now()
+        return left if left > 0 else None
+
+    def failed(self, client: str, username: str) -> None:
+        """One more failed login; the ``MAX_FAILURES``-th in a row starts a lockout."""
+        now = self._now()
+        self._forget_idle(now)
+        key = self.key(client, username)
+        entry = self._keys.pop(key, None) or _Failures()
+        self._keys[key] = entry
+        entry.count += 1
+        entry.last_seen = now
+        if entry.count >= MAX_FAILURES:
+            entry.locked_until = now + lockout_s(entry.lockouts)
+            entry.lockouts += 1
+            entry.count = 0
+        while len(self._keys) > self._max_keys:
+            del self._keys[next(iter(self._keys))]
+
+    def succeeded(self, client: str, username: str) -> None:
+        self._keys.pop(self.key(client, username), None)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _forget_idle(self, now: float) -> None:
+        while self._keys:
+            oldest = next(iter(self._keys.values()))
+            if now - oldest.last_seen <= IDLE_FORGET_S:
+                return
+            del self._keys[next(iter(self._keys))]
