@@ -29,6 +29,7 @@ from .api.routes import setup_routes
 from .appkeys import SERVER
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
+from .console.views import setup_console
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .data import DataService
@@ -139,6 +140,12 @@ class IpicsServer:
         await self.store.set_local("clock_offset_s", self.clock.offset_s)
         log.warning("system clock set: %+.1f s from NTP time", self.clock.offset_s)
 
+    # -- the Administration Console's procedures ----------------------------------------
+    async def configure_ha(self) -> None:
+        """Configure: activate HA, then log every administrator out until the
+        configuration operations are complete (chapter, Step 9)."""
+        await self.engine.configure(on_done=lambda: self.data.logout_all(admins_only=True))
+
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str) -> bool:
         return await self.data.verify_password(username, password) is not None
@@ -205,6 +212,7 @@ def make_app(server: IpicsServer) -> web.Application:
     app[SERVER] = server
     setup_middlewares(app)
     setup_routes(app)
+    setup_console(app, server)
     # The devices' services, beside the JSON API: the IP phone service (phone XML) and
     # the dial engine's trunk (a WebSocket per call).
     app.router.add_routes(phone_routes())

@@ -174,6 +174,8 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                   f"  secondary {summary['secondary']['url']} (standby, Ready), "
                   f"SSH port {summary['secondary']['ssh_port']}\n"
                   f"  admin     ipicsadmin / {summary['admin']['password']}\n"
+                  f"  web       {summary['primary']['url']}/admin, {summary['secondary']['url']}/admin "
+                  f"(Administration Console)\n"
                   f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
                   f"  media     {summary['media']['url']} (push-to-talk)\n"
                   f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "

@@ -176,6 +176,7 @@ class TrainerApp:
                 f"  secondary {s['secondary']['url']} (standby, Ready)\n"
                 f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
                 f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
+                f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
                 f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
                 f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
                 f"Close the trainer panel to stop the lab.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..appkeys import SERVER
+from ..console.state import ha_tabs
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.licenses import LicenseError
 from ..core.roles import Role
@@ -56,18 +57,10 @@ async def set_ntp(request: web.Request) -> web.Response:
 
 async def get_config(request: web.Request) -> web.Response:
     server = request.app[SERVER]
-    engine = server.engine
-    st = await engine.status()
+    tabs = await ha_tabs(server)
     return web.json_response({
-        "server_status": "Not Trusted" if engine.partner is None else "Trusted",
-        "partner": engine.partner.address if engine.partner else None,
-        "primary_address": engine.address if st["server"] == "primary" else (
-            engine.partner.address if engine.partner else None),
-        "secondary_address": engine.partner.address if st["server"] == "primary" and engine.partner else (
-            engine.address if st["server"] == "secondary" else None),
-        "heartbeat": engine.settings.as_dict(),
-        "ha": engine.ha.value,
-        "standby_server_status": st["standby_server_status"],
+        **{k: tabs[k] for k in ("server_status", "partner", "primary_address", "secondary_address", "heartbeat",
+                                "ha", "standby_server_status")},
         "ntp_servers": server.engine.ntp_servers,
         "certificate_fingerprint": server.identity.info.fingerprint,
         "certificate_not_after": server.identity.info.not_after.isoformat(),
@@ -106,8 +99,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 
 async def configure(request: web.Request) -> web.Response:
-    server = request.app[SERVER]
-    await server.engine.configure(on_done=lambda: server.data.logout_all(admins_only=True))
+    await request.app[SERVER].configure_ha()
     return web.json_response({"ha": "configured", "logged_out": True,
                               "message": "HA configured; you are logged out until configuration completes"})
 

@@ -107,10 +107,16 @@ def test_documented_operations_equal_the_routes_aiohttp_registers(live_doc: dict
 def test_the_real_app_factory_registers_no_other_routes(app_routes: set):
     """``make_app`` only wires things up; nothing heavy runs until the app starts.
     Besides the API it serves only the devices: the IP phone service (phone XML) and
-    the dial engine's trunk."""
+    the dial engine's trunk; and the Administration Console's pages."""
     app = make_app(types.SimpleNamespace())
     served = registered_routes(app) - {("/dial/call", "GET")}
-    assert {r for r in served if not r[0].startswith("/phone/ipics")} == app_routes
+    assert {r for r in served if not r[0].startswith(("/phone/ipics", "/admin"))} == app_routes
+    assert {r for r in served if r[0].startswith("/admin")} == {
+        *(("/admin" + page, "GET") for page in ("", "/", "/static/{name}", "/login", "/ha", "/ha/security",
+                                                "/ha/configuration", "/ha/state")),
+        *(("/admin" + form, "POST") for form in ("/login", "/logout", "/ha/security", "/ha/security/delete",
+                                                 "/ha/configuration", "/ha/configure", "/ha/unconfigure",
+                                                 "/ha/failover", "/ha/go-standby"))}
     assert {r for r in served if r[0].startswith("/phone/ipics")} == {
         ("/phone/ipics" + page, "GET") for page in ("", "/login", "/menu", "/talk", "/logout", "/resume")}
 

@@ -1,0 +1,87 @@
+"""What the High Availability tabs show and which buttons they enable.
+
+One function of the server's state, used for the first render of a page and for the
+script that keeps it current, so the two never disagree.  The engine stays the
+authority: a button shown enabled may still be refused, with the engine's sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.roles import HAState, Role, ServerDesignation, StandbyServerStatus
+
+ROLE_WORDS = {Role.ACTIVE: "Active", Role.STANDBY: "Standby", Role.STANDALONE: "Standalone",
+              Role.TRANSITIONING: "Transitioning"}
+
+
+def _action(enabled: bool, why: str) -> dict[str, Any]:
+    """A button: enabled, or disabled with the reason the page shows beside it."""
+    return {"enabled": enabled, "why": "" if enabled else why}
+
+
+async def ha_tabs(server) -> dict[str, Any]:
+    """The HA Security and HA Configuration tabs of ``server`` (an ``IpicsServer``)."""
+    engine = server.engine
+    st = await engine.status()
+    partner = engine.partner.address if engine.partner else None
+    designation = st["server"]
+    if designation == ServerDesignation.PRIMARY.value:
+        primary, secondary = engine.address, partner
+    elif designation == ServerDesignation.SECONDARY.value:
+        primary, secondary = partner, engine.address
+    else:
+        primary = secondary = None
+    trusted = engine.partner is not None
+    configured = engine.ha == HAState.CONFIGURED
+    role = engine.role
+    transitioning = role == Role.TRANSITIONING
+    ready = engine.standby_server_status == StandbyServerStatus.READY
+    tomcat = server.services.running("tomcat")
+    return {
+        "server": designation,
+        "address": engine.address,
+        "role": role.value,
+        "role_word": ROLE_WORDS[role],
+        "active": engine.active_address(),
+        "serving": engine.accepts_writes,
+        "tomcat": tomcat,
+        "trusted": trusted,
+        "server_status": "Trusted" if trusted else "Not Trusted",
+        "partner": partner,
+        "partner_role": st["partner_role"],
+        "primary_address": primary,
+        "secondary_address": secondary,
+        "ha": engine.ha.value,
+        "ha_word": {HAState.UNCONFIGURED: "Not configured", HAState.TRUSTED: "Not configured (partner trusted)",
+                    HAState.CONFIGURED: "Configured"}[engine.ha],
+        "heartbeat": engine.settings.as_dict(),
+        "standby_server_status": st["standby_server_status"],
+        "split_brain": engine.in_split_brain,
+        "transition": st["transition"],
+        "messages": st["messages"][-3:],
+        "actions": {
+            "save": _action(not trusted, "trust with a partner already exists; delete it first"),
+            # The page enables Delete once the partner's password is typed, as well.
+            "delete": _action(trusted and not configured and not transitioning,
+                              "no trust to delete" if not trusted else
+                              "unconfigure HA and wait for the reconfiguration before deleting the trust"),
+            "update": _action(trusted and not transitioning,
+                              "wait for the reconfiguration to finish" if trusted else
+                              "establish trust with the partner first"),
+            "configure": _action(engine.ha == HAState.TRUSTED and not transitioning
+                                 and designation == ServerDesignation.PRIMARY.value,
+                                 "HA is configured" if configured else
+                                 "wait for the reconfiguration to finish" if transitioning else
+                                 "configure HA on the primary server"),
+            "unconfigure": _action(configured and role == Role.ACTIVE,
+                                   "HA is not configured" if not configured else
+                                   "unconfigure HA from the active server"),
+            "failover": _action(configured and role == Role.ACTIVE and ready,
+                                "HA is not configured" if not configured else
+                                "Failover Now is done on the active server" if role != Role.ACTIVE else
+                                "the Standby Server Status is Not Ready"),
+            "go_standby": _action(engine.in_split_brain,
+                                  "enabled only when both servers are active and communicating again"),
+        },
+    }

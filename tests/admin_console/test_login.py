@@ -1,0 +1,77 @@
+"""Login and Logout in the browser: names and passwords, the throttle, the session
+cookie, the standby's redirect, and what never appears in a page."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.pair
+
+
+async def test_user_names_are_case_insensitive_passwords_are_not(lab, console, page):
+    await lab.start()
+    p = lab.primary
+    await console.log_in(p, "IPICSAdmin", lab.admin_password.swapcase())
+    await expect(page.locator("#error")).to_have_text("Wrong user name or password.")
+    await expect(page.locator("#username")).to_have_value("IPICSAdmin")
+    assert lab.admin_password.swapcase() not in await page.content()
+
+    await console.log_in(p, "IPICSAdmin")
+    await expect(page.locator("#server-status")).to_have_text("Not Trusted")
+    await expect(page.locator(".user")).to_have_text("ipicsadmin")
+
+    # The session cookie: HttpOnly, SameSite, only for the console, named for this server.
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    session = cookies[f"ipics_admin_session_{p.port}"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/admin"
+    assert await page.evaluate("document.cookie") == ""  # no script can read it
+    assert lab.admin_password not in await page.content()
+
+    await page.click("#logout")
+    await expect(page.locator("#notice")).to_have_text("You were logged out.")
+    # Back to a console page after Logout: the login page, not a cached copy.
+    await console.open(p, "/admin/ha/security")
+    await expect(page.locator("#notice")).to_have_text("Log in to continue.")
+
+
+async def test_repeated_wrong_passwords_are_throttled(lab, console, page):
+    await lab.start()
+    p = lab.primary
+    for _ in range(5):
+        await console.log_in(p, "ipicsadmin", "guess")
+        await expect(page.locator("#error")).to_have_text("Wrong user name or password.")
+    # Locked out: even the right password is refused, and says for how long.
+    async with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await console.log_in(p)
+    assert (await answer.value).status == 429 and 1 <= int((await answer.value).headers["retry-after"]) <= 30
+    await expect(page.locator("#error")).to_contain_text("Too many failed logins for ipicsadmin")
+    await expect(page.locator("#error")).to_contain_text("try again in")
+    # The server keeps serving everyone else.
+    assert (await lab.status(p))["role"]
+
+
+async def test_a_user_who_is_not_a_system_administrator_is_refused(pair, console, page):
+    async with await pair.admin(pair.primary) as admin:
+        reply = await admin.post("/api/v1/users", {"username": "olga", "password": "operator-pass-1",
+                                                  "role": "operator"})
+        assert reply.ok, reply.body
+    await console.log_in(pair.primary, "olga", "operator-pass-1")
+    await expect(page.locator("#error")).to_have_text(
+        "The Administration Console's High Availability pages are for a system administrator.")
+    await console.open(pair.primary, "/admin/ha/configuration")
+    await expect(page.locator("#login")).to_be_visible()
+
+
+async def test_the_standby_sends_the_login_page_to_the_active(pair, console, page):
+    await console.open(pair.secondary)
+    assert page.url == f"{pair.primary.url}/admin/login?notice=redirected"
+    await expect(page.locator("#notice")).to_contain_text("you were sent to the active server")
+    await expect(page.locator("#server-address")).to_have_text(pair.primary.url)
+
+
+async def test_a_killed_server_shows_on_the_open_page(pair, console, page):
+    await console.log_in(pair.primary)
+    await console.tab("configuration")
+    pair.primary.kill()
+    await expect(page.locator("#banner")).to_contain_text("This server does not answer")

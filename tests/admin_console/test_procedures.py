@@ -1,0 +1,116 @@
+"""The chapter's procedures in the browser, on a configured pair: Performing a Manual
+Failover, Resolving a Split Brain Scenario (Go Standby), Unconfiguring HA and deleting
+the trust certificates."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from ..pair.conftest import TAKEOVER_DEADLINE_S
+
+pytestmark = pytest.mark.pair
+TAKEOVER_MS = TAKEOVER_DEADLINE_S * 1000
+
+
+async def test_failover_now_hands_the_active_role_over_and_logins_follow_it(pair, console, page):
+    p, s = pair.primary, pair.secondary
+    await console.log_in(p)
+    await console.tab("configuration")
+    await expect(page.locator("#standby-server-status")).to_have_text("Ready")
+
+    await page.click("#failover")
+    await expect(page.locator("#confirm-message")).to_contain_text("Transfer the active role to the standby")
+    await page.click("#confirm-ok")
+    await expect(page.locator("#flash")).to_contain_text("Failover Now: this server is the standby now")
+    await expect(page.locator("#server-role")).to_have_text("Standby")
+    # Without a reload, the page names the new active once it has taken over.
+    await expect(page.locator("#banner a")).to_have_text(s.url, timeout=TAKEOVER_MS)
+    await expect(page.locator("#failover")).to_be_disabled()
+    assert (await pair.status(s))["role"] == "active"
+
+    # Logging in on the standby sends the browser to the active server.
+    await page.click("#logout")
+    await console.open(p)
+    await expect(page.locator("#notice")).to_contain_text("This server is the standby server")
+    assert page.url.startswith(s.url + "/admin/login")
+    await console.log_in(s)  # the same browser, the other server's own session
+    await expect(page.locator("#server-name")).to_have_text("Secondary server")
+    await expect(page.locator("#server-role")).to_have_text("Active")
+
+
+async def split_the_pair(pair) -> None:
+    await pair.fault(pair.primary, fault="cut-link", direction="both")
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+
+
+async def test_split_brain_then_go_standby_on_the_secondary(pair, console, page):
+    p, s = pair.primary, pair.secondary
+    await split_the_pair(pair)
+    await console.log_in(s)  # the secondary is active too now
+    await console.tab("configuration")
+    await expect(page.locator("#server-role")).to_have_text("Active")
+    # Both active but not communicating: Go Standby is still disabled.
+    await expect(page.locator("#go-standby")).to_be_disabled()
+    await expect(page.locator("[data-why=go_standby]")).to_contain_text("communicating again")
+
+    await pair.fault(p, fault="heal-link")
+    # The link is back: the page shows the split brain and enables Go Standby by itself.
+    await expect(page.locator("#split-brain")).to_be_visible()
+    await expect(page.locator("#go-standby")).to_be_enabled()
+
+    await page.click("#go-standby")
+    await expect(page.locator("#confirm-message")).to_contain_text("Every user session on this server is logged out")
+    await page.click("#confirm-ok")
+    # Every session is logged out; the login page is now the primary's, the active one.
+    await expect(page.locator("#notice")).to_contain_text("The secondary server went standby")
+    assert page.url.startswith(p.url + "/admin/login")
+    st = await pair.wait_status(s, 10, role="standby")
+    assert st["awaiting_repair"] is True
+    await pair.wait_status(p, 10, split_brain=False, partner_role="standby")
+
+
+async def test_go_standby_refused_outside_a_split_brain_says_why(pair, console, page):
+    await console.log_in(pair.primary)
+    await console.tab("configuration")
+    await expect(page.locator("#go-standby")).to_be_disabled()
+    # A stale page (or a crafted form) still posts: the engine refuses in words.
+    await page.evaluate("document.getElementById('go-standby').disabled = false")
+    await console.click_confirmed("#go-standby")
+    await expect(page.locator("#error")).to_have_text(
+        "Go Standby is enabled only in a split brain: both servers active and communicating again.")
+    assert (await pair.status(pair.primary))["role"] == "active"
+
+
+async def test_unconfigure_then_delete_the_trust_certificates(pair, console, page):
+    p, s = pair.primary, pair.secondary
+    await console.log_in(p)
+    await console.tab("configuration")
+    await console.click_confirmed("#unconfigure")
+    await expect(page.locator("#flash")).to_contain_text("HA unconfigured. Click Logout")
+    await expect(page.locator("#ha-status")).to_contain_text("Not configured")
+
+    # Step 4-5: Logout, wait a few minutes for the active server to reconfigure.
+    await page.click("#logout")
+    await pair.wait_status(p, TAKEOVER_DEADLINE_S, role="standalone", transition=None)
+
+    # Step 6: log in again; Delete is enabled only once the partner's password is entered.
+    await console.log_in(p)
+    await expect(page.locator("#server-status")).to_have_text("Trusted")
+    await expect(page.locator("#delete")).to_be_disabled()
+    await page.fill("#delete-password", "wrong-partner-password")
+    await expect(page.locator("#delete")).to_be_enabled()
+    await console.click_confirmed("#delete")
+    await expect(page.locator("#error")).to_have_text("The partner refused the password; nothing was deleted.")
+    await expect(page.locator("#server-status")).to_have_text("Trusted")
+    assert "wrong-partner-password" not in await page.content()
+
+    await page.fill("#delete-password", pair.admin_password)
+    await page.click("#delete")
+    await expect(page.locator("#confirm-message")).to_contain_text("Delete the trust certificates")
+    await page.click("#confirm-ok")
+    await expect(page.locator("#flash")).to_have_text("The trust certificates were deleted on both servers.")
+    await expect(page.locator("#server-status")).to_have_text("Not Trusted")
+    await expect(page.locator("#tab-configuration")).to_be_hidden()
+    for server in (p, s):
+        assert (await pair.status(server))["partner"] is None
