@@ -8,6 +8,7 @@ ever rendered back.  The HA procedures themselves are the engine's, as for the J
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
 from importlib import resources
 
@@ -91,7 +92,7 @@ CONSOLE = web.AppKey("console", Console)
 
 def setup_console(app: web.Application, server) -> None:
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader(__package__, "templates"),
-                         autoescape=jinja2.select_autoescape(default=True))
+                         autoescape=jinja2.select_autoescape(default=True), filters={"clock": clock_time})
     app[CONSOLE] = Console(server)
     app.middlewares.append(html_errors)  # after the JSON one: inside it
     app.router.add_routes([
@@ -373,6 +374,11 @@ def _settings(form) -> HeartbeatSettings:
         text = str(exc)
         field = next(name for name in RANGES if text.startswith(LABELS[name]))
         raise FieldError(field, _sentence(text)) from None
+
+
+def clock_time(at: float) -> str:
+    """A message's emulated time as the server's clock shows it (UTC); the script does the same."""
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%H:%M:%S")
 
 
 def _sentence(text: str) -> str:

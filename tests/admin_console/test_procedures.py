@@ -114,3 +114,13 @@ async def test_unconfigure_then_delete_the_trust_certificates(pair, console, pag
     await expect(page.locator("#tab-configuration")).to_be_hidden()
     for server in (p, s):
         assert (await pair.status(server))["partner"] is None
+
+
+async def test_the_servers_messages_appear_without_a_reload(pair, console, page):
+    await console.log_in(pair.primary)
+    await console.tab("configuration")
+    await expect(page.locator("#messages")).to_have_text("No messages.")
+    # More than 30 s apart (the clock-skew rule): the primary says so on the open page.
+    await pair.fault(pair.secondary, fault="clock-offset", seconds=45)
+    await expect(page.locator("#messages li.error").first).to_contain_text("the partner's clock is",
+                                                                           timeout=TAKEOVER_MS)

@@ -61,6 +61,7 @@ function show(state) {
     if (action) why.textContent = action.why;
   }
   refreshNeedsInput();
+  showMessages(state.messages);
   document.getElementById("split-brain").hidden = !state.split_brain;
   const banner = document.getElementById("banner");
   if (state.serving || !state.trusted) {
@@ -77,6 +78,25 @@ function show(state) {
     }
     banner.hidden = false;
   }
+}
+
+function showMessages(messages) {
+  const list = document.getElementById("messages");
+  const items = messages.slice().reverse().map((m) => {
+    const item = document.createElement("li");
+    item.className = m.level;
+    const time = document.createElement("time");
+    time.textContent = new Date(m.at * 1000).toISOString().slice(11, 19);
+    item.append(time, " " + m.text);
+    return item;
+  });
+  if (!items.length) {
+    const none = document.createElement("li");
+    none.className = "none";
+    none.textContent = "No messages.";
+    items.push(none);
+  }
+  list.replaceChildren(...items);
 }
 
 function lostContact(why) {
