@@ -147,8 +147,8 @@ class IpicsServer:
         await self.engine.configure(on_done=lambda: self.data.logout_all(admins_only=True))
 
     # -- callbacks for the engine ------------------------------------------------------
-    async def _verify_password(self, username: str, password: str) -> bool:
-        return await self.data.verify_password(username, password) is not None
+    async def _verify_password(self, username: str, password: str, client: str) -> bool:
+        return await self.data.check_password(username, password, client) is not None
 
     async def _logout(self, admins_only: bool) -> None:
         await self.data.logout_all(admins_only)

@@ -126,6 +126,27 @@ class DataService:
             return record.value
         return None
 
+    async def check_password(self, username: str, password: str, client: str) -> dict | None:
+        """``verify_password`` behind the login throttle, for every way in that takes a
+        password (logins, the partner's trust calls, the shell): the user, or None;
+        ``ApiError`` 429 while this client is locked out for this user name."""
+        throttle = self.login_throttle
+        left = throttle.check(client, username)
+        if left is not None:
+            # Refused without checking the password: a lockout must not be a way to guess.
+            retry_after_s = max(1, math.ceil(left))
+            raise ApiError(429, "too_many_attempts",
+                           f"too many failed logins for {username} from this address: "
+                           f"try again in {retry_after_s} s", retry_after_s=retry_after_s,
+                           headers={"Retry-After": str(retry_after_s)})
+        # Counted as failed before the password check (a right one clears it), so
+        # attempts sent all at once are counted too, not only those in turn.
+        throttle.failed(client, username)
+        user = await self.verify_password(username, password)
+        if user is not None:
+            throttle.succeeded(client, username)
+        return user
+
     async def dummy_hash(self) -> str:
         """A hash to verify against when the user is unknown, so that costs as much."""
         if self._dummy_hash is None:
@@ -151,22 +172,9 @@ class DataService:
         console_only = self.engine.role == Role.STANDBY and self.engine.ha != HAState.CONFIGURED
         if not console_only:
             self.refuse_login_unless_active()
-        throttle = self.login_throttle
-        left = throttle.check(client, username)
-        if left is not None:
-            # Refused without checking the password: a lockout must not be a way to guess.
-            retry_after_s = max(1, math.ceil(left))
-            raise ApiError(429, "too_many_attempts",
-                           f"too many failed logins for {username} from this address: "
-                           f"try again in {retry_after_s} s", retry_after_s=retry_after_s,
-                           headers={"Retry-After": str(retry_after_s)})
-        # Counted as failed before the password check (a right one clears it), so
-        # attempts sent all at once are counted too, not only those in turn.
-        throttle.failed(client, username)
-        user = await self.verify_password(username, password)
+        user = await self.check_password(username, password, client)
         if user is None:
             raise ApiError(401, "unauthorized", "wrong user name or password")
-        throttle.succeeded(client, username)
         if console_only and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
             self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)

@@ -121,6 +121,7 @@ class HAEngine:
         self.suspended = False
         #: Configure is merging both servers' data: writes wait (503) until it is done
         self.configuring = False
+        self._configure_lock = asyncio.Lock()
         self.clock_skew_s: float | None = None
         self.messages: deque[dict] = deque(store.get_local_sync("messages", []), maxlen=MESSAGE_LIMIT)
         self.txlog_held = 0
@@ -713,9 +714,14 @@ class HAEngine:
         host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
         await self._store_trust(Partner(address=address, host=host, cert_pem=pem))
 
-    async def accept_trust(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Partner side of the exchange: check the ipicsadmin password, pin, answer our cert."""
-        if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"]):
+    async def accept_trust(self, body: dict[str, Any], client: str) -> dict[str, Any]:
+        """Partner side of the exchange: check the ipicsadmin password, pin, answer our cert.
+        ``client``: the caller's address, for the login throttle."""
+        if body["certificate"].strip() == self.identity.cert_pem.strip():
+            # This server's own address under another name (localhost, say).
+            raise ApiError(400, "bad_request", "the partner address is this server's own address")
+        if (body["username"] != "ipicsadmin"
+                or not await self._verify_password("ipicsadmin", body["password"], client)):
             raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
         if self.ha != HAState.UNCONFIGURED and not self._stale_trust_of(body["certificate"]):
             raise conflict("this server already trusts a partner; delete that trust first")
@@ -794,11 +800,13 @@ class HAEngine:
         await self.forget_trust()
         return "the trust certificates were deleted on both servers"
 
-    async def remove_trust(self, body: dict[str, Any]) -> None:
-        if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"]):
-            raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
+    async def remove_trust(self, body: dict[str, Any], client: str) -> None:
+        # The certificate first: a stranger learns nothing about the password here.
         if self.partner is None or body["certificate"].strip() != self.partner.cert_pem.strip():
             raise ApiError(403, "forbidden", "only the trusted partner may delete the trust")
+        if (body["username"] != "ipicsadmin"
+                or not await self._verify_password("ipicsadmin", body["password"], client)):
+            raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
         if self.ha == HAState.CONFIGURED:
             raise conflict("HA is configured here; unconfigure it first")
         await self.forget_trust()
@@ -850,6 +858,14 @@ class HAEngine:
             raise conflict("establish trust with the partner first (HA Security tab)")
         if self.ha == HAState.CONFIGURED:
             raise conflict("HA is already configured")
+        # A second Configure (a double click) while the first is still checking or merging
+        # would merge and trim the log twice. Taken without a pause: no await in between.
+        if self._configure_lock.locked():
+            raise conflict("HA configuration is already running")
+        async with self._configure_lock:
+            await self._configure_checked(on_done)
+
+    async def _configure_checked(self, on_done: Callable[[], Awaitable[None]]) -> None:
         if self.role == Role.TRANSITIONING:
             raise conflict("this server is still reconfiguring; wait and try again")
         mine, theirs = self.own_info(), await self.partner_info()

@@ -119,7 +119,7 @@ class ApiClient:
 def normalize_address(address: str) -> str:
     """``host:port`` or a URL -> ``http://host:port`` (the partner's client API)."""
     address = address.strip()
-    if not address or len(address) > 255 or any(c.isspace() for c in address):
+    if not address or len(address) > 255 or not address.isprintable() or any(c.isspace() for c in address):
         raise ValueError("the partner address must be host:port or an http URL")
     if "://" not in address:
         address = "http://" + address

@@ -80,11 +80,12 @@ async def delete_trust(request: web.Request) -> web.Response:
 
 
 async def trust_exchange(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVER].engine.accept_trust(request["body"].model_dump()))
+    return web.json_response(await request.app[SERVER].engine.accept_trust(request["body"].model_dump(),
+                                                                           client=request.remote or ""))
 
 
 async def trust_remove(request: web.Request) -> web.Response:
-    await request.app[SERVER].engine.remove_trust(request["body"].model_dump())
+    await request.app[SERVER].engine.remove_trust(request["body"].model_dump(), client=request.remote or "")
     return web.json_response({"server_status": "Not Trusted"})
 
 

@@ -8,7 +8,8 @@ everywhere, and "Dan" and "dan" are one user.
 
 Real time on purpose (``time.monotonic``), not the emulated ``Clock``: a lab run at a
 small time scale must not shorten lockouts.  Memory is bounded: pairs idle for
-``IDLE_FORGET_S`` are forgotten, and beyond ``max_keys`` the oldest are dropped.
+``IDLE_FORGET_S`` are forgotten, and beyond ``max_keys`` the oldest not locked out
+are dropped.
 Pure: no I/O, the time source is injected.
 """
 
@@ -74,7 +75,11 @@ class LoginThrottle:
             entry.lockouts += 1
             entry.count = 0
         while len(self._keys) > self._max_keys:
-            del self._keys[next(iter(self._keys))]
+            # The oldest that is not locked out: failing other names must not be a way
+            # to lift a lockout.  Only when every key is locked does the oldest go.
+            # Never the key just counted, or a full table would never let it lock.
+            victim = next((k for k, e in self._keys.items() if k != key and e.locked_until <= now), None)
+            del self._keys[victim if victim is not None else next(iter(self._keys))]
 
     def succeeded(self, client: str, username: str) -> None:
         self._keys.pop(self.key(client, username), None)

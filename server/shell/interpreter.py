@@ -89,10 +89,15 @@ class Shell:
             "shutdown": self._shutdown,
         }
 
-    async def authenticate(self, username: str, password: str) -> bool:
+    async def authenticate(self, username: str, password: str, client: str = "") -> bool:
+        """``client``: the SSH client's address, for the login throttle (a locked-out
+        client is refused like a wrong password: SSH has no other answer)."""
         if username not in SHELL_USERS:
             return False
-        return await self.server.data.verify_password(username, password) is not None
+        try:
+            return await self.server.data.check_password(username, password, client) is not None
+        except ApiError:
+            return False
 
     def prompt(self, username: str) -> str:
         return f"[{username}@{self.server.cfg.name} ~]$ "

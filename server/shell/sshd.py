@@ -197,7 +197,8 @@ class _Auth(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        ok = await self._shell.authenticate(username, password)
+        peer = self._conn.get_extra_info("peername") if self._conn else None
+        ok = await self._shell.authenticate(username, password, client=peer[0] if peer else "")
         if not ok:
             # A user name that is not a shell user may be a password typed one prompt early.
             log.info("shell: SSH login refused for %s",

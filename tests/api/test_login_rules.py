@@ -144,3 +144,22 @@ async def test_a_user_name_differing_only_in_case_is_refused(live_server, existi
     names = [u["username"] for u in users]
     assert existing in names and duplicate not in names
     assert all("name_key" not in u for u in users), "the store's uniqueness key is not the API's business"
+
+
+async def test_the_partner_trust_calls_are_throttled_too(live_server):
+    """The trust exchange takes the ipicsadmin password without a login: guessing it
+    there meets the same throttle (from its own address, so no other test is locked)."""
+    source = "127.0.0.3"
+    body = {"username": "ipicsadmin", "password": "guess", "certificate": "not a certificate",
+            "address": "127.0.0.9:1", "heartbeat_port": 3444}
+    connector = aiohttp.TCPConnector(local_addr=(source, 0))
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s:
+        for _ in range(MAX_FAILURES):
+            async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange", json=body) as r:
+                assert r.status == 401
+        async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange",
+                          json={**body, "password": live_server.admin_password}) as r:
+            assert r.status == 429 and int(r.headers["Retry-After"]) <= FIRST_LOCKOUT_S
+            assert "too many failed logins for ipicsadmin" in (await r.json())["message"]
+    # The administrator's own logins from elsewhere are not locked.
+    assert (await log_in(live_server.url, "ipicsadmin", live_server.admin_password)).status == 200

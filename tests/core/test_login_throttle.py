@@ -120,18 +120,28 @@ def test_keys_idle_for_over_an_hour_are_forgotten(throttle, now):
     assert throttle.check(HOST, "dan") is None, "dan's old failures still counted"
 
 
-def test_memory_is_capped_by_dropping_the_oldest_keys(now):
+def test_memory_is_capped_by_dropping_the_oldest_keys_not_locked_out(now):
     throttle = LoginThrottle(now=now, max_keys=100)
-    fail(throttle, MAX_FAILURES, HOST, "dan")
+    fail(throttle, MAX_FAILURES, HOST, "dan")  # locked, and the oldest key
     for i in range(150):
         now.t += 0.001
         throttle.failed(HOST, f"guess{i}")
         assert len(throttle) <= 100
     assert len(throttle) == 100
-    assert throttle.check(HOST, "dan") is None, "the oldest key was kept"
-    assert throttle.check(HOST, "guess149") is None
+    # Failing other names is no way to lift a lockout: the locked key stays.
+    assert throttle.check(HOST, "dan") is not None
+    fail(throttle, MAX_FAILURES - 1, HOST, "guess0")  # guess0 was dropped: counting anew
+    assert throttle.check(HOST, "guess0") is None
     fail(throttle, MAX_FAILURES - 1, HOST, "guess149")
     assert throttle.check(HOST, "guess149") == FIRST_LOCKOUT_S
+
+
+def test_when_every_key_is_locked_the_oldest_goes(now):
+    throttle = LoginThrottle(now=now, max_keys=3)
+    for user in ("dan", "adam", "amy", "fred"):
+        fail(throttle, MAX_FAILURES, HOST, user)
+    assert len(throttle) == 3
+    assert throttle.check(HOST, "dan") is None and throttle.check(HOST, "fred") is not None
 
 
 def test_a_key_counted_again_is_no_longer_the_oldest(now):

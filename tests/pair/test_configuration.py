@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from cryptography.hazmat.primitives import serialization
@@ -105,6 +106,18 @@ async def test_configure_logs_administrators_out_and_standby_becomes_ready(lab):
         assert (await c.get("/api/v1/me")).status == 401
     await lab.wait_ready()
     assert (await lab.status(lab.secondary))["standby_server_status"] == "Ready"
+
+
+async def test_a_second_configure_while_the_first_runs_is_refused(lab):
+    """A double click on Configure: one configuration, the other refused in words."""
+    await lab.start()
+    await lab.establish_trust()
+    async with await lab.admin(lab.primary) as c:
+        first, second = await asyncio.gather(c.post("/api/v1/ha/configure"), c.post("/api/v1/ha/configure"))
+    assert sorted((first.status, second.status)) == [200, 409], (first.body, second.body)
+    refused = first if first.status == 409 else second
+    assert refused["message"] == "HA configuration is already running"
+    await lab.wait_ready()
 
 
 async def test_unconfigure_returns_both_to_standalone(pair):
