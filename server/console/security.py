@@ -74,7 +74,9 @@ class ConsoleSecurity:
 
 
 def _same(expected: str | None, given) -> None:
-    if not expected or not isinstance(given, str) or not hmac.compare_digest(expected, given):
+    # compare_digest takes only ASCII str: anything else is simply not the token.
+    if (not expected or not isinstance(given, str) or not given.isascii()
+            or not hmac.compare_digest(expected, given)):
         raise ApiError(403, "csrf", "the form has expired or did not come from this console: "
                                     "reload the page and try again")
 

@@ -15,9 +15,10 @@ ROLE_WORDS = {Role.ACTIVE: "Active", Role.STANDBY: "Standby", Role.STANDALONE: "
               Role.TRANSITIONING: "Transitioning"}
 
 
-def _action(enabled: bool, why: str) -> dict[str, Any]:
-    """A button: enabled, or disabled with the reason the page shows beside it."""
-    return {"enabled": enabled, "why": "" if enabled else why}
+def _action(enabled: bool, why: str, note: str = "") -> dict[str, Any]:
+    """A button: enabled (with a note the page shows beside it), or disabled with the
+    reason shown there instead."""
+    return {"enabled": enabled, "why": note if enabled else why}
 
 
 async def ha_tabs(server) -> dict[str, Any]:
@@ -82,6 +83,8 @@ async def ha_tabs(server) -> dict[str, Any]:
                                 "Failover Now is done on the active server" if role != Role.ACTIVE else
                                 "the Standby Server Status is Not Ready"),
             "go_standby": _action(engine.in_split_brain,
-                                  "enabled only when both servers are active and communicating again"),
+                                  "enabled only when both servers are active and communicating again",
+                                  "the chapter does this on the secondary server; this is the primary"
+                                  if designation == ServerDesignation.PRIMARY.value else ""),
         },
     }

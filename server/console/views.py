@@ -7,9 +7,10 @@ ever rendered back.  The HA procedures themselves are the engine's, as for the J
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime, timezone
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from importlib import resources
 
 import aiohttp_jinja2
@@ -18,10 +19,13 @@ from aiohttp import web
 
 from ..core import ha_config
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
+from ..core.roles import ServerDesignation
 from ..data import UserRole
 from ..errors import ApiError
 from .security import CSRF_FIELD, ConsoleSecurity, page_headers
 from .state import ha_tabs
+
+log = logging.getLogger("ipics.console")
 
 SECURITY_TAB = "/admin/ha/security"
 CONFIGURATION_TAB = "/admin/ha/configuration"
@@ -37,6 +41,9 @@ NOTICES = {
                   "complete: log in again and verify that the Standby Server Status is Ready.",
     "went_standby": "The secondary server went standby and logged out every user session. Reconcile "
                     "the data (ipicsedr_control_repl REPAIR, then ipicsrsync) as the chapter describes.",
+    "went_standby_primary": "The primary server went standby and logged out every user session. Cisco "
+                            "recommends keeping the primary active and returning the secondary to standby "
+                            "instead. Reconcile the data as the chapter describes.",
     "login": "Log in to continue.",
 }
 RANGES = {"port": ha_config.HEARTBEAT_PORT_RANGE, "interval_s": ha_config.HEARTBEAT_INTERVAL_RANGE_S,
@@ -45,6 +52,7 @@ RANGES = {"port": ha_config.HEARTBEAT_PORT_RANGE, "interval_s": ha_config.HEARTB
 LABELS = {"port": "Heartbeat Port", "interval_s": "Heartbeat Interval (seconds)",
           "missed_count": "Missed Heartbeat Count", "partner_address": "IP Address", "password": "Password",
           "username": "User Name"}
+_CARRIED = {"went_standby", "went_standby_primary"}
 MAX_FIELD = 256
 _WHOLE_NUMBER = re.compile(r"^-?\d{1,9}$")
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
@@ -182,7 +190,8 @@ async def login_page(request: web.Request) -> web.Response:
     notice = request.query.get("notice", "")
     active = console.active_elsewhere()
     if active:
-        raise web.HTTPSeeOther(f"{active}{LOGIN}?notice={notice if notice in NOTICES else 'redirected'}")
+        # A logout that sent the browser here still says why; anything else: redirected.
+        raise web.HTTPSeeOther(f"{active}{LOGIN}?notice={notice if notice in _CARRIED else 'redirected'}")
     if await _admin_session(request):
         raise web.HTTPSeeOther(SECURITY_TAB)
     return _login_page(request, notice=notice)
@@ -191,7 +200,7 @@ async def login_page(request: web.Request) -> web.Response:
 async def login_submit(request: web.Request) -> web.Response:
     _tomcat(request)
     console = _console(request)
-    form = await request.post()
+    form = await _form(request)
     console.security.check_login_form(request, form)
     active = console.active_elsewhere()
     if active:
@@ -221,7 +230,7 @@ async def logout(request: web.Request) -> web.Response:
     session = await _admin_session(request)
     response = web.HTTPSeeOther(f"{LOGIN}?notice=logged_out")
     if session:
-        console.security.check_form(request, session[0], await request.post())
+        console.security.check_form(request, session[0], await _form(request))
         await console.server.data.logout(session[0])
     console.security.clear_session(response)
     raise response
@@ -262,7 +271,7 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
     the engine's sentence, or the same tab with the refusal."""
     token, user = await _require_admin(request)
     console = _console(request)
-    form = await request.post()
+    form = await _form(request)
     console.security.check_form(request, token, form)
     try:
         message = await act(console, form)
@@ -339,8 +348,11 @@ async def go_standby(request: web.Request) -> web.Response:
     async def act(console: Console, form) -> None:
         await console.server.engine.go_standby()
 
-    # Go Standby logs out every user session here, this administrator's too.
-    return await _act(request, "ha_configuration.html", f"{LOGIN}?notice=went_standby", act)
+    # Go Standby logs out every user session here, this administrator's too; the chapter
+    # does it on the secondary, and the login page says so when it was the primary.
+    designation = _console(request).server.designation()
+    notice = "went_standby_primary" if designation == ServerDesignation.PRIMARY else "went_standby"
+    return await _act(request, "ha_configuration.html", f"{LOGIN}?notice={notice}", act)
 
 
 async def state(request: web.Request) -> web.Response:
@@ -353,6 +365,15 @@ async def state(request: web.Request) -> web.Response:
 
 
 # ---------------------------------------------------------------------------- forms
+async def _form(request: web.Request):
+    """The posted form, or a clear refusal for one that cannot be read (a bad charset,
+    bytes that are not UTF-8, a multipart body without its boundary)."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, AssertionError):  # UnicodeDecodeError is a ValueError
+        raise ApiError(400, "bad_form", "the form could not be read: send it from the console's page") from None
+
+
 def _text(form, name: str, *, strip: bool = True) -> str:
     value = form.get(name, "")
     if not isinstance(value, str):  # a file part where a field belongs
@@ -378,7 +399,7 @@ def _settings(form) -> HeartbeatSettings:
 
 def clock_time(at: float) -> str:
     """A message's emulated time as the server's clock shows it (UTC); the script does the same."""
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%H:%M:%S")
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S")
 
 
 def _sentence(text: str) -> str:
@@ -405,6 +426,9 @@ async def html_errors(request: web.Request, handler):
         if exc.status < 400:
             raise
         return _error_page(request, exc.status, exc.reason if exc.status != 413 else "the form is too large")
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return _error_page(request, 500, "internal server error: the server keeps running; try again")
 
 
 def _error_page(request: web.Request, status: int, message: str) -> web.Response:

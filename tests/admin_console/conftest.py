@@ -61,7 +61,9 @@ class Console:
             pytest.fail(f"no login form at {self.page.url}: {await self.page.inner_text('body')}")
         await self.page.fill("#username", username)
         await self.page.fill("#password", password or self.lab.admin_password)
-        await self.page.click("#login")
+        # Until the next page is loaded: a test may stop the server right after.
+        async with self.page.expect_navigation():
+            await self.page.click("#login")
 
     async def click_confirmed(self, selector: str) -> None:
         """Click a button that asks first, then OK in its confirmation."""
@@ -69,7 +71,8 @@ class Console:
         await self.page.click("#confirm-ok")
 
     async def tab(self, name: str) -> None:
-        await self.page.click(f"#tab-{name}")
+        async with self.page.expect_navigation():
+            await self.page.click(f"#tab-{name}")
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ async def test_the_whole_configuration_procedure(lab, console, page):
 
     # OK: HA is configured and the administrator is logged out.
     await console.click_confirmed("#configure")
-    await expect(page.locator("#notice")).to_contain_text("You were logged out")
+    await expect(page.locator("#notice")).to_contain_text("HA is configured. You were logged out")
     await expect(page.locator("#login")).to_be_visible()
     assert (await lab.status(p))["ha"] == "configured"
 

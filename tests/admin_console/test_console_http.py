@@ -138,3 +138,33 @@ async def test_no_password_reaches_the_server_log(lab, client):
     for server in lab.servers:
         log = server.log_path.read_text()
         assert secret not in log and lab.admin_password not in log
+
+
+async def test_forms_that_cannot_be_read_are_refused_in_words(lab, client):
+    await client.log_in(lab.admin_password)
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    for body, headers in [
+        ("csrf_token=%C3%A9t%C3%A9&username=a&password=b".encode(), urlencoded),  # a token that is not ASCII
+        (b"username=\xff\xfe&password=x", urlencoded),  # not UTF-8
+        (b"username=a", {"Content-Type": "multipart/form-data"}),  # no boundary
+        (b"username=a", {"Content-Type": "application/x-www-form-urlencoded; charset=no-such-charset"}),
+    ]:
+        status, text, _ = await client.post("/admin/login", body, headers=headers)
+        assert status in (400, 403), (body, status, text)
+        assert refusal(text)  # a sentence on a page, not a traceback
+    status, _ = await client.page("/admin/ha/security")
+    assert status == 200  # still serving, still logged in
+
+
+async def test_a_server_cannot_trust_itself_under_another_name(lab, client):
+    await client.log_in(lab.admin_password)
+    token = await client.token("/admin/ha/security")
+    status, text, _ = await client.post("/admin/ha/security", {
+        "csrf_token": token, "partner_address": f"localhost:{lab.primary.port}", "password": lab.admin_password})
+    # The "partner" (this server) refuses the exchange: its own certificate came back.
+    assert status == 502 and refusal(text) == (
+        "The partner refused trust: the partner address is this server&#39;s own address.")
+    assert (await lab.status(lab.primary))["partner"] is None
+    status, text, _ = await client.post("/admin/ha/security", {
+        "csrf_token": token, "partner_address": "127.0.0.2:\x01", "password": lab.admin_password})
+    assert status == 400 and refusal(text) == "The partner address must be host:port or an http URL."

@@ -3,6 +3,9 @@ cookie, the standby's redirect, and what never appears in a page."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from playwright.async_api import expect
 
@@ -75,3 +78,28 @@ async def test_a_killed_server_shows_on_the_open_page(pair, console, page):
     await console.tab("configuration")
     pair.primary.kill()
     await expect(page.locator("#banner")).to_contain_text("This server does not answer")
+
+
+async def test_a_paused_server_shows_on_the_open_page(pair, console, page):
+    """SIGSTOP: the connection is accepted and never answered; the page says so."""
+    await console.log_in(pair.primary)
+    os.kill(pair.primary.pid, signal.SIGSTOP)
+    try:
+        await expect(page.locator("#banner")).to_contain_text("does not answer (no answer in 3 s)")
+    finally:
+        os.kill(pair.primary.pid, signal.SIGCONT)
+    await expect(page.locator("#banner")).to_be_hidden()
+
+
+async def test_reload_after_a_refusal_does_not_post_the_form_again(lab, console, page):
+    await lab.start()
+    await console.log_in(lab.primary)
+    await page.fill("#partner-address", f"{lab.secondary.host}:{lab.secondary.port}")
+    await page.fill("#partner-password", "not-the-password")
+    await page.click("#save")
+    await expect(page.locator("#error")).to_contain_text("password")
+    methods: list[str] = []
+    page.on("request", lambda r: methods.append(r.method) if r.url.endswith("/admin/ha/security") else None)
+    await page.reload()
+    await expect(page.locator("#server-status")).to_have_text("Not Trusted")
+    assert methods == ["GET"]

@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
+from .conftest import Console
 
 pytestmark = pytest.mark.pair
 TAKEOVER_MS = TAKEOVER_DEADLINE_S * 1000
@@ -59,6 +60,19 @@ async def test_split_brain_then_go_standby_on_the_secondary(pair, console, page)
     await expect(page.locator("#split-brain")).to_be_visible()
     await expect(page.locator("#go-standby")).to_be_enabled()
 
+    # On the primary, Go Standby is possible too, but the page says the chapter does it
+    # on the secondary, and so does its confirmation.
+    primary = Console(await page.context.new_page(), pair)
+    await primary.log_in(p)
+    await primary.tab("configuration")
+    await expect(primary.page.locator("#go-standby")).to_be_enabled()
+    await expect(primary.page.locator("[data-why=go_standby]")).to_have_text(
+        "the chapter does this on the secondary server; this is the primary")
+    await primary.page.click("#go-standby")
+    await expect(primary.page.locator("#confirm-message")).to_contain_text("This is the PRIMARY server")
+    await primary.page.click("#confirm-cancel")
+    await primary.page.close()
+
     await page.click("#go-standby")
     await expect(page.locator("#confirm-message")).to_contain_text("Every user session on this server is logged out")
     await page.click("#confirm-ok")
@@ -74,9 +88,10 @@ async def test_go_standby_refused_outside_a_split_brain_says_why(pair, console, 
     await console.log_in(pair.primary)
     await console.tab("configuration")
     await expect(page.locator("#go-standby")).to_be_disabled()
-    # A stale page (or a crafted form) still posts: the engine refuses in words.
-    await page.evaluate("document.getElementById('go-standby').disabled = false")
-    await console.click_confirmed("#go-standby")
+    # A stale page (or a crafted form) still posts: the engine refuses in words.  Enabled
+    # and clicked in one go: the page's poll would disable the button again.
+    await page.evaluate("const b = document.getElementById('go-standby'); b.disabled = false; b.click()")
+    await page.click("#confirm-ok")
     await expect(page.locator("#error")).to_have_text(
         "Go Standby is enabled only in a split brain: both servers active and communicating again.")
     assert (await pair.status(pair.primary))["role"] == "active"

@@ -2,22 +2,41 @@
 "use strict";
 
 const POLL_MS = 1000;
+// A server that is paused (SIGSTOP) accepts the connection and never answers.
+const ANSWER_MS = 3000;
+const TABS = {security: "/admin/ha/security", configuration: "/admin/ha/configuration"};
+
+// Once a form is on its way the page is about to be replaced: no second submit, and no
+// poll may navigate away meanwhile (Configure and Go Standby log the session out before
+// their answer arrives; a poll's 401 must not cancel that answer).
+let submitting = false;
+
+function submitOnce(form) {
+  submitting = true;
+  for (const button of document.querySelectorAll("button[type=submit]")) button.disabled = true;
+  form.submit();  // submit() skips the submit event: no second confirmation
+}
 
 function confirmBeforeSubmit() {
   const dialog = document.getElementById("confirm-dialog");
-  if (!dialog) return;
   let pending = null;
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
+  for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      if (submitting) return;
+      if (!form.dataset.confirm || !dialog) {
+        submitOnce(form);
+        return;
+      }
       pending = form;
       document.getElementById("confirm-message").textContent = form.dataset.confirm;
       dialog.showModal();
     });
   }
+  if (!dialog) return;
   document.getElementById("confirm-ok").addEventListener("click", () => {
     dialog.close();
-    if (pending) pending.submit();  // submit() skips the submit event: no second dialog
+    if (pending) submitOnce(pending);
   });
   document.getElementById("confirm-cancel").addEventListener("click", () => {
     pending = null;
@@ -30,53 +49,18 @@ function confirmBeforeSubmit() {
 function refreshNeedsInput() {
   for (const button of document.querySelectorAll("button[data-needs-input]")) {
     const input = document.getElementById(button.dataset.needsInput);
-    button.disabled = !(input && input.value.length > 0 && button.dataset.allowed === "yes");
+    const allowed = button.dataset.allowed === "yes";
+    if (input) input.disabled = !allowed;
+    button.disabled = submitting || !(input && input.value.length > 0 && allowed);
   }
 }
 
-function show(state) {
-  if ((state.trusted ? "yes" : "no") !== document.body.dataset.trusted) {
-    location.reload();  // the tabs themselves change with the trust
-    return;
-  }
-  for (const el of document.querySelectorAll("[data-field]")) {
-    const value = state[el.dataset.field];
-    el.textContent = value === null || value === undefined ? "" : value;
-  }
-  const role = document.getElementById("server-role");
-  if (role) role.className = "role role-" + state.role;
-  const status = document.getElementById("standby-server-status");
-  if (status) {
-    status.textContent = state.standby_server_status || "Not Ready";
-    status.className = "status " + (state.standby_server_status === "Ready" ? "good" : "bad");
-  }
-  for (const button of document.querySelectorAll("button[data-action]")) {
-    const action = state.actions[button.dataset.action];
-    if (!action) continue;
-    if (button.dataset.needsInput) button.dataset.allowed = action.enabled ? "yes" : "no";
-    else button.disabled = !action.enabled;
-  }
-  for (const why of document.querySelectorAll("[data-why]")) {
-    const action = state.actions[why.dataset.why];
-    if (action) why.textContent = action.why;
-  }
-  refreshNeedsInput();
-  showMessages(state.messages);
-  document.getElementById("split-brain").hidden = !state.split_brain;
-  const banner = document.getElementById("banner");
-  if (state.serving || !state.trusted) {
-    banner.hidden = true;
-  } else {
-    banner.replaceChildren(document.createTextNode(
-      "This server is " + state.role_word.toLowerCase() +
-      (state.active ? "; the active server is " : "; no active server is known right now.")));
-    if (state.active) {
-      const link = document.createElement("a");
-      link.href = state.active + "/admin/login";
-      link.textContent = state.active;
-      banner.append(link, ".");
+function showSettings(heartbeat) {
+  // Another administrator's Update shows here, unless this one is typing a value.
+  for (const input of document.querySelectorAll("input[data-setting]")) {
+    if (!input.dataset.edited && document.activeElement !== input) {
+      input.value = heartbeat[input.dataset.setting];
     }
-    banner.hidden = false;
   }
 }
 
@@ -99,25 +83,86 @@ function showMessages(messages) {
   list.replaceChildren(...items);
 }
 
-function lostContact(why) {
+function showBanner(state) {
   const banner = document.getElementById("banner");
-  banner.textContent = "This server does not answer (" + why + "); retrying.";
+  if (state.serving || !state.trusted) {
+    banner.hidden = true;
+    return;
+  }
+  banner.replaceChildren(document.createTextNode(
+    "This server is " + state.role_word.toLowerCase() +
+    (state.active ? "; the active server is " : "; no active server is known right now.")));
+  if (state.active) {
+    const link = document.createElement("a");
+    link.href = state.active + "/admin/login";
+    link.textContent = state.active;
+    banner.append(link, ".");
+  }
+  banner.hidden = false;
+}
+
+function show(state) {
+  if ((state.trusted ? "yes" : "no") !== document.body.dataset.trusted) {
+    // The tabs themselves change with the trust: load the tab afresh (a GET, never a
+    // form again).
+    location.assign(state.trusted ? TABS[document.body.dataset.tab] : TABS.security);
+    return;
+  }
+  for (const el of document.querySelectorAll("[data-field]")) {
+    const value = state[el.dataset.field];
+    el.textContent = value === null || value === undefined ? "" : value;
+  }
+  document.getElementById("server-role").className = "role role-" + state.role;
+  const status = document.getElementById("standby-server-status");
+  if (status) {
+    status.textContent = state.standby_server_status || "Not Ready";
+    status.className = "status " + (state.standby_server_status === "Ready" ? "good" : "bad");
+  }
+  for (const button of document.querySelectorAll("button[data-action]")) {
+    const action = state.actions[button.dataset.action];
+    if (!action) continue;
+    if (button.dataset.needsInput) button.dataset.allowed = action.enabled ? "yes" : "no";
+    else button.disabled = !action.enabled;
+  }
+  for (const why of document.querySelectorAll("[data-why]")) {
+    const action = state.actions[why.dataset.why];
+    if (action) why.textContent = action.why;
+  }
+  refreshNeedsInput();
+  showSettings(state.heartbeat);
+  showMessages(state.messages);
+  document.getElementById("split-brain").hidden = !state.split_brain;
+  showBanner(state);
+}
+
+function trouble(text) {
+  const banner = document.getElementById("banner");
+  banner.textContent = text;
   banner.hidden = false;
 }
 
 async function poll() {
+  if (submitting) return;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ANSWER_MS);
   try {
-    const reply = await fetch("/admin/ha/state", {credentials: "same-origin", cache: "no-store"});
+    const reply = await fetch("/admin/ha/state", {credentials: "same-origin", cache: "no-store",
+                                                  signal: abort.signal});
+    const body = await reply.json().catch(() => ({}));
+    if (submitting) return;
     if (reply.status === 401) {
-      location.assign((await reply.json()).login);  // Configure, Go Standby or Logout elsewhere
+      location.assign(body.login);  // Configure, Go Standby or Logout elsewhere
       return;
     }
-    if (!reply.ok) lostContact("HTTP " + reply.status);
-    else show(await reply.json());
+    if (reply.ok) show(body);
+    else trouble("The server answers: " + (body.message || "HTTP " + reply.status) + ". Retrying.");
   } catch (err) {
-    lostContact("no connection");
+    trouble("This server does not answer (" + (err.name === "AbortError" ? "no answer in " +
+            ANSWER_MS / 1000 + " s" : "no connection") + "); retrying.");
+  } finally {
+    clearTimeout(timer);
   }
-  setTimeout(poll, POLL_MS);
+  if (!submitting) setTimeout(poll, POLL_MS);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -125,6 +170,13 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[data-enables]")) {
     input.addEventListener("input", refreshNeedsInput);
   }
+  for (const input of document.querySelectorAll("input[data-setting]")) {
+    input.addEventListener("input", () => { input.dataset.edited = "yes"; });
+  }
   refreshNeedsInput();
-  if (document.body.dataset.tab) setTimeout(poll, POLL_MS);
+  // A refusal answers a form's POST: with the entry replaced, Reload and Back load the
+  // page with a GET instead of posting the form (and its password) again.
+  const tab = TABS[document.body.dataset.tab];
+  history.replaceState(null, "", tab || location.pathname + location.search);
+  if (tab) setTimeout(poll, POLL_MS);
 });
