@@ -15,6 +15,8 @@ Signals:
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -135,8 +137,14 @@ class ServerCard(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
         self.name_label = QLabel(name.upper(), objectName="serverName")
+        # The address is a link to the server's Administration Console: a trainer shows
+        # the chapter's pages in a browser beside the panel.
         self.url_label = QLabel(objectName="serverUrl")
-        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.url_label.setTextFormat(Qt.TextFormat.RichText)
+        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.url_label.setOpenExternalLinks(True)
+        self.url_label.setAccessibleName(f"{name} Administration Console link")
+        self.url_label.setToolTip("Open this server's Administration Console in a browser")
         head = QHBoxLayout()
         head.addWidget(self.name_label)
         head.addStretch(1)
@@ -294,7 +302,7 @@ class ServerCard(QFrame):
             self.subline.setText("waiting for the first status")
             self._enable()
             return
-        self.url_label.setText(view.url)
+        self.url_label.setText(admin_console_link(view.url))
         word, state, sub = role_words(view)
         self.role_label.setText(word)
         _set_property(self.role_label, "state", state)
@@ -368,6 +376,12 @@ class ServerCard(QFrame):
                  f"Peer link: {self.link.text()}", f"Services: {services}", self.decision.text(),
                  self.messages.toolTip())
         return "\n".join(line for line in lines if line)
+
+
+def admin_console_link(url: str) -> str:
+    """The server's address as a link to its Administration Console."""
+    url = html.escape(url, quote=True)
+    return f'<a href="{url}/admin/">{url}</a>'
 
 
 def _fact(name: str) -> QLabel:

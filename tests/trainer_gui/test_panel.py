@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 
+import aiohttp
 from ipics_server.lab.supervisor import wait_until
 
 from .conftest import DEADLINE_S
@@ -227,3 +228,14 @@ async def test_open_devices_as_named_users(make_panel, launcher, trainer_lab):
     assert panel.device_message.text().startswith("console for zed not opened: ")
     assert len(launcher.opened) == 1
     await launcher.close_all()  # here, on the running loop: pytest-qt runs the loop's timers between steps
+
+
+async def test_each_cards_address_links_to_its_administration_console(panel, trainer_lab):
+    for name in ("primary", "secondary"):
+        label, url = panel.cards[name].url_label, trainer_lab.server(name).url
+        await wait_until(lambda: label.text() == f'<a href="{url}/admin/">{url}</a>', DEADLINE_S,  # noqa: B023
+                         f"the {name} card's link")
+        assert label.openExternalLinks()
+    # The link is the real console: the active's login page.
+    async with aiohttp.ClientSession() as s, s.get(f"{trainer_lab.server('primary').url}/admin/") as r:
+        assert r.status == 200 and "Log In" in await r.text()
