@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..adapters.httpclient import ApiClient, Unreachable
+from ..adapters.httpclient import ApiClient, Reply, Unreachable
 from ..clock import Clock, check_time_scale
 from ..config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ..shell.hostkey import host_public_key_file
@@ -321,27 +321,31 @@ class LabPair:
             result = await conn.run(command, check=False)
         return str(result.stdout), int(result.exit_status or 0)
 
+    async def admin_attempt(self, server: ServerProcess, method: str, path: str, body: Any = None,
+                            timeout_s: float | None = None) -> Reply | None:
+        """One call as the lab's administrator, or None to try again (in a ``wait_until``).
+
+        Tokens are kept per server: after a cut link a token minted on the active could
+        not reach the standby, so the one a server already took is reused.  A 401 means
+        the token never reached it (cut before it replicated, or a split brain): if the
+        server takes logins itself it gives one for the next try; if it is a standby,
+        the token arrives with the next replication."""
+        token = self._lab_tokens.get(server.name) or self._lab_token
+        if token is None:
+            token = self._lab_token = await self.any_admin_token(server)
+        async with server.client(token) as c:
+            reply = await c.request(method, path, json=body, timeout_s=timeout_s)
+        if reply.status != 401:
+            self._lab_tokens[server.name] = token
+            return reply
+        self._lab_tokens.pop(server.name, None)
+        with contextlib.suppress(SetupError, Unreachable):
+            self._lab_tokens[server.name] = await self.login(server)
+        return None
+
     async def fault(self, server: ServerProcess, **fault) -> Any:
-        # Tokens are kept per server: after a cut link a token minted on the active
-        # could not reach the standby, so the one it already holds is reused.
-        if self._lab_token is None:
-            self._lab_token = await self.any_admin_token(server)
-
-        async def accepted():
-            token = self._lab_tokens.get(server.name, self._lab_token)
-            async with server.client(token) as c:
-                reply = await c.post("/api/v1/lab/faults", fault)
-            if reply.status != 401:
-                self._lab_tokens[server.name] = token
-                return reply
-            # Unknown there: the token never reached it (cut before it replicated, or a
-            # split brain).  If the server takes logins itself, get one from it; if it
-            # is a standby, the token arrives with the next replication.
-            with contextlib.suppress(SetupError, Unreachable):
-                self._lab_tokens[server.name] = await self.login(server)
-            return None
-
-        return await wait_until(accepted, 5, f"{server.name} to accept the lab token")
+        return await wait_until(lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault), 5,
+                                f"{server.name} to accept the lab token")
 
     async def set_time_scale(self, scale: float, lead_s: float = 0.3) -> float:
         """The trainer's time-scale control: every running server, the standby too and
@@ -376,41 +380,21 @@ class LabPair:
             raise SetupError("time scale change refused: " + "; ".join(refused))
         return at
 
-    async def _token_accepted_by(self, server: ServerProcess, timeout_s: float = 5) -> str:
-        async def accepted():
-            token = self._lab_tokens.get(server.name) or self._lab_token
-            if token is not None:
-                async with server.client(token) as c:
-                    if (await c.get("/api/v1/ha/discarded", timeout_s=2)).status != 401:
-                        self._lab_tokens[server.name] = token
-                        return token
-            with contextlib.suppress(SetupError, Unreachable):  # a server taking logins itself
-                self._lab_tokens[server.name] = await self.login(server)
-            return None
-
+    async def _token_accepted_by(self, server: ServerProcess, timeout_s: float = 5) -> None:
         try:
-            return await wait_until(accepted, timeout_s, f"{server.name} to accept an administrator session")
+            await wait_until(lambda: self.admin_attempt(server, "GET", "/api/v1/ha/discarded", timeout_s=2),
+                             timeout_s, f"{server.name} to accept an administrator session")
         except TimeoutError:
             raise SetupError(f"the {server.name} server knows no administrator session (a standby behind a "
                              "cut link refuses logins): nothing was changed; heal the link first") from None
 
     async def _tell_time_scale(self, server: ServerProcess, scale: float, at: float) -> None:
-        # Tokens as in ``fault``: the one this server already took, else any admin's.
         async def told():
             if server.proc is None or server.proc.poll() is not None:
                 return "powered off"  # it takes the new scale at its next start
-            token = self._lab_tokens.get(server.name) or self._lab_token
-            if token is None:
-                token = self._lab_token = await self.any_admin_token(server)
-            async with server.client(token) as c:
-                reply = await c.put("/api/v1/lab/time-scale", {"time_scale": scale, "at": at}, timeout_s=2)
-            if reply.status == 401:  # the token never reached it; a server taking logins gives one
-                self._lab_tokens.pop(server.name, None)
-                with contextlib.suppress(SetupError, Unreachable):
-                    self._lab_tokens[server.name] = await self.login(server)
-                return None
-            self._lab_tokens[server.name] = token
-            if not reply.ok:
+            reply = await self.admin_attempt(server, "PUT", "/api/v1/lab/time-scale",
+                                             {"time_scale": scale, "at": at}, timeout_s=2)
+            if reply is not None and not reply.ok:
                 raise SetupError(reply.body.get("message") if isinstance(reply.body, dict) else reply.body)
             return reply
 
