@@ -703,6 +703,8 @@ class HAEngine:
                            "the partner refused the ipicsadmin user name or password; nothing was stored")
         if not reply.ok:
             raise ApiError(502, "partner_refused", f"the partner refused trust: {_message(reply.body)}")
+        if not isinstance(reply.body, dict):
+            raise ApiError(502, "not_ipics", f"{address} answered, but not as an IPICS server")
         pem = reply.body.get("certificate", "")
         try:
             info = inspect(pem)
@@ -821,13 +823,16 @@ class HAEngine:
         log.warning("HA trust deleted; certificates removed")
 
     async def update_settings(self, settings: HeartbeatSettings) -> None:
-        """HA Configuration tab, Update."""
+        """HA Configuration tab, Update: both servers take the settings, or neither.
+        Trusted but not yet configured too: the peer link (and Configure) needs both on
+        one Heartbeat Port."""
         if self.ha == HAState.UNCONFIGURED:
             raise conflict("establish trust with the partner first (HA Security tab)")
-        if self.ha == HAState.CONFIGURED:
-            reply = await self._control({"command": "settings", "settings": settings.as_dict()})
-            if not reply.ok:
-                raise conflict(f"the partner refused the settings: {_message(reply.body)}")
+        if settings.port != self.settings.port and (why := self.peer.cannot_listen_on(settings.port)):
+            raise conflict(f"{why}; nothing was changed")
+        reply = await self._control({"command": "settings", "settings": settings.as_dict()})
+        if not reply.ok:
+            raise conflict(f"the partner refused the settings: {_message(reply.body)}; nothing was changed")
         await self.apply_settings(settings)
 
     async def apply_settings(self, settings: HeartbeatSettings) -> None:
@@ -897,7 +902,11 @@ class HAEngine:
             self.configuring = False
 
     async def _configure_merged(self, on_done: Callable[[], Awaitable[None]]) -> None:
-        reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
+        try:
+            reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
+        except Unreachable as exc:
+            raise ApiError(502, "partner_unreachable",
+                           f"the partner does not answer on the peer link: {self.peer.error or exc}") from None
         if not reply.ok:
             raise ApiError(502, "partner_refused", "the partner did not send its data for the merge")
         local, _ = await self.store.snapshot()
@@ -976,12 +985,23 @@ class HAEngine:
         # Stop taking writes, ship what is left, then hand over.
         self._set_role(Role.STANDBY, "manual failover: handing the active role to the partner")
         self.synchronized = True
-        await self._drain_log()
-        reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": "manual",
-                                                              "reason": "Failover Now"})
+        try:
+            await self._drain_log()
+            reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": "manual",
+                                                                  "reason": "Failover Now"})
+        except Unreachable as exc:
+            self._failover_not_done()
+            raise ApiError(502, "partner_unreachable", f"the standby does not answer ({self.peer.error or exc}): "
+                                                       "Failover Now was not done; this server stays active") from None
         if not reply.ok:
-            raise conflict(f"the standby refused to take over: {_message(reply.body)}")
+            self._failover_not_done()
+            raise conflict(f"the standby refused to take over: {_message(reply.body)}; this server stays active")
         self.synchronized = False
+
+    def _failover_not_done(self) -> None:
+        self.synchronized = False
+        self._set_role(Role.ACTIVE, "manual failover not done: the standby did not take over; staying active")
+        self.kick()
 
     async def go_standby(self) -> str:
         """Method 1, step 2: the Go Standby button, enabled only in a split brain."""
@@ -1157,6 +1177,9 @@ class HAEngine:
             return web.json_response({"ok": True})
         if command == "settings":
             settings = HeartbeatSettings(**body["settings"])
+            if settings.port != self.settings.port and (why := self.peer.cannot_listen_on(settings.port)):
+                return web.json_response({"error": "port_in_use", "message": why}, status=409)
+            # After this answer: a new port restarts the listener this call came in on.
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.apply_settings(settings)))
             return web.json_response({"ok": True})
         if command == "unconfigure":
@@ -1197,8 +1220,8 @@ def _snapshot_body(log_id: str, seq: int, records: list[Record]) -> str:
 
 def _message(body: Any) -> str:
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)
-    return str(body)
+        return str(body.get("message") or body.get("error") or body)[:300]
+    return str(body)[:300]  # not an IPICS answer (a web page, say): its start is enough
 
 
 def _host_for_url(host: str) -> str:

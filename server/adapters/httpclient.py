@@ -81,7 +81,8 @@ class ApiClient:
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
                 return Reply(resp.status, body)
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError, ssl.SSLError, OSError) as exc:
+        # ClientError also covers an answer that is not HTTP (an SSH port, say).
+        except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError, OSError) as exc:
             cause = exc
             inner = getattr(exc, "os_error", None) or getattr(exc, "certificate_error", None)
             if isinstance(inner, ssl.SSLError):

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import socket
 import ssl
 from typing import Any, Iterable
 
@@ -76,6 +77,21 @@ class PeerLink:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    def cannot_listen_on(self, port: int) -> str | None:
+        """Why this server could not take heartbeats on ``port`` (in use, say), or None.
+        Asked before a new Heartbeat Port is saved, so a port in use is refused rather
+        than breaking the link.  The port this link listens on now is fine."""
+        if port == self.port and self._runner is not None:
+            return None
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the listener does
+            try:
+                probe.bind((self.host, port))
+            except OSError as exc:
+                return f"cannot listen on heartbeat port {port} on {self.host}: {exc.strerror or exc}"
+        return None
 
     async def _open_listener(self) -> None:
         if self.cut_inbound or self._partner_pem is None or self._runner is not None:

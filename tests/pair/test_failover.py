@@ -89,6 +89,22 @@ async def test_failover_now_needs_a_ready_standby(pair):
     assert (await pair.status(pair.primary))["role"] == "active"
 
 
+async def test_failover_now_that_cannot_reach_the_standby_keeps_this_server_active(pair):
+    """The standby Ready when clicked, but the hand-over cannot reach it (the link cut
+    this way): refused in words, and the pair still has its active."""
+    await pair.fault(pair.primary, fault="cut-link", direction="outbound")
+    async with await pair.admin(pair.primary) as admin:
+        assert (await pair.status(pair.primary))["standby_server_status"] == "Ready"  # its heartbeats arrive
+        reply = await admin.post("/api/v1/ha/failover")
+    assert reply.status == 502 and reply["message"].startswith("the standby does not answer"), reply.body
+    assert reply["message"].endswith("Failover Now was not done; this server stays active")
+    st = await pair.status(pair.primary)
+    assert st["role"] == "active"
+    assert (await pair.status(pair.secondary))["role"] == "standby"
+    await pair.fault(pair.primary, fault="heal-link")
+    await pair.wait_ready()
+
+
 async def test_no_failback_and_the_fire_channel_is_lost(pair):
     """The chapter's example: Fire assigned to Ursula just before the earthquake never
     reaches the standby; after the failover it is gone, and the old active, restored,
