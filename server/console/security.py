@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from aiohttp import web
 from ..errors import ApiError
 
 CSRF_FIELD = "csrf_token"
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
 
 #: Scripts and styles come only from this server; no inline script, no framing.
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -59,7 +61,7 @@ class ConsoleSecurity:
     def login_token(self, request: web.Request) -> str:
         """The login form has no session yet: a double-submit cookie (``set_login_token``)."""
         token = request.cookies.get(self.login_cookie)
-        return token if token and len(token) == 43 else secrets.token_urlsafe(32)
+        return token if token and _LOGIN_TOKEN.fullmatch(token) else secrets.token_urlsafe(32)
 
     def set_login_token(self, response: web.StreamResponse, token: str) -> None:
         response.set_cookie(self.login_cookie, token, path="/admin", httponly=True, samesite="Strict")
@@ -74,9 +76,9 @@ class ConsoleSecurity:
 
 
 def _same(expected: str | None, given) -> None:
-    # compare_digest takes only ASCII str: anything else is simply not the token.
-    if (not expected or not isinstance(given, str) or not given.isascii()
-            or not hmac.compare_digest(expected, given)):
+    # Bytes: compare_digest refuses a str that is not ASCII (a cookie or field can be).
+    if (not expected or not isinstance(given, str)
+            or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))):
         raise ApiError(403, "csrf", "the form has expired or did not come from this console: "
                                     "reload the page and try again")
 

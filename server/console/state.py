@@ -27,12 +27,19 @@ async def ha_tabs(server) -> dict[str, Any]:
     st = await engine.status()
     partner = engine.partner.address if engine.partner else None
     designation = st["server"]
+    # Each server's role as this one knows it: the chapter has the administrator verify
+    # "the primary server is in active state and the secondary server is in standby state".
+    own_role = ROLE_WORDS[engine.role]
+    partner_role = (ROLE_WORDS[Role(st["partner_role"])] if st["partner_role"] else
+                    "not answering" if partner else None)
     if designation == ServerDesignation.PRIMARY.value:
         primary, secondary = engine.address, partner
+        primary_role, secondary_role = own_role, partner_role
     elif designation == ServerDesignation.SECONDARY.value:
         primary, secondary = partner, engine.address
+        primary_role, secondary_role = partner_role, own_role
     else:
-        primary = secondary = None
+        primary = secondary = primary_role = secondary_role = None
     trusted = engine.partner is not None
     configured = engine.ha == HAState.CONFIGURED
     role = engine.role
@@ -53,6 +60,8 @@ async def ha_tabs(server) -> dict[str, Any]:
         "partner_role": st["partner_role"],
         "primary_address": primary,
         "secondary_address": secondary,
+        "primary_role": primary_role,
+        "secondary_role": secondary_role,
         "ha": engine.ha.value,
         "ha_word": {HAState.UNCONFIGURED: "Not configured", HAState.TRUSTED: "Not configured (partner trusted)",
                     HAState.CONFIGURED: "Configured"}[engine.ha],

@@ -54,7 +54,7 @@ LABELS = {"port": "Heartbeat Port", "interval_s": "Heartbeat Interval (seconds)"
           "username": "User Name"}
 _CARRIED = {"went_standby", "went_standby_primary"}
 MAX_FIELD = 256
-_WHOLE_NUMBER = re.compile(r"^-?\d{1,9}$")
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,9}$")  # ASCII digits only: \d takes any script's
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 
 
@@ -201,7 +201,10 @@ async def login_submit(request: web.Request) -> web.Response:
     _tomcat(request)
     console = _console(request)
     form = await _form(request)
-    console.security.check_login_form(request, form)
+    try:
+        console.security.check_login_form(request, form)
+    except ApiError as exc:  # the login page again, with a fresh token
+        return _login_page(request, error=_sentence(exc.message), status=exc.status)
     active = console.active_elsewhere()
     if active:
         raise web.HTTPSeeOther(f"{active}{LOGIN}?notice=redirected")
@@ -272,11 +275,15 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
     token, user = await _require_admin(request)
     console = _console(request)
     form = await _form(request)
-    console.security.check_form(request, token, form)
     try:
+        # Inside: an expired form (a server restart renews the key) comes back as the tab
+        # with a fresh token, ready to send again.
+        console.security.check_form(request, token, form)
         message = await act(console, form)
     except ApiError as exc:
-        values = {k: _text(form, k) for k in keep}
+        values = {k: _text(form, k) for k in keep if exc.code != "csrf"}
+        if console.server.engine.partner is None:  # a stale page: the trust is gone meanwhile
+            template = "ha_security.html"
         return await _tab(request, template, token, user, error=_sentence(exc.message),
                           field=getattr(exc, "field", ""), values=values, status=exc.status)
     if message:
@@ -432,4 +439,5 @@ async def html_errors(request: web.Request, handler):
 
 
 def _error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return _render(request, "error.html", {"status": status, "message": _sentence(message)}, status)
+    return _render(request, "error.html", {"status": status, "message": _sentence(message),
+                                           "posted": request.method == "POST"}, status)

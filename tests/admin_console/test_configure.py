@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ipics_server.lab.supervisor import free_port_on
 from playwright.async_api import expect
 
 from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S
@@ -60,11 +61,23 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     await expect(page.locator("#heartbeat-interval")).to_have_value("700")
     assert (await lab.status(p))["heartbeat"]["interval_s"] == 15
 
+    # A Heartbeat Port this server cannot listen on (its own web port) is refused.
     await page.fill("#heartbeat-interval", str(INTERVAL_S))
+    await page.fill("#heartbeat-port", str(p.port))
+    await page.click("#update")
+    await expect(page.locator("#error")).to_have_text(
+        f"Cannot listen on heartbeat port {p.port} on {p.host}: Address already in use; nothing was changed.")
+    assert (await lab.status(p))["heartbeat"]["port"] == p.heartbeat_port
+
+    # Step 8a-d with a new port: both servers take it, so Configure finds the partner.
+    port = free_port_on(p.host, s.host)
+    await page.fill("#heartbeat-port", str(port))
     await page.fill("#missed-heartbeat-count", str(MISSED))
     await page.click("#update")
     await expect(page.locator("#flash")).to_contain_text("Heartbeat settings updated")
     await expect(page.locator("#heartbeat-interval")).to_have_value(str(INTERVAL_S))
+    for server in (p, s):
+        assert (await lab.status(server))["heartbeat"]["port"] == port
     assert (await lab.status(p))["heartbeat"]["interval_s"] == INTERVAL_S
 
     # Step 9: Configure asks first; Cancel does nothing.
@@ -84,6 +97,8 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     await console.tab("configuration")
     await expect(page.locator("#server-role")).to_have_text("Active")
     await expect(page.locator("#standby-server-status")).to_have_text("Ready", timeout=TAKEOVER_DEADLINE_S * 1000)
+    await expect(page.locator("#primary-role")).to_have_text("Active")
+    await expect(page.locator("#secondary-role")).to_have_text("Standby")
     await expect(page.locator("#failover")).to_be_enabled()
     await expect(page.locator("#configure")).to_be_disabled()
 

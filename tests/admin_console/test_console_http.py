@@ -61,16 +61,21 @@ async def test_forms_without_the_session_token_are_refused(lab, client):
     status, text, _ = await client.post("/admin/ha/security", form)  # no csrf_token
     assert status == 403 and "The form has expired or did not come from this console" in refusal(text)
     status, text, _ = await client.post("/admin/ha/security", {**form, "csrf_token": "0" * 64})
-    assert status == 403
+    # An expired form (a server restart renews the key) comes back as the tab, ready again.
+    assert status == 403 and 'id="save"' in text and _CSRF.search(text)
     # The right token from another site's page: the browser's Origin gives it away.
     token = await client.token("/admin/ha/security")
     status, text, _ = await client.post("/admin/ha/security", {**form, "csrf_token": token},
                                         headers={"Origin": "http://evil.example"})
     assert status == 403 and "posted from another site" in refusal(text)
     assert (await lab.status(lab.primary))["partner"] is None  # nothing was done
-    # The login form has its own token.
+    # The login form has its own token; a cookie that is not one is not trusted either.
     status, _, _ = await client.post("/admin/login", {"username": "ipicsadmin", "password": lab.admin_password})
     assert status == 403
+    client.http.cookie_jar.update_cookies({f"ipics_admin_login_{lab.primary.port}": "é" * 43})
+    status, text, _ = await client.post("/admin/login", {"csrf_token": "é" * 43, "username": "ipicsadmin",
+                                                         "password": lab.admin_password})
+    assert status == 403 and "The form has expired" in refusal(text)
 
 
 async def test_wrong_types_and_out_of_range_values_are_refused_by_name(lab, client):
@@ -123,6 +128,8 @@ async def test_pages_carry_the_security_headers(lab, client):
 
 
 async def test_the_console_is_down_while_tomcat_is(lab, client):
+    # ipics_nm first: with the node manager down, nothing restarts tomcat meanwhile.
+    await lab.fault(lab.primary, fault="crash-service", service="ipics_nm")
     await lab.fault(lab.primary, fault="crash-service", service="tomcat")
     status, text = await client.page("/admin/login")
     assert status == 503 and "tomcat is not running on this server" in refusal(text)
@@ -165,6 +172,12 @@ async def test_a_server_cannot_trust_itself_under_another_name(lab, client):
     assert status == 502 and refusal(text) == (
         "The partner refused trust: the partner address is this server&#39;s own address.")
     assert (await lab.status(lab.primary))["partner"] is None
+    # A typo that lands on a service that is not HTTP (the partner's SSH port).
+    status, text, _ = await client.post("/admin/ha/security", {
+        "csrf_token": token, "partner_address": f"{lab.secondary.host}:{lab.secondary.ssh_port}",
+        "password": lab.admin_password})
+    assert status == 502 and refusal(text).startswith(
+        f"The partner server at http://{lab.secondary.host}:{lab.secondary.ssh_port} does not answer")
     status, text, _ = await client.post("/admin/ha/security", {
         "csrf_token": token, "partner_address": "127.0.0.2:\x01", "password": lab.admin_password})
     assert status == 400 and refusal(text) == "The partner address must be host:port or an http URL."

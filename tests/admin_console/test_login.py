@@ -103,3 +103,12 @@ async def test_reload_after_a_refusal_does_not_post_the_form_again(lab, console,
     await page.reload()
     await expect(page.locator("#server-status")).to_have_text("Not Trusted")
     assert methods == ["GET"]
+
+
+async def test_the_page_shows_the_servers_own_refusal(pair, console, page):
+    await console.log_in(pair.primary)
+    # ipics_nm first: with the node manager down, nothing restarts tomcat.
+    await pair.fault(pair.primary, fault="crash-service", service="ipics_nm")
+    await pair.fault(pair.primary, fault="crash-service", service="tomcat")
+    await expect(page.locator("#banner")).to_contain_text(
+        "The server answers: the Administration Console is not available: tomcat is not running on this server")

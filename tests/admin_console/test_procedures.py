@@ -30,8 +30,9 @@ async def test_failover_now_hands_the_active_role_over_and_logins_follow_it(pair
     await expect(page.locator("#failover")).to_be_disabled()
     assert (await pair.status(s))["role"] == "active"
 
-    # Logging in on the standby sends the browser to the active server.
+    # Logout on the standby: its login page sends the browser to the active server.
     await page.click("#logout")
+    await page.wait_for_url(f"{s.url}/admin/login?notice=redirected")
     await console.open(p)
     await expect(page.locator("#notice")).to_contain_text("This server is the standby server")
     assert page.url.startswith(s.url + "/admin/login")
@@ -100,6 +101,9 @@ async def test_go_standby_refused_outside_a_split_brain_says_why(pair, console, 
 async def test_unconfigure_then_delete_the_trust_certificates(pair, console, page):
     p, s = pair.primary, pair.secondary
     await console.log_in(p)
+    # Configured: Delete cannot be, and its password field says so by being off.
+    await expect(page.locator("#delete-password")).to_be_disabled()
+    await expect(page.locator("[data-why=delete]")).to_contain_text("unconfigure HA")
     await console.tab("configuration")
     await console.click_confirmed("#unconfigure")
     await expect(page.locator("#flash")).to_contain_text("HA unconfigured. Click Logout")
@@ -139,3 +143,30 @@ async def test_the_servers_messages_appear_without_a_reload(pair, console, page)
     await pair.fault(pair.secondary, fault="clock-offset", seconds=45)
     await expect(page.locator("#messages li.error").first).to_contain_text("the partner's clock is",
                                                                            timeout=TAKEOVER_MS)
+
+
+async def test_the_open_page_follows_changes_made_elsewhere(pair, console, page):
+    await console.log_in(pair.primary)
+    await console.tab("configuration")
+    # Another administrator's Update shows in the fields.
+    async with await pair.admin(pair.primary) as admin:
+        reply = await admin.put("/api/v1/ha/settings", {"port": pair.primary.heartbeat_port, "interval_s": 7,
+                                                        "missed_count": 9})
+        assert reply.ok, reply.body
+    await expect(page.locator("#heartbeat-interval")).to_have_value("7")
+    await expect(page.locator("#missed-heartbeat-count")).to_have_value("9")
+    # Logout in another tab of the same browser: this page goes to the login page.
+    other = await page.context.new_page()
+    await other.goto(pair.primary.url + "/admin/ha/security")
+    await other.click("#logout")
+    await expect(page.locator("#notice")).to_have_text("You were logged out.")
+
+
+async def test_a_double_click_sends_the_form_once(pair, console, page):
+    await console.log_in(pair.primary)
+    await console.tab("configuration")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    await page.dblclick("#update")
+    await expect(page.locator("#flash")).to_contain_text("Heartbeat settings updated")
+    assert posts == [pair.primary.url + "/admin/ha/configuration"]

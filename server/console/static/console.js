@@ -15,6 +15,14 @@ function submitOnce(form) {
   submitting = true;
   for (const button of document.querySelectorAll("button[type=submit]")) button.disabled = true;
   form.submit();  // submit() skips the submit event: no second confirmation
+  // A server that takes long (or is paused) must not leave a silent, disabled page.
+  setTimeout(() => trouble("Waiting for the server's answer..."), ANSWER_MS);
+}
+
+// Leaving for another page: polls stop, so none can start a second navigation.
+function leave(url) {
+  submitting = true;
+  location.assign(url);
 }
 
 function confirmBeforeSubmit() {
@@ -105,7 +113,7 @@ function show(state) {
   if ((state.trusted ? "yes" : "no") !== document.body.dataset.trusted) {
     // The tabs themselves change with the trust: load the tab afresh (a GET, never a
     // form again).
-    location.assign(state.trusted ? TABS[document.body.dataset.tab] : TABS.security);
+    leave(state.trusted ? TABS[document.body.dataset.tab] : TABS.security);
     return;
   }
   for (const el of document.querySelectorAll("[data-field]")) {
@@ -137,33 +145,47 @@ function show(state) {
 
 function trouble(text) {
   const banner = document.getElementById("banner");
+  if (!banner) return;  // the login page has none
   banner.textContent = text;
   banner.hidden = false;
 }
 
-async function poll() {
-  if (submitting) return;
+// The state, or why there is none: {state}, {login} (the session is gone) or {trouble}.
+async function fetchState() {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), ANSWER_MS);
   try {
     const reply = await fetch("/admin/ha/state", {credentials: "same-origin", cache: "no-store",
                                                   signal: abort.signal});
     const body = await reply.json().catch(() => ({}));
-    if (submitting) return;
-    if (reply.status === 401) {
-      location.assign(body.login);  // Configure, Go Standby or Logout elsewhere
-      return;
-    }
-    if (reply.ok) show(body);
-    else trouble("The server answers: " + (body.message || "HTTP " + reply.status) + ". Retrying.");
+    if (reply.status === 401) return {login: body.login};
+    if (!reply.ok) return {trouble: "The server answers: " + (body.message || "HTTP " + reply.status) + ". Retrying."};
+    return {state: body};
   } catch (err) {
-    trouble("This server does not answer (" + (err.name === "AbortError" ? "no answer in " +
-            ANSWER_MS / 1000 + " s" : "no connection") + "); retrying.");
+    return {trouble: "This server does not answer (" + (err.name === "AbortError" ?
+      "no answer in " + ANSWER_MS / 1000 + " s" : "no connection") + "); retrying."};
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function poll() {
+  if (submitting) return;
+  const answer = await fetchState();
+  if (submitting) return;
+  if (answer.login) {
+    leave(answer.login);  // Configure, Go Standby or Logout elsewhere
+    return;
+  }
+  if (answer.trouble) trouble(answer.trouble);
+  else show(answer.state);  // a script error here is a script error, not "no connection"
   if (!submitting) setTimeout(poll, POLL_MS);
 }
+
+// A page restored from the back-forward cache may be one that was submitting: load it anew.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) location.reload();
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   confirmBeforeSubmit();
@@ -177,6 +199,6 @@ document.addEventListener("DOMContentLoaded", () => {
   // A refusal answers a form's POST: with the entry replaced, Reload and Back load the
   // page with a GET instead of posting the form (and its password) again.
   const tab = TABS[document.body.dataset.tab];
-  history.replaceState(null, "", tab || location.pathname + location.search);
+  history.replaceState(null, "", tab || document.body.dataset.home || location.pathname + location.search);
   if (tab) setTimeout(poll, POLL_MS);
 });
