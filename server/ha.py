@@ -122,6 +122,9 @@ class HAEngine:
         #: Configure is merging both servers' data: writes wait (503) until it is done
         self.configuring = False
         self._configure_lock = asyncio.Lock()
+        #: when this server last handed the active role over (emulated monotonic), until
+        #: the partner is seen taking it (``Observations.handed_over``)
+        self.handed_over_at: float | None = None
         self.clock_skew_s: float | None = None
         self.messages: deque[dict] = deque(store.get_local_sync("messages", []), maxlen=MESSAGE_LIMIT)
         self.txlog_held = 0
@@ -398,6 +401,7 @@ class HAEngine:
                 failed_critical_service=self.services.failed_critical,
                 partner_ready=self.partner_ready,
                 awaiting_repair=self.awaiting_repair,
+                handed_over=self._still_handing_over(),
             )
             decision = roles.decide(obs)
             if decision.reason != self.last_decision.reason:
@@ -420,6 +424,20 @@ class HAEngine:
         if not reply.ok:
             raise conflict(f"the standby server refused to take over: {_message(reply.body)}")
         self._set_role(Role.STANDBY, reason)
+        self.handed_over_at = self.clock.monotonic()
+
+    def _still_handing_over(self) -> bool:
+        """Handed over, and the partner not yet seen taking the role: a heartbeat from
+        before the takeover still shows it standby (and not Ready), which must not read
+        as "both servers are standby" and take the role straight back."""
+        if self.handed_over_at is None:
+            return False
+        seen = self.partner_view.get("role") if self.partner_view and self.missed_now == 0 else None
+        if (self.role != Role.STANDBY or seen not in (None, Role.STANDBY.value)
+                or self.clock.monotonic() - self.handed_over_at > roles.HANDED_OVER_HOLD_S):
+            self.handed_over_at = None
+            return False
+        return True
 
     # ------------------------------------------------------------------- heartbeats
     def heartbeat_payload(self) -> dict[str, Any]:
@@ -997,6 +1015,7 @@ class HAEngine:
             self._failover_not_done()
             raise conflict(f"the standby refused to take over: {_message(reply.body)}; this server stays active")
         self.synchronized = False
+        self.handed_over_at = self.clock.monotonic()
 
     def _failover_not_done(self) -> None:
         self.synchronized = False

@@ -67,6 +67,9 @@ def check_transition(current: Role, to: Role) -> None:
 TAKEOVER_AFTER_MISSED_HEARTBEATS_S = (150.0, 180.0)  # "approximately 150 to 180 seconds"
 TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S = (180.0, 300.0)  # "can take several minutes"
 TAKEOVER_MANUAL_FAILOVER_S = (150.0, 180.0)
+#: how long a server that handed the active role over waits for its partner to be seen
+#: taking it before the "both servers are standby" rules apply again: the longest takeover
+HANDED_OVER_HOLD_S = TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S[1]
 RECONFIGURATION_PERIOD_S = (120.0, 120.0)  # Unconfigure: "wait a few minutes"
 CRITICAL_SERVICES = ("tomcat", "database")
 SERVICES = ("tomcat", "ipics_nm", "database")
@@ -95,6 +98,9 @@ class Observations:
     failed_critical_service: str | None = None
     partner_ready: bool = False  # the partner is a standby and reports itself Ready
     awaiting_repair: bool = False  # Go Standby done: keep own data until REPAIR reconciles it
+    #: this server handed the active role over (Failover Now, a critical process) and has
+    #: not yet seen the partner take it: a view of the partner as standby is from before
+    handed_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,9 @@ def decide(o: Observations) -> Decision:
             if not o.synchronized:
                 return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
             return Decision(Action.NONE, "no action: I am the standby server, partner healthy")
+        if o.partner_role == Role.STANDBY and o.handed_over:
+            return Decision(Action.NONE, "no action: I handed the active role over; waiting for the partner "
+                            "to take it")
         if o.partner_role == Role.STANDBY and o.synchronized and not o.partner_ready:
             # The active came back as a standby before the missed-heartbeat window ran
             # out (a quick reboot, service ipics stop/start): nobody is active.  This

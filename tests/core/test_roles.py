@@ -34,6 +34,15 @@ def obs(**kw):
     (obs(server=P, partner_role=Role.STANDBY, synchronized=False, partner_ready=True), Action.NONE,
      "partner is standby"),
     (obs(server=S, partner_role=Role.STANDBY, synchronized=False), Action.NONE, "partner is standby"),
+    # Just handed the active role over (a crashed tomcat): a heartbeat from before the
+    # takeover still shows the partner standby and not Ready; no taking the role back.
+    (obs(server=P, partner_role=Role.STANDBY, synchronized=False, handed_over=True), Action.NONE,
+     "waiting for the partner to take it"),
+    (obs(server=S, partner_role=Role.STANDBY, synchronized=True, handed_over=True), Action.NONE,
+     "waiting for the partner to take it"),
+    # ...but the partner going silent meanwhile is a failure like any other.
+    (obs(server=P, partner_role=None, missed_now=5, handed_over=True), Action.BEGIN_TAKEOVER,
+     "5 heartbeats missed"),
     (obs(role=Role.ACTIVE, server=P, partner_role=None, missed_now=9), Action.NONE, "transaction log"),
     (obs(role=Role.ACTIVE, server=P, partner_role=Role.STANDBY, failed_critical_service="tomcat",
          partner_ready=True), Action.HAND_OVER, "critical process tomcat failed"),
