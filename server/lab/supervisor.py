@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import random
 import secrets
 import signal
 import socket
@@ -41,19 +42,37 @@ def assets_dir() -> Path:
 
 
 def free_port_on(*hosts: str) -> int:
-    """A port free on every host given (the pair's heartbeat port)."""
+    """A port free on every host given (the pair's heartbeat port).
+
+    Picked below the kernel's ephemeral range: a server started afterwards binds its web
+    and SSH ports to port 0, and the kernel could hand it this very port (seen: the
+    secondary's SSH server on its heartbeat port) if it came from that range."""
+    low = _ephemeral_low()
+    candidates = (random.randrange(20000, low) for _ in range(200)) if low > 21000 else _ephemeral_ports(hosts[0])
+    for port in candidates:
+        try:
+            for host in hosts:
+                with socket.socket() as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port found on " + ", ".join(hosts))
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _ephemeral_ports(host: str):
+    """Where the ephemeral range starts too low to stay below it: ports the kernel picks."""
     for _ in range(50):
         with socket.socket() as s:
-            s.bind((hosts[0], 0))
-            port = s.getsockname()[1]
-            try:
-                for h in hosts[1:]:
-                    with socket.socket() as t:
-                        t.bind((h, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found on " + ", ".join(hosts))
+            s.bind((host, 0))
+            yield s.getsockname()[1]
 
 
 async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
