@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ipics_server.lab.supervisor import wait_until
+
 from .conftest import (
     TAKEOVER_DEADLINE_S,
     TIME_SCALE,
@@ -92,17 +94,26 @@ async def test_failover_now_needs_a_ready_standby(pair):
 async def test_failover_now_that_cannot_reach_the_standby_keeps_this_server_active(pair):
     """The standby Ready when clicked, but the hand-over cannot reach it (the link cut
     this way): refused in words, and the pair still has its active."""
-    await pair.fault(pair.primary, fault="cut-link", direction="outbound")
-    async with await pair.admin(pair.primary) as admin:
-        assert (await pair.status(pair.primary))["standby_server_status"] == "Ready"  # its heartbeats arrive
+    p = pair.primary
+    async with await pair.admin(p) as admin:
+        # Heartbeats 600 s apart (6 real seconds here): right after one, the cut link
+        # cannot show as missed heartbeats (Not Ready) before Failover Now is clicked.
+        reply = await admin.put("/api/v1/ha/settings", {"port": p.heartbeat_port, "interval_s": 600,
+                                                        "missed_count": 30})
+        assert reply.ok, reply.body
+        sent = (await pair.status(p))["heartbeat"]["sent"]
+        await wait_until(lambda: _sent_after(pair, sent + 1), 20, "two heartbeats at the new interval")
+        await pair.fault(p, fault="cut-link", direction="outbound")
+        assert (await pair.status(p))["standby_server_status"] == "Ready"
         reply = await admin.post("/api/v1/ha/failover")
     assert reply.status == 502 and reply["message"].startswith("the standby does not answer"), reply.body
     assert reply["message"].endswith("Failover Now was not done; this server stays active")
-    st = await pair.status(pair.primary)
-    assert st["role"] == "active"
+    assert (await pair.status(p))["role"] == "active"
     assert (await pair.status(pair.secondary))["role"] == "standby"
-    await pair.fault(pair.primary, fault="heal-link")
-    await pair.wait_ready()
+
+
+async def _sent_after(pair, count: int) -> bool:
+    return (await pair.status(pair.primary))["heartbeat"]["sent"] > count
 
 
 async def test_no_failback_and_the_fire_channel_is_lost(pair):
