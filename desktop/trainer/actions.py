@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,7 +26,13 @@ from ipics_server.lab.campaign import (  # the chapter's commands
     REPAIR,
     RSYNC,
 )
-from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError
+from ipics_server.lab.supervisor import (
+    LabPair,
+    ServerProcess,
+    SetupError,
+    poll_once,
+    satisfied,
+)
 
 from .timeline import Timeline
 
@@ -350,13 +355,8 @@ class Actions:
         start_em, start_real = clock.monotonic(), time.monotonic()
         last: Any = None
         while True:
-            try:
-                last = predicate()
-                if inspect.isawaitable(last):
-                    last = await last
-            except Unreachable as exc:
-                last = exc
-            if last and not isinstance(last, Exception):
+            last = await poll_once(predicate)
+            if satisfied(last):
                 return last
             if clock.monotonic() - start_em > emulated_s and time.monotonic() - start_real > real_s:
                 raise ActionRefused(f"gave up waiting for {what} after {clock.monotonic() - start_em:.0f} "

@@ -75,18 +75,27 @@ def _ephemeral_ports(host: str):
             yield s.getsockname()[1]
 
 
+async def poll_once(predicate) -> Any:
+    """One look at a predicate (plain or async): its value, or the ``Unreachable`` it
+    raised (a server not answering yet is a "not yet", not a failure)."""
+    try:
+        value = predicate()
+        return await value if inspect.isawaitable(value) else value
+    except Unreachable as exc:
+        return exc
+
+
+def satisfied(value: Any) -> bool:
+    return bool(value) and not isinstance(value, Exception)
+
+
 async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
     """Poll a predicate (plain or async) until it returns something truthy, or fail saying what."""
     deadline = time.monotonic() + timeout_s
     last: Any = None
     while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if inspect.isawaitable(last):
-                last = await last
-        except Unreachable as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
+        last = await poll_once(predicate)
+        if satisfied(last):
             return last
         await asyncio.sleep(interval_s)
     raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what} (last: {last!r})")
