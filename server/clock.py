@@ -152,7 +152,7 @@ class Clock:
         def real_deadline() -> float:
             return loop.time() + self._real_delay_until(deadline)
 
-        async with asyncio.timeout(real_deadline()) as timeout:
+        async with asyncio.timeout_at(real_deadline()) as timeout:
             def rescaled() -> None:
                 if not timeout.expired():
                     with contextlib.suppress(RuntimeError):  # left the block meanwhile

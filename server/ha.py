@@ -147,6 +147,8 @@ class HAEngine:
         self.heartbeats_sent = 0
         self.heartbeats_missed_total = 0
         self.partner_view: dict[str, Any] | None = None  # the partner's last heartbeat
+        #: when the heartbeat loop sends the next scheduled heartbeat (emulated monotonic)
+        self.next_heartbeat_due: float | None = None
         self.transition: Transition | None = None
         self.last_decision = Decision(Action.NONE, "starting")
         self.acked_seq = 0
@@ -355,7 +357,9 @@ class HAEngine:
             "address": self.address,
             "active": self.active_address(),
             "heartbeat": {**self.settings.as_dict(), "missed_now": self.missed_now,
-                          "sent": self.heartbeats_sent, "missed_total": self.heartbeats_missed_total},
+                          "sent": self.heartbeats_sent, "missed_total": self.heartbeats_missed_total,
+                          "next_in_s": None if self.next_heartbeat_due is None else
+                          round(max(0.0, self.next_heartbeat_due - self.clock.monotonic()), 1)},
             "replication": {
                 "pending": held if self.role == Role.ACTIVE else 0,
                 "transaction_log_used_percent": round(txlog_percent(held, self.capacity), 2)
@@ -463,20 +467,32 @@ class HAEngine:
         self._kicked.set()
 
     async def heartbeat_loop(self) -> None:
-        next_due = self.clock.monotonic()
+        """A heartbeat every Heartbeat Interval, and one at once when kicked.
+
+        The next one is due one interval after the last scheduled one, computed afresh
+        on every pass from the settings in force: a kick (an Update of the settings is
+        one) cuts the wait short, so a shorter interval takes effect at once instead of
+        after the old, longer one (issue 14: 600 s, then 15 s, waited out the 600)."""
+        last_scheduled = self.clock.monotonic() - self.settings.interval_s
         while True:
-            timeout = self.clock.real_seconds(max(0.0, next_due - self.clock.monotonic()))
+            next_due = self.next_heartbeat_due = last_scheduled + self.settings.interval_s
             try:
-                await asyncio.wait_for(self._kicked.wait(), timeout)
+                await self.clock.wait_for(self._kicked.wait(), max(0.0, next_due - self.clock.monotonic()))
                 scheduled = False
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 scheduled = True
             self._kicked.clear()
+            now = self.clock.monotonic()
             if scheduled:
-                next_due += self.settings.interval_s
-                # After a long stall, do not fire a burst of catch-up heartbeats.
-                next_due = max(next_due, self.clock.monotonic())
-            if self.ha == HAState.CONFIGURED and self.peer.configured and not self.suspended:
+                # On the beat; after a long stall (a paused process), from now: no burst
+                # of catch-up heartbeats.
+                last_scheduled = next_due if now - next_due < self.settings.interval_s else now
+            elif now >= next_due:
+                # Kicked when a scheduled one was due as well: this exchange is that one.
+                scheduled, last_scheduled = True, now
+            if self.peer.configured and not self.suspended and self.ha != HAState.UNCONFIGURED:
+                # Trusted but not configured too: the HA Configuration tab shows whether
+                # the partner answers (no decision is taken on it before Configure).
                 await self.exchange_heartbeat(count_miss=scheduled)
                 await self.tick()
 
@@ -791,6 +807,7 @@ class HAEngine:
         await self.peer.start(partner.cert_pem, partner.host, self.settings.port)
         log.warning("HA partner %s trusted (certificate %s...)", partner.address,
                     inspect(partner.cert_pem).fingerprint[:16])
+        self.kick()  # the HA Configuration tab shows at once whether the partner answers
 
     async def delete_trust(self, password: str) -> str:
         """HA Security, Delete: needs the partner's password, removes the pins on both."""
@@ -859,6 +876,7 @@ class HAEngine:
         await self.store.set_local("heartbeat", settings.as_dict())
         if port_changed and self.partner:
             await self.peer.start(self.partner.cert_pem, self.partner.host, settings.port)
+        self.kick()  # the loop's wait was computed with the old interval
 
     async def partner_info(self) -> dict[str, Any]:
         try:

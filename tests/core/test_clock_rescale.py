@@ -183,6 +183,17 @@ async def test_an_emulated_timeout_follows_a_faster_scale():
     assert time.monotonic() - started < 5
 
 
+async def test_an_emulated_timeout_passes_on_time_without_a_change_of_scale():
+    """It used to take the deadline (a loop time) for a delay: no timeout ever came
+    (the dial engine's key timeout, the heartbeat loop's wait)."""
+    c = Clock(0.01)
+    never = asyncio.get_running_loop().create_future()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(c.wait_for(never, 20), 5)  # 20 emulated s: 0.2 real
+    assert 0.15 < time.monotonic() - started < 2
+
+
 async def test_wait_for_returns_the_result_and_forgets_its_watch():
     c = Clock(0.01)
     assert await c.wait_for(asyncio.sleep(0, result="done"), 10) == "done"
