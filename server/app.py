@@ -32,7 +32,7 @@ from .config import ServerConfig, ssh_port_file
 from .console.views import setup_console
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
-from .data import DataService
+from .data import BUILTIN_ACCOUNTS, DataService
 from .dial.engine import DialEngine, dial_routes
 from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
@@ -141,10 +141,13 @@ class IpicsServer:
         log.warning("system clock set: %+.1f s from NTP time", self.clock.offset_s)
 
     # -- the Administration Console's procedures ----------------------------------------
-    async def configure_ha(self) -> None:
+    async def configure_ha(self, administrator: str) -> None:
         """Configure: activate HA, then log every administrator out until the
-        configuration operations are complete (chapter, Step 9)."""
-        await self.engine.configure(on_done=lambda: self.data.logout_all(admins_only=True))
+        configuration operations are complete (chapter, Step 9).  The merge keeps this
+        server's copy of the configuring ``administrator``'s account and of the built-in
+        ones, so they log in again (Step 10) with the password they just used."""
+        await self.engine.configure(on_done=lambda: self.data.logout_all(admins_only=True),
+                                    keep_accounts={*BUILTIN_ACCOUNTS, administrator})
 
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str, client: str) -> bool:

@@ -29,6 +29,9 @@ from .passwords import hash_password_async, verify_password_async
 # Tables whose changes are pushed to consoles (never users or sessions: they hold hashes).
 PUSHED_TABLES = {"channels", "assignments", "vtgs", "incidents", "files"}
 SESSION_TTL_S = 12 * 3600
+#: the accounts every server creates at its first start (the Linux administrator and the
+#: database owner of the chapter's procedures)
+BUILTIN_ACCOUNTS = ("ipicsadmin", "informix")
 MAX_DIAL_OUT = 50
 
 
@@ -85,11 +88,11 @@ class DataService:
     async def ensure_builtin_users(self, password: str) -> None:
         """``ipicsadmin`` (system administrator, Linux administrator of the shell) and
         ``informix`` (the database owner); in the lab both share the admin password."""
-        for name, role in (("ipicsadmin", UserRole.SYSTEM_ADMINISTRATOR), ("informix", UserRole.SYSTEM_ADMINISTRATOR)):
+        for name in BUILTIN_ACCOUNTS:
             if await self.store.get("users", name) is None:
                 await self.write_local_bootstrap("users", name, {
-                    "username": name, "role": role.value, "password_hash": await hash_password_async(password),
-                    "full_name": name})
+                    "username": name, "role": UserRole.SYSTEM_ADMINISTRATOR.value,
+                    "password_hash": await hash_password_async(password), "full_name": name})
 
     async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "") -> dict:
         existing = await self.find_user(username)

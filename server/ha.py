@@ -18,7 +18,7 @@ import logging
 import random
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -31,7 +31,7 @@ from .clock import Clock
 from .config import ServerConfig
 from .core import roles
 from .core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
-from .core.records import Record, describe, discarded_on_adopt, merge_newest
+from .core.records import Record, describe, discarded_on_adopt, merge_on_configure
 from .core.roles import (
     Action,
     Decision,
@@ -893,8 +893,10 @@ class HAEngine:
         return {"server": d.value if d else None, "ntp_servers": list(self.ntp_servers),
                 "software_version": self.cfg.software_version, "role": self.role.value, "ha": self.ha.value}
 
-    async def configure(self, on_done: Callable[[], Awaitable[None]]) -> None:
-        """HA Configuration, Configure: merge both servers' data, start HA (primary side)."""
+    async def configure(self, on_done: Callable[[], Awaitable[None]], keep_accounts: Iterable[str] = ()) -> None:
+        """HA Configuration, Configure: merge both servers' data, start HA (primary side).
+        ``keep_accounts``: user names whose record this server's copy wins in the merge
+        (``core.records.merge_on_configure``)."""
         if self.ha == HAState.UNCONFIGURED:
             raise conflict("establish trust with the partner first (HA Security tab)")
         if self.ha == HAState.CONFIGURED:
@@ -904,9 +906,9 @@ class HAEngine:
         if self._configure_lock.locked():
             raise conflict("HA configuration is already running")
         async with self._configure_lock:
-            await self._configure_checked(on_done)
+            await self._configure_checked(on_done, frozenset(keep_accounts))
 
-    async def _configure_checked(self, on_done: Callable[[], Awaitable[None]]) -> None:
+    async def _configure_checked(self, on_done: Callable[[], Awaitable[None]], keep_accounts: frozenset[str]) -> None:
         if self.role == Role.TRANSITIONING:
             raise conflict("this server is still reconfiguring; wait and try again")
         mine, theirs = self.own_info(), await self.partner_info()
@@ -933,11 +935,11 @@ class HAEngine:
         # No write may land between the snapshot and the merge's replace: refuse them.
         self.configuring = True
         try:
-            await self._configure_merged(on_done)
+            await self._configure_merged(on_done, keep_accounts)
         finally:
             self.configuring = False
 
-    async def _configure_merged(self, on_done: Callable[[], Awaitable[None]]) -> None:
+    async def _configure_merged(self, on_done: Callable[[], Awaitable[None]], keep_accounts: frozenset[str]) -> None:
         try:
             reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
         except Unreachable as exc:
@@ -946,7 +948,8 @@ class HAEngine:
         if not reply.ok:
             raise ApiError(502, "partner_refused", "the partner did not send its data for the merge")
         local, _ = await self.store.snapshot()
-        merged = await asyncio.to_thread(_merge, local, reply.body["records"])
+        merged = await asyncio.to_thread(_merge, local, reply.body["records"], keep_accounts, self.clock.now(),
+                                         ServerDesignation.PRIMARY.value)
         await self.store.replace_all(merged.values())
         files_from_partner = [r for r in merged.values()
                               if r.table == "files" and r.value and not self.files.exists(r.key)]
@@ -1247,8 +1250,10 @@ def _adoption(active_json: list[dict], local: list[Record], every_difference: bo
     return records, discarded_on_adopt(local, {r.id: r for r in records}, any_difference=every_difference)
 
 
-def _merge(local: list[Record], theirs_json: list[dict]) -> dict:
-    return merge_newest(local, (Record.from_json(r) for r in theirs_json))
+def _merge(local: list[Record], theirs_json: list[dict], keep_accounts: frozenset[str], now: float,
+           origin: str) -> dict:
+    return merge_on_configure(local, (Record.from_json(r) for r in theirs_json),
+                              keep_local=[("users", name) for name in keep_accounts], now=now, origin=origin)
 
 
 def _snapshot_body(log_id: str, seq: int, records: list[Record]) -> str:

@@ -100,7 +100,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 
 async def configure(request: web.Request) -> web.Response:
-    await request.app[SERVER].configure_ha()
+    await request.app[SERVER].configure_ha(request["user"]["username"])
     return web.json_response({"ha": "configured", "logged_out": True,
                               "message": "HA configured; you are logged out until configuration completes"})
 

@@ -15,6 +15,12 @@ ROLE_WORDS = {Role.ACTIVE: "Active", Role.STANDBY: "Standby", Role.STANDALONE: "
               Role.TRANSITIONING: "Transitioning"}
 
 
+#: said beside Configure before it is clicked (core.records.merge_on_configure)
+CONFIGURE_NOTE = ("both servers' data is merged, the newer copy of each record kept; your account, "
+                  "ipicsadmin and informix keep this server's passwords on both servers: log in again "
+                  "with the password you used here")
+
+
 def _action(enabled: bool, why: str, note: str = "") -> dict[str, Any]:
     """A button: enabled (with a note the page shows beside it), or disabled with the
     reason shown there instead."""
@@ -83,7 +89,7 @@ async def ha_tabs(server) -> dict[str, Any]:
                                  and designation == ServerDesignation.PRIMARY.value,
                                  "HA is configured" if configured else
                                  "wait for the reconfiguration to finish" if transitioning else
-                                 "configure HA on the primary server"),
+                                 "configure HA on the primary server", CONFIGURE_NOTE),
             "unconfigure": _action(configured and role == Role.ACTIVE,
                                    "HA is not configured" if not configured else
                                    "unconfigure HA from the active server"),

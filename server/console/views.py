@@ -273,6 +273,7 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
     """A form action: check the session and CSRF token, act, then back to the tab with
     the engine's sentence, or the same tab with the refusal."""
     token, user = await _require_admin(request)
+    request["user"] = user
     console = _console(request)
     form = await _form(request)
     try:
@@ -328,7 +329,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 async def configure(request: web.Request) -> web.Response:
     async def act(console: Console, form) -> None:
-        await console.server.configure_ha()
+        await console.server.configure_ha(request["user"]["username"])
 
     # Configure logs every administrator out: the next page is the login page.
     return await _act(request, "ha_configuration.html", f"{LOGIN}?notice=configured", act)

@@ -75,6 +75,32 @@ def merge_newest(*sides: Iterable[Record]) -> dict[RecordId, Record]:
     return merged
 
 
+def merge_on_configure(local: Iterable[Record], theirs: Iterable[Record], *, keep_local: Iterable[RecordId],
+                       now: float, origin: str) -> dict[RecordId, Record]:
+    """Configure HA, on the primary: both servers' data merged, newest record wins
+    (``merge_newest``), except the records in ``keep_local``, which this server's copy
+    wins whatever the timestamps: the accounts of the administrator performing Configure
+    (and the built-in ipicsadmin and informix), who must log in again with the password
+    they just used (chapter, Step 10).  Their timestamps would otherwise decide at
+    random: both servers create ipicsadmin at their first start, a moment apart.
+
+    A kept record is written anew by Configure (``now``, a higher version), so it is the
+    newest copy in any later comparison: the secondary adopts it without logging its own
+    as discarded.
+    """
+    local = list(local)
+    merged = merge_newest(local, theirs)
+    mine = {r.id: r for r in local}
+    for rid in keep_local:
+        own = mine.get(rid)
+        if own is None or own.deleted:
+            continue  # nothing here to keep: the merge's answer stands
+        other = merged[rid]
+        merged[rid] = replace(own, updated_at=max(now, other.updated_at), origin=origin,
+                              version=max(own.version, other.version) + 1)
+    return merged
+
+
 def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record], *,
                        any_difference: bool = False) -> list[Record]:
     """No failback: a returning server adopts the active's data.

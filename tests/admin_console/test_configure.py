@@ -43,6 +43,12 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     await expect(page.locator("#primary-address")).to_have_text(p.url)
     await expect(page.locator("#secondary-address")).to_have_text(s.url)
     await expect(page.locator("#standby-server-status")).to_have_text("Not Ready")
+    # The trusted secondary answers (heartbeats flow once trusted): never "not answering".
+    await expect(page.locator("#primary-role")).to_have_text("Active")
+    await expect(page.locator("#secondary-role")).to_have_text("Standby")
+    # Before Configure the page says whose passwords survive the merge.
+    await expect(page.locator('[data-why="configure"]')).to_contain_text(
+        "your account, ipicsadmin and informix keep this server's passwords")
     # The lab starts each pair on a free heartbeat port; the chapter's default is shown.
     await expect(page.locator("#heartbeat-port")).to_have_value(str(p.heartbeat_port))
     await expect(page.locator("#heartbeat-port-range")).to_have_text("1 to 65535; default 3444")

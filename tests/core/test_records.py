@@ -1,4 +1,4 @@
-from ipics_server.core.records import Record, discarded_on_adopt, merge_newest
+from ipics_server.core.records import Record, discarded_on_adopt, merge_newest, merge_on_configure
 
 
 def r(key, t, value="v", version=1, origin="primary", table="channels"):
@@ -23,6 +23,29 @@ def test_merge_is_the_same_from_both_sides_on_a_tie():
 def test_tombstone_newer_than_record_wins():
     merged = merge_newest([r("k", 10)], [r("k", 11, None)])
     assert merged[("channels", "k")].deleted
+
+
+def test_configure_keeps_this_servers_copy_of_the_configuring_administrators_accounts():
+    """Issue 14: which ipicsadmin password survived Configure was random (both servers
+    create it at first start, a moment apart); the primary's copy wins now, whichever
+    is newer, and is stamped anew so the secondary adopts it without a discard."""
+    users = dict(table="users")
+    mine = [r("ipicsadmin", 10, "primary's", **users), r("ops", 10, "primary's ops", **users),
+            r("dan", 10, "primary's dan", **users)]
+    theirs = [r("ipicsadmin", 11, "secondary's", origin="secondary", **users),
+              r("ops", 12, "secondary's ops", version=4, origin="secondary", **users),
+              r("dan", 12, "secondary's dan", origin="secondary", **users),
+              r("amy", 12, "only there", origin="secondary", **users)]
+    merged = merge_on_configure(mine, theirs, keep_local=[("users", "ipicsadmin"), ("users", "ops"),
+                                                          ("users", "ghost")], now=100, origin="primary")
+    assert merged[("users", "ipicsadmin")].value == {"name": "primary's"}
+    ops = merged[("users", "ops")]
+    assert (ops.value, ops.updated_at, ops.version, ops.origin) == ({"name": "primary's ops"}, 100, 5, "primary")
+    # everyone else: the newest copy, as the chapter says
+    assert merged[("users", "dan")].value == {"name": "secondary's dan"}
+    assert ("users", "amy") in merged and ("users", "ghost") not in merged
+    # the secondary adopting the merge discards none of its copies as "never replicated"
+    assert discarded_on_adopt(theirs, merged) == []
 
 
 def test_discarded_on_adopt_is_what_never_reached_the_active():

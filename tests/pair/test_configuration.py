@@ -8,7 +8,9 @@ import datetime as dt
 from cryptography.hazmat.primitives import serialization
 
 from ipics_server.adapters import certs
-from ipics_server.lab.supervisor import LabPair, ServerProcess, wait_until
+import pytest
+from ipics_server.lab.checker import read_discarded
+from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE, channel_names, create_channel
 
@@ -118,6 +120,39 @@ async def test_a_second_configure_while_the_first_runs_is_refused(lab):
     refused = first if first.status == 409 else second
     assert refused["message"] == "HA configuration is already running"
     await lab.wait_ready()
+
+
+async def test_configure_keeps_the_password_the_configuring_administrator_used(tmp_path):
+    """Issue 14: with different ipicsadmin passwords, Configure's merge kept whichever
+    account was created last (here the secondary's, started after the primary), and the
+    administrator was refused at the login Step 10 asks for.  The primary's copy of the
+    configuring administrator's account wins: the pair has one ipicsadmin afterwards,
+    with the password used on the primary."""
+    pair = LabPair(tmp_path, time_scale=TIME_SCALE)
+    secondary_password = "Secondary-Own-Pass-1"
+    pair.secondary.admin_password = secondary_password
+    try:
+        await pair.primary.start()
+        await pair.secondary.start()  # its ipicsadmin is the newer record
+        async with await pair.admin(pair.primary) as c:
+            reply = await c.post("/api/v1/ha/trust", {
+                "partner_address": f"{pair.secondary.host}:{pair.secondary.port}",
+                "username": "ipicsadmin", "password": secondary_password})
+            assert reply.ok, reply.body
+        await pair.configure(INTERVAL_S, MISSED)
+        await pair.wait_ready()
+        token = await pair.login(pair.primary)  # Step 10, with the password just used
+        assert token
+        with pytest.raises(SetupError):
+            await pair.login(pair.primary, password=secondary_password)
+        # the secondary adopted that account: its shell takes the same password
+        out, status = await pair.shell(pair.secondary, "whoami")
+        assert status == 0, out
+        # ...without logging its own copy as "never reached the partner before the failover"
+        discarded = read_discarded(pair.secondary.data_dir / "ipics.sqlite3")
+        assert not [d for d in discarded if d["table"] == "users"], discarded
+    finally:
+        pair.stop()
 
 
 async def test_unconfigure_returns_both_to_standalone(pair):
