@@ -20,6 +20,7 @@ from aiohttp import web
 from cryptography import x509
 
 from .certs import ServerIdentity, explain_tls_failure, inspect
+from .disconnects import quiet_disconnects
 from .httpclient import ApiClient, Reply, Unreachable
 
 log = logging.getLogger("ipics.peer")
@@ -96,7 +97,7 @@ class PeerLink:
     async def _open_listener(self) -> None:
         if self.cut_inbound or self._partner_pem is None or self._runner is not None:
             return
-        app = web.Application(client_max_size=PEER_MAX_BODY_BYTES, middlewares=[self._pinned_only])
+        app = web.Application(client_max_size=PEER_MAX_BODY_BYTES, middlewares=[quiet_disconnects, self._pinned_only])
         app.add_routes(self._routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from ..adapters.disconnects import quiet_disconnects
 from ..errors import ApiError
 
 log = logging.getLogger("ipics.api")
@@ -31,14 +32,12 @@ async def errors(request: web.Request, handler):
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
         return web.json_response({"error": code, "message": message}, status=exc.status)
     except ConnectionResetError:
-        # The client went away mid-request (a timeout during a SIGSTOP pause, say):
-        # nobody to answer, and not a server error.
-        log.info("client disconnected during %s %s", request.method, request.path)
-        raise
+        raise  # the client left: ``adapters.disconnects`` says so at info
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return web.json_response({"error": "internal", "message": "internal server error"}, status=500)
 
 
 def setup_middlewares(app: web.Application) -> None:
+    app.middlewares.append(quiet_disconnects)  # outermost
     app.middlewares.append(errors)

@@ -434,6 +434,8 @@ async def html_errors(request: web.Request, handler):
         if exc.status < 400:
             raise
         return _error_page(request, exc.status, exc.reason if exc.status != 413 else "the form is too large")
+    except ConnectionResetError:
+        raise  # the client left: nobody to show a page to (``adapters.disconnects``)
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return _error_page(request, 500, "internal server error: the server keeps running; try again")
