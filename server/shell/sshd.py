@@ -43,8 +43,10 @@ class ShellSSHServer:
         self._acceptor = await asyncssh.listen(
             host, port, server_factory=lambda: _Auth(self._shell, self._connections),
             server_host_keys=[self._host_key], process_factory=self._session,
-            # a pty gets asyncssh's line editor; it also caps the line being typed
-            line_editor=True, max_line_length=MAX_LINE_CHARS,
+            # A pty gets asyncssh's line editor, which stops taking characters past its
+            # cap and hands over what it took: one more than the shell reads, so a longer
+            # line reaches ``_LineReader`` too long and is refused, never cut and run.
+            line_editor=True, max_line_length=MAX_LINE_CHARS + 1,
             errors="replace", allow_pty=True, agent_forwarding=False, x11_forwarding=False,
             allow_scp=False, sftp_factory=None, reuse_address=True)
         self.port = self._acceptor.get_port()

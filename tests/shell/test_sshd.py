@@ -73,6 +73,17 @@ async def test_an_over_long_line_is_answered_and_the_session_goes_on(ssh: Ssh):
 
 
 @pytest.mark.parametrize("term", ["xterm", None], ids=["line-editor", "no-terminal-type"])
+async def test_an_over_long_line_on_a_pty_is_refused_not_cut_and_run(ssh: Ssh, term: str | None):
+    """Issue 14: with a pty, asyncssh's line editor cut the line at 4,096 characters and
+    the cut line ran (here it would be ``date``)."""
+    long_line = "date" + " " * (MAX_LINE_CHARS - 4) + "--frobnicate"
+    _, out, _ = await ssh.run(None, "-tt", stdin=f"{long_line}\nexit\n".encode(), term=term)
+    assert "-bash: line too long" in out, out[-300:]
+    assert not DATE.search(out), "the cut line ran"
+    assert "logout" in out
+
+
+@pytest.mark.parametrize("term", ["xterm", None], ids=["line-editor", "no-terminal-type"])
 async def test_ctrl_c_drops_the_line_being_typed(ssh: Ssh, term: str | None):
     status, out, _ = await ssh.run(None, "-tt", stdin=b"frobni\x03date\nexit\n", term=term)
     assert status == 0, out
