@@ -26,6 +26,11 @@ from .httpclient import ApiClient, Reply, Unreachable
 log = logging.getLogger("ipics.peer")
 
 PEER_MAX_BODY_BYTES = 512 * 1024 * 1024  # snapshots and replicated files
+#: real seconds a connection to the heartbeat port may take to finish its TLS handshake
+#: before it is dropped.  The partner needs milliseconds, even across sites; anyone else
+#: cannot finish it (the pinned certificate is demanded), so this bounds how long a
+#: stranger can hold a socket open (asyncio's default is 60 s).
+HANDSHAKE_TIMEOUT_S = 5.0
 
 
 class LinkCut(Unreachable):
@@ -33,8 +38,10 @@ class LinkCut(Unreachable):
 
 
 class PeerLink:
-    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef]):
+    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef], *,
+                 handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S):
         self.identity = identity
+        self.handshake_timeout_s = handshake_timeout_s
         self.host = host
         self._routes = list(routes)
         self._runner: web.AppRunner | None = None
@@ -101,8 +108,8 @@ class PeerLink:
         app.add_routes(self._routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port,
-                           ssl_context=self.identity.server_context(self._partner_pem), reuse_address=True)
+        site = _PeerSite(runner, self.host, self.port, ssl_context=self.identity.server_context(self._partner_pem),
+                         handshake_timeout_s=self.handshake_timeout_s)
         try:
             await site.start()
         except OSError as exc:
@@ -190,3 +197,19 @@ class PeerLink:
         else:
             self.error = None
         return reply
+
+
+class _PeerSite(web.TCPSite):
+    """A TLS listener whose unfinished handshakes are dropped after ``handshake_timeout_s``
+    (aiohttp's ``TCPSite`` leaves asyncio's 60 s)."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, *, ssl_context: ssl.SSLContext,
+                 handshake_timeout_s: float):
+        super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+        self._handshake_timeout_s = handshake_timeout_s
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with the runner
+        self._server = await asyncio.get_running_loop().create_server(
+            self._runner.server, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,
+            reuse_address=self._reuse_address, ssl_handshake_timeout=self._handshake_timeout_s)
