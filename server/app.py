@@ -32,6 +32,7 @@ from .config import ServerConfig, ssh_port_file
 from .console.views import setup_console
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
+from .core.throttle import TRUST
 from .data import BUILTIN_ACCOUNTS, DataService
 from .dial.engine import DialEngine, dial_routes
 from .dial.pstn import PstnDirectory
@@ -151,7 +152,8 @@ class IpicsServer:
 
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str, client: str) -> bool:
-        return await self.data.check_password(username, password, client) is not None
+        """The partner's trust calls: throttled apart from logins (``core.throttle``)."""
+        return await self.data.check_password(username, password, client, way=TRUST) is not None
 
     async def _logout(self, admins_only: bool) -> None:
         await self.data.logout_all(admins_only)

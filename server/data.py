@@ -20,7 +20,7 @@ from .adapters.store import NameTaken, Store
 from .clock import Clock
 from .core.records import Record
 from .core.roles import HAState, Role
-from .core.throttle import LoginThrottle
+from .core.throttle import LOGIN, LoginThrottle
 from .core.txlog import LogState
 from .errors import ApiError, conflict, not_found
 from .events import EventBus
@@ -129,12 +129,13 @@ class DataService:
             return record.value
         return None
 
-    async def check_password(self, username: str, password: str, client: str) -> dict | None:
+    async def check_password(self, username: str, password: str, client: str, way: str = LOGIN) -> dict | None:
         """``verify_password`` behind the login throttle, for every way in that takes a
-        password (logins, the partner's trust calls, the shell): the user, or None;
-        ``ApiError`` 429 while this client is locked out for this user name."""
+        password (``way``: logins, the partner's trust calls, the shell; each throttled
+        on its own, ``core.throttle``): the user, or None; ``ApiError`` 429 while this
+        client is locked out for this user name this way."""
         throttle = self.login_throttle
-        left = throttle.check(client, username)
+        left = throttle.check(client, username, way)
         if left is not None:
             # Refused without checking the password: a lockout must not be a way to guess.
             retry_after_s = max(1, math.ceil(left))
@@ -144,10 +145,10 @@ class DataService:
                            headers={"Retry-After": str(retry_after_s)})
         # Counted as failed before the password check (a right one clears it), so
         # attempts sent all at once are counted too, not only those in turn.
-        throttle.failed(client, username)
+        throttle.failed(client, username, way)
         user = await self.verify_password(username, password)
         if user is not None:
-            throttle.succeeded(client, username)
+            throttle.succeeded(client, username, way)
         return user
 
     async def dummy_hash(self) -> str:

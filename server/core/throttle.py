@@ -3,8 +3,15 @@ address for one user name, that pair is locked out for a while.
 
 The first lockout lasts ``FIRST_LOCKOUT_S``; each further lockout of the same pair
 doubles, up to ``MAX_LOCKOUT_S``.  A successful login clears the pair.  Keyed by
-(client address, user name casefolded), so one client guessing cannot lock a user out
-everywhere, and "Dan" and "dan" are one user.
+(way in, client address, user name casefolded), so one client guessing cannot lock a
+user out everywhere, and "Dan" and "dan" are one user.
+
+The way in (``LOGIN``: the API and the Administration Console; ``SHELL``: SSH;
+``TRUST``: the partner's trust calls, which take the ipicsadmin password) is part of
+the key: guesses at the console from the partner's address (in the lab every browser
+is 127.0.0.1) must not lock the partner out of its own trust calls, an HA procedure a
+stranger could otherwise block at will.  Each way is throttled on its own, so the most
+a guesser gets is ``MAX_FAILURES`` tries per way per lockout.
 
 Real time on purpose (``time.monotonic``), not the emulated ``Clock``: a lab run at a
 small time scale must not shorten lockouts.  Memory is bounded: pairs idle for
@@ -25,7 +32,8 @@ MAX_LOCKOUT_S = 15 * 60.0
 IDLE_FORGET_S = 3600.0
 MAX_KEYS = 10_000
 
-Key = tuple[str, str]
+Key = tuple[str, str, str]
+LOGIN, SHELL, TRUST = "login", "shell", "trust"
 
 
 def lockout_s(earlier_lockouts: int) -> float:
@@ -50,22 +58,22 @@ class LoginThrottle:
         self._keys: dict[Key, _Failures] = {}
 
     @staticmethod
-    def key(client: str, username: str) -> Key:
-        return client, username.casefold()
+    def key(client: str, username: str, way: str = LOGIN) -> Key:
+        return way, client, username.casefold()
 
-    def check(self, client: str, username: str) -> float | None:
-        """Seconds left while this client is locked out for this user name, else None."""
-        entry = self._keys.get(self.key(client, username))
+    def check(self, client: str, username: str, way: str = LOGIN) -> float | None:
+        """Seconds left while this client is locked out for this user name this way, else None."""
+        entry = self._keys.get(self.key(client, username, way))
         if entry is None:
             return None
         left = entry.locked_until - self._now()
         return left if left > 0 else None
 
-    def failed(self, client: str, username: str) -> None:
+    def failed(self, client: str, username: str, way: str = LOGIN) -> None:
         """One more failed login; the ``MAX_FAILURES``-th in a row starts a lockout."""
         now = self._now()
         self._forget_idle(now)
-        key = self.key(client, username)
+        key = self.key(client, username, way)
         entry = self._keys.pop(key, None) or _Failures()
         self._keys[key] = entry
         entry.count += 1
@@ -81,8 +89,8 @@ class LoginThrottle:
             victim = next((k for k, e in self._keys.items() if k != key and e.locked_until <= now), None)
             del self._keys[victim if victim is not None else next(iter(self._keys))]
 
-    def succeeded(self, client: str, username: str) -> None:
-        self._keys.pop(self.key(client, username), None)
+    def succeeded(self, client: str, username: str, way: str = LOGIN) -> None:
+        self._keys.pop(self.key(client, username, way), None)
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from ..core.throttle import SHELL
 from ..errors import ApiError
 from ..repair import file_directory_text
 from .status_text import ha_status_text
@@ -95,7 +96,7 @@ class Shell:
         if username not in SHELL_USERS:
             return False
         try:
-            return await self.server.data.check_password(username, password, client) is not None
+            return await self.server.data.check_password(username, password, client, way=SHELL) is not None
         except ApiError:
             return False
 

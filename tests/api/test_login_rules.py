@@ -163,3 +163,22 @@ async def test_the_partner_trust_calls_are_throttled_too(live_server):
             assert "too many failed logins for ipicsadmin" in (await r.json())["message"]
     # The administrator's own logins from elsewhere are not locked.
     assert (await log_in(live_server.url, "ipicsadmin", live_server.admin_password)).status == 200
+
+
+async def test_failed_logins_do_not_lock_the_partners_trust_calls_out(live_server):
+    """Issue 14: five wrong passwords at the console or API from the partner's address
+    locked the partner's trust calls from there; each way in is throttled on its own."""
+    source = "127.0.0.4"
+    connector = aiohttp.TCPConnector(local_addr=(source, 0))
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s:
+        for _ in range(MAX_FAILURES + 1):
+            async with s.post(f"{live_server.url}/api/v1/auth/login",
+                              json={"username": "ipicsadmin", "password": "guess"}) as r:
+                last = r.status
+        assert last == 429
+        # The partner's trust call from that address is judged on its password, not locked:
+        # right password, a certificate that is not one, so refused for that (400), not 429.
+        body = {"username": "ipicsadmin", "password": live_server.admin_password,
+                "certificate": "not a certificate", "address": "127.0.0.9:1", "heartbeat_port": 3444}
+        async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange", json=body) as r:
+            assert r.status == 400, await r.text()

@@ -6,6 +6,8 @@ from ipics_server.core.throttle import (
     IDLE_FORGET_S,
     MAX_FAILURES,
     MAX_LOCKOUT_S,
+    SHELL,
+    TRUST,
     LoginThrottle,
     lockout_s,
 )
@@ -158,3 +160,17 @@ def test_check_only_reads(throttle):
     for _ in range(20):
         assert throttle.check(HOST, "dan") is None
     assert len(throttle) == 0
+
+
+def test_each_way_in_is_throttled_on_its_own(throttle):
+    """Issue 14: guesses at the console from the partner's address locked the partner's
+    own trust calls out; each way in (logins, the shell, trust calls) has its own count."""
+    fail(throttle, MAX_FAILURES, HOST, "ipicsadmin")
+    assert throttle.check(HOST, "ipicsadmin") == FIRST_LOCKOUT_S
+    assert throttle.check(HOST, "ipicsadmin", TRUST) is None
+    assert throttle.check(HOST, "ipicsadmin", SHELL) is None
+    for _ in range(MAX_FAILURES):
+        throttle.failed(HOST, "ipicsadmin", TRUST)
+    assert throttle.check(HOST, "ipicsadmin", TRUST) == FIRST_LOCKOUT_S  # still throttled there
+    throttle.succeeded(HOST, "ipicsadmin")
+    assert throttle.check(HOST, "ipicsadmin", TRUST) == FIRST_LOCKOUT_S, "a login cleared another way's lockout"
