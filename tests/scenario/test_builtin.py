@@ -9,7 +9,7 @@ from ipics_desktop.trainer.scenario import load_scenario
 
 from .conftest import TIME_SCALE, run_cli
 
-BUILTINS = ["earthquake", "split-brain-clock-skew", "prolonged-downtime", "maintenance-failover"]
+BUILTINS = ["earthquake", "clock-skew-split-brain", "prolonged-downtime", "manual-failover"]
 #: what the audience must read in each run, as it is told
 TOLD = {
     "earthquake": [
@@ -20,7 +20,7 @@ TOLD = {
         ". amy: paused: the primary is no longer the active server",
         "amy chose the primary (selected) in the selector and is online on the secondary",
     ],
-    "split-brain-clock-skew": [
+    "clock-skew-split-brain": [
         "expect secondary: a message containing 'more than 30 s' (within 2 min): ok",
         "split_brain true (within 2 min): ok",
         "do: go-standby secondary",
@@ -34,7 +34,7 @@ TOLD = {
         "expect primary: role standalone, ha trusted (within 1 min): ok",
         "HA configured: the primary is active, the standby Ready",
     ],
-    "maintenance-failover": [
+    "manual-failover": [
         "do: failover-now",
         ". dan: reconnected to the secondary",
         "expect primary: role standby, standby_server_status Ready (within 5 min): ok",

@@ -100,7 +100,7 @@ async def test_other_unusable_runs_exit_2(args, words, tmp_path):
 async def test_a_lab_that_does_not_start_exits_2(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    run = await run_cli("run", "maintenance-failover", "--time-scale", str(TIME_SCALE), data_dir=blocked)
+    run = await run_cli("run", "manual-failover", "--time-scale", str(TIME_SCALE), data_dir=blocked)
     assert run.code == 2 and "the lab did not start" in run.err, run.out + run.err
 
 
@@ -119,5 +119,5 @@ async def test_list_names_the_built_ins_with_their_titles():
     run = await run_cli("list")
     assert run.code == 0
     names = [line.split()[0] for line in run.out.splitlines()]
-    assert names == ["earthquake", "maintenance-failover", "prolonged-downtime", "split-brain-clock-skew"]
+    assert names == ["clock-skew-split-brain", "earthquake", "manual-failover", "prolonged-downtime"]
     assert "Failover Now before maintenance" in run.out

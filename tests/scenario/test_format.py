@@ -14,7 +14,7 @@ from ipics_desktop.trainer.scenario import (
 )
 from ipics_desktop.trainer.scenario.durations import describe_duration, parse_duration
 
-BUILTINS = ["earthquake", "maintenance-failover", "prolonged-downtime", "split-brain-clock-skew"]
+BUILTINS = ["earthquake", "manual-failover", "prolonged-downtime", "clock-skew-split-brain"]
 
 HEAD = 'title = "T"\ndescription = "D"\n'
 LOGIN_DAN = '[[step]]\ndo = "login"\nuser = "dan"\nserver = "primary"\n'
@@ -131,6 +131,14 @@ def test_the_built_in_scenarios_load(name):
     sc = load_scenario(name)
     assert sc.name == name and sc.title and sc.description and sc.steps
     assert all(step.say or step.expect or step.do in ("logout", "login", "create-channel") for step in sc.steps)
+
+
+@pytest.mark.parametrize("old,name", [("split-brain-clock-skew", "clock-skew-split-brain"),
+                                      ("maintenance-failover", "manual-failover")])
+def test_the_earlier_names_still_load_the_contracts_scenarios(old, name):
+    """The contract (DESIGN.md) names them clock-skew-split-brain and manual-failover."""
+    assert old not in builtin_names()
+    assert load_scenario(old).name == name
 
 
 def test_a_file_by_path(tmp_path):

@@ -57,7 +57,7 @@ async def run_to_end(panel) -> str:
 
 async def test_the_built_in_scenarios_are_offered(panel):
     names = [panel.scenario_picker.itemData(i) for i in range(panel.scenario_picker.count())]
-    assert {"earthquake", "split-brain-clock-skew", "prolonged-downtime", "maintenance-failover"} <= set(names)
+    assert {"earthquake", "clock-skew-split-brain", "prolonged-downtime", "manual-failover"} <= set(names)
 
 
 async def test_a_scenario_runs_with_its_narration_step_by_step(panel, tmp_path):

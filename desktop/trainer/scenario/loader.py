@@ -36,6 +36,10 @@ SUFFIX = ".toml"
 MAX_FILE_BYTES = 1_000_000
 
 
+#: earlier names of built-in scenarios, still accepted (the contract's names are the files')
+ALIASES = {"split-brain-clock-skew": "clock-skew-split-brain", "maintenance-failover": "manual-failover"}
+
+
 def builtin_names() -> list[str]:
     """The scenarios shipped with the lab, by name."""
     folder = resources.files(__package__) / "builtin"
@@ -43,8 +47,10 @@ def builtin_names() -> list[str]:
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
+    """A built-in scenario by name (or an earlier name, ``ALIASES``), or a scenario file by path."""
     text_name = str(name_or_path)
+    if isinstance(name_or_path, str) and text_name in ALIASES and not Path(text_name).is_file():
+        text_name = ALIASES[text_name]
     if isinstance(name_or_path, str) and text_name in builtin_names():
         source = resources.files(__package__) / "builtin" / f"{text_name}{SUFFIX}"
         return parse_scenario(source.read_text(encoding="utf-8"), name=text_name, where=f"built-in {text_name}")
