@@ -5,6 +5,7 @@
     ipics-lab server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
+    ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab console [--server URL]... [--lab-dir D] [--profile-dir D] [--time-scale S] [--user U]
 """
 
@@ -64,6 +65,14 @@ def main(argv: list[str] | None = None) -> None:
     p_shell.add_argument("--lab-dir", "--data-dir", dest="lab_dir", type=Path, default=None,
                          help=f"the lab's --data-dir (default: {default_lab_dir()})")
 
+    p_power = sub.add_parser("power", help="power a server of the running lab on or off (kill -9)",
+                             description="Method 3, step 4 of the chapter: power the secondary up after "
+                                         "shutdown -h now. Off is a pulled plug (kill -9).")
+    p_power.add_argument("state", choices=["on", "off"])
+    p_power.add_argument("server", choices=["primary", "secondary"])
+    p_power.add_argument("--lab-dir", "--data-dir", dest="lab_dir", type=Path, default=None,
+                         help=f"the lab's --data-dir (default: {default_lab_dir()})")
+
     p_console = sub.add_parser("console", help="open an IPICS Dispatch Console (IDC)")
     from ipics_desktop.qt.app import add_console_arguments
 
@@ -94,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_up(ns))
     if ns.command == "shell":
         sys.exit(run_shell(ns))
+    if ns.command == "power":
+        sys.exit(run_power(ns))
     if ns.command == "scenario":  # headless: no Qt
         from ipics_desktop.trainer.scenario import cli as scenario_cli
 
@@ -126,6 +137,22 @@ def run_server(ns: argparse.Namespace) -> int:
         print(f"ipics-lab server: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def run_power(ns: argparse.Namespace) -> int:
+    from ipics_desktop.trainer.control import NotRunning, ask
+
+    root = (ns.lab_dir or default_lab_dir()).expanduser().resolve()
+    try:
+        answer = asyncio.run(ask(root, f"power-{ns.state}", ns.server))
+    except NotRunning as exc:
+        print(f"ipics-lab power: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TimeoutError) as exc:
+        print(f"ipics-lab power: no answer from the lab in {root}: {exc}", file=sys.stderr)
+        return 2
+    print(answer.get("message", ""), file=sys.stdout if answer.get("ok") else sys.stderr)
+    return 0 if answer.get("ok") else 1
 
 
 def run_up(ns: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ from ipics_server.lab.media_process import MediaProcess
 from ipics_server.lab.seed import seed_demo_data
 from ipics_server.lab.supervisor import LabPair, ServerProcess
 
+from .actions import Actions
+from .control import LabControl
 from .timeline import Timeline
 
 DEMO_USERS = ("dan", "adam", "ursula", "amy", "fred")
@@ -37,6 +39,7 @@ class TrainerLab:
         self.timeline = Timeline(self.clock)
         self.seeded: dict = {}
         self.summary: dict = {}
+        self.control: LabControl | None = None
 
     @property
     def time_scale(self) -> float:
@@ -82,6 +85,9 @@ class TrainerLab:
             "media": {"url": self.router.url, "pid": self.router.pid} if self.router else None,
         }
         self.write_lab_file()
+        # ipics-lab power on|off from another terminal (Method 3: power the secondary up)
+        self.control = LabControl(self.root, Actions(self.pair, self.timeline), on_change=self.write_lab_file)
+        await self.control.start()
         self.timeline.add("message", "the lab is up: primary active, secondary standby Ready")
         return self.summary
 
@@ -98,6 +104,8 @@ class TrainerLab:
         self.timeline.add("action", f"time scale set to {describe_scale(scale)}")
 
     def stop(self) -> None:
+        if self.control is not None:
+            self.control.close()
         try:
             if self.pair is not None:
                 self.pair.stop()

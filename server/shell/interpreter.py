@@ -40,6 +40,7 @@ HELP = f"""Commands of this emulated Cisco IPICS server:
   ntpsetup -c                                           show the NTP settings
   service ipics_nm start|stop|restart|status            the node manager (ipicsadmin)
   service ipics start|stop|stop-all|start-all           the IPICS services (ipicsadmin)
+  service ipics status                                  the services, running or stopped
   service ipics ha-status                               HA status and pending repair processes
   {REPAIR_COMMAND} REPAIR     (informix)
   {RSYNC_COMMAND} run ipicsadmin   (ipicsadmin, on the primary)
@@ -175,7 +176,11 @@ class Shell:
             return ok(f"NTP is enabled\n  NTP server        : {servers[0]}\n"
                       f"  backup NTP server : {servers[1] if len(servers) > 1 else '-'}\n"
                       f"  system clock      : {state}")
-        if len(args) in (3, 4) and args[:2] == ["-s", "enable"]:
+        if len(args) == 3 and args[:2] == ["-s", "enable"]:
+            # The chapter's command and this usage both name a backup server: one is required.
+            return fail("ntpsetup: a backup NTP server is required: "
+                        "ntpsetup -s enable <ntp-server> <backup-ntp-server>", 2)
+        if len(args) == 4 and args[:2] == ["-s", "enable"]:
             if user != "ipicsadmin":
                 return fail("ntpsetup: Permission denied: run it as ipicsadmin")
             servers = args[2:]
@@ -191,7 +196,7 @@ class Shell:
     # ----------------------------------------------------------------- services
     async def _service(self, user: str, args: list[str]) -> CommandResult:
         if len(args) != 2:
-            return fail("usage: service ipics start|stop|stop-all|start-all|ha-status | "
+            return fail("usage: service ipics start|stop|stop-all|start-all|status|ha-status | "
                         "service ipics_nm start|stop|restart|status", 2)
         name, action = args
         if name not in ("ipics", "ipics_nm"):

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from types import SimpleNamespace
 
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.lab.supervisor import wait_until
@@ -17,6 +18,15 @@ async def _up(data_dir, *extra):
         sys.executable, "-m", "ipics_server", "up", "--headless", "--json", "--time-scale", "0.01",
         "--data-dir", str(data_dir), *extra,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def _lab_command(*args: str, env: dict | None = None):
+    """``ipics-lab ARGS``, as a user types it in another terminal: (returncode, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ipics_server", *args, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return SimpleNamespace(returncode=proc.returncode, stdout=out.decode(), stderr=err.decode())
 
 
 def _alive(pid: int) -> bool:
@@ -68,11 +78,31 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
         async with ApiClient(info["primary"]["url"]) as c:
             assert (await c.get("/api/v1/health/active")).status == 200
 
+        # Method 3 from a terminal: shutdown -h now halts the secondary; the documented
+        # ipics-lab power on powers it up again, and it rejoins the pair as standby.
+        env = {**os.environ, "IPICS_SHELL_PASSWORD": info["admin"]["password"]}
+        halt = await _lab_command("shell", "secondary", "-c", "shutdown -h now", "--lab-dir", str(tmp_path), env=env)
+        assert halt.returncode == 0, halt.stderr
+        await wait_until(lambda: _gone(info["secondary"]["pid"]), 20, "the secondary to halt")
+        power = await _lab_command("power", "on", "secondary", "--lab-dir", str(tmp_path))
+        assert power.returncode == 0 and "secondary powered on" in power.stdout, power.stderr
+        again = await _lab_command("power", "on", "secondary", "--lab-dir", str(tmp_path))
+        assert again.returncode == 1 and "already powered on" in again.stderr
+        async with ApiClient(info["secondary"]["url"]) as c:
+            async def standby():
+                return (await c.get("/api/v1/ha/status")).body["role"] == "standby"
+
+            await wait_until(standby, 30, "the secondary to rejoin as standby")
+        pids = {name: entry["pid"] for name, entry in json.loads((tmp_path / "lab.json").read_text())["servers"].items()}
+        assert pids["secondary"] != info["secondary"]["pid"] and _alive(pids["secondary"])
+        nobody = await _lab_command("power", "off", "primary", "--lab-dir", str(tmp_path / "elsewhere"))
+        assert nobody.returncode == 2 and "no lab is running" in nobody.stderr
+
         lab.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(lab.wait(), 30) == 0
-        for name in ("primary", "secondary", "media"):
-            pid = info[name]["pid"]
+        for name, pid in (*pids.items(), ("media", info["media"]["pid"])):
             await wait_until(lambda pid=pid: _gone(pid), 10, f"{name} to stop")
+        assert not (tmp_path / "control.sock").exists()
     finally:
         if lab.returncode is None:
             lab.kill()
