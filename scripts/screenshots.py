@@ -77,7 +77,7 @@ async def main(out: Path) -> None:
             await wait_until(lambda: idc.session.state == State.ONLINE, 30, "the reconnect")
             window.floor.release(fire.group_id, "adam")
             await grab(window, out / "idc-reconnected.png")
-            await idc.session.close()
+            await idc.aclose()
         finally:
             pair.stop()
 
