@@ -133,6 +133,12 @@ async def _server_listing(address: str) -> list[dict] | None:
     return None
 
 
+async def _log_out(client: ApiClient) -> None:
+    """End the session's token on the server; a server that is gone has nothing to end."""
+    with contextlib.suppress(Unreachable):
+        await client.post("/api/v1/auth/logout")
+
+
 def check_login_form(address: str, username: str, password: str) -> str:
     """The login server's address, normalized; ``ValueError`` saying what is missing or
     wrong (the IDC's login dialog and the mobile client's login page)."""
@@ -282,9 +288,10 @@ class ConsoleSession:
                                         source=self.server)
             self._notify()
 
-    async def _refresh_servers(self) -> None:
+    async def _refresh_servers(self, client: ApiClient | None = None) -> None:
+        """The selector's roles from the server's listing (kept for the next run)."""
         with contextlib.suppress(Unreachable):
-            reply = await self._client.get("/api/v1/servers")
+            reply = await (client or self._client).get("/api/v1/servers")
             if reply.ok:
                 self.known.update(reply["servers"])
         self.known.save()
@@ -394,8 +401,11 @@ class ConsoleSession:
         client, self._client = self._client, None
         try:
             if client:
-                with contextlib.suppress(Unreachable):
-                    await client.post("/api/v1/auth/logout")
+                # The roles were last learned at the login or the reconnect: a partner that
+                # did not answer then may be back as the standby now, and the server being
+                # left knows it.  The selector shown next must not say "did not answer".
+                learn = [self._refresh_servers(client)] if self.state == State.ONLINE else []
+                await asyncio.gather(_log_out(client), *learn)
         finally:  # even when cancelled (the window closing as the app quits): nothing left open
             if client:
                 await client.close()
