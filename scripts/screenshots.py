@@ -3,8 +3,10 @@
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python scripts/screenshots.py [--out docs]
 
 It starts its own HA pair with the demo data, opens an IDC and logs in as Dan, then
-captures: the login dialog, the console online (Adam talking on Fire), the console
-offline after the active is killed, and the console reconnected to the new active.
+captures: the login dialog, the console after Ursula chose the standby (redirected to
+the active, the banner says why), the console online (Adam talking on Fire), the
+console offline after the active is killed, and the console reconnected to the new
+active.
 """
 
 from __future__ import annotations
@@ -40,6 +42,27 @@ async def grab(widget, path: Path) -> None:
     print(f"wrote {path}")
 
 
+async def grab_redirected(pair: LabPair, profile: Path, path: Path) -> None:
+    """Ursula chooses the standby: the console she lands on says why it is the active."""
+    known = KnownServers.load(profile / "servers.json")
+    known.add(pair.primary.url)
+    known.add(pair.secondary.url)
+    idc = Idc(known, Credentials(profile), clock=Clock(TIME_SCALE))
+    await idc.session.learn_unknown_roles()
+    idc.start()
+    idc.dialog.selector.setCurrentIndex(idc.dialog.selector.findData(pair.secondary.url))
+    idc.dialog.username.setText("ursula")
+    idc.dialog.password.setText("demo-password")
+    idc.dialog.login_button.click()
+    await wait_until(idc.window.isVisible, 30, "Ursula's console")
+    window = idc.window
+    window.resize(1280, 800)
+    await wait_until(lambda: window.incident_files.item(0) and
+                     not window.incident_files.item(0).icon().isNull(), 10, "the photo")
+    await grab(window, path)
+    await idc.aclose()
+
+
 async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,6 +83,8 @@ async def main(out: Path) -> None:
             idc.dialog.password.setText("demo-password")
             await grab(idc.dialog, out / "idc-login.png")
 
+            await grab_redirected(pair, Path(tmp) / "ursula", out / "idc-redirected.png")
+
             idc.dialog.login_button.click()
             await wait_until(idc.window.isVisible, 30, "the console")
             window = idc.window
@@ -77,7 +102,7 @@ async def main(out: Path) -> None:
             await wait_until(lambda: idc.session.state == State.ONLINE, 30, "the reconnect")
             window.floor.release(fire.group_id, "adam")
             await grab(window, out / "idc-reconnected.png")
-            await idc.session.close()
+            await idc.aclose()
         finally:
             pair.stop()
 

@@ -133,6 +133,12 @@ async def _server_listing(address: str) -> list[dict] | None:
     return None
 
 
+async def _log_out(client: ApiClient) -> None:
+    """End the session's token on the server; a server that is gone has nothing to end."""
+    with contextlib.suppress(Unreachable):
+        await client.post("/api/v1/auth/logout")
+
+
 def check_login_form(address: str, username: str, password: str) -> str:
     """The login server's address, normalized; ``ValueError`` saying what is missing or
     wrong (the IDC's login dialog and the mobile client's login page)."""
@@ -184,22 +190,25 @@ class ConsoleSession:
         self._set_state(State.CONNECTING)
         self.username, self._password = username, password
         target, tried = address, []
+        chosen_why = None  # why the chosen server did not take the login, if it did not
         try:
             for _ in range(len(self.known.servers) + 3):
                 self.known.add(target)
                 outcome = await self._try_login(target, username, password)
                 tried.append(target)
                 if isinstance(outcome, dict):
-                    await self._connected(target, outcome)
+                    await self._connected(target, outcome, chosen=address, chosen_why=chosen_why)
                     return
-                kind, next_target = outcome
+                kind, next_target, why = outcome
+                if target == address:
+                    chosen_why = why
                 if next_target is None:
                     others = [a for a in self.known.others(target) if a not in tried]
                     if not others:
                         raise LoginError(f"no server answers (tried {', '.join(tried)})")
                     next_target = others[0]
                 if kind == "unreachable":
-                    self._notify("paused", f"{target} does not answer: trying {next_target} in about "
+                    self._notify("paused", f"{target} {why}: trying {next_target} in about "
                                            f"{UNREACHABLE_PAUSE_S:.0f} seconds")
                 if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
@@ -217,47 +226,56 @@ class ConsoleSession:
             raise
 
     async def _try_login(self, target: str, username: str, password: str):
-        """The user's record on success; else (what happened, where to go next)."""
+        """The user's record on success; else (what happened, where to go next, what
+        ``target`` is or did in words that follow its address: "is the standby server")."""
         async with ApiClient(target, timeout_s=REQUEST_TIMEOUT_S) as c:
             try:
                 reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
             except Unreachable:
                 self.known.set_role(target, UNREACHABLE)
-                return "unreachable", None
+                return "unreachable", None, "does not answer"
         if reply.ok:
             self.token = reply["token"]
             return reply["user"] if isinstance(reply.body.get("user"), dict) else {"username": username}
         body = reply.body if isinstance(reply.body, dict) else {}
         if reply.status == 401:
             raise LoginError("wrong user name or password")
+        role = body.get("role")
         if reply.status == 409 and body.get("active"):
             believed = self.known.get(target).role if self.known.get(target) else None
-            self.known.set_role(target, body.get("role"))
+            self.known.set_role(target, role)
             self.known.set_role(body["active"], "active")
             if believed == "active":
                 # Amy's case: the selector still showed this server as the active one, so
                 # the console sees its connection fail, pauses, then goes to the other.
-                self._notify("paused", f"{target} is no longer the active server (it is the "
-                                       f"{body.get('role', 'standby')} now): the connection failed; "
+                why = f"is no longer the active server (it is the {role or 'standby'} now)"
+                self._notify("paused", f"{target} {why}: the connection failed; "
                                        f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds")
-                return "stale", body["active"]
-            self._notify("redirected", f"{target} is the {body.get('role', 'standby')} server: the login was "
+                return "stale", body["active"], why
+            why = f"is the {role or 'standby'} server"
+            self._notify("redirected", f"{target} {why}: the login was "
                                        f"refused and redirected to the active server {body['active']}")
-            return "redirected", body["active"]
+            return "redirected", body["active"], why
         if reply.status in (409, 503):
             # Transitioning, or a standby that knows no active yet: like a server
-            # that does not answer, pause and try the other one.
-            self.known.set_role(target, body.get("role"))
-            return "unreachable", None
+            # that does not answer, pause and try the other one (but it did answer).
+            self.known.set_role(target, role)
+            state = "it is transitioning" if role == "transitioning" else body.get("message") or reply.status
+            return "unreachable", None, f"cannot take a login now ({state})"
         raise LoginError(f"{target} refused the login: {body.get('message', reply.status)}")
 
-    async def _connected(self, address: str, user: dict) -> None:
+    async def _connected(self, address: str, user: dict, *, chosen: str, chosen_why: str | None) -> None:
         self.server, self.user = address, user
         self._client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
         await self._refresh_servers()
         await self.refresh()
         self._set_state(State.ONLINE)
-        self._notify("online", f"logged in to the active server {address}")
+        text = f"logged in to the active server {address}"
+        if address != chosen:
+            # The redirect's own notice flashes by in the login dialog: this one stays in
+            # the console's banner, so the dispatcher can read why they are here.
+            text += f", not to {chosen} as chosen: {chosen} {chosen_why or 'did not take the login'}"
+        self._notify("online", text)
         self._spawn(self._listen())
 
     # ------------------------------------------------------------ configuration
@@ -270,9 +288,10 @@ class ConsoleSession:
                                         source=self.server)
             self._notify()
 
-    async def _refresh_servers(self) -> None:
+    async def _refresh_servers(self, client: ApiClient | None = None) -> None:
+        """The selector's roles from the server's listing (kept for the next run)."""
         with contextlib.suppress(Unreachable):
-            reply = await self._client.get("/api/v1/servers")
+            reply = await (client or self._client).get("/api/v1/servers")
             if reply.ok:
                 self.known.update(reply["servers"])
         self.known.save()
@@ -382,8 +401,11 @@ class ConsoleSession:
         client, self._client = self._client, None
         try:
             if client:
-                with contextlib.suppress(Unreachable):
-                    await client.post("/api/v1/auth/logout")
+                # The roles were last learned at the login or the reconnect: a partner that
+                # did not answer then may be back as the standby now, and the server being
+                # left knows it.  The selector shown next must not say "did not answer".
+                learn = [self._refresh_servers(client)] if self.state == State.ONLINE else []
+                await asyncio.gather(_log_out(client), *learn)
         finally:  # even when cancelled (the window closing as the app quits): nothing left open
             if client:
                 await client.close()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..core.session import ConsoleSession, Notice, State
 from ..core.talk import Floor
+from ..core.wording import sentence
 from .bridge import SessionBridge
 from .style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
 from .talk_group import TalkGroupRow
@@ -272,7 +273,7 @@ class ConsoleWindow(QMainWindow):
 
     def show_banner(self, kind: str, text: str) -> None:
         self.banner.setStyleSheet(banner_css(kind))
-        self.banner.setText(text[:1].upper() + text[1:])
+        self.banner.setText(sentence(text))
         self.banner.show()
         # Screen readers announce it, as they would an alert.
         QAccessible.updateAccessibility(QAccessibleEvent(self.banner, QAccessible.Event.Alert))

@@ -39,7 +39,7 @@ class Idc(QObject):
         self.dialog.cancelled.connect(self.close)
         self.window.logout_requested.connect(self.logout)
         self.window.closed.connect(self.close)
-        self._closing = False
+        self._closing: asyncio.Task | None = None
 
     def start(self) -> None:
         self.dialog.refresh_selector()
@@ -59,7 +59,7 @@ class Idc(QObject):
     async def _logout(self) -> None:
         self.floor.release_all(self.session.username or "")
         await self.session.logout()
-        if self._closing:
+        if self._closing is not None:
             return
         self.window.hide()
         self.dialog.refresh_selector(self.session.known.active())
@@ -68,10 +68,18 @@ class Idc(QObject):
         self.start()
 
     def close(self) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        self.tasks.start(self._close())
+        """Close the console (its widgets, then its session) in a task on the running
+        loop.  Called from Qt: Cancel, the window's close button."""
+        if self._closing is None:
+            self._closing = self.tasks.start(self._close())
+
+    async def aclose(self) -> None:
+        """Close the console and wait until its session is closed, on the running loop.
+        For whoever closes an IDC from outside Qt (a test's teardown): a close left to Qt
+        when no loop runs (pytest-qt closing its widgets after the test) would start the
+        session's close on a loop that is not running."""
+        self.close()
+        await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
         # Widgets first: after the await they may already be gone (the app quitting).

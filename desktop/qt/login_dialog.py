@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..core.credentials import Credentials
 from ..core.session import ConsoleSession, LoginError, Notice, check_login_form
+from ..core.wording import sentence
 from .bridge import SessionBridge
 from .server_selector import ServerSelector
 from .style import banner_css
@@ -184,7 +185,7 @@ class LoginDialog(QDialog):
         if not self.isVisible():
             return
         if notice is not None and notice.kind in ("redirected", "paused"):
-            self.show_message(notice.kind, notice.text[:1].upper() + notice.text[1:] + ".")
+            self.show_message(notice.kind, sentence(notice.text, full_stop=True))
         self.refresh_selector()  # roles learned on the way (Amy's selector updated)
 
     def show_message(self, kind: str, text: str) -> None:

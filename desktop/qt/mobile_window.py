@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from ..core.mobile import MediaError, MobileClient, Upload, dialog_filter
 from ..core.session import LoginError, Notice, State, UploadError, check_login_form
+from ..core.wording import sentence
 from .server_selector import ServerSelector
 from .style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
 from .tasks import Tasks
@@ -532,7 +533,7 @@ class MobileWindow(QWidget):
         s = self.session
         if self.pages.currentWidget() is self.login_page:
             if notice.kind in ("redirected", "paused"):
-                self._login_message(notice.kind, notice.text[:1].upper() + notice.text[1:] + ".")
+                self._login_message(notice.kind, sentence(notice.text, full_stop=True))
                 self.refresh_selector()
             return
         if notice.kind in ("offline", "reconnected"):
@@ -541,9 +542,9 @@ class MobileWindow(QWidget):
             self.show_banner("offline", f"Offline: {s.server} does not answer. Your incidents stay on screen; "
                                         "the phone switches to the new active server by itself.")
         elif notice.kind == "reconnected":
-            self.show_banner("reconnected", notice.text[:1].upper() + notice.text[1:] + ".")
+            self.show_banner("reconnected", sentence(notice.text, full_stop=True))
         elif notice.kind == "error":
-            self.show_banner("error", notice.text[:1].upper() + notice.text[1:] + ".")
+            self.show_banner("error", sentence(notice.text, full_stop=True))
 
     def show_banner(self, kind: str, text: str) -> None:
         self.banner.setStyleSheet(banner_css(kind))

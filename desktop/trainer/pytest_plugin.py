@@ -353,10 +353,10 @@ def _ipics_qt_objects_deleted(qapp):
     qapp.processEvents()
 
 
-def new_idc(qtbot, profile_dir, servers, *, clock, floor=None):
+def new_idc(profile_dir, servers, *, clock, floor=None):
     """An IDC (desktop/qt/idc.py) with its own profile folder (selector file and
-    remembered user name) knowing ``servers``, in ``qtbot``, its login dialog shown.
-    Close it with ``close_idc``."""
+    remembered user name) knowing ``servers``, its login dialog shown.  Close it with
+    ``close_idc`` (not by qtbot: see there)."""
     from ipics_desktop.core.credentials import Credentials
     from ipics_desktop.core.known_servers import KnownServers
     from ipics_desktop.qt.idc import Idc
@@ -365,18 +365,16 @@ def new_idc(qtbot, profile_dir, servers, *, clock, floor=None):
     for url in servers:
         known.add(url)
     idc = Idc(known, Credentials(profile_dir), clock=clock, floor=floor)
-    qtbot.addWidget(idc.dialog)  # pytest-qt closes both before the fixtures end
-    qtbot.addWidget(idc.window)
     idc.start()
     return idc
 
 
 async def close_idc(idc) -> None:
-    """Its tasks cancelled and its session closed (logged out of nothing, socket closed)."""
-    idc.tasks.cancel_all()
-    idc.dialog.tasks.cancel_all()
-    idc.window.tasks.cancel_all()
-    await idc.session.close()
+    """Its windows closed, its tasks cancelled and its session closed (logged out,
+    socket closed), on the running loop.  Not left to qtbot: pytest-qt closes the
+    widgets it was given after the test, outside the loop, and the console's close
+    would then start on a loop that is not running."""
+    await idc.aclose()
 
 
 async def log_in_idc(idc, qtbot, address: str, user: str, password: str, timeout_s: float) -> None:
@@ -412,16 +410,17 @@ def _demo_user(demo: SimpleNamespace, user: str) -> str:
 async def ipics_idc(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, tmp_path, ipics_time_scale: float,
                     ipics_takeover_deadline_s: float, ipics_no_keyring, _ipics_qt_objects_deleted):
     """``await ipics_idc(user, *, login=True)``: an IDC (login dialog, then console
-    window) in ``qtbot`` knowing both servers, on the pair's clock (it follows a time-scale change), logged
-    in as the demo user on the active server (unless ``login=False``: the dialog
-    waits).  The IDCs of one test share a push-to-talk floor.  Needs an ``async def``
-    test (it runs on the qasync loop).  Closed after the test."""
+    window; drive it with ``qtbot``) knowing both servers, on the pair's clock (it
+    follows a time-scale change), logged in as the demo user on the active server
+    (unless ``login=False``: the dialog waits).  The IDCs of one test share a
+    push-to-talk floor.  Needs an ``async def`` test (it runs on the qasync loop).
+    Closed after the test, on the loop (``close_idc``)."""
     from ipics_desktop.core.talk import Floor
 
     pair, floor, opened = ipics_demo.pair, Floor(), []
 
     async def open_idc(user: str = "dan", *, login: bool = True):
-        idc = new_idc(qtbot, tmp_path / "ipics-idc" / _demo_user(ipics_demo, user),
+        idc = new_idc(tmp_path / "ipics-idc" / _demo_user(ipics_demo, user),
                       [s.url for s in pair.servers], clock=pair.clock, floor=floor)  # follows set_time_scale
         opened.append(idc)
         if login:

@@ -3,6 +3,8 @@ Connections, behaviour by behaviour (no widgets)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.session import LoginError, State
 from ipics_server.lab.supervisor import wait_until
@@ -32,6 +34,10 @@ async def test_choosing_the_standby_is_refused_and_redirected_to_the_active(pair
     assert console.state == State.ONLINE and console.server == pair.primary.url
     redirected = [n for n in console.notices if n.kind == "redirected"]
     assert redirected and "standby" in redirected[0].text and pair.primary.url in redirected[0].text
+    # The notice that stays on screen once online says why this is not the chosen server.
+    assert console.notices[-1].kind == "online"
+    assert console.notices[-1].text == (f"logged in to the active server {pair.primary.url}, not to "
+                                        f"{pair.secondary.url} as chosen: {pair.secondary.url} is the standby server")
 
 
 async def test_a_server_that_does_not_answer_pauses_about_5_seconds_then_redirects(pair, console, known):
@@ -45,6 +51,21 @@ async def test_a_server_that_does_not_answer_pauses_about_5_seconds_then_redirec
     assert console.server == pair.secondary.url and kinds(console)[:2] == ["paused", "online"]
     assert console.clock.slept == [5.0]  # the pause, in emulated seconds
     assert KnownServers.load(known.path).active() == pair.secondary.url
+
+
+async def test_a_server_that_answers_but_cannot_take_the_login_says_why_and_the_console_tries_the_other(
+        pair, console, known):
+    async with await pair.admin(pair.primary) as admin:
+        crashed = await admin.post("/api/v1/lab/faults", {"fault": "crash-service", "service": "tomcat"})
+        assert crashed.ok, crashed.body
+    known.add(pair.primary.url)
+    known.add(pair.secondary.url)
+    # The secondary names the primary as the active until it takes over: the login may fail.
+    with contextlib.suppress(LoginError):
+        await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    assert console.notices[0].kind == "paused"
+    assert console.notices[0].text == (f"{pair.primary.url} cannot take a login now (tomcat is not running on "
+                                       f"this server): trying {pair.secondary.url} in about 5 seconds")
 
 
 async def test_a_wrong_password_says_so_and_stays_logged_out(pair, console):

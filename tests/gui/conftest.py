@@ -11,6 +11,7 @@ never ``qtbot.waitUntil``, which cannot run inside a task on a qasync loop.
 from __future__ import annotations
 
 import gc
+import logging
 from pathlib import Path
 
 import keyring
@@ -59,14 +60,38 @@ def floor() -> Floor:
     return Floor()
 
 
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-async def open_idc(tmp_path, qtbot, floor):
+def no_error_logged():
+    """Fails the test when anything in this process logged an error, its teardown
+    included (the widgets pytest-qt closes, the IDCs closed after the test): an error
+    logged on every teardown hides the real ones."""
+    errors = _ErrorRecords()
+    logging.getLogger().addHandler(errors)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(errors)
+    assert not errors.records, "errors logged:\n" + "\n".join(map(logging.Formatter().format, errors.records))
+
+
+@pytest.fixture
+async def open_idc(no_error_logged, tmp_path, qtbot, floor):
     """``open_idc(profile, servers)``: an IDC with its own profile folder (the selector
-    file and the remembered user name), as a dispatcher's desktop would have."""
+    file and the remembered user name), as a dispatcher's desktop would have.  A test
+    that opens one fails if anything logs an error, its teardown included."""
     opened: list[Idc] = []
 
     def make(profile: str = "dan", servers: list[str] = (), *, clock: Clock | None = None) -> Idc:
-        idc = new_idc(qtbot, profile_path(tmp_path, profile), servers, clock=clock or RecordingClock(TIME_SCALE),
+        idc = new_idc(profile_path(tmp_path, profile), servers, clock=clock or RecordingClock(TIME_SCALE),
                       floor=floor)
         opened.append(idc)
         return idc

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
-from .steps import activity, log_in
+from .steps import activity, log_in, selector_items
 
 
 def names(window, kind: str) -> list[str]:
@@ -102,7 +102,7 @@ async def test_failover_offline_with_the_last_configuration_then_reconnected_by_
     assert names(window, "channel") == ["EMS", "Fire", "Police"]  # no visible change: it all replicated
 
 
-async def test_after_failover_the_console_stays_and_logout_then_login_goes_to_the_active_shown(
+async def test_after_failover_the_console_stays_and_logout_shows_both_roles_then_login_goes_to_the_active(
         demo, open_idc, qtbot):
     pair = demo.pair
     idc = open_idc("dan", [pair.primary.url, pair.secondary.url])
@@ -120,6 +120,9 @@ async def test_after_failover_the_console_stays_and_logout_then_login_goes_to_th
     assert not idc.window.isVisible()
     assert idc.dialog.selected_address() == pair.secondary.url  # the active, shown in the selector
     assert idc.dialog.selector.currentText().endswith("active)")
+    # The old active came back as the standby while Dan was online: the selector says
+    # so, not the "did not answer" of the moment he reconnected.
+    assert dict(selector_items(idc.dialog))[pair.primary.url] == f"{pair.primary.url}  (primary, standby)"
     assert "Logged out" in idc.dialog.message.text()
 
     qtbot.keyClicks(idc.dialog.password, demo.password)

@@ -8,7 +8,7 @@ from ipics_desktop.core.session import State
 from ipics_server.lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 
-from ..pair.conftest import TAKEOVER_DEADLINE_S
+from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
 from .conftest import profile_path
 from .steps import activity, choose_server, log_in, selector_items
 
@@ -37,7 +37,7 @@ async def test_a_wrong_password_says_so_and_the_dialog_stays(demo, open_idc, qtb
     assert idc.dialog.login_button.isEnabled()
 
 
-async def test_choosing_the_standby_is_refused_and_redirected_with_a_message(demo, open_idc, qtbot):
+async def test_choosing_the_standby_is_refused_and_redirected_and_the_console_says_why(demo, open_idc, qtbot):
     pair = demo.pair
     idc = open_idc("dan", [pair.primary.url, pair.secondary.url])
     await idc.session.learn_unknown_roles()
@@ -45,6 +45,20 @@ async def test_choosing_the_standby_is_refused_and_redirected_with_a_message(dem
     assert idc.session.server == pair.primary.url
     assert any("standby server: the login was refused and redirected to the active server "
                f"{pair.primary.url}" in line for line in activity(idc.window))
+    # The dialog's message starts with the address as it is, not "Http://...".
+    assert idc.dialog.message.text().startswith(f"{pair.secondary.url} is the standby server: ")
+
+    # The dialog is gone; the console's banner says why Dan is not on the server he chose.
+    window, why = idc.window, (f"Logged in to the active server {pair.primary.url}, not to {pair.secondary.url} "
+                               f"as chosen: {pair.secondary.url} is the standby server")
+    assert not idc.dialog.isVisible() and window.isVisible()
+    assert window.banner.isVisible() and window.banner.text() == why
+    # It stays until the connection changes: a configuration change pushed meanwhile keeps it.
+    async with await pair.admin(pair.primary) as admin:
+        hazmat = await create_channel(admin, "Hazmat")
+        await admin.post(f"/api/v1/channels/{hazmat['id']}/assignments", {"username": "dan"})
+    await wait_until(lambda: any(row.name == "Hazmat" for row in window.rows.values()), 10, "Hazmat on Dan's console")
+    assert window.banner.isVisible() and window.banner.text() == why
 
 
 async def test_remember_me_keeps_the_password_in_the_keyring_and_nowhere_else(demo, open_idc, qtbot, tmp_path,
@@ -105,6 +119,8 @@ async def test_a_server_that_does_not_answer_pauses_then_redirects_and_updates_t
     assert KnownServers.load(profile_path(tmp_path, "amy") / "servers.json").active() == pair.secondary.url
     labels = dict(selector_items(idc.dialog))
     assert labels[pair.secondary.url].endswith("active)") and labels[pair.primary.url].endswith("did not answer)")
+    assert idc.window.banner.text() == (f"Logged in to the active server {pair.secondary.url}, not to "
+                                        f"{pair.primary.url} as chosen: {pair.primary.url} does not answer")
 
 
 async def test_the_dialog_stays_responsive_during_the_pause_and_cancel_stops_the_login(demo, open_idc, qtbot):

@@ -61,11 +61,17 @@ def test_the_plugin_module_imports_neither_qt_nor_the_servers(tmp_path):
     assert result.returncode == 0 and result.stdout.strip() == "[]", report(result)
 
 
-def test_the_example_module_passes_outside_the_projects_tests(tmp_path):
+def test_the_example_module_passes_outside_the_projects_tests_and_logs_no_error(tmp_path):
     base = tmp_path / "base"
-    result = run_pytest(ROOT, tmp_path / "home", "examples/test_trainer_plugin.py", "-q", "--basetemp", str(base))
+    # Live logs from WARNING up, setup, call and teardown alike: a fixture that logs an
+    # error on every teardown would hide a test engineer's real ones.
+    result = run_pytest(ROOT, tmp_path / "home", "examples/test_trainer_plugin.py", "-q", "--basetemp", str(base),
+                        "-o", "log_cli=true", "--log-cli-level=WARNING")
     assert result.returncode == 0, report(result)
     assert "2 passed" in result.stdout, report(result)
+    output = result.stdout + result.stderr
+    for sign in ("ERROR", "Traceback", "RuntimeError"):
+        assert sign not in output, report(result)
     assert running_under(base) == []
 
 

@@ -5,10 +5,9 @@ floor is shared only through the router.  A qasync loop, as in tests/gui."""
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.credentials import Credentials
-from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.router_floor import RouterFloor
 from ipics_desktop.qt.idc import Idc
+from ipics_desktop.trainer.pytest_plugin import close_idc, new_idc
 
 from ...gui.conftest import (  # noqa: F401 (fixtures and the qasync loop hook)
     USER_PASSWORD,
@@ -29,21 +28,12 @@ async def open_console(tmp_path, qtbot, router):  # noqa: F811
     opened: list[Idc] = []
 
     def make(profile: str, servers: list[str]) -> Idc:
-        profile_dir = profile_path(tmp_path, profile)
-        known = KnownServers.load(profile_dir / "servers.json")
-        for url in servers:
-            known.add(url)
-        idc = Idc(known, Credentials(profile_dir), clock=RecordingClock(TIME_SCALE), floor=RouterFloor(router.url))
-        qtbot.addWidget(idc.dialog)
-        qtbot.addWidget(idc.window)
+        idc = new_idc(profile_path(tmp_path, profile), servers, clock=RecordingClock(TIME_SCALE),
+                      floor=RouterFloor(router.url))
         opened.append(idc)
-        idc.start()
         return idc
 
     yield make
     for idc in opened:
-        idc.tasks.cancel_all()
-        idc.dialog.tasks.cancel_all()
-        idc.window.tasks.cancel_all()
-        await idc.session.close()
+        await close_idc(idc)
         await idc.floor.close()
