@@ -34,13 +34,13 @@ import signal
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..adapters.httpclient import ApiClient, Reply, Unreachable
 from . import checker
-from .checker import Ack
+from .checker import FAIL, OK, UNKNOWN, Ack, Op
 from .supervisor import LabPair, ServerProcess, SetupError, wait_until
 
 FAULT_KINDS = ("kill", "pause", "cut-both", "cut-one-way", "clock-jump", "tomcat-crash", "txlog-fill")
@@ -141,6 +141,8 @@ class Report:
         head = (f"fault campaign seed {self.seed}: {'OK' if self.ok else 'FAILED'} "
                 f"({len(self.faults)} faults, {sum(self.counts.values())} acknowledged writes)")
         lines = [head]
+        if ops := self.info.get("operations"):
+            lines.append("  operations: " + ", ".join(f"{k} {v}" for k, v in ops.items()))
         lines += [f"  {cls:<40} {n}" for cls, n in self.counts.items()]
         lines += [f"  invariant {name}: {'ok' if inv['ok'] else 'BROKEN'}: {inv['detail']}"
                   for name, inv in self.invariants.items()]
@@ -172,6 +174,8 @@ class Campaign:
         self._log = log or (lambda line: print(line, flush=True))
         self.pair: LabPair | None = None
         self.acks: list[Ack] = []
+        #: every operation the clients invoked, with its outcome (Jepsen's history)
+        self.history: list[Op] = []
         #: (real seconds, server, role) whenever a server's role changes (or it stops answering)
         self.role_history: list[tuple[float, str, str]] = []
         self.file_checks: list[dict] = []
@@ -211,6 +215,15 @@ class Campaign:
             if s.url == url:
                 return s.name
         return None
+
+    def invoke(self, **kw) -> int:
+        """An operation is about to be sent: its place in the history."""
+        self.history.append(Op(seq=len(self.history) + 1, invoked_s=self.now(), **kw))
+        return len(self.history) - 1
+
+    def complete(self, index: int, outcome: str, why: str = "", key: str | None = None) -> None:
+        op = self.history[index]
+        self.history[index] = replace(op, outcome=outcome, completed_s=self.now(), why=why, key=key or op.key)
 
     def record_ack(self, **kw) -> Ack:
         self._ack_seq += 1
@@ -372,7 +385,7 @@ class Campaign:
             }
             active = (p or {}).get("role") == "active" and "primary" or (s or {}).get("role") == "active" and \
                 "secondary" or None
-            result = checker.check(self.acks, primary, secondary,
+            result = checker.check(self.acks, primary, secondary, history=self.history,
                                    active_since_s=self.became_active_at(active) if active else None,
                                    slack_s=0.5, extra_invariants=extra_invariants)
         except Exception as exc:  # noqa: BLE001 - the campaign broke down: a failed run, with why
@@ -403,6 +416,7 @@ class Campaign:
             documented_losses=data.get("documented_losses", {}),
             info={**data.get("info", {}), "unexplained_total": data.get("unexplained_total", 0),
                   "server_tracebacks": tracebacks, "file_checks": self.file_checks,
+                  "unknown_outcomes": [op.to_json() for op in self.history if op.outcome == UNKNOWN][:200],
                   "role_changes": len(self.role_history)},
             run_times_s={k: round(v, 2) for k, v in times.items()},
             schedule=[f.to_json() for f in self.schedule()], notes=self.notes)
@@ -822,10 +836,9 @@ class Client:
                 await self.pause(self.rng.uniform(1, 6))  # think time
 
     def refused(self, reply: Reply) -> None:
-        code = reply.body.get("error") if isinstance(reply.body, dict) else None
-        key = f"{reply.status} {code}"
+        key = f"{reply.status} {_code(reply)}"
         self.stats["refused"][key] = self.stats["refused"].get(key, 0) + 1
-        if reply.status >= 500 and code not in ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring"):
+        if not _a_refusal(reply):
             self.stats["internal_errors"] += 1
             self.c.notes.append(f"{self.name}: {reply.status} from the {self.current}: {reply.body}")
 
@@ -857,24 +870,34 @@ class Client:
         else:
             await self.upload(http)
 
-    async def write(self, http: ApiClient, method: str, path: str, **kw) -> Reply:
-        """One write.  No answer (``Unreachable``, raised): the outcome is unknown, and
-        the write is counted neither way."""
+    async def write(self, http: ApiClient, method: str, path: str, *, op: str, table: str, key: str | None = None,
+                    name: str | None = None, sha256: str | None = None, **kw) -> Reply:
+        """One write, in the history: invoked, then ok, fail or unknown.  No answer
+        (``Unreachable``, raised) or a 5xx that is not a refusal: the outcome is unknown
+        (it may have happened), and the checker may use it to explain a change."""
         self.stats["attempts"] += 1
+        index = self.c.invoke(client=self.name, op=op, table=table, key=key, server=self.current, name=name,
+                              sha256=sha256)
         try:
             reply = await http.request(method, path, **kw)
-        except Unreachable:
+        except Unreachable as exc:
             self.stats["unknown_outcome"] += 1
+            self.c.complete(index, UNKNOWN, why=f"no answer: {exc}")
             raise
         if reply.ok:
             self.stats["acknowledged"] += 1
+            created = reply.body.get("id") if isinstance(reply.body, dict) else None
+            self.c.complete(index, OK, why=str(reply.status), key=key or created)
         else:
+            self.c.complete(index, FAIL if _a_refusal(reply) else UNKNOWN,
+                            why=f"{reply.status} {_code(reply)}")
             self.handle_refusal(reply)
         return reply
 
     async def create_channel(self, http: ApiClient) -> None:
         name = f"s{self.c.seed}-{self.name}-ch{self.n}"
-        reply = await self.write(http, "POST", "/api/v1/channels", json={"name": name})
+        reply = await self.write(http, "POST", "/api/v1/channels", op="create", table="channels", name=name,
+                                 json={"name": name})
         if reply.status == 201:
             self.c.record_ack(client=self.name, op="create", table="channels", key=reply["id"],
                               server=self.current, name=name)
@@ -882,7 +905,7 @@ class Client:
 
     async def delete_channel(self, http: ApiClient) -> None:
         key = self.channels[self.rng.randrange(len(self.channels))]
-        reply = await self.write(http, "DELETE", f"/api/v1/channels/{key}")
+        reply = await self.write(http, "DELETE", f"/api/v1/channels/{key}", op="delete", table="channels", key=key)
         if reply.ok:
             self.c.record_ack(client=self.name, op="delete", table="channels", key=key, server=self.current)
             self.channels.remove(key)
@@ -892,7 +915,8 @@ class Client:
     async def upload(self, http: ApiClient) -> None:
         if self.incident is None:
             name = f"s{self.c.seed}-{self.name}-incident{self.n}"
-            reply = await self.write(http, "POST", "/api/v1/incidents", json={"name": name})
+            reply = await self.write(http, "POST", "/api/v1/incidents", op="create", table="incidents", name=name,
+                                     json={"name": name})
             if reply.status == 201:
                 self.c.record_ack(client=self.name, op="create", table="incidents", key=reply["id"],
                                   server=self.current, name=name)
@@ -901,13 +925,28 @@ class Client:
         content = b"\xff\xd8\xff\xe0" + f"{self.c.seed}/{self.name}/{self.n}/".encode() + self.rng.randbytes(
             self.rng.randint(16, 512))
         name = f"photo-{self.name}-{self.n}.jpg"
+        sha256 = hashlib.sha256(content).hexdigest()
         reply = await self.write(http, "POST", f"/api/v1/incidents/{self.incident}/files?name={name}",
+                                 op="upload", table="files", name=name, sha256=sha256,
                                  data=content, headers={"Content-Type": "image/jpeg"})
         if reply.status == 201:
             self.c.record_ack(client=self.name, op="upload", table="files", key=reply["id"],
-                              server=self.current, name=name, sha256=hashlib.sha256(content).hexdigest())
+                              server=self.current, name=name, sha256=sha256)
         elif reply.status == 404:
             self.incident = None  # the incident is not on this server: open a new one
+
+
+#: 5xx answers that refuse a write before it is made (the server says why): it did not happen
+REFUSALS_5XX = ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring")
+
+
+def _code(reply: Reply) -> str | None:
+    return reply.body.get("error") if isinstance(reply.body, dict) else None
+
+
+def _a_refusal(reply: Reply) -> bool:
+    """A 4xx, or a 5xx that refuses before writing; anything else (a 500) may have written."""
+    return reply.status < 500 or _code(reply) in REFUSALS_5XX
 
 
 def report_json(report: Report) -> str:

@@ -27,8 +27,18 @@ every write a client got a 2xx for into one class:
     photographs "uploaded to an incident shortly before a failover may need to be
     uploaded again"; the download answers 404 ``file_missing``): it was acknowledged
     by the other server before the active one took the active role.
+``changed_by_operation_of_unknown_outcome``
+    Both servers hold what a later operation on the same record would leave (a delete:
+    a tombstone), an operation whose answer never came (connection reset, no reply:
+    Jepsen's *info*).  It may have taken effect, so it explains the change; it is not
+    a loss.
 ``unexplained``
     Anything else: a bug.  The reason says what was found.
+
+The clients keep a history of every operation as Jepsen does: invoked, then *ok* (a
+2xx), *fail* (refused: it did not happen) or *unknown* (no answer, or a 5xx that is not
+a refusal: it may or may not have happened).  Only *ok* operations must be accounted
+for; *unknown* ones may explain what became of them.
 
 Besides the classes, invariants after recovery: both databases identical (``tbl,
 key, value, updated_at, origin``), files as the rules say (every content matches its
@@ -57,8 +67,12 @@ LOST_FAILOVER = "lost_not_replicated_before_failover"
 REPLACED_REPAIR = "replaced_by_primary_in_repair"
 DELETED_RSYNC = "deleted_by_rsync_secondary_only"
 FILE_NOT_REPLICATED = "file_not_replicated_before_failover"
+UNKNOWN_OUTCOME = "changed_by_operation_of_unknown_outcome"
 UNEXPLAINED = "unexplained"
-CLASSES = (PRESENT, SUPERSEDED, LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED, UNEXPLAINED)
+CLASSES = (PRESENT, SUPERSEDED, UNKNOWN_OUTCOME, LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED,
+           UNEXPLAINED)
+#: outcomes of an operation in the clients' history
+OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
 DOCUMENTED_LOSSES = (LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED)
 
 #: the reasons the servers write into their discarded-records log (server/ha.py, server/repair.py)
@@ -90,6 +104,41 @@ class Ack:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation of a client's history: invoked at ``invoked_s``, then ``outcome``
+    (``OK``, ``FAIL`` or ``UNKNOWN``) at ``completed_s``.  ``key`` is None for a create
+    whose answer never came (the server picks the key); ``why`` says what the answer was."""
+
+    seq: int  # order of invocation in the whole campaign
+    client: str
+    op: str  # "create", "delete", "upload"
+    table: str
+    key: str | None
+    server: str
+    invoked_s: float
+    outcome: str = UNKNOWN
+    completed_s: float | None = None
+    name: str | None = None
+    sha256: str | None = None
+    why: str = ""
+
+    @property
+    def id(self) -> RecordId:
+        return (self.table, self.key or "")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def outcome_counts(history: Iterable[Op]) -> dict[str, int]:
+    counts = {"invoked": 0, OK: 0, FAIL: 0, UNKNOWN: 0}
+    for op in history:
+        counts["invoked"] += 1
+        counts[op.outcome] += 1
+    return counts
 
 
 @dataclass
@@ -200,7 +249,7 @@ def dedupe(entries: Iterable[dict]) -> list[dict]:
 
 
 # ------------------------------------------------------------------------- the rules
-def _matches(rec: tuple | None, ack: Ack) -> bool:
+def _matches(rec: tuple | None, ack: Ack | Op) -> bool:
     """Does this copy of the record hold what the write acknowledged?"""
     if ack.op == "delete":
         return rec is None or rec[0] is None  # a tombstone, or never there at all
@@ -231,8 +280,12 @@ def active_of(primary: ServerState, secondary: ServerState) -> ServerState | Non
 
 
 def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
-             active_since_s: float | None = None, slack_s: float = 0.5) -> list[Verdict]:
+             unknown: Sequence[Op] = (), active_since_s: float | None = None, slack_s: float = 0.5
+             ) -> list[Verdict]:
     """One verdict per acknowledged write.
+
+    ``unknown``: the operations of unknown outcome; one on the same record may explain
+    what both servers hold (it may have taken effect at any time after it was invoked).
 
     ``active_since_s``: when (real seconds since the start) the server that is active
     now last took the active role.  An upload whose content that server lacks counts
@@ -243,6 +296,10 @@ def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, 
     by_key: dict[RecordId, list[Ack]] = {}
     for a in sorted(acks, key=lambda a: a.seq):
         by_key.setdefault(a.id, []).append(a)
+    maybe_by_key: dict[RecordId, list[Op]] = {}
+    for u in unknown:
+        if u.key is not None:
+            maybe_by_key.setdefault(u.id, []).append(u)
     deleted_by_rsync = rsync_deleted(primary.rsync_log, secondary.host)
     active = active_of(primary, secondary)
     out = []
@@ -261,6 +318,12 @@ def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, 
         if winner is not None:
             out.append(Verdict(ack, SUPERSEDED, f"both hold the later write #{winner.seq} ({winner.op} "
                                                 f"on the {winner.server} by {winner.client})"))
+            continue
+        maybe = next((u for u in maybe_by_key.get(ack.id, ()) if _matches(p, u) and _matches(s, u)), None)
+        if maybe is not None:
+            out.append(Verdict(ack, UNKNOWN_OUTCOME, f"both hold what the {maybe.op} (operation #{maybe.seq} on the "
+                                                     f"{maybe.server} by {maybe.client}) leaves; its answer never "
+                                                     f"came ({maybe.why}), so it may have taken effect"))
             continue
         where = f"primary has {_describe(p)}, secondary has {_describe(s)}"
         if on_p or on_s:
@@ -383,9 +446,12 @@ def files_follow_rules(primary: ServerState, secondary: ServerState, examples: i
 
 
 def check(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
-          active_since_s: float | None = None, slack_s: float = 0.5,
+          history: Sequence[Op] = (), active_since_s: float | None = None, slack_s: float = 0.5,
           extra_invariants: Mapping[str, dict] | None = None) -> CheckResult:
-    verdicts = classify(acks, primary, secondary, active_since_s=active_since_s, slack_s=slack_s)
+    """``history``: every operation the clients invoked (``Op``); its unknown ones may
+    explain what became of an acknowledged write."""
+    verdicts = classify(acks, primary, secondary, unknown=[op for op in history if op.outcome == UNKNOWN],
+                        active_since_s=active_since_s, slack_s=slack_s)
     counts = {cls: 0 for cls in CLASSES}
     for v in verdicts:
         counts[v.cls] += 1
@@ -399,6 +465,7 @@ def check(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
     acked_keys = {a.id for a in acks}
     info = {
         "acknowledged_writes": len(acks),
+        "operations": outcome_counts(history),
         "records": len(primary.records),
         "records_without_acknowledged_write": {
             t: sum(1 for (tt, k) in primary.records if tt == t and (tt, k) not in acked_keys)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from ipics_server.lab import checker
 from ipics_server.lab.campaign import FAULT_KINDS, Campaign, make_schedule
-from ipics_server.lab.checker import Ack, ServerState
+from ipics_server.lab.checker import Ack, Op, ServerState
 
 TIME_SCALE = 0.01
 
@@ -108,6 +108,31 @@ def test_the_checker_fails_on_a_write_lost_without_a_documented_reason():
     [bad] = result.unexplained
     assert bad.ack.key == "vanished" and "without a documented reason" in bad.reason
     assert result.counts[checker.UNEXPLAINED] >= 1
+
+
+def test_a_delete_whose_answer_never_came_explains_a_tombstone_and_nothing_else_does():
+    """Issue 14: an acknowledged channel create ended as a tombstone (origin primary,
+    version 2) on both servers with nothing in either discarded log.  The client had
+    sent a delete whose answer never came (connection reset): it took effect.  Jepsen's
+    history (invoked, then ok, fail or unknown) lets the checker say so; a delete that
+    was refused (fail) explains nothing, and neither does an unknown one elsewhere."""
+    gone = {("channels", "gone"): rec(deleted=True, version=2)}
+    acks = [ack(1, "create", "channels", "gone", name="Gone")]
+    primary, secondary = state("primary", gone), state("secondary", gone, role="standby")
+
+    def history(outcome, key="gone"):
+        return [Op(seq=1, client="c", op="create", table="channels", key="gone", server="primary", invoked_s=0.9,
+                   outcome=checker.OK, name="Gone"),
+                Op(seq=2, client="c", op="delete", table="channels", key=key, server="primary", invoked_s=2.0,
+                   outcome=outcome, why="no answer: connection reset")]
+
+    result = checker.check(acks, primary, secondary, history=history(checker.UNKNOWN))
+    [verdict] = result.verdicts
+    assert verdict.cls == checker.UNKNOWN_OUTCOME and "its answer never came" in verdict.reason
+    assert result.ok and result.info["operations"] == {"invoked": 2, "ok": 1, "fail": 0, "unknown": 1}
+    for refused in (history(checker.FAIL), history(checker.UNKNOWN, key="other")):
+        result = checker.check(acks, primary, secondary, history=refused)
+        assert [v.cls for v in result.verdicts] == [checker.UNEXPLAINED] and not result.ok
 
 
 def test_the_checker_fails_when_a_discard_is_logged_on_the_wrong_server_or_too_late():
