@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ipics_desktop.core.phone_xml import Input, Menu, Text
+from ipics_server.dial_login import LOCKOUT_S
 from ipics_server.lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
@@ -59,6 +60,11 @@ async def test_five_wrong_pins_lock_the_user_id_for_a_while(demo):
         for _ in range(5):
             await log_in(phone.browser, PRIMARY, "1004", wrong)
         await log_in(phone.browser, PRIMARY, "1004", demo.pin)  # the right PIN, too late
+        assert phone.browser.screen.obj.prompt == "Too many tries: wait 5 min"
+        # Five emulated minutes later (3 real seconds here) the lockout still holds: it
+        # protects real people, so it counts real time.
+        await phone.browser.clock.sleep(LOCKOUT_S + 30)
+        await log_in(phone.browser, PRIMARY, "1004", demo.pin)
         assert phone.browser.screen.obj.prompt == "Too many tries: wait 5 min"
         await log_in(phone.browser, PRIMARY, "1001", demo.pin)  # other user IDs are not locked
         assert menu_names(phone.browser) == DAN_MENU
