@@ -163,6 +163,7 @@ class PhoneService:
                          "on the list", keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)))
         me = session["username"]
         status = ""
+        let_go = False
         if self.media is None:
             status = "Push-to-talk is unavailable: this server has no media router."
         else:
@@ -177,7 +178,12 @@ class PhoneService:
                     self._hold(group_id, me)
             elif ptt == "up":
                 await self._let_go(group_id, me)
+                let_go = True
         talker = self.media.talker(group_id) if self.media else None
+        if let_go and talker == me:
+            # The server's listener learns of the release from the router a moment after
+            # this answer; the floor was this user's, and it has just been let go.
+            talker = None
         if not status:
             status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
                       else "Idle. Hold Talk to speak.")
