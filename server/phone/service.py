@@ -455,6 +455,39 @@ def phone_routes() -> list[web.RouteDef]:
     return [web.get(BASE + name, page(name)) for name in PAGES] + [web.get(BASE + "/resume", resume)]
 
 
+#: what a refusal under /phone/ says, by HTTP status
+_REFUSALS = {404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
+             405: "This page cannot be opened that way: a phone opens pages with GET."}
+
+
+@web.middleware
+async def phone_errors(request: web.Request, handler):
+    """Under ``/phone/`` every refusal is a phone object, an unknown page included: a
+    phone shows XML or text, never the API's JSON.  Inside the API's error middleware,
+    so it sees the refusal first."""
+    if not (request.path == "/phone" or request.path.startswith("/phone/")):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # the redirects to the active, and to the menu after a resume
+        response = _text("IPICS", _REFUSALS.get(exc.status, exc.reason),
+                         keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)), status=exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except ApiError as exc:
+        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
+                     status=exc.status)
+    except ConnectionResetError:
+        raise  # the phone went away: nobody to answer
+    except Exception:
+        log.exception("phone service error in %s %s", request.method, request.path)
+        return _text("IPICS", "The IPICS service had an error. Try again, or open Services and choose the "
+                     "other IPICS server.", keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=500)
+
+
 # ------------------------------------------------------------------------ helpers
 def _key(name: str, url: str, position: int, *, url_down: str | None = None) -> SoftKey:
     return SoftKey(name, url, position, url_down)
@@ -466,8 +499,8 @@ def _xml(body: str, *, status: int = 200) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-def _text(title: str, body: str, *, keys: tuple[SoftKey, ...]) -> web.Response:
-    return _xml(xml.text(title, "", body, keys))
+def _text(title: str, body: str, *, keys: tuple[SoftKey, ...], status: int = 200) -> web.Response:
+    return _xml(xml.text(title, "", body, keys), status=status)
 
 
 def _key_of(token: str) -> str:
