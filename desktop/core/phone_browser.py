@@ -69,7 +69,6 @@ log = logging.getLogger("ipics.phone")
 
 MODEL = "CP-8865"
 REQUEST_TIMEOUT_S = 10.0
-__all__ = ["BACK", "EXIT", "SELECT", "SERVICES", "UPDATE", "Action", "PhoneBrowser", "Screen", "Service"]
 
 #: the request a key needs, for the caller to run in the order of the keys
 Action = Callable[[], Awaitable[None]]
