@@ -39,8 +39,9 @@ from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine
+from .malformed_requests import SockSite
 from .media.link import RouterLink
-from .phone.service import PhoneService, phone_routes
+from .phone.service import PhoneService, phone_errors, phone_routes
 from .services import Services
 from .shell.hostkey import load_or_create_host_key
 from .shell.interpreter import Shell
@@ -221,6 +222,7 @@ def make_app(server: IpicsServer) -> web.Application:
     # The devices' services, beside the JSON API: the IP phone service (phone XML) and
     # the dial engine's trunk (a WebSocket per call).
     app.router.add_routes(phone_routes())
+    app.middlewares.append(phone_errors)  # after the API's: a phone gets phone XML, not JSON
     app.router.add_routes(dial_routes())
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_ssh_server)
@@ -280,7 +282,7 @@ async def serve(cfg: ServerConfig) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((cfg.host, cfg.port))  # port 0: the OS picks a free one
     port = sock.getsockname()[1]
-    site = web.SockSite(runner, sock)
+    site = SockSite(runner, sock)  # refuses malformed requests without echoing them
     await site.start()
     cfg.port = port
     server.engine.address = f"http://{cfg.host}:{port}"

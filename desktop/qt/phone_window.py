@@ -3,11 +3,11 @@
 The screen (a header with the line and the time, the title, the prompt, the object, a
 status line with the hook state), four softkeys under it (with "more" when a screen
 has more), the navigation cluster with Select in the middle, the keypad, Services,
-the speaker and the handset.  Keys that talk to a service run as tasks on the loop,
-one after the other in the order pressed, so a push-to-talk release never overtakes
-its press; the window never waits.  Services cancels whatever is still loading: it
-always brings the phone home.  What is typed into an input screen stays on the phone
-until Submit.
+the speaker and the handset.  What the keys do is the browser's (the phone's own
+softkeys, typing into an input, the hook switch: ``phone_keys``); the window draws it.
+Keys that talk to a service run as tasks on the loop, one after the other in the order
+pressed, so a push-to-talk release never overtakes its press; the window never waits.
+Services cancels whatever is still loading: it always brings the phone home.
 
 Pushes: with the phone's push receiver attached (``attach_push_receiver``; its
 ``execute`` is this window's ``execute``), a page a service pushes opens in turn with
@@ -30,9 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -56,108 +53,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.phone_browser import EXIT, SELECT, UPDATE, PhoneBrowser, Screen
+from ..core.phone_browser import Action, PhoneBrowser, Screen
+from ..core.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
 from ..core.phone_push import PushReceiver
-from ..core.phone_xml import Directory, Input, InputItem, Menu, SoftKey, Text
+from ..core.phone_xml import Directory, Input, Menu, SoftKey, Text
 from .style import restyle
 from .tasks import Tasks
 
-# The phone's own softkey URIs, for keys the phone adds itself (Cisco: an object with
-# no SoftKeyItems gets the defaults of its kind; any SoftKeyItem replaces them all).
-SUBMIT, BACKSPACE, CANCEL, DIAL = "SoftKey:Submit", "SoftKey:<<", "SoftKey:Cancel", "SoftKey:Dial"
-MORE = "more"
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400
 ROW_TEXT_WIDTH = LCD_WIDTH - 28
-MAX_TYPED = 256  # as long as a DefaultValue may be
-MULTI_TAP_S = 1.0  # a human's pace between taps of one key, not an emulated duration
-KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 KEY_NAMES = {"*": "Star", "#": "Pound"}
-LETTERS = {"1": "", "2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
-           "9": "wxyz", "0": " ", "*": "", "#": ""}
 F_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
-MODE_WORDS = {"N": "123", "T": "123*#", "E": "123.+-", "A": "abc", "U": "ABC", "L": "abc"}
-
-
-# --------------------------------------------------------------------- pure rules
-def shown_softkeys(screen: Screen) -> tuple[SoftKey, ...]:
-    """The object's SoftKeyItems, or the phone's defaults for its kind when it has none."""
-    obj = screen.obj
-    if obj.softkeys:
-        return obj.softkeys
-    if isinstance(obj, Menu):
-        return SoftKey("Select", SELECT, 1), SoftKey("Exit", EXIT, 3)
-    if isinstance(obj, Input):
-        return SoftKey("Submit", SUBMIT, 1), SoftKey("<<", BACKSPACE, 2), SoftKey("Cancel", CANCEL, 3)
-    if isinstance(obj, Directory):
-        return SoftKey("Dial", DIAL, 1), SoftKey("Exit", EXIT, 3)
-    # Cisco: with no custom keys, position 1 is Next for a page that refreshes to a URL,
-    # else Update.
-    first = SoftKey("Next", screen.refresh_url, 1) if screen.refresh_url else SoftKey("Update", UPDATE, 1)
-    return first, SoftKey("Exit", EXIT, 3)
-
-
-def softkey_page(keys: tuple[SoftKey, ...], page: int) -> tuple[list[SoftKey | str | None], int]:
-    """The four softkey buttons on ``page``: each key at its Position (None: blank).
-    Beyond position 4 a screen has pages of three keys and "more" on the fourth."""
-    by_position = {k.position: k for k in keys}
-    last = max(by_position, default=0)
-    if last <= 4:
-        return [by_position.get(p) for p in range(1, 5)], 1
-    pages = -(-last // 3)
-    first = (page % pages) * 3 + 1
-    return [*(by_position.get(p) for p in range(first, first + 3)), MORE], pages
-
-
-def input_mode(item: InputItem) -> str:
-    """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
-    return item.flags.replace("P", "")[:1] or "A"
-
-
-def keypad_characters(item: InputItem, key: str) -> str:
-    """What a keypad key types into ``item``, in multi-tap order ("" if it types nothing)."""
-    mode = input_mode(item)
-    if mode == "N":
-        return key if key.isdigit() else ""
-    if mode == "T":
-        return key
-    if mode == "E":
-        return "*.+-" if key == "*" else key
-    letters = LETTERS[key] + key
-    return letters.upper() if mode == "U" else letters
-
-
-def typed_text(item: InputItem, text: str) -> str:
-    """What a computer keyboard's ``text`` types into ``item`` ("" if the flags refuse it)."""
-    mode = input_mode(item)
-    text = text.upper() if mode == "U" else text.lower() if mode == "L" else text
-    return text if text.isprintable() and item.accepts(text) else ""
-
-
-@dataclass
-class Hook:
-    """The hook switch: the handset in its cradle or lifted, and the speaker."""
-
-    handset_lifted: bool = False
-    speaker: bool = False
-
-    @property
-    def off_hook(self) -> bool:
-        return self.handset_lifted or self.speaker
-
-    def lift(self) -> None:
-        self.handset_lifted, self.speaker = True, False  # the call moves to the handset
-
-    def hang_up(self) -> None:
-        self.handset_lifted = False  # a call on the speaker goes on
-
-    def toggle_speaker(self) -> None:
-        self.speaker = not self.speaker
-
-    def words(self) -> str:
-        if self.speaker:
-            return "Off hook (speaker)"
-        return "Off hook (handset)" if self.handset_lifted else "On hook"
 
 
 # --------------------------------------------------------------------- the window
@@ -173,15 +80,12 @@ class PhoneWindow(QWidget):
         self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
         self._order = asyncio.Lock()  # keys reach the service in the order pressed
         self._busy = 0
-        self.hook = Hook()
         self._shown: Screen | None = None  # the screen whose local state (page, field, values) is kept
-        self._page = self._top = self._field = 0
-        self._values: dict[str, str] = {}
-        self._tap: tuple[tuple[int, str], float] | None = None
+        self._page = self._top = 0  # the softkey page and the first visible row: the view's own
+        self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
         self._slots: list[SoftKey | str | None] = [None] * 4
         self._down: dict[int, SoftKey | str | None] = {}  # what each softkey was when pressed
         self._fkeys_held: set[int] = set()
-        self._hint = self._dialing = ""
         self.receiver: PushReceiver | None = None
         self.web_access_button: QPushButton | None = None
         self.setObjectName("phoneWindow")
@@ -383,8 +287,6 @@ class PhoneWindow(QWidget):
         """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
         keys pressed, so a push never races a key's page."""
         await self._in_order(lambda: self.browser.execute(url))
-        self._hint = f"pushed by {urlsplit(url).netloc or 'a service'}"
-        self._render_status()
 
     def _on_web_access_toggled(self, on: bool) -> None:
         if self.receiver is not None:
@@ -398,35 +300,24 @@ class PhoneWindow(QWidget):
             "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone")
 
     # ------------------------------------------------------------- keys
+    # The browser holds the rules (``PhoneBrowser``, ``phone_keys``): what a key does
+    # there at once is drawn at once; the request it needs runs in turn (``_run``).
     def press_services(self) -> None:
         """The Services button: home, even while a slow service is still loading."""
         self.tasks.cancel_all()
-        self._dialing = ""
         self._run(self.browser.press_services)
 
     def navigate(self, delta: int) -> None:
         """Up (-1) or Down (+1): the highlight of a list, the field of an input, a text's lines."""
-        obj = self.browser.screen.obj
-        if isinstance(obj, Input):
-            if obj.items:
-                self._field = max(0, min(len(obj.items) - 1, self._field + delta))
-                self._tap = None
-                self.render()
-        elif isinstance(obj, Text):
+        if isinstance(self.browser.screen.obj, Text):
             bar = self.text_scroll.verticalScrollBar()
             bar.setValue(bar.value() + delta * self.text_label.fontMetrics().lineSpacing())
         else:
-            self._run(lambda: self.browser.navigate(delta))
+            self.browser.navigate(delta)
 
     def select(self) -> None:
         """Select: open the highlighted item; submit an input; dial a directory entry."""
-        obj = self.browser.screen.obj
-        if isinstance(obj, Input):
-            self.submit()
-        elif isinstance(obj, Directory):
-            self._dial()
-        elif isinstance(obj, Menu):
-            self._run(self.browser.select)
+        self._run(self.browser.select)
 
     def back(self) -> None:
         """Escape: Back, which is Exit to Services on a service's first screen."""
@@ -435,85 +326,18 @@ class PhoneWindow(QWidget):
     def press_key(self, key: str) -> None:
         """A keypad key: on a menu a digit opens that item (0 is the tenth); on an input
         it types into the focused field (multi-tap letters on a text field)."""
-        obj = self.browser.screen.obj
-        if isinstance(obj, Input) and obj.items:
-            item = obj.items[self._field]
-            chars = keypad_characters(item, key)
-            if not chars:
-                self._refuse(item)
-                return
-            value, now = self._values.get(item.param, ""), time.monotonic()
-            tap = (self._field, key)
-            if (len(chars) > 1 and value and self._tap and self._tap[0] == tap and now - self._tap[1] < MULTI_TAP_S
-                    and value[-1] in chars):
-                value = value[:-1] + chars[(chars.index(value[-1]) + 1) % len(chars)]
-            else:
-                value += chars[0]
-            self._tap = (tap, now)
-            self._set_value(item, value)
-        elif isinstance(obj, Menu) and key.isdigit():
-            index = 9 if key == "0" else int(key) - 1
-            if index < len(obj.items):
-                self._run(lambda: self.browser.select(index))
+        self._run_action(self.browser.press_key(key))
 
     def type_text(self, text: str) -> bool:
         """Text from the computer's keyboard into the focused input field, if its flags allow."""
-        obj = self.browser.screen.obj
-        if not (isinstance(obj, Input) and obj.items and text):
-            return False
-        item = obj.items[self._field]
-        typed = typed_text(item, text)
-        if not typed:
-            self._refuse(item)
-            return True
-        self._tap = None
-        self._set_value(item, self._values.get(item.param, "") + typed)
-        return True
+        return self.browser.type_text(text)
 
     def backspace(self) -> None:
-        obj = self.browser.screen.obj
-        if isinstance(obj, Input) and obj.items:
-            item = obj.items[self._field]
-            self._tap = None
-            self._set_value(item, self._values.get(item.param, "")[:-1])
-
-    def submit(self) -> None:
-        values = dict(self._values)
-        self._run(lambda: self.browser.submit(values))
+        self.browser.backspace()
 
     def press_softkey(self, key: SoftKey) -> None:
-        """A softkey let go (a key without ``URLDown``): the phone's own keys here, the
-        rest through the browser."""
-        if key.url == SUBMIT:
-            self.submit()
-        elif key.url == BACKSPACE:
-            self.backspace()
-        elif key.url == CANCEL:
-            self._run(self.browser.back)
-        elif key.url == DIAL:
-            self._dial()
-        elif key.url == SELECT and not isinstance(self.browser.screen.obj, Menu):
-            self.select()
-        else:
-            self._run(lambda: self.browser.softkey(key))
-
-    def _set_value(self, item: InputItem, value: str) -> None:
-        self._values[item.param] = value[:MAX_TYPED]
-        self._hint = ""
-        self.render()
-
-    def _refuse(self, item: InputItem) -> None:
-        self._hint = f"{item.display_name or item.param}: {MODE_WORDS[input_mode(item)]} only"
-        self._render_status()
-
-    def _dial(self) -> None:
-        obj = self.browser.screen.obj
-        if isinstance(obj, Directory) and obj.entries:
-            number = obj.entries[min(self.browser.selected, len(obj.entries) - 1)].telephone
-            if not self.hook.off_hook:
-                self._set_hook(speaker=True)
-            self._dialing = number
-            self._render_status()
+        """A softkey let go (a key without ``URLDown``)."""
+        self._run_action(self.browser.press_softkey(key))
 
     # softkey buttons: mouse, Space on a focused one, F1-F4
     def _on_softkey_pressed(self, slot: int) -> None:
@@ -556,36 +380,24 @@ class PhoneWindow(QWidget):
 
     # hook switch
     def _on_handset_toggled(self, lifted: bool) -> None:
-        if lifted != self.hook.handset_lifted:
+        if lifted != self.browser.hook.handset_lifted:
             self._set_hook(handset=lifted)
 
     def _on_speaker_clicked(self) -> None:
-        self._set_hook(speaker=not self.hook.speaker)
+        self._set_hook(speaker=not self.browser.hook.speaker)
 
     def _set_hook(self, *, handset: bool | None = None, speaker: bool | None = None) -> None:
-        was = self.hook.off_hook
-        if handset is True:
-            self.hook.lift()
-        elif handset is False:
-            self.hook.hang_up()
-        if speaker is not None and speaker != self.hook.speaker:
-            self.hook.toggle_speaker()
-        for button, checked in ((self.handset, self.hook.handset_lifted), (self.speaker_button, self.hook.speaker)):
-            button.blockSignals(True)
-            button.setChecked(checked)
-            button.blockSignals(False)
-        self.handset.update()
-        if not self.hook.off_hook:
-            self._dialing = ""
-        self._render_status()
-        if was != self.hook.off_hook:
-            self.hook_changed.emit(self.hook.off_hook)
+        self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by render()
 
     # ------------------------------------------------------------- async
-    def _run(self, action: Callable[[], Awaitable[None]], *, ptt: bool = False) -> None:
+    def _run(self, action: Action, *, ptt: bool = False) -> None:
         (self.ptt_tasks if ptt else self.tasks).start(self._in_order(action))
 
-    async def _in_order(self, action: Callable[[], Awaitable[None]]) -> None:
+    def _run_action(self, action: Action | None) -> None:
+        if action is not None:
+            self._run(action)
+
+    async def _in_order(self, action: Action) -> None:
         async with self._order:
             self._busy += 1
             self._render_prompt()
@@ -647,10 +459,8 @@ class PhoneWindow(QWidget):
 
     def render(self) -> None:
         screen = self.browser.screen
-        if screen is not self._shown:  # a new screen: its own page, field and values
-            self._shown, self._page, self._top, self._field, self._tap, self._hint = screen, 0, 0, 0, None, ""
-            obj = screen.obj
-            self._values = {i.param: i.default for i in obj.items} if isinstance(obj, Input) else {}
+        if screen is not self._shown:  # a new screen: its own softkey page and scrolling
+            self._shown, self._page, self._top = screen, 0, 0
             self.text_scroll.verticalScrollBar().setValue(0)
         obj = screen.obj
         self.title_label.setText(obj.title)
@@ -685,8 +495,9 @@ class PhoneWindow(QWidget):
             if row.property("highlighted") != highlighted:
                 row.setProperty("highlighted", highlighted)
                 restyle(row)
-        if isinstance(obj, Input) and obj.items:
-            self.position_label.setText(MODE_WORDS[input_mode(obj.items[self._field])])
+        form = self.browser.form
+        if form is not None and form.focused is not None:
+            self.position_label.setText(MODE_WORDS[input_mode(form.focused)])
         else:
             self.position_label.setText(f"{current + 1}/{len(lines)}" if current is not None else "")
 
@@ -698,14 +509,15 @@ class PhoneWindow(QWidget):
         if isinstance(obj, Directory):
             lines = [f"{e.name}  {e.telephone}" if e.name else e.telephone for e in obj.entries]
             return (lines, self.browser.selected) if lines else (["No entries"], None)
-        if isinstance(obj, Input):
+        form = self.browser.form
+        if isinstance(obj, Input) and form is not None:
             lines = []
-            for index, item in enumerate(obj.items):
-                value = self._values.get(item.param, "")
+            for index, item in enumerate(form.items):
+                value = form.values.get(item.param, "")
                 shown = "*" * len(value) if item.masked else value
-                cursor = "_" if index == self._field else ""
+                cursor = "_" if index == form.field else ""
                 lines.append(f"{item.display_name or item.param}: {shown}{cursor}")
-            return (lines, self._field) if lines else (["Nothing to enter"], None)
+            return (lines, form.field) if lines else (["Nothing to enter"], None)
         return [], None
 
     def _render_prompt(self) -> None:
@@ -713,7 +525,7 @@ class PhoneWindow(QWidget):
         self.prompt_label.setText("Requesting..." if self._busy else self.browser.screen.obj.prompt)
 
     def _render_softkeys(self) -> None:
-        slots, pages = softkey_page(shown_softkeys(self.browser.screen), self._page)
+        slots, pages = softkey_page(self.browser.softkeys(), self._page)
         self._page %= pages
         self._slots = slots
         for slot, (button, key) in enumerate(zip(self.softkeys, slots, strict=True)):
@@ -729,14 +541,24 @@ class PhoneWindow(QWidget):
                 restyle(button)
 
     def _render_status(self) -> None:
-        words = self.hook.words()
-        if self._dialing:
-            words += f" - dialing {self._dialing}"
-        if self._hint:
-            words += f" - {self._hint}"
+        hook = self.browser.hook
+        for button, checked in ((self.handset, hook.handset_lifted), (self.speaker_button, hook.speaker)):
+            if button.isChecked() != checked:
+                button.blockSignals(True)
+                button.setChecked(checked)
+                button.blockSignals(False)
+        self.handset.update()
+        if hook.off_hook != self._off_hook:  # lifted, hung up, or Dial put it on the speaker
+            self._off_hook = hook.off_hook
+            self.hook_changed.emit(hook.off_hook)
+        words = hook.words()
+        if self.browser.dialing:
+            words += f" - dialing {self.browser.dialing}"
+        if self.browser.notice:
+            words += f" - {self.browser.notice}"
         self.status_label.setText(words)
-        if self.status_label.property("offHook") != self.hook.off_hook:
-            self.status_label.setProperty("offHook", self.hook.off_hook)
+        if self.status_label.property("offHook") != hook.off_hook:
+            self.status_label.setProperty("offHook", hook.off_hook)
             restyle(self.status_label)
 
     def _render_clock(self) -> None:

@@ -14,8 +14,9 @@ neither can reach shows the failure; its user opens Services, picks the other IP
 server and logs in again.
 
 Phone sessions are replicated records keyed by the SHA-256 of the cookie, like the
-console's.  Every answer is a phone XML object (``text/xml``), refusals included:
-the phone shows no JSON.
+console's.  Every answer is a phone XML object (``text/xml``), refusals and unknown
+pages included: the phone shows no JSON.  Every URL in them is absolute, on the
+address the phone used (``origin.py``); a push carries this server's own address.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..dial_login import DIAL_ID_DIGITS, PIN_DIGITS, DialLogin, Locked, well_for
 from ..errors import ApiError
 from . import objects as xml
 from .objects import InputItem, SoftKey
+from .origin import phone_origin
 
 log = logging.getLogger("ipics.phone")
 
@@ -106,7 +108,7 @@ class PhoneService:
             if isinstance(session, web.Response):
                 return session
             if needs_session and session is None:
-                return self._login_screen("Log in first")
+                return self._login_screen(request, "Log in first")
             return await view(self, request, session)
         except ApiError as exc:  # the database is down, DDRBLOCK...
             return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
@@ -114,18 +116,18 @@ class PhoneService:
     async def entry(self, request: web.Request, session: dict | None) -> web.Response:
         if session is not None:
             return await self.menu(request, session)
-        return self._login_screen()
+        return self._login_screen(request)
 
     async def login(self, request: web.Request, session: dict | None) -> web.Response:
         user_id, pin = request.query.get("userid", ""), request.query.get("pin", "")
         if not well_formed(user_id, pin):
-            return self._login_screen(f"ID 1-{DIAL_ID_DIGITS[1]} digits, PIN {PIN_DIGITS[0]}-{PIN_DIGITS[1]}")
+            return self._login_screen(request, f"ID 1-{DIAL_ID_DIGITS[1]} digits, PIN {PIN_DIGITS[0]}-{PIN_DIGITS[1]}")
         try:
             user = await self.dial_login.verify(user_id, pin)
         except Locked as exc:
-            return self._login_screen(f"Too many tries: wait {exc.minutes} min")
+            return self._login_screen(request, f"Too many tries: wait {exc.minutes} min")
         if user is None:
-            return self._login_screen("Login failed: wrong ID or PIN")
+            return self._login_screen(request, "Login failed: wrong ID or PIN")
         previous = request.cookies.get(COOKIE)
         if previous and session is not None:
             # One session per phone: the user before on this phone is logged out, so a
@@ -145,13 +147,14 @@ class PhoneService:
         user = await self._user(session)
         channels = await self.data.channels_for(user)
         vtgs = await self.data.vtgs_for(user)
-        items = [(c["name"], f"{BASE}/talk?{urlencode({'group': c['id']})}") for c in channels]
-        items += [(v["name"], f"{BASE}/talk?{urlencode({'group': v['id']})}") for v in vtgs]
+        talk = self._url(request, "/talk")
+        items = [(c["name"], f"{talk}?{urlencode({'group': c['id']})}") for c in channels]
+        items += [(v["name"], f"{talk}?{urlencode({'group': v['id']})}") for v in vtgs]
         prompt = "Select a channel or VTG" if items else "No channels or VTGs assigned"
         if len(items) > xml.MENU_ITEMS_MAX:
             prompt = f"First {xml.MENU_ITEMS_MAX} of {len(items)}"
         body = xml.menu("IPICS", prompt, items, (
-            _key("Select", SELECT, 1), _key("Update", UPDATE, 2), _key("Logout", f"{BASE}/logout", 3),
+            _key("Select", SELECT, 1), _key("Update", UPDATE, 2), _key("Logout", self._url(request, "/logout"), 3),
             _key("Exit", EXIT, 4)))
         return _xml(body)
 
@@ -163,6 +166,7 @@ class PhoneService:
                          "on the list", keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)))
         me = session["username"]
         status = ""
+        let_go = False
         if self.media is None:
             status = "Push-to-talk is unavailable: this server has no media router."
         else:
@@ -177,11 +181,16 @@ class PhoneService:
                     self._hold(group_id, me)
             elif ptt == "up":
                 await self._let_go(group_id, me)
+                let_go = True
         talker = self.media.talker(group_id) if self.media else None
+        if let_go and talker == me:
+            # The server's listener learns of the release from the router a moment after
+            # this answer; the floor was this user's, and it has just been let go.
+            talker = None
         if not status:
             status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
                       else "Idle. Hold Talk to speak.")
-        here = f"{BASE}/talk?{urlencode({'group': group_id})}"
+        here = f"{self._url(request, '/talk')}?{urlencode({'group': group_id})}"
         body = xml.text(group["name"], group["kind"], status, (
             _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"), _key("Update", UPDATE, 2),
             _key("Back", BACK, 3), _key("Exit", EXIT, 4)))
@@ -194,7 +203,7 @@ class PhoneService:
     async def logout(self, request: web.Request, session: dict) -> web.Response:
         token = request.cookies.get(COOKIE, "")
         await self.data.write("phone_sessions", _key_of(token), None)
-        response = self._login_screen("Logged out")
+        response = self._login_screen(request, "Logged out")
         response.del_cookie(COOKIE, path=BASE)
         return response
 
@@ -212,8 +221,8 @@ class PhoneService:
         except ApiError as exc:
             return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
         if token is None:
-            return self._login_screen("Session ended: log in again")
-        response = web.HTTPFound(nxt)
+            return self._login_screen(request, "Session ended: log in again")
+        response = web.HTTPFound(phone_origin(request, self.engine.address) + nxt)
         _set_cookie(response, token)
         raise response
 
@@ -229,7 +238,7 @@ class PhoneService:
         now = self.clock.now()
         if now - session["last_active"] > IDLE_LOGOUT_S:
             await self.data.write("phone_sessions", record.key, None)
-            response = self._login_screen("Logged out: 30 minutes idle")
+            response = self._login_screen(request, "Logged out: 30 minutes idle")
             response.del_cookie(COOKIE, path=BASE)
             return response
         if request.query.get("auto") != "1":
@@ -409,12 +418,16 @@ class PhoneService:
             await self.media.close()
 
     # ------------------------------------------------------------------ screens
-    def _login_screen(self, message: str = "") -> web.Response:
+    def _url(self, request: web.Request, page: str) -> str:
+        """The absolute URL of ``page`` of this service, as the phone reached it."""
+        return f"{phone_origin(request, self.engine.address)}{BASE}{page}"
+
+    def _login_screen(self, request: web.Request, message: str = "") -> web.Response:
         """The login input; ``message`` is its Prompt, which a phone shows in 32
         characters: every message here fits (a test checks)."""
         # No SoftKeyItems: the phone shows its own Submit and Cancel keys for an input.
         prompt = message or "Enter your user ID and PIN"
-        return _xml(xml.input_screen("IPICS Login", prompt, f"{BASE}/login", [
+        return _xml(xml.input_screen("IPICS Login", prompt, self._url(request, "/login"), [
             InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")]))
 
 
@@ -442,17 +455,52 @@ def phone_routes() -> list[web.RouteDef]:
     return [web.get(BASE + name, page(name)) for name in PAGES] + [web.get(BASE + "/resume", resume)]
 
 
+#: what a refusal under /phone/ says, by HTTP status
+_REFUSALS = {404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
+             405: "This page cannot be opened that way: a phone opens pages with GET."}
+
+
+@web.middleware
+async def phone_errors(request: web.Request, handler):
+    """Under ``/phone/`` every refusal is a phone object, an unknown page included: a
+    phone shows XML or text, never the API's JSON.  Inside the API's error middleware,
+    so it sees the refusal first."""
+    if not (request.path == "/phone" or request.path.startswith("/phone/")):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # the redirects to the active, and to the menu after a resume
+        response = _text("IPICS", _REFUSALS.get(exc.status, exc.reason),
+                         keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)), status=exc.status)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except ApiError as exc:
+        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
+                     status=exc.status)
+    except ConnectionResetError:
+        raise  # the phone went away: nobody to answer
+    except Exception:
+        log.exception("phone service error in %s %s", request.method, request.path)
+        return _text("IPICS", "The IPICS service had an error. Try again, or open Services and choose the "
+                     "other IPICS server.", keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=500)
+
+
 # ------------------------------------------------------------------------ helpers
 def _key(name: str, url: str, position: int, *, url_down: str | None = None) -> SoftKey:
     return SoftKey(name, url, position, url_down)
 
 
-def _xml(body: str) -> web.Response:
-    return web.Response(text=body, content_type=xml.CONTENT_TYPE, charset="utf-8")
+def _xml(body: str, *, status: int = 200) -> web.Response:
+    # no-store: a page is one phone's, and its URLs carry the address that phone used
+    return web.Response(text=body, status=status, content_type=xml.CONTENT_TYPE, charset="utf-8",
+                        headers={"Cache-Control": "no-store"})
 
 
-def _text(title: str, body: str, *, keys: tuple[SoftKey, ...]) -> web.Response:
-    return _xml(xml.text(title, "", body, keys))
+def _text(title: str, body: str, *, keys: tuple[SoftKey, ...], status: int = 200) -> web.Response:
+    return _xml(xml.text(title, "", body, keys), status=status)
 
 
 def _key_of(token: str) -> str:

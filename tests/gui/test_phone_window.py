@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from aiohttp import web
 from ipics_desktop.core.phone_browser import PhoneBrowser, Service
-from ipics_desktop.qt.phone_window import PhoneWindow, keypad_characters, softkey_page
+from ipics_desktop.qt.phone_window import PhoneWindow
 from ipics_server.lab.labfile import write_lab_file
 from ipics_server.lab.supervisor import wait_until
 from PySide6.QtCore import Qt
@@ -310,13 +310,23 @@ async def test_services_brings_the_phone_home_while_a_service_is_slow(phone, qtb
 
 async def test_a_directory_entry_is_dialled_off_hook_on_the_speaker(phone, qtbot):
     await open_item(phone, qtbot, "Directory", "Crew")
-    assert rows(phone) == ["Adam  5001", "Ursula  5002"] and softkey_names(phone) == ["Dial", "", "Exit", ""]
+    assert rows(phone) == ["Adam  5001", "Ursula  5002"] and softkey_names(phone) == ["Dial", "EditDial", "Exit", ""]
     click(qtbot, phone.nav_down)
     await wait_until(lambda: highlighted(phone) == ["Ursula  5002"], 5, "Ursula highlighted")
     click(qtbot, phone.softkeys[0])
     assert phone.status_label.text() == "Off hook (speaker) - dialing 5002" and phone.speaker_button.isChecked()
     click(qtbot, phone.speaker_button)
     assert phone.status_label.text() == "On hook"
+    click(qtbot, phone.softkeys[1])  # EditDial: the number to change before Dial
+    await shows(phone, "Edit Dial")
+    assert rows(phone) == ["Number: 5002_"] and softkey_names(phone) == ["Dial", "<<", "Cancel", ""]
+    click(qtbot, phone.softkeys[1])
+    click(qtbot, phone.keys["9"])
+    click(qtbot, phone.softkeys[0])
+    assert phone.status_label.text() == "Off hook (speaker) - dialing 5009" and phone.speaker_button.isChecked()
+    click(qtbot, phone.softkeys[2])  # Cancel: the directory again
+    await shows(phone, "Crew")
+    assert highlighted(phone) == ["Ursula  5002"]
 
 
 async def test_the_hook_switch_handset_and_speaker(phone, qtbot):
@@ -354,20 +364,6 @@ async def test_keyboard_digits_arrows_enter_escape_and_function_keys(phone, qtbo
     await shows(phone, "Demo")
     qtbot.keyClick(phone, Qt.Key.Key_F3)  # Exit
     await shows(phone, "Services")
-
-
-def test_softkey_pages_and_keypad_characters():
-    from ipics_desktop.core.phone_xml import InputItem, SoftKey
-
-    keys = (SoftKey("a", "x", 1), SoftKey("c", "x", 3))
-    assert softkey_page(keys, 0) == ([keys[0], None, keys[1], None], 1)  # a gap stays blank
-    eight = tuple(SoftKey(str(p), "x", p) for p in range(1, 9))
-    assert [getattr(k, "name", k) for k in softkey_page(eight, 2)[0]] == ["7", "8", None, "more"]
-    assert softkey_page(eight, 0)[1] == 3
-    assert keypad_characters(InputItem("", "p", flags="NP"), "#") == ""
-    assert keypad_characters(InputItem("", "p", flags="T"), "#") == "#"
-    assert keypad_characters(InputItem("", "p", flags="E"), "*") == "*.+-"
-    assert keypad_characters(InputItem("", "p", flags="U"), "7") == "PQRS7"
 
 
 async def test_every_control_has_a_documented_object_name_and_an_accessible_name(phone, qtbot):

@@ -33,6 +33,8 @@ async def test_the_phones_talk_key_is_heard_by_a_console_with_the_talker_id(medi
             assert all(is_tone(h.payload) for h in ear.heard(fire))
             assert dan.talker(fire) == "fred"
             await phone.browser.softkey_up(talk)
+            # The answer to the release already says so: no "You are talking." after letting go.
+            assert "Idle. Hold Talk to speak." in shown_text(phone.browser), shown_text(phone.browser)
             await wait_until(lambda: dan.talker(fire) is None, 10, "the floor to be free")
             # Dan takes the floor: the phone's talk screen names him when it reloads.
             assert await dan.press(fire)

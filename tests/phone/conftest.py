@@ -6,8 +6,11 @@ the phone administrator to configure it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from ipics_desktop.core.phone_browser import PhoneBrowser, Service
 from ipics_desktop.core.phone_push import PushReceiver
@@ -56,3 +59,22 @@ def shown_text(browser: PhoneBrowser) -> str:
 
 async def wait_for_screen(browser: PhoneBrowser, predicate, what: str, timeout_s: float = 15):
     return await wait_until(lambda: predicate(browser.screen), timeout_s, what)
+
+
+async def raw_http(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``request`` sent byte for byte to the server of ``url`` (it should ask for
+    ``Connection: close``): the answer's status, headers (lower-case names) and body."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)  # to the end: the server closes
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body

@@ -14,6 +14,7 @@ from ipics_desktop.core.phone_browser import (
     PhoneBrowser,
     Service,
 )
+from ipics_desktop.core.phone_keys import BACKSPACE, CANCEL, DIAL, EDIT_DIAL, SUBMIT
 from ipics_desktop.core.phone_xml import MAX_XML_BYTES, Input, Menu, Text
 from ipics_server.lab.supervisor import wait_until
 
@@ -79,6 +80,11 @@ async def service(aiohttp_server):
             return xml("<CiscoIPPhoneText><Text>" + "x" * MAX_XML_BYTES + "</Text></CiscoIPPhoneText>")
         if name == "fail":
             return web.Response(status=500, text="boom")
+        if name == "directory":  # no SoftKeyItems: the phone's own Dial, EditDial and Exit
+            return xml("<CiscoIPPhoneDirectory><Title>Crew</Title>"
+                       "<DirectoryEntry><Name>Adam</Name><Telephone>5001</Telephone></DirectoryEntry>"
+                       "<DirectoryEntry><Name>Ursula</Name><Telephone>5002</Telephone></DirectoryEntry>"
+                       "</CiscoIPPhoneDirectory>")
         raise web.HTTPNotFound()
 
     app = web.Application()
@@ -113,8 +119,8 @@ async def test_the_services_menu_lists_the_configured_services_and_opens_one(pho
 
 async def test_navigation_select_back_and_exit(phone, service):
     await phone.open(url(service, "/menu"))
-    await phone.navigate(+1)
-    await phone.navigate(-1)
+    phone.navigate(+1)
+    phone.navigate(-1)
     await phone.select()  # "News", a relative URL
     assert phone.screen.obj.title == "News" and phone.history == [url(service, "/menu")]
     await phone.softkey(phone.screen.obj.softkeys[0])  # Back
@@ -196,3 +202,76 @@ async def test_the_push_secret_goes_only_to_the_configured_services(phone, servi
     elsewhere = str(service.make_url("/secret")).replace("127.0.0.1", "localhost")
     await phone.open(elsewhere)
     assert phone.screen.obj.text == "none"
+
+
+# ------------------------------------------------- the phone's own keys, without a screen
+def softkeys(phone: PhoneBrowser) -> list[tuple[str, str]]:
+    return [(k.name, k.url) for k in phone.softkeys()]
+
+
+async def test_submit_backspace_and_cancel_on_an_input(phone, service):
+    await phone.open(url(service, "/menu"))
+    await phone.select(1)  # Login: an input without SoftKeyItems
+    await phone.softkey(CANCEL)  # back where the phone came from
+    assert phone.screen.obj.title == "Demo" and not phone.screen.error
+    await phone.select(1)
+    await phone.softkey(SUBMIT)  # the defaults, as typed so far
+    assert phone.screen.obj.text == "id= pin=0000 x=1" and not phone.screen.error
+    await phone.back()
+    assert softkeys(phone) == [("Submit", SUBMIT), ("<<", BACKSPACE), ("Cancel", CANCEL)]
+    for key in "1009":
+        assert phone.press_key(key) is None  # typed at once: no request
+    await phone.softkey(BACKSPACE)
+    phone.press_key("1")
+    phone.navigate(+1)  # the PIN, its default 0000 typed over
+    for _ in range(4):
+        assert phone.press_softkey(BACKSPACE) is None
+    for key in "4321":
+        phone.press_key(key)
+    assert phone.form.values == {"id": "1001", "pin": "4321"} and service.hits["login"] == 1
+    await phone.softkey(SUBMIT)
+    assert phone.screen.obj.text == "id=1001 pin=4321 x=1" and not phone.screen.error
+
+
+async def test_select_submits_an_input_and_a_refused_key_is_noted(phone, service):
+    await phone.open(url(service, "/input"))
+    phone.press_key("*")  # the user ID takes digits only
+    assert phone.notice == "User ID: 123 only" and phone.form.values["id"] == ""
+    assert phone.type_text("42") and phone.notice == ""
+    action = phone.press_softkey(SUBMIT)  # a key that needs a request: the caller runs it in turn
+    assert action is not None and "login" not in service.hits
+    await action()
+    assert phone.screen.obj.text == "id=42 pin=0000 x=1"
+    await phone.open(url(service, "/input"))
+    await phone.select()
+    assert phone.screen.obj.text == "id= pin=0000 x=1"
+
+
+async def test_dial_and_editdial_on_a_directory(phone, service):
+    await phone.open(url(service, "/directory"))
+    assert softkeys(phone) == [("Dial", DIAL), ("EditDial", EDIT_DIAL), ("Exit", EXIT)]
+    phone.navigate(+1)
+    await phone.softkey(DIAL)
+    assert phone.dialing == "5002" and phone.hook.speaker and not phone.screen.error  # off hook on the speaker
+    phone.set_hook(speaker=False)
+    assert phone.dialing == "" and not phone.hook.off_hook  # on hook: the call is over
+    requests = dict(service.hits)
+
+    await phone.softkey(EDIT_DIAL)  # Ursula's number, to edit first
+    assert phone.screen.obj.title == "Edit Dial" and phone.form.values == {"number": "5002"}
+    assert softkeys(phone) == [("Dial", DIAL), ("<<", BACKSPACE), ("Cancel", CANCEL)]
+    phone.backspace()
+    await phone.softkey(CANCEL)  # back to the directory as it was, Ursula highlighted
+    assert phone.screen.obj.title == "Crew" and phone.selected == 1 and phone.dialing == ""
+
+    phone.set_hook(handset=True)
+    await phone.softkey(EDIT_DIAL)
+    phone.backspace()
+    for key in "7#":
+        phone.press_key(key)
+    await phone.softkey(DIAL)
+    assert phone.dialing == "5007#" and phone.hook.handset_lifted and not phone.hook.speaker
+    await phone.softkey(CANCEL)
+    await phone.select(0)  # Select on a directory dials the entry
+    assert phone.dialing == "5001"
+    assert service.hits == requests  # all of it on the phone: no request
