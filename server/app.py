@@ -38,7 +38,7 @@ from .dial.engine import DialEngine, dial_routes
 from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
 from .events import EventBus
-from .ha import HAEngine
+from .ha import HAEngine, http_address
 from .malformed_requests import SockSite
 from .media.link import RouterLink
 from .phone.service import PhoneService, phone_errors, phone_routes
@@ -285,7 +285,7 @@ async def serve(cfg: ServerConfig) -> None:
     site = SockSite(runner, sock)  # refuses malformed requests without echoing them
     await site.start()
     cfg.port = port
-    server.engine.address = f"http://{cfg.host}:{port}"
+    server.engine.address = http_address(cfg.host, port)
     if cfg.port_file:
         # The SSH port first: whoever waits for the port file then finds both.
         if cfg.ssh_port is not None:

@@ -98,7 +98,7 @@ class HAEngine:
         self._verify_password = verify_password
         self._logout = logout
         self.rng = rng or random.Random()
-        self.address = f"http://{_host_for_url(cfg.host)}:{cfg.port}"  # set once bound
+        self.address = http_address(cfg.host, cfg.port)  # set again once bound
 
         self.ha = HAState(store.get_local_sync("ha", HAState.UNCONFIGURED.value))
         partner = store.get_local_sync("partner")
@@ -1266,5 +1266,6 @@ def _message(body: Any) -> str:
     return str(body)[:300]  # not an IPICS answer (a web page, say): its start is enough
 
 
-def _host_for_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+def http_address(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 host in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
