@@ -190,11 +190,22 @@ async def _read_upload(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+#: uploads a browser only shows, served as what they are; any other (HTML, SVG, XML,
+#: scripts...) is served as bytes: nothing uploaded may run on the API's origin
+PASSIVE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+                           "video/mp4", "video/quicktime", "video/3gpp", "video/webm", "video/mpeg"})
+#: sent with every download: saved, never shown in a page; never sniffed into an active
+#: type; and if a browser rendered it anyway, sandboxed with nothing allowed
+DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'",
+                    "Cross-Origin-Resource-Policy": "same-origin"}
+
+
 async def download_file(request: web.Request) -> web.Response:
     meta, content = await _data(request).file_content(
         request.match_info["incident_id"], request.match_info["file_id"], request["user"])
-    return web.Response(body=content, content_type=meta["content_type"],
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
+    content_type = meta["content_type"] if meta["content_type"] in PASSIVE_TYPES else "application/octet-stream"
+    return web.Response(body=content, content_type=content_type, headers={
+        **DOWNLOAD_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
 
 
 def _quote(name: str) -> str:
