@@ -81,7 +81,8 @@ async def list_users(request: web.Request) -> web.Response:
 
 async def create_user(request: web.Request) -> web.Response:
     b = request["body"]
-    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name)
+    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name,
+                                            by=request["user"])
     return web.json_response(user, status=201)
 
 
@@ -116,7 +117,7 @@ async def unassign_channel(request: web.Request) -> web.Response:
 
 
 async def list_assignments(request: web.Request) -> web.Response:
-    return web.json_response({"assignments": await _data(request).assignments()})
+    return web.json_response({"assignments": await _data(request).assignments_for(request["user"])})
 
 
 async def list_vtgs(request: web.Request) -> web.Response:
@@ -146,6 +147,12 @@ async def create_incident(request: web.Request) -> web.Response:
     b = request["body"]
     value = await _data(request).create_incident(b.name, b.description, b.participants)
     return web.json_response(value, status=201)
+
+
+async def set_participants(request: web.Request) -> web.Response:
+    value = await _data(request).set_participants(request.match_info["incident_id"],
+                                                  request["body"].participants, request["user"])
+    return web.json_response(value)
 
 
 async def get_incident(request: web.Request) -> web.Response:
