@@ -25,9 +25,10 @@ from .core.txlog import LogState
 from .errors import ApiError, conflict, forbidden, not_found
 from .events import EventBus
 from .passwords import hash_password_async, verify_password_async
+from .pushes import ALTERS
 
-# Tables whose changes are pushed to consoles (never users or sessions: they hold hashes).
-PUSHED_TABLES = {"channels", "assignments", "vtgs", "incidents", "files"}
+# Tables whose changes are published to the events sockets (never users or sessions).
+PUSHED_TABLES = frozenset(ALTERS)
 SESSION_TTL_S = 12 * 3600
 MAX_DIAL_OUT = 50
 
@@ -63,7 +64,9 @@ class DataService:
             raise conflict(f"{table[:-1]} {exc} already exists") from None
         self.engine.on_local_write()
         if table in PUSHED_TABLES:
-            self.events.publish({"type": "record", "table": table, "key": key, "value": value})
+            # Only what changed, never the content: each events socket pushes its own
+            # user's view of it (``pushes.py``), what he could read through the API.
+            self.events.publish({"type": "record", "table": table, "key": key})
         return record
 
     async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any] | None) -> None:
@@ -260,6 +263,14 @@ class DataService:
         if not sees_every(user, "assignments"):
             return []
         return [r.value for r in await self.store.table("assignments")]
+
+    # --------------------------------------------------------------------- listings
+    async def listing(self, user: dict, name: str) -> dict[str, dict]:
+        """One of the listings of the GET views (channels, assignments, vtgs, incidents)
+        as ``user`` reads it, by record key: what his events socket compares."""
+        read = {"channels": self.channels_for, "assignments": self.assignments_for, "vtgs": self.vtgs_for,
+                "incidents": self.incidents_for}[name]
+        return {_record_key(name, value): value for value in await read(user)}
 
     # ------------------------------------------------------------------------- VTGs
     async def create_vtg(self, name: str, channel_ids: list[str], members: list[str]) -> dict:

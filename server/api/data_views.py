@@ -12,6 +12,7 @@ from ..appkeys import SERVER
 from ..core.roles import Role
 from ..data import UserRole
 from ..errors import ApiError, bad_request
+from ..pushes import PushedView
 
 _CONTENT_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
@@ -38,13 +39,16 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Pushes ``{"type": "record"|"role"|"logout", ...}``; closes when this server stops
-    being the active one, so the console looks for the new active."""
+    """Pushes ``{"type": "hello"|"record"|"role"|"message"|"logout", ...}``; a record as
+    this session's user could read it through the API at that moment, ``value: null``
+    when he no longer can (``pushes.py``).  Closes when this server stops being the
+    active one, so the console looks for the new active, and when the session ends."""
     server = request.app[SERVER]
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=4096)
     await ws.prepare(request)
+    # Subscribed before the first look at the listings: no change falls in between.
     queue = server.events.subscribe()
-    await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
+    view = PushedView(server.data, request["token"])
 
     async def drain_incoming():
         async for msg in ws:
@@ -53,26 +57,57 @@ async def events(request: web.Request) -> web.StreamResponse:
 
     reader = asyncio.ensure_future(drain_incoming())
     try:
+        if not await view.start():
+            return ws  # the session ended since it was checked
+        await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
             if reader in done:
                 getter.cancel()
                 break
-            event = getter.result()
-            if event is None:
-                break
-            await ws.send_json(event)
-            if event.get("type") == "role" and event.get("role") != Role.ACTIVE.value:
-                break
-            if event.get("type") == "logout" and (not event["admins_only"] or
-                                                  request["user"]["role"] == "system_administrator"):
+            # Everything already queued at once: a burst of writes is one look at the listings.
+            batch = [getter.result()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            if not await _forward(ws, view, request["user"], batch):
                 break
     finally:
         server.events.unsubscribe(queue)
         reader.cancel()
         await ws.close()
     return ws
+
+
+async def _forward(ws: web.WebSocketResponse, view: PushedView, user: dict, batch: list[dict | None]) -> bool:
+    """Send ``batch`` in order, each run of record changes as the pushes it makes for
+    this user; False once the socket is to close."""
+    changed: set[str] = set()
+    for event in batch:
+        if event is not None and event["type"] == "record":
+            changed.add(event["table"])
+            continue
+        if not await _push_changes(ws, view, changed) or event is None:
+            return False  # None: the bus dropped this subscriber (too slow), or the server stops
+        await ws.send_json(event)
+        if event["type"] == "role" and event.get("role") != Role.ACTIVE.value:
+            return False
+        if event["type"] == "logout" and (not event["admins_only"] or
+                                          user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
+            return False
+    return await _push_changes(ws, view, changed)
+
+
+async def _push_changes(ws: web.WebSocketResponse, view: PushedView, changed: set[str]) -> bool:
+    if not changed:
+        return True
+    pushes = await view.changes(changed)
+    changed.clear()
+    if pushes is None:  # logged out or expired: he may read nothing any more
+        return False
+    for push in pushes:
+        await ws.send_json(push)
+    return True
 
 
 async def list_users(request: web.Request) -> web.Response:

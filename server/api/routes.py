@@ -53,7 +53,8 @@ ROUTES: list[Route] = [
           body=schemas.Login, tag="auth"),
     Route("POST", "/api/v1/auth/logout", data_views.logout, "Log out", auth="user", tag="auth"),
     Route("GET", "/api/v1/me", data_views.me, "The logged-in user", auth="user", tag="auth"),
-    Route("GET", "/api/v1/events", data_views.events, "WebSocket: configuration and role changes",
+    Route("GET", "/api/v1/events", data_views.events,
+          "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
           auth="user", tag="auth"),
     # data
     Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="operator"),
