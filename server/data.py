@@ -12,34 +12,28 @@ import hashlib
 import math
 import secrets
 import uuid
-from enum import Enum
 from typing import Any
 
 from .adapters.files import FileStore
 from .adapters.store import NameTaken, Store
 from .clock import Clock
+from .core.access import UserRole, may_grant, sees_channel, sees_every, sees_incident, sees_vtg
 from .core.records import Record
 from .core.roles import HAState, Role
 from .core.throttle import LOGIN, LoginThrottle
 from .core.txlog import LogState
-from .errors import ApiError, conflict, not_found
+from .errors import ApiError, conflict, forbidden, not_found
 from .events import EventBus
 from .passwords import hash_password_async, verify_password_async
+from .pushes import ALTERS
 
-# Tables whose changes are pushed to consoles (never users or sessions: they hold hashes).
-PUSHED_TABLES = {"channels", "assignments", "vtgs", "incidents", "files"}
+# Tables whose changes are published to the events sockets (never users or sessions).
+PUSHED_TABLES = frozenset(ALTERS)
 SESSION_TTL_S = 12 * 3600
 #: the accounts every server creates at its first start (the Linux administrator and the
 #: database owner of the chapter's procedures)
 BUILTIN_ACCOUNTS = ("ipicsadmin", "informix")
 MAX_DIAL_OUT = 50
-
-
-class UserRole(str, Enum):
-    SYSTEM_ADMINISTRATOR = "system_administrator"
-    OPERATOR = "operator"
-    DISPATCHER = "dispatcher"
-    USER = "user"
 
 
 class DataService:
@@ -73,7 +67,9 @@ class DataService:
             raise conflict(f"{table[:-1]} {exc} already exists") from None
         self.engine.on_local_write()
         if table in PUSHED_TABLES:
-            self.events.publish({"type": "record", "table": table, "key": key, "value": value})
+            # Only what changed, never the content: each events socket pushes its own
+            # user's view of it (``pushes.py``), what he could read through the API.
+            self.events.publish({"type": "record", "table": table, "key": key})
         return record
 
     async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any] | None) -> None:
@@ -94,7 +90,11 @@ class DataService:
                     "username": name, "role": UserRole.SYSTEM_ADMINISTRATOR.value,
                     "password_hash": await hash_password_async(password), "full_name": name})
 
-    async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "") -> dict:
+    async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "", *,
+                          by: dict) -> dict:
+        """``by``: the user creating it, who may give only the roles he may grant."""
+        if not may_grant(by, role.value):
+            raise forbidden(f"a {by['role']} may not create a {role.value}: only a system administrator may")
         existing = await self.find_user(username)
         if existing is not None and existing.key == username:
             raise conflict(f"user {username} already exists")
@@ -239,12 +239,12 @@ class DataService:
         return value
 
     async def channels_for(self, user: dict) -> list[dict]:
-        channels = [r.value for r in await self.store.table("channels")]
-        if user["role"] in (UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value):
-            return sorted(channels, key=lambda c: c["name"].casefold())
-        mine = {r.value["channel_id"] for r in await self.store.table("assignments")
-                if r.value["username"] == user["username"]}
-        return sorted((c for c in channels if c["id"] in mine), key=lambda c: c["name"].casefold())
+        """The channels ``user`` may see (``core/access.py``), by name."""
+        assigned = set() if sees_every(user, "channels") else {
+            r.value["channel_id"] for r in await self.store.table("assignments")
+            if r.value["username"] == user["username"]}
+        channels = [r.value for r in await self.store.table("channels") if sees_channel(user, r.key, assigned)]
+        return sorted(channels, key=lambda c: c["name"].casefold())
 
     async def delete_channel(self, channel_id: str) -> None:
         await self._require("channels", channel_id, "channel")
@@ -254,33 +254,42 @@ class DataService:
         await self._require("channels", channel_id, "channel")
         await self._require("users", username, "user")
         value = {"channel_id": channel_id, "username": username}
-        await self.write("assignments", f"{channel_id}:{username}", value)
+        await self.write("assignments", _record_key("assignments", value), value)
         return value
 
     async def unassign_channel(self, channel_id: str, username: str) -> None:
-        await self._require("assignments", f"{channel_id}:{username}", "assignment")
-        await self.write("assignments", f"{channel_id}:{username}", None)
+        key = _record_key("assignments", {"channel_id": channel_id, "username": username})
+        await self._require("assignments", key, "assignment")
+        await self.write("assignments", key, None)
 
-    async def assignments(self, username: str | None = None) -> list[dict]:
-        return [r.value for r in await self.store.table("assignments")
-                if username is None or r.value["username"] == username]
+    async def assignments_for(self, user: dict) -> list[dict]:
+        """Who has which channel: for those who give channels to users."""
+        if not sees_every(user, "assignments"):
+            return []
+        return [r.value for r in await self.store.table("assignments")]
+
+    # --------------------------------------------------------------------- listings
+    async def listing(self, user: dict, name: str) -> dict[str, dict]:
+        """One of the listings of the GET views (channels, assignments, vtgs, incidents)
+        as ``user`` reads it, by record key: what his events socket compares."""
+        read = {"channels": self.channels_for, "assignments": self.assignments_for, "vtgs": self.vtgs_for,
+                "incidents": self.incidents_for}[name]
+        return {_record_key(name, value): value for value in await read(user)}
 
     # ------------------------------------------------------------------------- VTGs
     async def create_vtg(self, name: str, channel_ids: list[str], members: list[str]) -> dict:
         for cid in channel_ids:
             await self._require("channels", cid, "channel")
-        for username in members:
-            await self._require("users", username, "user")
+        await self._require_users(members)
         key = uuid.uuid4().hex
         value = {"id": key, "name": name, "channels": channel_ids, "members": members}
         await self.write("vtgs", key, value)
         return value
 
     async def vtgs_for(self, user: dict) -> list[dict]:
-        vtgs = [r.value for r in await self.store.table("vtgs")]
-        if user["role"] != UserRole.USER.value:
-            return sorted(vtgs, key=lambda v: v["name"].casefold())
-        return sorted((v for v in vtgs if user["username"] in v["members"]), key=lambda v: v["name"].casefold())
+        """The VTGs ``user`` may see (``core/access.py``), by name."""
+        vtgs = [r.value for r in await self.store.table("vtgs") if sees_vtg(user, r.value)]
+        return sorted(vtgs, key=lambda v: v["name"].casefold())
 
     async def add_dial_out(self, vtg_id: str, number: str) -> dict:
         """A dial-out participant of a VTG: a telephone number the dial engine calls."""
@@ -296,18 +305,24 @@ class DataService:
 
     # -------------------------------------------------------------------- incidents
     async def create_incident(self, name: str, description: str, participants: list[str]) -> dict:
-        for username in participants:
-            await self._require("users", username, "user")
+        await self._require_users(participants)
         key = uuid.uuid4().hex
         value = {"id": key, "name": name, "description": description, "participants": participants,
                  "created_at": self.clock.now()}
         await self.write("incidents", key, value)
         return value
 
+    async def set_participants(self, incident_id: str, participants: list[str], user: dict) -> dict:
+        """A dispatcher adds people to an incident or takes them off it: those taken off
+        no longer see it or its files (their events sockets are told it is gone)."""
+        record = await self._require("incidents", incident_id, "incident")
+        await self._require_users(participants)
+        await self.write("incidents", incident_id, {**record.value, "participants": participants})
+        return await self.incident(incident_id, user)
+
     async def incidents_for(self, user: dict) -> list[dict]:
-        incidents = [r.value for r in await self.store.table("incidents")]
-        if user["role"] == UserRole.USER.value:
-            incidents = [i for i in incidents if user["username"] in i["participants"]]
+        """The incidents ``user`` may see (``core/access.py``), each with its files."""
+        incidents = [r.value for r in await self.store.table("incidents") if sees_incident(user, r.value)]
         files = await self.store.table("files")
         for incident in incidents:
             incident["files"] = [self._file_view(f.value) for f in files if f.value["incident_id"] == incident["id"]]
@@ -367,6 +382,10 @@ class DataService:
     def _file_view(self, value: dict) -> dict:
         return {**value, "available": self.files.exists(value["id"])}
 
+    async def _require_users(self, usernames: list[str]) -> None:
+        for username in usernames:
+            await self._require("users", username, "user")
+
     async def _require(self, table: str, key: str, what: str) -> Record:
         record = await self.store.get(table, key)
         if record is None or record.deleted:
@@ -376,6 +395,11 @@ class DataService:
 
 def public_user(value: dict) -> dict:
     return {k: v for k, v in value.items() if k not in ("password_hash", "pin_hash", "name_key")}
+
+
+def _record_key(table: str, value: dict) -> str:
+    """The key a listed record is stored under: an assignment is one user's channel."""
+    return f"{value['channel_id']}:{value['username']}" if table == "assignments" else value["id"]
 
 
 def _token_key(token: str) -> str:

@@ -25,6 +25,10 @@ def bad_request(message: str, **extra: Any) -> ApiError:
     return ApiError(400, "bad_request", message, **extra)
 
 
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
 def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
 

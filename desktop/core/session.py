@@ -284,9 +284,11 @@ class ConsoleSession:
         c = self._client
         replies = [await c.get(p) for p in ("/api/v1/channels", "/api/v1/vtgs", "/api/v1/incidents")]
         if all(r.ok for r in replies):
-            self.config = Configuration(replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"],
-                                        source=self.server)
-            self._notify()
+            config = Configuration(replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"],
+                                   source=self.server)
+            if config != self.config:  # the same again (the events socket's hello, say): nothing to redraw
+                self.config = config
+                self._notify()
 
     async def _refresh_servers(self, client: ApiClient | None = None) -> None:
         """The selector's roles from the server's listing (kept for the next run)."""
@@ -312,7 +314,9 @@ class ConsoleSession:
                         continue
                     if not isinstance(event, dict):
                         continue
-                    if event.get("type") in ("record", "replicated"):
+                    # "hello": from now on every change is pushed; one made since the
+                    # login's listing and before the socket opened is fetched now.
+                    if event.get("type") in ("hello", "record", "replicated"):
                         with contextlib.suppress(Unreachable):
                             await self.refresh()
                     elif event.get("type") == "logout" and self._logged_out_by(event):

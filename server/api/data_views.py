@@ -12,6 +12,7 @@ from ..appkeys import SERVER
 from ..core.roles import Role
 from ..data import UserRole
 from ..errors import ApiError, bad_request
+from ..pushes import PushedView
 
 _CONTENT_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
 
@@ -38,13 +39,16 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Pushes ``{"type": "record"|"role"|"logout", ...}``; closes when this server stops
-    being the active one, so the console looks for the new active."""
+    """Pushes ``{"type": "hello"|"record"|"role"|"message"|"logout", ...}``; a record as
+    this session's user could read it through the API at that moment, ``value: null``
+    when he no longer can (``pushes.py``).  Closes when this server stops being the
+    active one, so the console looks for the new active, and when the session ends."""
     server = request.app[SERVER]
     ws = web.WebSocketResponse(heartbeat=10, max_msg_size=4096)
     await ws.prepare(request)
+    # Subscribed before the first look at the listings: no change falls in between.
     queue = server.events.subscribe()
-    await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
+    view = PushedView(server.data, request["token"])
 
     async def drain_incoming():
         async for msg in ws:
@@ -53,20 +57,20 @@ async def events(request: web.Request) -> web.StreamResponse:
 
     reader = asyncio.ensure_future(drain_incoming())
     try:
+        if not await view.start():
+            return ws  # the session ended since it was checked
+        await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
             if reader in done:
                 getter.cancel()
                 break
-            event = getter.result()
-            if event is None:
-                break
-            await ws.send_json(event)
-            if event.get("type") == "role" and event.get("role") != Role.ACTIVE.value:
-                break
-            if event.get("type") == "logout" and (not event["admins_only"] or
-                                                  request["user"]["role"] == "system_administrator"):
+            # Everything already queued at once: a burst of writes is one look at the listings.
+            batch = [getter.result()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            if not await _forward(ws, view, request["user"], batch):
                 break
     finally:
         server.events.unsubscribe(queue)
@@ -75,13 +79,45 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+async def _forward(ws: web.WebSocketResponse, view: PushedView, user: dict, batch: list[dict | None]) -> bool:
+    """Send ``batch`` in order, each run of record changes as the pushes it makes for
+    this user; False once the socket is to close."""
+    changed: set[str] = set()
+    for event in batch:
+        if event is not None and event["type"] == "record":
+            changed.add(event["table"])
+            continue
+        if not await _push_changes(ws, view, changed) or event is None:
+            return False  # None: the bus dropped this subscriber (too slow), or the server stops
+        await ws.send_json(event)
+        if event["type"] == "role" and event.get("role") != Role.ACTIVE.value:
+            return False
+        if event["type"] == "logout" and (not event["admins_only"] or
+                                          user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
+            return False
+    return await _push_changes(ws, view, changed)
+
+
+async def _push_changes(ws: web.WebSocketResponse, view: PushedView, changed: set[str]) -> bool:
+    if not changed:
+        return True
+    pushes = await view.changes(changed)
+    changed.clear()
+    if pushes is None:  # logged out or expired: he may read nothing any more
+        return False
+    for push in pushes:
+        await ws.send_json(push)
+    return True
+
+
 async def list_users(request: web.Request) -> web.Response:
     return web.json_response({"users": await _data(request).users()})
 
 
 async def create_user(request: web.Request) -> web.Response:
     b = request["body"]
-    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name)
+    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name,
+                                            by=request["user"])
     return web.json_response(user, status=201)
 
 
@@ -116,7 +152,7 @@ async def unassign_channel(request: web.Request) -> web.Response:
 
 
 async def list_assignments(request: web.Request) -> web.Response:
-    return web.json_response({"assignments": await _data(request).assignments()})
+    return web.json_response({"assignments": await _data(request).assignments_for(request["user"])})
 
 
 async def list_vtgs(request: web.Request) -> web.Response:
@@ -146,6 +182,12 @@ async def create_incident(request: web.Request) -> web.Response:
     b = request["body"]
     value = await _data(request).create_incident(b.name, b.description, b.participants)
     return web.json_response(value, status=201)
+
+
+async def set_participants(request: web.Request) -> web.Response:
+    value = await _data(request).set_participants(request.match_info["incident_id"],
+                                                  request["body"].participants, request["user"])
+    return web.json_response(value)
 
 
 async def get_incident(request: web.Request) -> web.Response:
@@ -190,11 +232,22 @@ async def _read_upload(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+#: uploads a browser only shows, served as what they are; any other (HTML, SVG, XML,
+#: scripts...) is served as bytes: nothing uploaded may run on the API's origin
+PASSIVE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
+                           "video/mp4", "video/quicktime", "video/3gpp", "video/webm", "video/mpeg"})
+#: sent with every download: saved, never shown in a page; never sniffed into an active
+#: type; and if a browser rendered it anyway, sandboxed with nothing allowed
+DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'",
+                    "Cross-Origin-Resource-Policy": "same-origin"}
+
+
 async def download_file(request: web.Request) -> web.Response:
     meta, content = await _data(request).file_content(
         request.match_info["incident_id"], request.match_info["file_id"], request["user"])
-    return web.Response(body=content, content_type=meta["content_type"],
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
+    content_type = meta["content_type"] if meta["content_type"] in PASSIVE_TYPES else "application/octet-stream"
+    return web.Response(body=content, content_type=content_type, headers={
+        **DOWNLOAD_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
 
 
 def _quote(name: str) -> str:

@@ -16,19 +16,11 @@ from pydantic import BaseModel, ValidationError
 
 from .. import __version__
 from ..appkeys import SERVER
-from ..data import UserRole
-from ..errors import ApiError
+from ..core.access import MAY
+from ..errors import ApiError, forbidden
 from . import data_views, ha_views, lab_views, schemas
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-# Who may call: None (anyone) or the lowest user role allowed.
-ALLOWED: dict[str, set[str]] = {
-    "admin": {UserRole.SYSTEM_ADMINISTRATOR.value},
-    "operator": {UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value},
-    "dispatcher": {UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value, UserRole.DISPATCHER.value},
-    "user": {r.value for r in UserRole},
-}
 
 
 @dataclass(frozen=True)
@@ -37,6 +29,7 @@ class Route:
     path: str
     view: View
     summary: str
+    #: who may call: None (anyone) or a job of ``core/access.py``'s ``MAY``
     auth: str | None = None
     body: type[BaseModel] | None = None
     tag: str = "data"
@@ -60,15 +53,19 @@ ROUTES: list[Route] = [
           body=schemas.Login, tag="auth"),
     Route("POST", "/api/v1/auth/logout", data_views.logout, "Log out", auth="user", tag="auth"),
     Route("GET", "/api/v1/me", data_views.me, "The logged-in user", auth="user", tag="auth"),
-    Route("GET", "/api/v1/events", data_views.events, "WebSocket: configuration and role changes",
+    Route("GET", "/api/v1/events", data_views.events,
+          "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
           auth="user", tag="auth"),
     # data
-    Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="admin"),
-    Route("POST", "/api/v1/users", data_views.create_user, "Create a user", auth="admin", body=schemas.NewUser),
+    Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="operator"),
+    Route("POST", "/api/v1/users", data_views.create_user,
+          "Create a user (only a system administrator creates a system administrator)", auth="operator",
+          body=schemas.NewUser),
     Route("PUT", "/api/v1/users/{username}/dial-login", data_views.set_dial_login,
           "Dial Login: the numeric user ID and PIN of the IP phone service and the dial engine",
           auth="operator", body=schemas.DialLogin),
-    Route("GET", "/api/v1/channels", data_views.list_channels, "The caller's channels", auth="user"),
+    Route("GET", "/api/v1/channels", data_views.list_channels,
+          "Channels: all for a system administrator or operator, else those assigned to the caller", auth="user"),
     Route("POST", "/api/v1/channels", data_views.create_channel, "Create a channel", auth="operator",
           body=schemas.NewChannel),
     Route("DELETE", "/api/v1/channels/{channel_id}", data_views.delete_channel, "Delete a channel",
@@ -78,23 +75,30 @@ ROUTES: list[Route] = [
     Route("DELETE", "/api/v1/channels/{channel_id}/assignments/{username}", data_views.unassign_channel,
           "Remove a channel from a user", auth="operator"),
     Route("GET", "/api/v1/assignments", data_views.list_assignments, "Channel assignments", auth="operator"),
-    Route("GET", "/api/v1/vtgs", data_views.list_vtgs, "The caller's VTGs", auth="user"),
+    Route("GET", "/api/v1/vtgs", data_views.list_vtgs,
+          "VTGs: all for a system administrator or dispatcher, else those the caller is a member of", auth="user"),
     Route("POST", "/api/v1/vtgs", data_views.create_vtg, "Create a VTG", auth="dispatcher", body=schemas.NewVtg),
     Route("POST", "/api/v1/vtgs/{vtg_id}/dial-out", data_views.dial_out,
           "Invite a dial-out participant (a telephone number) into a VTG; the dial engine calls it",
           auth="dispatcher", body=schemas.DialOut),
-    Route("GET", "/api/v1/incidents", data_views.list_incidents, "The caller's incidents", auth="user"),
+    Route("GET", "/api/v1/incidents", data_views.list_incidents,
+          "Incidents with their files: all for a system administrator or dispatcher, else those the caller "
+          "takes part in", auth="user"),
     Route("POST", "/api/v1/incidents", data_views.create_incident, "Create an incident", auth="dispatcher",
           body=schemas.NewIncident),
-    Route("GET", "/api/v1/incidents/{incident_id}", data_views.get_incident, "One incident", auth="user"),
+    Route("GET", "/api/v1/incidents/{incident_id}", data_views.get_incident,
+          "One incident the caller may see, with its files", auth="user"),
+    Route("PUT", "/api/v1/incidents/{incident_id}/participants", data_views.set_participants,
+          "Set who takes part in an incident (those taken off no longer see it or its files)",
+          auth="dispatcher", body=schemas.Participants),
     Route("POST", "/api/v1/incidents/{incident_id}/files", data_views.upload_file,
-          "Upload a photo or video (raw body, ?name=)", auth="user",
+          "Upload a photo or video to an incident the caller may see (raw body, ?name=)", auth="user",
           raw_body=True, query=("name",)),
     Route("PUT", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.restore_file,
           "Upload again a file whose content did not reach this server before a failover (raw body; "
           "the same content, checked by its SHA-256)", auth="user", raw_body=True),
     Route("GET", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.download_file,
-          "Download an uploaded file", auth="user"),
+          "Download a file of an incident the caller may see, always as an attachment", auth="user"),
     # HA (Administration Console, Configuration > High Availability)
     Route("GET", "/api/v1/licenses", ha_views.list_licenses, "Installed licenses", auth="admin", tag="ha"),
     Route("POST", "/api/v1/licenses", ha_views.install_license, "Install a license file", auth="admin",
@@ -149,7 +153,7 @@ def guarded(route: Route) -> View:
             # Clients are served by the active server only; the standby names it.
             server.engine.refuse_unless_active()
         if route.auth:
-            request["user"] = await authenticate(request, ALLOWED[route.auth])
+            request["user"] = await authenticate(request, MAY[route.auth])
         if route.body:
             request["body"] = await parse_body(request, route.body)
         return await route.view(request)
@@ -167,7 +171,7 @@ async def authenticate(request: web.Request, roles: set[str]) -> dict:
     if user is None:
         raise ApiError(401, "unauthorized", "the session is unknown or has expired: log in again")
     if user["role"] not in roles:
-        raise ApiError(403, "forbidden", f"a {user['role']} may not do this")
+        raise forbidden(f"a {user['role']} may not do this")
     request["token"] = token.strip()
     return user
 
@@ -216,7 +220,7 @@ def build_openapi() -> dict:
             op["parameters"] = params
         if route.auth:
             op["security"] = [{"bearer": []}]
-            op["description"] = f"Allowed roles: {', '.join(sorted(ALLOWED[route.auth]))}."
+            op["description"] = f"Allowed roles: {', '.join(sorted(MAY[route.auth]))}."
         if route.body:
             schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in schema.pop("$defs", {}).items():

@@ -11,7 +11,7 @@ from ..core.ha_config import (
     HEARTBEAT_PORT_DEFAULT,
     MISSED_HEARTBEAT_COUNT_DEFAULT,
 )
-from ..data import UserRole
+from ..core.access import UserRole
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -66,6 +66,10 @@ class NewIncident(Body):
     name: Name
     description: Text = ""
     participants: Annotated[list[Username], Field(max_length=1000)] = []
+
+
+class Participants(Body):
+    participants: Annotated[list[Username], Field(max_length=1000)]
 
 
 class Ntp(Body):

@@ -4,6 +4,8 @@ Connections, behaviour by behaviour (no widgets)."""
 from __future__ import annotations
 
 import contextlib
+import json
+import urllib.request
 
 from ipics_desktop.core.known_servers import KnownServers
 from ipics_desktop.core.session import LoginError, State
@@ -114,6 +116,28 @@ async def test_a_channel_that_never_replicated_disappears_after_the_failover(pai
     await wait_until(_state(console, State.ONLINE, pair.secondary.url), TAKEOVER_DEADLINE_S + 5,
                      "the console to reconnect to the secondary")
     assert "Fire" not in console.config.channel_names()  # Ursula's Fire channel is gone
+
+
+async def test_a_change_made_while_the_events_socket_opens_still_reaches_the_console(pair, console):
+    """A channel created right after the login fetched the listings, before the events
+    socket is open (a scenario's operator creates one at once), still shows: once the
+    socket says hello it pushes every change, and the console fetches what came before."""
+    token = await pair.login(pair.primary)
+
+    def create_channel_now(_session, notice) -> None:
+        if notice is not None and notice.kind == "online":
+            # Synchronously on purpose: the write is done after the login's listing and
+            # before the console's events socket even connects.
+            request = urllib.request.Request(
+                f"{pair.primary.url}/api/v1/channels", data=json.dumps({"name": "Staging Area"}).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as reply:
+                assert reply.status == 201
+
+    console.on_change = create_channel_now
+    await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
+    assert "Staging Area" not in console.config.channel_names()  # the listing came first
+    await wait_until(_has_channel(console, "Staging Area"), 10, "the console to show Staging Area")
 
 
 def _state(console, state, server=None):

@@ -116,6 +116,22 @@ async def test_login_through_the_standby_lists_only_the_users_incidents(demo, op
     assert amy.missing == [] and "missing" not in kinds(amy)
 
 
+async def test_an_incident_fred_is_taken_off_leaves_his_phone_at_once(demo, open_mobile):
+    """Pushed: a dispatcher adds Fred to an incident, then takes him off it again."""
+    ha = demo.pair
+    fred = open_mobile("fred", [ha.primary.url])
+    await fred.login(ha.primary.url, "fred", demo.password)
+    async with ha.primary.client(await ha.login(ha.primary, "dan", demo.password)) as dan:
+        incident = await dan.post("/api/v1/incidents", {"name": "Gas leak", "participants": ["fred", "dan"]})
+        await wait_until(lambda: "Gas leak" in names(fred.incidents()), 10, "the incident on Fred's phone")
+        assert (await dan.put(f"/api/v1/incidents/{incident['id']}/participants",
+                              {"participants": ["dan"]})).ok
+    await wait_until(lambda: names(fred.incidents()) == [WAREHOUSE], 10, "the incident to leave Fred's phone")
+    assert fred.session.state == State.ONLINE
+    with pytest.raises(UploadError, match="not one of yours"):
+        await fred.upload(incident["id"], "late.png", demo_photo_png(16, 12))
+
+
 async def test_a_wrong_password_says_so_and_the_client_keeps_working(demo, open_mobile):
     fred = open_mobile("fred", [demo.pair.primary.url])
     with pytest.raises(LoginError, match="wrong user name or password"):
