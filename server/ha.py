@@ -1010,6 +1010,11 @@ class HAEngine:
     async def apply_unconfigure(self) -> None:
         self.ha = HAState.TRUSTED if self.partner else HAState.UNCONFIGURED
         await self.store.set_local("ha", self.ha.value)
+        # Standalone from now on, as far as a reboot is concerned: powered off during the
+        # reconfiguration, the server comes back standalone, not active by its licenses
+        # (seen in the fault campaign: an active primary with HA unconfigured beside a
+        # secondary serving alone, a state no recovery step knew).
+        await self.set_standalone(True)
         await self.store.trim_log(10**18)
         self.begin_transition(Role.STANDALONE, roles.RECONFIGURATION_PERIOD_S, "HA unconfigured: reconfiguring")
 

@@ -165,6 +165,23 @@ async def test_unconfigure_returns_both_to_standalone(pair):
         assert st["ha"] == "trusted"
 
 
+async def test_a_server_powered_off_while_reconfiguring_comes_back_standalone(pair):
+    """Found by the fault campaign (seed 105): the primary, killed during the
+    reconfiguration after an unconfigure, booted by its licenses as *active* with HA
+    trusted, a state no recovery step expected.  Unconfigured is standalone, rebooted
+    or not."""
+    async with await pair.admin(pair.primary) as c:
+        assert (await c.post("/api/v1/ha/unconfigure")).ok
+    await pair.wait_status(pair.primary, 5, role="transitioning")
+    pair.primary.kill()
+    await pair.primary.power_on()
+    st = await pair.status(pair.primary)
+    assert (st["role"], st["ha"]) == ("standalone", "trusted"), st
+    await pair.wait_status(pair.secondary, 10, role="standalone")
+    await pair.configure(INTERVAL_S, MISSED)  # and the pair is configured again from there
+    await pair.wait_ready()
+
+
 async def test_configure_merges_data_and_clean_install_does_not(tmp_path):
     """A secondary from an earlier pair brings its data into the new pair (newest wins),
     unless it was clean-installed."""
