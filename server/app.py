@@ -27,6 +27,7 @@ from .adapters.store import Store
 from .api.middlewares import setup_middlewares
 from .api.routes import setup_routes
 from .appkeys import SERVER
+from .background import background
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
 from .console.views import setup_console
@@ -219,10 +220,10 @@ def make_app(server: IpicsServer) -> web.Application:
     app.router.add_routes(dial_routes())
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_ssh_server)
-    app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.device_events_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.heartbeat_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.shipper_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.file_fetch_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.device_events_loop()))
     return app
 
 
@@ -246,17 +247,6 @@ async def _ssh_server(app: web.Application):
     cfg.ssh_port = await sshd.start(cfg.host, cfg.ssh_port)
     yield
     await sshd.close()
-
-
-def _background(start):
-    async def ctx(app: web.Application):
-        task = asyncio.get_running_loop().create_task(start(app[SERVER]))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
 
 
 def _write_port(path: Path, port: int) -> None:
