@@ -39,7 +39,9 @@ from .dial.pstn import PstnDirectory
 from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine
+from .media.issuer import TicketIssuer
 from .media.link import RouterLink
+from .media.ticket import TicketKeyError, load_key
 from .phone.service import PhoneService, phone_routes
 from .services import Services
 from .shell.hostkey import load_or_create_host_key
@@ -87,8 +89,11 @@ class IpicsServer:
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
         self.dial_login = DialLogin(self.data)
+        #: push-to-talk tickets (POST /api/v1/media/ticket, and this server's router link)
+        self.tickets = TicketIssuer(_media_key(cfg.media_ticket_key_file), self.data, cfg.name) \
+            if cfg.media_ticket_key_file else None
         # Phones and telephones reach the media router through the server they use.
-        self.media = RouterLink(cfg.media_router) if cfg.media_router else None
+        self.media = RouterLink(cfg.media_router, self.tickets) if cfg.media_router and self.tickets else None
         self.phone = PhoneService(self.data, self.dial_login, media=self.media)
         self.dial = DialEngine(self.data, self.dial_login, media=self.media,
                                pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None)
@@ -173,13 +178,16 @@ class IpicsServer:
 
     async def device_events_loop(self) -> None:
         """Role changes reach the devices' services: the phone service pushes phones to
-        a new active, the dial engine drops its calls when this server stops being it."""
+        a new active, the dial engine drops its calls when this server stops being it;
+        data changes reach the media link, which revokes the talk groups users lost."""
         while True:  # a None is the bus dropping a slow subscriber: subscribe again
             events = self.events.subscribe()
             try:
                 while (event := await events.get()) is not None:
                     self.phone.on_event(event)
                     self.dial.on_event(event)
+                    if self.media is not None:
+                        self.media.on_event(event)
             finally:
                 self.events.unsubscribe(events)
 
@@ -196,6 +204,13 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _media_key(path: Path) -> bytes:
+    try:
+        return load_key(path)
+    except TicketKeyError as exc:
+        raise SystemExit(f"ipics server: {exc}") from None
 
 
 def _lock_data_dir(data_dir: Path):
