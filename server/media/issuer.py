@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import ticket as tickets
+from .protocol import ProtocolError, validate_who
 
 if TYPE_CHECKING:
     from ..data import DataService
@@ -40,6 +41,10 @@ class TicketIssuer:
 
     def __init__(self, key: bytes, data: DataService, name: str):
         self._key, self.data, self.name = key, data, name
+        try:  # the listening connection's name: only in the router's log
+            self._service_name = validate_who(f"ipics-server {name}", op=None)
+        except ProtocolError:
+            self._service_name = "ipics-server"
 
     async def talk_groups(self, user: dict) -> list[str]:
         return ([c["id"] for c in await self.data.channels_for(user)]
@@ -65,7 +70,7 @@ class TicketIssuer:
 
     def for_service(self) -> str:
         """The server's listening connection: any group, never the floor."""
-        return tickets.issue(self._key, f"ipics-server {self.name}", [], kind=tickets.SERVICE, issuer=self.name)
+        return tickets.issue(self._key, self._service_name, [], kind=tickets.SERVICE, issuer=self.name)
 
     async def usernames(self) -> list[str]:
         return [u["username"] for u in await self.data.users()]

@@ -199,3 +199,16 @@ async def test_a_client_refused_for_its_ticket_starts_again_with_a_good_one(rout
         assert await client.join(FIRE) and client.connections == 2
     finally:
         await client.close()
+
+
+async def test_a_router_started_again_is_told_the_revocations_again(router, ticket, connect):
+    fred_before = ticket("fred", [FIRE, POLICE])
+    server = await connect(ticket=ticket("ipics-server primary", [], kind=SERVICE))
+    server.supersede(ticket("fred", [FIRE]))
+    await wait_until(lambda: server.stats["superseded"] == 1, 10, "the router to take the revocation")
+    router.kill()  # it forgets everything
+    await router.start()
+    await wait_until(lambda: server.stats["superseded"] == 2, 15, "the server's link to tell it again")
+    async with raw(router) as ws:
+        assert (await ws.ask({"op": "hello", "ticket": fred_before}))["who"] == "fred"
+        assert (await ws.ask({"op": "join", "group": POLICE}))["code"] == "not_allowed"

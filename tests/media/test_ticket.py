@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from ipics_server.media.issuer import EVERYONE, affected_users
 from ipics_server.media.ticket import (
     MAX_TICKET_GROUPS,
     TICKET_LIFETIME_S,
@@ -97,3 +98,17 @@ def test_the_router_and_a_server_refuse_to_start_without_a_key_only_their_user_m
     assert shared.returncode != 0 and "may be read by others" in shared.stderr
     for refused in (router, shared):
         assert "cd" * 32 not in refused.stderr + refused.stdout
+
+
+@pytest.mark.parametrize(("event", "users"), [
+    ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "value": None}, {"fred"}),
+    ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "value": {"username": "fred"}}, set()),
+    ({"type": "record", "table": "channels", "key": FIRE, "value": None}, EVERYONE),
+    ({"type": "record", "table": "channels", "key": FIRE, "value": {"name": "Fire"}}, set()),
+    ({"type": "record", "table": "vtgs", "key": POLICE, "value": {"members": ["dan"]}}, EVERYONE),
+    ({"type": "record", "table": "incidents", "key": POLICE, "value": None}, set()),
+    ({"type": "role", "role": "active"}, set()),
+])
+def test_who_may_have_lost_a_talk_group_by_a_data_change(event, users):
+    """Whose tickets the server's link sends the router as a revocation."""
+    assert affected_users(event) == users
