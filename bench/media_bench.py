@@ -19,6 +19,9 @@ Figures:
   with the router, so the figure is for the whole set-up on this machine;
   ``details.steps`` has the router's own CPU use at each step.
 
+Every talker and listener connects with a ticket for its one group, as a server issues
+them: the workers sign them with the router's key file (its path is their argument).
+
 Written to bench/media_results.json in the schema of bench/results.json.  A benchmark
 that crashes is recorded with its error and counts as failed; the others still run.
 The exit status is 0 only when every goal is met.
@@ -47,6 +50,7 @@ from console_bench import CpuWindow, cpu_seconds, figure, raise_fd_limit
 from ipics_server.lab.media_process import MediaProcess
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient
+from ipics_server.media.ticket import issue, load_key
 from run_bench import Figure, machine, percentile, print_table
 
 HERE = Path(__file__).resolve().parent
@@ -70,24 +74,27 @@ def group_id(i: int) -> str:
 
 
 # ----------------------------------------------------------------- worker processes
-async def _connect_all(url: str, names: list[str]) -> list[MediaClient]:
+async def _connect_all(url: str, key_file: str, members: list[tuple[str, str]]) -> list[MediaClient]:
+    """A client per (name, group), each with a ticket for its group."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    key = load_key(Path(key_file))
 
-    async def one(name: str) -> MediaClient:
+    async def one(name: str, group: str) -> MediaClient:
         async with gate:
-            return await MediaClient.connect(url, name, timeout_s=30, reconnect=False)
+            return await MediaClient.connect(url, issue(key, name, [group], issuer="bench"), timeout_s=30,
+                                             reconnect=False)
 
-    return list(await asyncio.gather(*(one(n) for n in names)))
+    return list(await asyncio.gather(*(one(n, g) for n, g in members)))
 
 
 async def _stdin_line() -> str:
     return (await asyncio.to_thread(sys.stdin.readline)).strip()
 
 
-async def talkers_worker(url: str, groups: int, frames: int) -> None:
+async def talkers_worker(url: str, key_file: str, groups: int, frames: int) -> None:
     """One talker per group: join, press, say "ready"; on "go" stream ``frames`` frames
     of the tone each, the talkers spread over the 20 ms period as real talkers would be."""
-    clients = await _connect_all(url, [f"talker-{i}" for i in range(groups)])
+    clients = await _connect_all(url, key_file, [(f"talker-{i}", group_id(i)) for i in range(groups)])
     try:
         for i, c in enumerate(clients):
             await c.join(group_id(i))
@@ -113,11 +120,11 @@ async def talkers_worker(url: str, groups: int, frames: int) -> None:
         await asyncio.gather(*(c.close() for c in clients))
 
 
-async def listeners_worker(url: str, groups: int, per_group: int) -> None:
+async def listeners_worker(url: str, key_file: str, groups: int, per_group: int) -> None:
     """``per_group`` listeners per group: record each frame's latency and sequence; on
     "stop" print what was heard."""
-    names = [f"listener-{i}-{j}" for i in range(groups) for j in range(per_group)]
-    clients = await _connect_all(url, names)
+    members = [(f"listener-{i}-{j}", group_id(i)) for i in range(groups) for j in range(per_group)]
+    clients = await _connect_all(url, key_file, members)
     latencies_ms: list[float] = []
     received = [0] * len(clients)
     out_of_order = not_tone = not_talker = 0
@@ -199,8 +206,9 @@ class Worker:
 async def run_groups(router: MediaProcess, groups: int, frames: int, per_group: int) -> dict[str, Any]:
     """One load: ``groups`` talkers streaming ``frames`` frames to ``per_group`` listeners each."""
     connect_s = max(30.0, groups * 0.05)
-    listeners = Worker("_listeners", router.url, str(groups), str(per_group))
-    talkers = Worker("_talkers", router.url, str(groups), str(frames))
+    key_file = str(router.ticket_key_file)
+    listeners = Worker("_listeners", router.url, key_file, str(groups), str(per_group))
+    talkers = Worker("_talkers", router.url, key_file, str(groups), str(frames))
     try:
         await listeners.start(connect_s)
         await talkers.start(connect_s)
@@ -370,12 +378,12 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 def worker(argv: list[str]) -> None:
-    kind, url, groups, n = argv[0], argv[1], int(argv[2]), int(argv[3])
+    kind, url, key_file, groups, n = argv[0], argv[1], argv[2], int(argv[3]), int(argv[4])
     raise_fd_limit(groups * LISTENERS_PER_GROUP + 200)
     if kind == "_talkers":
-        asyncio.run(talkers_worker(url, groups, n))
+        asyncio.run(talkers_worker(url, key_file, groups, n))
     else:
-        asyncio.run(listeners_worker(url, groups, n))
+        asyncio.run(listeners_worker(url, key_file, groups, n))
 
 
 if __name__ == "__main__":

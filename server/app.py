@@ -27,6 +27,7 @@ from .adapters.store import Store
 from .api.middlewares import setup_middlewares
 from .api.routes import setup_routes
 from .appkeys import SERVER
+from .background import background
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
 from .console.views import setup_console
@@ -40,7 +41,9 @@ from .dial_login import DialLogin
 from .events import EventBus
 from .ha import HAEngine, http_address
 from .malformed_requests import SockSite
+from .media.issuer import TicketIssuer
 from .media.link import RouterLink
+from .media.ticket import TicketKeyError, load_key
 from .phone.service import PhoneService, phone_errors, phone_routes
 from .services import Services
 from .shell.hostkey import load_or_create_host_key
@@ -88,8 +91,11 @@ class IpicsServer:
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
         self.dial_login = DialLogin(self.data)
+        #: push-to-talk tickets (POST /api/v1/media/ticket, and this server's router link)
+        self.tickets = TicketIssuer(_media_key(cfg.media_ticket_key_file), self.data, cfg.name) \
+            if cfg.media_ticket_key_file else None
         # Phones and telephones reach the media router through the server they use.
-        self.media = RouterLink(cfg.media_router) if cfg.media_router else None
+        self.media = RouterLink(cfg.media_router, self.tickets) if cfg.media_router and self.tickets else None
         self.phone = PhoneService(self.data, self.dial_login, media=self.media)
         self.dial = DialEngine(self.data, self.dial_login, media=self.media,
                                pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None)
@@ -178,13 +184,16 @@ class IpicsServer:
 
     async def device_events_loop(self) -> None:
         """Role changes reach the devices' services: the phone service pushes phones to
-        a new active, the dial engine drops its calls when this server stops being it."""
+        a new active, the dial engine drops its calls when this server stops being it;
+        data changes reach the media link, which revokes the talk groups users lost."""
         while True:  # a None is the bus dropping a slow subscriber: subscribe again
             events = self.events.subscribe()
             try:
                 while (event := await events.get()) is not None:
                     self.phone.on_event(event)
                     self.dial.on_event(event)
+                    if self.media is not None:
+                        self.media.on_event(event)
             finally:
                 self.events.unsubscribe(events)
 
@@ -201,6 +210,13 @@ def _now() -> float:
     import time
 
     return time.time()
+
+
+def _media_key(path: Path) -> bytes:
+    try:
+        return load_key(path)
+    except TicketKeyError as exc:
+        raise SystemExit(f"ipics server: {exc}") from None
 
 
 def _lock_data_dir(data_dir: Path):
@@ -226,10 +242,10 @@ def make_app(server: IpicsServer) -> web.Application:
     app.router.add_routes(dial_routes())
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(_ssh_server)
-    app.cleanup_ctx.append(_background(lambda s: s.engine.heartbeat_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.engine.shipper_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.engine.file_fetch_loop()))
-    app.cleanup_ctx.append(_background(lambda s: s.device_events_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.heartbeat_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.shipper_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.file_fetch_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.device_events_loop()))
     return app
 
 
@@ -253,17 +269,6 @@ async def _ssh_server(app: web.Application):
     cfg.ssh_port = await sshd.start(cfg.host, cfg.ssh_port)
     yield
     await sshd.close()
-
-
-def _background(start):
-    async def ctx(app: web.Application):
-        task = asyncio.get_running_loop().create_task(start(app[SERVER]))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
 
 
 def _write_port(path: Path, port: int) -> None:

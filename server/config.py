@@ -1,8 +1,9 @@
 """The one configuration loader of a server process: command line plus environment.
 
 Secrets never come on the command line (visible in ``ps``): the initial ``ipicsadmin``
-password comes from the environment variable ``IPICS_ADMIN_PASSWORD``, and the lab's
-fault-injection switch from ``--lab-faults``.
+password comes from the environment variable ``IPICS_ADMIN_PASSWORD``, the key that
+signs push-to-talk tickets from a file only its owner may read
+(``--media-ticket-key-file``), and the lab's fault-injection switch from ``--lab-faults``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class ServerConfig:
     pstn_directory: Path | None = None
     #: the media router (ws://host:port/media) for phones and telephones' push-to-talk
     media_router: str | None = None
+    #: the key push-to-talk tickets are signed with, shared with the partner and the router
+    media_ticket_key_file: Path | None = None
 
 
 def ssh_port_file(port_file: Path) -> Path:
@@ -84,6 +87,9 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    help="emulated seconds an upload waits before it replicates (lower priority)")
     p.add_argument("--media-router", default=None, metavar="URL",
                    help="the media router (ws://host:port/media) that carries push-to-talk")
+    p.add_argument("--media-ticket-key-file", type=Path, default=None, metavar="FILE",
+                   help="the key (mode 600, shared with the partner and the media router) this server "
+                        "signs push-to-talk tickets with; without it the server issues none")
     p.add_argument("--pstn-directory", type=Path, default=None,
                    help="the lab's telephone network file, to call dial-out participants")
     p.add_argument("--port-file", type=Path, default=None,
@@ -112,6 +118,8 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
             raise SystemExit(f"{option} must be a finite Unix time")
     if ns.clock_anchor_emulated is not None and ns.clock_epoch is None:
         raise SystemExit("--clock-anchor-emulated needs --clock-epoch (the real time it is the emulated time of)")
+    if ns.media_router is not None and ns.media_ticket_key_file is None:
+        raise SystemExit("--media-router needs --media-ticket-key-file: the router admits ticket holders only")
     return ServerConfig(
         data_dir=ns.data_dir.expanduser().resolve(),
         host=ns.host,
@@ -133,5 +141,6 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         port_file=ns.port_file,
         pstn_directory=ns.pstn_directory,
         media_router=_media_url(ns.media_router),
+        media_ticket_key_file=ns.media_ticket_key_file,
         admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
     )

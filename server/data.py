@@ -67,9 +67,10 @@ class DataService:
             raise conflict(f"{table[:-1]} {exc} already exists") from None
         self.engine.on_local_write()
         if table in PUSHED_TABLES:
-            # Only what changed, never the content: each events socket pushes its own
-            # user's view of it (``pushes.py``), what he could read through the API.
-            self.events.publish({"type": "record", "table": table, "key": key})
+            # Only what changed and whether it is gone, never the content: each events
+            # socket pushes its own user's view of it (``pushes.py``), what he could read
+            # through the API; the media link revokes talk groups on deletions.
+            self.events.publish({"type": "record", "table": table, "key": key, "deleted": value is None})
         return record
 
     async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any] | None) -> None:

@@ -10,7 +10,8 @@ Chapter, HA Affect on the IDC Connections:
 - it stays on the new active when the original server comes back.
 
 Qt-free: the widgets observe ``notices`` and ``state`` through ``on_change``.  All
-emulated durations go through the one ``Clock``.
+emulated durations go through the one ``Clock``.  ``media_ticket`` is the push-to-talk
+ticket a router floor follows (``media_ticket.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_a
 from ipics_server.clock import Clock
 
 from .known_servers import UNREACHABLE, KnownServers
+from .media_ticket import MediaTicket
 
 log = logging.getLogger("ipics.console")
 
@@ -164,6 +166,8 @@ class ConsoleSession:
         self.user: dict | None = None
         self.token: str | None = None
         self.config = Configuration()
+        #: push-to-talk: the ticket for the media router, while a router floor wants one
+        self.media_ticket = MediaTicket()
         self.notices: list[Notice] = []
         self._password: str | None = None  # memory only: to log in again after a failover
         self._client: ApiClient | None = None
@@ -269,6 +273,7 @@ class ConsoleSession:
         self._client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
         await self._refresh_servers()
         await self.refresh()
+        await self._fetch_media_ticket()
         self._set_state(State.ONLINE)
         text = f"logged in to the active server {address}"
         if address != chosen:
@@ -277,6 +282,8 @@ class ConsoleSession:
             text += f", not to {chosen} as chosen: {chosen} {chosen_why or 'did not take the login'}"
         self._notify("online", text)
         self._spawn(self._listen())
+        if self.media_ticket.wanted:
+            self._spawn(self.media_ticket.keep_fresh(lambda: self._client if self.state == State.ONLINE else None))
 
     # ------------------------------------------------------------ configuration
     async def refresh(self) -> None:
@@ -289,6 +296,14 @@ class ConsoleSession:
             if config != self.config:  # the same again (the events socket's hello, say): nothing to redraw
                 self.config = config
                 self._notify()
+            talk_groups = {g["id"] for g in self.config.channels + self.config.vtgs}
+            if self.media_ticket.ticket is not None and talk_groups != self.media_ticket.groups:
+                await self._fetch_media_ticket()  # a ticket naming the channels and VTGs of now
+
+    async def _fetch_media_ticket(self) -> None:
+        if self._client is not None and self.media_ticket.wanted:
+            with contextlib.suppress(Unreachable):
+                await self.media_ticket.fetch(self._client)
 
     async def _refresh_servers(self, client: ApiClient | None = None) -> None:
         """The selector's roles from the server's listing (kept for the next run)."""
@@ -388,6 +403,7 @@ class ConsoleSession:
             await self.refresh()
         except Unreachable:
             return False
+        await self._fetch_media_ticket()  # from the new active, before the old one runs out
         self._set_state(State.ONLINE)
         where = "the new active server" if address != previous else "the server"
         self._notify("reconnected", f"reconnected to {where} {address}")
@@ -415,6 +431,7 @@ class ConsoleSession:
                 await client.close()
             self.token, self._password, self.server = None, None, None
             self.user, self.config = None, Configuration()  # the next user sees nothing of this one
+            self.media_ticket.clear()
             self.known.save()
             if self.state != State.LOGGED_OUT:
                 self._set_state(State.LOGGED_OUT)

@@ -4,7 +4,8 @@ Push-to-talk does not go through the IPICS servers, which is why it keeps workin
 while they fail over (chapter: Dan reaches Adam by PTT during the outage).  This
 ``Floor`` is shared by every console of one desktop process; the media router of the
 devices work carries the same floor between processes, behind the same interface:
-``press``, ``release``, ``talker`` and ``subscribe``.
+``press``, ``release``, ``talker`` and ``subscribe`` (and ``follow``, to take the
+session's push-to-talk tickets, which the router wants and this floor does not).
 
 A talk group is keyed by its id (a channel's or a VTG's), which replicates with the
 configuration, so a console that reconnects to the new active keeps its floor.

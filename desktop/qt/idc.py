@@ -1,7 +1,8 @@
 """One IDC: the login dialog, then the console window, and back to the dialog on logout.
 
 Owns the session and its Qt bridge.  Several IDCs can live in one process (the trainer
-lab opens one per dispatcher); they share the push-to-talk ``Floor``.
+lab opens one per dispatcher); they share an in-process push-to-talk ``Floor``, or each
+has its own ``RouterFloor``, which follows the session's push-to-talk tickets.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class Idc(QObject):
         super().__init__()
         self.floor = floor or Floor()
         self.session = ConsoleSession(known, clock=clock)
+        follow = getattr(self.floor, "follow", None)  # a RouterFloor talks with the user's tickets
+        if follow is not None:
+            follow(self.session.media_ticket)
         self.bridge = SessionBridge(self.session)
         self.tasks = Tasks()
         self.dialog = LoginDialog(self.session, self.bridge, credentials)

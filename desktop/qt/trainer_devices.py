@@ -100,8 +100,8 @@ class DeviceLauncher:
 
     ``profiles_dir`` holds one profile folder per user and kind (``dan-console``,
     ``dan-mobile``).  ``floor_factory(user)`` gives each console its push-to-talk floor;
-    by default one ``RouterFloor`` per console on the lab's media router (named after
-    the user, as the router stamps frames with it), or one in-process ``Floor`` shared
+    by default one ``RouterFloor`` per console on the lab's media router (talking with
+    the tickets the console's session gets at login), or one in-process ``Floor`` shared
     by the consoles when the lab has no router.  The launcher closes the floors it got.
     """
 
@@ -441,7 +441,7 @@ class DeviceLauncher:
         if self.lab.router is not None:
             from ..core.router_floor import RouterFloor
 
-            return RouterFloor(self.lab.router.url, who=user)
+            return RouterFloor(self.lab.router.url)  # the IDC gives it its session's tickets
         if self._shared_floor is None:
             self._shared_floor = Floor()
         return self._shared_floor

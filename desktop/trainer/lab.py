@@ -1,7 +1,8 @@
 """The embedded default lab: what ``ipics-lab`` (no arguments) and ``ipics-lab up`` start.
 
 A media router first (push-to-talk outlives the servers), then the HA pair, trusted,
-configured and Ready, then the demo users, channels, VTGs and incident.  ``lab.json``
+configured and Ready, then the demo users, channels, VTGs and incident.  The router and
+both servers share the key of push-to-talk tickets, new at each start.  ``lab.json``
 tells the other ``ipics-lab`` commands where everything is.  ``stop`` ends every
 process it started, whatever state the start reached.
 """
@@ -17,6 +18,7 @@ from ipics_server.lab.labfile import remove_lab_file, write_lab_file
 from ipics_server.lab.media_process import MediaProcess
 from ipics_server.lab.seed import seed_demo_data
 from ipics_server.lab.supervisor import LabPair, ServerProcess
+from ipics_server.media.ticket import KEY_FILE_NAME
 
 from .actions import Actions
 from .control import LabControl
@@ -32,7 +34,8 @@ class TrainerLab:
         self.interval_s, self.missed_count = interval_s, missed_count
         self.users_password = secrets.token_urlsafe(9)
         self.pin = f"{secrets.randbelow(10**6):06d}"
-        self.router = MediaProcess(root / "media", time_scale=time_scale) if media else None
+        self.router = MediaProcess(root / "media", time_scale=time_scale,
+                                   ticket_key_file=root / KEY_FILE_NAME) if media else None
         self.pair: LabPair | None = None
         self._time_scale = time_scale
         self.clock = Clock(time_scale)
@@ -61,6 +64,7 @@ class TrainerLab:
         for name in ("primary", "secondary", "media", "console", "profiles", "scenario-profiles"):
             shutil.rmtree(self.root / name, ignore_errors=True)
         (self.root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
+        (self.root / KEY_FILE_NAME).unlink(missing_ok=True)  # no ticket of a lab gone works here
         if self.router is not None:
             await self.router.start()
         self.pair = LabPair(self.root, time_scale=self._time_scale,

@@ -18,7 +18,7 @@ from .. import __version__
 from ..appkeys import SERVER
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
-from . import data_views, ha_views, lab_views, schemas
+from . import data_views, ha_views, lab_views, media_views, schemas
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,6 +56,10 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/events", data_views.events,
           "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
           auth="user", tag="auth"),
+    Route("POST", "/api/v1/media/ticket", media_views.media_ticket,
+          "Push-to-talk: a ticket for the media router naming the caller and the channels and VTGs he has, "
+          "valid until expires_at (ask again after refresh_after_s, and when they change)", auth="user",
+          tag="auth"),
     # data
     Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="operator"),
     Route("POST", "/api/v1/users", data_views.create_user,

@@ -4,6 +4,10 @@ Like ``ServerProcess``: ``start`` runs ``python -m ipics_server.media`` and wait
 it answers, ``kill`` is ``kill -9``, ``stop`` is SIGTERM.  A second ``start`` reuses the
 port of the first, so the devices' clients find the new router where the old one was
 and reconnect by themselves.
+
+The router admits only holders of tickets signed with the key in ``ticket_key_file``
+(``ipics_server.media.ticket``); the lab gives the same file to its servers.  It is
+created (mode 600) if missing: by default ``media-ticket.key`` in ``root``.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ from pathlib import Path
 
 from ..adapters.httpclient import ApiClient
 from ..media.protocol import PATH
+from ..media.ticket import KEY_FILE_NAME, create_key_file
 from .supervisor import wait_until
 
 
 class MediaProcess:
     def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int | None = None,
                  time_scale: float = 1.0, floor_timeout_s: float | None = None, max_clients: int | None = None,
-                 name: str = "media"):
+                 name: str = "media", ticket_key_file: Path | None = None):
         self.root, self.host, self.port = root, host, port
+        self.ticket_key_file = ticket_key_file or root / KEY_FILE_NAME
         self.time_scale, self.floor_timeout_s, self.name = time_scale, floor_timeout_s, name
         self.max_clients = max_clients
         self.proc: subprocess.Popen | None = None
@@ -54,7 +60,8 @@ class MediaProcess:
         return self.proc.pid if self.proc else None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "ipics_server.media", "--host", self.host, "--port", str(self.port or 0),
+        cmd = [sys.executable, "-m", "ipics_server.media", "--ticket-key-file", str(self.ticket_key_file),
+               "--host", self.host, "--port", str(self.port or 0),
                "--port-file", str(self.port_file), "--log-file", str(self.log_path),
                "--time-scale", str(self.time_scale)]
         if self.floor_timeout_s is not None:
@@ -65,6 +72,7 @@ class MediaProcess:
 
     def _spawn(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        create_key_file(self.ticket_key_file)
         self.port_file.unlink(missing_ok=True)
         with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

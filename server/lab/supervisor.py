@@ -26,6 +26,7 @@ from typing import Any
 from ..adapters.httpclient import ApiClient, Reply, Unreachable
 from ..clock import Clock, check_time_scale
 from ..config import ADMIN_PASSWORD_ENV, ssh_port_file
+from ..media.ticket import KEY_FILE_NAME, create_key_file
 from ..shell.hostkey import host_public_key_file
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -233,9 +234,12 @@ class LabPair:
         lic = assets_dir() / "licenses"
         common = dict(admin_password=self.admin_password, time_scale=time_scale,
                       clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
-        # Both servers share the lab's telephone network (dial-out participants).
+        # Both servers share the lab's telephone network (dial-out participants), and the
+        # key of push-to-talk tickets: a ticket from either one works on the lab's router.
         self.pstn_directory = root / "pstn.json"
-        shared = ["--pstn-directory", str(self.pstn_directory)]
+        self.media_ticket_key_file = create_key_file(root / KEY_FILE_NAME)
+        shared = ["--pstn-directory", str(self.pstn_directory),
+                  "--media-ticket-key-file", str(self.media_ticket_key_file)]
         if media_router:  # phones' and telephones' push-to-talk goes through the server
             shared += ["--media-router", media_router]
         primary_args = [*shared, *(primary_args or [])]

@@ -6,7 +6,10 @@ talker at a time), the talker's name on every listener, and the audio itself.  B
 it does not depend on the servers, PTT keeps working while they fail over (the chapter,
 "HA Affect On Connected Devices": Dan reaches Adam by PTT during the outage).
 
-``protocol`` is the wire format and its limits, ``router`` the aiohttp server,
-``client`` the asyncio client every device uses, ``tone`` the generated voice-like
-audio.  Run it with ``python -m ipics_server.media``.
+Only holders of a ticket an IPICS server issued get in, under the ticket's name, to
+the talk groups it names.  ``protocol`` is the wire format and its limits, ``ticket``
+the tickets and their key, ``router`` the aiohttp server, ``client`` the asyncio
+client every device uses, ``issuer`` and ``link`` the servers' side (who gets which
+ticket; phones and telephones through the server), ``tone`` the generated voice-like
+audio.  Run it with ``python -m ipics_server.media --ticket-key-file FILE``.
 """

@@ -1,7 +1,11 @@
-"""Run the media router: ``python -m ipics_server.media --host H --port P --port-file F``.
+"""Run the media router: ``python -m ipics_server.media --ticket-key-file K --port P``.
 
-    python -m ipics_server.media [--host 127.0.0.1] [--port 0] [--port-file F] [--log-file F]
-                                 [--time-scale S] [--floor-timeout-s N] [--max-clients N]
+    python -m ipics_server.media --ticket-key-file K [--host 127.0.0.1] [--port 0] [--port-file F]
+                                 [--log-file F] [--time-scale S] [--floor-timeout-s N] [--max-clients N]
+
+``K`` holds the key the IPICS servers sign push-to-talk tickets with (``ticket``): a
+file only its owner may read.  Without it the router would admit anyone, so it does
+not start.
 
 Port 0 lets the OS choose; the bound port is written to ``--port-file`` (atomically)
 once the router listens.  SIGTERM or SIGINT stops it cleanly: every device is told
@@ -25,6 +29,7 @@ from aiohttp import web
 from ..clock import Clock
 from .protocol import MAX_CLIENTS
 from .router import FLOOR_TIMEOUT_S, Router, make_app
+from .ticket import TicketKeyError, load_key
 
 log = logging.getLogger("ipics.media")
 
@@ -32,6 +37,8 @@ log = logging.getLogger("ipics.media")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m ipics_server.media",
                                 description="The push-to-talk media router of the IPICS HA Lab")
+    p.add_argument("--ticket-key-file", type=Path, required=True, metavar="FILE",
+                   help="the key the IPICS servers sign push-to-talk tickets with (mode 600)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: a free port chosen by the OS")
     p.add_argument("--port-file", type=Path, help="write the bound port here once listening")
@@ -75,8 +82,8 @@ def write_port(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve(ns: argparse.Namespace) -> None:
-    router = Router(Clock(ns.time_scale), ns.floor_timeout_s, ns.max_clients)
+async def serve(ns: argparse.Namespace, key: bytes) -> None:
+    router = Router(Clock(ns.time_scale), ns.floor_timeout_s, ns.max_clients, key=key)
     runner = web.AppRunner(make_app(router), access_log=None, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in ns.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -102,9 +109,14 @@ async def serve(ns: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(argv)
+    try:
+        key = load_key(ns.ticket_key_file)
+    except TicketKeyError as exc:
+        print(f"media router: {exc}", file=sys.stderr)
+        return 2
     setup_logging(ns.log_file)
     try:
-        asyncio.run(serve(ns))
+        asyncio.run(serve(ns, key))
     except OSError as exc:
         print(f"media router: cannot listen on {ns.host}:{ns.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -1,9 +1,11 @@
 """``MediaClient``: a device's connection to the media router (asyncio, no Qt).
 
 Used by the phone service, the desktop (through ``RouterFloor``), tests and the
-benchmark::
+benchmark.  A client connects with a ticket an IPICS server issued (``ticket``): the
+router admits it under the ticket's name, to the talk groups the ticket names::
 
-    client = await MediaClient.connect("ws://127.0.0.1:8765/media", "dan")
+    client = await MediaClient.connect("ws://127.0.0.1:8765/media", ticket)
+    client.who                               # "dan": the ticket's name
     client.join(group)                       # a Future[bool] if you want the answer
     if await client.press(group):            # the router's answer: True = you talk
         client.send_audio(group, payload)    # 20 ms of PCM; stamped and numbered here
@@ -12,13 +14,17 @@ benchmark::
     client.subscribe(lambda group, talker: ...)              # -> unsubscribe
     client.on_audio(lambda group, talker, seq, payload, sent_ns: ...)   # -> unsubscribe
     await client.talk(group, 2.0)            # press, 2 s of tone paced at 20 ms, release
+    client.renew(newer_ticket)               # before it expires, or when the groups change
     await client.close()
 
 If the connection drops the client reconnects by itself (backoff from 50 ms doubling to
 1 s, with jitter), joins its groups again and asks again for the floors it was holding:
 a talker keeps talking through a router restart unless someone else took the floor
 first.  While disconnected, ``talker`` is None everywhere (the floor is unknown),
-``press`` answers False at once and audio is dropped (counted in ``stats``).
+``press`` answers False at once and audio is dropped (counted in ``stats``).  If the
+router refuses the ticket (forged, expired) the client stops; ``renew`` with a new
+ticket starts it again.  A group the router takes away (the user lost it) is left and
+not joined again.
 
 Listeners run on the event loop; an exception in one is logged, never raised here.
 """
@@ -48,8 +54,8 @@ from .protocol import (
     encode_control,
     parse_event,
     validate_group,
-    validate_who,
 )
+from .ticket import Claims, peek
 from .tone import tone_frame
 
 log = logging.getLogger("ipics.media.client")
@@ -69,7 +75,8 @@ class MediaUnavailable(ConnectionError):
 
 
 class MediaRefused(ValueError):
-    """The router refused this client's hello (its name): reconnecting would not help."""
+    """The router refused this client's hello (its ticket): reconnecting with the same
+    ticket would not help."""
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -110,11 +117,18 @@ class _Outbox:
 
 
 class MediaClient:
-    def __init__(self, url: str, who: str, *, reconnect: bool = True,
+    """``ticket``: from an IPICS server; ``ValueError`` if it is not one."""
+
+    def __init__(self, url: str, ticket: str, *, reconnect: bool = True,
                  backoff_s: tuple[float, float] = BACKOFF_S, heartbeat_s: float = HEARTBEAT_S):
         self.url = url
         self._base, self._path = split_url(url)
-        self.who = validate_who(who, op=None)
+        self._ticket = ticket
+        self.claims: Claims = peek(ticket)
+        self.who = self.claims.who
+        #: tickets sent with supersede (a server's link), sent again after a reconnect
+        #: until they expire: a router started again must not forget a revocation
+        self._superseding: dict[str, tuple[str, float]] = {}
         self.reconnect, self.backoff_s, self.heartbeat_s = reconnect, backoff_s, heartbeat_s
         self.connected = False
         self.refused: str | None = None  # the router's reason, if it refused our hello
@@ -141,9 +155,9 @@ class MediaClient:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    async def connect(cls, url: str, who: str, *, timeout_s: float = 5.0, **kw) -> MediaClient:
+    async def connect(cls, url: str, ticket: str, *, timeout_s: float = 5.0, **kw) -> MediaClient:
         """A connected client; ``MediaUnavailable`` or ``MediaRefused`` if not within ``timeout_s``."""
-        client = cls(url, who, **kw)
+        client = cls(url, ticket, **kw)
         client.start()
         try:
             await client.wait_connected(timeout_s)
@@ -194,9 +208,40 @@ class MediaClient:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    def renew(self, ticket: str) -> None:
+        """Use a newer ticket of the same user from now on: sent to the router at once
+        if connected (it may narrow the talk groups), else used for the next hello; a
+        client stopped by a refused ticket starts again.  ``ValueError`` if it is not a
+        ticket of this client's user."""
+        claims = peek(ticket)
+        if claims.who != self.who:
+            raise ValueError(f"a ticket for {claims.who}, not {self.who}: a client talks under one name")
+        if ticket == self._ticket:
+            return
+        self._ticket, self.claims = ticket, claims
+        if self.connected:
+            self._send("renew", ticket=ticket)
+        elif self.refused is not None and not self._closing and self._run_task is not None:
+            self.refused = None
+            self._stopped.clear()
+            if self._run_task.done():
+                self._run_task = asyncio.get_running_loop().create_task(self._run(), name=f"media {self.who}")
+
+    def supersede(self, ticket: str) -> None:
+        """(A server's link.)  Tell the router the user's talk groups now: his older
+        tickets grant no more.  Sent now if connected, and again after every reconnect
+        until it expires."""
+        claims = peek(ticket)
+        self._superseding[claims.who] = (ticket, claims.expires_at)
+        self._send("supersede", ticket=ticket)
+
     async def _run(self) -> None:
         delay = self.backoff_s[0]
         while not self._closing:
+            if self.claims.expires_at <= time.time():
+                self.refused = f"{self.who}'s ticket expired: a new one from the active server is needed"
+                self.last_error = self.refused
+                break
             try:
                 ws = await asyncio.wait_for(self._api.websocket(self._path, heartbeat_s=self.heartbeat_s),
                                             self._api.timeout_s)
@@ -222,10 +267,12 @@ class MediaClient:
         self._outbox.clear()
         writer = asyncio.get_running_loop().create_task(self._outbox.run(ws))
         try:
-            await ws.send_str(encode_control("hello", who=self.who, protocol=PROTOCOL))
+            await ws.send_str(encode_control("hello", ticket=self._ticket, protocol=PROTOCOL))
             async for msg in ws:
                 if msg.type is aiohttp.WSMsgType.TEXT:
                     self._on_event(msg.data)
+                    if self.refused is not None:
+                        break  # the ticket was refused: this connection is of no use
                 elif msg.type is aiohttp.WSMsgType.BINARY:
                     self._on_audio(msg.data)
                 elif msg.type is aiohttp.WSMsgType.ERROR:
@@ -403,9 +450,18 @@ class MediaClient:
     def _ev_welcome(self, ev: dict) -> None:
         self.connected = True
         self.floor_timeout_s = ev.get("floor_timeout_s")
+        now = time.time()
+        for who, (ticket, expires_at) in list(self._superseding.items()):
+            if expires_at <= now:
+                del self._superseding[who]
+            else:
+                self._send("supersede", ticket=ticket)
         # Joins first, then the floors we were holding: the router answers in order.
         for group in sorted(self._groups):
-            self._send("join", group=group)
+            if self.claims.allows(group):
+                self._send("join", group=group)
+            else:
+                self._lost(group)
         for group in sorted(self._holding):
             self._ask_floor(group).add_done_callback(lambda f, g=group: self._re_pressed(g, f))
         self._welcome.set()
@@ -429,8 +485,26 @@ class MediaClient:
                 fut.set_result(True)
 
     def _ev_left(self, ev: dict) -> None:
-        if ev["group"] not in self._groups:
+        if ev.get("reason"):  # taken away by the router: the user no longer has it
+            self.stats["groups_revoked"] += 1
+            self._lost(ev["group"])
+        elif ev["group"] not in self._groups:
             self._forget(ev["group"])
+
+    def _lost(self, group: str) -> None:
+        """A group this user may not join (any more): left, and not joined again."""
+        self._groups.discard(group)
+        self._holding.discard(group)
+        self._forget(group)
+        for fut in self._join_waiters.pop(group, []):
+            if not fut.done():
+                fut.set_result(False)
+
+    def _ev_renewed(self, ev: dict) -> None:
+        self.stats["renewed"] += 1
+
+    def _ev_superseded(self, ev: dict) -> None:
+        self.stats["superseded"] += 1
 
     def _ev_granted(self, ev: dict) -> None:
         self._answer(ev["group"], True)
@@ -459,10 +533,7 @@ class MediaClient:
             self._holding.discard(group)
             self._answer(group, False)
         elif op == "join" and group:
-            self._groups.discard(group)  # refused (too many groups): not retried on reconnect
-            for fut in self._join_waiters.pop(group, []):
-                if not fut.done():
-                    fut.set_result(False)
+            self._lost(group)  # refused (not the user's, too many groups): not retried on reconnect
 
     def _answer(self, group: str, granted: bool) -> None:
         presses = self._presses.get(group)

@@ -5,23 +5,35 @@ for control; binary messages are audio.  Everything a peer sends is checked here
 the router answers bad input with an ``error`` event and keeps serving.
 
 Control, device -> router (one JSON object per text message, at most
-``MAX_CONTROL_BYTES``; unknown extra fields are ignored)::
+``MAX_CONTROL_BYTES``, those carrying a ticket ``MAX_TICKET_BYTES`` more; unknown extra
+fields are ignored)::
 
-    {"op": "hello", "who": "dan"}            first; "who" is the name listeners see
-    {"op": "join", "group": "<id>"}          listen to a channel or VTG
+    {"op": "hello", "ticket": "ipt1..."}     first; the ticket (module ``ticket``) names the
+                                             user listeners see; an optional "who" must be him
+    {"op": "join", "group": "<id>"}          listen to a channel or VTG the ticket names
     {"op": "leave", "group": "<id>"}
     {"op": "press", "group": "<id>"}         ask for the floor
     {"op": "release", "group": "<id>"}       give it back (ignored if not holding it)
+    {"op": "renew", "ticket": "ipt1..."}     a newer ticket of the same user: before the
+                                             old one expires, or when the talk groups change
+    {"op": "supersede", "ticket": "ipt1..."} a server only: the user's talk groups now; his
+                                             older tickets grant no more than these
 
 Events, router -> device::
 
-    {"event": "welcome", "who": ..., "protocol": 1, "floor_timeout_s": ..., "limits": {...}}
+    {"event": "welcome", "who": ..., "protocol": 1, "floor_timeout_s": ..., "expires_at": ...,
+     "limits": {...}}
     {"event": "joined", "group": ..., "slot": n, "talker": "adam" | null}
-    {"event": "left", "group": ...}
+    {"event": "left", "group": ..., "reason"?: "revoked"}   revoked: the group was taken away
+    {"event": "renewed", "expires_at": ...}
+    {"event": "superseded", "who": ...}                 answer to supersede
     {"event": "granted", "group": ...}                  answer to press: you talk
     {"event": "denied", "group": ..., "talker": "adam"} answer to press: adam holds it
     {"event": "talker", "group": ..., "talker": "dan" | null}   to every member, on change
     {"event": "error", "code": ..., "message": ..., "op"?: ..., "group"?: ...}
+
+When a device's ticket expires without a renewal the router sends the error
+``ticket_expired`` and closes the connection with ``CLOSE_TICKET_EXPIRED`` (4401).
 
 Audio, a binary message: an 18-byte big-endian header, then the talker's name (router
 -> device only), then the payload (20 ms of 8 kHz 16-bit little-endian mono PCM, 320
@@ -50,6 +62,8 @@ PATH = "/media"
 
 #: a control message (JSON text) larger than this is answered with "too_big" and ignored
 MAX_CONTROL_BYTES = 1024
+#: a ticket is at most this long; a message carrying one may be this much longer
+MAX_TICKET_BYTES = 16 * 1024
 #: audio payload per frame; larger frames are dropped, counted and answered with "too_big"
 MAX_PAYLOAD_BYTES = 4096
 #: aiohttp's hard limit per WebSocket message: beyond it the connection is closed (1009)
@@ -71,7 +85,12 @@ HEADER = struct.Struct(">BBIIQ")  # kind, talker_len, slot, seq, sent_ns
 HEADER_BYTES = HEADER.size
 SEQ_MOD = 2**32
 
-OPS = ("hello", "join", "leave", "press", "release")
+#: the WebSocket close code of a connection whose ticket expired
+CLOSE_TICKET_EXPIRED = 4401
+
+OPS = ("hello", "join", "leave", "press", "release", "renew", "supersede")
+#: the ops that carry a ticket
+TICKET_OPS = ("hello", "renew", "supersede")
 #: a channel's or VTG's id is 32 hex digits; any short opaque id of these characters is accepted
 GROUP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
@@ -97,22 +116,31 @@ class Control:
     op: str
     who: str | None = None
     group: str | None = None
+    ticket: Any = None  # checked by the router, which holds the key
 
 
 def limits() -> dict[str, int]:
     """What the welcome event tells a device about the limits."""
     return {"max_control_bytes": MAX_CONTROL_BYTES, "max_payload_bytes": MAX_PAYLOAD_BYTES,
             "max_message_bytes": WS_MAX_MSG_SIZE, "max_who_bytes": MAX_WHO_BYTES,
+            "max_ticket_bytes": MAX_TICKET_BYTES,
             "max_groups_per_client": MAX_GROUPS_PER_CLIENT}
 
 
 def parse_control(text: str) -> Control:
-    if len(text) > MAX_CONTROL_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_CONTROL_BYTES:
-        raise ProtocolError("too_big", f"control messages are at most {MAX_CONTROL_BYTES} bytes")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    too_big = ProtocolError("too_big", f"control messages are at most {MAX_CONTROL_BYTES} bytes "
+                                       f"({MAX_TICKET_BYTES} more with a ticket: {', '.join(TICKET_OPS)})")
+    if size > MAX_CONTROL_BYTES + MAX_TICKET_BYTES:
+        raise too_big
     try:
         msg = json.loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        if size > MAX_CONTROL_BYTES:
+            raise too_big from None
         raise ProtocolError("bad_json", f"not JSON: {str(exc)[:100]}") from None
+    if size > MAX_CONTROL_BYTES and not (isinstance(msg, dict) and msg.get("op") in TICKET_OPS):
+        raise too_big
     if not isinstance(msg, dict):
         raise ProtocolError("bad_message", "a control message is a JSON object with an \"op\"")
     op = msg.get("op")
@@ -124,7 +152,10 @@ def parse_control(text: str) -> Control:
         proto = msg.get("protocol", PROTOCOL)
         if proto != PROTOCOL or isinstance(proto, bool):
             raise ProtocolError("bad_protocol", f"this router speaks protocol {PROTOCOL}", op=op)
-        return Control(op, who=validate_who(msg.get("who"), op))
+        who = msg.get("who")
+        return Control(op, who=None if who is None else validate_who(who, op), ticket=msg.get("ticket"))
+    if op in TICKET_OPS:
+        return Control(op, ticket=msg.get("ticket"))
     return Control(op, group=validate_group(msg.get("group"), op))
 
 

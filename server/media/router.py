@@ -1,22 +1,29 @@
 """The media router: floor control and audio fan-out for talk groups, over WebSockets.
 
-A device connects to ``/media``, says hello with its name, joins talk groups and asks
-for the floor (``protocol`` has the messages).  Per group the router keeps the members
-and the floor holder; audio is forwarded only from the holder, stamped with its name,
-to every other member.  The floor is freed when the holder releases it, leaves, goes
-away (its connection closes, or misses the WebSocket heartbeat), or stays silent
-longer than ``floor_timeout_s`` emulated seconds (default 60, scaled by the clock's
-time scale like every emulated duration of the lab): a stuck PTT button cannot hold a
-channel for ever.
+A device connects to ``/media`` and says hello with a ticket an IPICS server issued
+(``ticket``): the router checks it offline with the key it shares with the servers,
+and admits only its holder, under the name the ticket gives, to the talk groups the
+ticket names (``protocol`` has the messages).  A device renews its ticket before it
+expires, and a server tells the router when a user's talk groups shrink ("supersede"):
+the user's connections leave the groups taken away at once, and older tickets of his
+grant nothing more until they expire.  A connection whose ticket expires is closed.
+
+Per group the router keeps the members and the floor holder; audio is forwarded only
+from the holder, stamped with its name, to every other member.  The floor is freed
+when the holder releases it, leaves, goes away (its connection closes, or misses the
+WebSocket heartbeat), loses the group, or stays silent longer than ``floor_timeout_s``
+emulated seconds (default 60, scaled by the clock's time scale like every emulated
+duration of the lab): a stuck PTT button cannot hold a channel for ever.
 
 Each device has its own outbox and writer task, so a slow listener loses its own
 audio (counted) and never delays the talker or the other listeners.
 
-Bad input (malformed JSON, unknown ops, wrong types, oversized messages, audio for a
-group not joined or without the floor, too many groups) is answered with an ``error``
-event, rate-limited per device, and counted in ``GET /media/stats``; the router keeps
-serving everyone.  A message over ``WS_MAX_MSG_SIZE`` closes that one connection with
-1009 (message too big), as aiohttp does.
+Bad input (malformed JSON, unknown ops, wrong types, oversized messages, a missing,
+forged or expired ticket, audio for a group not joined or without the floor, too many
+groups) is answered with an ``error`` event, rate-limited per device, and counted in
+``GET /media/stats``; the router keeps serving everyone.  A message over
+``WS_MAX_MSG_SIZE`` closes that one connection with 1009 (message too big), as aiohttp
+does.  Tickets and the key are never logged.
 """
 
 from __future__ import annotations
@@ -27,12 +34,15 @@ import itertools
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..background import background
 from ..clock import Clock
 from .protocol import (
+    CLOSE_TICKET_EXPIRED,
     MAX_CLIENTS,
     MAX_GROUPS,
     MAX_GROUPS_PER_CLIENT,
@@ -47,6 +57,7 @@ from .protocol import (
     parse_control,
     stamp_talker,
 )
+from .ticket import MAX_TICKET_LIFETIME_S, Claims, verify
 
 log = logging.getLogger("ipics.media")
 
@@ -60,6 +71,8 @@ AUDIO_BACKLOG = 25
 CONTROL_BACKLOG = 500
 #: error events per device: a burst, then this many per second; the rest are only counted
 ERROR_BURST, ERRORS_PER_S = 20, 10.0
+#: real seconds between two looks for expired tickets
+TICKET_SWEEP_S = 0.5
 
 
 class Outbox:
@@ -72,6 +85,8 @@ class Outbox:
         self._wake = asyncio.Event()
         self.audio_dropped = 0
         self.overflowed = False
+        #: close with this (code, reason) once everything queued before is sent
+        self.close_with: tuple[int, bytes] | None = None
 
     def put_event(self, text: str) -> None:
         if len(self._items) - self._audio >= CONTROL_BACKLOG:
@@ -80,8 +95,12 @@ class Outbox:
             self._items.append(text)
         self._wake.set()
 
+    def close_after_queued(self, code: int, reason: bytes) -> None:
+        self.close_with = (code, reason)
+        self._wake.set()
+
     def put_audio(self, frame: bytes) -> bool:
-        if self._audio >= AUDIO_BACKLOG:
+        if self._audio >= AUDIO_BACKLOG or self.close_with is not None:
             self.audio_dropped += 1
             return False
         self._items.append(frame)
@@ -97,6 +116,9 @@ class Outbox:
                     await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow: events backlog full")
                     return
                 if not items:
+                    if self.close_with is not None:
+                        await ws.close(code=self.close_with[0], message=self.close_with[1])
+                        return
                     self._wake.clear()
                     await self._wake.wait()
                     continue
@@ -118,8 +140,9 @@ class Member:
     def __init__(self, ws: web.WebSocketResponse, peer: str):
         self.id = next(self._ids)
         self.ws, self.peer = ws, peer
-        self.who: str | None = None
+        self.who: str | None = None  # from the ticket, once admitted
         self.who_bytes = b""
+        self.ticket: Claims | None = None
         self.groups: dict[str, Group] = {}
         self.slots: dict[int, Group] = {}
         self.outbox = Outbox(ws)
@@ -158,13 +181,19 @@ class Group:
 
 
 class Router:
+    """``key``: the ticket key shared with the servers.  ``wall``: real Unix time, which
+    tickets are written in (not the emulated clock: they protect real people)."""
+
     def __init__(self, clock: Clock | None = None, floor_timeout_s: float = FLOOR_TIMEOUT_S,
-                 max_clients: int = MAX_CLIENTS):
+                 max_clients: int = MAX_CLIENTS, *, key: bytes, wall: Callable[[], float] = time.time):
         self.clock = clock or Clock()
         self.floor_timeout_s = floor_timeout_s
         self.max_clients = max_clients
+        self._key, self.wall = key, wall
         self.members: set[Member] = set()
         self.groups: dict[str, Group] = {}
+        #: per user, the newest "supersede": his older tickets grant at most its groups
+        self.superseded: dict[str, Claims] = {}
         self._slots = itertools.count(1)  # never reused while the router runs
         self.stats: Counter[str] = Counter()
 
@@ -173,8 +202,10 @@ class Router:
         self.stats["control_in"] += 1
         try:
             c = parse_control(text)
-            if c.op != "hello" and m.who is None:
-                raise ProtocolError("hello_first", "say hello with your name first", op=c.op, group=c.group)
+            if c.op != "hello" and m.ticket is None:
+                if m.who is not None:  # expired: the connection is closing
+                    raise ProtocolError("ticket_expired", "your ticket expired", op=c.op, group=c.group)
+                raise ProtocolError("hello_first", "say hello with your ticket first", op=c.op, group=c.group)
             getattr(self, "_" + c.op)(m, c)
         except ProtocolError as exc:
             self.reject(m, exc)
@@ -183,17 +214,93 @@ class Router:
         self.stats["error." + exc.code] += 1
         m.error(exc)
 
+    # ------------------------------------------------------------------ tickets
+    def _ticket(self, c: Control) -> Claims:
+        """The ticket's claims, checked, and narrowed by a later supersede of its user."""
+        claims = verify(self._key, c.ticket, now=self.wall(), op=c.op)
+        newer = self.superseded.get(claims.who)
+        if newer is not None and not claims.service and claims.issued_at < newer.issued_at:
+            claims = claims.restricted_to(newer.groups)
+        return claims
+
     def _hello(self, m: Member, c: Control) -> None:
         if m.who is not None:
             raise ProtocolError("already_hello", f"already said hello as {m.who!r}", op="hello")
-        m.who, m.who_bytes = c.who, c.who.encode()
-        log.info("%s connected from %s", m, m.peer)
+        claims = self._ticket(c)
+        if c.who is not None and c.who != claims.who:
+            raise ProtocolError("not_yours", f"this ticket is {claims.who}'s: a device talks only under the "
+                                             "name of its own ticket", op="hello")
+        m.ticket, m.who, m.who_bytes = claims, claims.who, claims.who.encode()
+        log.info("%s connected from %s (%s ticket from %s, %d talk groups, valid %.0f s more)", m, m.peer,
+                 claims.kind, claims.issuer or "?", len(claims.groups), claims.expires_at - self.wall())
         m.send("welcome", who=m.who, protocol=PROTOCOL, floor_timeout_s=self.floor_timeout_s,
-               floor_timeout_real_s=self.clock.real_seconds(self.floor_timeout_s), limits=limits())
+               floor_timeout_real_s=self.clock.real_seconds(self.floor_timeout_s),
+               expires_at=claims.expires_at, limits=limits())
+
+    def _renew(self, m: Member, c: Control) -> None:
+        claims = self._ticket(c)
+        if claims.who != m.who or claims.kind != m.ticket.kind:
+            raise ProtocolError("not_yours", f"this ticket is {claims.who}'s, not {m.who}'s: connect again "
+                                             "to talk under another name", op="renew")
+        if claims.issued_at < m.ticket.issued_at:
+            raise ProtocolError("stale_ticket", "this ticket is older than the one in use", op="renew")
+        m.ticket = claims
+        self.stats["tickets_renewed"] += 1
+        self._enforce(m, "its new ticket does not name it")
+        m.send("renewed", expires_at=claims.expires_at)
+
+    def _supersede(self, m: Member, c: Control) -> None:
+        if not m.ticket.service:
+            raise ProtocolError("forbidden", "only an IPICS server may supersede tickets", op="supersede")
+        claims = verify(self._key, c.ticket, now=self.wall(), op="supersede")
+        if claims.service:
+            raise ProtocolError("bad_ticket", "supersede takes a user's ticket", op="supersede")
+        newest = self.superseded.get(claims.who)
+        if newest is None or claims.issued_at >= newest.issued_at:
+            self.superseded[claims.who] = claims
+        self.stats["tickets_superseded"] += 1
+        for member in list(self.members):
+            t = member.ticket
+            if member.who == claims.who and t is not None and not t.service and t.issued_at < claims.issued_at:
+                member.ticket = t.restricted_to(claims.groups)
+                self._enforce(member, f"revoked by {m.who}")
+        m.send("superseded", who=claims.who)
+
+    def _enforce(self, m: Member, why: str) -> None:
+        """``m`` leaves every group its ticket no longer names (freeing its floor there)."""
+        for g in [g for g in m.groups.values() if not m.ticket.allows(g.id)]:
+            log.info("%s loses %s: %s", m, g.id, why)
+            self.stats["left.revoked"] += 1
+            self._remove(m, g)
+            m.send("left", group=g.id, reason="revoked")
+
+    async def sweep_expired_tickets(self) -> None:
+        """Close the connections whose ticket expired, and forget supersedes no ticket
+        they restrict can outlive."""
+        while True:
+            await asyncio.sleep(TICKET_SWEEP_S)
+            now = self.wall()
+            for m in [m for m in self.members if m.ticket is not None and m.ticket.expires_at <= now]:
+                self.expire(m)
+            for who in [w for w, s in self.superseded.items() if s.issued_at + MAX_TICKET_LIFETIME_S <= now]:
+                del self.superseded[who]
+
+    def expire(self, m: Member) -> None:
+        log.info("%s: ticket expired, connection closed", m)
+        self.stats["tickets_expired"] += 1
+        for g in list(m.groups.values()):
+            self._remove(m, g)
+        m.ticket = None
+        m.error(ProtocolError("ticket_expired", f"{m.who}'s ticket expired: connect again with a new one "
+                                                "from the active server"))
+        m.outbox.close_after_queued(CLOSE_TICKET_EXPIRED, b"ticket expired")
 
     def _join(self, m: Member, c: Control) -> None:
         g = m.groups.get(c.group)
         if g is None:
+            if not m.ticket.allows(c.group):
+                raise ProtocolError("not_allowed", f"{m.who}'s ticket does not name talk group {c.group}: only "
+                                                   "the channels and VTGs the user has", op="join", group=c.group)
             if len(m.groups) >= MAX_GROUPS_PER_CLIENT:
                 raise ProtocolError("too_many_groups", f"a device may join at most {MAX_GROUPS_PER_CLIENT} groups; "
                                                        "leave one first", op="join", group=c.group)
@@ -219,6 +326,9 @@ class Router:
 
     def _press(self, m: Member, c: Control) -> None:
         g = self._joined(m, c)
+        if m.ticket.service:
+            raise ProtocolError("listen_only", "a server's listening connection never talks", op="press",
+                                group=g.id)
         if g.holder is None:
             g.holder, g.last_heard = m, self.clock.monotonic()
             self.stats["floor_granted"] += 1
@@ -267,8 +377,10 @@ class Router:
     def audio(self, m: Member, data: bytes) -> None:
         self.stats["frames_in"] += 1
         try:
-            if m.who is None:
-                raise ProtocolError("hello_first", "say hello with your name before sending audio")
+            if m.ticket is None:
+                if m.who is not None:  # expired: the connection is closing
+                    raise ProtocolError("ticket_expired", "your ticket expired")
+                raise ProtocolError("hello_first", "say hello with your ticket before sending audio")
             slot = check_audio(data)
             g = m.slots.get(slot)
             if g is None:
@@ -305,6 +417,7 @@ class Router:
     def snapshot(self) -> dict[str, Any]:
         return {"clients": len(self.members), "groups": len(self.groups),
                 "talking": sum(1 for g in self.groups.values() if g.holder),
+                "superseded_users": len(self.superseded),
                 "floor_timeout_s": self.floor_timeout_s,
                 "errors_suppressed": sum(m.errors_suppressed for m in self.members),
                 "counters": dict(sorted(self.stats.items()))}
@@ -352,17 +465,10 @@ def make_app(router: Router) -> web.Application:
     app[ROUTER] = router
     app.router.add_get(PATH, media_socket)
     app.router.add_get(PATH + "/stats", stats)
-    app.cleanup_ctx.append(_floor_timer)
+    app.cleanup_ctx.append(background(ROUTER, Router.sweep_silent_floors))
+    app.cleanup_ctx.append(background(ROUTER, Router.sweep_expired_tickets))
     app.on_shutdown.append(_close_devices)
     return app
-
-
-async def _floor_timer(app: web.Application):
-    task = asyncio.get_running_loop().create_task(app[ROUTER].sweep_silent_floors())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def _close_devices(app: web.Application) -> None:

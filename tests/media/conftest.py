@@ -1,9 +1,12 @@
 """A real media router process (``MediaProcess``) and ``MediaClient``s connected to it.
 
-``router``: a router on a free port, stopped after the test.  ``connect(who)``: a
-connected client, closed after the test.  ``Ear``: what one client heard (talker
-changes and audio frames), to assert on.  ``raw(router)``: a bare WebSocket to the
-router, for sending what no client would.
+``router``: a router on a free port, stopped after the test; its ticket key is the one
+the test's lab pair (``pair``, ``demo``: in the same ``tmp_path``) signs with.
+``ticket(who, groups)``: a ticket as a server issues, signed with that key.
+``connect(who)``: a client connected with such a ticket (for ``FIRE`` and ``POLICE``
+unless ``groups`` says otherwise), closed after the test.  ``Ear``: what one client
+heard (talker changes and audio frames), to assert on.  ``raw(router)``: a bare
+WebSocket to the router, for sending what no client would.
 """
 
 from __future__ import annotations
@@ -20,17 +23,20 @@ from ipics_server.lab.media_process import MediaProcess
 from ipics_server.lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.protocol import PATH
+from ipics_server.media.ticket import KEY_FILE_NAME, issue, load_key
 
-from ..pair.conftest import lab, media_demo, pair  # noqa: F401 (fixtures: the HA pairs)
+from ..pair.conftest import demo, lab, media_demo, pair  # noqa: F401 (fixtures: the HA pairs)
 
 #: talk groups are keyed by a channel's or VTG's id: 32 hex digits
 FIRE = uuid.UUID(int=0xF12E).hex
 POLICE = uuid.UUID(int=0x9011CE).hex
+#: the talk groups a test's ticket names unless it says otherwise
+GROUPS = (FIRE, POLICE)
 
 
 @pytest.fixture
 async def router(tmp_path):
-    media = MediaProcess(tmp_path / "media")
+    media = MediaProcess(tmp_path / "media", ticket_key_file=tmp_path / KEY_FILE_NAME)
     await media.start()
     try:
         yield media
@@ -38,12 +44,30 @@ async def router(tmp_path):
         media.stop()
 
 
+def ticket_maker(media: MediaProcess):
+    """``make(who, groups=GROUPS, **kw)``: a ticket for ``media``, as a server issues."""
+    key = load_key(media.ticket_key_file)
+
+    def make(who: str, groups=GROUPS, **kw) -> str:
+        return issue(key, who, groups, **{"issuer": "test", **kw})
+
+    return make
+
+
 @pytest.fixture
-async def connect(router):
+def ticket(router):
+    return ticket_maker(router)
+
+
+@pytest.fixture
+async def connect(router, ticket):
+    make_ticket = ticket
     clients: list[MediaClient] = []
 
-    async def make(who: str, url: str | None = None, **kw) -> MediaClient:
-        client = await MediaClient.connect(url or router.url, who, **kw)
+    async def make(who: str | None = None, url: str | None = None, groups=GROUPS, *, ticket: str | None = None,
+                   **kw) -> MediaClient:
+        """With ``ticket`` (a server's), or a test ticket of ``who``'s for ``groups``."""
+        client = await MediaClient.connect(url or router.url, ticket or make_ticket(who, groups), **kw)
         clients.append(client)
         return client
 
@@ -83,6 +107,27 @@ class Ear:
         return [t for g, t in self.talkers if g == group]
 
 
+async def logged_in(server, username: str, password: str) -> ApiClient:
+    """An API client of ``server`` logged in as the user (close it after)."""
+    async with server.client() as c:
+        reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
+    assert reply.ok, reply.body
+    return server.client(reply["token"])
+
+
+async def server_ticket(client: ApiClient) -> dict:
+    """``POST /api/v1/media/ticket`` as the logged-in user: the ticket and what it says."""
+    reply = await client.post("/api/v1/media/ticket", {})
+    assert reply.status == 200, reply.body
+    return reply.body
+
+
+async def user_ticket(server, username: str, password: str) -> str:
+    """The user's ticket from ``server``, as his console gets it at login."""
+    async with await logged_in(server, username, password) as c:
+        return (await server_ticket(c))["ticket"]
+
+
 async def joined(*clients: MediaClient, group: str) -> None:
     for client in clients:
         assert await client.join(group), f"{client.who} could not join"
@@ -96,8 +141,8 @@ async def talker_everywhere(clients, group: str, talker: str | None, what: str =
 class Raw:
     """A bare WebSocket to the router: JSON or bytes as given, events as they come."""
 
-    def __init__(self, ws):
-        self.ws = ws
+    def __init__(self, ws, ticket):
+        self.ws, self.ticket = ws, ticket
 
     async def send(self, message) -> None:
         if isinstance(message, bytes):
@@ -121,8 +166,9 @@ class Raw:
         await self.send(message)
         return await self.event(timeout_s)
 
-    async def hello(self, who: str) -> dict:
-        welcome = await self.ask({"op": "hello", "who": who})
+    async def hello(self, who: str, groups=GROUPS) -> dict:
+        """Hello with a valid ticket of ``who``'s."""
+        welcome = await self.ask({"op": "hello", "ticket": self.ticket(who, groups)})
         assert welcome["event"] == "welcome", welcome
         return welcome
 
@@ -132,6 +178,6 @@ async def raw(media: MediaProcess):
     async with ApiClient(media.http_url) as api:
         ws = await api.websocket(PATH)
         try:
-            yield Raw(ws)
+            yield Raw(ws, ticket_maker(media))
         finally:
             await ws.close()

@@ -1,20 +1,22 @@
 """A talker in a process of its own, for tests that kill it: connects to the router
-given, presses on the group, prints "talking" once the floor is granted and streams
-the tone until killed.
+given with the ticket in ``TALKER_TICKET`` (not on the command line, which anyone on
+the host can read), presses on the group, prints "talking" once the floor is granted
+and streams the tone until killed.
 
-    python tests/media/talker.py WS_URL WHO GROUP
+    TALKER_TICKET=ipt1... python tests/media/talker.py WS_URL GROUP
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 from ipics_server.media.client import MediaClient
 
 
-async def main(url: str, who: str, group: str) -> int:
-    client = await MediaClient.connect(url, who)
+async def main(url: str, group: str) -> int:
+    client = await MediaClient.connect(url, os.environ["TALKER_TICKET"])
     try:
         if not await client.press(group):
             print("denied", flush=True)
@@ -27,4 +29,4 @@ async def main(url: str, who: str, group: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(*sys.argv[1:4])))
+    sys.exit(asyncio.run(main(*sys.argv[1:3])))

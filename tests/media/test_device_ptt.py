@@ -11,13 +11,13 @@ from ipics_server.media.client import MediaClient
 from ipics_server.media.tone import is_tone
 
 from ..phone.conftest import PRIMARY, ipics_phone, log_in, shown_text
-from .conftest import Ear
+from .conftest import Ear, user_ticket
 
 
 async def test_the_phones_talk_key_is_heard_by_a_console_with_the_talker_id(media_demo):
     demo = media_demo
     fire = demo.seeded["channels"]["Fire"]
-    dan = await MediaClient.connect(demo.router.url, "dan")
+    dan = await MediaClient.connect(demo.router.url, await user_ticket(demo.pair.primary, "dan", demo.password))
     ear = Ear(dan)
     try:
         assert await dan.join(fire)
@@ -49,7 +49,8 @@ async def test_the_phones_talk_key_is_heard_by_a_console_with_the_talker_id(medi
 async def test_a_dial_in_caller_talks_with_star_and_stops_with_pound(media_demo):
     demo = media_demo
     police = demo.seeded["channels"]["Police"]
-    ursula = await MediaClient.connect(demo.router.url, "ursula")
+    ursula = await MediaClient.connect(demo.router.url,
+                                       await user_ticket(demo.pair.primary, "ursula", demo.password))
     ear = Ear(ursula)
     phone = Telephone("5553001", [demo.pair.primary.url])
     try:
@@ -75,7 +76,7 @@ async def test_a_dial_in_caller_talks_with_star_and_stops_with_pound(media_demo)
 async def test_a_phone_that_goes_away_while_talking_frees_the_floor(media_demo):
     demo = media_demo
     fire = demo.seeded["channels"]["Fire"]
-    dan = await MediaClient.connect(demo.router.url, "dan")
+    dan = await MediaClient.connect(demo.router.url, await user_ticket(demo.pair.primary, "dan", demo.password))
     try:
         assert await dan.join(fire)
         async with ipics_phone(demo.pair) as phone:

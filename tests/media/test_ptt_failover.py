@@ -3,7 +3,9 @@
 A real configured HA pair (time scale 0.01) and a real media router: the active is
 killed with kill -9, and Dan keeps talking to Adam on the Fire channel, before the
 kill, while the secondary is still standby or transitioning, and after it is active.
-The media router does not depend on the servers, so nothing of PTT is lost.
+The media router does not depend on the servers, so nothing of PTT is lost: the
+tickets the primary issued at login stay good while no server is active, and the
+tickets of the new active work on the same router.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import pytest
 from ipics_server.lab.supervisor import wait_until
 from ipics_server.media import tone
 
-from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
-from .conftest import Ear, joined
+from ..pair.conftest import TAKEOVER_DEADLINE_S
+from .conftest import Ear, joined, logged_in, server_ticket
 
 BURST_S = 0.1  # five 20 ms frames
 
@@ -30,12 +32,15 @@ async def burst(dan, ear: Ear, group: str) -> list:
 
 
 @pytest.mark.pair
-async def test_dan_reaches_adam_by_ptt_while_the_active_server_is_down(pair, router, connect):
-    async with await pair.admin(pair.primary) as admin:
-        fire = (await create_channel(admin, "Fire"))["id"]
-
-    await pair.wait_replicated(what="the Fire channel to reach the standby")
-    dan, adam = await connect("dan"), await connect("adam")
+async def test_dan_reaches_adam_by_ptt_while_the_active_server_is_down(demo, router, connect):
+    pair, fire = demo.pair, demo.seeded["channels"]["Fire"]
+    clients = []
+    for user in ("dan", "adam"):  # each logs in on the active and gets his ticket there
+        async with await logged_in(pair.primary, user, demo.password) as api:
+            issued = await server_ticket(api)
+        assert issued["user"] == user and issued["issuer"] == "primary" and fire in issued["groups"]
+        clients.append(await connect(ticket=issued["ticket"]))
+    dan, adam = clients
     ear = Ear(adam)
     await joined(dan, adam, group=fire)
 
@@ -62,7 +67,12 @@ async def test_dan_reaches_adam_by_ptt_while_the_active_server_is_down(pair, rou
     await wait_until(lambda: adam.talker(fire) is None, 5, "adam to see dan stop")
     assert ear.changes(fire) == ["dan", None] * (2 + len(roles))  # each burst: talking, then nobody
 
-    # The talk group is keyed by the channel's id, which replicated: the new active has it.
-    async with await pair.admin(pair.secondary) as admin:
-        channels = (await admin.get("/api/v1/channels")).body["channels"]
-    assert fire in {c["id"] for c in channels}
+    # The talk group is keyed by the channel's id, which replicated: the new active has
+    # it, and Dan's next ticket, from the new active, names it and works on the router.
+    async with await logged_in(pair.secondary, "dan", demo.password) as api:
+        assert fire in {c["id"] for c in (await api.get("/api/v1/channels")).body["channels"]}
+        issued = await server_ticket(api)
+    assert issued["issuer"] == "secondary" and fire in issued["groups"]
+    dan.renew(issued["ticket"])
+    await wait_until(lambda: dan.stats["renewed"] == 1, 10, "the router to take the new active's ticket")
+    assert [h.talker for h in await burst(dan, ear, fire)] == ["dan"] * 5

@@ -5,6 +5,7 @@ of the talker, silence, and a router that is killed and started again."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -15,8 +16,9 @@ from ipics_server.lab.media_process import MediaProcess
 from ipics_server.lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient, MediaUnavailable
+from ipics_server.media.ticket import create_key_file, issue
 
-from .conftest import FIRE, POLICE, Ear, joined, talker_everywhere
+from .conftest import FIRE, POLICE, Ear, joined, talker_everywhere, ticket_maker
 
 TALKER = Path(__file__).with_name("talker.py")
 
@@ -118,11 +120,12 @@ async def test_the_floor_is_freed_when_the_talker_closes_or_leaves(connect):
     assert await adam.press(FIRE)
 
 
-async def test_the_floor_is_freed_when_the_talkers_process_is_killed(connect, router):
+async def test_the_floor_is_freed_when_the_talkers_process_is_killed(connect, router, ticket):
     adam = await connect("adam")
     ear = Ear(adam)
     await joined(adam, group=FIRE)
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(TALKER), router.url, "dan", FIRE,
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(TALKER), router.url, FIRE,
+                                                env={**os.environ, "TALKER_TICKET": ticket("dan")},
                                                 stdout=subprocess.PIPE)
     try:
         assert (await asyncio.wait_for(proc.stdout.readline(), 15)).strip() == b"talking"
@@ -144,9 +147,11 @@ async def test_a_silent_talker_loses_the_floor_after_the_timeout_but_a_speaking_
     # 60 emulated seconds at time scale 0.01: 0.6 real seconds of silence free the floor.
     media = MediaProcess(tmp_path / "media", time_scale=0.01)
     await media.start()
+    ticket = ticket_maker(media)
     dan = adam = None
     try:
-        dan, adam = await MediaClient.connect(media.url, "dan"), await MediaClient.connect(media.url, "adam")
+        dan = await MediaClient.connect(media.url, ticket("dan"))
+        adam = await MediaClient.connect(media.url, ticket("adam"))
         assert dan.floor_timeout_s == 60
         ear = Ear(adam)
         await joined(dan, adam, group=FIRE)
@@ -231,7 +236,7 @@ async def test_connecting_to_no_router_fails_clearly():
     port = free_port_on("127.0.0.1")
     started = time.monotonic()
     try:
-        await MediaClient.connect(f"ws://127.0.0.1:{port}/media", "dan", timeout_s=0.5)
+        await MediaClient.connect(f"ws://127.0.0.1:{port}/media", issue(b"k" * 32, "dan", []), timeout_s=0.5)
     except MediaUnavailable as exc:
         assert f"127.0.0.1:{port}" in str(exc)
     else:
@@ -240,9 +245,11 @@ async def test_connecting_to_no_router_fails_clearly():
 
 
 def test_the_router_refuses_bad_arguments_and_a_busy_port(tmp_path):
+    key_file = create_key_file(tmp_path / "key")
+
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "ipics_server.media", *args], check=False,
-                              capture_output=True, text=True, timeout=30)
+        return subprocess.run([sys.executable, "-m", "ipics_server.media", "--ticket-key-file", str(key_file),
+                               *args], check=False, capture_output=True, text=True, timeout=30)
 
     bad = run("--port", "70000")
     assert bad.returncode == 2 and "--port must be 0-65535" in bad.stderr

@@ -17,7 +17,7 @@ from ipics_server.media.protocol import (
     encode_audio,
 )
 
-from .conftest import FIRE, POLICE, Ear, joined, raw
+from .conftest import FIRE, POLICE, Ear, joined, raw, ticket_maker
 
 
 @pytest.fixture
@@ -43,7 +43,9 @@ pytestmark = pytest.mark.usefixtures("still_serving")
     ("{}", "bad_field", '"op" must be a string'),
     ({"op": 5}, "bad_field", '"op" must be a string'),
     ({"op": "shout", "who": "dan"}, "unknown_op", "unknown op 'shout'"),
-    ({"op": "hello"}, "bad_field", '"who" must be a non-empty string'),
+    ({"op": "hello"}, "no_ticket", "only ticket holders"),
+    ({"op": "hello", "who": "dan"}, "no_ticket", "only ticket holders"),  # anonymous, as dan
+    ({"op": "hello", "who": "dan", "ticket": 7}, "bad_ticket", "the string the server issued"),
     ({"op": "hello", "who": 42}, "bad_field", '"who" must be a non-empty string'),
     ({"op": "hello", "who": ""}, "bad_field", '"who" must be a non-empty string'),
     ({"op": "hello", "who": "x" * 65}, "bad_field", "at most 64 bytes"),
@@ -156,8 +158,8 @@ async def test_audio_before_hello_is_dropped(router):
 
 
 async def test_too_many_groups_for_one_client(router, connect):
-    dan = await connect("dan")
     groups = [f"{i:032x}" for i in range(MAX_GROUPS_PER_CLIENT + 1)]
+    dan = await connect("dan", groups=groups)
     answers = [await dan.join(g) for g in groups]
     assert answers == [True] * MAX_GROUPS_PER_CLIENT + [False]
     assert dan.stats["errors.too_many_groups"] == 1
@@ -197,11 +199,13 @@ async def test_a_router_full_of_devices_refuses_the_next_with_503_and_serves_the
 
     media = MediaProcess(tmp_path / "small", max_clients=2)
     await media.start()
+    ticket = ticket_maker(media)
     clients = []
     try:
-        clients += [await MediaClient.connect(media.url, "dan"), await MediaClient.connect(media.url, "adam")]
+        clients += [await MediaClient.connect(media.url, ticket("dan")),
+                    await MediaClient.connect(media.url, ticket("adam"))]
         with pytest.raises(MediaUnavailable, match="503"):
-            await MediaClient.connect(media.url, "ursula", timeout_s=0.5)
+            await MediaClient.connect(media.url, ticket("ursula"), timeout_s=0.5)
         assert (await media.stats())["counters"]["refused.router_full"] >= 1
         await joined(*clients, group=FIRE)
         assert await clients[0].talk(FIRE, 0.04) == 2

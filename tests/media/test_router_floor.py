@@ -25,11 +25,12 @@ class Console:
 
 
 @pytest.fixture
-async def consoles(router):
+async def consoles(router, ticket):
     made: list[RouterFloor] = []
 
     def make(who: str | None = None, url: str | None = None, **kw) -> Console:
-        floor = RouterFloor(url or router.url, who=who, **kw)
+        """A console logged in as ``who`` (its ticket given), or not logged in."""
+        floor = RouterFloor(url or router.url, ticket=ticket(who) if who else None, **kw)
         made.append(floor)
         return Console(floor)
 
@@ -96,8 +97,8 @@ async def test_a_press_released_before_the_router_answers_leaves_no_stuck_floor(
     await wait_until(lambda: dan.floor.talker(FIRE) == "adam", 10, "dan's console to show adam")
 
 
-async def test_release_all_and_a_new_user_on_the_same_console(consoles):
-    console, adam = consoles(), consoles("adam")  # the first listens as "console" until someone logs in
+async def test_release_all_and_a_new_user_on_the_same_console(consoles, ticket):
+    console, adam = consoles("dan"), consoles("adam")
     await listening(console, adam, group=FIRE)
     await listening(console, adam, group=POLICE)
     assert console.floor.press(FIRE, "dan") and console.floor.press(POLICE, "dan")
@@ -105,7 +106,9 @@ async def test_release_all_and_a_new_user_on_the_same_console(consoles):
     console.floor.release_all("dan")  # logout
     await wait_until(lambda: adam.floor.talker(FIRE) is None and adam.floor.talker(POLICE) is None, 10,
                      "both floors free")
-    # Amy logs in on the same console: the router stamps her name.
+    # Amy logs in on the same console (her ticket comes): the router stamps her name.
+    console.floor.set_ticket(ticket("amy"))
+    assert not console.floor.press(FIRE, "dan")  # nobody talks under another's name
     assert console.floor.press(FIRE, "amy")
     await wait_until(lambda: adam.floor.talker(FIRE) == "amy", 10, "adam to see amy talking")
     await wait_until(lambda: console.floor.client.who == "amy" and console.floor.client.joined(POLICE), 10,
@@ -129,3 +132,28 @@ async def test_an_id_the_router_does_not_carry_stays_on_this_console(consoles):
     assert dan.floor.talker("not an id!") == "dan"
     dan.floor.release("not an id!", "dan")
     assert dan.changes("not an id!") == ["dan", None]
+
+
+async def test_a_press_waits_a_moment_for_the_logins_ticket_and_without_one_is_taken_back(consoles, ticket):
+    dan, adam = consoles(), consoles("adam")  # dan's console before its ticket came
+    await listening(adam, group=FIRE)
+    assert dan.floor.talker(FIRE) is None and dan.floor.client is None  # no ticket: no connection
+    assert dan.floor.press(FIRE, "dan")
+    dan.floor.set_ticket(ticket("dan"))  # the login's ticket arrives
+    await wait_until(lambda: adam.floor.talker(FIRE) == "dan", 10, "the press to reach the router")
+    dan.floor.release(FIRE, "dan")
+    await wait_until(lambda: adam.floor.talker(FIRE) is None, 10, "the release")
+
+    nobody = consoles()  # a console that gets no ticket (its server issues none)
+    assert nobody.floor.press(POLICE, "amy")
+    await wait_until(lambda: nobody.floor.talker(POLICE) is None, 10, "the press to be taken back")
+    assert nobody.changes(POLICE) == ["amy", None]
+
+
+async def test_the_console_shows_its_user_as_typed_at_login_and_the_router_stamps_the_tickets_name(consoles):
+    dan, adam = consoles("dan"), consoles("adam")
+    await listening(dan, adam, group=FIRE)
+    assert dan.floor.press(FIRE, "Dan")  # typed "Dan" at login: the same user
+    await wait_until(lambda: adam.floor.talker(FIRE) == "dan", 10, "adam to see dan")
+    assert dan.floor.talker(FIRE) == "Dan" and dan.changes(FIRE) == ["Dan"]  # still "you" on his console
+    assert not dan.floor.press(POLICE, "adam")  # nor anyone else's name

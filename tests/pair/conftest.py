@@ -55,8 +55,10 @@ async def media_demo(tmp_path):
     """A media router process, and the demo pair using it for phones and telephones."""
     from ipics_server.lab.media_process import MediaProcess
     from ipics_server.lab.seed import seed_demo_data
+    from ipics_server.media.ticket import KEY_FILE_NAME
 
-    router = MediaProcess(tmp_path / "media", time_scale=TIME_SCALE)
+    # The key the pair signs push-to-talk tickets with (a LabPair's in its root).
+    router = MediaProcess(tmp_path / "media", time_scale=TIME_SCALE, ticket_key_file=tmp_path / KEY_FILE_NAME)
     await router.start()
     ha = LabPair(tmp_path, time_scale=TIME_SCALE, media_router=router.url)
     try:

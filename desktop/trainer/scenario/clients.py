@@ -45,9 +45,10 @@ class ScenarioClient:
             self.known.add(url)
         self.known.save()
         self.session = ConsoleSession(self.known, clock=clock, on_change=self._on_change)
-        self.floor = RouterFloor(media_url, who=user) if media_url else None
+        self.floor = RouterFloor(media_url) if media_url else None
         self.heard: Counter[tuple[str, str]] = Counter()
         if self.floor is not None:
+            self.floor.follow(self.session.media_ticket)  # the router wants the user's ticket
             self.floor.on_audio(self._on_audio)
 
     # -------------------------------------------------------------- what it shows

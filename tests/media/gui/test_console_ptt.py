@@ -1,14 +1,17 @@
 """Two dispatchers' consoles, each with its own floor on the media router: the console
-widgets work unchanged, and PTT keeps working while the active server is down."""
+widgets work unchanged, and PTT keeps working while the active server is down, with
+the tickets the consoles got at login, and after the failover with the new active's."""
 
 from __future__ import annotations
 
+from ipics_desktop.core.session import State
 from ipics_server.lab.supervisor import wait_until
 from ipics_server.media import tone
 from PySide6.QtCore import Qt
 
 from ...gui.steps import log_in
 from ...gui.test_console_window import ptt, talker_text
+from ...pair.conftest import TAKEOVER_DEADLINE_S
 
 
 async def test_dan_reaches_ursula_through_the_router_before_and_during_the_failover(demo, open_console, qtbot):
@@ -17,6 +20,8 @@ async def test_dan_reaches_ursula_through_the_router_before_and_during_the_failo
     dan, ursula = open_console("dan", servers), open_console("ursula", servers)
     await log_in(dan, qtbot, pair.primary.url, "dan", demo.password)
     await log_in(ursula, qtbot, pair.primary.url, "ursula", demo.password)
+    assert (dan.floor.user, ursula.floor.user) == ("dan", "ursula")  # each talks with his own ticket
+    assert dan.floor.client.claims.issuer == "primary"
     police = next(r.group_id for r in dan.window.rows.values() if r.name == "Police")
     await wait_until(lambda: dan.floor.connected and ursula.floor.connected
                      and dan.floor.client.joined(police) and ursula.floor.client.joined(police), 10,
@@ -48,3 +53,10 @@ async def test_dan_reaches_ursula_through_the_router_before_and_during_the_failo
     assert (await pair.status(pair.secondary))["role"] != "active"
     await dan_talks_and_ursula_hears()
     assert (await pair.status(pair.secondary))["role"] != "active"  # all of it before the takeover
+
+    # Reconnected to the new active, each console gets its ticket there; the router takes it.
+    await wait_until(lambda: dan.session.state == ursula.session.state == State.ONLINE, TAKEOVER_DEADLINE_S + 10,
+                     "both consoles on the new active")
+    await wait_until(lambda: dan.floor.client.claims.issuer == "secondary" and dan.floor.client.stats["renewed"],
+                     10, "Dan's console to renew its ticket from the secondary")
+    await dan_talks_and_ursula_hears()
