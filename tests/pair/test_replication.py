@@ -89,14 +89,21 @@ async def _upload(client, incident_id: str, content: bytes) -> dict:
 async def test_uploaded_files_replicate_after_the_records(tmp_path):
     """Files replicate at a lower priority: one uploaded just before a failover is
     listed on the new active but missing there, and says to upload it again."""
-    pair = LabPair(tmp_path, time_scale=TIME_SCALE, primary_args=["--file-replication-delay", "5"],
-                   secondary_args=["--file-replication-delay", "5"])
+    # The standby fetches a file 300 emulated seconds (3 real) after its upload: the late
+    # file is surely not fetched before the kill, even on a loaded machine (with 5 s it
+    # was, once).  The early file is uploaded before the pair is configured, so most of
+    # its wait has passed by the time the standby is Ready.
+    delay = ["--file-replication-delay", "300"]
+    pair = LabPair(tmp_path, time_scale=TIME_SCALE, primary_args=delay, secondary_args=delay)
     try:
-        await pair.up(INTERVAL_S, MISSED)
+        await pair.start()
+        await pair.establish_trust()
         async with await pair.admin(pair.primary) as admin:
             incident = (await admin.post("/api/v1/incidents", {"name": "Quake"})).body
             early = await _upload(admin, incident["id"], b"\xff\xd8early photo")
-            # wait until the standby fetched it: 5 emulated seconds at the lowest priority
+        await pair.configure(INTERVAL_S, MISSED)
+        await pair.wait_ready()
+        async with await pair.admin(pair.primary) as admin:
             await wait_until(lambda: _has_file(pair, early["id"]), 10, "the early file to replicate")
             late = await _upload(admin, incident["id"], b"\xff\xd8late photo")
             await wait_until(lambda: _drained(pair), 10, "the records to replicate")
