@@ -14,6 +14,7 @@ log = logging.getLogger("ipics.api")
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+_BODY_HEADERS = {"content-type", "content-length"}
 
 
 @web.middleware
@@ -30,7 +31,9 @@ async def errors(request: web.Request, handler):
             raise
         code = _STATUS_CODES.get(exc.status, "error")
         message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-        return web.json_response({"error": code, "message": message}, status=exc.status)
+        # Its own headers stay (Allow on a 405, RFC 9110); only the body becomes JSON.
+        headers = {k: v for k, v in exc.headers.items() if k.lower() not in _BODY_HEADERS}
+        return web.json_response({"error": code, "message": message}, status=exc.status, headers=headers)
     except ConnectionResetError:
         raise  # the client left: ``adapters.disconnects`` says so at info
     except Exception:

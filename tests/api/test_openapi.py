@@ -12,6 +12,7 @@ import asyncio
 import re
 import types
 
+import aiohttp
 import ipics_server
 import pytest
 from aiohttp import web
@@ -237,3 +238,16 @@ async def test_live_server_wants_json_exactly_where_documented(live_server, live
             assert reply.status == 415, f"{method} {path} answered {reply.status}: {reply.body}"
             checked += 1
     assert checked == sum(1 for r in ROUTES if r.body is not None)
+
+
+async def test_a_method_a_path_does_not_serve_is_405_naming_those_it_does(live_server, live_doc: dict):
+    """RFC 9110: a 405 carries Allow.  The error middleware turns it into JSON and must
+    keep the header."""
+    async with aiohttp.ClientSession() as session:
+        for path, item in live_doc["paths"].items():
+            served = {m.upper() for m in item if m in METHODS}
+            async with session.patch(live_server.url + concrete(path)) as reply:
+                assert reply.status == 405, f"PATCH {path}: {reply.status}"
+                assert (await reply.json())["error"] == "method_not_allowed"
+                allowed = {m.strip() for m in reply.headers.get("Allow", "").split(",") if m.strip()}
+            assert allowed - {"HEAD"} == served, f"PATCH {path}: Allow {reply.headers.get('Allow')!r}"
