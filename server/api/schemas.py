@@ -8,8 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..core.ha_config import (
     HEARTBEAT_INTERVAL_DEFAULT_S,
+    HEARTBEAT_INTERVAL_RANGE_S,
     HEARTBEAT_PORT_DEFAULT,
+    HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_DEFAULT,
+    MISSED_HEARTBEAT_COUNT_RANGE,
 )
 from ..core.access import UserRole
 
@@ -103,12 +106,19 @@ class TrustRemove(Body):
     certificate: Annotated[str, StringConstraints(max_length=20000)]
 
 
-class HeartbeatSettingsBody(Body):
-    """HA Configuration tab; ranges are checked by the core so the message names them."""
+def documented_range(bounds: tuple[int, int]):
+    """The chapter's range in the OpenAPI document; the core checks it, so the refusal
+    names the field and the range in the chapter's words (``core.ha_config``)."""
+    low, high = bounds
+    return Field(json_schema_extra={"minimum": low, "maximum": high})
 
-    port: int = HEARTBEAT_PORT_DEFAULT
-    interval_s: int = HEARTBEAT_INTERVAL_DEFAULT_S
-    missed_count: int = MISSED_HEARTBEAT_COUNT_DEFAULT
+
+class HeartbeatSettingsBody(Body):
+    """HA Configuration tab."""
+
+    port: Annotated[int, documented_range(HEARTBEAT_PORT_RANGE)] = HEARTBEAT_PORT_DEFAULT
+    interval_s: Annotated[int, documented_range(HEARTBEAT_INTERVAL_RANGE_S)] = HEARTBEAT_INTERVAL_DEFAULT_S
+    missed_count: Annotated[int, documented_range(MISSED_HEARTBEAT_COUNT_RANGE)] = MISSED_HEARTBEAT_COUNT_DEFAULT
 
 
 class Fault(Body):

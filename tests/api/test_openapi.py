@@ -18,6 +18,11 @@ import pytest
 from aiohttp import web
 from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
 from ipics_server.app import make_app
+from ipics_server.core.ha_config import (
+    HEARTBEAT_INTERVAL_RANGE_S,
+    HEARTBEAT_PORT_RANGE,
+    MISSED_HEARTBEAT_COUNT_RANGE,
+)
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # a value for every path parameter, shaped like the real thing
@@ -162,6 +167,15 @@ def test_refusals_are_documented_as_the_error_object(live_doc: dict):
         assert refused, f"{method} {path} documents no 4XX answer"
         ref = refused["content"]["application/json"]["schema"]["$ref"]
         assert resolve(live_doc, ref) is error
+
+
+def test_the_heartbeat_settings_carry_the_chapters_ranges(live_doc: dict):
+    """Heartbeat Port, Heartbeat Interval and Missed Heartbeat Count (chapter, Step 8)."""
+    body = resolve(live_doc, live_doc["paths"]["/api/v1/ha/settings"]["put"]["requestBody"]["content"]
+                   ["application/json"]["schema"]["$ref"])["properties"]
+    for name, (low, high) in {"port": HEARTBEAT_PORT_RANGE, "interval_s": HEARTBEAT_INTERVAL_RANGE_S,
+                              "missed_count": MISSED_HEARTBEAT_COUNT_RANGE}.items():
+        assert (body[name]["minimum"], body[name]["maximum"]) == (low, high), name
 
 
 # ----------------------------------------------------------------- request bodies
