@@ -237,14 +237,15 @@ class DataService:
         key = uuid.uuid4().hex
         value = {"id": key, "name": name, "description": description}
         await self.write("channels", key, value, unique_name=name.casefold())
-        return value
+        return public_record(value)
 
     async def channels_for(self, user: dict) -> list[dict]:
         """The channels ``user`` may see (``core/access.py``), by name."""
         assigned = set() if sees_every(user, "channels") else {
             r.value["channel_id"] for r in await self.store.table("assignments")
             if r.value["username"] == user["username"]}
-        channels = [r.value for r in await self.store.table("channels") if sees_channel(user, r.key, assigned)]
+        channels = [public_record(r.value) for r in await self.store.table("channels")
+                    if sees_channel(user, r.key, assigned)]
         return sorted(channels, key=lambda c: c["name"].casefold())
 
     async def delete_channel(self, channel_id: str) -> None:
@@ -395,7 +396,13 @@ class DataService:
 
 
 def public_user(value: dict) -> dict:
-    return {k: v for k, v in value.items() if k not in ("password_hash", "pin_hash", "name_key")}
+    return {k: v for k, v in public_record(value).items() if k not in ("password_hash", "pin_hash")}
+
+
+def public_record(value: dict) -> dict:
+    """A record's value without what the store adds for its own checks (``name_key``,
+    ``Store.upsert``): not the API's business."""
+    return {k: v for k, v in value.items() if k != "name_key"}
 
 
 def _record_key(table: str, value: dict) -> str:

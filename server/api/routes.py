@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import GenerateJsonSchema
 
 from .. import __version__
 from ..appkeys import SERVER
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
-from . import data_views, ha_views, lab_views, media_views, schemas
+from . import data_views, ha_views, lab_views, media_views, responses, schemas
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -205,16 +206,46 @@ def setup_routes(app: web.Application) -> None:
 
 
 # ------------------------------------------------------------------------- OpenAPI
+def guard_refusals(route: Route) -> dict[int, str]:
+    """The refusals ``guarded`` gives before the view runs, and those every view of a
+    kind gives (a path naming something that does not exist, a raw body)."""
+    refusals: dict[int, list[str]] = {}
+
+    def add(status: int, why: str) -> None:
+        refusals.setdefault(status, []).append(why)
+
+    if route.tomcat:
+        add(503, "tomcat_down: tomcat is not running on this server")
+    if route.tag in ("data", "auth") and route.view is not data_views.login:
+        add(409, "not_active: this is not the active server; `active` names the active one (null when none "
+                 "is known)")
+        add(503, "transitioning, configuring or ddrblock: this server takes no client requests now; try again "
+                 "shortly")
+    if route.auth:
+        add(401, "unauthorized: no bearer token, or its session is unknown or has expired")
+        if MAY[route.auth] != MAY["user"]:
+            add(403, "forbidden: the caller's role may not do this")
+    if route.body:
+        add(400, "invalid_body, malformed_json or bad_request: not the documented JSON object "
+                 "(`problems` names each field)")
+        add(413, "too_large: the body is larger than the server takes")
+        add(415, "unsupported_media_type: the body is not application/json")
+    if route.raw_body:
+        add(400, "bad_request: an empty upload, or a bad file name or Content-Type")
+        add(413, "too_large: the upload is larger than the server's limit")
+    if "{" in route.path:
+        add(404, "not_found: no such " + " or ".join(p.removesuffix("_id") for p in _path_parameters(route)))
+    return {status: "; ".join(why) for status, why in refusals.items()}
+
+
 def build_openapi() -> dict:
     paths: dict[str, dict] = {}
     components: dict[str, dict] = {}
     for route in ROUTES:
         op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": _operation_id(route),
-                    "responses": {"200": {"description": "OK"},
-                                  "4XX": {"description": "Refused", "content": {
-                                      "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
-        params = [{"name": part[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
-                  for part in route.path.split("/") if part.startswith("{")]
+                    "responses": _responses(route, components)}
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in _path_parameters(route)]
         params += [{"name": q, "in": "query", "required": True, "schema": {"type": "string"}}
                    for q in route.query]
         if route.raw_body:
@@ -226,15 +257,9 @@ def build_openapi() -> dict:
             op["security"] = [{"bearer": []}]
             op["description"] = f"Allowed roles: {', '.join(sorted(MAY[route.auth]))}."
         if route.body:
-            schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in schema.pop("$defs", {}).items():
-                components[name] = sub
-            components[route.body.__name__] = schema
             op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{route.body.__name__}"}}}}
+                "schema": _component(route.body, components)}}}
         paths.setdefault(route.path, {})[route.method.lower()] = op
-    components["Error"] = {"type": "object", "required": ["error", "message"], "properties": {
-        "error": {"type": "string"}, "message": {"type": "string"}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "IPICS HA Lab server API", "version": __version__},
@@ -242,6 +267,58 @@ def build_openapi() -> dict:
         "components": {"schemas": components,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
+
+
+def _responses(route: Route, components: dict[str, dict]) -> dict:
+    answers = responses.ANSWERS[_operation_id(route)]
+    declared: dict[str, dict] = {}
+    for status, body in answers.success.items():
+        reply: dict = {"description": responses.SUCCESS[status]}
+        if body is responses.BINARY:
+            media_type, schema = body
+            reply["content"] = {media_type: {"schema": schema}}
+        elif body is not None:
+            reply["content"] = {"application/json": {"schema": _component(body, components)}}
+        if answers.headers:
+            reply["headers"] = _headers(answers.headers)
+        declared[str(status)] = reply
+    refusals = guard_refusals(route)
+    for status, why in answers.refusals.items():
+        refusals[status] = f"{refusals[status]}; {why}" if status in refusals else why
+    for status, why in sorted(refusals.items()):
+        model = answers.refusal_bodies.get(status, responses.Error)
+        refusal: dict = {"description": why, "content": {"application/json": {
+            "schema": _component(model, components)}}}
+        if status in responses.REFUSAL_HEADERS:
+            refusal["headers"] = _headers(responses.REFUSAL_HEADERS[status])
+        declared[str(status)] = refusal
+    return declared
+
+
+def _headers(headers: dict[str, tuple[str, dict]]) -> dict:
+    return {name: {"description": why, "required": True, "schema": schema}
+            for name, (why, schema) in headers.items()}
+
+
+class _WithoutDefaults(GenerateJsonSchema):
+    """Response schemas: a field a reply may leave out has no default to document."""
+
+    def default_schema(self, schema):
+        return self.generate_inner(schema["schema"])
+
+
+def _component(model: type[BaseModel], components: dict[str, dict]) -> dict:
+    """A ``$ref`` to ``model``'s schema, added with the models it uses to ``components``."""
+    generator = _WithoutDefaults if issubclass(model, responses.Reply) else GenerateJsonSchema
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", schema_generator=generator)
+    for name, sub in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+        if components.setdefault(name, sub) != sub:
+            raise ValueError(f"two models are named {name} in the OpenAPI document")
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _path_parameters(route: Route) -> list[str]:
+    return [part[1:-1] for part in route.path.split("/") if part.startswith("{")]
 
 
 def _operation_id(route: Route) -> str:

@@ -16,6 +16,7 @@ import aiohttp
 import ipics_server
 import pytest
 from aiohttp import web
+from ipics_server.api.responses import ANSWERS
 from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
 from ipics_server.app import make_app
 from ipics_server.core.ha_config import (
@@ -23,6 +24,9 @@ from ipics_server.core.ha_config import (
     HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
+from ipics_server.lab.supervisor import assets_dir
+
+from ..openapi_answers import DocumentedCalls
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # a value for every path parameter, shaped like the real thing
@@ -160,13 +164,87 @@ def test_every_reference_resolves(live_doc: dict):
 
 
 def test_refusals_are_documented_as_the_error_object(live_doc: dict):
+    """Every 4xx and 5xx an operation declares is the error object, but the 503 of
+    health/active: that one says the role, as its 200 does."""
     error = live_doc["components"]["schemas"]["Error"]
     assert set(error["required"]) >= {"error", "message"}
     for path, method, op in operations(live_doc):
-        refused = op["responses"].get("4XX")
-        assert refused, f"{method} {path} documents no 4XX answer"
-        ref = refused["content"]["application/json"]["schema"]["$ref"]
-        assert resolve(live_doc, ref) is error
+        refusals = {status: r for status, r in op["responses"].items() if status[0] in "45"}
+        for status, refusal in refusals.items():
+            schema = resolve(live_doc, refusal["content"]["application/json"]["schema"]["$ref"])
+            if (path, status) == ("/api/v1/health/active", "503"):
+                assert schema is resolve(live_doc, op["responses"]["200"]["content"]["application/json"]
+                                                   ["schema"]["$ref"])
+            else:
+                assert schema is error, f"{method} {path} {status}"
+            assert refusal["description"], f"{method} {path} {status} says nothing about why"
+
+
+# ---------------------------------------------------------------------- responses
+def success(op: dict) -> dict[str, dict]:
+    return {status: r for status, r in op["responses"].items() if status[0] in "12"}
+
+
+def test_every_operation_declares_its_success_status_and_schema(live_doc: dict):
+    """What a client gets when it works: one success status (two for a lab fault: a
+    power-off is answered 202 before the server dies), and the body's schema."""
+    for path, method, op in operations(live_doc):
+        answers = success(op)
+        assert answers, f"{method} {path} declares no success status"
+        for status, answer in answers.items():
+            if status == "101":  # the events WebSocket: no body
+                assert (path, method) == ("/api/v1/events", "GET")
+                continue
+            content = answer.get("content")
+            assert content and len(content) == 1, f"{method} {path} {status} declares no body"
+            [(media_type, body)] = content.items()
+            schema = body["schema"]
+            if media_type != "application/json":
+                assert schema == {"type": "string", "format": "binary"}, f"{method} {path}"
+                continue
+            schema = resolve(live_doc, schema["$ref"])
+            assert schema["type"] == "object" and schema["properties"], f"{method} {path}"
+            if path == "/api/openapi.json":
+                continue  # this document: OpenAPI allows more than its required fields
+            assert schema.get("additionalProperties") is False, \
+                f"{method} {path}: every field of the answer is named, so the document must say no others come"
+
+
+def test_creating_answers_201_and_the_standby_503_are_declared(live_doc: dict):
+    """The statuses the issue found undeclared, and the active server's address that a
+    not_active refusal always carries."""
+    for path in ("/api/v1/channels", "/api/v1/incidents", "/api/v1/users", "/api/v1/vtgs"):
+        assert set(success(live_doc["paths"][path]["post"])) == {"201"}, path
+    assert {"200", "503"} <= set(live_doc["paths"]["/api/v1/health/active"]["get"]["responses"])
+    rules = {rule["if"]["properties"]["error"]["const"]: set(rule["then"]["required"])
+             for rule in live_doc["components"]["schemas"]["Error"]["allOf"]}
+    assert rules["not_active"] == {"role", "active"}
+
+
+def test_the_refusals_the_guard_gives_are_declared(live_doc: dict):
+    for route in ROUTES:
+        declared = live_doc["paths"][route.path][route.method.lower()]["responses"]
+        if route.auth:
+            assert "401" in declared, f"{route.method} {route.path}"
+        if route.body:
+            assert {"400", "413", "415"} <= set(declared), f"{route.method} {route.path}"
+        if route.tomcat:
+            assert "503" in declared, f"{route.method} {route.path}"
+        if route.tag in ("data", "auth"):  # the standby names the active one
+            assert {"409", "503"} <= set(declared), f"{route.method} {route.path}"
+        if "{" in route.path:
+            assert "404" in declared, f"{route.method} {route.path}"
+
+
+def test_a_throttled_login_declares_retry_after(live_doc: dict):
+    for path in ("/api/v1/auth/login", "/api/v1/ha/trust/exchange", "/api/v1/ha/trust/remove"):
+        throttled = live_doc["paths"][path]["post"]["responses"]["429"]
+        assert throttled["headers"]["Retry-After"]["required"] is True, path
+
+
+def test_every_route_has_its_answers_and_no_answers_are_left_over():
+    documented = {op["operationId"] for _, _, op in operations(build_openapi())}
+    assert set(ANSWERS) == documented
 
 
 def test_the_heartbeat_settings_carry_the_chapters_ranges(live_doc: dict):
@@ -265,3 +343,57 @@ async def test_a_method_a_path_does_not_serve_is_405_naming_those_it_does(live_s
                 assert (await reply.json())["error"] == "method_not_allowed"
                 allowed = {m.strip() for m in reply.headers.get("Allow", "").split(",") if m.strip()}
             assert allowed - {"HEAD"} == served, f"PATCH {path}: Allow {reply.headers.get('Allow')!r}"
+
+
+@pytest.fixture
+def calls(live_doc: dict):
+    documented = DocumentedCalls(live_doc)
+    yield documented
+    documented.close()
+
+
+async def test_records_are_answered_as_documented(live_server, calls: DocumentedCalls):
+    """Each kind of record, made and read back through the API: status, body and headers
+    as the document says (checked as the schemathesis check does, on fixed requests)."""
+    url, admin = live_server.url, live_server.admin_token
+    user = await calls(url, "create_user", status=201, token=admin,
+                       body={"username": "documented", "password": "a-password", "role": "dispatcher"})
+    await calls(url, "set_dial_login", status=200, token=admin, path_parameters={"username": user["username"]},
+                body={"user_id": "4242", "pin": "4242"})
+    channel = await calls(url, "create_channel", status=201, token=admin, body={"name": "Documented"})
+    await calls(url, "assign_channel", status=201, token=admin, path_parameters={"channel_id": channel["id"]},
+                body={"username": user["username"]})
+    vtg = await calls(url, "create_vtg", status=201, token=admin,
+                      body={"name": "Documented VTG", "channels": [channel["id"]], "members": [user["username"]]})
+    await calls(url, "dial_out", status=200, token=admin, path_parameters={"vtg_id": vtg["id"]},
+                body={"number": "5550100"})
+    incident = await calls(url, "create_incident", status=201, token=admin,
+                           body={"name": "Documented incident", "participants": [user["username"]]})
+    ids = {"incident_id": incident["id"]}
+    photo = await calls(url, "upload_file", status=201, token=admin, path_parameters=ids, query={"name": "a.png"},
+                        raw=b"\x89PNG not really", media_type="image/png")
+    assert photo["available"] is True
+    await calls(url, "download_file", status=200, token=admin, path_parameters={**ids, "file_id": photo["id"]})
+    await calls(url, "get_incident", status=200, token=admin, path_parameters=ids)
+    for listing in ("list_users", "list_channels", "list_assignments", "list_vtgs", "list_incidents", "me",
+                    "list_licenses", "get_config", "discarded", "replication_lag"):
+        await calls(url, listing, status=200, token=admin)
+    installed = (assets_dir() / "licenses" / "base.lic").read_text()  # again: answered with its entry
+    await calls(url, "install_license", status=201, token=admin, body={"content": installed})
+    for anyone in ("status", "health_active", "servers", "openapi"):
+        await calls(url, anyone, status=200)
+    await calls(url, "unassign_channel", status=200, token=admin,
+                path_parameters={"channel_id": channel["id"], "username": user["username"]})
+    await calls(url, "delete_channel", status=200, token=admin, path_parameters={"channel_id": channel["id"]})
+
+
+async def test_refusals_are_answered_as_documented(live_server, calls: DocumentedCalls):
+    url, admin = live_server.url, live_server.admin_token
+    await calls(url, "list_channels", status=401)
+    await calls(url, "get_incident", status=404, token=admin, path_parameters={"incident_id": "0" * 32})
+    await calls(url, "create_channel", status=400, token=admin, body={"name": ""})
+    await calls(url, "update_settings", status=400, token=admin, body={"interval_s": 601})
+    for _ in range(5):
+        await calls(url, "login", status=401, body={"username": "guesser", "password": "wrong"})
+    refused = await calls(url, "login", status=429, body={"username": "guesser", "password": "wrong"})
+    assert refused["retry_after_s"] >= 1
