@@ -127,7 +127,8 @@ async def test_generated_requests_are_answered_as_documented(demo, tmp_path):
             result = await asyncio.to_thread(run_schemathesis, server.url, token, config, examples=examples,
                                              phases=phases, timeout_s=max(left, 1))
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"the check as {who} outran its budget of {BUDGET_S} s:\n{exc.stdout or ''}", pytrace=False)
+            pytest.fail(f"the check as {who} outran its budget of {BUDGET_S} s:\n{exc.stdout or ''}",
+                        pytrace=False)
         if result.returncode != 0:
             failed.append(f"===== as {who} at {server.url}: exit {result.returncode}\n"
                           f"{result.stdout[-20000:]}\n{result.stderr[-3000:]}")
