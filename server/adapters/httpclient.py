@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 import ssl
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,8 @@ class Unreachable(Exception):
 class Reply:
     status: int
     body: Any
+    #: the answer's headers (``Retry-After``, ``WWW-Authenticate``, ``Allow`` ...), case-insensitive
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -75,12 +78,12 @@ class ApiClient:
                 raw = await resp.read()
                 body: Any
                 if binary and 200 <= resp.status < 300:
-                    return Reply(resp.status, raw)
+                    return Reply(resp.status, raw, resp.headers.copy())
                 try:
                     body = jsonlib.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
-                return Reply(resp.status, body)
+                return Reply(resp.status, body, resp.headers.copy())
         # ClientError also covers an answer that is not HTTP (an SSH port, say).
         except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError, OSError) as exc:
             cause = exc

@@ -149,6 +149,10 @@ ROUTES: list[Route] = [
 ]
 
 
+#: RFC 9110: a 401 names the scheme to authenticate with (RFC 6750's Bearer)
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
 def guarded(route: Route) -> View:
     async def handler(request: web.Request) -> web.StreamResponse:
         server = request.app[SERVER]
@@ -171,10 +175,12 @@ async def authenticate(request: web.Request, roles: set[str]) -> dict:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthorized", "log in first: send Authorization: Bearer <token>")
+        raise ApiError(401, "unauthorized", "log in first: send Authorization: Bearer <token>",
+                       headers=BEARER_CHALLENGE)
     user = await request.app[SERVER].data.session(token.strip())
     if user is None:
-        raise ApiError(401, "unauthorized", "the session is unknown or has expired: log in again")
+        raise ApiError(401, "unauthorized", "the session is unknown or has expired: log in again",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if user["role"] not in roles:
         raise forbidden(f"a {user['role']} may not do this")
     request["token"] = token.strip()

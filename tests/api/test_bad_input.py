@@ -247,6 +247,7 @@ async def test_missing_or_bad_token_is_401(live_server, seeded: dict, authorizat
     async with live_server.client() as c:
         reply = await c.request(method, path, json=body, headers=headers)
     assert_refused(reply, 401, "unauthorized", says=("log in",))
+    assert reply.headers["WWW-Authenticate"].startswith("Bearer"), "a 401 names its scheme (RFC 9110)"
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
