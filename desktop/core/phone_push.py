@@ -18,9 +18,11 @@ import asyncio
 import base64
 import logging
 import secrets
+import socket
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from ipics_server.malformed_requests import SockSite
 from ipics_server.phone.service import EXECUTE_AUTH_HEADER, EXECUTE_URL_HEADER
 
 from .phone_xml import PhoneXmlError, parse_execute
@@ -69,9 +71,12 @@ class PushReceiver:
         app.router.add_post(EXECUTE_PATH, self._execute)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        # A push carries the phone's credentials: a malformed one is refused without
+        # quoting any of it (aiohttp's own answer quotes the offending line).
+        await SockSite(self._runner, sock).start()
+        self.port = sock.getsockname()[1]
 
     async def close(self) -> None:
         for task in list(self._tasks):

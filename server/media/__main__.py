@@ -27,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..clock import Clock
+from ..malformed_requests import SockSite
 from .protocol import MAX_CLIENTS
 from .router import FLOOR_TIMEOUT_S, Router, make_app
 from .ticket import TicketKeyError, load_key
@@ -91,7 +92,7 @@ async def serve(ns: argparse.Namespace, key: bytes) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((ns.host, ns.port))
     port = sock.getsockname()[1]
-    await web.SockSite(runner, sock).start()
+    await SockSite(runner, sock).start()  # refuses malformed requests without quoting them
     if ns.port_file:
         write_port(ns.port_file, port)
     log.warning("media router listening on ws://%s:%d/media (floor timeout %g emulated s, time scale %g)",

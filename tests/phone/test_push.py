@@ -77,3 +77,16 @@ async def test_a_phone_with_push_disabled_takes_none(receiver):
     receiver.enabled = False
     status, _ = await push(receiver, execute("http://127.0.0.1:1/x"), basic(receiver.secret))
     assert status == 403 and receiver.received == []
+
+
+async def test_an_oversized_push_is_refused_without_echoing_its_credentials(receiver):
+    """A push carries the phone's credentials (Basic auth): aiohttp's own answer to an
+    oversized header quoted the line, password included."""
+    from .conftest import raw_http
+
+    secret = receiver.secret
+    request = (f"POST /CGI/Execute HTTP/1.1\r\nHost: phone\r\nAuthorization: Basic {secret}{'x' * 9000}\r\n"
+               "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
+    status, _, body = await raw_http(f"http://{receiver.host}:{receiver.port}", request)
+    assert status == 400 and secret not in body.decode("utf-8", "replace") and b"Basic" not in body
+    assert not receiver.opened
