@@ -113,6 +113,9 @@ async def test_after_failover_the_console_stays_and_logout_shows_both_roles_then
 
     await pair.primary.power_on()  # Adam remounts the server
     await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")
+    # ...and the active hears it again (its next heartbeat): the server Dan leaves is the
+    # one the console asks for the roles at logout.
+    await pair.wait_status(pair.secondary, 10, partner_role="standby", standby_server_status="Ready")
     assert idc.session.server == pair.secondary.url and idc.session.state == State.ONLINE
 
     qtbot.mouseClick(idc.window.logout_button, Qt.MouseButton.LeftButton)
