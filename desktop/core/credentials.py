@@ -18,7 +18,7 @@ from pathlib import Path
 import keyring
 from keyring.errors import KeyringError
 
-from .atomic import write_atomically
+from ipics_desktop.core.atomic import write_atomically
 
 log = logging.getLogger("ipics.console")
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .atomic import write_atomically
+from ipics_desktop.core.atomic import write_atomically
 
 UNREACHABLE = "unreachable"
 

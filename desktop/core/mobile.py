@@ -35,8 +35,8 @@ from pathlib import Path
 
 from ipics_server.adapters.files import FileNameError, check_file_name
 
-from .atomic import write_atomically
-from .session import ConsoleSession, Notice, State, UploadError, UploadInterrupted
+from ipics_desktop.core.atomic import write_atomically
+from ipics_desktop.core.session import ConsoleSession, Notice, State, UploadError, UploadInterrupted
 
 log = logging.getLogger("ipics.mobile")
 

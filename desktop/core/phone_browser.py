@@ -36,7 +36,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import aiohttp
 from ipics_server.clock import Clock
 
-from .phone_keys import (
+from ipics_desktop.core.phone_keys import (
     BACK,
     BACKSPACE,
     CANCEL,
@@ -51,7 +51,7 @@ from .phone_keys import (
     InputForm,
     shown_softkeys,
 )
-from .phone_xml import (
+from ipics_desktop.core.phone_xml import (
     MAX_XML_BYTES,
     Directory,
     Input,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .phone_xml import Directory, Input, InputItem, Menu, PhoneObject, SoftKey
+from ipics_desktop.core.phone_xml import Directory, Input, InputItem, Menu, PhoneObject, SoftKey
 
 EXIT, SELECT, UPDATE, BACK = "SoftKey:Exit", "SoftKey:Select", "SoftKey:Update", "SoftKey:Back"
 SERVICES = "Init:Services"

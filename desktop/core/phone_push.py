@@ -25,7 +25,7 @@ from aiohttp import web
 from ipics_server.malformed_requests import SockSite
 from ipics_server.phone.service import EXECUTE_AUTH_HEADER, EXECUTE_URL_HEADER
 
-from .phone_xml import PhoneXmlError, parse_execute
+from ipics_desktop.core.phone_xml import PhoneXmlError, parse_execute
 
 log = logging.getLogger("ipics.phone")
 

@@ -38,8 +38,8 @@ from ipics_server.media.client import (
 from ipics_server.media.protocol import ProtocolError, validate_group
 from ipics_server.media.ticket import peek
 
-from .media_ticket import MediaTicket
-from .talk import Listener
+from ipics_desktop.core.media_ticket import MediaTicket
+from ipics_desktop.core.talk import Listener
 
 log = logging.getLogger("ipics.desktop.floor")
 

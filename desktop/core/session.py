@@ -29,8 +29,8 @@ import aiohttp
 from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
 from ipics_server.clock import Clock
 
-from .known_servers import UNREACHABLE, KnownServers
-from .media_ticket import MediaTicket
+from ipics_desktop.core.known_servers import UNREACHABLE, KnownServers
+from ipics_desktop.core.media_ticket import MediaTicket
 
 log = logging.getLogger("ipics.console")
 

@@ -87,10 +87,10 @@ def run(ns: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from ..core.credentials import Credentials
-    from ..core.known_servers import KnownServers
-    from .idc import Idc
-    from .style import STYLE_SHEET
+    from ipics_desktop.core.credentials import Credentials
+    from ipics_desktop.core.known_servers import KnownServers
+    from ipics_desktop.qt.idc import Idc
+    from ipics_desktop.qt.style import STYLE_SHEET
 
     profile = (ns.profile_dir or Path(os.environ.get(PROFILE_ENV) or default_profile_dir())).expanduser()
     known = KnownServers.load(profile / "servers.json")
@@ -122,7 +122,7 @@ def run(ns: argparse.Namespace) -> int:
     media = ns.media_router or lab_media(ns.lab_dir)
     floor = None
     if media:
-        from ..core.router_floor import RouterFloor
+        from ipics_desktop.core.router_floor import RouterFloor
 
         floor = RouterFloor(media)  # connects in the background, once the loop runs
     idc = Idc(known, credentials, clock=clock, floor=floor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.session import ConsoleSession, Notice
+from ipics_desktop.core.session import ConsoleSession, Notice
 
 
 class SessionBridge(QObject):

@@ -28,13 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.session import ConsoleSession, Notice, State
-from ..core.talk import Floor
-from ..core.wording import sentence
-from .bridge import SessionBridge
-from .style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
-from .talk_group import TalkGroupRow
-from .tasks import Tasks
+from ipics_desktop.core.session import ConsoleSession, Notice, State
+from ipics_desktop.core.talk import Floor
+from ipics_desktop.core.wording import sentence
+from ipics_desktop.qt.bridge import SessionBridge
+from ipics_desktop.qt.style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
+from ipics_desktop.qt.talk_group import TalkGroupRow
+from ipics_desktop.qt.tasks import Tasks
 
 STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
                State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Logged out", IDLE)}

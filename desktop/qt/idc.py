@@ -13,14 +13,14 @@ import contextlib
 from ipics_server.clock import Clock
 from PySide6.QtCore import QObject, Signal
 
-from ..core.credentials import Credentials
-from ..core.known_servers import KnownServers
-from ..core.session import ConsoleSession
-from ..core.talk import Floor
-from .bridge import SessionBridge
-from .console_window import ConsoleWindow
-from .login_dialog import LoginDialog
-from .tasks import Tasks
+from ipics_desktop.core.credentials import Credentials
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.session import ConsoleSession
+from ipics_desktop.core.talk import Floor
+from ipics_desktop.qt.bridge import SessionBridge
+from ipics_desktop.qt.console_window import ConsoleWindow
+from ipics_desktop.qt.login_dialog import LoginDialog
+from ipics_desktop.qt.tasks import Tasks
 
 
 class Idc(QObject):

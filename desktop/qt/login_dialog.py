@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..core.credentials import Credentials
-from ..core.session import ConsoleSession, LoginError, Notice, check_login_form
-from ..core.wording import sentence
-from .bridge import SessionBridge
-from .server_selector import ServerSelector
-from .style import banner_css
-from .tasks import Tasks
+from ipics_desktop.core.credentials import Credentials
+from ipics_desktop.core.session import ConsoleSession, LoginError, Notice, check_login_form
+from ipics_desktop.core.wording import sentence
+from ipics_desktop.qt.bridge import SessionBridge
+from ipics_desktop.qt.server_selector import ServerSelector
+from ipics_desktop.qt.style import banner_css
+from ipics_desktop.qt.tasks import Tasks
 
 log = logging.getLogger("ipics.console")
 

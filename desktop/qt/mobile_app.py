@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ipics_server.clock import Clock
 
-from . import app
-from .app import lab_servers, no_display_message
+from ipics_desktop.qt import app
+from ipics_desktop.qt.app import lab_servers, no_display_message
 
 PROFILE_ENV = "IPICS_MOBILE_PROFILE"
 
@@ -53,7 +53,7 @@ def run(ns: argparse.Namespace) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     from ipics_server.adapters.httpclient import normalize_address
 
-    from ..core.known_servers import KnownServers
+    from ipics_desktop.core.known_servers import KnownServers
 
     profile = (ns.profile_dir or Path(os.environ.get(PROFILE_ENV) or default_profile_dir())).expanduser()
     known = KnownServers.load(profile / "servers.json")
@@ -79,10 +79,10 @@ def run(ns: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from ..core.mobile import MobileClient
-    from ..core.session import ConsoleSession
-    from .mobile_window import MobileWindow
-    from .style import STYLE_SHEET
+    from ipics_desktop.core.mobile import MobileClient
+    from ipics_desktop.core.session import ConsoleSession
+    from ipics_desktop.qt.mobile_window import MobileWindow
+    from ipics_desktop.qt.style import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("IPICS Mobile")

@@ -44,12 +44,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.mobile import MediaError, MobileClient, Upload, dialog_filter
-from ..core.session import LoginError, Notice, State, UploadError, check_login_form
-from ..core.wording import sentence
-from .server_selector import ServerSelector
-from .style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
-from .tasks import Tasks
+from ipics_desktop.core.mobile import MediaError, MobileClient, Upload, dialog_filter
+from ipics_desktop.core.session import LoginError, Notice, State, UploadError, check_login_form
+from ipics_desktop.core.wording import sentence
+from ipics_desktop.qt.server_selector import ServerSelector
+from ipics_desktop.qt.style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
+from ipics_desktop.qt.tasks import Tasks
 
 log = logging.getLogger("ipics.mobile")
 

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from ipics_server.clock import Clock
 
-from ..core.phone_browser import Service
-from .app import no_display_message
+from ipics_desktop.core.phone_browser import Service
+from ipics_desktop.qt.app import no_display_message
 
 IPICS_PHONE_PATH = "/phone/ipics"
 DEFAULT_EXTENSION = "1001"
@@ -102,9 +102,9 @@ def run(ns: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from ..core.phone_browser import PhoneBrowser
-    from ..core.phone_push import PushReceiver
-    from .phone_window import PhoneWindow
+    from ipics_desktop.core.phone_browser import PhoneBrowser
+    from ipics_desktop.core.phone_push import PushReceiver
+    from ipics_desktop.qt.phone_window import PhoneWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("IP Phone")

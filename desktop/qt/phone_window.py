@@ -53,12 +53,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.phone_browser import Action, PhoneBrowser, Screen
-from ..core.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
-from ..core.phone_push import PushReceiver
-from ..core.phone_xml import Directory, Input, Menu, SoftKey, Text
-from .style import restyle
-from .tasks import Tasks
+from ipics_desktop.core.phone_browser import Action, PhoneBrowser, Screen
+from ipics_desktop.core.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
+from ipics_desktop.core.phone_push import PushReceiver
+from ipics_desktop.core.phone_xml import Directory, Input, Menu, SoftKey, Text
+from ipics_desktop.qt.style import restyle
+from ipics_desktop.qt.tasks import Tasks
 
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from .txlog_gauge import TxlogGauge
+from ipics_desktop.qt.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_desktop.qt.txlog_gauge import TxlogGauge
 
 FAULTS = ("power_off", "power_on", "crash_tomcat", "cut_link", "heal_link", "skew_clock", "fill_txlog")
 #: the chapter's rule: clocks more than 30 s apart lose HA communication

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox
 
-from ..core.known_servers import KnownServers
+from ipics_desktop.core.known_servers import KnownServers
 
 ROLE_WORDS = {None: "role not known yet", "unreachable": "did not answer"}
 

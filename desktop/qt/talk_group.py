@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..core.talk import Floor
-from .style import IDLE, TALKING, restyle
+from ipics_desktop.core.talk import Floor
+from ipics_desktop.qt.style import IDLE, TALKING, restyle
 
 
 class TalkGroupRow(QFrame):

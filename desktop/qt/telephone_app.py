@@ -21,7 +21,7 @@ from pathlib import Path
 from ipics_server.dial.engine import SYSTEM_NUMBER
 from ipics_server.dial.pstn import NUMBER
 
-from .app import lab_servers, no_display_message
+from ipics_desktop.qt.app import lab_servers, no_display_message
 
 PSTN_FILE_NAME = "pstn.json"
 
@@ -69,8 +69,8 @@ def run(ns: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from ..core.telephone import Telephone
-    from .telephone_panel import TelephonePanel
+    from ipics_desktop.core.telephone import Telephone
+    from ipics_desktop.qt.telephone_panel import TelephonePanel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Telephone")

@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.telephone import State, Telephone
-from .style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from .tasks import Tasks
+from ipics_desktop.core.telephone import State, Telephone
+from ipics_desktop.qt.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_desktop.qt.tasks import Tasks
 
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 KEY_NAMES = {"*": "Star", "#": "Pound"}

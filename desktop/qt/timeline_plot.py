@@ -23,7 +23,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from .style import ERROR, IDLE, INFO, OFFLINE, ONLINE
+from ipics_desktop.qt.style import ERROR, IDLE, INFO, OFFLINE, ONLINE
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def _run_qt(root: Path, ns: argparse.Namespace) -> int:
     from ipics_server.logsetup import setup_logging
     from PySide6.QtWidgets import QApplication
 
-    from .style import STYLE_SHEET
+    from ipics_desktop.qt.style import STYLE_SHEET
 
     setup_logging("lab")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -96,7 +96,7 @@ class TrainerApp:
     """The lab, the panel and the devices, started and stopped together."""
 
     def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True):
-        from ..trainer.lab import TrainerLab
+        from ipics_desktop.trainer.lab import TrainerLab
 
         self.lab = TrainerLab(root, time_scale=time_scale)
         self.open_devices = open_devices
@@ -139,10 +139,10 @@ class TrainerApp:
         return True
 
     async def start(self) -> None:
-        from ..trainer.actions import Actions
-        from ..trainer.monitor import Monitor
-        from .trainer_devices import DeviceLauncher
-        from .trainer_panel import TrainerPanel
+        from ipics_desktop.trainer.actions import Actions
+        from ipics_desktop.trainer.monitor import Monitor
+        from ipics_desktop.qt.trainer_devices import DeviceLauncher
+        from ipics_desktop.qt.trainer_panel import TrainerPanel
 
         self._splash_text("Starting the media router and both servers...")
         await self.lab.start()

@@ -31,21 +31,21 @@ from ipics_server.dial.pstn import PstnDirectory
 from ipics_server.lab.seed import DEMO_DIAL_IDS
 from PySide6.QtWidgets import QWidget
 
-from ..core.credentials import Credentials
-from ..core.known_servers import KnownServers
-from ..core.mobile import MobileClient
-from ..core.phone_browser import PhoneBrowser, Service
-from ..core.phone_push import PushReceiver
-from ..core.phone_xml import Input, Text
-from ..core.session import ConsoleSession, Notice, State
-from ..core.talk import Floor
-from ..core.telephone import State as Call
-from ..core.telephone import Telephone
-from .idc import Idc
-from .mobile_window import MobileWindow
-from .phone_app import IPICS_PHONE_PATH
-from .phone_window import PhoneWindow
-from .telephone_panel import TelephonePanel
+from ipics_desktop.core.credentials import Credentials
+from ipics_desktop.core.known_servers import KnownServers
+from ipics_desktop.core.mobile import MobileClient
+from ipics_desktop.core.phone_browser import PhoneBrowser, Service
+from ipics_desktop.core.phone_push import PushReceiver
+from ipics_desktop.core.phone_xml import Input, Text
+from ipics_desktop.core.session import ConsoleSession, Notice, State
+from ipics_desktop.core.talk import Floor
+from ipics_desktop.core.telephone import State as Call
+from ipics_desktop.core.telephone import Telephone
+from ipics_desktop.qt.idc import Idc
+from ipics_desktop.qt.mobile_window import MobileWindow
+from ipics_desktop.qt.phone_app import IPICS_PHONE_PATH
+from ipics_desktop.qt.phone_window import PhoneWindow
+from ipics_desktop.qt.telephone_panel import TelephonePanel
 
 log = logging.getLogger("ipics.trainer")
 
@@ -439,7 +439,7 @@ class DeviceLauncher:
         if self.floor_factory is not None:
             return self.floor_factory(user)
         if self.lab.router is not None:
-            from ..core.router_floor import RouterFloor
+            from ipics_desktop.core.router_floor import RouterFloor
 
             return RouterFloor(self.lab.router.url)  # the IDC gives it its session's tickets
         if self._shared_floor is None:

@@ -45,11 +45,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..trainer.lab import describe_scale
-from .server_card import ServerCard
-from .style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from .tasks import Tasks
-from .timeline_plot import TimelinePlot
+from ipics_desktop.trainer.lab import describe_scale
+from ipics_desktop.qt.server_card import ServerCard
+from ipics_desktop.qt.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_desktop.qt.tasks import Tasks
+from ipics_desktop.qt.timeline_plot import TimelinePlot
 
 log = logging.getLogger("ipics.trainer")
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .style import ERROR, IDLE, OFFLINE, ONLINE
+from ipics_desktop.qt.style import ERROR, IDLE, OFFLINE, ONLINE
 
 WARN_PERCENT = 75.0
 UNCONFIGURE_PERCENT = 90.0

@@ -34,7 +34,7 @@ from ipics_server.lab.supervisor import (
     satisfied,
 )
 
-from .timeline import Timeline
+from ipics_desktop.trainer.timeline import Timeline
 
 Progress = Callable[[float | None, str], None]
 

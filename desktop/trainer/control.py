@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .actions import ActionRefused, Actions
+from ipics_desktop.trainer.actions import ActionRefused, Actions
 
 SOCKET_NAME = "control.sock"
 MAX_REQUEST_BYTES = 4096

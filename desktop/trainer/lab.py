@@ -20,9 +20,9 @@ from ipics_server.lab.seed import seed_demo_data
 from ipics_server.lab.supervisor import LabPair, ServerProcess
 from ipics_server.media.ticket import KEY_FILE_NAME
 
-from .actions import Actions
-from .control import LabControl
-from .timeline import Timeline
+from ipics_desktop.trainer.actions import Actions
+from ipics_desktop.trainer.control import LabControl
+from ipics_desktop.trainer.timeline import Timeline
 
 DEMO_USERS = ("dan", "adam", "ursula", "amy", "fred")
 

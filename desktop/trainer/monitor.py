@@ -19,7 +19,7 @@ from ipics_server.adapters.httpclient import Unreachable
 from ipics_server.clock import Clock
 from ipics_server.lab.supervisor import LabPair, ServerProcess
 
-from .timeline import Timeline
+from ipics_desktop.trainer.timeline import Timeline
 
 log = logging.getLogger("ipics.trainer")
 

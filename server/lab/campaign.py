@@ -38,10 +38,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..adapters.httpclient import ApiClient, Reply, Unreachable
-from . import checker
-from .checker import FAIL, OK, UNKNOWN, Ack, Op
-from .supervisor import LabPair, ServerProcess, SetupError, wait_until
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.lab import checker
+from ipics_server.lab.checker import FAIL, OK, UNKNOWN, Ack, Op
+from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
 
 FAULT_KINDS = ("kill", "pause", "cut-both", "cut-one-way", "clock-jump", "tomcat-crash", "txlog-fill")
 

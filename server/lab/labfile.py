@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..shell.hostkey import host_public_key_file
-from .supervisor import ServerProcess
+from ipics_server.shell.hostkey import host_public_key_file
+from ipics_server.lab.supervisor import ServerProcess
 
 LAB_FILE_NAME = "lab.json"
 LAB_FILE_VERSION = 1

@@ -18,10 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..adapters.httpclient import ApiClient
-from ..media.protocol import PATH
-from ..media.ticket import KEY_FILE_NAME, create_key_file
-from .supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
+from ipics_server.media.protocol import PATH
+from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
+from ipics_server.lab.supervisor import wait_until
 
 
 class MediaProcess:

@@ -6,7 +6,7 @@ import secrets
 import struct
 import zlib
 
-from ..adapters.httpclient import ApiClient
+from ipics_server.adapters.httpclient import ApiClient
 
 DEMO_USERS = [
     # (user name, role, full name) -- Dan, Adam, Ursula and Amy are the chapter's example

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..adapters.httpclient import ApiClient, Reply, Unreachable
-from ..clock import Clock, check_time_scale
-from ..config import ADMIN_PASSWORD_ENV, ssh_port_file
-from ..media.ticket import KEY_FILE_NAME, create_key_file
-from ..shell.hostkey import host_public_key_file
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.clock import Clock, check_time_scale
+from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
+from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
+from ipics_server.shell.hostkey import host_public_key_file
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PRIMARY_HOST = "127.0.0.1"
@@ -345,7 +345,7 @@ class LabPair:
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the
         chapter's procedures: (output, exit status)."""
-        from ..shell.client import connect
+        from ipics_server.shell.client import connect
 
         conn = await connect(server.host, server.ssh_port, username=user, password=self.admin_password,
                              host_key_file=server.ssh_host_public_key_file)

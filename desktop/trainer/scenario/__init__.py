@@ -3,10 +3,10 @@ actions, what dispatchers do at their consoles, and expectations that are checke
 The file format is documented in docs/scenarios.md; built-in scenarios are in
 ``builtin/``; ``cli`` runs one headless (``ipics-lab scenario run NAME``)."""
 
-from .loader import builtin_names, load_scenario, parse_scenario
-from .model import Expectation, Scenario, ScenarioError, Step
-from .report import ScenarioReport, StepReport
-from .runner import ScenarioRunner
+from ipics_desktop.trainer.scenario.loader import builtin_names, load_scenario, parse_scenario
+from ipics_desktop.trainer.scenario.model import Expectation, Scenario, ScenarioError, Step
+from ipics_desktop.trainer.scenario.report import ScenarioReport, StepReport
+from ipics_desktop.trainer.scenario.runner import ScenarioRunner
 
 __all__ = ["Expectation", "Scenario", "ScenarioError", "ScenarioReport", "ScenarioRunner", "Step", "StepReport",
            "builtin_names", "load_scenario", "parse_scenario"]

@@ -11,8 +11,8 @@ from typing import Any
 from ipics_server.adapters.httpclient import Unreachable
 from ipics_server.lab.supervisor import LabPair
 
-from .clients import ScenarioClient
-from .model import Expectation
+from ipics_desktop.trainer.scenario.clients import ScenarioClient
+from ipics_desktop.trainer.scenario.model import Expectation
 
 #: real seconds a status request may take before the server counts as not answering
 STATUS_TIMEOUT_S = 2.0

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from ipics_server.clock import check_time_scale
 
-from .loader import builtin_names, load_scenario
-from .model import ScenarioError
-from .report import StepReport
+from ipics_desktop.trainer.scenario.loader import builtin_names, load_scenario
+from ipics_desktop.trainer.scenario.model import ScenarioError
+from ipics_desktop.trainer.scenario.report import StepReport
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 #: real seconds the lab may take to start (two servers, trust, configure, Ready, demo data)
@@ -93,7 +93,7 @@ def _list() -> int:
 async def _run(scenario, root: Path, time_scale: float) -> int:
     from ipics_desktop.trainer.lab import TrainerLab
 
-    from .runner import ScenarioRunner
+    from ipics_desktop.trainer.scenario.runner import ScenarioRunner
 
     print(f"Scenario {scenario.name}: {scenario.title}")
     print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))

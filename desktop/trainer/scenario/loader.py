@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .durations import parse_duration
-from .model import (
+from ipics_desktop.trainer.scenario.durations import parse_duration
+from ipics_desktop.trainer.scenario.model import (
     ACTIONS,
     CHANNELS,
     DIRECTIONS,

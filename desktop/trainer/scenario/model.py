@@ -15,7 +15,7 @@ from ipics_desktop.core.session import State
 from ipics_server.core.roles import HAState, Role, StandbyServerStatus
 from ipics_server.lab.seed import DEMO_CHANNELS, DEMO_USERS
 
-from .durations import describe_duration
+from ipics_desktop.trainer.scenario.durations import describe_duration
 
 SERVERS = ("primary", "secondary")
 USERS = tuple(u for u, _role, _name in DEMO_USERS)

@@ -22,11 +22,11 @@ from pathlib import Path
 from ipics_desktop.trainer.actions import ActionRefused, Actions
 from ipics_server.clock import Clock
 
-from .checks import Context, check
-from .clients import ClientActionFailed, ScenarioClient, close_all
-from .durations import describe_duration
-from .model import ACTIONS, Expectation, Scenario, Step
-from .report import ScenarioReport, StepReport
+from ipics_desktop.trainer.scenario.checks import Context, check
+from ipics_desktop.trainer.scenario.clients import ClientActionFailed, ScenarioClient, close_all
+from ipics_desktop.trainer.scenario.durations import describe_duration
+from ipics_desktop.trainer.scenario.model import ACTIONS, Expectation, Scenario, Step
+from ipics_desktop.trainer.scenario.report import ScenarioReport, StepReport
 
 log = logging.getLogger("ipics.trainer.scenario")
 
