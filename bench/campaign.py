@@ -12,8 +12,8 @@ then the counts per class.  Writes ``bench/campaign_results.json``:
      "invariants": {...},
      "unexplained": [...], "documented_losses": {class: [examples]}, "run_times_s": {...}, ...}
 
-The campaign is ``ipics_server.lab.campaign``, the classes and invariants
-``ipics_server.lab.checker``.  Exit status 0 only if the checker accounts for every
+The campaign is ``ipics_lab.campaign``, the classes and invariants
+``ipics_lab.checker``.  Exit status 0 only if the checker accounts for every
 acknowledged write and every invariant holds.
 """
 
@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ipics_server.lab.campaign import FAULT_KINDS, Campaign
+from ipics_lab.campaign import FAULT_KINDS, Campaign
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = 10

@@ -38,13 +38,13 @@ from typing import Any, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_bench, when run as a script
 
-from ipics_desktop.core import session as session_mod
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.session import ConsoleSession, State
+from ipics_clients import session as session_mod
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.session import ConsoleSession, State
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.clock import Clock
-from ipics_server.lab.seed import DEMO_USERS, seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import DEMO_USERS, seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 from run_bench import Figure, machine, percentile, print_table, ready_pair, rounded
 
 HERE = Path(__file__).resolve().parent

@@ -67,13 +67,13 @@ class StallMeter:
 async def stall() -> dict:
     import tempfile
 
-    from ipics_desktop.core.credentials import Credentials
-    from ipics_desktop.core.known_servers import KnownServers
-    from ipics_desktop.core.session import State
-    from ipics_desktop.qt.idc import Idc
+    from ipics_clients.credentials import Credentials
+    from ipics_clients.known_servers import KnownServers
+    from ipics_clients.session import State
+    from ipics_desktop.idc.idc import Idc
     from ipics_server.clock import Clock
-    from ipics_server.lab.seed import seed_demo_data
-    from ipics_server.lab.supervisor import wait_until
+    from ipics_lab.seed import seed_demo_data
+    from ipics_lab.supervisor import wait_until
     from run_bench import ready_pair
 
     phases = {}
@@ -125,7 +125,7 @@ def startup() -> dict:
     with tempfile.TemporaryDirectory() as profile:
         for _ in range(STARTUPS):
             began = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "ipics_server", "console", "--profile-dir", profile,
+            proc = subprocess.Popen([sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", profile,
                                      "--report-shown"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                     stdin=subprocess.DEVNULL)
             try:

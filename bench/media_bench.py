@@ -47,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_bench, console_bench, as a script
 
 from console_bench import CpuWindow, cpu_seconds, figure, raise_fd_limit
-from ipics_server.lab.media_process import MediaProcess
+from ipics_lab.media_process import MediaProcess
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient
 from ipics_server.media.ticket import issue, load_key

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
-from ipics_server.lab.seed import seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 
 HERE = Path(__file__).resolve().parent
 

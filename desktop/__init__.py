@@ -1,4 +1,6 @@
-"""IPICS HA Lab desktop: the Qt clients (IDC console now; IP phone, mobile, trainer panel next).
-
-``core`` is the client logic without widgets; ``qt`` the thin widgets over it.
+"""IPICS HA Lab's desktop applications: thin PySide6 windows over ``ipics_clients``
+(the client cores) and ``ipics_lab`` (the trainer's lab), one subpackage each: ``idc``
+(the IPICS Dispatch Console), ``phone``, ``mobile``, ``telephone``, ``trainer``, and
+``shared`` (style, tasks on the qasync loop, the server selector).  ``cli`` is the
+``ipics-lab`` command; ``testing`` the pytest fixtures that open windows.
 """

@@ -6,9 +6,9 @@ anywhere and run ``python -m pytest test_trainer_plugin.py`` (``--ipics-time-sca
 """
 
 import pytest
-from ipics_desktop.core.session import State
+from ipics_clients.session import State
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 pytestmark = pytest.mark.asyncio  # not needed where asyncio_mode = auto
 

@@ -14,7 +14,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from ipics_server.lab.supervisor import LabPair
+from ipics_lab.supervisor import LabPair
 from playwright.async_api import async_playwright, expect
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

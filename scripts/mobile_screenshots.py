@@ -9,14 +9,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 import qasync
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.mobile import MobileClient
-from ipics_desktop.core.session import ConsoleSession, State
-from ipics_desktop.qt.mobile_window import MobileWindow
-from ipics_desktop.qt.style import STYLE_SHEET
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.mobile import MobileClient
+from ipics_clients.session import ConsoleSession, State
+from ipics_desktop.mobile.window import MobileWindow
+from ipics_desktop.shared.style import STYLE_SHEET
 from ipics_server.clock import Clock
-from ipics_server.lab.seed import demo_photo_png, seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import demo_photo_png, seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtWidgets import QApplication
 
 TIME_SCALE = 0.02

@@ -24,9 +24,9 @@ if not os.environ.get("DISPLAY"):
 
 import qasync
 from aiohttp import web
-from ipics_desktop.core.phone_browser import PhoneBrowser, Service
-from ipics_desktop.qt.phone_window import PhoneWindow
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_desktop.phone.window import PhoneWindow
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication

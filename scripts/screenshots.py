@@ -23,14 +23,14 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
-from ipics_desktop.core.credentials import Credentials
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.session import State
-from ipics_desktop.qt.idc import Idc
-from ipics_desktop.qt.style import STYLE_SHEET
+from ipics_clients.credentials import Credentials
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.session import State
+from ipics_desktop.idc.idc import Idc
+from ipics_desktop.shared.style import STYLE_SHEET
 from ipics_server.clock import Clock
-from ipics_server.lab.seed import seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtWidgets import QApplication
 
 TIME_SCALE = 0.02

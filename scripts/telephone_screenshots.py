@@ -22,11 +22,11 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
-from ipics_desktop.core.telephone import State, Telephone
-from ipics_desktop.qt.telephone_panel import TelephonePanel
+from ipics_clients.telephone import State, Telephone
+from ipics_desktop.telephone.panel import TelephonePanel
 from ipics_server.dial.pstn import PstnDirectory
-from ipics_server.lab.seed import seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 

@@ -25,12 +25,12 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
-from ipics_desktop.qt.style import STYLE_SHEET
-from ipics_desktop.qt.trainer_panel import TrainerPanel
-from ipics_desktop.trainer.actions import Actions
-from ipics_desktop.trainer.lab import TrainerLab
-from ipics_desktop.trainer.monitor import Monitor
-from ipics_server.lab.supervisor import wait_until
+from ipics_desktop.shared.style import STYLE_SHEET
+from ipics_desktop.trainer.panel import TrainerPanel
+from ipics_lab.trainer.actions import Actions
+from ipics_lab.trainer.lab import TrainerLab
+from ipics_lab.trainer.monitor import Monitor
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 

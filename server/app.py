@@ -30,7 +30,7 @@ from .appkeys import SERVER
 from .background import background
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
-from .console.views import setup_console
+from .admin_console.views import setup_admin_console
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .core.throttle import TRUST
@@ -234,7 +234,7 @@ def make_app(server: IpicsServer) -> web.Application:
     app[SERVER] = server
     setup_middlewares(app)
     setup_routes(app)
-    setup_console(app, server)
+    setup_admin_console(app, server)
     # The devices' services, beside the JSON API: the IP phone service (phone XML) and
     # the dial engine's trunk (a WebSocket per call).
     app.router.add_routes(phone_routes())

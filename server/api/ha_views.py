@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..appkeys import SERVER
-from ..console.state import ha_tabs
+from ..admin_console.state import ha_tabs
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.licenses import LicenseError
 from ..core.roles import Role

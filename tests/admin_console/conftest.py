@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from ipics_server.lab.supervisor import LabPair, ServerProcess
+from ipics_lab.supervisor import LabPair, ServerProcess
 
 from ..pair.conftest import lab, pair  # noqa: F401 (fixtures)
 

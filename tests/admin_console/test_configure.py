@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ipics_server.lab.supervisor import free_port_on
+from ipics_lab.supervisor import free_port_on
 from playwright.async_api import expect
 
 from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def template_ids() -> set[str]:
     ids: set[str] = set()
-    for template in (ROOT / "server/console/templates").glob("*.html"):
+    for template in (ROOT / "server/admin_console/templates").glob("*.html"):
         text = template.read_text()
         ids |= set(re.findall(r'\sid="([a-z0-9-]+)"', text))
         ids |= set(re.findall(r'\b(?:action|number)\("([a-z0-9-]+)"', text))  # the macros' ids

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import ServerProcess, assets_dir, free_port_on
+from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
 
 MAX_UPLOAD_BYTES = 4096
 

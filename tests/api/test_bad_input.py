@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from ipics_server.adapters.httpclient import ApiClient, Reply
-from ipics_server.lab.supervisor import assets_dir, wait_until
+from ipics_lab.supervisor import assets_dir, wait_until
 
 JSON = {"Content-Type": "application/json"}
 JPEG = {"Content-Type": "image/jpeg"}

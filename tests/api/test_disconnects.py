@@ -13,7 +13,7 @@ import struct
 
 import pytest
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 #: (method, path, body sent before the reset): each handler reads a body it never gets whole
 JSON, FORM, JPEG = "application/json", "application/x-www-form-urlencoded", "image/jpeg"

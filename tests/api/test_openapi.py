@@ -24,7 +24,7 @@ from ipics_server.core.ha_config import (
     HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
-from ipics_server.lab.supervisor import assets_dir
+from ipics_lab.supervisor import assets_dir
 
 from ..openapi_answers import DocumentedCalls
 

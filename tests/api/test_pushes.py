@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 PASSWORD = "pushes-pass-1"
 JPEG = {"Content-Type": "image/jpeg"}

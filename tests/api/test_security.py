@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ipics_server.lab.supervisor import free_port_on
+from ipics_lab.supervisor import free_port_on
 
 
 def secret(label: str) -> str:

@@ -7,9 +7,9 @@ The long run is ``bench/campaign.py``.
 from __future__ import annotations
 
 import pytest
-from ipics_server.lab import checker
-from ipics_server.lab.campaign import FAULT_KINDS, Campaign, make_schedule
-from ipics_server.lab.checker import Ack, Op, ServerState
+from ipics_lab import checker
+from ipics_lab.campaign import FAULT_KINDS, Campaign, make_schedule
+from ipics_lab.checker import Ack, Op, ServerState
 
 TIME_SCALE = 0.01
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.session import ConsoleSession
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.session import ConsoleSession
 
 from ..pair.conftest import TIME_SCALE, lab, pair  # noqa: F401 (fixtures)
 from ..recording_clock import RecordingClock

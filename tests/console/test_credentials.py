@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from ipics_desktop.core.credentials import Credentials
+from ipics_clients.credentials import Credentials
 from keyring.backends import fail, null
 
 from ..memory_keyring import MemoryKeyring

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from ipics_desktop.core.media_ticket import MediaTicket
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.media_ticket import MediaTicket
+from ipics_lab.supervisor import wait_until
 from ipics_server.media.ticket import peek
 
 from ..pair.conftest import USER_PASSWORD, demo  # noqa: F401 (fixture)

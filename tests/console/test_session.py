@@ -7,9 +7,9 @@ import contextlib
 import json
 import urllib.request
 
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.session import LoginError, State
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.session import LoginError, State
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
 

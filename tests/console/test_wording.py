@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.wording import sentence
+from ipics_clients.wording import sentence
 
 
 @pytest.mark.parametrize(("text", "shown"), [

@@ -2,7 +2,7 @@ import pytest
 
 from ipics_server.core.licenses import (Feature, LicenseError, check_install, designation, parse_license)
 from ipics_server.core.roles import ServerDesignation
-from ipics_server.lab.supervisor import assets_dir
+from ipics_lab.supervisor import assets_dir
 
 B, PE, HA = Feature.IPICS_BASE_SERVER, Feature.POLICY_ENGINE_BASE, Feature.HIGH_AVAILABILITY
 

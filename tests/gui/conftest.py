@@ -4,7 +4,7 @@ Async tests here run on a ``qasync.QEventLoop`` (pytest-asyncio's loop-factory h
 for this folder only: every test here, not only those using ``ipics_idc``), so the
 pair fixtures, the session's tasks and the widgets share one loop, as in the
 application.  The loop, the keyring guard and the IDCs come from the lab's pytest
-plugin (desktop/trainer/pytest_plugin.py).  Poll with ``wait_until`` (it awaits),
+plugin (lab/pytest_plugin.py).  Poll with ``wait_until`` (it awaits),
 never ``qtbot.waitUntil``, which cannot run inside a task on a qasync loop.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import keyring
 import pytest
-from ipics_desktop.core.talk import Floor
-from ipics_desktop.qt.idc import Idc
-from ipics_desktop.trainer.pytest_plugin import close_idc, new_idc, qasync_loop
+from ipics_clients.talk import Floor
+from ipics_desktop.idc.idc import Idc
+from ipics_desktop.testing import close_idc, new_idc, qasync_loop
 from ipics_server.clock import Clock
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication

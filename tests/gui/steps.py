@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ipics_desktop.core.session import State
-from ipics_desktop.qt.idc import Idc
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.session import State
+from ipics_desktop.idc.idc import Idc
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S

@@ -71,7 +71,7 @@ async def test_the_login_is_keyboard_operable(demo, open_idc, qtbot):
     qtbot.keyClicks(dialog.username, "dan")
     qtbot.keyClicks(dialog.password, demo.password)
     qtbot.keyClick(dialog.password, Qt.Key.Key_Return)  # Enter presses the default Log In
-    from ipics_server.lab.supervisor import wait_until
+    from ipics_lab.supervisor import wait_until
 
     await wait_until(lambda: idc.window.isVisible(), 10, "the console")
 

@@ -7,8 +7,8 @@ import json
 import os
 import sys
 
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_server.lab.labfile import write_lab_file
+from ipics_clients.known_servers import KnownServers
+from ipics_lab.labfile import write_lab_file
 
 from ..pair.conftest import TIME_SCALE
 
@@ -25,7 +25,7 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
     write_lab_file(lab_dir, pair.servers, time_scale=TIME_SCALE)
     profile = tmp_path / "profile"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", "console", "--lab-dir", str(lab_dir), "--profile-dir", str(profile),
+        sys.executable, "-m", "ipics_desktop", "console", "--lab-dir", str(lab_dir), "--profile-dir", str(profile),
         "--report-shown", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL, env=console_env(QT_QPA_PLATFORM="offscreen"))
     try:
@@ -42,7 +42,7 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
 
 async def test_without_a_display_the_console_says_how_to_run_it(tmp_path):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", "console", "--profile-dir", str(tmp_path),
+        sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", str(tmp_path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
         env=console_env())
     _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -54,7 +54,7 @@ async def test_bad_arguments_say_what_is_wrong(tmp_path):
     for args, expected in ((["--server", "not a url"], b"is not a server address"),
                            (["--time-scale", "0"], b"time scale must be greater than 0")):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ipics_server", "console", "--profile-dir", str(tmp_path), *args,
+            sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", str(tmp_path), *args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
             env=console_env(QT_QPA_PLATFORM="offscreen"))
         _, err = await asyncio.wait_for(proc.communicate(), 30)

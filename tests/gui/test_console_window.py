@@ -3,8 +3,8 @@ photos, the status bar, live configuration, offline mode and the reconnect."""
 
 from __future__ import annotations
 
-from ipics_desktop.core.session import State
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.session import State
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 

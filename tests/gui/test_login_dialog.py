@@ -3,9 +3,9 @@ Amy's pause and redirect (chapter, HA Affect on the IDC Connections)."""
 
 from __future__ import annotations
 
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.session import State
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.session import State
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel

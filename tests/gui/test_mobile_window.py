@@ -9,13 +9,13 @@ import json
 import sys
 
 import pytest
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.mobile import MAX_UPLOAD_BYTES, MobileClient
-from ipics_desktop.core.session import ConsoleSession, State
-from ipics_desktop.qt.mobile_window import PHONE, MobileWindow
-from ipics_server.lab.labfile import write_lab_file
-from ipics_server.lab.seed import demo_photo_png
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.mobile import MAX_UPLOAD_BYTES, MobileClient
+from ipics_clients.session import ConsoleSession, State
+from ipics_desktop.mobile.window import PHONE, MobileWindow
+from ipics_lab.labfile import write_lab_file
+from ipics_lab.seed import demo_photo_png
+from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -229,9 +229,9 @@ async def test_every_control_is_named_documented_and_the_window_fits_a_phone(dem
 def mobile_command(*args: str) -> list[str]:
     """``run`` as the lead's ``ipics-lab mobile`` subcommand will call it."""
     code = ("import argparse, sys\n"
-            "from ipics_desktop.qt.mobile_app import add_mobile_arguments, run\n"
+            "from ipics_desktop.mobile.app import add_arguments, run\n"
             "p = argparse.ArgumentParser(prog='ipics-lab mobile')\n"
-            "add_mobile_arguments(p)\n"
+            "add_arguments(p)\n"
             "sys.exit(run(p.parse_args(sys.argv[1:])))\n")
     return [sys.executable, "-c", code, *args]
 

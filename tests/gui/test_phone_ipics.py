@@ -12,12 +12,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from ipics_desktop.core.phone_browser import PhoneBrowser
-from ipics_desktop.core.phone_push import PushReceiver
-from ipics_desktop.qt.phone_app import lab_services
-from ipics_desktop.qt.phone_window import PhoneWindow
-from ipics_server.lab.labfile import write_lab_file
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.phone_browser import PhoneBrowser
+from ipics_clients.phone_push import PushReceiver
+from ipics_desktop.phone.app import lab_services
+from ipics_desktop.phone.window import PhoneWindow
+from ipics_lab.labfile import write_lab_file
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, TIME_SCALE
 from ..recording_clock import RecordingClock

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
-from ipics_desktop.core.phone_browser import PhoneBrowser, Service
-from ipics_desktop.qt.phone_window import PhoneWindow
-from ipics_server.lab.labfile import write_lab_file
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_desktop.phone.window import PhoneWindow
+from ipics_lab.labfile import write_lab_file
+from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
@@ -385,7 +385,7 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 async def run_phone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop.qt.phone_app", *args, stdout=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "ipics_desktop.phone.app", *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env)
 
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from ipics_desktop.core.telephone import Telephone
-from ipics_desktop.qt.telephone_panel import TelephonePanel
+from ipics_clients.telephone import Telephone
+from ipics_desktop.telephone.panel import TelephonePanel
 from ipics_server.dial.engine import SYSTEM_NUMBER
 from ipics_server.dial.pstn import PstnDirectory
-from ipics_server.lab.labfile import write_lab_file
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.labfile import write_lab_file
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .test_accessibility import controls, documented
@@ -163,7 +163,7 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 async def run_telephone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop.qt.telephone_app", *args, stdout=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "ipics_desktop.telephone.app", *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env)
 
 

@@ -54,7 +54,7 @@ def report(result: subprocess.CompletedProcess) -> str:
 
 
 def test_the_plugin_module_imports_neither_qt_nor_the_servers(tmp_path):
-    probe = ("import sys, ipics_desktop.trainer.pytest_plugin; "
+    probe = ("import sys, ipics_lab.pytest_plugin; "
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qasync', 'ipics_server', 'aiohttp'}))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                             timeout=60, check=False)

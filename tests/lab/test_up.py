@@ -10,12 +10,12 @@ import sys
 from types import SimpleNamespace
 
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 
 async def _up(data_dir, *extra):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", "up", "--headless", "--json", "--time-scale", "0.01",
+        sys.executable, "-m", "ipics_desktop", "up", "--headless", "--json", "--time-scale", "0.01",
         "--data-dir", str(data_dir), *extra,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
@@ -23,7 +23,7 @@ async def _up(data_dir, *extra):
 async def _lab_command(*args: str, env: dict | None = None):
     """``ipics-lab ARGS``, as a user types it in another terminal: (returncode, stdout, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", *args, stdin=asyncio.subprocess.DEVNULL,
+        sys.executable, "-m", "ipics_desktop", *args, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return SimpleNamespace(returncode=proc.returncode, stdout=out.decode(), stderr=err.decode())

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.media_process import MediaProcess
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.media_process import MediaProcess
+from ipics_lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.protocol import PATH
 from ipics_server.media.ticket import KEY_FILE_NAME, issue, load_key

@@ -4,9 +4,9 @@ of its own) hears them with their talker ID and the voice tone."""
 
 from __future__ import annotations
 
-from ipics_desktop.core.phone_xml import Text
-from ipics_desktop.core.telephone import Telephone
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.phone_xml import Text
+from ipics_clients.telephone import Telephone
+from ipics_lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.tone import is_tone
 

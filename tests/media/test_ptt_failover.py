@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S

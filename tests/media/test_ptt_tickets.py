@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.ticket import load_key, verify
 

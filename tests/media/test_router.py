@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from ipics_server.lab.media_process import MediaProcess
-from ipics_server.lab.supervisor import free_port_on, wait_until
+from ipics_lab.media_process import MediaProcess
+from ipics_lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient, MediaUnavailable
 from ipics_server.media.ticket import create_key_file, issue

@@ -5,7 +5,7 @@ router keeps serving everyone else."""
 from __future__ import annotations
 
 import pytest
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 from ipics_server.media.protocol import (
     HEADER,
@@ -194,7 +194,7 @@ async def test_the_stats_page_refuses_other_methods_and_unknown_paths(router):
 
 
 async def test_a_router_full_of_devices_refuses_the_next_with_503_and_serves_the_others(tmp_path):
-    from ipics_server.lab.media_process import MediaProcess
+    from ipics_lab.media_process import MediaProcess
     from ipics_server.media.client import MediaClient, MediaUnavailable
 
     media = MediaProcess(tmp_path / "small", max_clients=2)

@@ -5,8 +5,8 @@ from local knowledge, the router has the last word."""
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.router_floor import RouterFloor
-from ipics_server.lab.supervisor import free_port_on, wait_until
+from ipics_clients.router_floor import RouterFloor
+from ipics_lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
 
 from .conftest import FIRE, POLICE

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient, MediaRefused
 from ipics_server.media.protocol import CLOSE_TICKET_EXPIRED, encode_audio

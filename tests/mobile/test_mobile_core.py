@@ -9,18 +9,18 @@ import signal
 from types import SimpleNamespace
 
 import pytest
-from ipics_desktop.core import session as session_module
-from ipics_desktop.core.known_servers import KnownServers
-from ipics_desktop.core.mobile import MAX_UPLOAD_BYTES, MediaError, MobileClient
-from ipics_desktop.core.session import (
+from ipics_clients import session as session_module
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.mobile import MAX_UPLOAD_BYTES, MediaError, MobileClient
+from ipics_clients.session import (
     ConsoleSession,
     LoginError,
     State,
     UploadError,
     UploadInterrupted,
 )
-from ipics_server.lab.seed import demo_photo_png, seed_demo_data
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.seed import demo_photo_png, seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
 
 from ..pair.conftest import (  # noqa: F401
     INTERVAL_S,

@@ -4,7 +4,7 @@ At time scale 0.01 with a 5 s heartbeat interval and 5 missed heartbeats, the 25
 failover window passes in 0.25 real seconds and a 150-180 s takeover in under 2.
 
 ``lab``, ``pair`` and ``demo`` are the lab's pytest plugin's ``ipics_lab``,
-``ipics_pair`` and ``ipics_demo`` (desktop/trainer/pytest_plugin.py), so every test
+``ipics_pair`` and ``ipics_demo`` (lab/pytest_plugin.py), so every test
 here also tests the plugin; the constants below are its defaults.
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from ipics_desktop.trainer import pytest_plugin as plugin
+from ipics_lab import pytest_plugin as plugin
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import LabPair
+from ipics_lab.supervisor import LabPair
 
 USER_PASSWORD = plugin.DEMO_PASSWORD
 DEMO_PIN = plugin.DEMO_PIN
@@ -53,8 +53,8 @@ def demo(pair, ipics_demo):
 @pytest.fixture
 async def media_demo(tmp_path):
     """A media router process, and the demo pair using it for phones and telephones."""
-    from ipics_server.lab.media_process import MediaProcess
-    from ipics_server.lab.seed import seed_demo_data
+    from ipics_lab.media_process import MediaProcess
+    from ipics_lab.seed import seed_demo_data
     from ipics_server.media.ticket import KEY_FILE_NAME
 
     # The key the pair signs push-to-talk tickets with (a LabPair's in its root).
@@ -92,7 +92,7 @@ async def shell(pair: LabPair, server, command: str, user: str = "ipicsadmin") -
 async def discarded_on(pair: LabPair, server) -> list[dict]:
     """The server's discarded-records log, read with an administrator token from the
     active (a standby refuses logins; the token reaches it with the next replication)."""
-    from ipics_server.lab.supervisor import wait_until
+    from ipics_lab.supervisor import wait_until
 
     token = await pair.any_admin_token(pair.primary)
     async with server.client(token) as c:

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.supervisor import LabPair, wait_until
 
 from ..openapi_answers import DocumentedCalls
 from .conftest import TAKEOVER_DEADLINE_S

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives import serialization
 
 from ipics_server.adapters import certs
 import pytest
-from ipics_server.lab.checker import read_discarded
-from ipics_server.lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
+from ipics_lab.checker import read_discarded
+from ipics_lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE, channel_names, create_channel
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import (
     TAKEOVER_DEADLINE_S,

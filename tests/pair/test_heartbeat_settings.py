@@ -9,7 +9,7 @@ pair a kill -9 was taken over after 814 s instead of the chapter's window + 150-
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE
 

@@ -4,7 +4,7 @@ automatically, and with that safeguard off, DDRBLOCK at 100 %."""
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import TAKEOVER_DEADLINE_S, create_channel
 

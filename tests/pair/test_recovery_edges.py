@@ -3,7 +3,7 @@ is told about, and nothing Method 1 replaces goes unlogged."""
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import TAKEOVER_DEADLINE_S, channel_names, create_channel, discarded_on, shell
 from .test_recovery_methods import REPAIR, RSYNC, RSYNC_LOG, make_a_split_brain, upload

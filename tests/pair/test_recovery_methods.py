@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from ipics_server.lab.campaign import REPAIR, RSYNC, RSYNC_LOG
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.campaign import REPAIR, RSYNC, RSYNC_LOG
+from ipics_lab.supervisor import wait_until
 
 from .conftest import (
     TAKEOVER_DEADLINE_S,

@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from ipics_server.lab.supervisor import LabPair, wait_until
+from ipics_lab.supervisor import LabPair, wait_until
 
 from .conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE, channel_names, create_channel
 

@@ -3,7 +3,7 @@ Go Standby, enabled only while both are active and communicating again."""
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import TAKEOVER_DEADLINE_S, channel_names, create_channel
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from ipics_server.lab.supervisor import (
+from ipics_lab.supervisor import (
     PRIMARY_HOST,
     LabPair,
     ServerProcess,

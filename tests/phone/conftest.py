@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from ipics_desktop.core.phone_browser import PhoneBrowser, Service
-from ipics_desktop.core.phone_push import PushReceiver
-from ipics_desktop.core.phone_xml import Input, Menu
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_clients.phone_push import PushReceiver
+from ipics_clients.phone_xml import Input, Menu
 from ipics_server.clock import Clock
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TIME_SCALE, demo, lab, pair  # noqa: F401 (fixtures)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
-from ipics_desktop.core.phone_browser import (
+from ipics_clients.phone_browser import (
     BACK,
     EXIT,
     SERVICES,
@@ -14,9 +14,9 @@ from ipics_desktop.core.phone_browser import (
     PhoneBrowser,
     Service,
 )
-from ipics_desktop.core.phone_keys import BACKSPACE, CANCEL, DIAL, EDIT_DIAL, SUBMIT
-from ipics_desktop.core.phone_xml import MAX_XML_BYTES, Input, Menu, Text
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.phone_keys import BACKSPACE, CANCEL, DIAL, EDIT_DIAL, SUBMIT
+from ipics_clients.phone_xml import MAX_XML_BYTES, Input, Menu, Text
+from ipics_lab.supervisor import wait_until
 
 from ..recording_clock import RecordingClock
 

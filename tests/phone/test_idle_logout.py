@@ -8,10 +8,10 @@ exactly, where waiting for them would be slow or loose.
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.phone_browser import PhoneBrowser, Service
-from ipics_desktop.core.phone_xml import Input, Menu
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_clients.phone_xml import Input, Menu
 from ipics_server.clock import Clock
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from ..api.conftest import live_server  # noqa: F401 (fixture)
 from .conftest import shown_text

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ipics_desktop.core.phone_xml import Input, Menu, Text
+from ipics_clients.phone_xml import Input, Menu, Text
 from ipics_server.dial_login import LOCKOUT_S
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .conftest import PRIMARY, SECONDARY, ipics_phone, log_in, menu_names, shown_text

@@ -3,7 +3,7 @@ what the keypad types under each InputFlags (multi-tap at a human's pace), the h
 
 from __future__ import annotations
 
-from ipics_desktop.core.phone_keys import (
+from ipics_clients.phone_keys import (
     MORE,
     MULTI_TAP_S,
     Hook,
@@ -12,7 +12,7 @@ from ipics_desktop.core.phone_keys import (
     shown_softkeys,
     softkey_page,
 )
-from ipics_desktop.core.phone_xml import Directory, Input, InputItem, Menu, SoftKey, Text
+from ipics_clients.phone_xml import Directory, Input, InputItem, Menu, SoftKey, Text
 
 
 def names(keys) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.phone_xml import (
+from ipics_clients.phone_xml import (
     MAX_XML_BYTES,
     Directory,
     Input,

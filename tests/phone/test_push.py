@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from ipics_desktop.core.phone_push import PushReceiver
+from ipics_clients.phone_push import PushReceiver
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.phone.objects import execute
 

@@ -13,7 +13,7 @@ import secrets
 
 import aiohttp
 import pytest
-from ipics_desktop.core.phone_xml import Text, parse
+from ipics_clients.phone_xml import Text, parse
 
 from ..api.conftest import live_server  # noqa: F401 (fixture)
 from .conftest import raw_http

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from ipics_desktop.core.phone_xml import Input, Menu, parse
+from ipics_clients.phone_xml import Input, Menu, parse
 from ipics_server.phone.origin import well_formed_host
 from ipics_server.phone.service import BASE
 

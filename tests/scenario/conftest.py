@@ -21,10 +21,10 @@ class Run:
 
 
 async def run_cli(*args: str, data_dir: Path | None = None, timeout_s: float = RUN_TIMEOUT_S) -> Run:
-    """``python -m ipics_desktop.trainer.scenario.cli ARGS``; its exit status and output."""
+    """``python -m ipics_lab.scenario.cli ARGS``; its exit status and output."""
     extra = ["--data-dir", str(data_dir)] if data_dir is not None else []
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop.trainer.scenario.cli", *args, *extra,
+        sys.executable, "-m", "ipics_lab.scenario.cli", *args, *extra,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ipics_desktop.trainer.scenario import load_scenario
+from ipics_lab.scenario import load_scenario
 
 from .conftest import TIME_SCALE, run_cli
 

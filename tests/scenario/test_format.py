@@ -6,13 +6,13 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from ipics_desktop.trainer.scenario import (
+from ipics_lab.scenario import (
     ScenarioError,
     builtin_names,
     load_scenario,
     parse_scenario,
 )
-from ipics_desktop.trainer.scenario.durations import describe_duration, parse_duration
+from ipics_lab.scenario.durations import describe_duration, parse_duration
 
 BUILTINS = ["earthquake", "manual-failover", "prolonged-downtime", "clock-skew-split-brain"]
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from ipics_desktop.core.session import State
-from ipics_desktop.trainer.lab import TrainerLab
-from ipics_desktop.trainer.scenario import ScenarioRunner, parse_scenario
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.session import State
+from ipics_lab.trainer.lab import TrainerLab
+from ipics_lab.scenario import ScenarioRunner, parse_scenario
+from ipics_lab.supervisor import wait_until
 
 from .conftest import TIME_SCALE
 

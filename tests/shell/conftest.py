@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ipics_server.lab.supervisor import ServerProcess, assets_dir, free_port_on
+from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
 
 TIME_SCALE = 0.01
 SSH_TIMEOUT_S = 30

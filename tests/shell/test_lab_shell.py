@@ -10,7 +10,7 @@ import signal
 import stat
 import sys
 
-from ipics_server.lab.labfile import lab_file
+from ipics_lab.labfile import lab_file
 
 from .conftest import DATE
 
@@ -19,7 +19,7 @@ PROMPT = "[ipicsadmin@primary ~]$ "
 
 async def _lab(data_dir):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", "up", "--headless", "--json", "--time-scale", "0.01",
+        sys.executable, "-m", "ipics_desktop", "up", "--headless", "--json", "--time-scale", "0.01",
         "--data-dir", str(data_dir),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
@@ -29,7 +29,7 @@ async def _shell(data_dir, *args: str, password: str | None, stdin: bytes = b"")
     if password is not None:
         env["IPICS_SHELL_PASSWORD"] = password
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", "shell", *args, "--lab-dir", str(data_dir), env=env,
+        sys.executable, "-m", "ipics_desktop", "shell", *args, "--lab-dir", str(data_dir), env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), 30)

@@ -8,7 +8,7 @@ import secrets
 import stat
 
 import asyncssh
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from ipics_server.shell.hostkey import host_key_file
 
 from .conftest import DATE, Ssh, primary_process

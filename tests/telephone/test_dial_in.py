@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from contextlib import asynccontextmanager
 
-from ipics_desktop.core.telephone import State, Telephone
+from ipics_clients.telephone import State, Telephone
 from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.trainer.lab import TrainerLab
+from ipics_lab.trainer.lab import TrainerLab
 
 TIME_SCALE = 0.01
 INTERVAL_S = 5

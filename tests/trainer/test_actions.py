@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from ipics_desktop.trainer.actions import ActionRefused, Actions
-from ipics_desktop.trainer.monitor import Monitor
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.trainer.actions import ActionRefused, Actions
+from ipics_lab.trainer.monitor import Monitor
+from ipics_lab.supervisor import wait_until
 
 DEADLINE_S = 20
 

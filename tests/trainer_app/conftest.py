@@ -1,6 +1,6 @@
 """The trainer app in-process, on a qasync loop, with no keyring (as tests/trainer_devices)."""
 
-from ipics_desktop.trainer.pytest_plugin import qasync_loop
+from ipics_desktop.testing import qasync_loop
 
 from ..trainer_devices import conftest as device_fixtures
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import shiboken6
-from ipics_desktop.qt.trainer_app import TrainerApp
-from ipics_server.lab.supervisor import wait_until
+from ipics_desktop.trainer.app import TrainerApp
+from ipics_lab.supervisor import wait_until
 
 
 async def test_closing_the_trainer_panel_stops_everything(tmp_path, qtbot):

@@ -27,7 +27,7 @@ def _env(tmp_path, **extra):
 
 async def _lab(tmp_path, *args, **env):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_server", *args, env=_env(tmp_path, **env),
+        sys.executable, "-m", "ipics_desktop", *args, env=_env(tmp_path, **env),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gc
 
 import pytest
-from ipics_desktop.qt.trainer_devices import DeviceLauncher
-from ipics_desktop.trainer.pytest_plugin import qasync_loop
+from ipics_desktop.trainer.devices import DeviceLauncher
+from ipics_desktop.testing import qasync_loop
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from ..trainer import conftest as trainer_fixtures

@@ -10,12 +10,12 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
-from ipics_desktop.core.session import State
-from ipics_desktop.core.telephone import State as Call
-from ipics_desktop.qt.trainer_devices import DEVICE_KINDS, DeviceLauncher
-from ipics_desktop.trainer.lab import TrainerLab
+from ipics_clients.session import State
+from ipics_clients.telephone import State as Call
+from ipics_desktop.trainer.devices import DEVICE_KINDS, DeviceLauncher
+from ipics_lab.trainer.lab import TrainerLab
 from ipics_server.dial.pstn import PstnDirectory
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 from PySide6.QtWidgets import QApplication
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE

@@ -10,8 +10,8 @@ longer to put back than to start again.  Poll with ``wait_until``; never
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.trainer.pytest_plugin import qasync_loop
-from ipics_server.lab.supervisor import wait_until
+from ipics_desktop.testing import qasync_loop
+from ipics_lab.supervisor import wait_until
 
 from ..trainer import conftest as trainer_fixtures
 from ..trainer_devices import conftest as device_fixtures
@@ -32,7 +32,7 @@ def pytest_asyncio_loop_factories(config, item):
 @pytest.fixture
 async def monitor(trainer_lab):
     """The lab's monitor, polling every 50 ms."""
-    from ipics_desktop.trainer.monitor import Monitor
+    from ipics_lab.trainer.monitor import Monitor
 
     watcher = Monitor(trainer_lab.pair, trainer_lab.timeline, trainer_lab.clock, period_s=0.05)
     await watcher.poll_once()
@@ -47,8 +47,8 @@ async def monitor(trainer_lab):
 async def make_panel(trainer_lab, monitor, qapp):
     """``make_panel(launcher=None)``: the trainer panel on screen, showing both servers.
     Closed at the end, its tasks ended, before the lab stops."""
-    from ipics_desktop.qt.trainer_panel import TrainerPanel
-    from ipics_desktop.trainer.actions import Actions
+    from ipics_desktop.trainer.panel import TrainerPanel
+    from ipics_lab.trainer.actions import Actions
 
     opened: list[TrainerPanel] = []
 

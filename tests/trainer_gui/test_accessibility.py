@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from ..gui.test_accessibility import controls
 from .conftest import DEADLINE_S

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 
 import aiohttp
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import DEADLINE_S
 

@@ -3,7 +3,7 @@ each step's pass or fail, the final report; Stop; a file that cannot be used."""
 
 from __future__ import annotations
 
-from ipics_server.lab.supervisor import wait_until
+from ipics_lab.supervisor import wait_until
 
 from .conftest import DEADLINE_S
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import struct
 
 import pytest
-from ipics_desktop.qt.server_card import ServerCard, role_words
-from ipics_desktop.qt.style import ERROR, OFFLINE, ONLINE
-from ipics_desktop.qt.timeline_plot import LANES, TimelinePlot, format_seconds
-from ipics_desktop.qt.txlog_gauge import TxlogGauge
-from ipics_desktop.trainer.monitor import ServerView
-from ipics_desktop.trainer.timeline import KINDS, Event
+from ipics_desktop.trainer.server_card import ServerCard, role_words
+from ipics_desktop.shared.style import ERROR, OFFLINE, ONLINE
+from ipics_desktop.trainer.timeline_plot import LANES, TimelinePlot, format_seconds
+from ipics_desktop.trainer.txlog_gauge import TxlogGauge
+from ipics_lab.trainer.monitor import ServerView
+from ipics_lab.trainer.timeline import KINDS, Event
 from PySide6.QtCore import QSize
 
 

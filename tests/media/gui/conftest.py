@@ -5,9 +5,9 @@ floor is shared only through the router.  A qasync loop, as in tests/gui."""
 from __future__ import annotations
 
 import pytest
-from ipics_desktop.core.router_floor import RouterFloor
-from ipics_desktop.qt.idc import Idc
-from ipics_desktop.trainer.pytest_plugin import close_idc, new_idc
+from ipics_clients.router_floor import RouterFloor
+from ipics_desktop.idc.idc import Idc
+from ipics_desktop.testing import close_idc, new_idc
 
 from ...gui.conftest import (  # noqa: F401 (fixtures and the qasync loop hook)
     USER_PASSWORD,

@@ -4,8 +4,8 @@ the tickets the consoles got at login, and after the failover with the new activ
 
 from __future__ import annotations
 
-from ipics_desktop.core.session import State
-from ipics_server.lab.supervisor import wait_until
+from ipics_clients.session import State
+from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 from PySide6.QtCore import Qt
 

@@ -1,0 +1,192 @@
+"""The IP phone's own keys, as pure rules: which softkeys a screen shows, how the keypad
+types into an input field under its InputFlags, and the hook switch.
+
+A Cisco phone adds softkeys of its own to an object without SoftKeyItems (Cisco: any
+SoftKeyItem replaces them all): Select and Exit on a menu; Submit, ``<<`` (delete)
+and Cancel on an input; Dial, EditDial and Exit on a directory
+(``../shared/reference/ipphone-xml.md``); Update (or Next, for a page that refreshes
+to a URL) and Exit on a text.  Their URIs (``SoftKey:Submit``...) are the phone's, and
+``PhoneBrowser`` handles every one of them.
+
+Qt-free and without I/O: the phone window draws what these say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ipics_clients.phone_xml import Directory, Input, InputItem, Menu, PhoneObject, SoftKey
+
+EXIT, SELECT, UPDATE, BACK = "SoftKey:Exit", "SoftKey:Select", "SoftKey:Update", "SoftKey:Back"
+SERVICES = "Init:Services"
+SUBMIT, BACKSPACE, CANCEL = "SoftKey:Submit", "SoftKey:<<", "SoftKey:Cancel"
+DIAL, EDIT_DIAL = "SoftKey:Dial", "SoftKey:EditDial"
+MORE = "more"  # the fourth softkey button when a screen has more than four keys
+
+KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
+LETTERS = {"1": "", "2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
+           "9": "wxyz", "0": " ", "*": "", "#": ""}
+#: how each input mode is shown beside the field, and named when a key is refused
+MODE_WORDS = {"N": "123", "T": "123*#", "E": "123.+-", "A": "abc", "U": "ABC", "L": "abc"}
+MAX_TYPED = 256  # as long as a DefaultValue may be
+MULTI_TAP_S = 1.0  # a human's pace between taps of one key: real seconds, not emulated
+
+
+def shown_softkeys(obj: PhoneObject, refresh_url: str | None = None) -> tuple[SoftKey, ...]:
+    """The object's SoftKeyItems, or the phone's defaults for its kind when it has none."""
+    if obj.softkeys:
+        return obj.softkeys
+    if isinstance(obj, Menu):
+        return SoftKey("Select", SELECT, 1), SoftKey("Exit", EXIT, 3)
+    if isinstance(obj, Input):
+        return SoftKey("Submit", SUBMIT, 1), SoftKey("<<", BACKSPACE, 2), SoftKey("Cancel", CANCEL, 3)
+    if isinstance(obj, Directory):
+        return SoftKey("Dial", DIAL, 1), SoftKey("EditDial", EDIT_DIAL, 2), SoftKey("Exit", EXIT, 3)
+    # Cisco: with no custom keys, position 1 is Next for a page that refreshes to a URL,
+    # else Update.
+    first = SoftKey("Next", refresh_url, 1) if refresh_url else SoftKey("Update", UPDATE, 1)
+    return first, SoftKey("Exit", EXIT, 3)
+
+
+def softkey_page(keys: tuple[SoftKey, ...], page: int) -> tuple[list[SoftKey | str | None], int]:
+    """The four softkey buttons on ``page``: each key at its Position (None: blank).
+    Beyond position 4 a screen has pages of three keys and "more" on the fourth."""
+    by_position = {k.position: k for k in keys}
+    last = max(by_position, default=0)
+    if last <= 4:
+        return [by_position.get(p) for p in range(1, 5)], 1
+    pages = -(-last // 3)
+    first = (page % pages) * 3 + 1
+    return [*(by_position.get(p) for p in range(first, first + 3)), MORE], pages
+
+
+def input_mode(item: InputItem) -> str:
+    """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
+    return item.flags.replace("P", "")[:1] or "A"
+
+
+def keypad_characters(item: InputItem, key: str) -> str:
+    """What a keypad key types into ``item``, in multi-tap order ("" if it types nothing)."""
+    mode = input_mode(item)
+    if mode == "N":
+        return key if key.isdigit() else ""
+    if mode == "T":
+        return key
+    if mode == "E":
+        return "*.+-" if key == "*" else key
+    letters = LETTERS[key] + key
+    return letters.upper() if mode == "U" else letters
+
+
+def typed_text(item: InputItem, text: str) -> str:
+    """What a computer keyboard's ``text`` types into ``item`` ("" if the flags refuse it)."""
+    mode = input_mode(item)
+    text = text.upper() if mode == "U" else text.lower() if mode == "L" else text
+    return text if text.isprintable() and item.accepts(text) else ""
+
+
+@dataclass
+class InputForm:
+    """What is typed into an input screen, kept on the phone until Submit: a value per
+    field (its DefaultValue first) and the focused field."""
+
+    items: tuple[InputItem, ...]
+    values: dict[str, str] = field(default_factory=dict)
+    field: int = 0
+    _tap: tuple[tuple[int, str], float] | None = None  # the last keypad tap: (field, key), when
+
+    @classmethod
+    def of(cls, obj: Input) -> InputForm:
+        return cls(obj.items, {i.param: i.default for i in obj.items})
+
+    @property
+    def focused(self) -> InputItem | None:
+        return self.items[self.field] if self.items else None
+
+    def move(self, delta: int) -> None:
+        """Up (-1) or Down (+1): the focused field."""
+        if self.items:
+            self.field = max(0, min(len(self.items) - 1, self.field + delta))
+            self._tap = None
+
+    def press_key(self, key: str, now: float) -> str | None:
+        """A keypad key into the focused field, the letter keys multi-tap (the same key
+        again within ``MULTI_TAP_S`` turns the last letter into the next).  None if it
+        typed, else why not (for the status line)."""
+        item = self.focused
+        if item is None:
+            return None
+        chars = keypad_characters(item, key)
+        if not chars:
+            return refusal(item)
+        value = self.values.get(item.param, "")
+        tap = (self.field, key)
+        if (len(chars) > 1 and value and self._tap and self._tap[0] == tap and now - self._tap[1] < MULTI_TAP_S
+                and value[-1] in chars):
+            value = value[:-1] + chars[(chars.index(value[-1]) + 1) % len(chars)]
+        else:
+            value += chars[0]
+        self._tap = (tap, now)
+        self._set(item, value)
+        return None
+
+    def type_text(self, text: str) -> str | None:
+        """Text from a computer keyboard into the focused field: None if typed, else why not."""
+        item = self.focused
+        if item is None:
+            return None
+        typed = typed_text(item, text)
+        if not typed:
+            return refusal(item)
+        self._tap = None
+        self._set(item, self.values.get(item.param, "") + typed)
+        return None
+
+    def backspace(self) -> None:
+        """``<<``: the last character of the focused field goes."""
+        item = self.focused
+        if item is not None:
+            self._tap = None
+            self._set(item, self.values.get(item.param, "")[:-1])
+
+    def _set(self, item: InputItem, value: str) -> None:
+        self.values[item.param] = value[:MAX_TYPED]
+
+
+def refusal(item: InputItem) -> str:
+    return f"{item.display_name or item.param}: {MODE_WORDS[input_mode(item)]} only"
+
+
+@dataclass
+class Hook:
+    """The hook switch: the handset in its cradle or lifted, and the speaker."""
+
+    handset_lifted: bool = False
+    speaker: bool = False
+
+    @property
+    def off_hook(self) -> bool:
+        return self.handset_lifted or self.speaker
+
+    def lift(self) -> None:
+        self.handset_lifted, self.speaker = True, False  # the call moves to the handset
+
+    def hang_up(self) -> None:
+        self.handset_lifted = False  # a call on the speaker goes on
+
+    def toggle_speaker(self) -> None:
+        self.speaker = not self.speaker
+
+    def set(self, *, handset: bool | None = None, speaker: bool | None = None) -> None:
+        """Lift or hang up the handset, and turn the speaker on or off, in that order."""
+        if handset is True:
+            self.lift()
+        elif handset is False:
+            self.hang_up()
+        if speaker is not None and speaker != self.speaker:
+            self.toggle_speaker()
+
+    def words(self) -> str:
+        if self.speaker:
+            return "Off hook (speaker)"
+        return "Off hook (handset)" if self.handset_lifted else "On hook"

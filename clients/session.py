@@ -1,0 +1,524 @@
+"""The console session: login through the server selector, offline mode, reconnect.
+
+Chapter, HA Affect on the IDC Connections:
+- choosing the standby, the connection is denied and redirected to the active;
+- choosing a server that does not answer, the console pauses about 5 seconds, then is
+  redirected to the other server, and the selector is updated (Amy);
+- when the link to the active breaks, the console goes offline with the last
+  configuration, says so, reconnects to the new active with no user action and says
+  so (Dan); it then shows the new active's configuration (Ursula's Fire channel gone);
+- it stays on the new active when the original server comes back.
+
+Qt-free: the widgets observe ``notices`` and ``state`` through ``on_change``.  All
+emulated durations go through the one ``Clock``.  ``media_ticket`` is the push-to-talk
+ticket a router floor follows (``media_ticket.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
+from ipics_server.clock import Clock
+
+from ipics_clients.known_servers import UNREACHABLE, KnownServers
+from ipics_clients.media_ticket import MediaTicket
+
+log = logging.getLogger("ipics.console")
+
+#: Chapter: "the application pauses for approximately 5 seconds"
+UNREACHABLE_PAUSE_S = 5.0
+#: how often an offline console looks for the new active (emulated seconds)
+RECONNECT_EVERY_S = 1.0
+REQUEST_TIMEOUT_S = 5.0
+#: real seconds an upload (a video of up to 20 MB) may take on a slow mobile link
+UPLOAD_TIMEOUT_S = 120.0
+
+
+class State(str, Enum):
+    LOGGED_OUT = "logged out"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class LoginError(Exception):
+    """The login failed; the message says why, in words for the dispatcher."""
+
+
+class UploadError(Exception):
+    """The server refused an upload, or the client is offline; the message says why."""
+
+
+class UploadInterrupted(UploadError):
+    """The link broke while the upload was on its way: the server may or may not have it."""
+
+
+@dataclass
+class Notice:
+    kind: str  # redirected | paused | online | offline | reconnected | logged-out | error
+    text: str
+
+
+@dataclass
+class Configuration:
+    """What the console shows; kept while offline (the last configuration)."""
+
+    channels: list[dict] = field(default_factory=list)
+    vtgs: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    source: str | None = None
+
+    def channel_names(self) -> list[str]:
+        return [c["name"] for c in self.channels]
+
+
+class _InFlight:
+    """One request in flight, and how many sessions wait for its answer."""
+
+    def __init__(self, task: asyncio.Task):
+        self.task = task
+        self.waiting = 0
+
+
+#: requests in flight, per event loop and (what, server address)
+_in_flight: dict[tuple, _InFlight] = {}
+
+
+async def _shared(what: str, address: str, request: Callable[[str], Awaitable[Any]]) -> Any:
+    """``request(address)``; sessions of one process that ask while it runs get the same
+    answer instead of sending their own.  A thousand offline consoles in one process
+    would otherwise each ask both servers every poll, and the flood would slow down the
+    very server they wait for.  Nothing is cached: an answer is never older than the
+    request that fetched it.  Cancelled when the last one waiting gives up."""
+    loop = asyncio.get_running_loop()
+    key = (loop, what, address)
+    flight = _in_flight.get(key)
+    if flight is None:
+        flight = _in_flight[key] = _InFlight(loop.create_task(request(address)))
+        flight.task.add_done_callback(
+            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None)
+    flight.waiting += 1
+    try:
+        return await asyncio.shield(flight.task)
+    finally:
+        flight.waiting -= 1
+        if flight.waiting == 0 and not flight.task.done():
+            if _in_flight.get(key) is flight:
+                del _in_flight[key]  # nobody may join a request being cancelled
+            flight.task.cancel()
+
+
+async def _is_active(address: str) -> bool:
+    async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as probe:
+        try:
+            return (await probe.get("/api/v1/health/active")).status == 200
+        except Unreachable:
+            return False
+
+
+async def _server_listing(address: str) -> list[dict] | None:
+    """``GET /api/v1/servers``: every server with its role (no token needed)."""
+    async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as c:
+        with contextlib.suppress(Unreachable):
+            reply = await c.get("/api/v1/servers")
+            if reply.ok:
+                return reply["servers"]
+    return None
+
+
+async def _log_out(client: ApiClient) -> None:
+    """End the session's token on the server; a server that is gone has nothing to end."""
+    with contextlib.suppress(Unreachable):
+        await client.post("/api/v1/auth/logout")
+
+
+def check_login_form(address: str, username: str, password: str) -> str:
+    """The login server's address, normalized; ``ValueError`` saying what is missing or
+    wrong (the IDC's login dialog and the mobile client's login page)."""
+    if not address:
+        raise ValueError("Choose a login server or type its address.")
+    if not username or not password:
+        raise ValueError("Enter your user name and password.")
+    try:
+        return normalize_address(address)
+    except ValueError:
+        raise ValueError(f"{address} is not a server address: type host:port or http://host:port.") from None
+
+
+class ConsoleSession:
+    def __init__(self, known: KnownServers, *, clock: Clock | None = None,
+                 on_change: Callable[[ConsoleSession, Notice | None], None] | None = None):
+        self.known = known
+        self.clock = clock or Clock()
+        self.on_change = on_change
+        self.state = State.LOGGED_OUT
+        self.server: str | None = None
+        self.username: str | None = None
+        self.user: dict | None = None
+        self.token: str | None = None
+        self.config = Configuration()
+        #: push-to-talk: the ticket for the media router, while a router floor wants one
+        self.media_ticket = MediaTicket()
+        self.notices: list[Notice] = []
+        self._password: str | None = None  # memory only: to log in again after a failover
+        self._client: ApiClient | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    # ---------------------------------------------------------------- notices
+    def _notify(self, kind: str | None = None, text: str = "") -> None:
+        notice = Notice(kind, text) if kind else None
+        if notice:
+            self.notices.append(notice)
+            log.info("%s: %s", kind, text)
+        if self.on_change:
+            self.on_change(self, notice)
+
+    def _set_state(self, state: State) -> None:
+        self.state = state
+        self._notify()
+
+    # ------------------------------------------------------------------ login
+    async def login(self, address: str, username: str, password: str) -> None:
+        """Log in on the server chosen in the selector, following the chapter's redirects."""
+        if self.state != State.LOGGED_OUT:
+            await self.logout()
+        self._set_state(State.CONNECTING)
+        self.username, self._password = username, password
+        target, tried = address, []
+        chosen_why = None  # why the chosen server did not take the login, if it did not
+        try:
+            for _ in range(len(self.known.servers) + 3):
+                self.known.add(target)
+                outcome = await self._try_login(target, username, password)
+                tried.append(target)
+                if isinstance(outcome, dict):
+                    await self._connected(target, outcome, chosen=address, chosen_why=chosen_why)
+                    return
+                kind, next_target, why = outcome
+                if target == address:
+                    chosen_why = why
+                if next_target is None:
+                    others = [a for a in self.known.others(target) if a not in tried]
+                    if not others:
+                        raise LoginError(f"no server answers (tried {', '.join(tried)})")
+                    next_target = others[0]
+                if kind == "unreachable":
+                    self._notify("paused", f"{target} {why}: trying {next_target} in about "
+                                           f"{UNREACHABLE_PAUSE_S:.0f} seconds")
+                if kind in ("unreachable", "stale"):  # the console pauses before the other server
+                    await self.clock.sleep(UNREACHABLE_PAUSE_S)
+                target = next_target
+            raise LoginError("the servers keep redirecting; try again in a moment")
+        except BaseException:  # failed or cancelled: leave nothing half connected
+            for task in list(self._tasks):
+                task.cancel()
+            client, self._client, self.server = self._client, None, None
+            self._password = None
+            if client:
+                await client.close()
+            self.known.save()
+            self._set_state(State.LOGGED_OUT)
+            raise
+
+    async def _try_login(self, target: str, username: str, password: str):
+        """The user's record on success; else (what happened, where to go next, what
+        ``target`` is or did in words that follow its address: "is the standby server")."""
+        async with ApiClient(target, timeout_s=REQUEST_TIMEOUT_S) as c:
+            try:
+                reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
+            except Unreachable:
+                self.known.set_role(target, UNREACHABLE)
+                return "unreachable", None, "does not answer"
+        if reply.ok:
+            self.token = reply["token"]
+            return reply["user"] if isinstance(reply.body.get("user"), dict) else {"username": username}
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if reply.status == 401:
+            raise LoginError("wrong user name or password")
+        role = body.get("role")
+        if reply.status == 409 and body.get("active"):
+            believed = self.known.get(target).role if self.known.get(target) else None
+            self.known.set_role(target, role)
+            self.known.set_role(body["active"], "active")
+            if believed == "active":
+                # Amy's case: the selector still showed this server as the active one, so
+                # the console sees its connection fail, pauses, then goes to the other.
+                why = f"is no longer the active server (it is the {role or 'standby'} now)"
+                self._notify("paused", f"{target} {why}: the connection failed; "
+                                       f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds")
+                return "stale", body["active"], why
+            why = f"is the {role or 'standby'} server"
+            self._notify("redirected", f"{target} {why}: the login was "
+                                       f"refused and redirected to the active server {body['active']}")
+            return "redirected", body["active"], why
+        if reply.status in (409, 503):
+            # Transitioning, or a standby that knows no active yet: like a server
+            # that does not answer, pause and try the other one (but it did answer).
+            self.known.set_role(target, role)
+            state = "it is transitioning" if role == "transitioning" else body.get("message") or reply.status
+            return "unreachable", None, f"cannot take a login now ({state})"
+        raise LoginError(f"{target} refused the login: {body.get('message', reply.status)}")
+
+    async def _connected(self, address: str, user: dict, *, chosen: str, chosen_why: str | None) -> None:
+        self.server, self.user = address, user
+        self._client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
+        await self._refresh_servers()
+        await self.refresh()
+        await self._fetch_media_ticket()
+        self._set_state(State.ONLINE)
+        text = f"logged in to the active server {address}"
+        if address != chosen:
+            # The redirect's own notice flashes by in the login dialog: this one stays in
+            # the console's banner, so the dispatcher can read why they are here.
+            text += f", not to {chosen} as chosen: {chosen} {chosen_why or 'did not take the login'}"
+        self._notify("online", text)
+        self._spawn(self._listen())
+        if self.media_ticket.wanted:
+            self._spawn(self.media_ticket.keep_fresh(lambda: self._client if self.state == State.ONLINE else None))
+
+    # ------------------------------------------------------------ configuration
+    async def refresh(self) -> None:
+        """Fetch the user's channels, VTGs and incidents from the current server."""
+        c = self._client
+        replies = [await c.get(p) for p in ("/api/v1/channels", "/api/v1/vtgs", "/api/v1/incidents")]
+        if all(r.ok for r in replies):
+            config = Configuration(replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"],
+                                   source=self.server)
+            if config != self.config:  # the same again (the events socket's hello, say): nothing to redraw
+                self.config = config
+                self._notify()
+            talk_groups = {g["id"] for g in self.config.channels + self.config.vtgs}
+            if self.media_ticket.ticket is not None and talk_groups != self.media_ticket.groups:
+                await self._fetch_media_ticket()  # a ticket naming the channels and VTGs of now
+
+    async def _fetch_media_ticket(self) -> None:
+        if self._client is not None and self.media_ticket.wanted:
+            with contextlib.suppress(Unreachable):
+                await self.media_ticket.fetch(self._client)
+
+    async def _refresh_servers(self, client: ApiClient | None = None) -> None:
+        """The selector's roles from the server's listing (kept for the next run)."""
+        with contextlib.suppress(Unreachable):
+            reply = await (client or self._client).get("/api/v1/servers")
+            if reply.ok:
+                self.known.update(reply["servers"])
+        self.known.save()
+
+    # -------------------------------------------------------------- live push
+    async def _listen(self) -> None:
+        """Configuration changes pushed by the server; a broken link means offline."""
+        try:
+            ws = await self._client.websocket("/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5)
+            async with ws:
+                async for msg in ws:
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        break
+                    try:
+                        event = msg.json()
+                    except ValueError:
+                        log.warning("ignored a malformed event from %s", self.server)
+                        continue
+                    if not isinstance(event, dict):
+                        continue
+                    # "hello": from now on every change is pushed; one made since the
+                    # login's listing and before the socket opened is fetched now.
+                    if event.get("type") in ("hello", "record", "replicated"):
+                        with contextlib.suppress(Unreachable):
+                            await self.refresh()
+                    elif event.get("type") == "logout" and self._logged_out_by(event):
+                        break
+        except (TimeoutError, Unreachable, aiohttp.ClientError):
+            pass
+        if self.state == State.ONLINE:
+            self._go_offline()
+
+    def _logged_out_by(self, event: dict) -> bool:
+        """The server closes the events of the sessions it logged out: every one, or
+        (Configure) administrators only; the rest stay online."""
+        return not event.get("admins_only") or (self.user or {}).get("role") == "system_administrator"
+
+    def _go_offline(self) -> None:
+        self._set_state(State.OFFLINE)
+        self._notify("offline", f"offline: the connection to {self.server} is lost. The console keeps working "
+                                "with the last configuration and reconnects automatically")
+        self._spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Look for the active server, with no user action, until one takes the session."""
+        while self.state == State.OFFLINE:
+            addresses = [self.server, *self.known.others(self.server)]
+            # Ask every server at once: one that hangs (stopped, not dead) must not hold
+            # up finding the one that answers.
+            actives = await asyncio.gather(*(_shared("active", a, _is_active) for a in addresses))
+            for address in [a for a, active in zip(addresses, actives, strict=True) if active]:
+                try:
+                    if await self._resume_on(address):
+                        return
+                except LoginError as exc:
+                    # The user or password is not known there (never replicated, or
+                    # changed): retrying cannot help; say what to do.
+                    self._notify("error", f"{address} refused the login ({exc}): log out and log in again")
+                    return
+                except (OSError, ValueError) as exc:  # a selector file that cannot be saved, a bad address
+                    log.warning("reconnect to %s failed: %s", address, exc)
+            await self.clock.sleep(RECONNECT_EVERY_S)
+
+    async def _resume_on(self, address: str) -> bool:
+        """Take the session to ``address``, which just answered as the active server."""
+        # Every session that saw the new active asks for the same listing: one request.
+        listing = await _shared("servers", address, _server_listing)
+        if listing is not None:
+            self.known.update(listing)
+        self.known.save()
+        # One client for the token check and then the session: its connection is reused.
+        client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
+        taken = False
+        try:
+            token_ok = False
+            with contextlib.suppress(Unreachable):
+                token_ok = (await client.get("/api/v1/me")).ok  # sessions replicate with the data
+            if not token_ok:
+                outcome = await self._try_login(address, self.username, self._password)
+                if not isinstance(outcome, dict):
+                    return False
+                client.token = self.token
+            previous = self.server
+            if self._client:
+                await self._client.close()
+            self.server = address
+            self._client, taken = client, True
+        finally:
+            if not taken:
+                await client.close()
+        try:
+            await self.refresh()
+        except Unreachable:
+            return False
+        await self._fetch_media_ticket()  # from the new active, before the old one runs out
+        self._set_state(State.ONLINE)
+        where = "the new active server" if address != previous else "the server"
+        self._notify("reconnected", f"reconnected to {where} {address}")
+        self._spawn(self._listen())
+        return True
+
+    # ----------------------------------------------------------------- logout
+    async def logout(self) -> None:
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        if tasks:  # wait() does not raise their CancelledError; our own cancellation still does
+            await asyncio.wait(tasks)
+        # Taken out before the first await: a second logout meanwhile finds nothing to close.
+        client, self._client = self._client, None
+        try:
+            if client:
+                # The roles were last learned at the login or the reconnect: a partner that
+                # did not answer then may be back as the standby now, and the server being
+                # left knows it.  The selector shown next must not say "did not answer".
+                learn = [self._refresh_servers(client)] if self.state == State.ONLINE else []
+                await asyncio.gather(_log_out(client), *learn)
+        finally:  # even when cancelled (the window closing as the app quits): nothing left open
+            if client:
+                await client.close()
+            self.token, self._password, self.server = None, None, None
+            self.user, self.config = None, Configuration()  # the next user sees nothing of this one
+            self.media_ticket.clear()
+            self.known.save()
+            if self.state != State.LOGGED_OUT:
+                self._set_state(State.LOGGED_OUT)
+                self._notify("logged-out", "logged out; log in again to the active server shown in the selector")
+
+    close = logout
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A listener or reconnect that died would leave the console silently stuck.
+            log.error("console task failed", exc_info=task.exception())
+            self._notify("error", f"internal error: {task.exception()}; log out and log in again")
+
+    def status_line(self) -> dict[str, Any]:
+        role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None
+        return {"server": self.server, "role": role, "state": self.state.value, "user": self.username}
+
+    async def file_content(self, incident_id: str, file_id: str) -> bytes | None:
+        """A photo or video of an incident, from the current server; None when it is not
+        there (offline, or the file never replicated before a failover)."""
+        if self._client is None or self.state != State.ONLINE:
+            return None
+        try:
+            reply = await self._client.get(f"/api/v1/incidents/{incident_id}/files/{file_id}", binary=True)
+        except Unreachable:
+            return None
+        return reply.body if reply.ok and isinstance(reply.body, bytes) else None
+
+    async def upload_file(self, incident_id: str, name: str, content_type: str, content: bytes) -> dict:
+        """Upload a photo or video to an incident on the current server; its file record
+        (``id``, ``available``, ...).  The configuration is refreshed before returning,
+        so ``config.incidents`` already lists the new file."""
+        client = self._client
+        if client is None or self.state != State.ONLINE:
+            raise UploadError("offline: the upload waits until the connection to the active server is back")
+        path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files?name={quote(name, safe='')}"
+        try:
+            reply = await client.request("POST", path, data=content, headers={"Content-Type": content_type},
+                                         timeout_s=UPLOAD_TIMEOUT_S)
+        except Unreachable as exc:
+            raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if reply.status != 201:
+            raise UploadError(f"{self.server} refused the upload: {body.get('message', reply.status)}")
+        if self._client is client and self.state == State.ONLINE:  # not logged out meanwhile
+            with contextlib.suppress(Unreachable):
+                await self.refresh()
+        return body
+
+    async def restore_file(self, incident_id: str, file_id: str, content: bytes) -> dict:
+        """Send again the content of a file the current server lists as unavailable (it
+        did not replicate before a failover): the same record becomes available to all."""
+        client = self._client
+        if client is None or self.state != State.ONLINE:
+            raise UploadError("offline: the upload waits until the connection to the active server is back")
+        path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files/{quote(file_id, safe='')}"
+        try:
+            reply = await client.request("PUT", path, data=content, timeout_s=UPLOAD_TIMEOUT_S)
+        except Unreachable as exc:
+            raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if not reply.ok:
+            raise UploadError(f"{self.server} refused the upload: {body.get('message', reply.status)}")
+        if self._client is client and self.state == State.ONLINE:
+            with contextlib.suppress(Unreachable):
+                await self.refresh()
+        return body
+
+    async def learn_unknown_roles(self) -> None:
+        """Ask for the roles the selector has never seen (a first run).  Roles seen before
+        are left as they were: a console that was away during a failover still shows the
+        old ones until it logs in (Amy's case)."""
+        for unknown in [s for s in self.known.servers if s.role is None]:
+            async with ApiClient(unknown.address, timeout_s=REQUEST_TIMEOUT_S) as c:
+                try:
+                    reply = await c.get("/api/v1/servers")
+                except Unreachable:
+                    continue
+            if reply.ok and isinstance(reply.body, dict):
+                self.known.update([e for e in reply.body.get("servers", [])
+                                   if self.known.get(e.get("address")) is None
+                                   or self.known.get(e["address"]).role is None])
+        self.known.save()
+        self._notify()

@@ -1,0 +1,60 @@
+"""``ipics-lab``: the trainer's lab in one command, or its parts one by one.
+
+    ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
+    ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
+    ipics-lab up | shell | power | scenario ...                 the lab's commands (ipics_lab.cli)
+    ipics-lab server | media ...                                one server process, the media router (ipics_server.cli)
+
+The command that opens windows lives with the desktop; it reaches the lab's and the
+server's commands through their own modules.  Qt is imported only for a window: a
+server host without Qt runs ``ipics-lab server``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ipics_lab import cli as lab_cli
+from ipics_server import cli as server_cli
+from ipics_server.config import add_server_arguments
+
+#: the desktop windows, one module each; ``add_arguments`` and ``run`` in it
+WINDOWS = {"console": "ipics_desktop.idc.app", "phone": "ipics_desktop.phone.app",
+           "mobile": "ipics_desktop.mobile.app", "telephone": "ipics_desktop.telephone.app"}
+WINDOW_HELP = {"console": "open an IPICS Dispatch Console (IDC)", "phone": "open a Cisco Unified IP Phone",
+               "mobile": "open the IPICS mobile client", "telephone": "open a standard telephone"}
+
+
+def parser() -> argparse.ArgumentParser:
+    from importlib import import_module
+
+    from .trainer.app import add_trainer_arguments
+
+    p = argparse.ArgumentParser(
+        prog="ipics-lab", description="IPICS HA Lab. With no command: start the lab (media router, HA pair, "
+                                      "demo users) and open the trainer panel, an IDC and an IP phone.")
+    add_trainer_arguments(p)
+    sub = p.add_subparsers(dest="command")
+    add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
+    lab_cli.add_commands(sub)
+    for name, module in WINDOWS.items():
+        import_module(module).add_arguments(sub.add_parser(name, help=WINDOW_HELP[name]))
+    sub.add_parser("media", help="run a media router (push-to-talk between devices); "
+                                 "ipics-lab media --help for its options")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["media"]:  # its own parser, in the router's module
+        server_cli.main(argv)
+    ns = parser().parse_args(argv)
+    if ns.command == "server":
+        sys.exit(server_cli.run_server(ns))
+    if ns.command in lab_cli.COMMANDS:
+        sys.exit(lab_cli.run(ns))
+    from importlib import import_module
+
+    module = "ipics_desktop.trainer.app" if ns.command is None else WINDOWS[ns.command]
+    sys.exit(import_module(module).run(ns))

@@ -1,0 +1,1 @@
+"""The IPICS mobile client window and ``ipics-lab mobile``."""

@@ -1,0 +1,1 @@
+"""The Cisco Unified IP Phone window and ``ipics-lab phone``."""

@@ -1,0 +1,766 @@
+"""The IP phone window: a Cisco Unified IP Phone over the Qt-free ``PhoneBrowser``.
+
+The screen (a header with the line and the time, the title, the prompt, the object, a
+status line with the hook state), four softkeys under it (with "more" when a screen
+has more), the navigation cluster with Select in the middle, the keypad, Services,
+the speaker and the handset.  What the keys do is the browser's (the phone's own
+softkeys, typing into an input, the hook switch: ``phone_keys``); the window draws it.
+Keys that talk to a service run as tasks on the loop, one after the other in the order
+pressed, so a push-to-talk release never overtakes its press; the window never waits.
+Services cancels whatever is still loading: it always brings the phone home.
+
+Pushes: with the phone's push receiver attached (``attach_push_receiver``; its
+``execute`` is this window's ``execute``), a page a service pushes opens in turn with
+the keys, and the Web access switch (the phone's setting that lets servers push to
+it) turns pushes on and off: the chapter's two failover paths, the new active
+redirecting the phone, or the user opening Services and logging in again.
+
+Keyboard: digits, ``*`` and ``#`` (the keypad), Up and Down, Enter (Select), Escape
+(Back, or Exit on the first screen), F1-F4 (softkeys 1-4, held for push-to-talk),
+Backspace (delete in an input field); an input field also takes typed text its
+InputFlags allow.
+
+Signals:
+    changed: the screen was drawn again (after every change of the browser).
+    hook_changed(bool): True off hook, False on hook.
+    closed: the window was closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
+from ipics_clients.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
+from ipics_clients.phone_push import PushReceiver
+from ipics_clients.phone_xml import Directory, Input, Menu, SoftKey, Text
+from ipics_desktop.shared.style import restyle
+from ipics_desktop.shared.tasks import Tasks
+
+VISIBLE_ROWS = 6
+LCD_WIDTH = 400
+ROW_TEXT_WIDTH = LCD_WIDTH - 28
+KEY_NAMES = {"*": "Star", "#": "Pound"}
+F_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
+
+
+# --------------------------------------------------------------------- the window
+class PhoneWindow(QWidget):
+    changed = Signal()
+    hook_changed = Signal(bool)
+    closed = Signal()
+
+    def __init__(self, *, browser: PhoneBrowser, extension: str = "", parent=None):
+        super().__init__(parent)
+        self.browser, self.extension = browser, extension
+        self.tasks = Tasks()  # ordinary keys: Services cancels them
+        self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
+        self._order = asyncio.Lock()  # keys reach the service in the order pressed
+        self._busy = 0
+        self._shown: Screen | None = None  # the screen whose local state (page, field, values) is kept
+        self._page = self._top = 0  # the softkey page and the first visible row: the view's own
+        self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
+        self._slots: list[SoftKey | str | None] = [None] * 4
+        self._down: dict[int, SoftKey | str | None] = {}  # what each softkey was when pressed
+        self._fkeys_held: set[int] = set()
+        self.receiver: PushReceiver | None = None
+        self.web_access_button: QPushButton | None = None
+        self.setObjectName("phoneWindow")
+        self.setAccessibleName("IP phone")
+        self.setWindowTitle(f"Cisco Unified IP Phone {browser.model} - {extension or 'no line'}")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(PHONE_STYLE)
+
+        self.handset = HandsetButton(objectName="phoneHandset")
+        self.handset.setAccessibleName("Handset")
+        self.handset.toggled.connect(self._on_handset_toggled)
+
+        brand = QLabel(f"IP PHONE  {browser.model}", objectName="phoneBrand")
+        brand.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._top_row = QHBoxLayout()  # the Web access switch goes left of the brand
+        self._top_row.addStretch(1)
+        self._top_row.addWidget(brand)
+        self.lcd = self._build_screen()
+        softkey_row = QHBoxLayout()
+        softkey_row.setSpacing(8)
+        self.softkeys: list[QPushButton] = []
+        for slot in range(4):
+            button = QPushButton(objectName=f"phoneSoftKey{slot + 1}")
+            button.setProperty("softkey", True)
+            button.setAutoDefault(False)
+            button.setToolTip(f"Softkey {slot + 1} (F{slot + 1})")
+            button.pressed.connect(lambda s=slot: self._on_softkey_pressed(s))
+            button.released.connect(lambda s=slot: self._on_softkey_released(s))
+            button.clicked.connect(lambda _=False, s=slot: self._on_softkey_clicked(s))
+            softkey_row.addWidget(button)
+            self.softkeys.append(button)
+
+        self.services_button = _function_key("Services", "phoneServices", "Services: the list of phone services")
+        self.services_button.clicked.connect(self.press_services)
+        self.speaker_button = _function_key("Speaker", "phoneSpeaker", "Speaker")
+        self.speaker_button.setCheckable(True)
+        self.speaker_button.clicked.connect(self._on_speaker_clicked)
+        controls = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addStretch(1)
+        left.addWidget(self.services_button)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addStretch(1)
+        right.addWidget(self.speaker_button)
+        right.addStretch(1)
+        controls.addLayout(left)
+        controls.addStretch(1)
+        controls.addWidget(self._build_nav_cluster())
+        controls.addStretch(1)
+        controls.addLayout(right)
+
+        keypad = QGridLayout()
+        keypad.setHorizontalSpacing(14)
+        keypad.setVerticalSpacing(6)
+        self.keys: dict[str, QPushButton] = {}
+        for index, key in enumerate(KEYPAD):
+            button = _keypad_key(key)
+            button.clicked.connect(lambda _=False, k=key: self.press_key(k))
+            keypad.addWidget(button, index // 3, index % 3)
+            self.keys[key] = button
+        keypad_box = QHBoxLayout()
+        keypad_box.addStretch(1)
+        keypad_box.addLayout(keypad)
+        keypad_box.addStretch(1)
+
+        column = QVBoxLayout()
+        column.setSpacing(8)
+        column.addLayout(self._top_row)
+        column.addWidget(self.lcd, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addLayout(softkey_row)
+        column.addLayout(controls)
+        column.addLayout(keypad_box)
+        body = QFrame(objectName="phoneBody")
+        body_layout = QHBoxLayout(body)
+        body_layout.setContentsMargins(12, 12, 18, 12)
+        body_layout.setSpacing(16)
+        body_layout.addWidget(self.handset)
+        body_layout.addLayout(column)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        outer.addWidget(body)
+
+        # Keys reach the phone whichever of its buttons has the focus.
+        self.installEventFilter(self)
+        for child in self.findChildren(QWidget):
+            child.installEventFilter(self)
+        self._clock_timer = QTimer(self)
+        self._clock_timer.timeout.connect(self._render_clock)
+        self._clock_timer.start(1000)
+        browser.on_change = self._on_browser_change
+        self.render()
+
+    # ------------------------------------------------------------- construction
+    def _build_screen(self) -> QFrame:
+        lcd = QFrame(objectName="phoneScreen")
+        lcd.setAccessibleName("Phone screen")
+        lcd.setFixedWidth(LCD_WIDTH)
+        header = QFrame(objectName="phoneScreenHeader")
+        self.line_label = QLabel(objectName="phoneLine")
+        self.clock_label = QLabel(objectName="phoneClock")
+        header_row = QHBoxLayout(header)
+        header_row.setContentsMargins(8, 2, 8, 2)
+        header_row.addWidget(self.line_label)
+        header_row.addStretch(1)
+        header_row.addWidget(self.clock_label)
+        self.title_label = _screen_label("phoneScreenTitle")
+        self.prompt_label = _screen_label("phoneScreenPrompt")
+        self.position_label = QLabel(objectName="phoneScreenPosition")
+        prompt_row = QHBoxLayout()
+        prompt_row.setContentsMargins(0, 0, 8, 0)
+        prompt_row.addWidget(self.prompt_label, 1)
+        prompt_row.addWidget(self.position_label)
+
+        self.rows_page = QWidget()
+        rows = QVBoxLayout(self.rows_page)
+        rows.setContentsMargins(4, 2, 4, 2)
+        rows.setSpacing(1)
+        self.rows: list[QLabel] = []
+        for index in range(VISIBLE_ROWS):
+            row = _screen_label(f"phoneScreenRow{index}")
+            row.setProperty("row", True)
+            rows.addWidget(row)
+            self.rows.append(row)
+        rows.addStretch(1)
+        self.text_label = _screen_label("phoneScreenText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.text_scroll = QScrollArea(objectName="phoneScreenTextArea")
+        self.text_scroll.setWidgetResizable(True)
+        self.text_scroll.setWidget(self.text_label)
+        self.text_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.text_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.text_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body = QStackedWidget()
+        self.body.addWidget(self.rows_page)
+        self.body.addWidget(self.text_scroll)
+        self.body.setFixedHeight(VISIBLE_ROWS * 27 + 6)
+
+        self.status_label = _screen_label("phoneScreenStatus")
+        # Fixed heights: an empty title or prompt keeps its line, so the screen never jumps.
+        for label, height in ((self.title_label, 32), (self.prompt_label, 20), (self.status_label, 24)):
+            label.setFixedHeight(height)
+        layout = QVBoxLayout(lcd)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addWidget(self.title_label)
+        layout.addLayout(prompt_row)
+        layout.addWidget(self.body)
+        layout.addWidget(self.status_label)
+        self.screen_frame = lcd
+        bezel = QFrame(objectName="phoneBezel")
+        QVBoxLayout(bezel).addWidget(lcd)
+        return bezel
+
+    def _build_nav_cluster(self) -> QFrame:
+        cluster = QFrame(objectName="phoneNavCluster")
+        cluster.setFixedSize(136, 136)
+        self.nav_up = _nav_key("\u25b2", "phoneNavUp", "Navigate up")
+        self.nav_down = _nav_key("\u25bc", "phoneNavDown", "Navigate down")
+        self.nav_up.setAutoRepeat(True)
+        self.nav_down.setAutoRepeat(True)
+        self.nav_up.clicked.connect(lambda: self.navigate(-1))
+        self.nav_down.clicked.connect(lambda: self.navigate(+1))
+        self.select_button = QPushButton("Select", objectName="phoneSelect")
+        self.select_button.setAccessibleName("Select")
+        self.select_button.setFixedSize(54, 54)
+        self.select_button.setAutoDefault(False)
+        self.select_button.clicked.connect(self.select)
+        grid = QGridLayout(cluster)
+        grid.setContentsMargins(6, 6, 6, 6)
+        grid.setSpacing(0)
+        grid.addWidget(self.nav_up, 0, 1, Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.select_button, 1, 1, Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.nav_down, 2, 1, Qt.AlignmentFlag.AlignCenter)
+        return cluster
+
+    # ------------------------------------------------------------- pushes
+    def attach_push_receiver(self, receiver: PushReceiver) -> None:
+        """The phone's push receiver, whose ``execute`` is this window's: adds the Web
+        access switch (Cisco: Settings > Admin > Web Access), which trainers turn off to
+        show the failover path where the new active cannot reach the phone."""
+        self.receiver = receiver
+        button = QPushButton(objectName="phoneWebAccess")
+        button.setCheckable(True)
+        button.setChecked(receiver.enabled)
+        button.setAutoDefault(False)
+        button.setAccessibleName("Web access")
+        button.setToolTip("Web access: lets an IPICS server push pages to this phone "
+                          "(the new active after a failover)")
+        button.toggled.connect(self._on_web_access_toggled)
+        button.installEventFilter(self)
+        self._top_row.insertWidget(0, button)
+        self.web_access_button = button
+        self._render_web_access()
+
+    async def execute(self, url: str) -> None:
+        """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
+        keys pressed, so a push never races a key's page."""
+        await self._in_order(lambda: self.browser.execute(url))
+
+    def _on_web_access_toggled(self, on: bool) -> None:
+        if self.receiver is not None:
+            self.receiver.enabled = on
+        self._render_web_access()
+
+    def _render_web_access(self) -> None:
+        on = self.receiver is not None and self.receiver.enabled
+        self.web_access_button.setText("Web access: on" if on else "Web access: off")
+        self.web_access_button.setAccessibleDescription(
+            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone")
+
+    # ------------------------------------------------------------- keys
+    # The browser holds the rules (``PhoneBrowser``, ``phone_keys``): what a key does
+    # there at once is drawn at once; the request it needs runs in turn (``_run``).
+    def press_services(self) -> None:
+        """The Services button: home, even while a slow service is still loading."""
+        self.tasks.cancel_all()
+        self._run(self.browser.press_services)
+
+    def navigate(self, delta: int) -> None:
+        """Up (-1) or Down (+1): the highlight of a list, the field of an input, a text's lines."""
+        if isinstance(self.browser.screen.obj, Text):
+            bar = self.text_scroll.verticalScrollBar()
+            bar.setValue(bar.value() + delta * self.text_label.fontMetrics().lineSpacing())
+        else:
+            self.browser.navigate(delta)
+
+    def select(self) -> None:
+        """Select: open the highlighted item; submit an input; dial a directory entry."""
+        self._run(self.browser.select)
+
+    def back(self) -> None:
+        """Escape: Back, which is Exit to Services on a service's first screen."""
+        self._run(self.browser.back)
+
+    def press_key(self, key: str) -> None:
+        """A keypad key: on a menu a digit opens that item (0 is the tenth); on an input
+        it types into the focused field (multi-tap letters on a text field)."""
+        self._run_action(self.browser.press_key(key))
+
+    def type_text(self, text: str) -> bool:
+        """Text from the computer's keyboard into the focused input field, if its flags allow."""
+        return self.browser.type_text(text)
+
+    def backspace(self) -> None:
+        self.browser.backspace()
+
+    def press_softkey(self, key: SoftKey) -> None:
+        """A softkey let go (a key without ``URLDown``)."""
+        self._run_action(self.browser.press_softkey(key))
+
+    # softkey buttons: mouse, Space on a focused one, F1-F4
+    def _on_softkey_pressed(self, slot: int) -> None:
+        key = self._down[slot] = self._slots[slot]
+        if isinstance(key, SoftKey) and key.url_down:
+            self._set_held(slot, True)
+            self._run(lambda: self.browser.softkey_down(key), ptt=True)
+
+    def _on_softkey_released(self, slot: int) -> None:
+        key = self._down.get(slot)
+        if isinstance(key, SoftKey) and key.url_down:
+            self._down[slot] = None  # released once (Qt also releases a key it disables)
+            self._set_held(slot, False)
+            self._run(lambda: self.browser.softkey_up(key), ptt=True)
+
+    def _on_softkey_clicked(self, slot: int) -> None:
+        # The key pressed, not the one there now: the screen may have changed meanwhile.
+        key = self._down.pop(slot, self._slots[slot])
+        if key == MORE:
+            self._page += 1
+            self._render_softkeys()
+        elif isinstance(key, SoftKey) and not key.url_down:
+            self.press_softkey(key)
+
+    def _set_held(self, slot: int, held: bool) -> None:
+        self.softkeys[slot].setProperty("held", held)
+        restyle(self.softkeys[slot])
+
+    def _fkey(self, slot: int, down: bool) -> None:
+        button = self.softkeys[slot]
+        if down and button.isEnabled() and slot not in self._fkeys_held:
+            self._fkeys_held.add(slot)
+            button.setDown(True)
+            self._on_softkey_pressed(slot)
+        elif not down and slot in self._fkeys_held:
+            self._fkeys_held.discard(slot)
+            button.setDown(False)
+            self._on_softkey_released(slot)
+            self._on_softkey_clicked(slot)
+
+    # hook switch
+    def _on_handset_toggled(self, lifted: bool) -> None:
+        if lifted != self.browser.hook.handset_lifted:
+            self._set_hook(handset=lifted)
+
+    def _on_speaker_clicked(self) -> None:
+        self._set_hook(speaker=not self.browser.hook.speaker)
+
+    def _set_hook(self, *, handset: bool | None = None, speaker: bool | None = None) -> None:
+        self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by render()
+
+    # ------------------------------------------------------------- async
+    def _run(self, action: Action, *, ptt: bool = False) -> None:
+        (self.ptt_tasks if ptt else self.tasks).start(self._in_order(action))
+
+    def _run_action(self, action: Action | None) -> None:
+        if action is not None:
+            self._run(action)
+
+    async def _in_order(self, action: Action) -> None:
+        async with self._order:
+            self._busy += 1
+            self._render_prompt()
+            try:
+                await action()
+            finally:
+                self._busy -= 1
+                self._render_prompt()
+
+    # ------------------------------------------------------------- keyboard
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress:
+            return self._key_pressed(watched, event)
+        if event.type() == QEvent.Type.KeyRelease:
+            return self._key_released(event)
+        return super().eventFilter(watched, event)
+
+    def _key_pressed(self, watched: QObject, event: QKeyEvent) -> bool:
+        key, text = event.key(), event.text()
+        if key in F_KEYS:
+            if not event.isAutoRepeat():
+                self._fkey(F_KEYS[key], True)
+            return True
+        if key == Qt.Key.Key_Space and watched is not self:
+            return False  # Space presses the focused button (held: push-to-talk)
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.navigate(-1 if key == Qt.Key.Key_Up else +1)  # held: scrolls on
+            return True
+        if key == Qt.Key.Key_Backspace:
+            self.backspace()
+            return True
+        on_input = isinstance(self.browser.screen.obj, Input)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            if event.isAutoRepeat():
+                pass
+            elif key == Qt.Key.Key_Escape:
+                self.back()
+            else:
+                self.select()
+            return True
+        if on_input and text and text.isprintable():
+            return event.isAutoRepeat() or self.type_text(text)
+        if len(text) == 1 and text in KEYPAD:
+            if not event.isAutoRepeat():
+                self.press_key(text)
+            return True
+        return False
+
+    def _key_released(self, event: QKeyEvent) -> bool:
+        if event.key() in F_KEYS:
+            if not event.isAutoRepeat():
+                self._fkey(F_KEYS[event.key()], False)
+            return True
+        return False
+
+    # ------------------------------------------------------------- render
+    def _on_browser_change(self, _browser: PhoneBrowser) -> None:
+        self.render()
+
+    def render(self) -> None:
+        screen = self.browser.screen
+        if screen is not self._shown:  # a new screen: its own softkey page and scrolling
+            self._shown, self._page, self._top = screen, 0, 0
+            self.text_scroll.verticalScrollBar().setValue(0)
+        obj = screen.obj
+        self.title_label.setText(obj.title)
+        self.title_label.setProperty("error", screen.error)
+        restyle(self.title_label)
+        self._render_body(obj)
+        self._render_prompt()
+        self._render_softkeys()
+        self._render_status()
+        self._render_clock()
+        self.screen_frame.setAccessibleDescription("\n".join(self.screen_lines()))
+        self.changed.emit()
+
+    def _render_body(self, obj) -> None:
+        if isinstance(obj, Text):
+            self.body.setCurrentWidget(self.text_scroll)
+            self.text_label.setText(obj.text)
+            self.position_label.setText("")
+            return
+        self.body.setCurrentWidget(self.rows_page)
+        lines, current = self._lines(obj)
+        if current is not None:
+            self._top = min(self._top, current)
+            self._top = max(self._top, current - VISIBLE_ROWS + 1)
+        self._top = max(0, min(self._top, len(lines) - VISIBLE_ROWS))
+        for offset, row in enumerate(self.rows):
+            index = self._top + offset
+            text = lines[index] if index < len(lines) else ""
+            row.setText(row.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, ROW_TEXT_WIDTH))
+            row.setToolTip(text if row.text() != text else "")
+            highlighted = index == current
+            if row.property("highlighted") != highlighted:
+                row.setProperty("highlighted", highlighted)
+                restyle(row)
+        form = self.browser.form
+        if form is not None and form.focused is not None:
+            self.position_label.setText(MODE_WORDS[input_mode(form.focused)])
+        else:
+            self.position_label.setText(f"{current + 1}/{len(lines)}" if current is not None else "")
+
+    def _lines(self, obj) -> tuple[list[str], int | None]:
+        """The rows of a list object and which one is highlighted."""
+        if isinstance(obj, Menu):
+            lines = [f"{n}  {item.name}" for n, item in enumerate(obj.items, 1)]
+            return (lines, self.browser.selected) if lines else (["No items"], None)
+        if isinstance(obj, Directory):
+            lines = [f"{e.name}  {e.telephone}" if e.name else e.telephone for e in obj.entries]
+            return (lines, self.browser.selected) if lines else (["No entries"], None)
+        form = self.browser.form
+        if isinstance(obj, Input) and form is not None:
+            lines = []
+            for index, item in enumerate(form.items):
+                value = form.values.get(item.param, "")
+                shown = "*" * len(value) if item.masked else value
+                cursor = "_" if index == form.field else ""
+                lines.append(f"{item.display_name or item.param}: {shown}{cursor}")
+            return (lines, form.field) if lines else (["Nothing to enter"], None)
+        return [], None
+
+    def _render_prompt(self) -> None:
+        # Cisco phones say "Requesting..." in the prompt line while a page loads.
+        self.prompt_label.setText("Requesting..." if self._busy else self.browser.screen.obj.prompt)
+
+    def _render_softkeys(self) -> None:
+        slots, pages = softkey_page(self.browser.softkeys(), self._page)
+        self._page %= pages
+        self._slots = slots
+        for slot, (button, key) in enumerate(zip(self.softkeys, slots, strict=True)):
+            name = "more" if key == MORE else key.name if isinstance(key, SoftKey) else ""
+            ptt = isinstance(key, SoftKey) and bool(key.url_down)
+            button.setText(name)
+            button.setEnabled(key is not None)
+            button.setAccessibleName(f"Softkey {slot + 1}" + (f", {name}" if name else ", blank"))
+            button.setAccessibleDescription(
+                f"Hold to talk: mouse button, Space or F{slot + 1}" if ptt else f"F{slot + 1}")
+            if button.property("ptt") != ptt:
+                button.setProperty("ptt", ptt)
+                restyle(button)
+
+    def _render_status(self) -> None:
+        hook = self.browser.hook
+        for button, checked in ((self.handset, hook.handset_lifted), (self.speaker_button, hook.speaker)):
+            if button.isChecked() != checked:
+                button.blockSignals(True)
+                button.setChecked(checked)
+                button.blockSignals(False)
+        self.handset.update()
+        if hook.off_hook != self._off_hook:  # lifted, hung up, or Dial put it on the speaker
+            self._off_hook = hook.off_hook
+            self.hook_changed.emit(hook.off_hook)
+        words = hook.words()
+        if self.browser.dialing:
+            words += f" - dialing {self.browser.dialing}"
+        if self.browser.notice:
+            words += f" - {self.browser.notice}"
+        self.status_label.setText(words)
+        if self.status_label.property("offHook") != hook.off_hook:
+            self.status_label.setProperty("offHook", hook.off_hook)
+            restyle(self.status_label)
+
+    def _render_clock(self) -> None:
+        self.line_label.setText(f"\u260e {self.extension}" if self.extension else "No line")
+        # The lab's emulated time, as a phone takes it from its call control.
+        self.clock_label.setText(time.strftime("%H:%M  %a %b %d", time.localtime(self.browser.clock.now())))
+
+    def screen_lines(self) -> list[str]:
+        """What the screen shows, as plain lines (for screen readers and tests)."""
+        lines = [self.line_label.text(), self.title_label.text(), self.prompt_label.text()]
+        if self.body.currentWidget() is self.text_scroll:
+            lines.append(self.text_label.text())
+        else:
+            lines += [r.text() for r in self.rows if r.text()]
+        lines += [" | ".join(b.text() for b in self.softkeys), self.status_label.text()]
+        return lines
+
+    def closeEvent(self, event) -> None:
+        self.tasks.cancel_all()
+        self.ptt_tasks.cancel_all()
+        self._clock_timer.stop()
+        if self.browser.on_change == self._on_browser_change:
+            self.browser.on_change = None
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+# --------------------------------------------------------------------- parts
+class HandsetButton(QPushButton):
+    """The handset in its cradle, drawn: click (or Space) to lift it, again to hang up."""
+
+    def __init__(self, objectName: str = "", parent=None):
+        super().__init__(parent, objectName=objectName)
+        self.setCheckable(True)
+        self.setAutoDefault(False)
+        self.setFixedWidth(84)
+        self.setMinimumHeight(420)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Handset: lift it (off hook) or hang it up")
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = self.width(), self.height()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#15181b"))  # the cradle
+        p.drawRoundedRect(QRectF(4, 4, w - 8, h - 8), 18, 18)
+        lifted = self.isChecked()
+        p.save()
+        if lifted:  # away from the cradle: shifted and faded, the hook switch shows
+            p.setOpacity(0.35)
+            p.translate(-6, -10)
+        shape = QPainterPath()
+        shape.addRoundedRect(QRectF(10, 12, w - 20, 86), 26, 26)  # earpiece
+        shape.addRoundedRect(QRectF(10, h - 98, w - 20, 86), 26, 26)  # mouthpiece
+        shape.addRoundedRect(QRectF(w / 2 - 17, 60, 34, h - 120), 14, 14)  # grip
+        shape = shape.simplified()
+        shade = QLinearGradient(0, 0, w, 0)
+        shade.setColorAt(0, QColor("#4b5158"))
+        shade.setColorAt(0.5, QColor("#33383e"))
+        shade.setColorAt(1, QColor("#202428"))
+        p.setBrush(shade)
+        p.setPen(QPen(QColor("#0b0c0e"), 2))
+        p.drawPath(shape)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#16191c"))
+        for cx, cy in ((w / 2, 48), (w / 2, h - 52)):
+            for dx in (-12, 0, 12):
+                for dy in (-10, 0, 10):
+                    p.drawEllipse(QRectF(cx + dx - 2.5, cy + dy - 2.5, 5, 5))
+        p.restore()
+        if lifted:
+            p.setBrush(QColor("#8a939c"))  # the hook switch, up
+            p.drawRoundedRect(QRectF(w / 2 - 9, 20, 18, 30), 5, 5)
+        p.save()
+        p.translate(w / 2, h / 2)
+        p.rotate(-90)
+        p.setPen(QColor("#7ee28f" if lifted else "#c9ced4"))
+        font = p.font()
+        font.setBold(True)
+        font.setPointSizeF(10)
+        p.setFont(font)
+        label = "OFF HOOK" if lifted else "HANDSET"
+        p.drawText(QRectF(-h / 2 + 110, -12, h - 220, 24), Qt.AlignmentFlag.AlignCenter, label)
+        p.restore()
+        if self.hasFocus():
+            p.setPen(QPen(QColor("#5aa9ff"), 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(3, 3, w - 6, h - 6), 18, 18)
+        p.end()
+
+
+def _screen_label(name: str) -> QLabel:
+    label = QLabel(objectName=name)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # a service's text is never markup
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def _function_key(text: str, name: str, accessible: str) -> QPushButton:
+    button = QPushButton(text, objectName=name)
+    button.setProperty("function", True)
+    button.setAccessibleName(accessible)
+    button.setAutoDefault(False)
+    return button
+
+
+def _nav_key(text: str, name: str, accessible: str) -> QPushButton:
+    button = QPushButton(text, objectName=name)
+    button.setProperty("nav", True)
+    button.setAccessibleName(accessible)
+    button.setAutoDefault(False)
+    button.setFixedSize(48, 32)
+    return button
+
+
+def _keypad_key(key: str) -> QPushButton:
+    button = QPushButton(objectName=f"phoneKey{KEY_NAMES.get(key, key)}")
+    button.setProperty("keypad", True)
+    button.setAutoDefault(False)
+    letters = LETTERS[key].strip().upper()
+    button.setAccessibleName(f"Key {key}" + (f" ({letters})" if letters else ""))
+    button.setFixedSize(72, 46)
+    digit = QLabel(key, objectName="keypadDigit")
+    sub = QLabel(letters, objectName="keypadLetters")
+    layout = QVBoxLayout(button)
+    layout.setContentsMargins(0, 3, 0, 3)
+    layout.setSpacing(0)
+    for label in (digit, sub):
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        layout.addWidget(label)
+    return button
+
+
+PHONE_STYLE = """
+QWidget#phoneWindow { background: #1b1e21; }
+QFrame#phoneBody {
+    border-radius: 22px; border: 1px solid #0d0f11;
+    background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #3a3f45, stop:1 #212529);
+}
+QLabel#phoneBrand { color: #9aa3ad; font-size: 8pt; font-weight: bold; letter-spacing: 2px; }
+QPushButton#phoneWebAccess {
+    border-radius: 8px; border: 1px solid #0b0d0f; padding: 1px 8px; font-size: 8pt; font-weight: bold;
+    color: #f3c4c0; background: #3a2a2a;
+}
+QPushButton#phoneWebAccess:checked { color: #c8f0d0; background: #1e4d2b; }
+QPushButton#phoneWebAccess:focus { border: 2px solid #5aa9ff; }
+QFrame#phoneBezel { background: #0e1012; border-radius: 10px; border: 1px solid #000; }
+QFrame#phoneScreen { background: #e8eef3; }
+QFrame#phoneScreenHeader { background: #1c2630; }
+QLabel#phoneLine, QLabel#phoneClock { color: #f1f4f7; font-size: 9pt; font-weight: bold; }
+QLabel#phoneScreenTitle { background: #285f8f; color: white; font-size: 12pt; font-weight: bold; padding: 4px 8px; }
+QLabel#phoneScreenTitle[error="true"] { background: #b3261e; }
+QLabel#phoneScreenPrompt { color: #33475b; font-size: 9pt; font-style: italic; padding: 2px 8px; }
+QLabel#phoneScreenPosition { color: #33475b; font-size: 9pt; }
+QLabel[row="true"] { color: #0d1a26; font-size: 11pt; padding: 2px 8px; border-radius: 3px; }
+QLabel[row="true"][highlighted="true"] { background: #285f8f; color: white; }
+QLabel#phoneScreenText { color: #0d1a26; font-size: 11pt; padding: 4px 8px; background: #e8eef3; }
+QScrollArea#phoneScreenTextArea, QScrollArea#phoneScreenTextArea > QWidget > QWidget { background: #e8eef3; }
+QScrollArea#phoneScreenTextArea QScrollBar:vertical { width: 6px; background: #d5dee6; margin: 0; }
+QScrollArea#phoneScreenTextArea QScrollBar::handle:vertical { background: #285f8f; border-radius: 3px; min-height: 24px; }
+QScrollArea#phoneScreenTextArea QScrollBar::add-line, QScrollArea#phoneScreenTextArea QScrollBar::sub-line { height: 0; }
+QLabel#phoneScreenStatus {
+    background: #cfd9e2; color: #1c2630; font-size: 9pt; padding: 3px 8px; border-top: 1px solid #aebdca;
+}
+QLabel#phoneScreenStatus[offHook="true"] { color: #14632a; font-weight: bold; }
+QPushButton[softkey="true"] {
+    min-height: 28px; border-radius: 12px; border: 2px solid #0b0d0f; color: #111; font-weight: bold;
+    background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #eef0f2, stop:1 #b4bbc2);
+}
+QPushButton[softkey="true"]:pressed { background: #8d969f; }
+QPushButton[softkey="true"]:disabled { background: #50565c; color: #50565c; }
+QPushButton[softkey="true"][ptt="true"] { border: 2px solid #1e7b34; color: #14632a; }
+QPushButton[softkey="true"][held="true"] { background: #c62828; border-color: #7f0000; color: white; }
+QPushButton[softkey="true"]:focus { border: 2px solid #5aa9ff; }
+QFrame#phoneNavCluster {
+    border-radius: 68px; border: 3px solid #6d767f;
+    background: qradialgradient(cx:0.5, cy:0.5, radius:0.6, fx:0.45, fy:0.4, stop:0 #59616a, stop:1 #2b3035);
+}
+QPushButton[nav="true"] { background: transparent; border: none; color: #e8eaed; font-size: 15pt; }
+QPushButton[nav="true"]:pressed { color: #5aa9ff; }
+QPushButton[nav="true"]:focus { color: #5aa9ff; }
+QPushButton#phoneSelect {
+    border-radius: 27px; border: 1px solid #15181b; color: #15181b; font-size: 8pt; font-weight: bold;
+    background: qradialgradient(cx:0.5, cy:0.5, radius:0.6, fx:0.4, fy:0.35, stop:0 #f4f6f8, stop:1 #9aa2aa);
+}
+QPushButton#phoneSelect:pressed { background: #858d95; }
+QPushButton#phoneSelect:focus { border: 2px solid #5aa9ff; }
+QPushButton[function="true"] {
+    min-width: 76px; min-height: 28px; border-radius: 10px; border: 2px solid #0b0d0f; color: #e8eaed;
+    font-weight: bold; background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #4b5259, stop:1 #30353a);
+}
+QPushButton[function="true"]:pressed { background: #22262a; }
+QPushButton[function="true"]:checked { background: #1e7b34; border-color: #7ee28f; }
+QPushButton[function="true"]:focus { border: 2px solid #5aa9ff; }
+QPushButton[keypad="true"] {
+    border-radius: 12px; border: 1px solid #0b0d0f;
+    background: qlineargradient(x1:0, y1:0, x2:0, y2:1, stop:0 #4b5259, stop:1 #33383e);
+}
+QPushButton[keypad="true"]:pressed { background: #1f2327; }
+QPushButton[keypad="true"]:focus { border: 2px solid #5aa9ff; }
+QLabel#keypadDigit { color: white; font-size: 15pt; font-weight: bold; background: transparent; }
+QLabel#keypadLetters { color: #aeb6bf; font-size: 7pt; font-weight: bold; background: transparent; }
+"""

@@ -1,0 +1,1 @@
+"""The standard telephone panel and ``ipics-lab telephone``."""

@@ -1,0 +1,223 @@
+"""``ipics-lab`` with no arguments: the trainer's lab in one command.
+
+It starts the media router and the HA pair on loopback (free ports, per-user data, a
+lock so two labs never share a folder), seeds the demo users, then opens the trainer
+panel, one IDC console and one IP phone in this process.  Closing the trainer panel
+(or Ctrl-C, or SIGTERM) stops everything it started: the windows' sessions, the
+monitor, the servers and the router.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+from pathlib import Path
+
+#: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
+FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
+
+
+def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="real seconds per emulated second (1 = real time; 0.1 = ten times faster); "
+                             "the panel changes it while the lab runs")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the lab's folder (default: the per-user lab folder, as for `ipics-lab up`)")
+    parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
+
+
+def no_display_message() -> str | None:
+    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("ipics-lab: no display, so no trainer panel. On a machine without a desktop:\n"
+            "  ipics-lab up --headless             the HA pair, the media router and the demo users\n"
+            "  ipics-lab scenario run earthquake   a scenario, with its report (ipics-lab scenario list)\n"
+            "  xvfb-run -a ipics-lab               the trainer panel on a virtual display\n"
+            "  QT_QPA_PLATFORM=offscreen ipics-lab the whole lab with no window at all")
+
+
+def run(ns: argparse.Namespace) -> int:
+    message = no_display_message()
+    if message:
+        print(message, file=sys.stderr)
+        return 2
+    from ipics_lab.cli import default_lab_dir
+    from ipics_server.clock import check_time_scale
+
+    try:
+        check_time_scale(ns.time_scale)
+    except ValueError as exc:
+        print(f"ipics-lab: --time-scale: {exc}", file=sys.stderr)
+        return 2
+
+    root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"ipics-lab: another lab is running with the data directory {root}; stop it or pass "
+              "--data-dir", file=sys.stderr)
+        return 2
+    try:
+        return _run_qt(root, ns)
+    finally:
+        lock.close()
+
+
+def _run_qt(root: Path, ns: argparse.Namespace) -> int:
+    os.environ.setdefault("QT_API", "pyside6")
+    import qasync
+    from ipics_server.logsetup import setup_logging
+    from PySide6.QtWidgets import QApplication
+
+    from ipics_desktop.shared.style import STYLE_SHEET
+
+    setup_logging("lab")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("IPICS HA Lab")
+    app.setStyleSheet(STYLE_SHEET)
+    app.setQuitOnLastWindowClosed(False)  # the trainer panel decides, not the last window
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, trainer.request_stop)
+    with loop:
+        return loop.run_until_complete(trainer.run())
+
+
+class TrainerApp:
+    """The lab, the panel and the devices, started and stopped together."""
+
+    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True):
+        from ipics_lab.trainer.lab import TrainerLab
+
+        self.lab = TrainerLab(root, time_scale=time_scale)
+        self.open_devices = open_devices
+        self.panel = None
+        self.launcher = None
+        self.monitor = None
+        self.splash = None
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> int:
+        """Start, wait for the panel to close (or a stop request), stop everything."""
+        try:
+            started = await self._start_or_stop()
+            if not started:
+                return 130 if self._stop.is_set() else 1
+            await self._stop.wait()
+            return 0
+        finally:
+            await self.shutdown()
+
+    async def _start_or_stop(self) -> bool:
+        self._show_splash()
+        start = asyncio.ensure_future(self.start())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if start not in done:
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await start
+            return False
+        try:
+            start.result()
+        except Exception as exc:  # noqa: BLE001 (a start-up step failed: say which; shutdown stops the rest)
+            print(f"ipics-lab: the lab did not start: {exc}", file=sys.stderr)
+            return False
+        return True
+
+    async def start(self) -> None:
+        from ipics_lab.trainer.actions import Actions
+        from ipics_lab.trainer.monitor import Monitor
+        from ipics_desktop.trainer.devices import DeviceLauncher
+        from ipics_desktop.trainer.panel import TrainerPanel
+
+        self._splash_text("Starting the media router and both servers...")
+        await self.lab.start()
+        print(self.banner(), flush=True)
+        self.lab.timeline.subscribe(self._log_event)
+        self.monitor = Monitor(self.lab.pair, self.lab.timeline, self.lab.clock)
+        self.monitor.start()
+        self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
+        self.panel = TrainerPanel(self.lab, Actions(self.lab.pair, self.lab.timeline), self.monitor,
+                                  self.launcher)
+        self.panel.closed.connect(self.request_stop)
+        self._close_splash()
+        self.panel.show()
+        if self.open_devices:
+            for kind, user in FIRST_DEVICES:
+                self.launcher.open(kind, user)
+
+    @staticmethod
+    def _log_event(event) -> None:
+        """The run log on stdout: the timeline as text, for a trainer's terminal and for
+        scripts.  Heartbeats are left out: several a second at a fast time scale."""
+        if event.kind != "heartbeat":
+            print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
+
+    def banner(self) -> str:
+        from ipics_lab.cli import default_lab_dir as default_lab_root
+
+        s = self.lab.summary
+        return (f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
+                f"  primary   {s['primary']['url']} (active)\n"
+                f"  secondary {s['secondary']['url']} (standby, Ready)\n"
+                f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
+                f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
+                f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
+                f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
+                f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
+                f"Close the trainer panel to stop the lab.")
+
+    async def shutdown(self) -> None:
+        """Every window, session, task and process this app started, in reverse order;
+        each step runs even if an earlier one failed."""
+        try:
+            if self.launcher is not None:
+                await self.launcher.close_all()
+        finally:
+            try:
+                if self.monitor is not None:
+                    await self.monitor.stop()
+            finally:
+                if self.panel is not None:
+                    self.panel.closed.disconnect(self.request_stop)
+                    self.panel.close()
+                    self.panel.deleteLater()
+                self._close_splash()
+                self.lab.stop()
+
+    # A plain window while the servers start (about ten seconds at real time), so the
+    # trainer sees something is happening.
+    def _show_splash(self) -> None:
+        from PySide6.QtWidgets import QLabel
+
+        self.splash = QLabel("Starting the IPICS HA Lab...")
+        self.splash.setObjectName("trainerSplash")
+        self.splash.setAccessibleName("Lab start-up progress")
+        self.splash.setWindowTitle("IPICS HA Lab")
+        self.splash.setMinimumSize(420, 120)
+        self.splash.setStyleSheet("font-size: 16px; padding: 24px;")
+        self.splash.show()
+
+    def _splash_text(self, text: str) -> None:
+        if self.splash is not None:
+            self.splash.setText(text)
+
+    def _close_splash(self) -> None:
+        if self.splash is not None:
+            self.splash.close()
+            self.splash.deleteLater()
+            self.splash = None

@@ -1,0 +1,534 @@
+"""The trainer's "open a device as a named user": IDC consoles, IP phones, mobile clients
+and telephones, each an in-process window on the trainer's qasync loop.
+
+Each device is built as its ``ipics-lab`` command builds it, against the trainer's
+lab: the console and the mobile client know both servers and log in as the user on the
+active one with the lab's users' password (never typed into a field, so no widget holds
+it); the IP phone's Services list the IPICS service of both servers and it logs in by
+Dial Login (the user's ID and the lab's PIN, as the keypad would send them); the
+telephone gets a number of its own (``55570``, the user's digit, a running digit) and
+plugs into the lab's telephone network, on hook.
+
+What happens to them (chapter, "HA Affect On Connected Devices") goes to the lab's
+timeline as "client" events, "dan (console): reconnected to secondary": online,
+offline, reconnected, redirected, moved by a push, failures, calls dropped.
+
+A device the trainer closes ends by itself (session logged out, sockets closed);
+``close_all`` closes the rest and waits until each has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.dial.pstn import PstnDirectory
+from ipics_lab.seed import DEMO_DIAL_IDS
+from PySide6.QtWidgets import QWidget
+
+from ipics_clients.credentials import Credentials
+from ipics_clients.known_servers import KnownServers
+from ipics_clients.mobile import MobileClient
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_clients.phone_push import PushReceiver
+from ipics_clients.phone_xml import Input, Text
+from ipics_clients.session import ConsoleSession, Notice, State
+from ipics_clients.talk import Floor
+from ipics_clients.telephone import State as Call
+from ipics_clients.telephone import Telephone
+from ipics_desktop.idc.idc import Idc
+from ipics_desktop.mobile.window import MobileWindow
+from ipics_desktop.phone.app import IPICS_PHONE_PATH
+from ipics_desktop.phone.window import PhoneWindow
+from ipics_desktop.telephone.panel import TelephonePanel
+
+log = logging.getLogger("ipics.trainer")
+
+DEVICE_KINDS = ("console", "phone", "mobile", "telephone")
+#: real seconds a device may take to end (a logout to a server that hangs: 5 s)
+CLOSE_TIMEOUT_S = 15.0
+#: real seconds to ask each server whether it is the active one
+PROBE_TIMEOUT_S = 2.0
+TELEPHONE_PREFIX = "55570"
+TELEPHONES_PER_USER = 9
+DASH = "\u2014"
+
+FloorFactory = Callable[[str], Any]  # user name -> a ``Floor`` (``close()`` awaited if it has one)
+
+
+@dataclass(eq=False)
+class Device:
+    """One open device.  ``window`` is the window the trainer works with (an IDC's
+    console window; its login dialog is in ``widgets`` too); ``client`` the core object
+    under it (``Idc``, ``MobileClient``, ``PhoneBrowser``, ``Telephone``)."""
+
+    kind: str
+    user: str
+    label: str  # "console", "phone 1001", "mobile", "telephone 5557011"
+    window: QWidget
+    widgets: tuple[QWidget, ...]
+    client: Any
+    number: str | None = None  # the telephone's
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
+    ending: bool = False
+    _close: Callable[[], None] = lambda: None  # asks the device to close (it ends by itself)
+    _cleanup: Callable[[], Awaitable[None]] | None = None
+    _last: tuple = ()  # the last state told to the timeline (phone, telephone)
+    _pushes: int = 0  # the phone's pushes received when it was last online
+    _online_on: str | None = None  # the server the phone was last online on
+
+    def front(self) -> QWidget:
+        """The window on screen now: an IDC shows its login dialog until it is logged in."""
+        return next((w for w in self.widgets if w.isVisible()), self.window)
+
+    def raise_(self) -> None:
+        for widget in self.widgets:
+            if widget.isVisible():
+                widget.raise_()
+                widget.activateWindow()
+
+
+class DeviceLauncher:
+    """Opens devices as named users for the trainer's ``lab`` (a started ``TrainerLab``).
+
+    ``profiles_dir`` holds one profile folder per user and kind (``dan-console``,
+    ``dan-mobile``).  ``floor_factory(user)`` gives each console its push-to-talk floor;
+    by default one ``RouterFloor`` per console on the lab's media router (talking with
+    the tickets the console's session gets at login), or one in-process ``Floor`` shared
+    by the consoles when the lab has no router.  The launcher closes the floors it got.
+    """
+
+    def __init__(self, lab, profiles_dir: Path, floor_factory: FloorFactory | None = None):
+        self.lab = lab
+        self.profiles_dir = Path(profiles_dir)
+        self.floor_factory = floor_factory
+        self.opened: list[Device] = []
+        self._shared_floor: Floor | None = None
+        self._ending: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ open
+    def open(self, kind: str, user: str) -> QWidget:
+        """The window of a new ``kind`` device logged in as ``user`` (the login runs in
+        the background; its outcome goes to the timeline), as on screen now: a console
+        shows its login dialog until the login is through, then its console window.
+        A console, phone or mobile client already open for that user is raised instead
+        (it keeps its profile); each telephone is a new one.  ``ValueError`` for an
+        unknown kind or user, with nothing opened."""
+        kind, user = self._check(kind, user)
+        if kind != "telephone":
+            for device in self.opened:
+                if device.kind == kind and device.user == user and not device.closing:
+                    device.raise_()
+                    return device.front()
+        build = {"console": self._open_console, "phone": self._open_phone, "mobile": self._open_mobile,
+                 "telephone": self._open_telephone}[kind]
+        device = build(user)
+        self.opened.append(device)
+        return device.front()
+
+    def _check(self, kind: str, user: str) -> tuple[str, str]:
+        if not isinstance(kind, str) or kind.strip().lower() not in DEVICE_KINDS:
+            raise ValueError(f"unknown device kind {kind!r}: one of {', '.join(DEVICE_KINDS)}")
+        name = user.strip().lower() if isinstance(user, str) else ""
+        if name not in DEMO_DIAL_IDS:
+            raise ValueError(f"unknown user {user!r}: one of {', '.join(DEMO_DIAL_IDS)}")
+        if getattr(self.lab, "pair", None) is None:
+            raise ValueError("the lab is not running: start it before opening devices")
+        return kind.strip().lower(), name
+
+    # --------------------------------------------------------------- console
+    def _open_console(self, user: str) -> Device:
+        profile = self._profile(user, "console")
+        known = self._known(profile)
+        floor = self._floor(user)
+        idc = Idc(known, Credentials(profile), clock=self.lab.clock, floor=floor)
+        device = Device("console", user, "console", idc.window, (idc.dialog, idc.window), idc)
+        title = f"{user} {DASH} IDC"
+        # The console redraws its title with every change: ours goes on after each.
+        keep_titles = _keeper((idc.dialog, f"{title} (login)"), (idc.window, title))
+        idc.bridge.changed.connect(keep_titles)
+        idc.dialog.logged_in.connect(keep_titles)
+        keep_titles()
+        idc.bridge.changed.connect(lambda notice: self._on_session_notice(device, idc.session, notice))
+        idc.closed.connect(lambda: self._end(device))
+        device._close = idc.close
+
+        async def cleanup() -> None:
+            if floor is not self._shared_floor and hasattr(floor, "close"):
+                await floor.close()
+
+        device._cleanup = cleanup
+        dialog = idc.dialog
+        dialog.username.setText(user)
+        dialog.remember.setChecked(False)  # the trainer's password is never kept
+        idc.start()
+
+        async def log_in() -> None:
+            dialog.set_busy(True)
+            dialog.show_message("redirected", "Looking for the active server ...")
+            try:
+                address = await self._active_address(known)
+            except BaseException:
+                dialog.set_busy(False)
+                raise
+            dialog.refresh_selector(address)
+            dialog.show_message("redirected", f"Connecting to {address} ...")
+            # The dialog's own login (redirects, the 5 s pause, its messages), with the
+            # password handed over in memory rather than typed into its field.
+            await dialog.log_in(address, user, self.lab.users_password)
+            if idc.session.state == State.LOGGED_OUT:
+                self._event(device, self._login_failure(dialog.message.text()))
+
+        # In the dialog's tasks: its Cancel stops it, closing the console cancels it.
+        dialog.login_task = self._spawn(device, log_in(), dialog.tasks)
+        return device
+
+    # ---------------------------------------------------------------- mobile
+    def _open_mobile(self, user: str) -> Device:
+        profile = self._profile(user, "mobile")
+        known = self._known(profile)
+        window = MobileWindow(MobileClient(ConsoleSession(known, clock=self.lab.clock), profile))
+        window.setWindowTitle(f"{user} {DASH} Mobile")
+        device = Device("mobile", user, "mobile", window, (window,), window.client)
+        window.bridge.changed.connect(lambda notice: self._on_session_notice(device, window.session, notice))
+        window.closed.connect(lambda: self._end(device))
+        device._close = window.close
+        window.username.setText(user)
+        window.show()
+
+        async def log_in() -> None:
+            window.set_login_busy(True)
+            try:
+                address = await self._active_address(known)
+            except BaseException:
+                window.set_login_busy(False)
+                raise
+            window.refresh_selector(address)
+            await window.log_in(address, user, self.lab.users_password)
+            if window.session.state == State.LOGGED_OUT:
+                self._event(device, self._login_failure(window.login_message.text()))
+
+        window.login_task = self._spawn(device, log_in(), window.tasks)
+        return device
+
+    # ----------------------------------------------------------------- phone
+    def _open_phone(self, user: str) -> Device:
+        dial_id = DEMO_DIAL_IDS[user]
+        services = [Service(f"IPICS {s.name}", s.url.rstrip("/") + IPICS_PHONE_PATH) for s in self.lab.pair.servers]
+        browser = PhoneBrowser(services, clock=self.lab.clock)
+        window = PhoneWindow(browser=browser, extension=dial_id)
+        window.setWindowTitle(f"Phone {dial_id} ({user})")
+        receiver = PushReceiver(window.execute)
+        device = Device("phone", user, f"phone {dial_id}", window, (window,), browser)
+        window.changed.connect(lambda: self._on_phone_change(device, receiver))
+        window.closed.connect(lambda: self._end(device))
+        device._close = window.close
+
+        async def cleanup() -> None:
+            await receiver.close()
+            await browser.close()
+
+        device._cleanup = cleanup
+        window.show()
+
+        async def log_in() -> None:
+            # Listening before the first request, which tells the service where to push.
+            try:
+                await receiver.start()
+            except OSError as exc:
+                self._event(device, f"cannot take pushes ({exc.strerror or exc}): after a failover "
+                                    "open Services and log in again")
+            else:
+                browser.headers.update(receiver.headers())
+                window.attach_push_receiver(receiver)
+            address = await self._active_address()
+            urls = [s.url for s in self.lab.pair.servers]
+            # As the user would: Services, the active's IPICS service, user ID and PIN, Submit.
+            await browser.press_services()
+            await browser.select(urls.index(address) if address in urls else 0)
+            screen = browser.screen.obj
+            if isinstance(screen, Input) and {i.param for i in screen.items} >= {"userid", "pin"}:
+                await browser.submit({"userid": dial_id, "pin": self.lab.pin})
+
+        self._spawn(device, log_in())
+        return device
+
+    # ------------------------------------------------------------- telephone
+    def _open_telephone(self, user: str) -> Device:
+        number = self._telephone_number(user)
+        telephone = Telephone(number, [s.url for s in self.lab.pair.servers])
+        panel = TelephonePanel(telephone=telephone)
+        panel.setWindowTitle(f"Telephone {number} ({user})")
+        device = Device("telephone", user, f"telephone {number}", panel, (panel,), telephone, number=number)
+        # Every change, not the panel's drawings (one per turn of the loop): a ring
+        # answered at once is still told as a ring.
+        panel_listener = telephone.on_change
+
+        def on_change(phone: Telephone) -> None:
+            if panel_listener is not None and not device.closing:
+                panel_listener(phone)
+            self._on_telephone_change(device)
+
+        telephone.on_change = on_change
+        panel.closed.connect(lambda: self._end(device))
+        device._close = panel.close
+
+        async def cleanup() -> None:
+            telephone.on_change = lambda _phone: self._on_telephone_change(device)  # the panel is gone
+            try:
+                await telephone.disconnect()  # hangs up and gives the number back
+            finally:
+                telephone.on_change = None
+
+        device._cleanup = cleanup
+        panel.show()
+
+        async def plug_in() -> None:
+            try:
+                await telephone.connect_to(PstnDirectory(self.lab.pair.pstn_directory))
+            except (OSError, ValueError) as exc:
+                self._event(device, f"cannot join the lab's telephone network ({exc}): calls to IPICS "
+                                    "work, calls from it will not ring")
+
+        self._spawn(device, plug_in())
+        return device
+
+    def _telephone_number(self, user: str) -> str:
+        digit = DEMO_DIAL_IDS[user][-1]
+        taken = {d.number for d in self.opened if d.number and not d.closing}
+        pstn = PstnDirectory(self.lab.pair.pstn_directory)
+        for n in range(1, TELEPHONES_PER_USER + 1):
+            number = f"{TELEPHONE_PREFIX}{digit}{n}"
+            # Not one another telephone of the lab (another process) has either.
+            if number not in taken and pstn.lookup(number) is None:
+                return number
+        raise ValueError(f"{user} already has {TELEPHONES_PER_USER} telephones: close one first")
+
+    # ------------------------------------------------------------ events
+    def _on_session_notice(self, device: Device, session: ConsoleSession, notice: Notice | None) -> None:
+        """A console's or mobile client's notice, as a short sentence with server names."""
+        if notice is None:
+            return
+        server = self._name(session.server)
+        words = {
+            "online": f"online on {server}",
+            "offline": f"offline ({server} lost)",
+            "reconnected": f"reconnected to {server}",
+            "redirected": f"redirected from the standby to {self._name(session.known.active())}",
+            "logged-out": "logged out",
+        }.get(notice.kind)
+        if words is None and notice.kind in ("paused", "error", "missing"):
+            words = f"{'failure' if notice.kind == 'error' else notice.kind}: {self._named(notice.text)}"
+        if words:
+            self._event(device, words, server if session.server else None)
+
+    def _on_phone_change(self, device: Device, receiver: PushReceiver) -> None:
+        screen = device.client.screen
+        where = self._name(screen.url) if self._server_url(screen.url) else None
+        obj = screen.obj
+        if screen.error:
+            state = ("failure", where, self._named(obj.text.splitlines()[0] if obj.text else obj.title))
+        elif where is None:
+            return  # the phone's own Services menu
+        elif obj.title == "IPICS Login":
+            state = ("login", where, obj.prompt)
+        elif obj.title == "IPICS" and isinstance(obj, Text):
+            state = ("refused", where, self._named(obj.text))
+        else:
+            state = ("online", where, "")
+        if state == device._last:
+            return
+        previous, device._last = device._last, state
+        kind, where, text = state
+        if kind == "online":
+            pushed = len(receiver.received) > device._pushes
+            if device._online_on is None:
+                words = f"logged in on {where} (Dial Login {DEMO_DIAL_IDS[device.user]})"
+            elif where != device._online_on:
+                words = f"moved to {where} (pushed by the new active)" if pushed else f"redirected to {where}"
+            elif not previous or previous[0] != "online":
+                words = f"back on {where}"
+            else:
+                words = ""
+            device._online_on, device._pushes = where, len(receiver.received)
+        elif kind == "failure":
+            words = f"failure: {text}"
+        elif kind == "refused":
+            words = f"{where} refused: {text}"
+        elif text != "Enter your user ID and PIN":  # the login screen on the way in says nothing new
+            words = f"login screen on {where}: {text}"
+        else:
+            words = ""
+        if words:
+            self._event(device, words, where)
+
+    def _on_telephone_change(self, device: Device) -> None:
+        phone: Telephone = device.client
+        state = (phone.state, phone.server, phone.user)
+        if state == device._last:
+            return
+        previous, device._last = device._last, state
+        server = self._name(phone.server)
+        was = previous[0] if previous else Call.ON_HOOK
+        words = ""
+        if phone.state == Call.CONNECTED and was != Call.CONNECTED:
+            words = f"call connected to {server}"
+        elif phone.state == Call.CONNECTED and phone.user and (not previous or previous[2] != phone.user):
+            words = f"logged in as {phone.user} on {server}"
+        elif phone.state == Call.DROPPED:
+            words = f"call dropped by {server}"
+        elif phone.state == Call.BUSY:
+            words = "all circuits busy: no server took the call"
+        elif phone.state == Call.RINGING:
+            words = "ringing: a dial-out call from IPICS"
+        elif phone.state == Call.ON_HOOK and was == Call.CONNECTED:
+            words = "hung up"
+        if words:
+            self._event(device, words, server if phone.server else None)
+
+    def _login_failure(self, message: str) -> str:
+        """The login form's message ("Login failed: wrong user name or password.") as an event."""
+        reason = message.removeprefix("Login failed:").strip().rstrip(".")
+        return f"login failed: {self._named(reason) or 'no reason given'}"
+
+    def _event(self, device: Device, words: str, server: str | None = None) -> None:
+        self.lab.timeline.add("client", f"{device.user} ({device.label}): {words}",
+                              server=server if server in ("primary", "secondary") else None)
+
+    def _server_url(self, url: str | None):
+        for s in self.lab.pair.servers:
+            if url and (url == s.url or url.startswith(s.url + "/")):
+                return s
+        return None
+
+    def _name(self, address: str | None) -> str:
+        server = self._server_url(address)
+        return server.name if server else (address or "no server")
+
+    def _named(self, text: str) -> str:
+        """``text`` with the lab's server addresses as their names (primary, secondary)."""
+        for s in self.lab.pair.servers:
+            text = text.replace(s.url, s.name).replace(s.url.split("://", 1)[1], s.name)
+        return text
+
+    # ------------------------------------------------------------ helpers
+    def _profile(self, user: str, kind: str) -> Path:
+        profile = self.profiles_dir / f"{user}-{kind}"
+        profile.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return profile
+
+    def _known(self, profile: Path) -> KnownServers:
+        """The selector: this lab's two servers.  A lab is a clean install on new ports
+        each start, so servers a profile kept from an earlier lab are gone: dropped."""
+        known = KnownServers.load(profile / "servers.json")
+        urls = [s.url for s in self.lab.pair.servers]
+        known.servers = [s for s in known.servers if s.address in urls]
+        for url in urls:
+            known.add(url)
+        known.save()
+        return known
+
+    def _floor(self, user: str):
+        if self.floor_factory is not None:
+            return self.floor_factory(user)
+        if self.lab.router is not None:
+            from ipics_clients.router_floor import RouterFloor
+
+            return RouterFloor(self.lab.router.url)  # the IDC gives it its session's tickets
+        if self._shared_floor is None:
+            self._shared_floor = Floor()
+        return self._shared_floor
+
+    async def _active_address(self, known: KnownServers | None = None) -> str:
+        """The server answering as the active one now; else the one last seen active,
+        else the primary (the login then follows the chapter: redirect, pause, retry)."""
+        urls = [s.url for s in self.lab.pair.servers]
+
+        async def active(url: str) -> bool:
+            async with ApiClient(url, timeout_s=PROBE_TIMEOUT_S) as probe:
+                try:
+                    return (await probe.get("/api/v1/health/active")).status == 200
+                except Unreachable:
+                    return False
+
+        answers = await asyncio.gather(*(active(u) for u in urls))
+        found = next((u for u, yes in zip(urls, answers, strict=True) if yes), None)
+        return found or (known.active() if known else None) or urls[0]
+
+    def _spawn(self, device: Device, coro, owner=None) -> asyncio.Task:
+        """A device's background step; in ``owner`` (a window's ``Tasks``) too when the
+        window must cancel it itself (its Cancel button, its close)."""
+        task = owner.start(coro) if owner is not None else asyncio.get_running_loop().create_task(coro)
+        device.tasks.add(task)
+        task.add_done_callback(lambda t: self._task_done(device, t))
+        return task
+
+    def _task_done(self, device: Device, task: asyncio.Task) -> None:
+        device.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s (%s) failed", device.user, device.label, exc_info=task.exception())
+            self._event(device, f"failure: {type(task.exception()).__name__}: {task.exception()}")
+
+    # --------------------------------------------------------------- close
+    def _end(self, device: Device) -> None:
+        """The device closed (by the trainer or by ``close_all``): end what it holds."""
+        if device.ending:
+            return
+        device.ending = device.closing = True
+        task = asyncio.get_running_loop().create_task(self._finish(device))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
+    async def _finish(self, device: Device) -> None:
+        try:
+            for task in list(device.tasks):
+                task.cancel()
+            await asyncio.gather(*device.tasks, return_exceptions=True)
+            if device._cleanup is not None:
+                await device._cleanup()
+        except Exception:  # ending anyway: say why it did not end cleanly
+            log.warning("%s (%s) did not close cleanly", device.user, device.label, exc_info=True)
+        finally:
+            if device in self.opened:
+                self.opened.remove(device)
+            for widget in device.widgets:
+                widget.deleteLater()
+            if isinstance(device.client, Idc):
+                device.client.deleteLater()
+            device.ended.set()
+
+    async def close_all(self) -> None:
+        """Close every device and wait until each has ended (sessions logged out, tasks
+        cancelled, sockets closed)."""
+        devices = list(self.opened)
+        for device in devices:
+            if not device.closing:
+                device.closing = True
+                device._close()
+        for device in devices:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await device.ended.wait()
+            except TimeoutError:
+                # The window never said it closed: end what it holds here.
+                log.warning("%s (%s) did not close within %.0f s", device.user, device.label, CLOSE_TIMEOUT_S)
+                self._end(device)
+        if self._ending:
+            await asyncio.gather(*list(self._ending), return_exceptions=True)
+        self._shared_floor = None
+
+
+def _keeper(*titles: tuple[QWidget, str]) -> Callable[..., None]:
+    def keep(*_args) -> None:
+        for widget, title in titles:
+            if widget.windowTitle() != title:
+                widget.setWindowTitle(title)
+
+    return keep

@@ -1,0 +1,272 @@
+"""The lab's pytest plugin (entry point ``ipics_lab``): an HA pair, its addresses, an
+administrator's session and faults, for test engineers.  The fixtures that open an IDC
+or an IP phone in a qtbot (``ipics_idc``, ``ipics_phone``) are the desktop's part of it
+(``ipics_desktop.testing``, entry point ``ipics_lab_qt``).
+
+Installed with the package, so any test module in this environment can ask for the
+fixtures (all named ``ipics_*``; each one's docstring says what it gives):
+
+    async def test_the_secondary_takes_over(ipics_pair, ipics_faults, ipics_takeover_deadline_s):
+        await ipics_faults.power_off("primary")  # kill -9
+        await ipics_pair.wait_status(ipics_pair.secondary, ipics_takeover_deadline_s, role="active")
+
+Options: ``--ipics-time-scale S`` (or the ini option ``ipics_time_scale``; default 0.01:
+the 25 s failover window passes in a quarter of a real second), ini options
+``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5).
+
+Importing this module imports neither Qt nor the servers: the fixtures do, when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import pytest
+
+try:
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:  # the plugin loads in every pytest run here; only its async fixtures need it
+    async_fixture = pytest.fixture
+
+if TYPE_CHECKING:
+    from ipics_lab.supervisor import LabPair, ServerProcess
+
+DEFAULT_TIME_SCALE = 0.01
+DEFAULT_HEARTBEAT_INTERVAL_S = 5
+DEFAULT_MISSED_HEARTBEATS = 5
+#: the demo users' password and Dial Login PIN (fixed, so a failing test can be replayed by hand)
+DEMO_PASSWORD = "Demo-Pass-2026"
+DEMO_PIN = "246810"
+#: real seconds of slack on every derived deadline, for a loaded machine
+SLACK_S = 10
+
+
+# --------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class LabSettings:
+    time_scale: float
+    heartbeat_interval_s: int
+    missed_heartbeats: int
+
+
+_SETTINGS = pytest.StashKey[LabSettings]()
+
+
+def check_time_scale(value: float) -> float:
+    from ipics_server.clock import (
+        check_time_scale as servers_rule,  # not at import: no server code
+    )
+
+    return servers_rule(value)
+
+
+def parse_time_scale(text: str) -> float:
+    """A time scale from the command line or the ini file: real seconds per emulated second."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    try:
+        return check_time_scale(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole(name: str, text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"ini option {name} = {text!r} is not a whole number") from None
+    if not low <= value <= high:  # the chapter's ranges; the server would refuse the settings later
+        raise pytest.UsageError(f"ini option {name} = {value} is outside {low}-{high}")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ipics_lab", "IPICS HA Lab (the ipics_* fixtures)")
+    group.addoption("--ipics-time-scale", type=parse_time_scale, default=None, metavar="S",
+                    help="real seconds per emulated second for the lab's pair "
+                         f"(default: ini ipics_time_scale, else {DEFAULT_TIME_SCALE})")
+    parser.addini("ipics_time_scale", "the lab pair's time scale (real seconds per emulated second)",
+                  default=str(DEFAULT_TIME_SCALE))
+    parser.addini("ipics_heartbeat_interval", "ipics_pair's heartbeat interval, emulated seconds (5-600)",
+                  default=str(DEFAULT_HEARTBEAT_INTERVAL_S))
+    parser.addini("ipics_missed_heartbeats", "ipics_pair's missed heartbeat count (5-30)",
+                  default=str(DEFAULT_MISSED_HEARTBEATS))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    scale = config.getoption("ipics_time_scale")
+    if scale is None:
+        try:
+            scale = parse_time_scale(config.getini("ipics_time_scale"))
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini option ipics_time_scale: {exc}") from None
+    config.stash[_SETTINGS] = LabSettings(
+        time_scale=scale,
+        heartbeat_interval_s=_whole("ipics_heartbeat_interval", config.getini("ipics_heartbeat_interval"), 5, 600),
+        missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30))
+
+
+def _settings(config: pytest.Config) -> LabSettings:
+    return config.stash[_SETTINGS]
+
+
+# -------------------------------------------------------------------- the pair
+@dataclass(frozen=True)
+class ServerAddress:
+    name: str  # "primary" or "secondary"
+    url: str  # the client API, http://host:port
+    host: str  # its own loopback address
+    port: int
+    ssh_port: int | None  # the server shell (ipics-lab shell); None if it runs without SSH
+
+
+@dataclass(frozen=True)
+class PairAddresses:
+    primary: ServerAddress
+    secondary: ServerAddress
+    heartbeat_port: int  # the same port on both hosts, as on two real servers
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.primary.url, self.secondary.url]
+
+    def server(self, name: str) -> ServerAddress:
+        if name not in ("primary", "secondary"):
+            raise ValueError(f"no server {name!r}: primary or secondary")
+        return getattr(self, name)
+
+
+def pair_addresses(pair: LabPair) -> PairAddresses:
+    def one(s: ServerProcess) -> ServerAddress:
+        return ServerAddress(s.name, s.url, s.host, s.port, s.ssh_port)
+
+    return PairAddresses(one(pair.primary), one(pair.secondary), pair.primary.heartbeat_port)
+
+
+async def active_server(pair: LabPair, timeout_s: float = SLACK_S) -> ServerProcess:
+    """The server that reports itself active (the first of two in a split brain)."""
+    from ipics_server.adapters.httpclient import Unreachable
+    from ipics_lab.supervisor import wait_until
+
+    async def find():
+        for server in pair.servers:
+            try:
+                if (await pair.status(server)).get("role") == "active":
+                    return server
+            except Unreachable:
+                continue
+        return None
+
+    return await wait_until(find, timeout_s, "a server of the pair to be active")
+
+
+def takeover_deadline_s(time_scale: float, heartbeat_interval_s: int = DEFAULT_HEARTBEAT_INTERVAL_S,
+                        missed_heartbeats: int = DEFAULT_MISSED_HEARTBEATS) -> float:
+    """Real seconds a whole failover may take: the missed-heartbeat window plus the
+    longest takeover (a crashed tomcat's, 300 emulated s), scaled, plus slack."""
+    from ipics_server.core.roles import TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S
+
+    longest = max(TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S)
+    return (heartbeat_interval_s * missed_heartbeats + longest) * time_scale + SLACK_S
+
+
+@pytest.fixture
+def ipics_time_scale(request: pytest.FixtureRequest) -> float:
+    """Real seconds per emulated second for the lab: ``--ipics-time-scale``, else the
+    ini option ``ipics_time_scale``, else 0.01.  A test module may override this fixture
+    (``@pytest.fixture def ipics_time_scale(): return 0.02``)."""
+    return _settings(request.config).time_scale
+
+
+@pytest.fixture
+def ipics_takeover_deadline_s(ipics_time_scale: float, request: pytest.FixtureRequest) -> float:
+    """Real seconds to wait for a failover at this lab's settings: the missed-heartbeat
+    window plus the longest takeover (300 emulated s), scaled, plus 10 s of slack."""
+    s = _settings(request.config)
+    return takeover_deadline_s(ipics_time_scale, s.heartbeat_interval_s, s.missed_heartbeats)
+
+
+@pytest.fixture
+def ipics_lab(tmp_path, ipics_time_scale: float):
+    """An unstarted ``LabPair`` (ipics_lab.supervisor) in the test's ``tmp_path``
+    at ``ipics_time_scale``: call ``await ipics_lab.up(...)`` or its steps yourself.
+    Stopped after the test; a server that does not stop is killed."""
+    from ipics_lab.supervisor import LabPair
+
+    try:
+        check_time_scale(ipics_time_scale)
+    except (TypeError, ValueError) as exc:
+        pytest.fail(f"ipics_time_scale: {exc}", pytrace=False)
+    pair = LabPair(tmp_path, time_scale=ipics_time_scale)
+    try:
+        yield pair
+    finally:
+        pair.stop()  # SIGTERM, then kill -9 after 10 s
+        for server in pair.servers:
+            server.kill()  # a no-op unless it is still running
+
+
+@async_fixture
+async def ipics_pair(ipics_lab: LabPair, request: pytest.FixtureRequest) -> LabPair:
+    """``ipics_lab`` started as ``ipics-lab up`` does without demo data: licenses, NTP,
+    trust, HA configured (heartbeat interval and missed count from the ini options
+    ``ipics_heartbeat_interval``, 5 s, and ``ipics_missed_heartbeats``, 5), the primary
+    active and the standby Ready."""
+    s = _settings(request.config)
+    await ipics_lab.up(interval_s=s.heartbeat_interval_s, missed_count=s.missed_heartbeats)
+    return ipics_lab
+
+
+@async_fixture
+async def ipics_demo(ipics_pair: LabPair) -> SimpleNamespace:
+    """``ipics_pair`` with the demo data (ipics_lab.seed): Dan, Adam, Ursula, Amy
+    and Fred (password ``.password``; Dial Login user IDs 1001-1005 in ``.dial_ids``,
+    PIN ``.pin``), channels Fire, Police, EMS, Public Works, two VTGs, an incident with a
+    photo.  ``.pair`` is the pair, ``.seeded`` the ids ``seed_demo_data`` returned.
+    Replicated to the standby before the test starts."""
+    from ipics_lab.seed import DEMO_DIAL_IDS, seed_demo_data
+
+    async with await ipics_pair.admin(ipics_pair.primary) as admin:
+        seeded = await seed_demo_data(admin, DEMO_PASSWORD, DEMO_PIN)
+    await ipics_pair.wait_ready()
+    return SimpleNamespace(pair=ipics_pair, seeded=seeded, password=DEMO_PASSWORD, pin=DEMO_PIN,
+                           dial_ids=dict(DEMO_DIAL_IDS))
+
+
+@pytest.fixture
+def ipics_addresses(ipics_pair: LabPair) -> PairAddresses:
+    """Where the started pair listens: ``.primary`` and ``.secondary`` (``url``, ``host``,
+    ``port``, ``ssh_port``), ``.heartbeat_port``, ``.urls``.  They stay valid across a
+    power off and on (a server comes back on the same ports)."""
+    return pair_addresses(ipics_pair)
+
+
+@async_fixture
+async def ipics_admin(ipics_pair: LabPair):
+    """An ``ApiClient`` logged in as ipicsadmin on the active server (the primary, unless
+    the test changed the pair first); closed after the test.  Its ``.token`` also works
+    on the partner once replicated (sessions replicate)."""
+    client = await ipics_pair.admin(await active_server(ipics_pair))
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+def ipics_faults(ipics_pair: LabPair):
+    """``ipics_lab.trainer.actions.Actions`` on the pair: faults (``power_off``,
+    ``power_on``, ``crash_tomcat``, ``cut_link``, ``heal_link``, ``skew_clock``,
+    ``fill_txlog``) and the administrator's actions (``failover_now``, ``go_standby``,
+    ``repair``, ``rsync``, ``unconfigure``, ``configure``), each awaited, each returning
+    a sentence or raising ``ActionRefused`` with the reason."""
+    from ipics_lab.trainer.actions import Actions
+
+    return Actions(ipics_pair)
+
+

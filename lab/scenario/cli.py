@@ -1,0 +1,169 @@
+"""``ipics-lab scenario list`` and ``ipics-lab scenario run NAME|FILE``: headless.
+
+``run`` starts a trainer lab (media router, HA pair, demo data) in a temporary folder
+or ``--data-dir``, prints each step as it goes (narration, action, expectations) and
+the pass/fail report, and stops the lab.  Exit status: 0 passed, 1 an expectation or
+an action failed, 2 a bad scenario file or a lab that does not start.
+
+    python -m ipics_lab.scenario.cli run earthquake --time-scale 0.01
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import signal
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+from ipics_server.clock import check_time_scale
+
+from ipics_lab.scenario.loader import builtin_names, load_scenario
+from ipics_lab.scenario.model import ScenarioError
+from ipics_lab.scenario.report import StepReport
+
+EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+#: real seconds the lab may take to start (two servers, trust, configure, Ready, demo data)
+LAB_START_TIMEOUT_S = 180.0
+
+
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="scenario_command", required=True, metavar="list|run")
+    sub.add_parser("list", help="the built-in scenarios, with their titles")
+    p_run = sub.add_parser("run", help="run a scenario headless and print a pass/fail report")
+    p_run.add_argument("scenario", metavar="NAME|FILE", help="a built-in scenario's name or a scenario file (.toml)")
+    p_run.add_argument("--time-scale", type=float, default=1.0,
+                       help="real seconds per emulated second (0.01: 100x faster; default 1, real time)")
+    p_run.add_argument("--data-dir", type=Path, default=None,
+                       help="where the lab's servers keep their data (default: a temporary folder, removed after)")
+
+
+def run(ns: argparse.Namespace) -> int:
+    if ns.scenario_command == "list":
+        return _list()
+    try:
+        scenario = load_scenario(ns.scenario)
+    except ScenarioError as exc:
+        print(f"bad scenario: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        check_time_scale(ns.time_scale)
+    except ValueError as exc:
+        print(f"--time-scale: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if ns.data_dir is not None:
+        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale)
+    with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
+        return _run_locked(scenario, Path(tmp), ns.time_scale)
+
+
+def _run_locked(scenario, root: Path, time_scale: float) -> int:
+    """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
+    scenario's clean install would otherwise wipe out from under it."""
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
+    except OSError as exc:
+        print(f"the lab did not start: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another lab is running with the data directory {root}; stop it or pass another --data-dir",
+                  file=sys.stderr)
+            return EXIT_UNUSABLE
+        return asyncio.run(_run(scenario, root, time_scale))
+
+
+def _list() -> int:
+    for name in builtin_names():
+        try:
+            title = load_scenario(name).title
+        except ScenarioError as exc:  # a broken built-in is a bug; say so and go on
+            title = f"(cannot be loaded: {exc})"
+        print(f"{name:<24} {title}")
+    return EXIT_PASSED
+
+
+async def _run(scenario, root: Path, time_scale: float) -> int:
+    from ipics_lab.trainer.lab import TrainerLab
+
+    from ipics_lab.scenario.runner import ScenarioRunner
+
+    print(f"Scenario {scenario.name}: {scenario.title}")
+    print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))
+    print(f"Starting the lab in {root} (time scale {time_scale:g}) ...", flush=True)
+    lab = TrainerLab(root, time_scale=time_scale)
+    runner = None
+    loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, lambda: runner.cancel() if runner else main_task.cancel())
+    try:
+        try:
+            async with asyncio.timeout(LAB_START_TIMEOUT_S):
+                await lab.start()
+        except asyncio.CancelledError:
+            print("cancelled while the lab was starting", file=sys.stderr)
+            return EXIT_UNUSABLE
+        except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
+            print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        print("The lab is up: primary active, secondary standby Ready.", flush=True)
+        lab.timeline.subscribe(_print_console_event)
+        runner = ScenarioRunner(lab, scenario, on_step=_print_step)
+        report = await runner.run()
+    finally:
+        _stop(lab)
+    print()
+    for line in report.lines():
+        print(line)
+    return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _stop(lab) -> None:
+    try:
+        lab.stop()
+    except OSError as exc:
+        # TrainerLab.stop removes lab.json before stopping the processes: if that fails
+        # (a data dir that is not a folder), the processes must still stop.
+        print(f"stopping the lab: {exc}", file=sys.stderr)
+        for process in (lab.pair, lab.router):
+            if process is not None:
+                process.stop()
+
+
+def _print_console_event(event) -> None:
+    """What the consoles say as it happens ("dan: offline ..."); the rest of the
+    timeline is in the step's own lines."""
+    if event.kind == "client" and event.text.split(" ", 1)[0].endswith(":"):
+        print(f"  . {event.text}", flush=True)
+
+
+def _print_step(sr: StepReport) -> None:
+    if sr.passed is None:
+        print(f"\n[step {sr.index}]", flush=True)
+        if sr.say:
+            print(textwrap.fill(sr.say, 88, initial_indent="  ", subsequent_indent="  "))
+        if sr.action:
+            print(f"  do: {sr.action}", flush=True)
+        return
+    for line in sr.details:
+        print(f"  {line}")
+    print(f"  -> step {sr.index} {sr.status_word()}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ipics-lab scenario", description="Run lab scenarios headless")
+    add_scenario_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

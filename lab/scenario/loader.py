@@ -1,0 +1,296 @@
+"""Reading a scenario file (TOML) and checking it strictly before anything runs.
+
+Every mistake is a ``ScenarioError`` naming the file, the step number and the key:
+an unknown key, a wrong type, an unknown action, user, server or channel, a bad
+duration, an ``at`` earlier than the step before, a user acting before logging in.
+A scenario that loads runs without surprises from its own text.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ipics_lab.scenario.durations import parse_duration
+from ipics_lab.scenario.model import (
+    ACTIONS,
+    CHANNELS,
+    DIRECTIONS,
+    OPERATORS,
+    SERVERS,
+    SUBJECTS,
+    USERS,
+    Expectation,
+    Param,
+    Scenario,
+    ScenarioError,
+    Step,
+)
+
+TOP_KEYS = ("title", "description", "step")
+STEP_KEYS = ("at", "after", "say", "do", "expect")
+SUFFIX = ".toml"
+#: a file larger than this is not a scenario someone wrote
+MAX_FILE_BYTES = 1_000_000
+
+
+#: earlier names of built-in scenarios, still accepted (the contract's names are the files')
+ALIASES = {"split-brain-clock-skew": "clock-skew-split-brain", "maintenance-failover": "manual-failover"}
+
+
+def builtin_names() -> list[str]:
+    """The scenarios shipped with the lab, by name."""
+    folder = resources.files(__package__) / "builtin"
+    return sorted(p.name[: -len(SUFFIX)] for p in folder.iterdir() if p.name.endswith(SUFFIX))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A built-in scenario by name (or an earlier name, ``ALIASES``), or a scenario file by path."""
+    text_name = str(name_or_path)
+    if isinstance(name_or_path, str) and text_name in ALIASES and not Path(text_name).is_file():
+        text_name = ALIASES[text_name]
+    if isinstance(name_or_path, str) and text_name in builtin_names():
+        source = resources.files(__package__) / "builtin" / f"{text_name}{SUFFIX}"
+        return parse_scenario(source.read_text(encoding="utf-8"), name=text_name, where=f"built-in {text_name}")
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(builtin_names())
+        raise ScenarioError(f"{text_name}: no such scenario file, and not a built-in scenario ({known})")
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: too large for a scenario file (over {MAX_FILE_BYTES} bytes)")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
+    return parse_scenario(text, name=path.stem, where=str(path), path=path)
+
+
+def parse_scenario(text: str, *, name: str, where: str, path: Path | None = None) -> Scenario:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
+    return _Checker(where).scenario(doc, name, path)
+
+
+class _Checker:
+    """Walks one file's document, remembering what earlier steps set up (who is logged
+    in, which channels exist) so later steps can be checked against it."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.step_no: int | None = None
+        self.expect_no: int | None = None
+        self.logged_in: set[str] = set()
+        self.consoles: set[str] = set()  # users with a console (logged in at some point)
+        self.channels: set[str] = set(CHANNELS)
+
+    # ---------------------------------------------------------------- errors
+    def error(self, key: str | None, why: str) -> ScenarioError:
+        place = [self.where]
+        if self.step_no is not None:
+            place.append(f"step {self.step_no}")
+        if self.expect_no is not None:
+            place.append(f"expect {self.expect_no}")
+        if key is not None:
+            place.append(f"key '{key}'")
+        return ScenarioError(f"{', '.join(place)}: {why}")
+
+    def unknown_keys(self, table: dict, allowed, what: str) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.error(key, f"unknown key for {what} (allowed: {', '.join(allowed)})")
+
+    def text(self, table: dict, key: str, *, required: bool) -> str:
+        if key not in table:
+            if required:
+                raise self.error(key, "missing")
+            return ""
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {_type(value)}")
+        if required and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value.strip()
+
+    # --------------------------------------------------------------- the file
+    def scenario(self, doc: dict, name: str, path: Path | None) -> Scenario:
+        self.unknown_keys(doc, TOP_KEYS, "a scenario")
+        title = self.text(doc, "title", required=True)
+        description = self.text(doc, "description", required=True)
+        raw_steps = doc.get("step")
+        if raw_steps is None:
+            raise self.error("step", "missing: a scenario needs at least one [[step]]")
+        if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
+            raise self.error("step", "must be an array of tables: write each step under [[step]]")
+        if not raw_steps:
+            raise self.error("step", "a scenario needs at least one [[step]]")
+        steps, last_at = [], None
+        for i, raw in enumerate(raw_steps, start=1):
+            self.step_no = i
+            step = self.step(raw, i)
+            if step.at_s is not None:
+                if last_at is not None and step.at_s < last_at[1]:
+                    raise self.error("at", f"{raw['at']!r} is earlier than step {last_at[0]}'s at")
+                last_at = (i, step.at_s)
+            steps.append(step)
+        self.step_no = None
+        return Scenario(name=name, title=title, description=description, steps=steps, path=path)
+
+    # ---------------------------------------------------------------- a step
+    def step(self, raw: dict, index: int) -> Step:
+        do = raw.get("do")
+        if do is not None and not isinstance(do, str):
+            raise self.error("do", f"must be a string naming an action, not {_type(do)}")
+        if do is not None and do not in ACTIONS:
+            raise self.error("do", f"unknown action {do!r} (actions: {', '.join(ACTIONS)})")
+        params_spec = ACTIONS[do][1] if do else {}
+        self.unknown_keys(raw, (*STEP_KEYS, *params_spec), f"do = {do!r}" if do else "a step without 'do'")
+        if "at" in raw and "after" in raw:
+            raise self.error("after", "give 'at' (since the start) or 'after' (since the previous step), not both")
+        at_s = self.duration(raw, "at") if "at" in raw else None
+        after_s = self.duration(raw, "after") if "after" in raw else None
+        say = self.text(raw, "say", required=False)
+        params = {key: self.param(raw, key, spec) for key, spec in params_spec.items()}
+        if do is None and not say and "expect" not in raw:
+            raise self.error(None, "an empty step: give it 'say', 'do' or 'expect'")
+        self.follow(do, params)
+        expect = self.expectations(raw.get("expect")) if "expect" in raw else ()
+        return Step(index=index, say=say, do=do, params=params, at_s=at_s, after_s=after_s, expect=expect)
+
+    def duration(self, table: dict, key: str) -> float:
+        try:
+            return parse_duration(table[key])
+        except (ValueError, TypeError) as exc:
+            raise self.error(key, str(exc)) from None
+
+    def param(self, raw: dict, key: str, spec: Param) -> Any:
+        if key not in raw:
+            if spec.required:
+                raise self.error(key, "missing")
+            return spec.default
+        value = raw[key]
+        kind = spec.kind
+        if kind == "duration":
+            return self.duration(raw, key)
+        if kind in ("number", "percent"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.error(key, f"must be a number, not {_type(value)}")
+            if kind == "percent" and not 0 < value <= 100:
+                raise self.error(key, f"must be a percentage between 0 and 100, not {value}")
+            return value
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {_type(value)}")
+        choices = {"server": SERVERS, "login-server": (*SERVERS, "selected"), "user": USERS,
+                   "operator": OPERATORS, "direction": DIRECTIONS}.get(kind)
+        if choices is not None and value not in choices:
+            what = {"user": "user", "operator": "operator (only an operator assigns and creates channels)"}.get(
+                kind, "value")
+            raise self.error(key, f"unknown {what} {value!r} (one of: {', '.join(choices)})")
+        if kind == "channel" and value not in self.channels:
+            raise self.error(key, f"unknown channel {value!r} (the demo channels {', '.join(CHANNELS)}, "
+                                  "or one made by an earlier create-channel)")
+        if kind == "new-channel" and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def follow(self, do: str | None, params: dict) -> None:
+        """Keep track of who is logged in and which channels exist, so a step that needs
+        a console (logout, assign, PTT) is refused where it would fail at run time."""
+        acting = params.get("as") if do in ("assign-channel", "create-channel") else (
+            params.get("user") if do in ("logout", "ptt-press", "ptt-release") else None)
+        if acting is not None and acting not in self.logged_in:
+            key = "as" if do in ("assign-channel", "create-channel") else "user"
+            raise self.error(key, f"{acting} is not logged in at this step (add a login step before)")
+        if do == "login":
+            self.logged_in.add(params["user"])
+            self.consoles.add(params["user"])
+        elif do == "logout":
+            self.logged_in.discard(params["user"])
+        elif do == "create-channel":
+            self.channels.add(params["name"])
+
+    # --------------------------------------------------------- expectations
+    def expectations(self, raw: Any) -> tuple[Expectation, ...]:
+        items = [raw] if isinstance(raw, dict) else raw
+        if not isinstance(items, list) or not items or not all(isinstance(e, dict) for e in items):
+            raise self.error("expect", "must be a table, or an array of tables: "
+                                       "expect = [{ server = \"primary\", role = \"active\" }]")
+        out = []
+        for n, item in enumerate(items, start=1):
+            self.expect_no = n if len(items) > 1 or not isinstance(raw, dict) else None
+            out.append(self.expectation(item))
+        self.expect_no = None
+        return tuple(out)
+
+    def expectation(self, item: dict) -> Expectation:
+        subjects = [s for s in SUBJECTS if s in item]
+        if len(subjects) != 1:
+            raise self.error("expect", "each expectation names exactly one of 'server', 'client' or 'listener' "
+                                       f"(found {', '.join(subjects) or 'none'})")
+        subject = subjects[0]
+        table = SUBJECTS[subject]
+        self.unknown_keys(item, (subject, "within", *table), f"a {subject} expectation")
+        who = item[subject]
+        if not isinstance(who, str):
+            raise self.error(subject, f"must be a string, not {_type(who)}")
+        if subject == "server" and who not in SERVERS:
+            raise self.error(subject, f"unknown server {who!r} (one of: {', '.join(SERVERS)})")
+        if subject != "server":
+            if who not in USERS:
+                raise self.error(subject, f"unknown user {who!r} (one of: {', '.join(USERS)})")
+            if who not in self.consoles:
+                raise self.error(subject, f"{who} has no console yet (add a login step before)")
+        within = self.duration(item, "within") if "within" in item else 0.0
+        checks = {key: self.check(item, key, kind) for key, kind in table.items() if key in item}
+        if not checks:
+            raise self.error(subject, f"nothing to check: add one of {', '.join(table)}")
+        if subject == "listener" and set(checks) != {"hears", "channel"}:
+            raise self.error("hears" if "hears" not in checks else "channel",
+                             "a listener expectation needs both 'hears' (the talker) and 'channel'")
+        return Expectation(subject=subject, who=who, checks=checks, within_s=within)
+
+    def check(self, item: dict, key: str, kind) -> Any:
+        value = item[key]
+        if isinstance(kind, tuple):
+            if not isinstance(value, str) or value not in kind:
+                raise self.error(key, f"must be one of {', '.join(map(repr, kind))}, not {value!r}")
+            return value
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise self.error(key, f"must be true or false, not {_type(value)}")
+            return value
+        if kind == "percent":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+                raise self.error(key, f"must be a percentage between 0 and 100, not {value!r}")
+            return value
+        if kind == "channels":
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+                raise self.error(key, "must be a channel name or a list of channel names")
+            for n in names:
+                if n not in self.channels:
+                    raise self.error(key, f"unknown channel {n!r} (the demo channels {', '.join(CHANNELS)}, "
+                                          "or one made by an earlier create-channel)")
+            return tuple(names)
+        if kind == "user":
+            if value not in USERS:
+                raise self.error(key, f"unknown user {value!r} (one of: {', '.join(USERS)})")
+            if value not in self.consoles:
+                raise self.error(key, f"{value} has no console yet (add a login step before)")
+            return value
+        if kind == "channel":
+            if not isinstance(value, str) or value not in self.channels:
+                raise self.error(key, f"unknown channel {value!r}")
+            return value
+        # text
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(key, f"must be a non-empty string, not {value!r}")
+        return value
+
+
+def _type(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
+            dict: "a table"}.get(type(value), type(value).__name__)

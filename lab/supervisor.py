@@ -1,0 +1,444 @@
+"""The lab supervisor: real server processes on loopback, set up as an HA pair.
+
+``ServerProcess`` starts one ``ipics-lab server`` process and can kill it (``kill -9``)
+or power it on again with the same data.  ``LabPair`` does what an administrator does
+by hand in the chapter: licenses, NTP, trust, HA configuration, then waits until the
+Standby Server Status is Ready.  The lab CLI, tests and benchmarks all use these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.clock import Clock, check_time_scale
+from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
+from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
+from ipics_server.shell.hostkey import host_public_key_file
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+PRIMARY_HOST = "127.0.0.1"
+SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one heartbeat port
+
+
+def assets_dir() -> Path:
+    """Sample licenses: from the checkout, or installed beside the package."""
+    for candidate in (ASSETS, Path(sys.prefix) / "share" / "ipics-ha-lab" / "assets"):
+        if (candidate / "licenses").is_dir():
+            return candidate
+    raise FileNotFoundError("cannot find the assets folder with the sample licenses")
+
+
+def free_port_on(*hosts: str) -> int:
+    """A port free on every host given (the pair's heartbeat port).
+
+    Picked below the kernel's ephemeral range: a server started afterwards binds its web
+    and SSH ports to port 0, and the kernel could hand it this very port (seen: the
+    secondary's SSH server on its heartbeat port) if it came from that range."""
+    low = _ephemeral_low()
+    candidates = (random.randrange(20000, low) for _ in range(200)) if low > 21000 else _ephemeral_ports(hosts[0])
+    for port in candidates:
+        try:
+            for host in hosts:
+                with socket.socket() as s:
+                    s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port found on " + ", ".join(hosts))
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _ephemeral_ports(host: str):
+    """Where the ephemeral range starts too low to stay below it: ports the kernel picks."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            yield s.getsockname()[1]
+
+
+async def poll_once(predicate) -> Any:
+    """One look at a predicate (plain or async): its value, or the ``Unreachable`` it
+    raised (a server not answering yet is a "not yet", not a failure)."""
+    try:
+        value = predicate()
+        return await value if inspect.isawaitable(value) else value
+    except Unreachable as exc:
+        return exc
+
+
+def satisfied(value: Any) -> bool:
+    return bool(value) and not isinstance(value, Exception)
+
+
+async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
+    """Poll a predicate (plain or async) until it returns something truthy, or fail saying what."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await poll_once(predicate)
+        if satisfied(last):
+            return last
+        await asyncio.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class ServerProcess:
+    name: str  # "primary" or "secondary"
+    data_dir: Path
+    host: str
+    heartbeat_port: int
+    admin_password: str
+    time_scale: float
+    clock_epoch: float
+    licenses: list[Path] = field(default_factory=list)
+    ntp: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
+    software_version: str | None = None
+    lab_faults: bool = True
+    proc: subprocess.Popen | None = None
+    port: int | None = None
+    #: the shell's SSH port, kept across power_on like the API port
+    ssh_port: int | None = None
+    log_path: Path | None = None
+    #: emulated UTC at ``clock_epoch`` (None: the epoch itself); set by the pair after a
+    #: time scale change, so a server powered on later agrees with its partner
+    clock_anchor_emulated: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def port_file(self) -> Path:
+        return self.data_dir.parent / f"{self.name}.port"
+
+    @property
+    def ssh_host_public_key_file(self) -> Path:
+        """The server's SSH host public key, to pin in a client's known hosts."""
+        return host_public_key_file(self.data_dir)
+
+    def command(self, *, first_start: bool) -> list[str]:
+        cmd = [sys.executable, "-m", "ipics_server", "server", "--data-dir", str(self.data_dir),
+               "--host", self.host, "--port", str(self.port or 0), "--ssh-port", str(self.ssh_port or 0),
+               "--name", self.name,
+               "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
+               "--clock-epoch", repr(self.clock_epoch),
+               "--port-file", str(self.port_file)]
+        if self.clock_anchor_emulated is not None:
+            cmd += ["--clock-anchor-emulated", repr(self.clock_anchor_emulated)]
+        if self.lab_faults:
+            cmd.append("--lab-faults")
+        if first_start:
+            for lic in self.licenses:
+                cmd += ["--license", str(lic)]
+            for n in self.ntp:
+                cmd += ["--ntp", n]
+        if self.software_version:
+            cmd += ["--software-version", self.software_version]
+        return cmd + self.extra_args
+
+    async def start(self, *, first_start: bool = True, timeout_s: float = 30) -> None:
+        port_file, ssh_file = self.port_file, ssh_port_file(self.port_file)
+        port_file.unlink(missing_ok=True)
+        ssh_file.unlink(missing_ok=True)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir.parent / f"{self.name}.stderr"
+        env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
+        with open(self.log_path, "ab") as err:
+            self.proc = subprocess.Popen(self.command(first_start=first_start), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                         start_new_session=True)
+
+        async def bound():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}: "
+                                   f"{self.log_path.read_text()[-2000:]}")
+            return port_file.exists() and port_file.read_text()
+
+        self.port = int(await wait_until(bound, timeout_s, f"{self.name} server to listen"))
+        # written before the port file; absent if the server runs without SSH (--ssh-port -1)
+        self.ssh_port = int(ssh_file.read_text()) if ssh_file.exists() else None
+        await wait_until(self._answers, timeout_s, f"{self.name} server to answer")
+
+    async def _answers(self) -> bool:
+        async with ApiClient(self.url, timeout_s=2) as c:
+            return (await c.get("/api/v1/ha/status")).ok
+
+    def kill(self) -> None:
+        """``kill -9``: the earthquake knocks the server out of the rack."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    async def power_on(self, timeout_s: float = 30) -> None:
+        """Start again with the same data, port and licenses (as after a reboot)."""
+        await self.start(first_start=False, timeout_s=timeout_s)
+
+    def stop(self, timeout_s: float = 10) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def client(self, token: str | None = None) -> ApiClient:
+        return ApiClient(self.url, token=token)
+
+
+class SetupError(RuntimeError):
+    pass
+
+
+class LabPair:
+    """A primary and a secondary server process, and the steps that make them a pair."""
+
+    def __init__(self, root: Path, *, time_scale: float = 1.0, admin_password: str | None = None,
+                 primary_args: list[str] | None = None, secondary_args: list[str] | None = None,
+                 ntp: bool = True, licenses: bool = True, media_router: str | None = None):
+        self.root = root
+        self.time_scale = time_scale
+        self.admin_password = admin_password or secrets.token_urlsafe(12)
+        self.clock_epoch = time.time()
+        #: the pair's emulated time (offset 0): rebased with the servers by
+        #: ``set_time_scale``; its anchor is what a restarted server is started with
+        self.clock = Clock(time_scale, self.clock_epoch)
+        self._lab_token: str | None = None
+        self._lab_tokens: dict[str, str] = {}
+        heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
+        lic = assets_dir() / "licenses"
+        common = dict(admin_password=self.admin_password, time_scale=time_scale,
+                      clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
+        # Both servers share the lab's telephone network (dial-out participants), and the
+        # key of push-to-talk tickets: a ticket from either one works on the lab's router.
+        self.pstn_directory = root / "pstn.json"
+        self.media_ticket_key_file = create_key_file(root / KEY_FILE_NAME)
+        shared = ["--pstn-directory", str(self.pstn_directory),
+                  "--media-ticket-key-file", str(self.media_ticket_key_file)]
+        if media_router:  # phones' and telephones' push-to-talk goes through the server
+            shared += ["--media-router", media_router]
+        primary_args = [*shared, *(primary_args or [])]
+        secondary_args = [*shared, *(secondary_args or [])]
+        self.primary = ServerProcess(
+            "primary", root / "primary" / "data", PRIMARY_HOST,
+            licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
+            ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
+            extra_args=list(primary_args or []), **common)
+        self.secondary = ServerProcess(
+            "secondary", root / "secondary" / "data", SECONDARY_HOST,
+            licenses=[lic / "ha.lic"] if licenses else [],
+            ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
+            extra_args=list(secondary_args or []), **common)
+
+    @property
+    def servers(self) -> tuple[ServerProcess, ServerProcess]:
+        return self.primary, self.secondary
+
+    async def start(self) -> None:
+        await asyncio.gather(self.primary.start(), self.secondary.start())
+
+    def stop(self) -> None:
+        # SIGTERM to both first, then wait: their shutdowns overlap, not add up.
+        for s in self.servers:
+            if s.proc and s.proc.poll() is None:
+                s.proc.send_signal(signal.SIGTERM)
+        for s in self.servers:
+            s.stop()
+
+    async def login(self, server: ServerProcess, username: str = "ipicsadmin", password: str | None = None) -> str:
+        async with server.client() as c:
+            reply = await c.post("/api/v1/auth/login", {"username": username,
+                                                       "password": password or self.admin_password})
+        if not reply.ok:
+            raise SetupError(f"login as {username} on {server.name} failed: {reply.body}")
+        return reply["token"]
+
+    async def admin(self, server: ServerProcess) -> ApiClient:
+        return server.client(await self.login(server))
+
+    async def establish_trust(self) -> None:
+        async with await self.admin(self.primary) as c:
+            reply = await c.post("/api/v1/ha/trust", {"partner_address": f"{self.secondary.host}:{self.secondary.port}",
+                                                     "username": "ipicsadmin", "password": self.admin_password})
+        if not reply.ok:
+            raise SetupError(f"trust failed: {reply.body}")
+
+    async def configure(self, interval_s: int = 15, missed_count: int = 5) -> None:
+        async with await self.admin(self.primary) as c:
+            reply = await c.put("/api/v1/ha/settings", {"port": self.primary.heartbeat_port,
+                                                       "interval_s": interval_s, "missed_count": missed_count})
+            if not reply.ok:
+                raise SetupError(f"HA settings refused: {reply.body}")
+            reply = await c.post("/api/v1/ha/configure")
+        if not reply.ok:
+            raise SetupError(f"configure failed: {reply.body}")
+
+    async def status(self, server: ServerProcess) -> dict:
+        async with server.client() as c:
+            return (await c.get("/api/v1/ha/status", timeout_s=2)).body
+
+    async def wait_status(self, server: ServerProcess, timeout_s: float = 30, **expected) -> dict:
+        async def matches():
+            st = await self.status(server)
+            return st if all(st.get(k) == v for k, v in expected.items()) else None
+
+        return await wait_until(matches, timeout_s, f"{server.name} to report {expected}")
+
+    async def wait_ready(self, timeout_s: float = 60) -> None:
+        """The primary active, its standby Ready, and everything written so far on the standby."""
+        await self.wait_status(self.primary, timeout_s, role="active", standby_server_status="Ready")
+        await self.wait_replicated(timeout_s)
+
+    async def replicated(self) -> bool:
+        """Every record the primary (as active) has logged is applied on the secondary.
+        "Ready" alone is not enough: it stays Ready while the last write is in flight."""
+        p, s = await self.status(self.primary), await self.status(self.secondary)
+        applied = s["replication"]["applied"]
+        return p["replication"]["pending"] == 0 and bool(applied) and applied[1] == p["replication"]["last_seq"]
+
+    async def wait_replicated(self, timeout_s: float = 10, what: str = "replication to drain") -> None:
+        await wait_until(self.replicated, timeout_s, what)
+
+    async def up(self, interval_s: int = 15, missed_count: int = 5) -> None:
+        """Start, trust, configure and wait for Ready: ``ipics-lab up`` without the demo data."""
+        await self.start()
+        await self.establish_trust()
+        await self.configure(interval_s, missed_count)
+        await self.wait_ready()
+
+    async def any_admin_token(self, prefer: ServerProcess) -> str:
+        """An administrator token for lab actions on ``prefer``: a standby refuses logins,
+        but sessions replicate, so a token from the active works there too."""
+        errors = []
+        for server in (prefer, *[s for s in self.servers if s is not prefer]):
+            try:
+                return await self.login(server)
+            except (SetupError, Unreachable) as exc:
+                errors.append(str(exc))
+        raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
+
+    async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
+        """Run one command in the server's SSH shell, as an administrator types it in the
+        chapter's procedures: (output, exit status)."""
+        from ipics_server.shell.client import connect
+
+        conn = await connect(server.host, server.ssh_port, username=user, password=self.admin_password,
+                             host_key_file=server.ssh_host_public_key_file)
+        async with conn:
+            result = await conn.run(command, check=False)
+        return str(result.stdout), int(result.exit_status or 0)
+
+    async def admin_attempt(self, server: ServerProcess, method: str, path: str, body: Any = None,
+                            timeout_s: float | None = None) -> Reply | None:
+        """One call as the lab's administrator, or None to try again (in a ``wait_until``).
+
+        Tokens are kept per server: after a cut link a token minted on the active could
+        not reach the standby, so the one a server already took is reused.  A 401 means
+        the token never reached it (cut before it replicated, or a split brain): if the
+        server takes logins itself it gives one for the next try; if it is a standby,
+        the token arrives with the next replication."""
+        token = self._lab_tokens.get(server.name) or self._lab_token
+        if token is None:
+            token = self._lab_token = await self.any_admin_token(server)
+        async with server.client(token) as c:
+            reply = await c.request(method, path, json=body, timeout_s=timeout_s)
+        if reply.status != 401:
+            self._lab_tokens[server.name] = token
+            return reply
+        self._lab_tokens.pop(server.name, None)
+        with contextlib.suppress(SetupError, Unreachable):
+            self._lab_tokens[server.name] = await self.login(server)
+        return None
+
+    async def fault(self, server: ServerProcess, **fault) -> Any:
+        return await wait_until(lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault), 5,
+                                f"{server.name} to accept the lab token")
+
+    async def set_time_scale(self, scale: float, lead_s: float = 0.3) -> float:
+        """The trainer's time-scale control: every running server, the standby too and
+        even behind a cut link (each is told directly), switches at the same real moment,
+        ``lead_s`` from now, so the emulated clocks never disagree.  A powered-off server
+        gets the new scale and anchor at its next start.  Returns that moment (a Unix
+        time), for other clocks to switch with them; returns once it has passed."""
+        check_time_scale(scale)
+        running = [s for s in self.servers if s.proc is not None and s.proc.poll() is None]
+        if self._lab_token is None and running:
+            # One login before the moment is chosen (a login hashes a password), shared by
+            # both: a standby refuses logins and learns the token by replication.
+            with contextlib.suppress(SetupError, Unreachable):
+                self._lab_token = await self.any_admin_token(running[0])
+        # Every running server must take a token *before* anything switches: a change
+        # that one server refuses would leave the two clocks drifting apart.
+        for server in running:
+            await self._token_accepted_by(server)
+        at = time.time() + lead_s
+        self.clock.set_time_scale(scale, at_real=at)
+        anchor_real, anchor_emulated, _ = self.clock.anchor()
+        for server in self.servers:
+            server.time_scale, server.clock_epoch = scale, anchor_real
+            server.clock_anchor_emulated = anchor_emulated
+        self.time_scale = scale
+        replies = await asyncio.gather(*(self._tell_time_scale(s, scale, at) for s in running),
+                                       return_exceptions=True)
+        refused = [f"{s.name}: {r}" for s, r in zip(running, replies) if isinstance(r, BaseException)]
+        # A restart from here on must start on the new line, not before it is in force.
+        await asyncio.sleep(max(0.0, at - time.time()))
+        if refused:
+            raise SetupError("time scale change refused: " + "; ".join(refused))
+        return at
+
+    async def _token_accepted_by(self, server: ServerProcess, timeout_s: float = 5) -> None:
+        try:
+            await wait_until(lambda: self.admin_attempt(server, "GET", "/api/v1/ha/discarded", timeout_s=2),
+                             timeout_s, f"{server.name} to accept an administrator session")
+        except TimeoutError:
+            raise SetupError(f"the {server.name} server knows no administrator session (a standby behind a "
+                             "cut link refuses logins): nothing was changed; heal the link first") from None
+
+    async def _tell_time_scale(self, server: ServerProcess, scale: float, at: float) -> None:
+        async def told():
+            if server.proc is None or server.proc.poll() is not None:
+                return "powered off"  # it takes the new scale at its next start
+            reply = await self.admin_attempt(server, "PUT", "/api/v1/lab/time-scale",
+                                             {"time_scale": scale, "at": at}, timeout_s=2)
+            if reply is not None and not reply.ok:
+                raise SetupError(reply.body.get("message") if isinstance(reply.body, dict) else reply.body)
+            return reply
+
+        # A server told late still switches as of ``at`` (it accepts a moment a few
+        # seconds past), so both clocks agree.
+        await wait_until(told, max(1.0, at + 4 - time.time()), f"{server.name} to take the time scale")
+
+
+@contextlib.asynccontextmanager
+async def running_pair(root: Path, **kw):
+    pair = LabPair(root, **kw)
+    try:
+        yield pair
+    finally:
+        pair.stop()

@@ -1,0 +1,130 @@
+"""The embedded default lab: what ``ipics-lab`` (no arguments) and ``ipics-lab up`` start.
+
+A media router first (push-to-talk outlives the servers), then the HA pair, trusted,
+configured and Ready, then the demo users, channels, VTGs and incident.  The router and
+both servers share the key of push-to-talk tickets, new at each start.  ``lab.json``
+tells the other ``ipics-lab`` commands where everything is.  ``stop`` ends every
+process it started, whatever state the start reached.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+
+from ipics_server.clock import Clock
+from ipics_lab.labfile import remove_lab_file, write_lab_file
+from ipics_lab.media_process import MediaProcess
+from ipics_lab.seed import seed_demo_data
+from ipics_lab.supervisor import LabPair, ServerProcess
+from ipics_server.media.ticket import KEY_FILE_NAME
+
+from ipics_lab.trainer.actions import Actions
+from ipics_lab.trainer.control import LabControl
+from ipics_lab.trainer.timeline import Timeline
+
+DEMO_USERS = ("dan", "adam", "ursula", "amy", "fred")
+
+
+class TrainerLab:
+    def __init__(self, root: Path, *, time_scale: float = 1.0, interval_s: int = 15,
+                 missed_count: int = 5, media: bool = True):
+        self.root = root
+        self.interval_s, self.missed_count = interval_s, missed_count
+        self.users_password = secrets.token_urlsafe(9)
+        self.pin = f"{secrets.randbelow(10**6):06d}"
+        self.router = MediaProcess(root / "media", time_scale=time_scale,
+                                   ticket_key_file=root / KEY_FILE_NAME) if media else None
+        self.pair: LabPair | None = None
+        self._time_scale = time_scale
+        self.clock = Clock(time_scale)
+        self.timeline = Timeline(self.clock)
+        self.seeded: dict = {}
+        self.summary: dict = {}
+        self.control: LabControl | None = None
+
+    @property
+    def time_scale(self) -> float:
+        return self.clock.time_scale
+
+    @property
+    def urls(self) -> list[str]:
+        return [s.url for s in self.pair.servers]
+
+    def server(self, name: str) -> ServerProcess:
+        for s in self.pair.servers:
+            if s.name == name:
+                return s
+        raise ValueError(f"no server {name!r}: primary or secondary")
+
+    async def start(self) -> dict:
+        # Every start is a clean install of both servers, so a lab starts the same each time.
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for name in ("primary", "secondary", "media", "console", "profiles", "scenario-profiles"):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+        (self.root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
+        (self.root / KEY_FILE_NAME).unlink(missing_ok=True)  # no ticket of a lab gone works here
+        if self.router is not None:
+            await self.router.start()
+        self.pair = LabPair(self.root, time_scale=self._time_scale,
+                            media_router=self.router.url if self.router else None)
+        # The pair's reference clock: a clock offset is measured against it, and it
+        # switches scale with the servers at the same instant.
+        self.clock = self.pair.clock
+        self.timeline.clock = self.clock
+        await self.pair.up(self.interval_s, self.missed_count)
+        async with await self.pair.admin(self.pair.primary) as admin:
+            self.seeded = await seed_demo_data(admin, self.users_password, self.pin)
+        await self.pair.wait_ready()
+        p, s = self.pair.servers
+        self.summary = {
+            "primary": {"url": p.url, "pid": p.pid, "ssh_port": p.ssh_port},
+            "secondary": {"url": s.url, "pid": s.pid, "ssh_port": s.ssh_port},
+            "admin": {"username": "ipicsadmin", "password": self.pair.admin_password},
+            "users": {"usernames": list(DEMO_USERS), "password": self.users_password},
+            "demo": self.seeded,
+            "time_scale": self.time_scale,
+            "data_dir": str(self.root),
+            "media": {"url": self.router.url, "pid": self.router.pid} if self.router else None,
+        }
+        self.write_lab_file()
+        # ipics-lab power on|off from another terminal (Method 3: power the secondary up)
+        self.control = LabControl(self.root, Actions(self.pair, self.timeline), on_change=self.write_lab_file)
+        await self.control.start()
+        self.timeline.add("message", "the lab is up: primary active, secondary standby Ready")
+        return self.summary
+
+    def write_lab_file(self) -> None:
+        write_lab_file(self.root, self.pair.servers, time_scale=self.time_scale,
+                       media=self.router.url if self.router else None)
+
+    async def set_time_scale(self, scale: float) -> None:
+        """Both servers and this lab's clock (which the in-process devices use) switch at
+        the same real instant, so no clock-skew rule trips."""
+        await self.pair.set_time_scale(scale)  # switches self.clock too
+        self.summary["time_scale"] = scale
+        self.write_lab_file()
+        self.timeline.add("action", f"time scale set to {describe_scale(scale)}")
+
+    def stop(self) -> None:
+        if self.control is not None:
+            self.control.close()
+        try:
+            if self.pair is not None:
+                self.pair.stop()
+        finally:
+            try:
+                if self.router is not None:
+                    self.router.stop()
+            finally:
+                remove_lab_file(self.root)
+
+
+def describe_scale(scale: float) -> str:
+    """``1.0`` -> "real time (1x)", ``0.01`` -> "100x faster"."""
+    if abs(scale - 1.0) < 1e-9:
+        return "real time (1x)"
+    if scale < 1:
+        return f"{1 / scale:g}x faster"
+    return f"{scale:g}x slower"

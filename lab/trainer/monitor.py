@@ -1,0 +1,203 @@
+"""What the trainer panel shows of each server, and the timeline events of its changes.
+
+It polls ``GET /api/v1/ha/status`` of both servers (the same document the scripts and
+``service ipics ha-status`` use) and turns it into a ``ServerView`` per server.  The
+differences between two polls become timeline events: heartbeats sent, heartbeats
+missed, a role or HA state changing, a split brain starting or ending, a server going
+silent or answering again, a new message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ipics_server.adapters.httpclient import Unreachable
+from ipics_server.clock import Clock
+from ipics_lab.supervisor import LabPair, ServerProcess
+
+from ipics_lab.trainer.timeline import Timeline
+
+log = logging.getLogger("ipics.trainer")
+
+#: a clock offset below this (emulated seconds) is the poll's own round trip, not a skew
+OFFSET_NOISE_S = 1.0
+
+
+@dataclass(frozen=True)
+class ServerView:
+    name: str
+    url: str
+    reachable: bool
+    role: str | None = None
+    ha: str | None = None
+    standby_server_status: str | None = None
+    heartbeats_sent: int = 0
+    heartbeats_missed: int = 0
+    missed_now: int = 0
+    missed_count: int = 0
+    txlog_percent: float = 0.0
+    txlog_state: str | None = None
+    clock_offset_s: float | None = None
+    split_brain: bool = False
+    services: dict[str, str] = field(default_factory=dict)
+    last_log: str = ""
+    messages: list[str] = field(default_factory=list)
+    transition: dict | None = None
+    status: dict = field(default_factory=dict)
+
+
+def view_of(server: ServerProcess, status: dict | None, asked: tuple[float, float]) -> ServerView:
+    """``asked``: the lab clock's emulated time when the status was asked for and when
+    it came back.  The server's time is compared with the middle of that window, and a
+    difference within half of it is the round trip, not a skew: at 100x faster a 50 ms
+    answer is 5 emulated seconds."""
+    if not status:
+        return ServerView(server.name, server.url, reachable=False)
+    hb = status.get("heartbeat") or {}
+    rep = status.get("replication") or {}
+    sent, received = asked
+    offset = status["time"] - (sent + received) / 2 if isinstance(status.get("time"), int | float) else None
+    if offset is not None and abs(offset) <= (received - sent) / 2 + OFFSET_NOISE_S:
+        offset = 0.0
+    return ServerView(
+        name=server.name, url=server.url, reachable=True,
+        role=status.get("role"), ha=status.get("ha"),
+        standby_server_status=status.get("standby_server_status"),
+        heartbeats_sent=int(hb.get("sent", 0)), heartbeats_missed=int(hb.get("missed_total", 0)),
+        missed_now=int(hb.get("missed_now", 0)), missed_count=int(hb.get("missed_count", 0)),
+        txlog_percent=float(rep.get("transaction_log_used_percent", 0.0)),
+        txlog_state=rep.get("transaction_log_state"),
+        clock_offset_s=None if offset is None else round(offset, 1),
+        split_brain=bool(status.get("split_brain")),
+        services=dict(status.get("services") or {}),
+        last_log=status.get("decision") or "",
+        messages=[_text(m) for m in status.get("messages") or []],
+        transition=status.get("transition"),
+        status=status,
+    )
+
+
+def _text(message) -> str:
+    if isinstance(message, dict):
+        return str(message.get("text") or message.get("message") or message)
+    return str(message)
+
+
+class Monitor:
+    def __init__(self, pair: LabPair, timeline: Timeline, clock: Clock, period_s: float = 0.2):
+        self.pair, self.timeline, self.clock, self.period_s = pair, timeline, clock, period_s
+        self.views: dict[str, ServerView] = {s.name: ServerView(s.name, s.url, reachable=False)
+                                             for s in pair.servers}
+        self._seen_messages: dict[str, set[str]] = {s.name: set() for s in pair.servers}
+        self._polled_once = False
+        self._listeners: list[Callable[[dict[str, ServerView]], None]] = []
+        self._task: asyncio.Task | None = None
+
+    def subscribe(self, callback: Callable[[dict[str, ServerView]], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    async def poll_once(self) -> dict[str, ServerView]:
+        answers = await asyncio.gather(*(self._status(s) for s in self.pair.servers))
+        views = {s.name: view_of(s, st, asked) for s, (st, asked) in zip(self.pair.servers, answers, strict=True)}
+        for name, view in views.items():
+            self._record_changes(self.views[name], view)
+        self.views = views
+        self._polled_once = True
+        for listener in list(self._listeners):
+            try:
+                listener(views)
+            except Exception:  # a broken view must not stop the monitor
+                log.exception("a monitor listener failed")
+        return views
+
+    async def _status(self, server: ServerProcess) -> tuple[dict | None, tuple[float, float]]:
+        sent = self.clock.now()
+        if server.port is None:
+            return None, (sent, sent)
+        try:
+            async with server.client() as c:
+                reply = await c.get("/api/v1/ha/status", timeout_s=max(0.5, 2 * self.period_s))
+        except (Unreachable, TimeoutError, OSError):
+            return None, (sent, sent)
+        body = reply.body if reply.ok and isinstance(reply.body, dict) else None
+        return body, (sent, self.clock.now())
+
+    def _record_changes(self, old: ServerView, new: ServerView) -> None:
+        add, name = self.timeline.add, new.name
+        if not self._polled_once:  # the first look is the baseline, not a change
+            self._seen_messages[name] = set(_message_keys(new))
+            return
+        if old.reachable != new.reachable:
+            add("role", f"{name} answers again" if new.reachable else f"{name} does not answer", name)
+        if not new.reachable:
+            return
+        if old.reachable and new.heartbeats_sent > old.heartbeats_sent:
+            n = new.heartbeats_sent - old.heartbeats_sent
+            add("heartbeat", f"{name}: {n} heartbeat{'s' if n > 1 else ''} sent", name)
+        # One event per missed heartbeat, even when several were missed between two polls.
+        missed = (new.heartbeats_missed - old.heartbeats_missed if old.reachable
+                  else new.missed_now - old.missed_now)
+        for i in range(max(0, missed)):
+            in_a_row = new.missed_now - missed + 1 + i
+            add("missed", f"{name}: heartbeat missed ({in_a_row} in a row, the window is {new.missed_count})"
+                if in_a_row > 0 else f"{name}: heartbeat missed", name)
+        if old.reachable and (old.role, old.ha) != (new.role, new.ha):
+            add("role", f"{name}: {_role(old)} -> {_role(new)}", name)
+        if new.split_brain != old.split_brain and old.reachable:
+            add("role", f"{name}: split brain" if new.split_brain else f"{name}: split brain over", name)
+        for key, text in _message_keys(new).items():
+            if key not in self._seen_messages[name]:
+                self._seen_messages[name].add(key)
+                add("message", f"{name}: {text}", name)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:  # keep watching: the panel must not go blank on one bad poll
+                log.exception("monitor poll failed")
+            await _sleep_on(loop, self.period_s)  # real seconds: the trainer's refresh rate
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+async def _sleep_on(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+    """``asyncio.sleep`` on a given loop.  ``asyncio.sleep`` asks for the running loop,
+    and under Qt a nested ``processEvents`` (pytest-qt does it between a test's phases)
+    runs the loop's timers with none set: the monitor's task died of that."""
+    done = loop.create_future()
+    handle = loop.call_later(seconds, lambda: done.done() or done.set_result(None))
+    try:
+        await done
+    finally:
+        handle.cancel()
+
+
+def _message_keys(view: ServerView) -> dict[str, str]:
+    """A message is new by its time and text: the same warning may come back later."""
+    return {f"{m.get('at')}|{_text(m)}" if isinstance(m, dict) else _text(m): _text(m)
+            for m in view.status.get("messages") or []}
+
+
+def _role(view: ServerView) -> str:
+    return f"{view.role or '?'} ({view.ha or '?'})"
