@@ -39,17 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC, RSYNC_LOG
 from ipics_lab import checker
 from ipics_lab.checker import FAIL, OK, UNKNOWN, Ack, Op
 from ipics_lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
 
 FAULT_KINDS = ("kill", "pause", "cut-both", "cut-one-way", "clock-jump", "tomcat-crash", "txlog-fill")
 
-REPAIR = "/opt/cisco/ipics/database/bin/ipicsedr_control_repl REPAIR"
-RSYNC = "/opt/cisco/ipics/database/bin/ipicsrsync run ipicsadmin"
-RSYNC_LOG = "/opt/cisco/ipics/database/logs/rsync.log"
-HA_STATUS = "/sbin/service ipics ha-status"
-PENDING = "Pending Database Replication Synchronization Processes:"
 
 #: emulated seconds (server/core/roles.py, server/config.py)
 TAKEOVER_MAX_S = 300.0  # the longest takeover (critical process failure)

@@ -26,6 +26,7 @@ import logging
 from pathlib import Path
 
 from ipics_lab.seed import DEMO_USERS
+from ipics_server.core.commands import REPAIR, RSYNC, short
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
@@ -62,8 +63,8 @@ ACTIONS = (
     ("failover_now", "Failover Now", "actionFailoverNow", "Failover Now: the standby takes over", {}),
     ("go_standby", "Go Standby", "actionGoStandby", "Go Standby on the secondary",
      {"server": "secondary"}),
-    ("repair", "REPAIR database", "actionRepair", "ipicsedr_control_repl REPAIR", {}),
-    ("rsync", "rsync files", "actionRsync", "ipicsrsync run ipicsadmin", {}),
+    ("repair", "REPAIR database", "actionRepair", short(REPAIR), {}),
+    ("rsync", "rsync files", "actionRsync", short(RSYNC), {}),
     ("unconfigure", "Unconfigure HA (primary)", "actionUnconfigure", "Unconfigure HA on the primary",
      {"server": "primary"}),
     ("configure", "Configure HA", "actionConfigure", "Configure HA", {}),

@@ -20,12 +20,7 @@ from typing import Any
 
 from ipics_server.adapters.httpclient import Reply, Unreachable
 from ipics_server.core import roles
-from ipics_lab.campaign import (  # the chapter's commands
-    HA_STATUS,
-    PENDING,
-    REPAIR,
-    RSYNC,
-)
+from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC
 from ipics_lab.supervisor import (
     LabPair,
     ServerProcess,

@@ -19,6 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from ..core.commands import (
+    FILE_DIRECTORY,
+    NM_RESTART,
+    NTPSETUP_CHECK,
+    NTPSETUP_ENABLE,
+    REPAIR_PROGRAM,
+    RSYNC_LOG,
+    RSYNC_PROGRAM,
+)
 from ..core.throttle import SHELL
 from ..errors import ApiError
 from ..repair import file_directory_text
@@ -30,20 +39,16 @@ if TYPE_CHECKING:
 SHELL_USERS = ("ipicsadmin", "informix")
 MAX_LINE = 4096
 MAX_DATE_OFFSET_S = 10 * 365 * 86400.0
-FILE_DIRECTORY = "/opt/cisco/ipics/conf/fileDirectory"
-RSYNC_LOG = "/opt/cisco/ipics/database/logs/rsync.log"
-REPAIR_COMMAND = "/opt/cisco/ipics/database/bin/ipicsedr_control_repl"
-RSYNC_COMMAND = "/opt/cisco/ipics/database/bin/ipicsrsync"
 
 HELP = f"""Commands of this emulated Cisco IPICS server:
-  ntpsetup -s enable <ntp-server> <backup-ntp-server>   enable NTP (ipicsadmin)
+  {NTPSETUP_ENABLE}   enable NTP (ipicsadmin)
   ntpsetup -c                                           show the NTP settings
   service ipics_nm start|stop|restart|status            the node manager (ipicsadmin)
   service ipics start|stop|stop-all|start-all           the IPICS services (ipicsadmin)
   service ipics status                                  the services, running or stopped
   service ipics ha-status                               HA status and pending repair processes
-  {REPAIR_COMMAND} REPAIR     (informix)
-  {RSYNC_COMMAND} run ipicsadmin   (ipicsadmin, on the primary)
+  {REPAIR_PROGRAM} REPAIR     (informix)
+  {RSYNC_PROGRAM} run ipicsadmin   (ipicsadmin, on the primary)
   cat|tail [-n N] {FILE_DIRECTORY}
   cat|tail [-n N] {RSYNC_LOG}
   date [-s "YYYY-MM-DD HH:MM:SS" | -s "+N minutes"]     show or set the clock
@@ -170,7 +175,7 @@ class Shell:
             servers = engine.ntp_servers
             if not servers:
                 return ok("NTP is disabled: no NTP server configured\n"
-                          "  enable it with: ntpsetup -s enable <ntp-server> <backup-ntp-server>")
+                          f"  enable it with: {NTPSETUP_ENABLE}")
             offset = self.server.clock.offset_s
             state = "synchronized" if abs(offset) < 0.5 else f"NOT synchronized (clock {offset:+.0f} s from NTP time)"
             return ok(f"NTP is enabled\n  NTP server        : {servers[0]}\n"
@@ -179,7 +184,7 @@ class Shell:
         if len(args) == 3 and args[:2] == ["-s", "enable"]:
             # The chapter's command and this usage both name a backup server: one is required.
             return fail("ntpsetup: a backup NTP server is required: "
-                        "ntpsetup -s enable <ntp-server> <backup-ntp-server>", 2)
+                        f"{NTPSETUP_ENABLE}", 2)
         if len(args) == 4 and args[:2] == ["-s", "enable"]:
             if user != "ipicsadmin":
                 return fail("ntpsetup: Permission denied: run it as ipicsadmin")
@@ -190,8 +195,8 @@ class Shell:
             await engine.set_ntp(servers)
             await self.server.set_clock_offset(0.0)  # ntpd steps the clock to NTP time
             return ok(f"NTP enabled with {', '.join(servers)}; the system clock is synchronized.\n"
-                      "Restart the node manager now: service ipics_nm restart")
-        return fail("usage: ntpsetup -s enable <ntp-server> <backup-ntp-server> | ntpsetup -c", 2)
+                      f"Restart the node manager now: {NM_RESTART}")
+        return fail(f"usage: {NTPSETUP_ENABLE} | {NTPSETUP_CHECK}", 2)
 
     # ----------------------------------------------------------------- services
     async def _service(self, user: str, args: list[str]) -> CommandResult:
@@ -256,14 +261,14 @@ class Shell:
     # ------------------------------------------------------------- reconciliation
     async def _repair(self, user: str, args: list[str]) -> CommandResult:
         if args != ["REPAIR"]:
-            return fail(f"usage: {REPAIR_COMMAND} REPAIR", 2)
+            return fail(f"usage: {REPAIR_PROGRAM} REPAIR", 2)
         if user != "informix":
             return fail("ipicsedr_control_repl: must be run as user informix (ssh informix@<server>)")
         return ok(await self.server.engine.repair.start())
 
     async def _rsync(self, user: str, args: list[str]) -> CommandResult:
         if args != ["run", "ipicsadmin"]:
-            return fail(f"usage: {RSYNC_COMMAND} run ipicsadmin", 2)
+            return fail(f"usage: {RSYNC_PROGRAM} run ipicsadmin", 2)
         if user != "ipicsadmin":
             return fail("ipicsrsync: must be run as user ipicsadmin")
         return ok(await self.server.engine.repair.start_rsync(user))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ..core.commands import NTPSETUP, PENDING, REPAIR, short
+
 
 def _utc(t: float | None) -> str:
     if t is None:
@@ -29,7 +31,7 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
         f"{hb['missed_now']} of {hb['missed_count']} missed",
         "  Clock skew to partner        : "
         + ("-" if st["clock_skew_s"] is None else f"{st['clock_skew_s']:+.1f} s (limit 30 s)"),
-        f"  NTP servers                  : {', '.join(st['ntp_servers']) or 'none (ntpsetup -s enable)'}",
+        f"  NTP servers                  : {', '.join(st['ntp_servers']) or f'none ({NTPSETUP} -s enable)'}",
         "  Services                     : " + ", ".join(f"{k} {v}" for k, v in st["services"].items()),
         f"  Transaction log              : {rep['transaction_log_used_percent']:.1f}% of "
         f"{rep['transaction_log_capacity']} entries ({rep['transaction_log_state']})",
@@ -47,12 +49,12 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
     else:
         lines.append("  Split brain                  : no")
     if st["awaiting_repair"]:
-        lines.append("  Waiting for                  : ipicsedr_control_repl REPAIR (run as informix)")
+        lines.append(f"  Waiting for                  : {short(REPAIR)} (run as informix)")
     lines.append(f"  Decision                     : {st['decision']}")
     if st["messages"]:
         lines.append("Messages:")
         lines += [f"  {_utc(m['at'])} {m['level'].upper()}: {m['text']}" for m in st["messages"][-10:]]
-    lines.append("Pending Database Replication Synchronization Processes:")
+    lines.append(PENDING)
     pending = st["repair"]["pending"]
     if pending:
         lines += [f"  repair {p['table']:<12} {p['state']:<8} started {_utc(p['started_at'])}" for p in pending]
