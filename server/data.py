@@ -174,17 +174,17 @@ class DataService:
         """``client``: the caller's address; with the user name it keys the login throttle."""
         # A secondary not yet in a configured pair has no active to send anyone to; its
         # system administrator may still reach its Administration Console (NTP, licenses).
-        console_only = self.engine.role == Role.STANDBY and self.engine.ha != HAState.CONFIGURED
-        if not console_only:
+        admin_console_only = self.engine.role == Role.STANDBY and self.engine.ha != HAState.CONFIGURED
+        if not admin_console_only:
             self.refuse_login_unless_active()
         user = await self.check_password(username, password, client)
         if user is None:
             raise ApiError(401, "unauthorized", "wrong user name or password")
-        if console_only and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
+        if admin_console_only and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
             self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)
         session = {"username": user["username"], "role": user["role"], "created_at": self.clock.now()}
-        if console_only or (self.engine.txlog_state == LogState.DDRBLOCK
+        if admin_console_only or (self.engine.txlog_state == LogState.DDRBLOCK
                             and user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
             # DDRBLOCK blocks every update, but an administrator must still get in to
             # clear it (unconfigure HA): this session stays on this server only.

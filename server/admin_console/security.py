@@ -25,7 +25,7 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'
         "base-uri 'none'; frame-ancestors 'none'; form-action 'self'{partner}")
 
 
-class ConsoleSecurity:
+class AdminConsoleSecurity:
     def __init__(self, port: Callable[[], int]):
         # The port is known only once the server is bound, after the app is built.
         self._port = port

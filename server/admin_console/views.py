@@ -22,7 +22,7 @@ from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.roles import ServerDesignation
 from ..data import UserRole
 from ..errors import ApiError
-from .security import CSRF_FIELD, ConsoleSecurity, page_headers
+from .security import CSRF_FIELD, AdminConsoleSecurity, page_headers
 from .state import ha_tabs
 
 log = logging.getLogger("ipics.console")
@@ -55,7 +55,7 @@ LABELS = {"port": "Heartbeat Port", "interval_s": "Heartbeat Interval (seconds)"
 _CARRIED = {"went_standby", "went_standby_primary"}
 MAX_FIELD = 256
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,9}$")  # ASCII digits only: \d takes any script's
-_STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+_STATIC = {"admin.css": "text/css", "admin.js": "text/javascript"}
 
 
 class FieldError(ApiError):
@@ -66,12 +66,12 @@ class FieldError(ApiError):
         self.field = field
 
 
-class Console:
+class AdminConsole:
     """The console's per-process state: cookies and CSRF keys, one-time messages."""
 
     def __init__(self, server):
         self.server = server
-        self.security = ConsoleSecurity(lambda: server.cfg.port)
+        self.security = AdminConsoleSecurity(lambda: server.cfg.port)
         self._flashes: dict[str, tuple[str, str]] = {}
         self.static = {name: resources.files(__package__).joinpath("static", name).read_bytes()
                        for name in _STATIC}
@@ -95,13 +95,13 @@ class Console:
         return None
 
 
-CONSOLE = web.AppKey("console", Console)
+ADMIN_CONSOLE = web.AppKey("admin_console", AdminConsole)
 
 
 def setup_admin_console(app: web.Application, server) -> None:
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader(__package__, "templates"),
                          autoescape=jinja2.select_autoescape(default=True), filters={"clock": clock_time})
-    app[CONSOLE] = Console(server)
+    app[ADMIN_CONSOLE] = AdminConsole(server)
     app.middlewares.append(html_errors)  # after the JSON one: inside it
     app.router.add_routes([
         web.get("/admin", to_security_tab),
@@ -124,8 +124,8 @@ def setup_admin_console(app: web.Application, server) -> None:
     ])
 
 
-def _console(request: web.Request) -> Console:
-    return request.app[CONSOLE]
+def _admin_console(request: web.Request) -> AdminConsole:
+    return request.app[ADMIN_CONSOLE]
 
 
 async def to_security_tab(request: web.Request) -> web.Response:
@@ -133,15 +133,15 @@ async def to_security_tab(request: web.Request) -> web.Response:
 
 
 def _render(request: web.Request, template: str, context: dict, status: int = 200) -> web.Response:
-    console = _console(request)
+    admin = _admin_console(request)
     response = aiohttp_jinja2.render_template(template, request, context, status=status)
-    page_headers(response, console.server.engine.partner.address if console.server.engine.partner else None)
+    page_headers(response, admin.server.engine.partner.address if admin.server.engine.partner else None)
     return response
 
 
 def _tomcat(request: web.Request) -> None:
     # The Administration Console is a tomcat web application.
-    if not _console(request).server.services.running("tomcat"):
+    if not _admin_console(request).server.services.running("tomcat"):
         raise ApiError(503, "tomcat_down", "the Administration Console is not available: tomcat is not "
                                            "running on this server")
 
@@ -150,16 +150,16 @@ async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in _STATIC:
         raise web.HTTPNotFound(text="no such file")
-    return web.Response(body=_console(request).static[name], content_type=_STATIC[name],
+    return web.Response(body=_admin_console(request).static[name], content_type=_STATIC[name],
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
 
 # ---------------------------------------------------------------------------- login
 async def _admin_session(request: web.Request) -> tuple[str, dict] | None:
-    token = _console(request).security.session_token(request)
+    token = _admin_console(request).security.session_token(request)
     if not token or len(token) > MAX_FIELD:
         return None
-    user = await _console(request).server.data.session(token)
+    user = await _admin_console(request).server.data.session(token)
     if user is None or user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
         return None
     return token, user
@@ -175,20 +175,20 @@ async def _require_admin(request: web.Request) -> tuple[str, dict]:
 
 def _login_page(request: web.Request, *, error: str = "", username: str = "", notice: str = "",
                 status: int = 200) -> web.Response:
-    console = _console(request)
-    token = console.security.login_token(request)
+    admin = _admin_console(request)
+    token = admin.security.login_token(request)
     response = _render(request, "login.html", {
         "error": error, "username": username, "notice": NOTICES.get(notice, ""), "csrf": token,
-        "csrf_field": CSRF_FIELD, "address": console.server.engine.address}, status)
-    console.security.set_login_token(response, token)
+        "csrf_field": CSRF_FIELD, "address": admin.server.engine.address}, status)
+    admin.security.set_login_token(response, token)
     return response
 
 
 async def login_page(request: web.Request) -> web.Response:
     _tomcat(request)
-    console = _console(request)
+    admin = _admin_console(request)
     notice = request.query.get("notice", "")
-    active = console.active_elsewhere()
+    active = admin.active_elsewhere()
     if active:
         # A logout that sent the browser here still says why; anything else: redirected.
         raise web.HTTPSeeOther(f"{active}{LOGIN}?notice={notice if notice in _CARRIED else 'redirected'}")
@@ -199,54 +199,54 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login_submit(request: web.Request) -> web.Response:
     _tomcat(request)
-    console = _console(request)
+    admin = _admin_console(request)
     form = await _form(request)
     try:
-        console.security.check_login_form(request, form)
+        admin.security.check_login_form(request, form)
     except ApiError as exc:  # the login page again, with a fresh token
         return _login_page(request, error=_sentence(exc.message), status=exc.status)
-    active = console.active_elsewhere()
+    active = admin.active_elsewhere()
     if active:
         raise web.HTTPSeeOther(f"{active}{LOGIN}?notice=redirected")
     username, password = _text(form, "username"), _text(form, "password", strip=False)
     if not username or not password:
         return _login_page(request, error="Enter your user name and password.", username=username, status=400)
     try:
-        token, user = await console.server.data.login(username, password, client=request.remote or "")
+        token, user = await admin.server.data.login(username, password, client=request.remote or "")
     except ApiError as exc:
         response = _login_page(request, error=_sentence(exc.message), username=username, status=exc.status)
         response.headers.update(exc.headers)  # Retry-After on a throttled login
         return response
     if user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
-        await console.server.data.logout(token)
+        await admin.server.data.logout(token)
         return _login_page(request, username=username, status=403,
                            error="The Administration Console's High Availability pages are for a system "
                                  "administrator.")
     response = web.HTTPSeeOther(SECURITY_TAB)
-    console.security.set_session(response, token)
-    response.del_cookie(console.security.login_cookie, path="/admin")
+    admin.security.set_session(response, token)
+    response.del_cookie(admin.security.login_cookie, path="/admin")
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
-    console = _console(request)
+    admin = _admin_console(request)
     session = await _admin_session(request)
     response = web.HTTPSeeOther(f"{LOGIN}?notice=logged_out")
     if session:
-        console.security.check_form(request, session[0], await _form(request))
-        await console.server.data.logout(session[0])
-    console.security.clear_session(response)
+        admin.security.check_form(request, session[0], await _form(request))
+        await admin.server.data.logout(session[0])
+    admin.security.clear_session(response)
     raise response
 
 
 # ----------------------------------------------------------------------------- tabs
 async def _tab(request: web.Request, template: str, token: str, user: dict, *, error: str = "",
                field: str = "", values: dict | None = None, status: int = 200) -> web.Response:
-    console = _console(request)
-    tabs = await ha_tabs(console.server)
-    flash = console.take_flash(token) if not error else None
+    admin = _admin_console(request)
+    tabs = await ha_tabs(admin.server)
+    flash = admin.take_flash(token) if not error else None
     return _render(request, template, {
-        "tabs": tabs, "user": user, "csrf": console.security.form_token(token), "csrf_field": CSRF_FIELD,
+        "tabs": tabs, "user": user, "csrf": admin.security.form_token(token), "csrf_field": CSRF_FIELD,
         "error": error, "field": field, "values": values or {}, "flash": flash,
         "ranges": RANGES, "defaults": HeartbeatSettings().as_dict()}, status)
 
@@ -258,14 +258,14 @@ async def security_tab(request: web.Request) -> web.Response:
 
 async def configuration_tab(request: web.Request) -> web.Response:
     token, user = await _require_admin(request)
-    console = _console(request)
-    if console.server.engine.partner is None:
-        console.flash(token, "info", "The HA Configuration tab appears once the partner server is trusted.")
+    admin = _admin_console(request)
+    if admin.server.engine.partner is None:
+        admin.flash(token, "info", "The HA Configuration tab appears once the partner server is trusted.")
         raise web.HTTPSeeOther(SECURITY_TAB)
     return await _tab(request, "ha_configuration.html", token, user)
 
 
-Action = Callable[[Console, dict], Awaitable[str | None]]
+Action = Callable[[AdminConsole, dict], Awaitable[str | None]]
 
 
 async def _act(request: web.Request, template: str, done: str, act: Action,
@@ -274,32 +274,32 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
     the engine's sentence, or the same tab with the refusal."""
     token, user = await _require_admin(request)
     request["user"] = user
-    console = _console(request)
+    admin = _admin_console(request)
     form = await _form(request)
     try:
         # Inside: an expired form (a server restart renews the key) comes back as the tab
         # with a fresh token, ready to send again.
-        console.security.check_form(request, token, form)
-        message = await act(console, form)
+        admin.security.check_form(request, token, form)
+        message = await act(admin, form)
     except ApiError as exc:
         values = {k: _text(form, k) for k in keep if exc.code != "csrf"}
-        if console.server.engine.partner is None:  # a stale page: the trust is gone meanwhile
+        if admin.server.engine.partner is None:  # a stale page: the trust is gone meanwhile
             template = "ha_security.html"
         return await _tab(request, template, token, user, error=_sentence(exc.message),
                           field=getattr(exc, "field", ""), values=values, status=exc.status)
     if message:
-        console.flash(token, "success", message)
+        admin.flash(token, "success", message)
     raise web.HTTPSeeOther(done)
 
 
 async def save_trust(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> str:
+    async def act(admin: AdminConsole, form) -> str:
         address, password = _text(form, "partner_address"), _text(form, "password", strip=False)
         if not address:
             raise FieldError("partner_address", "Enter the IP address of the HA partner server.")
         if not password:
             raise FieldError("password", "Enter the password of the partner's ipicsadmin user.")
-        engine = console.server.engine
+        engine = admin.server.engine
         await engine.establish_trust(address, "ipicsadmin", password)
         return f"Trust established with {engine.partner.address}: the HA Configuration tab is available."
 
@@ -307,19 +307,19 @@ async def save_trust(request: web.Request) -> web.Response:
 
 
 async def delete_trust(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> str:
+    async def act(admin: AdminConsole, form) -> str:
         password = _text(form, "password", strip=False)
         if not password:
             raise FieldError("password", "Enter the partner server's password to delete the trust certificates.")
-        return _sentence(await console.server.engine.delete_trust(password))
+        return _sentence(await admin.server.engine.delete_trust(password))
 
     return await _act(request, "ha_security.html", SECURITY_TAB, act)
 
 
 async def update_settings(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> str:
+    async def act(admin: AdminConsole, form) -> str:
         settings = _settings(form)
-        await console.server.engine.update_settings(settings)
+        await admin.server.engine.update_settings(settings)
         return (f"Heartbeat settings updated: port {settings.port}, every {settings.interval_s} s, failover after "
                 f"{settings.missed_count} missed heartbeats ({settings.failover_window_s} s).")
 
@@ -328,16 +328,16 @@ async def update_settings(request: web.Request) -> web.Response:
 
 
 async def configure(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> None:
-        await console.server.configure_ha(request["user"]["username"])
+    async def act(admin: AdminConsole, form) -> None:
+        await admin.server.configure_ha(request["user"]["username"])
 
     # Configure logs every administrator out: the next page is the login page.
     return await _act(request, "ha_configuration.html", f"{LOGIN}?notice=configured", act)
 
 
 async def unconfigure(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> str:
-        await console.server.engine.unconfigure()
+    async def act(admin: AdminConsole, form) -> str:
+        await admin.server.engine.unconfigure()
         return ("HA unconfigured. Click Logout, then wait a few minutes for the active server to reconfigure "
                 "before you log in again.")
 
@@ -345,20 +345,20 @@ async def unconfigure(request: web.Request) -> web.Response:
 
 
 async def failover_now(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> str:
-        await console.server.engine.failover_now()
+    async def act(admin: AdminConsole, form) -> str:
+        await admin.server.engine.failover_now()
         return "Failover Now: this server is the standby now; the other server is assuming the active role."
 
     return await _act(request, "ha_configuration.html", CONFIGURATION_TAB, act)
 
 
 async def go_standby(request: web.Request) -> web.Response:
-    async def act(console: Console, form) -> None:
-        await console.server.engine.go_standby()
+    async def act(admin: AdminConsole, form) -> None:
+        await admin.server.engine.go_standby()
 
     # Go Standby logs out every user session here, this administrator's too; the chapter
     # does it on the secondary, and the login page says so when it was the primary.
-    designation = _console(request).server.designation()
+    designation = _admin_console(request).server.designation()
     notice = "went_standby_primary" if designation == ServerDesignation.PRIMARY else "went_standby"
     return await _act(request, "ha_configuration.html", f"{LOGIN}?notice={notice}", act)
 
@@ -369,7 +369,7 @@ async def state(request: web.Request) -> web.Response:
     if await _admin_session(request) is None:
         return web.json_response({"error": "unauthorized", "login": f"{LOGIN}?notice=logged_out"}, status=401,
                                  headers={"Cache-Control": "no-store"})
-    return web.json_response(await ha_tabs(_console(request).server), headers={"Cache-Control": "no-store"})
+    return web.json_response(await ha_tabs(_admin_console(request).server), headers={"Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------------------- forms

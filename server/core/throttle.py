@@ -8,7 +8,7 @@ user out everywhere, and "Dan" and "dan" are one user.
 
 The way in (``LOGIN``: the API and the Administration Console; ``SHELL``: SSH;
 ``TRUST``: the partner's trust calls, which take the ipicsadmin password) is part of
-the key: guesses at the console from the partner's address (in the lab every browser
+the key: guesses at the Administration Console from the partner's address (in the lab every browser
 is 127.0.0.1) must not lock the partner out of its own trust calls, an HA procedure a
 stranger could otherwise block at will.  Each way is throttled on its own, so the most
 a guesser gets is ``MAX_FAILURES`` tries per way per lockout.

@@ -45,8 +45,8 @@ async def page(browser):
     assert not errors, f"the page's script failed: {errors}"
 
 
-class Console:
-    """What an administrator does in the console, in the chapter's words."""
+class AdminConsole:
+    """What an administrator does in the Administration Console, in the chapter's words."""
 
     def __init__(self, page, lab: LabPair):  # noqa: F811
         self.page = page
@@ -76,5 +76,5 @@ class Console:
 
 
 @pytest.fixture
-def console(page, lab):  # noqa: F811
-    return Console(page, lab)
+def admin_console(page, lab):  # noqa: F811
+    return AdminConsole(page, lab)

@@ -11,12 +11,12 @@ from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S
 pytestmark = pytest.mark.pair
 
 
-async def test_the_whole_configuration_procedure(lab, console, page):
+async def test_the_whole_configuration_procedure(lab, admin_console, page):
     await lab.start()
     p, s = lab.primary, lab.secondary
 
     # Step 6-7: log in to the primary; HA Security says Not Trusted, no HA Configuration tab.
-    await console.log_in(p)
+    await admin_console.log_in(p)
     await expect(page.locator("#server-status")).to_have_text("Not Trusted")
     await expect(page.locator("#tab-configuration")).to_be_hidden()
     await expect(page.locator("#partner-username")).to_have_value("ipicsadmin")
@@ -39,7 +39,7 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     assert lab.admin_password not in await page.content()
 
     # Step 8: the addresses are read-only; Not Ready until configured; Failover Now off.
-    await console.tab("configuration")
+    await admin_console.tab("configuration")
     await expect(page.locator("#primary-address")).to_have_text(p.url)
     await expect(page.locator("#secondary-address")).to_have_text(s.url)
     await expect(page.locator("#standby-server-status")).to_have_text("Not Ready")
@@ -93,14 +93,14 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     assert (await lab.status(p))["ha"] == "trusted"
 
     # OK: HA is configured and the administrator is logged out.
-    await console.click_confirmed("#configure")
+    await admin_console.click_confirmed("#configure")
     await expect(page.locator("#notice")).to_contain_text("HA is configured. You were logged out")
     await expect(page.locator("#login")).to_be_visible()
     assert (await lab.status(p))["ha"] == "configured"
 
     # Step 10: log in again; the Standby Server Status becomes Ready without a reload.
-    await console.log_in(p)
-    await console.tab("configuration")
+    await admin_console.log_in(p)
+    await admin_console.tab("configuration")
     await expect(page.locator("#server-role")).to_have_text("Active")
     await expect(page.locator("#standby-server-status")).to_have_text("Ready", timeout=TAKEOVER_DEADLINE_S * 1000)
     await expect(page.locator("#primary-role")).to_have_text("Active")
@@ -111,5 +111,5 @@ async def test_the_whole_configuration_procedure(lab, console, page):
     # Logout.
     await page.click("#logout")
     await expect(page.locator("#notice")).to_have_text("You were logged out.")
-    await console.open(p, "/admin/ha/configuration")
+    await admin_console.open(p, "/admin/ha/configuration")
     await expect(page.locator("#login")).to_be_visible()

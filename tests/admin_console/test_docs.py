@@ -1,4 +1,4 @@
-"""docs/admin-console.md lists every element id the console's templates give."""
+"""docs/admin-console.md lists every element id the Administration Console's templates give."""
 
 from __future__ import annotations
 

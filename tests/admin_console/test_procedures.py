@@ -8,16 +8,16 @@ import pytest
 from playwright.async_api import expect
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
-from .conftest import Console
+from .conftest import AdminConsole
 
 pytestmark = pytest.mark.pair
 TAKEOVER_MS = TAKEOVER_DEADLINE_S * 1000
 
 
-async def test_failover_now_hands_the_active_role_over_and_logins_follow_it(pair, console, page):
+async def test_failover_now_hands_the_active_role_over_and_logins_follow_it(pair, admin_console, page):
     p, s = pair.primary, pair.secondary
-    await console.log_in(p)
-    await console.tab("configuration")
+    await admin_console.log_in(p)
+    await admin_console.tab("configuration")
     await expect(page.locator("#standby-server-status")).to_have_text("Ready")
 
     await page.click("#failover")
@@ -33,10 +33,10 @@ async def test_failover_now_hands_the_active_role_over_and_logins_follow_it(pair
     # Logout on the standby: its login page sends the browser to the active server.
     await page.click("#logout")
     await page.wait_for_url(f"{s.url}/admin/login?notice=redirected")
-    await console.open(p)
+    await admin_console.open(p)
     await expect(page.locator("#notice")).to_contain_text("This server is the standby server")
     assert page.url.startswith(s.url + "/admin/login")
-    await console.log_in(s)  # the same browser, the other server's own session
+    await admin_console.log_in(s)  # the same browser, the other server's own session
     await expect(page.locator("#server-name")).to_have_text("Secondary server")
     await expect(page.locator("#server-role")).to_have_text("Active")
 
@@ -46,11 +46,11 @@ async def split_the_pair(pair) -> None:
     await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
 
 
-async def test_split_brain_then_go_standby_on_the_secondary(pair, console, page):
+async def test_split_brain_then_go_standby_on_the_secondary(pair, admin_console, page):
     p, s = pair.primary, pair.secondary
     await split_the_pair(pair)
-    await console.log_in(s)  # the secondary is active too now
-    await console.tab("configuration")
+    await admin_console.log_in(s)  # the secondary is active too now
+    await admin_console.tab("configuration")
     await expect(page.locator("#server-role")).to_have_text("Active")
     # Both active but not communicating: Go Standby is still disabled.
     await expect(page.locator("#go-standby")).to_be_disabled()
@@ -63,7 +63,7 @@ async def test_split_brain_then_go_standby_on_the_secondary(pair, console, page)
 
     # On the primary, Go Standby is possible too, but the page says the chapter does it
     # on the secondary, and so does its confirmation.
-    primary = Console(await page.context.new_page(), pair)
+    primary = AdminConsole(await page.context.new_page(), pair)
     await primary.log_in(p)
     await primary.tab("configuration")
     await expect(primary.page.locator("#go-standby")).to_be_enabled()
@@ -85,9 +85,9 @@ async def test_split_brain_then_go_standby_on_the_secondary(pair, console, page)
     await pair.wait_status(p, 10, split_brain=False, partner_role="standby")
 
 
-async def test_go_standby_refused_outside_a_split_brain_says_why(pair, console, page):
-    await console.log_in(pair.primary)
-    await console.tab("configuration")
+async def test_go_standby_refused_outside_a_split_brain_says_why(pair, admin_console, page):
+    await admin_console.log_in(pair.primary)
+    await admin_console.tab("configuration")
     await expect(page.locator("#go-standby")).to_be_disabled()
     # A stale page (or a crafted form) still posts: the engine refuses in words.  Enabled
     # and clicked in one go: the page's poll would disable the button again.
@@ -98,14 +98,14 @@ async def test_go_standby_refused_outside_a_split_brain_says_why(pair, console, 
     assert (await pair.status(pair.primary))["role"] == "active"
 
 
-async def test_unconfigure_then_delete_the_trust_certificates(pair, console, page):
+async def test_unconfigure_then_delete_the_trust_certificates(pair, admin_console, page):
     p, s = pair.primary, pair.secondary
-    await console.log_in(p)
+    await admin_console.log_in(p)
     # Configured: Delete cannot be, and its password field says so by being off.
     await expect(page.locator("#delete-password")).to_be_disabled()
     await expect(page.locator("[data-why=delete]")).to_contain_text("unconfigure HA")
-    await console.tab("configuration")
-    await console.click_confirmed("#unconfigure")
+    await admin_console.tab("configuration")
+    await admin_console.click_confirmed("#unconfigure")
     await expect(page.locator("#flash")).to_contain_text("HA unconfigured. Click Logout")
     await expect(page.locator("#ha-status")).to_contain_text("Not configured")
 
@@ -114,12 +114,12 @@ async def test_unconfigure_then_delete_the_trust_certificates(pair, console, pag
     await pair.wait_status(p, TAKEOVER_DEADLINE_S, role="standalone", transition=None)
 
     # Step 6: log in again; Delete is enabled only once the partner's password is entered.
-    await console.log_in(p)
+    await admin_console.log_in(p)
     await expect(page.locator("#server-status")).to_have_text("Trusted")
     await expect(page.locator("#delete")).to_be_disabled()
     await page.fill("#delete-password", "wrong-partner-password")
     await expect(page.locator("#delete")).to_be_enabled()
-    await console.click_confirmed("#delete")
+    await admin_console.click_confirmed("#delete")
     await expect(page.locator("#error")).to_have_text("The partner refused the password; nothing was deleted.")
     await expect(page.locator("#server-status")).to_have_text("Trusted")
     assert "wrong-partner-password" not in await page.content()
@@ -135,9 +135,9 @@ async def test_unconfigure_then_delete_the_trust_certificates(pair, console, pag
         assert (await pair.status(server))["partner"] is None
 
 
-async def test_the_servers_messages_appear_without_a_reload(pair, console, page):
-    await console.log_in(pair.primary)
-    await console.tab("configuration")
+async def test_the_servers_messages_appear_without_a_reload(pair, admin_console, page):
+    await admin_console.log_in(pair.primary)
+    await admin_console.tab("configuration")
     await expect(page.locator("#messages")).to_have_text("No messages.")
     # More than 30 s apart (the clock-skew rule): the primary says so on the open page.
     await pair.fault(pair.secondary, fault="clock-offset", seconds=45)
@@ -145,9 +145,9 @@ async def test_the_servers_messages_appear_without_a_reload(pair, console, page)
                                                                            timeout=TAKEOVER_MS)
 
 
-async def test_the_open_page_follows_changes_made_elsewhere(pair, console, page):
-    await console.log_in(pair.primary)
-    await console.tab("configuration")
+async def test_the_open_page_follows_changes_made_elsewhere(pair, admin_console, page):
+    await admin_console.log_in(pair.primary)
+    await admin_console.tab("configuration")
     # Another administrator's Update shows in the fields.
     async with await pair.admin(pair.primary) as admin:
         reply = await admin.put("/api/v1/ha/settings", {"port": pair.primary.heartbeat_port, "interval_s": 7,
@@ -162,9 +162,9 @@ async def test_the_open_page_follows_changes_made_elsewhere(pair, console, page)
     await expect(page.locator("#notice")).to_have_text("You were logged out.")
 
 
-async def test_a_double_click_sends_the_form_once(pair, console, page):
-    await console.log_in(pair.primary)
-    await console.tab("configuration")
+async def test_a_double_click_sends_the_form_once(pair, admin_console, page):
+    await admin_console.log_in(pair.primary)
+    await admin_console.tab("configuration")
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     await page.dblclick("#update")

@@ -109,11 +109,11 @@ async def test_oversized_forms_and_path_tricks(lab, client):
     status, text, _ = await client.post("/admin/login", body,
                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 413 and "too large" in refusal(text)
-    for path in ("/admin/static/../app.py", "/admin/static/%2e%2e%2fapp.py", "/admin/static/console.py",
+    for path in ("/admin/static/../app.py", "/admin/static/%2e%2e%2fapp.py", "/admin/static/admin_console.py",
                  "/admin/nowhere"):
         status, text = await client.page(path)
         assert status == 404, path
-    status, text = await client.page("/admin/static/console.js")
+    status, text = await client.page("/admin/static/admin.js")
     assert status == 200 and "fetch(\"/admin/ha/state\"" in text
     status, _ = await client.page("/admin/login")
     assert status == 200  # still serving
