@@ -167,7 +167,8 @@ class PairProcedures:
         not reach the standby, so the one a server already took is reused.  A 401 means
         the token never reached it (cut before it replicated, or a split brain): if the
         server takes logins itself it gives one for the next try; if it is a standby,
-        the token arrives with the next replication."""
+        the token arrives with the next replication (a token lost in a failover is
+        replaced)."""
         token = self._lab_tokens.get(server.name) or self._lab_token
         if token is None:
             token = self._lab_token = await self.any_admin_token(server)
@@ -179,7 +180,19 @@ class PairProcedures:
         self._lab_tokens.pop(server.name, None)
         with contextlib.suppress(SetupError, Unreachable):
             self._lab_tokens[server.name] = await self.login(server)
+            return None
+        if token == self._lab_token:
+            await self._replace_if_lost(token, other=next(s for s in self.servers if s is not server))
         return None
+
+    async def _replace_if_lost(self, token: str, other: PairServer) -> None:
+        """A standby refused the shared token.  If the other server does not know it
+        either, it was lost in a failover (taken on a server whose data was discarded
+        since) and will never replicate: a fresh one from the other server will."""
+        with contextlib.suppress(SetupError, Unreachable):
+            async with other.client(token) as c:
+                if (await c.get("/api/v1/me")).status == 401:
+                    self._lab_token = await self.login(other)
 
     async def fault(self, server: PairServer, **fault) -> Any:
         return await self.wait_until(lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault),

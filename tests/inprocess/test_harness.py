@@ -11,7 +11,7 @@ from ipics_lab.inprocess import InProcessPair
 from ipics_lab.inprocess_loop import OWNER, EmulatedTimeLoop, PoweredOff
 from ipics_server.adapters.httpclient import Unreachable
 
-from .conftest import INTERVAL_S, MISSED, channel_names, create_channel, when
+from .conftest import INTERVAL_S, MISSED, channel_names, create_channel, discarded_on, when
 
 
 async def test_power_off_lets_nothing_it_runs_on_the_way_down_reach_the_disk(tmp_path):
@@ -108,3 +108,18 @@ def test_emulated_time_jumps_and_tells_the_same_story_on_every_run(tmp_path):
     assert [(s, r) for _, s, r in first] == [("primary", "active"), ("secondary", "standby"),
                                              ("secondary", "transitioning"), ("secondary", "active"),
                                              ("primary", "standby")], first
+
+
+async def test_a_lab_token_lost_in_a_failover_is_replaced(pair):
+    """The lab's token taken on the active after the link toward the standby failed is
+    discarded when the old active returns as the standby: the lab takes a fresh one."""
+    async with await pair.admin(pair.primary) as admin:
+        assert (await admin.post("/api/v1/lab/faults", {"fault": "cut-link", "direction": "outbound"})).ok
+    await pair.clock_offset(pair.primary, 0)  # the lab's first token: on the primary only
+    await pair.power_off(pair.primary)
+    await when(pair, pair.secondary, 75 + 180, role="active")
+    await pair.power_on(pair.primary)
+    await when(pair, pair.primary, INTERVAL_S, role="standby", standby_server_status="Ready")
+
+    discarded = await discarded_on(pair, pair.primary)  # a standby takes no login: a replicated token
+    assert discarded and {d["table"] for d in discarded} == {"sessions"}, discarded  # the lab's, at least
