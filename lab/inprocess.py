@@ -141,21 +141,26 @@ class InProcessPair(PairProcedures):
     """A primary and a secondary server in this process, on the running
     ``EmulatedTimeLoop``'s timeline; waits are in emulated seconds."""
 
-    #: a token reaches a standby with the next replication: at once, or a heartbeat later
-    TOKEN_WAIT_S = 60
+    #: a token reaches a standby with the next replication, and a transitioning server
+    #: takes one once it is active: at most a takeover (300 s) and an interval later
+    TOKEN_WAIT_S = 600
 
     def __init__(self, root: Path, *, admin_password: str | None = None, seed: Any = 0,
-                 transaction_log_capacity: int = 100_000, file_replication_delay_s: float = 10.0):
+                 transaction_log_capacity: int = 100_000, file_replication_delay_s: float = 10.0,
+                 heartbeat_port: int | None = None, ports: dict[str, int] | None = None):
+        """``heartbeat_port`` and ``ports`` (client API, by server name): those of a pair
+        whose data directories were copied into ``root`` (default: free ones)."""
         super().__init__()
         self.root = root
         self.seed = seed
+        self._timeline: Timeline | None = None
         self.admin_password = admin_password or secrets.token_urlsafe(12)
-        heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
+        heartbeat_port = heartbeat_port or free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
 
         def config(name: str, host: str, licenses: list[str]) -> ServerConfig:
-            return ServerConfig(data_dir=root / name / "data", host=host, ssh_port=None,
-                                heartbeat_port=heartbeat_port, name=name,
+            return ServerConfig(data_dir=root / name / "data", host=host, port=(ports or {}).get(name, 0),
+                                ssh_port=None, heartbeat_port=heartbeat_port, name=name,
                                 licenses=[lic / f for f in licenses], ntp_servers=list(NTP), lab_faults=True,
                                 admin_password=self.admin_password,
                                 transaction_log_capacity=transaction_log_capacity,
@@ -167,7 +172,10 @@ class InProcessPair(PairProcedures):
 
     @property
     def timeline(self) -> Timeline:
-        return _loop().timeline
+        """The emulated time of the loop the pair was started on."""
+        if self._timeline is None:
+            self._timeline = _loop().timeline
+        return self._timeline
 
     @property
     def now_s(self) -> float:

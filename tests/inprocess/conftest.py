@@ -11,11 +11,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from ipics_lab.inprocess import InProcessPair
 from ipics_lab.inprocess_loop import EmulatedTimeLoop
 
 INTERVAL_S = 15
 MISSED = 5
+#: ``pytest tests/inprocess/test_pair_machine.py --hypothesis-profile=ipics-long``: the
+#: state machine's longer search (a few minutes), random sequences, no example database
+LONG_PROFILE = "ipics-long"
+settings.register_profile(LONG_PROFILE, max_examples=300, stateful_step_count=30, database=None)
 
 
 def pytest_asyncio_loop_factories(config, item):
