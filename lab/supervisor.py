@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import os
 import random
 import secrets
@@ -21,13 +20,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock, check_time_scale
 from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
+
+from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
+
+__all__ = ["LabPair", "ServerProcess", "SetupError", "assets_dir", "free_port_on", "poll_once", "running_pair",
+           "satisfied", "wait_until"]
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PRIMARY_HOST = "127.0.0.1"
@@ -74,32 +77,6 @@ def _ephemeral_ports(host: str):
         with socket.socket() as s:
             s.bind((host, 0))
             yield s.getsockname()[1]
-
-
-async def poll_once(predicate) -> Any:
-    """One look at a predicate (plain or async): its value, or the ``Unreachable`` it
-    raised (a server not answering yet is a "not yet", not a failure)."""
-    try:
-        value = predicate()
-        return await value if inspect.isawaitable(value) else value
-    except Unreachable as exc:
-        return exc
-
-
-def satisfied(value: Any) -> bool:
-    return bool(value) and not isinstance(value, Exception)
-
-
-async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
-    """Poll a predicate (plain or async) until it returns something truthy, or fail saying what."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await poll_once(predicate)
-        if satisfied(last):
-            return last
-        await asyncio.sleep(interval_s)
-    raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what} (last: {last!r})")
 
 
 @dataclass
@@ -211,12 +188,9 @@ class ServerProcess:
         return ApiClient(self.url, token=token)
 
 
-class SetupError(RuntimeError):
-    pass
-
-
-class LabPair:
-    """A primary and a secondary server process, and the steps that make them a pair."""
+class LabPair(PairProcedures):
+    """A primary and a secondary server process, and the steps that make them a pair
+    (``PairProcedures``: the same HTTP steps as the in-process tier's)."""
 
     def __init__(self, root: Path, *, time_scale: float = 1.0, admin_password: str | None = None,
                  primary_args: list[str] | None = None, secondary_args: list[str] | None = None,
@@ -228,8 +202,7 @@ class LabPair:
         #: the pair's emulated time (offset 0): rebased with the servers by
         #: ``set_time_scale``; its anchor is what a restarted server is started with
         self.clock = Clock(time_scale, self.clock_epoch)
-        self._lab_token: str | None = None
-        self._lab_tokens: dict[str, str] = {}
+        super().__init__()
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
         common = dict(admin_password=self.admin_password, time_scale=time_scale,
@@ -255,10 +228,6 @@ class LabPair:
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(secondary_args or []), **common)
 
-    @property
-    def servers(self) -> tuple[ServerProcess, ServerProcess]:
-        return self.primary, self.secondary
-
     async def start(self) -> None:
         await asyncio.gather(self.primary.start(), self.secondary.start())
 
@@ -270,78 +239,6 @@ class LabPair:
         for s in self.servers:
             s.stop()
 
-    async def login(self, server: ServerProcess, username: str = "ipicsadmin", password: str | None = None) -> str:
-        async with server.client() as c:
-            reply = await c.post("/api/v1/auth/login", {"username": username,
-                                                       "password": password or self.admin_password})
-        if not reply.ok:
-            raise SetupError(f"login as {username} on {server.name} failed: {reply.body}")
-        return reply["token"]
-
-    async def admin(self, server: ServerProcess) -> ApiClient:
-        return server.client(await self.login(server))
-
-    async def establish_trust(self) -> None:
-        async with await self.admin(self.primary) as c:
-            reply = await c.post("/api/v1/ha/trust", {"partner_address": f"{self.secondary.host}:{self.secondary.port}",
-                                                     "username": "ipicsadmin", "password": self.admin_password})
-        if not reply.ok:
-            raise SetupError(f"trust failed: {reply.body}")
-
-    async def configure(self, interval_s: int = 15, missed_count: int = 5) -> None:
-        async with await self.admin(self.primary) as c:
-            reply = await c.put("/api/v1/ha/settings", {"port": self.primary.heartbeat_port,
-                                                       "interval_s": interval_s, "missed_count": missed_count})
-            if not reply.ok:
-                raise SetupError(f"HA settings refused: {reply.body}")
-            reply = await c.post("/api/v1/ha/configure")
-        if not reply.ok:
-            raise SetupError(f"configure failed: {reply.body}")
-
-    async def status(self, server: ServerProcess) -> dict:
-        async with server.client() as c:
-            return (await c.get("/api/v1/ha/status", timeout_s=2)).body
-
-    async def wait_status(self, server: ServerProcess, timeout_s: float = 30, **expected) -> dict:
-        async def matches():
-            st = await self.status(server)
-            return st if all(st.get(k) == v for k, v in expected.items()) else None
-
-        return await wait_until(matches, timeout_s, f"{server.name} to report {expected}")
-
-    async def wait_ready(self, timeout_s: float = 60) -> None:
-        """The primary active, its standby Ready, and everything written so far on the standby."""
-        await self.wait_status(self.primary, timeout_s, role="active", standby_server_status="Ready")
-        await self.wait_replicated(timeout_s)
-
-    async def replicated(self) -> bool:
-        """Every record the primary (as active) has logged is applied on the secondary.
-        "Ready" alone is not enough: it stays Ready while the last write is in flight."""
-        p, s = await self.status(self.primary), await self.status(self.secondary)
-        applied = s["replication"]["applied"]
-        return p["replication"]["pending"] == 0 and bool(applied) and applied[1] == p["replication"]["last_seq"]
-
-    async def wait_replicated(self, timeout_s: float = 10, what: str = "replication to drain") -> None:
-        await wait_until(self.replicated, timeout_s, what)
-
-    async def up(self, interval_s: int = 15, missed_count: int = 5) -> None:
-        """Start, trust, configure and wait for Ready: ``ipics-lab up`` without the demo data."""
-        await self.start()
-        await self.establish_trust()
-        await self.configure(interval_s, missed_count)
-        await self.wait_ready()
-
-    async def any_admin_token(self, prefer: ServerProcess) -> str:
-        """An administrator token for lab actions on ``prefer``: a standby refuses logins,
-        but sessions replicate, so a token from the active works there too."""
-        errors = []
-        for server in (prefer, *[s for s in self.servers if s is not prefer]):
-            try:
-                return await self.login(server)
-            except (SetupError, Unreachable) as exc:
-                errors.append(str(exc))
-        raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
-
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the
         chapter's procedures: (output, exit status)."""
@@ -352,32 +249,6 @@ class LabPair:
         async with conn:
             result = await conn.run(command, check=False)
         return str(result.stdout), int(result.exit_status or 0)
-
-    async def admin_attempt(self, server: ServerProcess, method: str, path: str, body: Any = None,
-                            timeout_s: float | None = None) -> Reply | None:
-        """One call as the lab's administrator, or None to try again (in a ``wait_until``).
-
-        Tokens are kept per server: after a cut link a token minted on the active could
-        not reach the standby, so the one a server already took is reused.  A 401 means
-        the token never reached it (cut before it replicated, or a split brain): if the
-        server takes logins itself it gives one for the next try; if it is a standby,
-        the token arrives with the next replication."""
-        token = self._lab_tokens.get(server.name) or self._lab_token
-        if token is None:
-            token = self._lab_token = await self.any_admin_token(server)
-        async with server.client(token) as c:
-            reply = await c.request(method, path, json=body, timeout_s=timeout_s)
-        if reply.status != 401:
-            self._lab_tokens[server.name] = token
-            return reply
-        self._lab_tokens.pop(server.name, None)
-        with contextlib.suppress(SetupError, Unreachable):
-            self._lab_tokens[server.name] = await self.login(server)
-        return None
-
-    async def fault(self, server: ServerProcess, **fault) -> Any:
-        return await wait_until(lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault), 5,
-                                f"{server.name} to accept the lab token")
 
     async def set_time_scale(self, scale: float, lead_s: float = 0.3) -> float:
         """The trainer's time-scale control: every running server, the standby too and

@@ -60,7 +60,10 @@ class DataDirLocked(RuntimeError):
 
 
 class IpicsServer:
-    def __init__(self, cfg: ServerConfig):
+    """``clock``: the emulated clock to use instead of one built from ``cfg`` (the
+    in-process test tier hands both servers clocks on one emulated timeline)."""
+
+    def __init__(self, cfg: ServerConfig, *, clock: Clock | None = None):
         self.cfg = cfg
         if cfg.clean_install and cfg.data_dir.exists():
             shutil.rmtree(cfg.data_dir)
@@ -69,8 +72,8 @@ class IpicsServer:
         self._lock_file = _lock_data_dir(cfg.data_dir)
         # The anchor: a server powered on after the lab changed the time scale starts on
         # the same emulated time as its partner.
-        self.clock = Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now(),
-                           anchor_emulated=cfg.clock_anchor_emulated)
+        self.clock = clock or Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now(),
+                                    anchor_emulated=cfg.clock_anchor_emulated)
         self.store = Store(cfg.data_dir / "ipics.sqlite3")
         self.store.open_sync()
         self.clock.offset_s = self.store.get_local_sync("clock_offset_s", 0.0)
@@ -277,20 +280,27 @@ def _write_port(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve(cfg: ServerConfig) -> None:
-    """Run one server until SIGINT or SIGTERM."""
-    server = IpicsServer(cfg)
-    app = make_app(server)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def listen(server: IpicsServer) -> web.AppRunner:
+    """Start the server's app and its client API on ``cfg.host:cfg.port`` (port 0: the OS
+    picks a free one, written back to ``cfg.port``); the caller cleans the runner up."""
+    cfg = server.cfg
+    runner = web.AppRunner(make_app(server), access_log=None, handle_signals=False)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((cfg.host, cfg.port))  # port 0: the OS picks a free one
-    port = sock.getsockname()[1]
+    sock.bind((cfg.host, cfg.port))
     site = SockSite(runner, sock)  # refuses malformed requests without echoing them
     await site.start()
-    cfg.port = port
-    server.engine.address = http_address(cfg.host, port)
+    cfg.port = sock.getsockname()[1]
+    server.engine.address = http_address(cfg.host, cfg.port)
+    return runner
+
+
+async def serve(cfg: ServerConfig) -> None:
+    """Run one server until SIGINT or SIGTERM."""
+    server = IpicsServer(cfg)
+    runner = await listen(server)
+    port = cfg.port
     if cfg.port_file:
         # The SSH port first: whoever waits for the port file then finds both.
         if cfg.ssh_port is not None:

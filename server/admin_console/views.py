@@ -17,6 +17,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from ..appkeys import USER
 from ..core import ha_config
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.roles import ServerDesignation
@@ -273,7 +274,7 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
     """A form action: check the session and CSRF token, act, then back to the tab with
     the engine's sentence, or the same tab with the refusal."""
     token, user = await _require_admin(request)
-    request["user"] = user
+    request[USER] = user
     admin = _admin_console(request)
     form = await _form(request)
     try:
@@ -329,7 +330,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 async def configure(request: web.Request) -> web.Response:
     async def act(admin: AdminConsole, form) -> None:
-        await admin.server.configure_ha(request["user"]["username"])
+        await admin.server.configure_ha(request[USER]["username"])
 
     # Configure logs every administrator out: the next page is the login page.
     return await _act(request, "ha_configuration.html", f"{LOGIN}?notice=configured", act)

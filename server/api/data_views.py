@@ -8,7 +8,7 @@ import re
 from aiohttp import WSMsgType, web
 
 from ..adapters.files import FileNameError, check_file_name
-from ..appkeys import SERVER
+from ..appkeys import BODY, SERVER, TOKEN, USER
 from ..core.roles import Role
 from ..data import UserRole
 from ..errors import ApiError, bad_request
@@ -22,7 +22,7 @@ def _data(request: web.Request):
 
 
 async def login(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     token, user = await _data(request).login(b.username, b.password, client=request.remote or "")
     engine = request.app[SERVER].engine
     return web.json_response({"token": token, "user": user, "server": engine.address,
@@ -30,12 +30,12 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await _data(request).logout(request["token"])
+    await _data(request).logout(request[TOKEN])
     return web.json_response({"logged_out": True})
 
 
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(request["user"])
+    return web.json_response(request[USER])
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -48,7 +48,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     # Subscribed before the first look at the listings: no change falls in between.
     queue = server.events.subscribe()
-    view = PushedView(server.data, request["token"])
+    view = PushedView(server.data, request[TOKEN])
 
     async def drain_incoming():
         async for msg in ws:
@@ -70,7 +70,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             batch = [getter.result()]
             while not queue.empty():
                 batch.append(queue.get_nowait())
-            if not await _forward(ws, view, request["user"], batch):
+            if not await _forward(ws, view, request[USER], batch):
                 break
     finally:
         server.events.unsubscribe(queue)
@@ -115,24 +115,24 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 async def create_user(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name,
-                                            by=request["user"])
+                                            by=request[USER])
     return web.json_response(user, status=201)
 
 
 async def set_dial_login(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     user = await _data(request).set_dial_login(request.match_info["username"], b.user_id, b.pin)
     return web.json_response(user)
 
 
 async def list_channels(request: web.Request) -> web.Response:
-    return web.json_response({"channels": await _data(request).channels_for(request["user"])})
+    return web.json_response({"channels": await _data(request).channels_for(request[USER])})
 
 
 async def create_channel(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     return web.json_response(await _data(request).create_channel(b.name, b.description), status=201)
 
 
@@ -142,7 +142,7 @@ async def delete_channel(request: web.Request) -> web.Response:
 
 
 async def assign_channel(request: web.Request) -> web.Response:
-    value = await _data(request).assign_channel(request.match_info["channel_id"], request["body"].username)
+    value = await _data(request).assign_channel(request.match_info["channel_id"], request[BODY].username)
     return web.json_response(value, status=201)
 
 
@@ -152,17 +152,17 @@ async def unassign_channel(request: web.Request) -> web.Response:
 
 
 async def list_assignments(request: web.Request) -> web.Response:
-    return web.json_response({"assignments": await _data(request).assignments_for(request["user"])})
+    return web.json_response({"assignments": await _data(request).assignments_for(request[USER])})
 
 
 async def list_vtgs(request: web.Request) -> web.Response:
-    vtgs = await _data(request).vtgs_for(request["user"])
+    vtgs = await _data(request).vtgs_for(request[USER])
     return web.json_response({"vtgs": [request.app[SERVER].dial.with_call_status(v) for v in vtgs]})
 
 
 async def dial_out(request: web.Request) -> web.Response:
     """Invite a telephone into a VTG: recorded, then called by this server's dial engine."""
-    number = request["body"].number
+    number = request[BODY].number
     vtg = await _data(request).add_dial_out(request.match_info["vtg_id"], number)
     dial = request.app[SERVER].dial
     await dial.call_out(vtg, number)
@@ -170,28 +170,28 @@ async def dial_out(request: web.Request) -> web.Response:
 
 
 async def create_vtg(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     return web.json_response(await _data(request).create_vtg(b.name, b.channels, b.members), status=201)
 
 
 async def list_incidents(request: web.Request) -> web.Response:
-    return web.json_response({"incidents": await _data(request).incidents_for(request["user"])})
+    return web.json_response({"incidents": await _data(request).incidents_for(request[USER])})
 
 
 async def create_incident(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     value = await _data(request).create_incident(b.name, b.description, b.participants)
     return web.json_response(value, status=201)
 
 
 async def set_participants(request: web.Request) -> web.Response:
     value = await _data(request).set_participants(request.match_info["incident_id"],
-                                                  request["body"].participants, request["user"])
+                                                  request[BODY].participants, request[USER])
     return web.json_response(value)
 
 
 async def get_incident(request: web.Request) -> web.Response:
-    return web.json_response(await _data(request).incident(request.match_info["incident_id"], request["user"]))
+    return web.json_response(await _data(request).incident(request.match_info["incident_id"], request[USER]))
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -204,7 +204,7 @@ async def upload_file(request: web.Request) -> web.Response:
     if not _CONTENT_TYPE.match(content_type):
         raise bad_request("unsupported Content-Type")
     content = await _read_upload(request)
-    value = await _data(request).add_file(request.match_info["incident_id"], request["user"], name,
+    value = await _data(request).add_file(request.match_info["incident_id"], request[USER], name,
                                           content_type, content)
     return web.json_response(value, status=201)
 
@@ -213,7 +213,7 @@ async def restore_file(request: web.Request) -> web.Response:
     """``PUT .../files/{file_id}``: the content of a file missing after a failover."""
     content = await _read_upload(request)
     value = await _data(request).restore_file(request.match_info["incident_id"], request.match_info["file_id"],
-                                              request["user"], content)
+                                              request[USER], content)
     return web.json_response(value)
 
 
@@ -244,7 +244,7 @@ DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Polic
 
 async def download_file(request: web.Request) -> web.Response:
     meta, content = await _data(request).file_content(
-        request.match_info["incident_id"], request.match_info["file_id"], request["user"])
+        request.match_info["incident_id"], request.match_info["file_id"], request[USER])
     content_type = meta["content_type"] if meta["content_type"] in PASSIVE_TYPES else "application/octet-stream"
     return web.Response(body=content, content_type=content_type, headers={
         **DOWNLOAD_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})

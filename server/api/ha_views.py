@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import SERVER
+from ..appkeys import BODY, SERVER, USER
 from ..admin_console.state import ha_tabs
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.licenses import LicenseError
@@ -43,7 +43,7 @@ async def list_licenses(request: web.Request) -> web.Response:
 async def install_license(request: web.Request) -> web.Response:
     server = request.app[SERVER]
     try:
-        installed = await server.install_license(request["body"].content.encode())
+        installed = await server.install_license(request[BODY].content.encode())
     except LicenseError as exc:
         raise ApiError(400, "license_refused", str(exc)) from None
     return web.json_response(installed, status=201)
@@ -51,8 +51,8 @@ async def install_license(request: web.Request) -> web.Response:
 
 async def set_ntp(request: web.Request) -> web.Response:
     server = request.app[SERVER]
-    await server.engine.set_ntp(request["body"].servers)
-    return web.json_response({"ntp_servers": request["body"].servers})
+    await server.engine.set_ntp(request[BODY].servers)
+    return web.json_response({"ntp_servers": request[BODY].servers})
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -68,29 +68,29 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def establish_trust(request: web.Request) -> web.Response:
-    body = request["body"]
+    body = request[BODY]
     engine = request.app[SERVER].engine
     await engine.establish_trust(body.partner_address, body.username, body.password)
     return web.json_response({"server_status": "Trusted", "partner": engine.partner.address})
 
 
 async def delete_trust(request: web.Request) -> web.Response:
-    message = await request.app[SERVER].engine.delete_trust(request["body"].password)
+    message = await request.app[SERVER].engine.delete_trust(request[BODY].password)
     return web.json_response({"server_status": "Not Trusted", "message": message})
 
 
 async def trust_exchange(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVER].engine.accept_trust(request["body"].model_dump(),
+    return web.json_response(await request.app[SERVER].engine.accept_trust(request[BODY].model_dump(),
                                                                            client=request.remote or ""))
 
 
 async def trust_remove(request: web.Request) -> web.Response:
-    await request.app[SERVER].engine.remove_trust(request["body"].model_dump(), client=request.remote or "")
+    await request.app[SERVER].engine.remove_trust(request[BODY].model_dump(), client=request.remote or "")
     return web.json_response({"server_status": "Not Trusted"})
 
 
 async def update_settings(request: web.Request) -> web.Response:
-    b = request["body"]
+    b = request[BODY]
     try:
         settings = HeartbeatSettings(b.port, b.interval_s, b.missed_count)
     except ConfigurationError as exc:
@@ -100,7 +100,7 @@ async def update_settings(request: web.Request) -> web.Response:
 
 
 async def configure(request: web.Request) -> web.Response:
-    await request.app[SERVER].configure_ha(request["user"]["username"])
+    await request.app[SERVER].configure_ha(request[USER]["username"])
     return web.json_response({"ha": "configured", "logged_out": True,
                               "message": "HA configured; you are logged out until configuration completes"})
 

@@ -10,7 +10,7 @@ import time
 
 from aiohttp import web
 
-from ..appkeys import SERVER
+from ..appkeys import BODY, SERVER
 from ..errors import ApiError, bad_request
 
 #: how far from this server's real time the moment of a time-scale change may be: the
@@ -28,7 +28,7 @@ def _lab_server(request: web.Request, what: str):
 
 async def inject_fault(request: web.Request) -> web.Response:
     server = _lab_server(request, "fault injection")
-    f = request["body"]
+    f = request[BODY]
     if f.fault == "power-off":
         # Answer first so the trainer sees it was taken, then die at once like a pulled plug.
         asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGKILL)
@@ -72,7 +72,7 @@ async def set_time_scale(request: web.Request) -> web.Response:
     """The trainer's time-scale control.  Both servers get the same ``at``, so their
     emulated clocks switch at the same real moment and keep agreeing."""
     server = _lab_server(request, "the time-scale control")
-    body = request["body"]
+    body = request[BODY]
     real_now = time.time()
     at = real_now if body.at is None else body.at
     if not real_now - TIME_SCALE_AT_BEHIND_S <= at <= real_now + TIME_SCALE_AT_AHEAD_S:

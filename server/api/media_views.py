@@ -6,7 +6,7 @@ import time
 
 from aiohttp import web
 
-from ..appkeys import SERVER
+from ..appkeys import SERVER, USER
 from ..errors import ApiError
 from ..media.issuer import TooManyTalkGroups
 from ..media.ticket import REFRESH_AFTER_S
@@ -21,7 +21,7 @@ async def media_ticket(request: web.Request) -> web.Response:
         raise ApiError(503, "no_media_tickets", "this server issues no push-to-talk tickets: it was started "
                                                 "without --media-ticket-key-file")
     try:
-        issued = await issuer.for_user(request["user"])
+        issued = await issuer.for_user(request[USER])
     except TooManyTalkGroups as exc:
         raise ApiError(409, "too_many_talk_groups", str(exc)) from None
     claims = issued.claims

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from .. import __version__
-from ..appkeys import SERVER
+from ..appkeys import BODY, SERVER, TOKEN, USER
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
 from . import data_views, ha_views, lab_views, media_views, responses, schemas
@@ -162,9 +162,9 @@ def guarded(route: Route) -> View:
             # Clients are served by the active server only; the standby names it.
             server.engine.refuse_unless_active()
         if route.auth:
-            request["user"] = await authenticate(request, MAY[route.auth])
+            request[USER] = await authenticate(request, MAY[route.auth])
         if route.body:
-            request["body"] = await parse_body(request, route.body)
+            request[BODY] = await parse_body(request, route.body)
         return await route.view(request)
 
     handler.__name__ = getattr(route.view, "__name__", "view")
@@ -183,7 +183,7 @@ async def authenticate(request: web.Request, roles: set[str]) -> dict:
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if user["role"] not in roles:
         raise forbidden(f"a {user['role']} may not do this")
-    request["token"] = token.strip()
+    request[TOKEN] = token.strip()
     return user
 
 
