@@ -1,4 +1,4 @@
-"""The console's session cookie, its CSRF tokens and the headers of every page.
+"""The Administration Console's session cookie, its CSRF tokens and the headers of every page.
 
 Both lab servers usually listen on one host (127.0.0.1) and browsers scope cookies by
 host, not port: each server names its cookies after its port, or the two consoles

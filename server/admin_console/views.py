@@ -26,7 +26,7 @@ from ..errors import ApiError
 from .security import CSRF_FIELD, AdminConsoleSecurity, page_headers
 from .state import ha_tabs
 
-log = logging.getLogger("ipics.console")
+log = logging.getLogger("ipics.admin_console")
 
 SECURITY_TAB = "/admin/ha/security"
 CONFIGURATION_TAB = "/admin/ha/configuration"
@@ -68,7 +68,7 @@ class FieldError(ApiError):
 
 
 class AdminConsole:
-    """The console's per-process state: cookies and CSRF keys, one-time messages."""
+    """The Administration Console's per-process state: cookies and CSRF keys, one-time messages."""
 
     def __init__(self, server):
         self.server = server
@@ -380,7 +380,7 @@ async def _form(request: web.Request):
     try:
         return await request.post()
     except (ValueError, LookupError, AssertionError):  # UnicodeDecodeError is a ValueError
-        raise ApiError(400, "bad_form", "the form could not be read: send it from the console's page") from None
+        raise ApiError(400, "bad_form", "the form could not be read: send it from the Administration Console's page") from None
 
 
 def _text(form, name: str, *, strip: bool = True) -> str:
@@ -421,7 +421,7 @@ def _sentence(text: str) -> str:
 
 @web.middleware
 async def html_errors(request: web.Request, handler):
-    """Inside the API's JSON error middleware: the console's refusals outside a form
+    """Inside the API's JSON error middleware: the Administration Console's refusals outside a form
     (tomcat down, an expired form, an unknown page) are pages, not JSON."""
     if not (request.path == "/admin" or request.path.startswith("/admin/")) or request.path == "/admin/ha/state":
         return await handler(request)
