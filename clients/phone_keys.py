@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ipics_clients.keypad import PRINTED_LETTERS
 from ipics_clients.phone_xml import Directory, Input, InputItem, Menu, PhoneObject, SoftKey
 
 EXIT, SELECT, UPDATE, BACK = "SoftKey:Exit", "SoftKey:Select", "SoftKey:Update", "SoftKey:Back"
@@ -23,9 +24,8 @@ SUBMIT, BACKSPACE, CANCEL = "SoftKey:Submit", "SoftKey:<<", "SoftKey:Cancel"
 DIAL, EDIT_DIAL = "SoftKey:Dial", "SoftKey:EditDial"
 MORE = "more"  # the fourth softkey button when a screen has more than four keys
 
-KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
-LETTERS = {"1": "", "2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
-           "9": "wxyz", "0": " ", "*": "", "#": ""}
+#: what each key types in multi-tap order on a text field: its printed letters, and 0 a space
+LETTERS = {key: letters.lower() for key, letters in PRINTED_LETTERS.items()} | {"0": " "}
 #: how each input mode is shown beside the field, and named when a key is refused
 MODE_WORDS = {"N": "123", "T": "123*#", "E": "123.+-", "A": "abc", "U": "ABC", "L": "abc"}
 MAX_TYPED = 256  # as long as a DefaultValue may be

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -54,16 +54,17 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
-from ipics_clients.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
+from ipics_clients.keypad import KEYPAD
+from ipics_clients.phone_keys import MODE_WORDS, MORE, input_mode, softkey_page
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Directory, Input, Menu, SoftKey, Text
+from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
 from ipics_desktop.shared.tasks import Tasks
 
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400
 ROW_TEXT_WIDTH = LCD_WIDTH - 28
-KEY_NAMES = {"*": "Star", "#": "Pound"}
 F_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
 
 
@@ -138,18 +139,12 @@ class PhoneWindow(QWidget):
         controls.addStretch(1)
         controls.addLayout(right)
 
-        keypad = QGridLayout()
-        keypad.setHorizontalSpacing(14)
-        keypad.setVerticalSpacing(6)
-        self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(KEYPAD):
-            button = _keypad_key(key)
-            button.clicked.connect(lambda _=False, k=key: self.press_key(k))
-            keypad.addWidget(button, index // 3, index % 3)
-            self.keys[key] = button
+        self.keypad = Keypad(prefix="phoneKey", key_size=QSize(72, 46), spacing=QSize(14, 6))
+        self.keypad.key_clicked.connect(self.press_key)
+        self.keys = self.keypad.keys
         keypad_box = QHBoxLayout()
         keypad_box.addStretch(1)
-        keypad_box.addLayout(keypad)
+        keypad_box.addWidget(self.keypad)
         keypad_box.addStretch(1)
 
         column = QVBoxLayout()
@@ -672,25 +667,6 @@ def _nav_key(text: str, name: str, accessible: str) -> QPushButton:
     button.setAccessibleName(accessible)
     button.setAutoDefault(False)
     button.setFixedSize(48, 32)
-    return button
-
-
-def _keypad_key(key: str) -> QPushButton:
-    button = QPushButton(objectName=f"phoneKey{KEY_NAMES.get(key, key)}")
-    button.setProperty("keypad", True)
-    button.setAutoDefault(False)
-    letters = LETTERS[key].strip().upper()
-    button.setAccessibleName(f"Key {key}" + (f" ({letters})" if letters else ""))
-    button.setFixedSize(72, 46)
-    digit = QLabel(key, objectName="keypadDigit")
-    sub = QLabel(letters, objectName="keypadLetters")
-    layout = QVBoxLayout(button)
-    layout.setContentsMargins(0, 3, 0, 3)
-    layout.setSpacing(0)
-    for label in (digit, sub):
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        layout.addWidget(label)
     return button
 
 
