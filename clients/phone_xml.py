@@ -35,10 +35,18 @@ class PhoneXmlError(ValueError):
 
 @dataclass(frozen=True)
 class SoftKey:
+    """A SoftKeyItem, or one of the phone's own softkeys (``phone_keys``): the one
+    softkey type of the clients (the server writes its own, ``ipics_server.phone.objects``)."""
+
     name: str
     url: str
     position: int
     url_down: str | None = None
+
+    @property
+    def push_to_talk(self) -> bool:
+        """A key with URLDown: pressed it sends URLDown, let go URL."""
+        return bool(self.url_down)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The screen (a header with the line and the time, the title, the prompt, the obje
 status line with the hook state), four softkeys under it (with "more" when a screen
 has more), the navigation cluster with Select in the middle, the keypad, Services,
 the speaker and the handset.  What the keys do is the browser's (the phone's own
-softkeys, typing into an input, the hook switch: ``phone_keys``); the window draws it.
+softkeys and their buttons, typing into an input, the hook switch: ``phone_keys``),
+and what the screen says is ``phone_screen``'s; the window draws it.
 Keys that talk to a service run as tasks on the loop, one after the other in the order
 pressed, so a push-to-talk release never overtakes its press; the window never waits.
 Services cancels whatever is still loading: it always brings the phone home.
@@ -29,7 +30,6 @@ Signals:
 from __future__ import annotations
 
 import asyncio
-import time
 
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -53,11 +53,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
+from ipics_clients import phone_screen
 from ipics_clients.keypad import KEYPAD
-from ipics_clients.phone_keys import MODE_WORDS, MORE, input_mode, softkey_page
+from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
+from ipics_clients.phone_keys import softkey_words
 from ipics_clients.phone_push import PushReceiver
-from ipics_clients.phone_xml import Directory, Input, Menu, SoftKey, Text
+from ipics_clients.phone_xml import Input, SoftKey, Text
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
 from ipics_desktop.shared.tasks import Tasks
@@ -81,11 +82,9 @@ class PhoneWindow(QWidget):
         self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
         self._order = asyncio.Lock()  # keys reach the service in the order pressed
         self._busy = 0
-        self._shown: Screen | None = None  # the screen whose local state (page, field, values) is kept
-        self._page = self._top = 0  # the softkey page and the first visible row: the view's own
+        self._shown: Screen | None = None  # the screen drawn: a new one scrolls to its top
+        self._top = 0  # the first visible row: the view's own
         self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
-        self._slots: list[SoftKey | str | None] = [None] * 4
-        self._down: dict[int, SoftKey | str | None] = {}  # what each softkey was when pressed
         self._fkeys_held: set[int] = set()
         self.receiver: PushReceiver | None = None
         self.web_access_button: QPushButton | None = None
@@ -334,28 +333,24 @@ class PhoneWindow(QWidget):
         """A softkey let go (a key without ``URLDown``)."""
         self._run_action(self.browser.press_softkey(key))
 
-    # softkey buttons: mouse, Space on a focused one, F1-F4
+    # softkey buttons: mouse, Space on a focused one, F1-F4 (the rules: ``SoftKeyRow``)
     def _on_softkey_pressed(self, slot: int) -> None:
-        key = self._down[slot] = self._slots[slot]
-        if isinstance(key, SoftKey) and key.url_down:
+        key = self.browser.softkey_row.press(slot)
+        if key is not None:  # push-to-talk
             self._set_held(slot, True)
             self._run(lambda: self.browser.softkey_down(key), ptt=True)
 
     def _on_softkey_released(self, slot: int) -> None:
-        key = self._down.get(slot)
-        if isinstance(key, SoftKey) and key.url_down:
-            self._down[slot] = None  # released once (Qt also releases a key it disables)
+        key = self.browser.softkey_row.release(slot)
+        if key is not None:
             self._set_held(slot, False)
             self._run(lambda: self.browser.softkey_up(key), ptt=True)
 
     def _on_softkey_clicked(self, slot: int) -> None:
-        # The key pressed, not the one there now: the screen may have changed meanwhile.
-        key = self._down.pop(slot, self._slots[slot])
-        if key == MORE:
-            self._page += 1
-            self._render_softkeys()
-        elif isinstance(key, SoftKey) and not key.url_down:
+        key = self.browser.softkey_row.click(slot)
+        if key is not None:
             self.press_softkey(key)
+        self._render_softkeys()  # "more" turned the page
 
     def _set_held(self, slot: int, held: bool) -> None:
         self.softkeys[slot].setProperty("held", held)
@@ -454,8 +449,8 @@ class PhoneWindow(QWidget):
 
     def render(self) -> None:
         screen = self.browser.screen
-        if screen is not self._shown:  # a new screen: its own softkey page and scrolling
-            self._shown, self._page, self._top = screen, 0, 0
+        if screen is not self._shown:  # a new screen: scrolled to its top
+            self._shown, self._top = screen, 0
             self.text_scroll.verticalScrollBar().setValue(0)
         obj = screen.obj
         self.title_label.setText(obj.title)
@@ -476,11 +471,9 @@ class PhoneWindow(QWidget):
             self.position_label.setText("")
             return
         self.body.setCurrentWidget(self.rows_page)
-        lines, current = self._lines(obj)
-        if current is not None:
-            self._top = min(self._top, current)
-            self._top = max(self._top, current - VISIBLE_ROWS + 1)
-        self._top = max(0, min(self._top, len(lines) - VISIBLE_ROWS))
+        browser = self.browser
+        lines, current = phone_screen.rows(obj, browser.selected, browser.form)
+        self._top = phone_screen.first_visible(self._top, current, len(lines), VISIBLE_ROWS)
         for offset, row in enumerate(self.rows):
             index = self._top + offset
             text = lines[index] if index < len(lines) else ""
@@ -490,47 +483,19 @@ class PhoneWindow(QWidget):
             if row.property("highlighted") != highlighted:
                 row.setProperty("highlighted", highlighted)
                 restyle(row)
-        form = self.browser.form
-        if form is not None and form.focused is not None:
-            self.position_label.setText(MODE_WORDS[input_mode(form.focused)])
-        else:
-            self.position_label.setText(f"{current + 1}/{len(lines)}" if current is not None else "")
-
-    def _lines(self, obj) -> tuple[list[str], int | None]:
-        """The rows of a list object and which one is highlighted."""
-        if isinstance(obj, Menu):
-            lines = [f"{n}  {item.name}" for n, item in enumerate(obj.items, 1)]
-            return (lines, self.browser.selected) if lines else (["No items"], None)
-        if isinstance(obj, Directory):
-            lines = [f"{e.name}  {e.telephone}" if e.name else e.telephone for e in obj.entries]
-            return (lines, self.browser.selected) if lines else (["No entries"], None)
-        form = self.browser.form
-        if isinstance(obj, Input) and form is not None:
-            lines = []
-            for index, item in enumerate(form.items):
-                value = form.values.get(item.param, "")
-                shown = "*" * len(value) if item.masked else value
-                cursor = "_" if index == form.field else ""
-                lines.append(f"{item.display_name or item.param}: {shown}{cursor}")
-            return (lines, form.field) if lines else (["Nothing to enter"], None)
-        return [], None
+        self.position_label.setText(phone_screen.position(browser.form, current, len(lines)))
 
     def _render_prompt(self) -> None:
-        # Cisco phones say "Requesting..." in the prompt line while a page loads.
-        self.prompt_label.setText("Requesting..." if self._busy else self.browser.screen.obj.prompt)
+        self.prompt_label.setText(phone_screen.prompt(self.browser.screen.obj, requesting=bool(self._busy)))
 
     def _render_softkeys(self) -> None:
-        slots, pages = softkey_page(self.browser.softkeys(), self._page)
-        self._page %= pages
-        self._slots = slots
-        for slot, (button, key) in enumerate(zip(self.softkeys, slots, strict=True)):
-            name = "more" if key == MORE else key.name if isinstance(key, SoftKey) else ""
-            ptt = isinstance(key, SoftKey) and bool(key.url_down)
-            button.setText(name)
+        for slot, (button, key) in enumerate(zip(self.softkeys, self.browser.softkey_row.slots, strict=True)):
+            name, description = softkey_words(slot, key)
+            ptt = key is not None and key.push_to_talk
+            button.setText(key.name if key is not None else "")
             button.setEnabled(key is not None)
-            button.setAccessibleName(f"Softkey {slot + 1}" + (f", {name}" if name else ", blank"))
-            button.setAccessibleDescription(
-                f"Hold to talk: mouse button, Space or F{slot + 1}" if ptt else f"F{slot + 1}")
+            button.setAccessibleName(name)
+            button.setAccessibleDescription(description)
             if button.property("ptt") != ptt:
                 button.setProperty("ptt", ptt)
                 restyle(button)
@@ -546,20 +511,15 @@ class PhoneWindow(QWidget):
         if hook.off_hook != self._off_hook:  # lifted, hung up, or Dial put it on the speaker
             self._off_hook = hook.off_hook
             self.hook_changed.emit(hook.off_hook)
-        words = hook.words()
-        if self.browser.dialing:
-            words += f" - dialing {self.browser.dialing}"
-        if self.browser.notice:
-            words += f" - {self.browser.notice}"
-        self.status_label.setText(words)
+        self.status_label.setText(phone_screen.status(hook, self.browser.dialing, self.browser.notice))
         if self.status_label.property("offHook") != hook.off_hook:
             self.status_label.setProperty("offHook", hook.off_hook)
             restyle(self.status_label)
 
     def _render_clock(self) -> None:
-        self.line_label.setText(f"\u260e {self.extension}" if self.extension else "No line")
-        # The lab's emulated time, as a phone takes it from its call control.
-        self.clock_label.setText(time.strftime("%H:%M  %a %b %d", time.localtime(self.browser.clock.now())))
+        line, now = phone_screen.header(self.extension, self.browser.clock.now())
+        self.line_label.setText(line)
+        self.clock_label.setText(now)
 
     def screen_lines(self) -> list[str]:
         """What the screen shows, as plain lines (for screen readers and tests)."""
