@@ -78,12 +78,23 @@ Action = Callable[[], Awaitable[None]]
 EDIT_DIAL_PARAM = "number"
 
 
+#: where an IPICS server serves its phone service (the server's ``phone.service.BASE``)
+IPICS_PHONE_PATH = "/phone/ipics"
+
+
 @dataclass(frozen=True)
 class Service:
     """One entry of the phone's Services menu, as the phone administrator set it up."""
 
     name: str
     url: str
+
+
+def ipics_service(server: str, url: str) -> Service:
+    """The IPICS phone service of server ``server`` (primary, secondary) at ``url``: the
+    chapter wants one for each server, so that after a failover the user picks the new
+    active in Services."""
+    return Service(f"IPICS {server}", url.rstrip("/") + IPICS_PHONE_PATH)
 
 
 @dataclass

@@ -220,9 +220,8 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
     on the active server's service unless ``login=False``.  ``time_scale`` sets the
     phone's own clock (default the lab's).  Needs an ``async def`` test (it runs on
     the qasync loop).  Closed after the test."""
-    from ipics_clients.phone_browser import PhoneBrowser, Service
+    from ipics_clients.phone_browser import PhoneBrowser, ipics_service
     from ipics_clients.phone_push import PushReceiver
-    from ipics_desktop.phone.app import IPICS_PHONE_PATH
     from ipics_desktop.phone.window import PhoneWindow
     from ipics_server.clock import Clock
 
@@ -232,15 +231,13 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
     async def open_phone(user: str = "dan", *, login: bool = True, web_access: bool = True,
                          time_scale: float | None = None):
         user_id = ipics_demo.dial_ids[_demo_user(ipics_demo, user)]
-        browser = PhoneBrowser([Service(f"IPICS {s.name}", s.url + IPICS_PHONE_PATH) for s in pair.servers],
+        browser = PhoneBrowser([ipics_service(s.name, s.url) for s in pair.servers],
                                clock=Clock(time_scale) if time_scale else pair.clock)
         window = PhoneWindow(browser=browser, extension=user_id)
         receiver = PushReceiver(window.execute)
         receiver.enabled = web_access
         opened.append((receiver, browser))
-        await receiver.start()  # listening before the first request tells a service where to push
-        browser.headers.update(receiver.headers())
-        window.attach_push_receiver(receiver)
+        await window.take_pushes(receiver)
         qtbot.addWidget(window)  # pytest-qt closes it (its tasks cancelled) before the fixtures end
         window.show()
         if login:

@@ -259,6 +259,14 @@ class PhoneWindow(QWidget):
         return cluster
 
     # ------------------------------------------------------------- pushes
+    async def take_pushes(self, receiver: PushReceiver) -> None:
+        """Start the phone's push receiver (``execute`` its target) and attach it: listening
+        before the first request, which tells a service where to push.  OSError when it
+        cannot listen: the phone runs without pushes."""
+        await receiver.start()
+        self.browser.headers.update(receiver.headers())
+        self.attach_push_receiver(receiver)
+
     def attach_push_receiver(self, receiver: PushReceiver) -> None:
         """The phone's push receiver, whose ``execute`` is this window's: adds the Web
         access switch (Cisco: Settings > Admin > Web Access), which trainers turn off to

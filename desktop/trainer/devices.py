@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QWidget
 from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MobileClient
-from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_clients.phone_browser import PhoneBrowser, ipics_service
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, Text
 from ipics_clients.session import ConsoleSession, Notice, State
@@ -43,7 +43,6 @@ from ipics_clients.telephone import State as Call
 from ipics_clients.telephone import Telephone
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.mobile.window import MobileWindow
-from ipics_desktop.phone.app import IPICS_PHONE_PATH
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_desktop.telephone.panel import TelephonePanel
 
@@ -221,7 +220,7 @@ class DeviceLauncher:
     # ----------------------------------------------------------------- phone
     def _open_phone(self, user: str) -> Device:
         dial_id = DEMO_DIAL_IDS[user]
-        services = [Service(f"IPICS {s.name}", s.url.rstrip("/") + IPICS_PHONE_PATH) for s in self.lab.pair.servers]
+        services = [ipics_service(s.name, s.url) for s in self.lab.pair.servers]
         browser = PhoneBrowser(services, clock=self.lab.clock)
         window = PhoneWindow(browser=browser, extension=dial_id)
         window.setWindowTitle(f"Phone {dial_id} ({user})")
@@ -239,15 +238,11 @@ class DeviceLauncher:
         window.show()
 
         async def log_in() -> None:
-            # Listening before the first request, which tells the service where to push.
             try:
-                await receiver.start()
+                await window.take_pushes(receiver)
             except OSError as exc:
                 self._event(device, f"cannot take pushes ({exc.strerror or exc}): after a failover "
                                     "open Services and log in again")
-            else:
-                browser.headers.update(receiver.headers())
-                window.attach_push_receiver(receiver)
             address = await self._active_address()
             urls = [s.url for s in self.lab.pair.servers]
             # As the user would: Services, the active's IPICS service, user ID and PIN, Submit.

@@ -43,9 +43,7 @@ async def phone(demo, qtbot, tmp_path, request):
     browser = PhoneBrowser(services, clock=RecordingClock(getattr(request, "param", TIME_SCALE)))
     window = PhoneWindow(browser=browser, extension="1001")
     receiver = PushReceiver(window.execute)
-    await receiver.start()
-    browser.headers.update(receiver.headers())
-    window.attach_push_receiver(receiver)
+    await window.take_pushes(receiver)
     qtbot.addWidget(window)  # pytest-qt closes it (its tasks are cancelled) before this fixture ends
     window.show()
     try:
