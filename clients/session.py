@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock
 
 from ipics_clients.known_servers import UNREACHABLE, KnownServers
@@ -139,19 +139,6 @@ async def _log_out(client: ApiClient) -> None:
     """End the session's token on the server; a server that is gone has nothing to end."""
     with contextlib.suppress(Unreachable):
         await client.post("/api/v1/auth/logout")
-
-
-def check_login_form(address: str, username: str, password: str) -> str:
-    """The login server's address, normalized; ``ValueError`` saying what is missing or
-    wrong (the IDC's login dialog and the mobile client's login page)."""
-    if not address:
-        raise ValueError("Choose a login server or type its address.")
-    if not username or not password:
-        raise ValueError("Enter your user name and password.")
-    try:
-        return normalize_address(address)
-    except ValueError:
-        raise ValueError(f"{address} is not a server address: type host:port or http://host:port.") from None
 
 
 class ConsoleSession:

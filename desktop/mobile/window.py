@@ -44,8 +44,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ipics_clients.login import LoginForm
 from ipics_clients.mobile import MediaError, MobileClient, Upload, dialog_filter
-from ipics_clients.session import LoginError, Notice, State, UploadError, check_login_form
+from ipics_clients.session import Notice, State, UploadError
 from ipics_clients.wording import sentence
 from ipics_desktop.shared.server_selector import ServerSelector
 from ipics_desktop.shared.style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
@@ -85,7 +86,8 @@ class MobileWindow(QWidget):
         super().__init__(parent)
         self.client, self.session = client, client.session
         self.tasks = Tasks()
-        self.login_task: asyncio.Task | None = None
+        self.form = LoginForm(self.session, login=client.login, say=self._login_message, busy=self.set_login_busy,
+                              select=self.refresh_selector, start=self.tasks.start, logged_in=self._logged_in)
         self.incident_id: str | None = None
         self._thumbnails: dict[str, QIcon] = {}
         self._thumbnails_asked: set[str] = set()
@@ -241,33 +243,18 @@ class MobileWindow(QWidget):
         return self.selector.selected_address()
 
     # ------------------------------------------------------------------- login
-    def start_login(self) -> None:
-        if self.login_task and not self.login_task.done():
-            return
-        address, user, password = self.selected_address(), self.username.text().strip(), self.password.text()
-        try:
-            address = check_login_form(address, user, password)
-        except ValueError as exc:
-            return self._login_message("error", str(exc))
-        self.set_login_busy(True)
-        self._login_message("redirected", f"Connecting to {address} ...")
-        self.login_task = self.tasks.start(self.log_in(address, user, password))
+    @property
+    def login_task(self) -> asyncio.Task | None:
+        """The login running or last run (``ipics_clients.login``)."""
+        return self.form.task
 
-    async def log_in(self, address: str, user: str, password: str) -> None:
-        try:
-            await self.client.login(address, user, password)
-        except LoginError as exc:
-            self._login_message("error", f"Login failed: {exc}.")
-        except Exception as exc:  # the server died mid-login, a disk error: say so, stay usable
-            log.warning("login failed", exc_info=True)
-            self._login_message("error", f"Login failed: {type(exc).__name__}: {exc}")
-        else:
-            self.password.clear()
-            self.login_message.hide()
-            self.show_incidents()
-        finally:
-            self.set_login_busy(False)
-            self.refresh_selector(self.session.server)
+    def start_login(self) -> None:
+        self.form.submit(self.selected_address(), self.username.text().strip(), self.password.text())
+
+    async def _logged_in(self, _user: str, _password: str) -> None:
+        self.password.clear()
+        self.login_message.hide()
+        self.show_incidents()
 
     def set_login_busy(self, busy: bool) -> None:
         for widget in (self.selector, self.username, self.password, self.login_button):
@@ -532,9 +519,7 @@ class MobileWindow(QWidget):
     def _show_notice(self, notice: Notice) -> None:
         s = self.session
         if self.pages.currentWidget() is self.login_page:
-            if notice.kind in ("redirected", "paused"):
-                self._login_message(notice.kind, sentence(notice.text, full_stop=True))
-                self.refresh_selector()
+            self.form.on_notice(notice)
             return
         if notice.kind in ("offline", "reconnected"):
             self.upload_message.hide()  # an upload's outcome before the switch: old news
