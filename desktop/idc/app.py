@@ -18,7 +18,6 @@ PROFILE_ENV = "IPICS_CONSOLE_PROFILE"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     startup.add_login_arguments(parser, kind="console", env=PROFILE_ENV,
                                 keeps="the selector and the remembered user name")
-    startup.add_lab_arguments(parser)
     parser.add_argument("--media-router", default=None, metavar="URL",
                         help="the media router carrying push-to-talk (default: the lab's; without "
                              "one, push-to-talk reaches the consoles of this process only)")

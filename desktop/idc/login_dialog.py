@@ -27,19 +27,19 @@ from PySide6.QtWidgets import (
 from ipics_clients.credentials import Credentials
 from ipics_clients.login import LoginForm
 from ipics_clients.session import ConsoleSession, Notice
-from ipics_desktop.idc.bridge import SessionBridge
-from ipics_desktop.shared.server_selector import ServerSelector
+from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_desktop.shared.server_selector import LoginFields, ServerSelector
 from ipics_desktop.shared.style import banner_css
-from ipics_desktop.shared.tasks import Tasks
 
 
-class LoginDialog(QDialog):
+class LoginDialog(LoginFields, QDialog):
     #: the session is online; the console window takes over
     logged_in = Signal()
     #: the user cancelled with no login running: close the console
     cancelled = Signal()
 
-    def __init__(self, session: ConsoleSession, bridge: SessionBridge, credentials: Credentials, parent=None):
+    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, credentials: Credentials, parent=None):
         super().__init__(parent)
         self.session, self.credentials = session, credentials
         self.tasks = Tasks()
@@ -105,13 +105,6 @@ class LoginDialog(QDialog):
         self._load_remembered()
         self.refresh_selector()
 
-    # ---------------------------------------------------------------- selector
-    def refresh_selector(self, select: str | None = None) -> None:
-        self.selector.refresh(self.session.known, select)
-
-    def selected_address(self) -> str | None:
-        return self.selector.selected_address()
-
     # ------------------------------------------------------------ remember me
     def _load_remembered(self) -> None:
         # Read once when the dialog is built, before any session runs: a keyring that
@@ -132,14 +125,6 @@ class LoginDialog(QDialog):
         (self.password if remembered.username else self.username).setFocus()
 
     # ------------------------------------------------------------------ login
-    @property
-    def login_task(self) -> asyncio.Task | None:
-        """The login running or last run."""
-        return self.form.task
-
-    def start_login(self) -> None:
-        self.form.submit(self.selected_address(), self.username.text().strip(), self.password.text())
-
     async def _logged_in(self, user: str, password: str) -> None:
         # The keyring may wait for an unlock prompt: off the loop that runs the session.
         if self.remember.isChecked():

@@ -19,7 +19,6 @@ PROFILE_ENV = "IPICS_MOBILE_PROFILE"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     startup.add_login_arguments(parser, kind="mobile", env=PROFILE_ENV,
                                 keeps="the selector and the copies of recent uploads")
-    startup.add_lab_arguments(parser)
 
 
 def run(ns: argparse.Namespace) -> int:

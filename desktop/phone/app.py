@@ -120,9 +120,7 @@ async def _main(ns: argparse.Namespace, prepared: Prepared, running: startup.Run
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ipics_desktop.phone.app``: the same as ``ipics-lab phone``."""
-    parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return startup.command_main(COMMAND, __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

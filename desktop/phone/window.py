@@ -59,9 +59,9 @@ from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
 from ipics_clients.phone_keys import softkey_words
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, SoftKey, Text
+from ipics_clients.tasks import Tasks
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
-from ipics_desktop.shared.tasks import Tasks
 
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400
@@ -118,9 +118,9 @@ class PhoneWindow(QWidget):
             softkey_row.addWidget(button)
             self.softkeys.append(button)
 
-        self.services_button = _function_key("Services", "phoneServices", "Services: the list of phone services")
+        self.services_button = _key("Services", "phoneServices", "Services: the list of phone services", "function")
         self.services_button.clicked.connect(self.press_services)
-        self.speaker_button = _function_key("Speaker", "phoneSpeaker", "Speaker")
+        self.speaker_button = _key("Speaker", "phoneSpeaker", "Speaker", "function")
         self.speaker_button.setCheckable(True)
         self.speaker_button.clicked.connect(self._on_speaker_clicked)
         controls = QHBoxLayout()
@@ -141,10 +141,6 @@ class PhoneWindow(QWidget):
         self.keypad = Keypad(prefix="phoneKey", key_size=QSize(72, 46), spacing=QSize(14, 6))
         self.keypad.key_clicked.connect(self.press_key)
         self.keys = self.keypad.keys
-        keypad_box = QHBoxLayout()
-        keypad_box.addStretch(1)
-        keypad_box.addWidget(self.keypad)
-        keypad_box.addStretch(1)
 
         column = QVBoxLayout()
         column.setSpacing(8)
@@ -152,7 +148,7 @@ class PhoneWindow(QWidget):
         column.addWidget(self.lcd, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addLayout(softkey_row)
         column.addLayout(controls)
-        column.addLayout(keypad_box)
+        column.addLayout(self.keypad.centred())
         body = QFrame(objectName="phoneBody")
         body_layout = QHBoxLayout(body)
         body_layout.setContentsMargins(12, 12, 18, 12)
@@ -239,8 +235,8 @@ class PhoneWindow(QWidget):
     def _build_nav_cluster(self) -> QFrame:
         cluster = QFrame(objectName="phoneNavCluster")
         cluster.setFixedSize(136, 136)
-        self.nav_up = _nav_key("\u25b2", "phoneNavUp", "Navigate up")
-        self.nav_down = _nav_key("\u25bc", "phoneNavDown", "Navigate down")
+        self.nav_up = _key("\u25b2", "phoneNavUp", "Navigate up", "nav")
+        self.nav_down = _key("\u25bc", "phoneNavDown", "Navigate down", "nav")
         self.nav_up.setAutoRepeat(True)
         self.nav_down.setAutoRepeat(True)
         self.nav_up.clicked.connect(lambda: self.navigate(-1))
@@ -621,20 +617,14 @@ def _screen_label(name: str) -> QLabel:
     return label
 
 
-def _function_key(text: str, name: str, accessible: str) -> QPushButton:
+def _key(text: str, name: str, accessible: str, kind: str) -> QPushButton:
+    """A key on the phone's body; ``kind`` (function, nav) is what the style sheet draws."""
     button = QPushButton(text, objectName=name)
-    button.setProperty("function", True)
+    button.setProperty(kind, True)
     button.setAccessibleName(accessible)
     button.setAutoDefault(False)
-    return button
-
-
-def _nav_key(text: str, name: str, accessible: str) -> QPushButton:
-    button = QPushButton(text, objectName=name)
-    button.setProperty("nav", True)
-    button.setAccessibleName(accessible)
-    button.setAutoDefault(False)
-    button.setFixedSize(48, 32)
+    if kind == "nav":
+        button.setFixedSize(48, 32)
     return button
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from ipics_clients.keypad import KEYPAD, PRINTED_LETTERS, key_name, key_words, position
 
@@ -44,6 +44,14 @@ class Keypad(QWidget):
             button.clicked.connect(lambda _=False, k=key: self.key_clicked.emit(k))
             grid.addWidget(button, *position(index))
             self.keys[key] = button
+
+    def centred(self) -> QHBoxLayout:
+        """The keypad in a row of its own, in the middle."""
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self)
+        row.addStretch(1)
+        return row
 
 
 def _key_button(key: str, name: str, size: QSize) -> QPushButton:

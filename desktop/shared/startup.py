@@ -157,12 +157,23 @@ def add_lab_arguments(parser: argparse.ArgumentParser, *, finds: str = "its serv
 
 
 def add_login_arguments(parser: argparse.ArgumentParser, *, kind: str, env: str, keeps: str) -> None:
-    """``--server``, ``--profile-dir`` and ``--user``: an application with a login page."""
+    """An application with a login page: ``--server``, ``--profile-dir`` and ``--user``,
+    and the lab's arguments (``login_start`` reads them all)."""
     parser.add_argument("--server", action="append", default=[], metavar="URL",
                         help="a server for the login selector (repeatable); the running lab's are added")
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help=f"where {keeps} are kept (default: ${env} or {default_profile_dir(kind)})")
     parser.add_argument("--user", default=None, help="pre-fill the user name")
+    add_lab_arguments(parser)
+
+
+def command_main(command: str, doc: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+                 run: Callable[[argparse.Namespace], int], argv: list[str] | None) -> int:
+    """An application's module run as a script (``python -m ipics_desktop.phone.app``):
+    the same as ``command``, with the first line of its module's ``doc`` as the help."""
+    parser = argparse.ArgumentParser(prog=command, description=doc.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 # ------------------------------------------------------------------ the application

@@ -40,10 +40,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ipics_clients.tasks import Tasks
 from ipics_clients.telephone import State, Telephone
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from ipics_desktop.shared.tasks import Tasks
 
 #: how many of the voice menu's last prompts the panel shows
 HEARD_LINES = 4
@@ -136,10 +136,6 @@ class TelephonePanel(QWidget):
                              tooltip="Tone {key} (key {key} on the keyboard)", shortcuts=True)
         self.keypad.key_clicked.connect(self.press_key)
         self.keys = self.keypad.keys
-        keypad_box = QHBoxLayout()
-        keypad_box.addStretch(1)
-        keypad_box.addWidget(self.keypad)
-        keypad_box.addStretch(1)
 
         self.call_button = _call_key("&Call", "telephoneCall", f"Call IPICS {SYSTEM_NUMBER}", "call")
         self.call_button.clicked.connect(self.call)
@@ -167,7 +163,7 @@ class TelephonePanel(QWidget):
         column.addWidget(self.state_label)
         column.addWidget(lcd)
         column.addLayout(buttons)
-        column.addLayout(keypad_box)
+        column.addLayout(self.keypad.centred())
         column.addWidget(self.auto_answer)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)

@@ -27,7 +27,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.dial.pstn import PstnDirectory
 from ipics_lab.seed import DEMO_DIAL_IDS
 from PySide6.QtWidgets import QLabel, QWidget
@@ -39,14 +38,14 @@ from ipics_clients.mobile import MobileClient
 from ipics_clients.phone_browser import PhoneBrowser, ipics_service
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, Text
-from ipics_clients.session import ConsoleSession, Notice
+from ipics_clients.session import ConsoleSession, Notice, is_active
 from ipics_clients.talk import Floor
+from ipics_clients.tasks import Tasks
 from ipics_clients.telephone import State as Call
 from ipics_clients.telephone import Telephone
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.mobile.window import MobileWindow
 from ipics_desktop.phone.window import PhoneWindow
-from ipics_desktop.shared.tasks import Tasks
 from ipics_desktop.telephone.panel import TelephonePanel
 
 log = logging.getLogger("ipics.trainer")
@@ -430,15 +429,7 @@ class DeviceLauncher:
         """The server answering as the active one now; else the one last seen active,
         else the primary (the login then follows the chapter: redirect, pause, retry)."""
         urls = [s.url for s in self.lab.pair.servers]
-
-        async def active(url: str) -> bool:
-            async with ApiClient(url, timeout_s=PROBE_TIMEOUT_S) as probe:
-                try:
-                    return (await probe.get("/api/v1/health/active")).status == 200
-                except Unreachable:
-                    return False
-
-        answers = await asyncio.gather(*(active(u) for u in urls))
+        answers = await asyncio.gather(*(is_active(u, timeout_s=PROBE_TIMEOUT_S) for u in urls))
         found = next((u for u, yes in zip(urls, answers, strict=True) if yes), None)
         return found or (known.active() if known else None) or urls[0]
 
