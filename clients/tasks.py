@@ -1,6 +1,7 @@
 """The tasks one object started on the loop: closing it cancels them, and a task that
 fails is logged, never lost (asyncio would only warn about it when the task is
-collected, long after the fact).
+collected, long after the fact).  And ``InOrder``: a device's key presses reaching a
+service one after the other.
 
 Used by the clients' cores (the console session, the router floor, the phone's push
 receiver) and by every window: ``qasync.asyncSlot`` sends a slot's exception to
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 
 log = logging.getLogger("ipics.tasks")
 
@@ -54,3 +55,28 @@ class Tasks:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+class InOrder:
+    """Actions run one after the other, in the order given: a key's request never
+    overtakes an earlier key's (a push-to-talk release its press, a tone the one before).
+    ``running`` while one runs; ``on_change()`` when that changes (the phone says
+    "Requesting...")."""
+
+    def __init__(self, on_change: Callable[[], None] | None = None):
+        self.on_change = on_change
+        self.running = False
+        self._lock = asyncio.Lock()
+
+    async def run(self, action: Callable[[], Awaitable[object]]) -> None:
+        async with self._lock:
+            self._set(True)
+            try:
+                await action()
+            finally:
+                self._set(False)
+
+    def _set(self, running: bool) -> None:
+        self.running = running
+        if self.on_change is not None:
+            self.on_change()

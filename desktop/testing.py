@@ -193,7 +193,7 @@ async def log_in_phone(window, qtbot, service_key: str, user_id: str, pin: str, 
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
     async def shows(title: str) -> None:
-        await wait_until(lambda: window.title_label.text() == title and not window._busy, timeout_s,
+        await wait_until(lambda: window.title_label.text() == title and not window.busy, timeout_s,
                          f"the phone's {title} screen (on screen: {window.screen_lines()})")
 
     click(window.services_button)

@@ -29,8 +29,6 @@ Signals:
 
 from __future__ import annotations
 
-import asyncio
-
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -59,7 +57,7 @@ from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
 from ipics_clients.phone_keys import softkey_words
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, SoftKey, Text
-from ipics_clients.tasks import Tasks
+from ipics_clients.tasks import InOrder, Tasks
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
 
@@ -80,8 +78,7 @@ class PhoneWindow(QWidget):
         self.browser, self.extension = browser, extension
         self.tasks = Tasks()  # ordinary keys: Services cancels them
         self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
-        self._order = asyncio.Lock()  # keys reach the service in the order pressed
-        self._busy = 0
+        self.order = InOrder(on_change=self._render_prompt)  # keys reach the service in the order pressed
         self._shown: Screen | None = None  # the screen drawn: a new one scrolls to its top
         self._top = 0  # the first visible row: the view's own
         self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
@@ -284,7 +281,7 @@ class PhoneWindow(QWidget):
     async def execute(self, url: str) -> None:
         """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
         keys pressed, so a push never races a key's page."""
-        await self._in_order(lambda: self.browser.execute(url))
+        await self.order.run(lambda: self.browser.execute(url))
 
     def _on_web_access_toggled(self, on: bool) -> None:
         if self.receiver is not None:
@@ -384,22 +381,17 @@ class PhoneWindow(QWidget):
         self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by render()
 
     # ------------------------------------------------------------- async
+    @property
+    def busy(self) -> bool:
+        """A key's request is running (the prompt says "Requesting...")."""
+        return self.order.running
+
     def _run(self, action: Action, *, ptt: bool = False) -> None:
-        (self.ptt_tasks if ptt else self.tasks).start(self._in_order(action))
+        (self.ptt_tasks if ptt else self.tasks).start(self.order.run(action))
 
     def _run_action(self, action: Action | None) -> None:
         if action is not None:
             self._run(action)
-
-    async def _in_order(self, action: Action) -> None:
-        async with self._order:
-            self._busy += 1
-            self._render_prompt()
-            try:
-                await action()
-            finally:
-                self._busy -= 1
-                self._render_prompt()
 
     # ------------------------------------------------------------- keyboard
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -490,7 +482,7 @@ class PhoneWindow(QWidget):
         self.position_label.setText(phone_screen.position(browser.form, current, len(lines)))
 
     def _render_prompt(self) -> None:
-        self.prompt_label.setText(phone_screen.prompt(self.browser.screen.obj, requesting=bool(self._busy)))
+        self.prompt_label.setText(phone_screen.prompt(self.browser.screen.obj, requesting=self.busy))
 
     def _render_softkeys(self) -> None:
         for slot, (button, key) in enumerate(zip(self.softkeys, self.browser.softkey_row.slots, strict=True)):

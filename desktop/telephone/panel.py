@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ipics_clients.tasks import Tasks
+from ipics_clients.tasks import InOrder, Tasks
 from ipics_clients.telephone import State, Telephone
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
@@ -94,7 +94,7 @@ class TelephonePanel(QWidget):
         super().__init__(parent)
         self.telephone = telephone
         self.tasks = Tasks()
-        self._order = asyncio.Lock()  # tones reach the server in the order pressed
+        self.order = InOrder()  # tones reach the server in the order pressed
         self._calling: asyncio.Task | None = None
         self.setObjectName("telephonePanel")
         self.setAccessibleName(f"Telephone {telephone.number}")
@@ -204,11 +204,7 @@ class TelephonePanel(QWidget):
 
     # ------------------------------------------------------------- async
     def _run(self, action: Callable[[], Awaitable[object]]) -> asyncio.Task:
-        return self.tasks.start(self._in_order(action))
-
-    async def _in_order(self, action: Callable[[], Awaitable[object]]) -> None:
-        async with self._order:
-            await action()
+        return self.tasks.start(self.order.run(action))
 
     # ------------------------------------------------------------- render
     def _on_telephone_change(self, _telephone: Telephone) -> None:

@@ -1,12 +1,13 @@
 """``Tasks``: what a window or a client core started on the loop; closing it cancels
-them, and a task that fails is logged and reported, never lost."""
+them, and a task that fails is logged and reported, never lost; ``InOrder`` runs key presses one after the other."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from ipics_clients.tasks import Tasks
+from ipics_clients.tasks import InOrder, Tasks
+from ipics_lab.supervisor import wait_until
 
 
 async def test_a_failed_task_is_logged_and_reported_at_once(caplog):
@@ -44,3 +45,27 @@ async def test_close_cancels_and_waits_for_every_task_but_raises_none_of_their_e
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started.values())), 5)
     await tasks.close()
     assert sorted(ended) == ["listen", "reconnect"] and len(tasks) == 0
+
+
+async def test_in_order_runs_each_action_after_the_one_before_even_a_slower_one():
+    changes: list[bool] = []
+    order = InOrder()
+    order.on_change = lambda: changes.append(order.running)
+    press_sent = asyncio.Event()
+    reached: list[str] = []
+
+    async def press() -> None:  # a push-to-talk press whose request takes its time
+        reached.append("press sent")
+        await press_sent.wait()
+        reached.append("press answered")
+
+    async def release() -> None:  # quick: unordered, it would overtake the press
+        reached.append("release")
+
+    tasks = Tasks()
+    first, second = tasks.start(order.run(press)), tasks.start(order.run(release))
+    await wait_until(lambda: reached == ["press sent"] and order.running, 5, "the press on its way")
+    press_sent.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 5)
+    assert reached == ["press sent", "press answered", "release"] and not order.running
+    assert changes == [True, False, True, False]
