@@ -120,14 +120,9 @@ class SoftKeyRow:
         return None if key is None or key.push_to_talk else key
 
 
-def input_mode(item: InputItem) -> str:
-    """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
-    return item.flags.replace("P", "")[:1] or "A"
-
-
 def keypad_characters(item: InputItem, key: str) -> str:
     """What a keypad key types into ``item``, in multi-tap order ("" if it types nothing)."""
-    mode = input_mode(item)
+    mode = item.mode
     if mode == "N":
         return key if key.isdigit() else ""
     if mode == "T":
@@ -140,7 +135,7 @@ def keypad_characters(item: InputItem, key: str) -> str:
 
 def typed_text(item: InputItem, text: str) -> str:
     """What a computer keyboard's ``text`` types into ``item`` ("" if the flags refuse it)."""
-    mode = input_mode(item)
+    mode = item.mode
     text = text.upper() if mode == "U" else text.lower() if mode == "L" else text
     return text if text.isprintable() and item.accepts(text) else ""
 
@@ -214,7 +209,7 @@ class InputForm:
 
 
 def refusal(item: InputItem) -> str:
-    return f"{item.display_name or item.param}: {MODE_WORDS[input_mode(item)]} only"
+    return f"{item.display_name or item.param}: {MODE_WORDS[item.mode]} only"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from ipics_clients.phone_keys import MODE_WORDS, Hook, InputForm, input_mode
+from ipics_clients.phone_keys import MODE_WORDS, Hook, InputForm
 from ipics_clients.phone_xml import Directory, Input, Menu, PhoneObject
 
 #: Cisco phones say so in the prompt line while a page loads
@@ -60,7 +60,7 @@ def position(form: InputForm | None, current: int | None, count: int) -> str:
     """Beside the prompt: the focused field's input mode (``123``, ``abc``), or where
     the highlight is in a list (``2/8``)."""
     if form is not None and form.focused is not None:
-        return MODE_WORDS[input_mode(form.focused)]
+        return MODE_WORDS[form.focused.mode]
     return f"{current + 1}/{count}" if current is not None else ""
 
 

@@ -66,9 +66,14 @@ class InputItem:
     def masked(self) -> bool:
         return "P" in self.flags
 
+    @property
+    def mode(self) -> str:
+        """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
+        return self.flags.replace("P", "")[:1] or "A"
+
     def accepts(self, value: str) -> bool:
         """Whether the keypad could have typed ``value`` under these flags."""
-        kind = self.flags.replace("P", "")[:1] or "A"
+        kind = self.mode
         if kind == "N":
             return value.isdigit() or value == ""
         if kind == "T":
