@@ -127,23 +127,32 @@ async def close_idc(idc) -> None:
     await idc.aclose()
 
 
+def type_login(page, qtbot, address: str, user: str | None, password: str | None) -> None:
+    """What a user does on a login page (the IDC's login dialog, the mobile client's):
+    pick the server in the selector, type the user name and the password (None: keep
+    what is filled in), press Log In."""
+    from PySide6.QtCore import Qt
+
+    index = page.selector.findData(address)
+    if index < 0:
+        servers = [page.selector.itemData(i) for i in range(page.selector.count())]
+        raise ValueError(f"{address} is not in the server selector: {servers}")
+    page.selector.setCurrentIndex(index)
+    for field, text in ((page.username, user), (page.password, password)):
+        if text is not None:
+            field.clear()
+            qtbot.keyClicks(field, text)
+    qtbot.mouseClick(page.login_button, Qt.MouseButton.LeftButton)
+
+
 async def log_in_idc(idc, qtbot, address: str, user: str, password: str, timeout_s: float) -> None:
     """What a dispatcher does: pick the server, type user name and password, Log In;
     returns when the console window is online, fails with the dialog's message if not."""
     from ipics_clients.session import State
     from ipics_lab.supervisor import wait_until
-    from PySide6.QtCore import Qt
 
     dialog = idc.dialog
-    index = dialog.selector.findData(address)
-    if index < 0:
-        raise ValueError(f"{address} is not in the IDC's server selector")
-    dialog.selector.setCurrentIndex(index)
-    dialog.username.clear()
-    qtbot.keyClicks(dialog.username, user)
-    dialog.password.clear()
-    qtbot.keyClicks(dialog.password, password)
-    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+    type_login(dialog, qtbot, address, user, password)
     await wait_until(lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s,
                      f"{user}'s login on {address}")
     if not (idc.window.isVisible() and idc.session.state == State.ONLINE):
