@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from ..core.throttle import SHELL
 from ..errors import ApiError
-from ..repair import file_directory_text
+from ..ha.repair import file_directory_text
 from .status_text import ha_status_text
 
 if TYPE_CHECKING:

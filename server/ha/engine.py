@@ -22,17 +22,17 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from .adapters.certs import CertificateError, ServerIdentity, inspect
-from .adapters.files import FileStore
-from .adapters.httpclient import ApiClient, Unreachable, normalize_address
-from .adapters.peer import PeerLink
-from .adapters.store import Store
-from .clock import Clock
-from .config import ServerConfig
-from .core import roles
-from .core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
-from .core.records import Record, describe, discarded_on_adopt, merge_on_configure
-from .core.roles import (
+from ..adapters.certs import CertificateError, ServerIdentity, inspect
+from ..adapters.files import FileStore
+from ..adapters.httpclient import ApiClient, Unreachable, normalize_address
+from ..adapters.peer import PeerLink
+from ..adapters.store import Store
+from ..clock import Clock
+from ..config import ServerConfig
+from ..core import roles
+from ..core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
+from ..core.records import Record, describe, discarded_on_adopt, merge_on_configure
+from ..core.roles import (
     Action,
     Decision,
     HAState,
@@ -41,14 +41,14 @@ from .core.roles import (
     ServerDesignation,
     StandbyServerStatus,
 )
-from .core.split_brain import split_brain
-from .core.txlog import MESSAGES as TXLOG_MESSAGES
-from .core.txlog import LogState, log_state
-from .core.txlog import percent as txlog_percent
-from .errors import ApiError, conflict
-from .events import EventBus
+from ..core.split_brain import split_brain
+from ..core.txlog import MESSAGES as TXLOG_MESSAGES
+from ..core.txlog import LogState, log_state
+from ..core.txlog import percent as txlog_percent
+from ..errors import ApiError, conflict
+from ..events import EventBus
+from ..services import Services
 from .repair import Reconciliation
-from .services import Services
 
 log = logging.getLogger("ipics.ha")
 

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .adapters.httpclient import Unreachable
-from .core.records import Record, describe
-from .core.repair import TABLES, plan_files, plan_table
-from .core.roles import HAState, Role, ServerDesignation
-from .errors import ApiError, conflict
+from ..adapters.httpclient import Unreachable
+from ..core.records import Record, describe
+from ..core.repair import TABLES, plan_files, plan_table
+from ..core.roles import HAState, Role, ServerDesignation
+from ..errors import ApiError, conflict
 
 if TYPE_CHECKING:
-    from .ha import HAEngine
+    from .engine import HAEngine
 
 log = logging.getLogger("ipics.repair")
 
