@@ -155,7 +155,7 @@ class Reconciliation:
             if not reply.ok:
                 raise RuntimeError(f"the partner refused: {reply.status}")
             mine = await e.store.all_of(table)
-            primary = e._designation() == ServerDesignation.PRIMARY
+            primary = e.designation() == ServerDesignation.PRIMARY
             # Whole tables: parsed and compared off the loop, so heartbeats keep their beat.
             plan = await asyncio.to_thread(
                 lambda: plan_table(mine, [Record.from_json(r) for r in reply.body["records"]],
@@ -189,15 +189,15 @@ class Reconciliation:
         await e.log_discarded_entries(replaced, REPAIR_REASON)
         e.adoption_logged = {(d["table"], d["key"]) for d in replaced}
         e.adoption_reason = REPAIR_REASON
-        e.set_awaiting_repair(False)
-        e.synchronized = False
+        e.state.set_awaiting_repair(False)
+        e.state.synchronized = False
         e.kick()
         return web.json_response({"ok": True})
 
     # --------------------------------------------------------------- ipicsrsync
     async def start_rsync(self, user: str) -> str:
         e = self.engine
-        if e._designation() != ServerDesignation.PRIMARY:
+        if e.designation() != ServerDesignation.PRIMARY:
             raise conflict("ipicsrsync must be run on the primary server")
         if e.partner is None or e.ha == HAState.UNCONFIGURED:
             raise conflict("there is no HA partner to synchronize the files with")
