@@ -38,6 +38,7 @@ from ..core.txlog import percent as txlog_percent
 from ..errors import ApiError, conflict
 from ..events import EventBus
 from ..services import Services
+from .heartbeats import Heartbeats
 from .node import NodeState, Partner, partner_message, run_on_wakeup
 from .repair import Reconciliation
 from .roles import Roles
@@ -48,9 +49,6 @@ log = logging.getLogger("ipics.ha")
 SHIP_BATCH = 500
 _LEVEL = {LogState.NORMAL: 0, LogState.WARNING: 1, LogState.CRITICAL: 2, LogState.DDRBLOCK: 3}
 DISCARD_LOG_LIMIT = 1000
-#: Chapter: "If the time settings are more than 30 seconds apart, the servers can lose
-#: HA communication."  A heartbeat from a clock further off than this is refused.
-MAX_CLOCK_SKEW_S = 30.0
 
 
 class HAEngine:
@@ -85,6 +83,8 @@ class HAEngine:
         self.peer = peer = PeerLink(identity, cfg.host, self._peer_routes())
         self.roles = Roles(state, peer, synchronize=self.synchronize_from_active)
         self.status_report = StatusReport(state, peer, repair_status=self.repair.status)
+        self.heartbeats = Heartbeats(state, peer, tick=self.roles.tick, repair_status=self.repair.local_status,
+                                     follow_unconfigure=self._follow_partner_unconfigure)
         self._sync_lock = asyncio.Lock()
         self._discard_lock = asyncio.Lock()
         self._replication_lag_ms: list[float] = []
@@ -198,98 +198,9 @@ class HAEngine:
         await self.store.trim_log(10**18)
         self.state.applied = applied
 
-    # ------------------------------------------------------------------- heartbeats
-    def heartbeat_payload(self) -> dict[str, Any]:
-        d = self.state.designation()
-        return {
-            "server": d.value if d else None,
-            "role": self.state.role.value,
-            "ha": self.state.ha.value,
-            "ready": self.state.role == Role.STANDBY and self.state.synchronized,
-            "time": self.clock.now(),
-            "address": self.state.address,
-            "log_id": self.store.log_id,
-            "applied": list(self.state.applied),
-            "software_version": self.cfg.software_version,
-            "active_since": self.state.active_since,
-            "awaiting_repair": self.state.awaiting_repair,
-            "repair": self.repair.local_status(),
-        }
-
+    # ---------------------------------------------------------------- heartbeats
     async def heartbeat_loop(self) -> None:
-        """A heartbeat every Heartbeat Interval, and one at once when kicked.
-
-        The next one is due one interval after the last scheduled one, computed afresh
-        on every pass from the settings in force: a kick (an Update of the settings is
-        one) cuts the wait short, so a shorter interval takes effect at once instead of
-        after the old, longer one (issue 14: 600 s, then 15 s, waited out the 600)."""
-        last_scheduled = self.clock.monotonic() - self.state.settings.interval_s
-        while True:
-            next_due = self.state.next_heartbeat_due = last_scheduled + self.state.settings.interval_s
-            try:
-                await self.clock.wait_for(self.state.kicked.wait(), max(0.0, next_due - self.clock.monotonic()))
-                scheduled = False
-            except TimeoutError:
-                scheduled = True
-            self.state.kicked.clear()
-            now = self.clock.monotonic()
-            if scheduled:
-                # On the beat; after a long stall (a paused process), from now: no burst
-                # of catch-up heartbeats.
-                last_scheduled = next_due if now - next_due < self.state.settings.interval_s else now
-            elif now >= next_due:
-                # Kicked when a scheduled one was due as well: this exchange is that one.
-                scheduled, last_scheduled = True, now
-            if self.peer.configured and not self.state.suspended and self.state.ha != HAState.UNCONFIGURED:
-                # Trusted but not configured too: the HA Configuration tab shows whether
-                # the partner answers (no decision is taken on it before Configure).
-                await self.exchange_heartbeat(count_miss=scheduled)
-                await self.roles.tick()
-
-    async def exchange_heartbeat(self, count_miss: bool = True) -> bool:
-        timeout = max(0.2, min(5.0, self.clock.real_seconds(self.state.settings.interval_s) * 0.8))
-        self.state.heartbeats_sent += 1
-        try:
-            reply = await self.peer.call("POST", "/peer/heartbeat", self.heartbeat_payload(), timeout_s=timeout)
-            ok = reply.ok and self._clock_agrees(reply.body.get("time"))
-        except Unreachable:
-            ok = False
-        if ok:
-            if self.state.missed_now:
-                log.warning("heartbeat from partner again after %d missed", self.state.missed_now)
-            self.state.missed_now = 0
-            self._observe_partner(reply.body)
-        elif count_miss:
-            self.state.missed_now += 1
-            self.state.heartbeats_missed_total += 1
-            if self.state.missed_now == 1:
-                log.warning("missed heartbeat from partner (1 of %d)", self.state.settings.missed_count)
-        return ok
-
-    def _clock_agrees(self, partner_time: Any) -> bool:
-        """Heartbeats carry the sender's time; more than 30 s apart, HA communication is lost."""
-        if not isinstance(partner_time, (int, float)):
-            return False
-        skew = float(partner_time) - self.clock.now()
-        was_ok = self.state.clock_skew_s is None or abs(self.state.clock_skew_s) <= MAX_CLOCK_SKEW_S
-        self.state.clock_skew_s = skew
-        if abs(skew) > MAX_CLOCK_SKEW_S:
-            if was_ok:
-                self.state.message("error", f"the partner's clock is {skew:+.0f} s from this server's (more than "
-                                      f"{MAX_CLOCK_SKEW_S:.0f} s): HA communication lost; configure NTP on "
-                                      "both servers (ntpsetup -s enable) and restart ipics_nm")
-            return False
-        if not was_ok:
-            log.warning("clocks agree again (skew %+.1f s)", skew)
-        return True
-
-    def _observe_partner(self, view: dict[str, Any]) -> None:
-        self.state.partner_view = view
-        self._follow_partner_unconfigure(view)
-        applied = view.get("applied")
-        if self.state.role == Role.ACTIVE and applied and applied[0] == self.store.log_id:
-            self.state.acked_seq = max(self.state.acked_seq, int(applied[1]))
-        self.state.ship_wakeup.set()
+        await self.heartbeats.loop()
 
     # ------------------------------------------------------------------ replication
     def on_local_write(self) -> None:
@@ -852,12 +763,9 @@ class HAEngine:
     async def _peer_heartbeat(self, request: web.Request) -> web.Response:
         if self.state.suspended:
             return web.json_response({"error": "ipics_stopped"}, status=503)
-        view = await request.json()
-        if not self._clock_agrees(view.get("time")):
-            return web.json_response({"error": "clock_skew", "skew_s": self.state.clock_skew_s}, status=409)
-        self.state.partner_view = view
-        self._follow_partner_unconfigure(view)
-        return web.json_response(self.heartbeat_payload())
+        if not self.heartbeats.hear(await request.json()):
+            return web.json_response({"error": "clock_skew", "skew_s": self.heartbeats.clock_skew_s}, status=409)
+        return web.json_response(self.heartbeats.payload())
 
     def _follow_partner_unconfigure(self, view: dict[str, Any]) -> None:
         """A partner that unconfigured HA while this server was away (by hand, or at 90 %
