@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import random
 from typing import Any, Awaitable, Callable, Coroutine, Iterable
@@ -30,25 +29,23 @@ from ..clock import Clock
 from ..config import ServerConfig
 from ..core import roles
 from ..core.ha_config import ConfigurationError, HeartbeatSettings, check_supported_pair
-from ..core.records import Record, describe, discarded_on_adopt, merge_on_configure
+from ..core.records import Record, merge_on_configure
 from ..core.roles import Decision, HAState, Role, ServerDesignation, StandbyServerStatus, role_by_license
-from ..core.txlog import MESSAGES as TXLOG_MESSAGES
-from ..core.txlog import LogState, log_state
-from ..core.txlog import percent as txlog_percent
+from ..core.txlog import LogState
 from ..errors import ApiError, conflict
 from ..events import EventBus
 from ..services import Services
+from .adoption import Adoption, DiscardedLog
 from .heartbeats import Heartbeats
 from .node import NodeState, Partner, partner_message, run_on_wakeup
 from .repair import Reconciliation
+from .replication import Replication
 from .roles import Roles
 from .status import StatusReport
+from .transaction_log import TransactionLogWatch
 
 log = logging.getLogger("ipics.ha")
 
-SHIP_BATCH = 500
-_LEVEL = {LogState.NORMAL: 0, LogState.WARNING: 1, LogState.CRITICAL: 2, LogState.DDRBLOCK: 3}
-DISCARD_LOG_LIMIT = 1000
 
 
 class HAEngine:
@@ -71,23 +68,20 @@ class HAEngine:
         self.state = state = NodeState(cfg=cfg, clock=clock, store=store, files=files, services=services,
                                        events=events, designation=designation, rng=rng)
         self._configure_lock = asyncio.Lock()
-        self.txlog_held = 0
         #: files neither server has (lost before a failover, or deleted by ipicsrsync):
         #: the fetcher skips them instead of waiting on them for ever
         self.unavailable_files: set[str] = set()
-        #: records the standby already logged at REPAIR, not to log again at adoption
-        self.adoption_logged: set[tuple[str, str]] = set()
-        #: why records are discarded at the next adoption (None: the no-failback rule)
-        self.adoption_reason: str | None = None
         self.repair = Reconciliation(self)
         self.peer = peer = PeerLink(identity, cfg.host, self._peer_routes())
-        self.roles = Roles(state, peer, synchronize=self.synchronize_from_active)
+        self.discarded = DiscardedLog(state)
+        self.adoption = Adoption(state, peer, self.discarded)
+        self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
+        self.txlog = TransactionLogWatch(state, set_role=self.roles.set_role)
+        self.replication = Replication(state, peer, self.txlog, synchronize=self.adoption.synchronize_from_active,
+                                       on_file_records=self._on_file_records)
         self.status_report = StatusReport(state, peer, repair_status=self.repair.status)
         self.heartbeats = Heartbeats(state, peer, tick=self.roles.tick, repair_status=self.repair.local_status,
                                      follow_unconfigure=self._follow_partner_unconfigure)
-        self._sync_lock = asyncio.Lock()
-        self._discard_lock = asyncio.Lock()
-        self._replication_lag_ms: list[float] = []
 
     # ------------------------------------------------------------- the node state
     @property
@@ -191,143 +185,37 @@ class HAEngine:
         self.state.ntp_servers = list(servers)
         await self.store.set_local("ntp", self.state.ntp_servers)
 
-    async def _adopt(self, records, applied: tuple[str, int]) -> None:
-        await self.store.replace_all(records, applied=applied)
-        # What this server logged while it was active is superseded by the active's
-        # data; kept, it would count toward the 75/90 % when this server is active again.
-        await self.store.trim_log(10**18)
-        self.state.applied = applied
-
     # ---------------------------------------------------------------- heartbeats
     async def heartbeat_loop(self) -> None:
         await self.heartbeats.loop()
 
-    # ------------------------------------------------------------------ replication
+    # --------------------------------------------------------------- replication
     def on_local_write(self) -> None:
-        self.state.ship_wakeup.set()
+        self.replication.on_local_write()
 
     async def shipper_loop(self) -> None:
-        """Active: ship transaction-log entries to the standby in order, trim what it acked."""
-        async def work():
-            await self.check_transaction_log()
-            await self._ship_pending()
-            await self.check_transaction_log()
-
-        await run_on_wakeup(self.state, self.state.ship_wakeup, work, "replication shipper")
+        await self.replication.shipper_loop()
 
     async def check_transaction_log(self) -> None:
-        """Prolonged downtime: act on the transaction log's fill level (75/90/100 %)."""
-        if self.state.ha != HAState.CONFIGURED or self.state.role != Role.ACTIVE:
-            held = 0
-        else:
-            held, _ = await self.store.log_stats()
-        self.txlog_held = held
-        state = log_state(held, self.state.capacity)
-        if state == LogState.DDRBLOCK and self.state.txlog_safeguard and self.state.ha == HAState.CONFIGURED:
-            state = LogState.CRITICAL  # the safeguard acts at 90 %; it never gets to a block
-        previous, self.state.txlog_state = self.state.txlog_state, state
-        if state == previous:
-            return
-        pct = txlog_percent(held, self.state.capacity)
-        if _LEVEL[state] > _LEVEL[previous]:  # a threshold crossed on the way up
-            if state == LogState.CRITICAL and not self.state.txlog_safeguard:
-                self.state.message("error", f"database transaction log at {pct:.0f}% of capacity (90% threshold); "
-                                      "the automatic HA unconfigure is switched off in the lab: at 100% "
-                                      "every database update will be blocked (DDRBLOCK)")
-            else:
-                self.state.message("error", TXLOG_MESSAGES[state].format(p=pct))
-        elif previous == LogState.DDRBLOCK:
-            self.state.message("warning", "DDRBLOCK cleared: the transaction log has room again; database updates "
-                                    "are accepted")
-        if (state == LogState.CRITICAL and self.state.txlog_safeguard and self.state.ha == HAState.CONFIGURED
-                and self.state.role == Role.ACTIVE):
-            await self.auto_unconfigure()
+        await self.txlog.check()
 
-    async def auto_unconfigure(self, reason: str = "transaction log at 90% of capacity") -> None:
-        """At 90 %: unconfigure HA so the log never blocks; the active keeps serving."""
-        self.state.ha = HAState.TRUSTED if self.state.partner else HAState.UNCONFIGURED
-        self.state.serving_alone = True
-        await self.store.set_local("serving_alone", True)
-        await self.store.set_local("ha", self.state.ha.value)
-        await self.store.trim_log(10**18)
-        await self.state.set_standalone(True)
-        self.roles.set_role(Role.STANDALONE, f"HA unconfigured automatically: {reason}")
-        self.txlog_held, self.state.txlog_state = 0, LogState.NORMAL
+    def replication_lag_ms(self) -> list[float]:
+        return self.replication.lag_ms()
 
-    async def _ship(self, entries: list[tuple[int, Record]]):
-        reply = await self.peer.call("POST", "/peer/replicate", {
-            "log_id": self.store.log_id,
-            "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]})
-        if reply.ok:
-            self.state.acked_seq = max(self.state.acked_seq, int(reply.body["applied_seq"]))
-            await self.store.trim_log(self.state.acked_seq)
-        return reply
-
-    async def _ship_pending(self) -> None:
-        while (self.state.role == Role.ACTIVE and self.state.ha == HAState.CONFIGURED and self.state.partner_view
-               and self.state.partner_view.get("role") == Role.STANDBY.value and self.state.partner_view.get("ready")
-               and self.state.missed_now == 0):
-            entries = await self.store.log_after(self.state.acked_seq, SHIP_BATCH)
-            if not entries:
-                return
-            reply = await self._ship(entries)
-            if reply.status == 409:
-                self.state.partner_view = {**self.state.partner_view, "ready": False}
-                return
-            if not reply.ok:
-                raise Unreachable(f"replicate answered {reply.status}")
-
-    async def synchronize_from_active(self) -> None:
-        """Standby: adopt the active's data; log what this server had that it never shipped."""
-        if self._sync_lock.locked():
-            return
-        async with self._sync_lock:
-            if self.state.role != Role.STANDBY or self.state.synchronized:
-                return
-            try:
-                reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
-            except Unreachable:
-                return
-            if not reply.ok:
-                return
-            local, _ = await self.store.snapshot()
-            # Parsing and comparing whole data sets is CPU work: off the loop, so the
-            # heartbeats keep their beat.
-            after_repair = self.adoption_reason is not None
-            records, lost = await asyncio.to_thread(_adoption, reply.body["records"], local, after_repair)
-            lost = [r for r in lost if r.id not in self.adoption_logged]
-            self.adoption_logged = set()
-            await self._adopt(records, (reply.body["log_id"], int(reply.body["seq"])))
-            reason, self.adoption_reason = self.adoption_reason, None
-            if lost:
-                await self._log_discarded(lost, reason)
-            if self.state.role == Role.STANDBY:
-                self.state.synchronized = True
-                log.warning("synchronized from the active server: %d records, %d discarded",
-                            len(records), len(lost))
-            self.state.files_wakeup.set()
-
-    async def _log_discarded(self, lost: list[Record], reason: str | None = None) -> None:
-        await self.log_discarded_entries(
-            [{"table": r.table, "key": r.key, "description": describe(r), "updated_at": r.updated_at}
-             for r in lost],
-            reason or "accepted here but never reached the partner before the failover")
+    async def log_discarded(self, lost: list[Record], reason: str) -> None:
+        await self.discarded.log_records(lost, reason)
 
     async def log_discarded_entries(self, lost: list[dict], reason: str) -> None:
-        """The discarded log (``GET /api/v1/ha/discarded`` and server.log): every record
-        this server held that is gone, and the documented rule that removed it."""
-        async with self._discard_lock:  # read-modify-write: REPAIR's table processes log at once
-            await self._append_discarded(lost, reason)
+        await self.discarded.log_entries(lost, reason)
 
-    async def _append_discarded(self, lost: list[dict], reason: str) -> None:
-        when = self.clock.now()
-        entries = await self.store.get_local("discarded", [])
-        for d in lost:
-            log.warning("discarded %s: %s", d["description"], reason)
-            entries.append({"at": when, "table": d["table"], "key": d["key"], "description": d["description"],
-                            "updated_at": d["updated_at"], "reason": reason})
-        await self.store.set_local("discarded", entries[-DISCARD_LOG_LIMIT:])
+    def adopt_after_repair(self, replaced: list[dict], reason: str) -> None:
+        self.adoption.after_repair(replaced, reason)
 
+    def _on_file_records(self, keys) -> None:
+        self.unavailable_files.difference_update(keys)
+        self.state.files_wakeup.set()
+
+    # ------------------------------------------------------------ file replication
     async def file_fetch_loop(self) -> None:
         """Standby: fetch uploaded files' content, after the records, at a lower priority."""
         await run_on_wakeup(self.state, self.state.files_wakeup, self._fetch_missing_files, "file replication")
@@ -679,7 +567,7 @@ class HAEngine:
         self.roles.set_role(Role.STANDBY, "manual failover: handing the active role to the partner")
         self.state.synchronized = True
         try:
-            await self._drain_log()
+            await self.replication.drain_log()
             reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": "manual",
                                                                   "reason": "Failover Now"})
         except Unreachable as exc:
@@ -741,13 +629,6 @@ class HAEngine:
         log.warning("IPICS services started")
         self.state.kick()
 
-    async def _drain_log(self) -> None:
-        # The role is already standby; ship directly what the log still holds.
-        while True:
-            entries = await self.store.log_after(self.state.acked_seq, SHIP_BATCH)
-            if not entries or not (await self._ship(entries)).ok:
-                return
-
     # ------------------------------------------------------------------- peer handlers
     def _peer_routes(self) -> list[web.RouteDef]:
         return [
@@ -785,48 +666,20 @@ class HAEngine:
             self.state.message("error", "the partner unconfigured HA while both servers were active (split brain): "
                                   "both now serve on their own; reconcile the data and configure HA again "
                                   "(Method 2)")
-            self.state.spawn(self.auto_unconfigure("the partner unconfigured HA during a split brain"))
+            self.state.spawn(self.txlog.auto_unconfigure("the partner unconfigured HA during a split brain"))
 
     async def _peer_replicate(self, request: web.Request) -> web.Response:
         if self.state.suspended:
             return web.json_response({"error": "ipics_stopped"}, status=503)
-        body = await request.json()
-        applied = self.state.applied
-        if self.state.role != Role.STANDBY or not self.state.synchronized:
-            return web.json_response({"error": "not_ready", "applied_seq": applied[1]}, status=409)
-        entries = body["entries"]
-        if body["log_id"] != applied[0] or (entries and entries[0]["seq"] > applied[1] + 1):
-            self.state.synchronized = False
-            asyncio.get_running_loop().create_task(self.synchronize_from_active())
-            return web.json_response({"error": "need_snapshot", "applied_seq": applied[1]}, status=409)
-        fresh = [e for e in entries if e["seq"] > applied[1]]
-        if fresh:
-            records = [Record.from_json(e["record"]) for e in fresh]
-            applied = (body["log_id"], fresh[-1]["seq"])
-            await self.store.apply_replicated(records, applied)
-            self.state.applied = applied
-            now = self.clock.now()
-            self._replication_lag_ms.extend(self.clock.real_seconds(now - r.updated_at) * 1000 for r in records)
-            del self._replication_lag_ms[:-10000]
-            if any(r.table == "files" for r in records):
-                # A file record that changed (its content restored on the active) is
-                # worth fetching again, even if it was on neither server before.
-                self.unavailable_files.difference_update(r.key for r in records if r.table == "files")
-                self.state.files_wakeup.set()
-            self.events.publish({"type": "replicated", "count": len(records)})
-        return web.json_response({"applied_seq": self.state.applied[1]})
+        refusal = await self.replication.apply(await request.json())
+        if refusal is not None:
+            return web.json_response({"error": refusal, "applied_seq": self.replication.applied_seq}, status=409)
+        return web.json_response({"applied_seq": self.replication.applied_seq})
 
     async def _peer_snapshot(self, request: web.Request) -> web.Response:
         if self.state.suspended:
             return web.json_response({"error": "ipics_stopped"}, status=503)
-        records, seq = await self.store.snapshot()
-        if self.state.role == Role.ACTIVE:
-            # The standby adopts this snapshot: what the log held up to here is covered.
-            self.state.acked_seq = seq
-            await self.store.trim_log(seq)
-            self.state.ship_wakeup.set()
-        body = await asyncio.to_thread(_snapshot_body, self.store.log_id, seq, records)
-        return web.Response(text=body, content_type="application/json")
+        return web.Response(text=await self.replication.snapshot(), content_type="application/json")
 
     async def _peer_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.own_info())
@@ -890,23 +743,9 @@ class HAEngine:
             return web.json_response({"ok": True})
         return web.json_response({"error": "unknown_command"}, status=400)
 
-    def replication_lag_ms(self) -> list[float]:
-        return list(self._replication_lag_ms)
-
-def _adoption(active_json: list[dict], local: list[Record], every_difference: bool = False,
-              ) -> tuple[list[Record], list[Record]]:
-    records = [Record.from_json(r) for r in active_json]
-    # After REPAIR any copy of ours not kept was replaced, older ones too.
-    return records, discarded_on_adopt(local, {r.id: r for r in records}, any_difference=every_difference)
-
 
 def _merge(local: list[Record], theirs_json: list[dict], keep_accounts: frozenset[str], now: float,
            origin: str) -> dict:
     return merge_on_configure(local, (Record.from_json(r) for r in theirs_json),
                               keep_local=[("users", name) for name in keep_accounts], now=now, origin=origin)
-
-
-def _snapshot_body(log_id: str, seq: int, records: list[Record]) -> str:
-    return json.dumps({"log_id": log_id, "seq": seq, "records": [r.to_json() for r in records]})
-
 

@@ -164,7 +164,7 @@ class Reconciliation:
             written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else set()
             replaced_here = [r for r in plan.replaced_here if r.id in written]
             if replaced_here:  # the active is the secondary: its copies gave way to the primary's
-                await e._log_discarded(replaced_here, REPAIR_REASON)
+                await e.log_discarded(replaced_here, REPAIR_REASON)
         except BaseException:
             proc["state"] = "failed"
             raise
@@ -187,11 +187,7 @@ class Reconciliation:
         # the reconciled data and becomes Ready.
         replaced = body.get("replaced") or []
         await e.log_discarded_entries(replaced, REPAIR_REASON)
-        e.adoption_logged = {(d["table"], d["key"]) for d in replaced}
-        e.adoption_reason = REPAIR_REASON
-        e.state.set_awaiting_repair(False)
-        e.state.synchronized = False
-        e.kick()
+        e.adopt_after_repair(replaced, REPAIR_REASON)
         return web.json_response({"ok": True})
 
     # --------------------------------------------------------------- ipicsrsync
