@@ -13,7 +13,6 @@ Process Failure; HA Affect on the IDC Connections (no failback).
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import random
 from typing import Any, Awaitable, Callable, Coroutine, Iterable
@@ -36,8 +35,9 @@ from ..errors import ApiError, conflict
 from ..events import EventBus
 from ..services import Services
 from .adoption import Adoption, DiscardedLog
+from .file_replication import FileReplication
 from .heartbeats import Heartbeats
-from .node import NodeState, Partner, partner_message, run_on_wakeup
+from .node import NodeState, Partner, partner_message
 from .repair import Reconciliation
 from .replication import Replication
 from .roles import Roles
@@ -68,17 +68,15 @@ class HAEngine:
         self.state = state = NodeState(cfg=cfg, clock=clock, store=store, files=files, services=services,
                                        events=events, designation=designation, rng=rng)
         self._configure_lock = asyncio.Lock()
-        #: files neither server has (lost before a failover, or deleted by ipicsrsync):
-        #: the fetcher skips them instead of waiting on them for ever
-        self.unavailable_files: set[str] = set()
         self.repair = Reconciliation(self)
         self.peer = peer = PeerLink(identity, cfg.host, self._peer_routes())
         self.discarded = DiscardedLog(state)
         self.adoption = Adoption(state, peer, self.discarded)
         self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
         self.txlog = TransactionLogWatch(state, set_role=self.roles.set_role)
+        self.file_replication = FileReplication(state, peer)
         self.replication = Replication(state, peer, self.txlog, synchronize=self.adoption.synchronize_from_active,
-                                       on_file_records=self._on_file_records)
+                                       on_file_records=self.file_replication.on_file_records)
         self.status_report = StatusReport(state, peer, repair_status=self.repair.status)
         self.heartbeats = Heartbeats(state, peer, tick=self.roles.tick, repair_status=self.repair.local_status,
                                      follow_unconfigure=self._follow_partner_unconfigure)
@@ -211,44 +209,9 @@ class HAEngine:
     def adopt_after_repair(self, replaced: list[dict], reason: str) -> None:
         self.adoption.after_repair(replaced, reason)
 
-    def _on_file_records(self, keys) -> None:
-        self.unavailable_files.difference_update(keys)
-        self.state.files_wakeup.set()
-
     # ------------------------------------------------------------ file replication
     async def file_fetch_loop(self) -> None:
-        """Standby: fetch uploaded files' content, after the records, at a lower priority."""
-        await run_on_wakeup(self.state, self.state.files_wakeup, self._fetch_missing_files, "file replication")
-
-    async def _fetch_missing_files(self) -> None:
-        while self.state.role == Role.STANDBY and self.state.synchronized:
-            records = await self.store.table("files")
-            # One pass of stat calls, off the loop; then oldest first.
-            missing = await asyncio.to_thread(
-                lambda: sorted((r for r in records if r.key not in self.unavailable_files
-                                and not self.files.exists(r.key)), key=lambda r: r.updated_at))
-            if not missing:
-                return
-            for r in missing:
-                if not (self.state.role == Role.STANDBY and self.state.synchronized):
-                    return
-                wait = r.updated_at + self.cfg.file_replication_delay_s - self.clock.now()
-                if wait > 0:
-                    await self.clock.sleep(wait)
-                reply = await self.peer.call("GET", f"/peer/files/{r.key}", timeout_s=60)
-                if reply.status == 404:
-                    # The active does not have it either (it arrived just before a failover,
-                    # or ipicsrsync deleted it): the download says to upload it again.
-                    log.warning("file %s is on neither server: it must be uploaded again", r.key)
-                    self.unavailable_files.add(r.key)
-                    continue
-                if not reply.ok:
-                    return
-                await self.files.write(r.key, base64.b64decode(reply.body["content"]),
-                                       mtime=r.value.get("uploaded_at") if r.value else None)
-
-    def on_replicated_files(self) -> None:
-        self.state.files_wakeup.set()
+        await self.file_replication.fetch_loop()
 
     # ------------------------------------------------------------------ procedures
     async def establish_trust(self, address: str, username: str, password: str) -> None:
@@ -491,7 +454,7 @@ class HAEngine:
         files_from_partner = [r for r in merged.values()
                               if r.table == "files" and r.value and not self.files.exists(r.key)]
         for r in files_from_partner:
-            await self._copy_partner_file(r.key)
+            await self.file_replication.copy_from_partner(r.key)
 
         # Configured here before the partner hears of it: its first heartbeat must find
         # this server configured, or it would think HA was unconfigured meanwhile.
@@ -516,14 +479,6 @@ class HAEngine:
                     self.state.settings.port, self.state.settings.interval_s, self.state.settings.missed_count)
         self.state.kick()
         await on_done()
-
-    async def _copy_partner_file(self, file_id: str) -> None:
-        try:
-            reply = await self.peer.call("GET", f"/peer/files/{file_id}", timeout_s=60)
-        except Unreachable:
-            return
-        if reply.ok:
-            await self.files.write(file_id, base64.b64decode(reply.body["content"]), mtime=reply.body.get("mtime"))
 
     async def _control(self, message: dict[str, Any]):
         try:
@@ -687,13 +642,10 @@ class HAEngine:
     async def _peer_file(self, request: web.Request) -> web.Response:
         if self.state.suspended:
             return web.json_response({"error": "ipics_stopped"}, status=503)
-        file_id = request.match_info["file_id"]
-        try:
-            content = await self.files.read(file_id)
-            mtime = self.files.path(file_id).stat().st_mtime
-        except (FileNotFoundError, ValueError):
+        found = await self.file_replication.for_partner(request.match_info["file_id"])
+        if found is None:
             return web.json_response({"error": "not_found"}, status=404)
-        return web.json_response({"content": base64.b64encode(content).decode(), "mtime": mtime})
+        return web.json_response(found)
 
     async def _peer_control(self, request: web.Request) -> web.Response:
         if self.state.suspended:
