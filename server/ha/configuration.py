@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Coroutine, Iterable
 
 from ..adapters.httpclient import Reply, Unreachable
 from ..adapters.peer import PeerLink
@@ -34,7 +34,7 @@ class Configuration:
 
     def __init__(self, state: NodeState, peer: PeerLink, roles: Roles, files: FileReplication, *,
                  logout: Callable[[bool], Awaitable[None]],
-                 auto_unconfigure: Callable[[str], Awaitable[None]]):
+                 auto_unconfigure: Callable[[str], Coroutine[Any, Any, None]]):
         self.state = state
         self.peer = peer
         self.roles = roles

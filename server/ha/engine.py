@@ -20,8 +20,6 @@ import asyncio
 import random
 from typing import Any, Awaitable, Callable, Coroutine, Iterable
 
-from aiohttp import web
-
 from ..adapters.certs import ServerIdentity
 from ..adapters.files import FileStore
 from ..adapters.peer import PeerLink
@@ -56,17 +54,13 @@ class HAEngine:
                  designation: Callable[[], ServerDesignation | None],
                  verify_password: Callable[[str, str, str], Awaitable[bool]],
                  logout: Callable[[bool], Awaitable[None]], rng: random.Random | None = None):
-        self.cfg = cfg
         self.clock = clock
         self.store = store
         self.files = files
-        self.identity = identity
-        self.services = services
-        self.events = events
         self.state = state = NodeState(cfg=cfg, clock=clock, store=store, files=files, services=services,
                                        events=events, designation=designation, rng=rng)
-        self.repair = Reconciliation(self)
-        self.peer = peer = PeerLink(identity, cfg.host, self._peer_routes())
+        #: the link to the partner; it serves the routes of ``api/peer_views.py``
+        self.peer = peer = PeerLink(identity, cfg.host)
         self.discarded = DiscardedLog(state)
         self.adoption = Adoption(state, peer, self.discarded)
         self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
@@ -74,6 +68,7 @@ class HAEngine:
         self.file_replication = FileReplication(state, peer)
         self.replication = Replication(state, peer, self.txlog, synchronize=self.adoption.synchronize_from_active,
                                        on_file_records=self.file_replication.on_file_records)
+        self.repair = Reconciliation(self, rsync_log=cfg.data_dir / "logs" / "rsync.log")
         self.configuration = Configuration(state, peer, self.roles, self.file_replication, logout=logout,
                                            auto_unconfigure=self.txlog.auto_unconfigure)
         self.heartbeats = Heartbeats(state, peer, tick=self.roles.tick, repair_status=self.repair.local_status,
@@ -248,71 +243,3 @@ class HAEngine:
 
     def start_ipics(self) -> None:
         self.ipics.start()
-
-    # ------------------------------------------------------------------- peer handlers
-    def _peer_routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/peer/heartbeat", self._peer_heartbeat),
-            web.post("/peer/replicate", self._peer_replicate),
-            web.get("/peer/snapshot", self._peer_snapshot),
-            web.post("/peer/control", self._peer_control),
-            web.get("/peer/info", self._peer_info),
-            web.get("/peer/files/{file_id}", self._peer_file),
-            *self.repair.peer_routes(),
-        ]
-
-    async def _peer_heartbeat(self, request: web.Request) -> web.Response:
-        if self.state.suspended:
-            return web.json_response({"error": "ipics_stopped"}, status=503)
-        if not self.heartbeats.hear(await request.json()):
-            return web.json_response({"error": "clock_skew", "skew_s": self.heartbeats.clock_skew_s}, status=409)
-        return web.json_response(self.heartbeats.payload())
-
-    async def _peer_replicate(self, request: web.Request) -> web.Response:
-        if self.state.suspended:
-            return web.json_response({"error": "ipics_stopped"}, status=503)
-        refusal = await self.replication.apply(await request.json())
-        if refusal is not None:
-            return web.json_response({"error": refusal, "applied_seq": self.replication.applied_seq}, status=409)
-        return web.json_response({"applied_seq": self.replication.applied_seq})
-
-    async def _peer_snapshot(self, request: web.Request) -> web.Response:
-        if self.state.suspended:
-            return web.json_response({"error": "ipics_stopped"}, status=503)
-        return web.Response(text=await self.replication.snapshot(), content_type="application/json")
-
-    async def _peer_info(self, request: web.Request) -> web.Response:
-        return web.json_response(self.own_info())
-
-    async def _peer_file(self, request: web.Request) -> web.Response:
-        if self.state.suspended:
-            return web.json_response({"error": "ipics_stopped"}, status=503)
-        found = await self.file_replication.for_partner(request.match_info["file_id"])
-        if found is None:
-            return web.json_response({"error": "not_found"}, status=404)
-        return web.json_response(found)
-
-    async def _peer_control(self, request: web.Request) -> web.Response:
-        if self.state.suspended:
-            return web.json_response({"error": "ipics_stopped"}, status=503)
-        body = await request.json()
-        command = body.get("command")
-        if command == "configure":
-            await self.configuration.on_partner_configure(HeartbeatSettings(**body["settings"]))
-            return web.json_response({"ok": True})
-        if command == "settings":
-            why = self.configuration.on_partner_settings(HeartbeatSettings(**body["settings"]))
-            if why is not None:
-                return web.json_response({"error": "port_in_use", "message": why}, status=409)
-            return web.json_response({"ok": True})
-        if command == "unconfigure":
-            await self.configuration.on_partner_unconfigure()
-            return web.json_response({"ok": True})
-        if command in ("repair", "repaired"):
-            return await self.repair.on_control(body)
-        if command == "takeover":
-            why = self.failover.on_takeover(body.get("kind"), body.get("reason"))
-            if why is not None:
-                return web.json_response({"error": "not_standby", "message": why}, status=409)
-            return web.json_response({"ok": True})
-        return web.json_response({"error": "unknown_command"}, status=400)

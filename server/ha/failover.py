@@ -21,7 +21,7 @@ from .roles import Roles
 log = logging.getLogger("ipics.ha")
 
 #: how long the standby takes to assume the active role, by what asked it to
-_TAKEOVER = {"manual": roles.TAKEOVER_MANUAL_FAILOVER_S,
+_TAKEOVER: dict[str | None, tuple[float, float]] = {"manual": roles.TAKEOVER_MANUAL_FAILOVER_S,
              "critical-process": roles.TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S}
 
 

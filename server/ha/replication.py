@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from ..adapters.httpclient import Reply, Unreachable
 from ..adapters.peer import PeerLink
@@ -33,7 +33,7 @@ class Replication:
     """Active: ship the transaction log.  Standby: apply what is shipped, serve snapshots."""
 
     def __init__(self, state: NodeState, peer: PeerLink, txlog: TransactionLogWatch, *,
-                 synchronize: Callable[[], Awaitable[None]], on_file_records: Callable[[list[str]], None]):
+                 synchronize: Callable[[], Coroutine[Any, Any, None]], on_file_records: Callable[[list[str]], None]):
         self.state = state
         self.peer = peer
         self.txlog = txlog

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 from ..adapters.peer import PeerLink
 from ..core import roles
@@ -30,7 +30,7 @@ log = logging.getLogger("ipics.ha")
 class Roles:
     """The role of this server: changes, timed transitions, the tick, who takes writes."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, *, synchronize: Callable[[], Awaitable[None]]):
+    def __init__(self, state: NodeState, peer: PeerLink, *, synchronize: Callable[[], Coroutine[Any, Any, None]]):
         self.state = state
         self.peer = peer
         self._synchronize = synchronize  # a standby adopting the active's data
