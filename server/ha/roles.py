@@ -16,12 +16,13 @@ import asyncio
 import logging
 from typing import Any, Callable, Coroutine
 
+from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
 from ..core import roles
 from ..core.roles import Action, Decision, HAState, Observations, Role, role_by_license
 from ..core.txlog import MESSAGES as TXLOG_MESSAGES
 from ..core.txlog import LogState
-from ..errors import ApiError, conflict
+from ..errors import ApiError
 from .node import NodeState, Transition, partner_message
 
 log = logging.getLogger("ipics.ha")
@@ -38,6 +39,8 @@ class Roles:
         #: when this server last handed the active role over (emulated monotonic), until
         #: the partner is seen taking it (``Observations.handed_over``)
         self.handed_over_at: float | None = None
+        #: why the last hand-over could not reach the standby (said once, not every tick)
+        self._hand_over_failed: str | None = None
 
     def on_licenses_changed(self) -> None:
         s = self.state
@@ -150,10 +153,21 @@ class Roles:
 
     async def _hand_over(self, reason: str, kind: str) -> None:
         """Tell the standby to assume the active role, and step down to standby."""
-        reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": kind,
-                                                              "reason": reason})
-        if not reply.ok:
-            raise conflict(f"the standby server refused to take over: {partner_message(reply.body)}")
+        try:
+            reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": kind,
+                                                                  "reason": reason})
+            why = None if reply.ok else f"it refused: {partner_message(reply.body)}"
+        except Unreachable as exc:
+            why = f"it cannot be reached: {exc}"
+        if why is not None:
+            # The tick runs on: this server stays active and ipics_nm restarts the
+            # failed service; the administrator is told once, not every tick.
+            if why != self._hand_over_failed:
+                self._hand_over_failed = why
+                self.state.message("error", f"could not hand over to the standby server ({why}): "
+                                            "staying active until ipics_nm restarts the failed service")
+            return
+        self._hand_over_failed = None
         self.set_role(Role.STANDBY, reason)
         self.handed_over()
 
