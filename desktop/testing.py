@@ -43,7 +43,38 @@ def qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)  # a test closing its last window must not stop the loop
-    return qasync.QEventLoop(app)
+    return _test_loop_class(qasync.QEventLoop)(app)
+
+
+_TEST_LOOP_CLASS: type | None = None
+
+
+def _test_loop_class(base: type) -> type:
+    """A qasync loop whose callbacks always find it as the running loop.
+
+    In the application the loop runs for the app's life.  In a test it runs only inside
+    pytest-asyncio's ``run_until_complete``, while pytest-qt processes Qt events between
+    a test's phases too, and with them this loop's callbacks: a console still
+    reconnecting when the test returns then steps its task with no running loop, and
+    aiohttp's timeouts fail with "no running event loop".  Each callback run outside
+    ``run_until_complete`` sees this loop as running, as it would in the application."""
+    global _TEST_LOOP_CLASS
+    if _TEST_LOOP_CLASS is None:
+        class QtTestLoop(base):  # type: ignore[misc, valid-type]
+            def call_later(self, delay, callback, *args, context=None):
+                return super().call_later(delay, self._as_running, callback, *args, context=context)
+
+            def _as_running(self, callback, *args):
+                if asyncio._get_running_loop() is not None:
+                    return callback(*args)
+                asyncio._set_running_loop(self)
+                try:
+                    return callback(*args)
+                finally:
+                    asyncio._set_running_loop(None)
+
+        _TEST_LOOP_CLASS = QtTestLoop
+    return _TEST_LOOP_CLASS
 
 
 def asyncio_loop() -> asyncio.AbstractEventLoop:
