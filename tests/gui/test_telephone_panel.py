@@ -56,7 +56,9 @@ def keys(panel: TelephonePanel, qtbot, tones: str) -> None:
 
 
 async def hears(panel: TelephonePanel, words: str) -> None:
-    await wait_until(lambda: any(words in line for line in panel.telephone.heard), STEP_S,
+    """The voice menu says the words and the panel's transcript shows them (the panel
+    renders a moment after the telephone hears, several changes at once)."""
+    await wait_until(lambda: words in panel.heard_label.text(), STEP_S,
                      f"the voice menu to say {words!r} (panel: {panel.text()!r})")
 
 
