@@ -16,6 +16,9 @@ the 25 s failover window passes in a quarter of a real second), ini options
 (true: the servers and media routers the lab starts in this session are forked from one
 process that imported them once, ``ipics_lab.zygote``; false: a fresh interpreter each).
 
+Every test that uses these fixtures is marked ``pair`` (``ipics_lab.pytest_tiers``):
+``pytest -m "not pair"`` is the fast tier.
+
 Importing this module imports neither Qt nor the servers: the fixtures do, when used.
 """
 
@@ -35,6 +38,9 @@ except ImportError:  # the plugin loads in every pytest run here; only its async
 
 if TYPE_CHECKING:
     from ipics_lab.supervisor import LabPair, ServerProcess
+
+#: the tiers (the ``pair`` marker) are part of this plugin
+pytest_plugins = ("ipics_lab.pytest_tiers",)
 
 DEFAULT_TIME_SCALE = 0.01
 DEFAULT_HEARTBEAT_INTERVAL_S = 5

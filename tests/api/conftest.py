@@ -18,6 +18,7 @@ import pytest
 
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.launcher import POPEN
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
 
 MAX_UPLOAD_BYTES = 4096
@@ -56,6 +57,7 @@ async def login(url: str, username: str, password: str) -> str:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def live_server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("api")
     lic = assets_dir() / "licenses"
