@@ -147,6 +147,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[_ZYGOTE]
 
 
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings):
+    """With pytest-timeout's signal method: on a timeout, the stacks of the event loop's
+    tasks too.  The main thread of a hung async test only shows the loop waiting; its
+    tasks show what they wait for."""
+    result = yield
+    import signal
+
+    timed_out = signal.getsignal(signal.SIGALRM)
+    if callable(timed_out):
+        def with_tasks(signum, frame):
+            __tracebackhide__ = True
+            item.config.get_terminal_writer().write(_running_tasks())
+            timed_out(signum, frame)
+
+        signal.signal(signal.SIGALRM, with_tasks)
+    return result
+
+
+def _running_tasks() -> str:
+    import asyncio
+    import io
+
+    loop = asyncio._get_running_loop()  # the main thread's, while a test runs it
+    if loop is None:
+        return ""
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        out.write(f"\n---- task {task.get_name()} ----\n")
+        task.print_stack(file=out)
+    return out.getvalue()
+
+
 def _settings(config: pytest.Config) -> LabSettings:
     return config.stash[_SETTINGS]
 
