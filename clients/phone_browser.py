@@ -16,10 +16,12 @@ speaker) and EditDial opens its number for editing first.
 Keys that only change what is on the phone (typing, ``<<``, moving the highlight or
 the field) take effect at once; ``press_key`` and ``press_softkey`` return the request
 a key needs as an action, so a caller can run those in the order the keys were
-pressed; ``softkey`` and ``select`` do the whole key.
+pressed; ``softkey`` and ``select`` do the whole key.  ``follow`` takes a URI as a
+softkey or a push gives it: the phone's own (``SoftKey:Exit``, ``Init:Services``) or
+a service's URL.
 
-Qt-free: the phone window renders ``screen``, ``form``, ``hook``, ``dialing`` and
-``notice`` and calls the key methods.
+Qt-free: the phone window renders ``screen``, ``form``, ``softkey_row``, ``hook``,
+``dialing`` and ``notice`` (``phone_screen`` words them) and calls the key methods.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from ipics_clients.phone_keys import (
     UPDATE,
     Hook,
     InputForm,
+    SoftKeyRow,
     shown_softkeys,
 )
 from ipics_clients.phone_xml import (
@@ -75,12 +78,23 @@ Action = Callable[[], Awaitable[None]]
 EDIT_DIAL_PARAM = "number"
 
 
+#: where an IPICS server serves its phone service (the server's ``phone.service.BASE``)
+IPICS_PHONE_PATH = "/phone/ipics"
+
+
 @dataclass(frozen=True)
 class Service:
     """One entry of the phone's Services menu, as the phone administrator set it up."""
 
     name: str
     url: str
+
+
+def ipics_service(server: str, url: str) -> Service:
+    """The IPICS phone service of server ``server`` (primary, secondary) at ``url``: the
+    chapter wants one for each server, so that after a failover the user picks the new
+    active in Services."""
+    return Service(f"IPICS {server}", url.rstrip("/") + IPICS_PHONE_PATH)
 
 
 @dataclass
@@ -113,9 +127,12 @@ class PhoneBrowser:
         #: what is typed into the input screen shown (None on other screens)
         self.form: InputForm | None = None
         self.hook = Hook()
+        #: the softkey buttons: the screen's keys and their page (kept across screens)
+        self.softkey_row = SoftKeyRow()
         self.dialing = ""  # the number Dial dialled, until the phone is on hook again
         self.notice = ""  # a word for the status line: a refused key, a push
         self.screen = self._services_screen()
+        self.softkey_row.show(self.softkeys())
         self._http: aiohttp.ClientSession | None = None
         self._refresh: asyncio.Task | None = None
 
@@ -192,21 +209,25 @@ class PhoneBrowser:
             self.form.backspace()
             self._note(None)
 
-    def press_softkey(self, key: SoftKey | str) -> Action | None:
+    def press_softkey(self, key: SoftKey) -> Action | None:
         """A softkey let go: the keys that leave the screen as it is take effect at once
         (``<<``, so typing never overtakes it; Dial); every other key is returned as the
         action to run."""
-        url = key.url if isinstance(key, SoftKey) else key
-        if url == BACKSPACE:
+        if key.url == BACKSPACE:
             self.backspace()
-        elif url == DIAL:
+        elif key.url == DIAL:
             self.dial()
         else:
             return partial(self.softkey, key)
         return None
 
-    async def softkey(self, key: SoftKey | str) -> None:
-        url = key.url if isinstance(key, SoftKey) else key
+    async def softkey(self, key: SoftKey) -> None:
+        """A softkey let go: its URL."""
+        await self.follow(key.url)
+
+    async def follow(self, url: str) -> None:
+        """A URI, as a softkey or a push gives it: the phone's own keys and screens, or a
+        service's URL (relative to the screen shown)."""
         if url in (EXIT, SERVICES):
             await self.press_services()
         elif url == BACK:
@@ -247,11 +268,11 @@ class PhoneBrowser:
         if url.startswith(("http://", "https://")) or not urlsplit(url).scheme:
             await self.open(self._absolute(url), push=False)
         else:
-            await self.softkey(url)
+            await self.follow(url)
 
     async def execute(self, url: str) -> None:
         """A service pushed ``url`` to the phone (``CiscoIPPhoneExecute``): open it now."""
-        await self.softkey(url)
+        await self.follow(url)
         self._note(f"pushed by {urlsplit(url).netloc or 'a service'}")
 
     async def submit(self, values: dict[str, str] | None = None) -> None:
@@ -383,6 +404,7 @@ class PhoneBrowser:
         self._cancel_refresh()
         self.screen, self.selected = screen, selected
         self.form = InputForm.of(screen.obj) if isinstance(screen.obj, Input) else None
+        self.softkey_row.show(self.softkeys())
         self.notice = ""
         if screen.refresh_s > 0:
             self._refresh = asyncio.get_running_loop().create_task(self._refresh_after(screen))

@@ -1,5 +1,7 @@
-"""The IP phone's own keys, as pure rules: which softkeys a screen shows, how the keypad
-types into an input field under its InputFlags, and the hook switch.
+"""The IP phone's own keys, as pure rules: which softkeys a screen shows, the four
+softkey buttons (pages, push-to-talk, what a button pressed during a screen change
+does), how the keypad types into an input field under its InputFlags, and the hook
+switch.
 
 A Cisco phone adds softkeys of its own to an object without SoftKeyItems (Cisco: any
 SoftKeyItem replaces them all): Select and Exit on a menu; Submit, ``<<`` (delete)
@@ -15,17 +17,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ipics_clients.keypad import PRINTED_LETTERS
 from ipics_clients.phone_xml import Directory, Input, InputItem, Menu, PhoneObject, SoftKey
 
 EXIT, SELECT, UPDATE, BACK = "SoftKey:Exit", "SoftKey:Select", "SoftKey:Update", "SoftKey:Back"
 SERVICES = "Init:Services"
 SUBMIT, BACKSPACE, CANCEL = "SoftKey:Submit", "SoftKey:<<", "SoftKey:Cancel"
 DIAL, EDIT_DIAL = "SoftKey:Dial", "SoftKey:EditDial"
-MORE = "more"  # the fourth softkey button when a screen has more than four keys
+#: the fourth softkey button when a screen has more than four keys: it turns the page
+#: (the phone's own; its URI never leaves the phone)
+MORE = SoftKey("more", "SoftKey:More", 4)
+BUTTONS = 4  # softkey buttons under the screen
 
-KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
-LETTERS = {"1": "", "2": "abc", "3": "def", "4": "ghi", "5": "jkl", "6": "mno", "7": "pqrs", "8": "tuv",
-           "9": "wxyz", "0": " ", "*": "", "#": ""}
+#: what each key types in multi-tap order on a text field: its printed letters, and 0 a space
+LETTERS = {key: letters.lower() for key, letters in PRINTED_LETTERS.items()} | {"0": " "}
 #: how each input mode is shown beside the field, and named when a key is refused
 MODE_WORDS = {"N": "123", "T": "123*#", "E": "123.+-", "A": "abc", "U": "ABC", "L": "abc"}
 MAX_TYPED = 256  # as long as a DefaultValue may be
@@ -48,26 +53,76 @@ def shown_softkeys(obj: PhoneObject, refresh_url: str | None = None) -> tuple[So
     return first, SoftKey("Exit", EXIT, 3)
 
 
-def softkey_page(keys: tuple[SoftKey, ...], page: int) -> tuple[list[SoftKey | str | None], int]:
+def softkey_page(keys: tuple[SoftKey, ...], page: int) -> tuple[list[SoftKey | None], int]:
     """The four softkey buttons on ``page``: each key at its Position (None: blank).
-    Beyond position 4 a screen has pages of three keys and "more" on the fourth."""
+    Beyond position 4 a screen has pages of three keys and ``MORE`` on the fourth."""
     by_position = {k.position: k for k in keys}
     last = max(by_position, default=0)
-    if last <= 4:
-        return [by_position.get(p) for p in range(1, 5)], 1
-    pages = -(-last // 3)
-    first = (page % pages) * 3 + 1
-    return [*(by_position.get(p) for p in range(first, first + 3)), MORE], pages
+    if last <= BUTTONS:
+        return [by_position.get(p) for p in range(1, BUTTONS + 1)], 1
+    per_page = BUTTONS - 1
+    pages = -(-last // per_page)
+    first = (page % pages) * per_page + 1
+    return [*(by_position.get(p) for p in range(first, first + per_page)), MORE], pages
 
 
-def input_mode(item: InputItem) -> str:
-    """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
-    return item.flags.replace("P", "")[:1] or "A"
+def softkey_words(slot: int, key: SoftKey | None) -> tuple[str, str]:
+    """Button ``slot``'s (from 0) accessible name and description, for ``key`` on it."""
+    number = slot + 1
+    name = f"Softkey {number}, {key.name}" if key is not None and key.name else f"Softkey {number}, blank"
+    if key is not None and key.push_to_talk:
+        return name, f"Hold to talk: mouse button, Space or F{number}"
+    return name, f"F{number}"
+
+
+@dataclass
+class SoftKeyRow:
+    """The softkey buttons under the screen, kept by the phone from screen to screen:
+    the keys of the screen shown, the page of them on the buttons, and the key each
+    button showed when it was pushed down.  A button acts as that key when let go, even
+    if the screen changed meanwhile: a push-to-talk release reaches the service that
+    took the press, and a click never lands on a key that appeared under the finger."""
+
+    keys: tuple[SoftKey, ...] = ()
+    page: int = 0
+    _down: dict[int, SoftKey | None] = field(default_factory=dict)
+
+    def show(self, keys: tuple[SoftKey, ...]) -> None:
+        """A new screen's keys, from their first page."""
+        self.keys, self.page = keys, 0
+
+    @property
+    def slots(self) -> list[SoftKey | None]:
+        """What each button shows now (None: blank)."""
+        return softkey_page(self.keys, self.page)[0]
+
+    def press(self, slot: int) -> SoftKey | None:
+        """Button ``slot`` pushed down: the push-to-talk key to send URLDown for, if it shows one."""
+        key = self._down[slot] = self.slots[slot]
+        return key if key is not None and key.push_to_talk else None
+
+    def release(self, slot: int) -> SoftKey | None:
+        """Button ``slot`` let go: the push-to-talk key pressed there, to send URL for;
+        once (a button disabled while held is let go again)."""
+        key = self._down.get(slot)
+        if key is None or not key.push_to_talk:
+            return None
+        self._down[slot] = None
+        return key
+
+    def click(self, slot: int) -> SoftKey | None:
+        """Button ``slot`` clicked (pushed and let go): the key to act on; ``MORE`` turns
+        the page instead, and a push-to-talk key did its work on press and release."""
+        key = self._down.pop(slot, self.slots[slot])
+        if key == MORE:
+            self.page = (self.page + 1) % softkey_page(self.keys, self.page)[1]
+            return None
+        return None if key is None or key.push_to_talk else key
 
 
 def keypad_characters(item: InputItem, key: str) -> str:
     """What a keypad key types into ``item``, in multi-tap order ("" if it types nothing)."""
-    mode = input_mode(item)
+    mode = item.mode
     if mode == "N":
         return key if key.isdigit() else ""
     if mode == "T":
@@ -80,7 +135,7 @@ def keypad_characters(item: InputItem, key: str) -> str:
 
 def typed_text(item: InputItem, text: str) -> str:
     """What a computer keyboard's ``text`` types into ``item`` ("" if the flags refuse it)."""
-    mode = input_mode(item)
+    mode = item.mode
     text = text.upper() if mode == "U" else text.lower() if mode == "L" else text
     return text if text.isprintable() and item.accepts(text) else ""
 
@@ -154,7 +209,7 @@ class InputForm:
 
 
 def refusal(item: InputItem) -> str:
-    return f"{item.display_name or item.param}: {MODE_WORDS[input_mode(item)]} only"
+    return f"{item.display_name or item.param}: {MODE_WORDS[item.mode]} only"
 
 
 @dataclass

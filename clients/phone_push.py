@@ -14,7 +14,6 @@ through Services, as the chapter says.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import secrets
@@ -26,6 +25,7 @@ from ipics_server.malformed_requests import SockSite
 from ipics_server.phone.service import EXECUTE_AUTH_HEADER, EXECUTE_URL_HEADER
 
 from ipics_clients.phone_xml import PhoneXmlError, parse_execute
+from ipics_clients.tasks import Tasks
 
 log = logging.getLogger("ipics.phone")
 
@@ -56,7 +56,7 @@ class PushReceiver:
         self.port: int | None = None
         self.received: list[str] = []
         self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Tasks("push")  # the pushed pages opening
 
     @property
     def url(self) -> str:
@@ -79,9 +79,7 @@ class PushReceiver:
         self.port = sock.getsockname()[1]
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
@@ -103,9 +101,7 @@ class PushReceiver:
             return _error(1, 400)
         for url in urls:
             self.received.append(url)
-            task = asyncio.get_running_loop().create_task(self.execute(url))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.start(self.execute(url))
         return _response(0, "Success")
 
     def _authorized(self, header: str) -> bool:

@@ -35,10 +35,18 @@ class PhoneXmlError(ValueError):
 
 @dataclass(frozen=True)
 class SoftKey:
+    """A SoftKeyItem, or one of the phone's own softkeys (``phone_keys``): the one
+    softkey type of the clients (the server writes its own, ``ipics_server.phone.objects``)."""
+
     name: str
     url: str
     position: int
     url_down: str | None = None
+
+    @property
+    def push_to_talk(self) -> bool:
+        """A key with URLDown: pressed it sends URLDown, let go URL."""
+        return bool(self.url_down)
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,14 @@ class InputItem:
     def masked(self) -> bool:
         return "P" in self.flags
 
+    @property
+    def mode(self) -> str:
+        """A, T, N, E, U or L: the kind of characters the field takes (P only masks)."""
+        return self.flags.replace("P", "")[:1] or "A"
+
     def accepts(self, value: str) -> bool:
         """Whether the keypad could have typed ``value`` under these flags."""
-        kind = self.flags.replace("P", "")[:1] or "A"
+        kind = self.mode
         if kind == "N":
             return value.isdigit() or value == ""
         if kind == "T":

@@ -40,6 +40,7 @@ from ipics_server.media.ticket import peek
 
 from ipics_clients.media_ticket import MediaTicket
 from ipics_clients.talk import Listener
+from ipics_clients.tasks import Tasks
 
 log = logging.getLogger("ipics.desktop.floor")
 
@@ -72,7 +73,7 @@ class RouterFloor:
         self._groups: set[str] = set()
         self._wanted: set[str] = set()  # pressed here and not released
         self._streaming: set[str] = set()  # the tone going out
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Tasks("push-to-talk")
         self._closing: set[asyncio.Task] = set()  # clients of a previous user, closing
         self._closed = False
         if ticket is not None:
@@ -202,11 +203,7 @@ class RouterFloor:
         if self._unfollow is not None:
             self._unfollow()
         client, self._client = self._client, None
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
         if client is not None:
             await client.close()
         if self._closing:
@@ -297,11 +294,4 @@ class RouterFloor:
             listener(group, talker)
 
     def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("push-to-talk task failed", exc_info=task.exception())
+        self._tasks.start(coro)

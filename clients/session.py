@@ -26,11 +26,12 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock
 
 from ipics_clients.known_servers import UNREACHABLE, KnownServers
 from ipics_clients.media_ticket import MediaTicket
+from ipics_clients.tasks import Tasks
 
 log = logging.getLogger("ipics.console")
 
@@ -117,8 +118,10 @@ async def _shared(what: str, address: str, request: Callable[[str], Awaitable[An
             flight.task.cancel()
 
 
-async def _is_active(address: str) -> bool:
-    async with ApiClient(address, timeout_s=REQUEST_TIMEOUT_S) as probe:
+async def is_active(address: str, *, timeout_s: float = REQUEST_TIMEOUT_S) -> bool:
+    """Whether the server at ``address`` answers as the active one now (a server says
+    what it is: clients never guess roles)."""
+    async with ApiClient(address, timeout_s=timeout_s) as probe:
         try:
             return (await probe.get("/api/v1/health/active")).status == 200
         except Unreachable:
@@ -141,19 +144,6 @@ async def _log_out(client: ApiClient) -> None:
         await client.post("/api/v1/auth/logout")
 
 
-def check_login_form(address: str, username: str, password: str) -> str:
-    """The login server's address, normalized; ``ValueError`` saying what is missing or
-    wrong (the IDC's login dialog and the mobile client's login page)."""
-    if not address:
-        raise ValueError("Choose a login server or type its address.")
-    if not username or not password:
-        raise ValueError("Enter your user name and password.")
-    try:
-        return normalize_address(address)
-    except ValueError:
-        raise ValueError(f"{address} is not a server address: type host:port or http://host:port.") from None
-
-
 class ConsoleSession:
     def __init__(self, known: KnownServers, *, clock: Clock | None = None,
                  on_change: Callable[[ConsoleSession, Notice | None], None] | None = None):
@@ -171,7 +161,8 @@ class ConsoleSession:
         self.notices: list[Notice] = []
         self._password: str | None = None  # memory only: to log in again after a failover
         self._client: ApiClient | None = None
-        self._tasks: set[asyncio.Task] = set()
+        # A listener or reconnect that died would leave the console silently stuck: say so.
+        self._tasks = Tasks("console", on_failure=self._task_failed)
 
     # ---------------------------------------------------------------- notices
     def _notify(self, kind: str | None = None, text: str = "") -> None:
@@ -219,8 +210,7 @@ class ConsoleSession:
                 target = next_target
             raise LoginError("the servers keep redirecting; try again in a moment")
         except BaseException:  # failed or cancelled: leave nothing half connected
-            for task in list(self._tasks):
-                task.cancel()
+            self._tasks.cancel_all()
             client, self._client, self.server = self._client, None, None
             self._password = None
             if client:
@@ -358,7 +348,7 @@ class ConsoleSession:
             addresses = [self.server, *self.known.others(self.server)]
             # Ask every server at once: one that hangs (stopped, not dead) must not hold
             # up finding the one that answers.
-            actives = await asyncio.gather(*(_shared("active", a, _is_active) for a in addresses))
+            actives = await asyncio.gather(*(_shared("active", a, is_active) for a in addresses))
             for address in [a for a, active in zip(addresses, actives, strict=True) if active]:
                 try:
                     if await self._resume_on(address):
@@ -412,11 +402,7 @@ class ConsoleSession:
 
     # ----------------------------------------------------------------- logout
     async def logout(self) -> None:
-        tasks = list(self._tasks)
-        for t in tasks:
-            t.cancel()
-        if tasks:  # wait() does not raise their CancelledError; our own cancellation still does
-            await asyncio.wait(tasks)
+        await self._tasks.close()
         # Taken out before the first await: a second logout meanwhile finds nothing to close.
         client, self._client = self._client, None
         try:
@@ -440,16 +426,10 @@ class ConsoleSession:
     close = logout
 
     def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        self._tasks.start(coro)
 
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # A listener or reconnect that died would leave the console silently stuck.
-            log.error("console task failed", exc_info=task.exception())
-            self._notify("error", f"internal error: {task.exception()}; log out and log in again")
+    def _task_failed(self, exc: BaseException) -> None:
+        self._notify("error", f"internal error: {exc}; log out and log in again")
 
     def status_line(self) -> dict[str, Any]:
         role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None

@@ -43,7 +43,38 @@ def qasync_loop() -> asyncio.AbstractEventLoop:
     app = QApplication.instance() or QApplication([])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)  # a test closing its last window must not stop the loop
-    return qasync.QEventLoop(app)
+    return _test_loop_class(qasync.QEventLoop)(app)
+
+
+_TEST_LOOP_CLASS: type | None = None
+
+
+def _test_loop_class(base: type) -> type:
+    """A qasync loop whose callbacks always find it as the running loop.
+
+    In the application the loop runs for the app's life.  In a test it runs only inside
+    pytest-asyncio's ``run_until_complete``, while pytest-qt processes Qt events between
+    a test's phases too, and with them this loop's callbacks: a console still
+    reconnecting when the test returns then steps its task with no running loop, and
+    aiohttp's timeouts fail with "no running event loop".  Each callback run outside
+    ``run_until_complete`` sees this loop as running, as it would in the application."""
+    global _TEST_LOOP_CLASS
+    if _TEST_LOOP_CLASS is None:
+        class QtTestLoop(base):  # type: ignore[misc, valid-type]
+            def call_later(self, delay, callback, *args, context=None):
+                return super().call_later(delay, self._as_running, callback, *args, context=context)
+
+            def _as_running(self, callback, *args):
+                if asyncio._get_running_loop() is not None:
+                    return callback(*args)
+                asyncio._set_running_loop(self)
+                try:
+                    return callback(*args)
+                finally:
+                    asyncio._set_running_loop(None)
+
+        _TEST_LOOP_CLASS = QtTestLoop
+    return _TEST_LOOP_CLASS
 
 
 def asyncio_loop() -> asyncio.AbstractEventLoop:
@@ -127,23 +158,32 @@ async def close_idc(idc) -> None:
     await idc.aclose()
 
 
+def type_login(page, qtbot, address: str, user: str | None, password: str | None) -> None:
+    """What a user does on a login page (the IDC's login dialog, the mobile client's):
+    pick the server in the selector, type the user name and the password (None: keep
+    what is filled in), press Log In."""
+    from PySide6.QtCore import Qt
+
+    index = page.selector.findData(address)
+    if index < 0:
+        servers = [page.selector.itemData(i) for i in range(page.selector.count())]
+        raise ValueError(f"{address} is not in the server selector: {servers}")
+    page.selector.setCurrentIndex(index)
+    for field, text in ((page.username, user), (page.password, password)):
+        if text is not None:
+            field.clear()
+            qtbot.keyClicks(field, text)
+    qtbot.mouseClick(page.login_button, Qt.MouseButton.LeftButton)
+
+
 async def log_in_idc(idc, qtbot, address: str, user: str, password: str, timeout_s: float) -> None:
     """What a dispatcher does: pick the server, type user name and password, Log In;
     returns when the console window is online, fails with the dialog's message if not."""
     from ipics_clients.session import State
     from ipics_lab.supervisor import wait_until
-    from PySide6.QtCore import Qt
 
     dialog = idc.dialog
-    index = dialog.selector.findData(address)
-    if index < 0:
-        raise ValueError(f"{address} is not in the IDC's server selector")
-    dialog.selector.setCurrentIndex(index)
-    dialog.username.clear()
-    qtbot.keyClicks(dialog.username, user)
-    dialog.password.clear()
-    qtbot.keyClicks(dialog.password, password)
-    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+    type_login(dialog, qtbot, address, user, password)
     await wait_until(lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s,
                      f"{user}'s login on {address}")
     if not (idc.window.isVisible() and idc.session.state == State.ONLINE):
@@ -193,7 +233,7 @@ async def log_in_phone(window, qtbot, service_key: str, user_id: str, pin: str, 
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
     async def shows(title: str) -> None:
-        await wait_until(lambda: window.title_label.text() == title and not window._busy, timeout_s,
+        await wait_until(lambda: window.title_label.text() == title and not window.busy, timeout_s,
                          f"the phone's {title} screen (on screen: {window.screen_lines()})")
 
     click(window.services_button)
@@ -220,9 +260,8 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
     on the active server's service unless ``login=False``.  ``time_scale`` sets the
     phone's own clock (default the lab's).  Needs an ``async def`` test (it runs on
     the qasync loop).  Closed after the test."""
-    from ipics_clients.phone_browser import PhoneBrowser, Service
+    from ipics_clients.phone_browser import PhoneBrowser, ipics_service
     from ipics_clients.phone_push import PushReceiver
-    from ipics_desktop.phone.app import IPICS_PHONE_PATH
     from ipics_desktop.phone.window import PhoneWindow
     from ipics_server.clock import Clock
 
@@ -232,15 +271,13 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
     async def open_phone(user: str = "dan", *, login: bool = True, web_access: bool = True,
                          time_scale: float | None = None):
         user_id = ipics_demo.dial_ids[_demo_user(ipics_demo, user)]
-        browser = PhoneBrowser([Service(f"IPICS {s.name}", s.url + IPICS_PHONE_PATH) for s in pair.servers],
+        browser = PhoneBrowser([ipics_service(s.name, s.url) for s in pair.servers],
                                clock=Clock(time_scale) if time_scale else pair.clock)
         window = PhoneWindow(browser=browser, extension=user_id)
         receiver = PushReceiver(window.execute)
         receiver.enabled = web_access
         opened.append((receiver, browser))
-        await receiver.start()  # listening before the first request tells a service where to push
-        browser.headers.update(receiver.headers())
-        window.attach_push_receiver(receiver)
+        await window.take_pushes(receiver)
         qtbot.addWidget(window)  # pytest-qt closes it (its tasks cancelled) before the fixtures end
         window.show()
         if login:

@@ -25,6 +25,7 @@ from .adapters.certs import ServerIdentity
 from .adapters.files import FileStore
 from .adapters.store import Store
 from .api.middlewares import setup_middlewares
+from .api.peer_views import peer_routes
 from .api.routes import setup_routes
 from .appkeys import SERVER
 from .background import background
@@ -91,6 +92,7 @@ class IpicsServer:
                                identity=self.identity, services=self.services, events=self.events,
                                designation=self.designation, verify_password=self._verify_password,
                                logout=self._logout)
+        self.engine.peer.serve(peer_routes(self.engine))
         self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
                                 engine=self.engine, services=self.services, designation=self.designation)
         self.dial_login = DialLogin(self.data)

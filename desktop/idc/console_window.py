@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAccessible, QAccessibleEvent, QIcon, QPixmap
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -30,16 +30,16 @@ from PySide6.QtWidgets import (
 
 from ipics_clients.session import ConsoleSession, Notice, State
 from ipics_clients.talk import Floor
+from ipics_clients.tasks import Tasks
 from ipics_clients.wording import sentence
-from ipics_desktop.idc.bridge import SessionBridge
-from ipics_desktop.shared.style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
 from ipics_desktop.idc.talk_group import TalkGroupRow
-from ipics_desktop.shared.tasks import Tasks
+from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_desktop.shared.style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
+from ipics_desktop.shared.thumbnails import Thumbnails
 
 STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
                State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Logged out", IDLE)}
 BANNER_NOTICES = ("online", "offline", "reconnected", "redirected", "paused", "error")
-THUMBNAIL = QSize(96, 72)
 
 
 class ConsoleWindow(QMainWindow):
@@ -48,13 +48,11 @@ class ConsoleWindow(QMainWindow):
     #: the window was closed
     closed = Signal()
 
-    def __init__(self, session: ConsoleSession, bridge: SessionBridge, floor: Floor, parent=None):
+    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, floor: Floor, parent=None):
         super().__init__(parent)
         self.session, self.floor = session, floor
         self.tasks = Tasks()
         self.rows: dict[str, TalkGroupRow] = {}
-        self._thumbnails: dict[str, QIcon] = {}  # kept while offline, with the last configuration
-        self._thumbnails_asked: set[str] = set()  # fetched once: not again on every pushed change
         self._incident_id: str | None = None
         self.setObjectName("consoleWindow")
         self.setAccessibleName("IPICS Dispatch Console")
@@ -99,7 +97,7 @@ class ConsoleWindow(QMainWindow):
         self.incident_detail.setWordWrap(True)
         self.incident_files = QListWidget(objectName="incidentFiles")
         self.incident_files.setAccessibleName("Incident photos and videos")
-        self.incident_files.setIconSize(THUMBNAIL)
+        self.thumbnails = Thumbnails(self.incident_files, self.tasks)  # kept while offline
         incidents = QGroupBox("Incidents")
         inc_layout = QVBoxLayout(incidents)
         inc_layout.addWidget(self.incident_list, 1)
@@ -218,31 +216,11 @@ class ConsoleWindow(QMainWindow):
             item.setText(f"{f['name']}  ({kind}): not on this server; it did not replicate before the "
                          "failover, upload it again")
             item.setForeground(Qt.GlobalColor.darkRed)
-        elif kind == "photo" and f["id"] in self._thumbnails:
-            item.setIcon(self._thumbnails[f["id"]])
-        elif kind == "photo" and f["id"] not in self._thumbnails_asked:
-            self._thumbnails_asked.add(f["id"])
-            self.tasks.start(self._load_thumbnail(incident_id, f["id"]))
-        self.incident_files.addItem(item)
-
-    async def _load_thumbnail(self, incident_id: str, file_id: str) -> None:
-        content = await self.session.file_content(incident_id, file_id)
-        if content is None:
-            self._thumbnails_asked.discard(file_id)  # offline: try again with the next configuration
-            return
-        pixmap = QPixmap()
-        if not pixmap.loadFromData(content):
-            return
-        # Scaled for the screen's pixel density: sharp on a high-DPI screen too.
-        ratio = self.devicePixelRatioF()
-        thumb = pixmap.scaled(THUMBNAIL * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-                              Qt.TransformationMode.SmoothTransformation)
-        thumb.setDevicePixelRatio(ratio)
-        icon = self._thumbnails[file_id] = QIcon(thumb)
-        for i in range(self.incident_files.count()):
-            item = self.incident_files.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == file_id:
+        elif kind == "photo":
+            icon = self.thumbnails.icon(f["id"], lambda: self.session.file_content(incident_id, f["id"]))
+            if icon is not None:
                 item.setIcon(icon)
+        self.incident_files.addItem(item)
 
     def _render_status(self) -> None:
         line = self.session.status_line()

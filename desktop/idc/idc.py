@@ -17,10 +17,10 @@ from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import ConsoleSession
 from ipics_clients.talk import Floor
-from ipics_desktop.idc.bridge import SessionBridge
+from ipics_clients.tasks import Tasks
 from ipics_desktop.idc.console_window import ConsoleWindow
 from ipics_desktop.idc.login_dialog import LoginDialog
-from ipics_desktop.shared.tasks import Tasks
+from ipics_desktop.shared.bridge import NoticeBridge
 
 
 class Idc(QObject):
@@ -35,7 +35,7 @@ class Idc(QObject):
         follow = getattr(self.floor, "follow", None)  # a RouterFloor talks with the user's tickets
         if follow is not None:
             follow(self.session.media_ticket)
-        self.bridge = SessionBridge(self.session)
+        self.bridge = NoticeBridge(self.session)
         self.tasks = Tasks()
         self.dialog = LoginDialog(self.session, self.bridge, credentials)
         self.window = ConsoleWindow(self.session, self.bridge, self.floor)

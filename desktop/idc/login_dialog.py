@@ -2,14 +2,14 @@
 
 The selector lists every known server with its last seen role (kept between runs,
 so a console that was away during a failover still shows the old roles: Amy's case).
-Logging in runs as a task on the qasync loop; while it runs (a redirect, the 5 s
-pause) the dialog shows each step and stays responsive, and Cancel stops it.
+Logging in is the login form's flow (``ipics_clients.login``: a task on the qasync
+loop); while it runs (a redirect, the 5 s pause) the dialog shows each step and stays
+responsive, and Cancel stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,26 +25,26 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.credentials import Credentials
-from ipics_clients.session import ConsoleSession, LoginError, Notice, check_login_form
-from ipics_clients.wording import sentence
-from ipics_desktop.idc.bridge import SessionBridge
-from ipics_desktop.shared.server_selector import ServerSelector
+from ipics_clients.login import LoginForm
+from ipics_clients.session import ConsoleSession, Notice
+from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_desktop.shared.server_selector import LoginFields, ServerSelector
 from ipics_desktop.shared.style import banner_css
-from ipics_desktop.shared.tasks import Tasks
 
-log = logging.getLogger("ipics.console")
 
-class LoginDialog(QDialog):
+class LoginDialog(LoginFields, QDialog):
     #: the session is online; the console window takes over
     logged_in = Signal()
     #: the user cancelled with no login running: close the console
     cancelled = Signal()
 
-    def __init__(self, session: ConsoleSession, bridge: SessionBridge, credentials: Credentials, parent=None):
+    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, credentials: Credentials, parent=None):
         super().__init__(parent)
         self.session, self.credentials = session, credentials
         self.tasks = Tasks()
-        self.login_task: asyncio.Task | None = None
+        self.form = LoginForm(session, say=self.show_message, busy=self.set_busy, select=self.refresh_selector,
+                              start=self.tasks.start, logged_in=self._logged_in)
         self.setObjectName("loginDialog")
         self.setWindowTitle("Cisco IPICS Dispatch Console - Login")
         self.setAccessibleName("IPICS Dispatch Console login")
@@ -105,13 +105,6 @@ class LoginDialog(QDialog):
         self._load_remembered()
         self.refresh_selector()
 
-    # ---------------------------------------------------------------- selector
-    def refresh_selector(self, select: str | None = None) -> None:
-        self.selector.refresh(self.session.known, select)
-
-    def selected_address(self) -> str | None:
-        return self.selector.selected_address()
-
     # ------------------------------------------------------------ remember me
     def _load_remembered(self) -> None:
         # Read once when the dialog is built, before any session runs: a keyring that
@@ -132,46 +125,18 @@ class LoginDialog(QDialog):
         (self.password if remembered.username else self.username).setFocus()
 
     # ------------------------------------------------------------------ login
-    def start_login(self) -> None:
-        if self.login_task and not self.login_task.done():
-            return
-        address, user, password = self.selected_address(), self.username.text().strip(), self.password.text()
-        try:
-            address = check_login_form(address, user, password)
-        except ValueError as exc:
-            return self.show_message("error", str(exc))
-        self.set_busy(True)
-        self.show_message("redirected", f"Connecting to {address} ...")
-        self.login_task = self.tasks.start(self.log_in(address, user, password))
-
-    async def log_in(self, address: str, user: str, password: str) -> None:
-        try:
-            await self.session.login(address, user, password)
-        except LoginError as exc:
-            self.show_message("error", f"Login failed: {exc}.")
-        except asyncio.CancelledError:
-            self.show_message("error", "Login cancelled.")
-            raise
-        except Exception as exc:  # the server died mid-login, a disk error: say so, stay usable
-            log.warning("login failed", exc_info=True)
-            self.show_message("error", f"Login failed: {type(exc).__name__}: {exc}")
+    async def _logged_in(self, user: str, password: str) -> None:
+        # The keyring may wait for an unlock prompt: off the loop that runs the session.
+        if self.remember.isChecked():
+            if not await asyncio.to_thread(self.credentials.remember, user, password):
+                self.show_message("error", "The keyring refused the password: it was not remembered.")
         else:
-            # The keyring may wait for an unlock prompt: off the loop that runs the session.
-            if self.remember.isChecked():
-                if not await asyncio.to_thread(self.credentials.remember, user, password):
-                    self.show_message("error", "The keyring refused the password: it was not remembered.")
-            else:
-                await asyncio.to_thread(self.credentials.forget)
-                self.password.clear()
-            self.logged_in.emit()
-        finally:
-            self.set_busy(False)
-            self.refresh_selector(self.session.server)
+            await asyncio.to_thread(self.credentials.forget)
+            self.password.clear()
+        self.logged_in.emit()
 
     def cancel(self) -> None:
-        if self.login_task and not self.login_task.done():
-            self.login_task.cancel()
-        else:
+        if not self.form.cancel():
             self.cancelled.emit()
 
     def set_busy(self, busy: bool) -> None:
@@ -182,11 +147,8 @@ class LoginDialog(QDialog):
 
     # --------------------------------------------------------------- messages
     def _on_session_change(self, notice: Notice | None) -> None:
-        if not self.isVisible():
-            return
-        if notice is not None and notice.kind in ("redirected", "paused"):
-            self.show_message(notice.kind, sentence(notice.text, full_stop=True))
-        self.refresh_selector()  # roles learned on the way (Amy's selector updated)
+        if self.isVisible():
+            self.form.on_notice(notice)
 
     def show_message(self, kind: str, text: str) -> None:
         self.message.setStyleSheet(banner_css(kind))
@@ -197,7 +159,6 @@ class LoginDialog(QDialog):
         self.cancel()
 
     def closeEvent(self, event) -> None:  # the window's close button: stop the login, close the console
-        if self.login_task and not self.login_task.done():
-            self.login_task.cancel()
+        self.form.cancel()
         event.accept()
         self.cancelled.emit()

@@ -18,16 +18,8 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QAccessible,
-    QAccessibleEvent,
-    QColor,
-    QIcon,
-    QPainter,
-    QPixmap,
-    QPolygon,
-)
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -44,17 +36,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ipics_clients.login import LoginForm
 from ipics_clients.mobile import MediaError, MobileClient, Upload, dialog_filter
-from ipics_clients.session import LoginError, Notice, State, UploadError, check_login_form
+from ipics_clients.session import Notice, State, UploadError
+from ipics_clients.tasks import Tasks
 from ipics_clients.wording import sentence
-from ipics_desktop.shared.server_selector import ServerSelector
+from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_desktop.shared.server_selector import LoginFields, ServerSelector
 from ipics_desktop.shared.style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
-from ipics_desktop.shared.tasks import Tasks
+from ipics_desktop.shared.thumbnails import Thumbnails
 
 log = logging.getLogger("ipics.mobile")
 
 PHONE = QSize(390, 780)
-THUMBNAIL = QSize(96, 72)
 STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
                State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Not logged in", IDLE)}
 # Bigger touch targets than the desktop's; colours from style.py.
@@ -68,27 +62,16 @@ QListWidget {{ font-size: 11pt; }}
 """
 
 
-class MobileBridge(QObject):
-    """The client's ``on_change`` as a Qt signal (the new ``Notice`` or None)."""
-
-    changed = Signal(object)
-
-    def __init__(self, client: MobileClient, parent: QObject | None = None):
-        super().__init__(parent)
-        client.on_change = lambda _client, notice: self.changed.emit(notice)
-
-
-class MobileWindow(QWidget):
+class MobileWindow(LoginFields, QWidget):
     closed = Signal()
 
     def __init__(self, client: MobileClient, parent=None):
         super().__init__(parent)
         self.client, self.session = client, client.session
         self.tasks = Tasks()
-        self.login_task: asyncio.Task | None = None
+        self.form = LoginForm(self.session, login=client.login, say=self._login_message, busy=self.set_login_busy,
+                              select=self.refresh_selector, start=self.tasks.start, logged_in=self._logged_in)
         self.incident_id: str | None = None
-        self._thumbnails: dict[str, QIcon] = {}
-        self._thumbnails_asked: set[str] = set()
         self._missing_shown: tuple | None = None
         self.close_task: asyncio.Task | None = None
         self.setObjectName("mobileWindow")
@@ -125,7 +108,7 @@ class MobileWindow(QWidget):
         layout.addWidget(self.missing_panel)
         layout.addWidget(self.pages, 1)
 
-        self.bridge = MobileBridge(client, self)
+        self.bridge = NoticeBridge(client, self)
         self.bridge.changed.connect(self._on_change)
         self.refresh_selector()
         self.render()
@@ -205,7 +188,7 @@ class MobileWindow(QWidget):
         self.incident_detail.setWordWrap(True)
         self.file_list = QListWidget(objectName="mobileFileList")
         self.file_list.setAccessibleName("Photos and videos")
-        self.file_list.setIconSize(THUMBNAIL)
+        self.thumbnails = Thumbnails(self.file_list, self.tasks)
         self.file_list.setWordWrap(True)
         self.upload_photo_button = QPushButton("Upload photo", objectName="mobileUploadPhotoButton")
         self.upload_photo_button.setAccessibleName("Upload photo")
@@ -233,41 +216,11 @@ class MobileWindow(QWidget):
         layout.addLayout(buttons)
         return page
 
-    # ---------------------------------------------------------------- selector
-    def refresh_selector(self, select: str | None = None) -> None:
-        self.selector.refresh(self.session.known, select)
-
-    def selected_address(self) -> str | None:
-        return self.selector.selected_address()
-
     # ------------------------------------------------------------------- login
-    def start_login(self) -> None:
-        if self.login_task and not self.login_task.done():
-            return
-        address, user, password = self.selected_address(), self.username.text().strip(), self.password.text()
-        try:
-            address = check_login_form(address, user, password)
-        except ValueError as exc:
-            return self._login_message("error", str(exc))
-        self.set_login_busy(True)
-        self._login_message("redirected", f"Connecting to {address} ...")
-        self.login_task = self.tasks.start(self.log_in(address, user, password))
-
-    async def log_in(self, address: str, user: str, password: str) -> None:
-        try:
-            await self.client.login(address, user, password)
-        except LoginError as exc:
-            self._login_message("error", f"Login failed: {exc}.")
-        except Exception as exc:  # the server died mid-login, a disk error: say so, stay usable
-            log.warning("login failed", exc_info=True)
-            self._login_message("error", f"Login failed: {type(exc).__name__}: {exc}")
-        else:
-            self.password.clear()
-            self.login_message.hide()
-            self.show_incidents()
-        finally:
-            self.set_login_busy(False)
-            self.refresh_selector(self.session.server)
+    async def _logged_in(self, _user: str, _password: str) -> None:
+        self.password.clear()
+        self.login_message.hide()
+        self.show_incidents()
 
     def set_login_busy(self, busy: bool) -> None:
         for widget in (self.selector, self.username, self.password, self.login_button):
@@ -378,52 +331,18 @@ class MobileWindow(QWidget):
                          f"{action}")
             item.setForeground(Qt.GlobalColor.darkRed)
         if not photo:
-            item.setIcon(self._video_icon())
+            item.setIcon(self.thumbnails.video())
             return item
-        if f["id"] in self._thumbnails:
-            item.setIcon(self._thumbnails[f["id"]])
-        elif f["id"] not in self._thumbnails_asked:
-            self._thumbnails_asked.add(f["id"])
-            self.tasks.start(self._load_thumbnail(incident_id, f, mine))
+        icon = self.thumbnails.icon(f["id"], lambda: self._photo(incident_id, f, mine))
+        if icon is not None:
+            item.setIcon(icon)
         return item
 
-    def _video_icon(self) -> QIcon:
-        """A play symbol where a photo has its thumbnail: the names line up."""
-        if "video" not in self._thumbnails:
-            canvas = QPixmap(THUMBNAIL)
-            canvas.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(canvas)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.fillRect(canvas.rect().adjusted(2, 2, -2, -2), QColor("#3c4043"))
-            w, h = THUMBNAIL.width(), THUMBNAIL.height()
-            painter.setBrush(QColor("white"))
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.drawPolygon(QPolygon([QPoint(w // 2 - 10, h // 2 - 14), QPoint(w // 2 - 10, h // 2 + 14),
-                                          QPoint(w // 2 + 14, h // 2)]))
-            painter.end()
-            self._thumbnails["video"] = QIcon(canvas)
-        return self._thumbnails["video"]
-
-    async def _load_thumbnail(self, incident_id: str, f: dict, mine: Upload | None) -> None:
+    async def _photo(self, incident_id: str, f: dict, mine: Upload | None) -> bytes | None:
         if f.get("available", True):
-            content = await self.session.file_content(incident_id, f["id"])
-        else:  # the user's own missing photo: from the copy kept for Upload again
-            content = await self.client.local_copy(mine) if mine else None
-        if content is None:
-            self._thumbnails_asked.discard(f["id"])  # offline: try again with the next listing
-            return
-        pixmap = QPixmap()
-        if not pixmap.loadFromData(content):
-            return
-        ratio = self.devicePixelRatioF()  # sharp on a high-DPI screen too
-        thumb = pixmap.scaled(THUMBNAIL * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-                              Qt.TransformationMode.SmoothTransformation)
-        thumb.setDevicePixelRatio(ratio)
-        icon = self._thumbnails[f["id"]] = QIcon(thumb)
-        for i in range(self.file_list.count()):
-            item = self.file_list.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == f["id"]:
-                item.setIcon(icon)
+            return await self.session.file_content(incident_id, f["id"])
+        # The user's own missing photo: from the copy kept for Upload again.
+        return await self.client.local_copy(mine) if mine else None
 
     def _render_missing(self) -> None:
         missing = self.client.missing if self.session.state != State.LOGGED_OUT else []
@@ -532,9 +451,7 @@ class MobileWindow(QWidget):
     def _show_notice(self, notice: Notice) -> None:
         s = self.session
         if self.pages.currentWidget() is self.login_page:
-            if notice.kind in ("redirected", "paused"):
-                self._login_message(notice.kind, sentence(notice.text, full_stop=True))
-                self.refresh_selector()
+            self.form.on_notice(notice)
             return
         if notice.kind in ("offline", "reconnected"):
             self.upload_message.hide()  # an upload's outcome before the switch: old news

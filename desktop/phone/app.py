@@ -10,26 +10,24 @@ The phone takes pushes (``POST /CGI/Execute``) on a port of its own and tells th
 services it visits where: the IPICS server that becomes active pushes a logged-in
 phone over to itself.  ``--no-web-access`` starts it with pushes refused (the Web
 access switch on the phone turns them back on), for the path where the user opens
-Services and logs in again.
+Services and logs in again.  The start-up is the desktop's one
+(``ipics_desktop.shared.startup``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ipics_server.clock import Clock
 
-from ipics_clients.phone_browser import Service
-from ipics_desktop.idc.app import no_display_message
+from ipics_clients.phone_browser import Service, ipics_service
+from ipics_desktop.shared import startup
 
-IPICS_PHONE_PATH = "/phone/ipics"
+COMMAND = "ipics-lab phone"
 DEFAULT_EXTENSION = "1001"
 
 
@@ -37,17 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--service", action="append", default=[], metavar="NAME=URL",
                         help="a phone service for the Services menu (repeatable); the running lab's "
                              "IPICS primary and secondary come first")
-    parser.add_argument("--lab-dir", type=Path, default=None,
-                        help="the running lab's --data-dir, to find its servers and time scale")
-    parser.add_argument("--time-scale", type=float, default=None,
-                        help="real seconds per emulated second (default: the lab's, else 1)")
+    startup.add_lab_arguments(parser)
     parser.add_argument("--extension", default=DEFAULT_EXTENSION,
                         help=f"the phone's line, shown on its screen (default {DEFAULT_EXTENSION})")
     parser.add_argument("--no-web-access", dest="web_access", action="store_false",
                         help="start with Web access off: servers cannot push pages to the phone "
                              "(the switch on the phone turns it on)")
-    # For smoke tests: print one JSON line (the Services menu) when the phone is on screen.
-    parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
 
 
 def parse_service(text: str) -> Service:
@@ -60,96 +53,66 @@ def parse_service(text: str) -> Service:
     return Service(name, url)
 
 
-def lab_services(lab_dir: Path | None) -> tuple[list[Service], float | None]:
-    """The IPICS phone service of each server of the lab running in ``lab_dir``, and
-    its time scale (nothing if no lab runs there)."""
-    from ipics_lab.cli import default_lab_dir
-    from ipics_lab.labfile import lab_file
+def ipics_services(lab: startup.RunningLab) -> list[Service]:
+    """The IPICS phone service of each server of ``lab``, the primary's first."""
+    return [ipics_service(name, lab.servers[name]) for name in ("primary", "secondary") if name in lab.servers]
 
-    path = lab_file((lab_dir or default_lab_dir()).expanduser())
-    try:
-        data = json.loads(path.read_text())
-        servers = data["servers"]
-        services = [Service(f"IPICS {name}", servers[name]["url"].rstrip("/") + IPICS_PHONE_PATH)
-                    for name in ("primary", "secondary") if name in servers]
-        return services, data.get("time_scale")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return [], None
+
+def lab_services(lab_dir: Path | None) -> tuple[list[Service], float | None]:
+    """The IPICS phone services of the lab running in ``lab_dir``, and its time scale
+    (nothing if no lab runs there)."""
+    lab = startup.running_lab(lab_dir)
+    return ipics_services(lab), lab.time_scale
+
+
+@dataclass
+class Prepared:
+    services: list[Service]
+    clock: Clock
 
 
 def run(ns: argparse.Namespace) -> int:
-    started = time.monotonic()
-    if no_display_message():
-        print("ipics-lab phone: no display. Run it in a desktop session, or under a virtual one: "
-              "xvfb-run -a ipics-lab phone ... (QT_QPA_PLATFORM=offscreen runs it without any window)",
-              file=sys.stderr)
-        return 2
-    services, lab_scale = lab_services(ns.lab_dir)
+    return startup.run_window(COMMAND, "IP Phone", lambda: _prepare(ns),
+                              lambda prepared, running: _main(ns, prepared, running),
+                              report_shown=ns.report_shown, style=False)  # the phone has its own look
+
+
+def _prepare(ns: argparse.Namespace) -> Prepared:
+    lab = startup.running_lab(ns.lab_dir)
+    services = ipics_services(lab)
+    if not (ns.extension.isdigit() and len(ns.extension) <= 15):
+        raise startup.StartupError(f"--extension {ns.extension!r} is not a line number (digits, at most 15)")
     try:
-        if not (ns.extension.isdigit() and len(ns.extension) <= 15):
-            raise ValueError(f"--extension {ns.extension!r} is not a line number (digits, at most 15)")
         services += [parse_service(text) for text in ns.service]
-        clock = Clock(ns.time_scale if ns.time_scale is not None else (lab_scale or 1.0))
     except ValueError as exc:
-        print(f"ipics-lab phone: {exc}", file=sys.stderr)
-        return 2
+        raise startup.StartupError(str(exc)) from None
+    clock = startup.lab_clock(ns.time_scale, lab)
     if not services:
-        print("ipics-lab phone: no lab is running there and no --service was given: the Services menu "
-              "is empty (start a lab with ipics-lab up, or pass --lab-dir or --service NAME=URL)",
-              file=sys.stderr)
+        print(f"{COMMAND}: no lab is running there and no --service was given: the Services menu is empty "
+              "(start a lab with ipics-lab up, or pass --lab-dir or --service NAME=URL)", file=sys.stderr)
+    return Prepared(services, clock)
 
-    os.environ.setdefault("QT_API", "pyside6")
-    import qasync
-    from PySide6.QtWidgets import QApplication
 
+async def _main(ns: argparse.Namespace, prepared: Prepared, running: startup.Running) -> None:
     from ipics_clients.phone_browser import PhoneBrowser
     from ipics_clients.phone_push import PushReceiver
     from ipics_desktop.phone.window import PhoneWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("IP Phone")
-    app.setQuitOnLastWindowClosed(False)  # the loop ends after the browser is closed
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    browser = PhoneBrowser(services, clock=clock)
+    browser = PhoneBrowser(prepared.services, clock=prepared.clock)
     window = PhoneWindow(browser=browser, extension=ns.extension)
     receiver = PushReceiver(window.execute)
     receiver.enabled = ns.web_access
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-
-    def report_shown() -> None:
-        print(json.dumps({"phone_shown_s": round(time.monotonic() - started, 4),
-                          "services": [[s.name, s.url] for s in browser.services],
-                          "push_url": receiver.url if receiver.port else None,
-                          "web_access": receiver.enabled}), flush=True)
-
-    with loop:
-        loop.run_until_complete(_until(closed, window, receiver, report_shown if ns.report_shown else None))
-    return 0
-
-
-async def _until(closed: asyncio.Event, window, receiver, report_shown) -> None:
-    browser = window.browser
     try:
-        # Listening before the window takes a key: the first request already tells the
-        # service where to push.
         try:
-            await receiver.start()
+            await window.take_pushes(receiver)
         except OSError as exc:
-            print(f"ipics-lab phone: cannot listen for pushes ({exc.strerror or exc}); the phone runs "
-                  "without them: after a failover open Services and log in again", file=sys.stderr)
-        else:
-            browser.headers.update(receiver.headers())
-            window.attach_push_receiver(receiver)
+            running.warn(f"cannot listen for pushes ({exc.strerror or exc}); the phone runs without them: "
+                         "after a failover open Services and log in again")
         window.show()
-        if report_shown:
-            from PySide6.QtCore import QTimer
-
-            QTimer.singleShot(0, report_shown)  # after the window's first paint
-        await closed.wait()
-    except asyncio.CancelledError:
-        pass
+        running.report_shown("phone_shown_s", lambda: {
+            "services": [[s.name, s.url] for s in browser.services],
+            "push_url": receiver.url if receiver.port else None, "web_access": receiver.enabled})
+        await running.until_closed(window.closed, window.close)
     finally:
         await receiver.close()
         await browser.close()
@@ -157,9 +120,7 @@ async def _until(closed: asyncio.Event, window, receiver, report_shown) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ipics_desktop.phone.app``: the same as ``ipics-lab phone``."""
-    parser = argparse.ArgumentParser(prog="ipics-lab phone", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return startup.command_main(COMMAND, __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

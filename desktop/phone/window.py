@@ -4,7 +4,8 @@ The screen (a header with the line and the time, the title, the prompt, the obje
 status line with the hook state), four softkeys under it (with "more" when a screen
 has more), the navigation cluster with Select in the middle, the keypad, Services,
 the speaker and the handset.  What the keys do is the browser's (the phone's own
-softkeys, typing into an input, the hook switch: ``phone_keys``); the window draws it.
+softkeys and their buttons, typing into an input, the hook switch: ``phone_keys``),
+and what the screen says is ``phone_screen``'s; the window draws it.
 Keys that talk to a service run as tasks on the loop, one after the other in the order
 pressed, so a push-to-talk release never overtakes its press; the window never waits.
 Services cancels whatever is still loading: it always brings the phone home.
@@ -28,10 +29,7 @@ Signals:
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -53,17 +51,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ipics_clients import phone_screen
+from ipics_clients.keypad import KEYPAD
 from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
-from ipics_clients.phone_keys import KEYPAD, LETTERS, MODE_WORDS, MORE, input_mode, softkey_page
+from ipics_clients.phone_keys import softkey_words
 from ipics_clients.phone_push import PushReceiver
-from ipics_clients.phone_xml import Directory, Input, Menu, SoftKey, Text
+from ipics_clients.phone_xml import Input, SoftKey, Text
+from ipics_clients.tasks import InOrder, Tasks
+from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
-from ipics_desktop.shared.tasks import Tasks
 
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400
 ROW_TEXT_WIDTH = LCD_WIDTH - 28
-KEY_NAMES = {"*": "Star", "#": "Pound"}
 F_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
 
 
@@ -78,13 +78,10 @@ class PhoneWindow(QWidget):
         self.browser, self.extension = browser, extension
         self.tasks = Tasks()  # ordinary keys: Services cancels them
         self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
-        self._order = asyncio.Lock()  # keys reach the service in the order pressed
-        self._busy = 0
-        self._shown: Screen | None = None  # the screen whose local state (page, field, values) is kept
-        self._page = self._top = 0  # the softkey page and the first visible row: the view's own
+        self.order = InOrder(on_change=self._render_prompt)  # keys reach the service in the order pressed
+        self._shown: Screen | None = None  # the screen drawn: a new one scrolls to its top
+        self._top = 0  # the first visible row: the view's own
         self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
-        self._slots: list[SoftKey | str | None] = [None] * 4
-        self._down: dict[int, SoftKey | str | None] = {}  # what each softkey was when pressed
         self._fkeys_held: set[int] = set()
         self.receiver: PushReceiver | None = None
         self.web_access_button: QPushButton | None = None
@@ -118,9 +115,9 @@ class PhoneWindow(QWidget):
             softkey_row.addWidget(button)
             self.softkeys.append(button)
 
-        self.services_button = _function_key("Services", "phoneServices", "Services: the list of phone services")
+        self.services_button = _key("Services", "phoneServices", "Services: the list of phone services", "function")
         self.services_button.clicked.connect(self.press_services)
-        self.speaker_button = _function_key("Speaker", "phoneSpeaker", "Speaker")
+        self.speaker_button = _key("Speaker", "phoneSpeaker", "Speaker", "function")
         self.speaker_button.setCheckable(True)
         self.speaker_button.clicked.connect(self._on_speaker_clicked)
         controls = QHBoxLayout()
@@ -138,19 +135,9 @@ class PhoneWindow(QWidget):
         controls.addStretch(1)
         controls.addLayout(right)
 
-        keypad = QGridLayout()
-        keypad.setHorizontalSpacing(14)
-        keypad.setVerticalSpacing(6)
-        self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(KEYPAD):
-            button = _keypad_key(key)
-            button.clicked.connect(lambda _=False, k=key: self.press_key(k))
-            keypad.addWidget(button, index // 3, index % 3)
-            self.keys[key] = button
-        keypad_box = QHBoxLayout()
-        keypad_box.addStretch(1)
-        keypad_box.addLayout(keypad)
-        keypad_box.addStretch(1)
+        self.keypad = Keypad(prefix="phoneKey", key_size=QSize(72, 46), spacing=QSize(14, 6))
+        self.keypad.key_clicked.connect(self.press_key)
+        self.keys = self.keypad.keys
 
         column = QVBoxLayout()
         column.setSpacing(8)
@@ -158,7 +145,7 @@ class PhoneWindow(QWidget):
         column.addWidget(self.lcd, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addLayout(softkey_row)
         column.addLayout(controls)
-        column.addLayout(keypad_box)
+        column.addLayout(self.keypad.centred())
         body = QFrame(objectName="phoneBody")
         body_layout = QHBoxLayout(body)
         body_layout.setContentsMargins(12, 12, 18, 12)
@@ -245,8 +232,8 @@ class PhoneWindow(QWidget):
     def _build_nav_cluster(self) -> QFrame:
         cluster = QFrame(objectName="phoneNavCluster")
         cluster.setFixedSize(136, 136)
-        self.nav_up = _nav_key("\u25b2", "phoneNavUp", "Navigate up")
-        self.nav_down = _nav_key("\u25bc", "phoneNavDown", "Navigate down")
+        self.nav_up = _key("\u25b2", "phoneNavUp", "Navigate up", "nav")
+        self.nav_down = _key("\u25bc", "phoneNavDown", "Navigate down", "nav")
         self.nav_up.setAutoRepeat(True)
         self.nav_down.setAutoRepeat(True)
         self.nav_up.clicked.connect(lambda: self.navigate(-1))
@@ -265,6 +252,14 @@ class PhoneWindow(QWidget):
         return cluster
 
     # ------------------------------------------------------------- pushes
+    async def take_pushes(self, receiver: PushReceiver) -> None:
+        """Start the phone's push receiver (``execute`` its target) and attach it: listening
+        before the first request, which tells a service where to push.  OSError when it
+        cannot listen: the phone runs without pushes."""
+        await receiver.start()
+        self.browser.headers.update(receiver.headers())
+        self.attach_push_receiver(receiver)
+
     def attach_push_receiver(self, receiver: PushReceiver) -> None:
         """The phone's push receiver, whose ``execute`` is this window's: adds the Web
         access switch (Cisco: Settings > Admin > Web Access), which trainers turn off to
@@ -286,7 +281,7 @@ class PhoneWindow(QWidget):
     async def execute(self, url: str) -> None:
         """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
         keys pressed, so a push never races a key's page."""
-        await self._in_order(lambda: self.browser.execute(url))
+        await self.order.run(lambda: self.browser.execute(url))
 
     def _on_web_access_toggled(self, on: bool) -> None:
         if self.receiver is not None:
@@ -339,28 +334,24 @@ class PhoneWindow(QWidget):
         """A softkey let go (a key without ``URLDown``)."""
         self._run_action(self.browser.press_softkey(key))
 
-    # softkey buttons: mouse, Space on a focused one, F1-F4
+    # softkey buttons: mouse, Space on a focused one, F1-F4 (the rules: ``SoftKeyRow``)
     def _on_softkey_pressed(self, slot: int) -> None:
-        key = self._down[slot] = self._slots[slot]
-        if isinstance(key, SoftKey) and key.url_down:
+        key = self.browser.softkey_row.press(slot)
+        if key is not None:  # push-to-talk
             self._set_held(slot, True)
             self._run(lambda: self.browser.softkey_down(key), ptt=True)
 
     def _on_softkey_released(self, slot: int) -> None:
-        key = self._down.get(slot)
-        if isinstance(key, SoftKey) and key.url_down:
-            self._down[slot] = None  # released once (Qt also releases a key it disables)
+        key = self.browser.softkey_row.release(slot)
+        if key is not None:
             self._set_held(slot, False)
             self._run(lambda: self.browser.softkey_up(key), ptt=True)
 
     def _on_softkey_clicked(self, slot: int) -> None:
-        # The key pressed, not the one there now: the screen may have changed meanwhile.
-        key = self._down.pop(slot, self._slots[slot])
-        if key == MORE:
-            self._page += 1
-            self._render_softkeys()
-        elif isinstance(key, SoftKey) and not key.url_down:
+        key = self.browser.softkey_row.click(slot)
+        if key is not None:
             self.press_softkey(key)
+        self._render_softkeys()  # "more" turned the page
 
     def _set_held(self, slot: int, held: bool) -> None:
         self.softkeys[slot].setProperty("held", held)
@@ -390,22 +381,17 @@ class PhoneWindow(QWidget):
         self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by render()
 
     # ------------------------------------------------------------- async
+    @property
+    def busy(self) -> bool:
+        """A key's request is running (the prompt says "Requesting...")."""
+        return self.order.running
+
     def _run(self, action: Action, *, ptt: bool = False) -> None:
-        (self.ptt_tasks if ptt else self.tasks).start(self._in_order(action))
+        (self.ptt_tasks if ptt else self.tasks).start(self.order.run(action))
 
     def _run_action(self, action: Action | None) -> None:
         if action is not None:
             self._run(action)
-
-    async def _in_order(self, action: Action) -> None:
-        async with self._order:
-            self._busy += 1
-            self._render_prompt()
-            try:
-                await action()
-            finally:
-                self._busy -= 1
-                self._render_prompt()
 
     # ------------------------------------------------------------- keyboard
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -459,8 +445,8 @@ class PhoneWindow(QWidget):
 
     def render(self) -> None:
         screen = self.browser.screen
-        if screen is not self._shown:  # a new screen: its own softkey page and scrolling
-            self._shown, self._page, self._top = screen, 0, 0
+        if screen is not self._shown:  # a new screen: scrolled to its top
+            self._shown, self._top = screen, 0
             self.text_scroll.verticalScrollBar().setValue(0)
         obj = screen.obj
         self.title_label.setText(obj.title)
@@ -481,11 +467,9 @@ class PhoneWindow(QWidget):
             self.position_label.setText("")
             return
         self.body.setCurrentWidget(self.rows_page)
-        lines, current = self._lines(obj)
-        if current is not None:
-            self._top = min(self._top, current)
-            self._top = max(self._top, current - VISIBLE_ROWS + 1)
-        self._top = max(0, min(self._top, len(lines) - VISIBLE_ROWS))
+        browser = self.browser
+        lines, current = phone_screen.rows(obj, browser.selected, browser.form)
+        self._top = phone_screen.first_visible(self._top, current, len(lines), VISIBLE_ROWS)
         for offset, row in enumerate(self.rows):
             index = self._top + offset
             text = lines[index] if index < len(lines) else ""
@@ -495,47 +479,19 @@ class PhoneWindow(QWidget):
             if row.property("highlighted") != highlighted:
                 row.setProperty("highlighted", highlighted)
                 restyle(row)
-        form = self.browser.form
-        if form is not None and form.focused is not None:
-            self.position_label.setText(MODE_WORDS[input_mode(form.focused)])
-        else:
-            self.position_label.setText(f"{current + 1}/{len(lines)}" if current is not None else "")
-
-    def _lines(self, obj) -> tuple[list[str], int | None]:
-        """The rows of a list object and which one is highlighted."""
-        if isinstance(obj, Menu):
-            lines = [f"{n}  {item.name}" for n, item in enumerate(obj.items, 1)]
-            return (lines, self.browser.selected) if lines else (["No items"], None)
-        if isinstance(obj, Directory):
-            lines = [f"{e.name}  {e.telephone}" if e.name else e.telephone for e in obj.entries]
-            return (lines, self.browser.selected) if lines else (["No entries"], None)
-        form = self.browser.form
-        if isinstance(obj, Input) and form is not None:
-            lines = []
-            for index, item in enumerate(form.items):
-                value = form.values.get(item.param, "")
-                shown = "*" * len(value) if item.masked else value
-                cursor = "_" if index == form.field else ""
-                lines.append(f"{item.display_name or item.param}: {shown}{cursor}")
-            return (lines, form.field) if lines else (["Nothing to enter"], None)
-        return [], None
+        self.position_label.setText(phone_screen.position(browser.form, current, len(lines)))
 
     def _render_prompt(self) -> None:
-        # Cisco phones say "Requesting..." in the prompt line while a page loads.
-        self.prompt_label.setText("Requesting..." if self._busy else self.browser.screen.obj.prompt)
+        self.prompt_label.setText(phone_screen.prompt(self.browser.screen.obj, requesting=self.busy))
 
     def _render_softkeys(self) -> None:
-        slots, pages = softkey_page(self.browser.softkeys(), self._page)
-        self._page %= pages
-        self._slots = slots
-        for slot, (button, key) in enumerate(zip(self.softkeys, slots, strict=True)):
-            name = "more" if key == MORE else key.name if isinstance(key, SoftKey) else ""
-            ptt = isinstance(key, SoftKey) and bool(key.url_down)
-            button.setText(name)
+        for slot, (button, key) in enumerate(zip(self.softkeys, self.browser.softkey_row.slots, strict=True)):
+            name, description = softkey_words(slot, key)
+            ptt = key is not None and key.push_to_talk
+            button.setText(key.name if key is not None else "")
             button.setEnabled(key is not None)
-            button.setAccessibleName(f"Softkey {slot + 1}" + (f", {name}" if name else ", blank"))
-            button.setAccessibleDescription(
-                f"Hold to talk: mouse button, Space or F{slot + 1}" if ptt else f"F{slot + 1}")
+            button.setAccessibleName(name)
+            button.setAccessibleDescription(description)
             if button.property("ptt") != ptt:
                 button.setProperty("ptt", ptt)
                 restyle(button)
@@ -551,20 +507,15 @@ class PhoneWindow(QWidget):
         if hook.off_hook != self._off_hook:  # lifted, hung up, or Dial put it on the speaker
             self._off_hook = hook.off_hook
             self.hook_changed.emit(hook.off_hook)
-        words = hook.words()
-        if self.browser.dialing:
-            words += f" - dialing {self.browser.dialing}"
-        if self.browser.notice:
-            words += f" - {self.browser.notice}"
-        self.status_label.setText(words)
+        self.status_label.setText(phone_screen.status(hook, self.browser.dialing, self.browser.notice))
         if self.status_label.property("offHook") != hook.off_hook:
             self.status_label.setProperty("offHook", hook.off_hook)
             restyle(self.status_label)
 
     def _render_clock(self) -> None:
-        self.line_label.setText(f"\u260e {self.extension}" if self.extension else "No line")
-        # The lab's emulated time, as a phone takes it from its call control.
-        self.clock_label.setText(time.strftime("%H:%M  %a %b %d", time.localtime(self.browser.clock.now())))
+        line, now = phone_screen.header(self.extension, self.browser.clock.now())
+        self.line_label.setText(line)
+        self.clock_label.setText(now)
 
     def screen_lines(self) -> list[str]:
         """What the screen shows, as plain lines (for screen readers and tests)."""
@@ -658,39 +609,14 @@ def _screen_label(name: str) -> QLabel:
     return label
 
 
-def _function_key(text: str, name: str, accessible: str) -> QPushButton:
+def _key(text: str, name: str, accessible: str, kind: str) -> QPushButton:
+    """A key on the phone's body; ``kind`` (function, nav) is what the style sheet draws."""
     button = QPushButton(text, objectName=name)
-    button.setProperty("function", True)
+    button.setProperty(kind, True)
     button.setAccessibleName(accessible)
     button.setAutoDefault(False)
-    return button
-
-
-def _nav_key(text: str, name: str, accessible: str) -> QPushButton:
-    button = QPushButton(text, objectName=name)
-    button.setProperty("nav", True)
-    button.setAccessibleName(accessible)
-    button.setAutoDefault(False)
-    button.setFixedSize(48, 32)
-    return button
-
-
-def _keypad_key(key: str) -> QPushButton:
-    button = QPushButton(objectName=f"phoneKey{KEY_NAMES.get(key, key)}")
-    button.setProperty("keypad", True)
-    button.setAutoDefault(False)
-    letters = LETTERS[key].strip().upper()
-    button.setAccessibleName(f"Key {key}" + (f" ({letters})" if letters else ""))
-    button.setFixedSize(72, 46)
-    digit = QLabel(key, objectName="keypadDigit")
-    sub = QLabel(letters, objectName="keypadLetters")
-    layout = QVBoxLayout(button)
-    layout.setContentsMargins(0, 3, 0, 3)
-    layout.setSpacing(0)
-    for label in (digit, sub):
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        layout.addWidget(label)
+    if kind == "nav":
+        button.setFixedSize(48, 32)
     return button
 
 

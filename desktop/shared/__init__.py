@@ -1,1 +1,2 @@
-"""What the desktop windows share: the style, tasks on the qasync loop, the server selector."""
+"""What the desktop applications share: the one start-up (``startup``), the style, the
+login server selector, the keypad."""

@@ -1,12 +1,17 @@
 """The login server selector: the known servers with their last seen role, the last
-seen active first; editable, so a new server's address can be typed in.  Shared by the
-IDC's login dialog and the mobile client's login page."""
+seen active first; editable, so a new server's address can be typed in.  And the
+login fields around it (``LoginFields``).  Shared by the IDC's login dialog and the
+mobile client's login page."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox
+import asyncio
+
+from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from ipics_clients.known_servers import KnownServers
+from ipics_clients.login import LoginForm
+from ipics_clients.session import ConsoleSession
 
 ROLE_WORDS = {None: "role not known yet", "unreachable": "did not answer"}
 
@@ -48,3 +53,30 @@ class ServerSelector(QComboBox):
         if index >= 0 and text == self.itemText(index):
             return self.itemData(index)
         return text or None
+
+
+class LoginFields:
+    """A login page's fields over its ``LoginForm`` (``ipics_clients.login``): the
+    selector, the user name and the password, which the window builds and lays out as
+    it likes.  Mixed into the IDC's login dialog and the mobile window."""
+
+    session: ConsoleSession
+    form: LoginForm
+    selector: ServerSelector
+    username: QLineEdit
+    password: QLineEdit
+
+    def refresh_selector(self, select: str | None = None) -> None:
+        self.selector.refresh(self.session.known, select)
+
+    def selected_address(self) -> str | None:
+        return self.selector.selected_address()
+
+    @property
+    def login_task(self) -> asyncio.Task | None:
+        """The login running or last run."""
+        return self.form.task
+
+    def start_login(self) -> None:
+        """Log In: the form's fields, checked and logged in with (``LoginForm.submit``)."""
+        self.form.submit(self.selected_address(), self.username.text().strip(), self.password.text())

@@ -28,12 +28,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from ipics_server.dial.engine import SYSTEM_NUMBER
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -42,13 +40,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ipics_clients.tasks import InOrder, Tasks
 from ipics_clients.telephone import State, Telephone
+from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from ipics_desktop.shared.tasks import Tasks
 
-KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
-KEY_NAMES = {"*": "Star", "#": "Pound"}
-LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV", "9": "WXYZ"}
 #: how many of the voice menu's last prompts the panel shows
 HEARD_LINES = 4
 #: the state line: the words (never colour alone) and the colour's name in the style sheet
@@ -98,7 +94,7 @@ class TelephonePanel(QWidget):
         super().__init__(parent)
         self.telephone = telephone
         self.tasks = Tasks()
-        self._order = asyncio.Lock()  # tones reach the server in the order pressed
+        self.order = InOrder()  # tones reach the server in the order pressed
         self._calling: asyncio.Task | None = None
         self.setObjectName("telephonePanel")
         self.setAccessibleName(f"Telephone {telephone.number}")
@@ -136,19 +132,10 @@ class TelephonePanel(QWidget):
         lcd_layout.addWidget(rule)
         lcd_layout.addWidget(self.heard_label)
 
-        keypad = QGridLayout()
-        keypad.setHorizontalSpacing(10)
-        keypad.setVerticalSpacing(8)
-        self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(KEYPAD):
-            button = _keypad_key(key)
-            button.clicked.connect(lambda _=False, k=key: self.press_key(k))
-            keypad.addWidget(button, index // 3, index % 3)
-            self.keys[key] = button
-        keypad_box = QHBoxLayout()
-        keypad_box.addStretch(1)
-        keypad_box.addLayout(keypad)
-        keypad_box.addStretch(1)
+        self.keypad = Keypad(prefix="telephoneKey", key_size=QSize(72, 44), spacing=QSize(10, 8),
+                             tooltip="Tone {key} (key {key} on the keyboard)", shortcuts=True)
+        self.keypad.key_clicked.connect(self.press_key)
+        self.keys = self.keypad.keys
 
         self.call_button = _call_key("&Call", "telephoneCall", f"Call IPICS {SYSTEM_NUMBER}", "call")
         self.call_button.clicked.connect(self.call)
@@ -176,7 +163,7 @@ class TelephonePanel(QWidget):
         column.addWidget(self.state_label)
         column.addWidget(lcd)
         column.addLayout(buttons)
-        column.addLayout(keypad_box)
+        column.addLayout(self.keypad.centred())
         column.addWidget(self.auto_answer)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
@@ -217,11 +204,7 @@ class TelephonePanel(QWidget):
 
     # ------------------------------------------------------------- async
     def _run(self, action: Callable[[], Awaitable[object]]) -> asyncio.Task:
-        return self.tasks.start(self._in_order(action))
-
-    async def _in_order(self, action: Callable[[], Awaitable[object]]) -> None:
-        async with self._order:
-            await action()
+        return self.tasks.start(self.order.run(action))
 
     # ------------------------------------------------------------- render
     def _on_telephone_change(self, _telephone: Telephone) -> None:
@@ -278,27 +261,6 @@ def _call_key(text: str, name: str, accessible: str, kind: str) -> QPushButton:
     button.setAccessibleName(accessible)
     button.setAutoDefault(False)
     button.setMinimumHeight(36)
-    return button
-
-
-def _keypad_key(key: str) -> QPushButton:
-    letters = LETTERS.get(key, "")
-    button = QPushButton(objectName=f"telephoneKey{KEY_NAMES.get(key, key)}")
-    button.setProperty("keypad", True)
-    button.setAutoDefault(False)
-    button.setAccessibleName(f"Key {key}" + (f" ({letters})" if letters else ""))
-    button.setToolTip(f"Tone {key} (key {key} on the keyboard)")
-    button.setShortcut(QKeySequence(key))
-    button.setFixedSize(72, 44)
-    digit = QLabel(key, objectName="keypadDigit")
-    sub = QLabel(letters, objectName="keypadLetters")
-    layout = QVBoxLayout(button)
-    layout.setContentsMargins(0, 3, 0, 3)
-    layout.setSpacing(0)
-    for label in (digit, sub):
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        layout.addWidget(label)
     return button
 
 

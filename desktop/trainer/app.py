@@ -13,10 +13,9 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
-import os
-import signal
 import sys
 from pathlib import Path
+from typing import IO
 
 #: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
 FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
@@ -31,65 +30,55 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
 
 
-def no_display_message() -> str | None:
-    if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return None
-    return ("ipics-lab: no display, so no trainer panel. On a machine without a desktop:\n"
-            "  ipics-lab up --headless             the HA pair, the media router and the demo users\n"
-            "  ipics-lab scenario run earthquake   a scenario, with its report (ipics-lab scenario list)\n"
-            "  xvfb-run -a ipics-lab               the trainer panel on a virtual display\n"
-            "  QT_QPA_PLATFORM=offscreen ipics-lab the whole lab with no window at all")
+#: what ``ipics-lab`` says without a display: the lab runs without one too
+NO_DISPLAY = ("ipics-lab: no display, so no trainer panel. On a machine without a desktop:\n"
+              "  ipics-lab up --headless             the HA pair, the media router and the demo users\n"
+              "  ipics-lab scenario run earthquake   a scenario, with its report (ipics-lab scenario list)\n"
+              "  xvfb-run -a ipics-lab               the trainer panel on a virtual display\n"
+              "  QT_QPA_PLATFORM=offscreen ipics-lab the whole lab with no window at all")
 
 
 def run(ns: argparse.Namespace) -> int:
-    message = no_display_message()
-    if message:
-        print(message, file=sys.stderr)
-        return 2
+    """The desktop's one start-up (``ipics_desktop.shared.startup``): SIGINT and SIGTERM
+    stop the lab as closing the panel does."""
+    from ipics_desktop.shared.startup import run_window
+
+    return run_window("ipics-lab", "IPICS HA Lab", lambda: _prepare(ns),
+                      lambda locked, running: _main(ns, *locked, running), no_display=NO_DISPLAY)
+
+
+def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
+    """The lab's folder, locked for this run (two labs never share one)."""
     from ipics_lab.cli import default_lab_dir
     from ipics_server.clock import check_time_scale
+    from ipics_server.logsetup import setup_logging
+
+    from ipics_desktop.shared.startup import StartupError
 
     try:
         check_time_scale(ns.time_scale)
     except ValueError as exc:
-        print(f"ipics-lab: --time-scale: {exc}", file=sys.stderr)
-        return 2
-
+        raise StartupError(f"--time-scale: {exc}") from None
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print(f"ipics-lab: another lab is running with the data directory {root}; stop it or pass "
-              "--data-dir", file=sys.stderr)
-        return 2
+        lock.close()
+        raise StartupError(f"another lab is running with the data directory {root}; stop it or pass "
+                           "--data-dir") from None
+    setup_logging("lab")
+    return root, lock
+
+
+async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
     try:
-        return _run_qt(root, ns)
+        trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices)
+        running.on_stop(trainer.request_stop)
+        return await trainer.run()
     finally:
         lock.close()
-
-
-def _run_qt(root: Path, ns: argparse.Namespace) -> int:
-    os.environ.setdefault("QT_API", "pyside6")
-    import qasync
-    from ipics_server.logsetup import setup_logging
-    from PySide6.QtWidgets import QApplication
-
-    from ipics_desktop.shared.style import STYLE_SHEET
-
-    setup_logging("lab")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("IPICS HA Lab")
-    app.setStyleSheet(STYLE_SHEET)
-    app.setQuitOnLastWindowClosed(False)  # the trainer panel decides, not the last window
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, trainer.request_stop)
-    with loop:
-        return loop.run_until_complete(trainer.run())
 
 
 class TrainerApp:

@@ -23,27 +23,28 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.dial.pstn import PstnDirectory
 from ipics_lab.seed import DEMO_DIAL_IDS
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
+from ipics_clients.login import LoginForm
 from ipics_clients.mobile import MobileClient
-from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_clients.phone_browser import PhoneBrowser, ipics_service
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, Text
-from ipics_clients.session import ConsoleSession, Notice, State
+from ipics_clients.session import ConsoleSession, Notice, is_active
 from ipics_clients.talk import Floor
+from ipics_clients.tasks import Tasks
 from ipics_clients.telephone import State as Call
 from ipics_clients.telephone import Telephone
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.mobile.window import MobileWindow
-from ipics_desktop.phone.app import IPICS_PHONE_PATH
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_desktop.telephone.panel import TelephonePanel
 
@@ -170,24 +171,7 @@ class DeviceLauncher:
         dialog.remember.setChecked(False)  # the trainer's password is never kept
         idc.start()
 
-        async def log_in() -> None:
-            dialog.set_busy(True)
-            dialog.show_message("redirected", "Looking for the active server ...")
-            try:
-                address = await self._active_address(known)
-            except BaseException:
-                dialog.set_busy(False)
-                raise
-            dialog.refresh_selector(address)
-            dialog.show_message("redirected", f"Connecting to {address} ...")
-            # The dialog's own login (redirects, the 5 s pause, its messages), with the
-            # password handed over in memory rather than typed into its field.
-            await dialog.log_in(address, user, self.lab.users_password)
-            if idc.session.state == State.LOGGED_OUT:
-                self._event(device, self._login_failure(dialog.message.text()))
-
-        # In the dialog's tasks: its Cancel stops it, closing the console cancels it.
-        dialog.login_task = self._spawn(device, log_in(), dialog.tasks)
+        self._log_in(device, dialog.form, dialog.tasks, dialog.message, known)
         return device
 
     # ---------------------------------------------------------------- mobile
@@ -203,25 +187,24 @@ class DeviceLauncher:
         window.username.setText(user)
         window.show()
 
-        async def log_in() -> None:
-            window.set_login_busy(True)
-            try:
-                address = await self._active_address(known)
-            except BaseException:
-                window.set_login_busy(False)
-                raise
-            window.refresh_selector(address)
-            await window.log_in(address, user, self.lab.users_password)
-            if window.session.state == State.LOGGED_OUT:
-                self._event(device, self._login_failure(window.login_message.text()))
-
-        window.login_task = self._spawn(device, log_in(), window.tasks)
+        self._log_in(device, window.form, window.tasks, window.login_message, known)
         return device
+
+    def _log_in(self, device: Device, form: LoginForm, tasks: Tasks, message: QLabel, known: KnownServers) -> None:
+        """The window's own login flow (redirects, the 5 s pause, its messages) on the
+        active server, with the password handed over in memory rather than typed in; in
+        the window's tasks, so its Cancel or its close stops it."""
+        async def reported(login: Awaitable[bool]) -> None:
+            if not await login:
+                self._event(device, self._login_failure(message.text()))
+
+        form.submit_to_active(partial(self._active_address, known), device.user, self.lab.users_password,
+                              start=lambda login: self._spawn(device, reported(login), tasks))
 
     # ----------------------------------------------------------------- phone
     def _open_phone(self, user: str) -> Device:
         dial_id = DEMO_DIAL_IDS[user]
-        services = [Service(f"IPICS {s.name}", s.url.rstrip("/") + IPICS_PHONE_PATH) for s in self.lab.pair.servers]
+        services = [ipics_service(s.name, s.url) for s in self.lab.pair.servers]
         browser = PhoneBrowser(services, clock=self.lab.clock)
         window = PhoneWindow(browser=browser, extension=dial_id)
         window.setWindowTitle(f"Phone {dial_id} ({user})")
@@ -239,15 +222,11 @@ class DeviceLauncher:
         window.show()
 
         async def log_in() -> None:
-            # Listening before the first request, which tells the service where to push.
             try:
-                await receiver.start()
+                await window.take_pushes(receiver)
             except OSError as exc:
                 self._event(device, f"cannot take pushes ({exc.strerror or exc}): after a failover "
                                     "open Services and log in again")
-            else:
-                browser.headers.update(receiver.headers())
-                window.attach_push_receiver(receiver)
             address = await self._active_address()
             urls = [s.url for s in self.lab.pair.servers]
             # As the user would: Services, the active's IPICS service, user ID and PIN, Submit.
@@ -450,15 +429,7 @@ class DeviceLauncher:
         """The server answering as the active one now; else the one last seen active,
         else the primary (the login then follows the chapter: redirect, pause, retry)."""
         urls = [s.url for s in self.lab.pair.servers]
-
-        async def active(url: str) -> bool:
-            async with ApiClient(url, timeout_s=PROBE_TIMEOUT_S) as probe:
-                try:
-                    return (await probe.get("/api/v1/health/active")).status == 200
-                except Unreachable:
-                    return False
-
-        answers = await asyncio.gather(*(active(u) for u in urls))
+        answers = await asyncio.gather(*(is_active(u, timeout_s=PROBE_TIMEOUT_S) for u in urls))
         found = next((u for u, yes in zip(urls, answers, strict=True) if yes), None)
         return found or (known.active() if known else None) or urls[0]
 

@@ -47,9 +47,9 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_lab.trainer.lab import describe_scale
-from ipics_desktop.trainer.server_card import ServerCard
+from ipics_clients.tasks import Tasks
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
-from ipics_desktop.shared.tasks import Tasks
+from ipics_desktop.trainer.server_card import ServerCard
 from ipics_desktop.trainer.timeline_plot import TimelinePlot
 
 log = logging.getLogger("ipics.trainer")

@@ -38,7 +38,7 @@ class LinkCut(Unreachable):
 
 
 class PeerLink:
-    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef], *,
+    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef] = (), *,
                  handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S):
         self.identity = identity
         self.handshake_timeout_s = handshake_timeout_s
@@ -54,6 +54,11 @@ class PeerLink:
         self.cut_outbound = False
         #: the last TLS failure, as a sentence; None once a call succeeds
         self.error: str | None = None
+
+    def serve(self, routes: Iterable[web.RouteDef]) -> None:
+        """The route table the listener serves (the server's peer views, given by the
+        app's wiring before the link starts)."""
+        self._routes = list(routes)
 
     @property
     def configured(self) -> bool:

@@ -63,6 +63,29 @@ def check_transition(current: Role, to: Role) -> None:
         raise TransitionError(f"a server cannot go from {current.value} to {to.value}")
 
 
+def role_by_license(server: ServerDesignation | None) -> Role:
+    """Chapter, Defining the Active and Standby Servers: the primary (IPICS Base server
+    and Policy Engine Base licenses) assumes the active role, the secondary (only the High
+    Availability license) the standby role; without either, a server is standalone."""
+    if server == ServerDesignation.PRIMARY:
+        return Role.ACTIVE
+    if server == ServerDesignation.SECONDARY:
+        return Role.STANDBY
+    return Role.STANDALONE
+
+
+def boot_role(ha: HAState, standalone: bool, server: ServerDesignation | None) -> Role:
+    """The role a server starts in."""
+    if ha == HAState.CONFIGURED:
+        # A server that comes back never takes the active role straight away: it joins
+        # as a standby, adopts the active's data, or takes over only after the
+        # missed-heartbeat window (no failback).
+        return Role.STANDBY
+    if standalone:
+        return Role.STANDALONE
+    return role_by_license(server)
+
+
 # Emulated durations from the chapter.
 TAKEOVER_AFTER_MISSED_HEARTBEATS_S = (150.0, 180.0)  # "approximately 150 to 180 seconds"
 TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S = (180.0, 300.0)  # "can take several minutes"

@@ -30,7 +30,7 @@ from ..core.commands import (
 )
 from ..core.throttle import SHELL
 from ..errors import ApiError
-from ..repair import file_directory_text
+from ..ha.repair import file_directory_text
 from .status_text import ha_status_text
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 import pytest
 
 from ipics_server.core.roles import (Action, HAState, Observations, Role, ServerDesignation, TransitionError,
-                                     check_transition, decide)
+                                     boot_role, check_transition, decide)
 
 P, S = ServerDesignation.PRIMARY, ServerDesignation.SECONDARY
 
@@ -84,3 +84,20 @@ def test_transitions(frm, to, ok):
     else:
         with pytest.raises(TransitionError):
             check_transition(frm, to)
+
+
+@pytest.mark.parametrize("ha, standalone, server, role", [
+    # Defining the Active and Standby Servers: the licenses decide the first role.
+    (HAState.UNCONFIGURED, False, P, Role.ACTIVE),
+    (HAState.UNCONFIGURED, False, S, Role.STANDBY),
+    (HAState.UNCONFIGURED, False, None, Role.STANDALONE),
+    (HAState.TRUSTED, False, P, Role.ACTIVE),
+    # Unconfigured (by hand or at 90 % of the transaction log): standalone after a reboot.
+    (HAState.TRUSTED, True, P, Role.STANDALONE),
+    (HAState.UNCONFIGURED, True, S, Role.STANDALONE),
+    # No failback: a configured server always comes back as the standby.
+    (HAState.CONFIGURED, False, P, Role.STANDBY),
+    (HAState.CONFIGURED, True, P, Role.STANDBY),
+])
+def test_boot_role(ha, standalone, server, role):
+    assert boot_role(ha, standalone, server) == role

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ipics_clients.session import State
 from ipics_desktop.idc.idc import Idc
+from ipics_desktop.testing import type_login
 from ipics_lab.supervisor import wait_until
-from PySide6.QtCore import Qt
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 
@@ -26,14 +26,7 @@ async def log_in(idc: Idc, qtbot, address: str, user: str | None, password: str 
     """Choose the server, type the user name and password (None: keep what is filled in),
     press Log In; wait for the console window unless told otherwise."""
     dialog = idc.dialog
-    choose_server(dialog, address)
-    if user is not None:
-        dialog.username.clear()
-        qtbot.keyClicks(dialog.username, user)
-    if password is not None:
-        dialog.password.clear()
-        qtbot.keyClicks(dialog.password, password)
-    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+    type_login(dialog, qtbot, address, user, password)
     if expect_online:
         await wait_until(lambda: idc.window.isVisible() and idc.session.state == State.ONLINE, timeout_s,
                          "the console window")

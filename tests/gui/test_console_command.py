@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 
 import pytest
@@ -39,8 +40,12 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
         # The selector knows the lab's servers, kept in the profile for the next run.
         known = KnownServers.load(profile / "servers.json")
         assert set(known.addresses()) == {pair.primary.url, pair.secondary.url}
+        proc.send_signal(signal.SIGINT)  # Ctrl-C closes the console as its Cancel does
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err
     finally:
-        proc.kill()
+        if proc.returncode is None:
+            proc.kill()
         await proc.wait()
 
 

@@ -13,6 +13,7 @@ from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MAX_UPLOAD_BYTES, MobileClient
 from ipics_clients.session import ConsoleSession, State
 from ipics_desktop.mobile.window import PHONE, MobileWindow
+from ipics_desktop.testing import type_login
 from ipics_lab.labfile import write_lab_file
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.seed import demo_photo_png
@@ -66,14 +67,7 @@ async def open_mobile(tmp_path, qtbot):
 
 async def log_in(window: MobileWindow, qtbot, address: str, user: str, password: str, *,
                  expect_online: bool = True) -> None:
-    index = window.selector.findData(address)
-    assert index >= 0, address
-    window.selector.setCurrentIndex(index)
-    window.username.clear()
-    qtbot.keyClicks(window.username, user)
-    window.password.clear()
-    qtbot.keyClicks(window.password, password)
-    qtbot.mouseClick(window.login_button, Qt.MouseButton.LeftButton)
+    type_login(window, qtbot, address, user, password)
     if expect_online:
         await wait_until(lambda: window.pages.currentWidget() is window.incidents_page, TAKEOVER_DEADLINE_S,
                          "the incidents page")

@@ -43,9 +43,7 @@ async def phone(demo, qtbot, tmp_path, request):
     browser = PhoneBrowser(services, clock=RecordingClock(getattr(request, "param", TIME_SCALE)))
     window = PhoneWindow(browser=browser, extension="1001")
     receiver = PushReceiver(window.execute)
-    await receiver.start()
-    browser.headers.update(receiver.headers())
-    window.attach_push_receiver(receiver)
+    await window.take_pushes(receiver)
     qtbot.addWidget(window)  # pytest-qt closes it (its tasks are cancelled) before this fixture ends
     window.show()
     try:
@@ -56,7 +54,7 @@ async def phone(demo, qtbot, tmp_path, request):
 
 
 async def shows(window: PhoneWindow, wanted: str, timeout_s: float = PAGE_S) -> None:
-    await wait_until(lambda: title(window) == wanted and not window._busy, timeout_s,
+    await wait_until(lambda: title(window) == wanted and not window.busy, timeout_s,
                      f"the {wanted} screen (on screen: {window.screen_lines()})")
 
 
@@ -100,7 +98,7 @@ async def test_the_keypad_login_lists_channels_then_vtgs_and_update_refreshes_th
     await wait_until(lambda: phone.position_label.text() == "2/5", 5, "Fire highlighted")
     assert rows(phone) == DAN_MENU
     click(qtbot, phone.softkeys[1])  # Update
-    await wait_until(lambda: len(rows(phone)) == 6 and not phone._busy, PAGE_S, "the updated list")
+    await wait_until(lambda: len(rows(phone)) == 6 and not phone.busy, PAGE_S, "the updated list")
     assert rows(phone) == ["1  EMS", "2  Fire", "3  Police", "4  Public Works", "5  Downtown Response",
                            "6  Mutual Aid"]
 
@@ -129,7 +127,7 @@ async def test_with_web_access_the_new_active_brings_the_phone_over_by_itself(de
 
     pair.primary.kill()
     # No key is pressed from here on.
-    await wait_until(lambda: title(phone) == "IPICS" and not phone._busy
+    await wait_until(lambda: title(phone) == "IPICS" and not phone.busy
                      and host_of(phone.browser.screen.url) == host_of(pair.secondary.url),
                      TAKEOVER_DEADLINE_S + PAGE_S, "the IPICS menu served by the secondary")
     assert rows(phone) == DAN_MENU  # still logged in: no login asked

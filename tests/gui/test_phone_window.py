@@ -143,7 +143,7 @@ def click(qtbot, button) -> None:
 
 
 async def shows(window: PhoneWindow, wanted: str, what: str | None = None) -> None:
-    await wait_until(lambda: title(window) == wanted and not window._busy, 5, what or f"the {wanted} screen")
+    await wait_until(lambda: title(window) == wanted and not window.busy, 5, what or f"the {wanted} screen")
 
 
 async def open_demo(window: PhoneWindow, qtbot) -> None:
@@ -265,7 +265,7 @@ async def test_a_quick_press_and_release_reach_the_service_in_order(phone, qtbot
     service.log.clear()
     for _ in range(3):
         click(qtbot, phone.softkeys[0])  # press and release at once: the release never overtakes
-    await wait_until(lambda: len(service.log) == 6 and not phone._busy, 5, "three presses and releases")
+    await wait_until(lambda: len(service.log) == 6 and not phone.busy, 5, "three presses and releases")
     assert service.log == ["/talk?ptt=down", "/talk?ptt=up"] * 3 and phone.text_label.text() == "Idle"
 
 

@@ -15,7 +15,7 @@ from ipics_clients.phone_browser import (
     Service,
 )
 from ipics_clients.phone_keys import BACKSPACE, CANCEL, DIAL, EDIT_DIAL, SUBMIT
-from ipics_clients.phone_xml import MAX_XML_BYTES, Input, Menu, Text
+from ipics_clients.phone_xml import MAX_XML_BYTES, Input, Menu, SoftKey, Text
 from ipics_lab.supervisor import wait_until
 
 from ..recording_clock import RecordingClock
@@ -125,15 +125,15 @@ async def test_navigation_select_back_and_exit(phone, service):
     assert phone.screen.obj.title == "News" and phone.history == [url(service, "/menu")]
     await phone.softkey(phone.screen.obj.softkeys[0])  # Back
     assert phone.screen.obj.title == "Demo" and phone.history == []
-    await phone.softkey(EXIT)
+    await phone.follow(EXIT)
     assert phone.screen.obj.title == "Services"
 
 
 async def test_update_reloads_and_init_services_goes_home(phone, service):
     await phone.open(url(service, "/news"))
-    await phone.softkey(UPDATE)
+    await phone.follow(UPDATE)
     assert phone.screen.obj.text == "hit 2" and phone.history == []
-    await phone.softkey(SERVICES)
+    await phone.follow(SERVICES)
     assert phone.screen.obj.title == "Services"
 
 
@@ -151,7 +151,7 @@ async def test_an_input_the_keypad_could_not_type_is_refused_on_the_phone(phone,
     await phone.submit({"id": "12ab"})
     assert phone.screen.error and "not allowed" in phone.screen.obj.text
     assert "login" not in service.hits
-    await phone.softkey(BACK)
+    await phone.follow(BACK)
     assert isinstance(phone.screen.obj, Input)
 
 
@@ -209,27 +209,32 @@ def softkeys(phone: PhoneBrowser) -> list[tuple[str, str]]:
     return [(k.name, k.url) for k in phone.softkeys()]
 
 
+def shown_key(phone: PhoneBrowser, url: str) -> SoftKey:
+    """The softkey on screen that follows ``url``."""
+    return next(k for k in phone.softkeys() if k.url == url)
+
+
 async def test_submit_backspace_and_cancel_on_an_input(phone, service):
     await phone.open(url(service, "/menu"))
     await phone.select(1)  # Login: an input without SoftKeyItems
-    await phone.softkey(CANCEL)  # back where the phone came from
+    await phone.follow(CANCEL)  # back where the phone came from
     assert phone.screen.obj.title == "Demo" and not phone.screen.error
     await phone.select(1)
-    await phone.softkey(SUBMIT)  # the defaults, as typed so far
+    await phone.follow(SUBMIT)  # the defaults, as typed so far
     assert phone.screen.obj.text == "id= pin=0000 x=1" and not phone.screen.error
     await phone.back()
     assert softkeys(phone) == [("Submit", SUBMIT), ("<<", BACKSPACE), ("Cancel", CANCEL)]
     for key in "1009":
         assert phone.press_key(key) is None  # typed at once: no request
-    await phone.softkey(BACKSPACE)
+    await phone.follow(BACKSPACE)
     phone.press_key("1")
     phone.navigate(+1)  # the PIN, its default 0000 typed over
     for _ in range(4):
-        assert phone.press_softkey(BACKSPACE) is None
+        assert phone.press_softkey(shown_key(phone, BACKSPACE)) is None
     for key in "4321":
         phone.press_key(key)
     assert phone.form.values == {"id": "1001", "pin": "4321"} and service.hits["login"] == 1
-    await phone.softkey(SUBMIT)
+    await phone.follow(SUBMIT)
     assert phone.screen.obj.text == "id=1001 pin=4321 x=1" and not phone.screen.error
 
 
@@ -238,7 +243,7 @@ async def test_select_submits_an_input_and_a_refused_key_is_noted(phone, service
     phone.press_key("*")  # the user ID takes digits only
     assert phone.notice == "User ID: 123 only" and phone.form.values["id"] == ""
     assert phone.type_text("42") and phone.notice == ""
-    action = phone.press_softkey(SUBMIT)  # a key that needs a request: the caller runs it in turn
+    action = phone.press_softkey(shown_key(phone, SUBMIT))  # a key that needs a request: the caller runs it in turn
     assert action is not None and "login" not in service.hits
     await action()
     assert phone.screen.obj.text == "id=42 pin=0000 x=1"
@@ -251,27 +256,27 @@ async def test_dial_and_editdial_on_a_directory(phone, service):
     await phone.open(url(service, "/directory"))
     assert softkeys(phone) == [("Dial", DIAL), ("EditDial", EDIT_DIAL), ("Exit", EXIT)]
     phone.navigate(+1)
-    await phone.softkey(DIAL)
+    await phone.follow(DIAL)
     assert phone.dialing == "5002" and phone.hook.speaker and not phone.screen.error  # off hook on the speaker
     phone.set_hook(speaker=False)
     assert phone.dialing == "" and not phone.hook.off_hook  # on hook: the call is over
     requests = dict(service.hits)
 
-    await phone.softkey(EDIT_DIAL)  # Ursula's number, to edit first
+    await phone.follow(EDIT_DIAL)  # Ursula's number, to edit first
     assert phone.screen.obj.title == "Edit Dial" and phone.form.values == {"number": "5002"}
     assert softkeys(phone) == [("Dial", DIAL), ("<<", BACKSPACE), ("Cancel", CANCEL)]
     phone.backspace()
-    await phone.softkey(CANCEL)  # back to the directory as it was, Ursula highlighted
+    await phone.follow(CANCEL)  # back to the directory as it was, Ursula highlighted
     assert phone.screen.obj.title == "Crew" and phone.selected == 1 and phone.dialing == ""
 
     phone.set_hook(handset=True)
-    await phone.softkey(EDIT_DIAL)
+    await phone.follow(EDIT_DIAL)
     phone.backspace()
     for key in "7#":
         phone.press_key(key)
-    await phone.softkey(DIAL)
+    await phone.follow(DIAL)
     assert phone.dialing == "5007#" and phone.hook.handset_lifted and not phone.hook.speaker
-    await phone.softkey(CANCEL)
+    await phone.follow(CANCEL)
     await phone.select(0)  # Select on a directory dials the entry
     assert phone.dialing == "5001"
     assert service.hits == requests  # all of it on the phone: no request

@@ -62,13 +62,13 @@ async def phone(live_server, phone_user):  # noqa: F811
 
 async def test_thirty_idle_minutes_log_the_phone_out(live_server, phone):  # noqa: F811
     await set_server_clock(live_server, 29)
-    await phone.softkey("SoftKey:Update")  # a key press at minute 29
+    await phone.follow("SoftKey:Update")  # a key press at minute 29
     assert isinstance(phone.screen.obj, Menu)
     await set_server_clock(live_server, 58)  # 29 minutes after that key press
-    await phone.softkey("SoftKey:Update")
+    await phone.follow("SoftKey:Update")
     assert isinstance(phone.screen.obj, Menu)
     await set_server_clock(live_server, 89)  # 31 minutes without a key
-    await phone.softkey("SoftKey:Update")
+    await phone.follow("SoftKey:Update")
     assert isinstance(phone.screen.obj, Input)
     assert phone.screen.obj.prompt == "Logged out: 30 minutes idle"
 

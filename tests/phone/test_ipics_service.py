@@ -79,7 +79,7 @@ async def test_the_list_reflects_the_start_until_update(demo):
             reply = await admin.post(f"/api/v1/channels/{works}/assignments", {"username": "fred"})
             assert reply.ok, reply.body
         assert menu_names(phone.browser) == ["Fire", "Downtown Response"]  # the server does not push
-        await phone.browser.softkey("SoftKey:Update")
+        await phone.browser.follow("SoftKey:Update")
         assert menu_names(phone.browser) == ["Fire", "Public Works", "Downtown Response"]
 
 
@@ -92,7 +92,7 @@ async def test_a_channel_opens_its_talk_screen_with_a_push_to_talk_key(demo):
         talk = next(k for k in screen.obj.softkeys if k.name == "Talk")
         assert talk.url_down and "ptt=down" in talk.url_down and "ptt=up" in talk.url
         assert screen.refresh_s > 0 and "auto=1" in (screen.refresh_url or "")
-        await phone.browser.softkey("SoftKey:Back")
+        await phone.browser.follow("SoftKey:Back")
         assert menu_names(phone.browser) == DAN_MENU
 
 
@@ -132,7 +132,7 @@ async def test_without_the_push_the_user_picks_the_new_active_in_services_and_lo
         await pair.wait_ready()
         pair.primary.kill()
         await pair.wait_status(pair.secondary, timeout_s=TAKEOVER_DEADLINE_S, role="active")
-        await phone.browser.softkey("SoftKey:Update")
+        await phone.browser.follow("SoftKey:Update")
         assert phone.browser.screen.error and "not answering" in shown_text(phone.browser)
         await log_in(phone.browser, SECONDARY, "1001", demo.pin)
         assert menu_names(phone.browser) == DAN_MENU

@@ -71,7 +71,7 @@ async def open_all(lab: TrainerLab, launcher: DeviceLauncher):
     console = idc.window
     await wait_until(lambda: idc.session.state == State.ONLINE and console.isVisible(), LOGIN_S,
                      "Dan's console online")
-    await wait_until(lambda: phone.browser.screen.obj.title == "IPICS" and not phone._busy, LOGIN_S,
+    await wait_until(lambda: phone.browser.screen.obj.title == "IPICS" and not phone.busy, LOGIN_S,
                      "Dan's phone at the IPICS menu")
     await wait_until(lambda: mobile.session.state == State.ONLINE
                      and mobile.pages.currentWidget() is mobile.incidents_page, LOGIN_S, "Fred's mobile online")

@@ -8,7 +8,11 @@ When all are done the standby adopts the reconciled data and is Ready again.
 ``ipicsrsync run ipicsadmin`` (on the primary) reconciles the uploaded files and
 writes its progress to ``/opt/cisco/ipics/database/logs/rsync.log``.
 
-The rules themselves are pure, in ``core.repair``.
+The rules themselves are pure, in ``core.repair``; the engine is reached through
+``RepairHost``, which names all this code needs of it; the partner's side of the
+peer calls is in ``api/peer_views.py``.
+
+Chapter: Resolving a Split Brain Scenario (Method 1).
 """
 
 from __future__ import annotations
@@ -19,18 +23,17 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Coroutine, Protocol
 
-from aiohttp import web
-
-from .adapters.httpclient import Unreachable
-from .core.records import Record, describe
-from .core.repair import TABLES, plan_files, plan_table
-from .core.roles import HAState, Role, ServerDesignation
-from .errors import ApiError, conflict
-
-if TYPE_CHECKING:
-    from .ha import HAEngine
+from ..adapters.files import FileStore
+from ..adapters.httpclient import Reply, Unreachable
+from ..adapters.store import Store
+from ..clock import Clock
+from ..core.records import Record, describe
+from ..core.repair import TABLES, plan_files, plan_table
+from ..core.roles import HAState, Role, ServerDesignation
+from ..errors import conflict
+from .node import Partner
 
 log = logging.getLogger("ipics.repair")
 
@@ -59,14 +62,53 @@ def file_directory_text() -> str:
     return "".join(f"{d:<64}{d.rstrip('/')}\n" for d in FILE_DIRECTORIES)
 
 
+class PeerCalls(Protocol):
+    async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
+                   data: Any = None) -> Reply: ...
+
+
+class RepairHost(Protocol):
+    """What REPAIR and ipicsrsync need of the HA engine, and nothing more."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def files(self) -> FileStore: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def peer(self) -> PeerCalls: ...
+    @property
+    def ha(self) -> HAState: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def partner(self) -> Partner | None: ...
+    @property
+    def partner_view(self) -> dict[str, Any] | None: ...
+    @property
+    def missed_now(self) -> int: ...
+    @property
+    def in_split_brain(self) -> bool: ...
+    def designation(self) -> ServerDesignation | None: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task: ...
+    def message(self, level: str, text: str) -> None: ...
+    def on_local_write(self) -> None: ...
+    async def log_discarded(self, lost: list[Record], reason: str) -> None: ...
+    async def log_discarded_entries(self, lost: list[dict], reason: str) -> None: ...
+    def adopt_after_repair(self, replaced: list[dict], reason: str) -> None: ...
+
+
 class Reconciliation:
-    def __init__(self, engine: "HAEngine"):
+    """REPAIR and ipicsrsync on this server, and the partner's side of them."""
+
+    def __init__(self, engine: RepairHost, *, rsync_log: Path):
         self.engine = engine
         self.processes: dict[str, dict[str, Any]] = {}
         self.summary: dict[str, Any] | None = None
         self._task: asyncio.Task | None = None
         self._rsync_task: asyncio.Task | None = None
-        self.rsync_log: Path = engine.cfg.data_dir / "logs" / "rsync.log"
+        self.rsync_log = rsync_log
 
     # ------------------------------------------------------------------- status
     @property
@@ -155,7 +197,7 @@ class Reconciliation:
             if not reply.ok:
                 raise RuntimeError(f"the partner refused: {reply.status}")
             mine = await e.store.all_of(table)
-            primary = e._designation() == ServerDesignation.PRIMARY
+            primary = e.designation() == ServerDesignation.PRIMARY
             # Whole tables: parsed and compared off the loop, so heartbeats keep their beat.
             plan = await asyncio.to_thread(
                 lambda: plan_table(mine, [Record.from_json(r) for r in reply.body["records"]],
@@ -164,7 +206,7 @@ class Reconciliation:
             written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else set()
             replaced_here = [r for r in plan.replaced_here if r.id in written]
             if replaced_here:  # the active is the secondary: its copies gave way to the primary's
-                await e._log_discarded(replaced_here, REPAIR_REASON)
+                await e.log_discarded(replaced_here, REPAIR_REASON)
         except BaseException:
             proc["state"] = "failed"
             raise
@@ -175,29 +217,16 @@ class Reconciliation:
                 "replaced": [{"table": r.table, "key": r.key, "description": describe(r),
                               "updated_at": r.updated_at} for r in plan.replaced_on_partner]}
 
-    async def on_control(self, body: dict[str, Any]) -> web.Response:
-        e = self.engine
-        if body["command"] == "repair":
-            try:
-                message = await self.start()
-            except ApiError as exc:
-                return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
-            return web.json_response({"message": message})
-        # "repaired": this standby logs what the primary's copies replace, then adopts
-        # the reconciled data and becomes Ready.
-        replaced = body.get("replaced") or []
-        await e.log_discarded_entries(replaced, REPAIR_REASON)
-        e.adoption_logged = {(d["table"], d["key"]) for d in replaced}
-        e.adoption_reason = REPAIR_REASON
-        e.set_awaiting_repair(False)
-        e.synchronized = False
-        e.kick()
-        return web.json_response({"ok": True})
+    async def on_repaired(self, replaced: list[dict]) -> None:
+        """The active's REPAIR is done: this standby logs what the primary's copies
+        replace, then adopts the reconciled data and becomes Ready."""
+        await self.engine.log_discarded_entries(replaced, REPAIR_REASON)
+        self.engine.adopt_after_repair(replaced, REPAIR_REASON)
 
     # --------------------------------------------------------------- ipicsrsync
     async def start_rsync(self, user: str) -> str:
         e = self.engine
-        if e._designation() != ServerDesignation.PRIMARY:
+        if e.designation() != ServerDesignation.PRIMARY:
             raise conflict("ipicsrsync must be run on the primary server")
         if e.partner is None or e.ha == HAState.UNCONFIGURED:
             raise conflict("there is no HA partner to synchronize the files with")
@@ -269,44 +298,26 @@ class Reconciliation:
         log.info("rsync: %s", text)
         await asyncio.to_thread(_append, self.rsync_log, line)
 
-    # ---------------------------------------------------------------- peer routes
-    def peer_routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/peer/table/{table}", self._peer_table),
-            web.get("/peer/files", self._peer_files),
-            web.put("/peer/files/{file_id}", self._peer_put_file),
-            web.delete("/peer/files/{file_id}", self._peer_delete_file),
-        ]
-
-    async def _peer_table(self, request: web.Request) -> web.Response:
-        table = request.match_info["table"]
+    # ------------------------------------------------- the partner's side of them
+    async def table_body(self, table: str) -> str | None:
+        """A whole table for the active's repair process, as JSON; None if no such table."""
         if table not in TABLES:
-            return web.json_response({"error": "unknown_table"}, status=404)
+            return None
         records = await self.engine.store.all_of(table)
         # A whole table: serialised off the loop, like the snapshot.
-        body = await asyncio.to_thread(lambda: json.dumps({"records": [r.to_json() for r in records]}))
-        return web.Response(text=body, content_type="application/json")
+        return await asyncio.to_thread(lambda: json.dumps({"records": [r.to_json() for r in records]}))
 
-    async def _peer_files(self, request: web.Request) -> web.Response:
-        return web.json_response({"files": await self.engine.files.listing()})
+    async def file_listing(self) -> dict[str, dict]:
+        return await self.engine.files.listing()
 
-    async def _peer_put_file(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        try:
-            await self.engine.files.write(request.match_info["file_id"], base64.b64decode(body["content"]),
-                                          mtime=float(body["mtime"]))
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "bad_request"}, status=400)
-        return web.json_response({"ok": True})
+    async def receive_file(self, file_id: str, content: bytes, mtime: float) -> None:
+        """ipicsrsync copies a file here (raises ValueError for a bad file id)."""
+        await self.engine.files.write(file_id, content, mtime=mtime)
 
-    async def _peer_delete_file(self, request: web.Request) -> web.Response:
-        file_id = request.match_info["file_id"]
-        try:
-            await self.engine.files.delete(file_id)
-        except ValueError:
-            return web.json_response({"error": "bad_request"}, status=400)
+    async def delete_file(self, file_id: str) -> None:
+        """ipicsrsync deletes a file only this secondary has (ValueError for a bad file id)."""
+        await self.engine.files.delete(file_id)
         log.warning("ipicsrsync deleted %s: it existed on the secondary only", file_id)
-        return web.json_response({"ok": True})
 
 
 def _append(path: Path, line: str) -> None:

@@ -1,0 +1,149 @@
+"""Heartbeats: the loop, the exchange, the clock agreement, observing the partner.
+
+Every Heartbeat Interval this server sends its partner what it is (role, readiness,
+time, replication position) over the peer link and reads the partner's answer; a
+scheduled heartbeat that fails counts as missed, and the tick decides on the count.
+
+Chapter: Overview (Server Failover Due to Lost Heartbeat Message); Configuring Cisco
+IPICS Servers for HA (Heartbeat Interval, Missed Heartbeat Count); Synchronizing the
+Server Time on HA Servers (more than 30 seconds apart, HA communication is lost).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable
+
+from ..adapters.httpclient import Unreachable
+from ..adapters.peer import PeerLink
+from ..core.roles import Decision, HAState, Role
+from .node import NodeState
+
+log = logging.getLogger("ipics.ha")
+
+#: Chapter: "If the time settings are more than 30 seconds apart, the servers can lose
+#: HA communication."  A heartbeat from a clock further off than this is refused.
+MAX_CLOCK_SKEW_S = 30.0
+
+
+class Heartbeats:
+    """The heartbeat loop of this server and its answer to the partner's heartbeats."""
+
+    def __init__(self, state: NodeState, peer: PeerLink, *, tick: Callable[[], Awaitable[Decision]],
+                 repair_status: Callable[[], dict[str, Any]],
+                 follow_unconfigure: Callable[[dict[str, Any]], None]):
+        self.state = state
+        self.peer = peer
+        self._tick = tick
+        self._repair_status = repair_status
+        self._follow_unconfigure = follow_unconfigure
+
+    def payload(self) -> dict[str, Any]:
+        s = self.state
+        d = s.designation()
+        return {
+            "server": d.value if d else None,
+            "role": s.role.value,
+            "ha": s.ha.value,
+            "ready": s.role == Role.STANDBY and s.synchronized,
+            "time": s.clock.now(),
+            "address": s.address,
+            "log_id": s.store.log_id,
+            "applied": list(s.applied),
+            "software_version": s.cfg.software_version,
+            "active_since": s.active_since,
+            "awaiting_repair": s.awaiting_repair,
+            "repair": self._repair_status(),
+        }
+
+    async def loop(self) -> None:
+        """A heartbeat every Heartbeat Interval, and one at once when kicked.
+
+        The next one is due one interval after the last scheduled one, computed afresh
+        on every pass from the settings in force: a kick (an Update of the settings is
+        one) cuts the wait short, so a shorter interval takes effect at once instead of
+        after the old, longer one (issue 14: 600 s, then 15 s, waited out the 600)."""
+        s = self.state
+        last_scheduled = s.clock.monotonic() - s.settings.interval_s
+        while True:
+            next_due = s.next_heartbeat_due = last_scheduled + s.settings.interval_s
+            try:
+                await s.clock.wait_for(s.kicked.wait(), max(0.0, next_due - s.clock.monotonic()))
+                scheduled = False
+            except TimeoutError:
+                scheduled = True
+            s.kicked.clear()
+            now = s.clock.monotonic()
+            if scheduled:
+                # On the beat; after a long stall (a paused process), from now: no burst
+                # of catch-up heartbeats.
+                last_scheduled = next_due if now - next_due < s.settings.interval_s else now
+            elif now >= next_due:
+                # Kicked when a scheduled one was due as well: this exchange is that one.
+                scheduled, last_scheduled = True, now
+            if self.peer.configured and not s.suspended and s.ha != HAState.UNCONFIGURED:
+                # Trusted but not configured too: the HA Configuration tab shows whether
+                # the partner answers (no decision is taken on it before Configure).
+                await self.exchange(count_miss=scheduled)
+                await self._tick()
+
+    async def exchange(self, count_miss: bool = True) -> bool:
+        s = self.state
+        timeout = max(0.2, min(5.0, s.clock.real_seconds(s.settings.interval_s) * 0.8))
+        s.heartbeats_sent += 1
+        try:
+            reply = await self.peer.call("POST", "/peer/heartbeat", self.payload(), timeout_s=timeout)
+            ok = reply.ok and self.clock_agrees(reply.body.get("time"))
+        except Unreachable:
+            ok = False
+        if ok:
+            if s.missed_now:
+                log.warning("heartbeat from partner again after %d missed", s.missed_now)
+            s.missed_now = 0
+            self._observe_partner(reply.body)
+        elif count_miss:
+            s.missed_now += 1
+            s.heartbeats_missed_total += 1
+            if s.missed_now == 1:
+                log.warning("missed heartbeat from partner (1 of %d)", s.settings.missed_count)
+        return ok
+
+    def hear(self, view: dict[str, Any]) -> bool:
+        """The partner's heartbeat arrived: False (refused) if its clock is too far off."""
+        if not self.clock_agrees(view.get("time")):
+            return False
+        self.state.partner_view = view
+        self._follow_unconfigure(view)
+        return True
+
+    @property
+    def clock_skew_s(self) -> float | None:
+        """How far the partner's clock was from this one at its last heartbeat."""
+        return self.state.clock_skew_s
+
+    def clock_agrees(self, partner_time: Any) -> bool:
+        """Heartbeats carry the sender's time; more than 30 s apart, HA communication is lost."""
+        s = self.state
+        if not isinstance(partner_time, (int, float)):
+            return False
+        skew = float(partner_time) - s.clock.now()
+        was_ok = s.clock_skew_s is None or abs(s.clock_skew_s) <= MAX_CLOCK_SKEW_S
+        s.clock_skew_s = skew
+        if abs(skew) > MAX_CLOCK_SKEW_S:
+            if was_ok:
+                s.message("error", f"the partner's clock is {skew:+.0f} s from this server's (more than "
+                                   f"{MAX_CLOCK_SKEW_S:.0f} s): HA communication lost; configure NTP on "
+                                   "both servers (ntpsetup -s enable) and restart ipics_nm")
+            return False
+        if not was_ok:
+            log.warning("clocks agree again (skew %+.1f s)", skew)
+        return True
+
+    def _observe_partner(self, view: dict[str, Any]) -> None:
+        s = self.state
+        s.partner_view = view
+        self._follow_unconfigure(view)
+        applied = view.get("applied")
+        if s.role == Role.ACTIVE and applied and applied[0] == s.store.log_id:
+            s.acked_seq = max(s.acked_seq, int(applied[1]))
+        s.ship_wakeup.set()
