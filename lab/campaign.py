@@ -399,7 +399,7 @@ class Campaign:
             await asyncio.gather(*tasks, *watchers, return_exceptions=True)
             for name in list(self._paused):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.server(name).proc.pid, signal.SIGCONT)
+                    self.server(name).proc.send_signal(signal.SIGCONT)
             self.pair.stop()
         times["total"] = self.now()
         data = result.to_json() if result else {
@@ -475,7 +475,7 @@ class Campaign:
                 await self.power_on(server)
             return undo
         if spec.kind == "pause":
-            os.kill(server.proc.pid, signal.SIGSTOP)
+            server.proc.send_signal(signal.SIGSTOP)
             self._paused.add(name)
 
             async def undo():
@@ -523,7 +523,7 @@ class Campaign:
 
     def resume(self, server: ServerProcess) -> None:
         if server.name in self._paused:
-            os.kill(server.proc.pid, signal.SIGCONT)
+            server.proc.send_signal(signal.SIGCONT)
             self._paused.discard(server.name)
 
     async def power_on(self, server: ServerProcess) -> None:

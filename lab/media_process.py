@@ -21,6 +21,7 @@ from pathlib import Path
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.media.protocol import PATH
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
+from ipics_lab import launcher as launchers
 from ipics_lab.supervisor import wait_until
 
 
@@ -32,7 +33,7 @@ class MediaProcess:
         self.ticket_key_file = ticket_key_file or root / KEY_FILE_NAME
         self.time_scale, self.floor_timeout_s, self.name = time_scale, floor_timeout_s, name
         self.max_clients = max_clients
-        self.proc: subprocess.Popen | None = None
+        self.proc: launchers.Child | None = None
 
     @property
     def port_file(self) -> Path:
@@ -74,9 +75,7 @@ class MediaProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         create_key_file(self.ticket_key_file)
         self.port_file.unlink(missing_ok=True)
-        with open(self.stderr_path, "ab") as err:
-            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=err, start_new_session=True)
+        self.proc = launchers.spawn(self.command(), stderr=self.stderr_path)
 
     async def start(self, timeout_s: float = 15) -> None:
         """Start (again: on the same port) and wait until it answers."""
@@ -100,7 +99,7 @@ class MediaProcess:
     def kill(self) -> None:
         """``kill -9``."""
         if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()
             self.proc.wait()
 
     def stop(self, timeout_s: float = 10) -> None:

@@ -12,7 +12,12 @@ fixtures (all named ``ipics_*``; each one's docstring says what it gives):
 
 Options: ``--ipics-time-scale S`` (or the ini option ``ipics_time_scale``; default 0.01:
 the 25 s failover window passes in a quarter of a real second), ini options
-``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5).
+``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5), ``ipics_zygote``
+(true: the servers and media routers the lab starts in this session are forked from one
+process that imported them once, ``ipics_lab.zygote``; false: a fresh interpreter each).
+
+Every test that uses these fixtures is marked ``pair`` (``ipics_lab.pytest_tiers``):
+``pytest -m "not pair"`` is the fast tier.
 
 Importing this module imports neither Qt nor the servers: the fixtures do, when used.
 """
@@ -34,6 +39,9 @@ except ImportError:  # the plugin loads in every pytest run here; only its async
 if TYPE_CHECKING:
     from ipics_lab.supervisor import LabPair, ServerProcess
 
+#: the tiers (the ``pair`` marker) are part of this plugin
+pytest_plugins = ("ipics_lab.pytest_tiers",)
+
 DEFAULT_TIME_SCALE = 0.01
 DEFAULT_HEARTBEAT_INTERVAL_S = 5
 DEFAULT_MISSED_HEARTBEATS = 5
@@ -53,6 +61,7 @@ class LabSettings:
 
 
 _SETTINGS = pytest.StashKey[LabSettings]()
+_ZYGOTE = pytest.StashKey[object]()
 
 
 def check_time_scale(value: float) -> float:
@@ -96,6 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=str(DEFAULT_HEARTBEAT_INTERVAL_S))
     parser.addini("ipics_missed_heartbeats", "ipics_pair's missed heartbeat count (5-30)",
                   default=str(DEFAULT_MISSED_HEARTBEATS))
+    parser.addini("ipics_zygote", "fork the lab's servers from a process that imported them once "
+                  "(false: a fresh interpreter per server)", type="bool", default=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -109,6 +120,64 @@ def pytest_configure(config: pytest.Config) -> None:
         time_scale=scale,
         heartbeat_interval_s=_whole("ipics_heartbeat_interval", config.getini("ipics_heartbeat_interval"), 5, 600),
         missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30))
+    if config.getini("ipics_zygote"):
+        from ipics_lab import launcher
+
+        zygote = launcher.ZygoteLauncher()
+        config.stash[_ZYGOTE] = (zygote, launcher.use(zygote))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The zygote imports the servers while the first tests set up, if any test will
+    # start one; a fast-tier run starts no process at all.
+    started = session.config.stash.get(_ZYGOTE, None)
+    if started and not session.config.option.collectonly and any(
+            item.get_closest_marker("pair") for item in session.items):
+        started[0].start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    started = config.stash.get(_ZYGOTE, None)
+    if started:
+        from ipics_lab import launcher
+
+        zygote, previous = started
+        launcher.use(previous)
+        zygote.close()
+        del config.stash[_ZYGOTE]
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings):
+    """With pytest-timeout's signal method: on a timeout, the stacks of the event loop's
+    tasks too.  The main thread of a hung async test only shows the loop waiting; its
+    tasks show what they wait for."""
+    result = yield
+    import signal
+
+    timed_out = signal.getsignal(signal.SIGALRM)
+    if callable(timed_out):
+        def with_tasks(signum, frame):
+            __tracebackhide__ = True
+            item.config.get_terminal_writer().write(_running_tasks())
+            timed_out(signum, frame)
+
+        signal.signal(signal.SIGALRM, with_tasks)
+    return result
+
+
+def _running_tasks() -> str:
+    import asyncio
+    import io
+
+    loop = asyncio._get_running_loop()  # the main thread's, while a test runs it
+    if loop is None:
+        return ""
+    out = io.StringIO()
+    for task in asyncio.all_tasks(loop):
+        out.write(f"\n---- task {task.get_name()} ----\n")
+        task.print_stack(file=out)
+    return out.getvalue()
 
 
 def _settings(config: pytest.Config) -> LabSettings:

@@ -27,6 +27,7 @@ from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
 
+from . import launcher as launchers
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
 
 __all__ = ["LabPair", "ServerProcess", "SetupError", "assets_dir", "free_port_on", "poll_once", "running_pair",
@@ -93,7 +94,9 @@ class ServerProcess:
     extra_args: list[str] = field(default_factory=list)
     software_version: str | None = None
     lab_faults: bool = True
-    proc: subprocess.Popen | None = None
+    #: how it is started (None: the default, ``ipics_lab.launcher.use``)
+    launcher: launchers.Launcher | None = None
+    proc: launchers.Child | None = None
     port: int | None = None
     #: the shell's SSH port, kept across power_on like the API port
     ssh_port: int | None = None
@@ -142,10 +145,8 @@ class ServerProcess:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir.parent / f"{self.name}.stderr"
         env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
-        with open(self.log_path, "ab") as err:
-            self.proc = subprocess.Popen(self.command(first_start=first_start), stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err, env=env,
-                                         start_new_session=True)
+        self.proc = launchers.spawn(self.command(first_start=first_start), stderr=self.log_path, env=env,
+                                    launcher=self.launcher)
 
         async def bound():
             if self.proc.poll() is not None:
@@ -165,7 +166,7 @@ class ServerProcess:
     def kill(self) -> None:
         """``kill -9``: the earthquake knocks the server out of the rack."""
         if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()  # SIGKILL, to this process only (even one the zygote forked)
             self.proc.wait()
 
     async def power_on(self, timeout_s: float = 30) -> None:

@@ -19,7 +19,7 @@ from .. import __version__
 from ..appkeys import BODY, SERVER, TOKEN, USER
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
-from . import data_views, ha_views, lab_views, media_views, responses, schemas
+from . import data_views, ha_views, lab_views, media_views, schemas
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -276,6 +276,8 @@ def build_openapi() -> dict:
 
 
 def _responses(route: Route, components: dict[str, dict]) -> dict:
+    from . import responses  # the models take a tenth of a second to build: only for this document
+
     answers = responses.ANSWERS[_operation_id(route)]
     declared: dict[str, dict] = {}
     for status, body in answers.success.items():
@@ -315,6 +317,8 @@ class _WithoutDefaults(GenerateJsonSchema):
 
 def _component(model: type[BaseModel], components: dict[str, dict]) -> dict:
     """A ``$ref`` to ``model``'s schema, added with the models it uses to ``components``."""
+    from . import responses
+
     generator = _WithoutDefaults if issubclass(model, responses.Reply) else GenerateJsonSchema
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}", schema_generator=generator)
     for name, sub in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:

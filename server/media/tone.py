@@ -16,6 +16,7 @@ frames, bit for bit: the payload arrived intact) and ``pitch_hz`` / ``sounds_lik
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from collections.abc import Iterator
@@ -51,13 +52,17 @@ def _frame(index: int) -> bytes:
     return struct.pack(f"<{FRAME_SAMPLES}h", *(_sample(start + i) for i in range(FRAME_SAMPLES)))
 
 
-FRAMES: tuple[bytes, ...] = tuple(_frame(i) for i in range(FRAMES_PER_PERIOD))
-_INDEX = {frame: i for i, frame in enumerate(FRAMES)}
+@functools.cache
+def _period() -> tuple[tuple[bytes, ...], dict[bytes, int]]:
+    """The 50 frames of one second and their indexes, computed when first asked for
+    (not at import: a server imports this and most never send a tone)."""
+    frames = tuple(_frame(i) for i in range(FRAMES_PER_PERIOD))
+    return frames, {frame: i for i, frame in enumerate(frames)}
 
 
 def tone_frame(index: int) -> bytes:
     """Frame ``index`` of the tone (20 ms, 320 bytes); it repeats every 50 frames."""
-    return FRAMES[index % FRAMES_PER_PERIOD]
+    return _period()[0][index % FRAMES_PER_PERIOD]
 
 
 def tone_frames(start: int = 0, count: int | None = None) -> Iterator[bytes]:
@@ -70,7 +75,7 @@ def tone_frames(start: int = 0, count: int | None = None) -> Iterator[bytes]:
 
 def frame_index(payload: bytes) -> int | None:
     """Which of the tone's 50 frames this payload is, bit for bit; None if it is not one."""
-    return _INDEX.get(bytes(payload))
+    return _period()[1].get(bytes(payload))
 
 
 def is_tone(payload: bytes) -> bool:

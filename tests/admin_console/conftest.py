@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import LabPair, ServerProcess
 
 from ..pair.conftest import lab, pair  # noqa: F401 (fixtures)
@@ -19,6 +20,7 @@ SHOWN_S = 10
 
 
 @pytest.fixture
+@starts_processes
 async def browser():
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (packaging/bootstrap.sh does)", pytrace=False)

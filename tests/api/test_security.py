@@ -110,6 +110,7 @@ def test_session_tokens_are_not_on_disk_or_in_logs(live_server, secrets_used: di
 
 def test_admin_password_is_not_on_the_command_line(live_server):
     cmdline = Path(f"/proc/{live_server.proc.pid}/cmdline").read_bytes()
+    assert b"\0--data-dir\0" in cmdline, cmdline  # the server's own command line
     assert live_server.admin_password.encode() not in cmdline
 
 

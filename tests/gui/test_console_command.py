@@ -8,10 +8,14 @@ import os
 import signal
 import sys
 
+import pytest
 from ipics_clients.known_servers import KnownServers
 from ipics_lab.labfile import write_lab_file
 
 from ..pair.conftest import TIME_SCALE
+
+# every test here runs the console command in its own process
+pytestmark = pytest.mark.pair
 
 
 def console_env(**extra) -> dict:

@@ -15,6 +15,7 @@ from ipics_clients.session import ConsoleSession, State
 from ipics_desktop.mobile.window import PHONE, MobileWindow
 from ipics_desktop.testing import type_login
 from ipics_lab.labfile import write_lab_file
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.seed import demo_photo_png
 from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtCore import Qt
@@ -28,6 +29,7 @@ from .test_console_command import console_env
 
 
 @pytest.fixture
+@starts_processes
 async def slow_files(tmp_path):
     """The demo pair, its standby fetching uploaded files' content only after NEVER_S."""
     slow = LabPair(tmp_path / "slow-files", time_scale=TIME_SCALE,
@@ -251,6 +253,7 @@ async def test_the_mobile_command_opens_the_login_page_with_the_labs_servers(dem
         await proc.wait()
 
 
+@pytest.mark.pair
 async def test_the_mobile_command_refuses_bad_arguments_and_a_missing_display(tmp_path):
     for args, env, expected in (
             (["--server", "not a url"], {"QT_QPA_PLATFORM": "offscreen"}, b"is not a server address"),

@@ -389,6 +389,7 @@ async def run_phone(*args: str, display: bool = True) -> asyncio.subprocess.Proc
         stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env)
 
 
+@pytest.mark.pair
 async def test_the_phone_command_lists_the_labs_ipics_services_first(tmp_path: Path):
     servers = [SimpleNamespace(name=name, host=host, url=f"http://{host}:8443", pid=1, ssh_port=2222,
                                data_dir=tmp_path / name)
@@ -406,6 +407,7 @@ async def test_the_phone_command_lists_the_labs_ipics_services_first(tmp_path: P
         await proc.wait()
 
 
+@pytest.mark.pair
 @pytest.mark.parametrize("args, display, says", [
     (["--service", "no-url-here"], True, b"is not NAME=URL"),
     (["--service", "Ftp=ftp://host/x"], True, b"is not NAME=URL"),

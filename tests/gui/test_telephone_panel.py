@@ -177,6 +177,7 @@ def fake_lab(root: Path) -> None:
     write_lab_file(root, servers, time_scale=0.02)
 
 
+@pytest.mark.pair
 async def test_the_telephone_command_takes_the_labs_trunk_and_joins_its_telephone_network(tmp_path: Path):
     fake_lab(tmp_path)
     proc = await run_telephone("--number", NUMBER, "--lab-dir", str(tmp_path), "--no-auto-answer",
@@ -201,6 +202,7 @@ async def test_the_telephone_command_takes_the_labs_trunk_and_joins_its_telephon
         await proc.wait()
 
 
+@pytest.mark.pair
 @pytest.mark.parametrize("args, display, says", [
     (["--number", "12a"], True, b"is not a telephone number"),
     (["--number", "12"], True, b"is not a telephone number"),

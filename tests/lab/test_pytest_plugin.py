@@ -10,6 +10,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+# each test runs pytest in its own process
+pytestmark = pytest.mark.pair
+
 ROOT = Path(__file__).resolve().parents[2]
 #: real seconds one pytest run may take: interpreter and Qt start-up, a pair or two
 RUN_S = 180
@@ -24,7 +29,9 @@ def run_pytest(cwd: Path, home: Path, *args: str, env: dict | None = None) -> su
 
 
 def running_under(folder: Path) -> list[str]:
-    """Command lines of processes still running with ``folder`` in them (a lab's servers)."""
+    """Processes still running with ``folder`` in their command line or holding a file in
+    it open (a lab's servers, forked by the plugin's zygote or not: their logs and
+    databases are there)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -32,11 +39,21 @@ def running_under(folder: Path) -> list[str]:
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z" and (str(folder) in cmdline or holds_open_under(proc, folder)):
+                found.append(f"{proc.name}: {cmdline}")
         except OSError:
             continue
-        if str(folder) in cmdline and state != "Z":
-            found.append(cmdline)
     return found
+
+
+def holds_open_under(proc: Path, folder: Path) -> bool:
+    for fd in (proc / "fd").iterdir():
+        try:
+            if os.readlink(fd).startswith(str(folder)):
+                return True
+        except OSError:
+            continue  # closed meanwhile
+    return False
 
 
 def project(folder: Path, ini: str, **modules: str) -> Path:

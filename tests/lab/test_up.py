@@ -9,8 +9,12 @@ import signal
 import sys
 from types import SimpleNamespace
 
+import pytest
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import wait_until
+
+# ipics-lab up in its own process
+pytestmark = pytest.mark.pair
 
 
 async def _up(data_dir, *extra):

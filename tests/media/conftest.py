@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.media_process import MediaProcess
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.protocol import PATH
@@ -35,6 +36,7 @@ GROUPS = (FIRE, POLICE)
 
 
 @pytest.fixture
+@starts_processes
 async def router(tmp_path):
     media = MediaProcess(tmp_path / "media", ticket_key_file=tmp_path / KEY_FILE_NAME)
     await media.start()

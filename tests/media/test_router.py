@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
@@ -143,6 +144,7 @@ async def test_the_floor_is_freed_when_the_talkers_process_is_killed(connect, ro
     assert (await router.stats())["counters"]["floor_freed.gone"] == 1
 
 
+@pytest.mark.pair
 async def test_a_silent_talker_loses_the_floor_after_the_timeout_but_a_speaking_one_keeps_it(tmp_path):
     # 60 emulated seconds at time scale 0.01: 0.6 real seconds of silence free the floor.
     media = MediaProcess(tmp_path / "media", time_scale=0.01)
@@ -244,6 +246,7 @@ async def test_connecting_to_no_router_fails_clearly():
     assert time.monotonic() - started < 3
 
 
+@pytest.mark.pair
 def test_the_router_refuses_bad_arguments_and_a_busy_port(tmp_path):
     key_file = create_key_file(tmp_path / "key")
 

@@ -81,6 +81,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
                           timeout=60, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.pair
 def test_the_router_and_a_server_refuse_to_start_without_a_key_only_their_user_may_read(tmp_path):
     open_key = tmp_path / "open.key"
     open_key.write_text("cd" * 32)

@@ -19,6 +19,7 @@ from ipics_clients.session import (
     UploadError,
     UploadInterrupted,
 )
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.seed import demo_photo_png, seed_demo_data
 from ipics_lab.supervisor import LabPair, wait_until
 
@@ -52,6 +53,7 @@ async def demo(pair):  # noqa: F811
 
 
 @pytest.fixture
+@starts_processes
 async def slow_files(tmp_path):
     """The demo ha, its standby fetching uploaded files' content only after NEVER_S:
     the lower priority of files, made deterministic."""

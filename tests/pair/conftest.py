@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from ipics_lab import pytest_plugin as plugin
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import LabPair
 
@@ -51,6 +52,7 @@ def demo(pair, ipics_demo):
 
 
 @pytest.fixture
+@starts_processes
 async def media_demo(tmp_path):
     """A media router process, and the demo pair using it for phones and telephones."""
     from ipics_lab.media_process import MediaProcess

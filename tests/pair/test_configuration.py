@@ -56,6 +56,7 @@ async def test_delete_trust_needs_the_partners_password_and_clears_both(lab):
         assert st["ha"] == "unconfigured" and st["partner"] is None
 
 
+@pytest.mark.pair
 async def test_configure_refused_without_ntp(tmp_path):
     pair = LabPair(tmp_path, time_scale=TIME_SCALE, ntp=False)
     try:
@@ -75,6 +76,7 @@ async def test_configure_refused_without_ntp(tmp_path):
         pair.stop()
 
 
+@pytest.mark.pair
 async def test_configure_refused_for_an_unsupported_version_pair(tmp_path):
     pair = LabPair(tmp_path, time_scale=TIME_SCALE, secondary_args=["--software-version", "4.10(1)"])
     try:
@@ -122,6 +124,7 @@ async def test_a_second_configure_while_the_first_runs_is_refused(lab):
     await lab.wait_ready()
 
 
+@pytest.mark.pair
 async def test_configure_keeps_the_password_the_configuring_administrator_used(tmp_path):
     """Issue 14: with different ipicsadmin passwords, Configure's merge kept whichever
     account was created last (here the secondary's, started after the primary), and the
@@ -182,6 +185,7 @@ async def test_a_server_powered_off_while_reconfiguring_comes_back_standalone(pa
     await pair.wait_ready()
 
 
+@pytest.mark.pair
 async def test_configure_merges_data_and_clean_install_does_not(tmp_path):
     """A secondary from an earlier pair brings its data into the new pair (newest wins),
     unless it was clean-installed."""

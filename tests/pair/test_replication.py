@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import aiohttp
 
 from ipics_lab.supervisor import LabPair, wait_until
@@ -86,6 +87,7 @@ async def _upload(client, incident_id: str, content: bytes) -> dict:
     return reply.body
 
 
+@pytest.mark.pair
 async def test_uploaded_files_replicate_after_the_records(tmp_path):
     """Files replicate at a lower priority: one uploaded just before a failover is
     listed on the new active but missing there, and says to upload it again."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 
+import pytest
 from ipics_lab.supervisor import (
     PRIMARY_HOST,
     LabPair,
@@ -144,6 +145,7 @@ async def test_heartbeat_counters_grow_and_count_each_miss_once(pair):
     assert hb["sent"] > grown["sent"], "heartbeats are still sent to a partner that does not answer"
 
 
+@pytest.mark.pair
 async def test_a_server_not_started_by_the_lab_refuses_the_control(tmp_path):
     password = "adm-" + secrets.token_urlsafe(12)
     server = ServerProcess("primary", tmp_path / "primary" / "data", PRIMARY_HOST,

@@ -9,6 +9,9 @@ import pytest
 
 from .conftest import TIME_SCALE, run_cli
 
+# every test here runs the scenario command in its own process
+pytestmark = pytest.mark.pair
+
 FAILING = '''
 title = "The primary is the standby (it is not)"
 description = "An expectation that fails: the report must say which, and what was seen."
@@ -48,7 +51,6 @@ expect = { server = "primary", role = "active" }
 '''
 
 
-@pytest.mark.pair
 async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     f = tmp_path / "wrong.toml"
     f.write_text(FAILING)
@@ -65,7 +67,6 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     assert not (tmp_path / "lab" / "lab.json").exists()
 
 
-@pytest.mark.pair
 async def test_a_refused_action_exits_1_and_says_why(tmp_path):
     f = tmp_path / "refused.toml"
     f.write_text(REFUSED)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
 
 TIME_SCALE = 0.01
@@ -84,6 +85,7 @@ def primary_process(root: Path, password: str) -> ServerProcess:
 
 
 @pytest.fixture(scope="module")
+@starts_processes
 def shell_server(tmp_path_factory: pytest.TempPathFactory):
     """One primary for the module's transport tests (nothing in them changes its state)."""
     root = tmp_path_factory.mktemp("shell")

@@ -10,9 +10,13 @@ import signal
 import stat
 import sys
 
+import pytest
 from ipics_lab.labfile import lab_file
 
 from .conftest import DATE
+
+# ipics-lab up and ipics-lab shell in their own processes
+pytestmark = pytest.mark.pair
 
 PROMPT = "[ipicsadmin@primary ~]$ "
 

@@ -8,10 +8,14 @@ import secrets
 import stat
 
 import asyncssh
+import pytest
 from ipics_lab.supervisor import wait_until
 from ipics_server.shell.hostkey import host_key_file
 
 from .conftest import DATE, Ssh, primary_process
+
+# each test starts and powers on its own server
+pytestmark = pytest.mark.pair
 
 
 async def test_host_key_survives_kill_and_power_on(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.trainer.lab import TrainerLab
 
 TIME_SCALE = 0.01
@@ -11,6 +12,7 @@ MISSED = 5
 
 
 @pytest.fixture
+@starts_processes
 async def trainer_lab(tmp_path):
     lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED)
     try:

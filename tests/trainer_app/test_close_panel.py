@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import shiboken6
 from ipics_desktop.trainer.app import TrainerApp
 from ipics_lab.supervisor import wait_until
+
+# the trainer app starts its lab's processes
+pytestmark = pytest.mark.pair
 
 
 async def test_closing_the_trainer_panel_stops_everything(tmp_path, qtbot):

@@ -18,6 +18,9 @@ from ipics_server.adapters.httpclient import ApiClient, Unreachable
 
 from ..lab.test_up import _alive
 
+# ipics-lab in its own process
+pytestmark = pytest.mark.pair
+
 
 def _env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}

@@ -1,0 +1,223 @@
+"""How the lab starts its processes (servers, media routers): ``spawn(argv, stderr=...)``.
+
+Two launchers, one kind of process:
+
+- ``POPEN`` runs the command line with ``subprocess.Popen`` (a fresh interpreter):
+  ``ipics-lab up``, the trainer, benchmarks, and whatever needs the real command line.
+- ``ZygoteLauncher`` forks ``python -m MODULE`` command lines of this interpreter from
+  a zygote (``ipics_lab.zygote``) that imported the server once; anything else it runs
+  with ``Popen``.  The lab's pytest plugin makes it the default for a test session: a
+  pair then starts in a fraction of the time, and each server is still a real process
+  of its own (its pid, its session, ``kill -9``).
+
+Both hand back an object with the part of ``subprocess.Popen`` the lab uses: ``pid``,
+``returncode``, ``poll()``, ``wait(timeout)``, ``send_signal(sig)``, ``kill()``,
+``terminate()``.  ``use(launcher)`` sets the default that ``spawn`` uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+#: a custom audit event for every process the lab starts, however it starts it (a fork
+#: by the zygote raises no ``subprocess.Popen`` event in this process)
+AUDIT_EVENT = "ipics_lab.spawn"
+#: real seconds to wait for the zygote's answer to a request (a fork takes milliseconds;
+#: its first answer waits for its imports)
+ANSWER_S = 60
+
+
+class Child(Protocol):
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+    def kill(self) -> None: ...
+    def terminate(self) -> None: ...
+
+
+class Launcher(Protocol):
+    def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child: ...
+
+
+class PopenLauncher:
+    """A fresh interpreter per process: stdin and stdout on /dev/null, stderr appended
+    to ``stderr``, its own session (a Ctrl-C in the lab's terminal is not a power cut)."""
+
+    def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
+        with open(stderr, "ab") as err:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                    env=env, start_new_session=True)
+
+
+POPEN = PopenLauncher()
+_default: Launcher = POPEN
+
+
+def spawn(argv: list[str], *, stderr: Path, env: dict[str, str] | None = None,
+          launcher: Launcher | None = None) -> Child:
+    """Start ``argv`` with ``launcher`` (default: the one ``use`` set, else ``POPEN``)."""
+    sys.audit(AUDIT_EVENT, argv)
+    return (launcher or _default).spawn(argv, stderr=stderr, env=env)
+
+
+def use(launcher: Launcher) -> Launcher:
+    """Make ``launcher`` the default; returns the one it replaces."""
+    global _default
+    previous, _default = _default, launcher
+    return previous
+
+
+class ZygoteError(RuntimeError):
+    pass
+
+
+class ZygoteLauncher:
+    """Forks ``[sys.executable, "-m", MODULE, ...]`` from a zygote; the zygote itself is
+    started on the first ``spawn`` (or by ``start``, to import while other work goes on)
+    and exits when ``close`` is called or this process ends."""
+
+    def __init__(self, preload: tuple[str, ...] | None = None):
+        self.preload = preload
+        self._lock = threading.Lock()
+        self._zygote: subprocess.Popen | None = None
+        self._control: socket.socket | None = None
+        #: exit codes the zygote reported, by pid, until their child asks
+        self._exits: dict[int, int] = {}
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._zygote is not None:
+            if self._zygote.poll() is not None:
+                raise ZygoteError(f"the zygote exited with {self._zygote.returncode}")
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-m", "ipics_lab.zygote", "--fd", str(theirs.fileno())]
+        for module in self.preload or ():
+            argv += ["--preload", module]
+        try:
+            with theirs:
+                # Its own session: a Ctrl-C in the terminal stops the test run, which then
+                # stops its servers; the zygote ends when this process closes the socket.
+                self._zygote = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
+                                                start_new_session=True)
+        except BaseException:
+            ours.close()
+            raise
+        self._control = ours
+
+    def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
+        if argv[:2] != [sys.executable, "-m"] or len(argv) < 3:
+            return POPEN.spawn(argv, stderr=stderr, env=env)
+        request = {"module": argv[2], "args": argv[3:], "env": dict(os.environ if env is None else env),
+                   "cwd": os.getcwd(), "stderr": str(Path(stderr).resolve())}
+        with self._lock:
+            self._ensure_started()
+            self._control.send(json.dumps(request).encode())
+            while True:  # exit reports may come first
+                message, fds = self._receive(ANSWER_S)
+                if "error" in message:
+                    raise ZygoteError(message["error"])
+                if "pid" in message:
+                    return ForkedChild(message["pid"], fds[0], self)
+
+    def _receive(self, timeout_s: float) -> tuple[dict, list[int]]:
+        """The zygote's next message; an exit report is also kept for its child."""
+        ready, _, _ = select.select([self._control], [], [], timeout_s)
+        if not ready:
+            raise ZygoteError(f"the zygote did not answer within {timeout_s:.0f} s")
+        data, fds, _, _ = socket.recv_fds(self._control, 4096, 1)
+        if not data:
+            raise ZygoteError("the zygote is gone")
+        message = json.loads(data)
+        if "exit" in message:
+            self._exits[message["exit"]] = message["code"]
+        return message, fds
+
+    def exit_code(self, pid: int, timeout_s: float = ANSWER_S) -> int:
+        """The exit code of a child that has ended (its pidfd said so): the zygote
+        reports it as soon as it has reaped it."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while pid not in self._exits:
+                _, fds = self._receive(max(0.0, deadline - time.monotonic()))
+                for fd in fds:  # an answer nobody waits for: a spawn that timed out
+                    os.close(fd)
+            return self._exits.pop(pid)
+
+    def close(self) -> None:
+        """The zygote exits; children still running keep running (as Popen's would)."""
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+            if self._zygote is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._zygote.wait(10)
+                if self._zygote.poll() is None:
+                    self._zygote.kill()
+                    self._zygote.wait()
+                self._zygote = None
+
+
+class ForkedChild:
+    """A process the zygote forked, seen through its pidfd: a signal can only reach this
+    process, and its end is seen at once, though it is the zygote's child."""
+
+    def __init__(self, pid: int, pidfd: int, zygote: ZygoteLauncher):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd: int | None = pidfd
+        self._zygote = zygote
+
+    def _ended(self, timeout: float | None) -> bool:
+        if self.returncode is not None:
+            return True
+        ready, _, _ = select.select([self._pidfd], [], [], timeout)
+        if not ready:
+            return False
+        self.returncode = self._zygote.exit_code(self.pid)
+        os.close(self._pidfd)
+        self._pidfd = None
+        return True
+
+    def poll(self) -> int | None:
+        self._ended(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._ended(timeout):
+            raise subprocess.TimeoutExpired([f"pid {self.pid}"], timeout)
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # ended just now
+                signal.pidfd_send_signal(self._pidfd, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def __del__(self) -> None:
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
