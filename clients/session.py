@@ -26,12 +26,12 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
-from ipics_server.clock import Clock
 
 from ipics_clients.known_servers import UNREACHABLE, KnownServers
 from ipics_clients.media_ticket import MediaTicket
 from ipics_clients.tasks import Tasks
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.console")
 
@@ -106,7 +106,8 @@ async def _shared(what: str, address: str, request: Callable[[str], Awaitable[An
     if flight is None:
         flight = _in_flight[key] = _InFlight(loop.create_task(request(address)))
         flight.task.add_done_callback(
-            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None)
+            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None
+        )
     flight.waiting += 1
     try:
         return await asyncio.shield(flight.task)
@@ -145,8 +146,13 @@ async def _log_out(client: ApiClient) -> None:
 
 
 class ConsoleSession:
-    def __init__(self, known: KnownServers, *, clock: Clock | None = None,
-                 on_change: Callable[[ConsoleSession, Notice | None], None] | None = None):
+    def __init__(
+        self,
+        known: KnownServers,
+        *,
+        clock: Clock | None = None,
+        on_change: Callable[[ConsoleSession, Notice | None], None] | None = None,
+    ):
         self.known = known
         self.clock = clock or Clock()
         self.on_change = on_change
@@ -203,8 +209,9 @@ class ConsoleSession:
                         raise LoginError(f"no server answers (tried {', '.join(tried)})")
                     next_target = others[0]
                 if kind == "unreachable":
-                    self._notify("paused", f"{target} {why}: trying {next_target} in about "
-                                           f"{UNREACHABLE_PAUSE_S:.0f} seconds")
+                    self._notify(
+                        "paused", f"{target} {why}: trying {next_target} in about {UNREACHABLE_PAUSE_S:.0f} seconds"
+                    )
                 if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
                 target = next_target
@@ -243,12 +250,17 @@ class ConsoleSession:
                 # Amy's case: the selector still showed this server as the active one, so
                 # the console sees its connection fail, pauses, then goes to the other.
                 why = f"is no longer the active server (it is the {role or 'standby'} now)"
-                self._notify("paused", f"{target} {why}: the connection failed; "
-                                       f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds")
+                self._notify(
+                    "paused",
+                    f"{target} {why}: the connection failed; "
+                    f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds",
+                )
                 return "stale", body["active"], why
             why = f"is the {role or 'standby'} server"
-            self._notify("redirected", f"{target} {why}: the login was "
-                                       f"refused and redirected to the active server {body['active']}")
+            self._notify(
+                "redirected",
+                f"{target} {why}: the login was refused and redirected to the active server {body['active']}",
+            )
             return "redirected", body["active"], why
         if reply.status in (409, 503):
             # Transitioning, or a standby that knows no active yet: like a server
@@ -281,8 +293,9 @@ class ConsoleSession:
         c = self._client
         replies = [await c.get(p) for p in ("/api/v1/channels", "/api/v1/vtgs", "/api/v1/incidents")]
         if all(r.ok for r in replies):
-            config = Configuration(replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"],
-                                   source=self.server)
+            config = Configuration(
+                replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"], source=self.server
+            )
             if config != self.config:  # the same again (the events socket's hello, say): nothing to redraw
                 self.config = config
                 self._notify()
@@ -338,8 +351,11 @@ class ConsoleSession:
 
     def _go_offline(self) -> None:
         self._set_state(State.OFFLINE)
-        self._notify("offline", f"offline: the connection to {self.server} is lost. The console keeps working "
-                                "with the last configuration and reconnects automatically")
+        self._notify(
+            "offline",
+            f"offline: the connection to {self.server} is lost. The console keeps working "
+            "with the last configuration and reconnects automatically",
+        )
         self._spawn(self._reconnect())
 
     async def _reconnect(self) -> None:
@@ -455,8 +471,9 @@ class ConsoleSession:
             raise UploadError("offline: the upload waits until the connection to the active server is back")
         path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files?name={quote(name, safe='')}"
         try:
-            reply = await client.request("POST", path, data=content, headers={"Content-Type": content_type},
-                                         timeout_s=UPLOAD_TIMEOUT_S)
+            reply = await client.request(
+                "POST", path, data=content, headers={"Content-Type": content_type}, timeout_s=UPLOAD_TIMEOUT_S
+            )
         except Unreachable as exc:
             raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
         body = reply.body if isinstance(reply.body, dict) else {}
@@ -497,8 +514,12 @@ class ConsoleSession:
                 except Unreachable:
                     continue
             if reply.ok and isinstance(reply.body, dict):
-                self.known.update([e for e in reply.body.get("servers", [])
-                                   if self.known.get(e.get("address")) is None
-                                   or self.known.get(e["address"]).role is None])
+                self.known.update(
+                    [
+                        e
+                        for e in reply.body.get("servers", [])
+                        if self.known.get(e.get("address")) is None or self.known.get(e["address"]).role is None
+                    ]
+                )
         self.known.save()
         self._notify()

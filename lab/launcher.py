@@ -59,16 +59,18 @@ class PopenLauncher:
 
     def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
         with open(stderr, "ab") as err:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                    env=env, start_new_session=True)
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True
+            )
 
 
 POPEN = PopenLauncher()
 _default: Launcher = POPEN
 
 
-def spawn(argv: list[str], *, stderr: Path, env: dict[str, str] | None = None,
-          launcher: Launcher | None = None) -> Child:
+def spawn(
+    argv: list[str], *, stderr: Path, env: dict[str, str] | None = None, launcher: Launcher | None = None
+) -> Child:
     """Start ``argv`` with ``launcher`` (default: the one ``use`` set, else ``POPEN``)."""
     sys.audit(AUDIT_EVENT, argv)
     return (launcher or _default).spawn(argv, stderr=stderr, env=env)
@@ -115,8 +117,9 @@ class ZygoteLauncher:
             with theirs:
                 # Its own session: a Ctrl-C in the terminal stops the test run, which then
                 # stops its servers; the zygote ends when this process closes the socket.
-                self._zygote = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
-                                                start_new_session=True)
+                self._zygote = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()], start_new_session=True
+                )
         except BaseException:
             ours.close()
             raise
@@ -125,8 +128,13 @@ class ZygoteLauncher:
     def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
         if argv[:2] != [sys.executable, "-m"] or len(argv) < 3:
             return POPEN.spawn(argv, stderr=stderr, env=env)
-        request = {"module": argv[2], "args": argv[3:], "env": dict(os.environ if env is None else env),
-                   "cwd": os.getcwd(), "stderr": str(Path(stderr).resolve())}
+        request = {
+            "module": argv[2],
+            "args": argv[3:],
+            "env": dict(os.environ if env is None else env),
+            "cwd": os.getcwd(),
+            "stderr": str(Path(stderr).resolve()),
+        }
         with self._lock:
             self._ensure_started()
             self._control.send(json.dumps(request).encode())

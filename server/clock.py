@@ -38,8 +38,10 @@ def check_time_scale(scale: object) -> float:
         raise TypeError(f"time scale must be a number, not {type(scale).__name__}")
     value = float(scale)
     if not math.isfinite(value) or not MIN_EXCLUSIVE_TIME_SCALE < value <= MAX_TIME_SCALE:
-        raise ValueError(f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g} "
-                         f"(real seconds per emulated second), not {scale!r}")
+        raise ValueError(
+            f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g} "
+            f"(real seconds per emulated second), not {scale!r}"
+        )
     return value
 
 
@@ -63,8 +65,13 @@ class Clock:
     the clock is anchored on ``epoch`` (emulated UTC equals real UTC at the epoch).
     """
 
-    def __init__(self, time_scale: float = 1.0, epoch: float | None = None, offset_s: float = 0.0,
-                 anchor_emulated: float | None = None):
+    def __init__(
+        self,
+        time_scale: float = 1.0,
+        epoch: float | None = None,
+        offset_s: float = 0.0,
+        anchor_emulated: float | None = None,
+    ):
         scale = check_time_scale(time_scale)
         self.epoch = time.time() if epoch is None else float(epoch)
         #: emulated seconds added by NTP settings or ``date -s`` (the lab's clock offset)
@@ -153,6 +160,7 @@ class Clock:
             return loop.time() + self._real_delay_until(deadline)
 
         async with asyncio.timeout_at(real_deadline()) as timeout:
+
             def rescaled() -> None:
                 if not timeout.expired():
                     with contextlib.suppress(RuntimeError):  # left the block meanwhile

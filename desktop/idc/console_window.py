@@ -37,8 +37,12 @@ from ipics_desktop.shared.bridge import NoticeBridge
 from ipics_desktop.shared.style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
 from ipics_desktop.shared.thumbnails import Thumbnails
 
-STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
-               State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Logged out", IDLE)}
+STATE_WORDS = {
+    State.ONLINE: ("Online", ONLINE),
+    State.OFFLINE: ("Offline - reconnecting", OFFLINE),
+    State.CONNECTING: ("Connecting", OFFLINE),
+    State.LOGGED_OUT: ("Logged out", IDLE),
+}
 BANNER_NOTICES = ("online", "offline", "reconnected", "redirected", "paused", "error")
 
 
@@ -207,14 +211,18 @@ class ConsoleWindow(QMainWindow):
             self.incident_files.addItem("No photos or videos yet.")
 
     def _add_file_item(self, incident_id: str, f: dict) -> None:
-        kind = "photo" if f["content_type"].startswith("image/") else (
-            "video" if f["content_type"].startswith("video/") else "file")
+        kind = (
+            "photo"
+            if f["content_type"].startswith("image/")
+            else ("video" if f["content_type"].startswith("video/") else "file")
+        )
         size = f"{f['size'] / 1024:.0f} KB"
         item = QListWidgetItem(f"{f['name']}  ({kind}, {size}, from {f.get('uploaded_by', '?')})")
         item.setData(Qt.ItemDataRole.UserRole, f["id"])
         if not f.get("available", True):
-            item.setText(f"{f['name']}  ({kind}): not on this server; it did not replicate before the "
-                         "failover, upload it again")
+            item.setText(
+                f"{f['name']}  ({kind}): not on this server; it did not replicate before the failover, upload it again"
+            )
             item.setForeground(Qt.GlobalColor.darkRed)
         elif kind == "photo":
             icon = self.thumbnails.icon(f["id"], lambda: self.session.file_content(incident_id, f["id"]))
@@ -234,8 +242,9 @@ class ConsoleWindow(QMainWindow):
         self.status_connection.setStyleSheet(f"color: {colour}; font-weight: bold; padding: 0 8px;")
 
     def _render_now_talking(self) -> None:
-        talking = [(row.name, self.floor.talker(row.group_id)) for row in self.rows.values()
-                   if self.floor.talker(row.group_id)]
+        talking = [
+            (row.name, self.floor.talker(row.group_id)) for row in self.rows.values() if self.floor.talker(row.group_id)
+        ]
         text = ", ".join(f"{who} on {name}" for name, who in talking)
         self.now_talking.setText(f"Talking: {text}" if text else "Nobody is talking")
         self.now_talking.setStyleSheet(f"color: {TALKING if text else IDLE}; font-weight: bold; font-size: 11pt;")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from ipics_server.clock import Clock
 from PySide6.QtCore import QObject, Signal
 
 from ipics_clients.credentials import Credentials
@@ -21,14 +20,16 @@ from ipics_clients.tasks import Tasks
 from ipics_desktop.idc.console_window import ConsoleWindow
 from ipics_desktop.idc.login_dialog import LoginDialog
 from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_server.clock import Clock
 
 
 class Idc(QObject):
     #: the console was closed (dialog cancelled, or window closed and logged out)
     closed = Signal()
 
-    def __init__(self, known: KnownServers, credentials: Credentials, *, clock: Clock | None = None,
-                 floor: Floor | None = None):
+    def __init__(
+        self, known: KnownServers, credentials: Credentials, *, clock: Clock | None = None, floor: Floor | None = None
+    ):
         super().__init__()
         self.floor = floor or Floor()
         self.session = ConsoleSession(known, clock=clock)
@@ -67,8 +68,7 @@ class Idc(QObject):
             return
         self.window.hide()
         self.dialog.refresh_selector(self.session.known.active())
-        self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown "
-                                               "in the selector.")
+        self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown in the selector.")
         self.start()
 
     def close(self) -> None:

@@ -270,8 +270,7 @@ class PhoneWindow(QWidget):
         button.setChecked(receiver.enabled)
         button.setAutoDefault(False)
         button.setAccessibleName("Web access")
-        button.setToolTip("Web access: lets an IPICS server push pages to this phone "
-                          "(the new active after a failover)")
+        button.setToolTip("Web access: lets an IPICS server push pages to this phone (the new active after a failover)")
         button.toggled.connect(self._on_web_access_toggled)
         button.installEventFilter(self)
         self._top_row.insertWidget(0, button)
@@ -292,7 +291,8 @@ class PhoneWindow(QWidget):
         on = self.receiver is not None and self.receiver.enabled
         self.web_access_button.setText("Web access: on" if on else "Web access: off")
         self.web_access_button.setAccessibleDescription(
-            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone")
+            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone"
+        )
 
     # ------------------------------------------------------------- keys
     # The browser holds the rules (``PhoneBrowser``, ``phone_keys``): what a key does
@@ -646,8 +646,11 @@ QLabel[row="true"][highlighted="true"] { background: #285f8f; color: white; }
 QLabel#phoneScreenText { color: #0d1a26; font-size: 11pt; padding: 4px 8px; background: #e8eef3; }
 QScrollArea#phoneScreenTextArea, QScrollArea#phoneScreenTextArea > QWidget > QWidget { background: #e8eef3; }
 QScrollArea#phoneScreenTextArea QScrollBar:vertical { width: 6px; background: #d5dee6; margin: 0; }
-QScrollArea#phoneScreenTextArea QScrollBar::handle:vertical { background: #285f8f; border-radius: 3px; min-height: 24px; }
-QScrollArea#phoneScreenTextArea QScrollBar::add-line, QScrollArea#phoneScreenTextArea QScrollBar::sub-line { height: 0; }
+QScrollArea#phoneScreenTextArea QScrollBar::handle:vertical {
+    background: #285f8f; border-radius: 3px; min-height: 24px;
+}
+QScrollArea#phoneScreenTextArea QScrollBar::add-line,
+QScrollArea#phoneScreenTextArea QScrollBar::sub-line { height: 0; }
 QLabel#phoneScreenStatus {
     background: #cfd9e2; color: #1c2630; font-size: 9pt; padding: 3px 8px; border-top: 1px solid #aebdca;
 }

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from ipics_server.dial.engine import SYSTEM_NUMBER
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,6 +43,7 @@ from ipics_clients.tasks import InOrder, Tasks
 from ipics_clients.telephone import State, Telephone
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_server.dial.engine import SYSTEM_NUMBER
 
 #: how many of the voice menu's last prompts the panel shows
 HEARD_LINES = 4
@@ -132,8 +132,13 @@ class TelephonePanel(QWidget):
         lcd_layout.addWidget(rule)
         lcd_layout.addWidget(self.heard_label)
 
-        self.keypad = Keypad(prefix="telephoneKey", key_size=QSize(72, 44), spacing=QSize(10, 8),
-                             tooltip="Tone {key} (key {key} on the keyboard)", shortcuts=True)
+        self.keypad = Keypad(
+            prefix="telephoneKey",
+            key_size=QSize(72, 44),
+            spacing=QSize(10, 8),
+            tooltip="Tone {key} (key {key} on the keyboard)",
+            shortcuts=True,
+        )
         self.keypad.key_clicked.connect(self.press_key)
         self.keys = self.keypad.keys
 
@@ -150,8 +155,9 @@ class TelephonePanel(QWidget):
 
         self.auto_answer = QCheckBox("A&uto-answer incoming calls", objectName="telephoneAutoAnswer")
         self.auto_answer.setAccessibleName("Auto-answer incoming calls")
-        self.auto_answer.setToolTip("A dial-out call from IPICS is picked up at once, as by a person "
-                                    "waiting at the telephone")
+        self.auto_answer.setToolTip(
+            "A dial-out call from IPICS is picked up at once, as by a person waiting at the telephone"
+        )
         self.auto_answer.setChecked(telephone.auto_answer)
         self.auto_answer.toggled.connect(self._on_auto_answer_toggled)
 
@@ -234,8 +240,18 @@ class TelephonePanel(QWidget):
 
     def text(self) -> str:
         """What the panel shows, as plain lines (for screen readers and tests)."""
-        return "\n".join(filter(None, (self.number_label.text(), self.state_label.text(), self.display_label.text(),
-                                       self.details_label.text(), self.heard_label.text())))
+        return "\n".join(
+            filter(
+                None,
+                (
+                    self.number_label.text(),
+                    self.state_label.text(),
+                    self.display_label.text(),
+                    self.details_label.text(),
+                    self.heard_label.text(),
+                ),
+            )
+        )
 
     def closeEvent(self, event) -> None:
         self.tasks.cancel_all()

@@ -35,8 +35,17 @@ class ClientActionFailed(Exception):
 class ScenarioClient:
     """One user's headless IDC.  ``heard`` counts audio frames per (group, talker)."""
 
-    def __init__(self, user: str, profile_dir: Path, *, urls: list[str], names: dict[str, str], clock,
-                 media_url: str | None, on_event: Callable[[str], None]):
+    def __init__(
+        self,
+        user: str,
+        profile_dir: Path,
+        *,
+        urls: list[str],
+        names: dict[str, str],
+        clock,
+        media_url: str | None,
+        on_event: Callable[[str], None],
+    ):
         self.user = user
         self._names = names  # server address -> "primary" | "secondary"
         self._on_event = on_event
@@ -142,8 +151,9 @@ class ScenarioClient:
             raise ClientActionFailed("this lab has no media router: push-to-talk is not available")
         group = self.channel_id(channel)
         if group is None:
-            raise ClientActionFailed(f"{self.user}'s console has no channel {channel} "
-                                     f"(it shows {', '.join(self.channel_names()) or 'none'})")
+            raise ClientActionFailed(
+                f"{self.user}'s console has no channel {channel} (it shows {', '.join(self.channel_names()) or 'none'})"
+            )
         return group
 
     def _join_talk_groups(self) -> None:

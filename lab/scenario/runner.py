@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ipics_lab.trainer.actions import ActionRefused, Actions
-from ipics_server.clock import Clock
-
 from ipics_lab.scenario.checks import Context, check
 from ipics_lab.scenario.clients import ClientActionFailed, ScenarioClient, close_all
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario, Step
 from ipics_lab.scenario.report import ScenarioReport, StepReport
+from ipics_lab.trainer.actions import ActionRefused, Actions
+from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.trainer.scenario")
 
@@ -64,8 +63,12 @@ class ScenarioRunner:
         self.on_step = on_step
         self.actions = Actions(lab.pair, lab.timeline)
         self.clients: dict[str, ScenarioClient] = {}
-        self.report = ScenarioReport(scenario.name, False, [StepReport(s.index, s.say, s.action_text())
-                                                            for s in scenario.steps], title=scenario.title)
+        self.report = ScenarioReport(
+            scenario.name,
+            False,
+            [StepReport(s.index, s.say, s.action_text()) for s in scenario.steps],
+            title=scenario.title,
+        )
         self._steps_task: asyncio.Task | None = None
         self._cancel_asked = False
 
@@ -174,8 +177,9 @@ class ScenarioRunner:
     async def _client_action(self, do: str, p: dict) -> str:
         if do == "login":
             client = self.clients.get(p["user"]) or self._new_client(p["user"])
-            return await client.login(p["server"], self.lab.users_password, dict(zip(("primary", "secondary"),
-                                                                                      self.lab.urls, strict=True)))
+            return await client.login(
+                p["server"], self.lab.users_password, dict(zip(("primary", "secondary"), self.lab.urls, strict=True))
+            )
         if do == "logout":
             return await self.clients[p["user"]].logout()
         if do == "ptt-press":
@@ -197,10 +201,14 @@ class ScenarioRunner:
     def _new_client(self, user: str) -> ScenarioClient:
         urls = self.lab.urls
         client = ScenarioClient(
-            user, Path(self.lab.root) / PROFILES / user, urls=urls,
-            names=dict(zip(urls, ("primary", "secondary"), strict=True)), clock=self.lab.clock,
+            user,
+            Path(self.lab.root) / PROFILES / user,
+            urls=urls,
+            names=dict(zip(urls, ("primary", "secondary"), strict=True)),
+            clock=self.lab.clock,
             media_url=self.lab.router.url if self.lab.router is not None else None,
-            on_event=lambda text: self._note("client", text))
+            on_event=lambda text: self._note("client", text),
+        )
         self.clients[user] = client
         return client
 

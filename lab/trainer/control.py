@@ -104,8 +104,9 @@ async def ask(root: Path, do: str, server: str, timeout_s: float = ANSWER_TIMEOU
     try:
         reader, writer = await asyncio.open_unix_connection(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
-        raise NotRunning(f"no lab is running in {root} (start one with ipics-lab up, "
-                         "or pass the lab's --lab-dir)") from None
+        raise NotRunning(
+            f"no lab is running in {root} (start one with ipics-lab up, or pass the lab's --lab-dir)"
+        ) from None
     try:
         writer.write(json.dumps({"do": do, "server": server}).encode() + b"\n")
         await writer.drain()

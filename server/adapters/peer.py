@@ -14,7 +14,8 @@ import hashlib
 import logging
 import socket
 import ssl
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 from cryptography import x509
@@ -38,8 +39,14 @@ class LinkCut(Unreachable):
 
 
 class PeerLink:
-    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef] = (), *,
-                 handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S):
+    def __init__(
+        self,
+        identity: ServerIdentity,
+        host: str,
+        routes: Iterable[web.RouteDef] = (),
+        *,
+        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+    ):
         self.identity = identity
         self.handshake_timeout_s = handshake_timeout_s
         self.host = host
@@ -113,8 +120,13 @@ class PeerLink:
         app.add_routes(self._routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = _PeerSite(runner, self.host, self.port, ssl_context=self.identity.server_context(self._partner_pem),
-                         handshake_timeout_s=self.handshake_timeout_s)
+        site = _PeerSite(
+            runner,
+            self.host,
+            self.port,
+            ssl_context=self.identity.server_context(self._partner_pem),
+            handshake_timeout_s=self.handshake_timeout_s,
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -163,9 +175,8 @@ class PeerLink:
         ctx.verify_mode = ssl.CERT_NONE
         ctx.load_cert_chain(self.identity.cert_path, self.identity.key_path)
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._partner_host, self.port, ssl=ctx), 3)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self._partner_host, self.port, ssl=ctx), 3)
+        except (TimeoutError, OSError, ssl.SSLError):
             return None
         try:
             der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
@@ -175,17 +186,22 @@ class PeerLink:
             return None
         presented = x509.load_der_x509_certificate(der)
         pinned = x509.load_pem_x509_certificate(self._partner_pem.encode())
-        if presented.not_valid_after_utc <= dt.datetime.now(dt.timezone.utc):
-            return (f"partner certificate expired on {presented.not_valid_after_utc:%Y-%m-%d}: delete the HA "
-                    "trust and establish it again with renewed certificates")
-        if presented.public_key() != pinned.public_key() or hashlib.sha256(der).hexdigest() != \
-                self._partner_fingerprint:
+        if presented.not_valid_after_utc <= dt.datetime.now(dt.UTC):
+            return (
+                f"partner certificate expired on {presented.not_valid_after_utc:%Y-%m-%d}: delete the HA "
+                "trust and establish it again with renewed certificates"
+            )
+        if (
+            presented.public_key() != pinned.public_key()
+            or hashlib.sha256(der).hexdigest() != self._partner_fingerprint
+        ):
             return "partner presented an unknown certificate, not the one pinned at trust"
         return None
 
     # -- calls ----------------------------------------------------------------------------
-    async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
-                   data: Any = None) -> Reply:
+    async def call(
+        self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0, data: Any = None
+    ) -> Reply:
         if self.cut_outbound:
             raise LinkCut("the peer link is cut (outbound)")
         if self._client is None:
@@ -208,13 +224,20 @@ class _PeerSite(web.TCPSite):
     """A TLS listener whose unfinished handshakes are dropped after ``handshake_timeout_s``
     (aiohttp's ``TCPSite`` leaves asyncio's 60 s)."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, *, ssl_context: ssl.SSLContext,
-                 handshake_timeout_s: float):
+    def __init__(
+        self, runner: web.AppRunner, host: str, port: int, *, ssl_context: ssl.SSLContext, handshake_timeout_s: float
+    ):
         super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         self._handshake_timeout_s = handshake_timeout_s
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with the runner
         self._server = await asyncio.get_running_loop().create_server(
-            self._runner.server, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,
-            reuse_address=self._reuse_address, ssl_handshake_timeout=self._handshake_timeout_s)
+            self._runner.server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            ssl_handshake_timeout=self._handshake_timeout_s,
+        )

@@ -16,9 +16,10 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from ..core.records import Record
 
@@ -158,8 +159,18 @@ class Store:
         """Commit one record; with ``log`` also append it to the transaction log."""
         return await self._run(self._write, record, log)
 
-    async def upsert(self, table: str, key: str, value: dict | None, *, updated_at: float, origin: str,
-                     log: bool, unique_name: str | None = None, create_only: bool = False) -> Record:
+    async def upsert(
+        self,
+        table: str,
+        key: str,
+        value: dict | None,
+        *,
+        updated_at: float,
+        origin: str,
+        log: bool,
+        unique_name: str | None = None,
+        create_only: bool = False,
+    ) -> Record:
         """Write the next version of a record (version read and bumped on the store thread).
 
         With ``unique_name`` the value gets ``name_key`` and the write is refused with
@@ -173,7 +184,8 @@ class Store:
                 value["name_key"] = unique_name
                 taken = self._db.execute(
                     "SELECT 1 FROM records WHERE tbl=? AND json_extract(value, '$.name_key')=? AND key<>?",
-                    (table, unique_name, key)).fetchone()
+                    (table, unique_name, key),
+                ).fetchone()
                 if taken:
                     raise NameTaken(unique_name)
             old = self._get(table, key)
@@ -214,8 +226,14 @@ class Store:
                 if (current.version if current else None) != expected:
                     continue
                 if current is not None:
-                    record = Record(record.table, record.key, record.value, record.updated_at,
-                                    record.origin, max(record.version, current.version + 1))
+                    record = Record(
+                        record.table,
+                        record.key,
+                        record.value,
+                        record.updated_at,
+                        record.origin,
+                        max(record.version, current.version + 1),
+                    )
                 self._write(record, log=True)
                 written.add(record.id)
             return written
@@ -237,9 +255,7 @@ class Store:
         """Every record and the transaction-log position they include, consistently."""
 
         def _snap():
-            rows = self._db.execute(
-                "SELECT tbl, key, value, updated_at, origin, version FROM records"
-            ).fetchall()
+            rows = self._db.execute("SELECT tbl, key, value, updated_at, origin, version FROM records").fetchall()
             return [_row_to_record(r) for r in rows], self._last_seq()
 
         return await self._run(_snap)

@@ -86,8 +86,14 @@ class OutCall:
 
 
 class DialEngine:
-    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None,
-                 pstn: PstnDirectory | None = None):
+    def __init__(
+        self,
+        data: DataService,
+        dial_login: DialLogin,
+        *,
+        media: PhoneMedia | None = None,
+        pstn: PstnDirectory | None = None,
+    ):
         self.data = data
         self.engine = data.engine
         self.clock = data.clock
@@ -142,7 +148,7 @@ class DialEngine:
             except (ValueError, AttributeError):
                 key = None
             if not isinstance(key, str) or key not in DTMF:
-                await call.send({"error": "send telephone events as {\"dtmf\": one of 0-9 * #}"})
+                await call.send({"error": 'send telephone events as {"dtmf": one of 0-9 * #}'})
                 continue
             if not call.keys.full():
                 call.keys.put_nowait(key)
@@ -200,8 +206,7 @@ class DialEngine:
     async def _on_group(self, call: Call, group: dict) -> None:
         call.group = group
         await call.send({"state": "joined", "group": group["name"], "kind": group["kind"], "id": group["id"]})
-        await call.say(f"You are on {group['name']}. Press star to talk, pound to stop talking, "
-                       "zero for the list.")
+        await call.say(f"You are on {group['name']}. Press star to talk, pound to stop talking, zero for the list.")
         while True:
             key = await self._key(call)
             if key == "*":
@@ -234,8 +239,9 @@ class DialEngine:
         if record is None or record.deleted:
             return []
         user = record.value
-        return ([{**c, "kind": "channel"} for c in await self.data.channels_for(user)]
-                + [{**v, "kind": "vtg"} for v in await self.data.vtgs_for(user)])
+        return [{**c, "kind": "channel"} for c in await self.data.channels_for(user)] + [
+            {**v, "kind": "vtg"} for v in await self.data.vtgs_for(user)
+        ]
 
     async def _entry(self, call: Call) -> str:
         """Digits up to the pound key."""
@@ -295,9 +301,13 @@ class DialEngine:
         """The VTG with each dial-out participant's state on this server."""
         if not vtg.get("dial_out"):
             return vtg
-        return {**vtg, "dial_out": [
-            {**p, "status": "connected" if (vtg["id"], p["number"]) in self.out_calls else "disconnected"}
-            for p in vtg["dial_out"]]}
+        return {
+            **vtg,
+            "dial_out": [
+                {**p, "status": "connected" if (vtg["id"], p["number"]) in self.out_calls else "disconnected"}
+                for p in vtg["dial_out"]
+            ],
+        }
 
     async def _hang_up_out_calls(self) -> None:
         for call in list(self.out_calls.values()):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
@@ -49,8 +50,11 @@ class FileReplication:
             records = await s.store.table("files")
             # One pass of stat calls, off the loop; then oldest first.
             missing = await asyncio.to_thread(
-                lambda: sorted((r for r in records if r.key not in self.unavailable
-                                and not s.files.exists(r.key)), key=lambda r: r.updated_at))
+                lambda records=records: sorted(
+                    (r for r in records if r.key not in self.unavailable and not s.files.exists(r.key)),
+                    key=lambda r: r.updated_at,
+                )
+            )
             if not missing:
                 return
             for r in missing:
@@ -68,8 +72,11 @@ class FileReplication:
                     continue
                 if not reply.ok:
                     return
-                await s.files.write(r.key, base64.b64decode(reply.body["content"]),
-                                    mtime=r.value.get("uploaded_at") if r.value else None)
+                await s.files.write(
+                    r.key,
+                    base64.b64decode(reply.body["content"]),
+                    mtime=r.value.get("uploaded_at") if r.value else None,
+                )
 
     async def copy_from_partner(self, file_id: str) -> None:
         """Configure's merge: a file record from the partner brings its content along."""
@@ -78,8 +85,9 @@ class FileReplication:
         except Unreachable:
             return
         if reply.ok:
-            await self.state.files.write(file_id, base64.b64decode(reply.body["content"]),
-                                         mtime=reply.body.get("mtime"))
+            await self.state.files.write(
+                file_id, base64.b64decode(reply.body["content"]), mtime=reply.body.get("mtime")
+            )
 
     async def for_partner(self, file_id: str) -> dict[str, Any] | None:
         """A file's content and mtime for the partner, or None if this server lacks it."""

@@ -40,8 +40,9 @@ def _sample(n: int) -> int:
     t = n / SAMPLE_RATE
     # The phase is the integral of the gliding pitch, in closed form, so any frame can
     # be computed on its own and the glide has no clicks.
-    phase = BASE_PITCH_HZ * t - sum(dev / (2 * math.pi * rate) * math.cos(2 * math.pi * rate * t)
-                                    for dev, rate in GLIDES)
+    phase = BASE_PITCH_HZ * t - sum(
+        dev / (2 * math.pi * rate) * math.cos(2 * math.pi * rate * t) for dev, rate in GLIDES
+    )
     voice = sum(a * math.sin(2 * math.pi * (k + 1) * phase) for k, a in enumerate(HARMONICS))
     envelope = FLOOR_LEVEL + (1 - FLOOR_LEVEL) * math.sin(math.pi * SYLLABLE_HZ * t) ** 2
     return round(PEAK * envelope * voice / sum(HARMONICS))
@@ -100,7 +101,7 @@ def pitch_hz(payload: bytes) -> tuple[float, float] | None:
     best_lag, best = 0, 0.0
     for lag in range(min_lag, max_lag + 1):
         a, b = x[: n - lag], x[lag:]
-        num = sum(p * q for p, q in zip(a, b))
+        num = sum(p * q for p, q in zip(a, b, strict=True))
         den = math.sqrt(sum(p * p for p in a) * sum(q * q for q in b))
         if den and num / den > best:
             best, best_lag = num / den, lag

@@ -65,8 +65,13 @@ PUSHES_AT_ONCE = 20
 EXECUTE_URL_HEADER = "X-Lab-Phone-Execute-URL"
 EXECUTE_AUTH_HEADER = "X-Lab-Phone-Execute-Auth"
 
-EXIT, BACK, UPDATE, SELECT, SERVICES = "SoftKey:Exit", "SoftKey:Back", "SoftKey:Update", "SoftKey:Select", \
-    "Init:Services"
+EXIT, BACK, UPDATE, SELECT, SERVICES = (
+    "SoftKey:Exit",
+    "SoftKey:Back",
+    "SoftKey:Update",
+    "SoftKey:Select",
+    "Init:Services",
+)
 
 
 class PhoneMedia(Protocol):
@@ -135,9 +140,11 @@ class PhoneService:
             await self.data.write("phone_sessions", _key_of(previous), None)
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        await self.data.write("phone_sessions", _key_of(token), {
-            "username": user["username"], "created_at": now, "last_active": now,
-            **_execute_target(request)})
+        await self.data.write(
+            "phone_sessions",
+            _key_of(token),
+            {"username": user["username"], "created_at": now, "last_active": now, **_execute_target(request)},
+        )
         log.info("phone login: %s", user["username"])
         response = await self.menu(request, {"username": user["username"], "role": user["role"]})
         _set_cookie(response, token)
@@ -153,17 +160,28 @@ class PhoneService:
         prompt = "Select a channel or VTG" if items else "No channels or VTGs assigned"
         if len(items) > xml.MENU_ITEMS_MAX:
             prompt = f"First {xml.MENU_ITEMS_MAX} of {len(items)}"
-        body = xml.menu("IPICS", prompt, items, (
-            _key("Select", SELECT, 1), _key("Update", UPDATE, 2), _key("Logout", self._url(request, "/logout"), 3),
-            _key("Exit", EXIT, 4)))
+        body = xml.menu(
+            "IPICS",
+            prompt,
+            items,
+            (
+                _key("Select", SELECT, 1),
+                _key("Update", UPDATE, 2),
+                _key("Logout", self._url(request, "/logout"), 3),
+                _key("Exit", EXIT, 4),
+            ),
+        )
         return _xml(body)
 
     async def talk(self, request: web.Request, session: dict) -> web.Response:
         group_id = request.query.get("group", "")
         group = await self._group(session, group_id)
         if group is None:
-            return _text("IPICS", "This channel or VTG is not assigned to you (any more): press Update "
-                         "on the list", keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)))
+            return _text(
+                "IPICS",
+                "This channel or VTG is not assigned to you (any more): press Update on the list",
+                keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)),
+            )
         me = session["username"]
         status = ""
         let_go = False
@@ -175,8 +193,9 @@ class PhoneService:
                 self._talking[(group_id, me)] = self.clock.now()  # the phone is still there
             if ptt == "down":
                 granted = await self.media.press(group_id, me)
-                status = ("You are talking." if granted
-                          else f"{self.media.talker(group_id) or 'Someone'} holds the floor.")
+                status = (
+                    "You are talking." if granted else f"{self.media.talker(group_id) or 'Someone'} holds the floor."
+                )
                 if granted:
                     self._hold(group_id, me)
             elif ptt == "up":
@@ -188,12 +207,21 @@ class PhoneService:
             # this answer; the floor was this user's, and it has just been let go.
             talker = None
         if not status:
-            status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
-                      else "Idle. Hold Talk to speak.")
+            status = (
+                "You are talking." if talker == me else f"Talking: {talker}" if talker else "Idle. Hold Talk to speak."
+            )
         here = f"{self._url(request, '/talk')}?{urlencode({'group': group_id})}"
-        body = xml.text(group["name"], group["kind"], status, (
-            _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"), _key("Update", UPDATE, 2),
-            _key("Back", BACK, 3), _key("Exit", EXIT, 4)))
+        body = xml.text(
+            group["name"],
+            group["kind"],
+            status,
+            (
+                _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"),
+                _key("Update", UPDATE, 2),
+                _key("Back", BACK, 3),
+                _key("Exit", EXIT, 4),
+            ),
+        )
         response = _xml(body)
         # The automatic reload is marked so it does not count as a key press.
         response.headers["Refresh"] = f"{TALK_REFRESH_S}; url={here}&auto=1"
@@ -257,8 +285,11 @@ class PhoneService:
         if "session" in query:
             token = query["session"]
             record = await self.data.store.get("phone_sessions", _key_of(token))
-            ok = record is not None and not record.deleted and \
-                self.clock.now() - record.value["last_active"] <= IDLE_LOGOUT_S
+            ok = (
+                record is not None
+                and not record.deleted
+                and self.clock.now() - record.value["last_active"] <= IDLE_LOGOUT_S
+            )
             return token if ok else None
         ticket = query.get("ticket", "")
         for record in await self.data.store.table("phone_sessions"):
@@ -293,8 +324,11 @@ class PhoneService:
     # --------------------------------------------------------------------- HA
     def _refuse_unless_active(self, request: web.Request) -> web.Response | None:
         if not self.data.services.running("tomcat"):
-            return _text("IPICS", "The IPICS service is not running on this server. Open Services and "
-                         "choose the other IPICS server.", keys=(_key("Services", SERVICES, 1), _key("Exit", EXIT, 2)))
+            return _text(
+                "IPICS",
+                "The IPICS service is not running on this server. Open Services and choose the other IPICS server.",
+                keys=(_key("Services", SERVICES, 1), _key("Exit", EXIT, 2)),
+            )
         if self.engine.accepts_writes:
             return None
         active = self.engine.active_address()
@@ -306,10 +340,16 @@ class PhoneService:
             else:
                 target = f"{active}{request.path_qs}"
             raise web.HTTPFound(target)
-        what = ("is becoming the active server: try again shortly" if self.engine.role == Role.TRANSITIONING
-                else "is not the active server and cannot reach it")
-        return _text("IPICS", f"This IPICS server {what}. Open Services and choose the other IPICS server.",
-                     keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)))
+        what = (
+            "is becoming the active server: try again shortly"
+            if self.engine.role == Role.TRANSITIONING
+            else "is not the active server and cannot reach it"
+        )
+        return _text(
+            "IPICS",
+            f"This IPICS server {what}. Open Services and choose the other IPICS server.",
+            keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)),
+        )
 
     def on_event(self, event: dict) -> None:
         """The server became the active one: push every logged-in phone over.  It
@@ -390,8 +430,11 @@ class PhoneService:
             return False
         ticket = secrets.token_urlsafe(24)
         try:
-            await self.data.write("phone_sessions", key, {
-                **session, "ticket_hash": _key_of(ticket), "ticket_expires": self.clock.now() + TICKET_TTL_S})
+            await self.data.write(
+                "phone_sessions",
+                key,
+                {**session, "ticket_hash": _key_of(ticket), "ticket_expires": self.clock.now() + TICKET_TTL_S},
+            )
         except ApiError:
             return False
         url = f"{self.engine.address}{BASE}/resume?{urlencode({'ticket': ticket, 'next': BASE + '/menu'})}"
@@ -399,8 +442,9 @@ class PhoneService:
         auth = base64.b64encode(f"push:{session['execute_auth']}".encode()).decode()
         async with ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=PUSH_TIMEOUT_S) as phone:
             try:
-                reply = await phone.post(parts.path, data={"XML": xml.execute(url)},
-                                         headers={"Authorization": f"Basic {auth}"})
+                reply = await phone.post(
+                    parts.path, data={"XML": xml.execute(url)}, headers={"Authorization": f"Basic {auth}"}
+                )
             except Unreachable as exc:
                 log.info("IP phone of %s not reachable for the push: %s", session["username"], exc)
                 return False
@@ -427,15 +471,25 @@ class PhoneService:
         characters: every message here fits (a test checks)."""
         # No SoftKeyItems: the phone shows its own Submit and Cancel keys for an input.
         prompt = message or "Enter your user ID and PIN"
-        return _xml(xml.input_screen("IPICS Login", prompt, self._url(request, "/login"), [
-            InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")]))
+        return _xml(
+            xml.input_screen(
+                "IPICS Login",
+                prompt,
+                self._url(request, "/login"),
+                [InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")],
+            )
+        )
 
 
 # ------------------------------------------------------------------------ routes
 #: page -> (view, needs a logged-in phone)
-PAGES = {"": (PhoneService.entry, False), "/login": (PhoneService.login, False),
-         "/menu": (PhoneService.menu, True), "/talk": (PhoneService.talk, True),
-         "/logout": (PhoneService.logout, True)}
+PAGES = {
+    "": (PhoneService.entry, False),
+    "/login": (PhoneService.login, False),
+    "/menu": (PhoneService.menu, True),
+    "/talk": (PhoneService.talk, True),
+    "/logout": (PhoneService.logout, True),
+}
 
 
 def phone_routes() -> list[web.RouteDef]:
@@ -456,8 +510,10 @@ def phone_routes() -> list[web.RouteDef]:
 
 
 #: what a refusal under /phone/ says, by HTTP status
-_REFUSALS = {404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
-             405: "This page cannot be opened that way: a phone opens pages with GET."}
+_REFUSALS = {
+    404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
+    405: "This page cannot be opened that way: a phone opens pages with GET.",
+}
 
 
 @web.middleware
@@ -472,20 +528,27 @@ async def phone_errors(request: web.Request, handler):
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # the redirects to the active, and to the menu after a resume
-        response = _text("IPICS", _REFUSALS.get(exc.status, exc.reason),
-                         keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)), status=exc.status)
+        response = _text(
+            "IPICS",
+            _REFUSALS.get(exc.status, exc.reason),
+            keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)),
+            status=exc.status,
+        )
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except ApiError as exc:
-        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
-                     status=exc.status)
+        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=exc.status)
     except ConnectionResetError:
         raise  # the phone went away: nobody to answer
     except Exception:
         log.exception("phone service error in %s %s", request.method, request.path)
-        return _text("IPICS", "The IPICS service had an error. Try again, or open Services and choose the "
-                     "other IPICS server.", keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=500)
+        return _text(
+            "IPICS",
+            "The IPICS service had an error. Try again, or open Services and choose the other IPICS server.",
+            keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
+            status=500,
+        )
 
 
 # ------------------------------------------------------------------------ helpers
@@ -495,8 +558,9 @@ def _key(name: str, url: str, position: int, *, url_down: str | None = None) -> 
 
 def _xml(body: str, *, status: int = 200) -> web.Response:
     # no-store: a page is one phone's, and its URLs carry the address that phone used
-    return web.Response(text=body, status=status, content_type=xml.CONTENT_TYPE, charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        text=body, status=status, content_type=xml.CONTENT_TYPE, charset="utf-8", headers={"Cache-Control": "no-store"}
+    )
 
 
 def _text(title: str, body: str, *, keys: tuple[SoftKey, ...], status: int = 200) -> web.Response:
@@ -517,7 +581,14 @@ def _execute_target(request: web.Request) -> dict:
     url = request.headers.get(EXECUTE_URL_HEADER, "")
     auth = request.headers.get(EXECUTE_AUTH_HEADER, "")
     parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname != request.remote or parts.path != "/CGI/Execute" or parts.query \
-            or not 16 <= len(auth) <= 128 or not auth.isascii() or not auth.isprintable():
+    if (
+        parts.scheme != "http"
+        or parts.hostname != request.remote
+        or parts.path != "/CGI/Execute"
+        or parts.query
+        or not 16 <= len(auth) <= 128
+        or not auth.isascii()
+        or not auth.isprintable()
+    ):
         return {}
     return {"execute_url": url, "execute_auth": auth}

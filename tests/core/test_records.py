@@ -7,8 +7,11 @@ def r(key, t, value="v", version=1, origin="primary", table="channels"):
 
 def test_merge_newest_timestamp_wins_per_record():
     primary = [r("a", 10, "old a"), r("b", 30, "new b"), r("only-p", 5)]
-    secondary = [r("a", 20, "new a", origin="secondary"), r("b", 25, "old b", origin="secondary"),
-                 r("only-s", 7, origin="secondary")]
+    secondary = [
+        r("a", 20, "new a", origin="secondary"),
+        r("b", 25, "old b", origin="secondary"),
+        r("only-s", 7, origin="secondary"),
+    ]
     merged = merge_newest(primary, secondary)
     assert merged[("channels", "a")].value == {"name": "new a"}
     assert merged[("channels", "b")].value == {"name": "new b"}
@@ -30,14 +33,24 @@ def test_configure_keeps_this_servers_copy_of_the_configuring_administrators_acc
     create it at first start, a moment apart); the primary's copy wins now, whichever
     is newer, and is stamped anew so the secondary adopts it without a discard."""
     users = dict(table="users")
-    mine = [r("ipicsadmin", 10, "primary's", **users), r("ops", 10, "primary's ops", **users),
-            r("dan", 10, "primary's dan", **users)]
-    theirs = [r("ipicsadmin", 11, "secondary's", origin="secondary", **users),
-              r("ops", 12, "secondary's ops", version=4, origin="secondary", **users),
-              r("dan", 12, "secondary's dan", origin="secondary", **users),
-              r("amy", 12, "only there", origin="secondary", **users)]
-    merged = merge_on_configure(mine, theirs, keep_local=[("users", "ipicsadmin"), ("users", "ops"),
-                                                          ("users", "ghost")], now=100, origin="primary")
+    mine = [
+        r("ipicsadmin", 10, "primary's", **users),
+        r("ops", 10, "primary's ops", **users),
+        r("dan", 10, "primary's dan", **users),
+    ]
+    theirs = [
+        r("ipicsadmin", 11, "secondary's", origin="secondary", **users),
+        r("ops", 12, "secondary's ops", version=4, origin="secondary", **users),
+        r("dan", 12, "secondary's dan", origin="secondary", **users),
+        r("amy", 12, "only there", origin="secondary", **users),
+    ]
+    merged = merge_on_configure(
+        mine,
+        theirs,
+        keep_local=[("users", "ipicsadmin"), ("users", "ops"), ("users", "ghost")],
+        now=100,
+        origin="primary",
+    )
     assert merged[("users", "ipicsadmin")].value == {"name": "primary's"}
     ops = merged[("users", "ops")]
     assert (ops.value, ops.updated_at, ops.version, ops.origin) == ({"name": "primary's ops"}, 100, 5, "primary")
