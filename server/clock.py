@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 #: real seconds per emulated second, the bounds every entry point checks
@@ -79,7 +80,7 @@ class Clock:
         emulated = self.epoch if anchor_emulated is None else float(anchor_emulated)
         # monotonic() starts as time.monotonic() / scale, as it always has
         self._rates: list[_Rate] = [_Rate(self.epoch, emulated, 0.0, 0.0, scale)]
-        self._listeners: set[tuple[asyncio.AbstractEventLoop, object]] = set()
+        self._listeners: set[tuple[asyncio.AbstractEventLoop, Callable[[], object]]] = set()
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -181,7 +182,7 @@ class Clock:
             timer.cancel()
 
     @contextlib.contextmanager
-    def _on_rescale(self, loop: asyncio.AbstractEventLoop, callback):
+    def _on_rescale(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> Iterator[None]:
         """Run ``callback`` on ``loop`` at each change of scale while inside the block."""
         entry = (loop, callback)
         self._listeners.add(entry)

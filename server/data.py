@@ -145,7 +145,7 @@ class DataService:
         return next((r for r in await self.store.table("users") if r.key.casefold() == wanted), None)
 
     async def users(self) -> list[dict]:
-        return [public_user(r.value) for r in await self.store.table("users")]
+        return [public_user(r.live_value) for r in await self.store.table("users")]
 
     async def verify_password(self, username: str, password: str) -> dict | None:
         """The user (under its stored name) if the password is right, else None."""
@@ -153,8 +153,8 @@ class DataService:
         if record is None:
             await verify_password_async(password, await self.dummy_hash())
             return None
-        if await verify_password_async(password, record.value["password_hash"]):
-            return record.value
+        if await verify_password_async(password, record.live_value["password_hash"]):
+            return record.live_value
         return None
 
     async def check_password(self, username: str, password: str, client: str, way: str = LOGIN) -> dict | None:
@@ -195,7 +195,7 @@ class DataService:
         for r in await self.store.table("users"):
             if r.value and r.key != username and r.value.get("dial_id") == dial_id:
                 raise conflict(f"user ID {dial_id} is already the dial login of another user")
-        value = {**record.value, "dial_id": dial_id, "pin_hash": await hash_password_async(pin)}
+        value = {**record.live_value, "dial_id": dial_id, "pin_hash": await hash_password_async(pin)}
         await self.write("users", username, value)
         return public_user(value)
 
@@ -242,9 +242,9 @@ class DataService:
         record = await self.store.get("sessions", _token_key(token))
         if record is None or record.deleted:
             return None
-        if self.clock.now() - record.value["created_at"] > SESSION_TTL_S:
+        if self.clock.now() - record.live_value["created_at"] > SESSION_TTL_S:
             return None
-        return record.value
+        return record.live_value
 
     async def logout(self, token: str) -> None:
         """On the active the logout replicates; on a server taking no writes now (the
@@ -260,7 +260,7 @@ class DataService:
         # must see too); on a server going standby (Go Standby) it stays local.
         logged = self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE
         for r in await self.store.table("sessions"):
-            if not admins_only or r.value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
+            if not admins_only or r.live_value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
                 await self.store.upsert(
                     "sessions", r.key, None, updated_at=self.clock.now(), origin=r.origin, log=logged
                 )
@@ -281,13 +281,15 @@ class DataService:
             set()
             if sees_every(user, "channels")
             else {
-                r.value["channel_id"]
+                r.live_value["channel_id"]
                 for r in await self.store.table("assignments")
-                if r.value["username"] == user["username"]
+                if r.live_value["username"] == user["username"]
             }
         )
         channels = [
-            public_record(r.value) for r in await self.store.table("channels") if sees_channel(user, r.key, assigned)
+            public_record(r.live_value)
+            for r in await self.store.table("channels")
+            if sees_channel(user, r.key, assigned)
         ]
         return sorted(channels, key=lambda c: c["name"].casefold())
 
@@ -311,7 +313,7 @@ class DataService:
         """Who has which channel: for those who give channels to users."""
         if not sees_every(user, "assignments"):
             return []
-        return [r.value for r in await self.store.table("assignments")]
+        return [r.live_value for r in await self.store.table("assignments")]
 
     # --------------------------------------------------------------------- listings
     async def listing(self, user: dict, name: str) -> dict[str, dict]:
@@ -337,18 +339,18 @@ class DataService:
 
     async def vtgs_for(self, user: dict) -> list[dict]:
         """The VTGs ``user`` may see (``core/access.py``), by name."""
-        vtgs = [r.value for r in await self.store.table("vtgs") if sees_vtg(user, r.value)]
+        vtgs = [r.live_value for r in await self.store.table("vtgs") if sees_vtg(user, r.live_value)]
         return sorted(vtgs, key=lambda v: v["name"].casefold())
 
     async def add_dial_out(self, vtg_id: str, number: str) -> dict:
         """A dial-out participant of a VTG: a telephone number the dial engine calls."""
         record = await self._require("vtgs", vtg_id, "VTG")
-        dial_out = list(record.value.get("dial_out", []))
+        dial_out = list(record.live_value.get("dial_out", []))
         if number not in [p["number"] for p in dial_out]:
             if len(dial_out) >= MAX_DIAL_OUT:
                 raise ApiError(409, "conflict", f"a VTG has at most {MAX_DIAL_OUT} dial-out participants")
             dial_out.append({"number": number})
-        value = {**record.value, "dial_out": dial_out}
+        value = {**record.live_value, "dial_out": dial_out}
         await self.write("vtgs", vtg_id, value)
         return value
 
@@ -371,15 +373,17 @@ class DataService:
         no longer see it or its files (their events sockets are told it is gone)."""
         record = await self._require("incidents", incident_id, "incident")
         await self._require_users(participants)
-        await self.write("incidents", incident_id, {**record.value, "participants": participants})
+        await self.write("incidents", incident_id, {**record.live_value, "participants": participants})
         return await self.incident(incident_id, user)
 
     async def incidents_for(self, user: dict) -> list[dict]:
         """The incidents ``user`` may see (``core/access.py``), each with its files."""
-        incidents = [r.value for r in await self.store.table("incidents") if sees_incident(user, r.value)]
+        incidents = [r.live_value for r in await self.store.table("incidents") if sees_incident(user, r.live_value)]
         files = await self.store.table("files")
         for incident in incidents:
-            incident["files"] = [self._file_view(f.value) for f in files if f.value["incident_id"] == incident["id"]]
+            incident["files"] = [
+                self._file_view(f.live_value) for f in files if f.live_value["incident_id"] == incident["id"]
+            ]
         return sorted(incidents, key=lambda i: i["created_at"])
 
     async def incident(self, incident_id: str, user: dict) -> dict:
@@ -418,31 +422,33 @@ class DataService:
         await self.incident(incident_id, user)
         self.engine.refuse_unless_active()
         record = await self.store.get("files", file_id)
-        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+        if record is None or record.deleted or record.live_value["incident_id"] != incident_id:
             raise not_found("no such file")
-        if hashlib.sha256(content).hexdigest() != record.value["sha256"]:
-            raise conflict(f"this is not the file {record.value['name']} that was uploaded (its checksum differs)")
+        if hashlib.sha256(content).hexdigest() != record.live_value["sha256"]:
+            raise conflict(f"this is not the file {record.live_value['name']} that was uploaded (its checksum differs)")
         if not self.files.exists(file_id):
-            await self.files.write(file_id, content, mtime=record.value["uploaded_at"])
+            await self.files.write(file_id, content, mtime=record.live_value["uploaded_at"])
             # The record changes too, so the restored content replicates to the standby.
             await self.write(
-                "files", file_id, {**record.value, "restored_by": user["username"], "restored_at": self.clock.now()}
+                "files",
+                file_id,
+                {**record.live_value, "restored_by": user["username"], "restored_at": self.clock.now()},
             )
-        return self._file_view(record.value)
+        return self._file_view(record.live_value)
 
     async def file_content(self, incident_id: str, file_id: str, user: dict) -> tuple[dict, bytes]:
         await self.incident(incident_id, user)
         record = await self.store.get("files", file_id)
-        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+        if record is None or record.deleted or record.live_value["incident_id"] != incident_id:
             raise not_found("no such file")
         if not self.files.exists(file_id):
             raise ApiError(
                 404,
                 "file_missing",
                 "this file did not reach this server before the failover: upload it again",
-                file=self._file_view(record.value),
+                file=self._file_view(record.live_value),
             )
-        return record.value, await self.files.read(file_id)
+        return record.live_value, await self.files.read(file_id)
 
     def _file_view(self, value: dict) -> dict:
         return {**value, "available": self.files.exists(value["id"])}

@@ -43,6 +43,10 @@ async def ha_tabs(server) -> dict[str, Any]:
     # "the primary server is in active state and the secondary server is in standby state".
     own_role = ROLE_WORDS[engine.role]
     partner_role = ROLE_WORDS[Role(st["partner_role"])] if st["partner_role"] else "not answering" if partner else None
+    primary: str | None
+    secondary: str | None
+    primary_role: str | None
+    secondary_role: str | None
     if designation == ServerDesignation.PRIMARY.value:
         primary, secondary = engine.address, partner
         primary_role, secondary_role = own_role, partner_role

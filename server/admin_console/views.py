@@ -463,12 +463,12 @@ def _text(form, name: str, *, strip: bool = True) -> str:
 
 def _settings(form) -> HeartbeatSettings:
     """The HA Configuration fields; the core's check names the field and its range."""
-    values = {}
+    values: dict[str, int | str] = {}
     for name in RANGES:
         raw = _text(form, name)
         values[name] = int(raw) if _WHOLE_NUMBER.match(raw) else raw
     try:
-        return HeartbeatSettings(**values)
+        return HeartbeatSettings.checked(values)
     except ConfigurationError as exc:
         text = str(exc)
         field = next(name for name in RANGES if text.startswith(LABELS[name]))

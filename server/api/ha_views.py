@@ -86,8 +86,8 @@ async def get_config(request: web.Request) -> web.Response:
 async def establish_trust(request: web.Request) -> web.Response:
     body = request[BODY]
     engine = request.app[SERVER].engine
-    await engine.establish_trust(body.partner_address, body.username, body.password)
-    return web.json_response({"server_status": "Trusted", "partner": engine.partner.address})
+    partner = await engine.establish_trust(body.partner_address, body.username, body.password)
+    return web.json_response({"server_status": "Trusted", "partner": partner.address})
 
 
 async def delete_trust(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -354,7 +355,7 @@ def guarded(route: Route) -> View:
     return handler
 
 
-async def authenticate(request: web.Request, roles: set[str]) -> dict:
+async def authenticate(request: web.Request, roles: AbstractSet[str]) -> dict:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -31,6 +31,14 @@ class Record:
     def deleted(self) -> bool:
         return self.value is None
 
+    @property
+    def live_value(self) -> dict[str, Any]:
+        """The value of a record known to be live: one ``Store.table`` listed (it lists
+        no tombstones), or one already checked not ``deleted``."""
+        if self.value is None:
+            raise ValueError(f"{self.table}/{self.key} is deleted")
+        return self.value
+
     def to_json(self) -> dict[str, Any]:
         return {
             "table": self.table,

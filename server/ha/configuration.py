@@ -201,8 +201,7 @@ class Configuration:
         await s.store.set_local("ha", s.ha.value)
         await s.set_standalone(False)
         if s.transition:
-            s.transition.task.cancel()
-            s.transition = None
+            self.roles.cancel_transition()
             s.role = Role.STANDBY
         if s.role != Role.STANDBY:
             self.roles.set_role(Role.STANDBY, "HA configured: the secondary server is standby")

@@ -235,8 +235,8 @@ class HAEngine:
         self.adoption.after_repair(replaced, reason)
 
     # ---------------------------------------------------------------- procedures
-    async def establish_trust(self, address: str, username: str, password: str) -> None:
-        await self.trust.establish(address, username, password)
+    async def establish_trust(self, address: str, username: str, password: str) -> Partner:
+        return await self.trust.establish(address, username, password)
 
     async def accept_trust(self, body: dict[str, Any], client: str) -> dict[str, Any]:
         return await self.trust.accept(body, client)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
+from ..core.records import Record
 from ..core.roles import Role
 from .node import NodeState, run_on_wakeup
 
@@ -46,15 +47,17 @@ class FileReplication:
 
     async def _fetch_missing(self) -> None:
         s = self.state
+
+        def oldest_missing(records: list[Record]) -> list[Record]:
+            return sorted(
+                (r for r in records if r.key not in self.unavailable and not s.files.exists(r.key)),
+                key=lambda r: r.updated_at,
+            )
+
         while s.role == Role.STANDBY and s.synchronized:
             records = await s.store.table("files")
             # One pass of stat calls, off the loop; then oldest first.
-            missing = await asyncio.to_thread(
-                lambda records=records: sorted(
-                    (r for r in records if r.key not in self.unavailable and not s.files.exists(r.key)),
-                    key=lambda r: r.updated_at,
-                )
-            )
+            missing = await asyncio.to_thread(oldest_missing, records)
             if not missing:
                 return
             for r in missing:

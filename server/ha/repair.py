@@ -265,12 +265,11 @@ class Reconciliation:
             )
         if self._rsync_task is not None and not self._rsync_task.done():
             raise conflict("ipicsrsync is already running; watch /opt/cisco/ipics/database/logs/rsync.log")
-        self._rsync_task = e.spawn(self._rsync(user))
+        self._rsync_task = e.spawn(self._rsync(user, e.partner.host))
         return "File system synchronization started; progress in /opt/cisco/ipics/database/logs/rsync.log"
 
-    async def _rsync(self, user: str) -> None:
+    async def _rsync(self, user: str, peer_host: str) -> None:
         e = self.engine
-        peer_host = e.partner.host
         await self._rsync_line(f"ipicsrsync run by {user}: primary -> secondary {peer_host}")
         try:
             for directory in FILE_DIRECTORIES:

@@ -31,9 +31,10 @@ class StatusReport:
 
     def split_brain_info(self) -> dict | None:
         s = self.state
-        if not s.in_split_brain:
+        view = s.partner_view
+        if not s.in_split_brain or view is None:  # in split brain, the partner was heard
             return None
-        info = split_brain(s.clock.now(), s.active_since, s.partner_view.get("active_since"))
+        info = split_brain(s.clock.now(), s.active_since, view.get("active_since"))
         return {**info.as_dict(), "go_standby_on": ServerDesignation.SECONDARY.value}
 
     async def status(self) -> dict[str, Any]:

@@ -46,8 +46,9 @@ class Trust:
         self.roles = roles
         self._verify_password = verify_password
 
-    async def establish(self, address: str, username: str, password: str) -> None:
-        """HA Security tab, Save: exchange certificates with the partner (primary side)."""
+    async def establish(self, address: str, username: str, password: str) -> Partner:
+        """HA Security tab, Save: exchange certificates with the partner (primary side);
+        the partner now trusted."""
         s = self.state
         if s.ha != HAState.UNCONFIGURED:
             raise conflict("trust with a partner already exists; delete it first")
@@ -93,7 +94,9 @@ class Trust:
                 f"the partner certificate expired on {info.not_after:%Y-%m-%d}; renew it first",
             )
         host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
-        await self._store(Partner(address=address, host=host, cert_pem=pem))
+        partner = Partner(address=address, host=host, cert_pem=pem)
+        await self._store(partner)
+        return partner
 
     async def accept(self, body: dict[str, Any], client: str) -> dict[str, Any]:
         """Partner side of the exchange: check the ipicsadmin password, pin, answer our cert.

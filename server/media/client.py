@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -245,6 +246,8 @@ class MediaClient:
         self._send("supersede", ticket=ticket)
 
     async def _run(self) -> None:
+        api = self._api
+        assert api is not None  # start() makes it before it starts this task (or a restart)
         delay = self.backoff_s[0]
         while not self._closing:
             if self.claims.expires_at <= time.time():
@@ -252,9 +255,7 @@ class MediaClient:
                 self.last_error = self.refused
                 break
             try:
-                ws = await asyncio.wait_for(
-                    self._api.websocket(self._path, heartbeat_s=self.heartbeat_s), self._api.timeout_s
-                )
+                ws = await asyncio.wait_for(api.websocket(self._path, heartbeat_s=self.heartbeat_s), api.timeout_s)
             except (TimeoutError, Unreachable) as exc:
                 self.last_error = str(exc) or "timed out"
                 self.stats["connect_failed"] += 1
@@ -474,7 +475,7 @@ class MediaClient:
             else:
                 self._lost(group)
         for group in sorted(self._holding):
-            self._ask_floor(group).add_done_callback(lambda f, g=group: self._re_pressed(g, f))
+            self._ask_floor(group).add_done_callback(functools.partial(self._re_pressed, group))
         self._welcome.set()
 
     def _re_pressed(self, group: str, fut: asyncio.Future[bool]) -> None:

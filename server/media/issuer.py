@@ -67,7 +67,7 @@ class TicketIssuer:
         record = await self.data.store.get("users", username)
         if record is None or record.deleted:
             return tickets.issue(self._key, username, [], issuer=self.name)
-        return (await self.for_user(record.value)).ticket
+        return (await self.for_user(record.live_value)).ticket
 
     def for_service(self) -> str:
         """The server's listening connection: any group, never the floor."""

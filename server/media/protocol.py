@@ -118,6 +118,14 @@ class Control:
     group: str | None = None
     ticket: Any = None  # checked by the router, which holds the key
 
+    @property
+    def group_id(self) -> str:
+        """The group of a group op (join, leave, press, release): ``parse_control``
+        reads and validates one for each of them."""
+        if self.group is None:
+            raise ProtocolError("bad_field", '"group" is missing', op=self.op)
+        return self.group
+
 
 def limits() -> dict[str, int]:
     """What the welcome event tells a device about the limits."""

@@ -152,6 +152,14 @@ class Member:
     def __repr__(self) -> str:
         return f"{self.who or '?'}#{self.id}"
 
+    @property
+    def claims(self) -> Claims:
+        """The ticket of an admitted member: ``Router.control`` runs no op but hello
+        without one."""
+        if self.ticket is None:
+            raise ProtocolError("hello_first", "say hello with your ticket first")
+        return self.ticket
+
     def send(self, event: str, **fields: Any) -> None:
         self.outbox.put_event(encode_event(event, **fields))
 
@@ -262,13 +270,13 @@ class Router:
 
     def _renew(self, m: Member, c: Control) -> None:
         claims = self._ticket(c)
-        if claims.who != m.who or claims.kind != m.ticket.kind:
+        if claims.who != m.who or claims.kind != m.claims.kind:
             raise ProtocolError(
                 "not_yours",
                 f"this ticket is {claims.who}'s, not {m.who}'s: connect again to talk under another name",
                 op="renew",
             )
-        if claims.issued_at < m.ticket.issued_at:
+        if claims.issued_at < m.claims.issued_at:
             raise ProtocolError("stale_ticket", "this ticket is older than the one in use", op="renew")
         m.ticket = claims
         self.stats["tickets_renewed"] += 1
@@ -276,7 +284,7 @@ class Router:
         m.send("renewed", expires_at=claims.expires_at)
 
     def _supersede(self, m: Member, c: Control) -> None:
-        if not m.ticket.service:
+        if not m.claims.service:
             raise ProtocolError("forbidden", "only an IPICS server may supersede tickets", op="supersede")
         claims = verify(self._key, c.ticket, now=self.wall(), op="supersede")
         if claims.service:
@@ -294,7 +302,7 @@ class Router:
 
     def _enforce(self, m: Member, why: str) -> None:
         """``m`` leaves every group its ticket no longer names (freeing its floor there)."""
-        for g in [g for g in m.groups.values() if not m.ticket.allows(g.id)]:
+        for g in [g for g in m.groups.values() if not m.claims.allows(g.id)]:
             log.info("%s loses %s: %s", m, g.id, why)
             self.stats["left.revoked"] += 1
             self._remove(m, g)
@@ -325,37 +333,39 @@ class Router:
         m.outbox.close_after_queued(CLOSE_TICKET_EXPIRED, b"ticket expired")
 
     def _join(self, m: Member, c: Control) -> None:
-        g = m.groups.get(c.group)
+        group = c.group_id
+        g = m.groups.get(group)
         if g is None:
-            if not m.ticket.allows(c.group):
+            if not m.claims.allows(group):
                 raise ProtocolError(
                     "not_allowed",
-                    f"{m.who}'s ticket does not name talk group {c.group}: only the channels and VTGs the user has",
+                    f"{m.who}'s ticket does not name talk group {group}: only the channels and VTGs the user has",
                     op="join",
-                    group=c.group,
+                    group=group,
                 )
             if len(m.groups) >= MAX_GROUPS_PER_CLIENT:
                 raise ProtocolError(
                     "too_many_groups",
                     f"a device may join at most {MAX_GROUPS_PER_CLIENT} groups; leave one first",
                     op="join",
-                    group=c.group,
+                    group=group,
                 )
-            g = self.groups.get(c.group)
+            g = self.groups.get(group)
             if g is None:
                 if len(self.groups) >= MAX_GROUPS:
                     raise ProtocolError(
-                        "router_full", f"the router carries at most {MAX_GROUPS} groups", op="join", group=c.group
+                        "router_full", f"the router carries at most {MAX_GROUPS} groups", op="join", group=group
                     )
-                g = self.groups[c.group] = Group(c.group, next(self._slots))
+                g = self.groups[group] = Group(group, next(self._slots))
             g.members[m] = None
             m.groups[g.id], m.slots[g.slot] = g, g
         m.send("joined", group=g.id, slot=g.slot, talker=g.talker)
 
     def _joined(self, m: Member, c: Control) -> Group:
-        g = m.groups.get(c.group)
+        group = c.group_id
+        g = m.groups.get(group)
         if g is None:
-            raise ProtocolError("not_joined", f"join group {c.group} first", op=c.op, group=c.group)
+            raise ProtocolError("not_joined", f"join group {group} first", op=c.op, group=group)
         return g
 
     def _leave(self, m: Member, c: Control) -> None:
@@ -364,7 +374,7 @@ class Router:
 
     def _press(self, m: Member, c: Control) -> None:
         g = self._joined(m, c)
-        if m.ticket.service:
+        if m.claims.service:
             raise ProtocolError("listen_only", "a server's listening connection never talks", op="press", group=g.id)
         if g.holder is None:
             g.holder, g.last_heard = m, self.clock.monotonic()

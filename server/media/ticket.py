@@ -37,7 +37,7 @@ import stat
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .protocol import MAX_TICKET_BYTES, ProtocolError, validate_group, validate_who
 
@@ -188,6 +188,10 @@ def _split(ticket: Any, op: str | None) -> tuple[str, str]:
     return f"{parts[0]}.{parts[1]}", parts[2]
 
 
+def _is_unix_time(t: object) -> TypeGuard[float]:
+    return isinstance(t, (int, float)) and not isinstance(t, bool)
+
+
 def _claims(signed: str, op: str | None) -> Claims:
     def bad(why: str) -> TicketError:
         return TicketError("bad_ticket", f"malformed ticket: {why}", op=op)
@@ -203,7 +207,7 @@ def _claims(signed: str, op: str | None) -> Claims:
         raise bad(f'"kind" is {USER} or {SERVICE}')
     if not isinstance(groups, list) or len(groups) > MAX_TICKET_GROUPS:
         raise bad(f'"groups" is a list of at most {MAX_TICKET_GROUPS} talk group ids')
-    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in (issued, expires)):
+    if not (_is_unix_time(issued) and _is_unix_time(expires)):
         raise bad('"iat" and "exp" are Unix times')
     if not 0 < expires - issued <= MAX_TICKET_LIFETIME_S:
         raise bad(f"a ticket lives more than 0 and at most {MAX_TICKET_LIFETIME_S:g} s")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .protocol import FRAME_SAMPLES, SAMPLE_RATE
 
@@ -91,7 +91,7 @@ def samples(payload: bytes) -> tuple[int, ...]:
 def pitch_hz(payload: bytes) -> tuple[float, float] | None:
     """(pitch in Hz, periodicity 0..1) by normalised autocorrelation over the voice
     range; None for silence or a payload too short to tell."""
-    x = samples(payload)
+    x: Sequence[float] = samples(payload)
     n = len(x)
     min_lag, max_lag = SAMPLE_RATE // 400, SAMPLE_RATE // 100  # 100-400 Hz
     if n < 2 * max_lag:

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -104,7 +105,6 @@ class PhoneService:
     async def serve(self, request: web.Request, page: str) -> web.StreamResponse:
         """Every page but ``resume``: refused or redirected off the active, the
         phone's session looked up, and errors answered as phone objects."""
-        view, needs_session = PAGES[page]
         try:
             refused = self._refuse_unless_active(request)
             if refused is not None:
@@ -112,7 +112,10 @@ class PhoneService:
             session = await self._session(request)
             if isinstance(session, web.Response):
                 return session
-            if needs_session and session is None:
+            view = SESSION_PAGES.get(page)
+            if view is None:
+                return await OPEN_PAGES[page](self, request, session)
+            if session is None:
                 return self._login_screen(request, "Log in first")
             return await view(self, request, session)
         except ApiError as exc:  # the database is down, DDRBLOCK...
@@ -262,7 +265,7 @@ class PhoneService:
         record = await self.data.store.get("phone_sessions", _key_of(token))
         if record is None or record.deleted:
             return None
-        session = record.value
+        session = record.live_value
         now = self.clock.now()
         if now - session["last_active"] > IDLE_LOGOUT_S:
             await self.data.write("phone_sessions", record.key, None)
@@ -288,7 +291,7 @@ class PhoneService:
             ok = (
                 record is not None
                 and not record.deleted
-                and self.clock.now() - record.value["last_active"] <= IDLE_LOGOUT_S
+                and self.clock.now() - record.live_value["last_active"] <= IDLE_LOGOUT_S
             )
             return token if ok else None
         ticket = query.get("ticket", "")
@@ -309,7 +312,7 @@ class PhoneService:
         record = await self.data.store.get("users", session["username"])
         if record is None or record.deleted:
             raise ApiError(404, "not_found", "your user no longer exists")
-        return record.value
+        return record.live_value
 
     async def _group(self, session: dict, group_id: str) -> dict | None:
         user = await self._user(session)
@@ -418,10 +421,10 @@ class PhoneService:
                 return await self._push(r.key, r.value)
 
         results = await asyncio.gather(*(push(r) for r in sessions), return_exceptions=True)
-        for r in results:
-            if isinstance(r, Exception):
-                log.error("a push to an IP phone failed", exc_info=r)
-        taken = sum(1 for r in results if r is True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("a push to an IP phone failed", exc_info=result)
+        taken = sum(1 for result in results if result is True)
         log.warning("pushed %d of %d logged-in IP phones to this server", taken, len(sessions))
         return taken
 
@@ -483,12 +486,16 @@ class PhoneService:
 
 # ------------------------------------------------------------------------ routes
 #: page -> (view, needs a logged-in phone)
-PAGES = {
-    "": (PhoneService.entry, False),
-    "/login": (PhoneService.login, False),
-    "/menu": (PhoneService.menu, True),
-    "/talk": (PhoneService.talk, True),
-    "/logout": (PhoneService.logout, True),
+#: the pages a phone may open without logging in, by path
+OPEN_PAGES: dict[str, Callable[[PhoneService, web.Request, dict | None], Awaitable[web.Response]]] = {
+    "": PhoneService.entry,
+    "/login": PhoneService.login,
+}
+#: the pages that need the phone's session
+SESSION_PAGES: dict[str, Callable[[PhoneService, web.Request, dict], Awaitable[web.Response]]] = {
+    "/menu": PhoneService.menu,
+    "/talk": PhoneService.talk,
+    "/logout": PhoneService.logout,
 }
 
 
@@ -506,7 +513,9 @@ def phone_routes() -> list[web.RouteDef]:
     async def resume(request: web.Request) -> web.StreamResponse:
         return await request.app[SERVER].phone.resume(request)
 
-    return [web.get(BASE + name, page(name)) for name in PAGES] + [web.get(BASE + "/resume", resume)]
+    return [web.get(BASE + name, page(name)) for name in [*OPEN_PAGES, *SESSION_PAGES]] + [
+        web.get(BASE + "/resume", resume)
+    ]
 
 
 #: what a refusal under /phone/ says, by HTTP status

@@ -63,6 +63,8 @@ async def run_command(conn: asyncssh.SSHClientConnection, command: str, *, stdou
     result = await conn.run(command, check=False, encoding=None)
     for stream, data in ((stdout, result.stdout), (stderr, result.stderr)):
         if data:
+            # encoding=None: the output is bytes (asyncssh types it as bytes or str either way)
+            assert isinstance(data, bytes)
             stream.write(data)
             stream.flush()
     return _status(result.exit_status)

@@ -292,22 +292,23 @@ class Shell:
         return ok(await self.server.engine.repair.start_rsync(user))
 
     # -------------------------------------------------------------------- files
-    async def _read(self, command: str, path: str) -> tuple[str | None, CommandResult | None]:
+    async def _read(self, command: str, path: str) -> str | CommandResult:
+        """The file's text, or the failure to show."""
         if path == FILE_DIRECTORY:
-            return file_directory_text(), None
+            return file_directory_text()
         if path == RSYNC_LOG:
             log_path = self.server.engine.repair.rsync_log
             try:
-                return await asyncio.to_thread(log_path.read_text), None
+                return await asyncio.to_thread(log_path.read_text)
             except FileNotFoundError:
-                return None, fail(f"{command}: {path}: No such file or directory (ipicsrsync has not run yet)")
-        return None, fail(f"{command}: {path}: No such file or directory")
+                return fail(f"{command}: {path}: No such file or directory (ipicsrsync has not run yet)")
+        return fail(f"{command}: {path}: No such file or directory")
 
     async def _cat(self, user: str, args: list[str]) -> CommandResult:
         if len(args) != 1:
             return fail(f"usage: cat {FILE_DIRECTORY} | cat {RSYNC_LOG}", 2)
-        text, error = await self._read("cat", args[0])
-        return error or ok(text)
+        text = await self._read("cat", args[0])
+        return text if isinstance(text, CommandResult) else ok(text)
 
     async def _tail(self, user: str, args: list[str]) -> CommandResult:
         lines = 10
@@ -317,9 +318,9 @@ class Shell:
             lines, args = int(args[0][1:]), args[1:]
         if len(args) != 1 or args[0].startswith("-"):
             return fail("usage: tail [-n N] FILE (follow mode is not available here; run it again)", 2)
-        text, error = await self._read("tail", args[0])
-        if error:
-            return error
+        text = await self._read("tail", args[0])
+        if isinstance(text, CommandResult):
+            return text
         kept = text.splitlines()[-lines:] if lines else []
         return ok("\n".join(kept))
 

@@ -164,8 +164,10 @@ class _Session:
     def _take_ctrl_c(self) -> None:
         """With the line editor, Ctrl-C drops the line being typed; asyncssh's own binding
         only sends a break and keeps the line, which Enter would then run."""
-        with contextlib.suppress(AttributeError, AssertionError):  # no line editor
-            self._process.channel.register_key("\x03", self._on_ctrl_c)
+        channel = self._process.channel  # typed as the plain channel it wraps
+        if isinstance(channel, asyncssh.SSHLineEditorChannel):
+            with contextlib.suppress(AssertionError):  # no line editor (no terminal)
+                channel.register_key("\x03", self._on_ctrl_c)
 
     def _on_ctrl_c(self, line: str, pos: int) -> tuple[str, int]:
         self._status = 130

@@ -25,6 +25,15 @@ def test_defaults_are_the_chapters():
 def test_out_of_range_is_refused_with_the_range(kw, message):
     with pytest.raises(ConfigurationError, match=message):
         HeartbeatSettings(**kw)
+    # A form's fields (the text typed where it is not a number) get the same answer.
+    with pytest.raises(ConfigurationError, match=message):
+        HeartbeatSettings.checked({**HeartbeatSettings().as_dict(), **kw})
+
+
+def test_checked_values_make_the_settings():
+    assert HeartbeatSettings.checked({"port": 4000, "interval_s": 20, "missed_count": 6}) == HeartbeatSettings(
+        4000, 20, 6
+    )
 
 
 @pytest.mark.parametrize(

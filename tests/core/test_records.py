@@ -1,3 +1,5 @@
+import pytest
+
 from ipics_server.core.records import Record, discarded_on_adopt, merge_newest, merge_on_configure
 
 
@@ -74,3 +76,9 @@ def test_newer_local_version_is_discarded_too():
     active = {("channels", "k"): r("k", 10, "before")}
     mine = r("k", 20, "after", version=2)
     assert discarded_on_adopt([mine], active) == [mine]
+
+
+def test_live_value_is_the_value_and_refuses_a_tombstone():
+    assert Record("users", "dan", {"username": "dan"}, 1.0, "primary").live_value == {"username": "dan"}
+    with pytest.raises(ValueError, match="users/dan is deleted"):
+        _ = Record("users", "dan", None, 2.0, "primary").live_value
