@@ -197,6 +197,12 @@ class ServerProcess:
             self.proc.kill()  # SIGKILL, to this process only (even one the zygote forked)
             self.proc.wait()
 
+    def send_signal(self, sig: int) -> None:
+        """``sig`` to the server's process, if it was started (SIGSTOP, SIGCONT: a server
+        that hangs and comes back)."""
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+
     async def power_on(self, timeout_s: float = 30) -> None:
         """Start again with the same data, port and licenses (as after a reboot)."""
         await self.start(first_start=False, timeout_s=timeout_s)
