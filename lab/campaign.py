@@ -192,7 +192,7 @@ class Campaign:
         self.missed_count = missed_count
         self.recover_probability = recover_probability
         self._log = log or (lambda line: print(line, flush=True))
-        self.pair: LabPair | None = None
+        self._pair: LabPair | None = None
         self.acks: list[Ack] = []
         #: every operation the clients invoked, with its outcome (Jepsen's history)
         self.history: list[Op] = []
@@ -223,6 +223,13 @@ class Campaign:
 
     def log(self, text: str) -> None:
         self._log(f"[{self.now():7.2f}s] {text}")
+
+    @property
+    def pair(self) -> LabPair:
+        """The campaign's pair, made when ``run`` begins."""
+        if self._pair is None:
+            raise CampaignError("the campaign has not started: it has no pair yet")
+        return self._pair
 
     def server(self, name: str) -> ServerProcess:
         return self.pair.primary if name == "primary" else self.pair.secondary
@@ -355,7 +362,7 @@ class Campaign:
         )
         self._t0 = time.monotonic()
         times: dict[str, float] = {}
-        self.pair = LabPair(self.root, time_scale=self.time_scale)
+        self._pair = LabPair(self.root, time_scale=self.time_scale)
         stop_clients, stop_watching = asyncio.Event(), asyncio.Event()
         clients: list[Client] = []
         tasks: list[asyncio.Task] = []
@@ -440,7 +447,7 @@ class Campaign:
             )
             self.log(f"campaign aborted: {failure}")
         finally:
-            tracebacks = self.server_tracebacks() if self.pair else {}
+            tracebacks = self.server_tracebacks() if self._pair else {}
             stop_clients.set()
             stop_watching.set()
             for t in [*tasks, *watchers]:
@@ -449,10 +456,10 @@ class Campaign:
             await asyncio.gather(*tasks, *watchers, return_exceptions=True)
             for name in list(self._paused):
                 with contextlib.suppress(ProcessLookupError):
-                    self.server(name).proc.send_signal(signal.SIGCONT)
+                    self.server(name).send_signal(signal.SIGCONT)
             self.pair.stop()
         times["total"] = self.now()
-        data = (
+        data: dict[str, Any] = (
             result.to_json()
             if result
             else {"invariants": {"campaign_completed": {"ok": False, "detail": failure or "not run"}}}
@@ -551,7 +558,7 @@ class Campaign:
 
             return undo
         if spec.kind == "pause":
-            server.proc.send_signal(signal.SIGSTOP)
+            server.send_signal(signal.SIGSTOP)
             self._paused.add(name)
 
             async def undo():
@@ -605,7 +612,7 @@ class Campaign:
 
     def resume(self, server: ServerProcess) -> None:
         if server.name in self._paused:
-            server.proc.send_signal(signal.SIGCONT)
+            server.send_signal(signal.SIGCONT)
             self._paused.discard(server.name)
 
     async def power_on(self, server: ServerProcess) -> None:

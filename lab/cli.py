@@ -182,14 +182,15 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         try:
             if console is not None and console.poll() is None:
                 console.terminate()
-                console.wait(5)
-        except subprocess.TimeoutExpired:
-            console.kill()
+                try:
+                    console.wait(5)
+                except subprocess.TimeoutExpired:
+                    console.kill()
         finally:
             lab.stop()
 
 
-def _open_console(ns: argparse.Namespace, root: Path):
+def _open_console(ns: argparse.Namespace, root: Path) -> subprocess.Popen | None:
     """The lab opens one IDC, in its own process (closing it leaves the lab running)."""
     if ns.headless or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         return None
@@ -283,9 +284,11 @@ async def _shell(server: dict, username: str, password: str, command: str | None
     try:
         async with conn:
             if command is not None:
-                return await run_command(conn, command, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
-            return await interactive(conn, sys.stdin.fileno(), stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+                status = await run_command(conn, command, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+            else:
+                status = await interactive(conn, sys.stdin.fileno(), stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
     except (asyncssh.Error, OSError) as exc:  # the server went away mid-session
         raise ShellLoginError(
             f"the session with {server['host']} ended: {getattr(exc, 'reason', None) or exc}"
         ) from None
+    return status

@@ -104,7 +104,7 @@ class InProcessServer:
         self._context.run(OWNER.set, self.name)
         server = IpicsServer(self.cfg, clock=EmulatedClock(timeline))
         # A takeover's 150-180 s is drawn at random: the same draws on every run.
-        server.engine.rng = random.Random(f"{seed}/{self.name}/{self.boots}")
+        server.engine.state.rng = random.Random(f"{seed}/{self.name}/{self.boots}")
         self.boots += 1
         self._runner = await self.run_as_server(listen(server))
         self.server = server
@@ -274,6 +274,8 @@ class InProcessPair(PairProcedures):
     async def shell(self, server: InProcessServer, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """A command typed in the server's shell, line by line as over SSH: (output,
         exit status of the last line).  The interpreter is the one the SSH server runs."""
+        if server.server is None:
+            raise RuntimeError(f"the {server.name} server is powered off")
         shell, out, status = Shell(server.server), [], 0
         for line in command.split("\n"):
             result = await server.run_as_server(shell.run(user, line))

@@ -137,7 +137,7 @@ class ZygoteLauncher:
         }
         with self._lock:
             self._ensure_started()
-            self._control.send(json.dumps(request).encode())
+            self._connected().send(json.dumps(request).encode())
             while True:  # exit reports may come first
                 message, fds = self._receive(ANSWER_S)
                 if "error" in message:
@@ -145,12 +145,19 @@ class ZygoteLauncher:
                 if "pid" in message:
                     return ForkedChild(message["pid"], fds[0], self)
 
+    def _connected(self) -> socket.socket:
+        """The control socket to the zygote (open from the start to ``close``)."""
+        if self._control is None:
+            raise ZygoteError("the zygote is not running (not started, or closed)")
+        return self._control
+
     def _receive(self, timeout_s: float) -> tuple[dict, list[int]]:
         """The zygote's next message; an exit report is also kept for its child."""
-        ready, _, _ = select.select([self._control], [], [], timeout_s)
+        control = self._connected()
+        ready, _, _ = select.select([control], [], [], timeout_s)
         if not ready:
             raise ZygoteError(f"the zygote did not answer within {timeout_s:.0f} s")
-        data, fds, _, _ = socket.recv_fds(self._control, 4096, 1)
+        data, fds, _, _ = socket.recv_fds(control, 4096, 1)
         if not data:
             raise ZygoteError("the zygote is gone")
         message = json.loads(data)
@@ -194,28 +201,34 @@ class ForkedChild:
         self._pidfd: int | None = pidfd
         self._zygote = zygote
 
-    def _ended(self, timeout: float | None) -> bool:
+    def _ended(self, timeout: float | None) -> int | None:
+        """The exit code once the process has ended, else None (still running after
+        ``timeout`` seconds; ``None``: wait as long as it takes)."""
         if self.returncode is not None:
-            return True
-        ready, _, _ = select.select([self._pidfd], [], [], timeout)
+            return self.returncode
+        pidfd = self._pidfd
+        assert pidfd is not None  # closed only once the return code is known
+        ready, _, _ = select.select([pidfd], [], [], timeout)
         if not ready:
-            return False
-        self.returncode = self._zygote.exit_code(self.pid)
-        os.close(self._pidfd)
+            return None
+        self.returncode = code = self._zygote.exit_code(self.pid)
+        os.close(pidfd)
         self._pidfd = None
-        return True
+        return code
 
     def poll(self) -> int | None:
-        self._ended(0)
-        return self.returncode
+        return self._ended(0)
 
     def wait(self, timeout: float | None = None) -> int:
-        if not self._ended(timeout):
+        code = self._ended(timeout)
+        if code is None:
+            assert timeout is not None  # without a timeout, select returns only when it has ended
             raise subprocess.TimeoutExpired([f"pid {self.pid}"], timeout)
-        return self.returncode
+        return code
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
+            assert self._pidfd is not None  # open while the process runs
             with contextlib.suppress(ProcessLookupError):  # ended just now
                 signal.pidfd_send_signal(self._pidfd, sig)
 

@@ -92,20 +92,21 @@ class MediaProcess:
             cmd += ["--max-clients", str(self.max_clients)]
         return cmd
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> launchers.Child:
         self.root.mkdir(parents=True, exist_ok=True)
         create_key_file(self.ticket_key_file)
         self.port_file.unlink(missing_ok=True)
-        self.proc = launchers.spawn(self.command(), stderr=self.stderr_path)
+        self.proc = proc = launchers.spawn(self.command(), stderr=self.stderr_path)
+        return proc
 
     async def start(self, timeout_s: float = 15) -> None:
         """Start (again: on the same port) and wait until it answers."""
-        self._spawn()
+        proc = self._spawn()
 
         def bound():
-            if self.proc.poll() is not None:
+            if proc.poll() is not None:
                 raise RuntimeError(
-                    f"the media router exited with {self.proc.returncode}: {self.stderr_path.read_text()[-2000:]}"
+                    f"the media router exited with {proc.returncode}: {self.stderr_path.read_text()[-2000:]}"
                 )
             return self.port_file.exists() and self.port_file.read_text()
 

@@ -27,7 +27,9 @@ class PairServer(Protocol):
 
     name: str
     host: str
-    heartbeat_port: int
+
+    @property
+    def heartbeat_port(self) -> int: ...
 
     @property
     def port(self) -> int | None: ...

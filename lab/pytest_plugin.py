@@ -25,18 +25,22 @@ Importing this module imports neither Qt nor the servers: the fixtures do, when 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+#: pytest_asyncio's fixture decorator, or pytest's where it is not installed
+async_fixture: Callable[..., Any]
 try:
     from pytest_asyncio import fixture as async_fixture
 except ImportError:  # the plugin loads in every pytest run here; only its async fixtures need it
     async_fixture = pytest.fixture
 
 if TYPE_CHECKING:
+    from ipics_lab.launcher import Launcher, ZygoteLauncher
     from ipics_lab.supervisor import LabPair, ServerProcess
 
 #: the tiers (the ``pair`` marker) are part of this plugin
@@ -61,7 +65,8 @@ class LabSettings:
 
 
 _SETTINGS = pytest.StashKey[LabSettings]()
-_ZYGOTE = pytest.StashKey[object]()
+#: the session's zygote, and the launcher it replaced as the default
+_ZYGOTE = pytest.StashKey[tuple["ZygoteLauncher", "Launcher"]]()
 
 
 def check_time_scale(value: float) -> float:
@@ -233,6 +238,8 @@ class PairAddresses:
 
 def pair_addresses(pair: LabPair) -> PairAddresses:
     def one(s: ServerProcess) -> ServerAddress:
+        if s.port is None:
+            raise RuntimeError(f"the {s.name} server is not started: it has no address yet")
         return ServerAddress(s.name, s.url, s.host, s.port, s.ssh_port)
 
     return PairAddresses(one(pair.primary), one(pair.secondary), pair.primary.heartbeat_port)

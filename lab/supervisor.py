@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock, check_time_scale
@@ -170,17 +171,15 @@ class ServerProcess:
         port_file.unlink(missing_ok=True)
         ssh_file.unlink(missing_ok=True)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir.parent / f"{self.name}.stderr"
+        self.log_path = log_path = self.data_dir.parent / f"{self.name}.stderr"
         env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
-        self.proc = launchers.spawn(
-            self.command(first_start=first_start), stderr=self.log_path, env=env, launcher=self.launcher
+        self.proc = proc = launchers.spawn(
+            self.command(first_start=first_start), stderr=log_path, env=env, launcher=self.launcher
         )
 
         async def bound():
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} server exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}"
-                )
+            if proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
             return port_file.exists() and port_file.read_text()
 
         self.port = int(await wait_until(bound, timeout_s, f"{self.name} server to listen"))
@@ -197,6 +196,12 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()  # SIGKILL, to this process only (even one the zygote forked)
             self.proc.wait()
+
+    def send_signal(self, sig: int) -> None:
+        """``sig`` to the server's process, if it was started (SIGSTOP, SIGCONT: a server
+        that hangs and comes back)."""
+        if self.proc is not None:
+            self.proc.send_signal(sig)
 
     async def power_on(self, timeout_s: float = 30) -> None:
         """Start again with the same data, port and licenses (as after a reboot)."""
@@ -216,6 +221,15 @@ class ServerProcess:
 
     def client(self, token: str | None = None) -> ApiClient:
         return ApiClient(self.url, token=token)
+
+
+class _Common(TypedDict):
+    """What both servers of a pair are started with."""
+
+    admin_password: str
+    time_scale: float
+    clock_epoch: float
+    heartbeat_port: int
 
 
 class LabPair(PairProcedures):
@@ -244,7 +258,7 @@ class LabPair(PairProcedures):
         super().__init__()
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
-        common = dict(
+        common = _Common(
             admin_password=self.admin_password,
             time_scale=time_scale,
             clock_epoch=self.clock_epoch,
@@ -297,8 +311,10 @@ class LabPair(PairProcedures):
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the
         chapter's procedures: (output, exit status)."""
-        from ipics_server.shell.client import connect
+        from ipics_server.shell.client import ShellLoginError, connect
 
+        if server.ssh_port is None:  # not started yet, or started without SSH (--ssh-port -1)
+            raise ShellLoginError(f"the {server.name} server has no SSH shell")
         conn = await connect(
             server.host,
             server.ssh_port,

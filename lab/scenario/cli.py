@@ -109,6 +109,7 @@ async def _run(scenario, root: Path, time_scale: float) -> int:
     lab = TrainerLab(root, time_scale=time_scale)
     runner = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -18,11 +18,12 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ipics_lab.scenario.checks import Context, check
 from ipics_lab.scenario.clients import ClientActionFailed, ScenarioClient, close_all
 from ipics_lab.scenario.durations import describe_duration
-from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario, Step
+from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario
 from ipics_lab.scenario.report import ScenarioReport, StepReport
 from ipics_lab.trainer.actions import ActionRefused, Actions
 from ipics_server.clock import Clock
@@ -84,7 +85,9 @@ class ScenarioRunner:
         try:
             await self._steps_task
         except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():
+            this = asyncio.current_task()
+            assert this is not None  # run() is a coroutine: it runs in a task
+            if this.cancelling():
                 raise  # run() itself was cancelled: the clients are closed on the way out
             self._stopped("cancelled by the trainer", "cancelled while it ran")
             self.report.cancelled = True
@@ -127,7 +130,7 @@ class ScenarioRunner:
             self.ctx.remember_heard()
             try:
                 if step.do is not None:
-                    sr.details.append(await self._act(step))
+                    sr.details.append(await self._act(step.do, step.params))
             except StepFailed as exc:
                 sr.details.append(f"action FAILED: {exc}")
                 sr.passed = False
@@ -151,22 +154,22 @@ class ScenarioRunner:
             await asyncio.sleep(min(left * self.lab.clock.time_scale, 0.25))
 
     # ---------------------------------------------------------------- actions
-    async def _act(self, step: Step) -> str:
-        group = ACTIONS[step.do][0]
+    async def _act(self, do: str, params: dict[str, Any]) -> str:
+        group = ACTIONS[do][0]
         try:
             if group in ("fault", "admin"):
                 # The trainer's actions keep their own deadlines, in emulated time: a
                 # change of time scale during a takeover does not cut it short.
-                return await getattr(self.actions, step.do.replace("-", "_"))(**step.params)
+                return await getattr(self.actions, do.replace("-", "_"))(**params)
             if group == "wait":  # as long as the scenario says: no deadline of its own
-                await self._wait_until(self._watch.now() + step.params["duration"])
-                return f"waited {describe_duration(step.params['duration'])}"
+                await self._wait_until(self._watch.now() + params["duration"])
+                return f"waited {describe_duration(params['duration'])}"
         except ActionRefused as exc:
             raise StepFailed(str(exc)) from None
         budget = self.lab.clock.real_seconds(CLIENT_ACTION_MAX_S) + ACTION_SLACK_S
         try:
             async with asyncio.timeout(budget):
-                text = await self._client_action(step.do, step.params)
+                text = await self._client_action(do, params)
                 self._note("client", text)
                 return text
         except ClientActionFailed as exc:

@@ -49,12 +49,18 @@ class TrainerLab:
     def time_scale(self) -> float:
         return self.clock.time_scale
 
+    def _started(self) -> LabPair:
+        """The lab's pair, once ``start`` has made it."""
+        if self.pair is None:
+            raise RuntimeError("the lab is not started")
+        return self.pair
+
     @property
     def urls(self) -> list[str]:
-        return [s.url for s in self.pair.servers]
+        return [s.url for s in self._started().servers]
 
     def server(self, name: str) -> ServerProcess:
-        for s in self.pair.servers:
+        for s in self._started().servers:
             if s.name == name:
                 return s
         raise ValueError(f"no server {name!r}: primary or secondary")
@@ -99,13 +105,16 @@ class TrainerLab:
 
     def write_lab_file(self) -> None:
         write_lab_file(
-            self.root, self.pair.servers, time_scale=self.time_scale, media=self.router.url if self.router else None
+            self.root,
+            self._started().servers,
+            time_scale=self.time_scale,
+            media=self.router.url if self.router else None,
         )
 
     async def set_time_scale(self, scale: float) -> None:
         """Both servers and this lab's clock (which the in-process devices use) switch at
         the same real instant, so no clock-skew rule trips."""
-        await self.pair.set_time_scale(scale)  # switches self.clock too
+        await self._started().set_time_scale(scale)  # switches self.clock too
         self.summary["time_scale"] = scale
         self.write_lab_file()
         self.timeline.add("action", f"time scale set to {describe_scale(scale)}")

@@ -192,8 +192,13 @@ async def _sleep_on(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
     """``asyncio.sleep`` on a given loop.  ``asyncio.sleep`` asks for the running loop,
     and under Qt a nested ``processEvents`` (pytest-qt does it between a test's phases)
     runs the loop's timers with none set: the monitor's task died of that."""
-    done = loop.create_future()
-    handle = loop.call_later(seconds, lambda: done.done() or done.set_result(None))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    handle = loop.call_later(seconds, wake)
     try:
         await done
     finally:
