@@ -322,12 +322,13 @@ class MobileClient:
         incident = self.incident(incident_id)
         if incident is None:
             raise UploadError("that incident is not one of yours on this server")
-        if self.session.state != State.ONLINE:
+        username = self.session.username  # set from the login to the logout, so when ONLINE
+        if self.session.state != State.ONLINE or username is None:
             raise UploadError("offline: reconnecting to the active server; upload when the status says Online")
         digest = (await asyncio.to_thread(hashlib.sha256, content)).hexdigest()  # 20 MB: off the loop
         upload = Upload(
             uuid.uuid4().hex,
-            self.session.username,
+            username,
             incident_id,
             incident["name"],
             name,
@@ -383,7 +384,7 @@ class MobileClient:
 
     def _listed(self, upload: Upload) -> bool:
         incident = next((i for i in self.session.config.incidents if i["id"] == upload.incident_id), None)
-        return bool(incident) and any(f["id"] == upload.file_id for f in incident.get("files", []))
+        return incident is not None and any(f["id"] == upload.file_id for f in incident.get("files", []))
 
     # ------------------------------------------------------------ compare
     def _compare(self, *, report: bool) -> list[Upload]:
