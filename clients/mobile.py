@@ -307,20 +307,21 @@ class MobileClient:
         return await self.store.content(upload.local_id) if upload.kept else None
 
     # -------------------------------------------------------------- upload
-    async def upload_path(self, incident_id: str, path: Path, kind: str | None = None) -> Upload:
-        """Upload a photo or video file (``kind``: what the user asked for)."""
+    async def upload_path(self, incident_id: str | None, path: Path, kind: str | None = None) -> Upload:
+        """Upload a photo or video file (``kind``: what the user asked for; ``incident_id``
+        None: the incident shown is gone, refused like one not the user's)."""
         path = Path(path)
         check_name(path.name, kind)  # before reading it: the name says the type
         content = await asyncio.to_thread(read_media, path)
         return await self.upload(incident_id, path.name, content, kind)
 
-    async def upload(self, incident_id: str, name: str, content: bytes, kind: str | None = None) -> Upload:
+    async def upload(self, incident_id: str | None, name: str, content: bytes, kind: str | None = None) -> Upload:
         """Check, keep a copy, send.  ``MediaError`` or ``UploadError`` say what went wrong;
         if the link broke on the way (``UploadInterrupted``) the upload is listed as
         missing, with its copy, for Upload again."""
         m = check_media(name, content, kind)
         incident = self.incident(incident_id)
-        if incident is None:
+        if incident is None or incident_id is None:  # (no incident has the id None)
             raise UploadError("that incident is not one of yours on this server")
         username = self.session.username  # set from the login to the logout, so when ONLINE
         if self.session.state != State.ONLINE or username is None:
