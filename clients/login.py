@@ -105,9 +105,10 @@ class LoginForm:
 
     def cancel(self) -> bool:
         """Cancel: stop the login running (False: none runs)."""
-        if not self.running:
+        task = self.task
+        if task is None or task.done():  # not running
             return False
-        self.task.cancel()
+        task.cancel()
         return True
 
     def on_notice(self, notice: Notice | None) -> None:

@@ -307,27 +307,29 @@ class MobileClient:
         return await self.store.content(upload.local_id) if upload.kept else None
 
     # -------------------------------------------------------------- upload
-    async def upload_path(self, incident_id: str, path: Path, kind: str | None = None) -> Upload:
-        """Upload a photo or video file (``kind``: what the user asked for)."""
+    async def upload_path(self, incident_id: str | None, path: Path, kind: str | None = None) -> Upload:
+        """Upload a photo or video file (``kind``: what the user asked for; ``incident_id``
+        None: the incident shown is gone, refused like one not the user's)."""
         path = Path(path)
         check_name(path.name, kind)  # before reading it: the name says the type
         content = await asyncio.to_thread(read_media, path)
         return await self.upload(incident_id, path.name, content, kind)
 
-    async def upload(self, incident_id: str, name: str, content: bytes, kind: str | None = None) -> Upload:
+    async def upload(self, incident_id: str | None, name: str, content: bytes, kind: str | None = None) -> Upload:
         """Check, keep a copy, send.  ``MediaError`` or ``UploadError`` say what went wrong;
         if the link broke on the way (``UploadInterrupted``) the upload is listed as
         missing, with its copy, for Upload again."""
         m = check_media(name, content, kind)
         incident = self.incident(incident_id)
-        if incident is None:
+        if incident is None or incident_id is None:  # (no incident has the id None)
             raise UploadError("that incident is not one of yours on this server")
-        if self.session.state != State.ONLINE:
+        username = self.session.username  # set from the login to the logout, so when ONLINE
+        if self.session.state != State.ONLINE or username is None:
             raise UploadError("offline: reconnecting to the active server; upload when the status says Online")
         digest = (await asyncio.to_thread(hashlib.sha256, content)).hexdigest()  # 20 MB: off the loop
         upload = Upload(
             uuid.uuid4().hex,
-            self.session.username,
+            username,
             incident_id,
             incident["name"],
             name,
@@ -383,7 +385,7 @@ class MobileClient:
 
     def _listed(self, upload: Upload) -> bool:
         incident = next((i for i in self.session.config.incidents if i["id"] == upload.incident_id), None)
-        return bool(incident) and any(f["id"] == upload.file_id for f in incident.get("files", []))
+        return incident is not None and any(f["id"] == upload.file_id for f in incident.get("files", []))
 
     # ------------------------------------------------------------ compare
     def _compare(self, *, report: bool) -> list[Upload]:

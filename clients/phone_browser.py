@@ -428,8 +428,11 @@ class PhoneBrowser:
 
     async def _refresh_after(self, screen: Screen) -> None:
         await self.clock.sleep(screen.refresh_s)
-        if self.screen is screen:
-            await self.open(screen.refresh_url or screen.url, push=False)
+        url = screen.refresh_url or screen.url
+        # A refresh comes only with a fetched screen, which has its URL; the phone's own
+        # screens (url None) never refresh.
+        if self.screen is screen and url is not None:
+            await self.open(url, push=False)
 
     def _cancel_refresh(self) -> None:
         task, self._refresh = self._refresh, None

@@ -18,7 +18,8 @@ import base64
 import logging
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -46,7 +47,7 @@ def _error(number: int, http_status: int) -> web.Response:
 class PushReceiver:
     """Listens on ``host`` (a free port) for pushes and hands each URL to ``execute``."""
 
-    def __init__(self, execute: Callable[[str], Awaitable[None]], *, host: str = "127.0.0.1"):
+    def __init__(self, execute: Callable[[str], Coroutine[Any, Any, None]], *, host: str = "127.0.0.1"):
         self.execute = execute
         self.host = host
         self.enabled = True

@@ -169,7 +169,7 @@ class RouterFloor:
             log.warning("push-to-talk: ignored something that is not a ticket")
             return
         self._ticket = ticket
-        if user is not None and user == self._user and self._client is not None:
+        if ticket is not None and user is not None and user == self._user and self._client is not None:
             self._client.renew(ticket)  # the same user: the router may add or take away groups
             self._join_allowed(self._client)  # those the new ticket adds
             return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -94,7 +94,7 @@ class _InFlight:
 _in_flight: dict[tuple, _InFlight] = {}
 
 
-async def _shared(what: str, address: str, request: Callable[[str], Awaitable[Any]]) -> Any:
+async def _shared(what: str, address: str, request: Callable[[str], Coroutine[Any, Any, Any]]) -> Any:
     """``request(address)``; sessions of one process that ask while it runs get the same
     answer instead of sending their own.  A thousand offline consoles in one process
     would otherwise each ask both servers every poll, and the flood would slow down the
@@ -105,9 +105,12 @@ async def _shared(what: str, address: str, request: Callable[[str], Awaitable[An
     flight = _in_flight.get(key)
     if flight is None:
         flight = _in_flight[key] = _InFlight(loop.create_task(request(address)))
-        flight.task.add_done_callback(
-            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None
-        )
+
+        def forget(_task: asyncio.Task, k: tuple = key, f: _InFlight = flight) -> None:
+            if _in_flight.get(k) is f:
+                _in_flight.pop(k, None)
+
+        flight.task.add_done_callback(forget)
     flight.waiting += 1
     try:
         return await asyncio.shield(flight.task)
@@ -243,7 +246,7 @@ class ConsoleSession:
             raise LoginError("wrong user name or password")
         role = body.get("role")
         if reply.status == 409 and body.get("active"):
-            believed = self.known.get(target).role if self.known.get(target) else None
+            believed = known.role if (known := self.known.get(target)) else None
             self.known.set_role(target, role)
             self.known.set_role(body["active"], "active")
             if believed == "active":
@@ -287,10 +290,17 @@ class ConsoleSession:
         if self.media_ticket.wanted:
             self._spawn(self.media_ticket.keep_fresh(lambda: self._client if self.state == State.ONLINE else None))
 
+    def _connected_client(self) -> ApiClient:
+        """The current server's client: there is one from the login's end to the logout
+        (ONLINE and OFFLINE), the only time the callers run."""
+        if self._client is None:
+            raise RuntimeError(f"the console session is {self.state.value}: it has no server")
+        return self._client
+
     # ------------------------------------------------------------ configuration
     async def refresh(self) -> None:
         """Fetch the user's channels, VTGs and incidents from the current server."""
-        c = self._client
+        c = self._connected_client()
         replies = [await c.get(p) for p in ("/api/v1/channels", "/api/v1/vtgs", "/api/v1/incidents")]
         if all(r.ok for r in replies):
             config = Configuration(
@@ -311,7 +321,7 @@ class ConsoleSession:
     async def _refresh_servers(self, client: ApiClient | None = None) -> None:
         """The selector's roles from the server's listing (kept for the next run)."""
         with contextlib.suppress(Unreachable):
-            reply = await (client or self._client).get("/api/v1/servers")
+            reply = await (client or self._connected_client()).get("/api/v1/servers")
             if reply.ok:
                 self.known.update(reply["servers"])
         self.known.save()
@@ -320,7 +330,9 @@ class ConsoleSession:
     async def _listen(self) -> None:
         """Configuration changes pushed by the server; a broken link means offline."""
         try:
-            ws = await self._client.websocket("/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5)
+            ws = await self._connected_client().websocket(
+                "/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5
+            )
             async with ws:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
@@ -361,6 +373,9 @@ class ConsoleSession:
     async def _reconnect(self) -> None:
         """Look for the active server, with no user action, until one takes the session."""
         while self.state == State.OFFLINE:
+            # OFFLINE comes after ONLINE: the server is the one left, kept until the
+            # logout, which ends this task before it clears it.
+            assert self.server is not None
             addresses = [self.server, *self.known.others(self.server)]
             # Ask every server at once: one that hangs (stopped, not dead) must not hold
             # up finding the one that answers.
@@ -393,6 +408,8 @@ class ConsoleSession:
             with contextlib.suppress(Unreachable):
                 token_ok = (await client.get("/api/v1/me")).ok  # sessions replicate with the data
             if not token_ok:
+                # Both kept from the login until the logout, which ends the reconnect first.
+                assert self.username is not None and self._password is not None
                 outcome = await self._try_login(address, self.username, self._password)
                 if not isinstance(outcome, dict):
                     return False
@@ -448,7 +465,7 @@ class ConsoleSession:
         self._notify("error", f"internal error: {exc}; log out and log in again")
 
     def status_line(self) -> dict[str, Any]:
-        role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None
+        role = known.role if self.server and (known := self.known.get(self.server)) else None
         return {"server": self.server, "role": role, "state": self.state.value, "user": self.username}
 
     async def file_content(self, incident_id: str, file_id: str) -> bytes | None:
@@ -518,7 +535,7 @@ class ConsoleSession:
                     [
                         e
                         for e in reply.body.get("servers", [])
-                        if self.known.get(e.get("address")) is None or self.known.get(e["address"]).role is None
+                        if (known := self.known.get(e.get("address"))) is None or known.role is None
                     ]
                 )
         self.known.save()

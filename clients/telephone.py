@@ -188,7 +188,7 @@ class Telephone:
         if self.state in (State.CONNECTED, State.CALLING, State.RINGING):
             self._set(State.ON_HOOK)
 
-    async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _listen(self, ws: aiohttp.ClientWebSocketResponse | web.WebSocketResponse) -> None:
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue

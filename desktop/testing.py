@@ -43,6 +43,7 @@ def qasync_loop() -> asyncio.AbstractEventLoop:
     from ipics_desktop.shared.style import STYLE_SHEET
 
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)  # instance() is typed QCoreApplication: here always widgets'
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)  # a test closing its last window must not stop the loop
     return _test_loop_class(qasync.QEventLoop)(app)
@@ -63,7 +64,7 @@ def _test_loop_class(base: type) -> type:
     global _TEST_LOOP_CLASS
     if _TEST_LOOP_CLASS is None:
 
-        class QtTestLoop(base):  # type: ignore[misc, valid-type]
+        class QtTestLoop(base):
             def call_later(self, delay, callback, *args, context=None):
                 return super().call_later(delay, self._as_running, callback, *args, context=context)
 
@@ -87,7 +88,8 @@ def asyncio_loop() -> asyncio.AbstractEventLoop:
 
 
 def wants_qt(item: pytest.Item) -> bool:
-    return bool(QT_FIXTURES & set(item.fixturenames)) or item.get_closest_marker(QT_MARKER) is not None
+    fixtures = getattr(item, "fixturenames", ())  # a test function's; not every Item has them
+    return bool(QT_FIXTURES & set(fixtures)) or item.get_closest_marker(QT_MARKER) is not None
 
 
 @pytest.hookimpl(optionalhook=True)

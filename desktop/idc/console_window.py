@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.session import ConsoleSession, Notice, State
-from ipics_clients.talk import Floor
+from ipics_clients.talk import TalkFloor
 from ipics_clients.tasks import Tasks
 from ipics_clients.wording import sentence
 from ipics_desktop.idc.talk_group import TalkGroupRow
@@ -52,7 +52,7 @@ class ConsoleWindow(QMainWindow):
     #: the window was closed
     closed = Signal()
 
-    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, floor: Floor, parent=None):
+    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, floor: TalkFloor, parent=None):
         super().__init__(parent)
         self.session, self.floor = session, floor
         self.tasks = Tasks()
@@ -144,10 +144,10 @@ class ConsoleWindow(QMainWindow):
 
         bridge.changed.connect(self._on_session_change)
         self._unsubscribe = floor.subscribe(self._on_talker)
-        self.render()
+        self.redraw()
 
     # ----------------------------------------------------------------- render
-    def render(self) -> None:
+    def redraw(self) -> None:
         s = self.session
         self.setWindowTitle(f"IPICS Dispatch Console - {s.username or 'not logged in'}")
         self.user_label.setText(f"{(s.user or {}).get('full_name') or s.username or ''}")
@@ -161,10 +161,10 @@ class ConsoleWindow(QMainWindow):
         wanted = [(f"{kind}:{g['id']}", g) for g in groups]
         keys = {k for k, _ in wanted}
         for key in [k for k in self.rows if k.startswith(kind + ":") and k not in keys]:
-            row = self.rows.pop(key)  # gone from the server's configuration (Ursula's Fire)
-            row.release()
-            layout.removeWidget(row)
-            row.deleteLater()
+            gone = self.rows.pop(key)  # gone from the server's configuration (Ursula's Fire)
+            gone.release()
+            layout.removeWidget(gone)
+            gone.deleteLater()
         for index, (key, group) in enumerate(wanted):
             row = self.rows.get(key)
             # A row talks as the user it was built for: another user gets new rows.
@@ -174,7 +174,9 @@ class ConsoleWindow(QMainWindow):
                     row.deleteLater()
                 row = self.rows[key] = TalkGroupRow(kind, group, self.floor, self.session.username or "")
             layout.insertWidget(index, row)  # re-inserting keeps the server's order
-        empty = layout.parentWidget().findChild(QLabel, f"{layout.objectName()}Empty")
+        box = layout.parentWidget()  # _group_box made the layout on its box, with this label
+        empty = box.findChild(QLabel, f"{layout.objectName()}Empty") if box is not None else None
+        assert empty is not None
         empty.setVisible(not groups)
 
     def _render_incidents(self) -> None:
@@ -256,7 +258,7 @@ class ConsoleWindow(QMainWindow):
             self.activity.insertItem(0, f"{stamp}  {notice.text}")
             if notice.kind in BANNER_NOTICES:
                 self.show_banner(notice.kind, notice.text)
-        self.render()
+        self.redraw()
 
     def show_banner(self, kind: str, text: str) -> None:
         self.banner.setStyleSheet(banner_css(kind))

@@ -122,7 +122,7 @@ class MobileWindow(LoginFields, QWidget):
         self.bridge = NoticeBridge(client, self)
         self.bridge.changed.connect(self._on_change)
         self.refresh_selector()
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------------ pages
     def _build_login_page(self) -> QWidget:
@@ -252,25 +252,25 @@ class MobileWindow(LoginFields, QWidget):
         self.pages.setCurrentWidget(self.login_page)
         self.refresh_selector(self.session.known.active())
         self._login_message("logged-out", "Logged out. The active server is selected.")
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- navigation
     def show_incidents(self) -> None:
         self.incident_id = None
         self.pages.setCurrentWidget(self.incidents_page)
-        self.render()
+        self.redraw()
 
     def show_incident(self, incident_id: str) -> None:
         self.incident_id = incident_id
         self.upload_message.hide()
         self.pages.setCurrentWidget(self.incident_page)
-        self.render()
+        self.redraw()
 
     def _incident_tapped(self, item: QListWidgetItem) -> None:
         self.show_incident(item.data(Qt.ItemDataRole.UserRole))
 
     # ----------------------------------------------------------------- render
-    def render(self) -> None:
+    def redraw(self) -> None:
         self._render_status()
         self._render_missing()
         if self.session.state == State.LOGGED_OUT:
@@ -360,7 +360,10 @@ class MobileWindow(LoginFields, QWidget):
             return  # unchanged: keep the buttons (and the keyboard focus on them)
         self._missing_shown = shown
         while self.missing_rows.count():
-            self.missing_rows.takeAt(0).widget().setParent(None)  # gone now, not at the next loop turn
+            item = self.missing_rows.takeAt(0)  # not None: the layout has one
+            row = item.widget() if item is not None else None  # every item is a row's widget
+            if row is not None:
+                row.setParent(None)  # gone now, not at the next loop turn
         self.missing_panel.setVisible(bool(missing))
         if not missing:
             return
@@ -441,7 +444,7 @@ class MobileWindow(LoginFields, QWidget):
             self.show_banner("reconnected", f"{upload.name} uploaded again to {self.session.server}.")
         finally:
             self._missing_shown = None  # rebuilt: the buttons enabled again
-            self.render()
+            self.redraw()
 
     def _uploads_enabled(self, enabled: bool) -> None:
         for button in (self.upload_photo_button, self.upload_video_button):
@@ -456,7 +459,7 @@ class MobileWindow(LoginFields, QWidget):
     def _on_change(self, notice: Notice | None) -> None:
         if notice is not None:
             self._show_notice(notice)
-        self.render()
+        self.redraw()
 
     def _show_notice(self, notice: Notice) -> None:
         s = self.session

@@ -210,10 +210,10 @@ class Running:
 
     def __init__(self, command: str, started: float, report_shown: bool):
         self.command, self.started, self._report_shown = command, started, report_shown
-        self._close: Callable[[], None] | None = None
+        self._close: Callable[[], object] | None = None  # QWidget.close's bool is ignored
         self._stop_asked = False
 
-    def on_stop(self, close: Callable[[], None]) -> None:
+    def on_stop(self, close: Callable[[], object]) -> None:
         """SIGINT and SIGTERM call ``close`` (at once if one came already)."""
         self._close = close
         if self._stop_asked:
@@ -224,7 +224,7 @@ class Running:
         if self._close is not None:
             self._close()
 
-    async def until_closed(self, closed, close: Callable[[], None]) -> None:
+    async def until_closed(self, closed, close: Callable[[], object]) -> None:
         """Until the Qt signal ``closed`` is emitted; SIGINT and SIGTERM ``close``, as
         the window's close button does."""
         done = asyncio.Event()
@@ -281,6 +281,7 @@ def run_window(
     from ipics_desktop.shared.style import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)  # instance() is typed QCoreApplication: here always widgets'
     app.setApplicationName(application)
     if style:
         app.setStyleSheet(STYLE_SHEET)

@@ -179,9 +179,9 @@ class TelephonePanel(QWidget):
         # The telephone's changes come in bursts (a voice prompt, then the state; the
         # ring, then its VTG): one render per turn of the loop shows them together.
         self._render_soon = QTimer(self, singleShot=True, interval=0)
-        self._render_soon.timeout.connect(self.render)
+        self._render_soon.timeout.connect(self.redraw)
         telephone.on_change = self._on_telephone_change
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- keys
     def call(self) -> None:
@@ -206,7 +206,7 @@ class TelephonePanel(QWidget):
         self.telephone.auto_answer = on
         if on and self.telephone.state == State.RINGING:
             self.answer()  # switched on while it rings: picked up, as it says
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- async
     def _run(self, action: Callable[[], Awaitable[object]]) -> asyncio.Task:
@@ -216,7 +216,7 @@ class TelephonePanel(QWidget):
     def _on_telephone_change(self, _telephone: Telephone) -> None:
         self._render_soon.start()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         phone = self.telephone
         words, colour = state_words(phone)
         self.state_label.setText(words)

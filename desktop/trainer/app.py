@@ -15,7 +15,14 @@ import contextlib
 import fcntl
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time each is imported where it is used, late, as below
+    from PySide6.QtWidgets import QLabel
+
+    from ipics_desktop.trainer.devices import DeviceLauncher
+    from ipics_desktop.trainer.panel import TrainerPanel
+    from ipics_lab.trainer.monitor import Monitor
 
 #: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
 FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
@@ -104,10 +111,10 @@ class TrainerApp:
 
         self.lab = TrainerLab(root, time_scale=time_scale)
         self.open_devices = open_devices
-        self.panel = None
-        self.launcher = None
-        self.monitor = None
-        self.splash = None
+        self.panel: TrainerPanel | None = None
+        self.launcher: DeviceLauncher | None = None
+        self.monitor: Monitor | None = None
+        self.splash: QLabel | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -150,12 +157,14 @@ class TrainerApp:
 
         self._splash_text("Starting the media router and both servers...")
         await self.lab.start()
+        pair = self.lab.pair
+        assert pair is not None  # the lab's start made it
         print(self.banner(), flush=True)
         self.lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(self.lab.pair, self.lab.timeline, self.lab.clock)
+        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
-        self.panel = TrainerPanel(self.lab, Actions(self.lab.pair, self.lab.timeline), self.monitor, self.launcher)
+        self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
         self.panel.closed.connect(self.request_stop)
         self._close_splash()
         self.panel.show()

@@ -79,7 +79,7 @@ class Device:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
     ending: bool = False
-    _close: Callable[[], None] = lambda: None  # asks the device to close (it ends by itself)
+    _close: Callable[[], object] = lambda: None  # asks the device to close (it ends by itself; a result is ignored)
     _cleanup: Callable[[], Awaitable[None]] | None = None
     _last: tuple = ()  # the last state told to the timeline (phone, telephone)
     _pushes: int = 0  # the phone's pushes received when it was last online

@@ -59,7 +59,7 @@ SERVERS = ("primary", "secondary")
 TIME_SCALES = (("Real time (1x)", 1.0), ("10x faster", 0.1), ("60x faster", 1 / 60), ("100x faster", 0.01))
 DEVICE_KINDS = ("console", "phone", "mobile", "telephone")
 #: the administrator's actions: (method, button text, objectName, accessible name, keyword arguments)
-ACTIONS = (
+ACTIONS: tuple[tuple[str, str, str, str, dict[str, str]], ...] = (
     ("failover_now", "Failover Now", "actionFailoverNow", "Failover Now: the standby takes over", {}),
     ("go_standby", "Go Standby", "actionGoStandby", "Go Standby on the secondary", {"server": "secondary"}),
     ("repair", "REPAIR database", "actionRepair", short(REPAIR), {}),
@@ -106,7 +106,8 @@ class TrainerPanel(QMainWindow):
 
     def __init__(self, lab, actions, monitor, launcher=None, parent=None):
         super().__init__(parent)
-        self.lab, self.actions, self.monitor, self.launcher = lab, actions, monitor, launcher
+        # lab_actions: QWidget.actions() is Qt's own
+        self.lab, self.lab_actions, self.monitor, self.launcher = lab, actions, monitor, launcher
         self.tasks = Tasks()
         # Before its first poll the monitor holds placeholders (nothing reachable): the
         # cards wait for real news rather than show both servers DOWN.
@@ -167,12 +168,12 @@ class TrainerPanel(QMainWindow):
 
         # Views come in per poll, events one by one: draw once per turn of the loop.
         self._render_soon = QTimer(self, singleShot=True, interval=0)
-        self._render_soon.timeout.connect(self.render)
+        self._render_soon.timeout.connect(self.redraw)
         self._unsubscribe.append(monitor.subscribe(self._on_views))
         timeline = lab.timeline
         self.plot.set_events(timeline.events)
         self._unsubscribe.append(timeline.subscribe(self.plot.add_event))
-        self.render()
+        self.redraw()
 
     # ================================================================= layout
     def _top_bar(self) -> QHBoxLayout:
@@ -351,7 +352,7 @@ class TrainerPanel(QMainWindow):
         self.views = dict(views)
         self._render_soon.start()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         for name, card in self.cards.items():
             view = self.views.get(name)
             if view is not None:
@@ -382,8 +383,8 @@ class TrainerPanel(QMainWindow):
         self.split_banner.show()
 
     def _render_time_scale(self) -> None:
-        scales = {(v.status or {}).get("time_scale") for v in self.views.values() if v.reachable}
-        scales.discard(None)
+        shown = ((v.status or {}).get("time_scale") for v in self.views.values() if v.reachable)
+        scales: set[float] = {s for s in shown if s is not None}
         if not scales:
             self.time_scale_shown.setText(f"lab clock {describe_scale(self.lab.clock.time_scale)}")
             return
@@ -402,7 +403,7 @@ class TrainerPanel(QMainWindow):
 
     async def _run_fault(self, server: str, fault: str, argument) -> None:
         card = self.cards[server]
-        method = getattr(self.actions, fault)
+        method = getattr(self.lab_actions, fault)
         try:
             if fault == "cut_link":
                 sentence = await method(server, argument or "both")
@@ -439,7 +440,7 @@ class TrainerPanel(QMainWindow):
             self.on_action_progress(title, fraction, text)
 
         try:
-            sentence = await getattr(self.actions, method)(progress=progress, **kwargs)
+            sentence = await getattr(self.lab_actions, method)(progress=progress, **kwargs)
             self.action_progress.setRange(0, 1000)
             self.action_progress.setValue(1000)
             self.action_progress.setFormat(f"{title}: done")

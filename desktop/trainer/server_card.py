@@ -208,7 +208,7 @@ class ServerCard(QFrame):
         column.addWidget(self.messages)
         column.addStretch(1)
         column.addWidget(self._faults_box())
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------------ faults
     def _faults_box(self) -> QGroupBox:
@@ -313,9 +313,9 @@ class ServerCard(QFrame):
     # ------------------------------------------------------------------ render
     def set_view(self, view) -> None:
         self.view = view
-        self.render()
+        self.redraw()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         view = self.view
         if view is None:
             self.subline.setText("waiting for the first status")

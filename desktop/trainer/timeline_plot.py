@@ -187,7 +187,7 @@ class TimelinePlot(QWidget):
 
     def event_at(self, pos: QPointF):
         """The event whose marker is under ``pos`` (within a few pixels), or None."""
-        best, best_d = None, HIT_PX
+        best, best_d = None, float(HIT_PX)
         for point, event in self.marker_positions():
             d = math.hypot(point.x() - pos.x(), point.y() - pos.y())
             if d <= best_d:
@@ -291,9 +291,9 @@ class TimelinePlot(QWidget):
             if event.kind not in index:
                 continue
             lane_def = LANES[index[event.kind]]
-            lane = self._lane_rect(plot, index[event.kind])
-            x, y = self._x(plot, self.time_of(event), span), self._y(lane, event.server)
-            r = max(3.0, min(6.0, lane.height() * 0.22))
+            lane_rect = self._lane_rect(plot, index[event.kind])
+            x, y = self._x(plot, self.time_of(event), span), self._y(lane_rect, event.server)
+            r = max(3.0, min(6.0, lane_rect.height() * 0.22))
             self._marker(p, event, lane_def, QPointF(x, y), r)
             row = (event.kind, event.server)
             if event.kind in LABELLED and x > label_end.get(row, -1e9) + 4:
