@@ -42,8 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="the campaign seed (default: a random one, printed)")
     p.add_argument("--duration", type=float, default=120.0, help="real seconds of faults (default 120)")
     p.add_argument("--time-scale", type=float, default=0.01, help="real seconds per emulated second (0.01)")
-    p.add_argument("--faults", default=",".join(FAULT_KINDS),
-                   help=f"comma-separated faults to draw from (default all: {','.join(FAULT_KINDS)})")
+    p.add_argument(
+        "--faults",
+        default=",".join(FAULT_KINDS),
+        help=f"comma-separated faults to draw from (default all: {','.join(FAULT_KINDS)})",
+    )
     p.add_argument("--clients", type=int, default=3, help="concurrent clients (default 3)")
     p.add_argument("--out", type=Path, default=HERE / "campaign_results.json")
     p.add_argument("--keep", action="store_true", help="keep the servers' data directories and logs")
@@ -54,8 +57,14 @@ async def run(args: argparse.Namespace) -> dict:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     root = Path(tempfile.mkdtemp(prefix=f"ipics-campaign-{seed}-"))
     try:
-        campaign = Campaign(root, seed, args.duration, args.time_scale,
-                            faults=[f for f in args.faults.split(",") if f], clients=args.clients)
+        campaign = Campaign(
+            root,
+            seed,
+            args.duration,
+            args.time_scale,
+            faults=[f for f in args.faults.split(",") if f],
+            clients=args.clients,
+        )
         report = await campaign.run()
     finally:
         if args.keep:
@@ -81,7 +90,7 @@ async def run(args: argparse.Namespace) -> dict:
         "recoveries": r["recoveries"],
         "invariants": r["invariants"],
         "unexplained_total": len(r["unexplained"]),
-        "unexplained": r["unexplained"][:EXAMPLES * 5],
+        "unexplained": r["unexplained"][: EXAMPLES * 5],
         "documented_losses": {k: v[:EXAMPLES] for k, v in r["documented_losses"].items()},
         "clients": r["clients"],
         "info": r["info"],

@@ -38,14 +38,15 @@ from typing import Any, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_bench, when run as a script
 
+from run_bench import Figure, machine, percentile, print_table, ready_pair, rounded
+
 from ipics_clients import session as session_mod
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import ConsoleSession, State
-from ipics_server.adapters.httpclient import ApiClient
-from ipics_server.clock import Clock
 from ipics_lab.seed import DEMO_USERS, seed_demo_data
 from ipics_lab.supervisor import LabPair, wait_until
-from run_bench import Figure, machine, percentile, print_table, ready_pair, rounded
+from ipics_server.adapters.httpclient import ApiClient
+from ipics_server.clock import Clock
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,8 +94,13 @@ ROLE_POLL_S = 0.005
 
 def figure(value: float | None, unit: str, goal: str, passed: bool, details: dict[str, Any]) -> dict:
     """One figure in the schema of bench/results.json (without its name: the FIGURES key)."""
-    return {"value": None if value is None else round(value, 4), "unit": unit, "goal": goal,
-            "passed": passed, "details": details}
+    return {
+        "value": None if value is None else round(value, 4),
+        "unit": unit,
+        "goal": goal,
+        "passed": passed,
+        "details": details,
+    }
 
 
 def raise_fd_limit(needed: int) -> dict:
@@ -169,8 +175,15 @@ class RolePoller:
     async def start(self, pair: LabPair, timeout_s: float) -> None:
         s = pair.secondary
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _ROLE_POLLER, s.host, str(s.port), str(ROLE_POLL_S), str(timeout_s),
-            stdout=subprocess.PIPE)
+            sys.executable,
+            "-c",
+            _ROLE_POLLER,
+            s.host,
+            str(s.port),
+            str(ROLE_POLL_S),
+            str(timeout_s),
+            stdout=subprocess.PIPE,
+        )
         await self._proc.stdout.readline()  # "ready": polling from now on
         self._reader = asyncio.create_task(self._read())
 
@@ -210,8 +223,9 @@ def active_in_server_log(pair: LabPair) -> float | None:
     return None
 
 
-async def login_all(sessions: list[ConsoleSession], url: str, users: list[str], password: str,
-                    concurrency: int) -> list[str]:
+async def login_all(
+    sessions: list[ConsoleSession], url: str, users: list[str], password: str, concurrency: int
+) -> list[str]:
     gate = asyncio.Semaphore(concurrency)
     errors: list[str] = []
 
@@ -249,7 +263,8 @@ def cpu_seconds(pid: int | None) -> float:
 def machine_busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy since boot (all CPUs)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = (
-        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
@@ -268,17 +283,24 @@ class CpuWindow:
     def stop(self) -> dict[str, float]:
         t1, busy1, ours1 = self._sample()
         t0, busy0, ours0 = self.start
-        ours = [b - a for a, b in zip(ours0, ours1)]
-        return {"window_s": round(t1 - t0, 2), "ours_cpu_s": [round(x, 2) for x in ours],
-                "other_processes_cpu_s": round(max(0.0, busy1 - busy0 - sum(ours)), 2),
-                "loadavg_1min": round(os.getloadavg()[0], 2)}
+        ours = [b - a for a, b in zip(ours0, ours1, strict=True)]
+        return {
+            "window_s": round(t1 - t0, 2),
+            "ours_cpu_s": [round(x, 2) for x in ours],
+            "other_processes_cpu_s": round(max(0.0, busy1 - busy0 - sum(ours)), 2),
+            "loadavg_1min": round(os.getloadavg()[0], 2),
+        }
 
 
 def spread(samples: list[float]) -> dict[str, float | None]:
     if not samples:
         return {"min": None, "p50": None, "p99": None, "max": None}
-    return {"min": round(min(samples), 3), "p50": round(percentile(samples, 50), 3),
-            "p99": round(percentile(samples, 99), 3), "max": round(max(samples), 3)}
+    return {
+        "min": round(min(samples), 3),
+        "p50": round(percentile(samples, 50), 3),
+        "p99": round(percentile(samples, 99), 3),
+        "max": round(max(samples), 3),
+    }
 
 
 # ------------------------------------------------------------- console_reconnect_all_s
@@ -286,12 +308,17 @@ async def bench_reconnect_all(quick: bool) -> dict:
     n = QUICK_SESSIONS if quick else SESSIONS
     unit, goal = "s (real, secondary active -> last console online)", f"<= {RECONNECT_GOAL_S:g}"
     details: dict[str, Any] = {
-        "sessions": n, "time_scale": CONSOLE_TIME_SCALE, "interval_s": CONSOLE_INTERVAL_S,
+        "sessions": n,
+        "time_scale": CONSOLE_TIME_SCALE,
+        "interval_s": CONSOLE_INTERVAL_S,
         "missed_count": CONSOLE_MISSED,
         "reconnect_poll_real_s": session_mod.RECONNECT_EVERY_S * CONSOLE_TIME_SCALE,
-        "login_concurrency": LOGIN_CONCURRENCY, "fd_limit": raise_fd_limit(3 * n + 200)}
-    async with ready_pair(time_scale=CONSOLE_TIME_SCALE, interval_s=CONSOLE_INTERVAL_S,
-                          missed_count=CONSOLE_MISSED) as pair:
+        "login_concurrency": LOGIN_CONCURRENCY,
+        "fd_limit": raise_fd_limit(3 * n + 200),
+    }
+    async with ready_pair(
+        time_scale=CONSOLE_TIME_SCALE, interval_s=CONSOLE_INTERVAL_S, missed_count=CONSOLE_MISSED
+    ) as pair:
         async with await pair.admin(pair.primary) as admin:
             await seed_demo_data(admin, USER_PASSWORD)  # the chapter's Dan, Adam, Ursula, Amy, Fred
         users = [u for u, _, _ in DEMO_USERS]
@@ -309,9 +336,16 @@ async def bench_reconnect_all(quick: bool) -> dict:
                 await close_all(sessions)
 
 
-async def _measure_reconnect(pair: LabPair, sessions: list[ConsoleSession], users: list[str],
-                             tracker: ReconnectTracker, wst: WebSocketTrace, details: dict,
-                             unit: str, goal: str) -> dict:
+async def _measure_reconnect(
+    pair: LabPair,
+    sessions: list[ConsoleSession],
+    users: list[str],
+    tracker: ReconnectTracker,
+    wst: WebSocketTrace,
+    details: dict,
+    unit: str,
+    goal: str,
+) -> dict:
     n = len(sessions)
     print(f"  logging in {n} consoles on the primary ...", file=sys.stderr, flush=True)
     t0 = time.monotonic()
@@ -320,8 +354,9 @@ async def _measure_reconnect(pair: LabPair, sessions: list[ConsoleSession], user
         raise RuntimeError(f"{len(errors)} of {n} logins failed, e.g. {errors[0]}")
 
     async def all_listening():
-        return all(s.state == State.ONLINE and s.server == pair.primary.url and wst.open_at(s) is not None
-                   for s in sessions)
+        return all(
+            s.state == State.ONLINE and s.server == pair.primary.url and wst.open_at(s) is not None for s in sessions
+        )
 
     await wait_until(all_listening, 60, "every console online with its event WebSocket open", interval_s=0.1)
     details["login_setup_s"] = round(time.monotonic() - t0, 1)
@@ -333,15 +368,23 @@ async def _measure_reconnect(pair: LabPair, sessions: list[ConsoleSession], user
     poller = RolePoller(lambda: cpu.append(CpuWindow(os.getpid(), pair.secondary.pid)))
     await poller.start(pair, takeover_max_s + STRAGGLER_TIMEOUT_S)
     try:
-        return await _after_the_kill(pair, sessions, tracker, wst, poller, cpu, details, unit, goal,
-                                     takeover_max_s)
+        return await _after_the_kill(pair, sessions, tracker, wst, poller, cpu, details, unit, goal, takeover_max_s)
     finally:
         poller.stop()
 
 
-async def _after_the_kill(pair: LabPair, sessions: list[ConsoleSession], tracker: ReconnectTracker,
-                          wst: WebSocketTrace, poller: RolePoller, cpu: list[CpuWindow], details: dict,
-                          unit: str, goal: str, takeover_max_s: float) -> dict:
+async def _after_the_kill(
+    pair: LabPair,
+    sessions: list[ConsoleSession],
+    tracker: ReconnectTracker,
+    wst: WebSocketTrace,
+    poller: RolePoller,
+    cpu: list[CpuWindow],
+    details: dict,
+    unit: str,
+    goal: str,
+    takeover_max_s: float,
+) -> dict:
     n = len(sessions)
     tokens_before = {id(s): s.token for s in sessions}
     print("  kill -9 the primary ...", file=sys.stderr, flush=True)
@@ -372,31 +415,42 @@ async def _after_the_kill(pair: LabPair, sessions: list[ConsoleSession], tracker
 
     after_active = [tracker.online_at[id(s)] - t_active for s in sessions if id(s) in tracker.online_at]
     offline_after_kill = [tracker.offline_at[id(s)] - t_kill for s in sessions if id(s) in tracker.offline_at]
-    ws_after_active = [t - t_active for s in sessions if id(s) in tracker.online_at
-                       and (t := wst.open_at(s)) is not None and t > t_kill]
+    ws_after_active = [
+        t - t_active
+        for s in sessions
+        if id(s) in tracker.online_at and (t := wst.open_at(s)) is not None and t > t_kill
+    ]
     reconnected = len(after_active)
     reused = sum(1 for s in sessions if id(s) in tracker.online_at and s.token == tokens_before[id(s)])
     value = max(after_active) if reconnected else None
-    details.update({
-        "went_offline": len(tracker.offline_at), "reconnected": reconnected, "not_reconnected": n - reconnected,
-        "reconnected_notices": tracker.reconnected_notices,
-        "token_reused": reused, "fresh_login": reconnected - reused,
-        "last_online_after_active_s": rounded(value, 3),
-        "online_after_active_s": spread(after_active),
-        "online_before_active": sum(1 for x in after_active if x < 0),
-        "websocket_reopened": len(ws_after_active),
-        "websocket_open_after_active_s": spread(ws_after_active),
-        "offline_after_kill_s": spread(offline_after_kill),
-        "kill_to_transitioning_s": rounded(roles["transitioning"] - t_kill, 3) if "transitioning" in roles else None,
-        "kill_to_active_s": round(t_active - t_kill, 3),
-        "active_by": "server log" if t_active == t_log else "status poll",
-        "active_poll_minus_log_ms": round((roles["active"] - t_log) * 1000, 1)
-        if "active" in roles and t_log is not None else None,
-        "waited_s": round(t_done - t_kill, 1),
-        # From "active" (as the poller's report is read) to the last console online:
-        # [this process, the secondary]; other_processes_cpu_s is anything else running.
-        "cpu_while_reconnecting": cpu_use,
-    })
+    details.update(
+        {
+            "went_offline": len(tracker.offline_at),
+            "reconnected": reconnected,
+            "not_reconnected": n - reconnected,
+            "reconnected_notices": tracker.reconnected_notices,
+            "token_reused": reused,
+            "fresh_login": reconnected - reused,
+            "last_online_after_active_s": rounded(value, 3),
+            "online_after_active_s": spread(after_active),
+            "online_before_active": sum(1 for x in after_active if x < 0),
+            "websocket_reopened": len(ws_after_active),
+            "websocket_open_after_active_s": spread(ws_after_active),
+            "offline_after_kill_s": spread(offline_after_kill),
+            "kill_to_transitioning_s": rounded(roles["transitioning"] - t_kill, 3)
+            if "transitioning" in roles
+            else None,
+            "kill_to_active_s": round(t_active - t_kill, 3),
+            "active_by": "server log" if t_active == t_log else "status poll",
+            "active_poll_minus_log_ms": round((roles["active"] - t_log) * 1000, 1)
+            if "active" in roles and t_log is not None
+            else None,
+            "waited_s": round(t_done - t_kill, 1),
+            # From "active" (as the poller's report is read) to the last console online:
+            # [this process, the secondary]; other_processes_cpu_s is anything else running.
+            "cpu_while_reconnecting": cpu_use,
+        }
+    )
     problem = None
     if reconnected < n:
         problem = f"{n - reconnected} of {n} consoles did not reconnect within {STRAGGLER_TIMEOUT_S:g} s"
@@ -411,8 +465,13 @@ async def _after_the_kill(pair: LabPair, sessions: list[ConsoleSession], tracker
 # --------------------------------------------------------------------------- driver
 async def _gui_figure(which: str) -> dict:
     """A GUI figure from ``bench/gui_bench.py``, in its own process: Qt runs its own loop."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(HERE / "gui_bench.py"), which,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "gui_bench.py"),
+        which,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"gui_bench.py {which} failed: {err.decode()[-2000:]}")
@@ -452,20 +511,27 @@ async def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
 
     figures = [await run_figure(name, ns.quick) for name in FIGURES if not ns.only or name in ns.only]
-    results = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-               "mode": "quick" if ns.quick else "full", "machine": machine(),
-               "figures": {f.name: asdict(f) for f in figures}}
+    results = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if ns.quick else "full",
+        "machine": machine(),
+        "figures": {f.name: asdict(f) for f in figures},
+    }
     ns.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(figures)
     for f in figures:
         d = f.details
         if "online_after_active_s" in d:
-            print(f"  {f.name}: {d.get('reconnected')}/{d.get('sessions')} reconnected, "
-                  f"p50 {d['online_after_active_s']['p50']} s, p99 {d['online_after_active_s']['p99']} s, "
-                  f"token reused {d.get('token_reused')}, fresh login {d.get('fresh_login')}")
+            print(
+                f"  {f.name}: {d.get('reconnected')}/{d.get('sessions')} reconnected, "
+                f"p50 {d['online_after_active_s']['p50']} s, p99 {d['online_after_active_s']['p99']} s, "
+                f"token reused {d.get('token_reused')}, fresh login {d.get('fresh_login')}"
+            )
             if (busy := (d.get("cpu_while_reconnecting") or {}).get("other_processes_cpu_s", 0)) > 0.1:
-                print(f"  note: other processes used {busy} CPU s while the consoles reconnected; "
-                      "the figure is worse than on a quiet machine")
+                print(
+                    f"  note: other processes used {busy} CPU s while the consoles reconnected; "
+                    "the figure is worse than on a quiet machine"
+                )
     print(f"written to {ns.out}")
     return 0 if all(f.passed for f in figures) else 1
 

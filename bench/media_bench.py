@@ -47,11 +47,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_bench, console_bench, as a script
 
 from console_bench import CpuWindow, cpu_seconds, figure, raise_fd_limit
+from run_bench import Figure, machine, percentile, print_table
+
 from ipics_lab.media_process import MediaProcess
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient
 from ipics_server.media.ticket import issue, load_key
-from run_bench import Figure, machine, percentile, print_table
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,7 +71,7 @@ DRAIN_S = 2.0
 
 
 def group_id(i: int) -> str:
-    return f"{0xbe7c4000000000000000000000000000 + i:032x}"
+    return f"{0xBE7C4000000000000000000000000000 + i:032x}"
 
 
 # ----------------------------------------------------------------- worker processes
@@ -81,8 +82,9 @@ async def _connect_all(url: str, key_file: str, members: list[tuple[str, str]]) 
 
     async def one(name: str, group: str) -> MediaClient:
         async with gate:
-            return await MediaClient.connect(url, issue(key, name, [group], issuer="bench"), timeout_s=30,
-                                             reconnect=False)
+            return await MediaClient.connect(
+                url, issue(key, name, [group], issuer="bench"), timeout_s=30, reconnect=False
+            )
 
     return list(await asyncio.gather(*(one(n, g) for n, g in members)))
 
@@ -142,6 +144,7 @@ async def listeners_worker(url: str, key_file: str, groups: int, per_group: int)
                 not_talker += 1
             if seq % 25 == 0 and payload != tone.tone_frame(seq):  # a sample: checking every frame costs CPU
                 not_tone += 1
+
         return on_audio
 
     try:
@@ -152,12 +155,23 @@ async def listeners_worker(url: str, key_file: str, groups: int, per_group: int)
         print("ready", flush=True)
         await _stdin_line()  # "stop"
         ordered = sorted(latencies_ms)
-        summary = {"frames": len(ordered), "received_per_listener": received,
-                   "out_of_order": out_of_order, "not_the_tone": not_tone, "wrong_talker": not_talker,
-                   "disconnected": sum(1 for c in clients if not c.connected)}
+        summary = {
+            "frames": len(ordered),
+            "received_per_listener": received,
+            "out_of_order": out_of_order,
+            "not_the_tone": not_tone,
+            "wrong_talker": not_talker,
+            "disconnected": sum(1 for c in clients if not c.connected),
+        }
         if ordered:
-            summary.update({"p50_ms": percentile(ordered, 50), "p99_ms": percentile(ordered, 99),
-                            "max_ms": ordered[-1], "min_ms": ordered[0]})
+            summary.update(
+                {
+                    "p50_ms": percentile(ordered, 50),
+                    "p99_ms": percentile(ordered, 99),
+                    "max_ms": ordered[-1],
+                    "min_ms": ordered[0],
+                }
+            )
         print(json.dumps(summary), flush=True)
     finally:
         await asyncio.gather(*(c.close() for c in clients))
@@ -172,8 +186,8 @@ class Worker:
 
     async def start(self, timeout_s: float) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, *self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE)
+            sys.executable, __file__, *self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         line = await self.read(timeout_s)
         if line != "ready":
             raise RuntimeError(f"worker {self.args[0]} did not start: {line!r} {await self._stderr()}")
@@ -231,23 +245,38 @@ async def run_groups(router: MediaProcess, groups: int, frames: int, per_group: 
         await asyncio.gather(talkers.finish(), listeners.finish())
     sent = sent_report["sent"]
     expected = [sent[k // per_group] for k in range(groups * per_group)]
-    lost = sum(max(0, e - r) for e, r in zip(expected, heard["received_per_listener"]))
+    lost = sum(max(0, e - r) for e, r in zip(expected, heard["received_per_listener"], strict=True))
     stats = await router.stats() or {}
-    return {"groups": groups, "listeners_per_group": per_group, "frames_per_talker": frames,
-            "frames_sent": sum(sent), "frames_expected": sum(expected), "frames_received": heard["frames"],
-            "lost": lost, "dropped_at_sender": sent_report["dropped_at_sender"],
-            "out_of_order": heard["out_of_order"], "not_the_tone": heard["not_the_tone"],
-            "wrong_talker": heard["wrong_talker"],
-            "latency_ms": {k: round(heard[k], 3) for k in ("min_ms", "p50_ms", "p99_ms", "max_ms") if k in heard},
-            "stream_s": round(stream_s, 2),
-            "router_cpu_fraction": round(router_cpu / stream_s, 3) if stream_s else None,
-            "router_counters": stats.get("counters", {}), "cpu": cpu_use}
+    return {
+        "groups": groups,
+        "listeners_per_group": per_group,
+        "frames_per_talker": frames,
+        "frames_sent": sum(sent),
+        "frames_expected": sum(expected),
+        "frames_received": heard["frames"],
+        "lost": lost,
+        "dropped_at_sender": sent_report["dropped_at_sender"],
+        "out_of_order": heard["out_of_order"],
+        "not_the_tone": heard["not_the_tone"],
+        "wrong_talker": heard["wrong_talker"],
+        "latency_ms": {k: round(heard[k], 3) for k in ("min_ms", "p50_ms", "p99_ms", "max_ms") if k in heard},
+        "stream_s": round(stream_s, 2),
+        "router_cpu_fraction": round(router_cpu / stream_s, 3) if stream_s else None,
+        "router_counters": stats.get("counters", {}),
+        "cpu": cpu_use,
+    }
 
 
 def step_ok(step: dict) -> bool:
-    return (step["lost"] == 0 and step["dropped_at_sender"] == 0 and step["out_of_order"] == 0
-            and step["not_the_tone"] == 0 and step["wrong_talker"] == 0
-            and step["frames_expected"] > 0 and step["latency_ms"].get("p99_ms", 1e9) <= LATENCY_GOAL_MS)
+    return (
+        step["lost"] == 0
+        and step["dropped_at_sender"] == 0
+        and step["out_of_order"] == 0
+        and step["not_the_tone"] == 0
+        and step["wrong_talker"] == 0
+        and step["frames_expected"] > 0
+        and step["latency_ms"].get("p99_ms", 1e9) <= LATENCY_GOAL_MS
+    )
 
 
 @contextlib.asynccontextmanager
@@ -272,12 +301,20 @@ async def bench_latency(quick: bool) -> dict:
         problem = f"{step['lost']} frames lost, {step['dropped_at_sender']} dropped at the sender"
     elif step["not_the_tone"] or step["wrong_talker"] or step["out_of_order"]:
         problem = "frames arrived altered, out of order or with the wrong talker"
-    details = {**step, "method": "talker process -> router process -> listener process, loopback; "
-                                 "sent_ns stamped as the frame is queued, compared on arrival"}
+    details = {
+        **step,
+        "method": "talker process -> router process -> listener process, loopback; "
+        "sent_ns stamped as the frame is queued, compared on arrival",
+    }
     if problem:
         details["error"] = problem
-    return figure(p99, "ms (p99, mouth to ear)", f"<= {LATENCY_GOAL_MS:g}",
-                  problem is None and p99 is not None and p99 <= LATENCY_GOAL_MS, details)
+    return figure(
+        p99,
+        "ms (p99, mouth to ear)",
+        f"<= {LATENCY_GOAL_MS:g}",
+        problem is None and p99 is not None and p99 <= LATENCY_GOAL_MS,
+        details,
+    )
 
 
 async def bench_groups(quick: bool) -> dict:
@@ -287,6 +324,7 @@ async def bench_groups(quick: bool) -> dict:
     best, worst = 0, None  # largest passing count, smallest failing count
 
     async with media_router() as router:
+
         async def attempt(n: int) -> bool:
             print(f"  {n} groups ...", file=sys.stderr, flush=True)
             try:
@@ -295,9 +333,12 @@ async def bench_groups(quick: bool) -> dict:
                 step = {"groups": n, "error": f"{type(exc).__name__}: {exc}"}
             step["passed"] = "error" not in step and step_ok(step)
             steps.append(step)
-            print(f"    p99 {step.get('latency_ms', {}).get('p99_ms')} ms, lost {step.get('lost')}, "
-                  f"router CPU {step.get('router_cpu_fraction')}: {'pass' if step['passed'] else 'FAIL'}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"    p99 {step.get('latency_ms', {}).get('p99_ms')} ms, lost {step.get('lost')}, "
+                f"router CPU {step.get('router_cpu_fraction')}: {'pass' if step['passed'] else 'FAIL'}",
+                file=sys.stderr,
+                flush=True,
+            )
             return step["passed"]
 
         n = FIRST_STEP
@@ -315,21 +356,27 @@ async def bench_groups(quick: bool) -> dict:
                 else:
                     worst = mid
     details: dict[str, Any] = {
-        "listeners_per_group": LISTENERS_PER_GROUP, "step_s": frames * 0.02, "frame_ms": 20,
-        "criteria": f"no frame lost, p99 <= {LATENCY_GOAL_MS:g} ms", "first_failing": worst,
+        "listeners_per_group": LISTENERS_PER_GROUP,
+        "step_s": frames * 0.02,
+        "frame_ms": 20,
+        "criteria": f"no frame lost, p99 <= {LATENCY_GOAL_MS:g} ms",
+        "first_failing": worst,
         "capped_at": MAX_GROUPS if worst is None else None,
-        "steps": [{k: v for k, v in s.items() if k != "router_counters"} for s in steps]}
+        "steps": [{k: v for k, v in s.items() if k != "router_counters"} for s in steps],
+    }
     best_step = next((s for s in steps if s["groups"] == best and s["passed"]), None)
     if best_step and best_step.get("router_cpu_fraction"):
         # The router's own cost, apart from the load generators it shares the CPUs with.
         details["router_cpu_per_100_groups"] = round(best_step["router_cpu_fraction"] / best * 100, 3)
         details["groups_per_router_core_estimate"] = round(best / best_step["router_cpu_fraction"])
     details["other_processes_cpu_s_per_s"] = [
-        round(s["cpu"]["other_processes_cpu_s"] / s["cpu"]["window_s"], 2) for s in steps if "cpu" in s]
+        round(s["cpu"]["other_processes_cpu_s"] / s["cpu"]["window_s"], 2) for s in steps if "cpu" in s
+    ]
     if not best:
         details["error"] = f"even {FIRST_STEP} groups failed"
-    return figure(best or None, "talk groups (1 talker + 2 listeners each)", f">= {GROUPS_GOAL}",
-                  best >= GROUPS_GOAL, details)
+    return figure(
+        best or None, "talk groups (1 talker + 2 listeners each)", f">= {GROUPS_GOAL}", best >= GROUPS_GOAL, details
+    )
 
 
 FIGURES: dict[str, Callable[[bool], Awaitable[dict]]] = {
@@ -350,29 +397,38 @@ async def run_figure(name: str, quick: bool) -> Figure:
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_LATENCY_FRAMES} latency frames, {QUICK_STEP_S:g} s per load step")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_LATENCY_FRAMES} latency frames, {QUICK_STEP_S:g} s per load step"
+    )
     parser.add_argument("--only", nargs="+", choices=list(FIGURES), help="run only these figures")
     parser.add_argument("--out", type=Path, default=HERE / "media_results.json")
     ns = parser.parse_args(argv)
 
     figures = [await run_figure(name, ns.quick) for name in FIGURES if not ns.only or name in ns.only]
-    results = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-               "mode": "quick" if ns.quick else "full", "machine": machine(),
-               "figures": {f.name: asdict(f) for f in figures}}
+    results = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if ns.quick else "full",
+        "machine": machine(),
+        "figures": {f.name: asdict(f) for f in figures},
+    }
     ns.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(figures)
     for f in figures:
         lat = f.details.get("latency_ms")
         if lat:
-            print(f"  {f.name}: p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms, max {lat.get('max_ms')} ms "
-                  f"over {f.details.get('frames_received')} frames")
+            print(
+                f"  {f.name}: p50 {lat.get('p50_ms')} ms, p99 {lat.get('p99_ms')} ms, max {lat.get('max_ms')} ms "
+                f"over {f.details.get('frames_received')} frames"
+            )
         if "steps" in f.details:
-            print(f"  {f.name}: first failing count {f.details.get('first_failing')}; the router used "
-                  f"{f.details.get('router_cpu_per_100_groups')} of a CPU per 100 groups")
+            print(
+                f"  {f.name}: first failing count {f.details.get('first_failing')}; the router used "
+                f"{f.details.get('router_cpu_per_100_groups')} of a CPU per 100 groups"
+            )
         if (busy := max(f.details.get("other_processes_cpu_s_per_s") or [0])) > 0.1:
-            print(f"  note: other processes used up to {busy} CPUs meanwhile; the figure is worse than "
-                  "on a quiet machine")
+            print(
+                f"  note: other processes used up to {busy} CPUs meanwhile; the figure is worse than on a quiet machine"
+            )
     print(f"written to {ns.out}")
     return 0 if all(f.passed for f in figures) else 1
 

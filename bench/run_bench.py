@@ -32,13 +32,14 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
-from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.supervisor import LabPair, wait_until
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,8 +94,7 @@ class Figure:
 
 # ----------------------------------------------------------------------------- helpers
 @contextlib.asynccontextmanager
-async def ready_pair(*, time_scale: float = 1.0, interval_s: int = 15,
-                     missed_count: int = 5) -> AsyncIterator[LabPair]:
+async def ready_pair(*, time_scale: float = 1.0, interval_s: int = 15, missed_count: int = 5) -> AsyncIterator[LabPair]:
     """A fresh pair in its own temp dir, up and Ready; always stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix="ipics-bench-") as tmp:
         pair = LabPair(Path(tmp), time_scale=time_scale)
@@ -163,15 +163,24 @@ async def bench_failover(quick: bool) -> Measured:
     ratios = []
     for _ in range(1 if quick else 3):
         # A fresh pair each run: after a takeover the old pair is no longer the set-up measured.
-        async with ready_pair(time_scale=FAILOVER_TIME_SCALE, interval_s=FAILOVER_INTERVAL_S,
-                              missed_count=FAILOVER_MISSED) as pair:
+        async with ready_pair(
+            time_scale=FAILOVER_TIME_SCALE, interval_s=FAILOVER_INTERVAL_S, missed_count=FAILOVER_MISSED
+        ) as pair:
             real_s = await detection_seconds(pair)
         ratios.append(real_s / FAILOVER_TIME_SCALE / window_s)
-    return Measured(max(ratios), {
-        "max": round(max(ratios), 4), "median": round(statistics.median(ratios), 4),
-        "runs": [round(r, 4) for r in ratios], "time_scale": FAILOVER_TIME_SCALE,
-        "interval_s": FAILOVER_INTERVAL_S, "missed_count": FAILOVER_MISSED,
-        "window_emulated_s": window_s, "poll_s": STATUS_POLL_S})
+    return Measured(
+        max(ratios),
+        {
+            "max": round(max(ratios), 4),
+            "median": round(statistics.median(ratios), 4),
+            "runs": [round(r, 4) for r in ratios],
+            "time_scale": FAILOVER_TIME_SCALE,
+            "interval_s": FAILOVER_INTERVAL_S,
+            "missed_count": FAILOVER_MISSED,
+            "window_emulated_s": window_s,
+            "poll_s": STATUS_POLL_S,
+        },
+    )
 
 
 # ---------------------------------------------------------------------------- load
@@ -254,8 +263,10 @@ def load_problem(load: Load, caught_up_s: float | None, target_rate: float | Non
     if caught_up_s is None:
         return f"the standby did not catch up within {CATCH_UP_TIMEOUT_S} s"
     if target_rate and load.rate < 0.95 * target_rate:
-        return (f"the active kept up only {load.rate:.0f} of the {target_rate:.0f} writes/s asked; "
-                "the lag was measured at that rate, with the active saturated")
+        return (
+            f"the active kept up only {load.rate:.0f} of the {target_rate:.0f} writes/s asked; "
+            "the lag was measured at that rate, with the active saturated"
+        )
     return None
 
 
@@ -263,7 +274,7 @@ def load_problem(load: Load, caught_up_s: float | None, target_rate: float | Non
 def p99_per_chunk(samples: list[float], size: int = LAG_RATE_PER_S) -> list[float]:
     """p99 of each run of `size` consecutive writes (samples arrive in write order): a
     series that rises while the rate stays level means the lag grows with the data."""
-    chunks = [samples[i:i + size] for i in range(0, len(samples), size)]
+    chunks = [samples[i : i + size] for i in range(0, len(samples), size)]
     return [round(percentile(c, 99), 1) for c in chunks]
 
 
@@ -291,8 +302,10 @@ async def bench_replication_lag(quick: bool) -> Measured:
         before, token_wait_s = await token_accepted_on_standby(pair, token)
         if not before.ok:
             # Log in on the standby is refused, so there is no other token to use.
-            raise RuntimeError(f"the active's session token is refused on the standby after "
-                               f"{token_wait_s:.1f} s: {before.status} {before.body}")
+            raise RuntimeError(
+                f"the active's session token is refused on the standby after "
+                f"{token_wait_s:.1f} s: {before.status} {before.body}"
+            )
         # Samples from set-up (the login) are not load.  The standby keeps its last 10000
         # samples; a 10 s run at 500/s adds at most 5000, so slicing at `skip` stays exact.
         skip = len(before["lag_ms"])
@@ -307,15 +320,28 @@ async def bench_replication_lag(quick: bool) -> Measured:
     if not samples:
         raise RuntimeError(f"no lag samples on the standby: {after.status} {after.body}")
     p99 = percentile(samples, 99)
-    return Measured(p99, {
-        "p50_ms": round(percentile(samples, 50), 2), "p99_ms": round(p99, 2), "max_ms": round(max(samples), 2),
-        f"p99_ms_per_{LAG_RATE_PER_S}_writes": p99_per_chunk(samples),
-        "samples": len(samples), "target_rate_per_s": LAG_RATE_PER_S, "achieved_rate_per_s": round(load.rate, 1),
-        "duration_s": duration_s, "writers": LAG_WRITERS, "writes_ok": load.ok, "writes_failed": load.failed,
-        "max_schedule_slip_ms": round(load.max_late_s * 1000, 1), "errors": load.errors,
-        "token_works_on_standby": True, "token_replicated_after_s": round(token_wait_s, 3),
-        "caught_up_after_s": rounded(caught_up_s)},
-        load_problem(load, caught_up_s, LAG_RATE_PER_S))
+    return Measured(
+        p99,
+        {
+            "p50_ms": round(percentile(samples, 50), 2),
+            "p99_ms": round(p99, 2),
+            "max_ms": round(max(samples), 2),
+            f"p99_ms_per_{LAG_RATE_PER_S}_writes": p99_per_chunk(samples),
+            "samples": len(samples),
+            "target_rate_per_s": LAG_RATE_PER_S,
+            "achieved_rate_per_s": round(load.rate, 1),
+            "duration_s": duration_s,
+            "writers": LAG_WRITERS,
+            "writes_ok": load.ok,
+            "writes_failed": load.failed,
+            "max_schedule_slip_ms": round(load.max_late_s * 1000, 1),
+            "errors": load.errors,
+            "token_works_on_standby": True,
+            "token_replicated_after_s": round(token_wait_s, 3),
+            "caught_up_after_s": rounded(caught_up_s),
+        },
+        load_problem(load, caught_up_s, LAG_RATE_PER_S),
+    )
 
 
 # -------------------------------------------------------------------- 3. sustained writes
@@ -325,11 +351,20 @@ async def bench_throughput(quick: bool) -> Measured:
         async with await pair.admin(pair.primary) as client:
             load, per_second = await flat_out_writes(client, THROUGHPUT_WRITERS, duration_s)
         caught_up_s = await wait_caught_up(pair)
-    return Measured(load.rate, {
-        "writers": THROUGHPUT_WRITERS, "duration_s": duration_s, "writes_ok": load.ok,
-        "writes_failed": load.failed, "errors": load.errors, "per_second": per_second,
-        "standby_caught_up": caught_up_s is not None, "caught_up_after_s": rounded(caught_up_s)},
-        load_problem(load, caught_up_s))
+    return Measured(
+        load.rate,
+        {
+            "writers": THROUGHPUT_WRITERS,
+            "duration_s": duration_s,
+            "writes_ok": load.ok,
+            "writes_failed": load.failed,
+            "errors": load.errors,
+            "per_second": per_second,
+            "standby_caught_up": caught_up_s is not None,
+            "caught_up_after_s": rounded(caught_up_s),
+        },
+        load_problem(load, caught_up_s),
+    )
 
 
 # ------------------------------------------------------------------------- 4. memory
@@ -345,8 +380,9 @@ async def bench_memory(quick: bool) -> Measured:
 
 # --------------------------------------------------------------------------- driver
 SPECS: dict[str, Spec] = {
-    "failover": Spec("failover_detection_ratio", "x (interval x missed)", "max <= 1.05",
-                     lambda v: v <= 1.05, bench_failover),
+    "failover": Spec(
+        "failover_detection_ratio", "x (interval x missed)", "max <= 1.05", lambda v: v <= 1.05, bench_failover
+    ),
     "lag": Spec("replication_lag_p99_ms", "ms", "p99 <= 20", lambda v: v <= 20, bench_replication_lag),
     "throughput": Spec("sustained_writes_per_s", "writes/s", ">= 2000", lambda v: v >= 2000, bench_throughput),
     "memory": Spec("primary_rss_mb", "MB", "<= 120", lambda v: v <= 120, bench_memory),
@@ -357,17 +393,22 @@ async def run_one(spec: Spec, quick: bool) -> Figure:
     print(f"running {spec.figure} ...", file=sys.stderr, flush=True)
     try:
         m = await spec.run(quick)
-    except Exception as exc:  # one broken benchmark must not hide the other figures
+    except Exception as exc:  # noqa: BLE001 (one broken benchmark must not hide the other figures)
         traceback.print_exc()
         return Figure(spec.figure, None, spec.unit, spec.goal, False, {"error": f"{type(exc).__name__}: {exc}"})
     details = m.details if m.problem is None else {**m.details, "error": m.problem}
-    return Figure(spec.figure, round(m.value, 4), spec.unit, spec.goal,
-                  m.problem is None and spec.meets(m.value), details)
+    return Figure(
+        spec.figure, round(m.value, 4), spec.unit, spec.goal, m.problem is None and spec.meets(m.value), details
+    )
 
 
 def machine() -> dict[str, Any]:
-    return {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def print_table(figures: list[Figure]) -> None:
@@ -387,9 +428,12 @@ async def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
 
     figures = [await run_one(spec, ns.quick) for key, spec in SPECS.items() if not ns.only or key in ns.only]
-    results = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "mode": "quick" if ns.quick else "full", "machine": machine(),
-               "figures": {f.name: asdict(f) for f in figures}}
+    results = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "mode": "quick" if ns.quick else "full",
+        "machine": machine(),
+        "figures": {f.name: asdict(f) for f in figures},
+    }
     ns.out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(figures)
     print(f"written to {ns.out}")

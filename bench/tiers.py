@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=20, help="ipics_pair set-ups to time (default 20)")
     p.add_argument("--skip-suite", action="store_true", help="leave out the two tiers' wall times")
-    p.add_argument("--no-zygote", action="store_true",
-                   help="start each server in a fresh interpreter (ini ipics_zygote = false)")
+    p.add_argument(
+        "--no-zygote", action="store_true", help="start each server in a fresh interpreter (ini ipics_zygote = false)"
+    )
     p.add_argument("--out", type=Path, default=HERE / "tiers_results.json")
     return p.parse_args(argv)
 
@@ -59,8 +60,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, Any]:
-    return {"median": round(statistics.median(values), 3), "p90": round(percentile(values, 0.9), 3),
-            "min": round(min(values), 3), "max": round(max(values), 3), "runs": [round(v, 3) for v in values]}
+    return {
+        "median": round(statistics.median(values), 3),
+        "p90": round(percentile(values, 0.9), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+        "runs": [round(v, 3) for v in values],
+    }
 
 
 def load() -> list[float]:
@@ -97,9 +103,25 @@ def fixture_setup(runs: int, zygote: bool) -> dict[str, Any]:
         (project / "tiers_collector.py").write_text(textwrap.dedent(COLLECTOR))
         times = project / "times.jsonl"
         env = {**os.environ, "TIERS_SETUP_TIMES": str(times), "PYTHONPATH": str(project)}
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tiers_collector", "-p",
-                                 "no:cacheprovider", "test_fixture.py"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "tiers_collector",
+                "-p",
+                "no:cacheprovider",
+                "test_fixture.py",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+            check=False,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"the fixture runs failed:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
         values = [json.loads(line) for line in times.read_text().splitlines()]
@@ -115,9 +137,13 @@ def lab_up(runs: int) -> dict[str, Any]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="ipics-tiers-up-") as tmp:
             started = time.perf_counter()
-            proc = subprocess.Popen([command, "up", "--headless", "--json", "--time-scale", "0.01",
-                                     "--data-dir", tmp], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [command, "up", "--headless", "--json", "--time-scale", "0.01", "--data-dir", tmp],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             try:
                 line = proc.stdout.readline()
                 took = time.perf_counter() - started
@@ -138,8 +164,14 @@ def lab_up(runs: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- 3. the tiers
 def tier(*args: str) -> dict[str, Any]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
     took = time.perf_counter() - started
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected)", tail)}
@@ -170,11 +202,18 @@ def main(argv: list[str] | None = None) -> int:
         figure["goal"] = goal
         figure["passed"] = (goal is None or value <= goal) and figure.get("exit", 0) == 0
         ok = ok and figure["passed"]
-    result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-              "machine": {"nproc": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)),
-                          "platform": platform.platform(), "python": platform.python_version()},
-              "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-              "zygote": not ns.no_zygote, "figures": figures}
+    result = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "nproc": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "zygote": not ns.no_zygote,
+        "figures": figures,
+    }
     ns.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {ns.out}")
     return 0 if ok else 1

@@ -47,8 +47,10 @@ class Credentials:
             return f"Remember me is unavailable: the keyring cannot be opened ({exc})."
         module = _backend_module(backend)
         if module.startswith(_UNUSABLE_BACKEND_MODULES):
-            return ("Remember me is unavailable: this computer has no secure keyring "
-                    "(password store), so the password is asked each time.")
+            return (
+                "Remember me is unavailable: this computer has no secure keyring "
+                "(password store), so the password is asked each time."
+            )
         return None
 
     def available(self) -> bool:

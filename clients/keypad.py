@@ -11,8 +11,20 @@ from __future__ import annotations
 KEYPAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 COLUMNS = 3
 #: the letters printed under each key
-PRINTED_LETTERS = {"1": "", "2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV",
-                   "9": "WXYZ", "0": "", "*": "", "#": ""}
+PRINTED_LETTERS = {
+    "1": "",
+    "2": "ABC",
+    "3": "DEF",
+    "4": "GHI",
+    "5": "JKL",
+    "6": "MNO",
+    "7": "PQRS",
+    "8": "TUV",
+    "9": "WXYZ",
+    "0": "",
+    "*": "",
+    "#": "",
+}
 #: how a key is spelled in an objectName: ``phoneKeyStar``, ``telephoneKeyPound``
 KEY_NAMES = {"*": "Star", "#": "Pound"}
 

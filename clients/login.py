@@ -18,10 +18,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 
-from ipics_server.adapters.httpclient import normalize_address
-
 from ipics_clients.session import ConsoleSession, LoginError, Notice
 from ipics_clients.wording import sentence
+from ipics_server.adapters.httpclient import normalize_address
 
 log = logging.getLogger("ipics.console")
 
@@ -54,11 +53,17 @@ class LoginForm:
     session is online, before the form is released.
     """
 
-    def __init__(self, session: ConsoleSession, *, say: Callable[[str, str], None],
-                 busy: Callable[[bool], None], select: Callable[[str | None], None],
-                 start: Callable[[Coroutine], asyncio.Task],
-                 login: Callable[[str, str, str], Awaitable[None]] | None = None,
-                 logged_in: Callable[[str, str], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        session: ConsoleSession,
+        *,
+        say: Callable[[str, str], None],
+        busy: Callable[[bool], None],
+        select: Callable[[str | None], None],
+        start: Callable[[Coroutine], asyncio.Task],
+        login: Callable[[str, str, str], Awaitable[None]] | None = None,
+        logged_in: Callable[[str, str], Awaitable[None]] | None = None,
+    ):
         self.session = session
         self.say, self.busy, self.select, self._start = say, busy, select, start
         self._login = login or session.login
@@ -84,8 +89,14 @@ class LoginForm:
         self.task = self._start(self._log_in(address, username, password))
         return self.task
 
-    def submit_to_active(self, active: Callable[[], Awaitable[str]], username: str, password: str, *,
-                         start: Callable[[Coroutine], asyncio.Task] | None = None) -> asyncio.Task:
+    def submit_to_active(
+        self,
+        active: Callable[[], Awaitable[str]],
+        username: str,
+        password: str,
+        *,
+        start: Callable[[Coroutine], asyncio.Task] | None = None,
+    ) -> asyncio.Task:
         """Log in on the server ``active()`` finds, saying so (the trainer's devices; the
         password handed over in memory, never typed into the form).  ``start``: the
         caller's own way to start the task."""
@@ -94,9 +105,10 @@ class LoginForm:
 
     def cancel(self) -> bool:
         """Cancel: stop the login running (False: none runs)."""
-        if not self.running:
+        task = self.task
+        if task is None or task.done():  # not running
             return False
-        self.task.cancel()
+        task.cancel()
         return True
 
     def on_notice(self, notice: Notice | None) -> None:

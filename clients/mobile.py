@@ -33,10 +33,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ipics_server.adapters.files import FileNameError, check_file_name
-
 from ipics_clients.atomic import write_atomically
 from ipics_clients.session import ConsoleSession, Notice, State, UploadError, UploadInterrupted
+from ipics_server.adapters.files import FileNameError, check_file_name
 
 log = logging.getLogger("ipics.mobile")
 
@@ -118,8 +117,9 @@ def check_size(name: str, size: int) -> None:
     if size == 0:
         raise MediaError(f"{name} is empty")
     if size > MAX_UPLOAD_BYTES:
-        raise MediaError(f"{name} is {megabytes(size)}: the largest photo or video the client sends is "
-                         f"{megabytes(MAX_UPLOAD_BYTES)}")
+        raise MediaError(
+            f"{name} is {megabytes(size)}: the largest photo or video the client sends is {megabytes(MAX_UPLOAD_BYTES)}"
+        )
 
 
 def read_media(path: Path) -> bytes:
@@ -168,8 +168,12 @@ def _entry(raw: dict) -> Upload:
     """One index entry, checked: the file is ours, but a damaged one must not crash the app."""
     u = Upload(**{**raw, "problem": None})
     texts = (u.local_id, u.username, u.incident_id, u.incident_name, u.name, u.content_type, u.sha256)
-    if not (all(isinstance(t, str) for t in texts) and isinstance(u.size, int)
-            and isinstance(u.uploaded_at, (int, float)) and isinstance(u.previous_ids, list)):
+    if not (
+        all(isinstance(t, str) for t in texts)
+        and isinstance(u.size, int)
+        and isinstance(u.uploaded_at, (int, float))
+        and isinstance(u.previous_ids, list)
+    ):
         raise TypeError("an upload entry with a wrong field type")
     uuid.UUID(hex=u.local_id)  # our own ids only: never a path from the file
     return u
@@ -221,8 +225,13 @@ class MobileClient:
     a (re)connect, uploads this server lacks), ``uploaded``, ``uploaded-again``.
     """
 
-    def __init__(self, session: ConsoleSession, profile_dir: Path, *,
-                 on_change: Callable[[MobileClient, Notice | None], None] | None = None):
+    def __init__(
+        self,
+        session: ConsoleSession,
+        profile_dir: Path,
+        *,
+        on_change: Callable[[MobileClient, Notice | None], None] | None = None,
+    ):
         self.session = session
         self.store = UploadStore(profile_dir / "uploads")
         self.on_change = on_change
@@ -256,8 +265,11 @@ class MobileClient:
         self._emit(notice)
         if new:
             names = ", ".join(u.name for u in new)
-            self._notify("missing", f"{len(new)} upload{'s' if len(new) > 1 else ''} missing on "
-                                    f"{self.session.server}, lost in a failover: {names}. Upload again")
+            self._notify(
+                "missing",
+                f"{len(new)} upload{'s' if len(new) > 1 else ''} missing on "
+                f"{self.session.server}, lost in a failover: {names}. Upload again",
+            )
 
     def _notify(self, kind: str, text: str) -> None:
         notice = Notice(kind, text)
@@ -295,26 +307,37 @@ class MobileClient:
         return await self.store.content(upload.local_id) if upload.kept else None
 
     # -------------------------------------------------------------- upload
-    async def upload_path(self, incident_id: str, path: Path, kind: str | None = None) -> Upload:
-        """Upload a photo or video file (``kind``: what the user asked for)."""
+    async def upload_path(self, incident_id: str | None, path: Path, kind: str | None = None) -> Upload:
+        """Upload a photo or video file (``kind``: what the user asked for; ``incident_id``
+        None: the incident shown is gone, refused like one not the user's)."""
         path = Path(path)
         check_name(path.name, kind)  # before reading it: the name says the type
         content = await asyncio.to_thread(read_media, path)
         return await self.upload(incident_id, path.name, content, kind)
 
-    async def upload(self, incident_id: str, name: str, content: bytes, kind: str | None = None) -> Upload:
+    async def upload(self, incident_id: str | None, name: str, content: bytes, kind: str | None = None) -> Upload:
         """Check, keep a copy, send.  ``MediaError`` or ``UploadError`` say what went wrong;
         if the link broke on the way (``UploadInterrupted``) the upload is listed as
         missing, with its copy, for Upload again."""
         m = check_media(name, content, kind)
         incident = self.incident(incident_id)
-        if incident is None:
+        if incident is None or incident_id is None:  # (no incident has the id None)
             raise UploadError("that incident is not one of yours on this server")
-        if self.session.state != State.ONLINE:
+        username = self.session.username  # set from the login to the logout, so when ONLINE
+        if self.session.state != State.ONLINE or username is None:
             raise UploadError("offline: reconnecting to the active server; upload when the status says Online")
         digest = (await asyncio.to_thread(hashlib.sha256, content)).hexdigest()  # 20 MB: off the loop
-        upload = Upload(uuid.uuid4().hex, self.session.username, incident_id, incident["name"], name,
-                        m.content_type, len(content), digest, time.time())
+        upload = Upload(
+            uuid.uuid4().hex,
+            username,
+            incident_id,
+            incident["name"],
+            name,
+            m.content_type,
+            len(content),
+            digest,
+            time.time(),
+        )
         await self.store.keep(upload.local_id, content)  # first: the link may break on the way
         try:
             record = await self.session.upload_file(incident_id, name, m.content_type, content)
@@ -348,8 +371,7 @@ class MobileClient:
                 # so every client (the IDC too) sees the same file available again.
                 record = await self.session.restore_file(upload.incident_id, upload.file_id, content)
             else:
-                record = await self.session.upload_file(upload.incident_id, upload.name, upload.content_type,
-                                                        content)
+                record = await self.session.upload_file(upload.incident_id, upload.name, upload.content_type, content)
         finally:
             self._sending.discard(upload.local_id)
         if upload.file_id and upload.file_id != record["id"]:
@@ -363,7 +385,7 @@ class MobileClient:
 
     def _listed(self, upload: Upload) -> bool:
         incident = next((i for i in self.session.config.incidents if i["id"] == upload.incident_id), None)
-        return bool(incident) and any(f["id"] == upload.file_id for f in incident.get("files", []))
+        return incident is not None and any(f["id"] == upload.file_id for f in incident.get("files", []))
 
     # ------------------------------------------------------------ compare
     def _compare(self, *, report: bool) -> list[Upload]:
@@ -403,8 +425,14 @@ class MobileClient:
         server = self.session.server
         if u.file_id is None:
             # The link broke before the answer: did the server store it all the same?
-            same = next((f for f in incident.get("files", []) if f["id"] not in claimed
-                         and f.get("sha256") == u.sha256 and f.get("uploaded_by") == u.username), None)
+            same = next(
+                (
+                    f
+                    for f in incident.get("files", [])
+                    if f["id"] not in claimed and f.get("sha256") == u.sha256 and f.get("uploaded_by") == u.username
+                ),
+                None,
+            )
             if same is None:
                 return f"not sent: the connection broke during the upload to {u.server}"
             u.file_id = same["id"]

@@ -36,7 +36,6 @@ from functools import partial
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
-from ipics_server.clock import Clock
 
 from ipics_clients.phone_keys import (
     BACK,
@@ -67,6 +66,7 @@ from ipics_clients.phone_xml import (
     Text,
     parse,
 )
+from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.phone")
 
@@ -111,9 +111,16 @@ class Screen:
 
 
 class PhoneBrowser:
-    def __init__(self, services: list[Service], *, model: str = MODEL, clock: Clock | None = None,
-                 on_change: Callable[[PhoneBrowser], None] | None = None,
-                 headers: dict[str, str] | None = None, now: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        services: list[Service],
+        *,
+        model: str = MODEL,
+        clock: Clock | None = None,
+        on_change: Callable[[PhoneBrowser], None] | None = None,
+        headers: dict[str, str] | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ):
         self.services = list(services)
         self.model = model
         #: sent besides the model header, only to the hosts of the configured services
@@ -327,9 +334,13 @@ class PhoneBrowser:
         number = self._entry_number(None)
         if not number:
             return
-        obj = Input(title="Edit Dial", prompt="Edit the number, then Dial", url="",
-                    items=(InputItem("Number", EDIT_DIAL_PARAM, number, "T"),),
-                    softkeys=(SoftKey("Dial", DIAL, 1), SoftKey("<<", BACKSPACE, 2), SoftKey("Cancel", CANCEL, 3)))
+        obj = Input(
+            title="Edit Dial",
+            prompt="Edit the number, then Dial",
+            url="",
+            items=(InputItem("Number", EDIT_DIAL_PARAM, number, "T"),),
+            softkeys=(SoftKey("Dial", DIAL, 1), SoftKey("<<", BACKSPACE, 2), SoftKey("Cancel", CANCEL, 3)),
+        )
         self._show(Screen(obj, parent=self.screen, parent_selected=self.selected))
 
     def set_hook(self, *, handset: bool | None = None, speaker: bool | None = None) -> None:
@@ -374,8 +385,13 @@ class PhoneBrowser:
     async def _fetch(self, url: str) -> Screen:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
         try:
-            async with self._session().get(url, headers={**self._private_headers(url), "X-CiscoIPPhoneModelName": self.model}, timeout=timeout,
-                                      allow_redirects=True, max_redirects=5) as resp:
+            async with self._session().get(
+                url,
+                headers={**self._private_headers(url), "X-CiscoIPPhoneModelName": self.model},
+                timeout=timeout,
+                allow_redirects=True,
+                max_redirects=5,
+            ) as resp:
                 body = await _read_at_most(resp, MAX_XML_BYTES + 1)  # a larger one is refused, not read
                 final_url = str(resp.url)
                 if resp.status != 200:
@@ -412,8 +428,11 @@ class PhoneBrowser:
 
     async def _refresh_after(self, screen: Screen) -> None:
         await self.clock.sleep(screen.refresh_s)
-        if self.screen is screen:
-            await self.open(screen.refresh_url or screen.url, push=False)
+        url = screen.refresh_url or screen.url
+        # A refresh comes only with a fetched screen, which has its URL; the phone's own
+        # screens (url None) never refresh.
+        if self.screen is screen and url is not None:
+            await self.open(url, push=False)
 
     def _cancel_refresh(self) -> None:
         task, self._refresh = self._refresh, None
@@ -422,8 +441,14 @@ class PhoneBrowser:
 
     def _services_screen(self) -> Screen:
         items = tuple(MenuItem(s.name, s.url) for s in self.services)
-        return Screen(Menu(title="Services", prompt="Select a service", items=items,
-                           softkeys=(SoftKey("Select", SELECT, 1), SoftKey("Exit", EXIT, 2))))
+        return Screen(
+            Menu(
+                title="Services",
+                prompt="Select a service",
+                items=items,
+                softkeys=(SoftKey("Select", SELECT, 1), SoftKey("Exit", EXIT, 2)),
+            )
+        )
 
     def _private_headers(self, url: str) -> dict[str, str]:
         hosts = {urlsplit(s.url).netloc for s in self.services}
@@ -456,8 +481,9 @@ def _choices(obj: PhoneObject) -> tuple:
 
 
 def _error(text: str, url: str | None = None) -> Screen:
-    return Screen(Text(title="Error", text=text, softkeys=(SoftKey("Back", BACK, 1), SoftKey("Exit", EXIT, 2))),
-                  url, error=True)
+    return Screen(
+        Text(title="Error", text=text, softkeys=(SoftKey("Back", BACK, 1), SoftKey("Exit", EXIT, 2))), url, error=True
+    )
 
 
 def _refresh(header: str | None, base: str) -> tuple[float, str | None]:

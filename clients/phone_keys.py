@@ -176,8 +176,14 @@ class InputForm:
             return refusal(item)
         value = self.values.get(item.param, "")
         tap = (self.field, key)
-        if (len(chars) > 1 and value and self._tap and self._tap[0] == tap and now - self._tap[1] < MULTI_TAP_S
-                and value[-1] in chars):
+        if (
+            len(chars) > 1
+            and value
+            and self._tap
+            and self._tap[0] == tap
+            and now - self._tap[1] < MULTI_TAP_S
+            and value[-1] in chars
+        ):
             value = value[:-1] + chars[(chars.index(value[-1]) + 1) % len(chars)]
         else:
             value += chars[0]

@@ -18,14 +18,15 @@ import base64
 import logging
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
-from ipics_server.malformed_requests import SockSite
-from ipics_server.phone.service import EXECUTE_AUTH_HEADER, EXECUTE_URL_HEADER
 
 from ipics_clients.phone_xml import PhoneXmlError, parse_execute
 from ipics_clients.tasks import Tasks
+from ipics_server.malformed_requests import SockSite
+from ipics_server.phone.service import EXECUTE_AUTH_HEADER, EXECUTE_URL_HEADER
 
 log = logging.getLogger("ipics.phone")
 
@@ -34,21 +35,19 @@ MAX_PUSH_BYTES = 8 * 1024
 
 
 def _response(status: int, data: str, *, http_status: int = 200) -> web.Response:
-    body = (f'<CiscoIPPhoneResponse><ResponseItem Status="{status}" Data="{data}" URL=""/>'
-            "</CiscoIPPhoneResponse>")
+    body = f'<CiscoIPPhoneResponse><ResponseItem Status="{status}" Data="{data}" URL=""/></CiscoIPPhoneResponse>'
     return web.Response(text=body, content_type="text/xml", status=http_status)
 
 
 def _error(number: int, http_status: int) -> web.Response:
     # CiscoIPPhoneError numbers: 1 parse error, 4 authentication error.
-    return web.Response(text=f'<CiscoIPPhoneError Number="{number}"/>', content_type="text/xml",
-                        status=http_status)
+    return web.Response(text=f'<CiscoIPPhoneError Number="{number}"/>', content_type="text/xml", status=http_status)
 
 
 class PushReceiver:
     """Listens on ``host`` (a free port) for pushes and hands each URL to ``execute``."""
 
-    def __init__(self, execute: Callable[[str], Awaitable[None]], *, host: str = "127.0.0.1"):
+    def __init__(self, execute: Callable[[str], Coroutine[Any, Any, None]], *, host: str = "127.0.0.1"):
         self.execute = execute
         self.host = host
         self.enabled = True

@@ -186,8 +186,11 @@ def _softkeys(root: ET.Element) -> tuple[SoftKey, ...]:
 
 
 def _common(root: ET.Element) -> dict:
-    return {"title": _text(root, "Title", TITLE_CHARS), "prompt": _text(root, "Prompt", TITLE_CHARS),
-            "softkeys": _softkeys(root)}
+    return {
+        "title": _text(root, "Title", TITLE_CHARS),
+        "prompt": _text(root, "Prompt", TITLE_CHARS),
+        "softkeys": _softkeys(root),
+    }
 
 
 def _menu(root: ET.Element) -> Menu:
@@ -211,8 +214,14 @@ def _input(root: ET.Element) -> Input:
         flags = _text(el, "InputFlags", 4) or "A"
         if not set(flags) <= INPUT_FLAGS:
             raise PhoneXmlError(f"unknown InputFlags {flags!r}")
-        items.append(InputItem(_text(el, "DisplayName", TITLE_CHARS), _text(el, "QueryStringParam", 64, required=True),
-                               _text(el, "DefaultValue", 256), flags))
+        items.append(
+            InputItem(
+                _text(el, "DisplayName", TITLE_CHARS),
+                _text(el, "QueryStringParam", 64, required=True),
+                _text(el, "DefaultValue", 256),
+                flags,
+            )
+        )
     return Input(**_common(root), url=_url(root), items=tuple(items))
 
 
@@ -220,10 +229,15 @@ def _directory(root: ET.Element) -> Directory:
     found = root.findall("DirectoryEntry")
     if len(found) > MAX_DIRECTORY_ENTRIES:
         raise PhoneXmlError(f"a directory has at most {MAX_DIRECTORY_ENTRIES} entries ({len(found)} given)")
-    entries = tuple(DirectoryEntry(_text(el, "Name", NAME_CHARS), _text(el, "Telephone", 32, required=True))
-                    for el in found)
+    entries = tuple(
+        DirectoryEntry(_text(el, "Name", NAME_CHARS), _text(el, "Telephone", 32, required=True)) for el in found
+    )
     return Directory(**_common(root), entries=entries)
 
 
-_PARSERS = {"CiscoIPPhoneMenu": _menu, "CiscoIPPhoneText": _text_object, "CiscoIPPhoneInput": _input,
-            "CiscoIPPhoneDirectory": _directory}
+_PARSERS = {
+    "CiscoIPPhoneMenu": _menu,
+    "CiscoIPPhoneText": _text_object,
+    "CiscoIPPhoneInput": _input,
+    "CiscoIPPhoneDirectory": _directory,
+}

@@ -29,6 +29,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from ipics_clients.media_ticket import MediaTicket
+from ipics_clients.talk import Listener
+from ipics_clients.tasks import Tasks
 from ipics_server.media.client import (
     AudioListener,
     MediaClient,
@@ -37,10 +40,6 @@ from ipics_server.media.client import (
 )
 from ipics_server.media.protocol import ProtocolError, validate_group
 from ipics_server.media.ticket import peek
-
-from ipics_clients.media_ticket import MediaTicket
-from ipics_clients.talk import Listener
-from ipics_clients.tasks import Tasks
 
 log = logging.getLogger("ipics.desktop.floor")
 
@@ -54,8 +53,14 @@ class RouterFloor:
     ``heard`` counts audio frames received per group (for the status line and tests).
     """
 
-    def __init__(self, url: str, *, ticket: str | None = None, tone: bool = True,
-                 client_factory: Callable[[str, str], MediaClient] = MediaClient):
+    def __init__(
+        self,
+        url: str,
+        *,
+        ticket: str | None = None,
+        tone: bool = True,
+        client_factory: Callable[[str, str], MediaClient] = MediaClient,
+    ):
         self.url = url
         self.tone = tone
         self.heard: Counter[str] = Counter()
@@ -164,7 +169,7 @@ class RouterFloor:
             log.warning("push-to-talk: ignored something that is not a ticket")
             return
         self._ticket = ticket
-        if user is not None and user == self._user and self._client is not None:
+        if ticket is not None and user is not None and user == self._user and self._client is not None:
             self._client.renew(ticket)  # the same user: the router may add or take away groups
             self._join_allowed(self._client)  # those the new ticket adds
             return

@@ -19,19 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
-from ipics_server.clock import Clock
 
 from ipics_clients.known_servers import UNREACHABLE, KnownServers
 from ipics_clients.media_ticket import MediaTicket
 from ipics_clients.tasks import Tasks
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.console")
 
@@ -94,7 +94,7 @@ class _InFlight:
 _in_flight: dict[tuple, _InFlight] = {}
 
 
-async def _shared(what: str, address: str, request: Callable[[str], Awaitable[Any]]) -> Any:
+async def _shared(what: str, address: str, request: Callable[[str], Coroutine[Any, Any, Any]]) -> Any:
     """``request(address)``; sessions of one process that ask while it runs get the same
     answer instead of sending their own.  A thousand offline consoles in one process
     would otherwise each ask both servers every poll, and the flood would slow down the
@@ -105,8 +105,12 @@ async def _shared(what: str, address: str, request: Callable[[str], Awaitable[An
     flight = _in_flight.get(key)
     if flight is None:
         flight = _in_flight[key] = _InFlight(loop.create_task(request(address)))
-        flight.task.add_done_callback(
-            lambda _t, k=key, f=flight: _in_flight.pop(k, None) if _in_flight.get(k) is f else None)
+
+        def forget(_task: asyncio.Task, k: tuple = key, f: _InFlight = flight) -> None:
+            if _in_flight.get(k) is f:
+                _in_flight.pop(k, None)
+
+        flight.task.add_done_callback(forget)
     flight.waiting += 1
     try:
         return await asyncio.shield(flight.task)
@@ -145,8 +149,13 @@ async def _log_out(client: ApiClient) -> None:
 
 
 class ConsoleSession:
-    def __init__(self, known: KnownServers, *, clock: Clock | None = None,
-                 on_change: Callable[[ConsoleSession, Notice | None], None] | None = None):
+    def __init__(
+        self,
+        known: KnownServers,
+        *,
+        clock: Clock | None = None,
+        on_change: Callable[[ConsoleSession, Notice | None], None] | None = None,
+    ):
         self.known = known
         self.clock = clock or Clock()
         self.on_change = on_change
@@ -203,8 +212,9 @@ class ConsoleSession:
                         raise LoginError(f"no server answers (tried {', '.join(tried)})")
                     next_target = others[0]
                 if kind == "unreachable":
-                    self._notify("paused", f"{target} {why}: trying {next_target} in about "
-                                           f"{UNREACHABLE_PAUSE_S:.0f} seconds")
+                    self._notify(
+                        "paused", f"{target} {why}: trying {next_target} in about {UNREACHABLE_PAUSE_S:.0f} seconds"
+                    )
                 if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
                 target = next_target
@@ -236,19 +246,24 @@ class ConsoleSession:
             raise LoginError("wrong user name or password")
         role = body.get("role")
         if reply.status == 409 and body.get("active"):
-            believed = self.known.get(target).role if self.known.get(target) else None
+            believed = known.role if (known := self.known.get(target)) else None
             self.known.set_role(target, role)
             self.known.set_role(body["active"], "active")
             if believed == "active":
                 # Amy's case: the selector still showed this server as the active one, so
                 # the console sees its connection fail, pauses, then goes to the other.
                 why = f"is no longer the active server (it is the {role or 'standby'} now)"
-                self._notify("paused", f"{target} {why}: the connection failed; "
-                                       f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds")
+                self._notify(
+                    "paused",
+                    f"{target} {why}: the connection failed; "
+                    f"trying {body['active']} in about {UNREACHABLE_PAUSE_S:.0f} seconds",
+                )
                 return "stale", body["active"], why
             why = f"is the {role or 'standby'} server"
-            self._notify("redirected", f"{target} {why}: the login was "
-                                       f"refused and redirected to the active server {body['active']}")
+            self._notify(
+                "redirected",
+                f"{target} {why}: the login was refused and redirected to the active server {body['active']}",
+            )
             return "redirected", body["active"], why
         if reply.status in (409, 503):
             # Transitioning, or a standby that knows no active yet: like a server
@@ -275,14 +290,22 @@ class ConsoleSession:
         if self.media_ticket.wanted:
             self._spawn(self.media_ticket.keep_fresh(lambda: self._client if self.state == State.ONLINE else None))
 
+    def _connected_client(self) -> ApiClient:
+        """The current server's client: there is one from the login's end to the logout
+        (ONLINE and OFFLINE), the only time the callers run."""
+        if self._client is None:
+            raise RuntimeError(f"the console session is {self.state.value}: it has no server")
+        return self._client
+
     # ------------------------------------------------------------ configuration
     async def refresh(self) -> None:
         """Fetch the user's channels, VTGs and incidents from the current server."""
-        c = self._client
+        c = self._connected_client()
         replies = [await c.get(p) for p in ("/api/v1/channels", "/api/v1/vtgs", "/api/v1/incidents")]
         if all(r.ok for r in replies):
-            config = Configuration(replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"],
-                                   source=self.server)
+            config = Configuration(
+                replies[0]["channels"], replies[1]["vtgs"], replies[2]["incidents"], source=self.server
+            )
             if config != self.config:  # the same again (the events socket's hello, say): nothing to redraw
                 self.config = config
                 self._notify()
@@ -298,7 +321,7 @@ class ConsoleSession:
     async def _refresh_servers(self, client: ApiClient | None = None) -> None:
         """The selector's roles from the server's listing (kept for the next run)."""
         with contextlib.suppress(Unreachable):
-            reply = await (client or self._client).get("/api/v1/servers")
+            reply = await (client or self._connected_client()).get("/api/v1/servers")
             if reply.ok:
                 self.known.update(reply["servers"])
         self.known.save()
@@ -307,7 +330,9 @@ class ConsoleSession:
     async def _listen(self) -> None:
         """Configuration changes pushed by the server; a broken link means offline."""
         try:
-            ws = await self._client.websocket("/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5)
+            ws = await self._connected_client().websocket(
+                "/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5
+            )
             async with ws:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
@@ -338,13 +363,19 @@ class ConsoleSession:
 
     def _go_offline(self) -> None:
         self._set_state(State.OFFLINE)
-        self._notify("offline", f"offline: the connection to {self.server} is lost. The console keeps working "
-                                "with the last configuration and reconnects automatically")
+        self._notify(
+            "offline",
+            f"offline: the connection to {self.server} is lost. The console keeps working "
+            "with the last configuration and reconnects automatically",
+        )
         self._spawn(self._reconnect())
 
     async def _reconnect(self) -> None:
         """Look for the active server, with no user action, until one takes the session."""
         while self.state == State.OFFLINE:
+            # OFFLINE comes after ONLINE: the server is the one left, kept until the
+            # logout, which ends this task before it clears it.
+            assert self.server is not None
             addresses = [self.server, *self.known.others(self.server)]
             # Ask every server at once: one that hangs (stopped, not dead) must not hold
             # up finding the one that answers.
@@ -377,6 +408,8 @@ class ConsoleSession:
             with contextlib.suppress(Unreachable):
                 token_ok = (await client.get("/api/v1/me")).ok  # sessions replicate with the data
             if not token_ok:
+                # Both kept from the login until the logout, which ends the reconnect first.
+                assert self.username is not None and self._password is not None
                 outcome = await self._try_login(address, self.username, self._password)
                 if not isinstance(outcome, dict):
                     return False
@@ -432,7 +465,7 @@ class ConsoleSession:
         self._notify("error", f"internal error: {exc}; log out and log in again")
 
     def status_line(self) -> dict[str, Any]:
-        role = self.known.get(self.server).role if self.server and self.known.get(self.server) else None
+        role = known.role if self.server and (known := self.known.get(self.server)) else None
         return {"server": self.server, "role": role, "state": self.state.value, "user": self.username}
 
     async def file_content(self, incident_id: str, file_id: str) -> bytes | None:
@@ -455,8 +488,9 @@ class ConsoleSession:
             raise UploadError("offline: the upload waits until the connection to the active server is back")
         path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files?name={quote(name, safe='')}"
         try:
-            reply = await client.request("POST", path, data=content, headers={"Content-Type": content_type},
-                                         timeout_s=UPLOAD_TIMEOUT_S)
+            reply = await client.request(
+                "POST", path, data=content, headers={"Content-Type": content_type}, timeout_s=UPLOAD_TIMEOUT_S
+            )
         except Unreachable as exc:
             raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
         body = reply.body if isinstance(reply.body, dict) else {}
@@ -497,8 +531,12 @@ class ConsoleSession:
                 except Unreachable:
                     continue
             if reply.ok and isinstance(reply.body, dict):
-                self.known.update([e for e in reply.body.get("servers", [])
-                                   if self.known.get(e.get("address")) is None
-                                   or self.known.get(e["address"]).role is None])
+                self.known.update(
+                    [
+                        e
+                        for e in reply.body.get("servers", [])
+                        if (known := self.known.get(e.get("address"))) is None or known.role is None
+                    ]
+                )
         self.known.save()
         self._notify()

@@ -14,8 +14,23 @@ configuration, so a console that reconnects to the new active keeps its floor.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 Listener = Callable[[str, str | None], None]  # (talk group id, talker or None)
+
+
+class TalkFloor(Protocol):
+    """The interface a console talks through: this ``Floor``, or a ``RouterFloor``."""
+
+    def press(self, group: str, who: str) -> bool: ...
+
+    def release(self, group: str, who: str) -> None: ...
+
+    def release_all(self, who: str) -> None: ...
+
+    def talker(self, group: str) -> str | None: ...
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]: ...
 
 
 class Floor:

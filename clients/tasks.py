@@ -34,10 +34,13 @@ class Tasks:
 
     def _done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s task failed", self.what, exc_info=task.exception())
+        if task.cancelled():
+            return
+        exception = task.exception()
+        if exception is not None:
+            log.error("%s task failed", self.what, exc_info=exception)
             if self.on_failure is not None:
-                self.on_failure(task.exception())
+                self.on_failure(exception)
 
     def cancel_all(self, but: asyncio.Task | None = None) -> None:
         for task in list(self._tasks):

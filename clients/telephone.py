@@ -21,6 +21,7 @@ from enum import Enum
 
 import aiohttp
 from aiohttp import web
+
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.dial.engine import CALL_PATH, DTMF, SYSTEM_NUMBER
 from ipics_server.dial.pstn import PstnDirectory
@@ -43,8 +44,14 @@ class State(str, Enum):
 
 
 class Telephone:
-    def __init__(self, number: str, trunk: list[str], *,
-                 on_change: Callable[[Telephone], None] | None = None, auto_answer: bool = True):
+    def __init__(
+        self,
+        number: str,
+        trunk: list[str],
+        *,
+        on_change: Callable[[Telephone], None] | None = None,
+        auto_answer: bool = True,
+    ):
         self.number = number
         self.trunk = list(trunk)
         self.on_change = on_change
@@ -181,7 +188,7 @@ class Telephone:
         if self.state in (State.CONNECTED, State.CALLING, State.RINGING):
             self._set(State.ON_HOOK)
 
-    async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _listen(self, ws: aiohttp.ClientWebSocketResponse | web.WebSocketResponse) -> None:
         async for msg in ws:
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue

@@ -27,7 +27,7 @@ def sentence(text: str, *, full_stop: bool = False) -> str:
     first = text.split(maxsplit=1)[0] if text.strip() else ""
     if is_word(first):
         start = len(text) - len(text.lstrip())
-        text = text[:start] + text[start].upper() + text[start + 1:]
+        text = text[:start] + text[start].upper() + text[start + 1 :]
     if full_stop and text and not text.rstrip().endswith((".", "!", "?")):
         text = text.rstrip() + "."
     return text

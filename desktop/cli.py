@@ -20,10 +20,18 @@ from ipics_server import cli as server_cli
 from ipics_server.config import add_server_arguments
 
 #: the desktop windows, one module each; ``add_arguments`` and ``run`` in it
-WINDOWS = {"console": "ipics_desktop.idc.app", "phone": "ipics_desktop.phone.app",
-           "mobile": "ipics_desktop.mobile.app", "telephone": "ipics_desktop.telephone.app"}
-WINDOW_HELP = {"console": "open an IPICS Dispatch Console (IDC)", "phone": "open a Cisco Unified IP Phone",
-               "mobile": "open the IPICS mobile client", "telephone": "open a standard telephone"}
+WINDOWS = {
+    "console": "ipics_desktop.idc.app",
+    "phone": "ipics_desktop.phone.app",
+    "mobile": "ipics_desktop.mobile.app",
+    "telephone": "ipics_desktop.telephone.app",
+}
+WINDOW_HELP = {
+    "console": "open an IPICS Dispatch Console (IDC)",
+    "phone": "open a Cisco Unified IP Phone",
+    "mobile": "open the IPICS mobile client",
+    "telephone": "open a standard telephone",
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,16 +40,19 @@ def parser() -> argparse.ArgumentParser:
     from .trainer.app import add_trainer_arguments
 
     p = argparse.ArgumentParser(
-        prog="ipics-lab", description="IPICS HA Lab. With no command: start the lab (media router, HA pair, "
-                                      "demo users) and open the trainer panel, an IDC and an IP phone.")
+        prog="ipics-lab",
+        description="IPICS HA Lab. With no command: start the lab (media router, HA pair, "
+        "demo users) and open the trainer panel, an IDC and an IP phone.",
+    )
     add_trainer_arguments(p)
     sub = p.add_subparsers(dest="command")
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
     lab_cli.add_commands(sub)
     for name, module in WINDOWS.items():
         import_module(module).add_arguments(sub.add_parser(name, help=WINDOW_HELP[name]))
-    sub.add_parser("media", help="run a media router (push-to-talk between devices); "
-                                 "ipics-lab media --help for its options")
+    sub.add_parser(
+        "media", help="run a media router (push-to-talk between devices); ipics-lab media --help for its options"
+    )
     return p
 
 

@@ -25,8 +25,9 @@ QT_MARKER = "ipics_qt"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{QT_MARKER}: run this async test on the qasync loop "
-                                       "(for tests that build their own widgets)")
+    config.addinivalue_line(
+        "markers", f"{QT_MARKER}: run this async test on the qasync loop (for tests that build their own widgets)"
+    )
     # Without a display Qt cannot open a window; offscreen still renders every widget.
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -37,10 +38,12 @@ def qasync_loop() -> asyncio.AbstractEventLoop:
     """The loop of Qt tests: a qasync loop over the one QApplication (made here if none)."""
     os.environ.setdefault("QT_API", "pyside6")  # before qasync picks a Qt binding
     import qasync
-    from ipics_desktop.shared.style import STYLE_SHEET
     from PySide6.QtWidgets import QApplication
 
+    from ipics_desktop.shared.style import STYLE_SHEET
+
     app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)  # instance() is typed QCoreApplication: here always widgets'
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)  # a test closing its last window must not stop the loop
     return _test_loop_class(qasync.QEventLoop)(app)
@@ -60,7 +63,8 @@ def _test_loop_class(base: type) -> type:
     ``run_until_complete`` sees this loop as running, as it would in the application."""
     global _TEST_LOOP_CLASS
     if _TEST_LOOP_CLASS is None:
-        class QtTestLoop(base):  # type: ignore[misc, valid-type]
+
+        class QtTestLoop(base):
             def call_later(self, delay, callback, *args, context=None):
                 return super().call_later(delay, self._as_running, callback, *args, context=context)
 
@@ -84,7 +88,8 @@ def asyncio_loop() -> asyncio.AbstractEventLoop:
 
 
 def wants_qt(item: pytest.Item) -> bool:
-    return bool(QT_FIXTURES & set(item.fixturenames)) or item.get_closest_marker(QT_MARKER) is not None
+    fixtures = getattr(item, "fixturenames", ())  # a test function's; not every Item has them
+    return bool(QT_FIXTURES & set(fixtures)) or item.get_closest_marker(QT_MARKER) is not None
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -100,9 +105,12 @@ async def _ipics_on_qasync():
     import qasync
 
     if not isinstance(asyncio.get_running_loop(), qasync.QEventLoop):
-        pytest.fail("ipics_idc and ipics_phone need the qasync loop: use them from an `async def` test "
-                    "(the ipics_lab plugin then runs the test on a qasync loop), and no conftest's "
-                    "pytest_asyncio_loop_factories may give this test another loop", pytrace=False)
+        pytest.fail(
+            "ipics_idc and ipics_phone need the qasync loop: use them from an `async def` test "
+            "(the ipics_lab plugin then runs the test on a qasync loop), and no conftest's "
+            "pytest_asyncio_loop_factories may give this test another loop",
+            pytrace=False,
+        )
 
 
 # ----------------------------------------------------------------- Qt clients
@@ -184,8 +192,9 @@ async def log_in_idc(idc, qtbot, address: str, user: str, password: str, timeout
 
     dialog = idc.dialog
     type_login(dialog, qtbot, address, user, password)
-    await wait_until(lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s,
-                     f"{user}'s login on {address}")
+    await wait_until(
+        lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s, f"{user}'s login on {address}"
+    )
     if not (idc.window.isVisible() and idc.session.state == State.ONLINE):
         raise AssertionError(f"{user} could not log in on {address}: {dialog.message.text()!r}")
 
@@ -197,8 +206,16 @@ def _demo_user(demo: SimpleNamespace, user: str) -> str:
 
 
 @async_fixture
-async def ipics_idc(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, tmp_path, ipics_time_scale: float,
-                    ipics_takeover_deadline_s: float, ipics_no_keyring, _ipics_qt_objects_deleted):
+async def ipics_idc(
+    _ipics_on_qasync,
+    ipics_demo: SimpleNamespace,
+    qtbot,
+    tmp_path,
+    ipics_time_scale: float,
+    ipics_takeover_deadline_s: float,
+    ipics_no_keyring,
+    _ipics_qt_objects_deleted,
+):
     """``await ipics_idc(user, *, login=True)``: an IDC (login dialog, then console
     window; drive it with ``qtbot``) knowing both servers, on the pair's clock (it
     follows a time-scale change), logged in as the demo user on the active server
@@ -210,8 +227,12 @@ async def ipics_idc(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, tmp_pa
     pair, floor, opened = ipics_demo.pair, Floor(), []
 
     async def open_idc(user: str = "dan", *, login: bool = True):
-        idc = new_idc(tmp_path / "ipics-idc" / _demo_user(ipics_demo, user),
-                      [s.url for s in pair.servers], clock=pair.clock, floor=floor)  # follows set_time_scale
+        idc = new_idc(
+            tmp_path / "ipics-idc" / _demo_user(ipics_demo, user),
+            [s.url for s in pair.servers],
+            clock=pair.clock,
+            floor=floor,
+        )  # follows set_time_scale
         opened.append(idc)
         if login:
             active = await active_server(pair)
@@ -226,15 +247,19 @@ async def ipics_idc(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, tmp_pa
 async def log_in_phone(window, qtbot, service_key: str, user_id: str, pin: str, timeout_s: float) -> None:
     """Services, the IPICS service on keypad key ``service_key``, the user ID, Down, the
     PIN, Submit: returns on the user's IPICS menu (its channels then VTGs)."""
-    from ipics_lab.supervisor import wait_until
     from PySide6.QtCore import Qt
+
+    from ipics_lab.supervisor import wait_until
 
     def click(button) -> None:
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
     async def shows(title: str) -> None:
-        await wait_until(lambda: window.title_label.text() == title and not window.busy, timeout_s,
-                         f"the phone's {title} screen (on screen: {window.screen_lines()})")
+        await wait_until(
+            lambda: window.title_label.text() == title and not window.busy,
+            timeout_s,
+            f"the phone's {title} screen (on screen: {window.screen_lines()})",
+        )
 
     click(window.services_button)
     await shows("Services")
@@ -250,8 +275,9 @@ async def log_in_phone(window, qtbot, service_key: str, user_id: str, pin: str, 
 
 
 @async_fixture
-async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipics_time_scale: float,
-                      _ipics_qt_objects_deleted):
+async def ipics_phone(
+    _ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipics_time_scale: float, _ipics_qt_objects_deleted
+):
     """``await ipics_phone(user, *, login=True, web_access=True, time_scale=None)``: a
     Cisco IP phone window (desktop/phone/window.py) in ``qtbot`` whose Services menu
     lists the IPICS service of the primary (key 1) and of the secondary (key 2), its
@@ -268,11 +294,13 @@ async def ipics_phone(_ipics_on_qasync, ipics_demo: SimpleNamespace, qtbot, ipic
     pair, opened = ipics_demo.pair, []
     page_s = SLACK_S + 5  # one key's page on a loaded machine
 
-    async def open_phone(user: str = "dan", *, login: bool = True, web_access: bool = True,
-                         time_scale: float | None = None):
+    async def open_phone(
+        user: str = "dan", *, login: bool = True, web_access: bool = True, time_scale: float | None = None
+    ):
         user_id = ipics_demo.dial_ids[_demo_user(ipics_demo, user)]
-        browser = PhoneBrowser([ipics_service(s.name, s.url) for s in pair.servers],
-                               clock=Clock(time_scale) if time_scale else pair.clock)
+        browser = PhoneBrowser(
+            [ipics_service(s.name, s.url) for s in pair.servers], clock=Clock(time_scale) if time_scale else pair.clock
+        )
         window = PhoneWindow(browser=browser, extension=user_id)
         receiver = PushReceiver(window.execute)
         receiver.enabled = web_access

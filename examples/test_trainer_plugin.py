@@ -6,9 +6,10 @@ anywhere and run ``python -m pytest test_trainer_plugin.py`` (``--ipics-time-sca
 """
 
 import pytest
+
 from ipics_clients.session import State
-from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
 
 pytestmark = pytest.mark.asyncio  # not needed where asyncio_mode = auto
 
@@ -22,7 +23,8 @@ async def channel_names(client: ApiClient) -> set[str]:
 
 
 async def test_the_secondary_takes_over_when_the_primary_loses_power(
-        ipics_demo, ipics_addresses, ipics_admin, ipics_faults, ipics_takeover_deadline_s):
+    ipics_demo, ipics_addresses, ipics_admin, ipics_faults, ipics_takeover_deadline_s
+):
     pair = ipics_demo.pair
     assert ipics_admin.base_url == ipics_addresses.primary.url  # the active
     assert await channel_names(ipics_admin) == CHANNELS
@@ -39,15 +41,18 @@ async def test_the_secondary_takes_over_when_the_primary_loses_power(
 
 
 async def test_dans_console_reconnects_to_the_new_active_by_itself(
-        ipics_idc, ipics_addresses, ipics_faults, ipics_takeover_deadline_s):
+    ipics_idc, ipics_addresses, ipics_faults, ipics_takeover_deadline_s
+):
     dan = await ipics_idc("dan")  # an IDC in qtbot, logged in on the active
     assert dan.session.server == ipics_addresses.primary.url
     assert dan.window.status_connection.text() == "Online"
 
     await ipics_faults.power_off("primary")
     # No user action from here on.
-    await wait_until(lambda: dan.session.state == State.ONLINE
-                     and dan.session.server == ipics_addresses.secondary.url,
-                     ipics_takeover_deadline_s, "Dan's console online on the secondary")
+    await wait_until(
+        lambda: dan.session.state == State.ONLINE and dan.session.server == ipics_addresses.secondary.url,
+        ipics_takeover_deadline_s,
+        "Dan's console online on the secondary",
+    )
     assert dan.window.isVisible()
     assert ipics_addresses.secondary.url in dan.window.status_server.text()

@@ -38,11 +38,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
-from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC, RSYNC_LOG
 from ipics_lab import checker
 from ipics_lab.checker import FAIL, OK, UNKNOWN, Ack, Op
 from ipics_lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
+from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC, RSYNC_LOG
 
 FAULT_KINDS = ("kill", "pause", "cut-both", "cut-one-way", "clock-jump", "tomcat-crash", "txlog-fill")
 
@@ -71,8 +71,13 @@ class FaultSpec:
         return asdict(self)
 
 
-def make_schedule(seed: int, duration_s: float, time_scale: float,
-                  faults: Sequence[str] = FAULT_KINDS, recover_probability: float = 0.5) -> list[FaultSpec]:
+def make_schedule(
+    seed: int,
+    duration_s: float,
+    time_scale: float,
+    faults: Sequence[str] = FAULT_KINDS,
+    recover_probability: float = 0.5,
+) -> list[FaultSpec]:
     """The faults for ``duration_s`` real seconds: enough that the campaign never runs
     out (the run stops injecting when its time is up).  Each fault draws the same
     numbers whatever the duration, so a longer run's schedule starts with a shorter
@@ -134,18 +139,27 @@ class Report:
         return asdict(self)
 
     def summary(self) -> str:
-        head = (f"fault campaign seed {self.seed}: {'OK' if self.ok else 'FAILED'} "
-                f"({len(self.faults)} faults, {sum(self.counts.values())} acknowledged writes)")
+        head = (
+            f"fault campaign seed {self.seed}: {'OK' if self.ok else 'FAILED'} "
+            f"({len(self.faults)} faults, {sum(self.counts.values())} acknowledged writes)"
+        )
         lines = [head]
         if ops := self.info.get("operations"):
             lines.append("  operations: " + ", ".join(f"{k} {v}" for k, v in ops.items()))
         lines += [f"  {cls:<40} {n}" for cls, n in self.counts.items()]
-        lines += [f"  invariant {name}: {'ok' if inv['ok'] else 'BROKEN'}: {inv['detail']}"
-                  for name, inv in self.invariants.items()]
-        lines += [f"  UNEXPLAINED #{u['seq']} {u['op']} {u['table']}/{u['key']} on the {u['server']}: {u['reason']}"
-                  for u in self.unexplained[:10]]
-        lines += [f"  server traceback ({name}): {t}" for name, ts in self.info.get("server_tracebacks", {}).items()
-                  for t in ts[:5]]
+        lines += [
+            f"  invariant {name}: {'ok' if inv['ok'] else 'BROKEN'}: {inv['detail']}"
+            for name, inv in self.invariants.items()
+        ]
+        lines += [
+            f"  UNEXPLAINED #{u['seq']} {u['op']} {u['table']}/{u['key']} on the {u['server']}: {u['reason']}"
+            for u in self.unexplained[:10]
+        ]
+        lines += [
+            f"  server traceback ({name}): {t}"
+            for name, ts in self.info.get("server_tracebacks", {}).items()
+            for t in ts[:5]
+        ]
         return "\n".join(lines)
 
 
@@ -154,10 +168,20 @@ class CampaignError(RuntimeError):
 
 
 class Campaign:
-    def __init__(self, root: Path, seed: int, duration_s: float = 15.0, time_scale: float = 0.01, *,
-                 faults: Sequence[str] = FAULT_KINDS, clients: int = 3, interval_s: int = 5,
-                 missed_count: int = 5, recover_probability: float = 0.5,
-                 log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        seed: int,
+        duration_s: float = 15.0,
+        time_scale: float = 0.01,
+        *,
+        faults: Sequence[str] = FAULT_KINDS,
+        clients: int = 3,
+        interval_s: int = 5,
+        missed_count: int = 5,
+        recover_probability: float = 0.5,
+        log: Callable[[str], None] | None = None,
+    ):
         self.root = Path(root)
         self.seed = seed
         self.duration_s = duration_s
@@ -168,7 +192,7 @@ class Campaign:
         self.missed_count = missed_count
         self.recover_probability = recover_probability
         self._log = log or (lambda line: print(line, flush=True))
-        self.pair: LabPair | None = None
+        self._pair: LabPair | None = None
         self.acks: list[Ack] = []
         #: every operation the clients invoked, with its outcome (Jepsen's history)
         self.history: list[Op] = []
@@ -199,6 +223,13 @@ class Campaign:
 
     def log(self, text: str) -> None:
         self._log(f"[{self.now():7.2f}s] {text}")
+
+    @property
+    def pair(self) -> LabPair:
+        """The campaign's pair, made when ``run`` begins."""
+        if self._pair is None:
+            raise CampaignError("the campaign has not started: it has no pair yet")
+        return self._pair
 
     def server(self, name: str) -> ServerProcess:
         return self.pair.primary if name == "primary" else self.pair.secondary
@@ -313,6 +344,7 @@ class Campaign:
             return
         standby = self.server(self.other(active))
         async with standby.client(token) as c:
+
             async def valid():
                 return (await c.get("/api/v1/ha/discarded", timeout_s=3)).status != 401
 
@@ -324,11 +356,13 @@ class Campaign:
 
     # ------------------------------------------------------------------------ run
     async def run(self) -> Report:
-        self._log(f"fault campaign seed {self.seed} (duration {self.duration_s:g} s, time scale "
-                  f"{self.time_scale:g}, faults {', '.join(self.faults)})")
+        self._log(
+            f"fault campaign seed {self.seed} (duration {self.duration_s:g} s, time scale "
+            f"{self.time_scale:g}, faults {', '.join(self.faults)})"
+        )
         self._t0 = time.monotonic()
         times: dict[str, float] = {}
-        self.pair = LabPair(self.root, time_scale=self.time_scale)
+        self._pair = LabPair(self.root, time_scale=self.time_scale)
         stop_clients, stop_watching = asyncio.Event(), asyncio.Event()
         clients: list[Client] = []
         tasks: list[asyncio.Task] = []
@@ -363,10 +397,20 @@ class Campaign:
             times["converge"] = self.now() - start
             self.collect_discarded()
             p, s = await self.statuses()
-            primary = checker.read_server("primary", self.pair.primary.host, self.pair.primary.data_dir,
-                                          status=p, extra_discarded=self.discarded["primary"])
-            secondary = checker.read_server("secondary", self.pair.secondary.host, self.pair.secondary.data_dir,
-                                            status=s, extra_discarded=self.discarded["secondary"])
+            primary = checker.read_server(
+                "primary",
+                self.pair.primary.host,
+                self.pair.primary.data_dir,
+                status=p,
+                extra_discarded=self.discarded["primary"],
+            )
+            secondary = checker.read_server(
+                "secondary",
+                self.pair.secondary.host,
+                self.pair.secondary.data_dir,
+                status=s,
+                extra_discarded=self.discarded["secondary"],
+            )
             errors = sum(c.stats["internal_errors"] for c in clients)
             stalled = [f for f in self.file_checks if not f["ok"]]
             extra_invariants = {
@@ -375,22 +419,35 @@ class Campaign:
                 "no_internal_errors": {"ok": errors == 0, "detail": f"{errors} answers 500 to the clients"},
                 "file_replication_kept_up": {
                     "ok": not stalled,
-                    "detail": "; ".join(f"{f['why']}: {f['detail']}" for f in stalled[:5]) or
-                              f"after each of {len(self.file_checks)} recoveries the standby fetched every file "
-                              "the active had"},
+                    "detail": "; ".join(f"{f['why']}: {f['detail']}" for f in stalled[:5])
+                    or f"after each of {len(self.file_checks)} recoveries the standby fetched every file "
+                    "the active had",
+                },
             }
-            active = (p or {}).get("role") == "active" and "primary" or (s or {}).get("role") == "active" and \
-                "secondary" or None
-            result = checker.check(self.acks, primary, secondary, history=self.history,
-                                   active_since_s=self.became_active_at(active) if active else None,
-                                   slack_s=0.5, extra_invariants=extra_invariants)
+            active = (
+                (p or {}).get("role") == "active"
+                and "primary"
+                or (s or {}).get("role") == "active"
+                and "secondary"
+                or None
+            )
+            result = checker.check(
+                self.acks,
+                primary,
+                secondary,
+                history=self.history,
+                active_since_s=self.became_active_at(active) if active else None,
+                slack_s=0.5,
+                extra_invariants=extra_invariants,
+            )
         except Exception as exc:  # noqa: BLE001 - the campaign broke down: a failed run, with why
             failure = f"{type(exc).__name__}: {exc}"
-            self.notes.append("campaign aborted: " + "".join(
-                traceback.format_exception(type(exc), exc, exc.__traceback__))[-3000:])
+            self.notes.append(
+                "campaign aborted: " + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-3000:]
+            )
             self.log(f"campaign aborted: {failure}")
         finally:
-            tracebacks = self.server_tracebacks() if self.pair else {}
+            tracebacks = self.server_tracebacks() if self._pair else {}
             stop_clients.set()
             stop_watching.set()
             for t in [*tasks, *watchers]:
@@ -399,23 +456,38 @@ class Campaign:
             await asyncio.gather(*tasks, *watchers, return_exceptions=True)
             for name in list(self._paused):
                 with contextlib.suppress(ProcessLookupError):
-                    self.server(name).proc.send_signal(signal.SIGCONT)
+                    self.server(name).send_signal(signal.SIGCONT)
             self.pair.stop()
         times["total"] = self.now()
-        data = result.to_json() if result else {
-            "invariants": {"campaign_completed": {"ok": False, "detail": failure or "not run"}}}
+        data: dict[str, Any] = (
+            result.to_json()
+            if result
+            else {"invariants": {"campaign_completed": {"ok": False, "detail": failure or "not run"}}}
+        )
         report = Report(
-            seed=self.seed, duration_s=self.duration_s, time_scale=self.time_scale, ok=bool(result and result.ok),
-            counts=data.get("counts", {}), faults=self.injected, recoveries=self.recoveries,
+            seed=self.seed,
+            duration_s=self.duration_s,
+            time_scale=self.time_scale,
+            ok=bool(result and result.ok),
+            counts=data.get("counts", {}),
+            faults=self.injected,
+            recoveries=self.recoveries,
             clients={"count": self.n_clients, **_sum_stats([c.stats for c in clients])},
-            invariants=data.get("invariants", {}), unexplained=data.get("unexplained", []),
+            invariants=data.get("invariants", {}),
+            unexplained=data.get("unexplained", []),
             documented_losses=data.get("documented_losses", {}),
-            info={**data.get("info", {}), "unexplained_total": data.get("unexplained_total", 0),
-                  "server_tracebacks": tracebacks, "file_checks": self.file_checks,
-                  "unknown_outcomes": [op.to_json() for op in self.history if op.outcome == UNKNOWN][:200],
-                  "role_changes": len(self.role_history)},
+            info={
+                **data.get("info", {}),
+                "unexplained_total": data.get("unexplained_total", 0),
+                "server_tracebacks": tracebacks,
+                "file_checks": self.file_checks,
+                "unknown_outcomes": [op.to_json() for op in self.history if op.outcome == UNKNOWN][:200],
+                "role_changes": len(self.role_history),
+            },
             run_times_s={k: round(v, 2) for k, v in times.items()},
-            schedule=[f.to_json() for f in self.schedule()], notes=self.notes)
+            schedule=[f.to_json() for f in self.schedule()],
+            notes=self.notes,
+        )
         self._log(report.summary())
         return report
 
@@ -430,8 +502,10 @@ class Campaign:
             for i, line in enumerate(lines):
                 if line.startswith("Traceback") or "Task exception was never retrieved" in line:
                     logged = lines[i - 1].split(" ", 3)[-1] if i else ""
-                    exc = next((l for l in lines[i + 1:] if l and not l[0].isspace()
-                                and not l.startswith("Traceback")), "?")
+                    exc = next(
+                        (ln for ln in lines[i + 1 :] if ln and not ln[0].isspace() and not ln.startswith("Traceback")),
+                        "?",
+                    )
                     found.setdefault(s.name, []).append(f"{logged} -> {exc}")
         return found
 
@@ -443,13 +517,21 @@ class Campaign:
             await asyncio.sleep(self.emulated(spec.gap_s))  # normal operation between faults
             if self.now() >= deadline:
                 return
-            entry = {"index": spec.index, "kind": spec.kind, "target": spec.target, "params": spec.params,
-                     "hold_s": spec.hold_s, "at_s": round(self.now(), 2)}
+            entry = {
+                "index": spec.index,
+                "kind": spec.kind,
+                "target": spec.target,
+                "params": spec.params,
+                "hold_s": spec.hold_s,
+                "at_s": round(self.now(), 2),
+            }
             self.injected.append(entry)
             p, s = await self.statuses()
             entry["roles_before"] = {"primary": p and p["role"], "secondary": s and s["role"]}
-            self.log(f"fault {spec.index}: {spec.kind} on the {spec.target} {spec.params or ''} "
-                     f"for {spec.hold_s:g} emulated s (roles {entry['roles_before']})")
+            self.log(
+                f"fault {spec.index}: {spec.kind} on the {spec.target} {spec.params or ''} "
+                f"for {spec.hold_s:g} emulated s (roles {entry['roles_before']})"
+            )
             try:
                 undo = await self.inject(spec)
                 self._pending.append(undo)
@@ -473,13 +555,15 @@ class Campaign:
 
             async def undo():
                 await self.power_on(server)
+
             return undo
         if spec.kind == "pause":
-            server.proc.send_signal(signal.SIGSTOP)
+            server.send_signal(signal.SIGSTOP)
             self._paused.add(name)
 
             async def undo():
                 self.resume(server)
+
             return undo
         if spec.kind in ("cut-both", "cut-one-way"):
             direction = spec.params.get("direction", "both")
@@ -487,12 +571,14 @@ class Campaign:
 
             async def undo():
                 await self.lab_fault(name, fault="heal-link")
+
             return undo
         if spec.kind == "clock-jump":
             await self.lab_fault(name, fault="clock-offset", seconds=spec.params["seconds"])
 
             async def undo():
                 await self.lab_fault(name, fault="clock-offset", seconds=0)  # NTP time again
+
             return undo
         if spec.kind == "tomcat-crash":
             await self.lab_fault(name, fault="crash-service", service="tomcat")
@@ -502,8 +588,10 @@ class Campaign:
                     st = await self.status(name)
                     return st and st["services"]["tomcat"] == "running"
 
-                await wait_until(tomcat_back, self.emulated(SERVICE_RESTART_S) + 20,
-                                 f"ipics_nm to restart tomcat on the {name}")
+                await wait_until(
+                    tomcat_back, self.emulated(SERVICE_RESTART_S) + 20, f"ipics_nm to restart tomcat on the {name}"
+                )
+
             return undo
         if spec.kind == "txlog-fill":
             partner = self.server(self.other(name))
@@ -518,12 +606,13 @@ class Campaign:
                 await self.power_on(partner)
                 await self.lab_fault(name, fault="txlog-capacity", capacity=capacity)
                 await self.lab_fault(name, fault="txlog-safeguard", enabled=True)
+
             return undo
         raise CampaignError(f"unknown fault {spec.kind}")
 
     def resume(self, server: ServerProcess) -> None:
         if server.name in self._paused:
-            server.proc.send_signal(signal.SIGCONT)
+            server.send_signal(signal.SIGCONT)
             self._paused.discard(server.name)
 
     async def power_on(self, server: ServerProcess) -> None:
@@ -552,8 +641,12 @@ class Campaign:
         self.recoveries.append(entry)
         deadline = time.monotonic() + timeout_s
         last_state = None
-        actions = {"split_brain": self.method_1, "repair_pending": self.repair,
-                   "configure": self.configure, "unconfigure": self.unconfigure}
+        actions = {
+            "split_brain": self.method_1,
+            "repair_pending": self.repair,
+            "configure": self.configure,
+            "unconfigure": self.unconfigure,
+        }
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -566,8 +659,7 @@ class Campaign:
                     last_state = pair_state(p, s)
                     return last_state if last_state[0] != "flux" else None
 
-                state, detail = await wait_until(actionable, remaining, "an actionable pair state",
-                                                 interval_s=0.05)
+                state, detail = await wait_until(actionable, remaining, "an actionable pair state", interval_s=0.05)
                 if state == "ready":
                     break
                 entry["steps"].append({"state": state, "detail": detail, "at_s": round(self.now(), 2)})
@@ -576,8 +668,9 @@ class Campaign:
                     await actions[state](entry)
                 except Exception as exc:  # noqa: BLE001 - refused or timed out: look at the pair again
                     entry["steps"].append({"failed": f"{type(exc).__name__}: {exc}"})
-                    self.notes.append(f"recovery ({why}) step {state} failed, looking again: "
-                                      f"{type(exc).__name__}: {exc}")
+                    self.notes.append(
+                        f"recovery ({why}) step {state} failed, looking again: {type(exc).__name__}: {exc}"
+                    )
                     self.log(f"recovery ({why}): {state} failed: {type(exc).__name__}: {exc}")
                     await asyncio.sleep(self.emulated(self.interval_s))  # retry delay
             await self.fresh_token_everywhere()
@@ -588,8 +681,11 @@ class Campaign:
             entry["final_roles"] = {"primary": p and p["role"], "secondary": s and s["role"]}
             self.log(f"recovery ({why}) failed: {exc}")
             return False
-        entry["outcome"] = "Ready" if not entry["steps"] else "Ready after " + ", ".join(
-            st["state"] for st in entry["steps"] if "state" in st)
+        entry["outcome"] = (
+            "Ready"
+            if not entry["steps"]
+            else "Ready after " + ", ".join(st["state"] for st in entry["steps"] if "state" in st)
+        )
         entry["done_at_s"] = round(self.now(), 2)
         self.collect_discarded()
         return True
@@ -609,7 +705,8 @@ class Campaign:
         """``ipicsedr_control_repl REPAIR`` as informix (on the secondary; either works),
         watched with ``service ipics ha-status`` until nothing is pending and the
         standby is Ready; run again if a repair process failed."""
-        for attempt in range(3):
+        for _attempt in range(3):
+
             async def started():
                 out, status = await self.shell("secondary", REPAIR, user="informix")
                 if status == 0 or "already running" in out:
@@ -624,11 +721,17 @@ class Campaign:
                 pending = text.split(PENDING)[1].strip()
                 if pending.startswith("repair") and " failed " in pending:
                     return "failed"
-                return (text if pending.startswith("none") and "last REPAIR finished" in text
-                        and "Standby Server Status        : Ready" in text else None)
+                return (
+                    text
+                    if pending.startswith("none")
+                    and "last REPAIR finished" in text
+                    and "Standby Server Status        : Ready" in text
+                    else None
+                )
 
-            text = await wait_until(repaired, 60, "the repair processes to finish and the standby to be Ready",
-                                    interval_s=0.1)
+            text = await wait_until(
+                repaired, 60, "the repair processes to finish and the standby to be Ready", interval_s=0.1
+            )
             if text != "failed":
                 entry["steps"].append({"repair": text.split(PENDING)[1].strip().splitlines()[-1].strip()})
                 return
@@ -655,9 +758,14 @@ class Campaign:
             tail, new = await wait_until(finished, 60, "ipicsrsync to finish", interval_s=0.1)
             if "ERROR" not in new:
                 deleted = len(checker.RSYNC_DELETED.findall(new))
-                entry["steps"].append({"rsync": f"finished, {deleted} deleted on the secondary",
-                                       "deleted_on_secondary": deleted, "at_s": round(self.now(), 2),
-                                       "tail": tail.strip().splitlines()[-1]})
+                entry["steps"].append(
+                    {
+                        "rsync": f"finished, {deleted} deleted on the secondary",
+                        "deleted_on_secondary": deleted,
+                        "at_s": round(self.now(), 2),
+                        "tail": tail.strip().splitlines()[-1],
+                    }
+                )
                 return
             offset = log_file.stat().st_size
             self.notes.append(f"ipicsrsync failed, run again: {new.strip().splitlines()[-1]}")
@@ -670,8 +778,13 @@ class Campaign:
         try:
             await self.pair.configure(self.interval_s, self.missed_count)
         finally:
-            entry["steps"].append({"configure": "HA configured again from the primary",
-                                   "from_s": round(start, 3), "to_s": round(self.now(), 3)})
+            entry["steps"].append(
+                {
+                    "configure": "HA configured again from the primary",
+                    "from_s": round(start, 3),
+                    "to_s": round(self.now(), 3),
+                }
+            )
         await self.mint_token(prefer="primary")
 
     async def unconfigure(self, entry: dict) -> None:
@@ -699,8 +812,7 @@ class Campaign:
             if best is None or left < best:
                 best, best_at = left, now
             if now - best_at > stall_s or now - start > max_s:
-                return False, (f"{what}: {left} left, no progress for {now - best_at:.1f}s "
-                               f"(after {now - start:.1f}s)")
+                return False, (f"{what}: {left} left, no progress for {now - best_at:.1f}s (after {now - start:.1f}s)")
             await asyncio.sleep(0.1)  # polling period
 
     async def check_file_replication(self, why: str) -> None:
@@ -807,12 +919,18 @@ class Client:
         self.incident: str | None = None
         self.channels: list[str] = []  # channels this client created (acknowledged), not deleted
         self.n = 0
-        self.stats: dict[str, Any] = {"attempts": 0, "acknowledged": 0, "unknown_outcome": 0,
-                                      "internal_errors": 0, "refused": {}}
+        self.stats: dict[str, Any] = {
+            "attempts": 0,
+            "acknowledged": 0,
+            "unknown_outcome": 0,
+            "internal_errors": 0,
+            "refused": {},
+        }
 
     def switch(self, reply: Reply | None = None) -> None:
-        active = self.c.name_of(reply.body.get("active")) if reply is not None and isinstance(
-            reply.body, dict) else None
+        active = (
+            self.c.name_of(reply.body.get("active")) if reply is not None and isinstance(reply.body, dict) else None
+        )
         self.current = active if active and active != self.current else self.c.other(self.current)
 
     async def pause(self, emulated_s: float) -> None:
@@ -820,8 +938,10 @@ class Client:
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = 2.0
-        async with ApiClient(self.c.pair.primary.url, timeout_s=timeout) as cp, \
-                ApiClient(self.c.pair.secondary.url, timeout_s=timeout) as cs:
+        async with (
+            ApiClient(self.c.pair.primary.url, timeout_s=timeout) as cp,
+            ApiClient(self.c.pair.secondary.url, timeout_s=timeout) as cs,
+        ):
             http = {"primary": cp, "secondary": cs}
             while not stop.is_set():
                 try:
@@ -848,8 +968,9 @@ class Client:
 
     async def step(self, http: ApiClient) -> None:
         if self.token is None:
-            reply = await http.post("/api/v1/auth/login", {"username": "ipicsadmin",
-                                                          "password": self.c.pair.admin_password})
+            reply = await http.post(
+                "/api/v1/auth/login", {"username": "ipicsadmin", "password": self.c.pair.admin_password}
+            )
             if reply.status == 200:
                 self.token = reply["token"]
             else:
@@ -866,14 +987,26 @@ class Client:
         else:
             await self.upload(http)
 
-    async def write(self, http: ApiClient, method: str, path: str, *, op: str, table: str, key: str | None = None,
-                    name: str | None = None, sha256: str | None = None, **kw) -> Reply:
+    async def write(
+        self,
+        http: ApiClient,
+        method: str,
+        path: str,
+        *,
+        op: str,
+        table: str,
+        key: str | None = None,
+        name: str | None = None,
+        sha256: str | None = None,
+        **kw,
+    ) -> Reply:
         """One write, in the history: invoked, then ok, fail or unknown.  No answer
         (``Unreachable``, raised) or a 5xx that is not a refusal: the outcome is unknown
         (it may have happened), and the checker may use it to explain a change."""
         self.stats["attempts"] += 1
-        index = self.c.invoke(client=self.name, op=op, table=table, key=key, server=self.current, name=name,
-                              sha256=sha256)
+        index = self.c.invoke(
+            client=self.name, op=op, table=table, key=key, server=self.current, name=name, sha256=sha256
+        )
         try:
             reply = await http.request(method, path, **kw)
         except Unreachable as exc:
@@ -885,18 +1018,19 @@ class Client:
             created = reply.body.get("id") if isinstance(reply.body, dict) else None
             self.c.complete(index, OK, why=str(reply.status), key=key or created)
         else:
-            self.c.complete(index, FAIL if _a_refusal(reply) else UNKNOWN,
-                            why=f"{reply.status} {_code(reply)}")
+            self.c.complete(index, FAIL if _a_refusal(reply) else UNKNOWN, why=f"{reply.status} {_code(reply)}")
             self.handle_refusal(reply)
         return reply
 
     async def create_channel(self, http: ApiClient) -> None:
         name = f"s{self.c.seed}-{self.name}-ch{self.n}"
-        reply = await self.write(http, "POST", "/api/v1/channels", op="create", table="channels", name=name,
-                                 json={"name": name})
+        reply = await self.write(
+            http, "POST", "/api/v1/channels", op="create", table="channels", name=name, json={"name": name}
+        )
         if reply.status == 201:
-            self.c.record_ack(client=self.name, op="create", table="channels", key=reply["id"],
-                              server=self.current, name=name)
+            self.c.record_ack(
+                client=self.name, op="create", table="channels", key=reply["id"], server=self.current, name=name
+            )
             self.channels.append(reply["id"])
 
     async def delete_channel(self, http: ApiClient) -> None:
@@ -911,23 +1045,43 @@ class Client:
     async def upload(self, http: ApiClient) -> None:
         if self.incident is None:
             name = f"s{self.c.seed}-{self.name}-incident{self.n}"
-            reply = await self.write(http, "POST", "/api/v1/incidents", op="create", table="incidents", name=name,
-                                     json={"name": name})
+            reply = await self.write(
+                http, "POST", "/api/v1/incidents", op="create", table="incidents", name=name, json={"name": name}
+            )
             if reply.status == 201:
-                self.c.record_ack(client=self.name, op="create", table="incidents", key=reply["id"],
-                                  server=self.current, name=name)
+                self.c.record_ack(
+                    client=self.name, op="create", table="incidents", key=reply["id"], server=self.current, name=name
+                )
                 self.incident = reply["id"]
             return
-        content = b"\xff\xd8\xff\xe0" + f"{self.c.seed}/{self.name}/{self.n}/".encode() + self.rng.randbytes(
-            self.rng.randint(16, 512))
+        content = (
+            b"\xff\xd8\xff\xe0"
+            + f"{self.c.seed}/{self.name}/{self.n}/".encode()
+            + self.rng.randbytes(self.rng.randint(16, 512))
+        )
         name = f"photo-{self.name}-{self.n}.jpg"
         sha256 = hashlib.sha256(content).hexdigest()
-        reply = await self.write(http, "POST", f"/api/v1/incidents/{self.incident}/files?name={name}",
-                                 op="upload", table="files", name=name, sha256=sha256,
-                                 data=content, headers={"Content-Type": "image/jpeg"})
+        reply = await self.write(
+            http,
+            "POST",
+            f"/api/v1/incidents/{self.incident}/files?name={name}",
+            op="upload",
+            table="files",
+            name=name,
+            sha256=sha256,
+            data=content,
+            headers={"Content-Type": "image/jpeg"},
+        )
         if reply.status == 201:
-            self.c.record_ack(client=self.name, op="upload", table="files", key=reply["id"],
-                              server=self.current, name=name, sha256=sha256)
+            self.c.record_ack(
+                client=self.name,
+                op="upload",
+                table="files",
+                key=reply["id"],
+                server=self.current,
+                name=name,
+                sha256=sha256,
+            )
         elif reply.status == 404:
             self.incident = None  # the incident is not on this server: open a new one
 

@@ -69,8 +69,16 @@ DELETED_RSYNC = "deleted_by_rsync_secondary_only"
 FILE_NOT_REPLICATED = "file_not_replicated_before_failover"
 UNKNOWN_OUTCOME = "changed_by_operation_of_unknown_outcome"
 UNEXPLAINED = "unexplained"
-CLASSES = (PRESENT, SUPERSEDED, UNKNOWN_OUTCOME, LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED,
-           UNEXPLAINED)
+CLASSES = (
+    PRESENT,
+    SUPERSEDED,
+    UNKNOWN_OUTCOME,
+    LOST_FAILOVER,
+    REPLACED_REPAIR,
+    DELETED_RSYNC,
+    FILE_NOT_REPLICATED,
+    UNEXPLAINED,
+)
 #: outcomes of an operation in the clients' history
 OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
 DOCUMENTED_LOSSES = (LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED)
@@ -187,8 +195,9 @@ class CheckResult:
             "counts": dict(self.counts),
             "unexplained": [v.to_json() for v in self.unexplained],  # all of them: each is a bug
             "unexplained_total": len(self.unexplained),
-            "documented_losses": {cls: [v.to_json() for v in self.verdicts if v.cls == cls][:limit]
-                                  for cls in DOCUMENTED_LOSSES},
+            "documented_losses": {
+                cls: [v.to_json() for v in self.verdicts if v.cls == cls][:limit] for cls in DOCUMENTED_LOSSES
+            },
             "invariants": self.invariants,
             "info": self.info,
         }
@@ -227,15 +236,23 @@ def read_files(files_dir: Path) -> dict[str, str]:
     return out
 
 
-def read_server(name: str, host: str, data_dir: Path, *, status: dict | None = None,
-                extra_discarded: Iterable[dict] = ()) -> ServerState:
+def read_server(
+    name: str, host: str, data_dir: Path, *, status: dict | None = None, extra_discarded: Iterable[dict] = ()
+) -> ServerState:
     """A server's state from its data directory, read-only.  ``extra_discarded``: log
     entries collected earlier (the server keeps only its last 1000)."""
     db = data_dir / "ipics.sqlite3"
     rsync = data_dir / "logs" / "rsync.log"
     discarded = dedupe([*extra_discarded, *read_discarded(db)])
-    return ServerState(name=name, host=host, records=read_records(db), files=read_files(data_dir / "files"),
-                       discarded=discarded, rsync_log=rsync.read_text() if rsync.exists() else "", status=status)
+    return ServerState(
+        name=name,
+        host=host,
+        records=read_records(db),
+        files=read_files(data_dir / "files"),
+        discarded=discarded,
+        rsync_log=rsync.read_text() if rsync.exists() else "",
+        status=status,
+    )
 
 
 def dedupe(entries: Iterable[dict]) -> list[dict]:
@@ -279,9 +296,15 @@ def active_of(primary: ServerState, secondary: ServerState) -> ServerState | Non
     return active[0] if len(active) == 1 else None
 
 
-def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
-             unknown: Sequence[Op] = (), active_since_s: float | None = None, slack_s: float = 0.5
-             ) -> list[Verdict]:
+def classify(
+    acks: Sequence[Ack],
+    primary: ServerState,
+    secondary: ServerState,
+    *,
+    unknown: Sequence[Op] = (),
+    active_since_s: float | None = None,
+    slack_s: float = 0.5,
+) -> list[Verdict]:
     """One verdict per acknowledged write.
 
     ``unknown``: the operations of unknown outcome; one on the same record may explain
@@ -308,22 +331,34 @@ def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, 
         on_p, on_s = _matches(p, ack), _matches(s, ack)
         if on_p and on_s:
             if ack.op == "upload":
-                out.append(_classify_content(ack, primary, secondary, active, deleted_by_rsync,
-                                             active_since_s, slack_s))
+                out.append(
+                    _classify_content(ack, primary, secondary, active, deleted_by_rsync, active_since_s, slack_s)
+                )
             else:
                 out.append(Verdict(ack, PRESENT, "on both"))
             continue
         later = [a for a in by_key[ack.id] if a.seq > ack.seq]
         winner = next((a for a in reversed(later) if _matches(p, a) and _matches(s, a)), None)
         if winner is not None:
-            out.append(Verdict(ack, SUPERSEDED, f"both hold the later write #{winner.seq} ({winner.op} "
-                                                f"on the {winner.server} by {winner.client})"))
+            out.append(
+                Verdict(
+                    ack,
+                    SUPERSEDED,
+                    f"both hold the later write #{winner.seq} ({winner.op} on the {winner.server} by {winner.client})",
+                )
+            )
             continue
         maybe = next((u for u in maybe_by_key.get(ack.id, ()) if _matches(p, u) and _matches(s, u)), None)
         if maybe is not None:
-            out.append(Verdict(ack, UNKNOWN_OUTCOME, f"both hold what the {maybe.op} (operation #{maybe.seq} on the "
-                                                     f"{maybe.server} by {maybe.client}) leaves; its answer never "
-                                                     f"came ({maybe.why}), so it may have taken effect"))
+            out.append(
+                Verdict(
+                    ack,
+                    UNKNOWN_OUTCOME,
+                    f"both hold what the {maybe.op} (operation #{maybe.seq} on the "
+                    f"{maybe.server} by {maybe.client}) leaves; its answer never "
+                    f"came ({maybe.why}), so it may have taken effect",
+                )
+            )
             continue
         where = f"primary has {_describe(p)}, secondary has {_describe(s)}"
         if on_p or on_s:
@@ -333,19 +368,42 @@ def classify(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, 
         if any(REPAIR_REASON in e.get("reason", "") for e in logged):
             out.append(Verdict(ack, REPLACED_REPAIR, f"the {ack.server} logged it: {REPAIR_REASON}; {where}"))
         elif any(NO_FAILBACK_REASON in e.get("reason", "") for e in logged):
-            out.append(Verdict(ack, LOST_FAILOVER, f"the {ack.server} logged it as discarded: accepted there "
-                                                   f"but never reached the partner before the failover; {where}"))
+            out.append(
+                Verdict(
+                    ack,
+                    LOST_FAILOVER,
+                    f"the {ack.server} logged it as discarded: accepted there "
+                    f"but never reached the partner before the failover; {where}",
+                )
+            )
         else:
-            other = [e.get("reason") for name, st in servers.items() if name != ack.server
-                     for e in st.discarded if (e.get("table"), e.get("key")) == ack.id]
+            other = [
+                e.get("reason")
+                for name, st in servers.items()
+                if name != ack.server
+                for e in st.discarded
+                if (e.get("table"), e.get("key")) == ack.id
+            ]
             also = f"; the other server logged: {other}" if other else ""
-            out.append(Verdict(ack, UNEXPLAINED, f"lost without a documented reason: {where}; "
-                                                 f"nothing in the {ack.server}'s discarded log{also}"))
+            out.append(
+                Verdict(
+                    ack,
+                    UNEXPLAINED,
+                    f"lost without a documented reason: {where}; nothing in the {ack.server}'s discarded log{also}",
+                )
+            )
     return out
 
 
-def _classify_content(ack: Ack, primary: ServerState, secondary: ServerState, active: ServerState | None,
-                      deleted_by_rsync: set[str], active_since_s: float | None, slack_s: float) -> Verdict:
+def _classify_content(
+    ack: Ack,
+    primary: ServerState,
+    secondary: ServerState,
+    active: ServerState | None,
+    deleted_by_rsync: set[str],
+    active_since_s: float | None,
+    slack_s: float,
+) -> Verdict:
     fid = ack.key
     cp, cs = primary.files.get(fid), secondary.files.get(fid)
     wrong = [n for n, c in (("primary", cp), ("secondary", cs)) if c is not None and c != ack.sha256]
@@ -354,26 +412,41 @@ def _classify_content(ack: Ack, primary: ServerState, secondary: ServerState, ac
     if cp and cs:
         return Verdict(ack, PRESENT, "record and content on both")
     if cs is None and fid in deleted_by_rsync:
-        return Verdict(ack, DELETED_RSYNC, f"ipicsrsync deleted {fid} on the secondary ({secondary.host}) as a "
-                                           f"file on the secondary only; content on the primary: "
-                                           f"{'yes' if cp else 'no'}")
+        return Verdict(
+            ack,
+            DELETED_RSYNC,
+            f"ipicsrsync deleted {fid} on the secondary ({secondary.host}) as a "
+            f"file on the secondary only; content on the primary: "
+            f"{'yes' if cp else 'no'}",
+        )
     if active is None:
         return Verdict(ack, UNEXPLAINED, "content missing and no single active server to judge by")
     standby = secondary if active is primary else primary
     if active.files.get(fid) is not None:
-        return Verdict(ack, UNEXPLAINED, f"the active ({active.name}) has the content but the standby "
-                                         f"({standby.name}) never fetched it")
+        return Verdict(
+            ack,
+            UNEXPLAINED,
+            f"the active ({active.name}) has the content but the standby ({standby.name}) never fetched it",
+        )
     if ack.server == active.name:
-        return Verdict(ack, UNEXPLAINED, f"the {active.name} acknowledged the upload and is active, "
-                                         "but its content is gone")
+        return Verdict(
+            ack, UNEXPLAINED, f"the {active.name} acknowledged the upload and is active, but its content is gone"
+        )
     if active_since_s is None or active_since_s < ack.at_s - slack_s:
         since = "an unknown time" if active_since_s is None else f"{active_since_s:.2f}s"
-        return Verdict(ack, UNEXPLAINED, f"content never reached the {active.name}, active since {since}, "
-                                         f"before the upload on the {ack.server} at {ack.at_s:.2f}s: no failover "
-                                         "after the upload explains it")
-    return Verdict(ack, FILE_NOT_REPLICATED,
-                   f"uploaded on the {ack.server} at {ack.at_s:.2f}s, {active_since_s - ack.at_s:.2f}s before the "
-                   f"{active.name} took the active role; the content never reached it: upload it again")
+        return Verdict(
+            ack,
+            UNEXPLAINED,
+            f"content never reached the {active.name}, active since {since}, "
+            f"before the upload on the {ack.server} at {ack.at_s:.2f}s: no failover "
+            "after the upload explains it",
+        )
+    return Verdict(
+        ack,
+        FILE_NOT_REPLICATED,
+        f"uploaded on the {ack.server} at {ack.at_s:.2f}s, {active_since_s - ack.at_s:.2f}s before the "
+        f"{active.name} took the active role; the content never reached it: upload it again",
+    )
 
 
 # ----------------------------------------------------------------------- invariants
@@ -384,19 +457,36 @@ def _comparable(records: Mapping[RecordId, tuple]) -> dict[RecordId, tuple]:
 def databases_identical(primary: ServerState, secondary: ServerState, examples: int = 5) -> dict:
     a, b = _comparable(primary.records), _comparable(secondary.records)
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    detail = f"{len(a)} records on both" if not differ else (
-        f"{len(differ)} of {len(a.keys() | b.keys())} records differ, e.g. " + "; ".join(
-            f"{t}/{k}: primary {_describe(primary.records.get((t, k)))} vs secondary "
-            f"{_describe(secondary.records.get((t, k)))}" for t, k in differ[:examples]))
+    detail = (
+        f"{len(a)} records on both"
+        if not differ
+        else (
+            f"{len(differ)} of {len(a.keys() | b.keys())} records differ, e.g. "
+            + "; ".join(
+                f"{t}/{k}: primary {_describe(primary.records.get((t, k)))} vs secondary "
+                f"{_describe(secondary.records.get((t, k)))}"
+                for t, k in differ[:examples]
+            )
+        )
+    )
     tables: dict[str, int] = {}
     for t, _ in differ:
         tables[t] = tables.get(t, 0) + 1
     # sessions whose tombstone (a logout) is on the primary only: see campaign.KNOWN_BUGS
     logout_only_on_primary = sum(
-        1 for t, k in differ if t == "sessions" and (primary.records.get((t, k)) or (1,))[0] is None
-        and (secondary.records.get((t, k)) or (None,))[0] is not None)
-    return {"ok": not differ, "detail": detail, "differing": len(differ), "differing_by_table": tables,
-            "sessions_logged_out_on_primary_only": logout_only_on_primary}
+        1
+        for t, k in differ
+        if t == "sessions"
+        and (primary.records.get((t, k)) or (1,))[0] is None
+        and (secondary.records.get((t, k)) or (None,))[0] is not None
+    )
+    return {
+        "ok": not differ,
+        "detail": detail,
+        "differing": len(differ),
+        "differing_by_table": tables,
+        "sessions_logged_out_on_primary_only": logout_only_on_primary,
+    }
 
 
 def exactly_one_active(primary: ServerState, secondary: ServerState) -> dict:
@@ -434,24 +524,45 @@ def files_follow_rules(primary: ServerState, secondary: ServerState, examples: i
         standby = secondary if active is primary else primary
         missing = sorted(fid for fid in live if fid in active.files and fid not in standby.files)
         if missing:
-            problems.append(f"{len(missing)} files on the active ({active.name}) never reached the standby "
-                            f"({standby.name}), e.g. {', '.join(missing[:examples])}")
+            problems.append(
+                f"{len(missing)} files on the active ({active.name}) never reached the standby "
+                f"({standby.name}), e.g. {', '.join(missing[:examples])}"
+            )
     orphans = {s.name: sorted(f for f in s.files if f not in live) for s in (primary, secondary)}
     unavailable = sorted(fid for fid in live if active is not None and fid not in active.files)
-    info = {"live_file_records": len(live),
-            "content_without_live_record": {n: len(v) for n, v in orphans.items()},
-            "records_without_content_on_active": len(unavailable)}
-    return {"ok": not problems, "missing_on_standby": len(missing), "detail": "; ".join(problems[:examples]) or
-            f"{len(live)} files: contents match, the standby has every file the active has"}, info
+    info = {
+        "live_file_records": len(live),
+        "content_without_live_record": {n: len(v) for n, v in orphans.items()},
+        "records_without_content_on_active": len(unavailable),
+    }
+    return {
+        "ok": not problems,
+        "missing_on_standby": len(missing),
+        "detail": "; ".join(problems[:examples])
+        or f"{len(live)} files: contents match, the standby has every file the active has",
+    }, info
 
 
-def check(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
-          history: Sequence[Op] = (), active_since_s: float | None = None, slack_s: float = 0.5,
-          extra_invariants: Mapping[str, dict] | None = None) -> CheckResult:
+def check(
+    acks: Sequence[Ack],
+    primary: ServerState,
+    secondary: ServerState,
+    *,
+    history: Sequence[Op] = (),
+    active_since_s: float | None = None,
+    slack_s: float = 0.5,
+    extra_invariants: Mapping[str, dict] | None = None,
+) -> CheckResult:
     """``history``: every operation the clients invoked (``Op``); its unknown ones may
     explain what became of an acknowledged write."""
-    verdicts = classify(acks, primary, secondary, unknown=[op for op in history if op.outcome == UNKNOWN],
-                        active_since_s=active_since_s, slack_s=slack_s)
+    verdicts = classify(
+        acks,
+        primary,
+        secondary,
+        unknown=[op for op in history if op.outcome == UNKNOWN],
+        active_since_s=active_since_s,
+        slack_s=slack_s,
+    )
     counts = {cls: 0 for cls in CLASSES}
     for v in verdicts:
         counts[v.cls] += 1
@@ -469,7 +580,8 @@ def check(acks: Sequence[Ack], primary: ServerState, secondary: ServerState, *,
         "records": len(primary.records),
         "records_without_acknowledged_write": {
             t: sum(1 for (tt, k) in primary.records if tt == t and (tt, k) not in acked_keys)
-            for t in ("channels", "incidents", "files")},
+            for t in ("channels", "incidents", "files")
+        },
         "discarded_logged": {s.name: len(s.discarded) for s in (primary, secondary)},
         "rsync_deleted_on_secondary": len(rsync_deleted(primary.rsync_log, secondary.host)),
         **files_info,

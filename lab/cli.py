@@ -34,25 +34,36 @@ def default_lab_dir() -> Path:
 def add_commands(sub) -> None:
     """The lab's subcommands on the ``ipics-lab`` parser's subparsers."""
     p_up = sub.add_parser("up", help="start a primary and a secondary as a configured HA pair")
-    p_up.add_argument("--headless", action="store_true",
-                      help="no windows (without a display the lab is headless anyway)")
+    p_up.add_argument(
+        "--headless", action="store_true", help="no windows (without a display the lab is headless anyway)"
+    )
     p_up.add_argument("--json", action="store_true", help="print one JSON line when the standby is Ready")
     p_up.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
     p_up.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_lab_dir()}")
     p_up.add_argument("--heartbeat-interval", type=int, default=15)
     p_up.add_argument("--missed-heartbeats", type=int, default=5)
 
-    p_shell = sub.add_parser("shell", help="log in over SSH to the shell of a server of the running lab",
-                             description=f"The password comes from {SHELL_PASSWORD_ENV}, else it is asked.")
+    p_shell = sub.add_parser(
+        "shell",
+        help="log in over SSH to the shell of a server of the running lab",
+        description=f"The password comes from {SHELL_PASSWORD_ENV}, else it is asked.",
+    )
     p_shell.add_argument("server", choices=["primary", "secondary"])
     p_shell.add_argument("--user", choices=["ipicsadmin", "informix"], default="ipicsadmin")
-    p_shell.add_argument("-c", dest="shell_command", metavar="COMMAND",
-                         help="run this one command, print its output and exit with its status")
+    p_shell.add_argument(
+        "-c",
+        dest="shell_command",
+        metavar="COMMAND",
+        help="run this one command, print its output and exit with its status",
+    )
     _lab_dir_option(p_shell)
 
-    p_power = sub.add_parser("power", help="power a server of the running lab on or off (kill -9)",
-                             description="Method 3, step 4 of the chapter: power the secondary up after "
-                                         "shutdown -h now. Off is a pulled plug (kill -9).")
+    p_power = sub.add_parser(
+        "power",
+        help="power a server of the running lab on or off (kill -9)",
+        description="Method 3, step 4 of the chapter: power the secondary up after "
+        "shutdown -h now. Off is a pulled plug (kill -9).",
+    )
     p_power.add_argument("state", choices=["on", "off"])
     p_power.add_argument("server", choices=["primary", "secondary"])
     _lab_dir_option(p_power)
@@ -63,8 +74,14 @@ def add_commands(sub) -> None:
 
 
 def _lab_dir_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lab-dir", "--data-dir", dest="lab_dir", type=Path, default=None,
-                        help=f"the lab's --data-dir (default: {default_lab_dir()})")
+    parser.add_argument(
+        "--lab-dir",
+        "--data-dir",
+        dest="lab_dir",
+        type=Path,
+        default=None,
+        help=f"the lab's --data-dir (default: {default_lab_dir()})",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -97,12 +114,14 @@ def run_up(ns: argparse.Namespace) -> int:
 
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = open(root / "lab.lock", "w")
+    lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held, locked, for the lab's life)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        print(f"ipics-lab up: another lab is running with the data directory {root}; "
-              "stop it or pass --data-dir", file=sys.stderr)
+        print(
+            f"ipics-lab up: another lab is running with the data directory {root}; stop it or pass --data-dir",
+            file=sys.stderr,
+        )
         return 2
     setup_logging("lab")
     try:
@@ -114,8 +133,9 @@ def run_up(ns: argparse.Namespace) -> int:
 async def _up(ns: argparse.Namespace, root: Path) -> int:
     from .trainer.lab import TrainerLab
 
-    lab = TrainerLab(root, time_scale=ns.time_scale, interval_s=ns.heartbeat_interval,
-                     missed_count=ns.missed_heartbeats)
+    lab = TrainerLab(
+        root, time_scale=ns.time_scale, interval_s=ns.heartbeat_interval, missed_count=ns.missed_heartbeats
+    )
     stop = asyncio.Event()
     console = None
     loop = asyncio.get_running_loop()
@@ -133,53 +153,70 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
-            print(f"IPICS HA Lab is up.\n"
-                  f"  primary   {summary['primary']['url']} (active), SSH port {summary['primary']['ssh_port']}\n"
-                  f"  secondary {summary['secondary']['url']} (standby, Ready), "
-                  f"SSH port {summary['secondary']['ssh_port']}\n"
-                  f"  admin     ipicsadmin / {summary['admin']['password']}\n"
-                  f"  web       {summary['primary']['url']}/admin, {summary['secondary']['url']}/admin "
-                  f"(Administration Console)\n"
-                  f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
-                  f"  media     {summary['media']['url']} (push-to-talk)\n"
-                  f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
-                  f"ipics-lab phone / telephone --number N / mobile{_lab_dir_arg(ns, root)}\n"
-                  f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
-                  f"(ipicsadmin, the admin password)\n"
-                  f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
-                  f"when there is a display)\n"
-                  f"  data      {root}\nPress Ctrl-C to stop.", flush=True)
+            print(
+                f"IPICS HA Lab is up.\n"
+                f"  primary   {summary['primary']['url']} (active), SSH port {summary['primary']['ssh_port']}\n"
+                f"  secondary {summary['secondary']['url']} (standby, Ready), "
+                f"SSH port {summary['secondary']['ssh_port']}\n"
+                f"  admin     ipicsadmin / {summary['admin']['password']}\n"
+                f"  web       {summary['primary']['url']}/admin, {summary['secondary']['url']}/admin "
+                f"(Administration Console)\n"
+                f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
+                f"  media     {summary['media']['url']} (push-to-talk)\n"
+                f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
+                f"ipics-lab phone / telephone --number N / mobile{_lab_dir_arg(ns, root)}\n"
+                f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
+                f"(ipicsadmin, the admin password)\n"
+                f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
+                f"when there is a display)\n"
+                f"  data      {root}\nPress Ctrl-C to stop.",
+                flush=True,
+            )
         console = _open_console(ns, root)
         await stop.wait()
         return 0
-    except Exception as exc:  # a setup step failed: say which, stop the processes
+    except Exception as exc:  # noqa: BLE001 (a setup step failed: say which, stop the processes)
         print(f"ipics-lab up: {exc}", file=sys.stderr)
         return 1
     finally:
         try:
             if console is not None and console.poll() is None:
                 console.terminate()
-                console.wait(5)
-        except subprocess.TimeoutExpired:
-            console.kill()
+                try:
+                    console.wait(5)
+                except subprocess.TimeoutExpired:
+                    console.kill()
         finally:
             lab.stop()
 
 
-def _open_console(ns: argparse.Namespace, root: Path):
+def _open_console(ns: argparse.Namespace, root: Path) -> subprocess.Popen | None:
     """The lab opens one IDC, in its own process (closing it leaves the lab running)."""
     if ns.headless or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         return None
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        print("ipics-lab up: no display, so no console window; the lab runs headless. "
-              "Open one from a desktop session with: ipics-lab console" + _lab_dir_arg(ns, root),
-              file=sys.stderr)
+        print(
+            "ipics-lab up: no display, so no console window; the lab runs headless. "
+            "Open one from a desktop session with: ipics-lab console" + _lab_dir_arg(ns, root),
+            file=sys.stderr,
+        )
         return None
     # Its own profile in the lab directory: every `up` has new ports, and the user's
     # selector (~/.config) would collect addresses of labs long gone.
     # The desktop's command (a process, not an import: the lab does not depend on Qt).
-    return subprocess.Popen([sys.executable, "-m", "ipics_desktop", "console", "--lab-dir", str(root),
-                             "--profile-dir", str(root / "console")], stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ipics_desktop",
+            "console",
+            "--lab-dir",
+            str(root),
+            "--profile-dir",
+            str(root / "console"),
+        ],
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _lab_dir_arg(ns: argparse.Namespace, root: Path) -> str:
@@ -212,8 +249,7 @@ def _run_shell(ns: argparse.Namespace) -> int:
         return 2
     password = os.environ.get(SHELL_PASSWORD_ENV) or _ask_password(f"{ns.user}@{ns.server}'s password: ")
     if password is None:
-        print(f"ipics-lab shell: no password: set {SHELL_PASSWORD_ENV} or run from a terminal",
-              file=sys.stderr)
+        print(f"ipics-lab shell: no password: set {SHELL_PASSWORD_ENV} or run from a terminal", file=sys.stderr)
         return 2
     try:
         return asyncio.run(_shell(server, ns.user, password, ns.shell_command))
@@ -238,14 +274,21 @@ async def _shell(server: dict, username: str, password: str, command: str | None
 
     from ipics_server.shell.client import ShellLoginError, connect, interactive, run_command
 
-    conn = await connect(server["host"], server["ssh_port"], username=username, password=password,
-                         host_key_file=Path(server["ssh_host_key"]))
+    conn = await connect(
+        server["host"],
+        server["ssh_port"],
+        username=username,
+        password=password,
+        host_key_file=Path(server["ssh_host_key"]),
+    )
     try:
         async with conn:
             if command is not None:
-                return await run_command(conn, command, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
-            return await interactive(conn, sys.stdin.fileno(), stdout=sys.stdout.buffer,
-                                     stderr=sys.stderr.buffer)
+                status = await run_command(conn, command, stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
+            else:
+                status = await interactive(conn, sys.stdin.fileno(), stdout=sys.stdout.buffer, stderr=sys.stderr.buffer)
     except (asyncssh.Error, OSError) as exc:  # the server went away mid-session
-        raise ShellLoginError(f"the session with {server['host']} ended: "
-                              f"{getattr(exc, 'reason', None) or exc}") from None
+        raise ShellLoginError(
+            f"the session with {server['host']} ended: {getattr(exc, 'reason', None) or exc}"
+        ) from None
+    return status

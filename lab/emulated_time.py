@@ -165,6 +165,7 @@ class EmulatedClock(Clock):
             return await aw
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(None) as timeout:
+
             def expire() -> None:
                 if not timeout.expired():
                     with contextlib.suppress(RuntimeError):  # left the block meanwhile

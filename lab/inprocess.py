@@ -33,11 +33,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.app import IpicsServer, listen
 from ipics_server.config import ServerConfig
 from ipics_server.shell.interpreter import Shell
-from aiohttp import web
 
 from .emulated_time import EmulatedClock, Timeline
 from .inprocess_loop import OWNER, EmulatedTimeLoop
@@ -103,7 +104,7 @@ class InProcessServer:
         self._context.run(OWNER.set, self.name)
         server = IpicsServer(self.cfg, clock=EmulatedClock(timeline))
         # A takeover's 150-180 s is drawn at random: the same draws on every run.
-        server.engine.rng = random.Random(f"{seed}/{self.name}/{self.boots}")
+        server.engine.state.rng = random.Random(f"{seed}/{self.name}/{self.boots}")
         self.boots += 1
         self._runner = await self.run_as_server(listen(server))
         self.server = server
@@ -145,9 +146,17 @@ class InProcessPair(PairProcedures):
     #: takes one once it is active: at most a takeover (300 s) and an interval later
     TOKEN_WAIT_S = 600
 
-    def __init__(self, root: Path, *, admin_password: str | None = None, seed: Any = 0,
-                 transaction_log_capacity: int = 100_000, file_replication_delay_s: float = 10.0,
-                 heartbeat_port: int | None = None, ports: dict[str, int] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        admin_password: str | None = None,
+        seed: Any = 0,
+        transaction_log_capacity: int = 100_000,
+        file_replication_delay_s: float = 10.0,
+        heartbeat_port: int | None = None,
+        ports: dict[str, int] | None = None,
+    ):
         """``heartbeat_port`` and ``ports`` (client API, by server name): those of a pair
         whose data directories were copied into ``root`` (default: free ones)."""
         super().__init__()
@@ -159,15 +168,24 @@ class InProcessPair(PairProcedures):
         lic = assets_dir() / "licenses"
 
         def config(name: str, host: str, licenses: list[str]) -> ServerConfig:
-            return ServerConfig(data_dir=root / name / "data", host=host, port=(ports or {}).get(name, 0),
-                                ssh_port=None, heartbeat_port=heartbeat_port, name=name,
-                                licenses=[lic / f for f in licenses], ntp_servers=list(NTP), lab_faults=True,
-                                admin_password=self.admin_password,
-                                transaction_log_capacity=transaction_log_capacity,
-                                file_replication_delay_s=file_replication_delay_s)
+            return ServerConfig(
+                data_dir=root / name / "data",
+                host=host,
+                port=(ports or {}).get(name, 0),
+                ssh_port=None,
+                heartbeat_port=heartbeat_port,
+                name=name,
+                licenses=[lic / f for f in licenses],
+                ntp_servers=list(NTP),
+                lab_faults=True,
+                admin_password=self.admin_password,
+                transaction_log_capacity=transaction_log_capacity,
+                file_replication_delay_s=file_replication_delay_s,
+            )
 
-        self.primary = InProcessServer("primary", PRIMARY_HOST, config("primary", PRIMARY_HOST,
-                                                                       ["base.lic", "policy.lic"]))
+        self.primary = InProcessServer(
+            "primary", PRIMARY_HOST, config("primary", PRIMARY_HOST, ["base.lic", "policy.lic"])
+        )
         self.secondary = InProcessServer("secondary", SECONDARY_HOST, config("secondary", SECONDARY_HOST, ["ha.lic"]))
 
     @property
@@ -218,8 +236,10 @@ class InProcessPair(PairProcedures):
                 if timeline.now_s >= deadline:
                     raise TimeoutError(f"{what}: not within {within_s:g} emulated seconds (last: {last!r})")
                 if time.monotonic() > real_deadline:
-                    raise TimeoutError(f"{what}: emulated time stuck at {timeline.now_s:g} s for "
-                                       f"{REAL_LIMIT_S:g} real seconds (last: {last!r})")
+                    raise TimeoutError(
+                        f"{what}: emulated time stuck at {timeline.now_s:g} s for "
+                        f"{REAL_LIMIT_S:g} real seconds (last: {last!r})"
+                    )
                 await timeline.settled(after_step=True)
         finally:
             alarm.cancel()
@@ -254,6 +274,8 @@ class InProcessPair(PairProcedures):
     async def shell(self, server: InProcessServer, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """A command typed in the server's shell, line by line as over SSH: (output,
         exit status of the last line).  The interpreter is the one the SSH server runs."""
+        if server.server is None:
+            raise RuntimeError(f"the {server.name} server is powered off")
         shell, out, status = Shell(server.server), [], 0
         for line in command.split("\n"):
             result = await server.run_as_server(shell.run(user, line))

@@ -19,15 +19,19 @@ it runs on the way down reaches the disk or the network.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import selectors
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
 from .emulated_time import Timeline
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 #: which server the running code belongs to (None: the test itself)
 OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("ipics_inprocess_owner", default=None)
@@ -87,7 +91,7 @@ class _Owned:
         #: the connections its listeners accepted (aiohttp's protocols have __slots__ and
         #: no weak references: kept for the life of the loop, a test's worth)
         self.protocols: list[Any] = []
-        self.transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
+        self.transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
         self.powered = True
 
 
@@ -133,7 +137,9 @@ class EmulatedTimeLoop(asyncio.SelectorEventLoop):
             owned.tasks.add(task)
         return task
 
-    def run_in_executor(self, executor, func, *args):
+    def run_in_executor(
+        self, executor: concurrent.futures.Executor | None, func: Callable[[*_Ts], _T], *args: *_Ts
+    ) -> asyncio.Future[_T]:
         self._current()  # a powered-off server's thread jobs never start
         future = super().run_in_executor(executor, func, *args)
         self._thread_jobs += 1

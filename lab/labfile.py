@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ipics_server.shell.hostkey import host_public_key_file
 from ipics_lab.supervisor import ServerProcess
+from ipics_server.shell.hostkey import host_public_key_file
 
 LAB_FILE_NAME = "lab.json"
 LAB_FILE_VERSION = 1
@@ -28,15 +28,26 @@ def lab_file(root: Path) -> Path:
 
 
 def server_entry(server: ServerProcess) -> dict:
-    return {"host": server.host, "url": server.url, "pid": server.pid, "ssh_port": server.ssh_port,
-            "data_dir": str(server.data_dir)}
+    return {
+        "host": server.host,
+        "url": server.url,
+        "pid": server.pid,
+        "ssh_port": server.ssh_port,
+        "data_dir": str(server.data_dir),
+    }
 
 
-def write_lab_file(root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0,
-                   media: str | None = None) -> Path:
+def write_lab_file(
+    root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0, media: str | None = None
+) -> Path:
     path = lab_file(root)
-    data = {"version": LAB_FILE_VERSION, "pid": os.getpid(), "time_scale": time_scale,
-            "servers": {s.name: server_entry(s) for s in servers}, "media": media}
+    data = {
+        "version": LAB_FILE_VERSION,
+        "pid": os.getpid(),
+        "time_scale": time_scale,
+        "servers": {s.name: server_entry(s) for s in servers},
+        "media": media,
+    }
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -57,8 +68,7 @@ def read_lab_server(root: Path, name: str) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise NoLab(f"no lab is running in {root} (start one with ipics-lab up, "
-                    "or pass the lab's --lab-dir)") from None
+        raise NoLab(f"no lab is running in {root} (start one with ipics-lab up, or pass the lab's --lab-dir)") from None
     except (OSError, ValueError) as exc:
         raise NoLab(f"cannot read {path}: {exc}") from None
     try:

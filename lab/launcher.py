@@ -59,16 +59,18 @@ class PopenLauncher:
 
     def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
         with open(stderr, "ab") as err:
-            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                    env=env, start_new_session=True)
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env, start_new_session=True
+            )
 
 
 POPEN = PopenLauncher()
 _default: Launcher = POPEN
 
 
-def spawn(argv: list[str], *, stderr: Path, env: dict[str, str] | None = None,
-          launcher: Launcher | None = None) -> Child:
+def spawn(
+    argv: list[str], *, stderr: Path, env: dict[str, str] | None = None, launcher: Launcher | None = None
+) -> Child:
     """Start ``argv`` with ``launcher`` (default: the one ``use`` set, else ``POPEN``)."""
     sys.audit(AUDIT_EVENT, argv)
     return (launcher or _default).spawn(argv, stderr=stderr, env=env)
@@ -115,8 +117,9 @@ class ZygoteLauncher:
             with theirs:
                 # Its own session: a Ctrl-C in the terminal stops the test run, which then
                 # stops its servers; the zygote ends when this process closes the socket.
-                self._zygote = subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()],
-                                                start_new_session=True)
+                self._zygote = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, pass_fds=[theirs.fileno()], start_new_session=True
+                )
         except BaseException:
             ours.close()
             raise
@@ -125,11 +128,16 @@ class ZygoteLauncher:
     def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
         if argv[:2] != [sys.executable, "-m"] or len(argv) < 3:
             return POPEN.spawn(argv, stderr=stderr, env=env)
-        request = {"module": argv[2], "args": argv[3:], "env": dict(os.environ if env is None else env),
-                   "cwd": os.getcwd(), "stderr": str(Path(stderr).resolve())}
+        request = {
+            "module": argv[2],
+            "args": argv[3:],
+            "env": dict(os.environ if env is None else env),
+            "cwd": os.getcwd(),
+            "stderr": str(Path(stderr).resolve()),
+        }
         with self._lock:
             self._ensure_started()
-            self._control.send(json.dumps(request).encode())
+            self._connected().send(json.dumps(request).encode())
             while True:  # exit reports may come first
                 message, fds = self._receive(ANSWER_S)
                 if "error" in message:
@@ -137,12 +145,19 @@ class ZygoteLauncher:
                 if "pid" in message:
                     return ForkedChild(message["pid"], fds[0], self)
 
+    def _connected(self) -> socket.socket:
+        """The control socket to the zygote (open from the start to ``close``)."""
+        if self._control is None:
+            raise ZygoteError("the zygote is not running (not started, or closed)")
+        return self._control
+
     def _receive(self, timeout_s: float) -> tuple[dict, list[int]]:
         """The zygote's next message; an exit report is also kept for its child."""
-        ready, _, _ = select.select([self._control], [], [], timeout_s)
+        control = self._connected()
+        ready, _, _ = select.select([control], [], [], timeout_s)
         if not ready:
             raise ZygoteError(f"the zygote did not answer within {timeout_s:.0f} s")
-        data, fds, _, _ = socket.recv_fds(self._control, 4096, 1)
+        data, fds, _, _ = socket.recv_fds(control, 4096, 1)
         if not data:
             raise ZygoteError("the zygote is gone")
         message = json.loads(data)
@@ -186,28 +201,34 @@ class ForkedChild:
         self._pidfd: int | None = pidfd
         self._zygote = zygote
 
-    def _ended(self, timeout: float | None) -> bool:
+    def _ended(self, timeout: float | None) -> int | None:
+        """The exit code once the process has ended, else None (still running after
+        ``timeout`` seconds; ``None``: wait as long as it takes)."""
         if self.returncode is not None:
-            return True
-        ready, _, _ = select.select([self._pidfd], [], [], timeout)
+            return self.returncode
+        pidfd = self._pidfd
+        assert pidfd is not None  # closed only once the return code is known
+        ready, _, _ = select.select([pidfd], [], [], timeout)
         if not ready:
-            return False
-        self.returncode = self._zygote.exit_code(self.pid)
-        os.close(self._pidfd)
+            return None
+        self.returncode = code = self._zygote.exit_code(self.pid)
+        os.close(pidfd)
         self._pidfd = None
-        return True
+        return code
 
     def poll(self) -> int | None:
-        self._ended(0)
-        return self.returncode
+        return self._ended(0)
 
     def wait(self, timeout: float | None = None) -> int:
-        if not self._ended(timeout):
+        code = self._ended(timeout)
+        if code is None:
+            assert timeout is not None  # without a timeout, select returns only when it has ended
             raise subprocess.TimeoutExpired([f"pid {self.pid}"], timeout)
-        return self.returncode
+        return code
 
     def send_signal(self, sig: int) -> None:
         if self.poll() is None:
+            assert self._pidfd is not None  # open while the process runs
             with contextlib.suppress(ProcessLookupError):  # ended just now
                 signal.pidfd_send_signal(self._pidfd, sig)
 

@@ -12,23 +12,31 @@ created (mode 600) if missing: by default ``media-ticket.key`` in ``root``.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from ipics_lab import launcher as launchers
+from ipics_lab.supervisor import wait_until
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.media.protocol import PATH
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
-from ipics_lab import launcher as launchers
-from ipics_lab.supervisor import wait_until
 
 
 class MediaProcess:
-    def __init__(self, root: Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 time_scale: float = 1.0, floor_timeout_s: float | None = None, max_clients: int | None = None,
-                 name: str = "media", ticket_key_file: Path | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        time_scale: float = 1.0,
+        floor_timeout_s: float | None = None,
+        max_clients: int | None = None,
+        name: str = "media",
+        ticket_key_file: Path | None = None,
+    ):
         self.root, self.host, self.port = root, host, port
         self.ticket_key_file = ticket_key_file or root / KEY_FILE_NAME
         self.time_scale, self.floor_timeout_s, self.name = time_scale, floor_timeout_s, name
@@ -61,30 +69,45 @@ class MediaProcess:
         return self.proc.pid if self.proc else None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "ipics_server.media", "--ticket-key-file", str(self.ticket_key_file),
-               "--host", self.host, "--port", str(self.port or 0),
-               "--port-file", str(self.port_file), "--log-file", str(self.log_path),
-               "--time-scale", str(self.time_scale)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ipics_server.media",
+            "--ticket-key-file",
+            str(self.ticket_key_file),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port or 0),
+            "--port-file",
+            str(self.port_file),
+            "--log-file",
+            str(self.log_path),
+            "--time-scale",
+            str(self.time_scale),
+        ]
         if self.floor_timeout_s is not None:
             cmd += ["--floor-timeout-s", str(self.floor_timeout_s)]
         if self.max_clients is not None:
             cmd += ["--max-clients", str(self.max_clients)]
         return cmd
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> launchers.Child:
         self.root.mkdir(parents=True, exist_ok=True)
         create_key_file(self.ticket_key_file)
         self.port_file.unlink(missing_ok=True)
-        self.proc = launchers.spawn(self.command(), stderr=self.stderr_path)
+        self.proc = proc = launchers.spawn(self.command(), stderr=self.stderr_path)
+        return proc
 
     async def start(self, timeout_s: float = 15) -> None:
         """Start (again: on the same port) and wait until it answers."""
-        self._spawn()
+        proc = self._spawn()
 
         def bound():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the media router exited with {self.proc.returncode}: "
-                                   f"{self.stderr_path.read_text()[-2000:]}")
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"the media router exited with {proc.returncode}: {self.stderr_path.read_text()[-2000:]}"
+                )
             return self.port_file.exists() and self.port_file.read_text()
 
         self.port = int(await wait_until(bound, timeout_s, "the media router to listen"))

@@ -27,7 +27,9 @@ class PairServer(Protocol):
 
     name: str
     host: str
-    heartbeat_port: int
+
+    @property
+    def heartbeat_port(self) -> int: ...
 
     @property
     def port(self) -> int | None: ...
@@ -89,8 +91,9 @@ class PairProcedures:
 
     async def login(self, server: PairServer, username: str = "ipicsadmin", password: str | None = None) -> str:
         async with server.client() as c:
-            reply = await c.post("/api/v1/auth/login", {"username": username,
-                                                       "password": password or self.admin_password})
+            reply = await c.post(
+                "/api/v1/auth/login", {"username": username, "password": password or self.admin_password}
+            )
         if not reply.ok:
             raise SetupError(f"login as {username} on {server.name} failed: {reply.body}")
         return reply["token"]
@@ -100,15 +103,23 @@ class PairProcedures:
 
     async def establish_trust(self) -> None:
         async with await self.admin(self.primary) as c:
-            reply = await c.post("/api/v1/ha/trust", {"partner_address": f"{self.secondary.host}:{self.secondary.port}",
-                                                     "username": "ipicsadmin", "password": self.admin_password})
+            reply = await c.post(
+                "/api/v1/ha/trust",
+                {
+                    "partner_address": f"{self.secondary.host}:{self.secondary.port}",
+                    "username": "ipicsadmin",
+                    "password": self.admin_password,
+                },
+            )
         if not reply.ok:
             raise SetupError(f"trust failed: {reply.body}")
 
     async def configure(self, interval_s: int = 15, missed_count: int = 5) -> None:
         async with await self.admin(self.primary) as c:
-            reply = await c.put("/api/v1/ha/settings", {"port": self.primary.heartbeat_port,
-                                                       "interval_s": interval_s, "missed_count": missed_count})
+            reply = await c.put(
+                "/api/v1/ha/settings",
+                {"port": self.primary.heartbeat_port, "interval_s": interval_s, "missed_count": missed_count},
+            )
             if not reply.ok:
                 raise SetupError(f"HA settings refused: {reply.body}")
             reply = await c.post("/api/v1/ha/configure")
@@ -159,8 +170,9 @@ class PairProcedures:
                 errors.append(str(exc))
         raise SetupError("no server accepts an administrator login: " + "; ".join(errors))
 
-    async def admin_attempt(self, server: PairServer, method: str, path: str, body: Any = None,
-                            timeout_s: float | None = None) -> Reply | None:
+    async def admin_attempt(
+        self, server: PairServer, method: str, path: str, body: Any = None, timeout_s: float | None = None
+    ) -> Reply | None:
         """One call as the lab's administrator, or None to try again (in a ``wait_until``).
 
         Tokens are kept per server: after a cut link a token minted on the active could
@@ -195,5 +207,8 @@ class PairProcedures:
                     self._lab_token = await self.login(other)
 
     async def fault(self, server: PairServer, **fault) -> Any:
-        return await self.wait_until(lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault),
-                                     self.TOKEN_WAIT_S, f"{server.name} to accept the lab token")
+        return await self.wait_until(
+            lambda: self.admin_attempt(server, "POST", "/api/v1/lab/faults", fault),
+            self.TOKEN_WAIT_S,
+            f"{server.name} to accept the lab token",
+        )

@@ -25,18 +25,22 @@ Importing this module imports neither Qt nor the servers: the fixtures do, when 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+#: pytest_asyncio's fixture decorator, or pytest's where it is not installed
+async_fixture: Callable[..., Any]
 try:
     from pytest_asyncio import fixture as async_fixture
 except ImportError:  # the plugin loads in every pytest run here; only its async fixtures need it
     async_fixture = pytest.fixture
 
 if TYPE_CHECKING:
+    from ipics_lab.launcher import Launcher, ZygoteLauncher
     from ipics_lab.supervisor import LabPair, ServerProcess
 
 #: the tiers (the ``pair`` marker) are part of this plugin
@@ -61,7 +65,8 @@ class LabSettings:
 
 
 _SETTINGS = pytest.StashKey[LabSettings]()
-_ZYGOTE = pytest.StashKey[object]()
+#: the session's zygote, and the launcher it replaced as the default
+_ZYGOTE = pytest.StashKey[tuple["ZygoteLauncher", "Launcher"]]()
 
 
 def check_time_scale(value: float) -> float:
@@ -96,17 +101,33 @@ def _whole(name: str, text: str, low: int, high: int) -> int:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ipics_lab", "IPICS HA Lab (the ipics_* fixtures)")
-    group.addoption("--ipics-time-scale", type=parse_time_scale, default=None, metavar="S",
-                    help="real seconds per emulated second for the lab's pair "
-                         f"(default: ini ipics_time_scale, else {DEFAULT_TIME_SCALE})")
-    parser.addini("ipics_time_scale", "the lab pair's time scale (real seconds per emulated second)",
-                  default=str(DEFAULT_TIME_SCALE))
-    parser.addini("ipics_heartbeat_interval", "ipics_pair's heartbeat interval, emulated seconds (5-600)",
-                  default=str(DEFAULT_HEARTBEAT_INTERVAL_S))
-    parser.addini("ipics_missed_heartbeats", "ipics_pair's missed heartbeat count (5-30)",
-                  default=str(DEFAULT_MISSED_HEARTBEATS))
-    parser.addini("ipics_zygote", "fork the lab's servers from a process that imported them once "
-                  "(false: a fresh interpreter per server)", type="bool", default=True)
+    group.addoption(
+        "--ipics-time-scale",
+        type=parse_time_scale,
+        default=None,
+        metavar="S",
+        help="real seconds per emulated second for the lab's pair "
+        f"(default: ini ipics_time_scale, else {DEFAULT_TIME_SCALE})",
+    )
+    parser.addini(
+        "ipics_time_scale",
+        "the lab pair's time scale (real seconds per emulated second)",
+        default=str(DEFAULT_TIME_SCALE),
+    )
+    parser.addini(
+        "ipics_heartbeat_interval",
+        "ipics_pair's heartbeat interval, emulated seconds (5-600)",
+        default=str(DEFAULT_HEARTBEAT_INTERVAL_S),
+    )
+    parser.addini(
+        "ipics_missed_heartbeats", "ipics_pair's missed heartbeat count (5-30)", default=str(DEFAULT_MISSED_HEARTBEATS)
+    )
+    parser.addini(
+        "ipics_zygote",
+        "fork the lab's servers from a process that imported them once (false: a fresh interpreter per server)",
+        type="bool",
+        default=True,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,7 +140,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SETTINGS] = LabSettings(
         time_scale=scale,
         heartbeat_interval_s=_whole("ipics_heartbeat_interval", config.getini("ipics_heartbeat_interval"), 5, 600),
-        missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30))
+        missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30),
+    )
     if config.getini("ipics_zygote"):
         from ipics_lab import launcher
 
@@ -131,8 +153,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The zygote imports the servers while the first tests set up, if any test will
     # start one; a fast-tier run starts no process at all.
     started = session.config.stash.get(_ZYGOTE, None)
-    if started and not session.config.option.collectonly and any(
-            item.get_closest_marker("pair") for item in session.items):
+    if (
+        started
+        and not session.config.option.collectonly
+        and any(item.get_closest_marker("pair") for item in session.items)
+    ):
         started[0].start()
 
 
@@ -157,6 +182,7 @@ def pytest_timeout_set_timer(item: pytest.Item, settings):
 
     timed_out = signal.getsignal(signal.SIGALRM)
     if callable(timed_out):
+
         def with_tasks(signum, frame):
             __tracebackhide__ = True
             item.config.get_terminal_writer().write(_running_tasks())
@@ -212,6 +238,8 @@ class PairAddresses:
 
 def pair_addresses(pair: LabPair) -> PairAddresses:
     def one(s: ServerProcess) -> ServerAddress:
+        if s.port is None:
+            raise RuntimeError(f"the {s.name} server is not started: it has no address yet")
         return ServerAddress(s.name, s.url, s.host, s.port, s.ssh_port)
 
     return PairAddresses(one(pair.primary), one(pair.secondary), pair.primary.heartbeat_port)
@@ -219,8 +247,8 @@ def pair_addresses(pair: LabPair) -> PairAddresses:
 
 async def active_server(pair: LabPair, timeout_s: float = SLACK_S) -> ServerProcess:
     """The server that reports itself active (the first of two in a split brain)."""
-    from ipics_server.adapters.httpclient import Unreachable
     from ipics_lab.supervisor import wait_until
+    from ipics_server.adapters.httpclient import Unreachable
 
     async def find():
         for server in pair.servers:
@@ -234,8 +262,11 @@ async def active_server(pair: LabPair, timeout_s: float = SLACK_S) -> ServerProc
     return await wait_until(find, timeout_s, "a server of the pair to be active")
 
 
-def takeover_deadline_s(time_scale: float, heartbeat_interval_s: int = DEFAULT_HEARTBEAT_INTERVAL_S,
-                        missed_heartbeats: int = DEFAULT_MISSED_HEARTBEATS) -> float:
+def takeover_deadline_s(
+    time_scale: float,
+    heartbeat_interval_s: int = DEFAULT_HEARTBEAT_INTERVAL_S,
+    missed_heartbeats: int = DEFAULT_MISSED_HEARTBEATS,
+) -> float:
     """Real seconds a whole failover may take: the missed-heartbeat window plus the
     longest takeover (a crashed tomcat's, 300 emulated s), scaled, plus slack."""
     from ipics_server.core.roles import TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S
@@ -303,8 +334,9 @@ async def ipics_demo(ipics_pair: LabPair) -> SimpleNamespace:
     async with await ipics_pair.admin(ipics_pair.primary) as admin:
         seeded = await seed_demo_data(admin, DEMO_PASSWORD, DEMO_PIN)
     await ipics_pair.wait_ready()
-    return SimpleNamespace(pair=ipics_pair, seeded=seeded, password=DEMO_PASSWORD, pin=DEMO_PIN,
-                           dial_ids=dict(DEMO_DIAL_IDS))
+    return SimpleNamespace(
+        pair=ipics_pair, seeded=seeded, password=DEMO_PASSWORD, pin=DEMO_PIN, dial_ids=dict(DEMO_DIAL_IDS)
+    )
 
 
 @pytest.fixture
@@ -337,5 +369,3 @@ def ipics_faults(ipics_pair: LabPair):
     from ipics_lab.trainer.actions import Actions
 
     return Actions(ipics_pair)
-
-

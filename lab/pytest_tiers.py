@@ -26,14 +26,27 @@ from typing import Any, TypeVar
 import pytest
 
 MARKER = "pair"
-MARKER_HELP = (f"{MARKER}: starts real processes (the lab's servers or media router, a browser, a command "
-               "in its own process); the fast tier is -m 'not pair'")
+MARKER_HELP = (
+    f"{MARKER}: starts real processes (the lab's servers or media router, a browser, a command "
+    "in its own process); the fast tier is -m 'not pair'"
+)
 #: the plugin's fixture every one of its process fixtures builds on
 PLUGIN_PROCESS_FIXTURES = frozenset({"ipics_lab"})
 STRICT_INI = "ipics_strict_pair_marker"
 #: audit events that start a process (``ipics_lab.launcher.AUDIT_EVENT`` included)
-PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
-                            "os.system", "os.exec", "pty.spawn", "ipics_lab.spawn"})
+PROCESS_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.fork",
+        "os.forkpty",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.system",
+        "os.exec",
+        "pty.spawn",
+        "ipics_lab.spawn",
+    }
+)
 #: helpers that libraries run to probe the system (``ctypes.util.find_library`` runs
 #: ldconfig, gcc or objdump; ``platform`` runs uname): not processes a test starts
 PROBES = frozenset({"ldconfig", "gcc", "cc", "ld", "objdump", "uname"})
@@ -71,8 +84,9 @@ def uses_process_fixture(item: pytest.Item) -> bool:
 
 # ----------------------------------------------------------------------- hooks
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(STRICT_INI, f"fail a test that starts a process but is not marked {MARKER}", type="bool",
-                  default=False)
+    parser.addini(
+        STRICT_INI, f"fail a test that starts a process but is not marked {MARKER}", type="bool", default=False
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,9 +130,11 @@ _FAILED = pytest.StashKey[bool]()
 
 
 def _refusal(item: pytest.Item, what: str) -> str:
-    return (f"{item.nodeid} starts a process ({what}) but is not marked {MARKER!r}: the fast tier "
-            f"(-m 'not {MARKER}') starts none.  Use a fixture that carries the marker, decorate your own "
-            f"with ipics_lab.pytest_tiers.starts_processes, or mark the test @pytest.mark.{MARKER}.")
+    return (
+        f"{item.nodeid} starts a process ({what}) but is not marked {MARKER!r}: the fast tier "
+        f"(-m 'not {MARKER}') starts none.  Use a fixture that carries the marker, decorate your own "
+        f"with ipics_lab.pytest_tiers.starts_processes, or mark the test @pytest.mark.{MARKER}."
+    )
 
 
 class _Guard:

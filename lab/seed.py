@@ -37,30 +37,53 @@ async def seed_demo_data(client: ApiClient, user_password: str, pin: str | None 
         return reply.body
 
     for username, role, full_name in DEMO_USERS:
-        await post("/api/v1/users", {"username": username, "password": user_password, "role": role,
-                                     "full_name": full_name})
+        await post(
+            "/api/v1/users", {"username": username, "password": user_password, "role": role, "full_name": full_name}
+        )
     for username, dial_id in DEMO_DIAL_IDS.items():
         reply = await client.put(f"/api/v1/users/{username}/dial-login", {"user_id": dial_id, "pin": pin})
         if not reply.ok:
             raise SeedError(f"dial login of {username} failed: {reply.body}")
     channels = {name: await post("/api/v1/channels", {"name": name}) for name in DEMO_CHANNELS}
-    for username, names in {"dan": ["Fire", "Police", "EMS"], "ursula": ["Police"], "amy": ["EMS"],
-                            "fred": ["Fire"]}.items():
+    for username, names in {
+        "dan": ["Fire", "Police", "EMS"],
+        "ursula": ["Police"],
+        "amy": ["EMS"],
+        "fred": ["Fire"],
+    }.items():
         for name in names:
             await post(f"/api/v1/channels/{channels[name]['id']}/assignments", {"username": username})
-    await post("/api/v1/vtgs", {"name": "Downtown Response", "channels": [channels["Fire"]["id"],
-               channels["Police"]["id"]], "members": ["dan", "ursula", "fred"]})
-    await post("/api/v1/vtgs", {"name": "Mutual Aid", "channels": [channels["EMS"]["id"]],
-                                "members": ["dan", "amy"]})
-    incident = await post("/api/v1/incidents", {"name": "Warehouse fire, 5th Street",
-                                                "description": "Two-alarm fire; crews on scene",
-                                                "participants": ["dan", "ursula", "fred"]})
-    reply = await client.post(f"/api/v1/incidents/{incident['id']}/files?name=scene.png", data=demo_photo_png(),
-                              headers={"Content-Type": "image/png"})
+    await post(
+        "/api/v1/vtgs",
+        {
+            "name": "Downtown Response",
+            "channels": [channels["Fire"]["id"], channels["Police"]["id"]],
+            "members": ["dan", "ursula", "fred"],
+        },
+    )
+    await post("/api/v1/vtgs", {"name": "Mutual Aid", "channels": [channels["EMS"]["id"]], "members": ["dan", "amy"]})
+    incident = await post(
+        "/api/v1/incidents",
+        {
+            "name": "Warehouse fire, 5th Street",
+            "description": "Two-alarm fire; crews on scene",
+            "participants": ["dan", "ursula", "fred"],
+        },
+    )
+    reply = await client.post(
+        f"/api/v1/incidents/{incident['id']}/files?name=scene.png",
+        data=demo_photo_png(),
+        headers={"Content-Type": "image/png"},
+    )
     if reply.status != 201:
         raise SeedError(f"photo upload failed: {reply.body}")
-    return {"channels": {n: c["id"] for n, c in channels.items()}, "incident": incident["id"],
-            "photo": reply.body["id"], "dial_ids": dict(DEMO_DIAL_IDS), "pin": pin}
+    return {
+        "channels": {n: c["id"] for n, c in channels.items()},
+        "incident": incident["id"],
+        "photo": reply.body["id"],
+        "dial_ids": dict(DEMO_DIAL_IDS),
+        "pin": pin,
+    }
 
 
 def demo_photo_png(width: int = 160, height: int = 120) -> bytes:
@@ -85,5 +108,9 @@ def demo_photo_png(width: int = 160, height: int = 120) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )

@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock, check_time_scale
@@ -30,8 +31,17 @@ from ipics_server.shell.hostkey import host_public_key_file
 from . import launcher as launchers
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
 
-__all__ = ["LabPair", "ServerProcess", "SetupError", "assets_dir", "free_port_on", "poll_once", "running_pair",
-           "satisfied", "wait_until"]
+__all__ = [
+    "LabPair",
+    "ServerProcess",
+    "SetupError",
+    "assets_dir",
+    "free_port_on",
+    "poll_once",
+    "running_pair",
+    "satisfied",
+    "wait_until",
+]
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PRIMARY_HOST = "127.0.0.1"
@@ -119,12 +129,30 @@ class ServerProcess:
         return host_public_key_file(self.data_dir)
 
     def command(self, *, first_start: bool) -> list[str]:
-        cmd = [sys.executable, "-m", "ipics_server", "server", "--data-dir", str(self.data_dir),
-               "--host", self.host, "--port", str(self.port or 0), "--ssh-port", str(self.ssh_port or 0),
-               "--name", self.name,
-               "--heartbeat-port", str(self.heartbeat_port), "--time-scale", str(self.time_scale),
-               "--clock-epoch", repr(self.clock_epoch),
-               "--port-file", str(self.port_file)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ipics_server",
+            "server",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port or 0),
+            "--ssh-port",
+            str(self.ssh_port or 0),
+            "--name",
+            self.name,
+            "--heartbeat-port",
+            str(self.heartbeat_port),
+            "--time-scale",
+            str(self.time_scale),
+            "--clock-epoch",
+            repr(self.clock_epoch),
+            "--port-file",
+            str(self.port_file),
+        ]
         if self.clock_anchor_emulated is not None:
             cmd += ["--clock-anchor-emulated", repr(self.clock_anchor_emulated)]
         if self.lab_faults:
@@ -143,15 +171,15 @@ class ServerProcess:
         port_file.unlink(missing_ok=True)
         ssh_file.unlink(missing_ok=True)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir.parent / f"{self.name}.stderr"
+        self.log_path = log_path = self.data_dir.parent / f"{self.name}.stderr"
         env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
-        self.proc = launchers.spawn(self.command(first_start=first_start), stderr=self.log_path, env=env,
-                                    launcher=self.launcher)
+        self.proc = proc = launchers.spawn(
+            self.command(first_start=first_start), stderr=log_path, env=env, launcher=self.launcher
+        )
 
         async def bound():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} server exited with {self.proc.returncode}: "
-                                   f"{self.log_path.read_text()[-2000:]}")
+            if proc.poll() is not None:
+                raise RuntimeError(f"{self.name} server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
             return port_file.exists() and port_file.read_text()
 
         self.port = int(await wait_until(bound, timeout_s, f"{self.name} server to listen"))
@@ -168,6 +196,12 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()  # SIGKILL, to this process only (even one the zygote forked)
             self.proc.wait()
+
+    def send_signal(self, sig: int) -> None:
+        """``sig`` to the server's process, if it was started (SIGSTOP, SIGCONT: a server
+        that hangs and comes back)."""
+        if self.proc is not None:
+            self.proc.send_signal(sig)
 
     async def power_on(self, timeout_s: float = 30) -> None:
         """Start again with the same data, port and licenses (as after a reboot)."""
@@ -189,13 +223,31 @@ class ServerProcess:
         return ApiClient(self.url, token=token)
 
 
+class _Common(TypedDict):
+    """What both servers of a pair are started with."""
+
+    admin_password: str
+    time_scale: float
+    clock_epoch: float
+    heartbeat_port: int
+
+
 class LabPair(PairProcedures):
     """A primary and a secondary server process, and the steps that make them a pair
     (``PairProcedures``: the same HTTP steps as the in-process tier's)."""
 
-    def __init__(self, root: Path, *, time_scale: float = 1.0, admin_password: str | None = None,
-                 primary_args: list[str] | None = None, secondary_args: list[str] | None = None,
-                 ntp: bool = True, licenses: bool = True, media_router: str | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        time_scale: float = 1.0,
+        admin_password: str | None = None,
+        primary_args: list[str] | None = None,
+        secondary_args: list[str] | None = None,
+        ntp: bool = True,
+        licenses: bool = True,
+        media_router: str | None = None,
+    ):
         self.root = root
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
@@ -206,28 +258,44 @@ class LabPair(PairProcedures):
         super().__init__()
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
         lic = assets_dir() / "licenses"
-        common = dict(admin_password=self.admin_password, time_scale=time_scale,
-                      clock_epoch=self.clock_epoch, heartbeat_port=heartbeat_port)
+        common = _Common(
+            admin_password=self.admin_password,
+            time_scale=time_scale,
+            clock_epoch=self.clock_epoch,
+            heartbeat_port=heartbeat_port,
+        )
         # Both servers share the lab's telephone network (dial-out participants), and the
         # key of push-to-talk tickets: a ticket from either one works on the lab's router.
         self.pstn_directory = root / "pstn.json"
         self.media_ticket_key_file = create_key_file(root / KEY_FILE_NAME)
-        shared = ["--pstn-directory", str(self.pstn_directory),
-                  "--media-ticket-key-file", str(self.media_ticket_key_file)]
+        shared = [
+            "--pstn-directory",
+            str(self.pstn_directory),
+            "--media-ticket-key-file",
+            str(self.media_ticket_key_file),
+        ]
         if media_router:  # phones' and telephones' push-to-talk goes through the server
             shared += ["--media-router", media_router]
         primary_args = [*shared, *(primary_args or [])]
         secondary_args = [*shared, *(secondary_args or [])]
         self.primary = ServerProcess(
-            "primary", root / "primary" / "data", PRIMARY_HOST,
+            "primary",
+            root / "primary" / "data",
+            PRIMARY_HOST,
             licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
-            extra_args=list(primary_args or []), **common)
+            extra_args=list(primary_args or []),
+            **common,
+        )
         self.secondary = ServerProcess(
-            "secondary", root / "secondary" / "data", SECONDARY_HOST,
+            "secondary",
+            root / "secondary" / "data",
+            SECONDARY_HOST,
             licenses=[lic / "ha.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
-            extra_args=list(secondary_args or []), **common)
+            extra_args=list(secondary_args or []),
+            **common,
+        )
 
     async def start(self) -> None:
         await asyncio.gather(self.primary.start(), self.secondary.start())
@@ -243,10 +311,17 @@ class LabPair(PairProcedures):
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the
         chapter's procedures: (output, exit status)."""
-        from ipics_server.shell.client import connect
+        from ipics_server.shell.client import ShellLoginError, connect
 
-        conn = await connect(server.host, server.ssh_port, username=user, password=self.admin_password,
-                             host_key_file=server.ssh_host_public_key_file)
+        if server.ssh_port is None:  # not started yet, or started without SSH (--ssh-port -1)
+            raise ShellLoginError(f"the {server.name} server has no SSH shell")
+        conn = await connect(
+            server.host,
+            server.ssh_port,
+            username=user,
+            password=self.admin_password,
+            host_key_file=server.ssh_host_public_key_file,
+        )
         async with conn:
             result = await conn.run(command, check=False)
         return str(result.stdout), int(result.exit_status or 0)
@@ -275,9 +350,8 @@ class LabPair(PairProcedures):
             server.time_scale, server.clock_epoch = scale, anchor_real
             server.clock_anchor_emulated = anchor_emulated
         self.time_scale = scale
-        replies = await asyncio.gather(*(self._tell_time_scale(s, scale, at) for s in running),
-                                       return_exceptions=True)
-        refused = [f"{s.name}: {r}" for s, r in zip(running, replies) if isinstance(r, BaseException)]
+        replies = await asyncio.gather(*(self._tell_time_scale(s, scale, at) for s in running), return_exceptions=True)
+        refused = [f"{s.name}: {r}" for s, r in zip(running, replies, strict=True) if isinstance(r, BaseException)]
         # A restart from here on must start on the new line, not before it is in force.
         await asyncio.sleep(max(0.0, at - time.time()))
         if refused:
@@ -286,18 +360,24 @@ class LabPair(PairProcedures):
 
     async def _token_accepted_by(self, server: ServerProcess, timeout_s: float = 5) -> None:
         try:
-            await wait_until(lambda: self.admin_attempt(server, "GET", "/api/v1/ha/discarded", timeout_s=2),
-                             timeout_s, f"{server.name} to accept an administrator session")
+            await wait_until(
+                lambda: self.admin_attempt(server, "GET", "/api/v1/ha/discarded", timeout_s=2),
+                timeout_s,
+                f"{server.name} to accept an administrator session",
+            )
         except TimeoutError:
-            raise SetupError(f"the {server.name} server knows no administrator session (a standby behind a "
-                             "cut link refuses logins): nothing was changed; heal the link first") from None
+            raise SetupError(
+                f"the {server.name} server knows no administrator session (a standby behind a "
+                "cut link refuses logins): nothing was changed; heal the link first"
+            ) from None
 
     async def _tell_time_scale(self, server: ServerProcess, scale: float, at: float) -> None:
         async def told():
             if server.proc is None or server.proc.poll() is not None:
                 return "powered off"  # it takes the new scale at its next start
-            reply = await self.admin_attempt(server, "PUT", "/api/v1/lab/time-scale",
-                                             {"time_scale": scale, "at": at}, timeout_s=2)
+            reply = await self.admin_attempt(
+                server, "PUT", "/api/v1/lab/time-scale", {"time_scale": scale, "at": at}, timeout_s=2
+            )
             if reply is not None and not reply.ok:
                 raise SetupError(reply.body.get("message") if isinstance(reply.body, dict) else reply.body)
             return reply

@@ -14,11 +14,19 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from ipics_lab.supervisor import LabPair
 from playwright.async_api import async_playwright, expect
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-quic", "--disable-sync"]
+from ipics_lab.supervisor import LabPair
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 
 
 async def main(out: Path) -> None:

@@ -1,4 +1,5 @@
 """Render the mobile client's screens into PNGs (run under Xvfb)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,15 +10,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_API", "pyside6")
 import qasync
+from PySide6.QtWidgets import QApplication
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MobileClient
 from ipics_clients.session import ConsoleSession, State
 from ipics_desktop.mobile.window import MobileWindow
 from ipics_desktop.shared.style import STYLE_SHEET
-from ipics_server.clock import Clock
 from ipics_lab.seed import demo_photo_png, seed_demo_data
 from ipics_lab.supervisor import LabPair, wait_until
-from PySide6.QtWidgets import QApplication
+from ipics_server.clock import Clock
 
 TIME_SCALE = 0.02
 OUT = Path(sys.argv[1])
@@ -56,17 +58,29 @@ async def main():
             window.show_incident(seeded["incident"])
             await window.upload_bytes("hydrant.png", demo_photo_png(120, 90), "photo")
             await window.upload_bytes("approach.mp4", b"\0\0\0\x18ftypmp42" + bytes(300_000), "video")
-            await wait_until(lambda: all(not window.file_list.item(i).icon().isNull()
-                                         for i in range(window.file_list.count())
-                                         if "photo" in window.file_list.item(i).text()), 10, "thumbs")
+            await wait_until(
+                lambda: all(
+                    not window.file_list.item(i).icon().isNull()
+                    for i in range(window.file_list.count())
+                    if "photo" in window.file_list.item(i).text()
+                ),
+                10,
+                "thumbs",
+            )
             await grab(window, "mobile-incident.png")
             pair.primary.kill()
             await wait_until(lambda: client.session.state == State.OFFLINE, 10, "offline")
             await grab(window, "mobile-offline.png")
             await wait_until(lambda: window.missing_panel.isVisible(), 30, "missing")
-            await wait_until(lambda: all(not window.file_list.item(i).icon().isNull()
-                                         for i in range(window.file_list.count())
-                                         if "photo" in window.file_list.item(i).text()), 10, "thumbs")
+            await wait_until(
+                lambda: all(
+                    not window.file_list.item(i).icon().isNull()
+                    for i in range(window.file_list.count())
+                    if "photo" in window.file_list.item(i).text()
+                ),
+                10,
+                "thumbs",
+            )
             await grab(window, "mobile-missing.png")
             await client.upload_again(client.missing[0])
             await client.upload_again(client.missing[0])

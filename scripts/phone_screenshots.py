@@ -24,12 +24,13 @@ if not os.environ.get("DISPLAY"):
 
 import qasync
 from aiohttp import web
-from ipics_clients.phone_browser import PhoneBrowser, Service
-from ipics_desktop.phone.window import PhoneWindow
-from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+
+from ipics_clients.phone_browser import PhoneBrowser, Service
+from ipics_desktop.phone.window import PhoneWindow
+from ipics_lab.supervisor import wait_until
 
 GROUPS = ["EMS", "Fire", "Police", "Downtown Response (VTG)", "Mutual Aid (VTG)"]
 
@@ -47,11 +48,14 @@ def demo_service() -> web.Application:
     talking: dict[str, bool] = {}
 
     async def menu(_request: web.Request) -> web.Response:
-        items = "".join(f"<MenuItem><Name>{g}</Name><URL>/talk?group={i}</URL></MenuItem>"
-                        for i, g in enumerate(GROUPS))
-        return _xml(f"<CiscoIPPhoneMenu><Title>IPICS - dan</Title><Prompt>Channels, then VTGs</Prompt>{items}"
-                    f"{_key('Select', 'SoftKey:Select', 1)}{_key('Update', 'SoftKey:Update', 2)}"
-                    f"{_key('Exit', 'SoftKey:Exit', 3)}</CiscoIPPhoneMenu>")
+        items = "".join(
+            f"<MenuItem><Name>{g}</Name><URL>/talk?group={i}</URL></MenuItem>" for i, g in enumerate(GROUPS)
+        )
+        return _xml(
+            f"<CiscoIPPhoneMenu><Title>IPICS - dan</Title><Prompt>Channels, then VTGs</Prompt>{items}"
+            f"{_key('Select', 'SoftKey:Select', 1)}{_key('Update', 'SoftKey:Update', 2)}"
+            f"{_key('Exit', 'SoftKey:Exit', 3)}</CiscoIPPhoneMenu>"
+        )
 
     async def talk(request: web.Request) -> web.Response:
         group = GROUPS[int(request.query.get("group", "1"))]
@@ -59,11 +63,13 @@ def demo_service() -> web.Application:
             talking[group] = request.query["ptt"] == "down"
         here = f"/talk?group={request.query.get('group', '1')}"
         state = "You are talking" if talking.get(group) else "Idle: hold Talk to talk"
-        return _xml(f"<CiscoIPPhoneText><Title>{group}</Title><Prompt>Push to talk</Prompt>"
-                    f"<Text>{state}\n\nListeners: adam, ursula</Text>"
-                    f"{_key('Talk', here + '&amp;ptt=up', 1, here + '&amp;ptt=down')}"
-                    f"{_key('Update', 'SoftKey:Update', 2)}{_key('Back', 'SoftKey:Back', 3)}"
-                    f"{_key('Exit', 'SoftKey:Exit', 4)}</CiscoIPPhoneText>")
+        return _xml(
+            f"<CiscoIPPhoneText><Title>{group}</Title><Prompt>Push to talk</Prompt>"
+            f"<Text>{state}\n\nListeners: adam, ursula</Text>"
+            f"{_key('Talk', here + '&amp;ptt=up', 1, here + '&amp;ptt=down')}"
+            f"{_key('Update', 'SoftKey:Update', 2)}{_key('Back', 'SoftKey:Back', 3)}"
+            f"{_key('Exit', 'SoftKey:Exit', 4)}</CiscoIPPhoneText>"
+        )
 
     app = web.Application()
     app.router.add_get("/phone/ipics", menu)
@@ -90,8 +96,12 @@ async def main(out: Path) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    browser = PhoneBrowser([Service("IPICS primary", f"http://127.0.0.1:{port}/phone/ipics"),
-                            Service("IPICS secondary", f"http://127.0.0.2:{free_port()}/phone/ipics")])
+    browser = PhoneBrowser(
+        [
+            Service("IPICS primary", f"http://127.0.0.1:{port}/phone/ipics"),
+            Service("IPICS secondary", f"http://127.0.0.2:{free_port()}/phone/ipics"),
+        ]
+    )
     window = PhoneWindow(browser=browser, extension="1001")
     try:
         window.show()

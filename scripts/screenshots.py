@@ -23,15 +23,16 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
+from PySide6.QtWidgets import QApplication
+
 from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import State
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.shared.style import STYLE_SHEET
-from ipics_server.clock import Clock
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.supervisor import LabPair, wait_until
-from PySide6.QtWidgets import QApplication
+from ipics_server.clock import Clock
 
 TIME_SCALE = 0.02
 
@@ -57,8 +58,9 @@ async def grab_redirected(pair: LabPair, profile: Path, path: Path) -> None:
     await wait_until(idc.window.isVisible, 30, "Ursula's console")
     window = idc.window
     window.resize(1280, 800)
-    await wait_until(lambda: window.incident_files.item(0) and
-                     not window.incident_files.item(0).icon().isNull(), 10, "the photo")
+    await wait_until(
+        lambda: window.incident_files.item(0) and not window.incident_files.item(0).icon().isNull(), 10, "the photo"
+    )
     await grab(window, path)
     await idc.aclose()
 
@@ -91,8 +93,11 @@ async def main(out: Path) -> None:
             window.resize(1280, 800)
             fire = next(r for r in window.rows.values() if r.name == "Fire")
             window.floor.press(fire.group_id, "adam")  # Adam talks on Fire, as in the chapter
-            await wait_until(lambda: window.incident_files.item(0) and
-                             not window.incident_files.item(0).icon().isNull(), 10, "the photo")
+            await wait_until(
+                lambda: window.incident_files.item(0) and not window.incident_files.item(0).icon().isNull(),
+                10,
+                "the photo",
+            )
             await grab(window, out / "idc-online.png")
 
             pair.primary.kill()  # the earthquake

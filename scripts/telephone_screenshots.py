@@ -22,13 +22,14 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
-from ipics_clients.telephone import State, Telephone
-from ipics_desktop.telephone.panel import TelephonePanel
-from ipics_server.dial.pstn import PstnDirectory
-from ipics_lab.seed import seed_demo_data
-from ipics_lab.supervisor import LabPair, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+
+from ipics_clients.telephone import State, Telephone
+from ipics_desktop.telephone.panel import TelephonePanel
+from ipics_lab.seed import seed_demo_data
+from ipics_lab.supervisor import LabPair, wait_until
+from ipics_server.dial.pstn import PstnDirectory
 
 TIME_SCALE = 0.01
 PASSWORD = "Demo-Pass-2026"
@@ -76,8 +77,11 @@ async def shoot(pair: LabPair, out: Path) -> None:
         await grab(panel, out / "telephone-connected.png")
 
         pair.primary.kill()  # kill -9: the chapter's server falling out of the rack
-        await wait_until(lambda: telephone.state == State.DROPPED and panel.state_label.text() == "Call dropped",
-                         15, "the call to drop")
+        await wait_until(
+            lambda: telephone.state == State.DROPPED and panel.state_label.text() == "Call dropped",
+            15,
+            "the call to drop",
+        )
         await grab(panel, out / "telephone-dropped.png")
     finally:
         panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -25,14 +25,15 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
 from ipics_desktop.shared.style import STYLE_SHEET
 from ipics_desktop.trainer.panel import TrainerPanel
+from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.lab import TrainerLab
 from ipics_lab.trainer.monitor import Monitor
-from ipics_lab.supervisor import wait_until
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 #: "60x faster" on the panel: a takeover (150-180 emulated seconds) lasts a few real seconds
 TIME_SCALE = 1 / 60
@@ -64,20 +65,32 @@ async def shoot(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
     panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
     try:
         panel.show()
-        await wait_until(lambda: panel.cards["secondary"].view is not None
-                         and panel.cards["secondary"].view.heartbeats_sent >= 16, 30, "a minute of heartbeats")
+        await wait_until(
+            lambda: panel.cards["secondary"].view is not None and panel.cards["secondary"].view.heartbeats_sent >= 16,
+            30,
+            "a minute of heartbeats",
+        )
         await grab(panel, out / "trainer-normal.png")
 
         panel.cards["primary"].power_off.click()
         secondary = panel.cards["secondary"]
-        await wait_until(lambda: secondary.transition_bar.isVisible() and secondary.transition_bar.value() > 250,
-                         60, "the secondary part way through its takeover")
+        await wait_until(
+            lambda: secondary.transition_bar.isVisible() and secondary.transition_bar.value() > 250,
+            60,
+            "the secondary part way through its takeover",
+        )
         await grab(panel, out / "trainer-failover.png")
         await wait_until(lambda: secondary.role_label.text() == "ACTIVE", 60, "the secondary active")
 
         panel.cards["primary"].power_on.click()
-        await wait_until(lambda: panel.cards["primary"].role_label.text() == "STANDBY"
-                         and secondary.view.standby_server_status == "Ready", 60, "the primary back as standby")
+        await wait_until(
+            lambda: (
+                panel.cards["primary"].role_label.text() == "STANDBY"
+                and secondary.view.standby_server_status == "Ready"
+            ),
+            60,
+            "the primary back as standby",
+        )
         panel.cards["secondary"].cut_both.click()
         await wait_until(lambda: panel.cards["primary"].role_label.text() == "ACTIVE", 60, "both active")
         await wait_until(lambda: panel.cards["secondary"].heal_link.isEnabled(), 30, "the cut done")

@@ -24,6 +24,7 @@ from aiohttp import web
 from .adapters.certs import ServerIdentity
 from .adapters.files import FileStore
 from .adapters.store import Store
+from .admin_console.views import setup_admin_console
 from .api.middlewares import setup_middlewares
 from .api.peer_views import peer_routes
 from .api.routes import setup_routes
@@ -31,7 +32,6 @@ from .appkeys import SERVER
 from .background import background
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
-from .admin_console.views import setup_admin_console
 from .core.licenses import Feature, check_install, designation, parse_license
 from .core.roles import ServerDesignation
 from .core.throttle import TRUST
@@ -73,8 +73,11 @@ class IpicsServer:
         self._lock_file = _lock_data_dir(cfg.data_dir)
         # The anchor: a server powered on after the lab changed the time scale starts on
         # the same emulated time as its partner.
-        self.clock = clock or Clock(cfg.time_scale, cfg.clock_epoch if cfg.clock_epoch is not None else _now(),
-                                    anchor_emulated=cfg.clock_anchor_emulated)
+        self.clock = clock or Clock(
+            cfg.time_scale,
+            cfg.clock_epoch if cfg.clock_epoch is not None else _now(),
+            anchor_emulated=cfg.clock_anchor_emulated,
+        )
         self.store = Store(cfg.data_dir / "ipics.sqlite3")
         self.store.open_sync()
         self.clock.offset_s = self.store.get_local_sync("clock_offset_s", 0.0)
@@ -88,22 +91,44 @@ class IpicsServer:
         self.services = Services(self.clock, on_change=self._on_services_changed)
         for path in cfg.licenses:
             self.install_license_sync(path.read_bytes())
-        self.engine = HAEngine(cfg=cfg, clock=self.clock, store=self.store, files=self.files,
-                               identity=self.identity, services=self.services, events=self.events,
-                               designation=self.designation, verify_password=self._verify_password,
-                               logout=self._logout)
+        self.engine = HAEngine(
+            cfg=cfg,
+            clock=self.clock,
+            store=self.store,
+            files=self.files,
+            identity=self.identity,
+            services=self.services,
+            events=self.events,
+            designation=self.designation,
+            verify_password=self._verify_password,
+            logout=self._logout,
+        )
         self.engine.peer.serve(peer_routes(self.engine))
-        self.data = DataService(store=self.store, files=self.files, clock=self.clock, events=self.events,
-                                engine=self.engine, services=self.services, designation=self.designation)
+        self.data = DataService(
+            store=self.store,
+            files=self.files,
+            clock=self.clock,
+            events=self.events,
+            engine=self.engine,
+            services=self.services,
+            designation=self.designation,
+        )
         self.dial_login = DialLogin(self.data)
         #: push-to-talk tickets (POST /api/v1/media/ticket, and this server's router link)
-        self.tickets = TicketIssuer(_media_key(cfg.media_ticket_key_file), self.data, cfg.name) \
-            if cfg.media_ticket_key_file else None
+        self.tickets = (
+            TicketIssuer(_media_key(cfg.media_ticket_key_file), self.data, cfg.name)
+            if cfg.media_ticket_key_file
+            else None
+        )
         # Phones and telephones reach the media router through the server they use.
         self.media = RouterLink(cfg.media_router, self.tickets) if cfg.media_router and self.tickets else None
         self.phone = PhoneService(self.data, self.dial_login, media=self.media)
-        self.dial = DialEngine(self.data, self.dial_login, media=self.media,
-                               pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None)
+        self.dial = DialEngine(
+            self.data,
+            self.dial_login,
+            media=self.media,
+            pstn=PstnDirectory(cfg.pstn_directory) if cfg.pstn_directory else None,
+        )
 
     # -- licenses --------------------------------------------------------------------
     def installed_features(self) -> set[Feature]:
@@ -159,8 +184,9 @@ class IpicsServer:
         configuration operations are complete (chapter, Step 9).  The merge keeps this
         server's copy of the configuring ``administrator``'s account and of the built-in
         ones, so they log in again (Step 10) with the password they just used."""
-        await self.engine.configure(on_done=lambda: self.data.logout_all(admins_only=True),
-                                    keep_accounts={*BUILTIN_ACCOUNTS, administrator})
+        await self.engine.configure(
+            on_done=lambda: self.data.logout_all(admins_only=True), keep_accounts={*BUILTIN_ACCOUNTS, administrator}
+        )
 
     # -- callbacks for the engine ------------------------------------------------------
     async def _verify_password(self, username: str, password: str, client: str) -> bool:
@@ -184,8 +210,9 @@ class IpicsServer:
                 print(f"ipicsadmin password (first start, shown once): {password}", file=sys.stderr, flush=True)
             await self.data.ensure_builtin_users(password)
         if self.engine.partner:
-            await self.engine.peer.start(self.engine.partner.cert_pem, self.engine.partner.host,
-                                         self.engine.settings.port)
+            await self.engine.peer.start(
+                self.engine.partner.cert_pem, self.engine.partner.host, self.engine.settings.port
+            )
 
     async def device_events_loop(self) -> None:
         """Role changes reach the devices' services: the phone service pushes phones to
@@ -225,7 +252,7 @@ def _media_key(path: Path) -> bytes:
 
 
 def _lock_data_dir(data_dir: Path):
-    f = open(data_dir / "server.lock", "w")
+    f = open(data_dir / "server.lock", "w")  # noqa: SIM115 (held, locked, for the server's life)
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -308,8 +335,13 @@ async def serve(cfg: ServerConfig) -> None:
         if cfg.ssh_port is not None:
             _write_port(ssh_port_file(cfg.port_file), cfg.ssh_port)
         _write_port(cfg.port_file, port)
-    log.warning("IPICS server %s listening on %s (role %s)%s", cfg.name, server.engine.address,
-                server.engine.role.value, f", SSH on port {cfg.ssh_port}" if cfg.ssh_port is not None else "")
+    log.warning(
+        "IPICS server %s listening on %s (role %s)%s",
+        cfg.name,
+        server.engine.address,
+        server.engine.role.value,
+        f", SSH on port {cfg.ssh_port}" if cfg.ssh_port is not None else "",
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -9,7 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from .app import IpicsServer
 
-SERVER: web.AppKey["IpicsServer"] = web.AppKey("server")
+SERVER: web.AppKey[IpicsServer] = web.AppKey("server")
 
 #: what the route guard put on a request: the logged-in user, the parsed body, the token
 USER: web.RequestKey[dict[str, Any]] = web.RequestKey("user", dict)

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 T = TypeVar("T")
 
 
-def background(key: web.AppKey[T], start: Callable[[T], Awaitable[None]]):
-    async def ctx(app: web.Application):
+def background(
+    key: web.AppKey[T], start: Callable[[T], Coroutine[Any, Any, None]]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.get_running_loop().create_task(start(app[key]))
         yield
         task.cancel()

@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> None:
         from .media.__main__ import main as run_media
 
         sys.exit(run_media(argv[1:]))
-    parser = argparse.ArgumentParser(prog="python -m ipics_server",
-                                     description="One emulated Cisco IPICS server, or the media router.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ipics_server", description="One emulated Cisco IPICS server, or the media router."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
     sub.add_parser("media", help="run a media router; python -m ipics_server media --help for its options")

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 #: real seconds per emulated second, the bounds every entry point checks
@@ -38,8 +39,10 @@ def check_time_scale(scale: object) -> float:
         raise TypeError(f"time scale must be a number, not {type(scale).__name__}")
     value = float(scale)
     if not math.isfinite(value) or not MIN_EXCLUSIVE_TIME_SCALE < value <= MAX_TIME_SCALE:
-        raise ValueError(f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g} "
-                         f"(real seconds per emulated second), not {scale!r}")
+        raise ValueError(
+            f"time scale must be greater than 0 and at most {MAX_TIME_SCALE:g} "
+            f"(real seconds per emulated second), not {scale!r}"
+        )
     return value
 
 
@@ -63,8 +66,13 @@ class Clock:
     the clock is anchored on ``epoch`` (emulated UTC equals real UTC at the epoch).
     """
 
-    def __init__(self, time_scale: float = 1.0, epoch: float | None = None, offset_s: float = 0.0,
-                 anchor_emulated: float | None = None):
+    def __init__(
+        self,
+        time_scale: float = 1.0,
+        epoch: float | None = None,
+        offset_s: float = 0.0,
+        anchor_emulated: float | None = None,
+    ):
         scale = check_time_scale(time_scale)
         self.epoch = time.time() if epoch is None else float(epoch)
         #: emulated seconds added by NTP settings or ``date -s`` (the lab's clock offset)
@@ -72,7 +80,7 @@ class Clock:
         emulated = self.epoch if anchor_emulated is None else float(anchor_emulated)
         # monotonic() starts as time.monotonic() / scale, as it always has
         self._rates: list[_Rate] = [_Rate(self.epoch, emulated, 0.0, 0.0, scale)]
-        self._listeners: set[tuple[asyncio.AbstractEventLoop, object]] = set()
+        self._listeners: set[tuple[asyncio.AbstractEventLoop, Callable[[], object]]] = set()
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -153,6 +161,7 @@ class Clock:
             return loop.time() + self._real_delay_until(deadline)
 
         async with asyncio.timeout_at(real_deadline()) as timeout:
+
             def rescaled() -> None:
                 if not timeout.expired():
                     with contextlib.suppress(RuntimeError):  # left the block meanwhile
@@ -173,7 +182,7 @@ class Clock:
             timer.cancel()
 
     @contextlib.contextmanager
-    def _on_rescale(self, loop: asyncio.AbstractEventLoop, callback):
+    def _on_rescale(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> Iterator[None]:
         """Run ``callback`` on ``loop`` at each change of scale while inside the block."""
         entry = (loop, callback)
         self._listeners.add(entry)

@@ -61,40 +61,90 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, required=True, help="this server's data directory")
     p.add_argument("--host", default="127.0.0.1", help="address of this server (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="client API port (0: a free one)")
-    p.add_argument("--ssh-port", type=int, default=0,
-                   help="SSH port of the server shell (0: a free one; -1: no SSH server)")
-    p.add_argument("--heartbeat-port", type=int, default=HEARTBEAT_PORT_DEFAULT,
-                   help="HA heartbeat port until HA configuration sets one (default 3444)")
+    p.add_argument(
+        "--ssh-port", type=int, default=0, help="SSH port of the server shell (0: a free one; -1: no SSH server)"
+    )
+    p.add_argument(
+        "--heartbeat-port",
+        type=int,
+        default=HEARTBEAT_PORT_DEFAULT,
+        help="HA heartbeat port until HA configuration sets one (default 3444)",
+    )
     p.add_argument("--name", default="ipics", help="host name shown in logs and certificates")
-    p.add_argument("--time-scale", type=float, default=1.0,
-                   help="real seconds per emulated second (0.02 runs 50x faster)")
-    p.add_argument("--clock-epoch", type=float, default=None,
-                   help="shared real Unix time the emulated clocks of a pair are anchored on")
-    p.add_argument("--clock-anchor-emulated", type=float, default=None,
-                   help="emulated UTC at --clock-epoch (default: the epoch itself); the lab passes "
-                        "it after a time scale change so a restarted server agrees with its partner")
+    p.add_argument(
+        "--time-scale", type=float, default=1.0, help="real seconds per emulated second (0.02 runs 50x faster)"
+    )
+    p.add_argument(
+        "--clock-epoch",
+        type=float,
+        default=None,
+        help="shared real Unix time the emulated clocks of a pair are anchored on",
+    )
+    p.add_argument(
+        "--clock-anchor-emulated",
+        type=float,
+        default=None,
+        help="emulated UTC at --clock-epoch (default: the epoch itself); the lab passes "
+        "it after a time scale change so a restarted server agrees with its partner",
+    )
     p.add_argument("--software-version", default=SOFTWARE_VERSION_DEFAULT)
-    p.add_argument("--license", dest="licenses", type=Path, action="append", default=[],
-                   help="install this license file at start (repeatable)")
-    p.add_argument("--ntp", dest="ntp_servers", action="append", default=[],
-                   help="NTP server (repeatable): the emulated ntpsetup -s enable")
-    p.add_argument("--clean-install", action="store_true",
-                   help="wipe this server's data first, so nothing is merged at HA configuration")
+    p.add_argument(
+        "--license",
+        dest="licenses",
+        type=Path,
+        action="append",
+        default=[],
+        help="install this license file at start (repeatable)",
+    )
+    p.add_argument(
+        "--ntp",
+        dest="ntp_servers",
+        action="append",
+        default=[],
+        help="NTP server (repeatable): the emulated ntpsetup -s enable",
+    )
+    p.add_argument(
+        "--clean-install",
+        action="store_true",
+        help="wipe this server's data first, so nothing is merged at HA configuration",
+    )
     p.add_argument("--lab-faults", action="store_true", help="enable the lab's fault injection API")
     p.add_argument("--transaction-log-capacity", type=int, default=100_000)
     p.add_argument("--max-upload-bytes", type=int, default=20 * 1024 * 1024)
-    p.add_argument("--file-replication-delay", dest="file_replication_delay_s", type=float, default=10.0,
-                   help="emulated seconds an upload waits before it replicates (lower priority)")
-    p.add_argument("--media-router", default=None, metavar="URL",
-                   help="the media router (ws://host:port/media) that carries push-to-talk")
-    p.add_argument("--media-ticket-key-file", type=Path, default=None, metavar="FILE",
-                   help="the key (mode 600, shared with the partner and the media router) this server "
-                        "signs push-to-talk tickets with; without it the server issues none")
-    p.add_argument("--pstn-directory", type=Path, default=None,
-                   help="the lab's telephone network file, to call dial-out participants")
-    p.add_argument("--port-file", type=Path, default=None,
-                   help="write the bound client API port here once listening; the SSH port goes "
-                        "to the same name with the suffix .ssh-port, written first")
+    p.add_argument(
+        "--file-replication-delay",
+        dest="file_replication_delay_s",
+        type=float,
+        default=10.0,
+        help="emulated seconds an upload waits before it replicates (lower priority)",
+    )
+    p.add_argument(
+        "--media-router",
+        default=None,
+        metavar="URL",
+        help="the media router (ws://host:port/media) that carries push-to-talk",
+    )
+    p.add_argument(
+        "--media-ticket-key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the key (mode 600, shared with the partner and the media router) this server "
+        "signs push-to-talk tickets with; without it the server issues none",
+    )
+    p.add_argument(
+        "--pstn-directory",
+        type=Path,
+        default=None,
+        help="the lab's telephone network file, to call dial-out participants",
+    )
+    p.add_argument(
+        "--port-file",
+        type=Path,
+        default=None,
+        help="write the bound client API port here once listening; the SSH port goes "
+        "to the same name with the suffix .ssh-port, written first",
+    )
 
 
 def _media_url(url: str | None) -> str | None:

@@ -37,8 +37,9 @@ MAX_DIAL_OUT = 50
 
 
 class DataService:
-    def __init__(self, *, store: Store, files: FileStore, clock: Clock, events: EventBus, engine,
-                 services, designation):
+    def __init__(
+        self, *, store: Store, files: FileStore, clock: Clock, events: EventBus, engine, services, designation
+    ):
         self.store = store
         self.files = files
         self.clock = clock
@@ -52,17 +53,30 @@ class DataService:
         self.login_throttle = LoginThrottle()
 
     # ----------------------------------------------------------------------- writes
-    async def write(self, table: str, key: str, value: dict[str, Any] | None, *,
-                    unique_name: str | None = None, create_only: bool = False) -> Record:
+    async def write(
+        self,
+        table: str,
+        key: str,
+        value: dict[str, Any] | None,
+        *,
+        unique_name: str | None = None,
+        create_only: bool = False,
+    ) -> Record:
         self.engine.refuse_unless_active()
         if not self.services.running("database"):
             raise ApiError(503, "database_down", "the database service is not running on this server")
         d = self._designation()
         try:
             record = await self.store.upsert(
-                table, key, value, updated_at=self.clock.now(), origin=d.value if d else "standalone",
+                table,
+                key,
+                value,
+                updated_at=self.clock.now(),
+                origin=d.value if d else "standalone",
                 log=self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE,
-                unique_name=unique_name, create_only=create_only)
+                unique_name=unique_name,
+                create_only=create_only,
+            )
         except NameTaken as exc:
             raise conflict(f"{table[:-1]} {exc} already exists") from None
         self.engine.on_local_write()
@@ -78,8 +92,9 @@ class DataService:
         start, an administrator's session on a secondary outside a configured pair, a
         logout where no write is taken."""
         d = self._designation()
-        await self.store.upsert(table, key, value, updated_at=self.clock.now(),
-                                origin=d.value if d else "standalone", log=False)
+        await self.store.upsert(
+            table, key, value, updated_at=self.clock.now(), origin=d.value if d else "standalone", log=False
+        )
 
     # ------------------------------------------------------------------------ users
     async def ensure_builtin_users(self, password: str) -> None:
@@ -87,12 +102,18 @@ class DataService:
         ``informix`` (the database owner); in the lab both share the admin password."""
         for name in BUILTIN_ACCOUNTS:
             if await self.store.get("users", name) is None:
-                await self.write_local_bootstrap("users", name, {
-                    "username": name, "role": UserRole.SYSTEM_ADMINISTRATOR.value,
-                    "password_hash": await hash_password_async(password), "full_name": name})
+                await self.write_local_bootstrap(
+                    "users",
+                    name,
+                    {
+                        "username": name,
+                        "role": UserRole.SYSTEM_ADMINISTRATOR.value,
+                        "password_hash": await hash_password_async(password),
+                        "full_name": name,
+                    },
+                )
 
-    async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "", *,
-                          by: dict) -> dict:
+    async def create_user(self, username: str, password: str, role: UserRole, full_name: str = "", *, by: dict) -> dict:
         """``by``: the user creating it, who may give only the roles he may grant."""
         if not may_grant(by, role.value):
             raise forbidden(f"a {by['role']} may not create a {role.value}: only a system administrator may")
@@ -100,10 +121,16 @@ class DataService:
         if existing is not None and existing.key == username:
             raise conflict(f"user {username} already exists")
         if existing is not None:
-            raise conflict(f"user {existing.key} already exists: user names are not case-sensitive, "
-                           f"so {username} would be the same user")
-        value = {"username": username, "role": role.value, "full_name": full_name or username,
-                 "password_hash": await hash_password_async(password)}
+            raise conflict(
+                f"user {existing.key} already exists: user names are not case-sensitive, "
+                f"so {username} would be the same user"
+            )
+        value = {
+            "username": username,
+            "role": role.value,
+            "full_name": full_name or username,
+            "password_hash": await hash_password_async(password),
+        }
         # unique_name: two creates of "Dan" and "dan" at once cannot both pass.
         await self.write("users", username, value, unique_name=username.casefold(), create_only=True)
         return public_user(value)
@@ -118,7 +145,7 @@ class DataService:
         return next((r for r in await self.store.table("users") if r.key.casefold() == wanted), None)
 
     async def users(self) -> list[dict]:
-        return [public_user(r.value) for r in await self.store.table("users")]
+        return [public_user(r.live_value) for r in await self.store.table("users")]
 
     async def verify_password(self, username: str, password: str) -> dict | None:
         """The user (under its stored name) if the password is right, else None."""
@@ -126,8 +153,8 @@ class DataService:
         if record is None:
             await verify_password_async(password, await self.dummy_hash())
             return None
-        if await verify_password_async(password, record.value["password_hash"]):
-            return record.value
+        if await verify_password_async(password, record.live_value["password_hash"]):
+            return record.live_value
         return None
 
     async def check_password(self, username: str, password: str, client: str, way: str = LOGIN) -> dict | None:
@@ -140,10 +167,13 @@ class DataService:
         if left is not None:
             # Refused without checking the password: a lockout must not be a way to guess.
             retry_after_s = max(1, math.ceil(left))
-            raise ApiError(429, "too_many_attempts",
-                           f"too many failed logins for {username} from this address: "
-                           f"try again in {retry_after_s} s", retry_after_s=retry_after_s,
-                           headers={"Retry-After": str(retry_after_s)})
+            raise ApiError(
+                429,
+                "too_many_attempts",
+                f"too many failed logins for {username} from this address: try again in {retry_after_s} s",
+                retry_after_s=retry_after_s,
+                headers={"Retry-After": str(retry_after_s)},
+            )
         # Counted as failed before the password check (a right one clears it), so
         # attempts sent all at once are counted too, not only those in turn.
         throttle.failed(client, username, way)
@@ -165,7 +195,7 @@ class DataService:
         for r in await self.store.table("users"):
             if r.value and r.key != username and r.value.get("dial_id") == dial_id:
                 raise conflict(f"user ID {dial_id} is already the dial login of another user")
-        value = {**record.value, "dial_id": dial_id, "pin_hash": await hash_password_async(pin)}
+        value = {**record.live_value, "dial_id": dial_id, "pin_hash": await hash_password_async(pin)}
         await self.write("users", username, value)
         return public_user(value)
 
@@ -184,8 +214,9 @@ class DataService:
             self.refuse_login_unless_active()
         token = secrets.token_urlsafe(32)
         session = {"username": user["username"], "role": user["role"], "created_at": self.clock.now()}
-        if admin_console_only or (self.engine.txlog_state == LogState.DDRBLOCK
-                            and user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
+        if admin_console_only or (
+            self.engine.txlog_state == LogState.DDRBLOCK and user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value
+        ):
             # DDRBLOCK blocks every update, but an administrator must still get in to
             # clear it (unconfigure HA): this session stays on this server only.
             await self.write_local_bootstrap("sessions", _token_key(token), session)
@@ -198,18 +229,22 @@ class DataService:
         if engine.accepts_writes:
             return
         if engine.role == Role.STANDALONE:
-            raise ApiError(409, "not_licensed",
-                           "this server has only the High Availability license and cannot serve users "
-                           "on its own", role=engine.role.value, active=None)
+            raise ApiError(
+                409,
+                "not_licensed",
+                "this server has only the High Availability license and cannot serve users on its own",
+                role=engine.role.value,
+                active=None,
+            )
         engine.refuse_unless_active()
 
     async def session(self, token: str) -> dict | None:
         record = await self.store.get("sessions", _token_key(token))
         if record is None or record.deleted:
             return None
-        if self.clock.now() - record.value["created_at"] > SESSION_TTL_S:
+        if self.clock.now() - record.live_value["created_at"] > SESSION_TTL_S:
             return None
-        return record.value
+        return record.live_value
 
     async def logout(self, token: str) -> None:
         """On the active the logout replicates; on a server taking no writes now (the
@@ -225,9 +260,10 @@ class DataService:
         # must see too); on a server going standby (Go Standby) it stays local.
         logged = self.engine.ha == HAState.CONFIGURED and self.engine.role == Role.ACTIVE
         for r in await self.store.table("sessions"):
-            if not admins_only or r.value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
-                await self.store.upsert("sessions", r.key, None, updated_at=self.clock.now(),
-                                        origin=r.origin, log=logged)
+            if not admins_only or r.live_value.get("role") == UserRole.SYSTEM_ADMINISTRATOR.value:
+                await self.store.upsert(
+                    "sessions", r.key, None, updated_at=self.clock.now(), origin=r.origin, log=logged
+                )
         if logged:
             self.engine.on_local_write()
         self.events.publish({"type": "logout", "admins_only": admins_only})
@@ -241,11 +277,20 @@ class DataService:
 
     async def channels_for(self, user: dict) -> list[dict]:
         """The channels ``user`` may see (``core/access.py``), by name."""
-        assigned = set() if sees_every(user, "channels") else {
-            r.value["channel_id"] for r in await self.store.table("assignments")
-            if r.value["username"] == user["username"]}
-        channels = [public_record(r.value) for r in await self.store.table("channels")
-                    if sees_channel(user, r.key, assigned)]
+        assigned = (
+            set()
+            if sees_every(user, "channels")
+            else {
+                r.live_value["channel_id"]
+                for r in await self.store.table("assignments")
+                if r.live_value["username"] == user["username"]
+            }
+        )
+        channels = [
+            public_record(r.live_value)
+            for r in await self.store.table("channels")
+            if sees_channel(user, r.key, assigned)
+        ]
         return sorted(channels, key=lambda c: c["name"].casefold())
 
     async def delete_channel(self, channel_id: str) -> None:
@@ -268,14 +313,18 @@ class DataService:
         """Who has which channel: for those who give channels to users."""
         if not sees_every(user, "assignments"):
             return []
-        return [r.value for r in await self.store.table("assignments")]
+        return [r.live_value for r in await self.store.table("assignments")]
 
     # --------------------------------------------------------------------- listings
     async def listing(self, user: dict, name: str) -> dict[str, dict]:
         """One of the listings of the GET views (channels, assignments, vtgs, incidents)
         as ``user`` reads it, by record key: what his events socket compares."""
-        read = {"channels": self.channels_for, "assignments": self.assignments_for, "vtgs": self.vtgs_for,
-                "incidents": self.incidents_for}[name]
+        read = {
+            "channels": self.channels_for,
+            "assignments": self.assignments_for,
+            "vtgs": self.vtgs_for,
+            "incidents": self.incidents_for,
+        }[name]
         return {_record_key(name, value): value for value in await read(user)}
 
     # ------------------------------------------------------------------------- VTGs
@@ -290,18 +339,18 @@ class DataService:
 
     async def vtgs_for(self, user: dict) -> list[dict]:
         """The VTGs ``user`` may see (``core/access.py``), by name."""
-        vtgs = [r.value for r in await self.store.table("vtgs") if sees_vtg(user, r.value)]
+        vtgs = [r.live_value for r in await self.store.table("vtgs") if sees_vtg(user, r.live_value)]
         return sorted(vtgs, key=lambda v: v["name"].casefold())
 
     async def add_dial_out(self, vtg_id: str, number: str) -> dict:
         """A dial-out participant of a VTG: a telephone number the dial engine calls."""
         record = await self._require("vtgs", vtg_id, "VTG")
-        dial_out = list(record.value.get("dial_out", []))
+        dial_out = list(record.live_value.get("dial_out", []))
         if number not in [p["number"] for p in dial_out]:
             if len(dial_out) >= MAX_DIAL_OUT:
                 raise ApiError(409, "conflict", f"a VTG has at most {MAX_DIAL_OUT} dial-out participants")
             dial_out.append({"number": number})
-        value = {**record.value, "dial_out": dial_out}
+        value = {**record.live_value, "dial_out": dial_out}
         await self.write("vtgs", vtg_id, value)
         return value
 
@@ -309,8 +358,13 @@ class DataService:
     async def create_incident(self, name: str, description: str, participants: list[str]) -> dict:
         await self._require_users(participants)
         key = uuid.uuid4().hex
-        value = {"id": key, "name": name, "description": description, "participants": participants,
-                 "created_at": self.clock.now()}
+        value = {
+            "id": key,
+            "name": name,
+            "description": description,
+            "participants": participants,
+            "created_at": self.clock.now(),
+        }
         await self.write("incidents", key, value)
         return value
 
@@ -319,15 +373,17 @@ class DataService:
         no longer see it or its files (their events sockets are told it is gone)."""
         record = await self._require("incidents", incident_id, "incident")
         await self._require_users(participants)
-        await self.write("incidents", incident_id, {**record.value, "participants": participants})
+        await self.write("incidents", incident_id, {**record.live_value, "participants": participants})
         return await self.incident(incident_id, user)
 
     async def incidents_for(self, user: dict) -> list[dict]:
         """The incidents ``user`` may see (``core/access.py``), each with its files."""
-        incidents = [r.value for r in await self.store.table("incidents") if sees_incident(user, r.value)]
+        incidents = [r.live_value for r in await self.store.table("incidents") if sees_incident(user, r.live_value)]
         files = await self.store.table("files")
         for incident in incidents:
-            incident["files"] = [self._file_view(f.value) for f in files if f.value["incident_id"] == incident["id"]]
+            incident["files"] = [
+                self._file_view(f.live_value) for f in files if f.live_value["incident_id"] == incident["id"]
+            ]
         return sorted(incidents, key=lambda i: i["created_at"])
 
     async def incident(self, incident_id: str, user: dict) -> dict:
@@ -342,9 +398,16 @@ class DataService:
         key = uuid.uuid4().hex
         now = self.clock.now()
         await self.files.write(key, content, mtime=now)
-        value = {"id": key, "incident_id": incident_id, "name": name, "content_type": content_type,
-                 "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-                 "uploaded_by": user["username"], "uploaded_at": now}
+        value = {
+            "id": key,
+            "incident_id": incident_id,
+            "name": name,
+            "content_type": content_type,
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "uploaded_by": user["username"],
+            "uploaded_at": now,
+        }
         try:
             await self.write("files", key, value)
         except BaseException:
@@ -359,27 +422,33 @@ class DataService:
         await self.incident(incident_id, user)
         self.engine.refuse_unless_active()
         record = await self.store.get("files", file_id)
-        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+        if record is None or record.deleted or record.live_value["incident_id"] != incident_id:
             raise not_found("no such file")
-        if hashlib.sha256(content).hexdigest() != record.value["sha256"]:
-            raise conflict(f"this is not the file {record.value['name']} that was uploaded (its checksum differs)")
+        if hashlib.sha256(content).hexdigest() != record.live_value["sha256"]:
+            raise conflict(f"this is not the file {record.live_value['name']} that was uploaded (its checksum differs)")
         if not self.files.exists(file_id):
-            await self.files.write(file_id, content, mtime=record.value["uploaded_at"])
+            await self.files.write(file_id, content, mtime=record.live_value["uploaded_at"])
             # The record changes too, so the restored content replicates to the standby.
-            await self.write("files", file_id, {**record.value, "restored_by": user["username"],
-                                                "restored_at": self.clock.now()})
-        return self._file_view(record.value)
+            await self.write(
+                "files",
+                file_id,
+                {**record.live_value, "restored_by": user["username"], "restored_at": self.clock.now()},
+            )
+        return self._file_view(record.live_value)
 
     async def file_content(self, incident_id: str, file_id: str, user: dict) -> tuple[dict, bytes]:
         await self.incident(incident_id, user)
         record = await self.store.get("files", file_id)
-        if record is None or record.deleted or record.value["incident_id"] != incident_id:
+        if record is None or record.deleted or record.live_value["incident_id"] != incident_id:
             raise not_found("no such file")
         if not self.files.exists(file_id):
-            raise ApiError(404, "file_missing",
-                           "this file did not reach this server before the failover: upload it again",
-                           file=self._file_view(record.value))
-        return record.value, await self.files.read(file_id)
+            raise ApiError(
+                404,
+                "file_missing",
+                "this file did not reach this server before the failover: upload it again",
+                file=self._file_view(record.live_value),
+            )
+        return record.live_value, await self.files.read(file_id)
 
     def _file_view(self, value: dict) -> dict:
         return {**value, "available": self.files.exists(value["id"])}

@@ -77,7 +77,8 @@ class DialLogin:
             # Room is made among the IDs not locked, oldest first (dicts keep insertion
             # order; an ID counted again moves to the end): a sweep of random IDs
             # cannot lift a lockout.
-            victim = next((k for k, (n, _) in self._failures.items() if n < LOCKOUT_FAILURES),
-                          next(iter(self._failures)))
+            victim = next(
+                (k for k, (n, _) in self._failures.items() if n < LOCKOUT_FAILURES), next(iter(self._failures))
+            )
             del self._failures[victim]
         self._failures[user_id] = (count + 1, self._now())

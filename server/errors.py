@@ -8,8 +8,7 @@ from typing import Any
 class ApiError(Exception):
     """A refusal a client can act on: HTTP status, a stable code and a clear sentence."""
 
-    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
-                 **extra: Any):
+    def __init__(self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status = status
         self.code = code

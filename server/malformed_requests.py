@@ -28,14 +28,17 @@ log = logging.getLogger("ipics.server")
 class RequestHandler(_AiohttpRequestHandler):
     __slots__ = ()
 
-    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self, request, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
         if not isinstance(exc, HttpProcessingError):
             return super().handle_error(request, status, exc, message)  # a handler's 500: no request text
         log.info("refused a malformed HTTP request from %s: %s", request.remote, type(exc).__name__)
         if isinstance(exc, LineTooLong):
-            why = (f"The request line or a header is longer than {max(self.max_line_size, self.max_field_size)} "
-                   "bytes: this server does not read it. Send the data in a request body instead.")
+            why = (
+                f"The request line or a header is longer than {max(self.max_line_size, self.max_field_size)} "
+                "bytes: this server does not read it. Send the data in a request body instead."
+            )
         else:
             why = "This is not a valid HTTP request: its request line or headers could not be read."
         response = web.Response(status=400, text=f"400 Bad Request\n\n{why}\n", content_type="text/plain")
@@ -55,4 +58,5 @@ class SockSite(web.SockSite):
         assert server is not None
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: RequestHandler(server, loop=loop, **server._kwargs), sock=self._sock, backlog=self._backlog)
+            lambda: RequestHandler(server, loop=loop, **server._kwargs), sock=self._sock, backlog=self._backlog
+        )

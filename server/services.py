@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from .clock import Clock
 from .core.roles import CRITICAL_SERVICES, SERVICES

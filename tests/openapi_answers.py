@@ -19,8 +19,7 @@ from schemathesis.checks import (
 
 #: no 5xx check: the caller asserts the status it expects (a 503 is the documented
 #: answer of health/active on a standby)
-CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
 
 
 class DocumentedCalls:
@@ -35,9 +34,18 @@ class DocumentedCalls:
     def close(self) -> None:
         self.session.close()
 
-    def call(self, url: str, operation_id: str, *, token: str | None = None, body: Any = None,
-             path_parameters: dict | None = None, query: dict | None = None, raw: bytes | None = None,
-             media_type: str = "application/json"):
+    def call(
+        self,
+        url: str,
+        operation_id: str,
+        *,
+        token: str | None = None,
+        body: Any = None,
+        path_parameters: dict | None = None,
+        query: dict | None = None,
+        raw: bytes | None = None,
+        media_type: str = "application/json",
+    ):
         operation = self.schema.find_operation_by_id(operation_id)
         self.called.add(operation_id)
         headers = {"Authorization": f"Bearer {token}"} if token else {}

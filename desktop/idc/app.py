@@ -9,6 +9,7 @@ The known servers come from the profile (kept between runs), the servers named w
 from __future__ import annotations
 
 import argparse
+
 from ipics_desktop.shared import startup
 
 COMMAND = "ipics-lab console"
@@ -16,17 +17,26 @@ PROFILE_ENV = "IPICS_CONSOLE_PROFILE"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    startup.add_login_arguments(parser, kind="console", env=PROFILE_ENV,
-                                keeps="the selector and the remembered user name")
-    parser.add_argument("--media-router", default=None, metavar="URL",
-                        help="the media router carrying push-to-talk (default: the lab's; without "
-                             "one, push-to-talk reaches the consoles of this process only)")
+    startup.add_login_arguments(
+        parser, kind="console", env=PROFILE_ENV, keeps="the selector and the remembered user name"
+    )
+    parser.add_argument(
+        "--media-router",
+        default=None,
+        metavar="URL",
+        help="the media router carrying push-to-talk (default: the lab's; without "
+        "one, push-to-talk reaches the consoles of this process only)",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
-    return startup.run_window(COMMAND, "IPICS Dispatch Console",
-                              lambda: startup.login_start(ns, kind="console", env=PROFILE_ENV),
-                              lambda start, running: _main(ns, start, running), report_shown=ns.report_shown)
+    return startup.run_window(
+        COMMAND,
+        "IPICS Dispatch Console",
+        lambda: startup.login_start(ns, kind="console", env=PROFILE_ENV),
+        lambda start, running: _main(ns, start, running),
+        report_shown=ns.report_shown,
+    )
 
 
 async def _main(ns: argparse.Namespace, start: startup.LoginStart, running: startup.Running) -> None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.session import ConsoleSession, Notice, State
-from ipics_clients.talk import Floor
+from ipics_clients.talk import TalkFloor
 from ipics_clients.tasks import Tasks
 from ipics_clients.wording import sentence
 from ipics_desktop.idc.talk_group import TalkGroupRow
@@ -37,8 +37,12 @@ from ipics_desktop.shared.bridge import NoticeBridge
 from ipics_desktop.shared.style import IDLE, OFFLINE, ONLINE, TALKING, banner_css
 from ipics_desktop.shared.thumbnails import Thumbnails
 
-STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
-               State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Logged out", IDLE)}
+STATE_WORDS = {
+    State.ONLINE: ("Online", ONLINE),
+    State.OFFLINE: ("Offline - reconnecting", OFFLINE),
+    State.CONNECTING: ("Connecting", OFFLINE),
+    State.LOGGED_OUT: ("Logged out", IDLE),
+}
 BANNER_NOTICES = ("online", "offline", "reconnected", "redirected", "paused", "error")
 
 
@@ -48,7 +52,7 @@ class ConsoleWindow(QMainWindow):
     #: the window was closed
     closed = Signal()
 
-    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, floor: Floor, parent=None):
+    def __init__(self, session: ConsoleSession, bridge: NoticeBridge, floor: TalkFloor, parent=None):
         super().__init__(parent)
         self.session, self.floor = session, floor
         self.tasks = Tasks()
@@ -140,10 +144,10 @@ class ConsoleWindow(QMainWindow):
 
         bridge.changed.connect(self._on_session_change)
         self._unsubscribe = floor.subscribe(self._on_talker)
-        self.render()
+        self.redraw()
 
     # ----------------------------------------------------------------- render
-    def render(self) -> None:
+    def redraw(self) -> None:
         s = self.session
         self.setWindowTitle(f"IPICS Dispatch Console - {s.username or 'not logged in'}")
         self.user_label.setText(f"{(s.user or {}).get('full_name') or s.username or ''}")
@@ -157,10 +161,10 @@ class ConsoleWindow(QMainWindow):
         wanted = [(f"{kind}:{g['id']}", g) for g in groups]
         keys = {k for k, _ in wanted}
         for key in [k for k in self.rows if k.startswith(kind + ":") and k not in keys]:
-            row = self.rows.pop(key)  # gone from the server's configuration (Ursula's Fire)
-            row.release()
-            layout.removeWidget(row)
-            row.deleteLater()
+            gone = self.rows.pop(key)  # gone from the server's configuration (Ursula's Fire)
+            gone.release()
+            layout.removeWidget(gone)
+            gone.deleteLater()
         for index, (key, group) in enumerate(wanted):
             row = self.rows.get(key)
             # A row talks as the user it was built for: another user gets new rows.
@@ -170,7 +174,9 @@ class ConsoleWindow(QMainWindow):
                     row.deleteLater()
                 row = self.rows[key] = TalkGroupRow(kind, group, self.floor, self.session.username or "")
             layout.insertWidget(index, row)  # re-inserting keeps the server's order
-        empty = layout.parentWidget().findChild(QLabel, f"{layout.objectName()}Empty")
+        box = layout.parentWidget()  # _group_box made the layout on its box, with this label
+        empty = box.findChild(QLabel, f"{layout.objectName()}Empty") if box is not None else None
+        assert empty is not None
         empty.setVisible(not groups)
 
     def _render_incidents(self) -> None:
@@ -207,14 +213,18 @@ class ConsoleWindow(QMainWindow):
             self.incident_files.addItem("No photos or videos yet.")
 
     def _add_file_item(self, incident_id: str, f: dict) -> None:
-        kind = "photo" if f["content_type"].startswith("image/") else (
-            "video" if f["content_type"].startswith("video/") else "file")
+        kind = (
+            "photo"
+            if f["content_type"].startswith("image/")
+            else ("video" if f["content_type"].startswith("video/") else "file")
+        )
         size = f"{f['size'] / 1024:.0f} KB"
         item = QListWidgetItem(f"{f['name']}  ({kind}, {size}, from {f.get('uploaded_by', '?')})")
         item.setData(Qt.ItemDataRole.UserRole, f["id"])
         if not f.get("available", True):
-            item.setText(f"{f['name']}  ({kind}): not on this server; it did not replicate before the "
-                         "failover, upload it again")
+            item.setText(
+                f"{f['name']}  ({kind}): not on this server; it did not replicate before the failover, upload it again"
+            )
             item.setForeground(Qt.GlobalColor.darkRed)
         elif kind == "photo":
             icon = self.thumbnails.icon(f["id"], lambda: self.session.file_content(incident_id, f["id"]))
@@ -234,8 +244,9 @@ class ConsoleWindow(QMainWindow):
         self.status_connection.setStyleSheet(f"color: {colour}; font-weight: bold; padding: 0 8px;")
 
     def _render_now_talking(self) -> None:
-        talking = [(row.name, self.floor.talker(row.group_id)) for row in self.rows.values()
-                   if self.floor.talker(row.group_id)]
+        talking = [
+            (row.name, self.floor.talker(row.group_id)) for row in self.rows.values() if self.floor.talker(row.group_id)
+        ]
         text = ", ".join(f"{who} on {name}" for name, who in talking)
         self.now_talking.setText(f"Talking: {text}" if text else "Nobody is talking")
         self.now_talking.setStyleSheet(f"color: {TALKING if text else IDLE}; font-weight: bold; font-size: 11pt;")
@@ -247,7 +258,7 @@ class ConsoleWindow(QMainWindow):
             self.activity.insertItem(0, f"{stamp}  {notice.text}")
             if notice.kind in BANNER_NOTICES:
                 self.show_banner(notice.kind, notice.text)
-        self.render()
+        self.redraw()
 
     def show_banner(self, kind: str, text: str) -> None:
         self.banner.setStyleSheet(banner_css(kind))

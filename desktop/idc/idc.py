@@ -10,27 +10,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from ipics_server.clock import Clock
 from PySide6.QtCore import QObject, Signal
 
 from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import ConsoleSession
-from ipics_clients.talk import Floor
+from ipics_clients.talk import Floor, TalkFloor
 from ipics_clients.tasks import Tasks
 from ipics_desktop.idc.console_window import ConsoleWindow
 from ipics_desktop.idc.login_dialog import LoginDialog
 from ipics_desktop.shared.bridge import NoticeBridge
+from ipics_server.clock import Clock
 
 
 class Idc(QObject):
     #: the console was closed (dialog cancelled, or window closed and logged out)
     closed = Signal()
 
-    def __init__(self, known: KnownServers, credentials: Credentials, *, clock: Clock | None = None,
-                 floor: Floor | None = None):
+    def __init__(
+        self,
+        known: KnownServers,
+        credentials: Credentials,
+        *,
+        clock: Clock | None = None,
+        floor: TalkFloor | None = None,
+    ):
         super().__init__()
-        self.floor = floor or Floor()
+        self.floor: TalkFloor = floor or Floor()
         self.session = ConsoleSession(known, clock=clock)
         follow = getattr(self.floor, "follow", None)  # a RouterFloor talks with the user's tickets
         if follow is not None:
@@ -53,7 +59,7 @@ class Idc(QObject):
 
     def _show_console(self) -> None:
         self.dialog.hide()
-        self.window.render()
+        self.window.redraw()
         self.window.show()
         self.window.raise_()
 
@@ -67,8 +73,7 @@ class Idc(QObject):
             return
         self.window.hide()
         self.dialog.refresh_selector(self.session.known.active())
-        self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown "
-                                               "in the selector.")
+        self.dialog.show_message("logged-out", "Logged out. Log in again to the active server shown in the selector.")
         self.start()
 
     def close(self) -> None:
@@ -83,7 +88,9 @@ class Idc(QObject):
         when no loop runs (pytest-qt closing its widgets after the test) would start the
         session's close on a loop that is not running."""
         self.close()
-        await asyncio.shield(self._closing)
+        closing = self._closing
+        assert closing is not None  # started by close(), now or before
+        await asyncio.shield(closing)
 
     async def _close(self) -> None:
         # Widgets first: after the await they may already be gone (the app quitting).

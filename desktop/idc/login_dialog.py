@@ -43,8 +43,14 @@ class LoginDialog(LoginFields, QDialog):
         super().__init__(parent)
         self.session, self.credentials = session, credentials
         self.tasks = Tasks()
-        self.form = LoginForm(session, say=self.show_message, busy=self.set_busy, select=self.refresh_selector,
-                              start=self.tasks.start, logged_in=self._logged_in)
+        self.form = LoginForm(
+            session,
+            say=self.show_message,
+            busy=self.set_busy,
+            select=self.refresh_selector,
+            start=self.tasks.start,
+            logged_in=self._logged_in,
+        )
         self.setObjectName("loginDialog")
         self.setWindowTitle("Cisco IPICS Dispatch Console - Login")
         self.setAccessibleName("IPICS Dispatch Console login")
@@ -53,8 +59,9 @@ class LoginDialog(LoginFields, QDialog):
         heading = QLabel("IPICS Dispatch Console")
         heading.setProperty("role", "heading")
 
-        self.selector = ServerSelector(object_name="loginServerSelector", accessible_name="Login server",
-                                       width_chars=38)
+        self.selector = ServerSelector(
+            object_name="loginServerSelector", accessible_name="Login server", width_chars=38
+        )
 
         self.username = QLineEdit(objectName="loginUserName")
         self.username.setAccessibleName("User name")

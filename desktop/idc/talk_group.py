@@ -16,12 +16,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ipics_clients.talk import Floor
+from ipics_clients.talk import TalkFloor
 from ipics_desktop.shared.style import IDLE, TALKING, restyle
 
 
 class TalkGroupRow(QFrame):
-    def __init__(self, kind: str, group: dict, floor: Floor, me: str, parent=None):
+    def __init__(self, kind: str, group: dict, floor: TalkFloor, me: str, parent=None):
         super().__init__(parent)
         self.kind, self.group_id, self.name = kind, group["id"], group["name"]
         self.floor, self.me = floor, me

@@ -10,6 +10,7 @@ desktop's one (``ipics_desktop.shared.startup``).
 from __future__ import annotations
 
 import argparse
+
 from ipics_desktop.shared import startup
 
 COMMAND = "ipics-lab mobile"
@@ -17,13 +18,19 @@ PROFILE_ENV = "IPICS_MOBILE_PROFILE"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    startup.add_login_arguments(parser, kind="mobile", env=PROFILE_ENV,
-                                keeps="the selector and the copies of recent uploads")
+    startup.add_login_arguments(
+        parser, kind="mobile", env=PROFILE_ENV, keeps="the selector and the copies of recent uploads"
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
-    return startup.run_window(COMMAND, "IPICS Mobile", lambda: startup.login_start(ns, kind="mobile", env=PROFILE_ENV),
-                              lambda start, running: _main(ns, start, running), report_shown=ns.report_shown)
+    return startup.run_window(
+        COMMAND,
+        "IPICS Mobile",
+        lambda: startup.login_start(ns, kind="mobile", env=PROFILE_ENV),
+        lambda start, running: _main(ns, start, running),
+        report_shown=ns.report_shown,
+    )
 
 
 async def _main(ns: argparse.Namespace, start: startup.LoginStart, running: startup.Running) -> None:

@@ -49,8 +49,12 @@ from ipics_desktop.shared.thumbnails import Thumbnails
 log = logging.getLogger("ipics.mobile")
 
 PHONE = QSize(390, 780)
-STATE_WORDS = {State.ONLINE: ("Online", ONLINE), State.OFFLINE: ("Offline - reconnecting", OFFLINE),
-               State.CONNECTING: ("Connecting", OFFLINE), State.LOGGED_OUT: ("Not logged in", IDLE)}
+STATE_WORDS = {
+    State.ONLINE: ("Online", ONLINE),
+    State.OFFLINE: ("Offline - reconnecting", OFFLINE),
+    State.CONNECTING: ("Connecting", OFFLINE),
+    State.LOGGED_OUT: ("Not logged in", IDLE),
+}
 # Bigger touch targets than the desktop's; colours from style.py.
 PHONE_CSS = f"""
 QWidget#mobileWindow QPushButton {{ min-height: 2.4em; padding: 0 12px; }}
@@ -69,8 +73,15 @@ class MobileWindow(LoginFields, QWidget):
         super().__init__(parent)
         self.client, self.session = client, client.session
         self.tasks = Tasks()
-        self.form = LoginForm(self.session, login=client.login, say=self._login_message, busy=self.set_login_busy,
-                              select=self.refresh_selector, start=self.tasks.start, logged_in=self._logged_in)
+        self.form = LoginForm(
+            self.session,
+            login=client.login,
+            say=self._login_message,
+            busy=self.set_login_busy,
+            select=self.refresh_selector,
+            start=self.tasks.start,
+            logged_in=self._logged_in,
+        )
         self.incident_id: str | None = None
         self._missing_shown: tuple | None = None
         self.close_task: asyncio.Task | None = None
@@ -111,7 +122,7 @@ class MobileWindow(LoginFields, QWidget):
         self.bridge = NoticeBridge(client, self)
         self.bridge.changed.connect(self._on_change)
         self.refresh_selector()
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------------ pages
     def _build_login_page(self) -> QWidget:
@@ -137,8 +148,7 @@ class MobileWindow(LoginFields, QWidget):
 
         layout = QVBoxLayout(page)
         layout.addWidget(heading)
-        for text, widget in (("&Server", self.selector), ("&User name", self.username),
-                             ("&Password", self.password)):
+        for text, widget in (("&Server", self.selector), ("&User name", self.username), ("&Password", self.password)):
             label = QLabel(text)
             label.setBuddy(widget)
             layout.addWidget(label)
@@ -242,25 +252,25 @@ class MobileWindow(LoginFields, QWidget):
         self.pages.setCurrentWidget(self.login_page)
         self.refresh_selector(self.session.known.active())
         self._login_message("logged-out", "Logged out. The active server is selected.")
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- navigation
     def show_incidents(self) -> None:
         self.incident_id = None
         self.pages.setCurrentWidget(self.incidents_page)
-        self.render()
+        self.redraw()
 
     def show_incident(self, incident_id: str) -> None:
         self.incident_id = incident_id
         self.upload_message.hide()
         self.pages.setCurrentWidget(self.incident_page)
-        self.render()
+        self.redraw()
 
     def _incident_tapped(self, item: QListWidgetItem) -> None:
         self.show_incident(item.data(Qt.ItemDataRole.UserRole))
 
     # ----------------------------------------------------------------- render
-    def render(self) -> None:
+    def redraw(self) -> None:
         self._render_status()
         self._render_missing()
         if self.session.state == State.LOGGED_OUT:
@@ -327,8 +337,7 @@ class MobileWindow(LoginFields, QWidget):
         mine = self.client.upload_for(f["id"])
         if not f.get("available", True):
             action = "Upload again (above)" if mine and mine.kept else f"ask {who} to upload it again"
-            item.setText(f"{f['name']}\nMISSING on this server: it did not replicate before the failover. "
-                         f"{action}")
+            item.setText(f"{f['name']}\nMISSING on this server: it did not replicate before the failover. {action}")
             item.setForeground(Qt.GlobalColor.darkRed)
         if not photo:
             item.setIcon(self.thumbnails.video())
@@ -351,13 +360,17 @@ class MobileWindow(LoginFields, QWidget):
             return  # unchanged: keep the buttons (and the keyboard focus on them)
         self._missing_shown = shown
         while self.missing_rows.count():
-            self.missing_rows.takeAt(0).widget().setParent(None)  # gone now, not at the next loop turn
+            item = self.missing_rows.takeAt(0)  # not None: the layout has one
+            row = item.widget() if item is not None else None  # every item is a row's widget
+            if row is not None:
+                row.setParent(None)  # gone now, not at the next loop turn
         self.missing_panel.setVisible(bool(missing))
         if not missing:
             return
         count = f"{len(missing)} upload{'s' * (len(missing) != 1)}"
-        self.missing_text.setText(f"{count} missing on this server. They did not reach it before the "
-                                  "failover; your phone still has them:")
+        self.missing_text.setText(
+            f"{count} missing on this server. They did not reach it before the failover; your phone still has them:"
+        )
         self.missing_text.setStyleSheet(f"color: {ERROR}; font-weight: bold;")
         for upload in missing:
             self.missing_rows.addWidget(self._missing_row(upload))
@@ -431,7 +444,7 @@ class MobileWindow(LoginFields, QWidget):
             self.show_banner("reconnected", f"{upload.name} uploaded again to {self.session.server}.")
         finally:
             self._missing_shown = None  # rebuilt: the buttons enabled again
-            self.render()
+            self.redraw()
 
     def _uploads_enabled(self, enabled: bool) -> None:
         for button in (self.upload_photo_button, self.upload_video_button):
@@ -446,7 +459,7 @@ class MobileWindow(LoginFields, QWidget):
     def _on_change(self, notice: Notice | None) -> None:
         if notice is not None:
             self._show_notice(notice)
-        self.render()
+        self.redraw()
 
     def _show_notice(self, notice: Notice) -> None:
         s = self.session
@@ -456,8 +469,11 @@ class MobileWindow(LoginFields, QWidget):
         if notice.kind in ("offline", "reconnected"):
             self.upload_message.hide()  # an upload's outcome before the switch: old news
         if notice.kind == "offline":
-            self.show_banner("offline", f"Offline: {s.server} does not answer. Your incidents stay on screen; "
-                                        "the phone switches to the new active server by itself.")
+            self.show_banner(
+                "offline",
+                f"Offline: {s.server} does not answer. Your incidents stay on screen; "
+                "the phone switches to the new active server by itself.",
+            )
         elif notice.kind == "reconnected":
             self.show_banner("reconnected", sentence(notice.text, full_stop=True))
         elif notice.kind == "error":

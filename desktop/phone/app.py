@@ -22,25 +22,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ipics_server.clock import Clock
-
 from ipics_clients.phone_browser import Service, ipics_service
 from ipics_desktop.shared import startup
+from ipics_server.clock import Clock
 
 COMMAND = "ipics-lab phone"
 DEFAULT_EXTENSION = "1001"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--service", action="append", default=[], metavar="NAME=URL",
-                        help="a phone service for the Services menu (repeatable); the running lab's "
-                             "IPICS primary and secondary come first")
+    parser.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a phone service for the Services menu (repeatable); the running lab's "
+        "IPICS primary and secondary come first",
+    )
     startup.add_lab_arguments(parser)
-    parser.add_argument("--extension", default=DEFAULT_EXTENSION,
-                        help=f"the phone's line, shown on its screen (default {DEFAULT_EXTENSION})")
-    parser.add_argument("--no-web-access", dest="web_access", action="store_false",
-                        help="start with Web access off: servers cannot push pages to the phone "
-                             "(the switch on the phone turns it on)")
+    parser.add_argument(
+        "--extension",
+        default=DEFAULT_EXTENSION,
+        help=f"the phone's line, shown on its screen (default {DEFAULT_EXTENSION})",
+    )
+    parser.add_argument(
+        "--no-web-access",
+        dest="web_access",
+        action="store_false",
+        help="start with Web access off: servers cannot push pages to the phone (the switch on the phone turns it on)",
+    )
 
 
 def parse_service(text: str) -> Service:
@@ -72,9 +82,14 @@ class Prepared:
 
 
 def run(ns: argparse.Namespace) -> int:
-    return startup.run_window(COMMAND, "IP Phone", lambda: _prepare(ns),
-                              lambda prepared, running: _main(ns, prepared, running),
-                              report_shown=ns.report_shown, style=False)  # the phone has its own look
+    return startup.run_window(
+        COMMAND,
+        "IP Phone",
+        lambda: _prepare(ns),
+        lambda prepared, running: _main(ns, prepared, running),
+        report_shown=ns.report_shown,
+        style=False,
+    )  # the phone has its own look
 
 
 def _prepare(ns: argparse.Namespace) -> Prepared:
@@ -88,8 +103,11 @@ def _prepare(ns: argparse.Namespace) -> Prepared:
         raise startup.StartupError(str(exc)) from None
     clock = startup.lab_clock(ns.time_scale, lab)
     if not services:
-        print(f"{COMMAND}: no lab is running there and no --service was given: the Services menu is empty "
-              "(start a lab with ipics-lab up, or pass --lab-dir or --service NAME=URL)", file=sys.stderr)
+        print(
+            f"{COMMAND}: no lab is running there and no --service was given: the Services menu is empty "
+            "(start a lab with ipics-lab up, or pass --lab-dir or --service NAME=URL)",
+            file=sys.stderr,
+        )
     return Prepared(services, clock)
 
 
@@ -106,12 +124,19 @@ async def _main(ns: argparse.Namespace, prepared: Prepared, running: startup.Run
         try:
             await window.take_pushes(receiver)
         except OSError as exc:
-            running.warn(f"cannot listen for pushes ({exc.strerror or exc}); the phone runs without them: "
-                         "after a failover open Services and log in again")
+            running.warn(
+                f"cannot listen for pushes ({exc.strerror or exc}); the phone runs without them: "
+                "after a failover open Services and log in again"
+            )
         window.show()
-        running.report_shown("phone_shown_s", lambda: {
-            "services": [[s.name, s.url] for s in browser.services],
-            "push_url": receiver.url if receiver.port else None, "web_access": receiver.enabled})
+        running.report_shown(
+            "phone_shown_s",
+            lambda: {
+                "services": [[s.name, s.url] for s in browser.services],
+                "push_url": receiver.url if receiver.port else None,
+                "web_access": receiver.enabled,
+            },
+        )
         await running.until_closed(window.closed, window.close)
     finally:
         await receiver.close()

@@ -64,7 +64,7 @@ from ipics_desktop.shared.style import restyle
 VISIBLE_ROWS = 6
 LCD_WIDTH = 400
 ROW_TEXT_WIDTH = LCD_WIDTH - 28
-F_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
+F_KEYS: dict[int, int] = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
 
 
 # --------------------------------------------------------------------- the window
@@ -164,7 +164,7 @@ class PhoneWindow(QWidget):
         self._clock_timer.timeout.connect(self._render_clock)
         self._clock_timer.start(1000)
         browser.on_change = self._on_browser_change
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- construction
     def _build_screen(self) -> QFrame:
@@ -270,8 +270,7 @@ class PhoneWindow(QWidget):
         button.setChecked(receiver.enabled)
         button.setAutoDefault(False)
         button.setAccessibleName("Web access")
-        button.setToolTip("Web access: lets an IPICS server push pages to this phone "
-                          "(the new active after a failover)")
+        button.setToolTip("Web access: lets an IPICS server push pages to this phone (the new active after a failover)")
         button.toggled.connect(self._on_web_access_toggled)
         button.installEventFilter(self)
         self._top_row.insertWidget(0, button)
@@ -289,10 +288,14 @@ class PhoneWindow(QWidget):
         self._render_web_access()
 
     def _render_web_access(self) -> None:
+        button = self.web_access_button
+        if button is None:  # no push receiver attached: no switch
+            return
         on = self.receiver is not None and self.receiver.enabled
-        self.web_access_button.setText("Web access: on" if on else "Web access: off")
-        self.web_access_button.setAccessibleDescription(
-            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone")
+        button.setText("Web access: on" if on else "Web access: off")
+        button.setAccessibleDescription(
+            "Servers may push pages to this phone" if on else "Servers cannot push pages to this phone"
+        )
 
     # ------------------------------------------------------------- keys
     # The browser holds the rules (``PhoneBrowser``, ``phone_keys``): what a key does
@@ -378,7 +381,7 @@ class PhoneWindow(QWidget):
         self._set_hook(speaker=not self.browser.hook.speaker)
 
     def _set_hook(self, *, handset: bool | None = None, speaker: bool | None = None) -> None:
-        self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by render()
+        self.browser.set_hook(handset=handset, speaker=speaker)  # drawn by redraw()
 
     # ------------------------------------------------------------- async
     @property
@@ -395,9 +398,9 @@ class PhoneWindow(QWidget):
 
     # ------------------------------------------------------------- keyboard
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress:
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
             return self._key_pressed(watched, event)
-        if event.type() == QEvent.Type.KeyRelease:
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyRelease:
             return self._key_released(event)
         return super().eventFilter(watched, event)
 
@@ -441,9 +444,9 @@ class PhoneWindow(QWidget):
 
     # ------------------------------------------------------------- render
     def _on_browser_change(self, _browser: PhoneBrowser) -> None:
-        self.render()
+        self.redraw()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         screen = self.browser.screen
         if screen is not self._shown:  # a new screen: scrolled to its top
             self._shown, self._top = screen, 0
@@ -646,8 +649,11 @@ QLabel[row="true"][highlighted="true"] { background: #285f8f; color: white; }
 QLabel#phoneScreenText { color: #0d1a26; font-size: 11pt; padding: 4px 8px; background: #e8eef3; }
 QScrollArea#phoneScreenTextArea, QScrollArea#phoneScreenTextArea > QWidget > QWidget { background: #e8eef3; }
 QScrollArea#phoneScreenTextArea QScrollBar:vertical { width: 6px; background: #d5dee6; margin: 0; }
-QScrollArea#phoneScreenTextArea QScrollBar::handle:vertical { background: #285f8f; border-radius: 3px; min-height: 24px; }
-QScrollArea#phoneScreenTextArea QScrollBar::add-line, QScrollArea#phoneScreenTextArea QScrollBar::sub-line { height: 0; }
+QScrollArea#phoneScreenTextArea QScrollBar::handle:vertical {
+    background: #285f8f; border-radius: 3px; min-height: 24px;
+}
+QScrollArea#phoneScreenTextArea QScrollBar::add-line,
+QScrollArea#phoneScreenTextArea QScrollBar::sub-line { height: 0; }
 QLabel#phoneScreenStatus {
     background: #cfd9e2; color: #1c2630; font-size: 9pt; padding: 3px 8px; border-top: 1px solid #aebdca;
 }

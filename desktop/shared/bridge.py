@@ -12,7 +12,7 @@ from ipics_clients.session import Notice
 
 class NoticeBridge(QObject):
     """Signals:
-        changed(object): the core changed; the argument is the new ``Notice`` or None.
+    changed(object): the core changed; the argument is the new ``Notice`` or None.
     """
 
     changed = Signal(object)

@@ -23,8 +23,9 @@ from ipics_clients.keypad import KEYPAD, PRINTED_LETTERS, key_name, key_words, p
 class Keypad(QWidget):
     key_clicked = Signal(str)
 
-    def __init__(self, *, prefix: str, key_size: QSize, spacing: QSize, tooltip: str = "",
-                 shortcuts: bool = False, parent=None):
+    def __init__(
+        self, *, prefix: str, key_size: QSize, spacing: QSize, tooltip: str = "", shortcuts: bool = False, parent=None
+    ):
         """``prefix`` starts each key's objectName; ``spacing`` is between columns (width)
         and rows (height); ``tooltip`` is formatted with the ``key``; ``shortcuts``: the
         computer's keyboard presses the keys (else the window reads the keyboard)."""

@@ -35,7 +35,7 @@ class ServerSelector(QComboBox):
     def refresh(self, known: KnownServers, select: str | None = None) -> None:
         """List the known servers, the last seen active first, keeping or making a selection."""
         current = select or self.selected_address() or known.active()
-        addresses = sorted(known.addresses(), key=lambda a: known.get(a).role != "active")
+        addresses = [s.address for s in sorted(known.servers, key=lambda s: s.role != "active")]
         self.blockSignals(True)
         self.clear()
         for address in addresses:

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from ipics_clients.known_servers import KnownServers
 from ipics_server.adapters.httpclient import normalize_address
 from ipics_server.clock import Clock, check_time_scale
-
-from ipics_clients.known_servers import KnownServers
 
 T = TypeVar("T")
 
@@ -115,8 +114,9 @@ def known_servers(profile: Path, addresses: list[str]) -> KnownServers:
         try:
             known.add(normalize_address(address))
         except ValueError:
-            raise StartupError(f"--server {address!r} is not a server address (host:port or "
-                               "http://host:port)") from None
+            raise StartupError(
+                f"--server {address!r} is not a server address (host:port or http://host:port)"
+            ) from None
     try:
         known.save()
     except OSError as exc:
@@ -144,14 +144,18 @@ def login_start(ns: argparse.Namespace, *, kind: str, env: str) -> LoginStart:
 
 
 # ------------------------------------------------------------------ arguments
-def add_lab_arguments(parser: argparse.ArgumentParser, *, finds: str = "its servers and time scale",
-                      time_scale: bool = True) -> None:
+def add_lab_arguments(
+    parser: argparse.ArgumentParser, *, finds: str = "its servers and time scale", time_scale: bool = True
+) -> None:
     """``--lab-dir`` (and ``--time-scale``), and the hidden ``--report-shown``."""
-    parser.add_argument("--lab-dir", type=Path, default=None,
-                        help=f"the running lab's --data-dir, to find {finds}")
+    parser.add_argument("--lab-dir", type=Path, default=None, help=f"the running lab's --data-dir, to find {finds}")
     if time_scale:
-        parser.add_argument("--time-scale", type=float, default=None,
-                            help="real seconds per emulated second (default: the lab's, else 1)")
+        parser.add_argument(
+            "--time-scale",
+            type=float,
+            default=None,
+            help="real seconds per emulated second (default: the lab's, else 1)",
+        )
     # For benchmarks and smoke tests: print one JSON line when the window is on screen.
     parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
 
@@ -159,16 +163,30 @@ def add_lab_arguments(parser: argparse.ArgumentParser, *, finds: str = "its serv
 def add_login_arguments(parser: argparse.ArgumentParser, *, kind: str, env: str, keeps: str) -> None:
     """An application with a login page: ``--server``, ``--profile-dir`` and ``--user``,
     and the lab's arguments (``login_start`` reads them all)."""
-    parser.add_argument("--server", action="append", default=[], metavar="URL",
-                        help="a server for the login selector (repeatable); the running lab's are added")
-    parser.add_argument("--profile-dir", type=Path, default=None,
-                        help=f"where {keeps} are kept (default: ${env} or {default_profile_dir(kind)})")
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a server for the login selector (repeatable); the running lab's are added",
+    )
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=None,
+        help=f"where {keeps} are kept (default: ${env} or {default_profile_dir(kind)})",
+    )
     parser.add_argument("--user", default=None, help="pre-fill the user name")
     add_lab_arguments(parser)
 
 
-def command_main(command: str, doc: str, add_arguments: Callable[[argparse.ArgumentParser], None],
-                 run: Callable[[argparse.Namespace], int], argv: list[str] | None) -> int:
+def command_main(
+    command: str,
+    doc: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    argv: list[str] | None,
+) -> int:
     """An application's module run as a script (``python -m ipics_desktop.phone.app``):
     the same as ``command``, with the first line of its module's ``doc`` as the help."""
     parser = argparse.ArgumentParser(prog=command, description=doc.splitlines()[0])
@@ -181,8 +199,10 @@ def no_display_message(command: str) -> str | None:
     """Why no window can open, and how to run ``command`` anyway; None with a display."""
     if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return None
-    return (f"{command}: no display. Run it in a desktop session, or under a virtual one: "
-            f"xvfb-run -a {command} ... (QT_QPA_PLATFORM=offscreen runs it without any window)")
+    return (
+        f"{command}: no display. Run it in a desktop session, or under a virtual one: "
+        f"xvfb-run -a {command} ... (QT_QPA_PLATFORM=offscreen runs it without any window)"
+    )
 
 
 class Running:
@@ -190,10 +210,10 @@ class Running:
 
     def __init__(self, command: str, started: float, report_shown: bool):
         self.command, self.started, self._report_shown = command, started, report_shown
-        self._close: Callable[[], None] | None = None
+        self._close: Callable[[], object] | None = None  # QWidget.close's bool is ignored
         self._stop_asked = False
 
-    def on_stop(self, close: Callable[[], None]) -> None:
+    def on_stop(self, close: Callable[[], object]) -> None:
         """SIGINT and SIGTERM call ``close`` (at once if one came already)."""
         self._close = close
         if self._stop_asked:
@@ -204,7 +224,7 @@ class Running:
         if self._close is not None:
             self._close()
 
-    async def until_closed(self, closed, close: Callable[[], None]) -> None:
+    async def until_closed(self, closed, close: Callable[[], object]) -> None:
         """Until the Qt signal ``closed`` is emitted; SIGINT and SIGTERM ``close``, as
         the window's close button does."""
         done = asyncio.Event()
@@ -220,16 +240,24 @@ class Running:
             return
         from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: print(json.dumps(
-            {key: round(time.monotonic() - self.started, 4), **fields()}), flush=True))
+        QTimer.singleShot(
+            0, lambda: print(json.dumps({key: round(time.monotonic() - self.started, 4), **fields()}), flush=True)
+        )
 
     def warn(self, text: str) -> None:
         print(f"{self.command}: {text}", file=sys.stderr)
 
 
-def run_window(command: str, application: str, prepare: Callable[[], T],
-               main: Callable[[T, Running], Awaitable[int | None]], *, report_shown: bool = False,
-               style: bool = True, no_display: str | None = None) -> int:
+def run_window(
+    command: str,
+    application: str,
+    prepare: Callable[[], T],
+    main: Callable[[T, Running], Awaitable[int | None]],
+    *,
+    report_shown: bool = False,
+    style: bool = True,
+    no_display: str | None = None,
+) -> int:
     """Start a desktop application (see the module's docstring); its exit status.
 
     ``prepare()`` runs first, without Qt: the checks and whatever needs no window;
@@ -253,6 +281,7 @@ def run_window(command: str, application: str, prepare: Callable[[], T],
     from ipics_desktop.shared.style import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)  # instance() is typed QCoreApplication: here always widgets'
     app.setApplicationName(application)
     if style:
         app.setStyleSheet(STYLE_SHEET)

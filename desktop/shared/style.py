@@ -42,8 +42,10 @@ QLabel[role="heading"] { font-size: 15pt; font-weight: bold; }
 
 def banner_css(kind: str) -> str:
     fg, bg = BANNER.get(kind, (INFO, "#e8f0fe"))
-    return (f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}; border-radius: 4px; "
-            f"padding: 6px 10px; font-weight: bold; }}")
+    return (
+        f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg}; border-radius: 4px; "
+        f"padding: 6px 10px; font-weight: bold; }}"
+    )
 
 
 def restyle(widget) -> None:

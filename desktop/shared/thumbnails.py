@@ -47,8 +47,11 @@ class Thumbnails:
             w, h = SIZE.width(), SIZE.height()
             painter.setBrush(QColor("white"))
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.drawPolygon(QPolygon([QPoint(w // 2 - 10, h // 2 - 14), QPoint(w // 2 - 10, h // 2 + 14),
-                                          QPoint(w // 2 + 14, h // 2)]))
+            painter.drawPolygon(
+                QPolygon(
+                    [QPoint(w // 2 - 10, h // 2 - 14), QPoint(w // 2 - 10, h // 2 + 14), QPoint(w // 2 + 14, h // 2)]
+                )
+            )
             painter.end()
             self._video = QIcon(canvas)
         return self._video
@@ -63,8 +66,9 @@ class Thumbnails:
             return
         # Scaled for the screen's pixel density: sharp on a high-DPI screen too.
         ratio = self.files.devicePixelRatioF()
-        thumb = pixmap.scaled(SIZE * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-                              Qt.TransformationMode.SmoothTransformation)
+        thumb = pixmap.scaled(
+            SIZE * ratio, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         thumb.setDevicePixelRatio(ratio)
         icon = self._icons[file_id] = QIcon(thumb)
         for i in range(self.files.count()):

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from ipics_server.dial.engine import SYSTEM_NUMBER
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,6 +43,7 @@ from ipics_clients.tasks import InOrder, Tasks
 from ipics_clients.telephone import State, Telephone
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_server.dial.engine import SYSTEM_NUMBER
 
 #: how many of the voice menu's last prompts the panel shows
 HEARD_LINES = 4
@@ -132,8 +132,13 @@ class TelephonePanel(QWidget):
         lcd_layout.addWidget(rule)
         lcd_layout.addWidget(self.heard_label)
 
-        self.keypad = Keypad(prefix="telephoneKey", key_size=QSize(72, 44), spacing=QSize(10, 8),
-                             tooltip="Tone {key} (key {key} on the keyboard)", shortcuts=True)
+        self.keypad = Keypad(
+            prefix="telephoneKey",
+            key_size=QSize(72, 44),
+            spacing=QSize(10, 8),
+            tooltip="Tone {key} (key {key} on the keyboard)",
+            shortcuts=True,
+        )
         self.keypad.key_clicked.connect(self.press_key)
         self.keys = self.keypad.keys
 
@@ -150,8 +155,9 @@ class TelephonePanel(QWidget):
 
         self.auto_answer = QCheckBox("A&uto-answer incoming calls", objectName="telephoneAutoAnswer")
         self.auto_answer.setAccessibleName("Auto-answer incoming calls")
-        self.auto_answer.setToolTip("A dial-out call from IPICS is picked up at once, as by a person "
-                                    "waiting at the telephone")
+        self.auto_answer.setToolTip(
+            "A dial-out call from IPICS is picked up at once, as by a person waiting at the telephone"
+        )
         self.auto_answer.setChecked(telephone.auto_answer)
         self.auto_answer.toggled.connect(self._on_auto_answer_toggled)
 
@@ -173,9 +179,9 @@ class TelephonePanel(QWidget):
         # The telephone's changes come in bursts (a voice prompt, then the state; the
         # ring, then its VTG): one render per turn of the loop shows them together.
         self._render_soon = QTimer(self, singleShot=True, interval=0)
-        self._render_soon.timeout.connect(self.render)
+        self._render_soon.timeout.connect(self.redraw)
         telephone.on_change = self._on_telephone_change
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- keys
     def call(self) -> None:
@@ -200,7 +206,7 @@ class TelephonePanel(QWidget):
         self.telephone.auto_answer = on
         if on and self.telephone.state == State.RINGING:
             self.answer()  # switched on while it rings: picked up, as it says
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------- async
     def _run(self, action: Callable[[], Awaitable[object]]) -> asyncio.Task:
@@ -210,7 +216,7 @@ class TelephonePanel(QWidget):
     def _on_telephone_change(self, _telephone: Telephone) -> None:
         self._render_soon.start()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         phone = self.telephone
         words, colour = state_words(phone)
         self.state_label.setText(words)
@@ -234,8 +240,18 @@ class TelephonePanel(QWidget):
 
     def text(self) -> str:
         """What the panel shows, as plain lines (for screen readers and tests)."""
-        return "\n".join(filter(None, (self.number_label.text(), self.state_label.text(), self.display_label.text(),
-                                       self.details_label.text(), self.heard_label.text())))
+        return "\n".join(
+            filter(
+                None,
+                (
+                    self.number_label.text(),
+                    self.state_label.text(),
+                    self.display_label.text(),
+                    self.details_label.text(),
+                    self.heard_label.text(),
+                ),
+            )
+        )
 
     def closeEvent(self, event) -> None:
         self.tasks.cancel_all()

@@ -15,27 +15,44 @@ import contextlib
 import fcntl
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:  # at run time each is imported where it is used, late, as below
+    from PySide6.QtWidgets import QLabel
+
+    from ipics_desktop.trainer.devices import DeviceLauncher
+    from ipics_desktop.trainer.panel import TrainerPanel
+    from ipics_lab.trainer.monitor import Monitor
 
 #: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
 FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
 
 
 def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--time-scale", type=float, default=1.0,
-                        help="real seconds per emulated second (1 = real time; 0.1 = ten times faster); "
-                             "the panel changes it while the lab runs")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="the lab's folder (default: the per-user lab folder, as for `ipics-lab up`)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per emulated second (1 = real time; 0.1 = ten times faster); "
+        "the panel changes it while the lab runs",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the lab's folder (default: the per-user lab folder, as for `ipics-lab up`)",
+    )
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
 
 
 #: what ``ipics-lab`` says without a display: the lab runs without one too
-NO_DISPLAY = ("ipics-lab: no display, so no trainer panel. On a machine without a desktop:\n"
-              "  ipics-lab up --headless             the HA pair, the media router and the demo users\n"
-              "  ipics-lab scenario run earthquake   a scenario, with its report (ipics-lab scenario list)\n"
-              "  xvfb-run -a ipics-lab               the trainer panel on a virtual display\n"
-              "  QT_QPA_PLATFORM=offscreen ipics-lab the whole lab with no window at all")
+NO_DISPLAY = (
+    "ipics-lab: no display, so no trainer panel. On a machine without a desktop:\n"
+    "  ipics-lab up --headless             the HA pair, the media router and the demo users\n"
+    "  ipics-lab scenario run earthquake   a scenario, with its report (ipics-lab scenario list)\n"
+    "  xvfb-run -a ipics-lab               the trainer panel on a virtual display\n"
+    "  QT_QPA_PLATFORM=offscreen ipics-lab the whole lab with no window at all"
+)
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -43,17 +60,21 @@ def run(ns: argparse.Namespace) -> int:
     stop the lab as closing the panel does."""
     from ipics_desktop.shared.startup import run_window
 
-    return run_window("ipics-lab", "IPICS HA Lab", lambda: _prepare(ns),
-                      lambda locked, running: _main(ns, *locked, running), no_display=NO_DISPLAY)
+    return run_window(
+        "ipics-lab",
+        "IPICS HA Lab",
+        lambda: _prepare(ns),
+        lambda locked, running: _main(ns, *locked, running),
+        no_display=NO_DISPLAY,
+    )
 
 
 def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
     """The lab's folder, locked for this run (two labs never share one)."""
+    from ipics_desktop.shared.startup import StartupError
     from ipics_lab.cli import default_lab_dir
     from ipics_server.clock import check_time_scale
     from ipics_server.logsetup import setup_logging
-
-    from ipics_desktop.shared.startup import StartupError
 
     try:
         check_time_scale(ns.time_scale)
@@ -66,8 +87,9 @@ def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.close()
-        raise StartupError(f"another lab is running with the data directory {root}; stop it or pass "
-                           "--data-dir") from None
+        raise StartupError(
+            f"another lab is running with the data directory {root}; stop it or pass --data-dir"
+        ) from None
     setup_logging("lab")
     return root, lock
 
@@ -89,10 +111,10 @@ class TrainerApp:
 
         self.lab = TrainerLab(root, time_scale=time_scale)
         self.open_devices = open_devices
-        self.panel = None
-        self.launcher = None
-        self.monitor = None
-        self.splash = None
+        self.panel: TrainerPanel | None = None
+        self.launcher: DeviceLauncher | None = None
+        self.monitor: Monitor | None = None
+        self.splash: QLabel | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -128,20 +150,21 @@ class TrainerApp:
         return True
 
     async def start(self) -> None:
-        from ipics_lab.trainer.actions import Actions
-        from ipics_lab.trainer.monitor import Monitor
         from ipics_desktop.trainer.devices import DeviceLauncher
         from ipics_desktop.trainer.panel import TrainerPanel
+        from ipics_lab.trainer.actions import Actions
+        from ipics_lab.trainer.monitor import Monitor
 
         self._splash_text("Starting the media router and both servers...")
         await self.lab.start()
+        pair = self.lab.pair
+        assert pair is not None  # the lab's start made it
         print(self.banner(), flush=True)
         self.lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(self.lab.pair, self.lab.timeline, self.lab.clock)
+        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
-        self.panel = TrainerPanel(self.lab, Actions(self.lab.pair, self.lab.timeline), self.monitor,
-                                  self.launcher)
+        self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
         self.panel.closed.connect(self.request_stop)
         self._close_splash()
         self.panel.show()
@@ -160,15 +183,17 @@ class TrainerApp:
         from ipics_lab.cli import default_lab_dir as default_lab_root
 
         s = self.lab.summary
-        return (f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
-                f"  primary   {s['primary']['url']} (active)\n"
-                f"  secondary {s['secondary']['url']} (standby, Ready)\n"
-                f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
-                f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
-                f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
-                f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
-                f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
-                f"Close the trainer panel to stop the lab.")
+        return (
+            f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
+            f"  primary   {s['primary']['url']} (active)\n"
+            f"  secondary {s['secondary']['url']} (standby, Ready)\n"
+            f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
+            f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
+            f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
+            f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
+            f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
+            f"Close the trainer panel to stop the lab."
+        )
 
     async def shutdown(self) -> None:
         """Every window, session, task and process this app started, in reverse order;

@@ -27,8 +27,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ipics_server.dial.pstn import PstnDirectory
-from ipics_lab.seed import DEMO_DIAL_IDS
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ipics_clients.credentials import Credentials
@@ -47,6 +45,8 @@ from ipics_desktop.idc.idc import Idc
 from ipics_desktop.mobile.window import MobileWindow
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_desktop.telephone.panel import TelephonePanel
+from ipics_lab.seed import DEMO_DIAL_IDS
+from ipics_server.dial.pstn import PstnDirectory
 
 log = logging.getLogger("ipics.trainer")
 
@@ -79,7 +79,7 @@ class Device:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
     ending: bool = False
-    _close: Callable[[], None] = lambda: None  # asks the device to close (it ends by itself)
+    _close: Callable[[], object] = lambda: None  # asks the device to close (it ends by itself; a result is ignored)
     _cleanup: Callable[[], Awaitable[None]] | None = None
     _last: tuple = ()  # the last state told to the timeline (phone, telephone)
     _pushes: int = 0  # the phone's pushes received when it was last online
@@ -128,8 +128,12 @@ class DeviceLauncher:
                 if device.kind == kind and device.user == user and not device.closing:
                     device.raise_()
                     return device.front()
-        build = {"console": self._open_console, "phone": self._open_phone, "mobile": self._open_mobile,
-                 "telephone": self._open_telephone}[kind]
+        build = {
+            "console": self._open_console,
+            "phone": self._open_phone,
+            "mobile": self._open_mobile,
+            "telephone": self._open_telephone,
+        }[kind]
         device = build(user)
         self.opened.append(device)
         return device.front()
@@ -194,12 +198,17 @@ class DeviceLauncher:
         """The window's own login flow (redirects, the 5 s pause, its messages) on the
         active server, with the password handed over in memory rather than typed in; in
         the window's tasks, so its Cancel or its close stops it."""
+
         async def reported(login: Awaitable[bool]) -> None:
             if not await login:
                 self._event(device, self._login_failure(message.text()))
 
-        form.submit_to_active(partial(self._active_address, known), device.user, self.lab.users_password,
-                              start=lambda login: self._spawn(device, reported(login), tasks))
+        form.submit_to_active(
+            partial(self._active_address, known),
+            device.user,
+            self.lab.users_password,
+            start=lambda login: self._spawn(device, reported(login), tasks),
+        )
 
     # ----------------------------------------------------------------- phone
     def _open_phone(self, user: str) -> Device:
@@ -225,8 +234,10 @@ class DeviceLauncher:
             try:
                 await window.take_pushes(receiver)
             except OSError as exc:
-                self._event(device, f"cannot take pushes ({exc.strerror or exc}): after a failover "
-                                    "open Services and log in again")
+                self._event(
+                    device,
+                    f"cannot take pushes ({exc.strerror or exc}): after a failover open Services and log in again",
+                )
             address = await self._active_address()
             urls = [s.url for s in self.lab.pair.servers]
             # As the user would: Services, the active's IPICS service, user ID and PIN, Submit.
@@ -273,8 +284,11 @@ class DeviceLauncher:
             try:
                 await telephone.connect_to(PstnDirectory(self.lab.pair.pstn_directory))
             except (OSError, ValueError) as exc:
-                self._event(device, f"cannot join the lab's telephone network ({exc}): calls to IPICS "
-                                    "work, calls from it will not ring")
+                self._event(
+                    device,
+                    f"cannot join the lab's telephone network ({exc}): calls to IPICS "
+                    "work, calls from it will not ring",
+                )
 
         self._spawn(device, plug_in())
         return device
@@ -378,8 +392,11 @@ class DeviceLauncher:
         return f"login failed: {self._named(reason) or 'no reason given'}"
 
     def _event(self, device: Device, words: str, server: str | None = None) -> None:
-        self.lab.timeline.add("client", f"{device.user} ({device.label}): {words}",
-                              server=server if server in ("primary", "secondary") else None)
+        self.lab.timeline.add(
+            "client",
+            f"{device.user} ({device.label}): {words}",
+            server=server if server in ("primary", "secondary") else None,
+        )
 
     def _server_url(self, url: str | None):
         for s in self.lab.pair.servers:

@@ -25,8 +25,6 @@ import html
 import logging
 from pathlib import Path
 
-from ipics_lab.seed import DEMO_USERS
-from ipics_server.core.commands import REPAIR, RSYNC, short
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
@@ -46,11 +44,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ipics_lab.trainer.lab import describe_scale
 from ipics_clients.tasks import Tasks
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
 from ipics_desktop.trainer.server_card import ServerCard
 from ipics_desktop.trainer.timeline_plot import TimelinePlot
+from ipics_lab.seed import DEMO_USERS
+from ipics_lab.trainer.lab import describe_scale
+from ipics_server.core.commands import REPAIR, RSYNC, short
 
 log = logging.getLogger("ipics.trainer")
 
@@ -59,19 +59,29 @@ SERVERS = ("primary", "secondary")
 TIME_SCALES = (("Real time (1x)", 1.0), ("10x faster", 0.1), ("60x faster", 1 / 60), ("100x faster", 0.01))
 DEVICE_KINDS = ("console", "phone", "mobile", "telephone")
 #: the administrator's actions: (method, button text, objectName, accessible name, keyword arguments)
-ACTIONS = (
+ACTIONS: tuple[tuple[str, str, str, str, dict[str, str]], ...] = (
     ("failover_now", "Failover Now", "actionFailoverNow", "Failover Now: the standby takes over", {}),
-    ("go_standby", "Go Standby", "actionGoStandby", "Go Standby on the secondary",
-     {"server": "secondary"}),
+    ("go_standby", "Go Standby", "actionGoStandby", "Go Standby on the secondary", {"server": "secondary"}),
     ("repair", "REPAIR database", "actionRepair", short(REPAIR), {}),
     ("rsync", "rsync files", "actionRsync", short(RSYNC), {}),
-    ("unconfigure", "Unconfigure HA (primary)", "actionUnconfigure", "Unconfigure HA on the primary",
-     {"server": "primary"}),
+    (
+        "unconfigure",
+        "Unconfigure HA (primary)",
+        "actionUnconfigure",
+        "Unconfigure HA on the primary",
+        {"server": "primary"},
+    ),
     ("configure", "Configure HA", "actionConfigure", "Configure HA", {}),
 )
-FAULT_WORDS = {"power_off": "Powering off", "power_on": "Powering on", "crash_tomcat": "Crashing tomcat",
-               "cut_link": "Cutting the link", "heal_link": "Healing the link", "skew_clock": "Skewing the clock",
-               "fill_txlog": "Filling the transaction log"}
+FAULT_WORDS = {
+    "power_off": "Powering off",
+    "power_on": "Powering on",
+    "crash_tomcat": "Crashing tomcat",
+    "cut_link": "Cutting the link",
+    "heal_link": "Healing the link",
+    "skew_clock": "Skewing the clock",
+    "fill_txlog": "Filling the transaction log",
+}
 
 PANEL_STYLE = f"""
 QLabel#trainerTitle {{ font-size: 16pt; font-weight: bold; color: #1c2630; }}
@@ -96,7 +106,8 @@ class TrainerPanel(QMainWindow):
 
     def __init__(self, lab, actions, monitor, launcher=None, parent=None):
         super().__init__(parent)
-        self.lab, self.actions, self.monitor, self.launcher = lab, actions, monitor, launcher
+        # lab_actions: QWidget.actions() is Qt's own
+        self.lab, self.lab_actions, self.monitor, self.launcher = lab, actions, monitor, launcher
         self.tasks = Tasks()
         # Before its first poll the monitor holds placeholders (nothing reachable): the
         # cards wait for real news rather than show both servers DOWN.
@@ -157,20 +168,22 @@ class TrainerPanel(QMainWindow):
 
         # Views come in per poll, events one by one: draw once per turn of the loop.
         self._render_soon = QTimer(self, singleShot=True, interval=0)
-        self._render_soon.timeout.connect(self.render)
+        self._render_soon.timeout.connect(self.redraw)
         self._unsubscribe.append(monitor.subscribe(self._on_views))
         timeline = lab.timeline
         self.plot.set_events(timeline.events)
         self._unsubscribe.append(timeline.subscribe(self.plot.add_event))
-        self.render()
+        self.redraw()
 
     # ================================================================= layout
     def _top_bar(self) -> QHBoxLayout:
         title = QLabel("IPICS HA Lab \u2014 Trainer", objectName="trainerTitle")
         self.time_scale = QComboBox(objectName="timeScale")
         self.time_scale.setAccessibleName("Time scale")
-        self.time_scale.setToolTip("How fast emulated time runs: real time for realism, faster for a quick "
-                                   "demo (the servers and the lab clock change together)")
+        self.time_scale.setToolTip(
+            "How fast emulated time runs: real time for realism, faster for a quick "
+            "demo (the servers and the lab clock change together)"
+        )
         for words, scale in TIME_SCALES:
             self.time_scale.addItem(words, scale)
         self._select_scale(self.lab.clock.time_scale)
@@ -191,8 +204,7 @@ class TrainerPanel(QMainWindow):
         self.timeline_axis.setAccessibleName("Timeline time axis")
         self.timeline_axis.addItem("Emulated seconds", "emulated")
         self.timeline_axis.addItem("Real seconds", "real")
-        self.timeline_axis.currentIndexChanged.connect(
-            lambda _i: self.plot.set_axis(self.timeline_axis.currentData()))
+        self.timeline_axis.currentIndexChanged.connect(lambda _i: self.plot.set_axis(self.timeline_axis.currentData()))
         self.export_button = QPushButton("Export PNG\u2026", objectName="timelineExport")
         self.export_button.setAccessibleName("Export the timeline as PNG")
         self.export_button.setAutoDefault(False)
@@ -228,9 +240,11 @@ class TrainerPanel(QMainWindow):
             button.clicked.connect(lambda _=False, m=method, t=text, k=kwargs: self.run_action(m, t, **k))
             grid.addWidget(button, i // 2, i % 2)
             self.action_buttons[method] = button
-        self.action_buttons["go_standby"].setToolTip("Split brain recovery, Method 1: the secondary goes "
-                                                     "standby (the server allows it only in a split brain); "
-                                                     "then REPAIR, then rsync")
+        self.action_buttons["go_standby"].setToolTip(
+            "Split brain recovery, Method 1: the secondary goes "
+            "standby (the server allows it only in a split brain); "
+            "then REPAIR, then rsync"
+        )
         self.action_progress = QProgressBar(objectName="actionProgress")
         self.action_progress.setAccessibleName("Progress of the running action")
         self.action_progress.setRange(0, 1000)
@@ -338,7 +352,7 @@ class TrainerPanel(QMainWindow):
         self.views = dict(views)
         self._render_soon.start()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         for name, card in self.cards.items():
             view = self.views.get(name)
             if view is not None:
@@ -361,16 +375,16 @@ class TrainerPanel(QMainWindow):
         # The server's words are escaped: the banner is rich text only for its two sizes.
         text = html.escape(words)
         if info.get("recommendation"):
-            text += (f"<br><span style='font-size: 10pt'>Recommended: "
-                     f"{html.escape(str(info['recommendation']))}</span>")
+            text += f"<br><span style='font-size: 10pt'>Recommended: {html.escape(str(info['recommendation']))}</span>"
         self.split_banner.setText(text)
-        self.split_banner.setAccessibleDescription(words + (f". Recommended: {info['recommendation']}"
-                                                            if info.get("recommendation") else ""))
+        self.split_banner.setAccessibleDescription(
+            words + (f". Recommended: {info['recommendation']}" if info.get("recommendation") else "")
+        )
         self.split_banner.show()
 
     def _render_time_scale(self) -> None:
-        scales = {(v.status or {}).get("time_scale") for v in self.views.values() if v.reachable}
-        scales.discard(None)
+        shown = ((v.status or {}).get("time_scale") for v in self.views.values() if v.reachable)
+        scales: set[float] = {s for s in shown if s is not None}
         if not scales:
             self.time_scale_shown.setText(f"lab clock {describe_scale(self.lab.clock.time_scale)}")
             return
@@ -389,13 +403,14 @@ class TrainerPanel(QMainWindow):
 
     async def _run_fault(self, server: str, fault: str, argument) -> None:
         card = self.cards[server]
-        method = getattr(self.actions, fault)
+        method = getattr(self.lab_actions, fault)
         try:
             if fault == "cut_link":
                 sentence = await method(server, argument or "both")
             elif fault == "fill_txlog":
-                sentence = await method(server, argument,
-                                        progress=lambda _f, text: card.show_result(f"Filling: {text}\u2026", "busy"))
+                sentence = await method(
+                    server, argument, progress=lambda _f, text: card.show_result(f"Filling: {text}\u2026", "busy")
+                )
             elif fault == "skew_clock":
                 sentence = await method(server, argument)
             else:
@@ -425,7 +440,7 @@ class TrainerPanel(QMainWindow):
             self.on_action_progress(title, fraction, text)
 
         try:
-            sentence = await getattr(self.actions, method)(progress=progress, **kwargs)
+            sentence = await getattr(self.lab_actions, method)(progress=progress, **kwargs)
             self.action_progress.setRange(0, 1000)
             self.action_progress.setValue(1000)
             self.action_progress.setFormat(f"{title}: done")
@@ -455,8 +470,9 @@ class TrainerPanel(QMainWindow):
 
     # ================================================================= time scale
     def _select_scale(self, scale: float) -> None:
-        index = next((i for i in range(self.time_scale.count())
-                      if abs(self.time_scale.itemData(i) - scale) <= 1e-6 * scale), -1)
+        index = next(
+            (i for i in range(self.time_scale.count()) if abs(self.time_scale.itemData(i) - scale) <= 1e-6 * scale), -1
+        )
         if index < 0:
             self.time_scale.addItem(f"{describe_scale(scale)} (custom)", scale)
             index = self.time_scale.count() - 1
@@ -500,8 +516,9 @@ class TrainerPanel(QMainWindow):
 
     # ================================================================= timeline
     def on_export_clicked(self) -> None:
-        dialog = QFileDialog(self, "Export the timeline as PNG", str(Path.home() / "timeline.png"),
-                             "PNG images (*.png)")
+        dialog = QFileDialog(
+            self, "Export the timeline as PNG", str(Path.home() / "timeline.png"), "PNG images (*.png)"
+        )
         dialog.setObjectName("timelineExportDialog")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("png")
@@ -522,8 +539,7 @@ class TrainerPanel(QMainWindow):
 
     # ================================================================= scenarios
     def on_scenario_open_clicked(self) -> None:
-        dialog = QFileDialog(self, "Open a scenario file", str(Path.home()),
-                             "Scenario files (*.toml);;All files (*)")
+        dialog = QFileDialog(self, "Open a scenario file", str(Path.home()), "Scenario files (*.toml);;All files (*)")
         dialog.setObjectName("scenarioFileDialog")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -606,8 +622,9 @@ class TrainerPanel(QMainWindow):
             self._runner.cancel()
             self._set_result("Stopping\u2026", "running")
 
-    def _narrate(self, text: str, *, colour: str | None = None, bold: bool = False,
-                 tooltip: str | None = None) -> QListWidgetItem:
+    def _narrate(
+        self, text: str, *, colour: str | None = None, bold: bool = False, tooltip: str | None = None
+    ) -> QListWidgetItem:
         item = QListWidgetItem(text)
         if colour:
             item.setForeground(QColor(colour))
@@ -634,8 +651,7 @@ class TrainerPanel(QMainWindow):
     def _message(self, label: QLabel, text: str, kind: str) -> None:
         colours = {"ok": ONLINE, "refused": ERROR, "info": INFO, "warn": OFFLINE}
         label.setText(text)
-        label.setStyleSheet(f"color: {colours.get(kind, IDLE)};" + (" font-weight: bold;" if kind == "refused"
-                                                                     else ""))
+        label.setStyleSheet(f"color: {colours.get(kind, IDLE)};" + (" font-weight: bold;" if kind == "refused" else ""))
         label.setProperty("kind", kind)
 
     def closeEvent(self, event) -> None:

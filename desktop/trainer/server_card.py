@@ -173,9 +173,15 @@ class ServerCard(QFrame):
         facts = QGridLayout()
         facts.setHorizontalSpacing(10)
         facts.setVerticalSpacing(1)
-        for row, (title, widget) in enumerate((("Heartbeats", self.heartbeats), ("Transaction log", self.gauge),
-                                               ("Clock", self.clock), ("Peer link", self.link),
-                                               ("Services", services))):
+        for row, (title, widget) in enumerate(
+            (
+                ("Heartbeats", self.heartbeats),
+                ("Transaction log", self.gauge),
+                ("Clock", self.clock),
+                ("Peer link", self.link),
+                ("Services", services),
+            )
+        ):
             label = QLabel(title + ":")
             label.setStyleSheet(f"color: {IDLE};")
             facts.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -202,7 +208,7 @@ class ServerCard(QFrame):
         column.addWidget(self.messages)
         column.addStretch(1)
         column.addWidget(self._faults_box())
-        self.render()
+        self.redraw()
 
     # ------------------------------------------------------------------ faults
     def _faults_box(self) -> QGroupBox:
@@ -213,13 +219,14 @@ class ServerCard(QFrame):
         n = self.name
         self.power_off = self._button("Power off", "faultPowerOff", f"Power off the {n} (kill -9)", "power_off")
         self.power_on = self._button("Power on", "faultPowerOn", f"Power on the {n}", "power_on")
-        self.crash_tomcat = self._button("Crash tomcat", "faultCrashTomcat", f"Crash tomcat on the {n}",
-                                         "crash_tomcat")
+        self.crash_tomcat = self._button("Crash tomcat", "faultCrashTomcat", f"Crash tomcat on the {n}", "crash_tomcat")
         self.cut_both = self._button("Cut link", "faultCutLink", f"Cut the {n}'s link both ways", "cut_link", "both")
-        self.cut_outbound = self._button("Cut outbound", "faultCutOutbound",
-                                         f"Cut the {n}'s outbound link", "cut_link", "outbound")
-        self.cut_inbound = self._button("Cut inbound", "faultCutInbound",
-                                        f"Cut the {n}'s inbound link", "cut_link", "inbound")
+        self.cut_outbound = self._button(
+            "Cut outbound", "faultCutOutbound", f"Cut the {n}'s outbound link", "cut_link", "outbound"
+        )
+        self.cut_inbound = self._button(
+            "Cut inbound", "faultCutInbound", f"Cut the {n}'s inbound link", "cut_link", "inbound"
+        )
         self.heal_link = self._button("Heal link", "faultHealLink", f"Heal the {n}'s link", "heal_link")
         self.skew_seconds = QSpinBox(objectName=f"faultSkewSeconds:{n}")
         self.skew_seconds.setRange(-86_400, 86_400)
@@ -233,13 +240,16 @@ class ServerCard(QFrame):
         self.fill_percent.setValue(80)
         self.fill_percent.setSuffix(" %")
         self.fill_percent.setAccessibleName(f"Transaction log fill in percent for the {n}")
-        self.fill_txlog = self._button("Fill txlog", "faultFillTxlog", f"Fill the {n}'s transaction log",
-                                       "fill_txlog")
-        self.fill_txlog.setToolTip("Fills the active's transaction log as if the partner were down a long "
-                                   "time; the partner must be unreachable (power it off first)")
-        rows = ((self.power_off, self.power_on, self.crash_tomcat, self.heal_link),
-                (self.cut_both, self.cut_outbound, self.cut_inbound, None),
-                (self.skew_seconds, self.skew_clock, self.fill_percent, self.fill_txlog))
+        self.fill_txlog = self._button("Fill txlog", "faultFillTxlog", f"Fill the {n}'s transaction log", "fill_txlog")
+        self.fill_txlog.setToolTip(
+            "Fills the active's transaction log as if the partner were down a long "
+            "time; the partner must be unreachable (power it off first)"
+        )
+        rows = (
+            (self.power_off, self.power_on, self.crash_tomcat, self.heal_link),
+            (self.cut_both, self.cut_outbound, self.cut_inbound, None),
+            (self.skew_seconds, self.skew_clock, self.fill_percent, self.fill_txlog),
+        )
         for r, row in enumerate(rows):
             for c, widget in enumerate(row):
                 if widget is not None:
@@ -267,8 +277,17 @@ class ServerCard(QFrame):
 
     @property
     def fault_buttons(self) -> list[QPushButton]:
-        return [self.power_off, self.power_on, self.crash_tomcat, self.cut_both, self.cut_outbound,
-                self.cut_inbound, self.heal_link, self.skew_clock, self.fill_txlog]
+        return [
+            self.power_off,
+            self.power_on,
+            self.crash_tomcat,
+            self.cut_both,
+            self.cut_outbound,
+            self.cut_inbound,
+            self.heal_link,
+            self.skew_clock,
+            self.fill_txlog,
+        ]
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         """While one of this server's faults runs its buttons wait; ``text`` says what runs."""
@@ -294,9 +313,9 @@ class ServerCard(QFrame):
     # ------------------------------------------------------------------ render
     def set_view(self, view) -> None:
         self.view = view
-        self.render()
+        self.redraw()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         view = self.view
         if view is None:
             self.subline.setText("waiting for the first status")
@@ -312,8 +331,9 @@ class ServerCard(QFrame):
         self._render_transition(view)
         if view.reachable:
             missed_now = view.missed_now
-            self.heartbeats.setText(f"{view.heartbeats_sent} sent  \u00b7  {view.heartbeats_missed} missed"
-                                    f"  \u00b7  {missed_now} missed now")
+            self.heartbeats.setText(
+                f"{view.heartbeats_sent} sent  \u00b7  {view.heartbeats_missed} missed  \u00b7  {missed_now} missed now"
+            )
             _set_property(self.heartbeats, "fact", "bad" if missed_now else "good")
         else:
             self.heartbeats.setText("\u2014")
@@ -370,11 +390,19 @@ class ServerCard(QFrame):
     def text(self) -> str:
         """What the card shows, as plain lines (screen readers and tests)."""
         services = " ".join(label.text() for label in self.service_labels.values())
-        lines = (self.name_label.text(), self.role_label.text(), self.subline.text(),
-                 self.transition_bar.format() if self.transition_bar.isVisibleTo(self) else "",
-                 f"Heartbeats: {self.heartbeats.text()}", self.gauge.text(), f"Clock: {self.clock.text()}",
-                 f"Peer link: {self.link.text()}", f"Services: {services}", self.decision.text(),
-                 self.messages.toolTip())
+        lines = (
+            self.name_label.text(),
+            self.role_label.text(),
+            self.subline.text(),
+            self.transition_bar.format() if self.transition_bar.isVisibleTo(self) else "",
+            f"Heartbeats: {self.heartbeats.text()}",
+            self.gauge.text(),
+            f"Clock: {self.clock.text()}",
+            f"Peer link: {self.link.text()}",
+            f"Services: {services}",
+            self.decision.text(),
+            self.messages.toolTip(),
+        )
         return "\n".join(line for line in lines if line)
 
 

@@ -187,7 +187,7 @@ class TimelinePlot(QWidget):
 
     def event_at(self, pos: QPointF):
         """The event whose marker is under ``pos`` (within a few pixels), or None."""
-        best, best_d = None, HIT_PX
+        best, best_d = None, float(HIT_PX)
         for point, event in self.marker_positions():
             d = math.hypot(point.x() - pos.x(), point.y() - pos.y())
             if d <= best_d:
@@ -197,8 +197,7 @@ class TimelinePlot(QWidget):
     def tooltip_for(self, event) -> str:
         where = f" ({event.server})" if event.server else ""
         result = "" if event.ok is None else ("  PASSED" if event.ok else "  FAILED")
-        return (f"{event.emulated:.0f} s emulated, {event.at:.1f} s real\n"
-                f"{event.kind}{where}: {event.text}{result}")
+        return f"{event.emulated:.0f} s emulated, {event.at:.1f} s real\n{event.kind}{where}: {event.text}{result}"
 
     def mouseMoveEvent(self, event) -> None:
         found = self.event_at(event.position())
@@ -243,8 +242,11 @@ class TimelinePlot(QWidget):
             if i % 2 == 0:
                 p.fillRect(rect, QColor("#f6f8fa"))
             p.setPen(QColor(lane.colour))
-            p.drawText(QRectF(6, rect.top(), LEFT - 12, rect.height()),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, lane.title)
+            p.drawText(
+                QRectF(6, rect.top(), LEFT - 12, rect.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                lane.title,
+            )
         # time axis
         low, high = span
         # Whole minutes on a long run: 1, 2, 5, 10... minutes between grid lines.
@@ -256,16 +258,20 @@ class TimelinePlot(QWidget):
             p.setPen(QPen(QColor("#d0d4d9"), 1))
             p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
             p.setPen(QColor(IDLE))
-            p.drawText(QRectF(x - 40, plot.bottom() + 2, 80, metrics.height()), Qt.AlignmentFlag.AlignCenter,
-                       format_seconds(round(t, 6), high - low))
+            p.drawText(
+                QRectF(x - 40, plot.bottom() + 2, 80, metrics.height()),
+                Qt.AlignmentFlag.AlignCenter,
+                format_seconds(round(t, 6), high - low),
+            )
             t += step
         p.setPen(QPen(QColor("#9aa3ad"), 1))
         p.drawRect(plot)
         axis_y = plot.bottom() + metrics.height() + 4
         p.setPen(QColor(IDLE))
         unit = AXES[self.axis] + (" (m:ss)" if high - low >= 300 else "")
-        p.drawText(QRectF(plot.left(), axis_y, plot.width() / 2, metrics.height()),
-                   Qt.AlignmentFlag.AlignLeft, f"time: {unit}")
+        p.drawText(
+            QRectF(plot.left(), axis_y, plot.width() / 2, metrics.height()), Qt.AlignmentFlag.AlignLeft, f"time: {unit}"
+        )
         legend_x = plot.right()
         for server in ("secondary", "primary"):
             words = f"\u25cf {server}"
@@ -285,9 +291,9 @@ class TimelinePlot(QWidget):
             if event.kind not in index:
                 continue
             lane_def = LANES[index[event.kind]]
-            lane = self._lane_rect(plot, index[event.kind])
-            x, y = self._x(plot, self.time_of(event), span), self._y(lane, event.server)
-            r = max(3.0, min(6.0, lane.height() * 0.22))
+            lane_rect = self._lane_rect(plot, index[event.kind])
+            x, y = self._x(plot, self.time_of(event), span), self._y(lane_rect, event.server)
+            r = max(3.0, min(6.0, lane_rect.height() * 0.22))
             self._marker(p, event, lane_def, QPointF(x, y), r)
             row = (event.kind, event.server)
             if event.kind in LABELLED and x > label_end.get(row, -1e9) + 4:
@@ -297,8 +303,11 @@ class TimelinePlot(QWidget):
                 left = x + r + 3
                 if left + w > plot.right() and x - r - 3 - w > label_end.get(row, -1e9) + 4:
                     left = x - r - 3 - w  # near the right edge: the label goes before its marker
-                p.drawText(QRectF(left, y - metrics.height() / 2, w + 2, metrics.height()),
-                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+                p.drawText(
+                    QRectF(left, y - metrics.height() / 2, w + 2, metrics.height()),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                    label,
+                )
                 label_end[row] = max(x, left + w)
         p.setClipping(False)
 
@@ -318,15 +327,23 @@ class TimelinePlot(QWidget):
             colour = QColor(ONLINE if event.ok else ERROR if event.ok is False else IDLE)
         elif kind == "client":
             low = event.text.lower()
-            colour = QColor(OFFLINE if ("offline" in low or "disconnect" in low or "dropped" in low)
-                            else ONLINE if ("reconnect" in low or "online" in low) else lane.colour)
+            colour = QColor(
+                OFFLINE
+                if ("offline" in low or "disconnect" in low or "dropped" in low)
+                else ONLINE
+                if ("reconnect" in low or "online" in low)
+                else lane.colour
+            )
         elif kind in ("fault", "message", "narration"):
             colour = QColor(lane.colour)
         p.setPen(QPen(colour.darker(130), 1))
         p.setBrush(colour)
         if kind == "fault":  # a triangle pointing down: something was done to a server
-            p.drawPolygon(QPolygonF([QPointF(at.x() - r, at.y() - r), QPointF(at.x() + r, at.y() - r),
-                                     QPointF(at.x(), at.y() + r)]))
+            p.drawPolygon(
+                QPolygonF(
+                    [QPointF(at.x() - r, at.y() - r), QPointF(at.x() + r, at.y() - r), QPointF(at.x(), at.y() + r)]
+                )
+            )
         elif kind == "role":
             path = QPainterPath()
             path.moveTo(at.x(), at.y() - r)

@@ -74,8 +74,9 @@ class TxlogGauge(QWidget):
     def _describe(self) -> None:
         self.setAccessibleName("Transaction log fill")
         self.setAccessibleDescription(self.text())
-        self.setToolTip(f"{self.text()}\nAt 75 % a message; at 90 % HA is unconfigured automatically; "
-                        "at 100 % DDRBLOCK.")
+        self.setToolTip(
+            f"{self.text()}\nAt 75 % a message; at 90 % HA is unconfigured automatically; at 100 % DDRBLOCK."
+        )
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
@@ -106,6 +107,9 @@ class TxlogGauge(QWidget):
             p.drawText(QRectF(x - 20, 0, 40, mark_h), Qt.AlignmentFlag.AlignCenter, f"{mark:.0f}%")
         p.setFont(font)
         p.setPen(QColor(self.colour if self.percent >= WARN_PERCENT else TEXT))
-        p.drawText(QRectF(bar.right() + 6, bar.top() - 4, text_w, bar.height() + 8),
-                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, words)
+        p.drawText(
+            QRectF(bar.right() + 6, bar.top() - 4, text_w, bar.height() + 8),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            words,
+        )
         p.end()

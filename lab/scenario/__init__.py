@@ -8,5 +8,15 @@ from ipics_lab.scenario.model import Expectation, Scenario, ScenarioError, Step
 from ipics_lab.scenario.report import ScenarioReport, StepReport
 from ipics_lab.scenario.runner import ScenarioRunner
 
-__all__ = ["Expectation", "Scenario", "ScenarioError", "ScenarioReport", "ScenarioRunner", "Step", "StepReport",
-           "builtin_names", "load_scenario", "parse_scenario"]
+__all__ = [
+    "Expectation",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioReport",
+    "ScenarioRunner",
+    "Step",
+    "StepReport",
+    "builtin_names",
+    "load_scenario",
+    "parse_scenario",
+]

@@ -8,11 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipics_server.adapters.httpclient import Unreachable
-from ipics_lab.supervisor import LabPair
-
 from ipics_lab.scenario.clients import ScenarioClient
 from ipics_lab.scenario.model import Expectation
+from ipics_lab.supervisor import LabPair
+from ipics_server.adapters.httpclient import Unreachable
 
 #: real seconds a status request may take before the server counts as not answering
 STATUS_TIMEOUT_S = 2.0
@@ -72,8 +71,11 @@ async def _server(exp: Expectation, ctx: Context) -> tuple[bool, str]:
             ok &= wanted is True
             seen.append("answering")
         elif key == "message":
-            new = [m.get("text", "") for m in st.get("messages", [])
-                   if (m.get("at"), m.get("text")) not in ctx.old_messages.get(exp.who, set())]
+            new = [
+                m.get("text", "")
+                for m in st.get("messages", [])
+                if (m.get("at"), m.get("text")) not in ctx.old_messages.get(exp.who, set())
+            ]
             ok &= any(wanted in text for text in new)
             seen.append("new messages: " + ("; ".join(repr(t) for t in new[-3:]) if new else "none"))
         elif key == "txlog_percent":

@@ -20,11 +20,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from ipics_server.clock import check_time_scale
-
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
+from ipics_server.clock import check_time_scale
 
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
 #: real seconds the lab may take to start (two servers, trust, configure, Ready, demo data)
@@ -36,10 +35,18 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the built-in scenarios, with their titles")
     p_run = sub.add_parser("run", help="run a scenario headless and print a pass/fail report")
     p_run.add_argument("scenario", metavar="NAME|FILE", help="a built-in scenario's name or a scenario file (.toml)")
-    p_run.add_argument("--time-scale", type=float, default=1.0,
-                       help="real seconds per emulated second (0.01: 100x faster; default 1, real time)")
-    p_run.add_argument("--data-dir", type=Path, default=None,
-                       help="where the lab's servers keep their data (default: a temporary folder, removed after)")
+    p_run.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
+    )
+    p_run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -74,8 +81,10 @@ def _run_locked(scenario, root: Path, time_scale: float) -> int:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"another lab is running with the data directory {root}; stop it or pass another --data-dir",
-                  file=sys.stderr)
+            print(
+                f"another lab is running with the data directory {root}; stop it or pass another --data-dir",
+                file=sys.stderr,
+            )
             return EXIT_UNUSABLE
         return asyncio.run(_run(scenario, root, time_scale))
 
@@ -91,9 +100,8 @@ def _list() -> int:
 
 
 async def _run(scenario, root: Path, time_scale: float) -> int:
-    from ipics_lab.trainer.lab import TrainerLab
-
     from ipics_lab.scenario.runner import ScenarioRunner
+    from ipics_lab.trainer.lab import TrainerLab
 
     print(f"Scenario {scenario.name}: {scenario.title}")
     print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))
@@ -101,6 +109,7 @@ async def _run(scenario, root: Path, time_scale: float) -> int:
     lab = TrainerLab(root, time_scale=time_scale)
     runner = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

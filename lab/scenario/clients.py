@@ -35,8 +35,17 @@ class ClientActionFailed(Exception):
 class ScenarioClient:
     """One user's headless IDC.  ``heard`` counts audio frames per (group, talker)."""
 
-    def __init__(self, user: str, profile_dir: Path, *, urls: list[str], names: dict[str, str], clock,
-                 media_url: str | None, on_event: Callable[[str], None]):
+    def __init__(
+        self,
+        user: str,
+        profile_dir: Path,
+        *,
+        urls: list[str],
+        names: dict[str, str],
+        clock,
+        media_url: str | None,
+        on_event: Callable[[str], None],
+    ):
         self.user = user
         self._names = names  # server address -> "primary" | "secondary"
         self._on_event = on_event
@@ -101,13 +110,14 @@ class ScenarioClient:
         return f"{self.user} logged out"
 
     def ptt_press(self, channel: str) -> str:
-        group = self._group(channel)
-        if not self.floor.press(group, self.user):
-            raise ClientActionFailed(f"{channel} is busy: {self.floor.talker(group)} is talking")
+        floor, group = self._talk_group(channel)
+        if not floor.press(group, self.user):
+            raise ClientActionFailed(f"{channel} is busy: {floor.talker(group)} is talking")
         return f"{self.user} presses push-to-talk on {channel}"
 
     def ptt_release(self, channel: str) -> str:
-        self.floor.release(self._group(channel), self.user)
+        floor, group = self._talk_group(channel)
+        floor.release(group, self.user)
         return f"{self.user} releases push-to-talk on {channel}"
 
     async def api(self, method: str, path: str, body: dict) -> dict:
@@ -127,7 +137,10 @@ class ScenarioClient:
 
     async def close(self) -> None:
         """Log out and disconnect, whatever the state; never raises, never hangs."""
-        for what, closing in (("session", self.session.close), ("push-to-talk", self.floor and self.floor.close)):
+        for what, closing in (
+            ("session", self.session.close),
+            ("push-to-talk", self.floor.close if self.floor else None),
+        ):
             if closing is None:
                 continue
             try:
@@ -137,14 +150,16 @@ class ScenarioClient:
                 log.warning("closing %s's %s: %s", self.user, what, exc)
 
     # ----------------------------------------------------------------- events
-    def _group(self, channel: str) -> str:
+    def _talk_group(self, channel: str) -> tuple[RouterFloor, str]:
+        """The push-to-talk floor and the talk group of ``channel`` on this console."""
         if self.floor is None:
             raise ClientActionFailed("this lab has no media router: push-to-talk is not available")
         group = self.channel_id(channel)
         if group is None:
-            raise ClientActionFailed(f"{self.user}'s console has no channel {channel} "
-                                     f"(it shows {', '.join(self.channel_names()) or 'none'})")
-        return group
+            raise ClientActionFailed(
+                f"{self.user}'s console has no channel {channel} (it shows {', '.join(self.channel_names()) or 'none'})"
+            )
+        return self.floor, group
 
     def _join_talk_groups(self) -> None:
         """Listen to every channel and VTG the console shows, as its talk-group rows do."""

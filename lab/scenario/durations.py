@@ -20,18 +20,20 @@ def parse_duration(text: str) -> float:
     """Emulated seconds; ``ValueError`` (``TypeError`` for a non-string) saying what a
     duration looks like."""
     if not isinstance(text, str):
-        raise TypeError(f"a duration is a string like \"45s\" or \"2min\", not {type(text).__name__} {text!r}")
+        raise TypeError(f'a duration is a string like "45s" or "2min", not {type(text).__name__} {text!r}')
     rest, total, parts = text.strip().lower(), 0.0, 0
     while rest:
         m = _PART.match(rest)
         if not m:
-            raise ValueError(f"{text!r} is not a duration: write a number and a unit "
-                             f"({', '.join(UNITS)}), e.g. \"45s\", \"2min\", \"1h 30min\"")
+            raise ValueError(
+                f"{text!r} is not a duration: write a number and a unit "
+                f'({", ".join(UNITS)}), e.g. "45s", "2min", "1h 30min"'
+            )
         total += float(m.group(1)) * UNITS[m.group(2)]
         parts += 1
-        rest = rest[m.end():].lstrip()
+        rest = rest[m.end() :].lstrip()
     if not parts:
-        raise ValueError("an empty duration: write e.g. \"45s\" or \"2min\"")
+        raise ValueError('an empty duration: write e.g. "45s" or "2min"')
     if not math.isfinite(total) or total > MAX_DURATION_S:
         raise ValueError(f"{text!r} is too long: a scenario's durations are at most 7 days")
     return total

@@ -183,15 +183,24 @@ class _Checker:
             return value
         if not isinstance(value, str):
             raise self.error(key, f"must be a string, not {_type(value)}")
-        choices = {"server": SERVERS, "login-server": (*SERVERS, "selected"), "user": USERS,
-                   "operator": OPERATORS, "direction": DIRECTIONS}.get(kind)
+        choices = {
+            "server": SERVERS,
+            "login-server": (*SERVERS, "selected"),
+            "user": USERS,
+            "operator": OPERATORS,
+            "direction": DIRECTIONS,
+        }.get(kind)
         if choices is not None and value not in choices:
             what = {"user": "user", "operator": "operator (only an operator assigns and creates channels)"}.get(
-                kind, "value")
+                kind, "value"
+            )
             raise self.error(key, f"unknown {what} {value!r} (one of: {', '.join(choices)})")
         if kind == "channel" and value not in self.channels:
-            raise self.error(key, f"unknown channel {value!r} (the demo channels {', '.join(CHANNELS)}, "
-                                  "or one made by an earlier create-channel)")
+            raise self.error(
+                key,
+                f"unknown channel {value!r} (the demo channels {', '.join(CHANNELS)}, "
+                "or one made by an earlier create-channel)",
+            )
         if kind == "new-channel" and not value.strip():
             raise self.error(key, "must not be empty")
         return value
@@ -199,8 +208,11 @@ class _Checker:
     def follow(self, do: str | None, params: dict) -> None:
         """Keep track of who is logged in and which channels exist, so a step that needs
         a console (logout, assign, PTT) is refused where it would fail at run time."""
-        acting = params.get("as") if do in ("assign-channel", "create-channel") else (
-            params.get("user") if do in ("logout", "ptt-press", "ptt-release") else None)
+        acting = (
+            params.get("as")
+            if do in ("assign-channel", "create-channel")
+            else (params.get("user") if do in ("logout", "ptt-press", "ptt-release") else None)
+        )
         if acting is not None and acting not in self.logged_in:
             key = "as" if do in ("assign-channel", "create-channel") else "user"
             raise self.error(key, f"{acting} is not logged in at this step (add a login step before)")
@@ -216,8 +228,9 @@ class _Checker:
     def expectations(self, raw: Any) -> tuple[Expectation, ...]:
         items = [raw] if isinstance(raw, dict) else raw
         if not isinstance(items, list) or not items or not all(isinstance(e, dict) for e in items):
-            raise self.error("expect", "must be a table, or an array of tables: "
-                                       "expect = [{ server = \"primary\", role = \"active\" }]")
+            raise self.error(
+                "expect", 'must be a table, or an array of tables: expect = [{ server = "primary", role = "active" }]'
+            )
         out = []
         for n, item in enumerate(items, start=1):
             self.expect_no = n if len(items) > 1 or not isinstance(raw, dict) else None
@@ -228,8 +241,11 @@ class _Checker:
     def expectation(self, item: dict) -> Expectation:
         subjects = [s for s in SUBJECTS if s in item]
         if len(subjects) != 1:
-            raise self.error("expect", "each expectation names exactly one of 'server', 'client' or 'listener' "
-                                       f"(found {', '.join(subjects) or 'none'})")
+            raise self.error(
+                "expect",
+                "each expectation names exactly one of 'server', 'client' or 'listener' "
+                f"(found {', '.join(subjects) or 'none'})",
+            )
         subject = subjects[0]
         table = SUBJECTS[subject]
         self.unknown_keys(item, (subject, "within", *table), f"a {subject} expectation")
@@ -248,8 +264,10 @@ class _Checker:
         if not checks:
             raise self.error(subject, f"nothing to check: add one of {', '.join(table)}")
         if subject == "listener" and set(checks) != {"hears", "channel"}:
-            raise self.error("hears" if "hears" not in checks else "channel",
-                             "a listener expectation needs both 'hears' (the talker) and 'channel'")
+            raise self.error(
+                "hears" if "hears" not in checks else "channel",
+                "a listener expectation needs both 'hears' (the talker) and 'channel'",
+            )
         return Expectation(subject=subject, who=who, checks=checks, within_s=within)
 
     def check(self, item: dict, key: str, kind) -> Any:
@@ -272,8 +290,11 @@ class _Checker:
                 raise self.error(key, "must be a channel name or a list of channel names")
             for n in names:
                 if n not in self.channels:
-                    raise self.error(key, f"unknown channel {n!r} (the demo channels {', '.join(CHANNELS)}, "
-                                          "or one made by an earlier create-channel)")
+                    raise self.error(
+                        key,
+                        f"unknown channel {n!r} (the demo channels {', '.join(CHANNELS)}, "
+                        "or one made by an earlier create-channel)",
+                    )
             return tuple(names)
         if kind == "user":
             if value not in USERS:
@@ -292,5 +313,11 @@ class _Checker:
 
 
 def _type(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from ipics_clients.session import State
-from ipics_server.core.roles import HAState, Role, StandbyServerStatus
-from ipics_lab.seed import DEMO_CHANNELS, DEMO_USERS
-
 from ipics_lab.scenario.durations import describe_duration
+from ipics_lab.seed import DEMO_CHANNELS, DEMO_USERS
+from ipics_server.core.roles import HAState, Role, StandbyServerStatus
 
 SERVERS = ("primary", "secondary")
 USERS = tuple(u for u, _role, _name in DEMO_USERS)
@@ -32,7 +31,9 @@ class ScenarioError(Exception):
 class Param:
     """One parameter of an action: what kind of value, and whether it must be given."""
 
-    kind: str  # server | login-server | user | operator | channel | new-channel | direction | number | percent | duration
+    kind: (
+        str  # server | login-server | user | operator | channel | new-channel | direction | number | percent | duration
+    )
     required: bool = True
     default: Any = None
 

@@ -51,6 +51,8 @@ class ScenarioReport:
             failed = self.failed_step()
             where = f" at step {failed.index}" if failed else ""
             why = self.error or (next((d for d in failed.details if "FAILED" in d), "") if failed else "")
-            out.append(f"{'CANCELLED' if self.cancelled else 'FAILED'}{where} ({done} of {len(self.steps)} "
-                       f"steps passed){': ' + why if why else ''}")
+            out.append(
+                f"{'CANCELLED' if self.cancelled else 'FAILED'}{where} ({done} of {len(self.steps)} "
+                f"steps passed){': ' + why if why else ''}"
+            )
         return out

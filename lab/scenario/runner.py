@@ -18,15 +18,15 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from ipics_lab.trainer.actions import ActionRefused, Actions
-from ipics_server.clock import Clock
+from typing import Any
 
 from ipics_lab.scenario.checks import Context, check
 from ipics_lab.scenario.clients import ClientActionFailed, ScenarioClient, close_all
 from ipics_lab.scenario.durations import describe_duration
-from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario, Step
+from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario
 from ipics_lab.scenario.report import ScenarioReport, StepReport
+from ipics_lab.trainer.actions import ActionRefused, Actions
+from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.trainer.scenario")
 
@@ -64,8 +64,12 @@ class ScenarioRunner:
         self.on_step = on_step
         self.actions = Actions(lab.pair, lab.timeline)
         self.clients: dict[str, ScenarioClient] = {}
-        self.report = ScenarioReport(scenario.name, False, [StepReport(s.index, s.say, s.action_text())
-                                                            for s in scenario.steps], title=scenario.title)
+        self.report = ScenarioReport(
+            scenario.name,
+            False,
+            [StepReport(s.index, s.say, s.action_text()) for s in scenario.steps],
+            title=scenario.title,
+        )
         self._steps_task: asyncio.Task | None = None
         self._cancel_asked = False
 
@@ -81,7 +85,9 @@ class ScenarioRunner:
         try:
             await self._steps_task
         except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():
+            this = asyncio.current_task()
+            assert this is not None  # run() is a coroutine: it runs in a task
+            if this.cancelling():
                 raise  # run() itself was cancelled: the clients are closed on the way out
             self._stopped("cancelled by the trainer", "cancelled while it ran")
             self.report.cancelled = True
@@ -124,7 +130,7 @@ class ScenarioRunner:
             self.ctx.remember_heard()
             try:
                 if step.do is not None:
-                    sr.details.append(await self._act(step))
+                    sr.details.append(await self._act(step.do, step.params))
             except StepFailed as exc:
                 sr.details.append(f"action FAILED: {exc}")
                 sr.passed = False
@@ -148,22 +154,22 @@ class ScenarioRunner:
             await asyncio.sleep(min(left * self.lab.clock.time_scale, 0.25))
 
     # ---------------------------------------------------------------- actions
-    async def _act(self, step: Step) -> str:
-        group = ACTIONS[step.do][0]
+    async def _act(self, do: str, params: dict[str, Any]) -> str:
+        group = ACTIONS[do][0]
         try:
             if group in ("fault", "admin"):
                 # The trainer's actions keep their own deadlines, in emulated time: a
                 # change of time scale during a takeover does not cut it short.
-                return await getattr(self.actions, step.do.replace("-", "_"))(**step.params)
+                return await getattr(self.actions, do.replace("-", "_"))(**params)
             if group == "wait":  # as long as the scenario says: no deadline of its own
-                await self._wait_until(self._watch.now() + step.params["duration"])
-                return f"waited {describe_duration(step.params['duration'])}"
+                await self._wait_until(self._watch.now() + params["duration"])
+                return f"waited {describe_duration(params['duration'])}"
         except ActionRefused as exc:
             raise StepFailed(str(exc)) from None
         budget = self.lab.clock.real_seconds(CLIENT_ACTION_MAX_S) + ACTION_SLACK_S
         try:
             async with asyncio.timeout(budget):
-                text = await self._client_action(step.do, step.params)
+                text = await self._client_action(do, params)
                 self._note("client", text)
                 return text
         except ClientActionFailed as exc:
@@ -174,8 +180,9 @@ class ScenarioRunner:
     async def _client_action(self, do: str, p: dict) -> str:
         if do == "login":
             client = self.clients.get(p["user"]) or self._new_client(p["user"])
-            return await client.login(p["server"], self.lab.users_password, dict(zip(("primary", "secondary"),
-                                                                                      self.lab.urls, strict=True)))
+            return await client.login(
+                p["server"], self.lab.users_password, dict(zip(("primary", "secondary"), self.lab.urls, strict=True))
+            )
         if do == "logout":
             return await self.clients[p["user"]].logout()
         if do == "ptt-press":
@@ -197,10 +204,14 @@ class ScenarioRunner:
     def _new_client(self, user: str) -> ScenarioClient:
         urls = self.lab.urls
         client = ScenarioClient(
-            user, Path(self.lab.root) / PROFILES / user, urls=urls,
-            names=dict(zip(urls, ("primary", "secondary"), strict=True)), clock=self.lab.clock,
+            user,
+            Path(self.lab.root) / PROFILES / user,
+            urls=urls,
+            names=dict(zip(urls, ("primary", "secondary"), strict=True)),
+            clock=self.lab.clock,
             media_url=self.lab.router.url if self.lab.router is not None else None,
-            on_event=lambda text: self._note("client", text))
+            on_event=lambda text: self._note("client", text),
+        )
         self.clients[user] = client
         return client
 

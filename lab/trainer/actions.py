@@ -18,9 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ipics_server.adapters.httpclient import Reply, Unreachable
-from ipics_server.core import roles
-from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC
 from ipics_lab.supervisor import (
     LabPair,
     ServerProcess,
@@ -28,8 +25,10 @@ from ipics_lab.supervisor import (
     poll_once,
     satisfied,
 )
-
 from ipics_lab.trainer.timeline import Timeline
+from ipics_server.adapters.httpclient import Reply, Unreachable
+from ipics_server.core import roles
+from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC
 
 Progress = Callable[[float | None, str], None]
 
@@ -80,8 +79,11 @@ class Actions:
         if direction not in LINK_DIRECTIONS:
             raise ActionRefused(f"the link is cut {', '.join(LINK_DIRECTIONS)}, not {direction!r}")
         await self._fault(server, fault="cut-link", direction=direction)
-        what = {"both": "both ways", "outbound": "outbound (it no longer reaches its partner)",
-                "inbound": "inbound (its partner no longer reaches it)"}[direction]
+        what = {
+            "both": "both ways",
+            "outbound": "outbound (it no longer reaches its partner)",
+            "inbound": "inbound (its partner no longer reaches it)",
+        }[direction]
         return self._note("fault", f"{server}: link cut {what}", server)
 
     async def heal_link(self, server: str) -> str:
@@ -109,8 +111,9 @@ class Actions:
         capacity = max(50, 2 * pending)
         await self._fault(server, fault="txlog-capacity", capacity=capacity)
         target = percent
-        used = st["replication"]["transaction_log_used_percent"] * st["replication"]["transaction_log_capacity"] \
-            / capacity
+        used = (
+            st["replication"]["transaction_log_used_percent"] * st["replication"]["transaction_log_capacity"] / capacity
+        )
         stalled, highest = 0, used
         async with await self._admin(server) as c:
             while used < target:
@@ -125,13 +128,16 @@ class Actions:
                     break  # refused writes, or the 90 % safeguard unconfigured HA
                 stalled = stalled + 1 if used <= before else 0
                 if stalled >= 5:
-                    raise ActionRefused(f"the {server} server's standby takes every record, so its log "
-                                        "does not fill: power the standby off or cut the link first")
+                    raise ActionRefused(
+                        f"the {server} server's standby takes every record, so its log "
+                        "does not fill: power the standby off or cut the link first"
+                    )
                 if progress:
                     progress(min(1.0, used / target), f"transaction log {used:.0f} %")
         if st.get("ha") != "configured":  # the 90 % safeguard unconfigured HA and emptied the log
-            return self._note("fault", f"{server}: transaction log filled to {highest:.0f} %; HA was "
-                                       "unconfigured at 90 %", server)
+            return self._note(
+                "fault", f"{server}: transaction log filled to {highest:.0f} %; HA was unconfigured at 90 %", server
+            )
         return self._note("fault", f"{server}: transaction log filled to {used:.0f} %", server)
 
     # ---------------------------------------------------- the administrator's actions
@@ -140,15 +146,13 @@ class Actions:
         standby = self._other(active)
         await self._post(active, "/api/v1/ha/failover")
         self._note("action", f"Failover Now on {active}: {standby} is assuming the active role", active)
-        await self._watch(standby, progress, "takeover", lambda st: st.get("role") == "active",
-                          LONGEST_TAKEOVER_S)
+        await self._watch(standby, progress, "takeover", lambda st: st.get("role") == "active", LONGEST_TAKEOVER_S)
         return self._note("role", f"{standby} is active; {active} is standby", standby)
 
     async def go_standby(self, server: str = "secondary", progress: Progress | None = None) -> str:
         reply = await self._post(server, "/api/v1/ha/go-standby")
         self._note("action", f"Go Standby on {server}", server)
-        await self._watch(server, progress, "going standby", lambda st: st.get("role") == "standby",
-                          LONGEST_TAKEOVER_S)
+        await self._watch(server, progress, "going standby", lambda st: st.get("role") == "standby", LONGEST_TAKEOVER_S)
         return self._note("role", f"{server} is standby: {reply.body.get('message', '')}".rstrip(": "), server)
 
     async def repair(self, progress: Progress | None = None) -> str:
@@ -168,10 +172,15 @@ class Actions:
             if pending.startswith("repair") and " failed " in pending:
                 raise ActionRefused(f"a repair process failed: {pending.splitlines()[0]} - run REPAIR again")
             if progress:
-                progress(min(0.95, (self.pair.clock.monotonic() - start) / LONG_JOB_S) if pending else None,
-                         pending.splitlines()[0] if pending else "repairing")
-            return (pending.startswith("none") and "last REPAIR finished" in text
-                    and "Standby Server Status        : Ready" in text)
+                progress(
+                    min(0.95, (self.pair.clock.monotonic() - start) / LONG_JOB_S) if pending else None,
+                    pending.splitlines()[0] if pending else "repairing",
+                )
+            return (
+                pending.startswith("none")
+                and "last REPAIR finished" in text
+                and "Standby Server Status        : Ready" in text
+            )
 
         await self._until(repaired, LONG_JOB_S, "the repair processes to finish and the standby to be Ready")
         self._done(progress, "repaired")
@@ -202,8 +211,13 @@ class Actions:
     async def unconfigure(self, server: str = "primary", progress: Progress | None = None) -> str:
         await self._post(server, "/api/v1/ha/unconfigure")
         self._note("action", f"Unconfigure on {server}", server)
-        await self._watch(server, progress, "reconfiguring", lambda st: st.get("role") == "standalone",
-                          max(roles.RECONFIGURATION_PERIOD_S))
+        await self._watch(
+            server,
+            progress,
+            "reconfiguring",
+            lambda st: st.get("role") == "standalone",
+            max(roles.RECONFIGURATION_PERIOD_S),
+        )
         return self._note("role", f"{server}: HA unconfigured, the server stands alone", server)
 
     async def configure(self, progress: Progress | None = None) -> str:
@@ -215,9 +229,13 @@ class Actions:
         except SetupError as exc:
             raise ActionRefused(str(exc)) from None
         self._note("action", "Configure on the primary", "primary")
-        await self._watch("primary", progress, "configuring",
-                          lambda st: st.get("role") == "active" and st.get("standby_server_status") == "Ready",
-                          LONGEST_TAKEOVER_S)
+        await self._watch(
+            "primary",
+            progress,
+            "configuring",
+            lambda st: st.get("role") == "active" and st.get("standby_server_status") == "Ready",
+            LONGEST_TAKEOVER_S,
+        )
         return self._note("role", "HA configured: the primary is active, the standby Ready", "primary")
 
     # ----------------------------------------------------------------- the shell
@@ -225,6 +243,7 @@ class Actions:
         """Run one command in the emulated server shell over SSH, as the chapter's
         procedures do."""
         import asyncssh
+
         from ipics_server.shell.client import ShellLoginError
 
         try:
@@ -311,14 +330,16 @@ class Actions:
                 self.pair._lab_token = await self.pair.login(s)
             return None
 
-        reply = await self._until(answered, 0, f"the {server} server to know the administrator's session",
-                                  real_s=TOKEN_WAIT_S)
+        reply = await self._until(
+            answered, 0, f"the {server} server to know the administrator's session", real_s=TOKEN_WAIT_S
+        )
         if not reply.ok:
             raise ActionRefused(f"{server}: {_message(reply)}")
         return reply
 
-    async def _watch(self, server: str, progress: Progress | None, what: str,
-                     done: Callable[[dict], bool], emulated_max_s: float) -> None:
+    async def _watch(
+        self, server: str, progress: Progress | None, what: str, done: Callable[[dict], bool], emulated_max_s: float
+    ) -> None:
         """Wait for ``done(status)``, reporting the server's transition (takeover,
         reconfiguration) as progress."""
         total: dict[str, float] = {}
@@ -340,8 +361,9 @@ class Actions:
         await self._until(check, emulated_max_s, f"{server}: {what}")
         self._done(progress, f"{what}: done")
 
-    async def _until(self, predicate: Callable[[], Awaitable[Any] | Any], emulated_s: float, what: str,
-                     real_s: float = SLACK_S) -> Any:
+    async def _until(
+        self, predicate: Callable[[], Awaitable[Any] | Any], emulated_s: float, what: str, real_s: float = SLACK_S
+    ) -> Any:
         """Poll ``predicate`` until it is truthy.  Gives up once ``emulated_s`` have
         passed on the lab clock *and* ``real_s`` real seconds (process start-up and round
         trips do not speed up with the time scale): a change of time scale while it
@@ -354,8 +376,10 @@ class Actions:
             if satisfied(last):
                 return last
             if clock.monotonic() - start_em > emulated_s and time.monotonic() - start_real > real_s:
-                raise ActionRefused(f"gave up waiting for {what} after {clock.monotonic() - start_em:.0f} "
-                                    f"emulated seconds (last: {last!r})")
+                raise ActionRefused(
+                    f"gave up waiting for {what} after {clock.monotonic() - start_em:.0f} "
+                    f"emulated seconds (last: {last!r})"
+                )
             await asyncio.sleep(0.1)  # polling period, real seconds
 
     @staticmethod
@@ -373,4 +397,3 @@ def _message(reply: Reply) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or body)
     return str(body)[:200]
-

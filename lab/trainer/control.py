@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ipics_lab.trainer.actions import ActionRefused, Actions
@@ -35,6 +35,27 @@ def socket_path(root: Path) -> Path:
     return root / SOCKET_NAME
 
 
+#: a Unix socket's address holds at most 107 bytes of path (sun_path)
+MAX_SOCKET_PATH = 107
+
+
+@contextlib.contextmanager
+def reachable(path: Path) -> Iterator[str]:
+    """The path to bind or connect ``path`` with: itself, or, when it is too long for a
+    Unix socket's address (a lab directory deep in a home, or a test's temporary
+    folder), the same file through a descriptor of its directory
+    (``/proc/self/fd/N/control.sock``), so the socket stays in the lab directory with
+    its permissions.  The descriptor is closed when the bind or connect is done."""
+    if len(os.fsencode(path)) <= MAX_SOCKET_PATH:
+        yield str(path)
+        return
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
+
+
 class LabControl:
     """Serves the control socket of one lab for as long as it runs."""
 
@@ -50,7 +71,8 @@ class LabControl:
         self.path.unlink(missing_ok=True)  # left by a lab that crashed
         old = os.umask(0o177)  # created 0600: the lab's owner only
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+            with reachable(self.path) as address:
+                self._server = await asyncio.start_unix_server(self._serve, path=address)
         finally:
             os.umask(old)
 
@@ -102,10 +124,12 @@ async def ask(root: Path, do: str, server: str, timeout_s: float = ANSWER_TIMEOU
     """Ask the lab running in ``root``; ``NotRunning`` if none answers there."""
     path = socket_path(root)
     try:
-        reader, writer = await asyncio.open_unix_connection(str(path))
+        with reachable(path) as address:
+            reader, writer = await asyncio.open_unix_connection(address)
     except (FileNotFoundError, ConnectionRefusedError):
-        raise NotRunning(f"no lab is running in {root} (start one with ipics-lab up, "
-                         "or pass the lab's --lab-dir)") from None
+        raise NotRunning(
+            f"no lab is running in {root} (start one with ipics-lab up, or pass the lab's --lab-dir)"
+        ) from None
     try:
         writer.write(json.dumps({"do": do, "server": server}).encode() + b"\n")
         await writer.drain()

@@ -13,29 +13,30 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ipics_server.clock import Clock
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.supervisor import LabPair, ServerProcess
-from ipics_server.media.ticket import KEY_FILE_NAME
-
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
 from ipics_lab.trainer.timeline import Timeline
+from ipics_server.clock import Clock
+from ipics_server.media.ticket import KEY_FILE_NAME
 
 DEMO_USERS = ("dan", "adam", "ursula", "amy", "fred")
 
 
 class TrainerLab:
-    def __init__(self, root: Path, *, time_scale: float = 1.0, interval_s: int = 15,
-                 missed_count: int = 5, media: bool = True):
+    def __init__(
+        self, root: Path, *, time_scale: float = 1.0, interval_s: int = 15, missed_count: int = 5, media: bool = True
+    ):
         self.root = root
         self.interval_s, self.missed_count = interval_s, missed_count
         self.users_password = secrets.token_urlsafe(9)
         self.pin = f"{secrets.randbelow(10**6):06d}"
-        self.router = MediaProcess(root / "media", time_scale=time_scale,
-                                   ticket_key_file=root / KEY_FILE_NAME) if media else None
+        self.router = (
+            MediaProcess(root / "media", time_scale=time_scale, ticket_key_file=root / KEY_FILE_NAME) if media else None
+        )
         self.pair: LabPair | None = None
         self._time_scale = time_scale
         self.clock = Clock(time_scale)
@@ -48,12 +49,18 @@ class TrainerLab:
     def time_scale(self) -> float:
         return self.clock.time_scale
 
+    def _started(self) -> LabPair:
+        """The lab's pair, once ``start`` has made it."""
+        if self.pair is None:
+            raise RuntimeError("the lab is not started")
+        return self.pair
+
     @property
     def urls(self) -> list[str]:
-        return [s.url for s in self.pair.servers]
+        return [s.url for s in self._started().servers]
 
     def server(self, name: str) -> ServerProcess:
-        for s in self.pair.servers:
+        for s in self._started().servers:
             if s.name == name:
                 return s
         raise ValueError(f"no server {name!r}: primary or secondary")
@@ -67,8 +74,9 @@ class TrainerLab:
         (self.root / KEY_FILE_NAME).unlink(missing_ok=True)  # no ticket of a lab gone works here
         if self.router is not None:
             await self.router.start()
-        self.pair = LabPair(self.root, time_scale=self._time_scale,
-                            media_router=self.router.url if self.router else None)
+        self.pair = LabPair(
+            self.root, time_scale=self._time_scale, media_router=self.router.url if self.router else None
+        )
         # The pair's reference clock: a clock offset is measured against it, and it
         # switches scale with the servers at the same instant.
         self.clock = self.pair.clock
@@ -96,13 +104,17 @@ class TrainerLab:
         return self.summary
 
     def write_lab_file(self) -> None:
-        write_lab_file(self.root, self.pair.servers, time_scale=self.time_scale,
-                       media=self.router.url if self.router else None)
+        write_lab_file(
+            self.root,
+            self._started().servers,
+            time_scale=self.time_scale,
+            media=self.router.url if self.router else None,
+        )
 
     async def set_time_scale(self, scale: float) -> None:
         """Both servers and this lab's clock (which the in-process devices use) switch at
         the same real instant, so no clock-skew rule trips."""
-        await self.pair.set_time_scale(scale)  # switches self.clock too
+        await self._started().set_time_scale(scale)  # switches self.clock too
         self.summary["time_scale"] = scale
         self.write_lab_file()
         self.timeline.add("action", f"time scale set to {describe_scale(scale)}")

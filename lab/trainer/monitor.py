@@ -15,11 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ipics_lab.supervisor import LabPair, ServerProcess
+from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import Unreachable
 from ipics_server.clock import Clock
-from ipics_lab.supervisor import LabPair, ServerProcess
-
-from ipics_lab.trainer.timeline import Timeline
 
 log = logging.getLogger("ipics.trainer")
 
@@ -64,11 +63,16 @@ def view_of(server: ServerProcess, status: dict | None, asked: tuple[float, floa
     if offset is not None and abs(offset) <= (received - sent) / 2 + OFFSET_NOISE_S:
         offset = 0.0
     return ServerView(
-        name=server.name, url=server.url, reachable=True,
-        role=status.get("role"), ha=status.get("ha"),
+        name=server.name,
+        url=server.url,
+        reachable=True,
+        role=status.get("role"),
+        ha=status.get("ha"),
         standby_server_status=status.get("standby_server_status"),
-        heartbeats_sent=int(hb.get("sent", 0)), heartbeats_missed=int(hb.get("missed_total", 0)),
-        missed_now=int(hb.get("missed_now", 0)), missed_count=int(hb.get("missed_count", 0)),
+        heartbeats_sent=int(hb.get("sent", 0)),
+        heartbeats_missed=int(hb.get("missed_total", 0)),
+        missed_now=int(hb.get("missed_now", 0)),
+        missed_count=int(hb.get("missed_count", 0)),
         txlog_percent=float(rep.get("transaction_log_used_percent", 0.0)),
         txlog_state=rep.get("transaction_log_state"),
         clock_offset_s=None if offset is None else round(offset, 1),
@@ -90,8 +94,7 @@ def _text(message) -> str:
 class Monitor:
     def __init__(self, pair: LabPair, timeline: Timeline, clock: Clock, period_s: float = 0.2):
         self.pair, self.timeline, self.clock, self.period_s = pair, timeline, clock, period_s
-        self.views: dict[str, ServerView] = {s.name: ServerView(s.name, s.url, reachable=False)
-                                             for s in pair.servers}
+        self.views: dict[str, ServerView] = {s.name: ServerView(s.name, s.url, reachable=False) for s in pair.servers}
         self._seen_messages: dict[str, set[str]] = {s.name: set() for s in pair.servers}
         self._polled_once = False
         self._listeners: list[Callable[[dict[str, ServerView]], None]] = []
@@ -145,12 +148,16 @@ class Monitor:
             n = new.heartbeats_sent - old.heartbeats_sent
             add("heartbeat", f"{name}: {n} heartbeat{'s' if n > 1 else ''} sent", name)
         # One event per missed heartbeat, even when several were missed between two polls.
-        missed = (new.heartbeats_missed - old.heartbeats_missed if old.reachable
-                  else new.missed_now - old.missed_now)
+        missed = new.heartbeats_missed - old.heartbeats_missed if old.reachable else new.missed_now - old.missed_now
         for i in range(max(0, missed)):
             in_a_row = new.missed_now - missed + 1 + i
-            add("missed", f"{name}: heartbeat missed ({in_a_row} in a row, the window is {new.missed_count})"
-                if in_a_row > 0 else f"{name}: heartbeat missed", name)
+            add(
+                "missed",
+                f"{name}: heartbeat missed ({in_a_row} in a row, the window is {new.missed_count})"
+                if in_a_row > 0
+                else f"{name}: heartbeat missed",
+                name,
+            )
         if old.reachable and (old.role, old.ha) != (new.role, new.ha):
             add("role", f"{name}: {_role(old)} -> {_role(new)}", name)
         if new.split_brain != old.split_brain and old.reachable:
@@ -185,8 +192,13 @@ async def _sleep_on(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
     """``asyncio.sleep`` on a given loop.  ``asyncio.sleep`` asks for the running loop,
     and under Qt a nested ``processEvents`` (pytest-qt does it between a test's phases)
     runs the loop's timers with none set: the monitor's task died of that."""
-    done = loop.create_future()
-    handle = loop.call_later(seconds, lambda: done.done() or done.set_result(None))
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    handle = loop.call_later(seconds, wake)
     try:
         await done
     finally:
@@ -195,8 +207,10 @@ async def _sleep_on(loop: asyncio.AbstractEventLoop, seconds: float) -> None:
 
 def _message_keys(view: ServerView) -> dict[str, str]:
     """A message is new by its time and text: the same warning may come back later."""
-    return {f"{m.get('at')}|{_text(m)}" if isinstance(m, dict) else _text(m): _text(m)
-            for m in view.status.get("messages") or []}
+    return {
+        f"{m.get('at')}|{_text(m)}" if isinstance(m, dict) else _text(m): _text(m)
+        for m in view.status.get("messages") or []
+    }
 
 
 def _role(view: ServerView) -> str:

@@ -46,9 +46,14 @@ class Timeline:
     def add(self, kind: str, text: str, server: str | None = None, ok: bool | None = None) -> Event:
         if kind not in KINDS:
             raise ValueError(f"unknown timeline event kind {kind!r}; one of {', '.join(KINDS)}")
-        event = Event(at=round(time.monotonic() - self._real0, 3),
-                      emulated=round(self.clock.monotonic() - self._emulated0, 3),
-                      kind=kind, text=text, server=server, ok=ok)
+        event = Event(
+            at=round(time.monotonic() - self._real0, 3),
+            emulated=round(self.clock.monotonic() - self._emulated0, 3),
+            kind=kind,
+            text=text,
+            server=server,
+            ok=ok,
+        )
         self._events.append(event)
         for listener in list(self._listeners):
             try:

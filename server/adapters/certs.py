@@ -28,16 +28,25 @@ class CertificateError(ValueError):
     pass
 
 
-def generate(common_name: str, host: str, *, not_before: dt.datetime | None = None,
-             not_after: dt.datetime | None = None, key: ec.EllipticCurvePrivateKey | None = None
-             ) -> tuple[bytes, bytes]:
+def generate(
+    common_name: str,
+    host: str,
+    *,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    key: ec.EllipticCurvePrivateKey | None = None,
+) -> tuple[bytes, bytes]:
     """A self-signed certificate and its key, both PEM."""
     key = key or ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     not_before = not_before or now - dt.timedelta(minutes=5)
     not_after = not_after or not_before + CERT_VALIDITY
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IPICS HA Lab")])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IPICS HA Lab"),
+        ]
+    )
     try:
         san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
@@ -54,8 +63,9 @@ def generate(common_name: str, host: str, *, not_before: dt.datetime | None = No
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
@@ -66,7 +76,7 @@ class CertInfo:
     subject: str
 
     def expired(self, now: dt.datetime | None = None) -> bool:
-        return (now or dt.datetime.now(dt.timezone.utc)) >= self.not_after
+        return (now or dt.datetime.now(dt.UTC)) >= self.not_after
 
 
 def inspect(pem: bytes | str) -> CertInfo:
@@ -131,10 +141,13 @@ def explain_tls_failure(exc: BaseException) -> str:
     verify = getattr(exc, "verify_message", "") or ""
     verify = verify.lower()
     if "expired" in verify or "expired" in text:
-        return ("partner certificate has expired: delete the HA trust and establish it again "
-                "with renewed certificates")
-    if "self-signed" in verify or "self signed" in verify or "unable to get local issuer" in verify \
-            or "certificate verify failed" in text:
+        return "partner certificate has expired: delete the HA trust and establish it again with renewed certificates"
+    if (
+        "self-signed" in verify
+        or "self signed" in verify
+        or "unable to get local issuer" in verify
+        or "certificate verify failed" in text
+    ):
         return "partner presented an unknown certificate, not the one pinned at trust"
     if "alert" in text and ("unknown ca" in text or "bad certificate" in text or "certificate" in text):
         return "partner refused this server's certificate (it does not trust it any more)"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import threading
 import re
+import threading
 from pathlib import Path
 
 _ID = re.compile(r"^[0-9a-f]{32}$")

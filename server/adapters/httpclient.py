@@ -43,19 +43,26 @@ class Reply:
 class ApiClient:
     """A base URL, an optional bearer token, and one pooled aiohttp session."""
 
-    def __init__(self, base_url: str, *, token: str | None = None, ssl_context: ssl.SSLContext | None = None,
-                 timeout_s: float = 10.0):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout_s: float = 10.0,
+    ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
-        connector = aiohttp.TCPConnector(ssl=ssl_context if ssl_context is not None else False,
-                                         limit=100, enable_cleanup_closed=True)
+        connector = aiohttp.TCPConnector(
+            ssl=ssl_context if ssl_context is not None else False, limit=100, enable_cleanup_closed=True
+        )
         self._session = aiohttp.ClientSession(connector=connector)
 
     async def close(self) -> None:
         await self._session.close()
 
-    async def __aenter__(self) -> "ApiClient":
+    async def __aenter__(self) -> ApiClient:
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -67,14 +74,23 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    async def request(self, method: str, path: str, *, json: Any = None, data: Any = None,
-                      headers: dict | None = None, timeout_s: float | None = None,
-                      binary: bool = False) -> Reply:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        headers: dict | None = None,
+        timeout_s: float | None = None,
+        binary: bool = False,
+    ) -> Reply:
         """``binary``: a 2xx body is returned as bytes (a photo, a video), not parsed."""
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
         try:
-            async with self._session.request(method, self.base_url + path, json=json, data=data,
-                                             headers=self._headers(headers), timeout=timeout) as resp:
+            async with self._session.request(
+                method, self.base_url + path, json=json, data=data, headers=self._headers(headers), timeout=timeout
+            ) as resp:
                 raw = await resp.read()
                 body: Any
                 if binary and 200 <= resp.status < 300:
@@ -85,7 +101,7 @@ class ApiClient:
                     body = raw.decode("utf-8", "replace")
                 return Reply(resp.status, body, resp.headers.copy())
         # ClientError also covers an answer that is not HTTP (an SSH port, say).
-        except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
             cause = exc
             inner = getattr(exc, "os_error", None) or getattr(exc, "certificate_error", None)
             if isinstance(inner, ssl.SSLError):
@@ -113,10 +129,12 @@ class ApiClient:
             # cancellation when the handshake completes at that moment.)
             async with asyncio.timeout(self.timeout_s):
                 return await self._session.ws_connect(
-                    self.base_url + path, headers=self._headers(None), heartbeat=heartbeat_s,
-                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s))
-        except (aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, asyncio.TimeoutError,
-                OSError) as exc:
+                    self.base_url + path,
+                    headers=self._headers(None),
+                    heartbeat=heartbeat_s,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s),
+                )
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, OSError) as exc:
             raise Unreachable(f"WebSocket {self.base_url}{path}: {exc or type(exc).__name__}", exc) from exc
 
 

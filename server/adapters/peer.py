@@ -14,7 +14,9 @@ import hashlib
 import logging
 import socket
 import ssl
-from typing import Any, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from cryptography import x509
@@ -37,18 +39,32 @@ class LinkCut(Unreachable):
     """The lab cut this direction of the link."""
 
 
+@dataclass(frozen=True)
+class _Partner:
+    """The trusted partner the link runs for: its pinned certificate, where it is."""
+
+    pem: str
+    fingerprint: str
+    host: str
+    port: int
+
+
 class PeerLink:
-    def __init__(self, identity: ServerIdentity, host: str, routes: Iterable[web.RouteDef] = (), *,
-                 handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S):
+    def __init__(
+        self,
+        identity: ServerIdentity,
+        host: str,
+        routes: Iterable[web.RouteDef] = (),
+        *,
+        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+    ):
         self.identity = identity
         self.handshake_timeout_s = handshake_timeout_s
         self.host = host
         self._routes = list(routes)
         self._runner: web.AppRunner | None = None
         self._client: ApiClient | None = None
-        self._partner_pem: str | None = None
-        self._partner_fingerprint: str | None = None
-        self._partner_host: str | None = None
+        self._partner: _Partner | None = None
         self.port: int | None = None
         self.cut_inbound = False
         self.cut_outbound = False
@@ -62,14 +78,12 @@ class PeerLink:
 
     @property
     def configured(self) -> bool:
-        return self._partner_pem is not None
+        return self._partner is not None
 
     async def start(self, partner_pem: str, partner_host: str, port: int) -> None:
         """(Re)start listener and client for this partner and heartbeat port."""
         await self.stop()
-        self._partner_pem = partner_pem
-        self._partner_fingerprint = inspect(partner_pem).fingerprint
-        self._partner_host = partner_host
+        self._partner = _Partner(partner_pem, inspect(partner_pem).fingerprint, partner_host, port)
         self.port = port
         await self._open_client()
         await self._open_listener()
@@ -77,14 +91,15 @@ class PeerLink:
     async def stop(self) -> None:
         await self._close_listener()
         await self._close_client()
-        self._partner_pem = None
+        self._partner = None
 
     async def _open_client(self) -> None:
-        if self.cut_outbound or self._partner_pem is None:
+        partner = self._partner
+        if self.cut_outbound or partner is None:
             return
-        ctx = self.identity.client_context(self._partner_pem)
-        host = f"[{self._partner_host}]" if ":" in self._partner_host else self._partner_host
-        self._client = ApiClient(f"https://{host}:{self.port}", ssl_context=ctx)
+        ctx = self.identity.client_context(partner.pem)
+        host = f"[{partner.host}]" if ":" in partner.host else partner.host
+        self._client = ApiClient(f"https://{host}:{partner.port}", ssl_context=ctx)
 
     async def _close_client(self) -> None:
         if self._client is not None:
@@ -107,19 +122,25 @@ class PeerLink:
         return None
 
     async def _open_listener(self) -> None:
-        if self.cut_inbound or self._partner_pem is None or self._runner is not None:
+        partner = self._partner
+        if self.cut_inbound or partner is None or self._runner is not None:
             return
         app = web.Application(client_max_size=PEER_MAX_BODY_BYTES, middlewares=[quiet_disconnects, self._pinned_only])
         app.add_routes(self._routes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = _PeerSite(runner, self.host, self.port, ssl_context=self.identity.server_context(self._partner_pem),
-                         handshake_timeout_s=self.handshake_timeout_s)
+        site = _PeerSite(
+            runner,
+            self.host,
+            partner.port,
+            ssl_context=self.identity.server_context(partner.pem),
+            handshake_timeout_s=self.handshake_timeout_s,
+        )
         try:
             await site.start()
         except OSError as exc:
             await runner.cleanup()
-            self.error = f"cannot listen on heartbeat port {self.port}: {exc.strerror or exc}"
+            self.error = f"cannot listen on heartbeat port {partner.port}: {exc.strerror or exc}"
             log.error("%s", self.error)
             return
         self._runner = runner
@@ -135,7 +156,8 @@ class PeerLink:
         # very certificate, so a second certificate made with the same key is refused too.
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-        if der is None or hashlib.sha256(der).hexdigest() != self._partner_fingerprint:
+        partner = self._partner
+        if der is None or partner is None or hashlib.sha256(der).hexdigest() != partner.fingerprint:
             raise web.HTTPForbidden(text="peer certificate is not the pinned partner certificate")
         return await handler(request)
 
@@ -150,7 +172,7 @@ class PeerLink:
 
     async def heal(self) -> None:
         self.cut_inbound = self.cut_outbound = False
-        if self._partner_pem is not None:
+        if self._partner is not None:
             if self._client is None:
                 await self._open_client()
             await self._open_listener()
@@ -158,14 +180,16 @@ class PeerLink:
     async def _diagnose(self) -> str | None:
         """After a failed handshake, look at what the partner presents, unverified, to say
         whether it is the pinned certificate expired or another certificate altogether."""
+        partner = self._partner
+        if partner is None:  # stopped meanwhile
+            return None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         ctx.load_cert_chain(self.identity.cert_path, self.identity.key_path)
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._partner_host, self.port, ssl=ctx), 3)
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(partner.host, partner.port, ssl=ctx), 3)
+        except (TimeoutError, OSError, ssl.SSLError):
             return None
         try:
             der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
@@ -174,18 +198,20 @@ class PeerLink:
         if der is None:
             return None
         presented = x509.load_der_x509_certificate(der)
-        pinned = x509.load_pem_x509_certificate(self._partner_pem.encode())
-        if presented.not_valid_after_utc <= dt.datetime.now(dt.timezone.utc):
-            return (f"partner certificate expired on {presented.not_valid_after_utc:%Y-%m-%d}: delete the HA "
-                    "trust and establish it again with renewed certificates")
-        if presented.public_key() != pinned.public_key() or hashlib.sha256(der).hexdigest() != \
-                self._partner_fingerprint:
+        pinned = x509.load_pem_x509_certificate(partner.pem.encode())
+        if presented.not_valid_after_utc <= dt.datetime.now(dt.UTC):
+            return (
+                f"partner certificate expired on {presented.not_valid_after_utc:%Y-%m-%d}: delete the HA "
+                "trust and establish it again with renewed certificates"
+            )
+        if presented.public_key() != pinned.public_key() or hashlib.sha256(der).hexdigest() != partner.fingerprint:
             return "partner presented an unknown certificate, not the one pinned at trust"
         return None
 
     # -- calls ----------------------------------------------------------------------------
-    async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
-                   data: Any = None) -> Reply:
+    async def call(
+        self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0, data: Any = None
+    ) -> Reply:
         if self.cut_outbound:
             raise LinkCut("the peer link is cut (outbound)")
         if self._client is None:
@@ -208,13 +234,22 @@ class _PeerSite(web.TCPSite):
     """A TLS listener whose unfinished handshakes are dropped after ``handshake_timeout_s``
     (aiohttp's ``TCPSite`` leaves asyncio's 60 s)."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, *, ssl_context: ssl.SSLContext,
-                 handshake_timeout_s: float):
+    def __init__(
+        self, runner: web.AppRunner, host: str, port: int, *, ssl_context: ssl.SSLContext, handshake_timeout_s: float
+    ):
         super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         self._handshake_timeout_s = handshake_timeout_s
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with the runner
+        server = self._runner.server
+        assert server is not None  # the runner is set up before its sites start (as TCPSite asserts)
         self._server = await asyncio.get_running_loop().create_server(
-            self._runner.server, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog,
-            reuse_address=self._reuse_address, ssl_handshake_timeout=self._handshake_timeout_s)
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            ssl_handshake_timeout=self._handshake_timeout_s,
+        )

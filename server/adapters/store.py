@@ -16,9 +16,10 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from ..core.records import Record
 
@@ -88,6 +89,13 @@ class Store:
         self._executor.submit(_close).result()
         self._executor.shutdown(wait=True)
 
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """The open connection (only the store thread uses it, between open and close)."""
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
     async def _run(self, fn: Callable[..., T], *args) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
@@ -96,11 +104,11 @@ class Store:
 
     # -- local settings ------------------------------------------------------------
     def _get_local(self, k: str, default: Any = None) -> Any:
-        row = self._db.execute("SELECT v FROM local WHERE k=?", (k,)).fetchone()
+        row = self._conn.execute("SELECT v FROM local WHERE k=?", (k,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def _set_local(self, k: str, v: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO local(k, v) VALUES (?, ?)", (k, json.dumps(v)))
+        self._conn.execute("INSERT OR REPLACE INTO local(k, v) VALUES (?, ?)", (k, json.dumps(v)))
 
     def get_local_sync(self, k: str, default: Any = None) -> Any:
         return self.run_sync(self._get_local, k, default)
@@ -116,7 +124,7 @@ class Store:
 
     # -- records -------------------------------------------------------------------
     def _get(self, table: str, key: str) -> Record | None:
-        row = self._db.execute(
+        row = self._conn.execute(
             "SELECT tbl, key, value, updated_at, origin, version FROM records WHERE tbl=? AND key=?",
             (table, key),
         ).fetchone()
@@ -127,7 +135,7 @@ class Store:
 
     async def table(self, table: str) -> list[Record]:
         def _list():
-            rows = self._db.execute(
+            rows = self._conn.execute(
                 "SELECT tbl, key, value, updated_at, origin, version FROM records "
                 "WHERE tbl=? AND value IS NOT NULL ORDER BY key",
                 (table,),
@@ -137,7 +145,7 @@ class Store:
         return await self._run(_list)
 
     def _write(self, record: Record, log: bool) -> int | None:
-        db = self._db
+        db = self._conn
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", _record_params(record))
@@ -158,8 +166,18 @@ class Store:
         """Commit one record; with ``log`` also append it to the transaction log."""
         return await self._run(self._write, record, log)
 
-    async def upsert(self, table: str, key: str, value: dict | None, *, updated_at: float, origin: str,
-                     log: bool, unique_name: str | None = None, create_only: bool = False) -> Record:
+    async def upsert(
+        self,
+        table: str,
+        key: str,
+        value: dict | None,
+        *,
+        updated_at: float,
+        origin: str,
+        log: bool,
+        unique_name: str | None = None,
+        create_only: bool = False,
+    ) -> Record:
         """Write the next version of a record (version read and bumped on the store thread).
 
         With ``unique_name`` the value gets ``name_key`` and the write is refused with
@@ -170,10 +188,13 @@ class Store:
 
         def _upsert():
             if unique_name is not None:
+                if value is None:
+                    raise ValueError("unique_name is for a live value, not a deletion")
                 value["name_key"] = unique_name
-                taken = self._db.execute(
+                taken = self._conn.execute(
                     "SELECT 1 FROM records WHERE tbl=? AND json_extract(value, '$.name_key')=? AND key<>?",
-                    (table, unique_name, key)).fetchone()
+                    (table, unique_name, key),
+                ).fetchone()
                 if taken:
                     raise NameTaken(unique_name)
             old = self._get(table, key)
@@ -193,7 +214,7 @@ class Store:
         batch = [_record_params(r) for r in records]
 
         def _apply():
-            db = self._db
+            db = self._conn
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
             self._set_local("applied", list(applied))
@@ -214,8 +235,14 @@ class Store:
                 if (current.version if current else None) != expected:
                     continue
                 if current is not None:
-                    record = Record(record.table, record.key, record.value, record.updated_at,
-                                    record.origin, max(record.version, current.version + 1))
+                    record = Record(
+                        record.table,
+                        record.key,
+                        record.value,
+                        record.updated_at,
+                        record.origin,
+                        max(record.version, current.version + 1),
+                    )
                 self._write(record, log=True)
                 written.add(record.id)
             return written
@@ -226,7 +253,7 @@ class Store:
         """Every record of a table, tombstones included (REPAIR compares them too)."""
 
         def _list():
-            rows = self._db.execute(
+            rows = self._conn.execute(
                 "SELECT tbl, key, value, updated_at, origin, version FROM records WHERE tbl=?", (table,)
             ).fetchall()
             return [_row_to_record(r) for r in rows]
@@ -237,9 +264,7 @@ class Store:
         """Every record and the transaction-log position they include, consistently."""
 
         def _snap():
-            rows = self._db.execute(
-                "SELECT tbl, key, value, updated_at, origin, version FROM records"
-            ).fetchall()
+            rows = self._conn.execute("SELECT tbl, key, value, updated_at, origin, version FROM records").fetchall()
             return [_row_to_record(r) for r in rows], self._last_seq()
 
         return await self._run(_snap)
@@ -249,7 +274,7 @@ class Store:
         batch = [_record_params(r) for r in records]
 
         def _replace():
-            db = self._db
+            db = self._conn
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM records")
             db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", batch)
@@ -261,12 +286,12 @@ class Store:
 
     # -- transaction log -------------------------------------------------------------
     def _last_seq(self) -> int:
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name='txlog'").fetchone()
+        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name='txlog'").fetchone()
         return 0 if row is None else row[0]
 
     async def log_after(self, seq: int, limit: int) -> list[tuple[int, Record]]:
         def _after():
-            rows = self._db.execute(
+            rows = self._conn.execute(
                 "SELECT seq, tbl, key, value, updated_at, origin, version FROM txlog "
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 (seq, limit),
@@ -276,7 +301,7 @@ class Store:
         return await self._run(_after)
 
     async def trim_log(self, upto_seq: int) -> None:
-        await self._run(lambda: self._db.execute("DELETE FROM txlog WHERE seq <= ?", (upto_seq,)))
+        await self._run(lambda: self._conn.execute("DELETE FROM txlog WHERE seq <= ?", (upto_seq,)))
 
     async def log_stats(self) -> tuple[int, int]:
         """(entries held, last sequence number)."""
@@ -285,7 +310,7 @@ class Store:
             # The log is trimmed from the front only, so its entries are contiguous:
             # two index lookups instead of a COUNT(*) scan, which matters when the log
             # holds a long downtime's worth and is checked after every write.
-            first, last = self._db.execute("SELECT MIN(seq), MAX(seq) FROM txlog").fetchone()
+            first, last = self._conn.execute("SELECT MIN(seq), MAX(seq) FROM txlog").fetchone()
             return (0 if first is None else last - first + 1), self._last_seq()
 
         return await self._run(_stats)

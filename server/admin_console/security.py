@@ -21,8 +21,10 @@ CSRF_FIELD = "csrf_token"
 _LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
 
 #: Scripts and styles come only from this server; no inline script, no framing.
-_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'{partner}")
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'{partner}"
+)
 
 
 class AdminConsoleSecurity:
@@ -77,10 +79,14 @@ class AdminConsoleSecurity:
 
 def _same(expected: str | None, given) -> None:
     # Bytes: compare_digest refuses a str that is not ASCII (a cookie or field can be).
-    if (not expected or not isinstance(given, str)
-            or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))):
-        raise ApiError(403, "csrf", "the form has expired or did not come from this console: "
-                                    "reload the page and try again")
+    if (
+        not expected
+        or not isinstance(given, str)
+        or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+    ):
+        raise ApiError(
+            403, "csrf", "the form has expired or did not come from this console: reload the page and try again"
+        )
 
 
 def check_origin(request: web.Request) -> None:

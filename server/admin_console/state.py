@@ -11,14 +11,20 @@ from typing import Any
 
 from ..core.roles import HAState, Role, ServerDesignation, StandbyServerStatus
 
-ROLE_WORDS = {Role.ACTIVE: "Active", Role.STANDBY: "Standby", Role.STANDALONE: "Standalone",
-              Role.TRANSITIONING: "Transitioning"}
+ROLE_WORDS = {
+    Role.ACTIVE: "Active",
+    Role.STANDBY: "Standby",
+    Role.STANDALONE: "Standalone",
+    Role.TRANSITIONING: "Transitioning",
+}
 
 
 #: said beside Configure before it is clicked (core.records.merge_on_configure)
-CONFIGURE_NOTE = ("both servers' data is merged, the newer copy of each record kept; your account, "
-                  "ipicsadmin and informix keep this server's passwords on both servers: log in again "
-                  "with the password you used here")
+CONFIGURE_NOTE = (
+    "both servers' data is merged, the newer copy of each record kept; your account, "
+    "ipicsadmin and informix keep this server's passwords on both servers: log in again "
+    "with the password you used here"
+)
 
 
 def _action(enabled: bool, why: str, note: str = "") -> dict[str, Any]:
@@ -36,8 +42,11 @@ async def ha_tabs(server) -> dict[str, Any]:
     # Each server's role as this one knows it: the chapter has the administrator verify
     # "the primary server is in active state and the secondary server is in standby state".
     own_role = ROLE_WORDS[engine.role]
-    partner_role = (ROLE_WORDS[Role(st["partner_role"])] if st["partner_role"] else
-                    "not answering" if partner else None)
+    partner_role = ROLE_WORDS[Role(st["partner_role"])] if st["partner_role"] else "not answering" if partner else None
+    primary: str | None
+    secondary: str | None
+    primary_role: str | None
+    secondary_role: str | None
     if designation == ServerDesignation.PRIMARY.value:
         primary, secondary = engine.address, partner
         primary_role, secondary_role = own_role, partner_role
@@ -69,8 +78,11 @@ async def ha_tabs(server) -> dict[str, Any]:
         "primary_role": primary_role,
         "secondary_role": secondary_role,
         "ha": engine.ha.value,
-        "ha_word": {HAState.UNCONFIGURED: "Not configured", HAState.TRUSTED: "Not configured (partner trusted)",
-                    HAState.CONFIGURED: "Configured"}[engine.ha],
+        "ha_word": {
+            HAState.UNCONFIGURED: "Not configured",
+            HAState.TRUSTED: "Not configured (partner trusted)",
+            HAState.CONFIGURED: "Configured",
+        }[engine.ha],
         "heartbeat": engine.settings.as_dict(),
         "standby_server_status": st["standby_server_status"],
         "split_brain": engine.in_split_brain,
@@ -79,27 +91,43 @@ async def ha_tabs(server) -> dict[str, Any]:
         "actions": {
             "save": _action(not trusted, "trust with a partner already exists; delete it first"),
             # The page enables Delete once the partner's password is typed, as well.
-            "delete": _action(trusted and not configured and not transitioning,
-                              "no trust to delete" if not trusted else
-                              "unconfigure HA and wait for the reconfiguration before deleting the trust"),
-            "update": _action(trusted and not transitioning,
-                              "wait for the reconfiguration to finish" if trusted else
-                              "establish trust with the partner first"),
-            "configure": _action(engine.ha == HAState.TRUSTED and not transitioning
-                                 and designation == ServerDesignation.PRIMARY.value,
-                                 "HA is configured" if configured else
-                                 "wait for the reconfiguration to finish" if transitioning else
-                                 "configure HA on the primary server", CONFIGURE_NOTE),
-            "unconfigure": _action(configured and role == Role.ACTIVE,
-                                   "HA is not configured" if not configured else
-                                   "unconfigure HA from the active server"),
-            "failover": _action(configured and role == Role.ACTIVE and ready,
-                                "HA is not configured" if not configured else
-                                "Failover Now is done on the active server" if role != Role.ACTIVE else
-                                "the Standby Server Status is Not Ready"),
-            "go_standby": _action(engine.in_split_brain,
-                                  "enabled only when both servers are active and communicating again",
-                                  "the chapter does this on the secondary server; this is the primary"
-                                  if designation == ServerDesignation.PRIMARY.value else ""),
+            "delete": _action(
+                trusted and not configured and not transitioning,
+                "no trust to delete"
+                if not trusted
+                else "unconfigure HA and wait for the reconfiguration before deleting the trust",
+            ),
+            "update": _action(
+                trusted and not transitioning,
+                "wait for the reconfiguration to finish" if trusted else "establish trust with the partner first",
+            ),
+            "configure": _action(
+                engine.ha == HAState.TRUSTED and not transitioning and designation == ServerDesignation.PRIMARY.value,
+                "HA is configured"
+                if configured
+                else "wait for the reconfiguration to finish"
+                if transitioning
+                else "configure HA on the primary server",
+                CONFIGURE_NOTE,
+            ),
+            "unconfigure": _action(
+                configured and role == Role.ACTIVE,
+                "HA is not configured" if not configured else "unconfigure HA from the active server",
+            ),
+            "failover": _action(
+                configured and role == Role.ACTIVE and ready,
+                "HA is not configured"
+                if not configured
+                else "Failover Now is done on the active server"
+                if role != Role.ACTIVE
+                else "the Standby Server Status is Not Ready",
+            ),
+            "go_standby": _action(
+                engine.in_split_brain,
+                "enabled only when both servers are active and communicating again",
+                "the chapter does this on the secondary server; this is the primary"
+                if designation == ServerDesignation.PRIMARY.value
+                else "",
+            ),
         },
     }

@@ -35,24 +35,31 @@ LOGIN = "/admin/login"
 #: Notices a redirect may ask the login page to show, by key: no text from the URL is
 #: ever rendered.
 NOTICES = {
-    "redirected": "This server is the standby server: you were sent to the active server's "
-                  "Administration Console.",
+    "redirected": "This server is the standby server: you were sent to the active server's Administration Console.",
     "logged_out": "You were logged out.",
     "configured": "HA is configured. You were logged out until HA configuration operations are "
-                  "complete: log in again and verify that the Standby Server Status is Ready.",
+    "complete: log in again and verify that the Standby Server Status is Ready.",
     "went_standby": "The secondary server went standby and logged out every user session. Reconcile "
-                    "the data (ipicsedr_control_repl REPAIR, then ipicsrsync) as the chapter describes.",
+    "the data (ipicsedr_control_repl REPAIR, then ipicsrsync) as the chapter describes.",
     "went_standby_primary": "The primary server went standby and logged out every user session. Cisco "
-                            "recommends keeping the primary active and returning the secondary to standby "
-                            "instead. Reconcile the data as the chapter describes.",
+    "recommends keeping the primary active and returning the secondary to standby "
+    "instead. Reconcile the data as the chapter describes.",
     "login": "Log in to continue.",
 }
-RANGES = {"port": ha_config.HEARTBEAT_PORT_RANGE, "interval_s": ha_config.HEARTBEAT_INTERVAL_RANGE_S,
-          "missed_count": ha_config.MISSED_HEARTBEAT_COUNT_RANGE}
+RANGES = {
+    "port": ha_config.HEARTBEAT_PORT_RANGE,
+    "interval_s": ha_config.HEARTBEAT_INTERVAL_RANGE_S,
+    "missed_count": ha_config.MISSED_HEARTBEAT_COUNT_RANGE,
+}
 #: the fields' labels on the page, for the messages that name them
-LABELS = {"port": "Heartbeat Port", "interval_s": "Heartbeat Interval (seconds)",
-          "missed_count": "Missed Heartbeat Count", "partner_address": "IP Address", "password": "Password",
-          "username": "User Name"}
+LABELS = {
+    "port": "Heartbeat Port",
+    "interval_s": "Heartbeat Interval (seconds)",
+    "missed_count": "Missed Heartbeat Count",
+    "partner_address": "IP Address",
+    "password": "Password",
+    "username": "User Name",
+}
 _CARRIED = {"went_standby", "went_standby_primary"}
 MAX_FIELD = 256
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,9}$")  # ASCII digits only: \d takes any script's
@@ -74,8 +81,7 @@ class AdminConsole:
         self.server = server
         self.security = AdminConsoleSecurity(lambda: server.cfg.port)
         self._flashes: dict[str, tuple[str, str]] = {}
-        self.static = {name: resources.files(__package__).joinpath("static", name).read_bytes()
-                       for name in _STATIC}
+        self.static = {name: resources.files(__package__).joinpath("static", name).read_bytes() for name in _STATIC}
 
     def flash(self, token: str, level: str, text: str) -> None:
         if len(self._flashes) > 1000:  # sessions that never came back for theirs
@@ -100,29 +106,35 @@ ADMIN_CONSOLE = web.AppKey("admin_console", AdminConsole)
 
 
 def setup_admin_console(app: web.Application, server) -> None:
-    aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader(__package__, "templates"),
-                         autoescape=jinja2.select_autoescape(default=True), filters={"clock": clock_time})
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader(__package__, "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        filters={"clock": clock_time},
+    )
     app[ADMIN_CONSOLE] = AdminConsole(server)
     app.middlewares.append(html_errors)  # after the JSON one: inside it
-    app.router.add_routes([
-        web.get("/admin", to_security_tab),
-        web.get("/admin/", to_security_tab),
-        web.get("/admin/static/{name}", static),
-        web.get(LOGIN, login_page),
-        web.post(LOGIN, login_submit),
-        web.post("/admin/logout", logout),
-        web.get("/admin/ha", to_security_tab),
-        web.get(SECURITY_TAB, security_tab),
-        web.post(SECURITY_TAB, save_trust),
-        web.post("/admin/ha/security/delete", delete_trust),
-        web.get(CONFIGURATION_TAB, configuration_tab),
-        web.post(CONFIGURATION_TAB, update_settings),
-        web.post("/admin/ha/configure", configure),
-        web.post("/admin/ha/unconfigure", unconfigure),
-        web.post("/admin/ha/failover", failover_now),
-        web.post("/admin/ha/go-standby", go_standby),
-        web.get("/admin/ha/state", state),
-    ])
+    app.router.add_routes(
+        [
+            web.get("/admin", to_security_tab),
+            web.get("/admin/", to_security_tab),
+            web.get("/admin/static/{name}", static),
+            web.get(LOGIN, login_page),
+            web.post(LOGIN, login_submit),
+            web.post("/admin/logout", logout),
+            web.get("/admin/ha", to_security_tab),
+            web.get(SECURITY_TAB, security_tab),
+            web.post(SECURITY_TAB, save_trust),
+            web.post("/admin/ha/security/delete", delete_trust),
+            web.get(CONFIGURATION_TAB, configuration_tab),
+            web.post(CONFIGURATION_TAB, update_settings),
+            web.post("/admin/ha/configure", configure),
+            web.post("/admin/ha/unconfigure", unconfigure),
+            web.post("/admin/ha/failover", failover_now),
+            web.post("/admin/ha/go-standby", go_standby),
+            web.get("/admin/ha/state", state),
+        ]
+    )
 
 
 def _admin_console(request: web.Request) -> AdminConsole:
@@ -143,16 +155,20 @@ def _render(request: web.Request, template: str, context: dict, status: int = 20
 def _tomcat(request: web.Request) -> None:
     # The Administration Console is a tomcat web application.
     if not _admin_console(request).server.services.running("tomcat"):
-        raise ApiError(503, "tomcat_down", "the Administration Console is not available: tomcat is not "
-                                           "running on this server")
+        raise ApiError(
+            503, "tomcat_down", "the Administration Console is not available: tomcat is not running on this server"
+        )
 
 
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in _STATIC:
         raise web.HTTPNotFound(text="no such file")
-    return web.Response(body=_admin_console(request).static[name], content_type=_STATIC[name],
-                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+    return web.Response(
+        body=_admin_console(request).static[name],
+        content_type=_STATIC[name],
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
 
 
 # ---------------------------------------------------------------------------- login
@@ -174,13 +190,24 @@ async def _require_admin(request: web.Request) -> tuple[str, dict]:
     return session
 
 
-def _login_page(request: web.Request, *, error: str = "", username: str = "", notice: str = "",
-                status: int = 200) -> web.Response:
+def _login_page(
+    request: web.Request, *, error: str = "", username: str = "", notice: str = "", status: int = 200
+) -> web.Response:
     admin = _admin_console(request)
     token = admin.security.login_token(request)
-    response = _render(request, "login.html", {
-        "error": error, "username": username, "notice": NOTICES.get(notice, ""), "csrf": token,
-        "csrf_field": CSRF_FIELD, "address": admin.server.engine.address}, status)
+    response = _render(
+        request,
+        "login.html",
+        {
+            "error": error,
+            "username": username,
+            "notice": NOTICES.get(notice, ""),
+            "csrf": token,
+            "csrf_field": CSRF_FIELD,
+            "address": admin.server.engine.address,
+        },
+        status,
+    )
     admin.security.set_login_token(response, token)
     return response
 
@@ -220,9 +247,12 @@ async def login_submit(request: web.Request) -> web.Response:
         return response
     if user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
         await admin.server.data.logout(token)
-        return _login_page(request, username=username, status=403,
-                           error="The Administration Console's High Availability pages are for a system "
-                                 "administrator.")
+        return _login_page(
+            request,
+            username=username,
+            status=403,
+            error="The Administration Console's High Availability pages are for a system administrator.",
+        )
     response = web.HTTPSeeOther(SECURITY_TAB)
     admin.security.set_session(response, token)
     response.del_cookie(admin.security.login_cookie, path="/admin")
@@ -241,15 +271,37 @@ async def logout(request: web.Request) -> web.Response:
 
 
 # ----------------------------------------------------------------------------- tabs
-async def _tab(request: web.Request, template: str, token: str, user: dict, *, error: str = "",
-               field: str = "", values: dict | None = None, status: int = 200) -> web.Response:
+async def _tab(
+    request: web.Request,
+    template: str,
+    token: str,
+    user: dict,
+    *,
+    error: str = "",
+    field: str = "",
+    values: dict | None = None,
+    status: int = 200,
+) -> web.Response:
     admin = _admin_console(request)
     tabs = await ha_tabs(admin.server)
     flash = admin.take_flash(token) if not error else None
-    return _render(request, template, {
-        "tabs": tabs, "user": user, "csrf": admin.security.form_token(token), "csrf_field": CSRF_FIELD,
-        "error": error, "field": field, "values": values or {}, "flash": flash,
-        "ranges": RANGES, "defaults": HeartbeatSettings().as_dict()}, status)
+    return _render(
+        request,
+        template,
+        {
+            "tabs": tabs,
+            "user": user,
+            "csrf": admin.security.form_token(token),
+            "csrf_field": CSRF_FIELD,
+            "error": error,
+            "field": field,
+            "values": values or {},
+            "flash": flash,
+            "ranges": RANGES,
+            "defaults": HeartbeatSettings().as_dict(),
+        },
+        status,
+    )
 
 
 async def security_tab(request: web.Request) -> web.Response:
@@ -269,8 +321,7 @@ async def configuration_tab(request: web.Request) -> web.Response:
 Action = Callable[[AdminConsole, dict], Awaitable[str | None]]
 
 
-async def _act(request: web.Request, template: str, done: str, act: Action,
-               keep: tuple[str, ...] = ()) -> web.Response:
+async def _act(request: web.Request, template: str, done: str, act: Action, keep: tuple[str, ...] = ()) -> web.Response:
     """A form action: check the session and CSRF token, act, then back to the tab with
     the engine's sentence, or the same tab with the refusal."""
     token, user = await _require_admin(request)
@@ -286,8 +337,16 @@ async def _act(request: web.Request, template: str, done: str, act: Action,
         values = {k: _text(form, k) for k in keep if exc.code != "csrf"}
         if admin.server.engine.partner is None:  # a stale page: the trust is gone meanwhile
             template = "ha_security.html"
-        return await _tab(request, template, token, user, error=_sentence(exc.message),
-                          field=getattr(exc, "field", ""), values=values, status=exc.status)
+        return await _tab(
+            request,
+            template,
+            token,
+            user,
+            error=_sentence(exc.message),
+            field=getattr(exc, "field", ""),
+            values=values,
+            status=exc.status,
+        )
     if message:
         admin.flash(token, "success", message)
     raise web.HTTPSeeOther(done)
@@ -321,11 +380,14 @@ async def update_settings(request: web.Request) -> web.Response:
     async def act(admin: AdminConsole, form) -> str:
         settings = _settings(form)
         await admin.server.engine.update_settings(settings)
-        return (f"Heartbeat settings updated: port {settings.port}, every {settings.interval_s} s, failover after "
-                f"{settings.missed_count} missed heartbeats ({settings.failover_window_s} s).")
+        return (
+            f"Heartbeat settings updated: port {settings.port}, every {settings.interval_s} s, failover after "
+            f"{settings.missed_count} missed heartbeats ({settings.failover_window_s} s)."
+        )
 
-    return await _act(request, "ha_configuration.html", CONFIGURATION_TAB, act,
-                      keep=("port", "interval_s", "missed_count"))
+    return await _act(
+        request, "ha_configuration.html", CONFIGURATION_TAB, act, keep=("port", "interval_s", "missed_count")
+    )
 
 
 async def configure(request: web.Request) -> web.Response:
@@ -339,8 +401,10 @@ async def configure(request: web.Request) -> web.Response:
 async def unconfigure(request: web.Request) -> web.Response:
     async def act(admin: AdminConsole, form) -> str:
         await admin.server.engine.unconfigure()
-        return ("HA unconfigured. Click Logout, then wait a few minutes for the active server to reconfigure "
-                "before you log in again.")
+        return (
+            "HA unconfigured. Click Logout, then wait a few minutes for the active server to reconfigure "
+            "before you log in again."
+        )
 
     return await _act(request, "ha_configuration.html", CONFIGURATION_TAB, act)
 
@@ -368,8 +432,11 @@ async def state(request: web.Request) -> web.Response:
     """The tabs' live state for the page's script; 401 once the session is gone."""
     _tomcat(request)
     if await _admin_session(request) is None:
-        return web.json_response({"error": "unauthorized", "login": f"{LOGIN}?notice=logged_out"}, status=401,
-                                 headers={"Cache-Control": "no-store"})
+        return web.json_response(
+            {"error": "unauthorized", "login": f"{LOGIN}?notice=logged_out"},
+            status=401,
+            headers={"Cache-Control": "no-store"},
+        )
     return web.json_response(await ha_tabs(_admin_console(request).server), headers={"Cache-Control": "no-store"})
 
 
@@ -380,7 +447,9 @@ async def _form(request: web.Request):
     try:
         return await request.post()
     except (ValueError, LookupError, AssertionError):  # UnicodeDecodeError is a ValueError
-        raise ApiError(400, "bad_form", "the form could not be read: send it from the Administration Console's page") from None
+        raise ApiError(
+            400, "bad_form", "the form could not be read: send it from the Administration Console's page"
+        ) from None
 
 
 def _text(form, name: str, *, strip: bool = True) -> str:
@@ -394,12 +463,12 @@ def _text(form, name: str, *, strip: bool = True) -> str:
 
 def _settings(form) -> HeartbeatSettings:
     """The HA Configuration fields; the core's check names the field and its range."""
-    values = {}
+    values: dict[str, int | str] = {}
     for name in RANGES:
         raw = _text(form, name)
         values[name] = int(raw) if _WHOLE_NUMBER.match(raw) else raw
     try:
-        return HeartbeatSettings(**values)
+        return HeartbeatSettings.checked(values)
     except ConfigurationError as exc:
         text = str(exc)
         field = next(name for name in RANGES if text.startswith(LABELS[name]))
@@ -443,5 +512,9 @@ async def html_errors(request: web.Request, handler):
 
 
 def _error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return _render(request, "error.html", {"status": status, "message": _sentence(message),
-                                           "posted": request.method == "POST"}, status)
+    return _render(
+        request,
+        "error.html",
+        {"status": status, "message": _sentence(message), "posted": request.method == "POST"},
+        status,
+    )

@@ -25,8 +25,7 @@ async def login(request: web.Request) -> web.Response:
     b = request[BODY]
     token, user = await _data(request).login(b.username, b.password, client=request.remote or "")
     engine = request.app[SERVER].engine
-    return web.json_response({"token": token, "user": user, "server": engine.address,
-                              "role": engine.role.value})
+    return web.json_response({"token": token, "user": user, "server": engine.address, "role": engine.role.value})
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -92,8 +91,9 @@ async def _forward(ws: web.WebSocketResponse, view: PushedView, user: dict, batc
         await ws.send_json(event)
         if event["type"] == "role" and event.get("role") != Role.ACTIVE.value:
             return False
-        if event["type"] == "logout" and (not event["admins_only"] or
-                                          user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value):
+        if event["type"] == "logout" and (
+            not event["admins_only"] or user["role"] == UserRole.SYSTEM_ADMINISTRATOR.value
+        ):
             return False
     return await _push_changes(ws, view, changed)
 
@@ -116,8 +116,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 async def create_user(request: web.Request) -> web.Response:
     b = request[BODY]
-    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name,
-                                            by=request[USER])
+    user = await _data(request).create_user(b.username, b.password, UserRole(b.role), b.full_name, by=request[USER])
     return web.json_response(user, status=201)
 
 
@@ -185,8 +184,9 @@ async def create_incident(request: web.Request) -> web.Response:
 
 
 async def set_participants(request: web.Request) -> web.Response:
-    value = await _data(request).set_participants(request.match_info["incident_id"],
-                                                  request[BODY].participants, request[USER])
+    value = await _data(request).set_participants(
+        request.match_info["incident_id"], request[BODY].participants, request[USER]
+    )
     return web.json_response(value)
 
 
@@ -204,16 +204,16 @@ async def upload_file(request: web.Request) -> web.Response:
     if not _CONTENT_TYPE.match(content_type):
         raise bad_request("unsupported Content-Type")
     content = await _read_upload(request)
-    value = await _data(request).add_file(request.match_info["incident_id"], request[USER], name,
-                                          content_type, content)
+    value = await _data(request).add_file(request.match_info["incident_id"], request[USER], name, content_type, content)
     return web.json_response(value, status=201)
 
 
 async def restore_file(request: web.Request) -> web.Response:
     """``PUT .../files/{file_id}``: the content of a file missing after a failover."""
     content = await _read_upload(request)
-    value = await _data(request).restore_file(request.match_info["incident_id"], request.match_info["file_id"],
-                                              request[USER], content)
+    value = await _data(request).restore_file(
+        request.match_info["incident_id"], request.match_info["file_id"], request[USER], content
+    )
     return web.json_response(value)
 
 
@@ -234,20 +234,39 @@ async def _read_upload(request: web.Request) -> bytes:
 
 #: uploads a browser only shows, served as what they are; any other (HTML, SVG, XML,
 #: scripts...) is served as bytes: nothing uploaded may run on the API's origin
-PASSIVE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp",
-                           "video/mp4", "video/quicktime", "video/3gpp", "video/webm", "video/mpeg"})
+PASSIVE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "video/mp4",
+        "video/quicktime",
+        "video/3gpp",
+        "video/webm",
+        "video/mpeg",
+    }
+)
 #: sent with every download: saved, never shown in a page; never sniffed into an active
 #: type; and if a browser rendered it anyway, sandboxed with nothing allowed
-DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'",
-                    "Cross-Origin-Resource-Policy": "same-origin"}
+DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
 async def download_file(request: web.Request) -> web.Response:
     meta, content = await _data(request).file_content(
-        request.match_info["incident_id"], request.match_info["file_id"], request[USER])
+        request.match_info["incident_id"], request.match_info["file_id"], request[USER]
+    )
     content_type = meta["content_type"] if meta["content_type"] in PASSIVE_TYPES else "application/octet-stream"
-    return web.Response(body=content, content_type=content_type, headers={
-        **DOWNLOAD_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"})
+    return web.Response(
+        body=content,
+        content_type=content_type,
+        headers={**DOWNLOAD_HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['name'])}"},
+    )
 
 
 def _quote(name: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..appkeys import BODY, SERVER, USER
 from ..admin_console.state import ha_tabs
+from ..appkeys import BODY, SERVER, USER
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.licenses import LicenseError
 from ..core.roles import Role
@@ -30,9 +30,13 @@ async def servers(request: web.Request) -> web.Response:
     listed = [{"address": engine.address, "server": st["server"], "role": engine.role.value}]
     if engine.partner:
         view = engine.partner_view if engine.missed_now == 0 else None
-        listed.append({"address": engine.partner.address,
-                       "server": view.get("server") if view else None,
-                       "role": view.get("role") if view else "unreachable"})
+        listed.append(
+            {
+                "address": engine.partner.address,
+                "server": view.get("server") if view else None,
+                "role": view.get("role") if view else "unreachable",
+            }
+        )
     return web.json_response({"servers": listed, "active": engine.active_address()})
 
 
@@ -58,20 +62,32 @@ async def set_ntp(request: web.Request) -> web.Response:
 async def get_config(request: web.Request) -> web.Response:
     server = request.app[SERVER]
     tabs = await ha_tabs(server)
-    return web.json_response({
-        **{k: tabs[k] for k in ("server_status", "partner", "primary_address", "secondary_address", "heartbeat",
-                                "ha", "standby_server_status")},
-        "ntp_servers": server.engine.ntp_servers,
-        "certificate_fingerprint": server.identity.info.fingerprint,
-        "certificate_not_after": server.identity.info.not_after.isoformat(),
-    })
+    return web.json_response(
+        {
+            **{
+                k: tabs[k]
+                for k in (
+                    "server_status",
+                    "partner",
+                    "primary_address",
+                    "secondary_address",
+                    "heartbeat",
+                    "ha",
+                    "standby_server_status",
+                )
+            },
+            "ntp_servers": server.engine.ntp_servers,
+            "certificate_fingerprint": server.identity.info.fingerprint,
+            "certificate_not_after": server.identity.info.not_after.isoformat(),
+        }
+    )
 
 
 async def establish_trust(request: web.Request) -> web.Response:
     body = request[BODY]
     engine = request.app[SERVER].engine
-    await engine.establish_trust(body.partner_address, body.username, body.password)
-    return web.json_response({"server_status": "Trusted", "partner": engine.partner.address})
+    partner = await engine.establish_trust(body.partner_address, body.username, body.password)
+    return web.json_response({"server_status": "Trusted", "partner": partner.address})
 
 
 async def delete_trust(request: web.Request) -> web.Response:
@@ -80,8 +96,9 @@ async def delete_trust(request: web.Request) -> web.Response:
 
 
 async def trust_exchange(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[SERVER].engine.accept_trust(request[BODY].model_dump(),
-                                                                           client=request.remote or ""))
+    return web.json_response(
+        await request.app[SERVER].engine.accept_trust(request[BODY].model_dump(), client=request.remote or "")
+    )
 
 
 async def trust_remove(request: web.Request) -> web.Response:
@@ -101,14 +118,24 @@ async def update_settings(request: web.Request) -> web.Response:
 
 async def configure(request: web.Request) -> web.Response:
     await request.app[SERVER].configure_ha(request[USER]["username"])
-    return web.json_response({"ha": "configured", "logged_out": True,
-                              "message": "HA configured; you are logged out until configuration completes"})
+    return web.json_response(
+        {
+            "ha": "configured",
+            "logged_out": True,
+            "message": "HA configured; you are logged out until configuration completes",
+        }
+    )
 
 
 async def unconfigure(request: web.Request) -> web.Response:
     await request.app[SERVER].engine.unconfigure()
-    return web.json_response({"ha": request.app[SERVER].engine.ha.value, "role": "transitioning",
-                              "message": "HA unconfigured: log out and wait a few minutes for the reconfiguration"})
+    return web.json_response(
+        {
+            "ha": request.app[SERVER].engine.ha.value,
+            "role": "transitioning",
+            "message": "HA unconfigured: log out and wait a few minutes for the reconfiguration",
+        }
+    )
 
 
 async def failover_now(request: web.Request) -> web.Response:

@@ -76,9 +76,11 @@ async def set_time_scale(request: web.Request) -> web.Response:
     real_now = time.time()
     at = real_now if body.at is None else body.at
     if not real_now - TIME_SCALE_AT_BEHIND_S <= at <= real_now + TIME_SCALE_AT_AHEAD_S:
-        raise bad_request(f"at must be a real Unix time at most {TIME_SCALE_AT_AHEAD_S:.0f} s ahead of and "
-                          f"{TIME_SCALE_AT_BEHIND_S:.0f} s behind this server's time ({real_now:.3f}), "
-                          f"not {at:.3f}")
+        raise bad_request(
+            f"at must be a real Unix time at most {TIME_SCALE_AT_AHEAD_S:.0f} s ahead of and "
+            f"{TIME_SCALE_AT_BEHIND_S:.0f} s behind this server's time ({real_now:.3f}), "
+            f"not {at:.3f}"
+        )
     server.clock.set_time_scale(body.time_scale, at_real=at)
     # The heartbeat loop's current wait was computed at the old scale: a heartbeat at
     # the switch starts the next wait at the new one (an extra one never counts as missed).

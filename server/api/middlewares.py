@@ -12,8 +12,16 @@ from ..errors import ApiError
 
 log = logging.getLogger("ipics.api")
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
 _BODY_HEADERS = {"content-type", "content-length"}
 
 
@@ -24,8 +32,7 @@ async def errors(request: web.Request, handler):
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
     except web.HTTPRequestEntityTooLarge as exc:
-        return web.json_response({"error": "too_large", "message": f"request body too large: {exc.text}"},
-                                 status=413)
+        return web.json_response({"error": "too_large", "message": f"request body too large: {exc.text}"}, status=413)
     except web.HTTPException as exc:
         if exc.status < 400 or exc.status == 101:
             raise

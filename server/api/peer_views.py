@@ -127,8 +127,9 @@ class PeerViews:
     async def put_file(self, request: web.Request) -> web.Response:
         body = await request.json()
         try:
-            await self.engine.repair.receive_file(request.match_info["file_id"], base64.b64decode(body["content"]),
-                                                  float(body["mtime"]))
+            await self.engine.repair.receive_file(
+                request.match_info["file_id"], base64.b64decode(body["content"]), float(body["mtime"])
+            )
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "bad_request"}, status=400)
         return web.json_response({"ok": True})

@@ -290,17 +290,30 @@ class Problem(Reply):
 
 
 #: the fields a refusal always carries with its code
-ERROR_FIELDS = {"not_active": ("role", "active"), "not_licensed": ("role", "active"),
-                "transitioning": ("role", "active"), "invalid_body": ("problems",),
-                "too_many_attempts": ("retry_after_s",), "file_missing": ("file",)}
+ERROR_FIELDS = {
+    "not_active": ("role", "active"),
+    "not_licensed": ("role", "active"),
+    "transitioning": ("role", "active"),
+    "invalid_body": ("problems",),
+    "too_many_attempts": ("retry_after_s",),
+    "file_missing": ("file",),
+}
 
 
 class Error(Reply):
     """Every refusal."""
 
-    model_config = ConfigDict(json_schema_extra={"allOf": [
-        {"if": {"properties": {"error": {"const": code}}, "required": ["error"]},
-         "then": {"required": list(fields)}} for code, fields in ERROR_FIELDS.items()]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"error": {"const": code}}, "required": ["error"]},
+                    "then": {"required": list(fields)},
+                }
+                for code, fields in ERROR_FIELDS.items()
+            ]
+        }
+    )
 
     error: str
     """A stable code: not_active, invalid_body, too_many_attempts, ..."""
@@ -448,36 +461,55 @@ class Answers:
 
 
 WRITE = {503: "database_down: the database service is not running on this server"}
-THROTTLED = {429: "too_many_attempts: too many failed passwords from this address for this user name; "
-                  "try again after Retry-After seconds"}
-PARTNER = {502: "partner_unreachable or partner_refused: the partner server did not answer or refused; "
-                "nothing was changed"}
+THROTTLED = {
+    429: "too_many_attempts: too many failed passwords from this address for this user name; "
+    "try again after Retry-After seconds"
+}
+PARTNER = {
+    502: "partner_unreachable or partner_refused: the partner server did not answer or refused; nothing was changed"
+}
 
 ANSWERS: dict[str, Answers] = {
     # status and health
     "status": Answers({200: HaStatus}),
-    "health_active": Answers({200: HealthActive}, {503: "not the active server, or it serves no clients now "
-                                                        "(the body says its role)"},
-                             refusal_bodies={503: HealthActive}),
+    "health_active": Answers(
+        {200: HealthActive},
+        {503: "not the active server, or it serves no clients now (the body says its role)"},
+        refusal_bodies={503: HealthActive},
+    ),
     "openapi": Answers({200: OpenApiDocument}),
     "servers": Answers({200: Servers}),
     # sessions
-    "login": Answers({200: LoggedIn}, {
-        401: "unauthorized: wrong user name or password",
-        409: "not_active: this server is not the active one (`active` names it); not_licensed: a standalone "
-             "secondary serves no users",
-        503: "transitioning, configuring or ddrblock: try again shortly; database_down", **THROTTLED}),
+    "login": Answers(
+        {200: LoggedIn},
+        {
+            401: "unauthorized: wrong user name or password",
+            409: "not_active: this server is not the active one (`active` names it); not_licensed: a standalone "
+            "secondary serves no users",
+            503: "transitioning, configuring or ddrblock: try again shortly; database_down",
+            **THROTTLED,
+        },
+    ),
     "logout": Answers({200: LoggedOut}),
     "me": Answers({200: Session}),
     "events": Answers({101: None}, {400: "not a WebSocket upgrade request"}),
-    "media_ticket": Answers({200: MediaTicket}, {
-        409: "too_many_talk_groups: more channels and VTGs than one ticket may name",
-        503: "no_media_tickets: this server was started without a ticket key"}),
+    "media_ticket": Answers(
+        {200: MediaTicket},
+        {
+            409: "too_many_talk_groups: more channels and VTGs than one ticket may name",
+            503: "no_media_tickets: this server was started without a ticket key",
+        },
+    ),
     # data
     "list_users": Answers({200: Users}),
-    "create_user": Answers({201: User}, {
-        403: "forbidden: only a system administrator creates a system administrator",
-        409: "conflict: a user of that name exists (names are not case-sensitive)", **WRITE}),
+    "create_user": Answers(
+        {201: User},
+        {
+            403: "forbidden: only a system administrator creates a system administrator",
+            409: "conflict: a user of that name exists (names are not case-sensitive)",
+            **WRITE,
+        },
+    ),
     "set_dial_login": Answers({200: User}, {409: "conflict: the user ID is another user's dial login", **WRITE}),
     "list_channels": Answers({200: Channels}),
     "create_channel": Answers({201: Channel}, {409: "conflict: a channel of that name exists", **WRITE}),
@@ -487,61 +519,104 @@ ANSWERS: dict[str, Answers] = {
     "list_assignments": Answers({200: Assignments}),
     "list_vtgs": Answers({200: Vtgs}),
     "create_vtg": Answers({201: Vtg}, {404: "a channel or member does not exist", **WRITE}),
-    "dial_out": Answers({200: Vtg}, {409: "conflict: the VTG has the most dial-out participants it may have",
-                                     **WRITE}),
+    "dial_out": Answers({200: Vtg}, {409: "conflict: the VTG has the most dial-out participants it may have", **WRITE}),
     "list_incidents": Answers({200: Incidents}),
     "create_incident": Answers({201: Incident}, {404: "a participant does not exist", **WRITE}),
     "get_incident": Answers({200: IncidentWithFiles}),
     "set_participants": Answers({200: IncidentWithFiles}, {404: "a participant does not exist", **WRITE}),
     "upload_file": Answers({201: FileInfo}, WRITE),
-    "restore_file": Answers({200: FileInfo}, {409: "conflict: not the content that was uploaded (its SHA-256 "
-                                                   "differs)", **WRITE}),
-    "download_file": Answers({200: BINARY}, {404: "file_missing: the content did not reach this server before "
-                                                  "a failover (`file` is its record)"},
-                             headers={"Content-Disposition": ("attachment, with the file's name",
-                                                              {"type": "string"})}),
+    "restore_file": Answers(
+        {200: FileInfo}, {409: "conflict: not the content that was uploaded (its SHA-256 differs)", **WRITE}
+    ),
+    "download_file": Answers(
+        {200: BINARY},
+        {404: "file_missing: the content did not reach this server before a failover (`file` is its record)"},
+        headers={"Content-Disposition": ("attachment, with the file's name", {"type": "string"})},
+    ),
     # HA
     "list_licenses": Answers({200: Licenses}),
-    "install_license": Answers({201: LicenseEntry}, {400: "license_refused: not a license file, or one "
-                                                          "this server may not hold"}),
+    "install_license": Answers(
+        {201: LicenseEntry}, {400: "license_refused: not a license file, or one this server may not hold"}
+    ),
     "set_ntp": Answers({200: NtpServers}),
     "get_config": Answers({200: HaConfig}),
-    "establish_trust": Answers({200: Trusted}, {
-        400: "bad_request: the address is not a server address, or it is this server's own",
-        401: "partner_password_wrong: the partner refused the ipicsadmin password; nothing was stored",
-        409: "conflict: trust with a partner already exists", **PARTNER}),
-    "delete_trust": Answers({200: TrustDeleted}, {
-        401: "partner_password_wrong: the partner refused the password; nothing was deleted",
-        409: "conflict: HA is configured, or there is no trust", **PARTNER}),
-    "trust_exchange": Answers({200: TrustExchanged}, {
-        400: "bad_request or certificate_expired: the certificate or address is not usable",
-        401: "unauthorized: wrong ipicsadmin user name or password",
-        409: "conflict: this server already trusts a partner", **THROTTLED}),
-    "trust_remove": Answers({200: TrustRemoved}, {
-        401: "unauthorized: wrong ipicsadmin user name or password",
-        403: "forbidden: the certificate is not the trusted partner's",
-        409: "conflict: HA is configured here", **THROTTLED}),
-    "update_settings": Answers({200: SettingsUpdated}, {
-        400: "out_of_range: a value outside the chapter's range, named with its range",
-        409: "conflict: no trust yet, the port is not usable, or the partner refused the settings",
-        **PARTNER}),
-    "configure": Answers({200: Configured}, {409: "conflict: a precondition of Configure does not hold "
-                                                  "(the message says which)", **PARTNER}),
-    "unconfigure": Answers({200: Unconfigured}, {409: "conflict: HA is not configured, or this is not the "
-                                                      "active server"}),
-    "failover_now": Answers({200: FailedOver}, {409: "conflict: not configured, not the active server, the "
-                                                     "Standby Server Status is Not Ready, or the standby "
-                                                     "refused", **PARTNER}),
+    "establish_trust": Answers(
+        {200: Trusted},
+        {
+            400: "bad_request: the address is not a server address, or it is this server's own",
+            401: "partner_password_wrong: the partner refused the ipicsadmin password; nothing was stored",
+            409: "conflict: trust with a partner already exists",
+            **PARTNER,
+        },
+    ),
+    "delete_trust": Answers(
+        {200: TrustDeleted},
+        {
+            401: "partner_password_wrong: the partner refused the password; nothing was deleted",
+            409: "conflict: HA is configured, or there is no trust",
+            **PARTNER,
+        },
+    ),
+    "trust_exchange": Answers(
+        {200: TrustExchanged},
+        {
+            400: "bad_request or certificate_expired: the certificate or address is not usable",
+            401: "unauthorized: wrong ipicsadmin user name or password",
+            409: "conflict: this server already trusts a partner",
+            **THROTTLED,
+        },
+    ),
+    "trust_remove": Answers(
+        {200: TrustRemoved},
+        {
+            401: "unauthorized: wrong ipicsadmin user name or password",
+            403: "forbidden: the certificate is not the trusted partner's",
+            409: "conflict: HA is configured here",
+            **THROTTLED,
+        },
+    ),
+    "update_settings": Answers(
+        {200: SettingsUpdated},
+        {
+            400: "out_of_range: a value outside the chapter's range, named with its range",
+            409: "conflict: no trust yet, the port is not usable, or the partner refused the settings",
+            **PARTNER,
+        },
+    ),
+    "configure": Answers(
+        {200: Configured},
+        {409: "conflict: a precondition of Configure does not hold (the message says which)", **PARTNER},
+    ),
+    "unconfigure": Answers(
+        {200: Unconfigured}, {409: "conflict: HA is not configured, or this is not the active server"}
+    ),
+    "failover_now": Answers(
+        {200: FailedOver},
+        {
+            409: "conflict: not configured, not the active server, the "
+            "Standby Server Status is Not Ready, or the standby "
+            "refused",
+            **PARTNER,
+        },
+    ),
     "go_standby": Answers({200: WentStandby}, {409: "conflict: not a split brain"}),
     "discarded": Answers({200: Discarded}),
     "replication_lag": Answers({200: ReplicationLag}),
     # lab
-    "inject_fault": Answers({200: FaultInjected, 202: FaultInjected}, {
-        400: "bad_request: the fault needs a parameter it did not get",
-        403: "forbidden: this server was not started by the lab"}),
-    "set_time_scale": Answers({200: TimeScaleSet}, {
-        400: "bad_request: `at` is too far from this server's real time",
-        403: "forbidden: this server was not started by the lab"}),
+    "inject_fault": Answers(
+        {200: FaultInjected, 202: FaultInjected},
+        {
+            400: "bad_request: the fault needs a parameter it did not get",
+            403: "forbidden: this server was not started by the lab",
+        },
+    ),
+    "set_time_scale": Answers(
+        {200: TimeScaleSet},
+        {
+            400: "bad_request: `at` is too far from this server's real time",
+            403: "forbidden: this server was not started by the lab",
+        },
+    ),
 }
 
 #: the headers a refusal always carries, by status: name -> (description, JSON schema)

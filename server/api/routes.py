@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -44,108 +45,291 @@ class Route:
 ROUTES: list[Route] = [
     # status and health: the lab's view of the server, not served by tomcat
     Route("GET", "/api/v1/ha/status", ha_views.status, "HA status of this server", tag="status", tomcat=False),
-    Route("GET", "/api/v1/health/active", ha_views.health_active, "200 only on the active server",
-          tag="status", tomcat=False),
+    Route(
+        "GET",
+        "/api/v1/health/active",
+        ha_views.health_active,
+        "200 only on the active server",
+        tag="status",
+        tomcat=False,
+    ),
     Route("GET", "/api/openapi.json", lambda r: openapi_view(r), "This document", tag="status", tomcat=False),
-    Route("GET", "/api/v1/servers", ha_views.servers, "Login server selector: both servers with their roles",
-          tag="status", tomcat=False),
+    Route(
+        "GET",
+        "/api/v1/servers",
+        ha_views.servers,
+        "Login server selector: both servers with their roles",
+        tag="status",
+        tomcat=False,
+    ),
     # sessions
-    Route("POST", "/api/v1/auth/login", data_views.login, "Log in; refused on the standby, naming the active",
-          body=schemas.Login, tag="auth"),
+    Route(
+        "POST",
+        "/api/v1/auth/login",
+        data_views.login,
+        "Log in; refused on the standby, naming the active",
+        body=schemas.Login,
+        tag="auth",
+    ),
     Route("POST", "/api/v1/auth/logout", data_views.logout, "Log out", auth="user", tag="auth"),
     Route("GET", "/api/v1/me", data_views.me, "The logged-in user", auth="user", tag="auth"),
-    Route("GET", "/api/v1/events", data_views.events,
-          "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
-          auth="user", tag="auth"),
-    Route("POST", "/api/v1/media/ticket", media_views.media_ticket,
-          "Push-to-talk: a ticket for the media router naming the caller and the channels and VTGs he has, "
-          "valid until expires_at (ask again after refresh_after_s, and when they change)", auth="user",
-          tag="auth"),
+    Route(
+        "GET",
+        "/api/v1/events",
+        data_views.events,
+        "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
+        auth="user",
+        tag="auth",
+    ),
+    Route(
+        "POST",
+        "/api/v1/media/ticket",
+        media_views.media_ticket,
+        "Push-to-talk: a ticket for the media router naming the caller and the channels and VTGs he has, "
+        "valid until expires_at (ask again after refresh_after_s, and when they change)",
+        auth="user",
+        tag="auth",
+    ),
     # data
     Route("GET", "/api/v1/users", data_views.list_users, "Users", auth="operator"),
-    Route("POST", "/api/v1/users", data_views.create_user,
-          "Create a user (only a system administrator creates a system administrator)", auth="operator",
-          body=schemas.NewUser),
-    Route("PUT", "/api/v1/users/{username}/dial-login", data_views.set_dial_login,
-          "Dial Login: the numeric user ID and PIN of the IP phone service and the dial engine",
-          auth="operator", body=schemas.DialLogin),
-    Route("GET", "/api/v1/channels", data_views.list_channels,
-          "Channels: all for a system administrator or operator, else those assigned to the caller", auth="user"),
-    Route("POST", "/api/v1/channels", data_views.create_channel, "Create a channel", auth="operator",
-          body=schemas.NewChannel),
-    Route("DELETE", "/api/v1/channels/{channel_id}", data_views.delete_channel, "Delete a channel",
-          auth="operator"),
-    Route("POST", "/api/v1/channels/{channel_id}/assignments", data_views.assign_channel,
-          "Assign a channel to a user", auth="operator", body=schemas.Assignment),
-    Route("DELETE", "/api/v1/channels/{channel_id}/assignments/{username}", data_views.unassign_channel,
-          "Remove a channel from a user", auth="operator"),
+    Route(
+        "POST",
+        "/api/v1/users",
+        data_views.create_user,
+        "Create a user (only a system administrator creates a system administrator)",
+        auth="operator",
+        body=schemas.NewUser,
+    ),
+    Route(
+        "PUT",
+        "/api/v1/users/{username}/dial-login",
+        data_views.set_dial_login,
+        "Dial Login: the numeric user ID and PIN of the IP phone service and the dial engine",
+        auth="operator",
+        body=schemas.DialLogin,
+    ),
+    Route(
+        "GET",
+        "/api/v1/channels",
+        data_views.list_channels,
+        "Channels: all for a system administrator or operator, else those assigned to the caller",
+        auth="user",
+    ),
+    Route(
+        "POST",
+        "/api/v1/channels",
+        data_views.create_channel,
+        "Create a channel",
+        auth="operator",
+        body=schemas.NewChannel,
+    ),
+    Route("DELETE", "/api/v1/channels/{channel_id}", data_views.delete_channel, "Delete a channel", auth="operator"),
+    Route(
+        "POST",
+        "/api/v1/channels/{channel_id}/assignments",
+        data_views.assign_channel,
+        "Assign a channel to a user",
+        auth="operator",
+        body=schemas.Assignment,
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/channels/{channel_id}/assignments/{username}",
+        data_views.unassign_channel,
+        "Remove a channel from a user",
+        auth="operator",
+    ),
     Route("GET", "/api/v1/assignments", data_views.list_assignments, "Channel assignments", auth="operator"),
-    Route("GET", "/api/v1/vtgs", data_views.list_vtgs,
-          "VTGs: all for a system administrator or dispatcher, else those the caller is a member of", auth="user"),
+    Route(
+        "GET",
+        "/api/v1/vtgs",
+        data_views.list_vtgs,
+        "VTGs: all for a system administrator or dispatcher, else those the caller is a member of",
+        auth="user",
+    ),
     Route("POST", "/api/v1/vtgs", data_views.create_vtg, "Create a VTG", auth="dispatcher", body=schemas.NewVtg),
-    Route("POST", "/api/v1/vtgs/{vtg_id}/dial-out", data_views.dial_out,
-          "Invite a dial-out participant (a telephone number) into a VTG; the dial engine calls it",
-          auth="dispatcher", body=schemas.DialOut),
-    Route("GET", "/api/v1/incidents", data_views.list_incidents,
-          "Incidents with their files: all for a system administrator or dispatcher, else those the caller "
-          "takes part in", auth="user"),
-    Route("POST", "/api/v1/incidents", data_views.create_incident, "Create an incident", auth="dispatcher",
-          body=schemas.NewIncident),
-    Route("GET", "/api/v1/incidents/{incident_id}", data_views.get_incident,
-          "One incident the caller may see, with its files", auth="user"),
-    Route("PUT", "/api/v1/incidents/{incident_id}/participants", data_views.set_participants,
-          "Set who takes part in an incident (those taken off no longer see it or its files)",
-          auth="dispatcher", body=schemas.Participants),
-    Route("POST", "/api/v1/incidents/{incident_id}/files", data_views.upload_file,
-          "Upload a photo or video to an incident the caller may see (raw body, ?name=)", auth="user",
-          raw_body=True, query=("name",)),
-    Route("PUT", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.restore_file,
-          "Upload again a file whose content did not reach this server before a failover (raw body; "
-          "the same content, checked by its SHA-256)", auth="user", raw_body=True),
-    Route("GET", "/api/v1/incidents/{incident_id}/files/{file_id}", data_views.download_file,
-          "Download a file of an incident the caller may see, always as an attachment", auth="user"),
+    Route(
+        "POST",
+        "/api/v1/vtgs/{vtg_id}/dial-out",
+        data_views.dial_out,
+        "Invite a dial-out participant (a telephone number) into a VTG; the dial engine calls it",
+        auth="dispatcher",
+        body=schemas.DialOut,
+    ),
+    Route(
+        "GET",
+        "/api/v1/incidents",
+        data_views.list_incidents,
+        "Incidents with their files: all for a system administrator or dispatcher, else those the caller takes part in",
+        auth="user",
+    ),
+    Route(
+        "POST",
+        "/api/v1/incidents",
+        data_views.create_incident,
+        "Create an incident",
+        auth="dispatcher",
+        body=schemas.NewIncident,
+    ),
+    Route(
+        "GET",
+        "/api/v1/incidents/{incident_id}",
+        data_views.get_incident,
+        "One incident the caller may see, with its files",
+        auth="user",
+    ),
+    Route(
+        "PUT",
+        "/api/v1/incidents/{incident_id}/participants",
+        data_views.set_participants,
+        "Set who takes part in an incident (those taken off no longer see it or its files)",
+        auth="dispatcher",
+        body=schemas.Participants,
+    ),
+    Route(
+        "POST",
+        "/api/v1/incidents/{incident_id}/files",
+        data_views.upload_file,
+        "Upload a photo or video to an incident the caller may see (raw body, ?name=)",
+        auth="user",
+        raw_body=True,
+        query=("name",),
+    ),
+    Route(
+        "PUT",
+        "/api/v1/incidents/{incident_id}/files/{file_id}",
+        data_views.restore_file,
+        "Upload again a file whose content did not reach this server before a failover (raw body; "
+        "the same content, checked by its SHA-256)",
+        auth="user",
+        raw_body=True,
+    ),
+    Route(
+        "GET",
+        "/api/v1/incidents/{incident_id}/files/{file_id}",
+        data_views.download_file,
+        "Download a file of an incident the caller may see, always as an attachment",
+        auth="user",
+    ),
     # HA (Administration Console, Configuration > High Availability)
     Route("GET", "/api/v1/licenses", ha_views.list_licenses, "Installed licenses", auth="admin", tag="ha"),
-    Route("POST", "/api/v1/licenses", ha_views.install_license, "Install a license file", auth="admin",
-          body=schemas.License, tag="ha"),
-    Route("PUT", "/api/v1/ha/ntp", ha_views.set_ntp, "Set the NTP servers (ntpsetup -s enable)",
-          auth="admin", body=schemas.Ntp, tag="ha"),
-    Route("GET", "/api/v1/ha/config", ha_views.get_config, "HA Security and HA Configuration tabs",
-          auth="admin", tag="ha"),
-    Route("POST", "/api/v1/ha/trust", ha_views.establish_trust, "HA Security, Save: establish trust",
-          auth="admin", body=schemas.Trust, tag="ha"),
-    Route("POST", "/api/v1/ha/trust/delete", ha_views.delete_trust,
-          "HA Security, Delete: remove the trust certificates on both servers", auth="admin",
-          body=schemas.TrustDelete, tag="ha"),
-    Route("POST", "/api/v1/ha/trust/exchange", ha_views.trust_exchange,
-          "Partner to partner: certificate exchange, authenticated by the ipicsadmin password",
-          body=schemas.TrustExchange, tag="ha"),
-    Route("POST", "/api/v1/ha/trust/remove", ha_views.trust_remove,
-          "Partner to partner: remove the trust, authenticated by the ipicsadmin password",
-          body=schemas.TrustRemove, tag="ha"),
-    Route("PUT", "/api/v1/ha/settings", ha_views.update_settings, "HA Configuration, Update",
-          auth="admin", body=schemas.HeartbeatSettingsBody, tag="ha"),
-    Route("POST", "/api/v1/ha/configure", ha_views.configure, "HA Configuration, Configure", auth="admin",
-          tag="ha"),
-    Route("POST", "/api/v1/ha/unconfigure", ha_views.unconfigure, "HA Configuration, Unconfigure",
-          auth="admin", tag="ha"),
-    Route("POST", "/api/v1/ha/failover", ha_views.failover_now, "HA Configuration, Failover Now",
-          auth="admin", tag="ha"),
-    Route("POST", "/api/v1/ha/go-standby", ha_views.go_standby,
-          "HA Configuration, Go Standby: split brain only; logs out every user session", auth="admin",
-          tag="ha"),
-    Route("GET", "/api/v1/ha/discarded", ha_views.discarded,
-          "Records this server accepted that never reached the partner before a failover", auth="admin",
-          tag="ha"),
-    Route("GET", "/api/v1/ha/replication/lag", ha_views.replication_lag,
-          "Standby: recent replication lag samples in real milliseconds", auth="admin", tag="ha",
-          tomcat=False),
+    Route(
+        "POST",
+        "/api/v1/licenses",
+        ha_views.install_license,
+        "Install a license file",
+        auth="admin",
+        body=schemas.License,
+        tag="ha",
+    ),
+    Route(
+        "PUT",
+        "/api/v1/ha/ntp",
+        ha_views.set_ntp,
+        "Set the NTP servers (ntpsetup -s enable)",
+        auth="admin",
+        body=schemas.Ntp,
+        tag="ha",
+    ),
+    Route(
+        "GET", "/api/v1/ha/config", ha_views.get_config, "HA Security and HA Configuration tabs", auth="admin", tag="ha"
+    ),
+    Route(
+        "POST",
+        "/api/v1/ha/trust",
+        ha_views.establish_trust,
+        "HA Security, Save: establish trust",
+        auth="admin",
+        body=schemas.Trust,
+        tag="ha",
+    ),
+    Route(
+        "POST",
+        "/api/v1/ha/trust/delete",
+        ha_views.delete_trust,
+        "HA Security, Delete: remove the trust certificates on both servers",
+        auth="admin",
+        body=schemas.TrustDelete,
+        tag="ha",
+    ),
+    Route(
+        "POST",
+        "/api/v1/ha/trust/exchange",
+        ha_views.trust_exchange,
+        "Partner to partner: certificate exchange, authenticated by the ipicsadmin password",
+        body=schemas.TrustExchange,
+        tag="ha",
+    ),
+    Route(
+        "POST",
+        "/api/v1/ha/trust/remove",
+        ha_views.trust_remove,
+        "Partner to partner: remove the trust, authenticated by the ipicsadmin password",
+        body=schemas.TrustRemove,
+        tag="ha",
+    ),
+    Route(
+        "PUT",
+        "/api/v1/ha/settings",
+        ha_views.update_settings,
+        "HA Configuration, Update",
+        auth="admin",
+        body=schemas.HeartbeatSettingsBody,
+        tag="ha",
+    ),
+    Route("POST", "/api/v1/ha/configure", ha_views.configure, "HA Configuration, Configure", auth="admin", tag="ha"),
+    Route(
+        "POST", "/api/v1/ha/unconfigure", ha_views.unconfigure, "HA Configuration, Unconfigure", auth="admin", tag="ha"
+    ),
+    Route(
+        "POST", "/api/v1/ha/failover", ha_views.failover_now, "HA Configuration, Failover Now", auth="admin", tag="ha"
+    ),
+    Route(
+        "POST",
+        "/api/v1/ha/go-standby",
+        ha_views.go_standby,
+        "HA Configuration, Go Standby: split brain only; logs out every user session",
+        auth="admin",
+        tag="ha",
+    ),
+    Route(
+        "GET",
+        "/api/v1/ha/discarded",
+        ha_views.discarded,
+        "Records this server accepted that never reached the partner before a failover",
+        auth="admin",
+        tag="ha",
+    ),
+    Route(
+        "GET",
+        "/api/v1/ha/replication/lag",
+        ha_views.replication_lag,
+        "Standby: recent replication lag samples in real milliseconds",
+        auth="admin",
+        tag="ha",
+        tomcat=False,
+    ),
     # lab
-    Route("POST", "/api/v1/lab/faults", lab_views.inject_fault, "Inject a lab fault (lab servers only)",
-          auth="admin", body=schemas.Fault, tag="lab", tomcat=False),
-    Route("PUT", "/api/v1/lab/time-scale", lab_views.set_time_scale,
-          "Change the time scale from the real moment `at` on, without a jump (lab servers only)",
-          auth="admin", body=schemas.TimeScale, tag="lab", tomcat=False),
+    Route(
+        "POST",
+        "/api/v1/lab/faults",
+        lab_views.inject_fault,
+        "Inject a lab fault (lab servers only)",
+        auth="admin",
+        body=schemas.Fault,
+        tag="lab",
+        tomcat=False,
+    ),
+    Route(
+        "PUT",
+        "/api/v1/lab/time-scale",
+        lab_views.set_time_scale,
+        "Change the time scale from the real moment `at` on, without a jump (lab servers only)",
+        auth="admin",
+        body=schemas.TimeScale,
+        tag="lab",
+        tomcat=False,
+    ),
 ]
 
 
@@ -171,16 +355,21 @@ def guarded(route: Route) -> View:
     return handler
 
 
-async def authenticate(request: web.Request, roles: set[str]) -> dict:
+async def authenticate(request: web.Request, roles: AbstractSet[str]) -> dict:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthorized", "log in first: send Authorization: Bearer <token>",
-                       headers=BEARER_CHALLENGE)
+        raise ApiError(
+            401, "unauthorized", "log in first: send Authorization: Bearer <token>", headers=BEARER_CHALLENGE
+        )
     user = await request.app[SERVER].data.session(token.strip())
     if user is None:
-        raise ApiError(401, "unauthorized", "the session is unknown or has expired: log in again",
-                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the session is unknown or has expired: log in again",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     if user["role"] not in roles:
         raise forbidden(f"a {user['role']} may not do this")
     request[TOKEN] = token.strip()
@@ -200,8 +389,10 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
-                    for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
         summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
         raise ApiError(400, "invalid_body", f"invalid request: {summary}", problems=problems) from None
 
@@ -223,17 +414,17 @@ def guard_refusals(route: Route) -> dict[int, str]:
     if route.tomcat:
         add(503, "tomcat_down: tomcat is not running on this server")
     if route.tag in ("data", "auth") and route.view is not data_views.login:
-        add(409, "not_active: this is not the active server; `active` names the active one (null when none "
-                 "is known)")
-        add(503, "transitioning, configuring or ddrblock: this server takes no client requests now; try again "
-                 "shortly")
+        add(409, "not_active: this is not the active server; `active` names the active one (null when none is known)")
+        add(503, "transitioning, configuring or ddrblock: this server takes no client requests now; try again shortly")
     if route.auth:
         add(401, "unauthorized: no bearer token, or its session is unknown or has expired")
         if MAY[route.auth] != MAY["user"]:
             add(403, "forbidden: the caller's role may not do this")
     if route.body:
-        add(400, "invalid_body, malformed_json or bad_request: not the documented JSON object "
-                 "(`problems` names each field)")
+        add(
+            400,
+            "invalid_body, malformed_json or bad_request: not the documented JSON object (`problems` names each field)",
+        )
         add(413, "too_large: the body is larger than the server takes")
         add(415, "unsupported_media_type: the body is not application/json")
     if route.raw_body:
@@ -248,30 +439,38 @@ def build_openapi() -> dict:
     paths: dict[str, dict] = {}
     components: dict[str, dict] = {}
     for route in ROUTES:
-        op: dict = {"summary": route.summary, "tags": [route.tag], "operationId": _operation_id(route),
-                    "responses": _responses(route, components)}
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in _path_parameters(route)]
-        params += [{"name": q, "in": "query", "required": True, "schema": {"type": "string"}}
-                   for q in route.query]
+        op: dict = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": _operation_id(route),
+            "responses": _responses(route, components),
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_parameters(route)
+        ]
+        params += [{"name": q, "in": "query", "required": True, "schema": {"type": "string"}} for q in route.query]
         if route.raw_body:
-            op["requestBody"] = {"required": True, "content": {"*/*": {
-                "schema": {"type": "string", "format": "binary"}}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
         if params:
             op["parameters"] = params
         if route.auth:
             op["security"] = [{"bearer": []}]
             op["description"] = f"Allowed roles: {', '.join(sorted(MAY[route.auth]))}."
         if route.body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": _component(route.body, components)}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _component(route.body, components)}},
+            }
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "IPICS HA Lab server API", "version": __version__},
         "paths": paths,
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
 
 
@@ -295,8 +494,7 @@ def _responses(route: Route, components: dict[str, dict]) -> dict:
         refusals[status] = f"{refusals[status]}; {why}" if status in refusals else why
     for status, why in sorted(refusals.items()):
         model = answers.refusal_bodies.get(status, responses.Error)
-        refusal: dict = {"description": why, "content": {"application/json": {
-            "schema": _component(model, components)}}}
+        refusal: dict = {"description": why, "content": {"application/json": {"schema": _component(model, components)}}}
         if status in responses.REFUSAL_HEADERS:
             refusal["headers"] = _headers(responses.REFUSAL_HEADERS[status])
         declared[str(status)] = refusal
@@ -304,8 +502,7 @@ def _responses(route: Route, components: dict[str, dict]) -> dict:
 
 
 def _headers(headers: dict[str, tuple[str, dict]]) -> dict:
-    return {name: {"description": why, "required": True, "schema": schema}
-            for name, (why, schema) in headers.items()}
+    return {name: {"description": why, "required": True, "schema": schema} for name, (why, schema) in headers.items()}
 
 
 class _WithoutDefaults(GenerateJsonSchema):

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..core.access import UserRole
 from ..core.ha_config import (
     HEARTBEAT_INTERVAL_DEFAULT_S,
     HEARTBEAT_INTERVAL_RANGE_S,
@@ -14,7 +15,6 @@ from ..core.ha_config import (
     MISSED_HEARTBEAT_COUNT_DEFAULT,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
-from ..core.access import UserRole
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -76,8 +76,9 @@ class Participants(Body):
 
 
 class Ntp(Body):
-    servers: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:-]{1,255}$")]],
-                       Field(min_length=1, max_length=2)]
+    servers: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.:-]{1,255}$")]], Field(min_length=1, max_length=2)
+    ]
 
 
 class Trust(Body):
@@ -122,8 +123,9 @@ class HeartbeatSettingsBody(Body):
 
 
 class Fault(Body):
-    fault: Literal["power-off", "crash-service", "cut-link", "heal-link", "clock-offset",
-                   "txlog-capacity", "txlog-safeguard"]
+    fault: Literal[
+        "power-off", "crash-service", "cut-link", "heal-link", "clock-offset", "txlog-capacity", "txlog-safeguard"
+    ]
     service: Literal["tomcat", "ipics_nm", "database"] | None = None
     direction: Literal["both", "outbound", "inbound"] | None = None
     seconds: Annotated[float, Field(ge=-10 * 365 * 86400, le=10 * 365 * 86400)] | None = None

@@ -26,22 +26,25 @@ class UserRole(str, Enum):
     USER = "user"
 
 
-_ADMIN, _OPERATOR, _DISPATCHER = (UserRole.SYSTEM_ADMINISTRATOR.value, UserRole.OPERATOR.value,
-                                  UserRole.DISPATCHER.value)
+_ADMIN, _OPERATOR, _DISPATCHER = (
+    UserRole.SYSTEM_ADMINISTRATOR.value,
+    UserRole.OPERATOR.value,
+    UserRole.DISPATCHER.value,
+)
 
 #: who may call a route, by the job the route belongs to (``Route.auth``)
 MAY: dict[str, frozenset[str]] = {
-    "admin": frozenset({_ADMIN}),                       # servers, licenses, HA, lab faults
-    "operator": frozenset({_ADMIN, _OPERATOR}),         # users, channels and who has them
-    "dispatcher": frozenset({_ADMIN, _DISPATCHER}),     # VTGs, incidents, their participants
-    "user": frozenset(r.value for r in UserRole),       # his own channels, VTGs, incidents
+    "admin": frozenset({_ADMIN}),  # servers, licenses, HA, lab faults
+    "operator": frozenset({_ADMIN, _OPERATOR}),  # users, channels and who has them
+    "dispatcher": frozenset({_ADMIN, _DISPATCHER}),  # VTGs, incidents, their participants
+    "user": frozenset(r.value for r in UserRole),  # his own channels, VTGs, incidents
 }
 
 #: who sees every record of a listing; everyone else sees only what he is given
 SEES_EVERY: dict[str, frozenset[str]] = {
-    "channels": MAY["operator"],     # to give them to users
+    "channels": MAY["operator"],  # to give them to users
     "assignments": MAY["operator"],
-    "vtgs": MAY["dispatcher"],       # to set them up and monitor them
+    "vtgs": MAY["dispatcher"],  # to set them up and monitor them
     "incidents": MAY["dispatcher"],  # and the files uploaded to them
 }
 

@@ -7,6 +7,7 @@ from 5 to 30 (default 5).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 HEARTBEAT_PORT_DEFAULT = 3444
@@ -21,6 +22,14 @@ class ConfigurationError(ValueError):
     pass
 
 
+#: each setting's label (as the HA Configuration tab names it) and range
+_FIELDS = {
+    "port": ("Heartbeat Port", HEARTBEAT_PORT_RANGE),
+    "interval_s": ("Heartbeat Interval (seconds)", HEARTBEAT_INTERVAL_RANGE_S),
+    "missed_count": ("Missed Heartbeat Count", MISSED_HEARTBEAT_COUNT_RANGE),
+}
+
+
 @dataclass(frozen=True)
 class HeartbeatSettings:
     port: int = HEARTBEAT_PORT_DEFAULT
@@ -28,9 +37,18 @@ class HeartbeatSettings:
     missed_count: int = MISSED_HEARTBEAT_COUNT_DEFAULT
 
     def __post_init__(self) -> None:
-        _check("Heartbeat Port", self.port, HEARTBEAT_PORT_RANGE)
-        _check("Heartbeat Interval (seconds)", self.interval_s, HEARTBEAT_INTERVAL_RANGE_S)
-        _check("Missed Heartbeat Count", self.missed_count, MISSED_HEARTBEAT_COUNT_RANGE)
+        for name, (label, bounds) in _FIELDS.items():
+            _check(label, getattr(self, name), bounds)
+
+    @classmethod
+    def checked(cls, values: Mapping[str, object]) -> HeartbeatSettings:
+        """Settings from values not known to be numbers (a form's fields, the text typed
+        where it is not a whole number): ``ConfigurationError`` names the first wrong
+        one and its range, as the constructor does."""
+        port, interval_s, missed_count = (
+            _check(label, values[name], bounds) for name, (label, bounds) in _FIELDS.items()
+        )
+        return cls(port, interval_s, missed_count)
 
     @property
     def failover_window_s(self) -> int:
@@ -41,12 +59,13 @@ class HeartbeatSettings:
         return {"port": self.port, "interval_s": self.interval_s, "missed_count": self.missed_count}
 
 
-def _check(name: str, value: object, bounds: tuple[int, int]) -> None:
+def _check(name: str, value: object, bounds: tuple[int, int]) -> int:
     low, high = bounds
     if not isinstance(value, int) or isinstance(value, bool):
         raise ConfigurationError(f"{name} must be a whole number from {low} to {high}")
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be from {low} to {high}; {value} is out of range")
+    return value
 
 
 # The lab's Cisco IPICS Compatibility Matrix: (primary version, secondary version).

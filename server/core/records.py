@@ -7,8 +7,9 @@ deletion replicates and merges like any other change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 RecordId = tuple[str, str]
 
@@ -30,6 +31,14 @@ class Record:
     def deleted(self) -> bool:
         return self.value is None
 
+    @property
+    def live_value(self) -> dict[str, Any]:
+        """The value of a record known to be live: one ``Store.table`` listed (it lists
+        no tombstones), or one already checked not ``deleted``."""
+        if self.value is None:
+            raise ValueError(f"{self.table}/{self.key} is deleted")
+        return self.value
+
     def to_json(self) -> dict[str, Any]:
         return {
             "table": self.table,
@@ -41,7 +50,7 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "Record":
+    def from_json(cls, d: Mapping[str, Any]) -> Record:
         return cls(
             table=str(d["table"]),
             key=str(d["key"]),
@@ -51,7 +60,7 @@ class Record:
             version=int(d["version"]),
         )
 
-    def next_version(self, value: dict[str, Any] | None, updated_at: float, origin: str) -> "Record":
+    def next_version(self, value: dict[str, Any] | None, updated_at: float, origin: str) -> Record:
         return replace(self, value=value, updated_at=updated_at, origin=origin, version=self.version + 1)
 
 
@@ -75,8 +84,9 @@ def merge_newest(*sides: Iterable[Record]) -> dict[RecordId, Record]:
     return merged
 
 
-def merge_on_configure(local: Iterable[Record], theirs: Iterable[Record], *, keep_local: Iterable[RecordId],
-                       now: float, origin: str) -> dict[RecordId, Record]:
+def merge_on_configure(
+    local: Iterable[Record], theirs: Iterable[Record], *, keep_local: Iterable[RecordId], now: float, origin: str
+) -> dict[RecordId, Record]:
     """Configure HA, on the primary: both servers' data merged, newest record wins
     (``merge_newest``), except the records in ``keep_local``, which this server's copy
     wins whatever the timestamps: the accounts of the administrator performing Configure
@@ -96,13 +106,15 @@ def merge_on_configure(local: Iterable[Record], theirs: Iterable[Record], *, kee
         if own is None or own.deleted:
             continue  # nothing here to keep: the merge's answer stands
         other = merged[rid]
-        merged[rid] = replace(own, updated_at=max(now, other.updated_at), origin=origin,
-                              version=max(own.version, other.version) + 1)
+        merged[rid] = replace(
+            own, updated_at=max(now, other.updated_at), origin=origin, version=max(own.version, other.version) + 1
+        )
     return merged
 
 
-def discarded_on_adopt(local: Iterable[Record], active: Mapping[RecordId, Record], *,
-                       any_difference: bool = False) -> list[Record]:
+def discarded_on_adopt(
+    local: Iterable[Record], active: Mapping[RecordId, Record], *, any_difference: bool = False
+) -> list[Record]:
     """No failback: a returning server adopts the active's data.
 
     Its own records that the active never received (absent there, or a version the

@@ -10,8 +10,8 @@ keeps the copy with the more recent UTC timestamp.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from .records import Record
 

@@ -166,8 +166,11 @@ def decide(o: Observations) -> Decision:
                 "Go Standby on the secondary server (Method 1) or reconfigure HA (Method 2)",
             )
         if o.partner_role == Role.STANDBY and not o.partner_ready:
-            return Decision(Action.NONE, "no action: I am the active server; the standby is Not Ready "
-                            "(synchronizing, or waiting for REPAIR after Go Standby)")
+            return Decision(
+                Action.NONE,
+                "no action: I am the active server; the standby is Not Ready "
+                "(synchronizing, or waiting for REPAIR after Go Standby)",
+            )
         return Decision(Action.NONE, "no action: I am the active server, partner healthy")
 
     if o.role == Role.STANDBY:
@@ -175,26 +178,26 @@ def decide(o: Observations) -> Decision:
             if o.missed_now >= o.missed_count:
                 return Decision(
                     Action.BEGIN_TAKEOVER,
-                    f"{o.missed_now} heartbeats missed (limit {o.missed_count}): "
-                    "assuming the active role",
+                    f"{o.missed_now} heartbeats missed (limit {o.missed_count}): assuming the active role",
                 )
             return Decision(
                 Action.NONE,
-                f"no action: I am the standby server, {o.missed_now} of {o.missed_count} "
-                "heartbeats missed",
+                f"no action: I am the standby server, {o.missed_now} of {o.missed_count} heartbeats missed",
             )
         if o.partner_role == Role.ACTIVE:
             if o.awaiting_repair:
                 # Adopting the active's data now would throw away what this server took
                 # during the split; REPAIR copies it across first.
-                return Decision(Action.NONE, "no action: standby after Go Standby, waiting for "
-                                "ipicsedr_control_repl REPAIR to reconcile the databases")
+                return Decision(
+                    Action.NONE,
+                    "no action: standby after Go Standby, waiting for "
+                    "ipicsedr_control_repl REPAIR to reconcile the databases",
+                )
             if not o.synchronized:
                 return Decision(Action.REQUEST_SYNC, "partner is active: synchronizing from it")
             return Decision(Action.NONE, "no action: I am the standby server, partner healthy")
         if o.partner_role == Role.STANDBY and o.handed_over:
-            return Decision(Action.NONE, "no action: I handed the active role over; waiting for the partner "
-                            "to take it")
+            return Decision(Action.NONE, "no action: I handed the active role over; waiting for the partner to take it")
         if o.partner_role == Role.STANDBY and o.synchronized and not o.partner_ready:
             # The active came back as a standby before the missed-heartbeat window ran
             # out (a quick reboot, service ipics stop/start): nobody is active.  This
@@ -203,14 +206,16 @@ def decide(o: Observations) -> Decision:
                 Action.BEGIN_TAKEOVER,
                 "both servers are standby and this one holds the active's data: assuming the active role",
             )
-        if (o.partner_role == Role.STANDBY and o.server == ServerDesignation.PRIMARY
-                and not o.synchronized and not o.partner_ready):
+        if (
+            o.partner_role == Role.STANDBY
+            and o.server == ServerDesignation.PRIMARY
+            and not o.synchronized
+            and not o.partner_ready
+        ):
             # Both came up as standby (both restarted), neither holding an active's data:
             # the primary takes the active role.  A standby that just handed over, or
             # whose partner is Ready, must not take it back.
-            return Decision(
-                Action.BEGIN_TAKEOVER, "both servers are standby: the primary assumes the active role"
-            )
+            return Decision(Action.BEGIN_TAKEOVER, "both servers are standby: the primary assumes the active role")
         return Decision(Action.NONE, f"no action: I am the standby server, partner is {o.partner_role.value}")
 
     return Decision(Action.NONE, f"no action: I am {o.role.value}")

@@ -13,11 +13,11 @@ METHOD_1_LIMIT_S = 5 * 24 * 3600.0
 
 METHODS = {
     1: "Method 1: Force the Secondary Server into Standby State (Go Standby on the secondary, "
-       "then ipicsedr_control_repl REPAIR and ipicsrsync run ipicsadmin)",
+    "then ipicsedr_control_repl REPAIR and ipicsrsync run ipicsadmin)",
     2: "Method 2: Reconfigure High Availability (stop the secondary, unconfigure HA and delete the "
-       "trust on the primary, reconcile the files, configure HA again)",
+    "trust on the primary, reconcile the files, configure HA again)",
     3: "Method 3: Workaround (shutdown -h now on the secondary, service ipics stop-all and start-all "
-       "on the primary, power the secondary up)",
+    "on the primary, power the secondary up)",
 }
 
 
@@ -31,10 +31,13 @@ class SplitBrain:
         return 1 if self.duration_s < METHOD_1_LIMIT_S else 2
 
     def as_dict(self) -> dict:
-        return {"since": self.since, "duration_s": round(self.duration_s, 1),
-                "duration": format_duration(self.duration_s),
-                "recommended_method": self.recommended_method,
-                "recommendation": METHODS[self.recommended_method]}
+        return {
+            "since": self.since,
+            "duration_s": round(self.duration_s, 1),
+            "duration": format_duration(self.duration_s),
+            "recommended_method": self.recommended_method,
+            "recommendation": METHODS[self.recommended_method],
+        }
 
 
 def split_brain(now: float, my_active_since: float | None, partner_active_since: float | None) -> SplitBrain:

@@ -39,10 +39,10 @@ def log_state(held: int, capacity: int) -> LogState:
 
 MESSAGES = {
     LogState.WARNING: "database transaction log at {p:.0f}% of capacity (75% threshold): the partner "
-                      "server has been down a long time; bring it back or unconfigure HA",
+    "server has been down a long time; bring it back or unconfigure HA",
     LogState.CRITICAL: "database transaction log at {p:.0f}% of capacity (90% threshold): HA is "
-                       "unconfigured automatically to prevent a DDRBLOCK; reconfigure HA on the active "
-                       "server when the partner is back",
+    "unconfigured automatically to prevent a DDRBLOCK; reconfigure HA on the active "
+    "server when the partner is back",
     LogState.DDRBLOCK: "database transaction log full (100%): DDRBLOCK state, every database update is "
-                       "blocked until the log is cleared (partner back and caught up, or HA unconfigured)",
+    "blocked until the log is cleared (partner back and caught up, or HA unconfigured)",
 }

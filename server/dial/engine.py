@@ -64,6 +64,13 @@ class Call:
     talking: bool = False
     keys: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(MAX_KEYS_AHEAD))
 
+    @property
+    def logged_in_as(self) -> str:
+        """The caller's user name: the voice menu goes past its login only with one."""
+        if self.username is None:
+            raise RuntimeError(f"the call from {self.caller} has no one logged in")
+        return self.username
+
     async def say(self, text: str) -> None:
         await self.send({"say": text})
 
@@ -86,8 +93,14 @@ class OutCall:
 
 
 class DialEngine:
-    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None,
-                 pstn: PstnDirectory | None = None):
+    def __init__(
+        self,
+        data: DataService,
+        dial_login: DialLogin,
+        *,
+        media: PhoneMedia | None = None,
+        pstn: PstnDirectory | None = None,
+    ):
         self.data = data
         self.engine = data.engine
         self.clock = data.clock
@@ -142,7 +155,7 @@ class DialEngine:
             except (ValueError, AttributeError):
                 key = None
             if not isinstance(key, str) or key not in DTMF:
-                await call.send({"error": "send telephone events as {\"dtmf\": one of 0-9 * #}"})
+                await call.send({"error": 'send telephone events as {"dtmf": one of 0-9 * #}'})
                 continue
             if not call.keys.full():
                 call.keys.put_nowait(key)
@@ -200,12 +213,11 @@ class DialEngine:
     async def _on_group(self, call: Call, group: dict) -> None:
         call.group = group
         await call.send({"state": "joined", "group": group["name"], "kind": group["kind"], "id": group["id"]})
-        await call.say(f"You are on {group['name']}. Press star to talk, pound to stop talking, "
-                       "zero for the list.")
+        await call.say(f"You are on {group['name']}. Press star to talk, pound to stop talking, zero for the list.")
         while True:
             key = await self._key(call)
             if key == "*":
-                await self._start_talking(call)
+                await self._start_talking(call, group)
             elif key == "#":
                 await self._stop_talking(call)
             elif key == "0":
@@ -213,29 +225,30 @@ class DialEngine:
                 call.group = None
                 return
 
-    async def _start_talking(self, call: Call) -> None:
+    async def _start_talking(self, call: Call, group: dict) -> None:
         if self.media is None:
             await call.say("Push-to-talk is unavailable: this server has no media router.")
-        elif await self.media.press(call.group["id"], call.username):
+        elif await self.media.press(group["id"], call.logged_in_as):
             call.talking = True
             await call.send({"talker": call.username})
         else:
-            await call.say(f"{self.media.talker(call.group['id']) or 'Someone'} is talking.")
+            await call.say(f"{self.media.talker(group['id']) or 'Someone'} is talking.")
 
     async def _stop_talking(self, call: Call) -> None:
         if call.talking and self.media is not None and call.group:
             call.talking = False
-            await self.media.release(call.group["id"], call.username)
+            await self.media.release(call.group["id"], call.logged_in_as)  # talking: logged in
             if not call.ws.closed:
                 await call.send({"talker": None})
 
     async def _groups(self, call: Call) -> list[dict]:
-        record = await self.data.store.get("users", call.username)
+        record = await self.data.store.get("users", call.logged_in_as)
         if record is None or record.deleted:
             return []
-        user = record.value
-        return ([{**c, "kind": "channel"} for c in await self.data.channels_for(user)]
-                + [{**v, "kind": "vtg"} for v in await self.data.vtgs_for(user)])
+        user = record.live_value
+        return [{**c, "kind": "channel"} for c in await self.data.channels_for(user)] + [
+            {**v, "kind": "vtg"} for v in await self.data.vtgs_for(user)
+        ]
 
     async def _entry(self, call: Call) -> str:
         """Digits up to the pound key."""
@@ -295,9 +308,13 @@ class DialEngine:
         """The VTG with each dial-out participant's state on this server."""
         if not vtg.get("dial_out"):
             return vtg
-        return {**vtg, "dial_out": [
-            {**p, "status": "connected" if (vtg["id"], p["number"]) in self.out_calls else "disconnected"}
-            for p in vtg["dial_out"]]}
+        return {
+            **vtg,
+            "dial_out": [
+                {**p, "status": "connected" if (vtg["id"], p["number"]) in self.out_calls else "disconnected"}
+                for p in vtg["dial_out"]
+            ],
+        }
 
     async def _hang_up_out_calls(self) -> None:
         for call in list(self.out_calls.values()):

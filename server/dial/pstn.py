@@ -48,8 +48,11 @@ class PstnDirectory:
             data = json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):
             return {}
-        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
-            if isinstance(data, dict) else {}
+        return (
+            {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+            if isinstance(data, dict)
+            else {}
+        )
 
     def _write(self, entries: dict[str, str]) -> None:
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")

@@ -33,9 +33,9 @@ class DiscardedLog:
 
     async def log_records(self, lost: list[Record], reason: str | None = None) -> None:
         await self.log_entries(
-            [{"table": r.table, "key": r.key, "description": describe(r), "updated_at": r.updated_at}
-             for r in lost],
-            reason or "accepted here but never reached the partner before the failover")
+            [{"table": r.table, "key": r.key, "description": describe(r), "updated_at": r.updated_at} for r in lost],
+            reason or "accepted here but never reached the partner before the failover",
+        )
 
     async def log_entries(self, lost: list[dict], reason: str) -> None:
         """The discarded log (``GET /api/v1/ha/discarded`` and server.log): every record
@@ -49,8 +49,16 @@ class DiscardedLog:
         entries = await store.get_local("discarded", [])
         for d in lost:
             log.warning("discarded %s: %s", d["description"], reason)
-            entries.append({"at": when, "table": d["table"], "key": d["key"], "description": d["description"],
-                            "updated_at": d["updated_at"], "reason": reason})
+            entries.append(
+                {
+                    "at": when,
+                    "table": d["table"],
+                    "key": d["key"],
+                    "description": d["description"],
+                    "updated_at": d["updated_at"],
+                    "reason": reason,
+                }
+            )
         await store.set_local("discarded", entries[-DISCARD_LOG_LIMIT:])
 
 
@@ -104,8 +112,7 @@ class Adoption:
                 await self.discarded.log_records(lost, reason)
             if s.role == Role.STANDBY:
                 s.synchronized = True
-                log.warning("synchronized from the active server: %d records, %d discarded",
-                            len(records), len(lost))
+                log.warning("synchronized from the active server: %d records, %d discarded", len(records), len(lost))
             s.files_wakeup.set()
 
     async def _adopt(self, records: list[Record], applied: tuple[str, int]) -> None:
@@ -117,8 +124,11 @@ class Adoption:
         s.applied = applied
 
 
-def _adoption(active_json: list[dict], local: list[Record], every_difference: bool = False,
-              ) -> tuple[list[Record], list[Record]]:
+def _adoption(
+    active_json: list[dict],
+    local: list[Record],
+    every_difference: bool = False,
+) -> tuple[list[Record], list[Record]]:
     records = [Record.from_json(r) for r in active_json]
     # After REPAIR any copy of ours not kept was replaced, older ones too.
     return records, discarded_on_adopt(local, {r.id: r for r in records}, any_difference=every_difference)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 from ..adapters.httpclient import Reply, Unreachable
 from ..adapters.peer import PeerLink
@@ -32,9 +33,16 @@ log = logging.getLogger("ipics.ha")
 class Configuration:
     """The HA Configuration tab's procedures, on this server and as the partner."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, roles: Roles, files: FileReplication, *,
-                 logout: Callable[[bool], Awaitable[None]],
-                 auto_unconfigure: Callable[[str], Coroutine[Any, Any, None]]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        roles: Roles,
+        files: FileReplication,
+        *,
+        logout: Callable[[bool], Awaitable[None]],
+        auto_unconfigure: Callable[[str], Coroutine[Any, Any, None]],
+    ):
         self.state = state
         self.peer = peer
         self.roles = roles
@@ -52,15 +60,21 @@ class Configuration:
     def own_info(self) -> dict[str, Any]:
         s = self.state
         d = s.designation()
-        return {"server": d.value if d else None, "ntp_servers": list(s.ntp_servers),
-                "software_version": s.cfg.software_version, "role": s.role.value, "ha": s.ha.value}
+        return {
+            "server": d.value if d else None,
+            "ntp_servers": list(s.ntp_servers),
+            "software_version": s.cfg.software_version,
+            "role": s.role.value,
+            "ha": s.ha.value,
+        }
 
     async def partner_info(self) -> dict[str, Any]:
         try:
             reply = await self.peer.call("GET", "/peer/info")
         except Unreachable as exc:
-            raise ApiError(502, "partner_unreachable",
-                           f"the partner does not answer on the peer link: {self.peer.error or exc}") from None
+            raise ApiError(
+                502, "partner_unreachable", f"the partner does not answer on the peer link: {self.peer.error or exc}"
+            ) from None
         if not reply.ok:
             raise ApiError(502, "partner_refused", f"the partner refused: {partner_message(reply.body)}")
         return reply.body
@@ -69,8 +83,9 @@ class Configuration:
         try:
             return await self.peer.call("POST", "/peer/control", message, timeout_s=30)
         except Unreachable as exc:
-            raise ApiError(502, "partner_unreachable",
-                           f"the partner does not answer on the peer link: {self.peer.error or exc}") from None
+            raise ApiError(
+                502, "partner_unreachable", f"the partner does not answer on the peer link: {self.peer.error or exc}"
+            ) from None
 
     # ------------------------------------------------------------------ Configure
     async def configure(self, on_done: Callable[[], Awaitable[None]], keep_accounts: Iterable[str] = ()) -> None:
@@ -95,19 +110,24 @@ class Configuration:
             raise conflict("this server is still reconfiguring; wait and try again")
         mine, theirs = self.own_info(), await self.partner_info()
         if mine["server"] != ServerDesignation.PRIMARY.value:
-            raise conflict("configure HA on the primary server (IPICS Base server + Policy Engine Base "
-                           "licenses); this server is the secondary. For this server to become the primary "
-                           "and the original primary the secondary, new licenses are required: the secondary "
-                           "needs a High Availability license")
+            raise conflict(
+                "configure HA on the primary server (IPICS Base server + Policy Engine Base "
+                "licenses); this server is the secondary. For this server to become the primary "
+                "and the original primary the secondary, new licenses are required: the secondary "
+                "needs a High Availability license"
+            )
         if theirs["server"] != ServerDesignation.SECONDARY.value:
-            raise conflict("the partner is not a secondary server: the secondary role needs a High "
-                           "Availability license (install only that license there); a server that changes "
-                           "to the secondary role needs new HA licenses")
-        missing = [name for name, info in (("this server", mine), ("the partner", theirs))
-                   if not info["ntp_servers"]]
+            raise conflict(
+                "the partner is not a secondary server: the secondary role needs a High "
+                "Availability license (install only that license there); a server that changes "
+                "to the secondary role needs new HA licenses"
+            )
+        missing = [name for name, info in (("this server", mine), ("the partner", theirs)) if not info["ntp_servers"]]
         if missing:
-            raise conflict(f"HA configuration failed: NTP is not configured on {' and '.join(missing)} "
-                           "(ntpsetup -s enable <ntp-server> <backup-ntp-server>)")
+            raise conflict(
+                f"HA configuration failed: NTP is not configured on {' and '.join(missing)} "
+                "(ntpsetup -s enable <ntp-server> <backup-ntp-server>)"
+            )
         try:
             check_supported_pair(mine["software_version"], theirs["software_version"])
         except ConfigurationError as exc:
@@ -126,16 +146,19 @@ class Configuration:
         try:
             reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
         except Unreachable as exc:
-            raise ApiError(502, "partner_unreachable",
-                           f"the partner does not answer on the peer link: {self.peer.error or exc}") from None
+            raise ApiError(
+                502, "partner_unreachable", f"the partner does not answer on the peer link: {self.peer.error or exc}"
+            ) from None
         if not reply.ok:
             raise ApiError(502, "partner_refused", "the partner did not send its data for the merge")
         local, _ = await s.store.snapshot()
-        merged = await asyncio.to_thread(_merge, local, reply.body["records"], keep_accounts, s.clock.now(),
-                                         ServerDesignation.PRIMARY.value)
+        merged = await asyncio.to_thread(
+            _merge, local, reply.body["records"], keep_accounts, s.clock.now(), ServerDesignation.PRIMARY.value
+        )
         await s.store.replace_all(merged.values())
-        files_from_partner = [r for r in merged.values()
-                              if r.table == "files" and r.value and not s.files.exists(r.key)]
+        files_from_partner = [
+            r for r in merged.values() if r.table == "files" and r.value and not s.files.exists(r.key)
+        ]
         for r in files_from_partner:
             await self.files.copy_from_partner(r.key)
 
@@ -158,8 +181,12 @@ class Configuration:
         s.acked_seq = 0
         if s.role != Role.ACTIVE:
             self.roles.set_role(Role.ACTIVE, "HA configured: the primary server is active")
-        log.warning("HA configured: heartbeat port %d, interval %d s, %d missed heartbeats",
-                    s.settings.port, s.settings.interval_s, s.settings.missed_count)
+        log.warning(
+            "HA configured: heartbeat port %d, interval %d s, %d missed heartbeats",
+            s.settings.port,
+            s.settings.interval_s,
+            s.settings.missed_count,
+        )
         s.kick()
         await on_done()
 
@@ -174,8 +201,7 @@ class Configuration:
         await s.store.set_local("ha", s.ha.value)
         await s.set_standalone(False)
         if s.transition:
-            s.transition.task.cancel()
-            s.transition = None
+            self.roles.cancel_transition()
             s.role = Role.STANDBY
         if s.role != Role.STANDBY:
             self.roles.set_role(Role.STANDBY, "HA configured: the secondary server is standby")
@@ -260,9 +286,11 @@ class Configuration:
         through the reconfiguration; an active one (both were active: a split brain)
         keeps serving on its own and says the data must be reconciled."""
         s = self.state
-        if not (s.ha == HAState.CONFIGURED
-                and view.get("ha") in (HAState.TRUSTED.value, HAState.UNCONFIGURED.value)
-                and view.get("role") in (Role.STANDALONE.value, Role.TRANSITIONING.value)):
+        if not (
+            s.ha == HAState.CONFIGURED
+            and view.get("ha") in (HAState.TRUSTED.value, HAState.UNCONFIGURED.value)
+            and view.get("role") in (Role.STANDALONE.value, Role.TRANSITIONING.value)
+        ):
             return
         if s.role == Role.STANDBY:
             log.warning("the partner unconfigured HA while this server was away: unconfiguring here too")
@@ -270,13 +298,22 @@ class Configuration:
             s.spawn(self.apply_unconfigure())
         elif s.role == Role.ACTIVE:
             s.ha = HAState.TRUSTED
-            s.message("error", "the partner unconfigured HA while both servers were active (split brain): "
-                               "both now serve on their own; reconcile the data and configure HA again "
-                               "(Method 2)")
+            s.message(
+                "error",
+                "the partner unconfigured HA while both servers were active (split brain): "
+                "both now serve on their own; reconcile the data and configure HA again "
+                "(Method 2)",
+            )
             s.spawn(self._auto_unconfigure("the partner unconfigured HA during a split brain"))
 
 
-def _merge(local: list[Record], theirs_json: list[dict], keep_accounts: frozenset[str], now: float,
-           origin: str) -> dict:
-    return merge_on_configure(local, (Record.from_json(r) for r in theirs_json),
-                              keep_local=[("users", name) for name in keep_accounts], now=now, origin=origin)
+def _merge(
+    local: list[Record], theirs_json: list[dict], keep_accounts: frozenset[str], now: float, origin: str
+) -> dict:
+    return merge_on_configure(
+        local,
+        (Record.from_json(r) for r in theirs_json),
+        keep_local=[("users", name) for name in keep_accounts],
+        now=now,
+        origin=origin,
+    )

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 from ..adapters.certs import ServerIdentity
 from ..adapters.files import FileStore
@@ -49,16 +50,34 @@ from .trust import Trust
 class HAEngine:
     """Callbacks: ``logout(admins_only)``; ``verify_password(username, password, client)``."""
 
-    def __init__(self, *, cfg: ServerConfig, clock: Clock, store: Store, files: FileStore,
-                 identity: ServerIdentity, services: Services, events: EventBus,
-                 designation: Callable[[], ServerDesignation | None],
-                 verify_password: Callable[[str, str, str], Awaitable[bool]],
-                 logout: Callable[[bool], Awaitable[None]], rng: random.Random | None = None):
+    def __init__(
+        self,
+        *,
+        cfg: ServerConfig,
+        clock: Clock,
+        store: Store,
+        files: FileStore,
+        identity: ServerIdentity,
+        services: Services,
+        events: EventBus,
+        designation: Callable[[], ServerDesignation | None],
+        verify_password: Callable[[str, str, str], Awaitable[bool]],
+        logout: Callable[[bool], Awaitable[None]],
+        rng: random.Random | None = None,
+    ):
         self.clock = clock
         self.store = store
         self.files = files
-        self.state = state = NodeState(cfg=cfg, clock=clock, store=store, files=files, services=services,
-                                       events=events, designation=designation, rng=rng)
+        self.state = state = NodeState(
+            cfg=cfg,
+            clock=clock,
+            store=store,
+            files=files,
+            services=services,
+            events=events,
+            designation=designation,
+            rng=rng,
+        )
         #: the link to the partner; it serves the routes of ``api/peer_views.py``
         self.peer = peer = PeerLink(identity, cfg.host)
         self.discarded = DiscardedLog(state)
@@ -66,13 +85,24 @@ class HAEngine:
         self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
         self.txlog = TransactionLogWatch(state, set_role=self.roles.set_role)
         self.file_replication = FileReplication(state, peer)
-        self.replication = Replication(state, peer, self.txlog, synchronize=self.adoption.synchronize_from_active,
-                                       on_file_records=self.file_replication.on_file_records)
+        self.replication = Replication(
+            state,
+            peer,
+            self.txlog,
+            synchronize=self.adoption.synchronize_from_active,
+            on_file_records=self.file_replication.on_file_records,
+        )
         self.repair = Reconciliation(self, rsync_log=cfg.data_dir / "logs" / "rsync.log")
-        self.configuration = Configuration(state, peer, self.roles, self.file_replication, logout=logout,
-                                           auto_unconfigure=self.txlog.auto_unconfigure)
-        self.heartbeats = Heartbeats(state, peer, tick=self.roles.tick, repair_status=self.repair.local_status,
-                                     follow_unconfigure=self.configuration.follow_partner_unconfigure)
+        self.configuration = Configuration(
+            state, peer, self.roles, self.file_replication, logout=logout, auto_unconfigure=self.txlog.auto_unconfigure
+        )
+        self.heartbeats = Heartbeats(
+            state,
+            peer,
+            tick=self.roles.tick,
+            repair_status=self.repair.local_status,
+            follow_unconfigure=self.configuration.follow_partner_unconfigure,
+        )
         self.trust = Trust(state, peer, identity, self.roles, verify_password=verify_password)
         self.failover = Failover(state, peer, self.roles, drain_log=self.replication.drain_log, logout=logout)
         self.ipics = IpicsServices(state, self.roles)
@@ -205,8 +235,8 @@ class HAEngine:
         self.adoption.after_repair(replaced, reason)
 
     # ---------------------------------------------------------------- procedures
-    async def establish_trust(self, address: str, username: str, password: str) -> None:
-        await self.trust.establish(address, username, password)
+    async def establish_trust(self, address: str, username: str, password: str) -> Partner:
+        return await self.trust.establish(address, username, password)
 
     async def accept_trust(self, body: dict[str, Any], client: str) -> dict[str, Any]:
         return await self.trust.accept(body, client)

@@ -8,7 +8,7 @@ step 2: Go Standby; Method 2: ``service ipics stop`` on the secondary; Method 3:
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
@@ -21,15 +21,24 @@ from .roles import Roles
 log = logging.getLogger("ipics.ha")
 
 #: how long the standby takes to assume the active role, by what asked it to
-_TAKEOVER: dict[str | None, tuple[float, float]] = {"manual": roles.TAKEOVER_MANUAL_FAILOVER_S,
-             "critical-process": roles.TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S}
+_TAKEOVER: dict[str | None, tuple[float, float]] = {
+    "manual": roles.TAKEOVER_MANUAL_FAILOVER_S,
+    "critical-process": roles.TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S,
+}
 
 
 class Failover:
     """Failover Now and Go Standby on this server; a takeover asked by the partner."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, roles: Roles, *,
-                 drain_log: Callable[[], Awaitable[None]], logout: Callable[[bool], Awaitable[None]]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        roles: Roles,
+        *,
+        drain_log: Callable[[], Awaitable[None]],
+        logout: Callable[[bool], Awaitable[None]],
+    ):
         self.state = state
         self.peer = peer
         self.roles = roles
@@ -50,16 +59,20 @@ class Failover:
         s.synchronized = True
         try:
             await self._drain_log()
-            reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": "manual",
-                                                                  "reason": "Failover Now"})
+            reply = await self.peer.call(
+                "POST", "/peer/control", {"command": "takeover", "kind": "manual", "reason": "Failover Now"}
+            )
         except Unreachable as exc:
             self._not_done()
-            raise ApiError(502, "partner_unreachable", f"the standby does not answer ({self.peer.error or exc}): "
-                                                       "Failover Now was not done; this server stays active") from None
+            raise ApiError(
+                502,
+                "partner_unreachable",
+                f"the standby does not answer ({self.peer.error or exc}): "
+                "Failover Now was not done; this server stays active",
+            ) from None
         if not reply.ok:
             self._not_done()
-            raise conflict(f"the standby refused to take over: {partner_message(reply.body)}; "
-                           "this server stays active")
+            raise conflict(f"the standby refused to take over: {partner_message(reply.body)}; this server stays active")
         s.synchronized = False
         self.roles.handed_over()
 
@@ -73,27 +86,34 @@ class Failover:
         s = self.state
         if s.role != Role.STANDBY:
             return f"this server is {s.role.value}"
-        self.roles.begin_transition(Role.ACTIVE, _TAKEOVER.get(kind, roles.TAKEOVER_MANUAL_FAILOVER_S),
-                                    f"partner asked this server to assume the active role: {reason}")
+        self.roles.begin_transition(
+            Role.ACTIVE,
+            _TAKEOVER.get(kind, roles.TAKEOVER_MANUAL_FAILOVER_S),
+            f"partner asked this server to assume the active role: {reason}",
+        )
         return None
 
     async def go_standby(self) -> str:
         """Method 1, step 2: the Go Standby button, enabled only in a split brain."""
         s = self.state
         if not s.in_split_brain:
-            raise conflict("Go Standby is enabled only in a split brain: both servers active and "
-                           "communicating again")
+            raise conflict("Go Standby is enabled only in a split brain: both servers active and communicating again")
         # Standby first, so no new login lands between the logout and the role change.
         s.set_awaiting_repair(True)
         self.roles.set_role(Role.STANDBY, "Go Standby: split brain remediation, returning to the standby role")
         await self._logout(False)
-        s.message("warning", "Go Standby: every user session on this server was logged out; reconcile the "
-                             "data with ipicsedr_control_repl REPAIR (as informix) and ipicsrsync run "
-                             "ipicsadmin (on the primary)")
+        s.message(
+            "warning",
+            "Go Standby: every user session on this server was logged out; reconcile the "
+            "data with ipicsedr_control_repl REPAIR (as informix) and ipicsrsync run "
+            "ipicsadmin (on the primary)",
+        )
         s.kick()
         if s.designation() == ServerDesignation.PRIMARY:
-            return ("this server is standby now; Cisco recommends keeping the primary active and "
-                    "returning the secondary to standby instead")
+            return (
+                "this server is standby now; Cisco recommends keeping the primary active and "
+                "returning the secondary to standby instead"
+            )
         return "this server is standby now; logins here are redirected to the active server"
 
 

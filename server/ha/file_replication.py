@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
+from ..core.records import Record
 from ..core.roles import Role
 from .node import NodeState, run_on_wakeup
 
@@ -45,12 +47,17 @@ class FileReplication:
 
     async def _fetch_missing(self) -> None:
         s = self.state
+
+        def oldest_missing(records: list[Record]) -> list[Record]:
+            return sorted(
+                (r for r in records if r.key not in self.unavailable and not s.files.exists(r.key)),
+                key=lambda r: r.updated_at,
+            )
+
         while s.role == Role.STANDBY and s.synchronized:
             records = await s.store.table("files")
             # One pass of stat calls, off the loop; then oldest first.
-            missing = await asyncio.to_thread(
-                lambda: sorted((r for r in records if r.key not in self.unavailable
-                                and not s.files.exists(r.key)), key=lambda r: r.updated_at))
+            missing = await asyncio.to_thread(oldest_missing, records)
             if not missing:
                 return
             for r in missing:
@@ -68,8 +75,11 @@ class FileReplication:
                     continue
                 if not reply.ok:
                     return
-                await s.files.write(r.key, base64.b64decode(reply.body["content"]),
-                                    mtime=r.value.get("uploaded_at") if r.value else None)
+                await s.files.write(
+                    r.key,
+                    base64.b64decode(reply.body["content"]),
+                    mtime=r.value.get("uploaded_at") if r.value else None,
+                )
 
     async def copy_from_partner(self, file_id: str) -> None:
         """Configure's merge: a file record from the partner brings its content along."""
@@ -78,8 +88,9 @@ class FileReplication:
         except Unreachable:
             return
         if reply.ok:
-            await self.state.files.write(file_id, base64.b64decode(reply.body["content"]),
-                                         mtime=reply.body.get("mtime"))
+            await self.state.files.write(
+                file_id, base64.b64decode(reply.body["content"]), mtime=reply.body.get("mtime")
+            )
 
     async def for_partner(self, file_id: str) -> dict[str, Any] | None:
         """A file's content and mtime for the partner, or None if this server lacks it."""

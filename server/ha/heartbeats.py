@@ -12,7 +12,8 @@ Server Time on HA Servers (more than 30 seconds apart, HA communication is lost)
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
@@ -29,9 +30,15 @@ MAX_CLOCK_SKEW_S = 30.0
 class Heartbeats:
     """The heartbeat loop of this server and its answer to the partner's heartbeats."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, *, tick: Callable[[], Awaitable[Decision]],
-                 repair_status: Callable[[], dict[str, Any]],
-                 follow_unconfigure: Callable[[dict[str, Any]], None]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        *,
+        tick: Callable[[], Awaitable[Decision]],
+        repair_status: Callable[[], dict[str, Any]],
+        follow_unconfigure: Callable[[dict[str, Any]], None],
+    ):
         self.state = state
         self.peer = peer
         self._tick = tick
@@ -131,9 +138,12 @@ class Heartbeats:
         s.clock_skew_s = skew
         if abs(skew) > MAX_CLOCK_SKEW_S:
             if was_ok:
-                s.message("error", f"the partner's clock is {skew:+.0f} s from this server's (more than "
-                                   f"{MAX_CLOCK_SKEW_S:.0f} s): HA communication lost; configure NTP on "
-                                   "both servers (ntpsetup -s enable) and restart ipics_nm")
+                s.message(
+                    "error",
+                    f"the partner's clock is {skew:+.0f} s from this server's (more than "
+                    f"{MAX_CLOCK_SKEW_S:.0f} s): HA communication lost; configure NTP on "
+                    "both servers (ntpsetup -s enable) and restart ipics_nm",
+                )
             return False
         if not was_ok:
             log.warning("clocks agree again (skew %+.1f s)", skew)

@@ -17,8 +17,9 @@ import asyncio
 import logging
 import random
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Coroutine
+from typing import Any
 
 from ..adapters.files import FileStore
 from ..adapters.httpclient import Unreachable
@@ -57,9 +58,18 @@ class Transition:
 class NodeState:
     """One server's HA state, shared by the engine's parts; written through to the store."""
 
-    def __init__(self, *, cfg: ServerConfig, clock: Clock, store: Store, files: FileStore, services: Services,
-                 events: EventBus, designation: Callable[[], ServerDesignation | None],
-                 rng: random.Random | None = None):
+    def __init__(
+        self,
+        *,
+        cfg: ServerConfig,
+        clock: Clock,
+        store: Store,
+        files: FileStore,
+        services: Services,
+        events: EventBus,
+        designation: Callable[[], ServerDesignation | None],
+        rng: random.Random | None = None,
+    ):
         self.cfg = cfg
         self.clock = clock
         self.store = store
@@ -176,8 +186,13 @@ class NodeState:
     def in_split_brain(self) -> bool:
         """Both servers active and hearing each other again (chapter: the moment the
         Go Standby button is enabled)."""
-        return bool(self.ha == HAState.CONFIGURED and self.role == Role.ACTIVE and self.partner_view
-                    and self.missed_now == 0 and self.partner_view.get("role") == Role.ACTIVE.value)
+        return bool(
+            self.ha == HAState.CONFIGURED
+            and self.role == Role.ACTIVE
+            and self.partner_view
+            and self.missed_now == 0
+            and self.partner_view.get("role") == Role.ACTIVE.value
+        )
 
     @property
     def accepts_writes(self) -> bool:
@@ -185,20 +200,26 @@ class NodeState:
         # unless it was the active one when HA was unconfigured automatically.
         if self.suspended:
             return False
-        return self.role == Role.ACTIVE or (self.role == Role.STANDALONE and (
-            self.designation() == ServerDesignation.PRIMARY or self.serving_alone))
+        return self.role == Role.ACTIVE or (
+            self.role == Role.STANDALONE and (self.designation() == ServerDesignation.PRIMARY or self.serving_alone)
+        )
 
     def active_address(self) -> str | None:
         if self.accepts_writes:
             return self.address
-        if (self.partner and self.partner_view and self.missed_now == 0
-                and self.partner_view.get("role") == Role.ACTIVE.value):
+        if (
+            self.partner
+            and self.partner_view
+            and self.missed_now == 0
+            and self.partner_view.get("role") == Role.ACTIVE.value
+        ):
             return self.partner.address
         return None
 
 
-async def run_on_wakeup(state: NodeState, wakeup: asyncio.Event, work: Callable[[], Awaitable[None]],
-                        what: str) -> None:
+async def run_on_wakeup(
+    state: NodeState, wakeup: asyncio.Event, work: Callable[[], Awaitable[None]], what: str
+) -> None:
     """A background loop that does ``work`` each time ``wakeup`` is set."""
     while True:
         await wakeup.wait()

@@ -21,9 +21,10 @@ import asyncio
 import base64
 import json
 import logging
-from datetime import datetime, timezone
+from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Coroutine, Protocol
+from typing import Any, Protocol
 
 from ..adapters.files import FileStore
 from ..adapters.httpclient import Reply, Unreachable
@@ -63,8 +64,9 @@ def file_directory_text() -> str:
 
 
 class PeerCalls(Protocol):
-    async def call(self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0,
-                   data: Any = None) -> Reply: ...
+    async def call(
+        self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0, data: Any = None
+    ) -> Reply: ...
 
 
 class RepairHost(Protocol):
@@ -117,8 +119,12 @@ class Reconciliation:
 
     def local_status(self) -> dict[str, Any]:
         pending = [{"table": t, **p} for t, p in self.processes.items() if p["state"] != "done"]
-        return {"running": self.running, "pending": pending, "last": self.summary,
-                "rsync_running": self._rsync_task is not None and not self._rsync_task.done()}
+        return {
+            "running": self.running,
+            "pending": pending,
+            "last": self.summary,
+            "rsync_running": self._rsync_task is not None and not self._rsync_task.done(),
+        }
 
     def status(self) -> dict[str, Any]:
         """This server's repair, or the partner's (REPAIR runs on the active)."""
@@ -135,14 +141,17 @@ class Reconciliation:
         if e.ha != HAState.CONFIGURED:
             raise conflict("REPAIR needs a configured HA pair: HA is not configured on this server")
         if e.in_split_brain:
-            raise conflict("both servers are active (split brain): press Go Standby on the secondary "
-                           "server first (Method 1, step 2)")
+            raise conflict(
+                "both servers are active (split brain): press Go Standby on the secondary "
+                "server first (Method 1, step 2)"
+            )
         if e.missed_now or e.partner_view is None:
-            raise conflict("the partner server does not answer: REPAIR needs both servers up and "
-                           "communicating")
+            raise conflict("the partner server does not answer: REPAIR needs both servers up and communicating")
         if self.status()["running"]:
-            raise conflict(f"a REPAIR is already running: {len(self.status()['pending'])} processes pending; "
-                           "watch service ipics ha-status")
+            raise conflict(
+                f"a REPAIR is already running: {len(self.status()['pending'])} processes pending; "
+                "watch service ipics ha-status"
+            )
         if e.role == Role.STANDBY:
             try:
                 reply = await e.peer.call("POST", "/peer/control", {"command": "repair"}, timeout_s=30)
@@ -157,13 +166,15 @@ class Reconciliation:
         self.summary = None
         self._task = e.spawn(self._run())
         log.warning("REPAIR started: %d repair processes", len(TABLES))
-        return (f"Database replication repair started: {len(TABLES)} repair processes running in the "
-                "background. Monitor them with: service ipics ha-status")
+        return (
+            f"Database replication repair started: {len(TABLES)} repair processes running in the "
+            "background. Monitor them with: service ipics ha-status"
+        )
 
     async def _run(self) -> None:
         e = self.engine
         results = await asyncio.gather(*(self._repair_table(t) for t in TABLES), return_exceptions=True)
-        failed = [f"{t}: {r}" for t, r in zip(TABLES, results) if isinstance(r, BaseException)]
+        failed = [f"{t}: {r}" for t, r in zip(TABLES, results, strict=True) if isinstance(r, BaseException)]
         replaced = [x for r in results if isinstance(r, dict) for x in r["replaced"]]
         self.summary = {
             "finished_at": e.clock.now(),
@@ -177,8 +188,9 @@ class Reconciliation:
             return
         e.on_local_write()
         try:
-            reply = await e.peer.call("POST", "/peer/control", {"command": "repaired", "replaced": replaced},
-                                      timeout_s=30)
+            reply = await e.peer.call(
+                "POST", "/peer/control", {"command": "repaired", "replaced": replaced}, timeout_s=30
+            )
             answered = reply.ok
         except Unreachable:
             answered = False
@@ -200,8 +212,10 @@ class Reconciliation:
             primary = e.designation() == ServerDesignation.PRIMARY
             # Whole tables: parsed and compared off the loop, so heartbeats keep their beat.
             plan = await asyncio.to_thread(
-                lambda: plan_table(mine, [Record.from_json(r) for r in reply.body["records"]],
-                                   active_is_primary=primary))
+                lambda: plan_table(
+                    mine, [Record.from_json(r) for r in reply.body["records"]], active_is_primary=primary
+                )
+            )
             await e.clock.sleep(REPAIR_BASE_S + REPAIR_PER_RECORD_S * (len(mine) + len(reply.body["records"])))
             written = await e.store.write_if_unchanged(plan.write_here) if plan.write_here else set()
             replaced_here = [r for r in plan.replaced_here if r.id in written]
@@ -211,11 +225,22 @@ class Reconciliation:
             proc["state"] = "failed"
             raise
         proc["state"] = "done"
-        log.info("repair of %s: %d written on the active, %d copied to the standby, %d replaced there",
-                 table, len(written), plan.copied_to_partner, len(plan.replaced_on_partner))
-        return {"copied_here": len(written) - len(replaced_here), "replaced_here": len(replaced_here), "copied_to_partner": plan.copied_to_partner,
-                "replaced": [{"table": r.table, "key": r.key, "description": describe(r),
-                              "updated_at": r.updated_at} for r in plan.replaced_on_partner]}
+        log.info(
+            "repair of %s: %d written on the active, %d copied to the standby, %d replaced there",
+            table,
+            len(written),
+            plan.copied_to_partner,
+            len(plan.replaced_on_partner),
+        )
+        return {
+            "copied_here": len(written) - len(replaced_here),
+            "replaced_here": len(replaced_here),
+            "copied_to_partner": plan.copied_to_partner,
+            "replaced": [
+                {"table": r.table, "key": r.key, "description": describe(r), "updated_at": r.updated_at}
+                for r in plan.replaced_on_partner
+            ],
+        }
 
     async def on_repaired(self, replaced: list[dict]) -> None:
         """The active's REPAIR is done: this standby logs what the primary's copies
@@ -234,17 +259,17 @@ class Reconciliation:
             raise conflict("the secondary server does not answer: ipicsrsync needs both servers up")
         if e.role != Role.ACTIVE or e.partner_view.get("role") != Role.STANDBY.value:
             # Files only on an active secondary are fresh uploads, not split-brain leftovers.
-            raise conflict("ipicsrsync runs when the primary is active and the secondary standby "
-                           f"(this server is {e.role.value}; finish Method 1, step 2 first)")
+            raise conflict(
+                "ipicsrsync runs when the primary is active and the secondary standby "
+                f"(this server is {e.role.value}; finish Method 1, step 2 first)"
+            )
         if self._rsync_task is not None and not self._rsync_task.done():
             raise conflict("ipicsrsync is already running; watch /opt/cisco/ipics/database/logs/rsync.log")
-        self._rsync_task = e.spawn(self._rsync(user))
-        return ("File system synchronization started; progress in "
-                "/opt/cisco/ipics/database/logs/rsync.log")
+        self._rsync_task = e.spawn(self._rsync(user, e.partner.host))
+        return "File system synchronization started; progress in /opt/cisco/ipics/database/logs/rsync.log"
 
-    async def _rsync(self, user: str) -> None:
+    async def _rsync(self, user: str, peer_host: str) -> None:
         e = self.engine
-        peer_host = e.partner.host
         await self._rsync_line(f"ipicsrsync run by {user}: primary -> secondary {peer_host}")
         try:
             for directory in FILE_DIRECTORIES:
@@ -270,8 +295,12 @@ class Reconciliation:
             await e.clock.sleep(RSYNC_PER_FILE_S)
             content = await e.files.read(fid)
             mtime = e.files.path(fid).stat().st_mtime
-            r = await e.peer.call("PUT", f"/peer/files/{fid}", {"content": base64.b64encode(content).decode(),
-                                                               "mtime": mtime}, timeout_s=60)
+            r = await e.peer.call(
+                "PUT",
+                f"/peer/files/{fid}",
+                {"content": base64.b64encode(content).decode(), "mtime": mtime},
+                timeout_s=60,
+            )
             if not r.ok:
                 raise RuntimeError(f"the secondary refused {fid} ({r.status})")
             await self._rsync_line(f"{directory}{fid} -> {dest}: copied ({len(content)} bytes)")
@@ -288,12 +317,14 @@ class Reconciliation:
             if not r.ok:
                 raise RuntimeError(f"the secondary did not delete {fid} ({r.status})")
             await self._rsync_line(f"deleting {dest}/{fid}: on the secondary only")
-        await self._rsync_line(f"{directory} -> {dest}: {len(plan.copy_to_secondary)} copied, "
-                               f"{len(plan.copy_to_primary)} updated from the secondary, "
-                               f"{len(plan.delete_on_secondary)} deleted on the secondary")
+        await self._rsync_line(
+            f"{directory} -> {dest}: {len(plan.copy_to_secondary)} copied, "
+            f"{len(plan.copy_to_primary)} updated from the secondary, "
+            f"{len(plan.delete_on_secondary)} deleted on the secondary"
+        )
 
     async def _rsync_line(self, text: str) -> None:
-        stamp = datetime.fromtimestamp(self.engine.clock.now(), tz=timezone.utc).strftime("%Y/%m/%d %H:%M:%S")
+        stamp = datetime.fromtimestamp(self.engine.clock.now(), tz=UTC).strftime("%Y/%m/%d %H:%M:%S")
         line = f"{stamp} {text}\n"
         log.info("rsync: %s", text)
         await asyncio.to_thread(_append, self.rsync_log, line)
@@ -324,5 +355,3 @@ def _append(path: Path, line: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with open(path, "a") as f:
         f.write(line)
-
-

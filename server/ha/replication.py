@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ..adapters.httpclient import Reply, Unreachable
 from ..adapters.peer import PeerLink
@@ -32,8 +33,15 @@ SHIP_BATCH = 500
 class Replication:
     """Active: ship the transaction log.  Standby: apply what is shipped, serve snapshots."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, txlog: TransactionLogWatch, *,
-                 synchronize: Callable[[], Coroutine[Any, Any, None]], on_file_records: Callable[[list[str]], None]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        txlog: TransactionLogWatch,
+        *,
+        synchronize: Callable[[], Coroutine[Any, Any, None]],
+        on_file_records: Callable[[list[str]], None],
+    ):
         self.state = state
         self.peer = peer
         self.txlog = txlog
@@ -46,6 +54,7 @@ class Replication:
 
     async def shipper_loop(self) -> None:
         """Active: ship transaction-log entries to the standby in order, trim what it acked."""
+
         async def work():
             await self.txlog.check()
             await self._ship_pending()
@@ -55,9 +64,11 @@ class Replication:
 
     async def _ship(self, entries: list[tuple[int, Record]]) -> Reply:
         s = self.state
-        reply = await self.peer.call("POST", "/peer/replicate", {
-            "log_id": s.store.log_id,
-            "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]})
+        reply = await self.peer.call(
+            "POST",
+            "/peer/replicate",
+            {"log_id": s.store.log_id, "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]},
+        )
         if reply.ok:
             s.acked_seq = max(s.acked_seq, int(reply.body["applied_seq"]))
             await s.store.trim_log(s.acked_seq)
@@ -65,9 +76,14 @@ class Replication:
 
     async def _ship_pending(self) -> None:
         s = self.state
-        while (s.role == Role.ACTIVE and s.ha == HAState.CONFIGURED and s.partner_view
-               and s.partner_view.get("role") == Role.STANDBY.value and s.partner_view.get("ready")
-               and s.missed_now == 0):
+        while (
+            s.role == Role.ACTIVE
+            and s.ha == HAState.CONFIGURED
+            and s.partner_view
+            and s.partner_view.get("role") == Role.STANDBY.value
+            and s.partner_view.get("ready")
+            and s.missed_now == 0
+        ):
             entries = await s.store.log_after(s.acked_seq, SHIP_BATCH)
             if not entries:
                 return

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
@@ -109,11 +110,17 @@ class Roles:
             return
         active = s.active_address()
         if s.role == Role.TRANSITIONING:
-            raise ApiError(503, "transitioning", "this server is transitioning; try again shortly",
-                           role=s.role.value, active=active)
+            raise ApiError(
+                503,
+                "transitioning",
+                "this server is transitioning; try again shortly",
+                role=s.role.value,
+                active=active,
+            )
         where = f"; the active server is {active}" if active else "; no active server is known"
-        raise ApiError(409, "not_active", f"this server is the {s.role.value} server{where}",
-                       role=s.role.value, active=active)
+        raise ApiError(
+            409, "not_active", f"this server is the {s.role.value} server{where}", role=s.role.value, active=active
+        )
 
     # ------------------------------------------------------------------------ tick
     async def tick(self) -> Decision:
@@ -154,8 +161,9 @@ class Roles:
     async def _hand_over(self, reason: str, kind: str) -> None:
         """Tell the standby to assume the active role, and step down to standby."""
         try:
-            reply = await self.peer.call("POST", "/peer/control", {"command": "takeover", "kind": kind,
-                                                                  "reason": reason})
+            reply = await self.peer.call(
+                "POST", "/peer/control", {"command": "takeover", "kind": kind, "reason": reason}
+            )
             why = None if reply.ok else f"it refused: {partner_message(reply.body)}"
         except Unreachable as exc:
             why = f"it cannot be reached: {exc}"
@@ -164,8 +172,11 @@ class Roles:
             # failed service; the administrator is told once, not every tick.
             if why != self._hand_over_failed:
                 self._hand_over_failed = why
-                self.state.message("error", f"could not hand over to the standby server ({why}): "
-                                            "staying active until ipics_nm restarts the failed service")
+                self.state.message(
+                    "error",
+                    f"could not hand over to the standby server ({why}): "
+                    "staying active until ipics_nm restarts the failed service",
+                )
             return
         self._hand_over_failed = None
         self.set_role(Role.STANDBY, reason)
@@ -183,8 +194,11 @@ class Roles:
         if self.handed_over_at is None:
             return False
         seen = s.partner_role_heard()
-        if (s.role != Role.STANDBY or seen not in (None, Role.STANDBY.value)
-                or s.clock.monotonic() - self.handed_over_at > roles.HANDED_OVER_HOLD_S):
+        if (
+            s.role != Role.STANDBY
+            or seen not in (None, Role.STANDBY.value)
+            or s.clock.monotonic() - self.handed_over_at > roles.HANDED_OVER_HOLD_S
+        ):
             self.handed_over_at = None
             return False
         return True

@@ -11,7 +11,8 @@ Status); Resolving a Split Brain Scenario (how long, which method).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..adapters.peer import PeerLink
 from ..core.roles import Role, ServerDesignation
@@ -30,9 +31,10 @@ class StatusReport:
 
     def split_brain_info(self) -> dict | None:
         s = self.state
-        if not s.in_split_brain:
+        view = s.partner_view
+        if not s.in_split_brain or view is None:  # in split brain, the partner was heard
             return None
-        info = split_brain(s.clock.now(), s.active_since, s.partner_view.get("active_since"))
+        info = split_brain(s.clock.now(), s.active_since, view.get("active_since"))
         return {**info.as_dict(), "go_standby_on": ServerDesignation.SECONDARY.value}
 
     async def status(self) -> dict[str, Any]:
@@ -56,14 +58,20 @@ class StatusReport:
             "partner_role": s.partner_role_heard(),
             "address": s.address,
             "active": s.active_address(),
-            "heartbeat": {**s.settings.as_dict(), "missed_now": s.missed_now,
-                          "sent": s.heartbeats_sent, "missed_total": s.heartbeats_missed_total,
-                          "next_in_s": None if s.next_heartbeat_due is None else
-                          round(max(0.0, s.next_heartbeat_due - s.clock.monotonic()), 1)},
+            "heartbeat": {
+                **s.settings.as_dict(),
+                "missed_now": s.missed_now,
+                "sent": s.heartbeats_sent,
+                "missed_total": s.heartbeats_missed_total,
+                "next_in_s": None
+                if s.next_heartbeat_due is None
+                else round(max(0.0, s.next_heartbeat_due - s.clock.monotonic()), 1),
+            },
             "replication": {
                 "pending": held if s.role == Role.ACTIVE else 0,
                 "transaction_log_used_percent": round(txlog_percent(held, s.capacity), 2)
-                if s.role == Role.ACTIVE else 0.0,
+                if s.role == Role.ACTIVE
+                else 0.0,
                 "transaction_log_capacity": s.capacity,
                 "transaction_log_state": s.txlog_state.value,
                 "transaction_log_safeguard": s.txlog_safeguard,
@@ -72,14 +80,19 @@ class StatusReport:
                 "applied": list(s.applied) if s.role == Role.STANDBY else None,
                 "synchronized": s.synchronized if s.role == Role.STANDBY else None,
             },
-            "transition": None if s.transition is None else {
+            "transition": None
+            if s.transition is None
+            else {
                 "to": s.transition.target.value,
                 "remaining_s": round(max(0.0, s.transition.ends_at - s.clock.monotonic()), 1),
                 "reason": s.transition.reason,
             },
             "services": dict(s.services.state),
-            "peer_link": {"error": self.peer.error, "cut_inbound": self.peer.cut_inbound,
-                          "cut_outbound": self.peer.cut_outbound},
+            "peer_link": {
+                "error": self.peer.error,
+                "cut_inbound": self.peer.cut_inbound,
+                "cut_outbound": self.peer.cut_outbound,
+            },
             "decision": s.last_decision.reason,
             "time": s.clock.now(),
             "time_scale": s.clock.time_scale,

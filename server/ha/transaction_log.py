@@ -8,7 +8,7 @@ Chapter: Reestablishing HA Configuration After Prolonged Server Downtime.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..core.roles import HAState, Role
 from ..core.txlog import MESSAGES as TXLOG_MESSAGES
@@ -44,16 +44,17 @@ class TransactionLogWatch:
         pct = txlog_percent(held, s.capacity)
         if _LEVEL[state] > _LEVEL[previous]:  # a threshold crossed on the way up
             if state == LogState.CRITICAL and not s.txlog_safeguard:
-                s.message("error", f"database transaction log at {pct:.0f}% of capacity (90% threshold); "
-                                   "the automatic HA unconfigure is switched off in the lab: at 100% "
-                                   "every database update will be blocked (DDRBLOCK)")
+                s.message(
+                    "error",
+                    f"database transaction log at {pct:.0f}% of capacity (90% threshold); "
+                    "the automatic HA unconfigure is switched off in the lab: at 100% "
+                    "every database update will be blocked (DDRBLOCK)",
+                )
             else:
                 s.message("error", TXLOG_MESSAGES[state].format(p=pct))
         elif previous == LogState.DDRBLOCK:
-            s.message("warning", "DDRBLOCK cleared: the transaction log has room again; database updates "
-                                 "are accepted")
-        if (state == LogState.CRITICAL and s.txlog_safeguard and s.ha == HAState.CONFIGURED
-                and s.role == Role.ACTIVE):
+            s.message("warning", "DDRBLOCK cleared: the transaction log has room again; database updates are accepted")
+        if state == LogState.CRITICAL and s.txlog_safeguard and s.ha == HAState.CONFIGURED and s.role == Role.ACTIVE:
             await self.auto_unconfigure()
 
     async def auto_unconfigure(self, reason: str = "transaction log at 90% of capacity") -> None:

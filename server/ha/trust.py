@@ -13,7 +13,8 @@ Method 2 (Delete trust with the secondary stopped).
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..adapters.certs import CertificateError, ServerIdentity, inspect
 from ..adapters.httpclient import ApiClient, Unreachable, normalize_address
@@ -30,16 +31,24 @@ log = logging.getLogger("ipics.ha")
 class Trust:
     """HA Security: establish, accept, delete and forget the trust with the partner."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, identity: ServerIdentity, roles: Roles, *,
-                 verify_password: Callable[[str, str, str], Awaitable[bool]]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        identity: ServerIdentity,
+        roles: Roles,
+        *,
+        verify_password: Callable[[str, str, str], Awaitable[bool]],
+    ):
         self.state = state
         self.peer = peer
         self.identity = identity
         self.roles = roles
         self._verify_password = verify_password
 
-    async def establish(self, address: str, username: str, password: str) -> None:
-        """HA Security tab, Save: exchange certificates with the partner (primary side)."""
+    async def establish(self, address: str, username: str, password: str) -> Partner:
+        """HA Security tab, Save: exchange certificates with the partner (primary side);
+        the partner now trusted."""
         s = self.state
         if s.ha != HAState.UNCONFIGURED:
             raise conflict("trust with a partner already exists; delete it first")
@@ -51,15 +60,24 @@ class Trust:
             raise ApiError(400, "bad_request", "the partner address is this server's own address")
         async with ApiClient(address, timeout_s=10) as client:
             try:
-                reply = await client.post("/api/v1/ha/trust/exchange", {
-                    "username": username, "password": password, "certificate": self.identity.cert_pem,
-                    "address": s.address, "heartbeat_port": s.settings.port,
-                })
+                reply = await client.post(
+                    "/api/v1/ha/trust/exchange",
+                    {
+                        "username": username,
+                        "password": password,
+                        "certificate": self.identity.cert_pem,
+                        "address": s.address,
+                        "heartbeat_port": s.settings.port,
+                    },
+                )
             except Unreachable:
                 raise ApiError(502, "partner_unreachable", f"the partner server at {address} does not answer") from None
         if reply.status == 401:
-            raise ApiError(401, "partner_password_wrong",
-                           "the partner refused the ipicsadmin user name or password; nothing was stored")
+            raise ApiError(
+                401,
+                "partner_password_wrong",
+                "the partner refused the ipicsadmin user name or password; nothing was stored",
+            )
         if not reply.ok:
             raise ApiError(502, "partner_refused", f"the partner refused trust: {partner_message(reply.body)}")
         if not isinstance(reply.body, dict):
@@ -70,10 +88,15 @@ class Trust:
         except CertificateError:
             raise ApiError(502, "partner_certificate", "the partner sent no valid certificate") from None
         if info.expired():
-            raise ApiError(502, "partner_certificate_expired",
-                           f"the partner certificate expired on {info.not_after:%Y-%m-%d}; renew it first")
+            raise ApiError(
+                502,
+                "partner_certificate_expired",
+                f"the partner certificate expired on {info.not_after:%Y-%m-%d}; renew it first",
+            )
         host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
-        await self._store(Partner(address=address, host=host, cert_pem=pem))
+        partner = Partner(address=address, host=host, cert_pem=pem)
+        await self._store(partner)
+        return partner
 
     async def accept(self, body: dict[str, Any], client: str) -> dict[str, Any]:
         """Partner side of the exchange: check the ipicsadmin password, pin, answer our cert.
@@ -82,8 +105,7 @@ class Trust:
         if body["certificate"].strip() == self.identity.cert_pem.strip():
             # This server's own address under another name (localhost, say).
             raise ApiError(400, "bad_request", "the partner address is this server's own address")
-        if (body["username"] != "ipicsadmin"
-                or not await self._verify_password("ipicsadmin", body["password"], client)):
+        if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"], client):
             raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
         if s.ha != HAState.UNCONFIGURED and not self._stale_trust_of(body["certificate"]):
             raise conflict("this server already trusts a partner; delete that trust first")
@@ -95,8 +117,10 @@ class Trust:
         if info.expired():
             raise ApiError(400, "certificate_expired", f"your certificate expired on {info.not_after:%Y-%m-%d}")
         if s.ha != HAState.UNCONFIGURED:
-            log.warning("the trusted partner deleted its trust while this server was stopped: "
-                        "replacing the old trust and HA configuration")
+            log.warning(
+                "the trusted partner deleted its trust while this server was stopped: "
+                "replacing the old trust and HA configuration"
+            )
             await self._reset_after_partner_reset()
         host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
         if body.get("heartbeat_port"):
@@ -110,9 +134,11 @@ class Trust:
         this server was stopped.  Only while this server does not hear that partner's
         heartbeats: a partner that still heartbeats has not deleted anything."""
         s = self.state
-        return bool(s.partner and cert_pem.strip() == s.partner.cert_pem.strip()
-                    and (s.missed_now > 0 or s.partner_view is None
-                         or s.ha != HAState.CONFIGURED or s.suspended))
+        return bool(
+            s.partner
+            and cert_pem.strip() == s.partner.cert_pem.strip()
+            and (s.missed_now > 0 or s.partner_view is None or s.ha != HAState.CONFIGURED or s.suspended)
+        )
 
     async def _reset_after_partner_reset(self) -> None:
         s = self.state
@@ -131,8 +157,9 @@ class Trust:
         await s.store.set_local("partner", partner.to_json())
         await s.store.set_local("ha", s.ha.value)
         await self.peer.start(partner.cert_pem, partner.host, s.settings.port)
-        log.warning("HA partner %s trusted (certificate %s...)", partner.address,
-                    inspect(partner.cert_pem).fingerprint[:16])
+        log.warning(
+            "HA partner %s trusted (certificate %s...)", partner.address, inspect(partner.cert_pem).fingerprint[:16]
+        )
         s.kick()  # the HA Configuration tab shows at once whether the partner answers
 
     async def delete(self, password: str) -> str:
@@ -144,19 +171,26 @@ class Trust:
             raise conflict("there is no trust to delete")
         async with ApiClient(s.partner.address, timeout_s=10) as client:
             try:
-                reply = await client.post("/api/v1/ha/trust/remove", {
-                    "username": "ipicsadmin", "password": password, "certificate": self.identity.cert_pem})
+                reply = await client.post(
+                    "/api/v1/ha/trust/remove",
+                    {"username": "ipicsadmin", "password": password, "certificate": self.identity.cert_pem},
+                )
             except Unreachable:
-                raise ApiError(502, "partner_unreachable",
-                               "the partner does not answer: the trust certificates cannot be removed there; "
-                               "start it, or stop only its IPICS services (service ipics stop)") from None
+                raise ApiError(
+                    502,
+                    "partner_unreachable",
+                    "the partner does not answer: the trust certificates cannot be removed there; "
+                    "start it, or stop only its IPICS services (service ipics stop)",
+                ) from None
         if reply.status == 503:
             # Method 2: the secondary is stopped (service ipics stop) while the primary
             # deletes its trust.  Delete here; the partner forgets this server when it is
             # configured again (a new trust from the same primary replaces the old one).
             await self.forget()
-            return ("the partner does not answer: the trust was deleted on this server only; the partner "
-                    "drops it when HA is configured again")
+            return (
+                "the partner does not answer: the trust was deleted on this server only; the partner "
+                "drops it when HA is configured again"
+            )
         if reply.status == 401:
             raise ApiError(401, "partner_password_wrong", "the partner refused the password; nothing was deleted")
         if not reply.ok:
@@ -170,8 +204,7 @@ class Trust:
         # The certificate first: a stranger learns nothing about the password here.
         if s.partner is None or body["certificate"].strip() != s.partner.cert_pem.strip():
             raise ApiError(403, "forbidden", "only the trusted partner may delete the trust")
-        if (body["username"] != "ipicsadmin"
-                or not await self._verify_password("ipicsadmin", body["password"], client)):
+        if body["username"] != "ipicsadmin" or not await self._verify_password("ipicsadmin", body["password"], client):
             raise ApiError(401, "unauthorized", "wrong ipicsadmin user name or password")
         if s.ha == HAState.CONFIGURED:
             raise conflict("HA is configured here; unconfigure it first")

@@ -36,19 +36,33 @@ log = logging.getLogger("ipics.media")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m ipics_server.media",
-                                description="The push-to-talk media router of the IPICS HA Lab")
-    p.add_argument("--ticket-key-file", type=Path, required=True, metavar="FILE",
-                   help="the key the IPICS servers sign push-to-talk tickets with (mode 600)")
+    p = argparse.ArgumentParser(
+        prog="python -m ipics_server.media", description="The push-to-talk media router of the IPICS HA Lab"
+    )
+    p.add_argument(
+        "--ticket-key-file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the key the IPICS servers sign push-to-talk tickets with (mode 600)",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: a free port chosen by the OS")
     p.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     p.add_argument("--log-file", type=Path, help="also log (INFO) to this file")
     p.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
-    p.add_argument("--floor-timeout-s", type=float, default=FLOOR_TIMEOUT_S,
-                   help="emulated seconds a silent talker keeps the floor (default %(default)g)")
-    p.add_argument("--max-clients", type=int, default=MAX_CLIENTS,
-                   help="devices connected at once; more are refused with 503 (default %(default)d)")
+    p.add_argument(
+        "--floor-timeout-s",
+        type=float,
+        default=FLOOR_TIMEOUT_S,
+        help="emulated seconds a silent talker keeps the floor (default %(default)g)",
+    )
+    p.add_argument(
+        "--max-clients",
+        type=int,
+        default=MAX_CLIENTS,
+        help="devices connected at once; more are refused with 503 (default %(default)d)",
+    )
     ns = p.parse_args(argv)
     if not 1 <= ns.max_clients <= 100_000:
         p.error("--max-clients must be 1-100000")
@@ -95,8 +109,13 @@ async def serve(ns: argparse.Namespace, key: bytes) -> None:
     await SockSite(runner, sock).start()  # refuses malformed requests without quoting them
     if ns.port_file:
         write_port(ns.port_file, port)
-    log.warning("media router listening on ws://%s:%d/media (floor timeout %g emulated s, time scale %g)",
-                ns.host, port, ns.floor_timeout_s, ns.time_scale)
+    log.warning(
+        "media router listening on ws://%s:%d/media (floor timeout %g emulated s, time scale %g)",
+        ns.host,
+        port,
+        ns.floor_timeout_s,
+        ns.time_scale,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -119,8 +120,15 @@ class _Outbox:
 class MediaClient:
     """``ticket``: from an IPICS server; ``ValueError`` if it is not one."""
 
-    def __init__(self, url: str, ticket: str, *, reconnect: bool = True,
-                 backoff_s: tuple[float, float] = BACKOFF_S, heartbeat_s: float = HEARTBEAT_S):
+    def __init__(
+        self,
+        url: str,
+        ticket: str,
+        *,
+        reconnect: bool = True,
+        backoff_s: tuple[float, float] = BACKOFF_S,
+        heartbeat_s: float = HEARTBEAT_S,
+    ):
         self.url = url
         self._base, self._path = split_url(url)
         self._ticket = ticket
@@ -183,8 +191,10 @@ class MediaClient:
         if self.refused:
             raise MediaRefused(f"the media router refused {self.who!r}: {self.refused}")
         if not self._welcome.is_set():
-            raise MediaUnavailable(f"no media router at {self.url} within {timeout_s:g} s"
-                                   + (f": {self.last_error}" if self.last_error else ""))
+            raise MediaUnavailable(
+                f"no media router at {self.url} within {timeout_s:g} s"
+                + (f": {self.last_error}" if self.last_error else "")
+            )
 
     async def close(self) -> None:
         self._closing = True
@@ -236,6 +246,8 @@ class MediaClient:
         self._send("supersede", ticket=ticket)
 
     async def _run(self) -> None:
+        api = self._api
+        assert api is not None  # start() makes it before it starts this task (or a restart)
         delay = self.backoff_s[0]
         while not self._closing:
             if self.claims.expires_at <= time.time():
@@ -243,8 +255,7 @@ class MediaClient:
                 self.last_error = self.refused
                 break
             try:
-                ws = await asyncio.wait_for(self._api.websocket(self._path, heartbeat_s=self.heartbeat_s),
-                                            self._api.timeout_s)
+                ws = await asyncio.wait_for(api.websocket(self._path, heartbeat_s=self.heartbeat_s), api.timeout_s)
             except (TimeoutError, Unreachable) as exc:
                 self.last_error = str(exc) or "timed out"
                 self.stats["connect_failed"] += 1
@@ -398,8 +409,9 @@ class MediaClient:
         self.stats["audio_sent"] += 1
         return seq
 
-    async def stream(self, group: str, *, count: int | None = None, frames: Iterable[bytes] | None = None,
-                     frame_s: float = FRAME_S) -> int:
+    async def stream(
+        self, group: str, *, count: int | None = None, frames: Iterable[bytes] | None = None, frame_s: float = FRAME_S
+    ) -> int:
         """Send frames paced at ``frame_s`` while holding the floor (until released, lost,
         ``count`` frames or the end of ``frames``); the tone by default, frame ``seq`` of
         it each time, so a listener can check order and content.  Frames sent."""
@@ -463,7 +475,7 @@ class MediaClient:
             else:
                 self._lost(group)
         for group in sorted(self._holding):
-            self._ask_floor(group).add_done_callback(lambda f, g=group: self._re_pressed(g, f))
+            self._ask_floor(group).add_done_callback(functools.partial(self._re_pressed, group))
         self._welcome.set()
 
     def _re_pressed(self, group: str, fut: asyncio.Future[bool]) -> None:

@@ -47,16 +47,17 @@ class TicketIssuer:
             self._service_name = "ipics-server"
 
     async def talk_groups(self, user: dict) -> list[str]:
-        return ([c["id"] for c in await self.data.channels_for(user)]
-                + [v["id"] for v in await self.data.vtgs_for(user)])
+        return [c["id"] for c in await self.data.channels_for(user)] + [v["id"] for v in await self.data.vtgs_for(user)]
 
     async def for_user(self, user: dict) -> Issued:
         """``user``: a session's or a user record's ``username`` and ``role``.
         ``TooManyTalkGroups`` if they do not fit in a ticket."""
         groups = await self.talk_groups(user)
         if len(groups) > tickets.MAX_TICKET_GROUPS:
-            raise TooManyTalkGroups(f"{user['username']} has {len(groups)} channels and VTGs: a push-to-talk "
-                                    f"ticket names at most {tickets.MAX_TICKET_GROUPS}")
+            raise TooManyTalkGroups(
+                f"{user['username']} has {len(groups)} channels and VTGs: a push-to-talk "
+                f"ticket names at most {tickets.MAX_TICKET_GROUPS}"
+            )
         ticket = tickets.issue(self._key, user["username"], groups, issuer=self.name)
         return Issued(ticket, tickets.peek(ticket))
 
@@ -66,7 +67,7 @@ class TicketIssuer:
         record = await self.data.store.get("users", username)
         if record is None or record.deleted:
             return tickets.issue(self._key, username, [], issuer=self.name)
-        return (await self.for_user(record.value)).ticket
+        return (await self.for_user(record.live_value)).ticket
 
     def for_service(self) -> str:
         """The server's listening connection: any group, never the floor."""

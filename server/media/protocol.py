@@ -118,19 +118,34 @@ class Control:
     group: str | None = None
     ticket: Any = None  # checked by the router, which holds the key
 
+    @property
+    def group_id(self) -> str:
+        """The group of a group op (join, leave, press, release): ``parse_control``
+        reads and validates one for each of them."""
+        if self.group is None:
+            raise ProtocolError("bad_field", '"group" is missing', op=self.op)
+        return self.group
+
 
 def limits() -> dict[str, int]:
     """What the welcome event tells a device about the limits."""
-    return {"max_control_bytes": MAX_CONTROL_BYTES, "max_payload_bytes": MAX_PAYLOAD_BYTES,
-            "max_message_bytes": WS_MAX_MSG_SIZE, "max_who_bytes": MAX_WHO_BYTES,
-            "max_ticket_bytes": MAX_TICKET_BYTES,
-            "max_groups_per_client": MAX_GROUPS_PER_CLIENT}
+    return {
+        "max_control_bytes": MAX_CONTROL_BYTES,
+        "max_payload_bytes": MAX_PAYLOAD_BYTES,
+        "max_message_bytes": WS_MAX_MSG_SIZE,
+        "max_who_bytes": MAX_WHO_BYTES,
+        "max_ticket_bytes": MAX_TICKET_BYTES,
+        "max_groups_per_client": MAX_GROUPS_PER_CLIENT,
+    }
 
 
 def parse_control(text: str) -> Control:
     size = len(text.encode("utf-8", "surrogatepass"))
-    too_big = ProtocolError("too_big", f"control messages are at most {MAX_CONTROL_BYTES} bytes "
-                                       f"({MAX_TICKET_BYTES} more with a ticket: {', '.join(TICKET_OPS)})")
+    too_big = ProtocolError(
+        "too_big",
+        f"control messages are at most {MAX_CONTROL_BYTES} bytes "
+        f"({MAX_TICKET_BYTES} more with a ticket: {', '.join(TICKET_OPS)})",
+    )
     if size > MAX_CONTROL_BYTES + MAX_TICKET_BYTES:
         raise too_big
     try:
@@ -142,10 +157,10 @@ def parse_control(text: str) -> Control:
     if size > MAX_CONTROL_BYTES and not (isinstance(msg, dict) and msg.get("op") in TICKET_OPS):
         raise too_big
     if not isinstance(msg, dict):
-        raise ProtocolError("bad_message", "a control message is a JSON object with an \"op\"")
+        raise ProtocolError("bad_message", 'a control message is a JSON object with an "op"')
     op = msg.get("op")
     if not isinstance(op, str):
-        raise ProtocolError("bad_field", "\"op\" must be a string: one of " + ", ".join(OPS))
+        raise ProtocolError("bad_field", '"op" must be a string: one of ' + ", ".join(OPS))
     if op not in OPS:
         raise ProtocolError("unknown_op", f"unknown op {op[:32]!r}: expected one of " + ", ".join(OPS))
     if op == "hello":
@@ -161,15 +176,15 @@ def parse_control(text: str) -> Control:
 
 def validate_who(who: Any, op: str | None = "hello") -> str:
     if not isinstance(who, str) or not who:
-        raise ProtocolError("bad_field", "\"who\" must be a non-empty string: the name listeners see", op=op)
+        raise ProtocolError("bad_field", '"who" must be a non-empty string: the name listeners see', op=op)
     if len(who.encode("utf-8", "surrogatepass")) > MAX_WHO_BYTES:
-        raise ProtocolError("bad_field", f"\"who\" is at most {MAX_WHO_BYTES} bytes of UTF-8", op=op)
+        raise ProtocolError("bad_field", f'"who" is at most {MAX_WHO_BYTES} bytes of UTF-8', op=op)
     if not who.isprintable() or who != who.strip():
-        raise ProtocolError("bad_field", "\"who\" must be printable, without leading or trailing spaces", op=op)
+        raise ProtocolError("bad_field", '"who" must be printable, without leading or trailing spaces', op=op)
     try:
         who.encode("utf-8")
     except UnicodeEncodeError:
-        raise ProtocolError("bad_field", "\"who\" must be valid Unicode", op=op) from None
+        raise ProtocolError("bad_field", '"who" must be valid Unicode', op=op) from None
     return who
 
 
@@ -177,8 +192,9 @@ def validate_group(group: Any, op: str | None = None) -> str:
     if not isinstance(group, str):
         raise ProtocolError("bad_field", "\"group\" must be a string: the channel's or VTG's id", op=op)
     if not GROUP_ID.fullmatch(group):
-        raise ProtocolError("bad_field", "\"group\" must be 1-64 letters, digits or _.:- "
-                                         "(a channel's or VTG's id)", op=op)
+        raise ProtocolError(
+            "bad_field", "\"group\" must be 1-64 letters, digits or _.:- (a channel's or VTG's id)", op=op
+        )
     return group
 
 
@@ -194,7 +210,7 @@ def parse_event(text: str) -> dict[str, Any]:
     """An event from the router, for the client: a JSON object with a string "event"."""
     msg = json.loads(text)
     if not isinstance(msg, dict) or not isinstance(msg.get("event"), str):
-        raise ValueError("not a router event")  # noqa: TRY004 (bad input, as json.loads raises)
+        raise ValueError("not a router event")  # bad input, as json.loads raises
     return msg
 
 

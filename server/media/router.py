@@ -152,6 +152,14 @@ class Member:
     def __repr__(self) -> str:
         return f"{self.who or '?'}#{self.id}"
 
+    @property
+    def claims(self) -> Claims:
+        """The ticket of an admitted member: ``Router.control`` runs no op but hello
+        without one."""
+        if self.ticket is None:
+            raise ProtocolError("hello_first", "say hello with your ticket first")
+        return self.ticket
+
     def send(self, event: str, **fields: Any) -> None:
         self.outbox.put_event(encode_event(event, **fields))
 
@@ -184,8 +192,15 @@ class Router:
     """``key``: the ticket key shared with the servers.  ``wall``: real Unix time, which
     tickets are written in (not the emulated clock: they protect real people)."""
 
-    def __init__(self, clock: Clock | None = None, floor_timeout_s: float = FLOOR_TIMEOUT_S,
-                 max_clients: int = MAX_CLIENTS, *, key: bytes, wall: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        floor_timeout_s: float = FLOOR_TIMEOUT_S,
+        max_clients: int = MAX_CLIENTS,
+        *,
+        key: bytes,
+        wall: Callable[[], float] = time.time,
+    ):
         self.clock = clock or Clock()
         self.floor_timeout_s = floor_timeout_s
         self.max_clients = max_clients
@@ -228,21 +243,40 @@ class Router:
             raise ProtocolError("already_hello", f"already said hello as {m.who!r}", op="hello")
         claims = self._ticket(c)
         if c.who is not None and c.who != claims.who:
-            raise ProtocolError("not_yours", f"this ticket is {claims.who}'s: a device talks only under the "
-                                             "name of its own ticket", op="hello")
+            raise ProtocolError(
+                "not_yours",
+                f"this ticket is {claims.who}'s: a device talks only under the name of its own ticket",
+                op="hello",
+            )
         m.ticket, m.who, m.who_bytes = claims, claims.who, claims.who.encode()
-        log.info("%s connected from %s (%s ticket from %s, %d talk groups, valid %.0f s more)", m, m.peer,
-                 claims.kind, claims.issuer or "?", len(claims.groups), claims.expires_at - self.wall())
-        m.send("welcome", who=m.who, protocol=PROTOCOL, floor_timeout_s=self.floor_timeout_s,
-               floor_timeout_real_s=self.clock.real_seconds(self.floor_timeout_s),
-               expires_at=claims.expires_at, limits=limits())
+        log.info(
+            "%s connected from %s (%s ticket from %s, %d talk groups, valid %.0f s more)",
+            m,
+            m.peer,
+            claims.kind,
+            claims.issuer or "?",
+            len(claims.groups),
+            claims.expires_at - self.wall(),
+        )
+        m.send(
+            "welcome",
+            who=m.who,
+            protocol=PROTOCOL,
+            floor_timeout_s=self.floor_timeout_s,
+            floor_timeout_real_s=self.clock.real_seconds(self.floor_timeout_s),
+            expires_at=claims.expires_at,
+            limits=limits(),
+        )
 
     def _renew(self, m: Member, c: Control) -> None:
         claims = self._ticket(c)
-        if claims.who != m.who or claims.kind != m.ticket.kind:
-            raise ProtocolError("not_yours", f"this ticket is {claims.who}'s, not {m.who}'s: connect again "
-                                             "to talk under another name", op="renew")
-        if claims.issued_at < m.ticket.issued_at:
+        if claims.who != m.who or claims.kind != m.claims.kind:
+            raise ProtocolError(
+                "not_yours",
+                f"this ticket is {claims.who}'s, not {m.who}'s: connect again to talk under another name",
+                op="renew",
+            )
+        if claims.issued_at < m.claims.issued_at:
             raise ProtocolError("stale_ticket", "this ticket is older than the one in use", op="renew")
         m.ticket = claims
         self.stats["tickets_renewed"] += 1
@@ -250,7 +284,7 @@ class Router:
         m.send("renewed", expires_at=claims.expires_at)
 
     def _supersede(self, m: Member, c: Control) -> None:
-        if not m.ticket.service:
+        if not m.claims.service:
             raise ProtocolError("forbidden", "only an IPICS server may supersede tickets", op="supersede")
         claims = verify(self._key, c.ticket, now=self.wall(), op="supersede")
         if claims.service:
@@ -268,7 +302,7 @@ class Router:
 
     def _enforce(self, m: Member, why: str) -> None:
         """``m`` leaves every group its ticket no longer names (freeing its floor there)."""
-        for g in [g for g in m.groups.values() if not m.ticket.allows(g.id)]:
+        for g in [g for g in m.groups.values() if not m.claims.allows(g.id)]:
             log.info("%s loses %s: %s", m, g.id, why)
             self.stats["left.revoked"] += 1
             self._remove(m, g)
@@ -291,33 +325,47 @@ class Router:
         for g in list(m.groups.values()):
             self._remove(m, g)
         m.ticket = None
-        m.error(ProtocolError("ticket_expired", f"{m.who}'s ticket expired: connect again with a new one "
-                                                "from the active server"))
+        m.error(
+            ProtocolError(
+                "ticket_expired", f"{m.who}'s ticket expired: connect again with a new one from the active server"
+            )
+        )
         m.outbox.close_after_queued(CLOSE_TICKET_EXPIRED, b"ticket expired")
 
     def _join(self, m: Member, c: Control) -> None:
-        g = m.groups.get(c.group)
+        group = c.group_id
+        g = m.groups.get(group)
         if g is None:
-            if not m.ticket.allows(c.group):
-                raise ProtocolError("not_allowed", f"{m.who}'s ticket does not name talk group {c.group}: only "
-                                                   "the channels and VTGs the user has", op="join", group=c.group)
+            if not m.claims.allows(group):
+                raise ProtocolError(
+                    "not_allowed",
+                    f"{m.who}'s ticket does not name talk group {group}: only the channels and VTGs the user has",
+                    op="join",
+                    group=group,
+                )
             if len(m.groups) >= MAX_GROUPS_PER_CLIENT:
-                raise ProtocolError("too_many_groups", f"a device may join at most {MAX_GROUPS_PER_CLIENT} groups; "
-                                                       "leave one first", op="join", group=c.group)
-            g = self.groups.get(c.group)
+                raise ProtocolError(
+                    "too_many_groups",
+                    f"a device may join at most {MAX_GROUPS_PER_CLIENT} groups; leave one first",
+                    op="join",
+                    group=group,
+                )
+            g = self.groups.get(group)
             if g is None:
                 if len(self.groups) >= MAX_GROUPS:
-                    raise ProtocolError("router_full", f"the router carries at most {MAX_GROUPS} groups",
-                                        op="join", group=c.group)
-                g = self.groups[c.group] = Group(c.group, next(self._slots))
+                    raise ProtocolError(
+                        "router_full", f"the router carries at most {MAX_GROUPS} groups", op="join", group=group
+                    )
+                g = self.groups[group] = Group(group, next(self._slots))
             g.members[m] = None
             m.groups[g.id], m.slots[g.slot] = g, g
         m.send("joined", group=g.id, slot=g.slot, talker=g.talker)
 
     def _joined(self, m: Member, c: Control) -> Group:
-        g = m.groups.get(c.group)
+        group = c.group_id
+        g = m.groups.get(group)
         if g is None:
-            raise ProtocolError("not_joined", f"join group {c.group} first", op=c.op, group=c.group)
+            raise ProtocolError("not_joined", f"join group {group} first", op=c.op, group=group)
         return g
 
     def _leave(self, m: Member, c: Control) -> None:
@@ -326,9 +374,8 @@ class Router:
 
     def _press(self, m: Member, c: Control) -> None:
         g = self._joined(m, c)
-        if m.ticket.service:
-            raise ProtocolError("listen_only", "a server's listening connection never talks", op="press",
-                                group=g.id)
+        if m.claims.service:
+            raise ProtocolError("listen_only", "a server's listening connection never talks", op="press", group=g.id)
         if g.holder is None:
             g.holder, g.last_heard = m, self.clock.monotonic()
             self.stats["floor_granted"] += 1
@@ -387,8 +434,7 @@ class Router:
                 raise ProtocolError("not_joined", f"audio for slot {slot}: no group of yours has that slot")
             if g.holder is not m:
                 who = f"{g.holder.who} holds" if g.holder else "nobody holds"
-                raise ProtocolError("not_holder", f"audio dropped: you do not hold the floor ({who} it)",
-                                    group=g.id)
+                raise ProtocolError("not_holder", f"audio dropped: you do not hold the floor ({who} it)", group=g.id)
         except ProtocolError as exc:
             self.stats["frames_dropped." + exc.code] += 1
             self.reject(m, exc)
@@ -415,12 +461,15 @@ class Router:
                     self._free(g, "silent")
 
     def snapshot(self) -> dict[str, Any]:
-        return {"clients": len(self.members), "groups": len(self.groups),
-                "talking": sum(1 for g in self.groups.values() if g.holder),
-                "superseded_users": len(self.superseded),
-                "floor_timeout_s": self.floor_timeout_s,
-                "errors_suppressed": sum(m.errors_suppressed for m in self.members),
-                "counters": dict(sorted(self.stats.items()))}
+        return {
+            "clients": len(self.members),
+            "groups": len(self.groups),
+            "talking": sum(1 for g in self.groups.values() if g.holder),
+            "superseded_users": len(self.superseded),
+            "floor_timeout_s": self.floor_timeout_s,
+            "errors_suppressed": sum(m.errors_suppressed for m in self.members),
+            "counters": dict(sorted(self.stats.items())),
+        }
 
 
 # ------------------------------------------------------------------------ aiohttp
@@ -431,8 +480,7 @@ async def media_socket(request: web.Request) -> web.StreamResponse:
     router = request.app[ROUTER]
     if len(router.members) >= router.max_clients:
         router.stats["refused.router_full"] += 1
-        return web.json_response({"error": f"the router serves at most {router.max_clients} devices"},
-                                 status=503)
+        return web.json_response({"error": f"the router serves at most {router.max_clients} devices"}, status=503)
     ws = web.WebSocketResponse(max_msg_size=WS_MAX_MSG_SIZE, heartbeat=HEARTBEAT_S, compress=False)
     await ws.prepare(request)
     m = Member(ws, request.remote or "?")

@@ -37,7 +37,7 @@ import stat
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .protocol import MAX_TICKET_BYTES, ProtocolError, validate_group, validate_who
 
@@ -91,13 +91,27 @@ class Claims:
         return replace(self, groups=self.groups & groups)
 
     def payload(self) -> dict[str, Any]:
-        return {"sub": self.who, "kind": self.kind, "groups": sorted(self.groups), "iat": self.issued_at,
-                "exp": self.expires_at, "iss": self.issuer}
+        return {
+            "sub": self.who,
+            "kind": self.kind,
+            "groups": sorted(self.groups),
+            "iat": self.issued_at,
+            "exp": self.expires_at,
+            "iss": self.issuer,
+        }
 
 
 # ------------------------------------------------------------------------- issue
-def issue(key: bytes, who: str, groups: list[str] | frozenset[str] | set[str], *, kind: str = USER,
-          issuer: str = "", now: float | None = None, lifetime_s: float = TICKET_LIFETIME_S) -> str:
+def issue(
+    key: bytes,
+    who: str,
+    groups: list[str] | frozenset[str] | set[str],
+    *,
+    kind: str = USER,
+    issuer: str = "",
+    now: float | None = None,
+    lifetime_s: float = TICKET_LIFETIME_S,
+) -> str:
     """A signed ticket.  ``ValueError`` for a name or group id the router would refuse,
     or more than ``MAX_TICKET_GROUPS`` groups."""
     validate_who(who, op=None)
@@ -133,8 +147,11 @@ def _unb64(text: str) -> bytes:
 def verify(key: bytes, ticket: Any, *, now: float | None = None, op: str | None = "hello") -> Claims:
     """The claims of a ticket this key signed, unexpired; ``TicketError`` otherwise."""
     if ticket is None:
-        raise TicketError("no_ticket", "the router admits only ticket holders: send \"ticket\", "
-                                       "from POST /api/v1/media/ticket on the active server", op=op)
+        raise TicketError(
+            "no_ticket",
+            'the router admits only ticket holders: send "ticket", from POST /api/v1/media/ticket on the active server',
+            op=op,
+        )
     signed, mac = _split(ticket, op)
     try:
         given = _unb64(mac)
@@ -147,8 +164,9 @@ def verify(key: bytes, ticket: Any, *, now: float | None = None, op: str | None 
     if claims.issued_at > now + CLOCK_LEEWAY_S:
         raise TicketError("bad_ticket", "this ticket is issued in the future: check the clocks", op=op)
     if claims.expires_at <= now:
-        raise TicketError("ticket_expired", f"{claims.who}'s ticket expired: get a new one from the active server",
-                          op=op)
+        raise TicketError(
+            "ticket_expired", f"{claims.who}'s ticket expired: get a new one from the active server", op=op
+        )
     return claims
 
 
@@ -161,13 +179,17 @@ def peek(ticket: str) -> Claims:
 
 def _split(ticket: Any, op: str | None) -> tuple[str, str]:
     if not isinstance(ticket, str) or not ticket.isascii():
-        raise TicketError("bad_ticket", "\"ticket\" must be the string the server issued", op=op)
+        raise TicketError("bad_ticket", '"ticket" must be the string the server issued', op=op)
     if len(ticket) > MAX_TICKET_BYTES:
         raise TicketError("bad_ticket", f"a ticket is at most {MAX_TICKET_BYTES} bytes", op=op)
     parts = ticket.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TicketError("bad_ticket", f"not a push-to-talk ticket ({PREFIX}.<claims>.<signature>)", op=op)
     return f"{parts[0]}.{parts[1]}", parts[2]
+
+
+def _is_unix_time(t: object) -> TypeGuard[float]:
+    return isinstance(t, (int, float)) and not isinstance(t, bool)
 
 
 def _claims(signed: str, op: str | None) -> Claims:
@@ -182,11 +204,11 @@ def _claims(signed: str, op: str | None) -> Claims:
         raise bad("its claims are not a JSON object")
     kind, groups, issued, expires = data.get("kind"), data.get("groups"), data.get("iat"), data.get("exp")
     if kind not in (USER, SERVICE):
-        raise bad(f"\"kind\" is {USER} or {SERVICE}")
+        raise bad(f'"kind" is {USER} or {SERVICE}')
     if not isinstance(groups, list) or len(groups) > MAX_TICKET_GROUPS:
-        raise bad(f"\"groups\" is a list of at most {MAX_TICKET_GROUPS} talk group ids")
-    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in (issued, expires)):
-        raise bad("\"iat\" and \"exp\" are Unix times")
+        raise bad(f'"groups" is a list of at most {MAX_TICKET_GROUPS} talk group ids')
+    if not (_is_unix_time(issued) and _is_unix_time(expires)):
+        raise bad('"iat" and "exp" are Unix times')
     if not 0 < expires - issued <= MAX_TICKET_LIFETIME_S:
         raise bad(f"a ticket lives more than 0 and at most {MAX_TICKET_LIFETIME_S:g} s")
     issuer = data.get("iss", "")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .protocol import FRAME_SAMPLES, SAMPLE_RATE
 
@@ -40,8 +40,9 @@ def _sample(n: int) -> int:
     t = n / SAMPLE_RATE
     # The phase is the integral of the gliding pitch, in closed form, so any frame can
     # be computed on its own and the glide has no clicks.
-    phase = BASE_PITCH_HZ * t - sum(dev / (2 * math.pi * rate) * math.cos(2 * math.pi * rate * t)
-                                    for dev, rate in GLIDES)
+    phase = BASE_PITCH_HZ * t - sum(
+        dev / (2 * math.pi * rate) * math.cos(2 * math.pi * rate * t) for dev, rate in GLIDES
+    )
     voice = sum(a * math.sin(2 * math.pi * (k + 1) * phase) for k, a in enumerate(HARMONICS))
     envelope = FLOOR_LEVEL + (1 - FLOOR_LEVEL) * math.sin(math.pi * SYLLABLE_HZ * t) ** 2
     return round(PEAK * envelope * voice / sum(HARMONICS))
@@ -90,7 +91,7 @@ def samples(payload: bytes) -> tuple[int, ...]:
 def pitch_hz(payload: bytes) -> tuple[float, float] | None:
     """(pitch in Hz, periodicity 0..1) by normalised autocorrelation over the voice
     range; None for silence or a payload too short to tell."""
-    x = samples(payload)
+    x: Sequence[float] = samples(payload)
     n = len(x)
     min_lag, max_lag = SAMPLE_RATE // 400, SAMPLE_RATE // 100  # 100-400 Hz
     if n < 2 * max_lag:
@@ -100,7 +101,7 @@ def pitch_hz(payload: bytes) -> tuple[float, float] | None:
     best_lag, best = 0, 0.0
     for lag in range(min_lag, max_lag + 1):
         a, b = x[: n - lag], x[lag:]
-        num = sum(p * q for p, q in zip(a, b))
+        num = sum(p * q for p, q in zip(a, b, strict=True))
         den = math.sqrt(sum(p * p for p in a) * sum(q * q for q in b))
         if den and num / den > best:
             best, best_lag = num / den, lag

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -65,8 +66,13 @@ PUSHES_AT_ONCE = 20
 EXECUTE_URL_HEADER = "X-Lab-Phone-Execute-URL"
 EXECUTE_AUTH_HEADER = "X-Lab-Phone-Execute-Auth"
 
-EXIT, BACK, UPDATE, SELECT, SERVICES = "SoftKey:Exit", "SoftKey:Back", "SoftKey:Update", "SoftKey:Select", \
-    "Init:Services"
+EXIT, BACK, UPDATE, SELECT, SERVICES = (
+    "SoftKey:Exit",
+    "SoftKey:Back",
+    "SoftKey:Update",
+    "SoftKey:Select",
+    "Init:Services",
+)
 
 
 class PhoneMedia(Protocol):
@@ -99,7 +105,6 @@ class PhoneService:
     async def serve(self, request: web.Request, page: str) -> web.StreamResponse:
         """Every page but ``resume``: refused or redirected off the active, the
         phone's session looked up, and errors answered as phone objects."""
-        view, needs_session = PAGES[page]
         try:
             refused = self._refuse_unless_active(request)
             if refused is not None:
@@ -107,7 +112,10 @@ class PhoneService:
             session = await self._session(request)
             if isinstance(session, web.Response):
                 return session
-            if needs_session and session is None:
+            view = SESSION_PAGES.get(page)
+            if view is None:
+                return await OPEN_PAGES[page](self, request, session)
+            if session is None:
                 return self._login_screen(request, "Log in first")
             return await view(self, request, session)
         except ApiError as exc:  # the database is down, DDRBLOCK...
@@ -135,9 +143,11 @@ class PhoneService:
             await self.data.write("phone_sessions", _key_of(previous), None)
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        await self.data.write("phone_sessions", _key_of(token), {
-            "username": user["username"], "created_at": now, "last_active": now,
-            **_execute_target(request)})
+        await self.data.write(
+            "phone_sessions",
+            _key_of(token),
+            {"username": user["username"], "created_at": now, "last_active": now, **_execute_target(request)},
+        )
         log.info("phone login: %s", user["username"])
         response = await self.menu(request, {"username": user["username"], "role": user["role"]})
         _set_cookie(response, token)
@@ -153,17 +163,28 @@ class PhoneService:
         prompt = "Select a channel or VTG" if items else "No channels or VTGs assigned"
         if len(items) > xml.MENU_ITEMS_MAX:
             prompt = f"First {xml.MENU_ITEMS_MAX} of {len(items)}"
-        body = xml.menu("IPICS", prompt, items, (
-            _key("Select", SELECT, 1), _key("Update", UPDATE, 2), _key("Logout", self._url(request, "/logout"), 3),
-            _key("Exit", EXIT, 4)))
+        body = xml.menu(
+            "IPICS",
+            prompt,
+            items,
+            (
+                _key("Select", SELECT, 1),
+                _key("Update", UPDATE, 2),
+                _key("Logout", self._url(request, "/logout"), 3),
+                _key("Exit", EXIT, 4),
+            ),
+        )
         return _xml(body)
 
     async def talk(self, request: web.Request, session: dict) -> web.Response:
         group_id = request.query.get("group", "")
         group = await self._group(session, group_id)
         if group is None:
-            return _text("IPICS", "This channel or VTG is not assigned to you (any more): press Update "
-                         "on the list", keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)))
+            return _text(
+                "IPICS",
+                "This channel or VTG is not assigned to you (any more): press Update on the list",
+                keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)),
+            )
         me = session["username"]
         status = ""
         let_go = False
@@ -175,8 +196,9 @@ class PhoneService:
                 self._talking[(group_id, me)] = self.clock.now()  # the phone is still there
             if ptt == "down":
                 granted = await self.media.press(group_id, me)
-                status = ("You are talking." if granted
-                          else f"{self.media.talker(group_id) or 'Someone'} holds the floor.")
+                status = (
+                    "You are talking." if granted else f"{self.media.talker(group_id) or 'Someone'} holds the floor."
+                )
                 if granted:
                     self._hold(group_id, me)
             elif ptt == "up":
@@ -188,12 +210,21 @@ class PhoneService:
             # this answer; the floor was this user's, and it has just been let go.
             talker = None
         if not status:
-            status = ("You are talking." if talker == me else f"Talking: {talker}" if talker
-                      else "Idle. Hold Talk to speak.")
+            status = (
+                "You are talking." if talker == me else f"Talking: {talker}" if talker else "Idle. Hold Talk to speak."
+            )
         here = f"{self._url(request, '/talk')}?{urlencode({'group': group_id})}"
-        body = xml.text(group["name"], group["kind"], status, (
-            _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"), _key("Update", UPDATE, 2),
-            _key("Back", BACK, 3), _key("Exit", EXIT, 4)))
+        body = xml.text(
+            group["name"],
+            group["kind"],
+            status,
+            (
+                _key("Talk", here + "&ptt=up", 1, url_down=here + "&ptt=down"),
+                _key("Update", UPDATE, 2),
+                _key("Back", BACK, 3),
+                _key("Exit", EXIT, 4),
+            ),
+        )
         response = _xml(body)
         # The automatic reload is marked so it does not count as a key press.
         response.headers["Refresh"] = f"{TALK_REFRESH_S}; url={here}&auto=1"
@@ -234,7 +265,7 @@ class PhoneService:
         record = await self.data.store.get("phone_sessions", _key_of(token))
         if record is None or record.deleted:
             return None
-        session = record.value
+        session = record.live_value
         now = self.clock.now()
         if now - session["last_active"] > IDLE_LOGOUT_S:
             await self.data.write("phone_sessions", record.key, None)
@@ -257,8 +288,11 @@ class PhoneService:
         if "session" in query:
             token = query["session"]
             record = await self.data.store.get("phone_sessions", _key_of(token))
-            ok = record is not None and not record.deleted and \
-                self.clock.now() - record.value["last_active"] <= IDLE_LOGOUT_S
+            ok = (
+                record is not None
+                and not record.deleted
+                and self.clock.now() - record.live_value["last_active"] <= IDLE_LOGOUT_S
+            )
             return token if ok else None
         ticket = query.get("ticket", "")
         for record in await self.data.store.table("phone_sessions"):
@@ -278,7 +312,7 @@ class PhoneService:
         record = await self.data.store.get("users", session["username"])
         if record is None or record.deleted:
             raise ApiError(404, "not_found", "your user no longer exists")
-        return record.value
+        return record.live_value
 
     async def _group(self, session: dict, group_id: str) -> dict | None:
         user = await self._user(session)
@@ -293,8 +327,11 @@ class PhoneService:
     # --------------------------------------------------------------------- HA
     def _refuse_unless_active(self, request: web.Request) -> web.Response | None:
         if not self.data.services.running("tomcat"):
-            return _text("IPICS", "The IPICS service is not running on this server. Open Services and "
-                         "choose the other IPICS server.", keys=(_key("Services", SERVICES, 1), _key("Exit", EXIT, 2)))
+            return _text(
+                "IPICS",
+                "The IPICS service is not running on this server. Open Services and choose the other IPICS server.",
+                keys=(_key("Services", SERVICES, 1), _key("Exit", EXIT, 2)),
+            )
         if self.engine.accepts_writes:
             return None
         active = self.engine.active_address()
@@ -306,10 +343,16 @@ class PhoneService:
             else:
                 target = f"{active}{request.path_qs}"
             raise web.HTTPFound(target)
-        what = ("is becoming the active server: try again shortly" if self.engine.role == Role.TRANSITIONING
-                else "is not the active server and cannot reach it")
-        return _text("IPICS", f"This IPICS server {what}. Open Services and choose the other IPICS server.",
-                     keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)))
+        what = (
+            "is becoming the active server: try again shortly"
+            if self.engine.role == Role.TRANSITIONING
+            else "is not the active server and cannot reach it"
+        )
+        return _text(
+            "IPICS",
+            f"This IPICS server {what}. Open Services and choose the other IPICS server.",
+            keys=(_key("Services", SERVICES, 1), _key("Update", UPDATE, 2), _key("Exit", EXIT, 3)),
+        )
 
     def on_event(self, event: dict) -> None:
         """The server became the active one: push every logged-in phone over.  It
@@ -378,10 +421,10 @@ class PhoneService:
                 return await self._push(r.key, r.value)
 
         results = await asyncio.gather(*(push(r) for r in sessions), return_exceptions=True)
-        for r in results:
-            if isinstance(r, Exception):
-                log.error("a push to an IP phone failed", exc_info=r)
-        taken = sum(1 for r in results if r is True)
+        for result in results:
+            if isinstance(result, Exception):
+                log.error("a push to an IP phone failed", exc_info=result)
+        taken = sum(1 for result in results if result is True)
         log.warning("pushed %d of %d logged-in IP phones to this server", taken, len(sessions))
         return taken
 
@@ -390,8 +433,11 @@ class PhoneService:
             return False
         ticket = secrets.token_urlsafe(24)
         try:
-            await self.data.write("phone_sessions", key, {
-                **session, "ticket_hash": _key_of(ticket), "ticket_expires": self.clock.now() + TICKET_TTL_S})
+            await self.data.write(
+                "phone_sessions",
+                key,
+                {**session, "ticket_hash": _key_of(ticket), "ticket_expires": self.clock.now() + TICKET_TTL_S},
+            )
         except ApiError:
             return False
         url = f"{self.engine.address}{BASE}/resume?{urlencode({'ticket': ticket, 'next': BASE + '/menu'})}"
@@ -399,8 +445,9 @@ class PhoneService:
         auth = base64.b64encode(f"push:{session['execute_auth']}".encode()).decode()
         async with ApiClient(f"{parts.scheme}://{parts.netloc}", timeout_s=PUSH_TIMEOUT_S) as phone:
             try:
-                reply = await phone.post(parts.path, data={"XML": xml.execute(url)},
-                                         headers={"Authorization": f"Basic {auth}"})
+                reply = await phone.post(
+                    parts.path, data={"XML": xml.execute(url)}, headers={"Authorization": f"Basic {auth}"}
+                )
             except Unreachable as exc:
                 log.info("IP phone of %s not reachable for the push: %s", session["username"], exc)
                 return False
@@ -427,15 +474,29 @@ class PhoneService:
         characters: every message here fits (a test checks)."""
         # No SoftKeyItems: the phone shows its own Submit and Cancel keys for an input.
         prompt = message or "Enter your user ID and PIN"
-        return _xml(xml.input_screen("IPICS Login", prompt, self._url(request, "/login"), [
-            InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")]))
+        return _xml(
+            xml.input_screen(
+                "IPICS Login",
+                prompt,
+                self._url(request, "/login"),
+                [InputItem("User ID", "userid", "N"), InputItem("PIN", "pin", "NP")],
+            )
+        )
 
 
 # ------------------------------------------------------------------------ routes
 #: page -> (view, needs a logged-in phone)
-PAGES = {"": (PhoneService.entry, False), "/login": (PhoneService.login, False),
-         "/menu": (PhoneService.menu, True), "/talk": (PhoneService.talk, True),
-         "/logout": (PhoneService.logout, True)}
+#: the pages a phone may open without logging in, by path
+OPEN_PAGES: dict[str, Callable[[PhoneService, web.Request, dict | None], Awaitable[web.Response]]] = {
+    "": PhoneService.entry,
+    "/login": PhoneService.login,
+}
+#: the pages that need the phone's session
+SESSION_PAGES: dict[str, Callable[[PhoneService, web.Request, dict], Awaitable[web.Response]]] = {
+    "/menu": PhoneService.menu,
+    "/talk": PhoneService.talk,
+    "/logout": PhoneService.logout,
+}
 
 
 def phone_routes() -> list[web.RouteDef]:
@@ -452,12 +513,16 @@ def phone_routes() -> list[web.RouteDef]:
     async def resume(request: web.Request) -> web.StreamResponse:
         return await request.app[SERVER].phone.resume(request)
 
-    return [web.get(BASE + name, page(name)) for name in PAGES] + [web.get(BASE + "/resume", resume)]
+    return [web.get(BASE + name, page(name)) for name in [*OPEN_PAGES, *SESSION_PAGES]] + [
+        web.get(BASE + "/resume", resume)
+    ]
 
 
 #: what a refusal under /phone/ says, by HTTP status
-_REFUSALS = {404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
-             405: "This page cannot be opened that way: a phone opens pages with GET."}
+_REFUSALS = {
+    404: "There is no such page on this IPICS server. Open Services and choose IPICS again.",
+    405: "This page cannot be opened that way: a phone opens pages with GET.",
+}
 
 
 @web.middleware
@@ -472,20 +537,27 @@ async def phone_errors(request: web.Request, handler):
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # the redirects to the active, and to the menu after a resume
-        response = _text("IPICS", _REFUSALS.get(exc.status, exc.reason),
-                         keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)), status=exc.status)
+        response = _text(
+            "IPICS",
+            _REFUSALS.get(exc.status, exc.reason),
+            keys=(_key("Back", BACK, 1), _key("Exit", EXIT, 2)),
+            status=exc.status,
+        )
         if "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except ApiError as exc:
-        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
-                     status=exc.status)
+        return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=exc.status)
     except ConnectionResetError:
         raise  # the phone went away: nobody to answer
     except Exception:
         log.exception("phone service error in %s %s", request.method, request.path)
-        return _text("IPICS", "The IPICS service had an error. Try again, or open Services and choose the "
-                     "other IPICS server.", keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)), status=500)
+        return _text(
+            "IPICS",
+            "The IPICS service had an error. Try again, or open Services and choose the other IPICS server.",
+            keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)),
+            status=500,
+        )
 
 
 # ------------------------------------------------------------------------ helpers
@@ -495,8 +567,9 @@ def _key(name: str, url: str, position: int, *, url_down: str | None = None) -> 
 
 def _xml(body: str, *, status: int = 200) -> web.Response:
     # no-store: a page is one phone's, and its URLs carry the address that phone used
-    return web.Response(text=body, status=status, content_type=xml.CONTENT_TYPE, charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(
+        text=body, status=status, content_type=xml.CONTENT_TYPE, charset="utf-8", headers={"Cache-Control": "no-store"}
+    )
 
 
 def _text(title: str, body: str, *, keys: tuple[SoftKey, ...], status: int = 200) -> web.Response:
@@ -517,7 +590,14 @@ def _execute_target(request: web.Request) -> dict:
     url = request.headers.get(EXECUTE_URL_HEADER, "")
     auth = request.headers.get(EXECUTE_AUTH_HEADER, "")
     parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname != request.remote or parts.path != "/CGI/Execute" or parts.query \
-            or not 16 <= len(auth) <= 128 or not auth.isascii() or not auth.isprintable():
+    if (
+        parts.scheme != "http"
+        or parts.hostname != request.remote
+        or parts.path != "/CGI/Execute"
+        or parts.query
+        or not 16 <= len(auth) <= 128
+        or not auth.isascii()
+        or not auth.isprintable()
+    ):
         return {}
     return {"execute_url": url, "execute_auth": auth}

@@ -23,22 +23,32 @@ class ShellLoginError(RuntimeError):
     """The shell could not be reached or refused the login; the message says which."""
 
 
-async def connect(host: str, port: int, *, username: str, password: str,
-                  host_key_file: Path) -> asyncssh.SSHClientConnection:
+async def connect(
+    host: str, port: int, *, username: str, password: str, host_key_file: Path
+) -> asyncssh.SSHClientConnection:
     try:
         host_key = asyncssh.read_public_key(host_key_file)
     except (OSError, asyncssh.KeyImportError) as exc:
         raise ShellLoginError(f"cannot read the server's SSH host key {host_key_file}: {exc}") from None
     try:
         return await asyncssh.connect(
-            host, port, username=username, password=password,
-            known_hosts=([host_key], [], []), client_keys=None, agent_path=None, config=[],
-            preferred_auth="password,keyboard-interactive", connect_timeout=CONNECT_TIMEOUT_S)
+            host,
+            port,
+            username=username,
+            password=password,
+            known_hosts=([host_key], [], []),
+            client_keys=None,
+            agent_path=None,
+            config=[],
+            preferred_auth="password,keyboard-interactive",
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
     except asyncssh.PermissionDenied:
         raise ShellLoginError(f"{username}@{host}: permission denied (wrong password?)") from None
     except asyncssh.HostKeyNotVerifiable:
-        raise ShellLoginError(f"the SSH host key of {host}:{port} is not the one in {host_key_file}; "
-                              "not logging in") from None
+        raise ShellLoginError(
+            f"the SSH host key of {host}:{port} is not the one in {host_key_file}; not logging in"
+        ) from None
     except asyncssh.Error as exc:
         raise ShellLoginError(f"SSH to {host}:{port} failed: {exc.reason}") from None
     except ConnectionRefusedError:
@@ -48,19 +58,19 @@ async def connect(host: str, port: int, *, username: str, password: str,
         raise ShellLoginError(f"cannot reach {host}:{port}: {reason}") from None
 
 
-async def run_command(conn: asyncssh.SSHClientConnection, command: str, *,
-                      stdout: BinaryIO, stderr: BinaryIO) -> int:
+async def run_command(conn: asyncssh.SSHClientConnection, command: str, *, stdout: BinaryIO, stderr: BinaryIO) -> int:
     """``ssh host 'command'``: its output, then its exit status."""
     result = await conn.run(command, check=False, encoding=None)
     for stream, data in ((stdout, result.stdout), (stderr, result.stderr)):
         if data:
+            # encoding=None: the output is bytes (asyncssh types it as bytes or str either way)
+            assert isinstance(data, bytes)
             stream.write(data)
             stream.flush()
     return _status(result.exit_status)
 
 
-async def interactive(conn: asyncssh.SSHClientConnection, stdin_fd: int, *,
-                      stdout: BinaryIO, stderr: BinaryIO) -> int:
+async def interactive(conn: asyncssh.SSHClientConnection, stdin_fd: int, *, stdout: BinaryIO, stderr: BinaryIO) -> int:
     """An interactive session without a pty: the local terminal edits the line, each line
     typed goes to the shell, its output comes back; ends when the shell closes."""
     process = await conn.create_process(encoding=None)
@@ -113,4 +123,3 @@ def _read_in_thread(fd: int) -> asyncio.Queue[bytes]:
 
     threading.Thread(target=reader, name="shell-stdin", daemon=True).start()
     return queue
-

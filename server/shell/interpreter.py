@@ -15,9 +15,10 @@ import os
 import re
 import shlex
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ..core.commands import (
     FILE_DIRECTORY,
@@ -79,7 +80,7 @@ Handler = Callable[[str, list[str]], Awaitable[CommandResult]]
 
 
 class Shell:
-    def __init__(self, server: "IpicsServer"):
+    def __init__(self, server: IpicsServer):
         self.server = server
         self._commands: dict[str, Handler] = {
             "date": self._date,
@@ -164,8 +165,10 @@ class Shell:
         await self.server.set_clock_offset(target - ntp_time)
         warning = ""
         if abs(target - ntp_time) > 30:
-            warning = ("warning: this clock is now more than 30 s from NTP time; HA servers that disagree "
-                       "by more than 30 s lose HA communication (split brain)\n")
+            warning = (
+                "warning: this clock is now more than 30 s from NTP time; HA servers that disagree "
+                "by more than 30 s lose HA communication (split brain)\n"
+            )
         return ok(_format_date(clock.now()) + "\n" + warning)
 
     # --------------------------------------------------------------------- NTP
@@ -174,17 +177,17 @@ class Shell:
         if args == ["-c"]:
             servers = engine.ntp_servers
             if not servers:
-                return ok("NTP is disabled: no NTP server configured\n"
-                          f"  enable it with: {NTPSETUP_ENABLE}")
+                return ok(f"NTP is disabled: no NTP server configured\n  enable it with: {NTPSETUP_ENABLE}")
             offset = self.server.clock.offset_s
             state = "synchronized" if abs(offset) < 0.5 else f"NOT synchronized (clock {offset:+.0f} s from NTP time)"
-            return ok(f"NTP is enabled\n  NTP server        : {servers[0]}\n"
-                      f"  backup NTP server : {servers[1] if len(servers) > 1 else '-'}\n"
-                      f"  system clock      : {state}")
+            return ok(
+                f"NTP is enabled\n  NTP server        : {servers[0]}\n"
+                f"  backup NTP server : {servers[1] if len(servers) > 1 else '-'}\n"
+                f"  system clock      : {state}"
+            )
         if len(args) == 3 and args[:2] == ["-s", "enable"]:
             # The chapter's command and this usage both name a backup server: one is required.
-            return fail("ntpsetup: a backup NTP server is required: "
-                        f"{NTPSETUP_ENABLE}", 2)
+            return fail(f"ntpsetup: a backup NTP server is required: {NTPSETUP_ENABLE}", 2)
         if len(args) == 4 and args[:2] == ["-s", "enable"]:
             if user != "ipicsadmin":
                 return fail("ntpsetup: Permission denied: run it as ipicsadmin")
@@ -194,15 +197,20 @@ class Shell:
                 return fail(f"ntpsetup: not a host name or address: {bad[0]}")
             await engine.set_ntp(servers)
             await self.server.set_clock_offset(0.0)  # ntpd steps the clock to NTP time
-            return ok(f"NTP enabled with {', '.join(servers)}; the system clock is synchronized.\n"
-                      f"Restart the node manager now: {NM_RESTART}")
+            return ok(
+                f"NTP enabled with {', '.join(servers)}; the system clock is synchronized.\n"
+                f"Restart the node manager now: {NM_RESTART}"
+            )
         return fail(f"usage: {NTPSETUP_ENABLE} | {NTPSETUP_CHECK}", 2)
 
     # ----------------------------------------------------------------- services
     async def _service(self, user: str, args: list[str]) -> CommandResult:
         if len(args) != 2:
-            return fail("usage: service ipics start|stop|stop-all|start-all|status|ha-status | "
-                        "service ipics_nm start|stop|restart|status", 2)
+            return fail(
+                "usage: service ipics start|stop|stop-all|start-all|status|ha-status | "
+                "service ipics_nm start|stop|restart|status",
+                2,
+            )
         name, action = args
         if name not in ("ipics", "ipics_nm"):
             return fail(f"{name}: unrecognized service", 1)
@@ -210,11 +218,21 @@ class Shell:
         if not read_only and user != "ipicsadmin":
             return fail(f"service {name} {action}: Permission denied: only ipicsadmin controls the IPICS services")
         if name == "ipics":
-            actions = {"start": self._ipics_start, "stop": self._ipics_stop, "stop-all": self._stop_all,
-                       "start-all": self._start_all, "ha-status": self._ha_status, "status": self._status}
+            actions = {
+                "start": self._ipics_start,
+                "stop": self._ipics_stop,
+                "stop-all": self._stop_all,
+                "start-all": self._start_all,
+                "ha-status": self._ha_status,
+                "status": self._status,
+            }
         else:
-            actions = {"start": self._nm_start, "stop": self._nm_stop, "restart": self._nm_restart,
-                       "status": self._status}
+            actions = {
+                "start": self._nm_start,
+                "stop": self._nm_stop,
+                "restart": self._nm_restart,
+                "status": self._status,
+            }
         act = actions.get(action)
         if act is None:
             return fail(f"usage: service {name} {'|'.join(actions)}", 2)
@@ -274,22 +292,23 @@ class Shell:
         return ok(await self.server.engine.repair.start_rsync(user))
 
     # -------------------------------------------------------------------- files
-    async def _read(self, command: str, path: str) -> tuple[str | None, CommandResult | None]:
+    async def _read(self, command: str, path: str) -> str | CommandResult:
+        """The file's text, or the failure to show."""
         if path == FILE_DIRECTORY:
-            return file_directory_text(), None
+            return file_directory_text()
         if path == RSYNC_LOG:
             log_path = self.server.engine.repair.rsync_log
             try:
-                return await asyncio.to_thread(log_path.read_text), None
+                return await asyncio.to_thread(log_path.read_text)
             except FileNotFoundError:
-                return None, fail(f"{command}: {path}: No such file or directory (ipicsrsync has not run yet)")
-        return None, fail(f"{command}: {path}: No such file or directory")
+                return fail(f"{command}: {path}: No such file or directory (ipicsrsync has not run yet)")
+        return fail(f"{command}: {path}: No such file or directory")
 
     async def _cat(self, user: str, args: list[str]) -> CommandResult:
         if len(args) != 1:
             return fail(f"usage: cat {FILE_DIRECTORY} | cat {RSYNC_LOG}", 2)
-        text, error = await self._read("cat", args[0])
-        return error or ok(text)
+        text = await self._read("cat", args[0])
+        return text if isinstance(text, CommandResult) else ok(text)
 
     async def _tail(self, user: str, args: list[str]) -> CommandResult:
         lines = 10
@@ -299,9 +318,9 @@ class Shell:
             lines, args = int(args[0][1:]), args[1:]
         if len(args) != 1 or args[0].startswith("-"):
             return fail("usage: tail [-n N] FILE (follow mode is not available here; run it again)", 2)
-        text, error = await self._read("tail", args[0])
-        if error:
-            return error
+        text = await self._read("tail", args[0])
+        if isinstance(text, CommandResult):
+            return text
         kept = text.splitlines()[-lines:] if lines else []
         return ok("\n".join(kept))
 
@@ -311,8 +330,10 @@ class Shell:
             return fail("usage: shutdown -h now", 2)
         if user != "ipicsadmin":
             return fail("shutdown: Permission denied: only ipicsadmin may halt the server")
-        text = (f"\nBroadcast message from {user}@{self.server.cfg.name}:\n\n"
-                "The system is going down for system halt NOW!\n")
+        text = (
+            f"\nBroadcast message from {user}@{self.server.cfg.name}:\n\n"
+            "The system is going down for system halt NOW!\n"
+        )
         # After the session has closed: stop like a halted machine (the lab powers it
         # back up).  SIGTERM runs the normal shutdown, so nothing written is lost.
         return CommandResult(text, close=True, after_close=lambda: os.kill(os.getpid(), signal.SIGTERM))
@@ -320,8 +341,13 @@ class Shell:
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _RELATIVE = re.compile(r"^([+-]\d{1,9})\s*(second|minute|hour|day)s?$")  # bounded: no float overflow
-_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%a %b %d %H:%M:%S UTC %Y",
-            "%a %b %d %H:%M:%S %Y")
+_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%a %b %d %H:%M:%S UTC %Y",
+    "%a %b %d %H:%M:%S %Y",
+)
 
 
 def parse_date(text: str, now: float) -> float:
@@ -333,18 +359,16 @@ def parse_date(text: str, now: float) -> float:
         return now + int(m.group(1)) * unit
     for fmt in _FORMATS:
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp()
         except ValueError:
             continue
     try:
         t = datetime.strptime(text, "%H:%M:%S").time()
     except ValueError:
         raise ValueError('use "YYYY-MM-DD HH:MM:SS", "HH:MM:SS" or "+N minutes"') from None
-    today = datetime.fromtimestamp(now, tz=timezone.utc).date()
-    return datetime.combine(today, t, tzinfo=timezone.utc).timestamp()
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    return datetime.combine(today, t, tzinfo=UTC).timestamp()
 
 
 def _format_date(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
-
-
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%a %b %d %H:%M:%S UTC %Y")

@@ -41,17 +41,26 @@ class ShellSSHServer:
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0: a free port); return the bound port."""
         self._acceptor = await asyncssh.listen(
-            host, port, server_factory=lambda: _Auth(self._shell, self._connections),
-            server_host_keys=[self._host_key], process_factory=self._session,
+            host,
+            port,
+            server_factory=lambda: _Auth(self._shell, self._connections),
+            server_host_keys=[self._host_key],
+            process_factory=self._session,
             # A pty gets asyncssh's line editor, which stops taking characters past its
             # cap and hands over what it took: one more than the shell reads, so a longer
             # line reaches ``_LineReader`` too long and is refused, never cut and run.
-            line_editor=True, max_line_length=MAX_LINE_CHARS + 1,
-            errors="replace", allow_pty=True, agent_forwarding=False, x11_forwarding=False,
-            allow_scp=False, sftp_factory=None, reuse_address=True)
+            line_editor=True,
+            max_line_length=MAX_LINE_CHARS + 1,
+            errors="replace",
+            allow_pty=True,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_scp=False,
+            sftp_factory=None,
+            reuse_address=True,
+        )
         self.port = self._acceptor.get_port()
-        log.info("SSH server listening on %s:%s (host key %s)", host, self.port,
-                 self._host_key.get_fingerprint())
+        log.info("SSH server listening on %s:%s (host key %s)", host, self.port, self._host_key.get_fingerprint())
         return self.port
 
     async def close(self) -> None:
@@ -123,8 +132,11 @@ class _Session:
         return status
 
     async def _interactive(self) -> int:
-        log.info("shell: %s logged in over SSH (%s)", self._username,
-                 "pty" if self._process.get_terminal_type() is not None else "no pty")
+        log.info(
+            "shell: %s logged in over SSH (%s)",
+            self._username,
+            "pty" if self._process.get_terminal_type() is not None else "no pty",
+        )
         lines = _LineReader(self._process)
         await self._out.write(self._shell.banner(self._username) + self._prompt())
         while True:
@@ -152,8 +164,10 @@ class _Session:
     def _take_ctrl_c(self) -> None:
         """With the line editor, Ctrl-C drops the line being typed; asyncssh's own binding
         only sends a break and keeps the line, which Enter would then run."""
-        with contextlib.suppress(AttributeError, AssertionError):  # no line editor
-            self._process.channel.register_key("\x03", self._on_ctrl_c)
+        channel = self._process.channel  # typed as the plain channel it wraps
+        if isinstance(channel, asyncssh.SSHLineEditorChannel):
+            with contextlib.suppress(AssertionError):  # no line editor (no terminal)
+                channel.register_key("\x03", self._on_ctrl_c)
 
     def _on_ctrl_c(self, line: str, pos: int) -> tuple[str, int]:
         self._status = 130
@@ -203,8 +217,10 @@ class _Auth(asyncssh.SSHServer):
         ok = await self._shell.authenticate(username, password, client=peer[0] if peer else "")
         if not ok:
             # A user name that is not a shell user may be a password typed one prompt early.
-            log.info("shell: SSH login refused for %s",
-                     username if username in SHELL_USERS else "a user that is not a shell user")
+            log.info(
+                "shell: SSH login refused for %s",
+                username if username in SHELL_USERS else "a user that is not a shell user",
+            )
         return ok
 
 
@@ -235,10 +251,10 @@ class _LineReader:
             end = self._buf.find("\n")
             ctrl_c = self._buf.rfind("\x03", 0, end if end >= 0 else len(self._buf))
             if ctrl_c >= 0:
-                self._buf, self._dropping = self._buf[ctrl_c + 1:], False
+                self._buf, self._dropping = self._buf[ctrl_c + 1 :], False
                 raise Interrupted()
             if end >= 0:
-                line, self._buf = self._buf[:end], self._buf[end + 1:]
+                line, self._buf = self._buf[:end], self._buf[end + 1 :]
                 if self._dropping or len(line) > MAX_LINE_CHARS:
                     self._dropping = False
                     raise LineTooLong()

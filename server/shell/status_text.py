@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core.commands import NTPSETUP, PENDING, REPAIR, short
@@ -11,7 +11,7 @@ from ..core.commands import NTPSETUP, PENDING, REPAIR, short
 def _utc(t: float | None) -> str:
     if t is None:
         return "-"
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def ha_status_text(st: dict[str, Any], name: str) -> str:
@@ -23,7 +23,8 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
     lines = [
         f"Cisco IPICS HA status: {name} ({st['server'] or 'no server license'})",
         f"  Time                         : {_utc(st['time'])}",
-        f"  Role                         : {st['role']}" + ("  [IPICS services stopped]" if st["ipics_stopped"] else ""),
+        f"  Role                         : {st['role']}"
+        + ("  [IPICS services stopped]" if st["ipics_stopped"] else ""),
         f"  HA                           : {st['ha']}",
         f"  Partner                      : {partner}",
         f"  Standby Server Status        : {st['standby_server_status'] or '-'}",
@@ -42,8 +43,7 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
     split = st["split"]
     if split:
         lines += [
-            f"  SPLIT BRAIN                  : both servers active since {_utc(split['since'])} "
-            f"({split['duration']})",
+            f"  SPLIT BRAIN                  : both servers active since {_utc(split['since'])} ({split['duration']})",
             f"  Recommended                  : {split['recommendation']}",
         ]
     else:
@@ -62,7 +62,9 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
         lines.append("  none")
     last = st["repair"].get("last")
     if last and not pending:
-        lines.append(f"  last REPAIR finished {_utc(last['finished_at'])}: {last['copied_to_active']} records "
-                     f"copied to the active, {last['copied_to_standby']} to the standby, "
-                     f"{last['replaced_on_standby']} replaced by the primary's")
+        lines.append(
+            f"  last REPAIR finished {_utc(last['finished_at'])}: {last['copied_to_active']} records "
+            f"copied to the active, {last['copied_to_standby']} to the standby, "
+            f"{last['replaced_on_standby']} replaced by the primary's"
+        )
     return "\n".join(lines) + "\n"

@@ -12,9 +12,9 @@ import time
 
 from aiohttp import web
 
+from ipics_lab.supervisor import free_port_on
 from ipics_server.adapters.certs import ServerIdentity
 from ipics_server.adapters.peer import PeerLink
-from ipics_lab.supervisor import free_port_on
 
 HOST, PARTNER_HOST = "127.0.0.1", "127.0.0.2"  # two hosts, one heartbeat port, as in the lab
 

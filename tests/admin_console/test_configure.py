@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from ipics_lab.supervisor import free_port_on
 from playwright.async_api import expect
+
+from ipics_lab.supervisor import free_port_on
 
 from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S
 
@@ -48,7 +49,8 @@ async def test_the_whole_configuration_procedure(lab, admin_console, page):
     await expect(page.locator("#secondary-role")).to_have_text("Standby")
     # Before Configure the page says whose passwords survive the merge.
     await expect(page.locator('[data-why="configure"]')).to_contain_text(
-        "your account, ipicsadmin and informix keep this server's passwords")
+        "your account, ipicsadmin and informix keep this server's passwords"
+    )
     # The lab starts each pair on a free heartbeat port; the chapter's default is shown.
     await expect(page.locator("#heartbeat-port")).to_have_value(str(p.heartbeat_port))
     await expect(page.locator("#heartbeat-port-range")).to_have_text("1 to 65535; default 3444")
@@ -62,7 +64,8 @@ async def test_the_whole_configuration_procedure(lab, admin_console, page):
     await page.fill("#heartbeat-interval", "700")
     await page.click("#update")
     await expect(page.locator("#error")).to_have_text(
-        "Heartbeat Interval (seconds) must be from 5 to 600; 700 is out of range.")
+        "Heartbeat Interval (seconds) must be from 5 to 600; 700 is out of range."
+    )
     await expect(page.locator("#heartbeat-interval")).to_have_attribute("aria-invalid", "true")
     await expect(page.locator("#heartbeat-interval")).to_have_value("700")
     assert (await lab.status(p))["heartbeat"]["interval_s"] == 15
@@ -72,7 +75,8 @@ async def test_the_whole_configuration_procedure(lab, admin_console, page):
     await page.fill("#heartbeat-port", str(p.port))
     await page.click("#update")
     await expect(page.locator("#error")).to_have_text(
-        f"Cannot listen on heartbeat port {p.port} on {p.host}: Address already in use; nothing was changed.")
+        f"Cannot listen on heartbeat port {p.port} on {p.host}: Address already in use; nothing was changed."
+    )
     assert (await lab.status(p))["heartbeat"]["port"] == p.heartbeat_port
 
     # Step 8a-d with a new port: both servers take it, so Configure finds the partner.

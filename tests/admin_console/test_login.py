@@ -56,12 +56,14 @@ async def test_repeated_wrong_passwords_are_throttled(lab, admin_console, page):
 
 async def test_a_user_who_is_not_a_system_administrator_is_refused(pair, admin_console, page):
     async with await pair.admin(pair.primary) as admin:
-        reply = await admin.post("/api/v1/users", {"username": "olga", "password": "operator-pass-1",
-                                                  "role": "operator"})
+        reply = await admin.post(
+            "/api/v1/users", {"username": "olga", "password": "operator-pass-1", "role": "operator"}
+        )
         assert reply.ok, reply.body
     await admin_console.log_in(pair.primary, "olga", "operator-pass-1")
     await expect(page.locator("#error")).to_have_text(
-        "The Administration Console's High Availability pages are for a system administrator.")
+        "The Administration Console's High Availability pages are for a system administrator."
+    )
     await admin_console.open(pair.primary, "/admin/ha/configuration")
     await expect(page.locator("#login")).to_be_visible()
 
@@ -111,4 +113,5 @@ async def test_the_page_shows_the_servers_own_refusal(pair, admin_console, page)
     await pair.fault(pair.primary, fault="crash-service", service="ipics_nm")
     await pair.fault(pair.primary, fault="crash-service", service="tomcat")
     await expect(page.locator("#banner")).to_contain_text(
-        "The server answers: the Administration Console is not available: tomcat is not running on this server")
+        "The server answers: the Administration Console is not available: tomcat is not running on this server"
+    )

@@ -68,7 +68,8 @@ async def test_split_brain_then_go_standby_on_the_secondary(pair, admin_console,
     await primary.tab("configuration")
     await expect(primary.page.locator("#go-standby")).to_be_enabled()
     await expect(primary.page.locator("[data-why=go_standby]")).to_have_text(
-        "the chapter does this on the secondary server; this is the primary")
+        "the chapter does this on the secondary server; this is the primary"
+    )
     await primary.page.click("#go-standby")
     await expect(primary.page.locator("#confirm-message")).to_contain_text("This is the PRIMARY server")
     await primary.page.click("#confirm-cancel")
@@ -94,7 +95,8 @@ async def test_go_standby_refused_outside_a_split_brain_says_why(pair, admin_con
     await page.evaluate("const b = document.getElementById('go-standby'); b.disabled = false; b.click()")
     await page.click("#confirm-ok")
     await expect(page.locator("#error")).to_have_text(
-        "Go Standby is enabled only in a split brain: both servers active and communicating again.")
+        "Go Standby is enabled only in a split brain: both servers active and communicating again."
+    )
     assert (await pair.status(pair.primary))["role"] == "active"
 
 
@@ -141,8 +143,9 @@ async def test_the_servers_messages_appear_without_a_reload(pair, admin_console,
     await expect(page.locator("#messages")).to_have_text("No messages.")
     # More than 30 s apart (the clock-skew rule): the primary says so on the open page.
     await pair.fault(pair.secondary, fault="clock-offset", seconds=45)
-    await expect(page.locator("#messages li.error").first).to_contain_text("the partner's clock is",
-                                                                           timeout=TAKEOVER_MS)
+    await expect(page.locator("#messages li.error").first).to_contain_text(
+        "the partner's clock is", timeout=TAKEOVER_MS
+    )
 
 
 async def test_the_open_page_follows_changes_made_elsewhere(pair, admin_console, page):
@@ -150,8 +153,9 @@ async def test_the_open_page_follows_changes_made_elsewhere(pair, admin_console,
     await admin_console.tab("configuration")
     # Another administrator's Update shows in the fields.
     async with await pair.admin(pair.primary) as admin:
-        reply = await admin.put("/api/v1/ha/settings", {"port": pair.primary.heartbeat_port, "interval_s": 7,
-                                                        "missed_count": 9})
+        reply = await admin.put(
+            "/api/v1/ha/settings", {"port": pair.primary.heartbeat_port, "interval_s": 7, "missed_count": 9}
+        )
         assert reply.ok, reply.body
     await expect(page.locator("#heartbeat-interval")).to_have_value("7")
     await expect(page.locator("#missed-heartbeat-count")).to_have_value("9")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.launcher import POPEN
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
+from ipics_server.adapters.httpclient import ApiClient
 
 MAX_UPLOAD_BYTES = 4096
 
@@ -63,12 +63,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     lic = assets_dir() / "licenses"
     password = "adm-" + secrets.token_urlsafe(16)
     proc = ServerProcess(
-        "primary", root / "primary" / "data", "127.0.0.1",
-        heartbeat_port=free_port_on("127.0.0.1"), admin_password=password, time_scale=0.05,
-        clock_epoch=time.time(), licenses=[lic / "base.lic", lic / "policy.lic"], ntp=["ntp1"],
+        "primary",
+        root / "primary" / "data",
+        "127.0.0.1",
+        heartbeat_port=free_port_on("127.0.0.1"),
+        admin_password=password,
+        time_scale=0.05,
+        clock_epoch=time.time(),
+        licenses=[lic / "base.lic", lic / "policy.lic"],
+        ntp=["ntp1"],
         extra_args=["--max-upload-bytes", str(MAX_UPLOAD_BYTES)],
         # a fresh interpreter, as ipics-lab up starts it: test_security reads its command line
-        launcher=POPEN)
+        launcher=POPEN,
+    )
     try:
         asyncio.run(proc.start(timeout_s=30))
         token = asyncio.run(login(proc.url, "ipicsadmin", password))

@@ -43,11 +43,11 @@ def documented_table() -> dict[str, dict[str, str]]:
 @dataclass
 class World:
     url: str
-    tokens: dict[str, str]      # role -> token of that role's user
-    usernames: dict[str, str]   # role -> user name
-    mine: dict[str, str]        # kind -> id of the record every role's user has
-    theirs: dict[str, str]      # kind -> id of nobody's record
-    files: dict[str, str]       # "mine"/"theirs" -> file id in that incident
+    tokens: dict[str, str]  # role -> token of that role's user
+    usernames: dict[str, str]  # role -> user name
+    mine: dict[str, str]  # kind -> id of the record every role's user has
+    theirs: dict[str, str]  # kind -> id of nobody's record
+    files: dict[str, str]  # "mine"/"theirs" -> file id in that incident
 
     def client(self, role: str) -> ApiClient:
         return ApiClient(self.url, token=self.tokens[role], timeout_s=10)
@@ -60,8 +60,9 @@ def world(live_server) -> World:
         mine, theirs, files = {}, {}, {}
         async with live_server.admin() as c:
             for role, name in usernames.items():
-                reply = await c.post("/api/v1/users", {"username": name, "password": PASSWORD,
-                                                       "role": role.replace(" ", "_")})
+                reply = await c.post(
+                    "/api/v1/users", {"username": name, "password": PASSWORD, "role": role.replace(" ", "_")}
+                )
                 assert reply.status == 201, reply.body
             members = list(usernames.values())
             for which, people in (("mine", members), ("theirs", [])):
@@ -69,13 +70,19 @@ def world(live_server) -> World:
                 channel = await c.post("/api/v1/channels", {"name": f"access-{which}"})
                 ids["channel"] = channel["id"]
                 for name in people:
-                    assert (await c.post(f"/api/v1/channels/{channel['id']}/assignments",
-                                         {"username": name})).status == 201
+                    assert (
+                        await c.post(f"/api/v1/channels/{channel['id']}/assignments", {"username": name})
+                    ).status == 201
                 ids["vtg"] = (await c.post("/api/v1/vtgs", {"name": f"access-{which}", "members": people}))["id"]
-                ids["incident"] = (await c.post("/api/v1/incidents", {"name": f"access-{which}",
-                                                                      "participants": people}))["id"]
-                upload = await c.request("POST", f"/api/v1/incidents/{ids['incident']}/files?name={which}.jpg",
-                                         data=b"\xff\xd8" + which.encode(), headers=JPEG)
+                ids["incident"] = (
+                    await c.post("/api/v1/incidents", {"name": f"access-{which}", "participants": people})
+                )["id"]
+                upload = await c.request(
+                    "POST",
+                    f"/api/v1/incidents/{ids['incident']}/files?name={which}.jpg",
+                    data=b"\xff\xd8" + which.encode(),
+                    headers=JPEG,
+                )
                 assert upload.status == 201, upload.body
                 files[which] = upload["id"]
         tokens = {role: await live_server.login(name, PASSWORD) for role, name in usernames.items()}
@@ -85,13 +92,13 @@ def world(live_server) -> World:
 
 
 def _seen(world: World, kind: str, ids: set[str]) -> str:
-    """"all", "his" or "none" from the ids a listing holds."""
+    """ "all", "his" or "none" from the ids a listing holds."""
     has = (world.mine[kind] in ids, world.theirs[kind] in ids)
     return {(True, True): "all", (True, False): "his", (False, False): "none"}.get(has, f"only theirs {has}")
 
 
 def _allowed(*statuses: int) -> str:
-    """"yes" if every call was done, "no" if every one was refused as forbidden."""
+    """ "yes" if every call was done, "no" if every one was refused as forbidden."""
     if all(200 <= s < 300 for s in statuses):
         return "yes"
     return "no" if all(s == 403 for s in statuses) else f"mixed {statuses}"
@@ -109,15 +116,21 @@ async def manage_channels(w: World, role: str, c: ApiClient) -> str:
     if made.status != 201:
         # Refused to create: is the rest refused too (on a channel that exists)?
         made_id = w.theirs["channel"]
-        return _allowed(made.status, *[
-            (await c.post(f"/api/v1/channels/{made_id}/assignments", {"username": w.usernames["user"]})).status,
-            (await c.delete(f"/api/v1/channels/{w.mine['channel']}/assignments/{w.usernames['user']}")).status,
-            (await c.delete(f"/api/v1/channels/{made_id}")).status])
+        return _allowed(
+            made.status,
+            *[
+                (await c.post(f"/api/v1/channels/{made_id}/assignments", {"username": w.usernames["user"]})).status,
+                (await c.delete(f"/api/v1/channels/{w.mine['channel']}/assignments/{w.usernames['user']}")).status,
+                (await c.delete(f"/api/v1/channels/{made_id}")).status,
+            ],
+        )
     path = f"/api/v1/channels/{made['id']}"
-    return _allowed(made.status,
-                    (await c.post(f"{path}/assignments", {"username": w.usernames["user"]})).status,
-                    (await c.delete(f"{path}/assignments/{w.usernames['user']}")).status,
-                    (await c.delete(path)).status)
+    return _allowed(
+        made.status,
+        (await c.post(f"{path}/assignments", {"username": w.usernames["user"]})).status,
+        (await c.delete(f"{path}/assignments/{w.usernames['user']}")).status,
+        (await c.delete(path)).status,
+    )
 
 
 async def list_assignments(w: World, role: str, c: ApiClient) -> str:
@@ -126,20 +139,25 @@ async def list_assignments(w: World, role: str, c: ApiClient) -> str:
         return "no"
     holders = {a["username"] for a in reply["assignments"] if a["channel_id"] == w.mine["channel"]}
     return {frozenset(w.usernames.values()): "all", frozenset({w.usernames[role]}): "his"}.get(
-        frozenset(holders), f"holders {holders}")
+        frozenset(holders), f"holders {holders}"
+    )
 
 
 async def list_users(w: World, role: str, c: ApiClient) -> str:
     reply = await c.get("/api/v1/users")
-    return _allowed(reply.status) if reply.status != 200 or set(w.usernames.values()) <= {
-        u["username"] for u in reply["users"]} else "incomplete"
+    return (
+        _allowed(reply.status)
+        if reply.status != 200 or set(w.usernames.values()) <= {u["username"] for u in reply["users"]}
+        else "incomplete"
+    )
 
 
 async def create_users(w: World, role: str, c: ApiClient) -> str:
     tag = secrets.token_hex(3)
-    made = {r: (await c.post("/api/v1/users", {"username": f"new-{r}-{tag}", "password": PASSWORD,
-                                               "role": r})).status
-            for r in ("user", "dispatcher", "operator", "system_administrator")}
+    made = {
+        r: (await c.post("/api/v1/users", {"username": f"new-{r}-{tag}", "password": PASSWORD, "role": r})).status
+        for r in ("user", "dispatcher", "operator", "system_administrator")
+    }
     if all(s == 201 for s in made.values()):
         return "any role"
     if made.pop("system_administrator") == 403 and all(s == 201 for s in made.values()):
@@ -165,8 +183,10 @@ async def manage_vtgs(w: World, role: str, c: ApiClient) -> str:
 
 async def read_incidents(w: World, role: str, c: ApiClient) -> str:
     listed = _seen(w, "incident", {i["id"] for i in (await c.get("/api/v1/incidents"))["incidents"]})
-    read = {(await c.get(f"/api/v1/incidents/{w.mine['incident']}")).status,
-            (await c.get(f"/api/v1/incidents/{w.theirs['incident']}")).status}
+    read = {
+        (await c.get(f"/api/v1/incidents/{w.mine['incident']}")).status,
+        (await c.get(f"/api/v1/incidents/{w.theirs['incident']}")).status,
+    }
     expected_reads = {"all": {200}, "his": {200, 404}}.get(listed)
     return listed if read == expected_reads else f"listed {listed}, read {read}"
 
@@ -174,8 +194,9 @@ async def read_incidents(w: World, role: str, c: ApiClient) -> str:
 async def manage_incidents(w: World, role: str, c: ApiClient) -> str:
     made = await c.post("/api/v1/incidents", {"name": f"made by {w.usernames[role]}"})
     # Everyone stays a participant: the other probes rely on it.
-    participants = await c.put(f"/api/v1/incidents/{w.mine['incident']}/participants",
-                               {"participants": list(w.usernames.values())})
+    participants = await c.put(
+        f"/api/v1/incidents/{w.mine['incident']}/participants", {"participants": list(w.usernames.values())}
+    )
     return _allowed(made.status, participants.status)
 
 
@@ -184,9 +205,10 @@ async def incident_files(w: World, role: str, c: ApiClient) -> str:
     for which in ("mine", "theirs"):
         incident = (w.mine if which == "mine" else w.theirs)["incident"]
         path = f"/api/v1/incidents/{incident}/files"
-        statuses = {(await c.request("POST", f"{path}?name=by-{role.split()[-1]}.jpg", data=b"\xff\xd8x",
-                                     headers=JPEG)).status,
-                    (await c.get(f"{path}/{w.files[which]}", binary=True)).status}
+        statuses = {
+            (await c.request("POST", f"{path}?name=by-{role.split()[-1]}.jpg", data=b"\xff\xd8x", headers=JPEG)).status,
+            (await c.get(f"{path}/{w.files[which]}", binary=True)).status,
+        }
         if statuses == {201, 200}:
             done.add(incident)
         elif statuses != {404}:

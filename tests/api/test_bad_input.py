@@ -17,8 +17,8 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from ipics_server.adapters.httpclient import ApiClient, Reply
 from ipics_lab.supervisor import assets_dir, wait_until
+from ipics_server.adapters.httpclient import ApiClient, Reply
 
 JSON = {"Content-Type": "application/json"}
 JPEG = {"Content-Type": "image/jpeg"}
@@ -36,14 +36,19 @@ def seeded(live_server) -> dict:
             assert channel.status == 201, channel.body
             incident = await c.post("/api/v1/incidents", {"name": "kept-incident"})
             assert incident.status == 201, incident.body
-            user = await c.post("/api/v1/users", {"username": "plainuser", "password": USER_PASSWORD,
-                                                  "role": "user"})
+            user = await c.post("/api/v1/users", {"username": "plainuser", "password": USER_PASSWORD, "role": "user"})
             assert user.status == 201, user.body
             licenses = await c.get("/api/v1/licenses")
             config = await c.get("/api/v1/ha/config")
         user_token = await live_server.login("plainuser", USER_PASSWORD)
-        return {"channel": channel.body, "incident": incident.body, "user_token": user_token,
-                "licenses": licenses.body, "heartbeat": config["heartbeat"], "accepted_files": []}
+        return {
+            "channel": channel.body,
+            "incident": incident.body,
+            "user_token": user_token,
+            "licenses": licenses.body,
+            "heartbeat": config["heartbeat"],
+            "accepted_files": [],
+        }
 
     return asyncio.run(seed())
 
@@ -139,13 +144,16 @@ CHANNEL_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("path", "as_admin", "body", "field"),
-                         [("/api/v1/auth/login", False, *p.values) for p in LOGIN_BAD]
-                         + [("/api/v1/channels", True, *p.values) for p in CHANNEL_BAD],
-                         ids=[f"login-{p.id}" for p in LOGIN_BAD] + [f"channel-{p.id}" for p in CHANNEL_BAD])
-async def test_invalid_body_is_400_naming_the_field(live_server, seeded: dict, path: str, as_admin: bool,
-                                                    body: dict, field: str):
-    async with (live_server.admin() if as_admin else live_server.client()) as c:
+@pytest.mark.parametrize(
+    ("path", "as_admin", "body", "field"),
+    [("/api/v1/auth/login", False, *p.values) for p in LOGIN_BAD]
+    + [("/api/v1/channels", True, *p.values) for p in CHANNEL_BAD],
+    ids=[f"login-{p.id}" for p in LOGIN_BAD] + [f"channel-{p.id}" for p in CHANNEL_BAD],
+)
+async def test_invalid_body_is_400_naming_the_field(
+    live_server, seeded: dict, path: str, as_admin: bool, body: dict, field: str
+):
+    async with live_server.admin() if as_admin else live_server.client() as c:
         reply = await c.post(path, body)
     assert_refused(reply, 400, "invalid_body", says=(field,))
     assert field in [p["field"] for p in reply.body["problems"]], reply.body
@@ -166,12 +174,14 @@ async def test_create_user_invalid_bodies_are_400(live_server, seeded: dict):
 
 # ----------------------------------------------------------- content type and size
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
-@pytest.mark.parametrize(("path", "body"), [
-    ("/api/v1/auth/login", b'{"username": "ipicsadmin", "password": "whatever"}'),
-    ("/api/v1/channels", b'{"name": "refused-text-plain"}'),
-])
-async def test_wrong_content_type_is_415(live_server, seeded: dict, path: str, body: bytes,
-                                         content_type: str | None):
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/login", b'{"username": "ipicsadmin", "password": "whatever"}'),
+        ("/api/v1/channels", b'{"name": "refused-text-plain"}'),
+    ],
+)
+async def test_wrong_content_type_is_415(live_server, seeded: dict, path: str, body: bytes, content_type: str | None):
     """Valid JSON, but not sent as application/json (None: the client's octet-stream default)."""
     headers = {"Content-Type": content_type} if content_type else None
     async with live_server.admin() as c:
@@ -188,27 +198,34 @@ async def test_json_body_over_one_mib_is_413(live_server, seeded: dict, path: st
 
 
 # ----------------------------------------------------------------- HA settings ranges
-@pytest.mark.parametrize(("field", "value", "range_text"), [
-    ("interval_s", 4, "5 to 600"),
-    ("interval_s", 601, "5 to 600"),
-    ("missed_count", 4, "5 to 30"),
-    ("missed_count", 31, "5 to 30"),
-    ("port", 0, "1 to 65535"),
-    ("port", 65536, "1 to 65535"),
-])
-async def test_out_of_range_ha_settings_are_400_naming_the_range(live_server, seeded: dict,
-                                                                 field: str, value: int, range_text: str):
+@pytest.mark.parametrize(
+    ("field", "value", "range_text"),
+    [
+        ("interval_s", 4, "5 to 600"),
+        ("interval_s", 601, "5 to 600"),
+        ("missed_count", 4, "5 to 30"),
+        ("missed_count", 31, "5 to 30"),
+        ("port", 0, "1 to 65535"),
+        ("port", 65536, "1 to 65535"),
+    ],
+)
+async def test_out_of_range_ha_settings_are_400_naming_the_range(
+    live_server, seeded: dict, field: str, value: int, range_text: str
+):
     async with live_server.admin() as c:
         reply = await c.put("/api/v1/ha/settings", {field: value})
     assert_refused(reply, 400, "out_of_range", says=(range_text, str(value)))
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param({"interval_s": "15"}, id="string"),
-    pytest.param({"interval_s": 15.0}, id="float"),
-    pytest.param({"missed_count": True}, id="bool"),
-    pytest.param({"interval_s": 15, "timeout": 3}, id="unknown-field"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"interval_s": "15"}, id="string"),
+        pytest.param({"interval_s": 15.0}, id="float"),
+        pytest.param({"missed_count": True}, id="bool"),
+        pytest.param({"interval_s": 15, "timeout": 3}, id="unknown-field"),
+    ],
+)
 async def test_ha_settings_wrong_types_are_400(live_server, seeded: dict, body: dict):
     async with live_server.admin() as c:
         reply = await c.put("/api/v1/ha/settings", body)
@@ -226,23 +243,30 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(live_server, see
     assert "token" not in wrong.body
 
 
-@pytest.mark.parametrize("authorization", [
-    pytest.param(None, id="no-header"),
-    pytest.param("Bearer", id="bearer-no-token"),
-    pytest.param("Bearer ", id="bearer-blank"),
-    pytest.param("Bearer not-a-real-token", id="unknown-token"),
-    pytest.param("Basic aXBpY3NhZG1pbjp4", id="basic-scheme"),
-    pytest.param("not-a-real-token", id="no-scheme"),
-])
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/channels", None),
-    ("POST", "/api/v1/channels", {"name": "refused-no-token"}),
-    ("GET", "/api/v1/users", None),
-    ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
-    ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
-])
-async def test_missing_or_bad_token_is_401(live_server, seeded: dict, authorization: str | None,
-                                           method: str, path: str, body: dict | None):
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param(None, id="no-header"),
+        pytest.param("Bearer", id="bearer-no-token"),
+        pytest.param("Bearer ", id="bearer-blank"),
+        pytest.param("Bearer not-a-real-token", id="unknown-token"),
+        pytest.param("Basic aXBpY3NhZG1pbjp4", id="basic-scheme"),
+        pytest.param("not-a-real-token", id="no-scheme"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/channels", None),
+        ("POST", "/api/v1/channels", {"name": "refused-no-token"}),
+        ("GET", "/api/v1/users", None),
+        ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
+        ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
+    ],
+)
+async def test_missing_or_bad_token_is_401(
+    live_server, seeded: dict, authorization: str | None, method: str, path: str, body: dict | None
+):
     headers = {"Authorization": authorization} if authorization is not None else None
     async with live_server.client() as c:
         reply = await c.request(method, path, json=body, headers=headers)
@@ -250,17 +274,21 @@ async def test_missing_or_bad_token_is_401(live_server, seeded: dict, authorizat
     assert reply.headers["WWW-Authenticate"].startswith("Bearer"), "a 401 names its scheme (RFC 9110)"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/api/v1/channels", {"name": "refused-by-role"}),
-    ("GET", "/api/v1/users", None),
-    ("POST", "/api/v1/users", {"username": "refused-by-role", "password": "long-enough-1"}),
-    ("POST", "/api/v1/licenses", {"content": "garbage"}),
-    ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
-    ("POST", "/api/v1/lab/faults", {"fault": "crash-service", "service": "tomcat"}),
-    ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
-])
-async def test_user_role_is_403_on_privileged_routes(live_server, seeded: dict,
-                                                     method: str, path: str, body: dict | None):
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/channels", {"name": "refused-by-role"}),
+        ("GET", "/api/v1/users", None),
+        ("POST", "/api/v1/users", {"username": "refused-by-role", "password": "long-enough-1"}),
+        ("POST", "/api/v1/licenses", {"content": "garbage"}),
+        ("PUT", "/api/v1/ha/settings", {"interval_s": 20}),
+        ("POST", "/api/v1/lab/faults", {"fault": "crash-service", "service": "tomcat"}),
+        ("PUT", "/api/v1/lab/time-scale", {"time_scale": 1.0}),
+    ],
+)
+async def test_user_role_is_403_on_privileged_routes(
+    live_server, seeded: dict, method: str, path: str, body: dict | None
+):
     async with live_server.client(seeded["user_token"]) as c:
         reply = await c.request(method, path, json=body)
     assert_refused(reply, 403, "forbidden", says=("user",))
@@ -275,8 +303,7 @@ def _upload_path(incident_id: str, name: str | None) -> str:
 async def test_upload_over_the_limit_is_413(live_server, seeded: dict):
     path = _upload_path(seeded["incident"]["id"], "refused-big.jpg")
     async with live_server.admin() as c:
-        reply = await c.request("POST", path, data=b"\xff" * (live_server.max_upload_bytes + 1),
-                                headers=JPEG)
+        reply = await c.request("POST", path, data=b"\xff" * (live_server.max_upload_bytes + 1), headers=JPEG)
     assert_refused(reply, 413, "too_large", says=(str(live_server.max_upload_bytes),))
 
 
@@ -293,14 +320,25 @@ async def test_chunked_upload_over_the_limit_is_413(live_server, seeded: dict):
     assert_refused(reply, 413, "too_large", says=(str(live_server.max_upload_bytes),))
 
 
-@pytest.mark.parametrize("name", [
-    "../etc/passwd", "a/b.jpg", "..", ".", ".hidden", "a\\b.jpg", "a\x00b.jpg", "/etc/passwd",
-    "..\\..\\boot.ini", "a\nb.jpg", "x" * 201,
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../etc/passwd",
+        "a/b.jpg",
+        "..",
+        ".",
+        ".hidden",
+        "a\\b.jpg",
+        "a\x00b.jpg",
+        "/etc/passwd",
+        "..\\..\\boot.ini",
+        "a\nb.jpg",
+        "x" * 201,
+    ],
+)
 async def test_upload_name_with_a_path_trick_is_400(live_server, seeded: dict, name: str):
     async with live_server.admin() as c:
-        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], name), data=b"\xff\xd8ok",
-                                headers=JPEG)
+        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], name), data=b"\xff\xd8ok", headers=JPEG)
     assert_refused(reply, 400, "bad_request", says=("file name",))
 
 
@@ -313,29 +351,29 @@ async def test_upload_name_nul_sent_as_percent_00_is_400(live_server, seeded: di
 
 async def test_upload_without_a_name_is_400(live_server, seeded: dict):
     async with live_server.admin() as c:
-        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], None), data=b"\xff\xd8ok",
-                                headers=JPEG)
+        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], None), data=b"\xff\xd8ok", headers=JPEG)
     assert_refused(reply, 400, "bad_request", says=("file name",))
 
 
 async def test_empty_upload_is_400(live_server, seeded: dict):
     async with live_server.admin() as c:
-        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], "refused-empty.jpg"), data=b"",
-                                headers=JPEG)
+        reply = await c.request(
+            "POST", _upload_path(seeded["incident"]["id"], "refused-empty.jpg"), data=b"", headers=JPEG
+        )
     assert_refused(reply, 400, "bad_request", says=("empty",))
 
 
 async def test_upload_to_an_unknown_incident_is_404(live_server, seeded: dict):
     async with live_server.admin() as c:
-        reply = await c.request("POST", _upload_path("0" * 32, "refused-nowhere.jpg"), data=b"\xff\xd8ok",
-                                headers=JPEG)
+        reply = await c.request("POST", _upload_path("0" * 32, "refused-nowhere.jpg"), data=b"\xff\xd8ok", headers=JPEG)
     assert_refused(reply, 404, "not_found")
 
 
 async def test_user_not_in_the_incident_cannot_upload_to_it(live_server, seeded: dict):
     async with live_server.client(seeded["user_token"]) as c:
-        reply = await c.request("POST", _upload_path(seeded["incident"]["id"], "refused-outsider.jpg"),
-                                data=b"\xff\xd8ok", headers=JPEG)
+        reply = await c.request(
+            "POST", _upload_path(seeded["incident"]["id"], "refused-outsider.jpg"), data=b"\xff\xd8ok", headers=JPEG
+        )
     assert_refused(reply, 404, "not_found")
 
 
@@ -351,8 +389,10 @@ async def test_valid_upload_at_the_limit_round_trips(live_server, seeded: dict):
     assert reply["size"] == len(content)
     assert reply["sha256"] == hashlib.sha256(content).hexdigest()
     async with aiohttp.ClientSession() as s:  # raw bytes: ApiClient would try to decode them
-        async with s.get(f"{live_server.url}/api/v1/incidents/{incident_id}/files/{reply['id']}",
-                         headers={"Authorization": f"Bearer {live_server.admin_token}"}) as resp:
+        async with s.get(
+            f"{live_server.url}/api/v1/incidents/{incident_id}/files/{reply['id']}",
+            headers={"Authorization": f"Bearer {live_server.admin_token}"},
+        ) as resp:
             assert resp.status == 200
             assert resp.content_type == "image/jpeg"
             got = await resp.read()
@@ -368,15 +408,20 @@ async def test_download_of_unknown_file_is_404(live_server, seeded: dict):
 
 
 # ------------------------------------------------------------------------ licenses
-@pytest.mark.parametrize(("content", "says"), [
-    pytest.param("garbage", ("license file line 1",), id="garbage"),
-    pytest.param("FEATURE=TIME_MACHINE\nSERIAL=LAB-1", ("unknown license feature", "TIME_MACHINE"),
-                 id="unknown-feature"),
-    pytest.param("VERSION=5.0\nSERIAL=LAB-1", ("no FEATURE",), id="no-feature"),
-    pytest.param("FEATURE=IPICS_BASE_SERVER", ("SERIAL",), id="no-serial"),
-])
-async def test_invalid_license_is_400_with_a_clear_message(live_server, seeded: dict,
-                                                           content: str, says: tuple[str, ...]):
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        pytest.param("garbage", ("license file line 1",), id="garbage"),
+        pytest.param(
+            "FEATURE=TIME_MACHINE\nSERIAL=LAB-1", ("unknown license feature", "TIME_MACHINE"), id="unknown-feature"
+        ),
+        pytest.param("VERSION=5.0\nSERIAL=LAB-1", ("no FEATURE",), id="no-feature"),
+        pytest.param("FEATURE=IPICS_BASE_SERVER", ("SERIAL",), id="no-serial"),
+    ],
+)
+async def test_invalid_license_is_400_with_a_clear_message(
+    live_server, seeded: dict, content: str, says: tuple[str, ...]
+):
     async with live_server.admin() as c:
         reply = await c.post("/api/v1/licenses", {"content": content})
     assert_refused(reply, 400, "license_refused", says=says)
@@ -392,28 +437,32 @@ async def test_ha_license_on_the_primary_is_400(live_server, seeded: dict):
     content = (assets_dir() / "licenses" / "ha.lic").read_text()
     async with live_server.admin() as c:
         reply = await c.post("/api/v1/licenses", {"content": content})
-    assert_refused(reply, 400, "license_refused",
-                   says=("High Availability license must not be installed", "IPICS Base server"))
+    assert_refused(
+        reply, 400, "license_refused", says=("High Availability license must not be installed", "IPICS Base server")
+    )
 
 
 # --------------------------------------------------------------------- lab and trust
-@pytest.mark.parametrize(("body", "says"), [
-    pytest.param({"fault": "meteor-strike"}, ("fault",), id="unknown-fault"),
-    pytest.param({}, ("fault",), id="no-fault"),
-    pytest.param({"fault": "crash-service"}, ("service",), id="crash-without-service"),
-    pytest.param({"fault": "crash-service", "service": "sshd"}, ("service",), id="unknown-service"),
-    pytest.param({"fault": "cut-link"}, ("direction",), id="cut-without-direction"),
-    pytest.param({"fault": "cut-link", "direction": "sideways"}, ("direction",), id="unknown-direction"),
-    pytest.param({"fault": "clock-offset"}, ("seconds",), id="offset-without-seconds"),
-    pytest.param({"fault": "clock-offset", "seconds": 1e12}, ("seconds",), id="offset-too-large"),
-    pytest.param({"fault": "clock-offset", "seconds": "10"}, ("seconds",), id="offset-as-string"),
-    pytest.param({"fault": "clock-offset", "seconds": 0, "when": "now"}, ("when",), id="unknown-field"),
-    pytest.param({"fault": "txlog-capacity"}, ("capacity",), id="capacity-missing"),
-    pytest.param({"fault": "txlog-capacity", "capacity": 5}, ("capacity",), id="capacity-too-small"),
-    pytest.param({"fault": "txlog-capacity", "capacity": 10.5}, ("capacity",), id="capacity-not-integer"),
-    pytest.param({"fault": "txlog-safeguard"}, ("enabled",), id="safeguard-without-enabled"),
-    pytest.param({"fault": "txlog-safeguard", "enabled": "no"}, ("enabled",), id="safeguard-not-boolean"),
-])
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        pytest.param({"fault": "meteor-strike"}, ("fault",), id="unknown-fault"),
+        pytest.param({}, ("fault",), id="no-fault"),
+        pytest.param({"fault": "crash-service"}, ("service",), id="crash-without-service"),
+        pytest.param({"fault": "crash-service", "service": "sshd"}, ("service",), id="unknown-service"),
+        pytest.param({"fault": "cut-link"}, ("direction",), id="cut-without-direction"),
+        pytest.param({"fault": "cut-link", "direction": "sideways"}, ("direction",), id="unknown-direction"),
+        pytest.param({"fault": "clock-offset"}, ("seconds",), id="offset-without-seconds"),
+        pytest.param({"fault": "clock-offset", "seconds": 1e12}, ("seconds",), id="offset-too-large"),
+        pytest.param({"fault": "clock-offset", "seconds": "10"}, ("seconds",), id="offset-as-string"),
+        pytest.param({"fault": "clock-offset", "seconds": 0, "when": "now"}, ("when",), id="unknown-field"),
+        pytest.param({"fault": "txlog-capacity"}, ("capacity",), id="capacity-missing"),
+        pytest.param({"fault": "txlog-capacity", "capacity": 5}, ("capacity",), id="capacity-too-small"),
+        pytest.param({"fault": "txlog-capacity", "capacity": 10.5}, ("capacity",), id="capacity-not-integer"),
+        pytest.param({"fault": "txlog-safeguard"}, ("enabled",), id="safeguard-without-enabled"),
+        pytest.param({"fault": "txlog-safeguard", "enabled": "no"}, ("enabled",), id="safeguard-not-boolean"),
+    ],
+)
 async def test_bad_lab_fault_is_400(live_server, seeded: dict, body: dict, says: tuple[str, ...]):
     async with live_server.admin() as c:
         reply = await c.post("/api/v1/lab/faults", body)
@@ -444,8 +493,7 @@ TIME_SCALE_BAD = [
 
 
 @pytest.mark.parametrize(("body", "says"), TIME_SCALE_BAD)
-async def test_bad_time_scale_is_400_and_changes_nothing(live_server, seeded: dict, body: bytes,
-                                                         says: tuple[str, ...]):
+async def test_bad_time_scale_is_400_and_changes_nothing(live_server, seeded: dict, body: bytes, says: tuple[str, ...]):
     async with live_server.admin() as c:
         reply = await c.request("PUT", "/api/v1/lab/time-scale", data=body, headers=JSON)
         assert_refused(reply, 400, says=says)
@@ -468,14 +516,26 @@ async def test_time_scale_changes_and_back(live_server, seeded: dict):
             await wait_until(taken, 5, f"the time scale {scale} to be in force")
 
 
-@pytest.mark.parametrize("address", [
-    "no such host", "127.0.0.1:99999", "127.0.0.1:port", "ftp://127.0.0.1:21", "http://127.0.0.1:1/some/path",
-    "http://127.0.0.1:1/?q=1", "http://", "://", "x" * 300, "",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "no such host",
+        "127.0.0.1:99999",
+        "127.0.0.1:port",
+        "ftp://127.0.0.1:21",
+        "http://127.0.0.1:1/some/path",
+        "http://127.0.0.1:1/?q=1",
+        "http://",
+        "://",
+        "x" * 300,
+        "",
+    ],
+)
 async def test_trust_with_malformed_partner_address_is_400(live_server, seeded: dict, address: str):
     async with live_server.admin() as c:
-        reply = await c.post("/api/v1/ha/trust", {"partner_address": address, "username": "ipicsadmin",
-                                                  "password": "whatever"})
+        reply = await c.post(
+            "/api/v1/ha/trust", {"partner_address": address, "username": "ipicsadmin", "password": "whatever"}
+        )
     assert_refused(reply, 400)
 
 

@@ -20,8 +20,7 @@ JSON, FORM, JPEG = "application/json", "application/x-www-form-urlencoded", "ima
 HALF_SENT = [
     pytest.param("POST", "/api/v1/auth/login", JSON, b'{"username": "ipicsad', id="json-login"),
     pytest.param("POST", "/api/v1/channels", JSON, b'{"name": "refused-half', id="json-with-token"),
-    pytest.param("POST", "/api/v1/incidents/{incident}/files?name=half.jpg", JPEG, b"\xff\xd8\xff" * 100,
-                 id="upload"),
+    pytest.param("POST", "/api/v1/incidents/{incident}/files?name=half.jpg", JPEG, b"\xff\xd8\xff" * 100, id="upload"),
     pytest.param("POST", "/admin/login", FORM, b"username=ipicsadmin&pass", id="console-form"),
 ]
 
@@ -44,9 +43,11 @@ async def test_a_client_gone_mid_request_is_not_logged_as_an_error(live_server, 
         incident = (await admin.post("/api/v1/incidents", {"name": "disconnects"}))["id"]
     log = live_server.data_dir / "server.log"  # everything from INFO up; stderr from WARNING
     before = log.stat().st_size
-    head = (f"{method} {path.format(incident=incident)} HTTP/1.1\r\nHost: {live_server.url[7:]}\r\n"
-            f"Authorization: Bearer {live_server.admin_token}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {live_server.max_upload_bytes}\r\n\r\n")
+    head = (
+        f"{method} {path.format(incident=incident)} HTTP/1.1\r\nHost: {live_server.url[7:]}\r\n"
+        f"Authorization: Bearer {live_server.admin_token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {live_server.max_upload_bytes}\r\n\r\n"
+    )
     await _reset_mid_request(live_server.url, head.encode() + body)
 
     # The server noticed (it logs the disconnect at info level) and keeps serving.

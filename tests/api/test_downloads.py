@@ -21,8 +21,11 @@ from ..admin_console.conftest import browser  # noqa: F401 (fixture)
 RAN = "(window.parent.ran = window.parent.ran || []).push('{name}'); console.log('ran {name}')"
 ACTIVE = {
     "page.html": ("text/html", f"<html><body><script>{RAN.format(name='page.html')}</script></body></html>"),
-    "drawing.svg": ("image/svg+xml", '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-                    f"<script>{RAN.format(name='drawing.svg')}</script></svg>"),
+    "drawing.svg": (
+        "image/svg+xml",
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        f"<script>{RAN.format(name='drawing.svg')}</script></svg>",
+    ),
     "tool.js": ("text/javascript", RAN.format(name="tool.js")),
 }
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -37,11 +40,14 @@ def uploads(live_server) -> dict[str, str]:
             incident = await c.post("/api/v1/incidents", {"name": "downloads"})
             assert incident.status == 201, incident.body
             paths = {}
-            for name, (content_type, content) in {**{n: (t, s.encode()) for n, (t, s) in ACTIVE.items()},
-                                                  "scene.png": ("image/png", PNG)}.items():
+            for name, (content_type, content) in {
+                **{n: (t, s.encode()) for n, (t, s) in ACTIVE.items()},
+                "scene.png": ("image/png", PNG),
+            }.items():
                 base = f"/api/v1/incidents/{incident['id']}/files"
-                reply = await c.request("POST", f"{base}?name={name}", data=content,
-                                        headers={"Content-Type": content_type})
+                reply = await c.request(
+                    "POST", f"{base}?name={name}", data=content, headers={"Content-Type": content_type}
+                )
                 assert reply.status == 201, reply.body
                 paths[name] = f"{base}/{reply['id']}"
             return paths
@@ -51,8 +57,9 @@ def uploads(live_server) -> dict[str, str]:
 
 async def _download(live_server, path: str) -> aiohttp.ClientResponse:
     async with aiohttp.ClientSession() as s:
-        async with s.get(live_server.url + path,
-                         headers={"Authorization": f"Bearer {live_server.admin_token}"}) as resp:
+        async with s.get(
+            live_server.url + path, headers={"Authorization": f"Bearer {live_server.admin_token}"}
+        ) as resp:
             await resp.read()
             return resp
 
@@ -104,13 +111,19 @@ async def test_in_chromium_no_uploaded_script_runs(live_server, uploads, browser
         # case: the attacker's page would have the API's cookies and storage).  A frame
         # of the page itself shows that a script that runs is seen.
         html = RAN.format(name="control")
-        frames = "".join(f'<iframe src="{p}"></iframe><object data="{p}"></object><embed src="{p}">'
-                         f'<img src="{p}">' for p in (uploads[n] for n in ACTIVE))
+        frames = "".join(
+            f'<iframe src="{p}"></iframe><object data="{p}"></object><embed src="{p}"><img src="{p}">'
+            for p in (uploads[n] for n in ACTIVE)
+        )
         scripts = f'<script src="{uploads["tool.js"]}"></script>'
-        page_html = (f"<html><body><script>window.ran = [];</script>{frames}{scripts}"
-                     f"<iframe srcdoc=\"<script>{html}</script>\"></iframe></body></html>")
-        await page.route(f"{live_server.url}/embedding-page.html",
-                         lambda route: route.fulfill(status=200, content_type="text/html", body=page_html))
+        page_html = (
+            f"<html><body><script>window.ran = [];</script>{frames}{scripts}"
+            f'<iframe srcdoc="<script>{html}</script>"></iframe></body></html>'
+        )
+        await page.route(
+            f"{live_server.url}/embedding-page.html",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=page_html),
+        )
         await page.goto(f"{live_server.url}/embedding-page.html", wait_until="load")
         await page.wait_for_function("window.ran.includes('control')")
         assert await page.evaluate("window.ran") == ["control"]

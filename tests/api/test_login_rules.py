@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
+
 from ipics_server.core.throttle import FIRST_LOCKOUT_S, MAX_FAILURES
 
 HOST, OTHER_HOST = "127.0.0.1", "127.0.0.2"
@@ -30,8 +31,10 @@ async def log_in(url: str, username: str, password: str, *, source: str = HOST) 
     """A login from ``source``, with the headers (the ApiClient returns only the body)."""
     connector = aiohttp.TCPConnector(local_addr=(source, 0))
     body = {"username": username, "password": password}
-    async with (aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s,
-                s.post(f"{url}/api/v1/auth/login", json=body) as r):
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s,
+        s.post(f"{url}/api/v1/auth/login", json=body) as r,
+    ):
         return Answer(r.status, r.headers.get("Retry-After"), await r.json())
 
 
@@ -86,8 +89,7 @@ async def test_five_wrong_passwords_lock_out_the_sixth_even_with_the_right_one(l
     seconds = int(locked.retry_after)
     assert 1 <= seconds <= FIRST_LOCKOUT_S
     assert locked.body["retry_after_s"] == seconds
-    assert locked.body["message"] == (f"too many failed logins for gina from this address: "
-                                      f"try again in {seconds} s")
+    assert locked.body["message"] == (f"too many failed logins for gina from this address: try again in {seconds} s")
     # Another case of the same name is the same user, so locked too.
     assert (await log_in(live_server.url, "GINA", password)).status == 429
 
@@ -138,8 +140,9 @@ async def test_a_user_name_differing_only_in_case_is_refused(live_server, existi
         assert again.status == 409 and again["message"] == f"user {existing} already exists", again.body
         refused = await c.post("/api/v1/users", {"username": duplicate, "password": "long-enough-1"})
         assert refused.status == 409 and refused["error"] == "conflict", refused.body
-        assert refused["message"] == (f"user {existing} already exists: user names are not case-sensitive, "
-                                      f"so {duplicate} would be the same user")
+        assert refused["message"] == (
+            f"user {existing} already exists: user names are not case-sensitive, so {duplicate} would be the same user"
+        )
         users = (await c.get("/api/v1/users"))["users"]
     names = [u["username"] for u in users]
     assert existing in names and duplicate not in names
@@ -150,15 +153,21 @@ async def test_the_partner_trust_calls_are_throttled_too(live_server):
     """The trust exchange takes the ipicsadmin password without a login: guessing it
     there meets the same throttle (from its own address, so no other test is locked)."""
     source = "127.0.0.3"
-    body = {"username": "ipicsadmin", "password": "guess", "certificate": "not a certificate",
-            "address": "127.0.0.9:1", "heartbeat_port": 3444}
+    body = {
+        "username": "ipicsadmin",
+        "password": "guess",
+        "certificate": "not a certificate",
+        "address": "127.0.0.9:1",
+        "heartbeat_port": 3444,
+    }
     connector = aiohttp.TCPConnector(local_addr=(source, 0))
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s:
         for _ in range(MAX_FAILURES):
             async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange", json=body) as r:
                 assert r.status == 401
-        async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange",
-                          json={**body, "password": live_server.admin_password}) as r:
+        async with s.post(
+            f"{live_server.url}/api/v1/ha/trust/exchange", json={**body, "password": live_server.admin_password}
+        ) as r:
             assert r.status == 429 and int(r.headers["Retry-After"]) <= FIRST_LOCKOUT_S
             assert "too many failed logins for ipicsadmin" in (await r.json())["message"]
     # The administrator's own logins from elsewhere are not locked.
@@ -172,13 +181,19 @@ async def test_failed_logins_do_not_lock_the_partners_trust_calls_out(live_serve
     connector = aiohttp.TCPConnector(local_addr=(source, 0))
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as s:
         for _ in range(MAX_FAILURES + 1):
-            async with s.post(f"{live_server.url}/api/v1/auth/login",
-                              json={"username": "ipicsadmin", "password": "guess"}) as r:
+            async with s.post(
+                f"{live_server.url}/api/v1/auth/login", json={"username": "ipicsadmin", "password": "guess"}
+            ) as r:
                 last = r.status
         assert last == 429
         # The partner's trust call from that address is judged on its password, not locked:
         # right password, a certificate that is not one, so refused for that (400), not 429.
-        body = {"username": "ipicsadmin", "password": live_server.admin_password,
-                "certificate": "not a certificate", "address": "127.0.0.9:1", "heartbeat_port": 3444}
+        body = {
+            "username": "ipicsadmin",
+            "password": live_server.admin_password,
+            "certificate": "not a certificate",
+            "address": "127.0.0.9:1",
+            "heartbeat_port": 3444,
+        }
         async with s.post(f"{live_server.url}/api/v1/ha/trust/exchange", json=body) as r:
             assert r.status == 400, await r.text()

@@ -13,9 +13,11 @@ import re
 import types
 
 import aiohttp
-import ipics_server
 import pytest
 from aiohttp import web
+
+import ipics_server
+from ipics_lab.supervisor import assets_dir
 from ipics_server.api.responses import ANSWERS
 from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
 from ipics_server.app import make_app
@@ -24,13 +26,18 @@ from ipics_server.core.ha_config import (
     HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
-from ipics_lab.supervisor import assets_dir
 
 from ..openapi_answers import DocumentedCalls
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # a value for every path parameter, shaped like the real thing
-PARAM_VALUES = {"channel_id": "0" * 32, "vtg_id": "0" * 32, "incident_id": "0" * 32, "file_id": "0" * 32, "username": "nobody"}
+PARAM_VALUES = {
+    "channel_id": "0" * 32,
+    "vtg_id": "0" * 32,
+    "incident_id": "0" * 32,
+    "file_id": "0" * 32,
+    "username": "nobody",
+}
 
 
 def registered_routes(app: web.Application) -> set[tuple[str, str]]:
@@ -122,13 +129,28 @@ def test_the_real_app_factory_registers_no_other_routes(app_routes: set):
     served = registered_routes(app) - {("/dial/call", "GET")}
     assert {r for r in served if not r[0].startswith(("/phone/ipics", "/admin"))} == app_routes
     assert {r for r in served if r[0].startswith("/admin")} == {
-        *(("/admin" + page, "GET") for page in ("", "/", "/static/{name}", "/login", "/ha", "/ha/security",
-                                                "/ha/configuration", "/ha/state")),
-        *(("/admin" + form, "POST") for form in ("/login", "/logout", "/ha/security", "/ha/security/delete",
-                                                 "/ha/configuration", "/ha/configure", "/ha/unconfigure",
-                                                 "/ha/failover", "/ha/go-standby"))}
+        *(
+            ("/admin" + page, "GET")
+            for page in ("", "/", "/static/{name}", "/login", "/ha", "/ha/security", "/ha/configuration", "/ha/state")
+        ),
+        *(
+            ("/admin" + form, "POST")
+            for form in (
+                "/login",
+                "/logout",
+                "/ha/security",
+                "/ha/security/delete",
+                "/ha/configuration",
+                "/ha/configure",
+                "/ha/unconfigure",
+                "/ha/failover",
+                "/ha/go-standby",
+            )
+        ),
+    }
     assert {r for r in served if r[0].startswith("/phone/ipics")} == {
-        ("/phone/ipics" + page, "GET") for page in ("", "/login", "/menu", "/talk", "/logout", "/resume")}
+        ("/phone/ipics" + page, "GET") for page in ("", "/login", "/menu", "/talk", "/logout", "/resume")
+    }
 
 
 def test_no_route_is_declared_twice():
@@ -173,8 +195,9 @@ def test_refusals_are_documented_as_the_error_object(live_doc: dict):
         for status, refusal in refusals.items():
             schema = resolve(live_doc, refusal["content"]["application/json"]["schema"]["$ref"])
             if (path, status) == ("/api/v1/health/active", "503"):
-                assert schema is resolve(live_doc, op["responses"]["200"]["content"]["application/json"]
-                                                   ["schema"]["$ref"])
+                assert schema is resolve(
+                    live_doc, op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                )
             else:
                 assert schema is error, f"{method} {path} {status}"
             assert refusal["description"], f"{method} {path} {status} says nothing about why"
@@ -206,8 +229,9 @@ def test_every_operation_declares_its_success_status_and_schema(live_doc: dict):
             assert schema["type"] == "object" and schema["properties"], f"{method} {path}"
             if path == "/api/openapi.json":
                 continue  # this document: OpenAPI allows more than its required fields
-            assert schema.get("additionalProperties") is False, \
+            assert schema.get("additionalProperties") is False, (
                 f"{method} {path}: every field of the answer is named, so the document must say no others come"
+            )
 
 
 def test_creating_answers_201_and_the_standby_503_are_declared(live_doc: dict):
@@ -216,8 +240,10 @@ def test_creating_answers_201_and_the_standby_503_are_declared(live_doc: dict):
     for path in ("/api/v1/channels", "/api/v1/incidents", "/api/v1/users", "/api/v1/vtgs"):
         assert set(success(live_doc["paths"][path]["post"])) == {"201"}, path
     assert {"200", "503"} <= set(live_doc["paths"]["/api/v1/health/active"]["get"]["responses"])
-    rules = {rule["if"]["properties"]["error"]["const"]: set(rule["then"]["required"])
-             for rule in live_doc["components"]["schemas"]["Error"]["allOf"]}
+    rules = {
+        rule["if"]["properties"]["error"]["const"]: set(rule["then"]["required"])
+        for rule in live_doc["components"]["schemas"]["Error"]["allOf"]
+    }
     assert rules["not_active"] == {"role", "active"}
 
 
@@ -249,10 +275,15 @@ def test_every_route_has_its_answers_and_no_answers_are_left_over():
 
 def test_the_heartbeat_settings_carry_the_chapters_ranges(live_doc: dict):
     """Heartbeat Port, Heartbeat Interval and Missed Heartbeat Count (chapter, Step 8)."""
-    body = resolve(live_doc, live_doc["paths"]["/api/v1/ha/settings"]["put"]["requestBody"]["content"]
-                   ["application/json"]["schema"]["$ref"])["properties"]
-    for name, (low, high) in {"port": HEARTBEAT_PORT_RANGE, "interval_s": HEARTBEAT_INTERVAL_RANGE_S,
-                              "missed_count": MISSED_HEARTBEAT_COUNT_RANGE}.items():
+    body = resolve(
+        live_doc,
+        live_doc["paths"]["/api/v1/ha/settings"]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+    )["properties"]
+    for name, (low, high) in {
+        "port": HEARTBEAT_PORT_RANGE,
+        "interval_s": HEARTBEAT_INTERVAL_RANGE_S,
+        "missed_count": MISSED_HEARTBEAT_COUNT_RANGE,
+    }.items():
         assert (body[name]["minimum"], body[name]["maximum"]) == (low, high), name
 
 
@@ -273,8 +304,9 @@ def test_every_route_with_a_json_body_has_its_request_body_schema(live_doc: dict
         assert set(schema["properties"]) == set(fields), f"{route.method} {route.path}"
         required = {name for name, f in fields.items() if f.is_required()}
         assert set(schema.get("required", [])) == required, f"{route.method} {route.path}"
-        assert schema.get("additionalProperties") is False, \
+        assert schema.get("additionalProperties") is False, (
             f"{route.method} {route.path}: the server refuses unknown fields; the schema should say so"
+        )
 
 
 def test_routes_without_a_json_body_document_none(live_doc: dict):
@@ -356,34 +388,85 @@ async def test_records_are_answered_as_documented(live_server, calls: Documented
     """Each kind of record, made and read back through the API: status, body and headers
     as the document says (checked as the schemathesis check does, on fixed requests)."""
     url, admin = live_server.url, live_server.admin_token
-    user = await calls(url, "create_user", status=201, token=admin,
-                       body={"username": "documented", "password": "a-password", "role": "dispatcher"})
-    await calls(url, "set_dial_login", status=200, token=admin, path_parameters={"username": user["username"]},
-                body={"user_id": "4242", "pin": "4242"})
+    user = await calls(
+        url,
+        "create_user",
+        status=201,
+        token=admin,
+        body={"username": "documented", "password": "a-password", "role": "dispatcher"},
+    )
+    await calls(
+        url,
+        "set_dial_login",
+        status=200,
+        token=admin,
+        path_parameters={"username": user["username"]},
+        body={"user_id": "4242", "pin": "4242"},
+    )
     channel = await calls(url, "create_channel", status=201, token=admin, body={"name": "Documented"})
-    await calls(url, "assign_channel", status=201, token=admin, path_parameters={"channel_id": channel["id"]},
-                body={"username": user["username"]})
-    vtg = await calls(url, "create_vtg", status=201, token=admin,
-                      body={"name": "Documented VTG", "channels": [channel["id"]], "members": [user["username"]]})
-    await calls(url, "dial_out", status=200, token=admin, path_parameters={"vtg_id": vtg["id"]},
-                body={"number": "5550100"})
-    incident = await calls(url, "create_incident", status=201, token=admin,
-                           body={"name": "Documented incident", "participants": [user["username"]]})
+    await calls(
+        url,
+        "assign_channel",
+        status=201,
+        token=admin,
+        path_parameters={"channel_id": channel["id"]},
+        body={"username": user["username"]},
+    )
+    vtg = await calls(
+        url,
+        "create_vtg",
+        status=201,
+        token=admin,
+        body={"name": "Documented VTG", "channels": [channel["id"]], "members": [user["username"]]},
+    )
+    await calls(
+        url, "dial_out", status=200, token=admin, path_parameters={"vtg_id": vtg["id"]}, body={"number": "5550100"}
+    )
+    incident = await calls(
+        url,
+        "create_incident",
+        status=201,
+        token=admin,
+        body={"name": "Documented incident", "participants": [user["username"]]},
+    )
     ids = {"incident_id": incident["id"]}
-    photo = await calls(url, "upload_file", status=201, token=admin, path_parameters=ids, query={"name": "a.png"},
-                        raw=b"\x89PNG not really", media_type="image/png")
+    photo = await calls(
+        url,
+        "upload_file",
+        status=201,
+        token=admin,
+        path_parameters=ids,
+        query={"name": "a.png"},
+        raw=b"\x89PNG not really",
+        media_type="image/png",
+    )
     assert photo["available"] is True
     await calls(url, "download_file", status=200, token=admin, path_parameters={**ids, "file_id": photo["id"]})
     await calls(url, "get_incident", status=200, token=admin, path_parameters=ids)
-    for listing in ("list_users", "list_channels", "list_assignments", "list_vtgs", "list_incidents", "me",
-                    "list_licenses", "get_config", "discarded", "replication_lag"):
+    for listing in (
+        "list_users",
+        "list_channels",
+        "list_assignments",
+        "list_vtgs",
+        "list_incidents",
+        "me",
+        "list_licenses",
+        "get_config",
+        "discarded",
+        "replication_lag",
+    ):
         await calls(url, listing, status=200, token=admin)
     installed = (assets_dir() / "licenses" / "base.lic").read_text()  # again: answered with its entry
     await calls(url, "install_license", status=201, token=admin, body={"content": installed})
     for anyone in ("status", "health_active", "servers", "openapi"):
         await calls(url, anyone, status=200)
-    await calls(url, "unassign_channel", status=200, token=admin,
-                path_parameters={"channel_id": channel["id"], "username": user["username"]})
+    await calls(
+        url,
+        "unassign_channel",
+        status=200,
+        token=admin,
+        path_parameters={"channel_id": channel["id"], "username": user["username"]},
+    )
     await calls(url, "delete_channel", status=200, token=admin, path_parameters={"channel_id": channel["id"]})
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 
-from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
 
 PASSWORD = "pushes-pass-1"
 JPEG = {"Content-Type": "image/jpeg"}
@@ -41,8 +41,9 @@ class Socket:
 
     async def run(self, ready: asyncio.Event) -> None:
         async with aiohttp.ClientSession() as s:
-            async with s.ws_connect(f"{self.url}/api/v1/events",
-                                    headers={"Authorization": f"Bearer {self.token}"}) as ws:
+            async with s.ws_connect(
+                f"{self.url}/api/v1/events", headers={"Authorization": f"Bearer {self.token}"}
+            ) as ws:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
                         break
@@ -55,8 +56,7 @@ class Socket:
     async def readable(self) -> dict[tuple[str, str], dict]:
         """What this user reads through the API now: (table, key) -> record."""
         async with ApiClient(self.url, token=self.token, timeout_s=10) as c:
-            return {(table, r["id"]): r for table, path in LISTINGS.items()
-                    for r in (await c.get(path))[table]}
+            return {(table, r["id"]): r for table, path in LISTINGS.items() for r in (await c.get(path))[table]}
 
 
 @pytest.fixture
@@ -66,10 +66,13 @@ async def sockets(live_server):
     names = {"pia": "user", "quinn": "user", "dora": "dispatcher"}
     async with live_server.admin() as c:
         for name, role in names.items():
-            assert (await c.post("/api/v1/users", {"username": f"{name}-{tag}", "password": PASSWORD,
-                                                   "role": role})).status == 201
-    opened = {name: Socket(f"{name}-{tag}", await live_server.login(f"{name}-{tag}", PASSWORD), live_server.url)
-              for name in names}
+            assert (
+                await c.post("/api/v1/users", {"username": f"{name}-{tag}", "password": PASSWORD, "role": role})
+            ).status == 201
+    opened = {
+        name: Socket(f"{name}-{tag}", await live_server.login(f"{name}-{tag}", PASSWORD), live_server.url)
+        for name in names
+    }
     tasks = []
     for socket in opened.values():
         ready = asyncio.Event()
@@ -103,14 +106,18 @@ async def _assert_pushed_only_what_is_readable(socket: Socket) -> None:
 async def test_a_write_for_one_user_is_pushed_to_him_and_to_no_other_user(live_server, sockets):
     pia, quinn, dora = sockets["pia"], sockets["quinn"], sockets["dora"]
     async with live_server.admin() as c:
-        channel = await c.post("/api/v1/channels", {"name": f"pia-only-{secrets.token_hex(3)}",
-                                                    "description": "for Pia"})
+        channel = await c.post(
+            "/api/v1/channels", {"name": f"pia-only-{secrets.token_hex(3)}", "description": "for Pia"}
+        )
         assert (await c.post(f"/api/v1/channels/{channel['id']}/assignments", {"username": pia.username})).ok
         vtg = await c.post("/api/v1/vtgs", {"name": "Pia's VTG", "members": [pia.username]})
-        incident = await c.post("/api/v1/incidents", {"name": "Pia's incident", "description": "secret scene",
-                                                      "participants": [pia.username]})
-        photo = await c.request("POST", f"/api/v1/incidents/{incident['id']}/files?name=scene.jpg",
-                                data=b"\xff\xd8scene", headers=JPEG)
+        incident = await c.post(
+            "/api/v1/incidents",
+            {"name": "Pia's incident", "description": "secret scene", "participants": [pia.username]},
+        )
+        photo = await c.request(
+            "POST", f"/api/v1/incidents/{incident['id']}/files?name=scene.jpg", data=b"\xff\xd8scene", headers=JPEG
+        )
         assert photo.status == 201, photo.body
     await _everyone_has_seen_a_last_write(live_server, sockets)
 
@@ -147,7 +154,8 @@ async def test_a_record_that_stops_being_his_is_pushed_gone_without_its_content(
     gone = [e for e in pia.events[before:] if e["key"] in (channel["id"], incident["id"])]
     assert sorted(gone, key=lambda e: e["table"]) == [
         {"type": "record", "table": "channels", "key": channel["id"], "value": None},
-        {"type": "record", "table": "incidents", "key": incident["id"], "value": None}]
+        {"type": "record", "table": "incidents", "key": incident["id"], "value": None},
+    ]
     readable = await pia.readable()
     assert ("channels", channel["id"]) not in readable and ("incidents", incident["id"]) not in readable
     # Quinn never had them: told nothing.  Dora still monitors the incident, now without Pia.

@@ -27,12 +27,23 @@ def secrets_used(live_server) -> dict:
     """Passwords and tokens that went through the server, for the greps below."""
 
     async def exercise() -> dict:
-        used = {"user_password": secret("UserPw"), "wrong_password": secret("WrongPw"),
-                "trust_password": secret("TrustPw"), "full_name": secret("Alice"),
-                "tokens": [live_server.admin_token]}
+        used = {
+            "user_password": secret("UserPw"),
+            "wrong_password": secret("WrongPw"),
+            "trust_password": secret("TrustPw"),
+            "full_name": secret("Alice"),
+            "tokens": [live_server.admin_token],
+        }
         async with live_server.admin() as c:
-            created = await c.post("/api/v1/users", {"username": "alice", "password": used["user_password"],
-                                                     "role": "dispatcher", "full_name": used["full_name"]})
+            created = await c.post(
+                "/api/v1/users",
+                {
+                    "username": "alice",
+                    "password": used["user_password"],
+                    "role": "dispatcher",
+                    "full_name": used["full_name"],
+                },
+            )
             assert created.status == 201, created.body
             used["created"] = created.body
             # a login that fails must not log the password it was given
@@ -40,8 +51,9 @@ def secrets_used(live_server) -> dict:
             assert wrong.status == 401, wrong.body
             # nor must a trust attempt whose partner does not answer
             closed_port = free_port_on("127.0.0.1")
-            trust = await c.post("/api/v1/ha/trust", {"partner_address": f"127.0.0.1:{closed_port}",
-                                                      "password": used["trust_password"]})
+            trust = await c.post(
+                "/api/v1/ha/trust", {"partner_address": f"127.0.0.1:{closed_port}", "password": used["trust_password"]}
+            )
             assert trust.status == 502 and trust["error"] == "partner_unreachable", trust.body
             used["user_list"] = (await c.get("/api/v1/users")).body
         async with live_server.client() as c:
@@ -81,8 +93,12 @@ def leaks(live_server, needles: dict[str, str]) -> list[str]:
 
 
 def all_needles(live_server, used: dict) -> dict[str, str]:
-    needles = {"admin password": live_server.admin_password, "user password": used["user_password"],
-               "wrong password": used["wrong_password"], "trust password": used["trust_password"]}
+    needles = {
+        "admin password": live_server.admin_password,
+        "user password": used["user_password"],
+        "wrong password": used["wrong_password"],
+        "trust password": used["trust_password"],
+    }
     needles.update({f"session token {i}": t for i, t in enumerate(used["tokens"])})
     return needles
 
@@ -172,8 +188,11 @@ def test_certificate_and_data_directories_are_owner_only(live_server):
 
 
 def test_private_key_is_not_in_logs_or_api(live_server):
-    key_lines = [ln for ln in (live_server.data_dir / "certs" / "server.key").read_text().splitlines()
-                 if ln and not ln.startswith("-----")]
+    key_lines = [
+        ln
+        for ln in (live_server.data_dir / "certs" / "server.key").read_text().splitlines()
+        if ln and not ln.startswith("-----")
+    ]
     assert key_lines
     body = "".join(key_lines)
     for path in (live_server.data_dir / "server.log", live_server.proc.log_path):
@@ -190,8 +209,10 @@ def test_after_shutdown_the_database_holds_only_hashes(live_server, secrets_used
 
     db = sqlite3.connect(f"file:{live_server.data_dir / 'ipics.sqlite3'}?mode=ro", uri=True)
     try:
-        users = {key: json.loads(value) for key, value in
-                 db.execute("SELECT key, value FROM records WHERE tbl='users' AND value IS NOT NULL")}
+        users = {
+            key: json.loads(value)
+            for key, value in db.execute("SELECT key, value FROM records WHERE tbl='users' AND value IS NOT NULL")
+        }
         session_keys = [key for (key,) in db.execute("SELECT key FROM records WHERE tbl='sessions'")]
     finally:
         db.close()

@@ -7,6 +7,7 @@ The long run is ``bench/campaign.py``.
 from __future__ import annotations
 
 import pytest
+
 from ipics_lab import checker
 from ipics_lab.campaign import FAULT_KINDS, Campaign, make_schedule
 from ipics_lab.checker import Ack, Op, ServerState
@@ -49,10 +50,15 @@ def rec(name=None, *, deleted=False, sha=None, at=1.0, origin="primary", version
 
 
 def state(name, records, files=(), discarded=(), rsync="", role="active"):
-    return ServerState(name=name, host="127.0.0.1" if name == "primary" else SEC, records=dict(records),
-                       files=dict(files), discarded=list(discarded), rsync_log=rsync,
-                       status={"role": role, "ha": "configured",
-                               "standby_server_status": "Ready"})
+    return ServerState(
+        name=name,
+        host="127.0.0.1" if name == "primary" else SEC,
+        records=dict(records),
+        files=dict(files),
+        discarded=list(discarded),
+        rsync_log=rsync,
+        status={"role": role, "ha": "configured", "standby_server_status": "Ready"},
+    )
 
 
 def ack(seq, op, table, key, server="primary", at=1.0, name=None, sha=None):
@@ -82,12 +88,23 @@ def handmade(lost_without_reason: bool):
     ]
     if lost_without_reason:
         acks.append(ack(9, "create", "channels", "vanished", name="Vanished"))
-    primary = state("primary", shared, files={"f-ok": "s-ok"},
-                    rsync=f"2026/01/01 00:00:00 deleting {SEC}:/opt/cisco/ipics/tomcat/current/webapps/documents/"
-                          f"{RSYNCED}: on the secondary only\n")
-    secondary = state("secondary", shared, files={"f-ok": "s-ok", "f-late": "s-late"}, role="standby",
-                      discarded=[{"table": "channels", "key": "fire", "reason": NO_FAILBACK},
-                                 {"table": "channels", "key": "delete-undone", "reason": REPAIR}])
+    primary = state(
+        "primary",
+        shared,
+        files={"f-ok": "s-ok"},
+        rsync=f"2026/01/01 00:00:00 deleting {SEC}:/opt/cisco/ipics/tomcat/current/webapps/documents/"
+        f"{RSYNCED}: on the secondary only\n",
+    )
+    secondary = state(
+        "secondary",
+        shared,
+        files={"f-ok": "s-ok", "f-late": "s-late"},
+        role="standby",
+        discarded=[
+            {"table": "channels", "key": "fire", "reason": NO_FAILBACK},
+            {"table": "channels", "key": "delete-undone", "reason": REPAIR},
+        ],
+    )
     return acks, primary, secondary
 
 
@@ -95,9 +112,16 @@ def test_the_checker_classifies_every_documented_loss():
     acks, primary, secondary = handmade(lost_without_reason=False)
     result = checker.check(acks, primary, secondary, active_since_s=10.0)
     by_seq = {v.ack.seq: v.cls for v in result.verdicts}
-    assert by_seq == {1: checker.PRESENT, 2: checker.SUPERSEDED, 3: checker.PRESENT,
-                      4: checker.LOST_FAILOVER, 5: checker.REPLACED_REPAIR, 6: checker.PRESENT,
-                      7: checker.DELETED_RSYNC, 8: checker.FILE_NOT_REPLICATED}, result.verdicts
+    assert by_seq == {
+        1: checker.PRESENT,
+        2: checker.SUPERSEDED,
+        3: checker.PRESENT,
+        4: checker.LOST_FAILOVER,
+        5: checker.REPLACED_REPAIR,
+        6: checker.PRESENT,
+        7: checker.DELETED_RSYNC,
+        8: checker.FILE_NOT_REPLICATED,
+    }, result.verdicts
     assert result.ok, result.to_json()
 
 
@@ -121,10 +145,30 @@ def test_a_delete_whose_answer_never_came_explains_a_tombstone_and_nothing_else_
     primary, secondary = state("primary", gone), state("secondary", gone, role="standby")
 
     def history(outcome, key="gone"):
-        return [Op(seq=1, client="c", op="create", table="channels", key="gone", server="primary", invoked_s=0.9,
-                   outcome=checker.OK, name="Gone"),
-                Op(seq=2, client="c", op="delete", table="channels", key=key, server="primary", invoked_s=2.0,
-                   outcome=outcome, why="no answer: connection reset")]
+        return [
+            Op(
+                seq=1,
+                client="c",
+                op="create",
+                table="channels",
+                key="gone",
+                server="primary",
+                invoked_s=0.9,
+                outcome=checker.OK,
+                name="Gone",
+            ),
+            Op(
+                seq=2,
+                client="c",
+                op="delete",
+                table="channels",
+                key=key,
+                server="primary",
+                invoked_s=2.0,
+                outcome=outcome,
+                why="no answer: connection reset",
+            ),
+        ]
 
     result = checker.check(acks, primary, secondary, history=history(checker.UNKNOWN))
     [verdict] = result.verdicts
@@ -189,8 +233,9 @@ async def test_a_short_seeded_campaign_accounts_for_every_acknowledged_write(tmp
     assert out.splitlines()[0].startswith(f"fault campaign seed {seed} ")  # the seed, printed first
     assert report.seed == seed
     assert report.schedule == [f.to_json() for f in make_schedule(seed, duration, TIME_SCALE)]
-    assert report.faults and [f["kind"] for f in report.faults] == \
-        [f["kind"] for f in report.schedule[:len(report.faults)]]
+    assert report.faults and [f["kind"] for f in report.faults] == [
+        f["kind"] for f in report.schedule[: len(report.faults)]
+    ]
     assert sum(report.counts.values()) == report.info["acknowledged_writes"] > 100
     assert report.counts["present_on_both"] > 0
     assert report.ok, report.summary()

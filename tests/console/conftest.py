@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import ConsoleSession
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import keyring
 import pytest
-from ipics_clients.credentials import Credentials
 from keyring.backends import fail, null
+
+from ipics_clients.credentials import Credentials
 
 from ..memory_keyring import MemoryKeyring
 
@@ -39,8 +40,11 @@ def test_the_password_goes_to_the_keyring_and_the_user_name_to_the_profile(tmp_p
     assert backend.passwords == {} and Credentials(tmp_path).load().username == ""
 
 
-@pytest.mark.parametrize("backend", [fail.Keyring(), null.Keyring(), PlaintextKeyring()],
-                         ids=["no keyring", "null keyring", "plain-text keyring"])
+@pytest.mark.parametrize(
+    "backend",
+    [fail.Keyring(), null.Keyring(), PlaintextKeyring()],
+    ids=["no keyring", "null keyring", "plain-text keyring"],
+)
 def test_an_unusable_keyring_says_so_and_keeps_no_password(tmp_path, use_keyring, backend):
     use_keyring(backend)
     creds = Credentials(tmp_path)

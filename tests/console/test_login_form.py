@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.login import LoginForm
 from ipics_clients.session import ConsoleSession, State
@@ -30,9 +31,14 @@ class Screen:
             assert self.busy[-1] is True  # the form is released after this, not before
             self.logged_in.append(user)
 
-        self.form = LoginForm(session, say=lambda kind, text: self.said.append((kind, text)),
-                              busy=self.busy.append, select=self.selected.append,
-                              start=asyncio.get_running_loop().create_task, logged_in=logged_in)
+        self.form = LoginForm(
+            session,
+            say=lambda kind, text: self.said.append((kind, text)),
+            busy=self.busy.append,
+            select=self.selected.append,
+            start=asyncio.get_running_loop().create_task,
+            logged_in=logged_in,
+        )
         session.on_change = lambda _session, notice: self.form.on_notice(notice)
 
 
@@ -48,13 +54,17 @@ async def session(tmp_path, request):
         await session.close()
 
 
-@pytest.mark.parametrize("address, user, password, says", [
-    ("", "dan", "pw", "Choose a login server or type its address."),
-    ("127.0.0.1:8443", "dan", "", "Enter your user name and password."),
-    ("ftp://host", "dan", "pw", "ftp://host is not a server address: type host:port or http://host:port."),
-])
-async def test_a_form_that_is_not_filled_in_says_what_is_missing_and_starts_nothing(session, address, user,
-                                                                                   password, says):
+@pytest.mark.parametrize(
+    "address, user, password, says",
+    [
+        ("", "dan", "pw", "Choose a login server or type its address."),
+        ("127.0.0.1:8443", "dan", "", "Enter your user name and password."),
+        ("ftp://host", "dan", "pw", "ftp://host is not a server address: type host:port or http://host:port."),
+    ],
+)
+async def test_a_form_that_is_not_filled_in_says_what_is_missing_and_starts_nothing(
+    session, address, user, password, says
+):
     screen = Screen(session)
     assert screen.form.submit(address, user, password) is None
     assert screen.said == [("error", says)] and screen.busy == [] and screen.form.task is None
@@ -94,8 +104,10 @@ async def test_the_standby_redirects_to_the_active_and_the_form_says_so(pair, se
     assert session.state == State.ONLINE and session.server == pair.primary.url
     assert screen.said[0] == ("redirected", f"Connecting to {pair.secondary.url} ...")
     redirect = [text for kind, text in screen.said if kind == "redirected"][1]
-    assert redirect.startswith(f"{pair.secondary.url} is the standby server: the login was refused and "
-                               f"redirected to the active server {pair.primary.url}")
+    assert redirect.startswith(
+        f"{pair.secondary.url} is the standby server: the login was refused and "
+        f"redirected to the active server {pair.primary.url}"
+    )
     assert redirect.endswith(".")  # a sentence on the form
     assert screen.logged_in == ["ipicsadmin"] and screen.busy == [True, False]
     assert screen.selected[-1] == pair.primary.url  # the selector shows where it logged in

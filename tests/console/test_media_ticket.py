@@ -16,7 +16,9 @@ from ..pair.conftest import USER_PASSWORD, demo  # noqa: F401 (fixture)
 
 
 async def test_a_console_with_a_router_floor_gets_a_ticket_at_login_and_a_new_one_when_its_channels_change(
-        demo, console):  # noqa: F811
+    demo,  # noqa: F811 (the fixture imported above)
+    console,
+):
     pair = demo.pair
     told: list[str | None] = []
     console.media_ticket.subscribe(told.append)  # as a RouterFloor follows it

@@ -24,8 +24,10 @@ async def test_login_on_the_active_fills_the_selector_and_the_configuration(pair
     await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
     assert console.state == State.ONLINE and console.server == pair.primary.url
     assert "Police" in console.config.channel_names()
-    assert {(s.address, s.role) for s in known.servers} == {(pair.primary.url, "active"),
-                                                           (pair.secondary.url, "standby")}
+    assert {(s.address, s.role) for s in known.servers} == {
+        (pair.primary.url, "active"),
+        (pair.secondary.url, "standby"),
+    }
     # The selector's list is kept for the next run.
     again = KnownServers.load(known.path)
     assert again.active() == pair.primary.url
@@ -38,8 +40,10 @@ async def test_choosing_the_standby_is_refused_and_redirected_to_the_active(pair
     assert redirected and "standby" in redirected[0].text and pair.primary.url in redirected[0].text
     # The notice that stays on screen once online says why this is not the chosen server.
     assert console.notices[-1].kind == "online"
-    assert console.notices[-1].text == (f"logged in to the active server {pair.primary.url}, not to "
-                                        f"{pair.secondary.url} as chosen: {pair.secondary.url} is the standby server")
+    assert console.notices[-1].text == (
+        f"logged in to the active server {pair.primary.url}, not to "
+        f"{pair.secondary.url} as chosen: {pair.secondary.url} is the standby server"
+    )
 
 
 async def test_a_server_that_does_not_answer_pauses_about_5_seconds_then_redirects(pair, console, known):
@@ -56,7 +60,8 @@ async def test_a_server_that_does_not_answer_pauses_about_5_seconds_then_redirec
 
 
 async def test_a_server_that_answers_but_cannot_take_the_login_says_why_and_the_console_tries_the_other(
-        pair, console, known):
+    pair, console, known
+):
     async with await pair.admin(pair.primary) as admin:
         crashed = await admin.post("/api/v1/lab/faults", {"fault": "crash-service", "service": "tomcat"})
         assert crashed.ok, crashed.body
@@ -66,8 +71,10 @@ async def test_a_server_that_answers_but_cannot_take_the_login_says_why_and_the_
     with contextlib.suppress(LoginError):
         await console.login(pair.primary.url, "ipicsadmin", pair.admin_password)
     assert console.notices[0].kind == "paused"
-    assert console.notices[0].text == (f"{pair.primary.url} cannot take a login now (tomcat is not running on "
-                                       f"this server): trying {pair.secondary.url} in about 5 seconds")
+    assert console.notices[0].text == (
+        f"{pair.primary.url} cannot take a login now (tomcat is not running on "
+        f"this server): trying {pair.secondary.url} in about 5 seconds"
+    )
 
 
 async def test_a_wrong_password_says_so_and_stays_logged_out(pair, console):
@@ -113,8 +120,11 @@ async def test_a_channel_that_never_replicated_disappears_after_the_failover(pai
     await wait_until(_has_channel(console, "Fire"), 10, "the console to show Fire (pushed)")
 
     pair.primary.kill()
-    await wait_until(_state(console, State.ONLINE, pair.secondary.url), TAKEOVER_DEADLINE_S + 5,
-                     "the console to reconnect to the secondary")
+    await wait_until(
+        _state(console, State.ONLINE, pair.secondary.url),
+        TAKEOVER_DEADLINE_S + 5,
+        "the console to reconnect to the secondary",
+    )
     assert "Fire" not in console.config.channel_names()  # Ursula's Fire channel is gone
 
 
@@ -129,8 +139,10 @@ async def test_a_change_made_while_the_events_socket_opens_still_reaches_the_con
             # Synchronously on purpose: the write is done after the login's listing and
             # before the console's events socket even connects.
             request = urllib.request.Request(
-                f"{pair.primary.url}/api/v1/channels", data=json.dumps({"name": "Staging Area"}).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                f"{pair.primary.url}/api/v1/channels",
+                data=json.dumps({"name": "Staging Area"}).encode(),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             with urllib.request.urlopen(request, timeout=10) as reply:
                 assert reply.status == 201
 
@@ -143,12 +155,14 @@ async def test_a_change_made_while_the_events_socket_opens_still_reaches_the_con
 def _state(console, state, server=None):
     async def check():
         return console.state == state and (server is None or console.server == server)
+
     return check
 
 
 def _has_channel(console, name):
     async def check():
         return name in console.config.channel_names()
+
     return check
 
 

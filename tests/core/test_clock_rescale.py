@@ -11,6 +11,7 @@ import math
 import time
 
 import pytest
+
 from ipics_server import clock as clock_module
 from ipics_server.clock import Clock
 
@@ -110,10 +111,19 @@ def test_a_later_change_supersedes_one_told_for_after_it(real: RealTime):
     assert c.now() - start == pytest.approx(0.5 / 0.01 + 1.5 / 0.02, abs=1e-3)
 
 
-@pytest.mark.parametrize(("scale", "error"), [
-    (0, ValueError), (-0.5, ValueError), (10.0001, ValueError), (math.nan, ValueError),
-    (math.inf, ValueError), ("0.5", TypeError), (True, TypeError), (None, TypeError),
-])
+@pytest.mark.parametrize(
+    ("scale", "error"),
+    [
+        (0, ValueError),
+        (-0.5, ValueError),
+        (10.0001, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        ("0.5", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 def test_bad_scales_are_refused_and_change_nothing(real: RealTime, scale, error):
     c = Clock(0.01, EPOCH)
     with pytest.raises(error, match="time scale"):

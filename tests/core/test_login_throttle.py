@@ -1,6 +1,7 @@
 """The login throttle's policy, with a time source the test moves by hand."""
 
 import pytest
+
 from ipics_server.core.throttle import (
     FIRST_LOCKOUT_S,
     IDLE_FORGET_S,

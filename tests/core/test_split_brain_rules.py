@@ -11,14 +11,17 @@ from ipics_server.core.txlog import LogState, log_state
 DAY = 86400.0
 
 
-@pytest.mark.parametrize("mine, theirs, now, duration, method", [
-    (0.0, 100.0, 200.0, 100.0, 1),  # the split began when the later one became active
-    (100.0, 0.0, 200.0, 100.0, 1),
-    (None, 100.0, 200.0, 100.0, 1),
-    (0.0, 0.0, METHOD_1_LIMIT_S - 1, METHOD_1_LIMIT_S - 1, 1),
-    (0.0, 0.0, METHOD_1_LIMIT_S, METHOD_1_LIMIT_S, 2),  # "5 or more days": Method 2
-    (0.0, 0.0, 6 * DAY, 6 * DAY, 2),
-])
+@pytest.mark.parametrize(
+    "mine, theirs, now, duration, method",
+    [
+        (0.0, 100.0, 200.0, 100.0, 1),  # the split began when the later one became active
+        (100.0, 0.0, 200.0, 100.0, 1),
+        (None, 100.0, 200.0, 100.0, 1),
+        (0.0, 0.0, METHOD_1_LIMIT_S - 1, METHOD_1_LIMIT_S - 1, 1),
+        (0.0, 0.0, METHOD_1_LIMIT_S, METHOD_1_LIMIT_S, 2),  # "5 or more days": Method 2
+        (0.0, 0.0, 6 * DAY, 6 * DAY, 2),
+    ],
+)
 def test_recommended_method(mine, theirs, now, duration, method):
     sb = split_brain(now, mine, theirs)
     assert sb.duration_s == duration and sb.recommended_method == method
@@ -30,10 +33,19 @@ def test_duration_reads_like_a_person_would_say_it():
     assert format_duration(75) == "1 min 15 s"
 
 
-@pytest.mark.parametrize("held, state", [
-    (0, LogState.NORMAL), (74, LogState.NORMAL), (75, LogState.WARNING), (89, LogState.WARNING),
-    (90, LogState.CRITICAL), (99, LogState.CRITICAL), (100, LogState.DDRBLOCK), (150, LogState.DDRBLOCK),
-])
+@pytest.mark.parametrize(
+    "held, state",
+    [
+        (0, LogState.NORMAL),
+        (74, LogState.NORMAL),
+        (75, LogState.WARNING),
+        (89, LogState.WARNING),
+        (90, LogState.CRITICAL),
+        (99, LogState.CRITICAL),
+        (100, LogState.DDRBLOCK),
+        (150, LogState.DDRBLOCK),
+    ],
+)
 def test_transaction_log_thresholds(held, state):
     assert log_state(held, 100) == state
 
@@ -44,8 +56,10 @@ def rec(key, value, t, origin="primary"):
 
 def test_repair_copies_one_sided_records_and_keeps_the_primarys_copy_of_shared_ones():
     primary = [rec("a", {"name": "only on primary"}, 1), rec("c", {"name": "primary's"}, 1)]
-    secondary = [rec("b", {"name": "only on secondary"}, 2, "secondary"),
-                 rec("c", {"name": "secondary's, newer"}, 9, "secondary")]
+    secondary = [
+        rec("b", {"name": "only on secondary"}, 2, "secondary"),
+        rec("c", {"name": "secondary's, newer"}, 9, "secondary"),
+    ]
 
     on_primary = plan_table(primary, secondary, active_is_primary=True)
     assert [r.key for r, _ in on_primary.write_here] == ["b"]
@@ -59,10 +73,18 @@ def test_repair_copies_one_sided_records_and_keeps_the_primarys_copy_of_shared_o
 
 
 def test_rsync_copies_primary_only_deletes_secondary_only_and_keeps_the_newer():
-    primary = {"p": {"mtime": 1, "sha256": "x"}, "same": {"mtime": 1, "sha256": "s"},
-               "newer_here": {"mtime": 5, "sha256": "1"}, "newer_there": {"mtime": 1, "sha256": "2"}}
-    secondary = {"s": {"mtime": 1, "sha256": "y"}, "same": {"mtime": 7, "sha256": "s"},
-                 "newer_here": {"mtime": 2, "sha256": "3"}, "newer_there": {"mtime": 9, "sha256": "4"}}
+    primary = {
+        "p": {"mtime": 1, "sha256": "x"},
+        "same": {"mtime": 1, "sha256": "s"},
+        "newer_here": {"mtime": 5, "sha256": "1"},
+        "newer_there": {"mtime": 1, "sha256": "2"},
+    }
+    secondary = {
+        "s": {"mtime": 1, "sha256": "y"},
+        "same": {"mtime": 7, "sha256": "s"},
+        "newer_here": {"mtime": 2, "sha256": "3"},
+        "newer_there": {"mtime": 9, "sha256": "4"},
+    }
     plan = plan_files(primary, secondary)
     assert plan.copy_to_secondary == ["newer_here", "p"]
     assert plan.copy_to_primary == ["newer_there"]

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import keyring
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication
+
 from ipics_clients.talk import Floor
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.testing import close_idc, new_idc, qasync_loop
 from ipics_server.clock import Clock
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QApplication
 
 from ..memory_keyring import MemoryKeyring
 from ..pair.conftest import TIME_SCALE, USER_PASSWORD, demo, lab, pair  # noqa: F401 (fixtures)
@@ -91,8 +92,7 @@ async def open_idc(no_error_logged, tmp_path, qtbot, floor):
     opened: list[Idc] = []
 
     def make(profile: str = "dan", servers: list[str] = (), *, clock: Clock | None = None) -> Idc:
-        idc = new_idc(profile_path(tmp_path, profile), servers, clock=clock or RecordingClock(TIME_SCALE),
-                      floor=floor)
+        idc = new_idc(profile_path(tmp_path, profile), servers, clock=clock or RecordingClock(TIME_SCALE), floor=floor)
         opened.append(idc)
         return idc
 

@@ -21,18 +21,28 @@ def choose_server(dialog, address: str) -> None:
     dialog.selector.setCurrentIndex(index)
 
 
-async def log_in(idc: Idc, qtbot, address: str, user: str | None, password: str | None, *,
-                 expect_online: bool = True, timeout_s: float = TAKEOVER_DEADLINE_S + 10) -> None:
+async def log_in(
+    idc: Idc,
+    qtbot,
+    address: str,
+    user: str | None,
+    password: str | None,
+    *,
+    expect_online: bool = True,
+    timeout_s: float = TAKEOVER_DEADLINE_S + 10,
+) -> None:
     """Choose the server, type the user name and password (None: keep what is filled in),
     press Log In; wait for the console window unless told otherwise."""
     dialog = idc.dialog
     type_login(dialog, qtbot, address, user, password)
     if expect_online:
-        await wait_until(lambda: idc.window.isVisible() and idc.session.state == State.ONLINE, timeout_s,
-                         "the console window")
+        await wait_until(
+            lambda: idc.window.isVisible() and idc.session.state == State.ONLINE, timeout_s, "the console window"
+        )
     else:
-        await wait_until(lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s,
-                         "the login to finish")
+        await wait_until(
+            lambda: dialog.login_task is not None and dialog.login_task.done(), timeout_s, "the login to finish"
+        )
 
 
 def activity(window) -> list[str]:

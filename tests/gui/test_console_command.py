@@ -9,6 +9,7 @@ import signal
 import sys
 
 import pytest
+
 from ipics_clients.known_servers import KnownServers
 from ipics_lab.labfile import write_lab_file
 
@@ -30,9 +31,20 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
     write_lab_file(lab_dir, pair.servers, time_scale=TIME_SCALE)
     profile = tmp_path / "profile"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", "console", "--lab-dir", str(lab_dir), "--profile-dir", str(profile),
-        "--report-shown", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL, env=console_env(QT_QPA_PLATFORM="offscreen"))
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        "console",
+        "--lab-dir",
+        str(lab_dir),
+        "--profile-dir",
+        str(profile),
+        "--report-shown",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=console_env(QT_QPA_PLATFORM="offscreen"),
+    )
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert line, (await proc.stderr.read()).decode()
@@ -51,20 +63,39 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
 
 async def test_without_a_display_the_console_says_how_to_run_it(tmp_path):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", str(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-        env=console_env())
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        "console",
+        "--profile-dir",
+        str(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=console_env(),
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert b"no display" in err and b"xvfb-run" in err
 
 
 async def test_bad_arguments_say_what_is_wrong(tmp_path):
-    for args, expected in ((["--server", "not a url"], b"is not a server address"),
-                           (["--time-scale", "0"], b"time scale must be greater than 0")):
+    for args, expected in (
+        (["--server", "not a url"], b"is not a server address"),
+        (["--time-scale", "0"], b"time scale must be greater than 0"),
+    ):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", str(tmp_path), *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-            env=console_env(QT_QPA_PLATFORM="offscreen"))
+            sys.executable,
+            "-m",
+            "ipics_desktop",
+            "console",
+            "--profile-dir",
+            str(tmp_path),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=console_env(QT_QPA_PLATFORM="offscreen"),
+        )
         _, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 2 and expected in err, err

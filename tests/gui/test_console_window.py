@@ -3,10 +3,11 @@ photos, the status bar, live configuration, offline mode and the reconnect."""
 
 from __future__ import annotations
 
-from ipics_clients.session import State
-from ipics_lab.supervisor import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
+
+from ipics_clients.session import State
+from ipics_lab.supervisor import wait_until
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
 from .steps import activity, log_in, selector_items
@@ -103,13 +104,17 @@ async def test_failover_offline_with_the_last_configuration_then_reconnected_by_
 
 
 async def test_after_failover_the_console_stays_and_logout_shows_both_roles_then_login_goes_to_the_active(
-        demo, open_idc, qtbot):
+    demo, open_idc, qtbot
+):
     pair = demo.pair
     idc = open_idc("dan", [pair.primary.url, pair.secondary.url])
     await log_in(idc, qtbot, pair.primary.url, "dan", demo.password)
     pair.primary.kill()
-    await wait_until(lambda: idc.session.state == State.ONLINE and idc.session.server == pair.secondary.url,
-                     TAKEOVER_DEADLINE_S + 10, "the reconnect to the secondary")
+    await wait_until(
+        lambda: idc.session.state == State.ONLINE and idc.session.server == pair.secondary.url,
+        TAKEOVER_DEADLINE_S + 10,
+        "the reconnect to the secondary",
+    )
 
     await pair.primary.power_on()  # Adam remounts the server
     await pair.wait_status(pair.primary, 30, role="standby", standby_server_status="Ready")

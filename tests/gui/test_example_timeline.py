@@ -11,10 +11,11 @@ shows the old active, gets the pause and the redirect.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import State
 from ipics_lab.supervisor import wait_until
-from PySide6.QtCore import Qt
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .conftest import profile_path
@@ -41,8 +42,9 @@ async def test_the_earthquake_example_on_the_consoles(demo, open_idc, qtbot, tmp
     #    assignment never reaches the standby (the link is already failing).
     await pair.fault(pair.primary, fault="cut-link", direction="outbound")
     async with await pair.admin(pair.primary) as admin:
-        reply = await admin.post(f"/api/v1/channels/{demo.seeded['channels']['Fire']}/assignments",
-                                 {"username": "ursula"})
+        reply = await admin.post(
+            f"/api/v1/channels/{demo.seeded['channels']['Fire']}/assignments", {"username": "ursula"}
+        )
         assert reply.status == 201, reply.body
     await wait_until(lambda: "Fire" in names(ursula.window, "channel"), 10, "Fire on Ursula's console")
 

@@ -4,11 +4,12 @@ device's: tests/gui/test_phone_window.py, tests/gui/test_telephone_panel.py)."""
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
 from ipics_clients.phone_browser import PhoneBrowser
 from ipics_clients.telephone import Telephone
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_desktop.telephone.panel import TelephonePanel
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 GRID = [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"], ["*", "0", "#"]]
 NAMES = {"1": "1", "*": "Star", "0": "0", "#": "Pound"}

@@ -3,10 +3,11 @@ Amy's pause and redirect (chapter, HA Affect on the IDC Connections)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.session import State
 from ipics_lab.supervisor import wait_until
-from PySide6.QtCore import Qt
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S, create_channel
 from .conftest import profile_path
@@ -43,14 +44,21 @@ async def test_choosing_the_standby_is_refused_and_redirected_and_the_console_sa
     await idc.session.learn_unknown_roles()
     await log_in(idc, qtbot, pair.secondary.url, "dan", demo.password)
     assert idc.session.server == pair.primary.url
-    assert any("standby server: the login was refused and redirected to the active server "
-               f"{pair.primary.url}" in line for line in activity(idc.window))
+    assert any(
+        f"standby server: the login was refused and redirected to the active server {pair.primary.url}" in line
+        for line in activity(idc.window)
+    )
     # The dialog's message starts with the address as it is, not "Http://...".
     assert idc.dialog.message.text().startswith(f"{pair.secondary.url} is the standby server: ")
 
     # The dialog is gone; the console's banner says why Dan is not on the server he chose.
-    window, why = idc.window, (f"Logged in to the active server {pair.primary.url}, not to {pair.secondary.url} "
-                               f"as chosen: {pair.secondary.url} is the standby server")
+    window, why = (
+        idc.window,
+        (
+            f"Logged in to the active server {pair.primary.url}, not to {pair.secondary.url} "
+            f"as chosen: {pair.secondary.url} is the standby server"
+        ),
+    )
     assert not idc.dialog.isVisible() and window.isVisible()
     assert window.banner.isVisible() and window.banner.text() == why
     # It stays until the connection changes: a configuration change pushed meanwhile keeps it.
@@ -61,8 +69,9 @@ async def test_choosing_the_standby_is_refused_and_redirected_and_the_console_sa
     assert window.banner.isVisible() and window.banner.text() == why
 
 
-async def test_remember_me_keeps_the_password_in_the_keyring_and_nowhere_else(demo, open_idc, qtbot, tmp_path,
-                                                                              memory_keyring):
+async def test_remember_me_keeps_the_password_in_the_keyring_and_nowhere_else(
+    demo, open_idc, qtbot, tmp_path, memory_keyring
+):
     pair = demo.pair
     idc = open_idc("dan", [pair.primary.url])
     assert idc.dialog.remember.isEnabled() and not idc.dialog.keyring_status.isVisible()
@@ -99,7 +108,8 @@ async def test_without_a_keyring_remember_me_says_so_and_stores_nothing(demo, op
 
 
 async def test_a_server_that_does_not_answer_pauses_then_redirects_and_updates_the_selector(
-        demo, open_idc, qtbot, tmp_path):
+    demo, open_idc, qtbot, tmp_path
+):
     pair = demo.pair
     # Amy's console ran before the failover: her selector shows the primary as active.
     stale = KnownServers.load(profile_path(tmp_path, "amy") / "servers.json")
@@ -119,8 +129,10 @@ async def test_a_server_that_does_not_answer_pauses_then_redirects_and_updates_t
     assert KnownServers.load(profile_path(tmp_path, "amy") / "servers.json").active() == pair.secondary.url
     labels = dict(selector_items(idc.dialog))
     assert labels[pair.secondary.url].endswith("active)") and labels[pair.primary.url].endswith("did not answer)")
-    assert idc.window.banner.text() == (f"Logged in to the active server {pair.secondary.url}, not to "
-                                        f"{pair.primary.url} as chosen: {pair.primary.url} does not answer")
+    assert idc.window.banner.text() == (
+        f"Logged in to the active server {pair.secondary.url}, not to "
+        f"{pair.primary.url} as chosen: {pair.primary.url} does not answer"
+    )
 
 
 async def test_the_dialog_stays_responsive_during_the_pause_and_cancel_stops_the_login(demo, open_idc, qtbot):

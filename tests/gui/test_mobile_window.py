@@ -9,6 +9,9 @@ import json
 import sys
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MAX_UPLOAD_BYTES, MobileClient
 from ipics_clients.session import ConsoleSession, State
@@ -18,8 +21,6 @@ from ipics_lab.labfile import write_lab_file
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.seed import demo_photo_png
 from ipics_lab.supervisor import LabPair, wait_until
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
 
 from ..mobile.test_mobile_core import NEVER_S, WAREHOUSE, seeded
 from ..pair.conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE
@@ -32,8 +33,7 @@ from .test_console_command import console_env
 @starts_processes
 async def slow_files(tmp_path):
     """The demo pair, its standby fetching uploaded files' content only after NEVER_S."""
-    slow = LabPair(tmp_path / "slow-files", time_scale=TIME_SCALE,
-                   secondary_args=["--file-replication-delay", NEVER_S])
+    slow = LabPair(tmp_path / "slow-files", time_scale=TIME_SCALE, secondary_args=["--file-replication-delay", NEVER_S])
     try:
         await slow.up(INTERVAL_S, MISSED)
         yield await seeded(slow)
@@ -65,12 +65,14 @@ async def open_mobile(tmp_path, qtbot):
         await window.close_task
 
 
-async def log_in(window: MobileWindow, qtbot, address: str, user: str, password: str, *,
-                 expect_online: bool = True) -> None:
+async def log_in(
+    window: MobileWindow, qtbot, address: str, user: str, password: str, *, expect_online: bool = True
+) -> None:
     type_login(window, qtbot, address, user, password)
     if expect_online:
-        await wait_until(lambda: window.pages.currentWidget() is window.incidents_page, TAKEOVER_DEADLINE_S,
-                         "the incidents page")
+        await wait_until(
+            lambda: window.pages.currentWidget() is window.incidents_page, TAKEOVER_DEADLINE_S, "the incidents page"
+        )
     else:
         await wait_until(lambda: window.login_task.done(), TAKEOVER_DEADLINE_S, "the login to finish")
 
@@ -137,11 +139,13 @@ async def test_bad_input_says_what_is_wrong_and_the_client_keeps_working(demo, o
     open_incident(window, qtbot, WAREHOUSE)
 
     await window.upload_bytes("big.jpg", b"\xff\xd8\xff" + bytes(MAX_UPLOAD_BYTES), "photo")
-    assert window.upload_message.text() == ("Not uploaded: big.jpg is 20.0 MB: the largest photo or video "
-                                            "the client sends is 20.0 MB.")
+    assert window.upload_message.text() == (
+        "Not uploaded: big.jpg is 20.0 MB: the largest photo or video the client sends is 20.0 MB."
+    )
     await window.upload_bytes("report.pdf", b"%PDF-1.7", "photo")
-    assert window.upload_message.text().startswith("Not uploaded: report.pdf is not a photo or video this "
-                                                   "client can send: it sends photos (JPEG, PNG)")
+    assert window.upload_message.text().startswith(
+        "Not uploaded: report.pdf is not a photo or video this client can send: it sends photos (JPEG, PNG)"
+    )
     await window.upload_bytes("clip.mp4", b"\0\0\0\x18ftypmp42" + bytes(512), "photo")
     assert window.upload_message.text() == "Not uploaded: clip.mp4 is a video, not a photo: use Upload video."
     assert window.upload_photo_button.isEnabled() and window.upload_video_button.isEnabled()
@@ -159,10 +163,10 @@ async def test_the_phone_switches_to_the_new_active_by_itself(demo, open_mobile,
 
     pair.primary.kill()  # kill -9 of the active
     await wait_until(lambda: window.session.state == State.OFFLINE, 10, "the phone offline")
-    assert window.banner.isVisible() and window.banner.text().startswith(f"Offline: {pair.primary.url} does "
-                                                                         "not answer")
-    assert window.status.text().startswith("Offline - reconnecting  ·  ") and "last known active" in \
-        window.status.text()
+    assert window.banner.isVisible() and window.banner.text().startswith(f"Offline: {pair.primary.url} does not answer")
+    assert (
+        window.status.text().startswith("Offline - reconnecting  ·  ") and "last known active" in window.status.text()
+    )
     assert "scene.png" in file_items(window)  # the last listing stays on screen
 
     await wait_until(lambda: window.session.state == State.ONLINE, TAKEOVER_DEADLINE_S + 5, "the switch")
@@ -224,11 +228,13 @@ async def test_every_control_is_named_documented_and_the_window_fits_a_phone(dem
 
 def mobile_command(*args: str) -> list[str]:
     """``run`` as the lead's ``ipics-lab mobile`` subcommand will call it."""
-    code = ("import argparse, sys\n"
-            "from ipics_desktop.mobile.app import add_arguments, run\n"
-            "p = argparse.ArgumentParser(prog='ipics-lab mobile')\n"
-            "add_arguments(p)\n"
-            "sys.exit(run(p.parse_args(sys.argv[1:])))\n")
+    code = (
+        "import argparse, sys\n"
+        "from ipics_desktop.mobile.app import add_arguments, run\n"
+        "p = argparse.ArgumentParser(prog='ipics-lab mobile')\n"
+        "add_arguments(p)\n"
+        "sys.exit(run(p.parse_args(sys.argv[1:])))\n"
+    )
     return [sys.executable, "-c", code, *args]
 
 
@@ -240,8 +246,11 @@ async def test_the_mobile_command_opens_the_login_page_with_the_labs_servers(dem
     profile = tmp_path / "profile"
     proc = await asyncio.create_subprocess_exec(
         *mobile_command("--lab-dir", str(lab_dir), "--profile-dir", str(profile), "--report-shown"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
-        env=console_env(QT_QPA_PLATFORM="offscreen"))
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=console_env(QT_QPA_PLATFORM="offscreen"),
+    )
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert line, (await proc.stderr.read()).decode()
@@ -256,11 +265,16 @@ async def test_the_mobile_command_opens_the_login_page_with_the_labs_servers(dem
 @pytest.mark.pair
 async def test_the_mobile_command_refuses_bad_arguments_and_a_missing_display(tmp_path):
     for args, env, expected in (
-            (["--server", "not a url"], {"QT_QPA_PLATFORM": "offscreen"}, b"is not a server address"),
-            (["--time-scale", "0"], {"QT_QPA_PLATFORM": "offscreen"}, b"time scale must be greater than 0"),
-            ([], {}, b"xvfb-run -a ipics-lab mobile")):
+        (["--server", "not a url"], {"QT_QPA_PLATFORM": "offscreen"}, b"is not a server address"),
+        (["--time-scale", "0"], {"QT_QPA_PLATFORM": "offscreen"}, b"time scale must be greater than 0"),
+        ([], {}, b"xvfb-run -a ipics-lab mobile"),
+    ):
         proc = await asyncio.create_subprocess_exec(
-            *mobile_command("--profile-dir", str(tmp_path), *args), stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=console_env(**env))
+            *mobile_command("--profile-dir", str(tmp_path), *args),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=console_env(**env),
+        )
         _, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 2 and expected in err, err

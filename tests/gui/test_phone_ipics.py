@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+
 from ipics_clients.phone_browser import PhoneBrowser
 from ipics_clients.phone_push import PushReceiver
 from ipics_desktop.phone.app import lab_services
@@ -54,8 +55,11 @@ async def phone(demo, qtbot, tmp_path, request):
 
 
 async def shows(window: PhoneWindow, wanted: str, timeout_s: float = PAGE_S) -> None:
-    await wait_until(lambda: title(window) == wanted and not window.busy, timeout_s,
-                     f"the {wanted} screen (on screen: {window.screen_lines()})")
+    await wait_until(
+        lambda: title(window) == wanted and not window.busy,
+        timeout_s,
+        f"the {wanted} screen (on screen: {window.screen_lines()})",
+    )
 
 
 async def log_in(window: PhoneWindow, qtbot, service_key: str, user_id: str, pin: str) -> None:
@@ -99,8 +103,7 @@ async def test_the_keypad_login_lists_channels_then_vtgs_and_update_refreshes_th
     assert rows(phone) == DAN_MENU
     click(qtbot, phone.softkeys[1])  # Update
     await wait_until(lambda: len(rows(phone)) == 6 and not phone.busy, PAGE_S, "the updated list")
-    assert rows(phone) == ["1  EMS", "2  Fire", "3  Police", "4  Public Works", "5  Downtown Response",
-                           "6  Mutual Aid"]
+    assert rows(phone) == ["1  EMS", "2  Fire", "3  Police", "4  Public Works", "5  Downtown Response", "6  Mutual Aid"]
 
     click(qtbot, phone.keys["2"])  # Fire: its talk screen
     await shows(phone, "Fire")
@@ -127,9 +130,15 @@ async def test_with_web_access_the_new_active_brings_the_phone_over_by_itself(de
 
     pair.primary.kill()
     # No key is pressed from here on.
-    await wait_until(lambda: title(phone) == "IPICS" and not phone.busy
-                     and host_of(phone.browser.screen.url) == host_of(pair.secondary.url),
-                     TAKEOVER_DEADLINE_S + PAGE_S, "the IPICS menu served by the secondary")
+    await wait_until(
+        lambda: (
+            title(phone) == "IPICS"
+            and not phone.busy
+            and host_of(phone.browser.screen.url) == host_of(pair.secondary.url)
+        ),
+        TAKEOVER_DEADLINE_S + PAGE_S,
+        "the IPICS menu served by the secondary",
+    )
     assert rows(phone) == DAN_MENU  # still logged in: no login asked
     assert "Error" in seen  # the talk screen's reload found the old active gone first
     assert len(phone.receiver.received) == 1 and host_of(phone.receiver.received[0]) == host_of(pair.secondary.url)

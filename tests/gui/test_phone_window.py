@@ -12,12 +12,13 @@ from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
 from ipics_clients.phone_browser import PhoneBrowser, Service
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_lab.labfile import write_lab_file
 from ipics_lab.supervisor import wait_until
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
 
 from ..recording_clock import RecordingClock
 from .test_accessibility import controls, documented
@@ -51,44 +52,54 @@ async def service():
             items = "".join(f"<MenuItem><Name>{n}</Name><URL>{n.lower()}</URL></MenuItem>" for n in MENU)
             return xml(f"<CiscoIPPhoneMenu><Title>Demo</Title><Prompt>Pick one</Prompt>{items}</CiscoIPPhoneMenu>")
         if name == "news":
-            return xml(f"<CiscoIPPhoneText><Title>News</Title><Text>hit {hits[name]}</Text>"
-                       f"{key('Back', 'SoftKey:Back', 1)}{key('Update', 'SoftKey:Update', 2)}"
-                       f"{key('Exit', 'SoftKey:Exit', 3)}</CiscoIPPhoneText>")
+            return xml(
+                f"<CiscoIPPhoneText><Title>News</Title><Text>hit {hits[name]}</Text>"
+                f"{key('Back', 'SoftKey:Back', 1)}{key('Update', 'SoftKey:Update', 2)}"
+                f"{key('Exit', 'SoftKey:Exit', 3)}</CiscoIPPhoneText>"
+            )
         if name == "login":
-            return xml("<CiscoIPPhoneInput><Title>Login</Title><Prompt>User ID and PIN</Prompt><URL>/welcome</URL>"
-                       "<InputItem><DisplayName>User ID</DisplayName><QueryStringParam>id</QueryStringParam>"
-                       "<InputFlags>N</InputFlags></InputItem>"
-                       "<InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam>"
-                       "<InputFlags>NP</InputFlags></InputItem></CiscoIPPhoneInput>")
+            return xml(
+                "<CiscoIPPhoneInput><Title>Login</Title><Prompt>User ID and PIN</Prompt><URL>/welcome</URL>"
+                "<InputItem><DisplayName>User ID</DisplayName><QueryStringParam>id</QueryStringParam>"
+                "<InputFlags>N</InputFlags></InputItem>"
+                "<InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam>"
+                "<InputFlags>NP</InputFlags></InputItem></CiscoIPPhoneInput>"
+            )
         if name == "welcome":
-            return xml(f"<CiscoIPPhoneText><Title>Welcome</Title><Text>id={q['id']} pin={q['pin']}</Text>"
-                       "</CiscoIPPhoneText>")
+            return xml(
+                f"<CiscoIPPhoneText><Title>Welcome</Title><Text>id={q['id']} pin={q['pin']}</Text></CiscoIPPhoneText>"
+            )
         if name == "talk":
             state = "Talking" if q.get("ptt") == "down" else "Idle"
-            return xml(f"<CiscoIPPhoneText><Title>Fire</Title><Text>{state}</Text>"
-                       f"{key('Talk', '/talk?ptt=up', 1, '/talk?ptt=down')}{key('Exit', 'SoftKey:Exit', 3)}"
-                       "</CiscoIPPhoneText>")
+            return xml(
+                f"<CiscoIPPhoneText><Title>Fire</Title><Text>{state}</Text>"
+                f"{key('Talk', '/talk?ptt=up', 1, '/talk?ptt=down')}{key('Exit', 'SoftKey:Exit', 3)}"
+                "</CiscoIPPhoneText>"
+            )
         if name == "broken":
             return xml("<CiscoIPPhoneText><Text>oops</CiscoIPPhoneText>")
         if name == "directory":
-            return xml("<CiscoIPPhoneDirectory><Title>Crew</Title>"
-                       "<DirectoryEntry><Name>Adam</Name><Telephone>5001</Telephone></DirectoryEntry>"
-                       "<DirectoryEntry><Name>Ursula</Name><Telephone>5002</Telephone></DirectoryEntry>"
-                       "</CiscoIPPhoneDirectory>")
+            return xml(
+                "<CiscoIPPhoneDirectory><Title>Crew</Title>"
+                "<DirectoryEntry><Name>Adam</Name><Telephone>5001</Telephone></DirectoryEntry>"
+                "<DirectoryEntry><Name>Ursula</Name><Telephone>5002</Telephone></DirectoryEntry>"
+                "</CiscoIPPhoneDirectory>"
+            )
         if name == "many":
             keys = "".join(key(f"K{n}", f"/pressed?n={n}", n) for n in range(1, 7))
             return xml(f"<CiscoIPPhoneText><Title>Many</Title><Text>six keys</Text>{keys}</CiscoIPPhoneText>")
         if name == "pressed":
             return xml(f"<CiscoIPPhoneText><Title>Pressed</Title><Text>key {q['n']}</Text></CiscoIPPhoneText>")
         if name == "name":
-            return xml("<CiscoIPPhoneInput><Title>Name</Title><URL>/hello</URL>"
-                       "<InputItem><DisplayName>Name</DisplayName><QueryStringParam>name</QueryStringParam>"
-                       "<InputFlags>A</InputFlags></InputItem>"
-                       "<InputItem><DisplayName>Code</DisplayName><QueryStringParam>code</QueryStringParam>"
-                       "<InputFlags>U</InputFlags></InputItem></CiscoIPPhoneInput>")
+            return xml(
+                "<CiscoIPPhoneInput><Title>Name</Title><URL>/hello</URL>"
+                "<InputItem><DisplayName>Name</DisplayName><QueryStringParam>name</QueryStringParam>"
+                "<InputFlags>A</InputFlags></InputItem>"
+                "<InputItem><DisplayName>Code</DisplayName><QueryStringParam>code</QueryStringParam>"
+                "<InputFlags>U</InputFlags></InputItem></CiscoIPPhoneInput>"
+            )
         if name == "hello":
-            return xml(f"<CiscoIPPhoneText><Title>Hello</Title><Text>{q['name']}/{q['code']}</Text>"
-                       "</CiscoIPPhoneText>")
+            return xml(f"<CiscoIPPhoneText><Title>Hello</Title><Text>{q['name']}/{q['code']}</Text></CiscoIPPhoneText>")
         if name == "slow":
             await release.wait()  # a service that takes its time
             return xml("<CiscoIPPhoneText><Title>Slow</Title><Text>at last</Text></CiscoIPPhoneText>")
@@ -110,9 +121,10 @@ async def service():
 
 @pytest.fixture
 async def phone(service, qtbot, unused_tcp_port):
-    browser = PhoneBrowser([Service("Demo", service.url + "/menu"),
-                            Service("Dead", f"http://127.0.0.1:{unused_tcp_port}/menu")],
-                           clock=RecordingClock(0.01))
+    browser = PhoneBrowser(
+        [Service("Demo", service.url + "/menu"), Service("Dead", f"http://127.0.0.1:{unused_tcp_port}/menu")],
+        clock=RecordingClock(0.01),
+    )
     window = PhoneWindow(browser=browser, extension="1001")
     qtbot.addWidget(window)  # pytest-qt closes it (its tasks are cancelled) before this fixture ends
     window.show()
@@ -385,38 +397,51 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 async def run_phone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop.phone.app", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env)
+        sys.executable,
+        "-m",
+        "ipics_desktop.phone.app",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
 
 
 @pytest.mark.pair
 async def test_the_phone_command_lists_the_labs_ipics_services_first(tmp_path: Path):
-    servers = [SimpleNamespace(name=name, host=host, url=f"http://{host}:8443", pid=1, ssh_port=2222,
-                               data_dir=tmp_path / name)
-               for name, host in (("primary", "127.0.0.1"), ("secondary", "127.0.0.2"))]
+    servers = [
+        SimpleNamespace(name=name, host=host, url=f"http://{host}:8443", pid=1, ssh_port=2222, data_dir=tmp_path / name)
+        for name, host in (("primary", "127.0.0.1"), ("secondary", "127.0.0.2"))
+    ]
     write_lab_file(tmp_path, servers, time_scale=0.02)
     proc = await run_phone("--lab-dir", str(tmp_path), "--service", "Weather=http://127.0.0.1:9/w", "--report-shown")
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert line, (await proc.stderr.read()).decode()
-        assert json.loads(line)["services"] == [["IPICS primary", "http://127.0.0.1:8443/phone/ipics"],
-                                                ["IPICS secondary", "http://127.0.0.2:8443/phone/ipics"],
-                                                ["Weather", "http://127.0.0.1:9/w"]]
+        assert json.loads(line)["services"] == [
+            ["IPICS primary", "http://127.0.0.1:8443/phone/ipics"],
+            ["IPICS secondary", "http://127.0.0.2:8443/phone/ipics"],
+            ["Weather", "http://127.0.0.1:9/w"],
+        ]
     finally:
         proc.kill()
         await proc.wait()
 
 
 @pytest.mark.pair
-@pytest.mark.parametrize("args, display, says", [
-    (["--service", "no-url-here"], True, b"is not NAME=URL"),
-    (["--service", "Ftp=ftp://host/x"], True, b"is not NAME=URL"),
-    (["--time-scale", "0"], True, b"time scale must be greater than 0"),
-    (["--extension", "12a"], True, b"is not a line number"),
-    ([], False, b"no display"),
-], ids=["no url", "not http", "time scale", "extension", "no display"])
+@pytest.mark.parametrize(
+    "args, display, says",
+    [
+        (["--service", "no-url-here"], True, b"is not NAME=URL"),
+        (["--service", "Ftp=ftp://host/x"], True, b"is not NAME=URL"),
+        (["--time-scale", "0"], True, b"time scale must be greater than 0"),
+        (["--extension", "12a"], True, b"is not a line number"),
+        ([], False, b"no display"),
+    ],
+    ids=["no url", "not http", "time scale", "extension", "no display"],
+)
 async def test_the_phone_command_says_what_is_wrong(tmp_path, args, display, says):
     proc = await run_phone("--lab-dir", str(tmp_path), *args, display=display)
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2 and says in err, err
-

@@ -11,6 +11,7 @@ def test_a_task_that_qt_steps_between_a_tests_phases_finds_its_loop(qtbot):
     steps then.  Its aiohttp request asks asyncio.timeout, which needs the running loop."""
     loop = qasync_loop()
     try:
+
         async def a_request_after_the_test():
             await asyncio.sleep(0)
             async with asyncio.timeout(None):  # what aiohttp's connector does first

@@ -13,12 +13,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from ipics_clients.telephone import Telephone
 from ipics_desktop.telephone.panel import TelephonePanel
-from ipics_server.dial.engine import SYSTEM_NUMBER
-from ipics_server.dial.pstn import PstnDirectory
 from ipics_lab.labfile import write_lab_file
 from ipics_lab.supervisor import wait_until
+from ipics_server.dial.engine import SYSTEM_NUMBER
+from ipics_server.dial.pstn import PstnDirectory
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .test_accessibility import controls, documented
@@ -58,8 +59,9 @@ def keys(panel: TelephonePanel, qtbot, tones: str) -> None:
 async def hears(panel: TelephonePanel, words: str) -> None:
     """The voice menu says the words and the panel's transcript shows them (the panel
     renders a moment after the telephone hears, several changes at once)."""
-    await wait_until(lambda: words in panel.heard_label.text(), STEP_S,
-                     f"the voice menu to say {words!r} (panel: {panel.text()!r})")
+    await wait_until(
+        lambda: words in panel.heard_label.text(), STEP_S, f"the voice menu to say {words!r} (panel: {panel.text()!r})"
+    )
 
 
 async def join(panel: TelephonePanel, qtbot, pin: str, group: str) -> None:
@@ -108,8 +110,9 @@ async def test_a_dial_out_invitation_rings_and_answer_picks_up_when_auto_answer_
         reply = await c.get("/api/v1/vtgs")
         vtg = next(v["id"] for v in reply.body["vtgs"] if v["name"] == "Downtown Response")
         # The server places the call and answers once the telephone picks up.
-        invite = asyncio.ensure_future(c.post(f"/api/v1/vtgs/{vtg}/dial-out", {"number": NUMBER},
-                                              timeout_s=STEP_S + 30))
+        invite = asyncio.ensure_future(
+            c.post(f"/api/v1/vtgs/{vtg}/dial-out", {"number": NUMBER}, timeout_s=STEP_S + 30)
+        )
         try:
             await wait_until(lambda: state(panel) == ("Ringing: incoming call", "ringing"), STEP_S, "the ring")
             assert panel.details_label.text() == "IPICS is calling to join Downtown Response. Press Answer."
@@ -166,22 +169,29 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 async def run_telephone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop.telephone.app", *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, env=env)
+        sys.executable,
+        "-m",
+        "ipics_desktop.telephone.app",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
 
 
 def fake_lab(root: Path) -> None:
-    servers = [SimpleNamespace(name=name, host=host, url=f"http://{host}:8443", pid=1, ssh_port=2222,
-                               data_dir=root / name)
-               for name, host in (("primary", "127.0.0.1"), ("secondary", "127.0.0.2"))]
+    servers = [
+        SimpleNamespace(name=name, host=host, url=f"http://{host}:8443", pid=1, ssh_port=2222, data_dir=root / name)
+        for name, host in (("primary", "127.0.0.1"), ("secondary", "127.0.0.2"))
+    ]
     write_lab_file(root, servers, time_scale=0.02)
 
 
 @pytest.mark.pair
 async def test_the_telephone_command_takes_the_labs_trunk_and_joins_its_telephone_network(tmp_path: Path):
     fake_lab(tmp_path)
-    proc = await run_telephone("--number", NUMBER, "--lab-dir", str(tmp_path), "--no-auto-answer",
-                               "--report-shown")
+    proc = await run_telephone("--number", NUMBER, "--lab-dir", str(tmp_path), "--no-auto-answer", "--report-shown")
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         assert line, (await proc.stderr.read()).decode()
@@ -203,13 +213,17 @@ async def test_the_telephone_command_takes_the_labs_trunk_and_joins_its_telephon
 
 
 @pytest.mark.pair
-@pytest.mark.parametrize("args, display, says", [
-    (["--number", "12a"], True, b"is not a telephone number"),
-    (["--number", "12"], True, b"is not a telephone number"),
-    (["--number", SYSTEM_NUMBER], True, b"is the IPICS system number"),
-    (["--number", NUMBER], True, b"no lab is running"),
-    (["--number", NUMBER], False, b"no display"),
-], ids=["letters", "too short", "system number", "no lab", "no display"])
+@pytest.mark.parametrize(
+    "args, display, says",
+    [
+        (["--number", "12a"], True, b"is not a telephone number"),
+        (["--number", "12"], True, b"is not a telephone number"),
+        (["--number", SYSTEM_NUMBER], True, b"is the IPICS system number"),
+        (["--number", NUMBER], True, b"no lab is running"),
+        (["--number", NUMBER], False, b"no display"),
+    ],
+    ids=["letters", "too short", "system number", "no lab", "no display"],
+)
 async def test_the_telephone_command_says_what_is_wrong(tmp_path, args, display, says):
     proc = await run_telephone("--lab-dir", str(tmp_path), *args, display=display)
     _, err = await asyncio.wait_for(proc.communicate(), 30)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
 from ipics_lab.inprocess import InProcessPair
 from ipics_lab.inprocess_loop import EmulatedTimeLoop
 
@@ -89,7 +90,10 @@ async def when(pair, server, within_s: float, **expected) -> tuple[float, dict]:
 async def discarded_on(pair, server) -> list[dict]:
     """The server's discarded-records log, read with an administrator token that works
     there (a standby refuses logins; the token reaches it by replication)."""
-    reply = await pair.wait_until(lambda: pair.admin_attempt(server, "GET", "/api/v1/ha/discarded"),
-                                  pair.TOKEN_WAIT_S, f"{server.name} to accept the lab token")
+    reply = await pair.wait_until(
+        lambda: pair.admin_attempt(server, "GET", "/api/v1/ha/discarded"),
+        pair.TOKEN_WAIT_S,
+        f"{server.name} to accept the lab token",
+    )
     assert reply.ok, reply.body
     return reply.body["discarded"]

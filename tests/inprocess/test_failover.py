@@ -11,7 +11,8 @@ from .conftest import channel_names, create_channel, discarded_on, when
 
 @pytest.mark.parametrize(("interval_s", "missed_count"), [(15, 5), (5, 7), (600, 30)])
 async def test_a_lost_active_is_detected_after_the_missed_count_and_taken_over_in_150_to_180_s(
-        lab, interval_s, missed_count):
+    lab, interval_s, missed_count
+):
     await lab.start()
     await lab.establish_trust()
     await lab.configure(interval_s, missed_count)
@@ -62,8 +63,9 @@ async def test_no_failback_the_returning_server_adopts_the_active_data_and_logs_
     reaches the standby; the old active comes back as the standby and logs it."""
     async with await pair.admin(pair.primary) as admin:
         fire = (await create_channel(admin, "Fire"))["id"]
-        reply = await admin.post("/api/v1/users", {"username": "ursula", "password": "ursula-pass",
-                                                   "role": "dispatcher"})
+        reply = await admin.post(
+            "/api/v1/users", {"username": "ursula", "password": "ursula-pass", "role": "dispatcher"}
+        )
         assert reply.status == 201, reply.body
         await pair.wait_replicated()
         await pair.cut_link(pair.primary, "outbound")  # the link toward the standby fails first
@@ -81,8 +83,9 @@ async def test_no_failback_the_returning_server_adopts_the_active_data_and_logs_
     async with pair.secondary.client(await pair.login(pair.secondary, "ursula", "ursula-pass")) as c:
         assert "Fire" not in await channel_names(c)  # her assignment was lost: the channel is not hers
     discarded = await discarded_on(pair, pair.primary)
-    assert [(d["table"], "never reached the partner" in d["reason"]) for d in discarded
-            if "ursula" in d["key"]] == [("assignments", True)], discarded
+    assert [(d["table"], "never reached the partner" in d["reason"]) for d in discarded if "ursula" in d["key"]] == [
+        ("assignments", True)
+    ], discarded
     # And it stays that way: the restored server never takes the role back.
     await pair.run_for(3600)
     assert (await pair.status(pair.primary))["role"] == "standby"
@@ -114,8 +117,11 @@ async def test_failover_now_is_refused_before_ha_is_configured(lab):
 
 
 async def test_failover_now_is_refused_on_the_standby(pair):
-    reply = await pair.wait_until(lambda: pair.admin_attempt(pair.secondary, "POST", "/api/v1/ha/failover"),
-                                  pair.TOKEN_WAIT_S, "the standby to accept the token")
+    reply = await pair.wait_until(
+        lambda: pair.admin_attempt(pair.secondary, "POST", "/api/v1/ha/failover"),
+        pair.TOKEN_WAIT_S,
+        "the standby to accept the token",
+    )
     assert reply.status == 409 and "done on the active server" in reply["message"], reply.body
     assert (await pair.status(pair.primary))["role"] == "active"
 

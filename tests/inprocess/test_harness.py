@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import pytest
+
 from ipics_lab.inprocess import InProcessPair
 from ipics_lab.inprocess_loop import OWNER, EmulatedTimeLoop, PoweredOff
 from ipics_server.adapters.httpclient import Unreachable
@@ -26,8 +27,10 @@ async def test_power_off_lets_nothing_it_runs_on_the_way_down_reach_the_disk(tmp
             started.set()
             await asyncio.Event().wait()
         finally:
-            for attempt in (lambda: asyncio.to_thread((tmp_path / "last-words").write_text, "x"),
-                            lambda: asyncio.open_connection("127.0.0.1", 9)):
+            for attempt in (
+                lambda: asyncio.to_thread((tmp_path / "last-words").write_text, "x"),
+                lambda: asyncio.open_connection("127.0.0.1", 9),
+            ):
                 try:
                     await attempt()
                 except PoweredOff as exc:
@@ -107,9 +110,13 @@ def test_emulated_time_jumps_and_tells_the_same_story_on_every_run(tmp_path):
     second = failover_story(tmp_path / "second")
     assert time.monotonic() - began < 20  # two failovers and over 1,000 emulated seconds
     assert first == second
-    assert [(s, r) for _, s, r in first] == [("primary", "active"), ("secondary", "standby"),
-                                             ("secondary", "transitioning"), ("secondary", "active"),
-                                             ("primary", "standby")], first
+    assert [(s, r) for _, s, r in first] == [
+        ("primary", "active"),
+        ("secondary", "standby"),
+        ("secondary", "transitioning"),
+        ("secondary", "active"),
+        ("primary", "standby"),
+    ], first
 
 
 async def test_a_lab_token_lost_in_a_failover_is_replaced(pair):

@@ -36,6 +36,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
 from ipics_lab.campaign import REPAIR, pair_state
 from ipics_lab.checker import UNEXPLAINED, Ack, classify, read_server
 from ipics_lab.inprocess import InProcessPair
@@ -126,8 +127,12 @@ class PairMachine(RuleBasedStateMachine):
                     continue
                 reply = None
                 async with refused():
-                    reply = await self.pair.admin_attempt(s, "PUT", "/api/v1/ha/settings", {
-                        "port": s.heartbeat_port, "interval_s": interval_s, "missed_count": missed_count})
+                    reply = await self.pair.admin_attempt(
+                        s,
+                        "PUT",
+                        "/api/v1/ha/settings",
+                        {"port": s.heartbeat_port, "interval_s": interval_s, "missed_count": missed_count},
+                    )
                 if reply is not None and reply.ok:
                     return True
             return False
@@ -217,14 +222,24 @@ class PairMachine(RuleBasedStateMachine):
             self.tokens[name] = token
             async with s.client(token) as c:
                 reply = await c.post("/api/v1/channels", {"name": channel})
-        except Exception:  # refused a login (a standby), or no answer: not acknowledged
+        except Exception:  # noqa: BLE001 (refused a login (a standby), or no answer: not acknowledged)
             self.tokens.pop(name, None)
             return
         if reply.status == 401:
             self.tokens.pop(name, None)
         if reply.status == 201:
-            self.acks.append(Ack(seq=seq, client="machine", op="create", table="channels", key=reply["id"],
-                                 server=name, at_s=self.pair.now_s, name=channel))
+            self.acks.append(
+                Ack(
+                    seq=seq,
+                    client="machine",
+                    op="create",
+                    table="channels",
+                    key=reply["id"],
+                    server=name,
+                    at_s=self.pair.now_s,
+                    name=channel,
+                )
+            )
 
     # ------------------------------------------------------------------ observing
     async def drained(self) -> bool:
@@ -235,8 +250,11 @@ class PairMachine(RuleBasedStateMachine):
         if len(active) != 1 or len(standby) != 1:
             return False
         applied = standby[0]["replication"]["applied"]
-        return (active[0]["replication"]["pending"] == 0 and bool(applied)
-                and applied[1] == active[0]["replication"]["last_seq"])
+        return (
+            active[0]["replication"]["pending"] == 0
+            and bool(applied)
+            and applied[1] == active[0]["replication"]["last_seq"]
+        )
 
     async def done(self, server, fault: dict) -> bool:
         try:
@@ -264,8 +282,12 @@ class PairMachine(RuleBasedStateMachine):
         now = self.pair.now_s
         self.statuses = statuses
         p, s = statuses["primary"], statuses["secondary"]
-        whole = (p is not None and s is not None and abs(self.offsets["primary"] - self.offsets["secondary"]) <= 30
-                 and not any(st_["peer_link"]["cut_inbound"] or st_["peer_link"]["cut_outbound"] for st_ in (p, s)))
+        whole = (
+            p is not None
+            and s is not None
+            and abs(self.offsets["primary"] - self.offsets["secondary"]) <= 30
+            and not any(st_["peer_link"]["cut_inbound"] or st_["peer_link"]["cut_outbound"] for st_ in (p, s))
+        )
         if not whole:
             self.link_whole_since = None
         elif self.link_whole_since is None:
@@ -278,10 +300,13 @@ class PairMachine(RuleBasedStateMachine):
         if heard_long and p["ha"] != "unconfigured" and s["ha"] != "unconfigured":
             for name, st_ in statuses.items():
                 assert st_["heartbeat"]["missed_now"] == 0, (
-                    f"{name} misses heartbeats over a link whole for {now - self.link_whole_since:g} s: {st_['heartbeat']}")
+                    f"{name} misses heartbeats over a link whole for {now - self.link_whole_since:g} s: "
+                    f"{st_['heartbeat']}"
+                )
         if heard_long and p["ha"] == s["ha"] == "configured" and p["role"] == s["role"] == "active":
             assert p["split_brain"] and s["split_brain"], (
-                f"two actives hearing each other for {now - self.link_whole_since:g} s, split brain not reported")
+                f"two actives hearing each other for {now - self.link_whole_since:g} s, split brain not reported"
+            )
 
     def check_heartbeats(self, name: str, st_: dict, now: float) -> None:
         hb = st_["heartbeat"]
@@ -289,7 +314,8 @@ class PairMachine(RuleBasedStateMachine):
         if st_["ha"] == "unconfigured" or st_["ipics_stopped"]:
             return
         assert hb["next_in_s"] is not None and hb["next_in_s"] <= interval + SLACK_S, (
-            f"{name}: next heartbeat in {hb['next_in_s']} s, the interval is {interval} s")
+            f"{name}: next heartbeat in {hb['next_in_s']} s, the interval is {interval} s"
+        )
         boot = self.server(name).boots
         before = self.beats.get(name)
         if before is None or before[:2] != (boot, interval):
@@ -298,12 +324,15 @@ class PairMachine(RuleBasedStateMachine):
         _, _, then, sent, missed = before
         elapsed = now - then
         assert hb["sent"] - sent >= int(elapsed / interval + SLACK_S), (
-            f"{name}: {hb['sent'] - sent} heartbeats in {elapsed:g} s at a {interval} s interval")
+            f"{name}: {hb['sent'] - sent} heartbeats in {elapsed:g} s at a {interval} s interval"
+        )
         assert hb["missed_total"] - missed <= int(elapsed / interval + SLACK_S) + 1, (
-            f"{name}: {hb['missed_total'] - missed} heartbeats missed in {elapsed:g} s at a {interval} s interval")
+            f"{name}: {hb['missed_total'] - missed} heartbeats missed in {elapsed:g} s at a {interval} s interval"
+        )
         if st_["role"] == "standby" and st_["ha"] == "configured":
             assert hb["missed_now"] < hb["missed_count"], (
-                f"{name} is still standby with {hb['missed_now']} of {hb['missed_count']} heartbeats missed")
+                f"{name} is still standby with {hb['missed_now']} of {hb['missed_count']} heartbeats missed"
+            )
 
     def check_takeover(self, name: str, st_: dict, now: float) -> None:
         t = st_["transition"]
@@ -315,7 +344,8 @@ class PairMachine(RuleBasedStateMachine):
                 if kind is not None:
                     low, high = TAKEOVER[kind]
                     assert low - SLACK_S <= t["remaining_s"] + 0.05 and t["remaining_s"] <= high + SLACK_S, (
-                        f"{name}: a takeover ({kind}) of {t['remaining_s']} s")
+                        f"{name}: a takeover ({kind}) of {t['remaining_s']} s"
+                    )
             return
         self.transitions.pop(name, None)
         if began is not None and st_["role"] == "active":
@@ -327,7 +357,7 @@ class PairMachine(RuleBasedStateMachine):
 
     @invariant()
     def one_truth_per_server(self):
-        for name, st_ in self.statuses.items():
+        for st_ in self.statuses.values():
             if st_ is not None:
                 assert (st_["standby_server_status"] is None) == (st_["ha"] == "unconfigured"), st_
 
@@ -365,8 +395,10 @@ class PairMachine(RuleBasedStateMachine):
         else:
             raise AssertionError(f"the pair did not recover: {state}: {detail}")
         await pair.until(self.drained, 600, "replication to drain")
-        sides = {name: read_server(name, self.server(name).host, self.server(name).data_dir,
-                                   status=st_) for name, st_ in (await self.fetch()).items()}
+        sides = {
+            name: read_server(name, self.server(name).host, self.server(name).data_dir, status=st_)
+            for name, st_ in (await self.fetch()).items()
+        }
         unexplained = [v for v in classify(self.acks, sides["primary"], sides["secondary"]) if v.cls == UNEXPLAINED]
         assert not unexplained, [(v.ack.name, v.ack.server, v.reason) for v in unexplained]
 
@@ -377,7 +409,10 @@ TestPairMachine = PairMachine.TestCase
 BOUNDED = settings(max_examples=18, stateful_step_count=10, derandomize=True, database=None)
 TestPairMachine.settings = settings(
     settings.get_profile(LONG_PROFILE) if settings.get_current_profile_name() == LONG_PROFILE else BOUNDED,
-    deadline=None, print_blob=True, suppress_health_check=list(HealthCheck))
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def replay(*steps) -> None:
@@ -406,5 +441,8 @@ def test_shrunk_configure_while_both_servers_are_standby():
 
 def test_shrunk_a_600_s_interval_then_a_write_and_a_tomcat_crash():
     """The recovery waits a heartbeat interval for the standby to synchronize."""
-    replay(("update_heartbeat_settings", {"interval_s": 600, "missed_count": 5}),
-           ("client_writes", {"name": "primary"}), ("crash_tomcat", {"name": "primary"}))
+    replay(
+        ("update_heartbeat_settings", {"interval_s": 600, "missed_count": 5}),
+        ("client_writes", {"name": "primary"}),
+        ("crash_tomcat", {"name": "primary"}),
+    )

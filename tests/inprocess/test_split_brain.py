@@ -13,8 +13,12 @@ PENDING = "Pending Database Replication Synchronization Processes:"
 
 
 async def upload(client, incident_id: str, content: bytes) -> str:
-    reply = await client.request("POST", f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
-                                 data=content, headers={"Content-Type": "image/jpeg"})
+    reply = await client.request(
+        "POST",
+        f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
+        data=content,
+        headers={"Content-Type": "image/jpeg"},
+    )
     assert reply.status == 201, reply.body
     return reply["id"]
 

@@ -12,6 +12,7 @@ import signal
 import time
 
 import pytest
+
 from ipics_lab.launcher import POPEN, ForkedChild, ZygoteLauncher
 from ipics_lab.supervisor import PRIMARY_HOST, ServerProcess, assets_dir, free_port_on
 
@@ -31,10 +32,18 @@ def zygote():
 
 def primary(root, launcher, *extra: str) -> ServerProcess:
     lic = assets_dir() / "licenses"
-    return ServerProcess("primary", root / "primary" / "data", PRIMARY_HOST, heartbeat_port=free_port_on(PRIMARY_HOST),
-                         admin_password="adm-" + secrets.token_urlsafe(12), time_scale=TIME_SCALE,
-                         clock_epoch=time.time(), licenses=[lic / "base.lic", lic / "policy.lic"],
-                         extra_args=list(extra), launcher=launcher)
+    return ServerProcess(
+        "primary",
+        root / "primary" / "data",
+        PRIMARY_HOST,
+        heartbeat_port=free_port_on(PRIMARY_HOST),
+        admin_password="adm-" + secrets.token_urlsafe(12),
+        time_scale=TIME_SCALE,
+        clock_epoch=time.time(),
+        licenses=[lic / "base.lic", lic / "policy.lic"],
+        extra_args=list(extra),
+        launcher=launcher,
+    )
 
 
 async def test_a_forked_server_is_a_process_of_its_own_and_kill_9_kills_only_it(zygote, tmp_path):

@@ -22,10 +22,23 @@ RUN_S = 180
 
 def run_pytest(cwd: Path, home: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     home.mkdir(parents=True, exist_ok=True)
-    clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-             "QT_QPA_PLATFORM": "offscreen", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, env=clean,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_S, check=False)
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "QT_QPA_PLATFORM": "offscreen",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=clean,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_S,
+        check=False,
+    )
 
 
 def running_under(folder: Path) -> list[str]:
@@ -59,8 +72,9 @@ def holds_open_under(proc: Path, folder: Path) -> bool:
 def project(folder: Path, ini: str, **modules: str) -> Path:
     """A test engineer's project: a pytest.ini and test modules, nothing of ours."""
     folder.mkdir(parents=True)
-    (folder / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                                       "filterwarnings = error\n" + ini)
+    (folder / "pytest.ini").write_text(
+        "[pytest]\nasyncio_default_fixture_loop_scope = function\nfilterwarnings = error\n" + ini
+    )
     for name, text in modules.items():
         (folder / f"{name}.py").write_text(textwrap.dedent(text))
     return folder
@@ -71,10 +85,13 @@ def report(result: subprocess.CompletedProcess) -> str:
 
 
 def test_the_plugin_module_imports_neither_qt_nor_the_servers(tmp_path):
-    probe = ("import sys, ipics_lab.pytest_plugin; "
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qasync', 'ipics_server', 'aiohttp'}))")
-    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=60, check=False)
+    probe = (
+        "import sys, ipics_lab.pytest_plugin; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qasync', 'ipics_server', 'aiohttp'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0 and result.stdout.strip() == "[]", report(result)
 
 
@@ -82,8 +99,17 @@ def test_the_example_module_passes_outside_the_projects_tests_and_logs_no_error(
     base = tmp_path / "base"
     # Live logs from WARNING up, setup, call and teardown alike: a fixture that logs an
     # error on every teardown would hide a test engineer's real ones.
-    result = run_pytest(ROOT, tmp_path / "home", "examples/test_trainer_plugin.py", "-q", "--basetemp", str(base),
-                        "-o", "log_cli=true", "--log-cli-level=WARNING")
+    result = run_pytest(
+        ROOT,
+        tmp_path / "home",
+        "examples/test_trainer_plugin.py",
+        "-q",
+        "--basetemp",
+        str(base),
+        "-o",
+        "log_cli=true",
+        "--log-cli-level=WARNING",
+    )
     assert result.returncode == 0, report(result)
     assert "2 passed" in result.stdout, report(result)
     output = result.stdout + result.stderr
@@ -135,7 +161,10 @@ def test_the_time_scale_comes_from_the_option_else_the_ini_file_and_a_module_may
 
 
 def test_a_false_claim_about_the_pair_is_reported_as_a_failure_and_the_pairs_are_stopped(tmp_path):
-    folder = project(tmp_path / "project", "ipics_heartbeat_interval = 6\n", test_claims="""
+    folder = project(
+        tmp_path / "project",
+        "ipics_heartbeat_interval = 6\n",
+        test_claims="""
         import pytest
 
         pytestmark = pytest.mark.asyncio
@@ -157,7 +186,8 @@ def test_a_false_claim_about_the_pair_is_reported_as_a_failure_and_the_pairs_are
             assert phone.title_label.text() == "IPICS"
             assert [row.text() for row in phone.rows if row.text()] == [
                 "1  Police", "2  Downtown Response", "3  Mutual Aid"]  # a dispatcher sees every VTG
-    """)
+    """,
+    )
     base = tmp_path / "base"
     result = run_pytest(folder, tmp_path / "home", "-q", "--ipics-time-scale", "0.02", "--basetemp", str(base))
     assert result.returncode == 1, report(result)

@@ -55,7 +55,8 @@ def test_a_refusal_the_code_hides_still_fails_the_test(project: pytest.Pytester)
 def test_a_marked_test_or_one_using_a_process_fixture_is_in_the_pair_tier(project: pytest.Pytester):
     # ipics_lab.spawn is the audit event of every process the lab starts; raising it
     # here stands for a start without starting anything.
-    project.makepyfile(test_case="""
+    project.makepyfile(
+        test_case="""
         import sys
         import pytest
         from ipics_lab.pytest_tiers import starts_processes
@@ -84,9 +85,11 @@ def test_a_marked_test_or_one_using_a_process_fixture_is_in_the_pair_tier(projec
 
         def test_fast():
             pass
-    """)
-    project.runpytest("-m", "pair", "--collect-only", "-q").stdout.fnmatch_lines([
-        "*::test_marked", "*::test_own_fixture", "*::test_plugin_fixture", "3/4 tests collected (1 deselected)*"])
+    """
+    )
+    project.runpytest("-m", "pair", "--collect-only", "-q").stdout.fnmatch_lines(
+        ["*::test_marked", "*::test_own_fixture", "*::test_plugin_fixture", "3/4 tests collected (1 deselected)*"]
+    )
     project.runpytest("-m", "not pair").assert_outcomes(passed=1, deselected=3)
     # (test_plugin_fixture would start a pair: only collected here)
     project.runpytest("-k", "test_marked or test_own_fixture").assert_outcomes(passed=2, deselected=2)
@@ -96,6 +99,7 @@ def test_starts_processes_goes_under_the_fixture_decorator():
     from ipics_lab.pytest_tiers import starts_processes
 
     with pytest.raises(TypeError, match="under @pytest.fixture"):
+
         @starts_processes
         @pytest.fixture
         def wrong_order():

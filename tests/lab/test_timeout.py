@@ -8,9 +8,12 @@ import pytest
 
 
 def test_a_hung_async_test_fails_with_where_it_hung_and_the_run_goes_on(pytester: pytest.Pytester):
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-                     "ipics_zygote = false\ntimeout = 1\ntimeout_method = signal\n")
-    pytester.makepyfile(test_case="""
+    pytester.makeini(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        "ipics_zygote = false\ntimeout = 1\ntimeout_method = signal\n"
+    )
+    pytester.makepyfile(
+        test_case="""
         import asyncio
 
         async def test_hangs():
@@ -18,7 +21,8 @@ def test_a_hung_async_test_fails_with_where_it_hung_and_the_run_goes_on(pytester
 
         def test_next():
             pass
-    """)
+    """
+    )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1, passed=1)
     result.stdout.fnmatch_lines(["*Failed: Timeout (>1.0s) from pytest-timeout*"])

@@ -10,8 +10,9 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from ipics_server.adapters.httpclient import ApiClient
+
 from ipics_lab.supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
 
 # ipics-lab up in its own process
 pytestmark = pytest.mark.pair
@@ -19,16 +20,35 @@ pytestmark = pytest.mark.pair
 
 async def _up(data_dir, *extra):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", "up", "--headless", "--json", "--time-scale", "0.01",
-        "--data-dir", str(data_dir), *extra,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        "up",
+        "--headless",
+        "--json",
+        "--time-scale",
+        "0.01",
+        "--data-dir",
+        str(data_dir),
+        *extra,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def _lab_command(*args: str, env: dict | None = None):
     """``ipics-lab ARGS``, as a user types it in another terminal: (returncode, stdout, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", *args, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return SimpleNamespace(returncode=proc.returncode, stdout=out.decode(), stderr=err.decode())
 
@@ -56,8 +76,12 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
         for name, role in (("primary", "active"), ("secondary", "standby")):
             async with ApiClient(info[name]["url"]) as c:
                 st = (await c.get("/api/v1/ha/status")).body
-            assert (st["server"], st["role"], st["ha"], st["standby_server_status"]) == \
-                (name, role, "configured", "Ready")
+            assert (st["server"], st["role"], st["ha"], st["standby_server_status"]) == (
+                name,
+                role,
+                "configured",
+                "Ready",
+            )
 
         # The demo data is there: Dan logs in and has the Fire channel.
         async with ApiClient(info["primary"]["url"]) as c:
@@ -93,11 +117,14 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
         again = await _lab_command("power", "on", "secondary", "--lab-dir", str(tmp_path))
         assert again.returncode == 1 and "already powered on" in again.stderr
         async with ApiClient(info["secondary"]["url"]) as c:
+
             async def standby():
                 return (await c.get("/api/v1/ha/status")).body["role"] == "standby"
 
             await wait_until(standby, 30, "the secondary to rejoin as standby")
-        pids = {name: entry["pid"] for name, entry in json.loads((tmp_path / "lab.json").read_text())["servers"].items()}
+        pids = {
+            name: entry["pid"] for name, entry in json.loads((tmp_path / "lab.json").read_text())["servers"].items()
+        }
         assert pids["secondary"] != info["secondary"]["pid"] and _alive(pids["secondary"])
         nobody = await _lab_command("power", "off", "primary", "--lab-dir", str(tmp_path / "elsewhere"))
         assert nobody.returncode == 2 and "no lab is running" in nobody.stderr

@@ -18,10 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from ipics_server.adapters.httpclient import ApiClient
+
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.media.client import MediaClient
 from ipics_server.media.protocol import PATH
 from ipics_server.media.ticket import KEY_FILE_NAME, issue, load_key
@@ -66,8 +67,9 @@ async def connect(router, ticket):
     make_ticket = ticket
     clients: list[MediaClient] = []
 
-    async def make(who: str | None = None, url: str | None = None, groups=GROUPS, *, ticket: str | None = None,
-                   **kw) -> MediaClient:
+    async def make(
+        who: str | None = None, url: str | None = None, groups=GROUPS, *, ticket: str | None = None, **kw
+    ) -> MediaClient:
         """With ``ticket`` (a server's), or a test ticket of ``who``'s for ``groups``."""
         client = await MediaClient.connect(url or router.url, ticket or make_ticket(who, groups), **kw)
         clients.append(client)
@@ -136,8 +138,11 @@ async def joined(*clients: MediaClient, group: str) -> None:
 
 
 async def talker_everywhere(clients, group: str, talker: str | None, what: str = "") -> None:
-    await wait_until(lambda: all(c.talker(group) == talker for c in clients), 10,
-                     what or f"every client to show {talker} on the group")
+    await wait_until(
+        lambda: all(c.talker(group) == talker for c in clients),
+        10,
+        what or f"every client to show {talker} on the group",
+    )
 
 
 class Raw:
@@ -161,8 +166,9 @@ class Raw:
             if msg.type.name == "TEXT":
                 return json.loads(msg.data)
             if msg.type.name != "BINARY":
-                raise AssertionError(f"expected an event, got {msg.type.name} {msg.data!r} "
-                                     f"(close code {self.ws.close_code})")
+                raise AssertionError(
+                    f"expected an event, got {msg.type.name} {msg.data!r} (close code {self.ws.close_code})"
+                )
 
     async def ask(self, message, timeout_s: float = 5) -> dict:
         await self.send(message)

@@ -49,8 +49,7 @@ async def test_the_phones_talk_key_is_heard_by_a_console_with_the_talker_id(medi
 async def test_a_dial_in_caller_talks_with_star_and_stops_with_pound(media_demo):
     demo = media_demo
     police = demo.seeded["channels"]["Police"]
-    ursula = await MediaClient.connect(demo.router.url,
-                                       await user_ticket(demo.pair.primary, "ursula", demo.password))
+    ursula = await MediaClient.connect(demo.router.url, await user_ticket(demo.pair.primary, "ursula", demo.password))
     ear = Ear(ursula)
     phone = Telephone("5553001", [demo.pair.primary.url])
     try:

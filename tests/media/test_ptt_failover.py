@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+
 from ipics_lab.supervisor import wait_until
 from ipics_server.media.client import MediaClient
 from ipics_server.media.ticket import load_key, verify
@@ -17,8 +18,9 @@ from .conftest import Ear, logged_in, server_ticket, user_ticket
 
 
 async def listed_talk_groups(api) -> set[str]:
-    return ({c["id"] for c in (await api.get("/api/v1/channels")).body["channels"]}
-            | {v["id"] for v in (await api.get("/api/v1/vtgs")).body["vtgs"]})
+    return {c["id"] for c in (await api.get("/api/v1/channels")).body["channels"]} | {
+        v["id"] for v in (await api.get("/api/v1/vtgs")).body["vtgs"]
+    }
 
 
 @pytest.mark.pair
@@ -40,8 +42,7 @@ async def test_a_logged_in_user_gets_a_ticket_naming_him_and_his_channels_and_vt
     async with pair.primary.client() as anonymous:
         refused = await anonymous.post("/api/v1/media/ticket", {})
         assert refused.status == 401
-        token = (await anonymous.post("/api/v1/auth/login", {"username": "fred",
-                                                            "password": demo.password}))["token"]
+        token = (await anonymous.post("/api/v1/auth/login", {"username": "fred", "password": demo.password}))["token"]
     async with pair.secondary.client(token) as on_standby:
         reply = await on_standby.post("/api/v1/media/ticket", {})
     assert reply.status == 409 and reply.body["active"] == pair.primary.url  # the standby names the active
@@ -51,8 +52,7 @@ async def test_a_logged_in_user_gets_a_ticket_naming_him_and_his_channels_and_vt
 
 
 @pytest.mark.pair
-async def test_with_his_servers_ticket_a_user_talks_only_as_himself_and_only_on_his_groups(demo, router,
-                                                                                            connect):
+async def test_with_his_servers_ticket_a_user_talks_only_as_himself_and_only_on_his_groups(demo, router, connect):
     fire, police = demo.seeded["channels"]["Fire"], demo.seeded["channels"]["Police"]
     dan = await connect(ticket=await user_ticket(demo.pair.primary, "dan", demo.password))
     fred = await connect(ticket=await user_ticket(demo.pair.primary, "fred", demo.password))
@@ -70,6 +70,7 @@ async def test_a_channel_unassigned_is_taken_from_the_users_connections_and_olde
     demo = media_demo
     pair, police = demo.pair, demo.seeded["channels"]["Police"]
     async with contextlib.AsyncExitStack() as clients:
+
         async def connect(ticket: str) -> MediaClient:
             return await clients.enter_async_context(await MediaClient.connect(demo.router.url, ticket))
 
@@ -83,8 +84,9 @@ async def test_a_channel_unassigned_is_taken_from_the_users_connections_and_olde
         async with await logged_in(pair.primary, "adam", demo.password) as operator:
             assert (await operator.delete(f"/api/v1/channels/{police}/assignments/ursula")).ok
         # The active tells the router: Ursula loses Police now, not when her ticket runs out.
-        await wait_until(lambda: not ursula.joined(police) and dan.talker(police) is None, 10,
-                         "ursula to lose Police and its floor")
+        await wait_until(
+            lambda: not ursula.joined(police) and dan.talker(police) is None, 10, "ursula to lose Police and its floor"
+        )
         assert ursula.stats["groups_revoked"] == 1
         again = await connect(ursulas_ticket)  # the ticket she had
         assert await again.join(police) is False and "not_allowed" in again.last_error

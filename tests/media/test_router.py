@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
@@ -125,9 +126,14 @@ async def test_the_floor_is_freed_when_the_talkers_process_is_killed(connect, ro
     adam = await connect("adam")
     ear = Ear(adam)
     await joined(adam, group=FIRE)
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(TALKER), router.url, FIRE,
-                                                env={**os.environ, "TALKER_TICKET": ticket("dan")},
-                                                stdout=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(TALKER),
+        router.url,
+        FIRE,
+        env={**os.environ, "TALKER_TICKET": ticket("dan")},
+        stdout=subprocess.PIPE,
+    )
     try:
         assert (await asyncio.wait_for(proc.stdout.readline(), 15)).strip() == b"talking"
         await wait_until(lambda: len(ear.heard(FIRE)) >= 5, 10, "adam to hear dan's process")
@@ -251,8 +257,13 @@ def test_the_router_refuses_bad_arguments_and_a_busy_port(tmp_path):
     key_file = create_key_file(tmp_path / "key")
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "ipics_server.media", "--ticket-key-file", str(key_file),
-                               *args], check=False, capture_output=True, text=True, timeout=30)
+        return subprocess.run(
+            [sys.executable, "-m", "ipics_server.media", "--ticket-key-file", str(key_file), *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
 
     bad = run("--port", "70000")
     assert bad.returncode == 2 and "--port must be 0-65535" in bad.stderr

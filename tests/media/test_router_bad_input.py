@@ -5,6 +5,7 @@ router keeps serving everyone else."""
 from __future__ import annotations
 
 import pytest
+
 from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 from ipics_server.media.protocol import (
@@ -35,28 +36,31 @@ async def still_serving(router, connect):
 pytestmark = pytest.mark.usefixtures("still_serving")
 
 
-@pytest.mark.parametrize(("message", "code", "words"), [
-    ("{not json", "bad_json", "not JSON"),
-    ("[" * 1000 + "]" * 1000, "too_big", "at most 1024 bytes"),
-    ("[1, 2]", "bad_message", "JSON object"),
-    ('"hello"', "bad_message", "JSON object"),
-    ("{}", "bad_field", '"op" must be a string'),
-    ({"op": 5}, "bad_field", '"op" must be a string'),
-    ({"op": "shout", "who": "dan"}, "unknown_op", "unknown op 'shout'"),
-    ({"op": "hello"}, "no_ticket", "only ticket holders"),
-    ({"op": "hello", "who": "dan"}, "no_ticket", "only ticket holders"),  # anonymous, as dan
-    ({"op": "hello", "who": "dan", "ticket": 7}, "bad_ticket", "the string the server issued"),
-    ({"op": "hello", "who": 42}, "bad_field", '"who" must be a non-empty string'),
-    ({"op": "hello", "who": ""}, "bad_field", '"who" must be a non-empty string'),
-    ({"op": "hello", "who": "x" * 65}, "bad_field", "at most 64 bytes"),
-    ({"op": "hello", "who": "\u00e4" * 33}, "bad_field", "at most 64 bytes"),  # 33 letters, 66 bytes
-    ({"op": "hello", "who": "dan\nadam"}, "bad_field", "printable"),
-    ({"op": "hello", "who": " dan"}, "bad_field", "leading or trailing"),
-    ({"op": "hello", "who": "\ud800"}, "bad_field", "printable"),
-    ({"op": "hello", "who": "dan", "protocol": 2}, "bad_protocol", "protocol 1"),
-    ({"op": "hello", "who": "dan", "protocol": True}, "bad_protocol", "protocol 1"),
-    ({"op": "join", "group": FIRE}, "hello_first", "say hello"),
-])
+@pytest.mark.parametrize(
+    ("message", "code", "words"),
+    [
+        ("{not json", "bad_json", "not JSON"),
+        ("[" * 1000 + "]" * 1000, "too_big", "at most 1024 bytes"),
+        ("[1, 2]", "bad_message", "JSON object"),
+        ('"hello"', "bad_message", "JSON object"),
+        ("{}", "bad_field", '"op" must be a string'),
+        ({"op": 5}, "bad_field", '"op" must be a string'),
+        ({"op": "shout", "who": "dan"}, "unknown_op", "unknown op 'shout'"),
+        ({"op": "hello"}, "no_ticket", "only ticket holders"),
+        ({"op": "hello", "who": "dan"}, "no_ticket", "only ticket holders"),  # anonymous, as dan
+        ({"op": "hello", "who": "dan", "ticket": 7}, "bad_ticket", "the string the server issued"),
+        ({"op": "hello", "who": 42}, "bad_field", '"who" must be a non-empty string'),
+        ({"op": "hello", "who": ""}, "bad_field", '"who" must be a non-empty string'),
+        ({"op": "hello", "who": "x" * 65}, "bad_field", "at most 64 bytes"),
+        ({"op": "hello", "who": "\u00e4" * 33}, "bad_field", "at most 64 bytes"),  # 33 letters, 66 bytes
+        ({"op": "hello", "who": "dan\nadam"}, "bad_field", "printable"),
+        ({"op": "hello", "who": " dan"}, "bad_field", "leading or trailing"),
+        ({"op": "hello", "who": "\ud800"}, "bad_field", "printable"),
+        ({"op": "hello", "who": "dan", "protocol": 2}, "bad_protocol", "protocol 1"),
+        ({"op": "hello", "who": "dan", "protocol": True}, "bad_protocol", "protocol 1"),
+        ({"op": "join", "group": FIRE}, "hello_first", "say hello"),
+    ],
+)
 async def test_bad_control_messages_are_answered_and_the_connection_keeps_working(router, message, code, words):
     async with raw(router) as ws:
         error = await ws.ask(message)
@@ -69,18 +73,21 @@ async def test_bad_control_messages_are_answered_and_the_connection_keeps_workin
     assert counters[f"error.{code}"] == 1
 
 
-@pytest.mark.parametrize(("message", "code", "words"), [
-    ({"op": "join"}, "bad_field", '"group" must be a string'),
-    ({"op": "join", "group": 7}, "bad_field", '"group" must be a string'),
-    ({"op": "join", "group": ["a"]}, "bad_field", '"group" must be a string'),
-    ({"op": "join", "group": ""}, "bad_field", "1-64 letters"),
-    ({"op": "join", "group": "../etc"}, "bad_field", "1-64 letters"),
-    ({"op": "join", "group": "a" * 65}, "bad_field", "1-64 letters"),
-    ({"op": "press", "group": FIRE}, "not_joined", "join group"),
-    ({"op": "release", "group": FIRE}, "not_joined", "join group"),
-    ({"op": "leave", "group": FIRE}, "not_joined", "join group"),
-    ({"op": "hello", "who": "adam"}, "already_hello", "already said hello as 'dan'"),
-])
+@pytest.mark.parametrize(
+    ("message", "code", "words"),
+    [
+        ({"op": "join"}, "bad_field", '"group" must be a string'),
+        ({"op": "join", "group": 7}, "bad_field", '"group" must be a string'),
+        ({"op": "join", "group": ["a"]}, "bad_field", '"group" must be a string'),
+        ({"op": "join", "group": ""}, "bad_field", "1-64 letters"),
+        ({"op": "join", "group": "../etc"}, "bad_field", "1-64 letters"),
+        ({"op": "join", "group": "a" * 65}, "bad_field", "1-64 letters"),
+        ({"op": "press", "group": FIRE}, "not_joined", "join group"),
+        ({"op": "release", "group": FIRE}, "not_joined", "join group"),
+        ({"op": "leave", "group": FIRE}, "not_joined", "join group"),
+        ({"op": "hello", "who": "adam"}, "already_hello", "already said hello as 'dan'"),
+    ],
+)
 async def test_bad_requests_after_hello_are_answered_with_the_op_and_group(router, message, code, words):
     async with raw(router) as ws:
         await ws.hello("dan")
@@ -124,14 +131,17 @@ def frame(slot: int = 1, *, kind: int = KIND_AUDIO, talker_len: int = 0, payload
     return HEADER.pack(kind, talker_len, slot, 0, 0) + payload
 
 
-@pytest.mark.parametrize(("make", "code", "words"), [
-    (lambda slot: b"\x01\x00\x00", "bad_frame", "18-byte header"),
-    (lambda slot: frame(slot, kind=2), "bad_frame", "unknown binary kind 2"),
-    (lambda slot: frame(slot, talker_len=3) + b"eve", "bad_frame", "the router stamps the talker"),
-    (lambda slot: frame(slot, payload=b"\0" * (MAX_PAYLOAD_BYTES + 1)), "too_big", f"at most {MAX_PAYLOAD_BYTES}"),
-    (lambda slot: frame(slot + 1000), "not_joined", "no group of yours"),
-    (lambda slot: frame(slot), "not_holder", "you do not hold the floor (adam holds it)"),
-])
+@pytest.mark.parametrize(
+    ("make", "code", "words"),
+    [
+        (lambda slot: b"\x01\x00\x00", "bad_frame", "18-byte header"),
+        (lambda slot: frame(slot, kind=2), "bad_frame", "unknown binary kind 2"),
+        (lambda slot: frame(slot, talker_len=3) + b"eve", "bad_frame", "the router stamps the talker"),
+        (lambda slot: frame(slot, payload=b"\0" * (MAX_PAYLOAD_BYTES + 1)), "too_big", f"at most {MAX_PAYLOAD_BYTES}"),
+        (lambda slot: frame(slot + 1000), "not_joined", "no group of yours"),
+        (lambda slot: frame(slot), "not_holder", "you do not hold the floor (adam holds it)"),
+    ],
+)
 async def test_bad_audio_is_dropped_counted_and_answered_and_nobody_hears_it(router, connect, make, code, words):
     adam, ursula = await connect("adam"), await connect("ursula")
     ears = [Ear(adam), Ear(ursula)]
@@ -202,8 +212,10 @@ async def test_a_router_full_of_devices_refuses_the_next_with_503_and_serves_the
     ticket = ticket_maker(media)
     clients = []
     try:
-        clients += [await MediaClient.connect(media.url, ticket("dan")),
-                    await MediaClient.connect(media.url, ticket("adam"))]
+        clients += [
+            await MediaClient.connect(media.url, ticket("dan")),
+            await MediaClient.connect(media.url, ticket("adam")),
+        ]
         with pytest.raises(MediaUnavailable, match="503"):
             await MediaClient.connect(media.url, ticket("ursula"), timeout_s=0.5)
         assert (await media.stats())["counters"]["refused.router_full"] >= 1

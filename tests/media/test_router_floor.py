@@ -5,6 +5,7 @@ from local knowledge, the router has the last word."""
 from __future__ import annotations
 
 import pytest
+
 from ipics_clients.router_floor import RouterFloor
 from ipics_lab.supervisor import free_port_on, wait_until
 from ipics_server.media import tone
@@ -42,8 +43,11 @@ async def consoles(router, ticket):
 async def listening(*consoles: Console, group: str) -> None:
     for c in consoles:
         assert c.floor.talker(group) is None  # a talk-group row asks this: the floor joins the group
-    await wait_until(lambda: all(c.floor.client and c.floor.client.joined(group) for c in consoles), 10,
-                     "every console to join the group")
+    await wait_until(
+        lambda: all(c.floor.client and c.floor.client.joined(group) for c in consoles),
+        10,
+        "every console to join the group",
+    )
 
 
 async def test_a_press_answers_at_once_and_every_console_learns_the_talker(consoles, router):
@@ -74,8 +78,11 @@ async def test_a_race_lost_at_the_router_tells_the_listeners_the_real_talker(con
     # Both press before either hears of the other: both are allowed locally ...
     assert dan.floor.press(FIRE, "dan") and adam.floor.press(FIRE, "adam")
     # ... the router grants one, and the other console is told who really talks.
-    await wait_until(lambda: dan.floor.talker(FIRE) is not None
-                     and dan.floor.talker(FIRE) == adam.floor.talker(FIRE), 10, "both consoles to agree")
+    await wait_until(
+        lambda: dan.floor.talker(FIRE) is not None and dan.floor.talker(FIRE) == adam.floor.talker(FIRE),
+        10,
+        "both consoles to agree",
+    )
     winner = dan.floor.talker(FIRE)
     loser = adam if winner == "dan" else dan
     assert loser.changes(FIRE)[-1] == winner
@@ -89,8 +96,11 @@ async def test_a_press_released_before_the_router_answers_leaves_no_stuck_floor(
     for _ in range(5):
         assert dan.floor.press(FIRE, "dan")
         dan.floor.release(FIRE, "dan")
-    await wait_until(lambda: dan.floor.client.talker(FIRE) is None and adam.floor.client.talker(FIRE) is None,
-                     10, "the router's floor to be free")
+    await wait_until(
+        lambda: dan.floor.client.talker(FIRE) is None and adam.floor.client.talker(FIRE) is None,
+        10,
+        "the router's floor to be free",
+    )
     assert dan.floor.talker(FIRE) is None and adam.floor.talker(FIRE) is None
     assert (await router.stats())["talking"] == 0
     assert adam.floor.press(FIRE, "adam")
@@ -104,15 +114,19 @@ async def test_release_all_and_a_new_user_on_the_same_console(consoles, ticket):
     assert console.floor.press(FIRE, "dan") and console.floor.press(POLICE, "dan")
     await wait_until(lambda: adam.floor.talker(FIRE) == adam.floor.talker(POLICE) == "dan", 10, "dan on both")
     console.floor.release_all("dan")  # logout
-    await wait_until(lambda: adam.floor.talker(FIRE) is None and adam.floor.talker(POLICE) is None, 10,
-                     "both floors free")
+    await wait_until(
+        lambda: adam.floor.talker(FIRE) is None and adam.floor.talker(POLICE) is None, 10, "both floors free"
+    )
     # Amy logs in on the same console (her ticket comes): the router stamps her name.
     console.floor.set_ticket(ticket("amy"))
     assert not console.floor.press(FIRE, "dan")  # nobody talks under another's name
     assert console.floor.press(FIRE, "amy")
     await wait_until(lambda: adam.floor.talker(FIRE) == "amy", 10, "adam to see amy talking")
-    await wait_until(lambda: console.floor.client.who == "amy" and console.floor.client.joined(POLICE), 10,
-                     "amy's connection to listen to every group")
+    await wait_until(
+        lambda: console.floor.client.who == "amy" and console.floor.client.joined(POLICE),
+        10,
+        "amy's connection to listen to every group",
+    )
 
 
 async def test_without_a_router_a_press_is_taken_back(consoles):

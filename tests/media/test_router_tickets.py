@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
 from ipics_server.media.client import MediaClient, MediaRefused
@@ -54,16 +55,19 @@ def forged(key_holder, ticket: str) -> str:
     return ".".join((head, other, mac))
 
 
-@pytest.mark.parametrize(("make", "code", "words"), [
-    (lambda t: issue(b"another lab's key, 32 bytes long!", "dan", [FIRE]), "bad_ticket", "not issued by"),
-    (lambda t: forged(t, t("dan", [FIRE])), "bad_ticket", "not issued by"),
-    (lambda t: t("dan", now=time.time() - 3600), "ticket_expired", "dan's ticket expired"),
-    (lambda t: t("dan", now=time.time() + 3600), "bad_ticket", "in the future"),
-    (lambda t: t("dan", lifetime_s=3 * 24 * 3600), "bad_ticket", "at most 86400 s"),
-    (lambda t: "ipt1.e30.AAAA", "bad_ticket", "not issued by"),
-    (lambda t: "dan", "bad_ticket", "not a push-to-talk ticket"),
-    (lambda t: "x" * 20000, "too_big", "at most 1024 bytes"),
-])
+@pytest.mark.parametrize(
+    ("make", "code", "words"),
+    [
+        (lambda t: issue(b"another lab's key, 32 bytes long!", "dan", [FIRE]), "bad_ticket", "not issued by"),
+        (lambda t: forged(t, t("dan", [FIRE])), "bad_ticket", "not issued by"),
+        (lambda t: t("dan", now=time.time() - 3600), "ticket_expired", "dan's ticket expired"),
+        (lambda t: t("dan", now=time.time() + 3600), "bad_ticket", "in the future"),
+        (lambda t: t("dan", lifetime_s=3 * 24 * 3600), "bad_ticket", "at most 86400 s"),
+        (lambda t: "ipt1.e30.AAAA", "bad_ticket", "not issued by"),
+        (lambda t: "dan", "bad_ticket", "not a push-to-talk ticket"),
+        (lambda t: "x" * 20000, "too_big", "at most 1024 bytes"),
+    ],
+)
 async def test_a_forged_tampered_expired_or_malformed_ticket_is_refused(router, ticket, make, code, words):
     async with raw(router) as ws:
         error = await ws.ask({"op": "hello", "ticket": make(ticket)})
@@ -129,8 +133,7 @@ async def test_a_renewed_ticket_takes_away_the_groups_it_no_longer_names(router,
         assert (await ws.ask({"op": "join", "group": POLICE}))["event"] == "joined"
 
 
-async def test_a_servers_supersede_revokes_a_group_from_live_connections_and_older_tickets(router, ticket,
-                                                                                            connect):
+async def test_a_servers_supersede_revokes_a_group_from_live_connections_and_older_tickets(router, ticket, connect):
     fred_before = ticket("fred", [FIRE, POLICE])
     fred, dan = await connect(ticket=fred_before), await connect("dan")
     await joined(fred, dan, group=POLICE)
@@ -146,8 +149,7 @@ async def test_a_servers_supersede_revokes_a_group_from_live_connections_and_old
     assert await server.join(POLICE)  # a server listens to any group ...
     assert await server.press(POLICE) is False  # ... and never talks
     server.supersede(ticket("fred", [FIRE]))  # an operator unassigned Police from fred
-    await wait_until(lambda: dan.talker(POLICE) is None and not fred.joined(POLICE), 10,
-                     "fred to lose Police at once")
+    await wait_until(lambda: dan.talker(POLICE) is None and not fred.joined(POLICE), 10, "fred to lose Police at once")
     assert server.stats["superseded"] == 1
 
     # His ticket from before is good for Fire still, not for Police.
@@ -185,7 +187,6 @@ async def test_the_router_closes_an_expired_connection_with_its_own_code(router,
         assert expired["code"] == "ticket_expired"
         closed = await ws.ws.receive(timeout=5)
         assert closed.type.name == "CLOSE" and closed.data == CLOSE_TICKET_EXPIRED
-
 
 
 async def test_a_client_refused_for_its_ticket_starts_again_with_a_good_one(router, ticket):

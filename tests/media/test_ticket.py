@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+
 from ipics_server.media.issuer import EVERYONE, affected_users
 from ipics_server.media.ticket import (
     MAX_TICKET_GROUPS,
@@ -58,14 +59,16 @@ def test_the_key_file_is_made_for_its_owner_only_and_kept(tmp_path):
     assert len(key) == 32 and create_key_file(path) == path and load_key(path) == key  # kept
 
 
-@pytest.mark.parametrize(("content", "mode", "words"), [
-    ("ab" * 32, 0o644, "may be read by others: chmod 600"),
-    ("ab" * 32, 0o640, "may be read by others"),
-    ("not a key", 0o600, "holds no media ticket key"),
-    ("ab" * 8, 0o600, "at least 32 random bytes"),
-])
-def test_a_key_file_others_may_read_or_that_holds_no_key_is_refused_without_showing_it(tmp_path, content,
-                                                                                       mode, words):
+@pytest.mark.parametrize(
+    ("content", "mode", "words"),
+    [
+        ("ab" * 32, 0o644, "may be read by others: chmod 600"),
+        ("ab" * 32, 0o640, "may be read by others"),
+        ("not a key", 0o600, "holds no media ticket key"),
+        ("ab" * 8, 0o600, "at least 32 random bytes"),
+    ],
+)
+def test_a_key_file_others_may_read_or_that_holds_no_key_is_refused_without_showing_it(tmp_path, content, mode, words):
     path = tmp_path / "key"
     path.write_text(content)
     os.chmod(path, mode)
@@ -77,8 +80,9 @@ def test_a_key_file_others_may_read_or_that_holds_no_key_is_refused_without_show
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], check=False, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", *args], check=False, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
 
 
 @pytest.mark.pair
@@ -101,15 +105,18 @@ def test_the_router_and_a_server_refuse_to_start_without_a_key_only_their_user_m
         assert "cd" * 32 not in refused.stderr + refused.stdout
 
 
-@pytest.mark.parametrize(("event", "users"), [
-    ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "deleted": True}, {"fred"}),
-    ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "deleted": False}, set()),
-    ({"type": "record", "table": "channels", "key": FIRE, "deleted": True}, EVERYONE),
-    ({"type": "record", "table": "channels", "key": FIRE, "deleted": False}, set()),
-    ({"type": "record", "table": "vtgs", "key": POLICE, "deleted": False}, EVERYONE),
-    ({"type": "record", "table": "incidents", "key": POLICE, "deleted": True}, set()),
-    ({"type": "role", "role": "active"}, set()),
-])
+@pytest.mark.parametrize(
+    ("event", "users"),
+    [
+        ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "deleted": True}, {"fred"}),
+        ({"type": "record", "table": "assignments", "key": f"{FIRE}:fred", "deleted": False}, set()),
+        ({"type": "record", "table": "channels", "key": FIRE, "deleted": True}, EVERYONE),
+        ({"type": "record", "table": "channels", "key": FIRE, "deleted": False}, set()),
+        ({"type": "record", "table": "vtgs", "key": POLICE, "deleted": False}, EVERYONE),
+        ({"type": "record", "table": "incidents", "key": POLICE, "deleted": True}, set()),
+        ({"type": "role", "role": "active"}, set()),
+    ],
+)
 def test_who_may_have_lost_a_talk_group_by_a_data_change(event, users):
     """Whose tickets the server's link sends the router as a revocation."""
     assert affected_users(event) == users

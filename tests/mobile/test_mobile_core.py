@@ -9,6 +9,7 @@ import signal
 from types import SimpleNamespace
 
 import pytest
+
 from ipics_clients import session as session_module
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MAX_UPLOAD_BYTES, MediaError, MobileClient
@@ -57,8 +58,7 @@ async def demo(pair):  # noqa: F811
 async def slow_files(tmp_path):
     """The demo ha, its standby fetching uploaded files' content only after NEVER_S:
     the lower priority of files, made deterministic."""
-    slow = LabPair(tmp_path / "slow-files", time_scale=TIME_SCALE,
-                   secondary_args=["--file-replication-delay", NEVER_S])
+    slow = LabPair(tmp_path / "slow-files", time_scale=TIME_SCALE, secondary_args=["--file-replication-delay", NEVER_S])
     try:
         await slow.up(INTERVAL_S, MISSED)
         yield await seeded(slow)
@@ -126,8 +126,7 @@ async def test_an_incident_fred_is_taken_off_leaves_his_phone_at_once(demo, open
     async with ha.primary.client(await ha.login(ha.primary, "dan", demo.password)) as dan:
         incident = await dan.post("/api/v1/incidents", {"name": "Gas leak", "participants": ["fred", "dan"]})
         await wait_until(lambda: "Gas leak" in names(fred.incidents()), 10, "the incident on Fred's phone")
-        assert (await dan.put(f"/api/v1/incidents/{incident['id']}/participants",
-                              {"participants": ["dan"]})).ok
+        assert (await dan.put(f"/api/v1/incidents/{incident['id']}/participants", {"participants": ["dan"]})).ok
     await wait_until(lambda: names(fred.incidents()) == [WAREHOUSE], 10, "the incident to leave Fred's phone")
     assert fred.session.state == State.ONLINE
     with pytest.raises(UploadError, match="not one of yours"):
@@ -156,8 +155,7 @@ async def test_an_uploaded_photo_is_listed_and_can_be_downloaded(demo, open_mobi
     assert kinds(fred)[-1] == "uploaded" and fred.missing == []
 
 
-async def test_bad_files_are_refused_with_a_clear_message_and_the_client_keeps_working(
-        demo, open_mobile, tmp_path):
+async def test_bad_files_are_refused_with_a_clear_message_and_the_client_keeps_working(demo, open_mobile, tmp_path):
     fred = open_mobile("fred", [demo.pair.primary.url])
     await fred.login(demo.pair.primary.url, "fred", demo.password)
     incident = warehouse(fred)["id"]
@@ -194,8 +192,7 @@ async def test_the_client_switches_to_the_new_active_by_itself(demo, open_mobile
     fred = open_mobile("fred", [ha.primary.url, ha.secondary.url])
     await fred.login(ha.primary.url, "fred", demo.password)
     upload = await fred.upload(warehouse(fred)["id"], "early.png", demo_photo_png(16, 12))
-    await wait_until(lambda: (ha.secondary.data_dir / "files" / upload.file_id).exists(), 10,
-                     "the photo to replicate")
+    await wait_until(lambda: (ha.secondary.data_dir / "files" / upload.file_id).exists(), 10, "the photo to replicate")
 
     ha.primary.kill()  # kill -9 of the active
     await wait_until(lambda: fred.session.state == State.OFFLINE, 10, "the client offline")

@@ -13,10 +13,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+
 from ipics_lab import pytest_plugin as plugin
 from ipics_lab.pytest_tiers import starts_processes
-from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import LabPair
+from ipics_server.adapters.httpclient import ApiClient
 
 USER_PASSWORD = plugin.DEMO_PASSWORD
 DEMO_PIN = plugin.DEMO_PIN
@@ -32,8 +33,11 @@ def lab(ipics_lab, ipics_takeover_deadline_s):
     """An unstarted pair at ``TIME_SCALE``, stopped after the test (``ipics_lab``)."""
     # This suite's deadlines are the constants above: run it at the plugin's defaults.
     if (ipics_lab.time_scale, ipics_takeover_deadline_s) != (TIME_SCALE, TAKEOVER_DEADLINE_S):
-        pytest.fail(f"the project's tests run at time scale {TIME_SCALE} with a {INTERVAL_S} s heartbeat and "
-                    f"{MISSED} missed: drop --ipics-time-scale and the ipics_* ini options", pytrace=False)
+        pytest.fail(
+            f"the project's tests run at time scale {TIME_SCALE} with a {INTERVAL_S} s heartbeat and "
+            f"{MISSED} missed: drop --ipics-time-scale and the ipics_* ini options",
+            pytrace=False,
+        )
     return ipics_lab
 
 
@@ -98,6 +102,7 @@ async def discarded_on(pair: LabPair, server) -> list[dict]:
 
     token = await pair.any_admin_token(pair.primary)
     async with server.client(token) as c:
+
         async def read():
             reply = await c.get("/api/v1/ha/discarded")
             return reply.body["discarded"] if reply.ok else None

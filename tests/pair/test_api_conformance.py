@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ipics_lab.supervisor import LabPair, wait_until
 
 from ..openapi_answers import DocumentedCalls
@@ -52,10 +53,19 @@ NEGATIVE_ONLY = {
 #: which needs the document to name the owner of a record; ensure_resource_availability,
 #: which takes the 404 for a record the body names (``POST .../assignments`` for a user
 #: who does not exist) for the created channel being gone.
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
-          "missing_required_header", "ignored_auth", "unsupported_method", "allow_header_conformance",
-          "use_after_free"]
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "ignored_auth",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+]
 #: 5xx answers that are no server error: each is declared where it is given (a partner
 #: that does not answer, a server that is not the active one or whose tomcat is down)
 NOT_SERVER_ERRORS = ["2xx", "3xx", "4xx", "502", "503"]
@@ -67,15 +77,28 @@ def schemathesis_config(path: Path, ids: dict[str, list[str]]) -> Path:
     """A schemathesis.toml: the operations' modes, the documented 5xx answers, and the
     demo data's ids as dictionaries, drawn half of the time, so generated requests also
     reach real records."""
-    lines = ["[generation]", "deterministic = true", 'database = "none"', "",
-             "[checks.not_a_server_error]", f"expected-statuses = {json.dumps(NOT_SERVER_ERRORS)}", ""]
+    lines = [
+        "[generation]",
+        "deterministic = true",
+        'database = "none"',
+        "",
+        "[checks.not_a_server_error]",
+        f"expected-statuses = {json.dumps(NOT_SERVER_ERRORS)}",
+        "",
+    ]
     for name, values in ids.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
     lines.append("[parameters]")
-    for key, dictionary in {"path.channel_id": "channels", "path.vtg_id": "vtgs",
-                            "path.incident_id": "incidents", "path.file_id": "files",
-                            "path.username": "users", "body.channels[*]": "channels",
-                            "body.members[*]": "users", "body.participants[*]": "users"}.items():
+    for key, dictionary in {
+        "path.channel_id": "channels",
+        "path.vtg_id": "vtgs",
+        "path.incident_id": "incidents",
+        "path.file_id": "files",
+        "path.username": "users",
+        "body.channels[*]": "channels",
+        "body.members[*]": "users",
+        "body.participants[*]": "users",
+    }.items():
         lines.append(f'"{key}" = {{ dictionary = "{dictionary}", probability = 0.5 }}')
     for operation_id in NEGATIVE_ONLY:
         lines += ["", "[[operations]]", f'include-operation-id = "{operation_id}"', 'generation.mode = "negative"']
@@ -83,16 +106,38 @@ def schemathesis_config(path: Path, ids: dict[str, list[str]]) -> Path:
     return path
 
 
-def run_schemathesis(url: str, token: str, config: Path, *, examples: int, phases: str,
-                     timeout_s: float) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
-               f"{url}/api/openapi.json", "--header", f"Authorization: Bearer {token}",
-               "--checks", ",".join(CHECKS), "--max-examples", str(examples), "--phases", phases,
-               "--workers", "1", "--request-timeout", "10", "--no-color", "--warnings", "off"]
+def run_schemathesis(
+    url: str, token: str, config: Path, *, examples: int, phases: str, timeout_s: float
+) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        f"{url}/api/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(examples),
+        "--phases",
+        phases,
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--no-color",
+        "--warnings",
+        "off",
+    ]
     for operation_id in NOT_GENERATED:
         command += ["--exclude-operation-id", operation_id]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, cwd=config.parent,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout_s, cwd=config.parent, stdin=subprocess.DEVNULL
+    )
 
 
 async def demo_ids(demo) -> dict[str, list[str]]:
@@ -100,9 +145,13 @@ async def demo_ids(demo) -> dict[str, list[str]]:
         vtgs = (await admin.get("/api/v1/vtgs")).body["vtgs"]
         users = (await admin.get("/api/v1/users")).body["users"]
     seeded = demo.seeded
-    return {"channels": sorted(seeded["channels"].values()), "vtgs": sorted(v["id"] for v in vtgs),
-            "incidents": [seeded["incident"]], "files": [seeded["photo"]],
-            "users": sorted(u["username"] for u in users)}
+    return {
+        "channels": sorted(seeded["channels"].values()),
+        "vtgs": sorted(v["id"] for v in vtgs),
+        "incidents": [seeded["incident"]],
+        "files": [seeded["photo"]],
+        "users": sorted(u["username"] for u in users),
+    }
 
 
 async def test_generated_requests_are_answered_as_documented(demo, tmp_path):
@@ -124,14 +173,16 @@ async def test_generated_requests_are_answered_as_documented(demo, tmp_path):
     for who, server, token, examples, phases in runs:
         left = BUDGET_S - (loop.time() - started)
         try:
-            result = await asyncio.to_thread(run_schemathesis, server.url, token, config, examples=examples,
-                                             phases=phases, timeout_s=max(left, 1))
+            result = await asyncio.to_thread(
+                run_schemathesis, server.url, token, config, examples=examples, phases=phases, timeout_s=max(left, 1)
+            )
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"the check as {who} outran its budget of {BUDGET_S} s:\n{exc.stdout or ''}",
-                        pytrace=False)
+            pytest.fail(f"the check as {who} outran its budget of {BUDGET_S} s:\n{exc.stdout or ''}", pytrace=False)
         if result.returncode != 0:
-            failed.append(f"===== as {who} at {server.url}: exit {result.returncode}\n"
-                          f"{result.stdout[-20000:]}\n{result.stderr[-3000:]}")
+            failed.append(
+                f"===== as {who} at {server.url}: exit {result.returncode}\n"
+                f"{result.stdout[-20000:]}\n{result.stderr[-3000:]}"
+            )
     assert not failed, "\n".join(failed)
 
 
@@ -156,8 +207,7 @@ async def test_procedures_and_lab_faults_answer_as_documented(pair):
         await calls(primary.url, "delete_trust", status=409, token=admin, body={"password": pair.admin_password})
         await calls(primary.url, "inject_fault", status=400, token=admin, body={"fault": "crash-service"})
         await calls(primary.url, "inject_fault", status=200, token=admin, body={"fault": "heal-link"})
-        await calls(primary.url, "set_time_scale", status=200, token=admin,
-                    body={"time_scale": status["time_scale"]})
+        await calls(primary.url, "set_time_scale", status=200, token=admin, body={"time_scale": status["time_scale"]})
         unchanged = {k: status["heartbeat"][k] for k in ("port", "interval_s", "missed_count")}
         await calls(primary.url, "update_settings", status=200, token=admin, body=unchanged)
         await calls(primary.url, "logout", status=200, token=throwaway)
@@ -174,15 +224,21 @@ async def test_procedures_and_lab_faults_answer_as_documented(pair):
             await pair.wait_status(server, TAKEOVER_DEADLINE_S, role="standalone", ha="trusted")
         # Delete the trust, Save it again, Configure (which logs administrators out).
         await calls(primary.url, "delete_trust", status=200, token=admin, body={"password": pair.admin_password})
-        await calls(primary.url, "establish_trust", status=200, token=admin, body={
-            "partner_address": f"{secondary.host}:{secondary.port}", "password": pair.admin_password})
+        await calls(
+            primary.url,
+            "establish_trust",
+            status=200,
+            token=admin,
+            body={"partner_address": f"{secondary.host}:{secondary.port}", "password": pair.admin_password},
+        )
         await calls(primary.url, "configure", status=200, token=admin)
         await pair.wait_ready()
         admin = await pair.login(primary)
         await pair.wait_replicated()  # sessions replicate: the token works on the standby
         # A crashed tomcat, then a power-off, answered before the server dies.
-        await calls(secondary.url, "inject_fault", status=200, token=admin,
-                    body={"fault": "crash-service", "service": "tomcat"})
+        await calls(
+            secondary.url, "inject_fault", status=200, token=admin, body={"fault": "crash-service", "service": "tomcat"}
+        )
         await calls(secondary.url, "list_channels", status=503, token=admin)  # tomcat_down
         await calls(secondary.url, "inject_fault", status=202, token=admin, body={"fault": "power-off"})
         await wait_until(lambda: secondary.proc.poll() is not None, 10, "the secondary to power off")

@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ipics_server.adapters import certs
-import pytest
 from ipics_lab.checker import read_discarded
 from ipics_lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
+from ipics_server.adapters import certs
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE, channel_names, create_channel
 
 
 async def _trust(pair: LabPair, password: str):
     async with await pair.admin(pair.primary) as c:
-        return await c.post("/api/v1/ha/trust", {"partner_address": f"{pair.secondary.host}:{pair.secondary.port}",
-                                                "username": "ipicsadmin", "password": password})
+        return await c.post(
+            "/api/v1/ha/trust",
+            {
+                "partner_address": f"{pair.secondary.host}:{pair.secondary.port}",
+                "username": "ipicsadmin",
+                "password": password,
+            },
+        )
 
 
 async def test_licenses_decide_roles_before_ha(lab):
@@ -97,8 +103,11 @@ async def test_settings_out_of_range_are_refused_with_the_range(lab):
         for body, words in (({"interval_s": 4}, "5 to 600"), ({"missed_count": 31}, "5 to 30")):
             reply = await c.put("/api/v1/ha/settings", body)
             assert reply.status == 400 and words in reply["message"]
-        assert (await c.get("/api/v1/ha/config")).body["heartbeat"] == {"port": lab.primary.heartbeat_port,
-                                                                         "interval_s": 15, "missed_count": 5}
+        assert (await c.get("/api/v1/ha/config")).body["heartbeat"] == {
+            "port": lab.primary.heartbeat_port,
+            "interval_s": 15,
+            "missed_count": 5,
+        }
 
 
 async def test_configure_logs_administrators_out_and_standby_becomes_ready(lab):
@@ -138,9 +147,14 @@ async def test_configure_keeps_the_password_the_configuring_administrator_used(t
         await pair.primary.start()
         await pair.secondary.start()  # its ipicsadmin is the newer record
         async with await pair.admin(pair.primary) as c:
-            reply = await c.post("/api/v1/ha/trust", {
-                "partner_address": f"{pair.secondary.host}:{pair.secondary.port}",
-                "username": "ipicsadmin", "password": secondary_password})
+            reply = await c.post(
+                "/api/v1/ha/trust",
+                {
+                    "partner_address": f"{pair.secondary.host}:{pair.secondary.port}",
+                    "username": "ipicsadmin",
+                    "password": secondary_password,
+                },
+            )
             assert reply.ok, reply.body
         await pair.configure(INTERVAL_S, MISSED)
         await pair.wait_ready()
@@ -206,10 +220,17 @@ async def test_configure_merges_data_and_clean_install_does_not(tmp_path):
     for clean, expected in ((False, True), (True, False)):
         new = LabPair(tmp_path / f"new-{clean}", time_scale=TIME_SCALE, admin_password=old.admin_password)
         new.secondary = ServerProcess(
-            "secondary", old.secondary.data_dir, old.secondary.host, heartbeat_port=new.primary.heartbeat_port,
-            admin_password=old.admin_password, time_scale=TIME_SCALE, clock_epoch=new.clock_epoch,
+            "secondary",
+            old.secondary.data_dir,
+            old.secondary.host,
+            heartbeat_port=new.primary.heartbeat_port,
+            admin_password=old.admin_password,
+            time_scale=TIME_SCALE,
+            clock_epoch=new.clock_epoch,
             extra_args=["--clean-install"] if clean else [],
-            licenses=old.secondary.licenses, ntp=old.secondary.ntp)
+            licenses=old.secondary.licenses,
+            ntp=old.secondary.ntp,
+        )
         try:
             await new.start()
             async with await new.admin(new.primary) as c:
@@ -239,9 +260,10 @@ async def test_an_expired_partner_certificate_breaks_the_link(pair):
     pair.secondary.stop()
     certs_dir = pair.secondary.data_dir / "certs"
     key = serialization.load_pem_private_key((certs_dir / "server.key").read_bytes(), None)
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=4 * 365)
-    cert, _ = certs.generate("secondary", pair.secondary.host, not_before=past,
-                             not_after=past + certs.CERT_VALIDITY, key=key)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=4 * 365)
+    cert, _ = certs.generate(
+        "secondary", pair.secondary.host, not_before=past, not_after=past + certs.CERT_VALIDITY, key=key
+    )
     (certs_dir / "server.pem").write_bytes(cert)
     await pair.secondary.power_on()
     st = await wait_until(lambda: _link_error(pair), 10, "the link error")

@@ -98,8 +98,9 @@ async def test_failover_now_that_cannot_reach_the_standby_keeps_this_server_acti
     async with await pair.admin(p) as admin:
         # Heartbeats 600 s apart (6 real seconds here): right after one, the cut link
         # cannot show as missed heartbeats (Not Ready) before Failover Now is clicked.
-        reply = await admin.put("/api/v1/ha/settings", {"port": p.heartbeat_port, "interval_s": 600,
-                                                        "missed_count": 30})
+        reply = await admin.put(
+            "/api/v1/ha/settings", {"port": p.heartbeat_port, "interval_s": 600, "missed_count": 30}
+        )
         assert reply.ok, reply.body
         sent = (await pair.status(p))["heartbeat"]["sent"]
         await wait_until(lambda: _sent_after(pair, sent + 1), 20, "two heartbeats at the new interval")
@@ -152,4 +153,3 @@ async def test_no_failback_and_the_fire_channel_is_lost(pair):
     assert any(d["table"] == "assignments" and "ursula" in d["key"] for d in discarded), discarded
     log = (pair.primary.data_dir / "server.log").read_text()
     assert "discarded assignments/" in log and "never reached the partner" in log
-

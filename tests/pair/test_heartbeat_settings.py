@@ -21,8 +21,10 @@ SOON_S = 20 * INTERVAL_S * TIME_SCALE + 0.5
 
 async def _put_interval(lab, interval_s: int) -> None:
     async with await lab.admin(lab.primary) as admin:
-        reply = await admin.put("/api/v1/ha/settings", {"port": lab.primary.heartbeat_port,
-                                                        "interval_s": interval_s, "missed_count": MISSED})
+        reply = await admin.put(
+            "/api/v1/ha/settings",
+            {"port": lab.primary.heartbeat_port, "interval_s": interval_s, "missed_count": MISSED},
+        )
     assert reply.ok, reply.body
 
 
@@ -30,6 +32,7 @@ async def _round_trip(lab) -> None:
     """Update to 600 s; once both servers' loops wait on it, back to the short interval."""
     await _put_interval(lab, LONG_INTERVAL_S)
     for s in lab.servers:
+
         async def waits_long(s=s):
             hb = (await lab.status(s))["heartbeat"]
             return hb["interval_s"] == LONG_INTERVAL_S and hb["next_in_s"] > 10 * INTERVAL_S

@@ -33,8 +33,7 @@ async def test_75_and_90_percent_messages_then_ha_unconfigured_automatically(pai
         pair.secondary.kill()
         await pair.wait_status(pair.primary, 10, standby_server_status="Not Ready")
 
-        st = await fill_until(pair, admin, lambda s: s["replication"]["transaction_log_used_percent"] >= 75,
-                              "Queued")
+        st = await fill_until(pair, admin, lambda s: s["replication"]["transaction_log_used_percent"] >= 75, "Queued")
         st = await wait_until(lambda: _with_message(pair, "75%"), 10, "the 75% message")
         assert st["ha"] == "configured" and st["replication"]["transaction_log_state"] == "warning"
         assert "90%" not in messages(st)

@@ -55,8 +55,9 @@ async def test_an_unconfigure_at_90_percent_during_a_split_brain_is_followed_and
     # Both serve on their own until HA is configured again: nobody is left out.
     for server in pair.servers:
         async with server.client() as c:
-            assert (await c.post("/api/v1/auth/login", {"username": "ipicsadmin",
-                                                        "password": pair.admin_password})).status == 200
+            assert (
+                await c.post("/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password})
+            ).status == 200
 
 
 async def test_after_method_1_new_uploads_replicate_past_a_file_rsync_deleted(pair):

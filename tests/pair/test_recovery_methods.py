@@ -18,8 +18,12 @@ from .conftest import (
 
 
 async def upload(client, incident_id: str, content: bytes) -> str:
-    reply = await client.request("POST", f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
-                                 data=content, headers={"Content-Type": "image/jpeg"})
+    reply = await client.request(
+        "POST",
+        f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
+        data=content,
+        headers={"Content-Type": "image/jpeg"},
+    )
     assert reply.status == 201, reply.body
     return reply["id"]
 
@@ -129,8 +133,7 @@ async def test_method_2_stop_the_secondary_unconfigure_delete_trust_and_configur
         out, status = await shell(pair, pair.secondary, command)
         assert status == 0 and "OK" in out
     st = await pair.status(pair.secondary)
-    assert st["ipics_stopped"] and st["services"] == {"tomcat": "stopped", "ipics_nm": "stopped",
-                                                      "database": "stopped"}
+    assert st["ipics_stopped"] and st["services"] == {"tomcat": "stopped", "ipics_nm": "stopped", "database": "stopped"}
     await pair.wait_status(pair.primary, 10, split_brain=False, role="active")
 
     async with await pair.admin(pair.primary) as p:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import aiohttp
+import pytest
 
 from ipics_lab.supervisor import LabPair, wait_until
 
@@ -15,8 +15,11 @@ from .conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE, chann
 async def _drained(pair) -> bool:
     p = await pair.status(pair.primary)
     s = await pair.status(pair.secondary)
-    return (p["replication"]["pending"] == 0 and s["replication"]["applied"]
-            and s["replication"]["applied"][1] == p["replication"]["last_seq"])
+    return (
+        p["replication"]["pending"] == 0
+        and s["replication"]["applied"]
+        and s["replication"]["applied"][1] == p["replication"]["last_seq"]
+    )
 
 
 async def test_replication_ships_in_order_and_trims_the_log(pair):
@@ -64,8 +67,9 @@ async def test_login_server_selector_lists_both_with_roles(pair):
 async def test_websocket_pushes_configuration_and_role_changes(pair):
     token = await pair.login(pair.primary)
     async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(f"{pair.primary.url}/api/v1/events",
-                                      headers={"Authorization": f"Bearer {token}"}) as ws:
+        async with session.ws_connect(
+            f"{pair.primary.url}/api/v1/events", headers={"Authorization": f"Bearer {token}"}
+        ) as ws:
             assert (await ws.receive_json(timeout=5))["type"] == "hello"
             async with pair.primary.client(token) as c:
                 await create_channel(c, "Hazmat")
@@ -81,8 +85,12 @@ async def test_websocket_pushes_configuration_and_role_changes(pair):
 
 
 async def _upload(client, incident_id: str, content: bytes) -> dict:
-    reply = await client.request("POST", f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
-                                 data=content, headers={"Content-Type": "image/jpeg"})
+    reply = await client.request(
+        "POST",
+        f"/api/v1/incidents/{incident_id}/files?name=scene.jpg",
+        data=content,
+        headers={"Content-Type": "image/jpeg"},
+    )
     assert reply.status == 201, reply.body
     return reply.body
 
@@ -134,6 +142,7 @@ async def test_lab_faults_only_on_lab_servers_and_for_admins(pair):
     pair.secondary.lab_faults = False
     await pair.secondary.power_on()
     async with pair.secondary.client(await pair.login(pair.primary)) as c:
+
         async def answered():  # the token minted on the active replicates to the standby
             reply = await c.post("/api/v1/lab/faults", {"fault": "power-off"})
             return reply if reply.status != 401 else None
@@ -169,9 +178,13 @@ async def _exited(server) -> bool:
 
 async def test_concurrent_creates_of_one_name_make_one_record(pair):
     async with await pair.admin(pair.primary) as admin:
-        replies = await asyncio.gather(*(admin.post("/api/v1/channels", {"name": "Dup"}) for _ in range(20)),
-                                       *(admin.post("/api/v1/users", {"username": "twin", "password": f"pw-{i}-long",
-                                                                      "role": "user"}) for i in range(5)))
+        replies = await asyncio.gather(
+            *(admin.post("/api/v1/channels", {"name": "Dup"}) for _ in range(20)),
+            *(
+                admin.post("/api/v1/users", {"username": "twin", "password": f"pw-{i}-long", "role": "user"})
+                for i in range(5)
+            ),
+        )
         channels = [c for c in (await admin.get("/api/v1/channels")).body["channels"] if c["name"] == "Dup"]
     statuses = sorted(r.status for r in replies)
     assert statuses.count(201) == 2 and statuses.count(409) == 23

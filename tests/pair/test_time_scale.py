@@ -11,6 +11,7 @@ import secrets
 import time
 
 import pytest
+
 from ipics_lab.supervisor import (
     PRIMARY_HOST,
     LabPair,
@@ -37,7 +38,8 @@ async def in_step(pair: LabPair, server: ServerProcess) -> dict:
     after = pair.clock.now()
     assert before - AGREE_S <= st["time"] <= after + AGREE_S, (
         f"{server.name}'s emulated time is {st['time'] - after:+.1f} s from the lab clock "
-        f"(scale {st['time_scale']}, lab {pair.clock.time_scale})")
+        f"(scale {st['time_scale']}, lab {pair.clock.time_scale})"
+    )
     return st
 
 
@@ -148,10 +150,17 @@ async def test_heartbeat_counters_grow_and_count_each_miss_once(pair):
 @pytest.mark.pair
 async def test_a_server_not_started_by_the_lab_refuses_the_control(tmp_path):
     password = "adm-" + secrets.token_urlsafe(12)
-    server = ServerProcess("primary", tmp_path / "primary" / "data", PRIMARY_HOST,
-                           heartbeat_port=free_port_on(PRIMARY_HOST), admin_password=password,
-                           time_scale=TIME_SCALE, clock_epoch=time.time(), lab_faults=False,
-                           licenses=[assets_dir() / "licenses" / n for n in ("base.lic", "policy.lic")])
+    server = ServerProcess(
+        "primary",
+        tmp_path / "primary" / "data",
+        PRIMARY_HOST,
+        heartbeat_port=free_port_on(PRIMARY_HOST),
+        admin_password=password,
+        time_scale=TIME_SCALE,
+        clock_epoch=time.time(),
+        lab_faults=False,
+        licenses=[assets_dir() / "licenses" / n for n in ("base.lic", "policy.lic")],
+    )
     try:
         await server.start()
         async with server.client() as c:

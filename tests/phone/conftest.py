@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from ipics_clients.phone_browser import PhoneBrowser, Service
 from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input, Menu
-from ipics_server.clock import Clock
 from ipics_lab.supervisor import wait_until
+from ipics_server.clock import Clock
 
 from ..pair.conftest import TIME_SCALE, demo, lab, pair  # noqa: F401 (fixtures)
 
@@ -25,9 +25,13 @@ PRIMARY, SECONDARY = 0, 1  # positions in the Services menu
 
 @asynccontextmanager
 async def ipics_phone(lab_pair, *, time_scale: float = TIME_SCALE):
-    browser = PhoneBrowser([Service("IPICS primary", lab_pair.primary.url + "/phone/ipics"),
-                            Service("IPICS secondary", lab_pair.secondary.url + "/phone/ipics")],
-                           clock=Clock(time_scale))
+    browser = PhoneBrowser(
+        [
+            Service("IPICS primary", lab_pair.primary.url + "/phone/ipics"),
+            Service("IPICS secondary", lab_pair.secondary.url + "/phone/ipics"),
+        ],
+        clock=Clock(time_scale),
+    )
     receiver = PushReceiver(browser.execute)
     await receiver.start()
     browser.headers.update(receiver.headers())

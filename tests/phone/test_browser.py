@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import web
+
 from ipics_clients.phone_browser import (
     BACK,
     EXIT,
@@ -26,8 +27,10 @@ def xml(body: str, **headers) -> web.Response:
 
 
 def text(title: str, body: str, **headers) -> web.Response:
-    keys = ("<SoftKeyItem><Name>Back</Name><URL>SoftKey:Back</URL><Position>1</Position></SoftKeyItem>"
-            "<SoftKeyItem><Name>Update</Name><URL>SoftKey:Update</URL><Position>2</Position></SoftKeyItem>")
+    keys = (
+        "<SoftKeyItem><Name>Back</Name><URL>SoftKey:Back</URL><Position>1</Position></SoftKeyItem>"
+        "<SoftKeyItem><Name>Update</Name><URL>SoftKey:Update</URL><Position>2</Position></SoftKeyItem>"
+    )
     return xml(f"<CiscoIPPhoneText><Title>{title}</Title><Text>{body}</Text>{keys}</CiscoIPPhoneText>", **headers)
 
 
@@ -39,21 +42,25 @@ async def service(aiohttp_server):
         name = request.match_info["name"]
         hits[name] = hits.get(name, 0) + 1
         if name == "menu":
-            return xml("<CiscoIPPhoneMenu><Title>Demo</Title><Prompt>Pick one</Prompt>"
-                       "<MenuItem><Name>News</Name><URL>news</URL></MenuItem>"
-                       "<MenuItem><Name>Login</Name><URL>/input</URL></MenuItem>"
-                       "<MenuItem><Name>Once</Name><URL>/once</URL></MenuItem></CiscoIPPhoneMenu>")
+            return xml(
+                "<CiscoIPPhoneMenu><Title>Demo</Title><Prompt>Pick one</Prompt>"
+                "<MenuItem><Name>News</Name><URL>news</URL></MenuItem>"
+                "<MenuItem><Name>Login</Name><URL>/input</URL></MenuItem>"
+                "<MenuItem><Name>Once</Name><URL>/once</URL></MenuItem></CiscoIPPhoneMenu>"
+            )
         if name == "news":
             return text("News", f"hit {hits[name]}")
         if name == "once":
             return text("Once", "not kept", Expires="-1")
         if name == "input":
-            return xml("<CiscoIPPhoneInput><Title>Login</Title><URL>/login?x=1</URL>"
-                       "<InputItem><DisplayName>User ID</DisplayName><QueryStringParam>id</QueryStringParam>"
-                       "<InputFlags>N</InputFlags></InputItem>"
-                       "<InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam>"
-                       "<DefaultValue>0000</DefaultValue><InputFlags>NP</InputFlags></InputItem>"
-                       "</CiscoIPPhoneInput>")
+            return xml(
+                "<CiscoIPPhoneInput><Title>Login</Title><URL>/login?x=1</URL>"
+                "<InputItem><DisplayName>User ID</DisplayName><QueryStringParam>id</QueryStringParam>"
+                "<InputFlags>N</InputFlags></InputItem>"
+                "<InputItem><DisplayName>PIN</DisplayName><QueryStringParam>pin</QueryStringParam>"
+                "<DefaultValue>0000</DefaultValue><InputFlags>NP</InputFlags></InputItem>"
+                "</CiscoIPPhoneInput>"
+            )
         if name == "login":
             resp = text("Hello", f"id={request.query['id']} pin={request.query['pin']} x={request.query['x']}")
             resp.set_cookie("session", "s-" + request.query["id"])
@@ -81,10 +88,12 @@ async def service(aiohttp_server):
         if name == "fail":
             return web.Response(status=500, text="boom")
         if name == "directory":  # no SoftKeyItems: the phone's own Dial, EditDial and Exit
-            return xml("<CiscoIPPhoneDirectory><Title>Crew</Title>"
-                       "<DirectoryEntry><Name>Adam</Name><Telephone>5001</Telephone></DirectoryEntry>"
-                       "<DirectoryEntry><Name>Ursula</Name><Telephone>5002</Telephone></DirectoryEntry>"
-                       "</CiscoIPPhoneDirectory>")
+            return xml(
+                "<CiscoIPPhoneDirectory><Title>Crew</Title>"
+                "<DirectoryEntry><Name>Adam</Name><Telephone>5001</Telephone></DirectoryEntry>"
+                "<DirectoryEntry><Name>Ursula</Name><Telephone>5002</Telephone></DirectoryEntry>"
+                "</CiscoIPPhoneDirectory>"
+            )
         raise web.HTTPNotFound()
 
     app = web.Application()
@@ -96,8 +105,10 @@ async def service(aiohttp_server):
 
 @pytest.fixture
 async def phone(service):
-    browser = PhoneBrowser([Service("Demo", str(service.make_url("/menu"))),
-                            Service("Other", str(service.make_url("/model")))], clock=RecordingClock(0.01))
+    browser = PhoneBrowser(
+        [Service("Demo", str(service.make_url("/menu"))), Service("Other", str(service.make_url("/model")))],
+        clock=RecordingClock(0.01),
+    )
     try:
         yield browser
     finally:
@@ -176,9 +187,16 @@ async def test_plain_text_is_shown_as_text(phone, service):
     assert isinstance(phone.screen.obj, Text) and phone.screen.obj.text == "plain words" and not phone.screen.error
 
 
-@pytest.mark.parametrize("path, says", [
-    ("/html", "cannot show text/html"), ("/broken", "XML error"), ("/big", "larger than"),
-    ("/fail", "HTTP error 500"), ("/nothing-here", "HTTP error 404")])
+@pytest.mark.parametrize(
+    "path, says",
+    [
+        ("/html", "cannot show text/html"),
+        ("/broken", "XML error"),
+        ("/big", "larger than"),
+        ("/fail", "HTTP error 500"),
+        ("/nothing-here", "HTTP error 404"),
+    ],
+)
 async def test_every_failure_is_an_error_screen_and_the_phone_keeps_working(phone, service, path, says):
     await phone.open(url(service, "/menu"))
     await phone.open(url(service, path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from ipics_server.dial_login import LOCKOUT_FAILURES, LOCKOUT_S, DialLogin, Locked
 from ipics_server.passwords import hash_password
 
@@ -43,8 +44,7 @@ class _Data:
 
 async def test_guesses_sent_all_at_once_are_each_counted():
     login = DialLogin(_Data())
-    results = await asyncio.gather(*(login.verify("1001", f"{n:04d}") for n in range(20)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(*(login.verify("1001", f"{n:04d}") for n in range(20)), return_exceptions=True)
     assert sum(r is None for r in results) == LOCKOUT_FAILURES  # the rest were refused unchecked
     assert all(isinstance(r, Locked) for r in results if r is not None)
     with pytest.raises(Locked):

@@ -8,10 +8,11 @@ exactly, where waiting for them would be slow or loose.
 from __future__ import annotations
 
 import pytest
+
 from ipics_clients.phone_browser import PhoneBrowser, Service
 from ipics_clients.phone_xml import Input, Menu
-from ipics_server.clock import Clock
 from ipics_lab.supervisor import wait_until
+from ipics_server.clock import Clock
 
 from ..api.conftest import live_server  # noqa: F401 (fixture)
 from .conftest import shown_text
@@ -26,8 +27,10 @@ def phone_user(live_server):  # noqa: F811
 
     async def setup():
         async with live_server.admin() as admin:
-            for path, body in (("/api/v1/users", {"username": "pat", "password": "pat-password-1", "role": "user"}),
-                               ("/api/v1/channels", {"name": "Tactical 1"})):
+            for path, body in (
+                ("/api/v1/users", {"username": "pat", "password": "pat-password-1", "role": "user"}),
+                ("/api/v1/channels", {"name": "Tactical 1"}),
+            ):
                 reply = await admin.post(path, body)
                 assert reply.status == 201, reply.body
                 if path == "/api/v1/channels":

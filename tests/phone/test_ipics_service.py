@@ -11,8 +11,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ipics_clients.phone_xml import Input, Menu, Text
-from ipics_server.dial_login import LOCKOUT_S
 from ipics_lab.supervisor import wait_until
+from ipics_server.dial_login import LOCKOUT_S
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .conftest import PRIMARY, SECONDARY, ipics_phone, log_in, menu_names, shown_text
@@ -114,8 +114,14 @@ async def test_the_new_active_pushes_the_phone_over_and_keeps_it_logged_in(demo)
         await pair.wait_ready()  # the phone session has reached the standby
         pair.primary.kill()
         await wait_until(lambda: phone.receiver.received, TAKEOVER_DEADLINE_S, "the new active's push")
-        await wait_until(lambda: host_of(phone.browser.screen.url) == host_of(pair.secondary.url)
-                         and isinstance(phone.browser.screen.obj, Menu), 10, "the menu from the secondary")
+        await wait_until(
+            lambda: (
+                host_of(phone.browser.screen.url) == host_of(pair.secondary.url)
+                and isinstance(phone.browser.screen.obj, Menu)
+            ),
+            10,
+            "the menu from the secondary",
+        )
         assert menu_names(phone.browser) == DAN_MENU  # no login asked
         # Absolute, on the new active's own address (some phones resolve no relative URL).
         assert phone.receiver.received[0].startswith(pair.secondary.url + "/phone/ipics/resume?ticket=")
@@ -148,8 +154,9 @@ async def test_the_old_active_back_as_standby_redirects_the_phone_with_its_sessi
         pair.primary.kill()
         await pair.wait_status(pair.secondary, timeout_s=TAKEOVER_DEADLINE_S, role="active")
         await pair.primary.power_on()
-        await pair.wait_status(pair.secondary, timeout_s=TAKEOVER_DEADLINE_S, role="active",
-                               standby_server_status="Ready")  # the primary is the standby now
+        await pair.wait_status(
+            pair.secondary, timeout_s=TAKEOVER_DEADLINE_S, role="active", standby_server_status="Ready"
+        )  # the primary is the standby now
         # The user opens the service of the server it knew, the primary, now standby.
         await phone.browser.press_services()
         await phone.browser.select(PRIMARY)
@@ -162,9 +169,15 @@ async def test_every_answer_is_a_phone_object_even_for_nonsense(demo):
     base = demo.pair.primary.url + "/phone/ipics"
     async with ipics_phone(demo.pair) as phone:
         await log_in(phone.browser, PRIMARY, "1001", demo.pin)
-        for path in ("/talk?group=../../etc/passwd", "/talk", "/talk?group=" + "f" * 32,
-                     "/resume?session=nonsense", "/resume?ticket=x&next=http://evil.example/",
-                     "/login?userid=&pin=", "/login?userid=1001&pin=" + "1" * 5000):
+        for path in (
+            "/talk?group=../../etc/passwd",
+            "/talk",
+            "/talk?group=" + "f" * 32,
+            "/resume?session=nonsense",
+            "/resume?ticket=x&next=http://evil.example/",
+            "/login?userid=&pin=",
+            "/login?userid=1001&pin=" + "1" * 5000,
+        ):
             await phone.browser.open(base + path)
             assert not phone.browser.screen.error, (path, shown_text(phone.browser))
             assert host_of(phone.browser.screen.url) == host_of(base), path

@@ -80,7 +80,9 @@ def test_more_turns_the_softkey_page_and_a_new_screen_starts_on_the_first():
 
 def test_softkey_buttons_say_what_they_are():
     assert softkey_words(0, SoftKey("Talk", "/up", 1, "/down")) == (
-        "Softkey 1, Talk", "Hold to talk: mouse button, Space or F1")
+        "Softkey 1, Talk",
+        "Hold to talk: mouse button, Space or F1",
+    )
     assert softkey_words(3, MORE) == ("Softkey 4, more", "F4")
     assert softkey_words(2, None) == ("Softkey 3, blank", "F3")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from ipics_clients.phone_push import PushReceiver
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.phone.objects import execute
@@ -43,8 +44,9 @@ async def test_an_authenticated_push_opens_its_url(receiver):
     assert receiver.headers()["X-Lab-Phone-Execute-URL"] == receiver.url
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer x"}, {"Authorization": "Basic !!!"}],
-                         ids=["none", "bearer", "garbage"])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer x"}, {"Authorization": "Basic !!!"}], ids=["none", "bearer", "garbage"]
+)
 async def test_a_push_without_the_secret_is_refused(receiver, headers):
     status, body = await push(receiver, execute("http://127.0.0.1:1/x"), headers)
     assert status == 401 and 'Number="4"' in body
@@ -53,13 +55,18 @@ async def test_a_push_without_the_secret_is_refused(receiver, headers):
     assert receiver.received == []
 
 
-@pytest.mark.parametrize("xml", [
-    "<CiscoIPPhoneExecute>", "<CiscoIPPhoneText><Text>x</Text></CiscoIPPhoneText>",
-    "<CiscoIPPhoneExecute></CiscoIPPhoneExecute>",
-    '<!DOCTYPE x [<!ENTITY a "a">]><CiscoIPPhoneExecute><ExecuteItem URL="&a;"/></CiscoIPPhoneExecute>',
-    "<CiscoIPPhoneExecute>" + '<ExecuteItem URL="http://h/x"/>' * 4 + "</CiscoIPPhoneExecute>",
-    '<CiscoIPPhoneExecute><ExecuteItem URL="http://h/' + "x" * 300 + '"/></CiscoIPPhoneExecute>',
-], ids=["broken", "not-execute", "no-items", "entities", "too-many", "long-url"])
+@pytest.mark.parametrize(
+    "xml",
+    [
+        "<CiscoIPPhoneExecute>",
+        "<CiscoIPPhoneText><Text>x</Text></CiscoIPPhoneText>",
+        "<CiscoIPPhoneExecute></CiscoIPPhoneExecute>",
+        '<!DOCTYPE x [<!ENTITY a "a">]><CiscoIPPhoneExecute><ExecuteItem URL="&a;"/></CiscoIPPhoneExecute>',
+        "<CiscoIPPhoneExecute>" + '<ExecuteItem URL="http://h/x"/>' * 4 + "</CiscoIPPhoneExecute>",
+        '<CiscoIPPhoneExecute><ExecuteItem URL="http://h/' + "x" * 300 + '"/></CiscoIPPhoneExecute>',
+    ],
+    ids=["broken", "not-execute", "no-items", "entities", "too-many", "long-url"],
+)
 async def test_bad_xml_is_refused_and_the_phone_keeps_taking_pushes(receiver, xml):
     status, body = await push(receiver, xml, basic(receiver.secret))
     assert status == 400 and 'Number="1"' in body
@@ -85,8 +92,10 @@ async def test_an_oversized_push_is_refused_without_echoing_its_credentials(rece
     from .conftest import raw_http
 
     secret = receiver.secret
-    request = (f"POST /CGI/Execute HTTP/1.1\r\nHost: phone\r\nAuthorization: Basic {secret}{'x' * 9000}\r\n"
-               "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
+    request = (
+        f"POST /CGI/Execute HTTP/1.1\r\nHost: phone\r\nAuthorization: Basic {secret}{'x' * 9000}\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n"
+    ).encode()
     status, _, body = await raw_http(f"http://{receiver.host}:{receiver.port}", request)
     assert status == 400 and secret not in body.decode("utf-8", "replace") and b"Basic" not in body
     assert not receiver.opened

@@ -13,6 +13,7 @@ import secrets
 
 import aiohttp
 import pytest
+
 from ipics_clients.phone_xml import Text, parse
 
 from ..api.conftest import live_server  # noqa: F401 (fixture)
@@ -21,17 +22,25 @@ from .conftest import raw_http
 PAD = 9000  # past aiohttp's 8,190-byte limit for a request line and for a header
 
 
-@pytest.mark.parametrize("path, method, status", [
-    ("/phone/ipics/nothing-here", "GET", 404), ("/phone/", "GET", 404), ("/phone", "GET", 404),
-    ("/phone/other-service/menu", "GET", 404), ("/phone/ipics/login", "POST", 405)])
+@pytest.mark.parametrize(
+    "path, method, status",
+    [
+        ("/phone/ipics/nothing-here", "GET", 404),
+        ("/phone/", "GET", 404),
+        ("/phone", "GET", 404),
+        ("/phone/other-service/menu", "GET", 404),
+        ("/phone/ipics/login", "POST", 405),
+    ],
+)
 async def test_a_refusal_under_phone_is_a_phone_text_object(live_server, path, method, status):  # noqa: F811
     async with aiohttp.ClientSession() as http:
         async with http.request(method, live_server.url + path) as resp:
             body = await resp.read()
             assert resp.status == status and resp.content_type == "text/xml", (resp.status, body[:200])
             obj = parse(body)
-            assert isinstance(obj, Text) and obj.text and [k.url for k in obj.softkeys] == ["SoftKey:Back",
-                                                                                              "SoftKey:Exit"]
+            assert (
+                isinstance(obj, Text) and obj.text and [k.url for k in obj.softkeys] == ["SoftKey:Back", "SoftKey:Exit"]
+            )
             if status == 405:
                 assert "GET" in resp.headers["Allow"].split(",")
     async with aiohttp.ClientSession() as http:  # elsewhere the API's JSON stays as it was
@@ -42,9 +51,13 @@ async def test_a_refusal_under_phone_is_a_phone_text_object(live_server, path, m
 def oversized_requests(secret: str) -> dict[str, bytes]:
     """Requests aiohttp will not read, each carrying ``secret`` where a real one would be."""
     long_query = f"userid=1001&pin={secret}&pad={'9' * PAD}"
-    requests = {f"request line, {path}": f"GET {path}?{long_query} HTTP/1.1\r\nHost: ipics\r\n" for path in (
-        "/phone/ipics/login", "/api/v1/channels", "/admin/login", "/", "/no/such/path")}
-    requests["header"] = f"GET /api/v1/channels HTTP/1.1\r\nHost: ipics\r\nAuthorization: Bearer {secret}{'x' * PAD}\r\n"
+    requests = {
+        f"request line, {path}": f"GET {path}?{long_query} HTTP/1.1\r\nHost: ipics\r\n"
+        for path in ("/phone/ipics/login", "/api/v1/channels", "/admin/login", "/", "/no/such/path")
+    }
+    requests["header"] = (
+        f"GET /api/v1/channels HTTP/1.1\r\nHost: ipics\r\nAuthorization: Bearer {secret}{'x' * PAD}\r\n"
+    )
     requests["cookie"] = f"GET /phone/ipics/menu HTTP/1.1\r\nHost: ipics\r\nCookie: IPICSPHONE={secret}{'x' * PAD}\r\n"
     requests["header name"] = f"GET / HTTP/1.1\r\nHost: ipics\r\nX-{secret}{'x' * PAD}: 1\r\n"
     requests["bad header"] = f"GET / HTTP/1.1\r\nHost: ipics\r\nPin {secret}\r\n"  # no colon: malformed

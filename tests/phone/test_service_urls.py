@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+
 from ipics_clients.phone_xml import Input, Menu, parse
 from ipics_server.phone.origin import well_formed_host
 from ipics_server.phone.service import BASE
@@ -34,8 +35,11 @@ class LabNames(AbstractResolver):
 
     async def resolve(self, host: str, port: int = 0, family=socket.AF_INET) -> list[ResolveResult]:
         address = self.names[host]
-        return [ResolveResult(hostname=host, host=address, port=port, family=socket.AF_INET, proto=0,
-                              flags=socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host, host=address, port=port, family=socket.AF_INET, proto=0, flags=socket.AI_NUMERICHOST
+            )
+        ]
 
     async def close(self) -> None:
         pass
@@ -121,21 +125,52 @@ async def test_the_resume_redirect_is_absolute(demo):
 
 async def test_a_host_header_that_is_not_a_host_is_not_reflected(demo):
     primary = demo.pair.primary
-    for host in ("evil.example/phish", "user@evil.example", "evil.example:99999", "two words", "evil.example:",
-                 "[::1", "999.1.1.1", "x" * 300, None):
+    for host in (
+        "evil.example/phish",
+        "user@evil.example",
+        "evil.example:99999",
+        "two words",
+        "evil.example:",
+        "[::1",
+        "999.1.1.1",
+        "x" * 300,
+        None,
+    ):
         # HTTP/1.0 for the request without a Host (HTTP/1.1 requires one)
         version, header = ("1.1", f"Host: {host}\r\n") if host is not None else ("1.0", "")
-        status, headers, body = await raw_http(primary.url, (
-            f"GET {BASE} HTTP/{version}\r\n{header}Connection: close\r\n\r\n").encode())
+        status, headers, body = await raw_http(
+            primary.url, (f"GET {BASE} HTTP/{version}\r\n{header}Connection: close\r\n\r\n").encode()
+        )
         assert status == 200 and headers["content-type"].startswith("text/xml"), (host, status, body)
         obj = parse(body)
         assert isinstance(obj, Input) and obj.url == primary.url + BASE + "/login", (host, obj.url)
 
 
 def test_which_host_headers_are_well_formed():
-    for host in ("127.0.0.1:8080", "localhost", "ipics-primary.lab.example:80", "[::1]:443", "[2001:db8::2]",
-                 "198.18.0.11:3000"):
+    for host in (
+        "127.0.0.1:8080",
+        "localhost",
+        "ipics-primary.lab.example:80",
+        "[::1]:443",
+        "[2001:db8::2]",
+        "198.18.0.11:3000",
+    ):
         assert well_formed_host(host), host
-    for host in ("", "evil.example/x", "a@b:80", "host:0", "host:65536", "host:12a", "bad host", "-a.b", "a..b",
-                 "999.1.1.1", "[::1", "[::1]x", "[fe80::1%eth0]:80", "x\r\nSet-Cookie: a=b", "h\u00e9.example"):
+    for host in (
+        "",
+        "evil.example/x",
+        "a@b:80",
+        "host:0",
+        "host:65536",
+        "host:12a",
+        "bad host",
+        "-a.b",
+        "a..b",
+        "999.1.1.1",
+        "[::1",
+        "[::1]x",
+        "[fe80::1%eth0]:80",
+        "x\r\nSet-Cookie: a=b",
+        "h\u00e9.example",
+    ):
         assert not well_formed_host(host), host

@@ -24,8 +24,15 @@ async def run_cli(*args: str, data_dir: Path | None = None, timeout_s: float = R
     """``python -m ipics_lab.scenario.cli ARGS``; its exit status and output."""
     extra = ["--data-dir", str(data_dir)] if data_dir is not None else []
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_lab.scenario.cli", *args, *extra,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ipics_lab.scenario.cli",
+        *args,
+        *extra,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from ipics_lab.scenario import load_scenario
 
 from .conftest import TIME_SCALE, run_cli
@@ -49,7 +50,7 @@ async def test_the_built_in_scenario_passes_headless(name, tmp_path):
     steps = load_scenario(name).steps
     assert run.code == 0, run.out[-4000:] + run.err[-2000:]
     assert f"PASSED: all {len(steps)} steps" in run.out
-    report = run.out[run.out.rindex(f"Scenario {name}:"):]
+    report = run.out[run.out.rindex(f"Scenario {name}:") :]
     assert len(re.findall(r"^  step +\d+ ok\b", report, re.MULTILINE)) == len(steps), report
     assert "FAILED" not in run.out
     # As it went: each step's narration and its result, then the report.
@@ -59,5 +60,3 @@ async def test_the_built_in_scenario_passes_headless(name, tmp_path):
         assert words in run.out, f"{words!r} not in the run's output:\n{run.out[-4000:]}"
     # The lab is stopped and its folder left without a running lab.
     assert not (tmp_path / "lab" / "lab.json").exists()
-
-

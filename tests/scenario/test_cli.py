@@ -12,7 +12,7 @@ from .conftest import TIME_SCALE, run_cli
 # every test here runs the scenario command in its own process
 pytestmark = pytest.mark.pair
 
-FAILING = '''
+FAILING = """
 title = "The primary is the standby (it is not)"
 description = "An expectation that fails: the report must say which, and what was seen."
 
@@ -34,9 +34,9 @@ expect = [
 say = "Never reached."
 do = "power-off"
 server = "primary"
-'''
+"""
 
-REFUSED = '''
+REFUSED = """
 title = "Power on a server that is on"
 description = "The action is refused; the run stops there."
 
@@ -48,7 +48,7 @@ server = "primary"
 [[step]]
 say = "Never reached."
 expect = { server = "primary", role = "active" }
-'''
+"""
 
 
 async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
@@ -56,12 +56,13 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     f.write_text(FAILING)
     run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
     assert run.code == 1, run.out + run.err
-    report = run.out[run.out.rindex("Scenario wrong:"):]
+    report = run.out[run.out.rindex("Scenario wrong:") :]
     assert "step  1 ok" in report and "step  2 FAILED" in report and "step  3 not run" in report
     assert "expect secondary: role standby: ok" in report
     assert "expect primary: role standby (within 20 s): FAILED, seen: role active" in report
-    assert report.rstrip().endswith("FAILED at step 2 (1 of 3 steps passed): "
-                                    "expect primary: role standby (within 20 s): FAILED, seen: role active")
+    assert report.rstrip().endswith(
+        "FAILED at step 2 (1 of 3 steps passed): expect primary: role standby (within 20 s): FAILED, seen: role active"
+    )
     assert "-> step 2 FAILED" in run.out and "[step 3]" not in run.out
     assert ". dan: logged out" in run.out  # the console was closed at the end
     assert not (tmp_path / "lab" / "lab.json").exists()
@@ -73,26 +74,34 @@ async def test_a_refused_action_exits_1_and_says_why(tmp_path):
     run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
     assert run.code == 1, run.out + run.err
     assert "action FAILED: the primary server is already powered on" in run.out
-    assert ("FAILED at step 1 (0 of 2 steps passed): step 1: power-on primary failed: "
-            "the primary server is already powered on") in run.out
+    assert (
+        "FAILED at step 1 (0 of 2 steps passed): step 1: power-on primary failed: "
+        "the primary server is already powered on"
+    ) in run.out
     assert "[step 2]" not in run.out
 
 
 async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):
     f = tmp_path / "bad.toml"
-    f.write_text('title = "T"\ndescription = "D"\n[[step]]\nsay = "x"\n[[step]]\ndo = "cut-link"\n'
-                 'server = "primary"\ndirection = "sideways"\n')
+    f.write_text(
+        'title = "T"\ndescription = "D"\n[[step]]\nsay = "x"\n[[step]]\ndo = "cut-link"\n'
+        'server = "primary"\ndirection = "sideways"\n'
+    )
     run = await run_cli("run", str(f), data_dir=tmp_path / "lab")
     assert run.code == 2
-    assert run.err.strip() == (f"bad scenario: {f}, step 2, key 'direction': unknown value 'sideways' "
-                               "(one of: both, outbound, inbound)")
+    assert run.err.strip() == (
+        f"bad scenario: {f}, step 2, key 'direction': unknown value 'sideways' (one of: both, outbound, inbound)"
+    )
     assert not (tmp_path / "lab").exists()  # nothing started
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["run", "no-such-scenario"], "bad scenario: no-such-scenario: no such scenario file, and not a built-in"),
-    (["run", "earthquake", "--time-scale", "0"], "--time-scale: time scale must be greater than 0 and at most 10"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "no-such-scenario"], "bad scenario: no-such-scenario: no such scenario file, and not a built-in"),
+        (["run", "earthquake", "--time-scale", "0"], "--time-scale: time scale must be greater than 0 and at most 10"),
+    ],
+)
 async def test_other_unusable_runs_exit_2(args, words, tmp_path):
     run = await run_cli(*args, data_dir=tmp_path / "lab")
     assert run.code == 2 and words in run.err, run.err

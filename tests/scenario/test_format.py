@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from ipics_lab.scenario import (
     ScenarioError,
     builtin_names,
@@ -26,10 +27,20 @@ def parse(body: str, head: str = HEAD):
 
 
 # ------------------------------------------------------------------ durations
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("45s", 45), ("2min", 120), ("1h 30min", 5400), ("500ms", 0.5), ("1.5s", 1.5), ("0s", 0),
-    ("10 sec", 10), ("1min30s", 90), (" 3 MIN ", 180),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("45s", 45),
+        ("2min", 120),
+        ("1h 30min", 5400),
+        ("500ms", 0.5),
+        ("1.5s", 1.5),
+        ("0s", 0),
+        ("10 sec", 10),
+        ("1min30s", 90),
+        (" 3 MIN ", 180),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
@@ -47,8 +58,9 @@ def test_endless_durations_are_refused():  # a headless run must end
     assert parse_duration("168h") == 7 * 86400
 
 
-@pytest.mark.parametrize(("seconds", "words"), [(45, "45 s"), (0.5, "0.5 s"), (150, "2 min 30 s"),
-                                                (3600, "1 h"), (5460, "1 h 31 min")])
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(45, "45 s"), (0.5, "0.5 s"), (150, "2 min 30 s"), (3600, "1 h"), (5460, "1 h 31 min")]
+)
 def test_durations_described(seconds, words):
     assert describe_duration(seconds) == words
 
@@ -133,8 +145,9 @@ def test_the_built_in_scenarios_load(name):
     assert all(step.say or step.expect or step.do in ("logout", "login", "create-channel") for step in sc.steps)
 
 
-@pytest.mark.parametrize("old,name", [("split-brain-clock-skew", "clock-skew-split-brain"),
-                                      ("maintenance-failover", "manual-failover")])
+@pytest.mark.parametrize(
+    "old,name", [("split-brain-clock-skew", "clock-skew-split-brain"), ("maintenance-failover", "manual-failover")]
+)
 def test_the_earlier_names_still_load_the_contracts_scenarios(old, name):
     """The contract (DESIGN.md) names them clock-skew-split-brain and manual-failover."""
     assert old not in builtin_names()
@@ -164,79 +177,128 @@ MISTAKES = [
     # steps
     (HEAD + '[[step]]\nsay = "x"\nwhen = "1s"\n', "t.toml, step 1, key 'when': unknown key for a step without 'do'"),
     (HEAD + '[[step]]\nsay = "x"\n[[step]]\n', "step 2: an empty step"),
-    (HEAD + '[[step]]\nsay = 5\n', "step 1, key 'say': must be a string, not an integer"),
+    (HEAD + "[[step]]\nsay = 5\n", "step 1, key 'say': must be a string, not an integer"),
     (HEAD + '[[step]]\ndo = "explode"\n', "step 1, key 'do': unknown action 'explode'"),
     (HEAD + '[[step]]\ndo = ["login"]\n', "step 1, key 'do': must be a string naming an action, not an array"),
     (HEAD + '[[step]]\ndo = "power-off"\n', "step 1, key 'server': missing"),
     (HEAD + '[[step]]\ndo = "power-off"\nserver = "tertiary"\n', "key 'server': unknown value 'tertiary'"),
     (HEAD + '[[step]]\ndo = "power-off"\nserver = 1\n', "key 'server': must be a string, not an integer"),
-    (HEAD + '[[step]]\ndo = "power-off"\nserver = "primary"\ndirection = "both"\n',
-     "step 1, key 'direction': unknown key for do = 'power-off' (allowed: at, after, say, do, expect, server)"),
-    (HEAD + '[[step]]\ndo = "cut-link"\nserver = "primary"\ndirection = "sideways"\n',
-     "key 'direction': unknown value 'sideways' (one of: both, outbound, inbound)"),
-    (HEAD + '[[step]]\ndo = "skew-clock"\nserver = "primary"\nseconds = "45s"\n',
-     "key 'seconds': must be a number, not a string"),
-    (HEAD + '[[step]]\ndo = "skew-clock"\nserver = "primary"\nseconds = true\n',
-     "key 'seconds': must be a number, not a boolean"),
+    (
+        HEAD + '[[step]]\ndo = "power-off"\nserver = "primary"\ndirection = "both"\n',
+        "step 1, key 'direction': unknown key for do = 'power-off' (allowed: at, after, say, do, expect, server)",
+    ),
+    (
+        HEAD + '[[step]]\ndo = "cut-link"\nserver = "primary"\ndirection = "sideways"\n',
+        "key 'direction': unknown value 'sideways' (one of: both, outbound, inbound)",
+    ),
+    (
+        HEAD + '[[step]]\ndo = "skew-clock"\nserver = "primary"\nseconds = "45s"\n',
+        "key 'seconds': must be a number, not a string",
+    ),
+    (
+        HEAD + '[[step]]\ndo = "skew-clock"\nserver = "primary"\nseconds = true\n',
+        "key 'seconds': must be a number, not a boolean",
+    ),
     (HEAD + '[[step]]\ndo = "fill-txlog"\npercent = 150\n', "key 'percent': must be a percentage between 0 and 100"),
     (HEAD + '[[step]]\ndo = "wait"\nduration = 30\n', "key 'duration': a duration is a string"),
     (HEAD + '[[step]]\ndo = "wait"\n', "key 'duration': missing"),
     (HEAD + '[[step]]\nsay = "x"\nafter = "2 minutes"\n', "step 1, key 'after': '2 minutes' is not a duration"),
     (HEAD + '[[step]]\nsay = "x"\nat = "1s"\nafter = "1s"\n', "key 'after': give 'at'"),
-    (HEAD + '[[step]]\nsay = "x"\nat = "2min"\n[[step]]\nsay = "y"\nat = "1min"\n',
-     "step 2, key 'at': '1min' is earlier than step 1's at"),
+    (
+        HEAD + '[[step]]\nsay = "x"\nat = "2min"\n[[step]]\nsay = "y"\nat = "1min"\n',
+        "step 2, key 'at': '1min' is earlier than step 1's at",
+    ),
     (HEAD + '[[step]]\ndo = "login"\nuser = "bob"\nserver = "primary"\n', "key 'user': unknown user 'bob'"),
-    (HEAD + '[[step]]\ndo = "login"\nuser = "dan"\nserver = "active"\n',
-     "key 'server': unknown value 'active' (one of: primary, secondary, selected)"),
+    (
+        HEAD + '[[step]]\ndo = "login"\nuser = "dan"\nserver = "active"\n',
+        "key 'server': unknown value 'active' (one of: primary, secondary, selected)",
+    ),
     (HEAD + '[[step]]\ndo = "logout"\nuser = "dan"\n', "step 1, key 'user': dan is not logged in at this step"),
-    (HEAD + LOGIN_DAN + '[[step]]\ndo = "logout"\nuser = "dan"\n[[step]]\ndo = "ptt-press"\nuser = "dan"\n'
-                        'channel = "Fire"\n', "step 3, key 'user': dan is not logged in"),
-    (HEAD + LOGIN_DAN + '[[step]]\ndo = "create-channel"\nname = "X"\nas = "dan"\n',
-     "step 2, key 'as': unknown operator (only an operator assigns and creates channels) 'dan'"),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\ndo = "logout"\nuser = "dan"\n[[step]]\ndo = "ptt-press"\nuser = "dan"\n'
+        'channel = "Fire"\n',
+        "step 3, key 'user': dan is not logged in",
+    ),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\ndo = "create-channel"\nname = "X"\nas = "dan"\n',
+        "step 2, key 'as': unknown operator (only an operator assigns and creates channels) 'dan'",
+    ),
     (HEAD + '[[step]]\ndo = "create-channel"\nname = "X"\nas = "adam"\n', "key 'as': adam is not logged in"),
     (HEAD + LOGIN_ADAM + '[[step]]\ndo = "create-channel"\nname = " "\nas = "adam"\n', "key 'name': must not be empty"),
-    (HEAD + LOGIN_ADAM + '[[step]]\ndo = "assign-channel"\nchannel = "Water"\nuser = "dan"\nas = "adam"\n',
-     "step 2, key 'channel': unknown channel 'Water'"),
+    (
+        HEAD + LOGIN_ADAM + '[[step]]\ndo = "assign-channel"\nchannel = "Water"\nuser = "dan"\nas = "adam"\n',
+        "step 2, key 'channel': unknown channel 'Water'",
+    ),
     (HEAD + LOGIN_DAN + '[[step]]\ndo = "ptt-press"\nuser = "dan"\n', "step 2, key 'channel': missing"),
     # expectations
     (HEAD + '[[step]]\nexpect = "primary is active"\n', "step 1, key 'expect': must be a table, or an array"),
-    (HEAD + '[[step]]\nexpect = []\n', "key 'expect': must be a table, or an array"),
+    (HEAD + "[[step]]\nexpect = []\n", "key 'expect': must be a table, or an array"),
     (HEAD + '[[step]]\nexpect = { role = "active" }\n', "key 'expect': each expectation names exactly one"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { server = "primary", client = "dan", role = "active" }\n',
-     "(found server, client)"),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { server = "primary", client = "dan", role = "active" }\n',
+        "(found server, client)",
+    ),
     (HEAD + '[[step]]\nexpect = { server = "primary" }\n', "key 'server': nothing to check"),
-    (HEAD + '[[step]]\nexpect = { server = "primary", role = "master" }\n',
-     "step 1, key 'role': must be one of 'active', 'standby', 'standalone', 'transitioning', not 'master'"),
+    (
+        HEAD + '[[step]]\nexpect = { server = "primary", role = "master" }\n',
+        "step 1, key 'role': must be one of 'active', 'standby', 'standalone', 'transitioning', not 'master'",
+    ),
     (HEAD + '[[step]]\nexpect = { server = "backup", role = "active" }\n', "key 'server': unknown server 'backup'"),
-    (HEAD + '[[step]]\nexpect = [{ server = "primary", role = "active" }, { server = "primary", colour = "red" }]\n',
-     "step 1, expect 2, key 'colour': unknown key for a server expectation"),
-    (HEAD + '[[step]]\nexpect = { server = "primary", split_brain = "no" }\n',
-     "key 'split_brain': must be true or false, not a string"),
-    (HEAD + '[[step]]\nexpect = { server = "primary", txlog_percent = "75%" }\n',
-     "key 'txlog_percent': must be a percentage"),
+    (
+        HEAD + '[[step]]\nexpect = [{ server = "primary", role = "active" }, { server = "primary", colour = "red" }]\n',
+        "step 1, expect 2, key 'colour': unknown key for a server expectation",
+    ),
+    (
+        HEAD + '[[step]]\nexpect = { server = "primary", split_brain = "no" }\n',
+        "key 'split_brain': must be true or false, not a string",
+    ),
+    (
+        HEAD + '[[step]]\nexpect = { server = "primary", txlog_percent = "75%" }\n',
+        "key 'txlog_percent': must be a percentage",
+    ),
     (HEAD + '[[step]]\nexpect = { server = "primary", message = "" }\n', "key 'message': must be a non-empty string"),
-    (HEAD + '[[step]]\nexpect = { server = "primary", role = "active", within = 10 }\n',
-     "key 'within': a duration is a string"),
-    (HEAD + '[[step]]\nexpect = { server = "primary", role = "active", within = "soon" }\n',
-     "key 'within': 'soon' is not a duration"),
-    (HEAD + '[[step]]\nexpect = { client = "dan", state = "online" }\n',
-     "step 1, key 'client': dan has no console yet"),
+    (
+        HEAD + '[[step]]\nexpect = { server = "primary", role = "active", within = 10 }\n',
+        "key 'within': a duration is a string",
+    ),
+    (
+        HEAD + '[[step]]\nexpect = { server = "primary", role = "active", within = "soon" }\n',
+        "key 'within': 'soon' is not a duration",
+    ),
+    (
+        HEAD + '[[step]]\nexpect = { client = "dan", state = "online" }\n',
+        "step 1, key 'client': dan has no console yet",
+    ),
     (HEAD + '[[step]]\nexpect = { client = "zed", state = "online" }\n', "key 'client': unknown user 'zed'"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", state = "asleep" }\n',
-     "step 2, key 'state': must be one of 'logged out', 'connecting', 'online', 'offline'"),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", state = "asleep" }\n',
+        "step 2, key 'state': must be one of 'logged out', 'connecting', 'online', 'offline'",
+    ),
     (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", on = "active" }\n', "key 'on': must be one of"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_contain = [] }\n',
-     "key 'channels_contain': must be a channel name or a list"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_lack = ["Fire", 3] }\n',
-     "key 'channels_lack': must be a channel name or a list"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_lack = "Water" }\n',
-     "key 'channels_lack': unknown channel 'Water'"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", role = "active" }\n',
-     "key 'role': unknown key for a client expectation"),
-    (HEAD + LOGIN_DAN + '[[step]]\nexpect = { listener = "dan", hears = "adam", channel = "Fire" }\n',
-     "key 'hears': adam has no console yet"),
-    (HEAD + LOGIN_DAN + LOGIN_ADAM + '[[step]]\nexpect = { listener = "dan", hears = "adam" }\n',
-     "step 3, key 'channel': a listener expectation needs both"),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_contain = [] }\n',
+        "key 'channels_contain': must be a channel name or a list",
+    ),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_lack = ["Fire", 3] }\n',
+        "key 'channels_lack': must be a channel name or a list",
+    ),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", channels_lack = "Water" }\n',
+        "key 'channels_lack': unknown channel 'Water'",
+    ),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { client = "dan", role = "active" }\n',
+        "key 'role': unknown key for a client expectation",
+    ),
+    (
+        HEAD + LOGIN_DAN + '[[step]]\nexpect = { listener = "dan", hears = "adam", channel = "Fire" }\n',
+        "key 'hears': adam has no console yet",
+    ),
+    (
+        HEAD + LOGIN_DAN + LOGIN_ADAM + '[[step]]\nexpect = { listener = "dan", hears = "adam" }\n',
+        "step 3, key 'channel': a listener expectation needs both",
+    ),
 ]
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from ipics_clients.session import State
-from ipics_lab.trainer.lab import TrainerLab
 from ipics_lab.scenario import ScenarioRunner, parse_scenario
 from ipics_lab.supervisor import wait_until
+from ipics_lab.trainer.lab import TrainerLab
 
 from .conftest import TIME_SCALE
 
-SCENARIO = '''
+SCENARIO = """
 title = "A long pause"
 description = "Two consoles, then a wait the trainer cancels."
 
@@ -40,7 +41,7 @@ duration = "10h"
 [[step]]
 say = "Never reached."
 expect = { server = "primary", role = "active" }
-'''
+"""
 
 
 @pytest.fixture
@@ -56,8 +57,11 @@ async def lab(tmp_path):
 @pytest.mark.pair
 async def test_cancel_stops_the_run_and_closes_every_console(lab):
     seen: list[tuple[int, bool | None]] = []
-    runner = ScenarioRunner(lab, parse_scenario(SCENARIO, name="night", where="night.toml"),
-                            on_step=lambda sr: seen.append((sr.index, sr.passed)))
+    runner = ScenarioRunner(
+        lab,
+        parse_scenario(SCENARIO, name="night", where="night.toml"),
+        on_step=lambda sr: seen.append((sr.index, sr.passed)),
+    )
     run = asyncio.ensure_future(runner.run())
     await wait_until(lambda: (3, None) in seen, 60, "the wait to start")
     assert seen == [(1, None), (1, True), (2, None), (2, True), (3, None)]
@@ -77,22 +81,30 @@ async def test_cancel_stops_the_run_and_closes_every_console(lab):
 
     events = lab.timeline.events
     narration = [e.text for e in events if e.kind == "narration"]
-    assert narration[:4] == ["scenario night: A long pause", "Dan logs in.", "Adam too, and Dan talks to him.",
-                             "A long quiet night."]
+    assert narration[:4] == [
+        "scenario night: A long pause",
+        "Dan logs in.",
+        "Adam too, and Dan talks to him.",
+        "A long quiet night.",
+    ]
     assert narration[-1] == "scenario night cancelled"
     assert [e.text for e in events if e.kind == "client"][:4] == [
-        "dan: online on the primary", "dan chose the primary in the selector and is online on the primary",
+        "dan: online on the primary",
+        "dan chose the primary in the selector and is online on the primary",
         "adam: online on the primary",
-        "adam chose the primary (selected) in the selector and is online on the primary"]
+        "adam chose the primary (selected) in the selector and is online on the primary",
+    ]
     checked = [e for e in events if e.kind == "expectation"]
     assert [(e.text, e.ok, e.server) for e in checked] == [
-        ("dan: state online, on the primary: ok", True, None), ("primary: role active: ok", True, "primary")]
+        ("dan: state online, on the primary: ok", True, None),
+        ("primary: role active: ok", True, "primary"),
+    ]
 
     with pytest.raises(RuntimeError, match="runs once"):
         await runner.run()
 
 
-QUIET = '''
+QUIET = """
 title = "Ten quiet minutes"
 description = "A wait the trainer speeds up."
 
@@ -104,7 +116,7 @@ duration = "10min"
 [[step]]
 say = "Still the same pair."
 expect = { server = "primary", role = "active" }
-'''
+"""
 
 
 @pytest.mark.pair
@@ -113,8 +125,11 @@ async def test_a_wait_follows_the_time_scale_the_trainer_sets_meanwhile(lab):
     0.01 as soon as the wait has begun, and it passes 10x faster."""
     await lab.set_time_scale(0.1)
     seen: list[tuple[int, bool | None]] = []
-    runner = ScenarioRunner(lab, parse_scenario(QUIET, name="quiet", where="quiet.toml"),
-                            on_step=lambda sr: seen.append((sr.index, sr.passed)))
+    runner = ScenarioRunner(
+        lab,
+        parse_scenario(QUIET, name="quiet", where="quiet.toml"),
+        on_step=lambda sr: seen.append((sr.index, sr.passed)),
+    )
     run = asyncio.ensure_future(runner.run())
     await wait_until(lambda: (1, None) in seen, 30, "the wait to start")
     await lab.set_time_scale(TIME_SCALE)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
 
@@ -47,26 +48,62 @@ class Ssh:
         self.askpass.chmod(0o700)
 
     def argv(self, command: str | None, flags: tuple[str, ...], user: str) -> list[str]:
-        return ["ssh", "-F", "/dev/null", "-p", str(self.server.ssh_port),
-                "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "StrictHostKeyChecking=yes", "-o", "PubkeyAuthentication=no",
-                "-o", "IdentityAgent=none", "-o", "PreferredAuthentications=password,keyboard-interactive",
-                "-o", "NumberOfPasswordPrompts=1", "-o", "BatchMode=no", "-o", "ConnectTimeout=10",
-                "-o", "LogLevel=ERROR", *flags, f"{user}@{self.server.host}",
-                *([command] if command is not None else [])]
+        return [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-p",
+            str(self.server.ssh_port),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-o",
+            "IdentityAgent=none",
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-o",
+            "BatchMode=no",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "LogLevel=ERROR",
+            *flags,
+            f"{user}@{self.server.host}",
+            *([command] if command is not None else []),
+        ]
 
-    async def run(self, command: str | None = None, *flags: str, user: str = "ipicsadmin",
-                  password: str | None = None, stdin: bytes = b"",
-                  term: str | None = None) -> tuple[int, str, str]:
+    async def run(
+        self,
+        command: str | None = None,
+        *flags: str,
+        user: str = "ipicsadmin",
+        password: str | None = None,
+        stdin: bytes = b"",
+        term: str | None = None,
+    ) -> tuple[int, str, str]:
         """``ssh [flags] user@host [command]``: (exit status, stdout, stderr)."""
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "TERM")}
-        env |= {"SSH_ASKPASS": str(self.askpass), "SSH_ASKPASS_REQUIRE": "force",
-                PASSWORD_ENV: self.password if password is None else password}
+        env |= {
+            "SSH_ASKPASS": str(self.askpass),
+            "SSH_ASKPASS_REQUIRE": "force",
+            PASSWORD_ENV: self.password if password is None else password,
+        }
         if term is not None:
             env["TERM"] = term
         proc = await asyncio.create_subprocess_exec(
-            *self.argv(command, flags, user), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env)
+            *self.argv(command, flags, user),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
         try:
             out, err = await asyncio.wait_for(proc.communicate(stdin), SSH_TIMEOUT_S)
         finally:
@@ -79,9 +116,15 @@ class Ssh:
 def primary_process(root: Path, password: str) -> ServerProcess:
     lic = assets_dir() / "licenses"
     return ServerProcess(
-        "primary", root / "primary" / "data", "127.0.0.1", heartbeat_port=free_port_on("127.0.0.1"),
-        admin_password=password, time_scale=TIME_SCALE, clock_epoch=time.time(),
-        licenses=[lic / "base.lic", lic / "policy.lic"])
+        "primary",
+        root / "primary" / "data",
+        "127.0.0.1",
+        heartbeat_port=free_port_on("127.0.0.1"),
+        admin_password=password,
+        time_scale=TIME_SCALE,
+        clock_epoch=time.time(),
+        licenses=[lic / "base.lic", lic / "policy.lic"],
+    )
 
 
 @pytest.fixture(scope="module")

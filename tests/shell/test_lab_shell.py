@@ -11,6 +11,7 @@ import stat
 import sys
 
 import pytest
+
 from ipics_lab.labfile import lab_file
 
 from .conftest import DATE
@@ -23,9 +24,20 @@ PROMPT = "[ipicsadmin@primary ~]$ "
 
 async def _lab(data_dir):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", "up", "--headless", "--json", "--time-scale", "0.01",
-        "--data-dir", str(data_dir),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        "up",
+        "--headless",
+        "--json",
+        "--time-scale",
+        "0.01",
+        "--data-dir",
+        str(data_dir),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def _shell(data_dir, *args: str, password: str | None, stdin: bytes = b"") -> tuple[int, str, str]:
@@ -33,8 +45,18 @@ async def _shell(data_dir, *args: str, password: str | None, stdin: bytes = b"")
     if password is not None:
         env["IPICS_SHELL_PASSWORD"] = password
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", "shell", *args, "--lab-dir", str(data_dir), env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        "shell",
+        *args,
+        "--lab-dir",
+        str(data_dir),
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), 30)
     finally:
@@ -63,8 +85,9 @@ async def test_shell_reaches_both_servers_of_a_running_lab(tmp_path):
 
         status, out, err = await _shell(tmp_path, "primary", "-c", "date", password=password)
         assert (status, err) == (0, "") and DATE.fullmatch(out.strip()), out
-        status, out, _ = await _shell(tmp_path, "secondary", "--user", "informix", "-c", "frobnicate",
-                                      password=password)
+        status, out, _ = await _shell(
+            tmp_path, "secondary", "--user", "informix", "-c", "frobnicate", password=password
+        )
         assert status == 127 and "-bash: frobnicate: command not found" in out
 
         # interactive: lines from stdin, the prompt and output back, exit ends it

@@ -9,6 +9,7 @@ import stat
 
 import asyncssh
 import pytest
+
 from ipics_lab.supervisor import wait_until
 from ipics_server.shell.hostkey import host_key_file
 

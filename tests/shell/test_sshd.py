@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ipics_server.shell.sshd import MAX_LINE_CHARS
 
 from .conftest import DATE, Ssh

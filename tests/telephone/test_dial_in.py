@@ -8,8 +8,8 @@ import json
 from contextlib import asynccontextmanager
 
 from ipics_clients.telephone import State, Telephone
-from ipics_server.adapters.httpclient import ApiClient
 from ipics_lab.supervisor import wait_until
+from ipics_server.adapters.httpclient import ApiClient
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 
@@ -26,15 +26,17 @@ async def telephone(trunk: list[str], number: str = "5551234"):
 
 
 async def heard(phone: Telephone, words: str, timeout_s: float = 10) -> str:
-    return await wait_until(lambda: next((s for s in phone.heard if words in s), None), timeout_s,
-                            f"the voice menu to say {words!r} (heard {phone.heard})")
+    return await wait_until(
+        lambda: next((s for s in phone.heard if words in s), None),
+        timeout_s,
+        f"the voice menu to say {words!r} (heard {phone.heard})",
+    )
 
 
 async def join(phone: Telephone, pin: str, user_id: str = "1001", group: str = "Fire") -> None:
     await phone.press(f"{user_id}#{pin}#")
     listing = await heard(phone, "press 1")
-    position = next(i for i, name in enumerate(DAN_GROUPS, 1) if f"For {name}, press {i}" in listing
-                    and name == group)
+    position = next(i for i, name in enumerate(DAN_GROUPS, 1) if f"For {name}, press {i}" in listing and name == group)
     await phone.press(f"{position}#")
     await wait_until(lambda: phone.group == group, 10, f"joined {group}")
 

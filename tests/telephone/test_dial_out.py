@@ -4,8 +4,8 @@ automatically call back dial-out users participating in a VTG when a failover oc
 from __future__ import annotations
 
 from ipics_clients.telephone import State, Telephone
-from ipics_server.dial.pstn import PstnDirectory
 from ipics_lab.supervisor import wait_until
+from ipics_server.dial.pstn import PstnDirectory
 
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.trainer.lab import TrainerLab
 

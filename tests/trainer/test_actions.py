@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import ActionRefused, Actions
 from ipics_lab.trainer.monitor import Monitor
-from ipics_lab.supervisor import wait_until
 
 DEADLINE_S = 20
 
@@ -54,9 +55,11 @@ async def test_power_off_and_on_fail_over_with_no_failback(watched):
     assert "primary does not answer" in texts(lab, "role")
     assert "secondary: heartbeat missed (1 in a row, the window is 5)" in texts(lab, "missed")
     await actions.power_on("primary")
-    await wait_until(lambda: role(monitor, "primary") == "standby"
-                     and monitor.views["secondary"].standby_server_status == "Ready", DEADLINE_S,
-                     "the primary back as standby (no failback)")
+    await wait_until(
+        lambda: role(monitor, "primary") == "standby" and monitor.views["secondary"].standby_server_status == "Ready",
+        DEADLINE_S,
+        "the primary back as standby (no failback)",
+    )
     assert texts(lab, "fault") == ["primary powered off (kill -9)", "primary powered on"]
     assert any(t.startswith("secondary: standby") for t in texts(lab, "role"))
     assert any(t.startswith("secondary:") and t.endswith("-> active (configured)") for t in texts(lab, "role"))
@@ -77,15 +80,20 @@ async def test_a_cut_link_shows_in_the_status_and_heals(watched):
     await wait_until(lambda: monitor.views["primary"].status["peer_link"]["cut_outbound"], 5, "the cut")
     await actions.heal_link("primary")
     await wait_until(lambda: not monitor.views["primary"].status["peer_link"]["cut_outbound"], 5, "healed")
-    assert texts(lab, "fault")[-2:] == ["primary: link cut outbound (it no longer reaches its partner)",
-                                        "primary: link healed"]
+    assert texts(lab, "fault")[-2:] == [
+        "primary: link cut outbound (it no longer reaches its partner)",
+        "primary: link healed",
+    ]
 
 
 async def test_a_skewed_clock_shows_as_an_offset(watched):
     _, actions, monitor = watched
     await actions.skew_clock("secondary", 90)
-    await wait_until(lambda: monitor.views["secondary"].clock_offset_s
-                     and abs(monitor.views["secondary"].clock_offset_s - 90) < 5, 5, "the offset")
+    await wait_until(
+        lambda: monitor.views["secondary"].clock_offset_s and abs(monitor.views["secondary"].clock_offset_s - 90) < 5,
+        5,
+        "the offset",
+    )
     assert monitor.views["primary"].clock_offset_s == 0.0
 
 
@@ -130,19 +138,26 @@ async def test_method_1_from_the_panel_actions_go_standby_repair_rsync(watched):
     await actions.cut_link("primary", "both")
     await wait_until(lambda: role(monitor, "secondary") == "active", DEADLINE_S, "both active")
     await actions.heal_link("primary")
-    await wait_until(lambda: monitor.views["primary"].split_brain and monitor.views["secondary"].split_brain,
-                     10, "the split brain seen by both")
+    await wait_until(
+        lambda: monitor.views["primary"].split_brain and monitor.views["secondary"].split_brain,
+        10,
+        "the split brain seen by both",
+    )
     assert "primary: split brain" in texts(lab, "role")
     await actions.go_standby("secondary")
     assert (await lab.pair.status(lab.pair.secondary))["role"] == "standby"
     seen = []
-    assert await actions.repair(progress=lambda f, t: seen.append((f, t))) == \
-        "REPAIR finished: nothing pending, the standby is Ready"
+    assert (
+        await actions.repair(progress=lambda f, t: seen.append((f, t)))
+        == "REPAIR finished: nothing pending, the standby is Ready"
+    )
     assert seen[-1] == (1.0, "repaired")
     sentence = await actions.rsync()
     assert sentence.startswith("ipicsrsync finished")
-    assert [t for t in texts(lab, "action") if "started" in t] == ["REPAIR started on secondary",
-                                                                     "ipicsrsync started on the primary"]
+    assert [t for t in texts(lab, "action") if "started" in t] == [
+        "REPAIR started on secondary",
+        "ipicsrsync started on the primary",
+    ]
 
 
 async def test_the_time_scale_changes_on_both_servers_and_the_lab_clock_together(watched):

@@ -7,6 +7,7 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+
 from ipics_lab.trainer.actions import ActionRefused, Actions
 from ipics_server.clock import Clock
 

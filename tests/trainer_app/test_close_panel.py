@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 import shiboken6
+
 from ipics_desktop.trainer.app import TrainerApp
 from ipics_lab.supervisor import wait_until
 
@@ -18,8 +19,7 @@ async def test_closing_the_trainer_panel_stops_everything(tmp_path, qtbot):
     app = TrainerApp(tmp_path / "lab", 0.01)
     run = asyncio.ensure_future(app.run())
     try:
-        await wait_until(lambda: app.panel is not None and app.panel.isVisible() or run.done(), 90,
-                         "the trainer panel")
+        await wait_until(lambda: app.panel is not None and app.panel.isVisible() or run.done(), 90, "the trainer panel")
         assert not run.done(), run.result()
         await wait_until(lambda: len(app.launcher.opened) == 2, 30, "the IDC and the phone")
         assert [(d.kind, d.user) for d in app.launcher.opened] == [("console", "dan"), ("phone", "dan")]

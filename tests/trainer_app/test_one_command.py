@@ -14,6 +14,7 @@ import signal
 import sys
 
 import pytest
+
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 
 from ..lab.test_up import _alive
@@ -24,14 +25,26 @@ pytestmark = pytest.mark.pair
 
 def _env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    return {**env, "XDG_DATA_HOME": str(tmp_path / "share"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "QT_API": "pyside6", **extra}
+    return {
+        **env,
+        "XDG_DATA_HOME": str(tmp_path / "share"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "QT_API": "pyside6",
+        **extra,
+    }
 
 
 async def _lab(tmp_path, *args, **env):
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ipics_desktop", *args, env=_env(tmp_path, **env),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ipics_desktop",
+        *args,
+        env=_env(tmp_path, **env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_no_arguments_start_the_lab_per_user_and_sigterm_stops_everything(tmp_path):

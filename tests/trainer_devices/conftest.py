@@ -6,15 +6,15 @@ from __future__ import annotations
 import gc
 
 import pytest
-from ipics_desktop.trainer.devices import DeviceLauncher
-from ipics_desktop.testing import qasync_loop
 from PySide6.QtCore import QCoreApplication, QEvent
+
+from ipics_desktop.testing import qasync_loop
+from ipics_desktop.trainer.devices import DeviceLauncher
 
 from ..trainer import conftest as trainer_fixtures
 
 INTERVAL_S, MISSED, TIME_SCALE = trainer_fixtures.INTERVAL_S, trainer_fixtures.MISSED, trainer_fixtures.TIME_SCALE
 trainer_lab = trainer_fixtures.trainer_lab  # the fixture shared with tests/trainer
-
 
 
 def pytest_asyncio_loop_factories(config, item):

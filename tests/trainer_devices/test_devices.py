@@ -10,13 +10,14 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
+from PySide6.QtWidgets import QApplication
+
 from ipics_clients.session import State
 from ipics_clients.telephone import State as Call
 from ipics_desktop.trainer.devices import DEVICE_KINDS, DeviceLauncher
+from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.lab import TrainerLab
 from ipics_server.dial.pstn import PstnDirectory
-from ipics_lab.supervisor import wait_until
-from PySide6.QtWidgets import QApplication
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE
 
@@ -69,12 +70,15 @@ async def open_all(lab: TrainerLab, launcher: DeviceLauncher):
     idc = device(launcher, "console", "dan").client
     assert shown is idc.dialog  # on screen until the login is through
     console = idc.window
-    await wait_until(lambda: idc.session.state == State.ONLINE and console.isVisible(), LOGIN_S,
-                     "Dan's console online")
-    await wait_until(lambda: phone.browser.screen.obj.title == "IPICS" and not phone.busy, LOGIN_S,
-                     "Dan's phone at the IPICS menu")
-    await wait_until(lambda: mobile.session.state == State.ONLINE
-                     and mobile.pages.currentWidget() is mobile.incidents_page, LOGIN_S, "Fred's mobile online")
+    await wait_until(lambda: idc.session.state == State.ONLINE and console.isVisible(), LOGIN_S, "Dan's console online")
+    await wait_until(
+        lambda: phone.browser.screen.obj.title == "IPICS" and not phone.busy, LOGIN_S, "Dan's phone at the IPICS menu"
+    )
+    await wait_until(
+        lambda: mobile.session.state == State.ONLINE and mobile.pages.currentWidget() is mobile.incidents_page,
+        LOGIN_S,
+        "Fred's mobile online",
+    )
     pstn = PstnDirectory(lab.pair.pstn_directory)
     await wait_until(lambda: pstn.lookup("5557041") is not None, LOGIN_S, "Amy's telephone on the network")
     assert idc.session.server == mobile.session.server == primary.url
@@ -107,8 +111,12 @@ async def test_each_kind_opens_as_the_named_user_logged_in_on_the_active(trainer
     assert telephone.windowTitle() == "Telephone 5557041 (amy)"
     assert telephone.telephone.state == Call.ON_HOOK and telephone.telephone.trunk == lab.urls
 
-    await told(lab, "dan (console): online on primary", "fred (mobile): online on primary",
-               "dan (phone 1001): logged in on primary (Dial Login 1001)")
+    await told(
+        lab,
+        "dan (console): online on primary",
+        "fred (mobile): online on primary",
+        "dan (phone 1001): logged in on primary (Dial Login 1001)",
+    )
     assert {e.server for e in lab.timeline.of_kind("client")} == {"primary"}
     # Neither the password nor the PIN went anywhere on disk.
     for path in (tmp_path / "profiles").rglob("*"):
@@ -120,8 +128,9 @@ async def test_each_kind_opens_as_the_named_user_logged_in_on_the_active(trainer
     assert launcher.open("console", "DAN") is console and len(launcher.opened) == 4
     second = launcher.open("telephone", "amy")
     assert second is not telephone and second.windowTitle() == "Telephone 5557042 (amy)"
-    await wait_until(lambda: PstnDirectory(lab.pair.pstn_directory).lookup("5557042"), LOGIN_S,
-                     "the second telephone on the network")
+    await wait_until(
+        lambda: PstnDirectory(lab.pair.pstn_directory).lookup("5557042"), LOGIN_S, "the second telephone on the network"
+    )
 
 
 async def test_the_devices_follow_a_failover_and_tell_the_timeline(trainer_lab, launcher):
@@ -135,9 +144,14 @@ async def test_the_devices_follow_a_failover_and_tell_the_timeline(trainer_lab, 
     await pair.wait_ready()  # the sessions (the phone's too) have reached the standby
 
     pair.primary.kill()
-    await told(lab, "dan (console): reconnected to secondary", "fred (mobile): reconnected to secondary",
-               "dan (phone 1001): moved to secondary (pushed by the new active)",
-               "amy (telephone 5557041): call dropped by primary", timeout_s=TAKEOVER_DEADLINE_S + LOGIN_S)
+    await told(
+        lab,
+        "dan (console): reconnected to secondary",
+        "fred (mobile): reconnected to secondary",
+        "dan (phone 1001): moved to secondary (pushed by the new active)",
+        "amy (telephone 5557041): call dropped by primary",
+        timeout_s=TAKEOVER_DEADLINE_S + LOGIN_S,
+    )
     texts = client_events(lab)
     for who in ("dan (console)", "fred (mobile)"):
         assert texts.index(f"{who}: offline (primary lost)") < texts.index(f"{who}: reconnected to secondary")
@@ -186,8 +200,15 @@ async def test_a_window_the_trainer_closes_ends_its_device(trainer_lab, launcher
     launcher.open("console", "ursula")
     idc = device(launcher, "console", "ursula").client
     console = idc.window
-    await wait_until(lambda: phone.browser.screen.obj.title == "IPICS" and idc.session.state == State.ONLINE
-                     and PstnDirectory(lab.pair.pstn_directory).lookup("5557021"), LOGIN_S, "the devices up")
+    await wait_until(
+        lambda: (
+            phone.browser.screen.obj.title == "IPICS"
+            and idc.session.state == State.ONLINE
+            and PstnDirectory(lab.pair.pstn_directory).lookup("5557021")
+        ),
+        LOGIN_S,
+        "the devices up",
+    )
     assert phone.windowTitle() == "Phone 1002 (adam)" and console.windowTitle() == "ursula \u2014 IDC"
     receiver, browser = phone.receiver, phone.browser
 
@@ -210,9 +231,12 @@ async def test_a_refused_login_is_told_and_leaves_the_login_screen(trainer_lab, 
     shown = launcher.open("console", "ursula")
     mobile = launcher.open("mobile", "amy")
     phone = launcher.open("phone", "fred")
-    await told(lab, "ursula (console): login failed: wrong user name or password",
-               "amy (mobile): login failed: wrong user name or password",
-               "fred (phone 1005): login screen on primary: Login failed: wrong ID or PIN")
+    await told(
+        lab,
+        "ursula (console): login failed: wrong user name or password",
+        "amy (mobile): login failed: wrong user name or password",
+        "fred (phone 1005): login screen on primary: Login failed: wrong ID or PIN",
+    )
     idc = device(launcher, "console", "ursula").client
     assert shown is idc.dialog and idc.dialog.isVisible() and not idc.window.isVisible()
     assert idc.dialog.password.text() == "" and idc.dialog.login_button.isEnabled()
@@ -222,15 +246,18 @@ async def test_a_refused_login_is_told_and_leaves_the_login_screen(trainer_lab, 
     assert len(launcher.opened) == 3  # still open: the trainer may log in by hand
 
 
-@pytest.mark.parametrize(("kind", "user", "message"), [
-    ("pager", "dan", r"unknown device kind 'pager': one of console, phone, mobile, telephone"),
-    ("", "dan", r"unknown device kind '': one of console"),
-    (None, "dan", r"unknown device kind None"),
-    ("console", "zoe", r"unknown user 'zoe': one of dan, adam, ursula, amy, fred"),
-    ("phone", "", r"unknown user '': one of dan"),
-    ("telephone", None, r"unknown user None"),
-    ("mobile", "dan", r"the lab is not running: start it before opening devices"),
-])
+@pytest.mark.parametrize(
+    ("kind", "user", "message"),
+    [
+        ("pager", "dan", r"unknown device kind 'pager': one of console, phone, mobile, telephone"),
+        ("", "dan", r"unknown device kind '': one of console"),
+        (None, "dan", r"unknown device kind None"),
+        ("console", "zoe", r"unknown user 'zoe': one of dan, adam, ursula, amy, fred"),
+        ("phone", "", r"unknown user '': one of dan"),
+        ("telephone", None, r"unknown user None"),
+        ("mobile", "dan", r"the lab is not running: start it before opening devices"),
+    ],
+)
 async def test_a_bad_kind_or_user_is_refused_and_opens_nothing(tmp_path, kind, user, message):
     lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE)  # never started: no processes
     launcher = DeviceLauncher(lab, tmp_path / "profiles")

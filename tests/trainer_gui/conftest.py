@@ -10,6 +10,7 @@ longer to put back than to start again.  Poll with ``wait_until``; never
 from __future__ import annotations
 
 import pytest
+
 from ipics_desktop.testing import qasync_loop
 from ipics_lab.supervisor import wait_until
 
@@ -56,8 +57,11 @@ async def make_panel(trainer_lab, monitor, qapp):
         panel = TrainerPanel(trainer_lab, Actions(trainer_lab.pair, trainer_lab.timeline), monitor, launcher)
         opened.append(panel)  # not qtbot.addWidget: pytest-qt would delete it before the teardown below
         panel.show()
-        await wait_until(lambda: all(c.view is not None and c.view.reachable for c in panel.cards.values()),
-                         DEADLINE_S, "both servers on the panel")
+        await wait_until(
+            lambda: all(c.view is not None and c.view.reachable for c in panel.cards.values()),
+            DEADLINE_S,
+            "both servers on the panel",
+        )
         return panel
 
     yield make
@@ -71,5 +75,3 @@ async def make_panel(trainer_lab, monitor, qapp):
 async def panel(make_panel):
     """The trainer panel, without a device launcher."""
     return await make_panel()
-
-

@@ -32,8 +32,17 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
     # 2 x (9 fault buttons + 2 spin boxes), 6 actions, time scale, axis, export, 3 device
     # controls, the scenario picker and its 3 buttons, the narration list
     assert checked == 22 + 6 + 3 + 3 + 4 + 1
-    for name in ("trainerPanel", "timelinePlot", "txlogGauge", "splitBrainBanner", "actionProgress",
-                 "serverTransition", "serverCard:<server>", "scenarioResult", "scenarioSay"):
+    for name in (
+        "trainerPanel",
+        "timelinePlot",
+        "txlogGauge",
+        "splitBrainBanner",
+        "actionProgress",
+        "serverTransition",
+        "serverCard:<server>",
+        "scenarioResult",
+        "scenarioSay",
+    ):
         assert f"`{name}`" in DOCS, name
 
 
@@ -45,8 +54,11 @@ async def test_the_panel_fits_a_1280x800_screen_even_in_a_split_brain(panel):
     await wait_until(primary.heal_link.isEnabled, DEADLINE_S, "Heal link")
     primary.heal_link.click()
     await wait_until(panel.split_banner.isVisible, DEADLINE_S, "the split brain banner")
-    await wait_until(lambda: panel.minimumSizeHint().height() <= SCREEN_HEIGHT, 2,
-                     f"the panel to need at most {SCREEN_HEIGHT} pixels")
+    await wait_until(
+        lambda: panel.minimumSizeHint().height() <= SCREEN_HEIGHT,
+        2,
+        f"the panel to need at most {SCREEN_HEIGHT} pixels",
+    )
     buttons = [b for card in panel.cards.values() for b in card.fault_buttons]
 
     def squeezed() -> list[str]:

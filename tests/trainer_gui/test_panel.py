@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 
 import aiohttp
+
 from ipics_lab.supervisor import wait_until
 
 from .conftest import DEADLINE_S
@@ -43,9 +44,11 @@ async def test_power_off_then_on_fails_over_and_comes_back_as_standby(panel, tra
 
     await wait_until(primary.power_on.isEnabled, DEADLINE_S, "Power on to be offered")
     primary.power_on.click()
-    await wait_until(lambda: role_word(panel, "primary") == "STANDBY"
-                     and "Standby Server Status: Ready" in secondary.subline.text(), DEADLINE_S,
-                     "the primary back as standby, Ready")
+    await wait_until(
+        lambda: role_word(panel, "primary") == "STANDBY" and "Standby Server Status: Ready" in secondary.subline.text(),
+        DEADLINE_S,
+        "the primary back as standby, Ready",
+    )
     assert (await status(trainer_lab, "primary"))["role"] == "standby"
     assert role_word(panel, "secondary") == "ACTIVE"  # no failback
 
@@ -67,13 +70,16 @@ async def test_crash_tomcat_shows_tomcat_down_and_a_failover(panel, trainer_lab)
 
 async def test_cut_link_each_way_shows_in_the_status_and_heals(panel, trainer_lab):
     card = panel.cards["secondary"]
-    for button, words, field in ((card.cut_outbound, "CUT outbound", "cut_outbound"),
-                                 (card.cut_inbound, "CUT inbound", "cut_inbound"),
-                                 (card.cut_both, "CUT both ways", "cut_inbound")):
+    for button, words, field in (
+        (card.cut_outbound, "CUT outbound", "cut_outbound"),
+        (card.cut_inbound, "CUT inbound", "cut_inbound"),
+        (card.cut_both, "CUT both ways", "cut_inbound"),
+    ):
         await wait_until(button.isEnabled, DEADLINE_S, "the card ready for the next fault")
         button.click()
-        await wait_until(lambda w=words: f"Peer link: {w}" in card_text(panel, "secondary"), DEADLINE_S,
-                         f"the card to say {words}")
+        await wait_until(
+            lambda w=words: f"Peer link: {w}" in card_text(panel, "secondary"), DEADLINE_S, f"the card to say {words}"
+        )
         assert (await status(trainer_lab, "secondary"))["peer_link"][field] is True
         await wait_until(card.heal_link.isEnabled, DEADLINE_S, "Heal link")
         card.heal_link.click()
@@ -90,11 +96,15 @@ async def test_skew_clock_shows_the_offset_and_the_servers_lose_ha_communication
     card.skew_clock.click()
     await wait_until(lambda: "+90 s vs the lab clock" in card.clock.text(), DEADLINE_S, "the offset shown")
     assert "HA communication lost" in card.clock.text() and card.clock.property("fact") == "bad"
-    await wait_until(lambda: "90 s apart from the partner" in panel.cards["primary"].clock.text(), DEADLINE_S,
-                     "the primary's status to see the skew")
+    await wait_until(
+        lambda: "90 s apart from the partner" in panel.cards["primary"].clock.text(),
+        DEADLINE_S,
+        "the primary's status to see the skew",
+    )
     assert abs((await status(trainer_lab, "primary"))["clock_skew_s"] - 90) < 5
-    await wait_until(lambda: "HA communication lost" in panel.cards["primary"].messages.toolTip(), DEADLINE_S,
-                     "the server's message")
+    await wait_until(
+        lambda: "HA communication lost" in panel.cards["primary"].messages.toolTip(), DEADLINE_S, "the server's message"
+    )
 
 
 async def test_fill_txlog_with_the_standby_off_passes_75_percent_and_shows_the_message(panel, trainer_lab):
@@ -126,8 +136,11 @@ async def test_failover_now_shows_progress_and_swaps_the_roles(panel, trainer_la
     assert any(0 < v < 1000 for v in values), values  # part way, from the takeover's time left
     assert panel.action_progress.value() == 1000
     assert all(b.isEnabled() for b in panel.action_buttons.values())
-    await wait_until(lambda: (role_word(panel, "primary"), role_word(panel, "secondary")) == ("STANDBY", "ACTIVE"),
-                     DEADLINE_S, "the roles swapped on the cards")
+    await wait_until(
+        lambda: (role_word(panel, "primary"), role_word(panel, "secondary")) == ("STANDBY", "ACTIVE"),
+        DEADLINE_S,
+        "the roles swapped on the cards",
+    )
     assert (await status(trainer_lab, "secondary"))["role"] == "active"
     assert any("Failover Now on primary" in e.text for e in panel.plot.events if e.kind == "action")
 
@@ -169,23 +182,28 @@ async def test_unconfigure_then_configure(panel, trainer_lab):
     assert (await status(trainer_lab, "primary"))["ha"] != "configured"
     panel.action_buttons["configure"].click()
     assert (await action_done(panel)).endswith("HA configured: the primary is active, the standby Ready")
-    await wait_until(lambda: role_word(panel, "primary") == "ACTIVE"
-                     and "Standby Server Status: Ready" in panel.cards["primary"].subline.text(), DEADLINE_S,
-                     "the pair whole again")
+    await wait_until(
+        lambda: (
+            role_word(panel, "primary") == "ACTIVE"
+            and "Standby Server Status: Ready" in panel.cards["primary"].subline.text()
+        ),
+        DEADLINE_S,
+        "the pair whole again",
+    )
 
 
 async def test_the_time_scale_control_changes_the_servers_time_scale(panel, trainer_lab):
     combo = panel.time_scale
     assert combo.currentText() == "100x faster"
     combo.setCurrentIndex(combo.findText("10x faster"))
-    await wait_until(lambda: panel.time_scale_shown.text() == "servers: 10x faster", DEADLINE_S,
-                     "the servers at 10x")
+    await wait_until(lambda: panel.time_scale_shown.text() == "servers: 10x faster", DEADLINE_S, "the servers at 10x")
     assert (await status(trainer_lab, "primary"))["time_scale"] == 0.1
     assert (await status(trainer_lab, "secondary"))["time_scale"] == 0.1
     assert trainer_lab.clock.time_scale == 0.1
     combo.setCurrentIndex(combo.findText("100x faster"))
-    await wait_until(lambda: panel.time_scale_shown.text() == "servers: 100x faster", DEADLINE_S,
-                     "the servers back at 100x")
+    await wait_until(
+        lambda: panel.time_scale_shown.text() == "servers: 100x faster", DEADLINE_S, "the servers back at 100x"
+    )
     assert combo.isEnabled()
 
 
@@ -220,8 +238,11 @@ async def test_open_devices_as_named_users(make_panel, launcher, trainer_lab):
     panel.device_open.click()
     assert panel.device_message.text() == "Opened a console for adam (1 devices open)."
     assert launcher.opened[0].kind == "console" and launcher.opened[0].user == "adam"
-    await wait_until(lambda: any(e.kind == "client" and e.text.startswith("adam") for e in panel.plot.events),
-                     DEADLINE_S, "adam's console on the timeline")
+    await wait_until(
+        lambda: any(e.kind == "client" and e.text.startswith("adam") for e in panel.plot.events),
+        DEADLINE_S,
+        "adam's console on the timeline",
+    )
 
     panel.device_user.setCurrentText("zed")
     panel.device_open.click()
@@ -233,8 +254,11 @@ async def test_open_devices_as_named_users(make_panel, launcher, trainer_lab):
 async def test_each_cards_address_links_to_its_administration_console(panel, trainer_lab):
     for name in ("primary", "secondary"):
         label, url = panel.cards[name].url_label, trainer_lab.server(name).url
-        await wait_until(lambda: label.text() == f'<a href="{url}/admin/">{url}</a>', DEADLINE_S,  # noqa: B023
-                         f"the {name} card's link")
+        await wait_until(
+            lambda label=label, url=url: label.text() == f'<a href="{url}/admin/">{url}</a>',
+            DEADLINE_S,
+            f"the {name} card's link",
+        )
         assert label.openExternalLinks()
     # The link is the real console: the active's login page.
     async with aiohttp.ClientSession() as s, s.get(f"{trainer_lab.server('primary').url}/admin/") as r:

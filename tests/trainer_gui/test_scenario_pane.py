@@ -7,7 +7,7 @@ from ipics_lab.supervisor import wait_until
 
 from .conftest import DEADLINE_S
 
-PASSING = '''
+PASSING = """
 title = "Power off the active"
 description = "The primary falls out of the rack; the secondary takes over."
 
@@ -20,18 +20,18 @@ say = "The primary loses power."
 do = "power-off"
 server = "primary"
 expect = { server = "secondary", role = "active", within = "5min" }
-'''
+"""
 
-FAILING = '''
+FAILING = """
 title = "Wrong expectation"
 description = "Expects what does not happen."
 
 [[step]]
 say = "The primary should be the standby (it is not)."
 expect = { server = "primary", role = "standby", within = "10s" }
-'''
+"""
 
-LONG = '''
+LONG = """
 title = "A long wait"
 description = "A second step an hour later."
 
@@ -41,7 +41,7 @@ say = "First step."
 [[step]]
 after = "1h"
 say = "An hour later."
-'''
+"""
 
 
 def scenario_file(tmp_path, name: str, text: str):

@@ -5,6 +5,7 @@ floor is shared only through the router.  A qasync loop, as in tests/gui."""
 from __future__ import annotations
 
 import pytest
+
 from ipics_clients.router_floor import RouterFloor
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.testing import close_idc, new_idc
@@ -28,8 +29,9 @@ async def open_console(tmp_path, qtbot, router):  # noqa: F811
     opened: list[Idc] = []
 
     def make(profile: str, servers: list[str]) -> Idc:
-        idc = new_idc(profile_path(tmp_path, profile), servers, clock=RecordingClock(TIME_SCALE),
-                      floor=RouterFloor(router.url))
+        idc = new_idc(
+            profile_path(tmp_path, profile), servers, clock=RecordingClock(TIME_SCALE), floor=RouterFloor(router.url)
+        )
         opened.append(idc)
         return idc
 

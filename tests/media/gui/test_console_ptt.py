@@ -4,10 +4,11 @@ the tickets the consoles got at login, and after the failover with the new activ
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from ipics_clients.session import State
 from ipics_lab.supervisor import wait_until
 from ipics_server.media import tone
-from PySide6.QtCore import Qt
 
 from ...gui.steps import log_in
 from ...gui.test_console_window import ptt, talker_text
@@ -23,17 +24,27 @@ async def test_dan_reaches_ursula_through_the_router_before_and_during_the_failo
     assert (dan.floor.user, ursula.floor.user) == ("dan", "ursula")  # each talks with his own ticket
     assert dan.floor.client.claims.issuer == "primary"
     police = next(r.group_id for r in dan.window.rows.values() if r.name == "Police")
-    await wait_until(lambda: dan.floor.connected and ursula.floor.connected
-                     and dan.floor.client.joined(police) and ursula.floor.client.joined(police), 10,
-                     "both consoles listening on the router")
+    await wait_until(
+        lambda: (
+            dan.floor.connected
+            and ursula.floor.connected
+            and dan.floor.client.joined(police)
+            and ursula.floor.client.joined(police)
+        ),
+        10,
+        "both consoles listening on the router",
+    )
 
     async def dan_talks_and_ursula_hears() -> None:
         dans, ursulas = ptt(dan.window, "channel", "Police"), ptt(ursula.window, "channel", "Police")
         heard = ursula.floor.heard[police]
         qtbot.mousePress(dans, Qt.MouseButton.LeftButton)
         assert talker_text(dan.window, "channel", "Police") == "You are talking"  # at once
-        await wait_until(lambda: talker_text(ursula.window, "channel", "Police") == "dan is talking", 10,
-                         "Ursula's console to show Dan talking")
+        await wait_until(
+            lambda: talker_text(ursula.window, "channel", "Police") == "dan is talking",
+            10,
+            "Ursula's console to show Dan talking",
+        )
         assert ursula.window.now_talking.text() == "Talking: dan on Police"
         await wait_until(lambda: ursula.floor.heard[police] >= heard + 5, 10, "Ursula to hear Dan's voice")
         # One talker at a time: Ursula's PTT takes nothing and shows who holds the floor.
@@ -55,8 +66,14 @@ async def test_dan_reaches_ursula_through_the_router_before_and_during_the_failo
     assert (await pair.status(pair.secondary))["role"] != "active"  # all of it before the takeover
 
     # Reconnected to the new active, each console gets its ticket there; the router takes it.
-    await wait_until(lambda: dan.session.state == ursula.session.state == State.ONLINE, TAKEOVER_DEADLINE_S + 10,
-                     "both consoles on the new active")
-    await wait_until(lambda: dan.floor.client.claims.issuer == "secondary" and dan.floor.client.stats["renewed"],
-                     10, "Dan's console to renew its ticket from the secondary")
+    await wait_until(
+        lambda: dan.session.state == ursula.session.state == State.ONLINE,
+        TAKEOVER_DEADLINE_S + 10,
+        "both consoles on the new active",
+    )
+    await wait_until(
+        lambda: dan.floor.client.claims.issuer == "secondary" and dan.floor.client.stats["renewed"],
+        10,
+        "Dan's console to renew its ticket from the secondary",
+    )
     await dan_talks_and_ursula_hears()
