@@ -18,7 +18,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..core.commands import (
     FILE_DIRECTORY,
@@ -35,7 +35,25 @@ from ..ha.repair import file_directory_text
 from .status_text import ha_status_text
 
 if TYPE_CHECKING:
-    from ..app import IpicsServer
+    from ..clock import Clock
+    from ..config import ServerConfig
+    from ..data import DataService
+    from ..ha import HAEngine
+    from ..services import Services
+
+
+class ShellHost(Protocol):
+    """What the shell needs of its server (``IpicsServer`` is one), so the shell does
+    not import the application that starts it."""
+
+    cfg: ServerConfig
+    clock: Clock
+    data: DataService
+    engine: HAEngine
+    services: Services
+
+    async def set_clock_offset(self, seconds: float) -> None: ...
+
 
 SHELL_USERS = ("ipicsadmin", "informix")
 MAX_LINE = 4096
@@ -80,7 +98,7 @@ Handler = Callable[[str, list[str]], Awaitable[CommandResult]]
 
 
 class Shell:
-    def __init__(self, server: IpicsServer):
+    def __init__(self, server: ShellHost):
         self.server = server
         self._commands: dict[str, Handler] = {
             "date": self._date,
