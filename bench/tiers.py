@@ -184,7 +184,8 @@ def tier(*args: str) -> dict[str, Any]:
     took = time.perf_counter() - started
     tail = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected)", tail)}
-    return {"value": round(took, 1), "exit": result.returncode, "summary": tail, "counts": counts}
+    failed = [line.split(" - ")[0] for line in result.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return {"value": round(took, 1), "exit": result.returncode, "summary": tail, "counts": counts, "failed": failed}
 
 
 def main(argv: list[str] | None = None) -> int:
