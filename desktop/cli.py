@@ -17,6 +17,7 @@ import sys
 
 from ipics_lab import cli as lab_cli
 from ipics_server import cli as server_cli
+from ipics_server.about import version
 from ipics_server.config import add_server_arguments
 
 #: the desktop windows, one module each; ``add_arguments`` and ``run`` in it
@@ -44,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
         description="IPICS HA Lab. With no command: start the lab (media router, HA pair, "
         "demo users) and open the trainer panel, an IDC and an IP phone.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     add_trainer_arguments(p)
     sub = p.add_subparsers(dest="command")
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))

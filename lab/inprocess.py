@@ -42,8 +42,9 @@ from ipics_server.shell.interpreter import Shell
 
 from .emulated_time import EmulatedClock, Timeline
 from .inprocess_loop import OWNER, EmulatedTimeLoop
+from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, poll_once, satisfied
-from .supervisor import PRIMARY_HOST, SECONDARY_HOST, assets_dir, free_port_on
+from .supervisor import PRIMARY_HOST, SECONDARY_HOST, free_port_on
 
 NTP = ["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"]
 #: real seconds any one wait may take before it is called a hang (time that never moves)
@@ -165,7 +166,7 @@ class InProcessPair(PairProcedures):
         self._timeline: Timeline | None = None
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         heartbeat_port = heartbeat_port or free_port_on(PRIMARY_HOST, SECONDARY_HOST)
-        lic = assets_dir() / "licenses"
+        lic = sample_licenses_dir()
 
         def config(name: str, host: str, licenses: list[str]) -> ServerConfig:
             return ServerConfig(

@@ -29,13 +29,13 @@ from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
 
 from . import launcher as launchers
+from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
 
 __all__ = [
     "LabPair",
     "ServerProcess",
     "SetupError",
-    "assets_dir",
     "free_port_on",
     "poll_once",
     "running_pair",
@@ -43,17 +43,8 @@ __all__ = [
     "wait_until",
 ]
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PRIMARY_HOST = "127.0.0.1"
 SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one heartbeat port
-
-
-def assets_dir() -> Path:
-    """Sample licenses: from the checkout, or installed beside the package."""
-    for candidate in (ASSETS, Path(sys.prefix) / "share" / "ipics-ha-lab" / "assets"):
-        if (candidate / "licenses").is_dir():
-            return candidate
-    raise FileNotFoundError("cannot find the assets folder with the sample licenses")
 
 
 def free_port_on(*hosts: str) -> int:
@@ -257,7 +248,7 @@ class LabPair(PairProcedures):
         self.clock = Clock(time_scale, self.clock_epoch)
         super().__init__()
         heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
-        lic = assets_dir() / "licenses"
+        lic = sample_licenses_dir()
         common = _Common(
             admin_password=self.admin_password,
             time_scale=time_scale,

@@ -1,3 +1,5 @@
-"""IPICS HA Lab server: one emulated Cisco IPICS server of an HA pair, and the lab supervisor."""
+"""IPICS HA Lab server: one emulated Cisco IPICS server of an HA pair, and the media router."""
 
-__version__ = "0.1.0"
+from .about import version as _version
+
+__version__ = _version()

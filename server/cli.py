@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import sys
 
+from .about import version
 from .config import add_server_arguments, config_from_args
 
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ipics_server", description="One emulated Cisco IPICS server, or the media router."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
     sub.add_parser("media", help="run a media router; python -m ipics_server media --help for its options")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -195,6 +196,22 @@ def command_main(
 
 
 # ------------------------------------------------------------------ the application
+#: what the windows import beyond the base install: the ``desktop`` extra
+DESKTOP_MODULES = ("PySide6", "qasync", "keyring")
+
+
+def missing_desktop_message(command: str) -> str | None:
+    """What to install, when this installation is a server host's (no ``desktop`` extra)."""
+    missing = [name for name in DESKTOP_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"{command}: the desktop applications need {', '.join(missing)}, not installed here. "
+        "Install them with: pip install 'ipics-ha-lab[desktop]' (without them this installation "
+        "runs ipics-lab server, media, up --headless and scenario run)"
+    )
+
+
 def no_display_message(command: str) -> str | None:
     """Why no window can open, and how to run ``command`` anyway; None with a display."""
     if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
@@ -265,6 +282,9 @@ def run_window(
     returns (an exit status, or None for 0) when the application is done.
     ``no_display`` replaces the message said without a display."""
     started = time.monotonic()
+    if missing := missing_desktop_message(command):
+        print(missing, file=sys.stderr)
+        return 2
     if no_display_message(command):
         print(no_display or no_display_message(command), file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ Chapter, Defining the Active and Standby Servers: the *IPICS Base server* and
 Availability* license alone makes the secondary (which starts standby).  The HA license
 "should never be installed on the primary server".
 
-A license file is a few ``KEY=value`` lines (see ``assets/licenses``):
+A license file is a few ``KEY=value`` lines (see the lab's samples in ``lab/data/licenses``):
 
     FEATURE=IPICS_BASE_SERVER
     VERSION=5.0

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from ipics_lab.launcher import POPEN
+from ipics_lab.package_data import sample_licenses_dir
 from ipics_lab.pytest_tiers import starts_processes
-from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
+from ipics_lab.supervisor import ServerProcess, free_port_on
 from ipics_server.adapters.httpclient import ApiClient
 
 MAX_UPLOAD_BYTES = 4096
@@ -60,7 +61,7 @@ async def login(url: str, username: str, password: str) -> str:
 @starts_processes
 def live_server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("api")
-    lic = assets_dir() / "licenses"
+    lic = sample_licenses_dir()
     password = "adm-" + secrets.token_urlsafe(16)
     proc = ServerProcess(
         "primary",

@@ -17,7 +17,8 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from ipics_lab.supervisor import assets_dir, wait_until
+from ipics_lab.package_data import sample_licenses_dir
+from ipics_lab.supervisor import wait_until
 from ipics_server.adapters.httpclient import ApiClient, Reply
 
 JSON = {"Content-Type": "application/json"}
@@ -434,7 +435,7 @@ async def test_license_content_too_large_is_400(live_server, seeded: dict):
 
 
 async def test_ha_license_on_the_primary_is_400(live_server, seeded: dict):
-    content = (assets_dir() / "licenses" / "ha.lic").read_text()
+    content = (sample_licenses_dir() / "ha.lic").read_text()
     async with live_server.admin() as c:
         reply = await c.post("/api/v1/licenses", {"content": content})
     assert_refused(

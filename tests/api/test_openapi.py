@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 import ipics_server
-from ipics_lab.supervisor import assets_dir
+from ipics_lab.package_data import sample_licenses_dir
 from ipics_server.api.responses import ANSWERS
 from ipics_server.api.routes import ROUTES, build_openapi, setup_routes
 from ipics_server.app import make_app
@@ -456,7 +456,7 @@ async def test_records_are_answered_as_documented(live_server, calls: Documented
         "replication_lag",
     ):
         await calls(url, listing, status=200, token=admin)
-    installed = (assets_dir() / "licenses" / "base.lic").read_text()  # again: answered with its entry
+    installed = (sample_licenses_dir() / "base.lic").read_text()  # again: answered with its entry
     await calls(url, "install_license", status=201, token=admin, body={"content": installed})
     for anyone in ("status", "health_active", "servers", "openapi"):
         await calls(url, anyone, status=200)

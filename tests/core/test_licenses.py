@@ -1,6 +1,6 @@
 import pytest
 
-from ipics_lab.supervisor import assets_dir
+from ipics_lab.package_data import sample_licenses_dir
 from ipics_server.core.licenses import Feature, LicenseError, check_install, designation, parse_license
 from ipics_server.core.roles import ServerDesignation
 
@@ -42,7 +42,7 @@ def test_check_install(installed, new, refused):
 
 @pytest.mark.parametrize("name, feature", [("base.lic", B), ("policy.lic", PE), ("ha.lic", HA)])
 def test_sample_licenses_parse(name, feature):
-    assert parse_license((assets_dir() / "licenses" / name).read_bytes()).feature == feature
+    assert parse_license((sample_licenses_dir() / name).read_bytes()).feature == feature
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from ipics_lab.launcher import POPEN, ForkedChild, ZygoteLauncher
-from ipics_lab.supervisor import PRIMARY_HOST, ServerProcess, assets_dir, free_port_on
+from ipics_lab.package_data import sample_licenses_dir
+from ipics_lab.supervisor import PRIMARY_HOST, ServerProcess, free_port_on
 
 from ..pair.conftest import TIME_SCALE
 
@@ -31,7 +32,7 @@ def zygote():
 
 
 def primary(root, launcher, *extra: str) -> ServerProcess:
-    lic = assets_dir() / "licenses"
+    lic = sample_licenses_dir()
     return ServerProcess(
         "primary",
         root / "primary" / "data",

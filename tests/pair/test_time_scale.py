@@ -12,11 +12,11 @@ import time
 
 import pytest
 
+from ipics_lab.package_data import sample_licenses_dir
 from ipics_lab.supervisor import (
     PRIMARY_HOST,
     LabPair,
     ServerProcess,
-    assets_dir,
     free_port_on,
     wait_until,
 )
@@ -159,7 +159,7 @@ async def test_a_server_not_started_by_the_lab_refuses_the_control(tmp_path):
         time_scale=TIME_SCALE,
         clock_epoch=time.time(),
         lab_faults=False,
-        licenses=[assets_dir() / "licenses" / n for n in ("base.lic", "policy.lic")],
+        licenses=[sample_licenses_dir() / n for n in ("base.lic", "policy.lic")],
     )
     try:
         await server.start()

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from ipics_lab.package_data import sample_licenses_dir
 from ipics_lab.pytest_tiers import starts_processes
-from ipics_lab.supervisor import ServerProcess, assets_dir, free_port_on
+from ipics_lab.supervisor import ServerProcess, free_port_on
 
 TIME_SCALE = 0.01
 SSH_TIMEOUT_S = 30
@@ -114,7 +115,7 @@ class Ssh:
 
 
 def primary_process(root: Path, password: str) -> ServerProcess:
-    lic = assets_dir() / "licenses"
+    lic = sample_licenses_dir()
     return ServerProcess(
         "primary",
         root / "primary" / "data",
