@@ -3,7 +3,7 @@
     ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
     ipics-lab up | shell | power | scenario ...                 the lab's commands (ipics_lab.cli)
-    ipics-lab server | media ...                                one server process, the media router (ipics_server.cli)
+    ipics-lab server | media | units ...                        one server process, the media router, their systemd units (ipics_server.cli)
 
 The command that opens windows lives with the desktop; it reaches the lab's and the
 server's commands through their own modules.  Qt is imported only for a window: a
@@ -17,6 +17,7 @@ import sys
 
 from ipics_lab import cli as lab_cli
 from ipics_server import cli as server_cli
+from ipics_server import units
 from ipics_server.about import version
 from ipics_server.config import add_server_arguments
 
@@ -52,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     lab_cli.add_commands(sub)
     for name, module in WINDOWS.items():
         import_module(module).add_arguments(sub.add_parser(name, help=WINDOW_HELP[name]))
+    units.add_arguments(sub.add_parser("units", help="list the systemd units of a server host, or print one"))
     sub.add_parser(
         "media", help="run a media router (push-to-talk between devices); ipics-lab media --help for its options"
     )
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     ns = parser().parse_args(argv)
     if ns.command == "server":
         sys.exit(server_cli.run_server(ns))
+    if ns.command == "units":
+        sys.exit(units.run(ns))
     if ns.command in lab_cli.COMMANDS:
         sys.exit(lab_cli.run(ns))
     from importlib import import_module

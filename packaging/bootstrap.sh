@@ -15,6 +15,8 @@ APT_PACKAGES=(
   openssh-client procps
   # the Administration Console's browser tests (Playwright drives Debian's Chromium)
   chromium
+  # packaging/checks/systemd.sh: systemd-analyze verify/security; unshare, setpriv, findmnt, mount
+  systemd util-linux mount
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
     python -m ipics_server server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     python -m ipics_server media [--host H] [--port P] ...
+    python -m ipics_server units [--print NAME [--python PATH]]   (the systemd units, server/units.py)
 
 ``ipics-lab server`` and ``ipics-lab media`` come here.  The server package imports
 nothing from the lab or the desktop: a server host needs neither (nor Qt).
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import sys
 
+from . import units
 from .about import version
 from .config import add_server_arguments, config_from_args
 
@@ -30,8 +32,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
     sub.add_parser("media", help="run a media router; python -m ipics_server media --help for its options")
+    units.add_arguments(sub.add_parser("units", help="list the systemd units of a server host, or print one"))
     ns = parser.parse_args(argv)
-    sys.exit(run_server(ns))
+    sys.exit(units.run(ns) if ns.command == "units" else run_server(ns))
 
 
 def run_server(ns: argparse.Namespace) -> int:

@@ -1,9 +1,15 @@
 """The one configuration loader of a server process: command line plus environment.
 
 Secrets never come on the command line (visible in ``ps``): the initial ``ipicsadmin``
-password comes from the environment variable ``IPICS_ADMIN_PASSWORD``, the key that
-signs push-to-talk tickets from a file only its owner may read
-(``--media-ticket-key-file``), and the lab's fault-injection switch from ``--lab-faults``.
+password comes from the systemd credential ``admin-password`` (the file
+``$CREDENTIALS_DIRECTORY/admin-password``, see ``server/systemd/``) or else the
+environment variable ``IPICS_ADMIN_PASSWORD``, the key that signs push-to-talk tickets
+from a file only its owner may read (``--media-ticket-key-file``, or the credential
+``media-ticket-key``), and the lab's fault-injection switch from ``--lab-faults``.
+
+Started with credentials (``$CREDENTIALS_DIRECTORY`` set: a systemd unit), or with its
+stderr going to the journal, a server has no terminal to show a generated first-start
+password on: it then refuses to start without one rather than write it to the journal.
 """
 
 from __future__ import annotations
@@ -15,8 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.ha_config import HEARTBEAT_PORT_DEFAULT, SOFTWARE_VERSION_DEFAULT
+from .logsetup import stderr_is_journal
 
 ADMIN_PASSWORD_ENV = "IPICS_ADMIN_PASSWORD"
+#: the systemd credentials (``LoadCredential=ID:FILE``) a server reads, by ID
+ADMIN_PASSWORD_CREDENTIAL = "admin-password"
+MEDIA_TICKET_KEY_CREDENTIAL = "media-ticket-key"
 
 
 @dataclass
@@ -168,7 +178,11 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
             raise SystemExit(f"{option} must be a finite Unix time")
     if ns.clock_anchor_emulated is not None and ns.clock_epoch is None:
         raise SystemExit("--clock-anchor-emulated needs --clock-epoch (the real time it is the emulated time of)")
-    if ns.media_router is not None and ns.media_ticket_key_file is None:
+    credentials = _credentials_directory()
+    key_file = ns.media_ticket_key_file
+    if key_file is None and credentials is not None and (credentials / MEDIA_TICKET_KEY_CREDENTIAL).exists():
+        key_file = credentials / MEDIA_TICKET_KEY_CREDENTIAL
+    if ns.media_router is not None and key_file is None:
         raise SystemExit("--media-router needs --media-ticket-key-file: the router admits ticket holders only")
     return ServerConfig(
         data_dir=ns.data_dir.expanduser().resolve(),
@@ -191,6 +205,44 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         port_file=ns.port_file,
         pstn_directory=ns.pstn_directory,
         media_router=_media_url(ns.media_router),
-        media_ticket_key_file=ns.media_ticket_key_file,
-        admin_password=os.environ.get(ADMIN_PASSWORD_ENV) or None,
+        media_ticket_key_file=key_file,
+        admin_password=_admin_password(credentials),
     )
+
+
+def _credentials_directory() -> Path | None:
+    """``$CREDENTIALS_DIRECTORY``: where systemd put the unit's credentials (None: no unit's)."""
+    value = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(value) if value else None
+
+
+def _admin_password(credentials: Path | None) -> str | None:
+    """The initial ``ipicsadmin`` password: the ``admin-password`` credential when started
+    with credentials (it must be there), else ``IPICS_ADMIN_PASSWORD``; a server whose
+    stderr is the journal must have one (a generated one would be logged)."""
+    if credentials is not None:
+        path = credentials / ADMIN_PASSWORD_CREDENTIAL
+        try:
+            # one line; a trailing newline (echo, an editor) is not part of the password
+            password = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except FileNotFoundError:
+            raise SystemExit(
+                f"no ipicsadmin password: the credential {ADMIN_PASSWORD_CREDENTIAL} is not in {credentials}; "
+                f"give the unit LoadCredential={ADMIN_PASSWORD_CREDENTIAL}:FILE with the password in FILE "
+                "(owned by root, mode 600)"
+            ) from None
+        except OSError as exc:
+            raise SystemExit(f"cannot read the ipicsadmin password credential {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SystemExit(f"the ipicsadmin password credential {path} is not UTF-8 text") from None
+        if not password:
+            raise SystemExit(f"the ipicsadmin password credential {path} is empty: write the password into its file")
+        return password
+    from_env = os.environ.get(ADMIN_PASSWORD_ENV) or None
+    if from_env is None and stderr_is_journal():
+        raise SystemExit(
+            f"no ipicsadmin password: logging to the journal, this server needs one from the credential "
+            f"{ADMIN_PASSWORD_CREDENTIAL} (LoadCredential=) or from {ADMIN_PASSWORD_ENV} in a root-only "
+            "EnvironmentFile="
+        )
+    return from_env

@@ -27,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..clock import Clock
+from ..logsetup import log_format, log_to_stderr
 from ..malformed_requests import SockSite
 from .protocol import MAX_CLIENTS
 from .router import FLOOR_TIMEOUT_S, Router, make_app
@@ -76,17 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def setup_logging(log_file: Path | None) -> None:
-    fmt = logging.Formatter("%(asctime)s media %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    stderr = logging.StreamHandler()
-    stderr.setFormatter(fmt)
-    stderr.setLevel(logging.WARNING)
-    root.addHandler(stderr)
+    log_to_stderr("media")  # one line per event unless on a terminal (the journal, a file)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         f = logging.handlers.RotatingFileHandler(log_file, maxBytes=5_000_000, backupCount=2)
-        f.setFormatter(fmt)
+        f.setFormatter(logging.Formatter(log_format("media")))
         root.addHandler(f)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
