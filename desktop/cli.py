@@ -3,7 +3,7 @@
     ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
     ipics-lab up | shell | power | scenario ...                 the lab's commands (ipics_lab.cli)
-    ipics-lab server | media | units ...                        a server, the media router, their units (ipics_server.cli)
+    ipics-lab server | media | units ...                        a server, a media router, units (ipics_server.cli)
 
 The command that opens windows lives with the desktop; it reaches the lab's and the
 server's commands through their own modules.  Qt is imported only for a window: a
