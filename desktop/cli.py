@@ -4,6 +4,7 @@
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
     ipics-lab up | shell | power | scenario ...                 the lab's commands (ipics_lab.cli)
     ipics-lab server | media ...                                one server process, the media router (ipics_server.cli)
+    ipics-lab launchers install | uninstall                     this user's launchers in the applications menu
 
 The command that opens windows lives with the desktop; it reaches the lab's and the
 server's commands through their own modules.  Qt is imported only for a window: a
@@ -18,6 +19,8 @@ import sys
 from ipics_lab import cli as lab_cli
 from ipics_server import cli as server_cli
 from ipics_server.config import add_server_arguments
+
+from . import launchers
 
 #: the desktop windows, one module each; ``add_arguments`` and ``run`` in it
 WINDOWS = {
@@ -50,6 +53,14 @@ def parser() -> argparse.ArgumentParser:
     lab_cli.add_commands(sub)
     for name, module in WINDOWS.items():
         import_module(module).add_arguments(sub.add_parser(name, help=WINDOW_HELP[name]))
+    launchers.add_arguments(
+        sub.add_parser(
+            "launchers",
+            help="add the lab, the IDC console and the IP phone to your applications menu, or remove them",
+            description="Per-user launchers (no root), in $XDG_DATA_HOME or ~/.local/share: applications/, "
+            "icons/hicolor/ and metainfo/. Their Exec lines name this installation's ipics-lab.",
+        )
+    )
     sub.add_parser(
         "media", help="run a media router (push-to-talk between devices); ipics-lab media --help for its options"
     )
@@ -65,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(server_cli.run_server(ns))
     if ns.command in lab_cli.COMMANDS:
         sys.exit(lab_cli.run(ns))
+    if ns.command == "launchers":
+        sys.exit(launchers.run(ns))
     from importlib import import_module
 
     module = "ipics_desktop.trainer.app" if ns.command is None else WINDOWS[ns.command]
