@@ -15,6 +15,8 @@ APT_PACKAGES=(
   openssh-client procps
   # the Administration Console's browser tests (Playwright drives Debian's Chromium)
   chromium
+  # the desktop's launchers: their validators and GLib's launcher (packaging/checks/launchers.sh, tests/packaging)
+  desktop-file-utils appstream libglib2.0-bin
 )
 
 missing=()
