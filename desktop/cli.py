@@ -4,6 +4,7 @@
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
     ipics-lab up | shell | power | scenario ...                 the lab's commands (ipics_lab.cli)
     ipics-lab server | media | units ...                        a server, a media router, units (ipics_server.cli)
+    ipics-lab launchers install | uninstall                     this user's launchers in the applications menu
 
 The command that opens windows lives with the desktop; it reaches the lab's and the
 server's commands through their own modules.  Qt is imported only for a window: a
@@ -20,6 +21,8 @@ from ipics_server import cli as server_cli
 from ipics_server import units
 from ipics_server.about import version
 from ipics_server.config import add_server_arguments
+
+from . import launchers
 
 #: the desktop windows, one module each; ``add_arguments`` and ``run`` in it
 WINDOWS = {
@@ -54,6 +57,14 @@ def parser() -> argparse.ArgumentParser:
     for name, module in WINDOWS.items():
         import_module(module).add_arguments(sub.add_parser(name, help=WINDOW_HELP[name]))
     units.add_arguments(sub.add_parser("units", help="list the systemd units of a server host, or print one"))
+    launchers.add_arguments(
+        sub.add_parser(
+            "launchers",
+            help="add the lab, the IDC console and the IP phone to your applications menu, or remove them",
+            description="Per-user launchers (no root), in $XDG_DATA_HOME or ~/.local/share: applications/, "
+            "icons/hicolor/ and metainfo/. Their Exec lines name this installation's ipics-lab.",
+        )
+    )
     sub.add_parser(
         "media", help="run a media router (push-to-talk between devices); ipics-lab media --help for its options"
     )
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(units.run(ns))
     if ns.command in lab_cli.COMMANDS:
         sys.exit(lab_cli.run(ns))
+    if ns.command == "launchers":
+        sys.exit(launchers.run(ns))
     from importlib import import_module
 
     module = "ipics_desktop.trainer.app" if ns.command is None else WINDOWS[ns.command]

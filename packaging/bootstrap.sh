@@ -17,6 +17,8 @@ APT_PACKAGES=(
   chromium
   # packaging/checks/systemd.sh: systemd-analyze verify/security; unshare, setpriv, findmnt, mount
   systemd util-linux mount
+  # the desktop's launchers: their validators and GLib's launcher (packaging/checks/launchers.sh, tests/packaging)
+  desktop-file-utils appstream libglib2.0-bin
 )
 
 missing=()

@@ -296,13 +296,22 @@ def run_window(
 
     os.environ.setdefault("QT_API", "pyside6")
     import qasync
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from ipics_desktop import launchers
     from ipics_desktop.shared.style import STYLE_SHEET
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)  # instance() is typed QCoreApplication: here always widgets'
     app.setApplicationName(application)
+    desktop_id = launchers.DESKTOP_IDS.get(command)
+    if desktop_id:  # the launcher this window belongs to, and its icon (a dock, Wayland)
+        app.setDesktopFileName(desktop_id)
+        icon = QIcon()
+        for png in launchers.icon_files(desktop_id):
+            icon.addFile(str(png))
+        app.setWindowIcon(icon)
     if style:
         app.setStyleSheet(STYLE_SHEET)
     # The application decides when to quit (after its windows logged out, hung up,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,8 @@ INSTALL_S = 300
 #: real seconds for a command of the installed lab
 COMMAND_S = 120
 
-pytestmark = pytest.mark.pair  # builds, installs and runs programs
+# builds, installs and runs programs; one worker builds and installs once for the module
+pytestmark = [pytest.mark.pair, pytest.mark.xdist_group("wheel")]
 
 
 def run(*cmd: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = COMMAND_S):
@@ -55,7 +57,24 @@ def installed(tmp_path_factory):
     home = base / "home"
     home.mkdir()
     env = outside_env(home)
-    run(sys.executable, "-m", "build", "--outdir", base / "dist", ROOT, cwd=base, env=env, timeout=INSTALL_S)
+    # from a copy of the checkout's files (tracked or new, not ignored): the build writes
+    # its egg-info beside the sources, and a stale build/ folder must not leak in
+    source = base / "source"
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name, follow_symlinks=False)
+    run(sys.executable, "-m", "build", "--outdir", base / "dist", source, cwd=base, env=env, timeout=INSTALL_S)
     (wheel,) = (base / "dist").glob("ipics_ha_lab-*.whl")
     (sdist,) = (base / "dist").glob("ipics_ha_lab-*.tar.gz")
     run(sys.executable, "-m", "venv", base / "venv", cwd=base, env=env)
@@ -115,6 +134,16 @@ def test_a_server_host_without_qt_runs_the_lab_from_the_wheel(installed):
     )
     assert console.returncode == 2 and "pip install 'ipics-ha-lab[desktop]'" in console.stderr, console.stderr
     assert "Traceback" not in console.stderr
+    launchers = subprocess.run(
+        [bin_dir / "ipics-lab", "launchers", "install"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_S,
+    )
+    assert launchers.returncode == 2 and "pip install 'ipics-ha-lab[desktop]'" in launchers.stderr, launchers.stderr
+    assert not (home / ".local" / "share" / "applications").exists()  # nothing half-installed
 
     stderr = home / "up.stderr"
     with (
