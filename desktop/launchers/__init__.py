@@ -25,7 +25,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 
-from ipics_desktop.shared.startup import missing_desktop_message
+from ipics_desktop.shared.desktop_extra import missing_desktop_message
 
 #: the AppStream component id and the lab's desktop entry id (reverse DNS, as desktops
 #: and software centres expect); the console and the phone are launchers of the same app

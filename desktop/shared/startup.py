@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ipics_clients.known_servers import KnownServers
+from ipics_desktop.shared.desktop_extra import missing_desktop_message
 from ipics_server.adapters.httpclient import normalize_address
 from ipics_server.clock import Clock, check_time_scale
 
@@ -196,22 +196,6 @@ def command_main(
 
 
 # ------------------------------------------------------------------ the application
-#: what the windows import beyond the base install: the ``desktop`` extra
-DESKTOP_MODULES = ("PySide6", "qasync", "keyring")
-
-
-def missing_desktop_message(command: str) -> str | None:
-    """What to install, when this installation is a server host's (no ``desktop`` extra)."""
-    missing = [name for name in DESKTOP_MODULES if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return (
-        f"{command}: the desktop applications need {', '.join(missing)}, not installed here. "
-        "Install them with: pip install 'ipics-ha-lab[desktop]' (without them this installation "
-        "runs ipics-lab server, media, up --headless and scenario run)"
-    )
-
-
 def no_display_message(command: str) -> str | None:
     """Why no window can open, and how to run ``command`` anyway; None with a display."""
     if os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
