@@ -75,11 +75,15 @@ run_unit() {
   echo "systemd: $unit as $instance: ${argv[*]}"
   CREDENTIALS_DIRECTORY=$creds JOURNAL_STREAM=$(stat -c '%d:%i' "$svc_log") \
     unshare --mount --propagation private -- sh -c '
-      work=$1 state=$2; shift 2
-      # PrivateTmp=: a /tmp and /var/tmp of its own; $work (under /tmp) stays where it was
-      mount -t tmpfs tmpfs /mnt && mkdir /mnt/work && mount --bind "$work" /mnt/work
+      work=$1 state=$2 checkout=$3; shift 3
+      # PrivateTmp=: a /tmp and /var/tmp of its own; $work (under /tmp) stays where it was,
+      # and so does the checkout with its .venv when it is under /tmp too (a CI clone):
+      # the real install is in /opt (install.md)
+      mount -t tmpfs tmpfs /mnt && mkdir /mnt/work /mnt/checkout
+      mount --bind "$work" /mnt/work && mount --bind "$checkout" /mnt/checkout
       mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs -o mode=1777 tmpfs /var/tmp
       mkdir -p "$work" && mount --bind /mnt/work "$work" && mount --bind "$state" "$state"
+      mkdir -p "$checkout" && mount --bind /mnt/checkout "$checkout"
       # ProtectSystem=strict: every file system read-only, but the API ones and its own
       findmnt -rn -o TARGET,FSTYPE | while read -r target fstype; do
         case $fstype in proc|sysfs|devtmpfs|devpts|tmpfs|cgroup|cgroup2|mqueue) ;;
@@ -87,7 +91,7 @@ run_unit() {
       done
       mount -o remount,bind,rw "$state"
       exec setpriv --reuid="$UID_" --regid="$UID_" --clear-groups --no-new-privs \
-        --bounding-set=-all --inh-caps=-all -- "$@"' sh "$work" "$state" "${argv[@]}" \
+        --bounding-set=-all --inh-caps=-all -- "$@"' sh "$work" "$state" "$PWD" "${argv[@]}" \
     </dev/null >/dev/null 2>>"$svc_log" &
   svc_pid=$!
   pids+=("$svc_pid")
