@@ -15,6 +15,8 @@ APT_PACKAGES=(
   openssh-client procps
   # the Administration Console's browser tests (Playwright drives Debian's Chromium)
   chromium
+  # the desktop bundle (packaging/bundle.sh): PyInstaller reads the binaries with objdump
+  binutils
 )
 
 missing=()

@@ -29,6 +29,10 @@ if ! "$py" -c 'import PyInstaller, build, PySide6, qasync, keyring' 2>/dev/null;
   say "$py lacks PyInstaller, build or the desktop packages; install them with: $py -m pip install -e '$root[dev]'"
   exit 2
 fi
+if ! command -v objdump >/dev/null; then
+  say "PyInstaller reads the binaries with objdump, not installed here; install it with: apt-get install binutils"
+  exit 2
+fi
 if ! mkdir -p "$dest" 2>/dev/null || [ ! -w "$dest" ]; then
   say "cannot write to $dest; name a folder you can write to: packaging/bundle.sh DEST"
   exit 2
