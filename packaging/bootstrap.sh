@@ -15,8 +15,9 @@ APT_PACKAGES=(
   openssh-client procps
   # the Administration Console's browser tests (Playwright drives Debian's Chromium)
   chromium
-  # the desktop bundle (packaging/bundle.sh): PyInstaller reads the binaries with objdump
-  binutils
+  # the desktop bundle (packaging/bundle.sh): PyInstaller reads and strips the binaries
+  # with binutils, and bundles the shared libpython of Debian's Python
+  binutils libpython3.11
 )
 
 missing=()
