@@ -204,17 +204,10 @@ def _open_console(ns: argparse.Namespace, root: Path) -> subprocess.Popen | None
     # Its own profile in the lab directory: every `up` has new ports, and the user's
     # selector (~/.config) would collect addresses of labs long gone.
     # The desktop's command (a process, not an import: the lab does not depend on Qt).
+    from .launcher import module_command
+
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ipics_desktop",
-            "console",
-            "--lab-dir",
-            str(root),
-            "--profile-dir",
-            str(root / "console"),
-        ],
+        module_command("ipics_desktop", "console", "--lab-dir", str(root), "--profile-dir", str(root / "console")),
         stdin=subprocess.DEVNULL,
     )
 

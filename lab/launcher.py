@@ -13,13 +13,20 @@ Two launchers, one kind of process:
 Both hand back an object with the part of ``subprocess.Popen`` the lab uses: ``pid``,
 ``returncode``, ``poll()``, ``wait(timeout)``, ``send_signal(sig)``, ``kill()``,
 ``terminate()``.  ``use(launcher)`` sets the default that ``spawn`` uses.
+
+Every process of the lab is a module of its packages run as ``python -m MODULE ARGS``;
+``module_command`` is the one place that writes that command line, for an installation
+with a Python interpreter and for the desktop bundle (``packaging/bundle.sh``), whose
+executable is not one (``run_python_m`` is what it does with the command line).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
+import runpy
 import select
 import signal
 import socket
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +44,63 @@ AUDIT_EVENT = "ipics_lab.spawn"
 #: real seconds to wait for the zygote's answer to a request (a fork takes milliseconds;
 #: its first answer waits for its imports)
 ANSWER_S = 60
+
+
+def module_command(module: str, *args: str) -> list[str]:
+    """The command line of ``python -m module args`` in this installation.
+
+    With a Python interpreter, ``sys.executable`` is that interpreter.  In the desktop
+    bundle (PyInstaller sets ``sys.frozen``), it is the bundle's own ``ipics-lab``, which
+    takes the interpreter's ``-m`` as its first argument (``run_python_m``): the child
+    runs the same module with the same imports in both, and a process list shows what
+    each process is (``.../ipics-lab -m ipics_server server --name primary ...``)."""
+    return [sys.executable, "-m", module, *args]
+
+
+def module_of(argv: list[str]) -> tuple[str, list[str]] | None:
+    """``(module, args)`` of a ``module_command`` command line; None for any other."""
+    if len(argv) < 3 or argv[:2] != [sys.executable, "-m"]:
+        return None
+    return argv[2], argv[3:]
+
+
+def run_python_m(argv: list[str]) -> int | None:
+    """What the bundle's executable does first with its arguments (``sys.argv[1:]``):
+    ``-m MODULE ARGS`` runs the module as ``python -m`` does and gives its exit status;
+    anything else is the ``ipics-lab`` command's (None)."""
+    if argv[:1] != ["-m"]:
+        return None
+    if len(argv) < 2 or argv[1].startswith("-"):
+        print("ipics-lab -m: name the module to run: ipics-lab -m MODULE [ARGS ...]", file=sys.stderr)
+        return 2
+    module = argv[1]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package that is not there
+        found = False
+    if not found:
+        print(f"ipics-lab -m: no module named {module} in this bundle", file=sys.stderr)
+        return 1
+    sys.argv = [module, *argv[2:]]  # runpy puts the module's path first, as python -m does
+    return run_module(module)
+
+
+def run_module(module: str) -> int:
+    """``python -m module`` in this process (``sys.argv`` set already): 0, the
+    SystemExit's status, or 1 after an uncaught exception."""
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        if isinstance(exc.code, int):
+            return exc.code
+        print(exc.code, file=sys.stderr)
+        return 1
+    except BaseException:  # noqa: BLE001 (as the interpreter: print it, exit 1)
+        traceback.print_exc()
+        return 1
+    return 0
 
 
 class Child(Protocol):
@@ -88,7 +153,7 @@ class ZygoteError(RuntimeError):
 
 
 class ZygoteLauncher:
-    """Forks ``[sys.executable, "-m", MODULE, ...]`` from a zygote; the zygote itself is
+    """Forks ``module_command`` command lines from a zygote; the zygote itself is
     started on the first ``spawn`` (or by ``start``, to import while other work goes on)
     and exits when ``close`` is called or this process ends."""
 
@@ -110,7 +175,7 @@ class ZygoteLauncher:
                 raise ZygoteError(f"the zygote exited with {self._zygote.returncode}")
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        argv = [sys.executable, "-m", "ipics_lab.zygote", "--fd", str(theirs.fileno())]
+        argv = module_command("ipics_lab.zygote", "--fd", str(theirs.fileno()))
         for module in self.preload or ():
             argv += ["--preload", module]
         try:
@@ -126,11 +191,12 @@ class ZygoteLauncher:
         self._control = ours
 
     def spawn(self, argv: list[str], *, stderr: Path, env: dict[str, str] | None = None) -> Child:
-        if argv[:2] != [sys.executable, "-m"] or len(argv) < 3:
+        if (command := module_of(argv)) is None:
             return POPEN.spawn(argv, stderr=stderr, env=env)
+        module, args = command
         request = {
-            "module": argv[2],
-            "args": argv[3:],
+            "module": module,
+            "args": args,
             "env": dict(os.environ if env is None else env),
             "cwd": os.getcwd(),
             "stderr": str(Path(stderr).resolve()),

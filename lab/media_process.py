@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from ipics_lab import launcher as launchers
@@ -69,9 +68,7 @@ class MediaProcess:
         return self.proc.pid if self.proc else None
 
     def command(self) -> list[str]:
-        cmd = [
-            sys.executable,
-            "-m",
+        cmd = launchers.module_command(
             "ipics_server.media",
             "--ticket-key-file",
             str(self.ticket_key_file),
@@ -85,7 +82,7 @@ class MediaProcess:
             str(self.log_path),
             "--time-scale",
             str(self.time_scale),
-        ]
+        )
         if self.floor_timeout_s is not None:
             cmd += ["--floor-timeout-s", str(self.floor_timeout_s)]
         if self.max_clients is not None:

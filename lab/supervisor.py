@@ -16,7 +16,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,9 +119,7 @@ class ServerProcess:
         return host_public_key_file(self.data_dir)
 
     def command(self, *, first_start: bool) -> list[str]:
-        cmd = [
-            sys.executable,
-            "-m",
+        cmd = launchers.module_command(
             "ipics_server",
             "server",
             "--data-dir",
@@ -143,7 +140,7 @@ class ServerProcess:
             repr(self.clock_epoch),
             "--port-file",
             str(self.port_file),
-        ]
+        )
         if self.clock_anchor_emulated is not None:
             cmd += ["--clock-anchor-emulated", repr(self.clock_anchor_emulated)]
         if self.lab_faults:

@@ -30,11 +30,12 @@ import importlib
 import json
 import logging
 import os
-import runpy
 import selectors
 import socket
 import sys
 import traceback
+
+from ipics_lab.launcher import run_module
 
 #: what a server and a media router import at start, imported here once
 PRELOAD = ("ipics_server.cli", "ipics_server.app", "ipics_server.media.__main__")
@@ -117,7 +118,7 @@ def _run_child(request: dict, inherited: list) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = [request["module"], *request["args"]]  # runpy puts the module's path first
-        code = _run_module(request["module"])
+        code = run_module(request["module"])
     except BaseException:  # noqa: BLE001 (the child must never return into the zygote's loop)
         traceback.print_exc()
     finally:
@@ -128,23 +129,6 @@ def _run_child(request: dict, inherited: list) -> None:
             except (OSError, ValueError):
                 pass
         os._exit(code)
-
-
-def _run_module(module: str) -> int:
-    """``python -m module``: 0, the SystemExit's status, or 1 after an uncaught exception."""
-    try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-    except SystemExit as exc:
-        if exc.code is None:
-            return 0
-        if isinstance(exc.code, int):
-            return exc.code
-        print(exc.code, file=sys.stderr)
-        return 1
-    except BaseException:  # noqa: BLE001 (as the interpreter: print it, exit 1)
-        traceback.print_exc()
-        return 1
-    return 0
 
 
 def _redirect(stderr_path: str) -> None:

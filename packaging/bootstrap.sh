@@ -19,6 +19,9 @@ APT_PACKAGES=(
   systemd util-linux mount
   # the desktop's launchers: their validators and GLib's launcher (packaging/checks/launchers.sh, tests/packaging)
   desktop-file-utils appstream libglib2.0-bin
+  # the desktop bundle (packaging/bundle.sh): PyInstaller reads and strips the binaries
+  # with binutils, and bundles the shared libpython of Debian's Python
+  binutils libpython3.11
 )
 
 missing=()
