@@ -131,11 +131,19 @@ class PairProcedures:
             return (await c.get("/api/v1/ha/status", timeout_s=2)).body
 
     async def wait_status(self, server: PairServer, timeout_s: float = 30, **expected) -> dict:
+        seen: dict[str, Any] = {}
+
         async def matches():
             st = await self.status(server)
+            seen.clear()
+            seen.update({k: st.get(k) for k in (*expected, "role", "ha", "standby_server_status", "messages")})
             return st if all(st.get(k) == v for k, v in expected.items()) else None
 
-        return await self.wait_until(matches, timeout_s, f"{server.name} to report {expected}")
+        try:
+            return await self.wait_until(matches, timeout_s, f"{server.name} to report {expected}")
+        except TimeoutError as exc:
+            # what it did report: the role, HA state and its messages say why
+            raise TimeoutError(f"{exc}; it last reported {seen or 'nothing'}") from None
 
     async def wait_ready(self, timeout_s: float = 60) -> None:
         """The primary active, its standby Ready, and everything written so far on the standby."""

@@ -64,15 +64,39 @@ def test_the_bundles_program_answers_a_bad_module_in_one_sentence(frozen, capsys
 
 
 def test_module_command_is_the_one_place_that_starts_a_module():
-    """A command line built by hand (``[sys.executable, "-m", ...]``) would start the
-    bundle's program with arguments it does not take."""
+    """A command line built by hand (``[sys.executable, "-m", ...]``, or those as a
+    call's arguments) would start the bundle's program with arguments it does not take.
+    ``sys.executable`` for what it is (the interpreter a systemd unit names, the
+    bundle's own path) is fine."""
+
+    def is_sys_executable(node: ast.AST) -> bool:
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "executable"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        )
+
     offenders = []
     for package in ("server", "clients", "lab", "desktop"):
         for path in sorted((ROOT / package).rglob("*.py")):
             if path == Path(launcher.__file__).resolve():
                 continue
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Attribute) and node.attr == "executable":
-                    if isinstance(node.value, ast.Name) and node.value.id == "sys":
-                        offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                parts = node.elts if isinstance(node, (ast.List, ast.Tuple)) else getattr(node, "args", None)
+                if not isinstance(node, (ast.List, ast.Tuple, ast.Call)) or not parts:
+                    continue
+                if any(is_sys_executable(p) for p in parts) and any(
+                    isinstance(p, ast.Constant) and p.value == "-m" for p in parts
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == [], "use ipics_lab.launcher.module_command instead of sys.executable"
+
+
+def test_the_check_finds_a_command_line_built_by_hand(tmp_path, monkeypatch):
+    """The rule above, shown to catch what it is for."""
+    tree = ast.parse('subprocess.run([sys.executable, "-m", "ipics_server", "server"])')
+    lists = [n for n in ast.walk(tree) if isinstance(n, ast.List)]
+    assert any(isinstance(e, ast.Attribute) and e.attr == "executable" for e in lists[0].elts) and any(
+        isinstance(e, ast.Constant) and e.value == "-m" for e in lists[0].elts
+    )
