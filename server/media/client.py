@@ -37,7 +37,7 @@ import functools
 import logging
 import random
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Self
 from urllib.parse import urlsplit
@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from ..adapters.httpclient import ApiClient, Unreachable
+from .pacing import send_paced
 from .protocol import (
     FRAME_MS,
     PATH,
@@ -56,12 +57,12 @@ from .protocol import (
     parse_event,
     validate_group,
 )
+from .talk_groups import TalkerListener, TalkGroups
 from .ticket import Claims, peek
 from .tone import tone_frame
 
 log = logging.getLogger("ipics.media.client")
 
-TalkerListener = Callable[[str, str | None], None]  # (group, talker or None)
 AudioListener = Callable[[str, str, int, bytes, int], None]  # (group, talker, seq, payload, sent_ns)
 
 BACKOFF_S = (0.05, 1.0)
@@ -100,6 +101,12 @@ class _Outbox:
     def clear(self) -> None:
         self.items.clear()
         self.audio = 0
+
+    def put(self, item: str | bytes) -> None:
+        """A control message (text) or an audio frame (bytes), after those before it."""
+        self.items.append(item)
+        self.audio += isinstance(item, bytes)
+        self.wake.set()
 
     async def run(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         items = self.items
@@ -144,15 +151,9 @@ class MediaClient:
         self.floor_timeout_s: float | None = None
         self.connections = 0  # how many times a session with the router began (1 + reconnects)
         self.stats: Counter[str] = Counter()
-        self._groups: set[str] = set()  # joined, or to join on (re)connect
-        self._holding: set[str] = set()  # the floor asked for and not released
-        self._talkers: dict[str, str] = {}
-        self._slot_group: dict[int, str] = {}
-        self._group_slot: dict[str, int] = {}
-        self._seq: dict[str, int] = defaultdict(int)
-        self._presses: dict[str, deque[asyncio.Future[bool]]] = defaultdict(deque)
-        self._join_waiters: dict[str, list[asyncio.Future[bool]]] = defaultdict(list)
-        self._listeners: list[TalkerListener] = []
+        #: the groups joined, their talkers and the floors asked for
+        self.talk_groups = TalkGroups(self.who, self.stats, self._send)
+        self._seq: Counter[str] = Counter()
         self._audio_listeners: list[AudioListener] = []
         self._outbox = _Outbox()
         self._welcome = asyncio.Event()
@@ -205,11 +206,7 @@ class MediaClient:
         if self._api is not None:
             await self._api.close()
         self._on_disconnect()
-        for waiters in self._join_waiters.values():
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(False)
-        self._join_waiters.clear()
+        self.talk_groups.closed()
         self._stopped.set()
 
     async def __aenter__(self) -> Self:
@@ -303,15 +300,7 @@ class MediaClient:
         self.connected = False
         self._welcome.clear()
         self._outbox.clear()
-        self._slot_group.clear()
-        self._group_slot.clear()
-        for presses in self._presses.values():
-            while presses:
-                fut = presses.popleft()
-                if not fut.done():
-                    fut.set_result(False)
-        for group in list(self._talkers):
-            self._set_talker(group, None)  # the floor is unknown until the router says
+        self.talk_groups.disconnected()
         if was:
             self.stats["disconnects"] += 1
 
@@ -320,25 +309,10 @@ class MediaClient:
         """Listen to a group (again after every reconnect).  The Future says whether the
         router accepted it; awaiting it is optional."""
         validate_group(group, "join")
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        if group in self._group_slot:
-            fut.set_result(True)
-            return fut
-        self._join_waiters[group].append(fut)
-        if group not in self._groups:
-            self._groups.add(group)
-            self._send("join", group=group)
-        return fut
+        return self.talk_groups.join(group)
 
     def leave(self, group: str) -> None:
-        self._groups.discard(group)
-        self._holding.discard(group)
-        if group in self._group_slot:
-            self._send("leave", group=group)
-        self._forget(group)
-        for fut in self._join_waiters.pop(group, []):
-            if not fut.done():
-                fut.set_result(False)
+        self.talk_groups.leave(group)
 
     async def press(self, group: str) -> bool:
         """Ask for the floor; the router's answer (False also when not connected)."""
@@ -348,40 +322,31 @@ class MediaClient:
         """``press`` for synchronous callers: the request is sent now, in order with
         what follows (a ``release`` right after it is not overtaken); the Future has
         the router's answer."""
-        if group not in self._groups:
+        if group not in self.talk_groups.wanted:
             self.join(group)
         if not self.connected:
             self.stats["press_offline"] += 1
             fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             fut.set_result(False)
             return fut
-        self._holding.add(group)
-        return self._ask_floor(group)
-
-    def _ask_floor(self, group: str) -> asyncio.Future[bool]:
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._presses[group].append(fut)
-        self._send("press", group=group)
-        return fut
+        self.talk_groups.holding.add(group)
+        return self.talk_groups.ask_floor(group)
 
     def release(self, group: str) -> None:
-        self._holding.discard(group)
-        if group in self._groups:
-            self._send("release", group=group)  # also after a press still unanswered
+        self.talk_groups.release(group)
 
     def holding(self, group: str) -> bool:
         """Whether this client asked for the floor there and has not released or lost it."""
-        return group in self._holding
+        return group in self.talk_groups.holding
 
     def talker(self, group: str) -> str | None:
-        return self._talkers.get(group)
+        return self.talk_groups.talkers.get(group)
 
     def joined(self, group: str) -> bool:
-        return group in self._group_slot
+        return group in self.talk_groups.group_slot
 
     def subscribe(self, listener: TalkerListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self.talk_groups.subscribe(listener)
 
     def on_audio(self, listener: AudioListener) -> Callable[[], None]:
         self._audio_listeners.append(listener)
@@ -394,7 +359,7 @@ class MediaClient:
     def send_audio(self, group: str, payload: bytes) -> int | None:
         """Queue one frame; its sequence number, or None if dropped (not connected, group
         not joined yet, or the backlog full).  The router forwards it only if we hold the floor."""
-        slot = self._group_slot.get(group)
+        slot = self.talk_groups.group_slot.get(group)
         if not self.connected or slot is None:
             self.stats["audio_dropped_offline"] += 1
             return None
@@ -403,9 +368,7 @@ class MediaClient:
             return None
         seq = self._seq[group]
         self._seq[group] = (seq + 1) % SEQ_MOD
-        self._outbox.items.append(encode_audio(slot, seq, time.monotonic_ns(), payload))
-        self._outbox.audio += 1
-        self._outbox.wake.set()
+        self._outbox.put(encode_audio(slot, seq, time.monotonic_ns(), payload))
         self.stats["audio_sent"] += 1
         return seq
 
@@ -415,21 +378,14 @@ class MediaClient:
         """Send frames paced at ``frame_s`` while holding the floor (until released, lost,
         ``count`` frames or the end of ``frames``); the tone by default, frame ``seq`` of
         it each time, so a listener can check order and content.  Frames sent."""
-        loop = asyncio.get_running_loop()
         source = iter(frames) if frames is not None else None
-        start, i, sent = loop.time(), 0, 0
-        while group in self._holding and (count is None or i < count):
-            payload = tone_frame(self.next_seq(group)) if source is None else next(source, None)
-            if payload is None:
-                break
-            sent += self.send_audio(group, payload) is not None
-            i += 1
-            delay = start + i * frame_s - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -5 * frame_s:
-                start, i = loop.time(), 0  # far behind (a stall): do not burst to catch up
-        return sent
+        return await send_paced(
+            lambda: tone_frame(self.next_seq(group)) if source is None else next(source, None),
+            lambda payload: self.send_audio(group, payload) is not None,
+            lambda: group in self.talk_groups.holding,
+            count=count,
+            frame_s=frame_s,
+        )
 
     async def talk(self, group: str, seconds: float, *, frames: Iterable[bytes] | None = None) -> int:
         """Press, stream ``seconds`` of tone (or ``frames``) paced at 20 ms, release.
@@ -443,14 +399,13 @@ class MediaClient:
 
     def _send(self, op: str, **fields) -> None:
         if self.connected:
-            self._outbox.items.append(encode_control(op, **fields))
-            self._outbox.wake.set()
+            self._outbox.put(encode_control(op, **fields))
 
     # -------------------------------------------------------------------- events
     def _on_event(self, text: str) -> None:
         try:
             ev = parse_event(text)
-            handler = getattr(self, "_ev_" + ev["event"], None)
+            handler = self._handlers.get(ev["event"])
             if handler is None:
                 self.stats["unknown_events"] += 1
                 return
@@ -458,6 +413,22 @@ class MediaClient:
         except (ValueError, KeyError, TypeError) as exc:
             self.stats["bad_events"] += 1
             log.warning("media client %s: bad event from the router: %s", self.who, exc)
+
+    @functools.cached_property
+    def _handlers(self) -> dict[str, Callable[[dict], None]]:
+        """The router's events, by name: the connection's here, the groups' in ``TalkGroups``."""
+        g = self.talk_groups
+        return {
+            "welcome": self._ev_welcome,
+            "renewed": lambda ev: self.stats.update(["renewed"]),
+            "superseded": lambda ev: self.stats.update(["superseded"]),
+            "error": self._ev_error,
+            "joined": g.on_joined,
+            "left": g.on_left,
+            "granted": g.on_granted,
+            "denied": g.on_denied,
+            "talker": g.on_talker,
+        }
 
     def _ev_welcome(self, ev: dict) -> None:
         self.connected = True
@@ -468,70 +439,8 @@ class MediaClient:
                 del self._superseding[who]
             else:
                 self._send("supersede", ticket=ticket)
-        # Joins first, then the floors we were holding: the router answers in order.
-        for group in sorted(self._groups):
-            if self.claims.allows(group):
-                self._send("join", group=group)
-            else:
-                self._lost(group)
-        for group in sorted(self._holding):
-            self._ask_floor(group).add_done_callback(functools.partial(self._re_pressed, group))
+        self.talk_groups.rejoin(self.claims)
         self._welcome.set()
-
-    def _re_pressed(self, group: str, fut: asyncio.Future[bool]) -> None:
-        if not fut.cancelled() and not fut.result():
-            self._holding.discard(group)
-
-    def _ev_joined(self, ev: dict) -> None:
-        group, slot = ev["group"], int(ev["slot"])
-        if group not in self._groups:
-            self._send("leave", group=group)  # left while the join was on its way
-            return
-        old = self._group_slot.pop(group, None)
-        if old is not None:
-            self._slot_group.pop(old, None)
-        self._group_slot[group], self._slot_group[slot] = slot, group
-        self._set_talker(group, ev.get("talker"))
-        for fut in self._join_waiters.pop(group, []):
-            if not fut.done():
-                fut.set_result(True)
-
-    def _ev_left(self, ev: dict) -> None:
-        if ev.get("reason"):  # taken away by the router: the user no longer has it
-            self.stats["groups_revoked"] += 1
-            self._lost(ev["group"])
-        elif ev["group"] not in self._groups:
-            self._forget(ev["group"])
-
-    def _lost(self, group: str) -> None:
-        """A group this user may not join (any more): left, and not joined again."""
-        self._groups.discard(group)
-        self._holding.discard(group)
-        self._forget(group)
-        for fut in self._join_waiters.pop(group, []):
-            if not fut.done():
-                fut.set_result(False)
-
-    def _ev_renewed(self, ev: dict) -> None:
-        self.stats["renewed"] += 1
-
-    def _ev_superseded(self, ev: dict) -> None:
-        self.stats["superseded"] += 1
-
-    def _ev_granted(self, ev: dict) -> None:
-        self._answer(ev["group"], True)
-
-    def _ev_denied(self, ev: dict) -> None:
-        group = ev["group"]
-        self._holding.discard(group)
-        self._set_talker(group, ev.get("talker"))
-        self._answer(group, False)
-
-    def _ev_talker(self, ev: dict) -> None:
-        group, talker = ev["group"], ev.get("talker")
-        if talker != self.who and group in self._holding and not self._presses.get(group):
-            self._holding.discard(group)  # the floor was taken from us (the silence timeout)
-        self._set_talker(group, talker)
 
     def _ev_error(self, ev: dict) -> None:
         op, group, code = ev.get("op"), ev.get("group"), ev.get("code")
@@ -542,17 +451,9 @@ class MediaClient:
             self.refused = str(ev.get("message"))
             self._stopped.set()
         elif op == "press" and group:
-            self._holding.discard(group)
-            self._answer(group, False)
+            self.talk_groups.press_refused(group)
         elif op == "join" and group:
-            self._lost(group)  # refused (not the user's, too many groups): not retried on reconnect
-
-    def _answer(self, group: str, granted: bool) -> None:
-        presses = self._presses.get(group)
-        if presses:
-            fut = presses.popleft()
-            if not fut.done():
-                fut.set_result(granted)
+            self.talk_groups.lost(group)  # refused (not the user's, too many groups): not retried on reconnect
 
     def _on_audio(self, data: bytes) -> None:
         try:
@@ -560,7 +461,7 @@ class MediaClient:
         except ValueError:
             self.stats["bad_frames"] += 1
             return
-        group = self._slot_group.get(frame.slot)
+        group = self.talk_groups.slot_group.get(frame.slot)
         if group is None:
             self.stats["audio_unknown_slot"] += 1
             return
@@ -570,22 +471,3 @@ class MediaClient:
                 listener(group, frame.talker, frame.seq, frame.payload, frame.sent_ns)
             except Exception:
                 log.exception("media client %s: audio listener failed", self.who)
-
-    def _set_talker(self, group: str, talker: str | None) -> None:
-        if self._talkers.get(group) == talker:
-            return
-        if talker is None:
-            self._talkers.pop(group, None)
-        else:
-            self._talkers[group] = talker
-        for listener in list(self._listeners):
-            try:
-                listener(group, talker)
-            except Exception:
-                log.exception("media client %s: talker listener failed", self.who)
-
-    def _forget(self, group: str) -> None:
-        slot = self._group_slot.pop(group, None)
-        if slot is not None:
-            self._slot_group.pop(slot, None)
-        self._set_talker(group, None)
