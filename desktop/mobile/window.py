@@ -7,7 +7,8 @@ server and role), the connection banner (the failover and the switch to the new 
 and the missing-uploads panel with an Upload again button per missing file.
 
 It renders the client and forwards taps; network work runs as tasks on the qasync
-loop, and the file dialog is opened without a nested event loop.
+loop, and the file dialog is opened without a nested event loop. The incident page (its
+files and uploads) is a widget of its own (``incident_page.IncidentPage``).
 
 Signals: ``closed`` (the window was closed and the client logged out).
 """
@@ -22,14 +23,12 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -37,14 +36,15 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.login import LoginForm
-from ipics_clients.mobile import MediaError, MobileClient, Upload, dialog_filter
+from ipics_clients.mobile import MobileClient, Upload
 from ipics_clients.session import Notice, State, UploadError
 from ipics_clients.tasks import Tasks
 from ipics_clients.wording import sentence
+from ipics_desktop.mobile.busy_bar import busy_bar
+from ipics_desktop.mobile.incident_page import IncidentPage
 from ipics_desktop.shared.bridge import NoticeBridge
 from ipics_desktop.shared.server_selector import LoginFields, ServerSelector
 from ipics_desktop.shared.style import ERROR, IDLE, OFFLINE, ONLINE, banner_css
-from ipics_desktop.shared.thumbnails import Thumbnails
 
 log = logging.getLogger("ipics.mobile")
 
@@ -82,7 +82,6 @@ class MobileWindow(LoginFields, QWidget):
             start=self.tasks.start,
             logged_in=self._logged_in,
         )
-        self.incident_id: str | None = None
         self._missing_shown: tuple | None = None
         self.close_task: asyncio.Task | None = None
         self.setObjectName("mobileWindow")
@@ -108,7 +107,7 @@ class MobileWindow(LoginFields, QWidget):
         self.pages = QStackedWidget(objectName="mobilePages")
         self.login_page = self._build_login_page()
         self.incidents_page = self._build_incidents_page()
-        self.incident_page = self._build_incident_page()
+        self.incident_page = self._build_incident_page(client)
         for page in (self.login_page, self.incidents_page, self.incident_page):
             self.pages.addWidget(page)
 
@@ -144,7 +143,7 @@ class MobileWindow(LoginFields, QWidget):
         self.login_message = QLabel(objectName="mobileLoginMessage")
         self.login_message.setWordWrap(True)
         self.login_message.hide()
-        self.login_progress = _busy_bar("mobileLoginProgress", "Logging in")
+        self.login_progress = busy_bar("mobileLoginProgress", "Logging in")
 
         layout = QVBoxLayout(page)
         layout.addWidget(heading)
@@ -186,44 +185,14 @@ class MobileWindow(LoginFields, QWidget):
         layout.addWidget(self.incidents_empty)
         return page
 
-    def _build_incident_page(self) -> QWidget:
-        page = QWidget(objectName="mobileIncidentPage")
-        self.back_button = QPushButton("< Incidents", objectName="mobileBackButton")
-        self.back_button.setAccessibleName("Back to my incidents")
-        self.back_button.clicked.connect(self.show_incidents)
-        self.incident_title = QLabel(objectName="mobileIncidentTitle")
-        self.incident_title.setProperty("role", "heading")
-        self.incident_title.setWordWrap(True)
-        self.incident_detail = QLabel(objectName="mobileIncidentDetail")
-        self.incident_detail.setWordWrap(True)
-        self.file_list = QListWidget(objectName="mobileFileList")
-        self.file_list.setAccessibleName("Photos and videos")
-        self.thumbnails = Thumbnails(self.file_list, self.tasks)
-        self.file_list.setWordWrap(True)
-        self.upload_photo_button = QPushButton("Upload photo", objectName="mobileUploadPhotoButton")
-        self.upload_photo_button.setAccessibleName("Upload photo")
-        self.upload_video_button = QPushButton("Upload video", objectName="mobileUploadVideoButton")
-        self.upload_video_button.setAccessibleName("Upload video")
-        for button, kind in ((self.upload_photo_button, "photo"), (self.upload_video_button, "video")):
-            button.setProperty("upload", True)
-            button.clicked.connect(lambda _checked=False, k=kind: self.choose_file(k))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.upload_photo_button)
-        buttons.addWidget(self.upload_video_button)
-        self.upload_progress = _busy_bar("mobileUploadProgress", "Uploading")
-        self.upload_message = QLabel(objectName="mobileUploadMessage")
-        self.upload_message.setWordWrap(True)
-        self.upload_message.hide()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.incident_title)
-        layout.addWidget(self.incident_detail)
-        layout.addWidget(QLabel("Photos and videos"))
-        layout.addWidget(self.file_list, 1)
-        layout.addWidget(self.upload_progress)
-        layout.addWidget(self.upload_message)
-        layout.addLayout(buttons)
+    def _build_incident_page(self, client: MobileClient) -> IncidentPage:
+        page = IncidentPage(client, self.tasks)
+        page.back.connect(self.show_incidents)
+        # Its widgets by the names the tests and the device launcher know.
+        self.back_button, self.file_list = page.back_button, page.file_list
+        self.incident_title, self.incident_detail = page.incident_title, page.incident_detail
+        self.upload_photo_button, self.upload_video_button = page.upload_photo_button, page.upload_video_button
+        self.upload_progress, self.upload_message = page.upload_progress, page.upload_message
         return page
 
     # ------------------------------------------------------------------- login
@@ -247,7 +216,7 @@ class MobileWindow(LoginFields, QWidget):
 
     async def _logout(self) -> None:
         await self.client.logout()
-        self.incident_id = None
+        self.incident_page.incident_id = None
         self.banner.hide()
         self.pages.setCurrentWidget(self.login_page)
         self.refresh_selector(self.session.known.active())
@@ -256,13 +225,12 @@ class MobileWindow(LoginFields, QWidget):
 
     # ------------------------------------------------------------- navigation
     def show_incidents(self) -> None:
-        self.incident_id = None
+        self.incident_page.incident_id = None
         self.pages.setCurrentWidget(self.incidents_page)
         self.redraw()
 
     def show_incident(self, incident_id: str) -> None:
-        self.incident_id = incident_id
-        self.upload_message.hide()
+        self.incident_page.open(incident_id)
         self.pages.setCurrentWidget(self.incident_page)
         self.redraw()
 
@@ -278,7 +246,7 @@ class MobileWindow(LoginFields, QWidget):
         self.user_label.setText((self.session.user or {}).get("full_name") or self.session.username or "")
         self._render_incidents()
         if self.pages.currentWidget() is self.incident_page:
-            self._render_incident()
+            self.incident_page.redraw()
 
     def _render_status(self) -> None:
         s = self.session
@@ -308,50 +276,6 @@ class MobileWindow(LoginFields, QWidget):
             item.setData(Qt.ItemDataRole.UserRole, incident["id"])
             self.incident_list.addItem(item)
         self.incidents_empty.setVisible(not incidents)
-
-    def _render_incident(self) -> None:
-        incident = self.client.incident(self.incident_id)
-        self.file_list.clear()
-        if incident is None:  # gone from this server's listing
-            self.incident_title.setText("Incident not on this server")
-            self.incident_detail.setText("It is not in your incidents any more.")
-            self._uploads_enabled(False)
-            return
-        self._uploads_enabled(True)
-        self.incident_title.setText(incident["name"])
-        detail = incident.get("description") or ""
-        people = ", ".join(incident.get("participants", []))
-        self.incident_detail.setText(f"{detail}\nParticipants: {people}".strip())
-        files = sorted(self.client.files(incident), key=lambda f: f.get("uploaded_at", 0), reverse=True)
-        for f in files:  # the newest first, as a phone's gallery
-            self.file_list.addItem(self._file_item(incident["id"], f))
-        if not files:
-            self.file_list.addItem("No photos or videos yet.")
-
-    def _file_item(self, incident_id: str, f: dict) -> QListWidgetItem:
-        photo = f["content_type"].startswith("image/")
-        size = f"{f['size'] / 1024:.0f} KB"
-        who = "you" if f.get("uploaded_by") == self.session.username else f.get("uploaded_by", "?")
-        item = QListWidgetItem(f"{f['name']}\n{'photo' if photo else 'video'} · {size} · from {who}")
-        item.setData(Qt.ItemDataRole.UserRole, f["id"])
-        mine = self.client.upload_for(f["id"])
-        if not f.get("available", True):
-            action = "Upload again (above)" if mine and mine.kept else f"ask {who} to upload it again"
-            item.setText(f"{f['name']}\nMISSING on this server: it did not replicate before the failover. {action}")
-            item.setForeground(Qt.GlobalColor.darkRed)
-        if not photo:
-            item.setIcon(self.thumbnails.video())
-            return item
-        icon = self.thumbnails.icon(f["id"], lambda: self._photo(incident_id, f, mine))
-        if icon is not None:
-            item.setIcon(icon)
-        return item
-
-    async def _photo(self, incident_id: str, f: dict, mine: Upload | None) -> bytes | None:
-        if f.get("available", True):
-            return await self.session.file_content(incident_id, f["id"])
-        # The user's own missing photo: from the copy kept for Upload again.
-        return await self.client.local_copy(mine) if mine else None
 
     def _render_missing(self) -> None:
         missing = self.client.missing if self.session.state != State.LOGGED_OUT else []
@@ -394,41 +318,17 @@ class MobileWindow(LoginFields, QWidget):
         return row
 
     # ----------------------------------------------------------------- upload
-    def choose_file(self, kind: str) -> None:
-        """Upload photo / Upload video: a file dialog, opened without a nested loop."""
-        dialog = QFileDialog(self, f"Upload {kind}", str(Path.home()), dialog_filter(kind))
-        dialog.setObjectName("mobileFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda path: self.upload_path(Path(path), kind))
-        dialog.open()
+    @property
+    def incident_id(self) -> str | None:
+        """The incident shown (None: the list or the login page)."""
+        return self.incident_page.incident_id
 
     def upload_path(self, path: Path, kind: str | None = None) -> asyncio.Task:
         """Upload a file to the incident shown (what the file dialog does)."""
-        return self._upload(self.client.upload_path(self.incident_id, Path(path), kind), Path(path).name)
+        return self.incident_page.upload_path(path, kind)
 
     def upload_bytes(self, name: str, content: bytes, kind: str | None = None) -> asyncio.Task:
-        return self._upload(self.client.upload(self.incident_id, name, content, kind), name)
-
-    def _upload(self, coro, name: str) -> asyncio.Task:
-        self._uploads_enabled(False)
-        self.upload_progress.show()
-        self._upload_message("redirected", f"Uploading {name} ...")
-        return self.tasks.start(self._run_upload(coro, name))
-
-    async def _run_upload(self, coro, name: str) -> None:
-        try:
-            await coro
-        except (MediaError, UploadError) as exc:
-            self._upload_message("error", f"Not uploaded: {exc}.")
-        except Exception as exc:  # a disk error keeping the copy: say so, stay usable
-            log.warning("upload failed", exc_info=True)
-            self._upload_message("error", f"Not uploaded: {type(exc).__name__}: {exc}")
-        else:
-            self._upload_message("online", f"{name} uploaded.")
-        finally:
-            self.upload_progress.hide()
-            self._uploads_enabled(self.client.incident(self.incident_id) is not None)
+        return self.incident_page.upload_bytes(name, content, kind)
 
     def upload_again(self, upload: Upload) -> asyncio.Task:
         for button in self.missing_panel.findChildren(QPushButton):
@@ -445,15 +345,6 @@ class MobileWindow(LoginFields, QWidget):
         finally:
             self._missing_shown = None  # rebuilt: the buttons enabled again
             self.redraw()
-
-    def _uploads_enabled(self, enabled: bool) -> None:
-        for button in (self.upload_photo_button, self.upload_video_button):
-            button.setEnabled(enabled)
-
-    def _upload_message(self, kind: str, text: str) -> None:
-        self.upload_message.setStyleSheet(banner_css(kind))
-        self.upload_message.setText(text)
-        self.upload_message.show()
 
     # ----------------------------------------------------------------- events
     def _on_change(self, notice: Notice | None) -> None:
@@ -498,13 +389,3 @@ class MobileWindow(LoginFields, QWidget):
             log.warning("logout on close failed", exc_info=True)
         finally:
             self.closed.emit()
-
-
-def _busy_bar(name: str, accessible: str) -> QProgressBar:
-    bar = QProgressBar(objectName=name)
-    bar.setAccessibleName(accessible)
-    bar.setRange(0, 0)
-    bar.setTextVisible(False)
-    bar.setMaximumHeight(6)
-    bar.hide()
-    return bar

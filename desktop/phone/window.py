@@ -5,7 +5,7 @@ status line with the hook state), four softkeys under it (with "more" when a scr
 has more), the navigation cluster with Select in the middle, the keypad, Services,
 the speaker and the handset.  What the keys do is the browser's (the phone's own
 softkeys and their buttons, typing into an input, the hook switch: ``phone_keys``),
-and what the screen says is ``phone_screen``'s; the window draws it.
+and what the screen says is ``phone_screen``'s; its screen widget draws it.
 Keys that talk to a service run as tasks on the loop, one after the other in the order
 pressed, so a push-to-talk release never overtakes its press; the window never waits.
 Services cancels whatever is still loading: it always brings the phone home.
@@ -16,10 +16,10 @@ the keys, and the Web access switch (the phone's setting that lets servers push 
 it) turns pushes on and off: the chapter's two failover paths, the new active
 redirecting the phone, or the user opening Services and logging in again.
 
-Keyboard: digits, ``*`` and ``#`` (the keypad), Up and Down, Enter (Select), Escape
-(Back, or Exit on the first screen), F1-F4 (softkeys 1-4, held for push-to-talk),
-Backspace (delete in an input field); an input field also takes typed text its
-InputFlags allow.
+The screen is a widget of its own (``screen.PhoneScreen``); the computer's keyboard
+reaches the keys through ``keyboard.PhoneKeyboard``: digits, ``*`` and ``#``, Up and
+Down, Enter (Select), Escape (Back), F1-F4 (softkeys 1-4, held for push-to-talk),
+Backspace, and typed text into an input field.
 
 Signals:
     changed: the screen was drawn again (after every change of the browser).
@@ -29,10 +29,9 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
-    QKeyEvent,
     QLinearGradient,
     QPainter,
     QPainterPath,
@@ -44,27 +43,20 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from ipics_clients import phone_screen
-from ipics_clients.keypad import KEYPAD
-from ipics_clients.phone_browser import Action, PhoneBrowser, Screen
+from ipics_clients.phone_browser import Action, PhoneBrowser
 from ipics_clients.phone_keys import softkey_words
 from ipics_clients.phone_push import PushReceiver
-from ipics_clients.phone_xml import Input, SoftKey, Text
+from ipics_clients.phone_xml import SoftKey, Text
 from ipics_clients.tasks import InOrder, Tasks
+from ipics_desktop.phone.keyboard import PhoneKeyboard
+from ipics_desktop.phone.screen import PhoneScreen
 from ipics_desktop.shared.keypad import Keypad
 from ipics_desktop.shared.style import restyle
-
-VISIBLE_ROWS = 6
-LCD_WIDTH = 400
-ROW_TEXT_WIDTH = LCD_WIDTH - 28
-F_KEYS: dict[int, int] = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2, Qt.Key.Key_F4: 3}
 
 
 # --------------------------------------------------------------------- the window
@@ -79,10 +71,7 @@ class PhoneWindow(QWidget):
         self.tasks = Tasks()  # ordinary keys: Services cancels them
         self.ptt_tasks = Tasks()  # push-to-talk presses and releases: never cancelled by a key
         self.order = InOrder(on_change=self._render_prompt)  # keys reach the service in the order pressed
-        self._shown: Screen | None = None  # the screen drawn: a new one scrolls to its top
-        self._top = 0  # the first visible row: the view's own
         self._off_hook = browser.hook.off_hook  # as last drawn: hook_changed when it changes
-        self._fkeys_held: set[int] = set()
         self.receiver: PushReceiver | None = None
         self.web_access_button: QPushButton | None = None
         self.setObjectName("phoneWindow")
@@ -100,7 +89,13 @@ class PhoneWindow(QWidget):
         self._top_row = QHBoxLayout()  # the Web access switch goes left of the brand
         self._top_row.addStretch(1)
         self._top_row.addWidget(brand)
-        self.lcd = self._build_screen()
+        self.lcd = PhoneScreen(browser, extension)
+        self.screen_frame = self.lcd.lcd
+        # The screen's labels by the names the tests and the testing helpers know.
+        self.line_label, self.clock_label = self.lcd.line_label, self.lcd.clock_label
+        self.title_label, self.prompt_label = self.lcd.title_label, self.lcd.prompt_label
+        self.position_label, self.status_label = self.lcd.position_label, self.lcd.status_label
+        self.rows, self.text_label = self.lcd.rows, self.lcd.text_label
         softkey_row = QHBoxLayout()
         softkey_row.setSpacing(8)
         self.softkeys: list[QPushButton] = []
@@ -109,9 +104,9 @@ class PhoneWindow(QWidget):
             button.setProperty("softkey", True)
             button.setAutoDefault(False)
             button.setToolTip(f"Softkey {slot + 1} (F{slot + 1})")
-            button.pressed.connect(lambda s=slot: self._on_softkey_pressed(s))
-            button.released.connect(lambda s=slot: self._on_softkey_released(s))
-            button.clicked.connect(lambda _=False, s=slot: self._on_softkey_clicked(s))
+            button.pressed.connect(lambda s=slot: self.on_softkey_pressed(s))
+            button.released.connect(lambda s=slot: self.on_softkey_released(s))
+            button.clicked.connect(lambda _=False, s=slot: self.on_softkey_clicked(s))
             softkey_row.addWidget(button)
             self.softkeys.append(button)
 
@@ -157,78 +152,17 @@ class PhoneWindow(QWidget):
         outer.addWidget(body)
 
         # Keys reach the phone whichever of its buttons has the focus.
-        self.installEventFilter(self)
+        self.keyboard = PhoneKeyboard(self, self)
+        self.installEventFilter(self.keyboard)
         for child in self.findChildren(QWidget):
-            child.installEventFilter(self)
+            child.installEventFilter(self.keyboard)
         self._clock_timer = QTimer(self)
-        self._clock_timer.timeout.connect(self._render_clock)
+        self._clock_timer.timeout.connect(self.lcd.draw_clock)
         self._clock_timer.start(1000)
         browser.on_change = self._on_browser_change
         self.redraw()
 
     # ------------------------------------------------------------- construction
-    def _build_screen(self) -> QFrame:
-        lcd = QFrame(objectName="phoneScreen")
-        lcd.setAccessibleName("Phone screen")
-        lcd.setFixedWidth(LCD_WIDTH)
-        header = QFrame(objectName="phoneScreenHeader")
-        self.line_label = QLabel(objectName="phoneLine")
-        self.clock_label = QLabel(objectName="phoneClock")
-        header_row = QHBoxLayout(header)
-        header_row.setContentsMargins(8, 2, 8, 2)
-        header_row.addWidget(self.line_label)
-        header_row.addStretch(1)
-        header_row.addWidget(self.clock_label)
-        self.title_label = _screen_label("phoneScreenTitle")
-        self.prompt_label = _screen_label("phoneScreenPrompt")
-        self.position_label = QLabel(objectName="phoneScreenPosition")
-        prompt_row = QHBoxLayout()
-        prompt_row.setContentsMargins(0, 0, 8, 0)
-        prompt_row.addWidget(self.prompt_label, 1)
-        prompt_row.addWidget(self.position_label)
-
-        self.rows_page = QWidget()
-        rows = QVBoxLayout(self.rows_page)
-        rows.setContentsMargins(4, 2, 4, 2)
-        rows.setSpacing(1)
-        self.rows: list[QLabel] = []
-        for index in range(VISIBLE_ROWS):
-            row = _screen_label(f"phoneScreenRow{index}")
-            row.setProperty("row", True)
-            rows.addWidget(row)
-            self.rows.append(row)
-        rows.addStretch(1)
-        self.text_label = _screen_label("phoneScreenText")
-        self.text_label.setWordWrap(True)
-        self.text_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.text_scroll = QScrollArea(objectName="phoneScreenTextArea")
-        self.text_scroll.setWidgetResizable(True)
-        self.text_scroll.setWidget(self.text_label)
-        self.text_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.text_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.text_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.body = QStackedWidget()
-        self.body.addWidget(self.rows_page)
-        self.body.addWidget(self.text_scroll)
-        self.body.setFixedHeight(VISIBLE_ROWS * 27 + 6)
-
-        self.status_label = _screen_label("phoneScreenStatus")
-        # Fixed heights: an empty title or prompt keeps its line, so the screen never jumps.
-        for label, height in ((self.title_label, 32), (self.prompt_label, 20), (self.status_label, 24)):
-            label.setFixedHeight(height)
-        layout = QVBoxLayout(lcd)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(header)
-        layout.addWidget(self.title_label)
-        layout.addLayout(prompt_row)
-        layout.addWidget(self.body)
-        layout.addWidget(self.status_label)
-        self.screen_frame = lcd
-        bezel = QFrame(objectName="phoneBezel")
-        QVBoxLayout(bezel).addWidget(lcd)
-        return bezel
-
     def _build_nav_cluster(self) -> QFrame:
         cluster = QFrame(objectName="phoneNavCluster")
         cluster.setFixedSize(136, 136)
@@ -272,7 +206,7 @@ class PhoneWindow(QWidget):
         button.setAccessibleName("Web access")
         button.setToolTip("Web access: lets an IPICS server push pages to this phone (the new active after a failover)")
         button.toggled.connect(self._on_web_access_toggled)
-        button.installEventFilter(self)
+        button.installEventFilter(self.keyboard)
         self._top_row.insertWidget(0, button)
         self.web_access_button = button
         self._render_web_access()
@@ -308,8 +242,7 @@ class PhoneWindow(QWidget):
     def navigate(self, delta: int) -> None:
         """Up (-1) or Down (+1): the highlight of a list, the field of an input, a text's lines."""
         if isinstance(self.browser.screen.obj, Text):
-            bar = self.text_scroll.verticalScrollBar()
-            bar.setValue(bar.value() + delta * self.text_label.fontMetrics().lineSpacing())
+            self.lcd.scroll_text(delta)
         else:
             self.browser.navigate(delta)
 
@@ -338,19 +271,19 @@ class PhoneWindow(QWidget):
         self._run_action(self.browser.press_softkey(key))
 
     # softkey buttons: mouse, Space on a focused one, F1-F4 (the rules: ``SoftKeyRow``)
-    def _on_softkey_pressed(self, slot: int) -> None:
+    def on_softkey_pressed(self, slot: int) -> None:
         key = self.browser.softkey_row.press(slot)
         if key is not None:  # push-to-talk
             self._set_held(slot, True)
             self._run(lambda: self.browser.softkey_down(key), ptt=True)
 
-    def _on_softkey_released(self, slot: int) -> None:
+    def on_softkey_released(self, slot: int) -> None:
         key = self.browser.softkey_row.release(slot)
         if key is not None:
             self._set_held(slot, False)
             self._run(lambda: self.browser.softkey_up(key), ptt=True)
 
-    def _on_softkey_clicked(self, slot: int) -> None:
+    def on_softkey_clicked(self, slot: int) -> None:
         key = self.browser.softkey_row.click(slot)
         if key is not None:
             self.press_softkey(key)
@@ -359,18 +292,6 @@ class PhoneWindow(QWidget):
     def _set_held(self, slot: int, held: bool) -> None:
         self.softkeys[slot].setProperty("held", held)
         restyle(self.softkeys[slot])
-
-    def _fkey(self, slot: int, down: bool) -> None:
-        button = self.softkeys[slot]
-        if down and button.isEnabled() and slot not in self._fkeys_held:
-            self._fkeys_held.add(slot)
-            button.setDown(True)
-            self._on_softkey_pressed(slot)
-        elif not down and slot in self._fkeys_held:
-            self._fkeys_held.discard(slot)
-            button.setDown(False)
-            self._on_softkey_released(slot)
-            self._on_softkey_clicked(slot)
 
     # hook switch
     def _on_handset_toggled(self, lifted: bool) -> None:
@@ -396,96 +317,19 @@ class PhoneWindow(QWidget):
         if action is not None:
             self._run(action)
 
-    # ------------------------------------------------------------- keyboard
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
-            return self._key_pressed(watched, event)
-        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyRelease:
-            return self._key_released(event)
-        return super().eventFilter(watched, event)
-
-    def _key_pressed(self, watched: QObject, event: QKeyEvent) -> bool:
-        key, text = event.key(), event.text()
-        if key in F_KEYS:
-            if not event.isAutoRepeat():
-                self._fkey(F_KEYS[key], True)
-            return True
-        if key == Qt.Key.Key_Space and watched is not self:
-            return False  # Space presses the focused button (held: push-to-talk)
-        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.navigate(-1 if key == Qt.Key.Key_Up else +1)  # held: scrolls on
-            return True
-        if key == Qt.Key.Key_Backspace:
-            self.backspace()
-            return True
-        on_input = isinstance(self.browser.screen.obj, Input)
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
-            if event.isAutoRepeat():
-                pass
-            elif key == Qt.Key.Key_Escape:
-                self.back()
-            else:
-                self.select()
-            return True
-        if on_input and text and text.isprintable():
-            return event.isAutoRepeat() or self.type_text(text)
-        if len(text) == 1 and text in KEYPAD:
-            if not event.isAutoRepeat():
-                self.press_key(text)
-            return True
-        return False
-
-    def _key_released(self, event: QKeyEvent) -> bool:
-        if event.key() in F_KEYS:
-            if not event.isAutoRepeat():
-                self._fkey(F_KEYS[event.key()], False)
-            return True
-        return False
-
     # ------------------------------------------------------------- render
     def _on_browser_change(self, _browser: PhoneBrowser) -> None:
         self.redraw()
 
     def redraw(self) -> None:
-        screen = self.browser.screen
-        if screen is not self._shown:  # a new screen: scrolled to its top
-            self._shown, self._top = screen, 0
-            self.text_scroll.verticalScrollBar().setValue(0)
-        obj = screen.obj
-        self.title_label.setText(obj.title)
-        self.title_label.setProperty("error", screen.error)
-        restyle(self.title_label)
-        self._render_body(obj)
-        self._render_prompt()
+        self.lcd.draw(busy=self.busy)
         self._render_softkeys()
         self._render_status()
-        self._render_clock()
         self.screen_frame.setAccessibleDescription("\n".join(self.screen_lines()))
         self.changed.emit()
 
-    def _render_body(self, obj) -> None:
-        if isinstance(obj, Text):
-            self.body.setCurrentWidget(self.text_scroll)
-            self.text_label.setText(obj.text)
-            self.position_label.setText("")
-            return
-        self.body.setCurrentWidget(self.rows_page)
-        browser = self.browser
-        lines, current = phone_screen.rows(obj, browser.selected, browser.form)
-        self._top = phone_screen.first_visible(self._top, current, len(lines), VISIBLE_ROWS)
-        for offset, row in enumerate(self.rows):
-            index = self._top + offset
-            text = lines[index] if index < len(lines) else ""
-            row.setText(row.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, ROW_TEXT_WIDTH))
-            row.setToolTip(text if row.text() != text else "")
-            highlighted = index == current
-            if row.property("highlighted") != highlighted:
-                row.setProperty("highlighted", highlighted)
-                restyle(row)
-        self.position_label.setText(phone_screen.position(browser.form, current, len(lines)))
-
     def _render_prompt(self) -> None:
-        self.prompt_label.setText(phone_screen.prompt(self.browser.screen.obj, requesting=self.busy))
+        self.lcd.draw_prompt(busy=self.busy)
 
     def _render_softkeys(self) -> None:
         for slot, (button, key) in enumerate(zip(self.softkeys, self.browser.softkey_row.slots, strict=True)):
@@ -510,25 +354,11 @@ class PhoneWindow(QWidget):
         if hook.off_hook != self._off_hook:  # lifted, hung up, or Dial put it on the speaker
             self._off_hook = hook.off_hook
             self.hook_changed.emit(hook.off_hook)
-        self.status_label.setText(phone_screen.status(hook, self.browser.dialing, self.browser.notice))
-        if self.status_label.property("offHook") != hook.off_hook:
-            self.status_label.setProperty("offHook", hook.off_hook)
-            restyle(self.status_label)
-
-    def _render_clock(self) -> None:
-        line, now = phone_screen.header(self.extension, self.browser.clock.now())
-        self.line_label.setText(line)
-        self.clock_label.setText(now)
+        self.lcd.draw_status()
 
     def screen_lines(self) -> list[str]:
         """What the screen shows, as plain lines (for screen readers and tests)."""
-        lines = [self.line_label.text(), self.title_label.text(), self.prompt_label.text()]
-        if self.body.currentWidget() is self.text_scroll:
-            lines.append(self.text_label.text())
-        else:
-            lines += [r.text() for r in self.rows if r.text()]
-        lines += [" | ".join(b.text() for b in self.softkeys), self.status_label.text()]
-        return lines
+        return self.lcd.lines([b.text() for b in self.softkeys])
 
     def closeEvent(self, event) -> None:
         self.tasks.cancel_all()
@@ -603,13 +433,6 @@ class HandsetButton(QPushButton):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(QRectF(3, 3, w - 6, h - 6), 18, 18)
         p.end()
-
-
-def _screen_label(name: str) -> QLabel:
-    label = QLabel(objectName=name)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # a service's text is never markup
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    return label
 
 
 def _key(text: str, name: str, accessible: str, kind: str) -> QPushButton:

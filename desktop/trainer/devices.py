@@ -11,7 +11,8 @@ plugs into the lab's telephone network, on hook.
 
 What happens to them (chapter, "HA Affect On Connected Devices") goes to the lab's
 timeline as "client" events, "dan (console): reconnected to secondary": online,
-offline, reconnected, redirected, moved by a push, failures, calls dropped.
+offline, reconnected, redirected, moved by a push, failures, calls dropped
+(``device_events.DeviceEvents``; each device is a ``device.Device``).
 
 A device the trainer closes ends by itself (session logged out, sockets closed);
 ``close_all`` closes the rest and waits until each has ended.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,16 +35,17 @@ from ipics_clients.login import LoginForm
 from ipics_clients.mobile import MobileClient
 from ipics_clients.phone_browser import PhoneBrowser, ipics_service
 from ipics_clients.phone_push import PushReceiver
-from ipics_clients.phone_xml import Input, Text
-from ipics_clients.session import ConsoleSession, Notice, is_active
+from ipics_clients.phone_xml import Input
+from ipics_clients.session import ConsoleSession, is_active
 from ipics_clients.talk import Floor
 from ipics_clients.tasks import Tasks
-from ipics_clients.telephone import State as Call
 from ipics_clients.telephone import Telephone
 from ipics_desktop.idc.idc import Idc
 from ipics_desktop.mobile.window import MobileWindow
 from ipics_desktop.phone.window import PhoneWindow
 from ipics_desktop.telephone.panel import TelephonePanel
+from ipics_desktop.trainer.device import Device
+from ipics_desktop.trainer.device_events import DeviceEvents
 from ipics_lab.seed import DEMO_DIAL_IDS
 from ipics_server.dial.pstn import PstnDirectory
 
@@ -60,40 +61,6 @@ TELEPHONES_PER_USER = 9
 DASH = "\u2014"
 
 FloorFactory = Callable[[str], Any]  # user name -> a ``Floor`` (``close()`` awaited if it has one)
-
-
-@dataclass(eq=False)
-class Device:
-    """One open device.  ``window`` is the window the trainer works with (an IDC's
-    console window; its login dialog is in ``widgets`` too); ``client`` the core object
-    under it (``Idc``, ``MobileClient``, ``PhoneBrowser``, ``Telephone``)."""
-
-    kind: str
-    user: str
-    label: str  # "console", "phone 1001", "mobile", "telephone 5557011"
-    window: QWidget
-    widgets: tuple[QWidget, ...]
-    client: Any
-    number: str | None = None  # the telephone's
-    tasks: set[asyncio.Task] = field(default_factory=set)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    closing: bool = False
-    ending: bool = False
-    _close: Callable[[], object] = lambda: None  # asks the device to close (it ends by itself; a result is ignored)
-    _cleanup: Callable[[], Awaitable[None]] | None = None
-    _last: tuple = ()  # the last state told to the timeline (phone, telephone)
-    _pushes: int = 0  # the phone's pushes received when it was last online
-    _online_on: str | None = None  # the server the phone was last online on
-
-    def front(self) -> QWidget:
-        """The window on screen now: an IDC shows its login dialog until it is logged in."""
-        return next((w for w in self.widgets if w.isVisible()), self.window)
-
-    def raise_(self) -> None:
-        for widget in self.widgets:
-            if widget.isVisible():
-                widget.raise_()
-                widget.activateWindow()
 
 
 class DeviceLauncher:
@@ -113,6 +80,7 @@ class DeviceLauncher:
         self.opened: list[Device] = []
         self._shared_floor: Floor | None = None
         self._ending: set[asyncio.Task] = set()
+        self.events = DeviceEvents(lab)  # what happens to the devices, on the lab's timeline
 
     # ------------------------------------------------------------------ open
     def open(self, kind: str, user: str) -> QWidget:
@@ -161,7 +129,7 @@ class DeviceLauncher:
         idc.bridge.changed.connect(keep_titles)
         idc.dialog.logged_in.connect(keep_titles)
         keep_titles()
-        idc.bridge.changed.connect(lambda notice: self._on_session_notice(device, idc.session, notice))
+        idc.bridge.changed.connect(lambda notice: self.events.session_notice(device, idc.session, notice))
         idc.closed.connect(lambda: self._end(device))
         device._close = idc.close
 
@@ -185,7 +153,7 @@ class DeviceLauncher:
         window = MobileWindow(MobileClient(ConsoleSession(known, clock=self.lab.clock), profile))
         window.setWindowTitle(f"{user} {DASH} Mobile")
         device = Device("mobile", user, "mobile", window, (window,), window.client)
-        window.bridge.changed.connect(lambda notice: self._on_session_notice(device, window.session, notice))
+        window.bridge.changed.connect(lambda notice: self.events.session_notice(device, window.session, notice))
         window.closed.connect(lambda: self._end(device))
         device._close = window.close
         window.username.setText(user)
@@ -201,7 +169,7 @@ class DeviceLauncher:
 
         async def reported(login: Awaitable[bool]) -> None:
             if not await login:
-                self._event(device, self._login_failure(message.text()))
+                self.events.event(device, self.events.login_failure(message.text()))
 
         form.submit_to_active(
             partial(self._active_address, known),
@@ -219,7 +187,7 @@ class DeviceLauncher:
         window.setWindowTitle(f"Phone {dial_id} ({user})")
         receiver = PushReceiver(window.execute)
         device = Device("phone", user, f"phone {dial_id}", window, (window,), browser)
-        window.changed.connect(lambda: self._on_phone_change(device, receiver))
+        window.changed.connect(lambda: self.events.phone_changed(device, receiver))
         window.closed.connect(lambda: self._end(device))
         device._close = window.close
 
@@ -234,7 +202,7 @@ class DeviceLauncher:
             try:
                 await window.take_pushes(receiver)
             except OSError as exc:
-                self._event(
+                self.events.event(
                     device,
                     f"cannot take pushes ({exc.strerror or exc}): after a failover open Services and log in again",
                 )
@@ -264,14 +232,14 @@ class DeviceLauncher:
         def on_change(phone: Telephone) -> None:
             if panel_listener is not None and not device.closing:
                 panel_listener(phone)
-            self._on_telephone_change(device)
+            self.events.telephone_changed(device)
 
         telephone.on_change = on_change
         panel.closed.connect(lambda: self._end(device))
         device._close = panel.close
 
         async def cleanup() -> None:
-            telephone.on_change = lambda _phone: self._on_telephone_change(device)  # the panel is gone
+            telephone.on_change = lambda _phone: self.events.telephone_changed(device)  # the panel is gone
             try:
                 await telephone.disconnect()  # hangs up and gives the number back
             finally:
@@ -284,7 +252,7 @@ class DeviceLauncher:
             try:
                 await telephone.connect_to(PstnDirectory(self.lab.pair.pstn_directory))
             except (OSError, ValueError) as exc:
-                self._event(
+                self.events.event(
                     device,
                     f"cannot join the lab's telephone network ({exc}): calls to IPICS "
                     "work, calls from it will not ring",
@@ -303,116 +271,6 @@ class DeviceLauncher:
             if number not in taken and pstn.lookup(number) is None:
                 return number
         raise ValueError(f"{user} already has {TELEPHONES_PER_USER} telephones: close one first")
-
-    # ------------------------------------------------------------ events
-    def _on_session_notice(self, device: Device, session: ConsoleSession, notice: Notice | None) -> None:
-        """A console's or mobile client's notice, as a short sentence with server names."""
-        if notice is None:
-            return
-        server = self._name(session.server)
-        words = {
-            "online": f"online on {server}",
-            "offline": f"offline ({server} lost)",
-            "reconnected": f"reconnected to {server}",
-            "redirected": f"redirected from the standby to {self._name(session.known.active())}",
-            "logged-out": "logged out",
-        }.get(notice.kind)
-        if words is None and notice.kind in ("paused", "error", "missing"):
-            words = f"{'failure' if notice.kind == 'error' else notice.kind}: {self._named(notice.text)}"
-        if words:
-            self._event(device, words, server if session.server else None)
-
-    def _on_phone_change(self, device: Device, receiver: PushReceiver) -> None:
-        screen = device.client.screen
-        where = self._name(screen.url) if self._server_url(screen.url) else None
-        obj = screen.obj
-        if screen.error:
-            state = ("failure", where, self._named(obj.text.splitlines()[0] if obj.text else obj.title))
-        elif where is None:
-            return  # the phone's own Services menu
-        elif obj.title == "IPICS Login":
-            state = ("login", where, obj.prompt)
-        elif obj.title == "IPICS" and isinstance(obj, Text):
-            state = ("refused", where, self._named(obj.text))
-        else:
-            state = ("online", where, "")
-        if state == device._last:
-            return
-        previous, device._last = device._last, state
-        kind, where, text = state
-        if kind == "online":
-            pushed = len(receiver.received) > device._pushes
-            if device._online_on is None:
-                words = f"logged in on {where} (Dial Login {DEMO_DIAL_IDS[device.user]})"
-            elif where != device._online_on:
-                words = f"moved to {where} (pushed by the new active)" if pushed else f"redirected to {where}"
-            elif not previous or previous[0] != "online":
-                words = f"back on {where}"
-            else:
-                words = ""
-            device._online_on, device._pushes = where, len(receiver.received)
-        elif kind == "failure":
-            words = f"failure: {text}"
-        elif kind == "refused":
-            words = f"{where} refused: {text}"
-        elif text != "Enter your user ID and PIN":  # the login screen on the way in says nothing new
-            words = f"login screen on {where}: {text}"
-        else:
-            words = ""
-        if words:
-            self._event(device, words, where)
-
-    def _on_telephone_change(self, device: Device) -> None:
-        phone: Telephone = device.client
-        state = (phone.state, phone.server, phone.user)
-        if state == device._last:
-            return
-        previous, device._last = device._last, state
-        server = self._name(phone.server)
-        was = previous[0] if previous else Call.ON_HOOK
-        words = ""
-        if phone.state == Call.CONNECTED and was != Call.CONNECTED:
-            words = f"call connected to {server}"
-        elif phone.state == Call.CONNECTED and phone.user and (not previous or previous[2] != phone.user):
-            words = f"logged in as {phone.user} on {server}"
-        elif phone.state == Call.DROPPED:
-            words = f"call dropped by {server}"
-        elif phone.state == Call.BUSY:
-            words = "all circuits busy: no server took the call"
-        elif phone.state == Call.RINGING:
-            words = "ringing: a dial-out call from IPICS"
-        elif phone.state == Call.ON_HOOK and was == Call.CONNECTED:
-            words = "hung up"
-        if words:
-            self._event(device, words, server if phone.server else None)
-
-    def _login_failure(self, message: str) -> str:
-        """The login form's message ("Login failed: wrong user name or password.") as an event."""
-        reason = message.removeprefix("Login failed:").strip().rstrip(".")
-        return f"login failed: {self._named(reason) or 'no reason given'}"
-
-    def _event(self, device: Device, words: str, server: str | None = None) -> None:
-        self.lab.timeline.add(
-            "client",
-            f"{device.user} ({device.label}): {words}",
-            server=server if server in ("primary", "secondary") else None,
-        )
-
-    def _server_url(self, url: str | None):
-        for s in self.lab.pair.servers:
-            if url and (url == s.url or url.startswith(s.url + "/")):
-                return s
-        return None
-
-    def _name(self, address: str | None) -> str:
-        server = self._server_url(address)
-        return server.name if server else (address or "no server")
-
-    def _named(self, text: str) -> str:
-        """``text`` with the lab's server addresses as their names (primary, secondary)."""
-        for s in self.lab.pair.servers:
-            text = text.replace(s.url, s.name).replace(s.url.split("://", 1)[1], s.name)
-        return text
 
     # ------------------------------------------------------------ helpers
     def _profile(self, user: str, kind: str) -> Path:
@@ -462,7 +320,7 @@ class DeviceLauncher:
         device.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("%s (%s) failed", device.user, device.label, exc_info=task.exception())
-            self._event(device, f"failure: {type(task.exception()).__name__}: {task.exception()}")
+            self.events.event(device, f"failure: {type(task.exception()).__name__}: {task.exception()}")
 
     # --------------------------------------------------------------- close
     def _end(self, device: Device) -> None:

@@ -7,7 +7,10 @@ per fault under each; a loud banner during a split brain; the administrator's ac
 (Failover Now, Go Standby, REPAIR, rsync, Unconfigure, Configure) with a progress bar;
 more consoles, phones, mobile clients and telephones opened as named users; a live
 timeline plot, exportable as PNG; the time scale; and a scenario pane whose narration
-is shown step by step.
+is shown step by step.  The panel owns the boxes on its right: the administrator's
+actions (``actions_box.ActionsBox``), the devices (``devices_box.DevicesBox``) and the
+scenario pane (``scenario_pane.ScenarioPane``); their outcomes are sentences
+(``sentences``).
 
 Every fault and action runs as a task on the loop (``Tasks``): the window never waits.
 A refusal (``ActionRefused``) or any other failure is shown as a sentence, never a
@@ -22,57 +25,34 @@ Signals:
 from __future__ import annotations
 
 import html
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ipics_clients.tasks import Tasks
-from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
+from ipics_desktop.shared.style import ERROR, INFO, ONLINE
+from ipics_desktop.trainer.actions_box import ActionsBox
+from ipics_desktop.trainer.devices_box import DevicesBox
+from ipics_desktop.trainer.scenario_pane import ScenarioPane
+from ipics_desktop.trainer.sentences import refusal, say
 from ipics_desktop.trainer.server_card import ServerCard
 from ipics_desktop.trainer.timeline_plot import TimelinePlot
-from ipics_lab.seed import DEMO_USERS
 from ipics_lab.trainer.lab import describe_scale
-from ipics_server.core.commands import REPAIR, RSYNC, short
-
-log = logging.getLogger("ipics.trainer")
 
 SERVERS = ("primary", "secondary")
 #: the time-scale control: real seconds per emulated second
 TIME_SCALES = (("Real time (1x)", 1.0), ("10x faster", 0.1), ("60x faster", 1 / 60), ("100x faster", 0.01))
-DEVICE_KINDS = ("console", "phone", "mobile", "telephone")
-#: the administrator's actions: (method, button text, objectName, accessible name, keyword arguments)
-ACTIONS: tuple[tuple[str, str, str, str, dict[str, str]], ...] = (
-    ("failover_now", "Failover Now", "actionFailoverNow", "Failover Now: the standby takes over", {}),
-    ("go_standby", "Go Standby", "actionGoStandby", "Go Standby on the secondary", {"server": "secondary"}),
-    ("repair", "REPAIR database", "actionRepair", short(REPAIR), {}),
-    ("rsync", "rsync files", "actionRsync", short(RSYNC), {}),
-    (
-        "unconfigure",
-        "Unconfigure HA (primary)",
-        "actionUnconfigure",
-        "Unconfigure HA on the primary",
-        {"server": "primary"},
-    ),
-    ("configure", "Configure HA", "actionConfigure", "Configure HA", {}),
-)
 FAULT_WORDS = {
     "power_off": "Powering off",
     "power_on": "Powering on",
@@ -113,11 +93,7 @@ class TrainerPanel(QMainWindow):
         # cards wait for real news rather than show both servers DOWN.
         views = dict(getattr(monitor, "views", {}) or {})
         self.views: dict = views if any(v.reachable for v in views.values()) else {}
-        self._action_running: str | None = None
         self._faults_running: dict[str, object] = {}
-        self._runner = None
-        self._scenario_task = None
-        self._step_items: dict[int, QListWidgetItem] = {}
         self._unsubscribe: list = []
         self.setObjectName("trainerPanel")
         self.setAccessibleName("IPICS HA Lab trainer panel")
@@ -143,9 +119,9 @@ class TrainerPanel(QMainWindow):
         right = QWidget()
         right_column = QVBoxLayout(right)
         right_column.setContentsMargins(0, 0, 0, 0)
-        right_column.addWidget(self._actions_box())
-        right_column.addWidget(self._devices_box())
-        right_column.addWidget(self._scenario_box(), 1)
+        right_column.addWidget(self._actions_box(actions))
+        right_column.addWidget(self._devices_box(launcher))
+        right_column.addWidget(self._scenario_pane(lab), 1)
         right.setFixedWidth(350)
         body = QHBoxLayout()
         body.setSpacing(8)
@@ -227,125 +203,36 @@ class TrainerPanel(QMainWindow):
         column.addWidget(self.plot, 1)
         return box
 
-    def _actions_box(self) -> QGroupBox:
-        box = QGroupBox("Administrator's actions", objectName="actionsBox")
-        grid = QGridLayout(box)
-        grid.setSpacing(4)
-        self.action_buttons: dict[str, QPushButton] = {}
-        for i, (method, text, name, accessible, kwargs) in enumerate(ACTIONS):
-            button = QPushButton(text, objectName=name)
-            button.setAccessibleName(accessible)
-            button.setAutoDefault(False)
-            button.setMinimumHeight(30)
-            button.clicked.connect(lambda _=False, m=method, t=text, k=kwargs: self.run_action(m, t, **k))
-            grid.addWidget(button, i // 2, i % 2)
-            self.action_buttons[method] = button
-        self.action_buttons["go_standby"].setToolTip(
-            "Split brain recovery, Method 1: the secondary goes "
-            "standby (the server allows it only in a split brain); "
-            "then REPAIR, then rsync"
-        )
-        self.action_progress = QProgressBar(objectName="actionProgress")
-        self.action_progress.setAccessibleName("Progress of the running action")
-        self.action_progress.setRange(0, 1000)
-        self.action_progress.setValue(0)
-        self.action_progress.setTextVisible(True)
-        self.action_progress.setFormat("no action running")
-        self.action_message = QLabel(objectName="actionMessage")
-        self.action_message.setWordWrap(True)
-        self.action_message.setTextFormat(Qt.TextFormat.PlainText)
-        rows = (len(ACTIONS) + 1) // 2
-        grid.addWidget(self.action_progress, rows, 0, 1, 2)
-        grid.addWidget(self.action_message, rows + 1, 0, 1, 2)
-        return box
+    def _actions_box(self, actions) -> ActionsBox:
+        self.actions_box = ActionsBox(actions, self.tasks)
+        # Its controls by the names the tests and scripts know them by.
+        self.action_buttons = self.actions_box.action_buttons
+        self.action_progress = self.actions_box.action_progress
+        self.action_message = self.actions_box.action_message
+        return self.actions_box
 
-    def _devices_box(self) -> QGroupBox:
-        box = QGroupBox("Open a device as a user", objectName="devicesBox")
-        self.device_kind = QComboBox(objectName="deviceKind")
-        self.device_kind.setAccessibleName("Device kind")
-        for kind in _device_kinds():
-            self.device_kind.addItem(kind.capitalize(), kind)
-        self.device_user = QComboBox(objectName="deviceUser")
-        self.device_user.setAccessibleName("User")
-        self.device_user.setEditable(True)
-        for username, _role, full_name in DEMO_USERS:
-            self.device_user.addItem(username, username)
-            self.device_user.setItemData(self.device_user.count() - 1, full_name, Qt.ItemDataRole.ToolTipRole)
-        self.device_open = QPushButton("Open", objectName="deviceOpen")
-        self.device_open.setAccessibleName("Open the device")
-        self.device_open.setAutoDefault(False)
-        self.device_open.clicked.connect(self.on_open_device)
-        self.device_message = QLabel(objectName="deviceMessage")
-        self.device_message.setWordWrap(True)
-        self.device_message.setTextFormat(Qt.TextFormat.PlainText)
-        row = QHBoxLayout()
-        row.addWidget(self.device_kind)
-        row.addWidget(self.device_user, 1)
-        row.addWidget(self.device_open)
-        column = QVBoxLayout(box)
-        column.setContentsMargins(6, 4, 6, 4)
-        column.addLayout(row)
-        column.addWidget(self.device_message)
-        if self.launcher is None:
-            for widget in (self.device_kind, self.device_user, self.device_open):
-                widget.setEnabled(False)
-            self._message(self.device_message, "No device launcher in this lab.", "info")
-        return box
+    def _devices_box(self, launcher) -> DevicesBox:
+        self.devices_box = DevicesBox(launcher)
+        self.device_kind, self.device_user = self.devices_box.device_kind, self.devices_box.device_user
+        self.device_open, self.device_message = self.devices_box.device_open, self.devices_box.device_message
+        return self.devices_box
 
-    def _scenario_box(self) -> QGroupBox:
-        box = QGroupBox("Scenario", objectName="scenarioBox")
-        self.scenario_picker = QComboBox(objectName="scenarioPicker")
-        self.scenario_picker.setAccessibleName("Scenario")
-        self.scenario_open = QPushButton("Open file\u2026", objectName="scenarioOpenFile")
-        self.scenario_open.setAccessibleName("Open a scenario file")
-        self.scenario_open.setAutoDefault(False)
-        self.scenario_open.clicked.connect(self.on_scenario_open_clicked)
-        self.scenario_run = QPushButton("\u25b6 Run", objectName="scenarioRun")
-        self.scenario_run.setAccessibleName("Run the scenario")
-        self.scenario_run.setAutoDefault(False)
-        self.scenario_run.clicked.connect(self.on_scenario_run)
-        self.scenario_stop = QPushButton("\u25a0 Stop", objectName="scenarioStop")
-        self.scenario_stop.setAccessibleName("Stop the scenario")
-        self.scenario_stop.setAutoDefault(False)
-        self.scenario_stop.setEnabled(False)
-        self.scenario_stop.clicked.connect(self.on_scenario_stop)
-        self.scenario_say = QLabel(objectName="scenarioSay")
-        self.scenario_say.setWordWrap(True)
-        self.scenario_say.setTextFormat(Qt.TextFormat.PlainText)
-        self.scenario_say.hide()
-        self.scenario_result = QLabel(objectName="scenarioResult")
-        self.scenario_result.setWordWrap(True)
-        self.scenario_result.setTextFormat(Qt.TextFormat.PlainText)
-        self.scenario_narration = QListWidget(objectName="scenarioNarration")
-        self.scenario_narration.setAccessibleName("Scenario narration and results")
-        self.scenario_narration.setWordWrap(True)
-        self.scenario_narration.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        pick = QHBoxLayout()
-        pick.addWidget(self.scenario_picker, 1)
-        pick.addWidget(self.scenario_open)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.scenario_run)
-        buttons.addWidget(self.scenario_stop)
-        column = QVBoxLayout(box)
-        column.setContentsMargins(6, 4, 6, 4)
-        column.addLayout(pick)
-        column.addLayout(buttons)
-        column.addWidget(self.scenario_say)
-        column.addWidget(self.scenario_result)
-        column.addWidget(self.scenario_narration, 1)
-        try:
-            from ipics_lab.scenario import builtin_names
+    def _scenario_pane(self, lab) -> ScenarioPane:
+        pane = self.scenario_pane = ScenarioPane(lab, self.tasks)
+        self.scenario_picker, self.scenario_open = pane.scenario_picker, pane.scenario_open
+        self.scenario_run, self.scenario_stop = pane.scenario_run, pane.scenario_stop
+        self.scenario_say, self.scenario_result = pane.scenario_say, pane.scenario_result
+        self.scenario_narration = pane.scenario_narration
+        self.add_scenario_file, self.narration = pane.add_scenario_file, pane.narration
+        return pane
 
-            names = builtin_names()
-        except Exception as exc:  # noqa: BLE001 (the panel runs without scenarios)
-            log.warning("scenarios unavailable: %s", exc)
-            self.scenario_run.setEnabled(False)
-            self.scenario_open.setEnabled(False)
-            self._message(self.scenario_result, f"Scenarios are not available: {exc}", "refused")
-            names = []
-        for name in names:
-            self.scenario_picker.addItem(name, name)
-        return box
+    @property
+    def action_running(self) -> str | None:
+        return self.actions_box.action_running
+
+    def run_action(self, method: str, title: str, **kwargs) -> None:
+        """Start one of the administrator's actions; the others wait until it ends."""
+        self.actions_box.run_action(method, title, **kwargs)
 
     # ================================================================= live state
     def _on_views(self, views: dict) -> None:
@@ -363,8 +250,7 @@ class TrainerPanel(QMainWindow):
 
     def _render_split_brain(self) -> None:
         split = [v for v in self.views.values() if v.reachable and v.split_brain]
-        self.action_buttons["go_standby"].setProperty("urgent", bool(split))
-        restyle(self.action_buttons["go_standby"])
+        self.actions_box.set_urgent(bool(split))
         if not split:
             self.split_banner.hide()
             return
@@ -417,56 +303,10 @@ class TrainerPanel(QMainWindow):
                 sentence = await method(server)
             card.show_result(str(sentence or "done"), "ok")
         except Exception as exc:  # noqa: BLE001 (shown as a sentence, never a traceback)
-            card.show_result(_refusal(exc), "refused")
+            card.show_result(refusal(exc), "refused")
         finally:
             self._faults_running.pop(server, None)
             card.set_busy(False)
-
-    # ================================================================= actions
-    def run_action(self, method: str, title: str, **kwargs) -> None:
-        """Start one of the administrator's actions; the others wait until it ends."""
-        if self._action_running is not None:
-            return
-        self._action_running = method
-        for button in self.action_buttons.values():
-            button.setEnabled(False)
-        self.action_progress.setRange(0, 0)  # busy until the first progress report
-        self.action_progress.setFormat(f"{title}\u2026")
-        self._message(self.action_message, f"{title}: running\u2026", "info")
-        self.tasks.start(self._run_action(method, title, kwargs))
-
-    async def _run_action(self, method: str, title: str, kwargs: dict) -> None:
-        def progress(fraction: float | None, text: str) -> None:
-            self.on_action_progress(title, fraction, text)
-
-        try:
-            sentence = await getattr(self.lab_actions, method)(progress=progress, **kwargs)
-            self.action_progress.setRange(0, 1000)
-            self.action_progress.setValue(1000)
-            self.action_progress.setFormat(f"{title}: done")
-            self._message(self.action_message, f"{title}: {sentence or 'done'}", "ok")
-        except Exception as exc:  # noqa: BLE001 (shown as a sentence, never a traceback)
-            self.action_progress.setRange(0, 1000)
-            self.action_progress.setValue(0)
-            self.action_progress.setFormat(f"{title}: not done")
-            self._message(self.action_message, f"{title}: {_refusal(exc)}", "refused")
-        finally:
-            self._action_running = None
-            for button in self.action_buttons.values():
-                button.setEnabled(True)
-
-    def on_action_progress(self, title: str, fraction: float | None, text: str) -> None:
-        if fraction is None:
-            self.action_progress.setRange(0, 0)
-        else:
-            self.action_progress.setRange(0, 1000)
-            self.action_progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
-        self.action_progress.setFormat(f"{text} %p%" if fraction is not None else text)
-        self._message(self.action_message, f"{title}: {text}", "info")
-
-    @property
-    def action_running(self) -> str | None:
-        return self._action_running
 
     # ================================================================= time scale
     def _select_scale(self, scale: float) -> None:
@@ -491,28 +331,11 @@ class TrainerPanel(QMainWindow):
             await self.lab.set_time_scale(scale)
         except Exception as exc:  # noqa: BLE001
             self._select_scale(self.lab.clock.time_scale)
-            self.time_scale_shown.setText(f"not changed: {_refusal(exc)}")
+            self.time_scale_shown.setText(f"not changed: {refusal(exc)}")
             return
         finally:
             self.time_scale.setEnabled(True)
         self._render_time_scale()
-
-    # ================================================================= devices
-    def on_open_device(self) -> None:
-        kind = self.device_kind.currentData()
-        user = self.device_user.currentText().strip().lower()
-        if not user:
-            self._message(self.device_message, "Pick or type a user name first.", "refused")
-            return
-        try:
-            window = self.launcher.open(kind, user)
-        except Exception as exc:  # noqa: BLE001 (shown as a sentence, never a traceback)
-            self._message(self.device_message, f"{kind} for {user} not opened: {_refusal(exc)}", "refused")
-            return
-        if window is not None and not window.isVisible():
-            window.show()
-        opened = len(getattr(self.launcher, "opened", []) or [])
-        self._message(self.device_message, f"Opened a {kind} for {user} ({opened} devices open).", "ok")
 
     # ================================================================= timeline
     def on_export_clicked(self) -> None:
@@ -532,131 +355,14 @@ class TrainerPanel(QMainWindow):
         try:
             written = self.plot.export_png(path)
         except OSError as exc:
-            self._message(self.timeline_message, f"Not exported: {exc}", "refused")
+            say(self.timeline_message, f"Not exported: {exc}", "refused")
             return None
-        self._message(self.timeline_message, f"Exported to {written}", "ok")
+        say(self.timeline_message, f"Exported to {written}", "ok")
         return written
 
-    # ================================================================= scenarios
-    def on_scenario_open_clicked(self) -> None:
-        dialog = QFileDialog(self, "Open a scenario file", str(Path.home()), "Scenario files (*.toml);;All files (*)")
-        dialog.setObjectName("scenarioFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.add_scenario_file)
-        dialog.open()
-
-    def add_scenario_file(self, path: str | Path) -> None:
-        path = str(path)
-        index = self.scenario_picker.findData(path)
-        if index < 0:
-            self.scenario_picker.addItem(f"{Path(path).name} (file)", path)
-            index = self.scenario_picker.count() - 1
-        self.scenario_picker.setCurrentIndex(index)
-
-    def on_scenario_run(self) -> None:
-        if self._scenario_task is not None:
-            return
-        name = self.scenario_picker.currentData()
-        if not name:
-            self._message(self.scenario_result, "Pick a scenario first.", "refused")
-            return
-        from ipics_lab.scenario import ScenarioRunner, load_scenario
-
-        try:
-            scenario = load_scenario(name)
-        except Exception as exc:  # noqa: BLE001 (ScenarioError and unreadable files alike)
-            self._message(self.scenario_result, f"Cannot run {name}: {_refusal(exc)}", "refused")
-            return
-        self.scenario_narration.clear()
-        self._step_items.clear()
-        self._narrate(f"{scenario.title}", bold=True)
-        if scenario.description:
-            self._narrate(scenario.description, colour=IDLE)
-        self._runner = ScenarioRunner(self.lab, scenario, on_step=self.on_scenario_step)
-        self.scenario_run.setEnabled(False)
-        self.scenario_stop.setEnabled(True)
-        self.scenario_picker.setEnabled(False)
-        self._set_result(f"Running: {scenario.title}", "running")
-        self._scenario_task = self.tasks.start(self._run_scenario(self._runner))
-
-    async def _run_scenario(self, runner) -> None:
-        try:
-            report = await runner.run()
-        except Exception as exc:  # noqa: BLE001 (shown as a sentence, never a traceback)
-            self._set_result(f"Scenario stopped: {_refusal(exc)}", "failed")
-        else:
-            lines = report.lines()
-            # The steps are on screen already: the report's last line sums them up.
-            self._narrate(lines[-1], colour=ONLINE if report.passed else ERROR, bold=True)
-            self._set_result(lines[-1], "passed" if report.passed else "failed")
-            self.scenario_result.setToolTip("\n".join(lines))
-            self.scenario_say.hide()
-        finally:
-            self._runner = self._scenario_task = None
-            self.scenario_run.setEnabled(True)
-            self.scenario_stop.setEnabled(False)
-            self.scenario_picker.setEnabled(True)
-
-    def on_scenario_step(self, step) -> None:
-        """A step started (``passed`` None: its narration) or ended (pass/fail and details)."""
-        if step.passed is None:
-            self.scenario_say.setText(f"Step {step.index}: {step.say}" if step.say else f"Step {step.index}")
-            self.scenario_say.show()
-            words = step.say or step.action
-            self._step_items[step.index] = self._narrate(f"{step.index}. {words}", tooltip=step.action)
-            return
-        mark, colour = ("\u2714", ONLINE) if step.passed else ("\u2718", ERROR)  # check mark, cross
-        item = self._step_items.get(step.index)
-        if item is not None:
-            item.setText(f"{mark} {item.text()}")
-            item.setForeground(QColor(colour))
-        else:
-            self._narrate(f"{mark} {step.index}. {step.say or step.action}", colour=colour)
-        for detail in step.details:
-            self._narrate(f"      {detail}", colour=ERROR if "FAILED" in detail else IDLE)
-
-    def on_scenario_stop(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            self._set_result("Stopping\u2026", "running")
-
-    def _narrate(
-        self, text: str, *, colour: str | None = None, bold: bool = False, tooltip: str | None = None
-    ) -> QListWidgetItem:
-        item = QListWidgetItem(text)
-        if colour:
-            item.setForeground(QColor(colour))
-        if bold:
-            font = QFont(self.scenario_narration.font())
-            font.setBold(True)
-            item.setFont(font)
-        if tooltip:
-            item.setToolTip(tooltip)
-        self.scenario_narration.addItem(item)
-        self.scenario_narration.scrollToBottom()
-        return item
-
-    def _set_result(self, text: str, kind: str) -> None:
-        self.scenario_result.setText(text)
-        self.scenario_result.setStyleSheet("")
-        self.scenario_result.setProperty("result", kind)
-        restyle(self.scenario_result)
-
-    def narration(self) -> list[str]:
-        return [self.scenario_narration.item(i).text() for i in range(self.scenario_narration.count())]
-
     # ================================================================= misc
-    def _message(self, label: QLabel, text: str, kind: str) -> None:
-        colours = {"ok": ONLINE, "refused": ERROR, "info": INFO, "warn": OFFLINE}
-        label.setText(text)
-        label.setStyleSheet(f"color: {colours.get(kind, IDLE)};" + (" font-weight: bold;" if kind == "refused" else ""))
-        label.setProperty("kind", kind)
-
     def closeEvent(self, event) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
+        self.scenario_pane.cancel()
         self.tasks.cancel_all()
         self._render_soon.stop()
         for unsubscribe in self._unsubscribe:
@@ -664,23 +370,3 @@ class TrainerPanel(QMainWindow):
         self._unsubscribe.clear()
         super().closeEvent(event)
         self.closed.emit()
-
-
-def _device_kinds() -> tuple[str, ...]:
-    try:
-        from ipics_desktop.trainer.devices import DEVICE_KINDS as kinds
-    except ImportError:
-        return DEVICE_KINDS
-    return tuple(kinds)
-
-
-def _refusal(exc: BaseException) -> str:
-    """A failure as the sentence the trainer reads: the reason of a refusal, else what failed."""
-    if type(exc).__name__ == "ActionRefused":
-        return f"refused: {exc}"
-    if isinstance(exc, ValueError) or type(exc).__name__ == "ScenarioError":
-        return str(exc)  # bad input, said by whoever checked it
-    if isinstance(exc, TimeoutError):
-        return f"timed out: {exc}" if str(exc) else "timed out"
-    log.warning("trainer action failed", exc_info=exc)
-    return f"failed: {exc}" if str(exc) else f"failed ({type(exc).__name__})"

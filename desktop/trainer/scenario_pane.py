@@ -1,0 +1,214 @@
+"""The trainer panel's scenario pane (``scenarioBox``): pick a scenario (built in or a
+``*.toml`` file), Run it against the lab, its narration step by step (each step marked
+passed or failed, with its details), the report's last line; Stop cancels the run.
+
+The run is a task on the loop (``ipics_lab.scenario.ScenarioRunner``): the window
+never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.style import ERROR, IDLE, ONLINE, restyle
+from ipics_desktop.trainer.sentences import refusal, say
+
+if TYPE_CHECKING:
+    from ipics_lab.scenario import ScenarioRunner
+
+log = logging.getLogger("ipics.trainer")
+
+
+class ScenarioPane(QGroupBox):
+    """Picker, Open file, Run, Stop, the current step (``scenarioSay``), the result
+    (``scenarioResult``) and the narration (``scenarioNarration``)."""
+
+    def __init__(self, lab, tasks: Tasks, parent=None):
+        super().__init__("Scenario", parent, objectName="scenarioBox")
+        self.lab, self.tasks = lab, tasks
+        self._runner: ScenarioRunner | None = None
+        self._scenario_task: asyncio.Task | None = None
+        self._step_items: dict[int, QListWidgetItem] = {}
+        self.scenario_picker = QComboBox(objectName="scenarioPicker")
+        self.scenario_picker.setAccessibleName("Scenario")
+        self.scenario_open = QPushButton("Open file\u2026", objectName="scenarioOpenFile")
+        self.scenario_open.setAccessibleName("Open a scenario file")
+        self.scenario_open.setAutoDefault(False)
+        self.scenario_open.clicked.connect(self.on_scenario_open_clicked)
+        self.scenario_run = QPushButton("\u25b6 Run", objectName="scenarioRun")
+        self.scenario_run.setAccessibleName("Run the scenario")
+        self.scenario_run.setAutoDefault(False)
+        self.scenario_run.clicked.connect(self.on_scenario_run)
+        self.scenario_stop = QPushButton("\u25a0 Stop", objectName="scenarioStop")
+        self.scenario_stop.setAccessibleName("Stop the scenario")
+        self.scenario_stop.setAutoDefault(False)
+        self.scenario_stop.setEnabled(False)
+        self.scenario_stop.clicked.connect(self.on_scenario_stop)
+        self.scenario_say = QLabel(objectName="scenarioSay")
+        self.scenario_say.setWordWrap(True)
+        self.scenario_say.setTextFormat(Qt.TextFormat.PlainText)
+        self.scenario_say.hide()
+        self.scenario_result = QLabel(objectName="scenarioResult")
+        self.scenario_result.setWordWrap(True)
+        self.scenario_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.scenario_narration = QListWidget(objectName="scenarioNarration")
+        self.scenario_narration.setAccessibleName("Scenario narration and results")
+        self.scenario_narration.setWordWrap(True)
+        self.scenario_narration.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        pick = QHBoxLayout()
+        pick.addWidget(self.scenario_picker, 1)
+        pick.addWidget(self.scenario_open)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.scenario_run)
+        buttons.addWidget(self.scenario_stop)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(6, 4, 6, 4)
+        column.addLayout(pick)
+        column.addLayout(buttons)
+        column.addWidget(self.scenario_say)
+        column.addWidget(self.scenario_result)
+        column.addWidget(self.scenario_narration, 1)
+        try:
+            from ipics_lab.scenario import builtin_names
+
+            names = builtin_names()
+        except Exception as exc:  # noqa: BLE001 (the panel runs without scenarios)
+            log.warning("scenarios unavailable: %s", exc)
+            self.scenario_run.setEnabled(False)
+            self.scenario_open.setEnabled(False)
+            say(self.scenario_result, f"Scenarios are not available: {exc}", "refused")
+            names = []
+        for name in names:
+            self.scenario_picker.addItem(name, name)
+
+    def on_scenario_open_clicked(self) -> None:
+        dialog = QFileDialog(self, "Open a scenario file", str(Path.home()), "Scenario files (*.toml);;All files (*)")
+        dialog.setObjectName("scenarioFileDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.add_scenario_file)
+        dialog.open()
+
+    def add_scenario_file(self, path: str | Path) -> None:
+        path = str(path)
+        index = self.scenario_picker.findData(path)
+        if index < 0:
+            self.scenario_picker.addItem(f"{Path(path).name} (file)", path)
+            index = self.scenario_picker.count() - 1
+        self.scenario_picker.setCurrentIndex(index)
+
+    def on_scenario_run(self) -> None:
+        if self._scenario_task is not None:
+            return
+        name = self.scenario_picker.currentData()
+        if not name:
+            say(self.scenario_result, "Pick a scenario first.", "refused")
+            return
+        from ipics_lab.scenario import ScenarioRunner, load_scenario
+
+        try:
+            scenario = load_scenario(name)
+        except Exception as exc:  # noqa: BLE001 (ScenarioError and unreadable files alike)
+            say(self.scenario_result, f"Cannot run {name}: {refusal(exc)}", "refused")
+            return
+        self.scenario_narration.clear()
+        self._step_items.clear()
+        self._narrate(f"{scenario.title}", bold=True)
+        if scenario.description:
+            self._narrate(scenario.description, colour=IDLE)
+        self._runner = ScenarioRunner(self.lab, scenario, on_step=self.on_scenario_step)
+        self.scenario_run.setEnabled(False)
+        self.scenario_stop.setEnabled(True)
+        self.scenario_picker.setEnabled(False)
+        self._set_result(f"Running: {scenario.title}", "running")
+        self._scenario_task = self.tasks.start(self._run_scenario(self._runner))
+
+    async def _run_scenario(self, runner) -> None:
+        try:
+            report = await runner.run()
+        except Exception as exc:  # noqa: BLE001 (shown as a sentence, never a traceback)
+            self._set_result(f"Scenario stopped: {refusal(exc)}", "failed")
+        else:
+            lines = report.lines()
+            # The steps are on screen already: the report's last line sums them up.
+            self._narrate(lines[-1], colour=ONLINE if report.passed else ERROR, bold=True)
+            self._set_result(lines[-1], "passed" if report.passed else "failed")
+            self.scenario_result.setToolTip("\n".join(lines))
+            self.scenario_say.hide()
+        finally:
+            self._runner = self._scenario_task = None
+            self.scenario_run.setEnabled(True)
+            self.scenario_stop.setEnabled(False)
+            self.scenario_picker.setEnabled(True)
+
+    def on_scenario_step(self, step) -> None:
+        """A step started (``passed`` None: its narration) or ended (pass/fail and details)."""
+        if step.passed is None:
+            self.scenario_say.setText(f"Step {step.index}: {step.say}" if step.say else f"Step {step.index}")
+            self.scenario_say.show()
+            words = step.say or step.action
+            self._step_items[step.index] = self._narrate(f"{step.index}. {words}", tooltip=step.action)
+            return
+        mark, colour = ("\u2714", ONLINE) if step.passed else ("\u2718", ERROR)  # check mark, cross
+        item = self._step_items.get(step.index)
+        if item is not None:
+            item.setText(f"{mark} {item.text()}")
+            item.setForeground(QColor(colour))
+        else:
+            self._narrate(f"{mark} {step.index}. {step.say or step.action}", colour=colour)
+        for detail in step.details:
+            self._narrate(f"      {detail}", colour=ERROR if "FAILED" in detail else IDLE)
+
+    def on_scenario_stop(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+            self._set_result("Stopping\u2026", "running")
+
+    def cancel(self) -> None:
+        """The window closes: the running scenario, if any, is cancelled."""
+        if self._runner is not None:
+            self._runner.cancel()
+
+    def _narrate(
+        self, text: str, *, colour: str | None = None, bold: bool = False, tooltip: str | None = None
+    ) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        if colour:
+            item.setForeground(QColor(colour))
+        if bold:
+            font = QFont(self.scenario_narration.font())
+            font.setBold(True)
+            item.setFont(font)
+        if tooltip:
+            item.setToolTip(tooltip)
+        self.scenario_narration.addItem(item)
+        self.scenario_narration.scrollToBottom()
+        return item
+
+    def _set_result(self, text: str, kind: str) -> None:
+        self.scenario_result.setText(text)
+        self.scenario_result.setStyleSheet("")
+        self.scenario_result.setProperty("result", kind)
+        restyle(self.scenario_result)
+
+    def narration(self) -> list[str]:
+        return [self.scenario_narration.item(i).text() for i in range(self.scenario_narration.count())]
