@@ -163,7 +163,10 @@ class Configuration:
             await self.files.copy_from_partner(r.key)
 
         # Configured here before the partner hears of it: its first heartbeat must find
-        # this server configured, or it would think HA was unconfigured meanwhile.
+        # this server configured, or it would think HA was unconfigured meanwhile.  And
+        # its heartbeats from before it applies the configuration (still trusted) are not
+        # an unconfigure to follow, until it has been heard configured.
+        s.set_partner_heard_configured(False)
         s.ha = HAState.CONFIGURED
         s.serving_alone = False
         try:
@@ -193,6 +196,7 @@ class Configuration:
     async def on_partner_configure(self, settings: HeartbeatSettings) -> None:
         """The primary configured HA: this secondary is the standby from now on."""
         s = self.state
+        s.set_partner_heard_configured(False)
         s.settings = settings
         await s.store.set_local("heartbeat", s.settings.as_dict())
         s.ha = HAState.CONFIGURED
@@ -286,8 +290,12 @@ class Configuration:
         through the reconfiguration; an active one (both were active: a split brain)
         keeps serving on its own and says the data must be reconciled."""
         s = self.state
+        if view.get("ha") == HAState.CONFIGURED.value:
+            s.set_partner_heard_configured(True)
+            return
         if not (
             s.ha == HAState.CONFIGURED
+            and s.partner_heard_configured  # not a partner still applying Configure
             and view.get("ha") in (HAState.TRUSTED.value, HAState.UNCONFIGURED.value)
             and view.get("role") in (Role.STANDALONE.value, Role.TRANSITIONING.value)
         ):

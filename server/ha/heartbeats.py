@@ -12,6 +12,7 @@ Server Time on HA Servers (more than 30 seconds apart, HA communication is lost)
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,11 +45,20 @@ class Heartbeats:
         self._tick = tick
         self._repair_status = repair_status
         self._follow_unconfigure = follow_unconfigure
+        #: this boot's name and the number of the last view sent: the partner takes a
+        #: view older than one it already heard for what it is, old news
+        self._boot = secrets.token_hex(8)
+        self._sent = 0
+        #: the partner's boot and the number of its newest view heard
+        self._heard: tuple[str, int] | None = None
 
     def payload(self) -> dict[str, Any]:
         s = self.state
         d = s.designation()
+        self._sent += 1
         return {
+            "boot": self._boot,
+            "seq": self._sent,
             "server": d.value if d else None,
             "role": s.role.value,
             "ha": s.ha.value,
@@ -119,8 +129,23 @@ class Heartbeats:
         """The partner's heartbeat arrived: False (refused) if its clock is too far off."""
         if not self.clock_agrees(view.get("time")):
             return False
+        if not self._newer(view):
+            return True  # a heartbeat, but overtaken by a newer one on its way (under load)
         self.state.partner_view = view
         self._follow_unconfigure(view)
+        return True
+
+    def _newer(self, view: dict[str, Any]) -> bool:
+        """Whether ``view`` is newer than every view heard from the partner: both send
+        at once (a heartbeat each way), so an old one can arrive after a newer answer,
+        and must not undo what that said (a partner seen configured is not unconfigured
+        by its heartbeat from before Configure).  A partner that restarted is new."""
+        boot, seq = view.get("boot"), view.get("seq")
+        if not isinstance(boot, str) or not isinstance(seq, int):
+            return True
+        if self._heard is not None and self._heard[0] == boot and seq <= self._heard[1]:
+            return False
+        self._heard = (boot, seq)
         return True
 
     @property
@@ -151,6 +176,8 @@ class Heartbeats:
 
     def _observe_partner(self, view: dict[str, Any]) -> None:
         s = self.state
+        if not self._newer(view):
+            return
         s.partner_view = view
         self._follow_unconfigure(view)
         applied = view.get("applied")

@@ -94,6 +94,9 @@ class NodeState:
         self.active_since: float | None = store.get_local_sync("active_since")
         #: Go Standby done: keep this server's data until REPAIR has reconciled it
         self.awaiting_repair: bool = store.get_local_sync("awaiting_repair", False)
+        #: the partner was heard configured since this server configured HA: only then is
+        #: a partner heard unconfigured one that unconfigured (not one still configuring)
+        self.partner_heard_configured: bool = store.get_local_sync("partner_heard_configured", True)
         #: ``service ipics stop``: no heartbeats, no peer traffic, no clients
         self.suspended = False
         #: Configure is merging both servers' data: writes wait (503) until it is done
@@ -135,6 +138,11 @@ class NodeState:
         self._background.add(task)  # keep a reference until done
         task.add_done_callback(self._background.discard)
         return task
+
+    def set_partner_heard_configured(self, value: bool) -> None:
+        if value != self.partner_heard_configured:
+            self.partner_heard_configured = value
+            self.persist("partner_heard_configured", value)
 
     def set_awaiting_repair(self, value: bool) -> None:
         self.awaiting_repair = value

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ipics_lab.campaign import REPAIR, RSYNC, RSYNC_LOG
 from ipics_lab.checker import databases_identical, read_server
 
-from .conftest import channel_names, create_channel, discarded_on, when
+from .conftest import INTERVAL_S, MISSED, channel_names, create_channel, discarded_on, when
 
 PENDING = "Pending Database Replication Synchronization Processes:"
 
@@ -113,3 +113,33 @@ async def test_clocks_up_to_30_s_apart_keep_the_pair(pair):
     assert round(abs(st["clock_skew_s"])) == 29
     assert st["heartbeat"]["missed_total"] == 0 and st["standby_server_status"] == "Ready"
     assert (await pair.status(pair.secondary))["role"] == "standby"
+
+
+async def test_a_heartbeat_from_a_partner_still_applying_configure_is_not_an_unconfigure(pair):
+    """Found under load (a CI run): a standalone secondary (HA unconfigured earlier) is
+    configured again, and its heartbeat from just before it applied the configuration
+    (HA trusted, standalone) reached the primary, configured already.  The primary took
+    that for a partner that unconfigured HA during a split brain, said so and
+    unconfigured itself; the pair never became Ready.  Here the secondary sends that
+    heartbeat at the worst moment, every time."""
+    async with await pair.admin(pair.primary) as c:
+        assert (await c.post("/api/v1/ha/unconfigure")).ok
+    for server in (pair.primary, pair.secondary):
+        await pair.wait_status(server, 2 * 120, role="standalone")
+    secondary = pair.secondary.server.engine
+    apply_configuration = secondary.configuration.on_partner_configure
+    sent_before: list[dict] = []
+
+    async def heartbeat_in_flight(settings):
+        sent_before.append(secondary.heartbeats.payload())  # HA trusted, standalone
+        await apply_configuration(settings)
+
+    secondary.configuration.on_partner_configure = heartbeat_in_flight
+    await pair.configure(INTERVAL_S, MISSED)
+    # the heartbeat the secondary sent before it applied the configuration, heard by the
+    # primary once it is configured and active
+    assert pair.primary.server.engine.heartbeats.hear(sent_before[0])
+    await pair.wait_status(pair.primary, 2 * INTERVAL_S + 180, role="active", standby_server_status="Ready")
+    st = await pair.status(pair.primary)
+    assert st["ha"] == "configured", st
+    assert not [m for m in st["messages"] if "split brain" in m["text"]], st["messages"]
