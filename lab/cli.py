@@ -40,8 +40,12 @@ def add_commands(sub) -> None:
     p_up.add_argument("--json", action="store_true", help="print one JSON line when the standby is Ready")
     p_up.add_argument("--time-scale", type=float, default=1.0, help="real seconds per emulated second")
     p_up.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_lab_dir()}")
-    p_up.add_argument("--heartbeat-interval", type=int, default=15)
-    p_up.add_argument("--missed-heartbeats", type=int, default=5)
+    p_up.add_argument(
+        "--heartbeat-interval", type=int, default=15, help="Heartbeat Interval of the pair, 5-600 s (default 15)"
+    )
+    p_up.add_argument(
+        "--missed-heartbeats", type=int, default=5, help="Missed Heartbeat Count of the pair, 5-30 (default 5)"
+    )
 
     p_shell = sub.add_parser(
         "shell",
