@@ -16,17 +16,8 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
+from ipics_lab.browser import CHROMIUM, CHROMIUM_ARGS
 from ipics_lab.supervisor import LabPair
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 
 
 async def main(out: Path) -> None:
@@ -38,7 +29,7 @@ async def main(out: Path) -> None:
             await lab.start()
             p, s = lab.primary, lab.secondary
             async with async_playwright() as pw:
-                browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = await browser.new_page(viewport={"width": 1100, "height": 720})
 
                 async def log_in() -> None:

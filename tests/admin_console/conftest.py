@@ -7,22 +7,12 @@ import shutil
 
 import pytest
 
+from ipics_lab.browser import CHROMIUM, CHROMIUM_ARGS
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.supervisor import LabPair, ServerProcess
 
 from ..pair.conftest import lab, pair  # noqa: F401 (fixtures)
 
-CHROMIUM = "/usr/bin/chromium"
-# SETUP.md: without these, Chromium's own connections are refused by the closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-]
 #: real seconds for a page to show a state the servers have reached (the page polls each second)
 SHOWN_S = 10
 

@@ -6,13 +6,13 @@ import asyncio
 import json
 import os
 import signal
-import sys
 
 import pytest
 
 from ipics_clients.known_servers import KnownServers
 from ipics_lab.labfile import write_lab_file
 
+from ..commands import run_ipics_lab, start_ipics_lab
 from ..pair.conftest import TIME_SCALE
 
 # every test here runs the console command in its own process
@@ -30,19 +30,13 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
     lab_dir.mkdir()
     write_lab_file(lab_dir, pair.servers, time_scale=TIME_SCALE)
     profile = tmp_path / "profile"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop",
+    proc = await start_ipics_lab(
         "console",
         "--lab-dir",
         str(lab_dir),
         "--profile-dir",
         str(profile),
         "--report-shown",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
         env=console_env(QT_QPA_PLATFORM="offscreen"),
     )
     try:
@@ -62,40 +56,17 @@ async def test_the_console_command_opens_the_login_dialog_with_the_labs_servers(
 
 
 async def test_without_a_display_the_console_says_how_to_run_it(tmp_path):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop",
-        "console",
-        "--profile-dir",
-        str(tmp_path),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=console_env(),
-    )
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 2
-    assert b"no display" in err and b"xvfb-run" in err
+    done = await run_ipics_lab("console", "--profile-dir", str(tmp_path), env=console_env(), timeout_s=30)
+    assert done.returncode == 2
+    assert "no display" in done.stderr and "xvfb-run" in done.stderr
 
 
 async def test_bad_arguments_say_what_is_wrong(tmp_path):
     for args, expected in (
-        (["--server", "not a url"], b"is not a server address"),
-        (["--time-scale", "0"], b"time scale must be greater than 0"),
+        (["--server", "not a url"], "is not a server address"),
+        (["--time-scale", "0"], "time scale must be greater than 0"),
     ):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "ipics_desktop",
-            "console",
-            "--profile-dir",
-            str(tmp_path),
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-            env=console_env(QT_QPA_PLATFORM="offscreen"),
+        done = await run_ipics_lab(
+            "console", "--profile-dir", str(tmp_path), *args, env=console_env(QT_QPA_PLATFORM="offscreen"), timeout_s=30
         )
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
-        assert proc.returncode == 2 and expected in err, err
+        assert done.returncode == 2 and expected in done.stderr, done.stderr

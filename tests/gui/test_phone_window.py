@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,6 +19,7 @@ from ipics_desktop.phone.window import PhoneWindow
 from ipics_lab.labfile import write_lab_file
 from ipics_lab.supervisor import wait_until
 
+from ..commands import start
 from ..recording_clock import RecordingClock
 from .test_accessibility import controls, documented
 from .test_console_command import console_env
@@ -396,16 +396,7 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 # ---------------------------------------------------------------- ipics-lab phone
 async def run_phone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop.phone.app",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
+    return await start("ipics_desktop.phone.app", *args, env=env)
 
 
 @pytest.mark.pair

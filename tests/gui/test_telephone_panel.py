@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +20,7 @@ from ipics_lab.supervisor import wait_until
 from ipics_server.dial.engine import SYSTEM_NUMBER
 from ipics_server.dial.pstn import PstnDirectory
 
+from ..commands import start
 from ..pair.conftest import TAKEOVER_DEADLINE_S
 from .test_accessibility import controls, documented
 from .test_console_command import console_env
@@ -168,16 +168,7 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
 # ---------------------------------------------------------------- ipics-lab telephone
 async def run_telephone(*args: str, display: bool = True) -> asyncio.subprocess.Process:
     env = console_env(QT_QPA_PLATFORM="offscreen") if display else console_env()
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop.telephone.app",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        env=env,
-    )
+    return await start("ipics_desktop.telephone.app", *args, env=env)
 
 
 def fake_lab(root: Path) -> None:

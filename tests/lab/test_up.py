@@ -6,51 +6,16 @@ import asyncio
 import json
 import os
 import signal
-import sys
-from types import SimpleNamespace
 
 import pytest
 
 from ipics_lab.supervisor import wait_until
 from ipics_server.adapters.httpclient import ApiClient
 
+from ..commands import run_ipics_lab, start_lab
+
 # ipics-lab up in its own process
 pytestmark = pytest.mark.pair
-
-
-async def _up(data_dir, *extra):
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop",
-        "up",
-        "--headless",
-        "--json",
-        "--time-scale",
-        "0.01",
-        "--data-dir",
-        str(data_dir),
-        *extra,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def _lab_command(*args: str, env: dict | None = None):
-    """``ipics-lab ARGS``, as a user types it in another terminal: (returncode, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop",
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return SimpleNamespace(returncode=proc.returncode, stdout=out.decode(), stderr=err.decode())
 
 
 def _alive(pid: int) -> bool:
@@ -67,7 +32,7 @@ def _alive(pid: int) -> bool:
 
 
 async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp_path):
-    lab = await _up(tmp_path)
+    lab = await start_lab(tmp_path)
     try:
         line = await asyncio.wait_for(lab.stdout.readline(), 60)
         info = json.loads(line)
@@ -100,7 +65,7 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
         assert info["demo"]["dial_ids"]["dan"] == "1001" and info["demo"]["pin"].isdigit()
 
         # A second lab on the same data directory is refused and the first is untouched.
-        second = await _up(tmp_path)
+        second = await start_lab(tmp_path)
         _, err = await asyncio.wait_for(second.communicate(), 30)
         assert second.returncode == 2 and b"another lab is running" in err
         async with ApiClient(info["primary"]["url"]) as c:
@@ -109,12 +74,12 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
         # Method 3 from a terminal: shutdown -h now halts the secondary; the documented
         # ipics-lab power on powers it up again, and it rejoins the pair as standby.
         env = {**os.environ, "IPICS_SHELL_PASSWORD": info["admin"]["password"]}
-        halt = await _lab_command("shell", "secondary", "-c", "shutdown -h now", "--lab-dir", str(tmp_path), env=env)
+        halt = await run_ipics_lab("shell", "secondary", "-c", "shutdown -h now", "--lab-dir", str(tmp_path), env=env)
         assert halt.returncode == 0, halt.stderr
         await wait_until(lambda: _gone(info["secondary"]["pid"]), 20, "the secondary to halt")
-        power = await _lab_command("power", "on", "secondary", "--lab-dir", str(tmp_path))
+        power = await run_ipics_lab("power", "on", "secondary", "--lab-dir", str(tmp_path))
         assert power.returncode == 0 and "secondary powered on" in power.stdout, power.stderr
-        again = await _lab_command("power", "on", "secondary", "--lab-dir", str(tmp_path))
+        again = await run_ipics_lab("power", "on", "secondary", "--lab-dir", str(tmp_path))
         assert again.returncode == 1 and "already powered on" in again.stderr
         async with ApiClient(info["secondary"]["url"]) as c:
 
@@ -126,7 +91,7 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
             name: entry["pid"] for name, entry in json.loads((tmp_path / "lab.json").read_text())["servers"].items()
         }
         assert pids["secondary"] != info["secondary"]["pid"] and _alive(pids["secondary"])
-        nobody = await _lab_command("power", "off", "primary", "--lab-dir", str(tmp_path / "elsewhere"))
+        nobody = await run_ipics_lab("power", "off", "primary", "--lab-dir", str(tmp_path / "elsewhere"))
         assert nobody.returncode == 2 and "no lab is running" in nobody.stderr
 
         lab.send_signal(signal.SIGTERM)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..commands import start
 
 #: the built-ins' emulated minutes pass 100x faster
 TIME_SCALE = 0.01
@@ -23,16 +24,7 @@ class Run:
 async def run_cli(*args: str, data_dir: Path | None = None, timeout_s: float = RUN_TIMEOUT_S) -> Run:
     """``python -m ipics_lab.scenario.cli ARGS``; its exit status and output."""
     extra = ["--data-dir", str(data_dir)] if data_dir is not None else []
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_lab.scenario.cli",
-        *args,
-        *extra,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start("ipics_lab.scenario.cli", *args, *extra)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:

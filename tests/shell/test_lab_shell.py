@@ -14,30 +14,13 @@ import pytest
 
 from ipics_lab.labfile import lab_file
 
+from ..commands import start_lab
 from .conftest import DATE
 
 # ipics-lab up and ipics-lab shell in their own processes
 pytestmark = pytest.mark.pair
 
 PROMPT = "[ipicsadmin@primary ~]$ "
-
-
-async def _lab(data_dir):
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ipics_desktop",
-        "up",
-        "--headless",
-        "--json",
-        "--time-scale",
-        "0.01",
-        "--data-dir",
-        str(data_dir),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def _shell(data_dir, *args: str, password: str | None, stdin: bytes = b"") -> tuple[int, str, str]:
@@ -71,7 +54,7 @@ def _one_clear_line(err: str) -> bool:
 
 
 async def test_shell_reaches_both_servers_of_a_running_lab(tmp_path):
-    lab = await _lab(tmp_path)
+    lab = await start_lab(tmp_path)
     try:
         info = json.loads(await asyncio.wait_for(lab.stdout.readline(), 60))
         password = info["admin"]["password"]
