@@ -56,15 +56,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the interpreter ExecStart runs (default: this one, %(default)s)",
     )
+    p.set_defaults(units_command=p.prog)  # "ipics-lab units" or "python -m ipics_server units"
 
 
 def run(ns: argparse.Namespace) -> int:
     if ns.unit is None:
         print("\n".join(UNITS))
         return 0
+    command = getattr(ns, "units_command", "ipics-lab units")
     try:
         sys.stdout.write(unit_text(ns.unit, ns.python))
     except UnitError as exc:
-        print(f"python -m ipics_server units: {exc}", file=sys.stderr)
+        print(f"{command}: {exc}", file=sys.stderr)
         return 2
+    if not os.access(ns.python, os.X_OK):
+        # printed all the same: the unit may be meant for another host (/opt/... there)
+        print(
+            f"{command}: warning: {ns.python} is not an interpreter on this host; the unit starts "
+            "only where it is (install the virtualenv there first)",
+            file=sys.stderr,
+        )
     return 0

@@ -120,6 +120,19 @@ def test_a_unit_names_the_interpreter_that_prints_it(capsys):
     assert SHIPPED_PYTHON not in text.split("[Service]")[1]
 
 
+def test_a_unit_for_an_interpreter_missing_here_is_printed_with_a_warning(capsys):
+    missing = "/opt/ipics-ha-lab-on-another-host/bin/python"  # meant for another host, say
+    assert not os.path.exists(missing)
+    with pytest.raises(SystemExit) as ended:
+        server_main(["units", "--print", "ipics-media@.service", "--python", str(missing)])
+    out, err = capsys.readouterr()
+    assert ended.value.code == 0 and f"ExecStart={missing} " in out
+    assert err == (
+        f"python -m ipics_server units: warning: {missing} is not an interpreter on this host; the unit starts "
+        "only where it is (install the virtualenv there first)\n"
+    )
+
+
 def test_units_lists_the_units(capsys):
     with pytest.raises(SystemExit) as ended:
         server_main(["units"])
