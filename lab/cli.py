@@ -1,6 +1,6 @@
 """The lab's commands: ``ipics-lab up``, ``shell``, ``power`` and ``scenario``.
 
-    ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D]
+    ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D]
@@ -46,6 +46,7 @@ def add_commands(sub) -> None:
     p_up.add_argument(
         "--missed-heartbeats", type=int, default=5, help="Missed Heartbeat Count of the pair, 5-30 (default 5)"
     )
+    add_topology_option(p_up)
 
     p_shell = sub.add_parser(
         "shell",
@@ -75,6 +76,30 @@ def add_commands(sub) -> None:
     from .scenario.cli import add_scenario_arguments
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
+
+
+def add_topology_option(parser: argparse.ArgumentParser) -> None:
+    """``--topology``: the lab's processes on this host's loopback (the default), or each
+    in a site of its own on a real (virtual) network, as root."""
+    from .sites import TOPOLOGIES
+
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="loopback",
+        help="loopback (default): every process on this host's loopback; sites (as root): "
+        "the primary, the secondary, the media router and the clients each in a network "
+        "namespace of its own, joined by a bridge, so faults are made by the kernel",
+    )
+
+
+def topology_refusal(ns: argparse.Namespace) -> str | None:
+    """Why the topology asked for cannot be made here, or None (said before anything starts)."""
+    if getattr(ns, "topology", "loopback") != "sites":
+        return None
+    from .sites import why_not_here
+
+    return why_not_here()
 
 
 def _lab_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -116,6 +141,10 @@ def run_power(ns: argparse.Namespace) -> int:
 def run_up(ns: argparse.Namespace) -> int:
     from ipics_server.logsetup import setup_logging
 
+    refusal = topology_refusal(ns)
+    if refusal:
+        print(f"ipics-lab up: {refusal}", file=sys.stderr)
+        return 2
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held, locked, for the lab's life)
@@ -138,7 +167,11 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
     from .trainer.lab import TrainerLab
 
     lab = TrainerLab(
-        root, time_scale=ns.time_scale, interval_s=ns.heartbeat_interval, missed_count=ns.missed_heartbeats
+        root,
+        time_scale=ns.time_scale,
+        interval_s=ns.heartbeat_interval,
+        missed_count=ns.missed_heartbeats,
+        topology=ns.topology,
     )
     stop = asyncio.Event()
     console = None
@@ -173,6 +206,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                 f"(ipicsadmin, the admin password)\n"
                 f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
                 f"when there is a display)\n"
+                f"{_sites_lines(summary)}"
                 f"  data      {root}\nPress Ctrl-C to stop.",
                 flush=True,
             )
@@ -192,6 +226,14 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                     console.kill()
         finally:
             lab.stop()
+
+
+def _sites_lines(summary: dict) -> str:
+    sites = summary.get("sites")
+    if not sites:
+        return ""
+    where = ", ".join(f"{name} {sites[name]['address']}" for name in ("primary", "secondary", "media", "clients"))
+    return f"  sites     {sites['network']}: {where}; this host {sites['host']}\n"
 
 
 def _open_console(ns: argparse.Namespace, root: Path) -> subprocess.Popen | None:

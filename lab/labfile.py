@@ -38,7 +38,12 @@ def server_entry(server: ServerProcess) -> dict:
 
 
 def write_lab_file(
-    root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0, media: str | None = None
+    root: Path,
+    servers: Iterable[ServerProcess],
+    *,
+    time_scale: float = 1.0,
+    media: str | None = None,
+    sites: dict | None = None,
 ) -> Path:
     path = lab_file(root)
     data = {
@@ -47,6 +52,8 @@ def write_lab_file(
         "time_scale": time_scale,
         "servers": {s.name: server_entry(s) for s in servers},
         "media": media,
+        "topology": "sites" if sites else "loopback",
+        "sites": sites,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)

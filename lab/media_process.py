@@ -17,10 +17,14 @@ import subprocess
 from pathlib import Path
 
 from ipics_lab import launcher as launchers
+from ipics_lab.sites import Site
 from ipics_lab.supervisor import wait_until
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.media.protocol import PATH
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
+
+#: the media router's port in the sites topology, where it has an address of its own
+SITES_MEDIA_PORT = 8765
 
 
 class MediaProcess:
@@ -35,8 +39,11 @@ class MediaProcess:
         max_clients: int | None = None,
         name: str = "media",
         ticket_key_file: Path | None = None,
+        site: Site | None = None,
     ):
-        self.root, self.host, self.port = root, host, port
+        if site is not None:  # the sites topology: the media site's address, a well-known port
+            host, port = site.address, port or SITES_MEDIA_PORT
+        self.root, self.host, self.port, self.site = root, host, port, site
         self.ticket_key_file = ticket_key_file or root / KEY_FILE_NAME
         self.time_scale, self.floor_timeout_s, self.name = time_scale, floor_timeout_s, name
         self.max_clients = max_clients
@@ -93,7 +100,8 @@ class MediaProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         create_key_file(self.ticket_key_file)
         self.port_file.unlink(missing_ok=True)
-        self.proc = proc = launchers.spawn(self.command(), stderr=self.stderr_path)
+        prefix = self.site.exec_prefix() if self.site else []
+        self.proc = proc = launchers.spawn([*prefix, *self.command()], stderr=self.stderr_path)
         return proc
 
     async def start(self, timeout_s: float = 15) -> None:

@@ -12,7 +12,10 @@ fixtures (all named ``ipics_*``; each one's docstring says what it gives):
 
 Options: ``--ipics-time-scale S`` (or the ini option ``ipics_time_scale``; default 0.01:
 the 25 s failover window passes in a quarter of a real second), ini options
-``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5), ``ipics_zygote``
+``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5),
+``--ipics-topology loopback|sites`` (or ``ipics_topology``, or override the
+``ipics_topology`` fixture: "sites", as root, runs each server in a network namespace
+of its own and makes the faults with the kernel), ``ipics_zygote``
 (true: the servers and media routers the lab starts in this session are forked from one
 process that imported them once, ``ipics_lab.zygote``; false: a fresh interpreter each).
 
@@ -31,6 +34,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ipics_lab.sites import TOPOLOGIES  # the standard library only
 
 #: pytest_asyncio's fixture decorator, or pytest's where it is not installed
 async_fixture: Callable[..., Any]
@@ -62,6 +67,7 @@ class LabSettings:
     time_scale: float
     heartbeat_interval_s: int
     missed_heartbeats: int
+    topology: str = "loopback"
 
 
 _SETTINGS = pytest.StashKey[LabSettings]()
@@ -109,6 +115,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="real seconds per emulated second for the lab's pair "
         f"(default: ini ipics_time_scale, else {DEFAULT_TIME_SCALE})",
     )
+    group.addoption(
+        "--ipics-topology",
+        choices=TOPOLOGIES,
+        default=None,
+        help="where the lab's pair runs: loopback (default) or sites (as root: each server in a "
+        "network namespace of its own, faults made by the kernel; ini ipics_topology)",
+    )
+    parser.addini("ipics_topology", "the lab pair's topology: loopback or sites", default="loopback")
     parser.addini(
         "ipics_time_scale",
         "the lab pair's time scale (real seconds per emulated second)",
@@ -141,6 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
         time_scale=scale,
         heartbeat_interval_s=_whole("ipics_heartbeat_interval", config.getini("ipics_heartbeat_interval"), 5, 600),
         missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30),
+        topology=_topology(config),
     )
     if config.getini("ipics_zygote"):
         from ipics_lab import launcher
@@ -204,6 +219,13 @@ def _running_tasks() -> str:
         out.write(f"\n---- task {task.get_name()} ----\n")
         task.print_stack(file=out)
     return out.getvalue()
+
+
+def _topology(config: pytest.Config) -> str:
+    topology = config.getoption("ipics_topology") or config.getini("ipics_topology")
+    if topology not in TOPOLOGIES:
+        raise pytest.UsageError(f"ini option ipics_topology: loopback or sites, not {topology!r}")
+    return topology
 
 
 def _settings(config: pytest.Config) -> LabSettings:
@@ -292,23 +314,53 @@ def ipics_takeover_deadline_s(ipics_time_scale: float, request: pytest.FixtureRe
 
 
 @pytest.fixture
-def ipics_lab(tmp_path, ipics_time_scale: float):
+def ipics_topology(request: pytest.FixtureRequest) -> str:
+    """Where ``ipics_lab`` runs the pair: ``--ipics-topology``, else the ini option
+    ``ipics_topology``, else "loopback".  "sites" (as root) puts each server in a network
+    namespace of its own (``ipics_lab.sites``): ``ipics_faults.cut_link`` is then made
+    by the kernel, and ``packet_loss`` and ``isolate_clients`` work.  A module may
+    override this fixture (``@pytest.fixture def ipics_topology(): return "sites"``);
+    without root such a test is skipped with the reason."""
+    return _settings(request.config).topology
+
+
+@pytest.fixture
+def ipics_lab(tmp_path, ipics_time_scale: float, ipics_topology: str):
     """An unstarted ``LabPair`` (ipics_lab.supervisor) in the test's ``tmp_path``
-    at ``ipics_time_scale``: call ``await ipics_lab.up(...)`` or its steps yourself.
-    Stopped after the test; a server that does not stop is killed."""
+    at ``ipics_time_scale``, in ``ipics_topology``: call ``await ipics_lab.up(...)`` or
+    its steps yourself.  Stopped after the test; a server that does not stop is killed;
+    the sites' namespaces are removed."""
     from ipics_lab.supervisor import LabPair
 
     try:
         check_time_scale(ipics_time_scale)
     except (TypeError, ValueError) as exc:
         pytest.fail(f"ipics_time_scale: {exc}", pytrace=False)
-    pair = LabPair(tmp_path, time_scale=ipics_time_scale)
+    sites = _sites(ipics_topology)
     try:
-        yield pair
+        pair = LabPair(tmp_path, time_scale=ipics_time_scale, sites=sites)
+        try:
+            yield pair
+        finally:
+            pair.stop()  # SIGTERM, then kill -9 after 10 s
+            for server in pair.servers:
+                server.kill()  # a no-op unless it is still running
     finally:
-        pair.stop()  # SIGTERM, then kill -9 after 10 s
-        for server in pair.servers:
-            server.kill()  # a no-op unless it is still running
+        if sites is not None:
+            sites.remove()
+
+
+def _sites(topology: str):
+    if topology not in TOPOLOGIES:
+        pytest.fail(f"ipics_topology: loopback or sites, not {topology!r}", pytrace=False)
+    if topology == "loopback":
+        return None
+    from ipics_lab.sites import Sites, why_not_here
+
+    reason = why_not_here()
+    if reason:
+        pytest.skip(reason)
+    return Sites.create_sync()
 
 
 @async_fixture
@@ -363,7 +415,8 @@ async def ipics_admin(ipics_pair: LabPair):
 def ipics_faults(ipics_pair: LabPair):
     """``ipics_lab.trainer.actions.Actions`` on the pair: faults (``power_off``,
     ``power_on``, ``crash_tomcat``, ``cut_link``, ``heal_link``, ``skew_clock``,
-    ``fill_txlog``) and the administrator's actions (``failover_now``, ``go_standby``,
+    ``fill_txlog``; in the sites topology also ``packet_loss``, ``isolate_clients`` and
+    ``heal_network``) and the administrator's actions (``failover_now``, ``go_standby``,
     ``repair``, ``rsync``, ``unconfigure``, ``configure``), each awaited, each returning
     a sentence or raising ``ActionRefused`` with the reason."""
     from ipics_lab.trainer.actions import Actions

@@ -24,12 +24,16 @@ from typing import TypedDict
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock, check_time_scale
 from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
+from ipics_server.core.ha_config import HEARTBEAT_PORT_DEFAULT
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
 
 from . import launcher as launchers
+from .netfaults import KernelFaults
 from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
+from .server_faults import ServerFaults
+from .sites import SERVER_SITES, Site, Sites
 
 __all__ = [
     "LabPair",
@@ -44,6 +48,10 @@ __all__ = [
 
 PRIMARY_HOST = "127.0.0.1"
 SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one heartbeat port
+#: the sites topology's well-known ports: each server has an address of its own there,
+#: so the bare IP address the chapter has the administrator type reaches its client API
+SITES_API_PORT = 443
+SITES_SSH_PORT = 22
 
 
 def free_port_on(*hosts: str) -> int:
@@ -104,6 +112,8 @@ class ServerProcess:
     #: emulated UTC at ``clock_epoch`` (None: the epoch itself); set by the pair after a
     #: time scale change, so a server powered on later agrees with its partner
     clock_anchor_emulated: float | None = None
+    #: the site (network namespace) it runs in, in the sites topology; None on loopback
+    site: Site | None = None
 
     @property
     def url(self) -> str:
@@ -161,8 +171,9 @@ class ServerProcess:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path = self.data_dir.parent / f"{self.name}.stderr"
         env = {**os.environ, ADMIN_PASSWORD_ENV: self.admin_password}
+        prefix = self.site.exec_prefix() if self.site else []
         self.proc = proc = launchers.spawn(
-            self.command(first_start=first_start), stderr=log_path, env=env, launcher=self.launcher
+            [*prefix, *self.command(first_start=first_start)], stderr=log_path, env=env, launcher=self.launcher
         )
 
         async def bound():
@@ -235,8 +246,11 @@ class LabPair(PairProcedures):
         ntp: bool = True,
         licenses: bool = True,
         media_router: str | None = None,
+        sites: Sites | None = None,
     ):
         self.root = root
+        #: the sites topology's network (None: loopback); the pair does not own it
+        self.sites = sites
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self.clock_epoch = time.time()
@@ -244,7 +258,8 @@ class LabPair(PairProcedures):
         #: ``set_time_scale``; its anchor is what a restarted server is started with
         self.clock = Clock(time_scale, self.clock_epoch)
         super().__init__()
-        heartbeat_port = free_port_on(PRIMARY_HOST, SECONDARY_HOST)
+        hosts = [sites[name].address for name in SERVER_SITES] if sites else [PRIMARY_HOST, SECONDARY_HOST]
+        heartbeat_port = HEARTBEAT_PORT_DEFAULT if sites else free_port_on(*hosts)
         lic = sample_licenses_dir()
         common = _Common(
             admin_password=self.admin_password,
@@ -266,24 +281,35 @@ class LabPair(PairProcedures):
             shared += ["--media-router", media_router]
         primary_args = [*shared, *(primary_args or [])]
         secondary_args = [*shared, *(secondary_args or [])]
+        placed = _placed(sites, "primary")
         self.primary = ServerProcess(
             "primary",
             root / "primary" / "data",
-            PRIMARY_HOST,
+            hosts[0],
             licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(primary_args or []),
+            **placed,
             **common,
         )
+        placed = _placed(sites, "secondary")
         self.secondary = ServerProcess(
             "secondary",
             root / "secondary" / "data",
-            SECONDARY_HOST,
+            hosts[1],
             licenses=[lic / "ha.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(secondary_args or []),
+            **placed,
             **common,
         )
+        #: the lab's faults of the network between the sites: made by the kernel in the
+        #: sites topology, by the servers themselves on loopback; the same names in both
+        self.network: KernelFaults | ServerFaults = KernelFaults(sites) if sites else ServerFaults(self)
+
+    @property
+    def topology(self) -> str:
+        return "sites" if self.sites else "loopback"
 
     async def start(self) -> None:
         await asyncio.gather(self.primary.start(), self.secondary.start())
@@ -373,6 +399,20 @@ class LabPair(PairProcedures):
         # A server told late still switches as of ``at`` (it accepts a moment a few
         # seconds past), so both clocks agree.
         await wait_until(told, max(1.0, at + 4 - time.time()), f"{server.name} to take the time scale")
+
+
+class _Placement(TypedDict, total=False):
+    site: Site
+    port: int
+    ssh_port: int
+
+
+def _placed(sites: Sites | None, name: str) -> _Placement:
+    """Where a server runs: its site and well-known ports there; nothing on loopback
+    (free ports, chosen at start)."""
+    if sites is None:
+        return {}
+    return {"site": sites[name], "port": SITES_API_PORT, "ssh_port": SITES_SSH_PORT}
 
 
 @contextlib.asynccontextmanager

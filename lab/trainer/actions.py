@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ipics_lab.netfaults import LINK_DIRECTIONS, CannotMake
 from ipics_lab.supervisor import (
     LabPair,
     ServerProcess,
@@ -32,7 +33,6 @@ from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC
 
 Progress = Callable[[float | None, str], None]
 
-LINK_DIRECTIONS = ("both", "outbound", "inbound")
 #: emulated seconds: the longest thing an action waits for (a takeover after a
 #: critical process failure), and what REPAIR and ipicsrsync may take on a big lab
 LONGEST_TAKEOVER_S = max(roles.TAKEOVER_AFTER_CRITICAL_PROCESS_FAILURE_S)
@@ -76,19 +76,51 @@ class Actions:
         return self._note("fault", f"{server}: tomcat crashed", server)
 
     async def cut_link(self, server: str, direction: str = "both") -> str:
+        """The link between the servers cut at ``server``: by the kernel in the sites
+        topology (packets dropped silently), by the server itself on loopback."""
         if direction not in LINK_DIRECTIONS:
             raise ActionRefused(f"the link is cut {', '.join(LINK_DIRECTIONS)}, not {direction!r}")
-        await self._fault(server, fault="cut-link", direction=direction)
+        await self._network(server, "cut_link", server, direction)
         what = {
             "both": "both ways",
             "outbound": "outbound (it no longer reaches its partner)",
             "inbound": "inbound (its partner no longer reaches it)",
         }[direction]
-        return self._note("fault", f"{server}: link cut {what}", server)
+        return self._note("fault", f"{server}: link cut {what}{self._by()}", server)
 
     async def heal_link(self, server: str) -> str:
-        await self._fault(server, fault="heal-link")
+        await self._network(server, "heal_link", server)
         return self._note("fault", f"{server}: link healed", server)
+
+    async def packet_loss(self, a: str, b: str, percent: float) -> str:
+        """Packets between sites ``a`` and ``b`` dropped at random, ``percent`` each way
+        (the sites topology only)."""
+        await self._network(None, "packet_loss", a, b, percent)
+        return self._note("fault", f"{percent:g} % packet loss between {a} and {b}{self._by()}")
+
+    async def isolate_clients(self, server: str) -> str:
+        """The clients' site no longer reaches ``server``; the servers still hear each
+        other (the sites topology only)."""
+        await self._network(server, "isolate_clients", server)
+        return self._note("fault", f"the clients' site isolated from the {server}{self._by()}", server)
+
+    async def heal_network(self) -> str:
+        """Every network fault healed, nothing restarted."""
+        await self._network(None, "heal")
+        return self._note("fault", "network healed")
+
+    def _by(self) -> str:
+        return " (the kernel drops the packets)" if self.pair.topology == "sites" else ""
+
+    async def _network(self, server: str | None, fault: str, *args: Any) -> None:
+        if server is not None and self.pair.topology == "loopback" and not _running(self._server(server)):
+            raise ActionRefused(f"the {server} server is powered off")
+        try:
+            await getattr(self.pair.network, fault)(*args)
+        except CannotMake as exc:
+            raise ActionRefused(str(exc)) from None
+        except (Unreachable, SetupError, TimeoutError) as exc:
+            raise ActionRefused(f"the {server} server did not take the fault: {exc}") from None
 
     async def skew_clock(self, server: str, seconds: float) -> str:
         """Set the server's clock ``seconds`` (emulated) ahead of the lab clock (negative:

@@ -16,6 +16,7 @@ from pathlib import Path
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.seed import seed_demo_data
+from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
@@ -28,15 +29,26 @@ DEMO_USERS = ("dan", "adam", "ursula", "amy", "fred")
 
 class TrainerLab:
     def __init__(
-        self, root: Path, *, time_scale: float = 1.0, interval_s: int = 15, missed_count: int = 5, media: bool = True
+        self,
+        root: Path,
+        *,
+        time_scale: float = 1.0,
+        interval_s: int = 15,
+        missed_count: int = 5,
+        media: bool = True,
+        topology: str = "loopback",
     ):
+        if topology not in TOPOLOGIES:
+            raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
         self.root = root
+        self.topology = topology
+        #: the sites' network, made at start in the sites topology
+        self.sites: Sites | None = None
+        self._media = media
         self.interval_s, self.missed_count = interval_s, missed_count
         self.users_password = secrets.token_urlsafe(9)
         self.pin = f"{secrets.randbelow(10**6):06d}"
-        self.router = (
-            MediaProcess(root / "media", time_scale=time_scale, ticket_key_file=root / KEY_FILE_NAME) if media else None
-        )
+        self.router: MediaProcess | None = None
         self.pair: LabPair | None = None
         self._time_scale = time_scale
         self.clock = Clock(time_scale)
@@ -72,10 +84,21 @@ class TrainerLab:
             shutil.rmtree(self.root / name, ignore_errors=True)
         (self.root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
         (self.root / KEY_FILE_NAME).unlink(missing_ok=True)  # no ticket of a lab gone works here
-        if self.router is not None:
+        if self.topology == "sites":
+            self.sites = await Sites.create()  # SitesUnavailable says why not, before anything starts
+        if self._media:
+            self.router = MediaProcess(
+                self.root / "media",
+                time_scale=self._time_scale,
+                ticket_key_file=self.root / KEY_FILE_NAME,
+                site=self.sites["media"] if self.sites else None,
+            )
             await self.router.start()
         self.pair = LabPair(
-            self.root, time_scale=self._time_scale, media_router=self.router.url if self.router else None
+            self.root,
+            time_scale=self._time_scale,
+            media_router=self.router.url if self.router else None,
+            sites=self.sites,
         )
         # The pair's reference clock: a clock offset is measured against it, and it
         # switches scale with the servers at the same instant.
@@ -95,6 +118,8 @@ class TrainerLab:
             "time_scale": self.time_scale,
             "data_dir": str(self.root),
             "media": {"url": self.router.url, "pid": self.router.pid} if self.router else None,
+            "topology": self.topology,
+            "sites": self.sites.as_json() if self.sites else None,
         }
         self.write_lab_file()
         # ipics-lab power on|off from another terminal (Method 3: power the secondary up)
@@ -109,6 +134,7 @@ class TrainerLab:
             self._started().servers,
             time_scale=self.time_scale,
             media=self.router.url if self.router else None,
+            sites=self.sites.as_json() if self.sites else None,
         )
 
     async def set_time_scale(self, scale: float) -> None:
@@ -131,6 +157,8 @@ class TrainerLab:
                     self.router.stop()
             finally:
                 remove_lab_file(self.root)
+                if self.sites is not None:
+                    self.sites.remove()
 
 
 def describe_scale(scale: float) -> str:
