@@ -287,7 +287,7 @@ async def ipics_phone(
     phone's own clock (default the lab's).  Needs an ``async def`` test (it runs on
     the qasync loop).  Closed after the test."""
     from ipics_clients.phone_browser import PhoneBrowser, ipics_service
-    from ipics_clients.phone_push import PushReceiver
+    from ipics_clients.phone_push import PushReceiver, push_host
     from ipics_desktop.phone.window import PhoneWindow
     from ipics_server.clock import Clock
 
@@ -302,7 +302,7 @@ async def ipics_phone(
             [ipics_service(s.name, s.url) for s in pair.servers], clock=Clock(time_scale) if time_scale else pair.clock
         )
         window = PhoneWindow(browser=browser, extension=user_id)
-        receiver = PushReceiver(window.execute)
+        receiver = PushReceiver(window.execute, host=push_host(s.url for s in pair.servers))
         receiver.enabled = web_access
         opened.append((receiver, browser))
         await window.take_pushes(receiver)

@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import sites
+
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
 COMMANDS = ("up", "shell", "power", "scenario")
 
@@ -46,7 +48,7 @@ def add_commands(sub) -> None:
     p_up.add_argument(
         "--missed-heartbeats", type=int, default=5, help="Missed Heartbeat Count of the pair, 5-30 (default 5)"
     )
-    add_topology_option(p_up)
+    sites.add_topology_option(p_up)
 
     p_shell = sub.add_parser(
         "shell",
@@ -76,30 +78,6 @@ def add_commands(sub) -> None:
     from .scenario.cli import add_scenario_arguments
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
-
-
-def add_topology_option(parser: argparse.ArgumentParser) -> None:
-    """``--topology``: the lab's processes on this host's loopback (the default), or each
-    in a site of its own on a real (virtual) network, as root."""
-    from .sites import TOPOLOGIES
-
-    parser.add_argument(
-        "--topology",
-        choices=TOPOLOGIES,
-        default="loopback",
-        help="loopback (default): every process on this host's loopback; sites (as root): "
-        "the primary, the secondary, the media router and the clients each in a network "
-        "namespace of its own, joined by a bridge, so faults are made by the kernel",
-    )
-
-
-def topology_refusal(ns: argparse.Namespace) -> str | None:
-    """Why the topology asked for cannot be made here, or None (said before anything starts)."""
-    if getattr(ns, "topology", "loopback") != "sites":
-        return None
-    from .sites import why_not_here
-
-    return why_not_here()
 
 
 def _lab_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +119,7 @@ def run_power(ns: argparse.Namespace) -> int:
 def run_up(ns: argparse.Namespace) -> int:
     from ipics_server.logsetup import setup_logging
 
-    refusal = topology_refusal(ns)
+    refusal = sites.topology_refusal(ns)
     if refusal:
         print(f"ipics-lab up: {refusal}", file=sys.stderr)
         return 2

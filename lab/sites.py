@@ -21,6 +21,7 @@ is free was left by a lab that crashed, and removes what it left before using it
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import fcntl
@@ -81,6 +82,26 @@ def why_not_here() -> str | None:
         if shutil.which(tool) is None:
             return f"the sites topology needs the {tool} command: apt-get install {package}"
     return None
+
+
+def add_topology_option(parser: argparse.ArgumentParser) -> None:
+    """``--topology``: the lab's processes on this host's loopback (the default), or each
+    in a site of its own on a real (virtual) network, as root."""
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="loopback",
+        help="loopback (default): every process on this host's loopback; sites (as root): "
+        "the primary, the secondary, the media router and the clients each in a network "
+        "namespace of its own, joined by a bridge, so faults are made by the kernel",
+    )
+
+
+def topology_refusal(ns: argparse.Namespace) -> str | None:
+    """Why the topology asked for cannot be made here, or None (said before anything starts)."""
+    if getattr(ns, "topology", "loopback") != "sites":
+        return None
+    return why_not_here()
 
 
 def network_of(number: int) -> ipaddress.IPv4Network:

@@ -13,9 +13,14 @@ from pathlib import Path
 COMMAND_S = 60
 
 
-async def start(module: str, *args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
-    """``python -m MODULE ARGS``: stdin closed, stdout and stderr piped."""
+async def start(
+    module: str, *args: str, env: dict[str, str] | None = None, as_user: str | None = None
+) -> asyncio.subprocess.Process:
+    """``python -m MODULE ARGS``: stdin closed, stdout and stderr piped; ``as_user``
+    (from root): run as that user instead, in group 65534 (nogroup), no other groups."""
+    prefix = ["setpriv", f"--reuid={as_user}", "--regid=65534", "--clear-groups"] if as_user else []
     return await asyncio.create_subprocess_exec(
+        *prefix,
         sys.executable,
         "-m",
         module,
@@ -27,9 +32,11 @@ async def start(module: str, *args: str, env: dict[str, str] | None = None) -> a
     )
 
 
-async def start_ipics_lab(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+async def start_ipics_lab(
+    *args: str, env: dict[str, str] | None = None, as_user: str | None = None
+) -> asyncio.subprocess.Process:
     """``ipics-lab ARGS``."""
-    return await start("ipics_desktop", *args, env=env)
+    return await start("ipics_desktop", *args, env=env, as_user=as_user)
 
 
 async def start_lab(data_dir: Path, *extra: str) -> asyncio.subprocess.Process:
@@ -53,6 +60,8 @@ async def finish(proc: asyncio.subprocess.Process, timeout_s: float = COMMAND_S)
     return Finished(proc.returncode, out.decode(), err.decode())
 
 
-async def run_ipics_lab(*args: str, env: dict[str, str] | None = None, timeout_s: float = COMMAND_S) -> Finished:
+async def run_ipics_lab(
+    *args: str, env: dict[str, str] | None = None, timeout_s: float = COMMAND_S, as_user: str | None = None
+) -> Finished:
     """``ipics-lab ARGS`` to its end: exit status and output."""
-    return await finish(await start_ipics_lab(*args, env=env), timeout_s)
+    return await finish(await start_ipics_lab(*args, env=env, as_user=as_user), timeout_s)

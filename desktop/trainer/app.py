@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from ipics_lab import sites
+
 if TYPE_CHECKING:  # at run time each is imported where it is used, late, as below
     from PySide6.QtWidgets import QLabel
 
@@ -43,6 +45,7 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
         help="the lab's folder (default: the per-user lab folder, as for `ipics-lab up`)",
     )
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
+    sites.add_topology_option(parser)
 
 
 #: what ``ipics-lab`` says without a display: the lab runs without one too
@@ -80,6 +83,9 @@ def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
         check_time_scale(ns.time_scale)
     except ValueError as exc:
         raise StartupError(f"--time-scale: {exc}") from None
+    refusal = sites.topology_refusal(ns)
+    if refusal:
+        raise StartupError(f"--topology sites: {refusal}")
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
@@ -96,7 +102,7 @@ def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
 
 async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
     try:
-        trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices)
+        trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices, topology=ns.topology)
         running.on_stop(trainer.request_stop)
         return await trainer.run()
     finally:
@@ -106,10 +112,10 @@ async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
 class TrainerApp:
     """The lab, the panel and the devices, started and stopped together."""
 
-    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True):
+    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True, topology: str = "loopback"):
         from ipics_lab.trainer.lab import TrainerLab
 
-        self.lab = TrainerLab(root, time_scale=time_scale)
+        self.lab = TrainerLab(root, time_scale=time_scale, topology=topology)
         self.open_devices = open_devices
         self.panel: TrainerPanel | None = None
         self.launcher: DeviceLauncher | None = None

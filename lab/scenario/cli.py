@@ -20,6 +20,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from ipics_lab import sites
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
@@ -47,6 +48,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where the lab's servers keep their data (default: a temporary folder, removed after)",
     )
+    sites.add_topology_option(p_run)
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -62,13 +64,17 @@ def run(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"--time-scale: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    refusal = sites.topology_refusal(ns)
+    if refusal:
+        print(f"--topology sites: {refusal}", file=sys.stderr)
+        return EXIT_UNUSABLE
     if ns.data_dir is not None:
-        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale)
+        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
-        return _run_locked(scenario, Path(tmp), ns.time_scale)
+        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology)
 
 
-def _run_locked(scenario, root: Path, time_scale: float) -> int:
+def _run_locked(scenario, root: Path, time_scale: float, topology: str = "loopback") -> int:
     """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
     scenario's clean install would otherwise wipe out from under it."""
     try:
@@ -86,7 +92,7 @@ def _run_locked(scenario, root: Path, time_scale: float) -> int:
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        return asyncio.run(_run(scenario, root, time_scale))
+        return asyncio.run(_run(scenario, root, time_scale, topology))
 
 
 def _list() -> int:
@@ -99,14 +105,14 @@ def _list() -> int:
     return EXIT_PASSED
 
 
-async def _run(scenario, root: Path, time_scale: float) -> int:
+async def _run(scenario, root: Path, time_scale: float, topology: str = "loopback") -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
     from ipics_lab.trainer.lab import TrainerLab
 
     print(f"Scenario {scenario.name}: {scenario.title}")
     print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))
-    print(f"Starting the lab in {root} (time scale {time_scale:g}) ...", flush=True)
-    lab = TrainerLab(root, time_scale=time_scale)
+    print(f"Starting the lab in {root} (time scale {time_scale:g}, {topology} topology) ...", flush=True)
+    lab = TrainerLab(root, time_scale=time_scale, topology=topology)
     runner = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task

@@ -20,6 +20,7 @@ from ipics_lab.scenario.model import (
     DIRECTIONS,
     OPERATORS,
     SERVERS,
+    SITES,
     SUBJECTS,
     USERS,
     Expectation,
@@ -189,6 +190,7 @@ class _Checker:
             "user": USERS,
             "operator": OPERATORS,
             "direction": DIRECTIONS,
+            "site": SITES,
         }.get(kind)
         if choices is not None and value not in choices:
             what = {"user": "user", "operator": "operator (only an operator assigns and creates channels)"}.get(

@@ -14,6 +14,7 @@ from typing import Any
 from ipics_clients.session import State
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.seed import DEMO_CHANNELS, DEMO_USERS
+from ipics_lab.sites import SITE_OCTETS
 from ipics_server.core.roles import HAState, Role, StandbyServerStatus
 
 SERVERS = ("primary", "secondary")
@@ -21,6 +22,7 @@ USERS = tuple(u for u, _role, _name in DEMO_USERS)
 OPERATORS = tuple(u for u, role, _name in DEMO_USERS if role == "operator")
 CHANNELS = tuple(DEMO_CHANNELS)
 DIRECTIONS = ("both", "outbound", "inbound")
+SITES = tuple(SITE_OCTETS)  # the sites topology's sites
 
 
 class ScenarioError(Exception):
@@ -31,9 +33,9 @@ class ScenarioError(Exception):
 class Param:
     """One parameter of an action: what kind of value, and whether it must be given."""
 
-    kind: (
-        str  # server | login-server | user | operator | channel | new-channel | direction | number | percent | duration
-    )
+    #: server | login-server | user | operator | channel | new-channel | direction | site |
+    #: number | percent | duration
+    kind: str
     required: bool = True
     default: Any = None
 
@@ -46,6 +48,10 @@ ACTIONS: dict[str, tuple[str, dict[str, Param]]] = {
     "crash-tomcat": ("fault", {"server": Param("server")}),
     "cut-link": ("fault", {"server": Param("server"), "direction": Param("direction", False, "both")}),
     "heal-link": ("fault", {"server": Param("server")}),
+    # the sites topology's kernel faults (refused with the reason on loopback)
+    "packet-loss": ("fault", {"a": Param("site"), "b": Param("site"), "percent": Param("percent")}),
+    "isolate-clients": ("fault", {"server": Param("server")}),
+    "heal-network": ("fault", {}),
     "skew-clock": ("fault", {"server": Param("server"), "seconds": Param("number")}),
     "fill-txlog": ("fault", {"server": Param("server", False, "primary"), "percent": Param("percent", False, 80)}),
     # the administrator's actions of the chapter
