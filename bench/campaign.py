@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/campaign.py [--seed N] [--duration 120] [--time-scale 0.01]
                                        [--faults kill,pause,...] [--clients 3] [--out PATH] [--keep]
+                                       [--topology loopback|sites]
 
 Prints the seed first (a run is reproduced with ``--seed``: the same fault schedule;
 what the servers make of it depends on timing), then one line per fault and recovery,
-then the counts per class.  Writes ``bench/campaign_results.json``:
+then the counts per class.  Writes ``bench/campaign_results.json`` (in the sites
+topology, as root, ``bench/campaign_sites_results.json``: the cuts are the kernel's,
+silent, and packets between the servers are lost at 5 % or 30 %):
 
     {"date", "machine", "seed", "duration_s", "time_scale", "ok",
      "counts": {class: n}, "faults_injected": {kind: n}, "faults": [...], "recoveries": [...],
@@ -32,6 +35,7 @@ import tempfile
 from pathlib import Path
 
 from ipics_lab.campaign import FAULT_KINDS, Campaign
+from ipics_lab.sites import TOPOLOGIES
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = 10
@@ -44,8 +48,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--time-scale", type=float, default=0.01, help="real seconds per emulated second (0.01)")
     p.add_argument(
         "--faults",
-        default=",".join(FAULT_KINDS),
-        help=f"comma-separated faults to draw from (default all: {','.join(FAULT_KINDS)})",
+        default=None,
+        help=f"comma-separated faults to draw from (default: every fault of the topology: {','.join(FAULT_KINDS)}, "
+        "and packet-loss in the sites topology)",
+    )
+    p.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="loopback",
+        help="loopback (default), or sites (as root): the servers in network namespaces of their own, "
+        "the cuts and packet loss made by the kernel",
     )
     p.add_argument("--clients", type=int, default=3, help="concurrent clients (default 3)")
     p.add_argument("--out", type=Path, default=HERE / "campaign_results.json")
@@ -62,8 +74,9 @@ async def run(args: argparse.Namespace) -> dict:
             seed,
             args.duration,
             args.time_scale,
-            faults=[f for f in args.faults.split(",") if f],
+            faults=[f for f in args.faults.split(",") if f] if args.faults else None,
             clients=args.clients,
+            topology=args.topology,
         )
         report = await campaign.run()
     finally:
@@ -82,6 +95,7 @@ async def run(args: argparse.Namespace) -> dict:
         "seed": seed,
         "duration_s": args.duration,
         "time_scale": args.time_scale,
+        "topology": args.topology,
         "ok": r["ok"],
         "counts": r["counts"],
         "acknowledged_writes": sum(r["counts"].values()),
@@ -101,6 +115,8 @@ async def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.out == HERE / "campaign_results.json" and args.topology == "sites":
+        args.out = HERE / "campaign_sites_results.json"  # the loopback figure stays beside it
     results = asyncio.run(run(args))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}", flush=True)

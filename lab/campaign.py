@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from ipics_lab import checker
-from ipics_lab.campaign_faults import FAULT_KINDS, Faults, FaultSpec, make_schedule
+from ipics_lab.campaign_faults import FAULT_KINDS, SITES_FAULT_KINDS, Faults, FaultSpec, make_schedule
 from ipics_lab.campaign_history import History
 from ipics_lab.campaign_pair import CampaignClock, CampaignError, CampaignPair
 from ipics_lab.campaign_recovery import Recovery, pair_state
 from ipics_lab.checker import FAIL, OK, UNKNOWN
+from ipics_lab.server_faults import SITES_ONLY
+from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair
 from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
 from ipics_server.core.commands import REPAIR, RSYNC, RSYNC_LOG
@@ -48,6 +50,7 @@ from ipics_server.core.commands import REPAIR, RSYNC, RSYNC_LOG
 #: state and the chapter's commands live beside it)
 __all__ = [
     "FAULT_KINDS",
+    "SITES_FAULT_KINDS",
     "REPAIR",
     "RSYNC",
     "RSYNC_LOG",
@@ -123,13 +126,21 @@ class Campaign:
         duration_s: float = 15.0,
         time_scale: float = 0.01,
         *,
-        faults: Sequence[str] = FAULT_KINDS,
+        faults: Sequence[str] | None = None,
         clients: int = 3,
         interval_s: int = 5,
         missed_count: int = 5,
         recover_probability: float = 0.5,
         log: Callable[[str], None] | None = None,
+        topology: str = "loopback",
     ):
+        if topology not in TOPOLOGIES:
+            raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
+        self.topology = topology
+        if faults is None:  # every fault the topology can make
+            faults = SITES_FAULT_KINDS if topology == "sites" else FAULT_KINDS
+        if topology == "loopback" and "packet-loss" in faults:
+            raise ValueError(f"packet-loss is made by the kernel: {SITES_ONLY}")
         self.root = Path(root)
         self.seed = seed
         self.duration_s = duration_s
@@ -163,7 +174,8 @@ class Campaign:
         )
         self.clock.start()
         times: dict[str, float] = {}
-        self.servers.start(LabPair(self.root, time_scale=self.time_scale))
+        sites = await Sites.create() if self.topology == "sites" else None
+        self.servers.start(LabPair(self.root, time_scale=self.time_scale, sites=sites))
         stop_clients, stop_watching = asyncio.Event(), asyncio.Event()
         clients: list[Client] = []
         tasks: list[asyncio.Task] = []
@@ -259,6 +271,8 @@ class Campaign:
             await asyncio.gather(*tasks, *watchers, return_exceptions=True)
             self.injector.resume_all()
             self.pair.stop()
+            if sites is not None:
+                sites.remove()
         times["total"] = self.clock.now()
         data: dict[str, Any] = (
             result.to_json()

@@ -23,6 +23,9 @@ from ipics_lab.campaign_pair import CampaignClock, CampaignError, CampaignPair
 from ipics_lab.supervisor import ServerProcess, wait_until
 
 FAULT_KINDS = ("kill", "pause", "cut-both", "cut-one-way", "clock-jump", "tomcat-crash", "txlog-fill")
+#: the sites topology's: the cuts are made by the kernel there (silent), and packets are
+#: lost between the servers at a rate (a fault loopback cannot make)
+SITES_FAULT_KINDS = (*FAULT_KINDS, "packet-loss")
 
 
 #: emulated seconds (server/core/roles.py, server/config.py)
@@ -57,9 +60,9 @@ def make_schedule(
     out (the run stops injecting when its time is up).  Each fault draws the same
     numbers whatever the duration, so a longer run's schedule starts with a shorter
     one's."""
-    unknown = set(faults) - set(FAULT_KINDS)
+    unknown = set(faults) - set(SITES_FAULT_KINDS)
     if unknown or not faults:
-        raise ValueError(f"unknown faults {sorted(unknown)}; choose from {', '.join(FAULT_KINDS)}")
+        raise ValueError(f"unknown faults {sorted(unknown)}; choose from {', '.join(SITES_FAULT_KINDS)}")
     rng = random.Random(seed)
     out: list[FaultSpec] = []
     planned = 0.0
@@ -82,6 +85,9 @@ def make_schedule(
             params["seconds"] = round(rng.choice([-1, 1]) * rng.uniform(31, 120), 1)
         elif kind == "tomcat-crash":
             hold = 0.0  # ipics_nm restarts it after 60 emulated seconds
+        elif kind == "packet-loss":  # between the servers, each way
+            hold = rng.uniform(30, 400)
+            params["percent"] = rng.choice([5, 30])
         else:  # txlog-fill: the partner is down for long, the transaction log is small
             hold = rng.uniform(100, 500)
             params["capacity"] = rng.randint(10, 30)
@@ -162,11 +168,18 @@ class Faults:
 
             return undo
         if spec.kind in ("cut-both", "cut-one-way"):
-            direction = spec.params.get("direction", "both")
-            await self.servers.lab_fault(name, fault="cut-link", direction=direction)
+            await self.servers.cut_link(name, spec.params.get("direction", "both"))
 
             async def undo():
-                await self.servers.lab_fault(name, fault="heal-link")
+                await self.servers.heal_link(name)
+
+            return undo
+        if spec.kind == "packet-loss":
+            network = self.servers.kernel_faults()
+            await network.packet_loss("primary", "secondary", spec.params["percent"])
+
+            async def undo():
+                await network.heal()
 
             return undo
         if spec.kind == "clock-jump":

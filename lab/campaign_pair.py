@@ -13,6 +13,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ipics_lab.netfaults import KernelFaults
+from ipics_lab.server_faults import SITES_ONLY
 from ipics_lab.supervisor import LabPair, ServerProcess, SetupError, wait_until
 from ipics_server.adapters.httpclient import Reply, Unreachable
 
@@ -96,6 +98,27 @@ class CampaignPair:
         return await self.pair.shell(self.server(name), command, user)
 
     # --------------------------------------------------------------- lab fault calls
+    async def cut_link(self, name: str, direction: str) -> None:
+        """The link cut at that server: by the kernel in the sites topology, else by the
+        server itself through the lab's fault API."""
+        if self.pair.sites is not None:
+            await self.kernel_faults().cut_link(name, direction)
+        else:
+            await self.lab_fault(name, fault="cut-link", direction=direction)
+
+    async def heal_link(self, name: str) -> None:
+        if self.pair.sites is not None:
+            await self.kernel_faults().heal_link(name)
+        else:
+            await self.lab_fault(name, fault="heal-link")
+
+    def kernel_faults(self) -> KernelFaults:
+        """The sites topology's faults; a campaign on loopback cannot make them."""
+        network = self.pair.network
+        if not isinstance(network, KernelFaults):
+            raise CampaignError(f"the loopback lab cannot make this fault: {SITES_ONLY}")
+        return network
+
     async def lab_fault(self, name: str, timeout_s: float = 20, **fault) -> Reply:
         """``POST /api/v1/lab/faults`` on that server with an administrator token valid
         there: one of the lab's tokens (sessions replicate), or a new one."""
