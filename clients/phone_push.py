@@ -18,9 +18,8 @@ import base64
 import logging
 import secrets
 import socket
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -43,27 +42,6 @@ def _response(status: int, data: str, *, http_status: int = 200) -> web.Response
 def _error(number: int, http_status: int) -> web.Response:
     # CiscoIPPhoneError numbers: 1 parse error, 4 authentication error.
     return web.Response(text=f'<CiscoIPPhoneError Number="{number}"/>', content_type="text/xml", status=http_status)
-
-
-def push_host(service_urls: Iterable[str]) -> str:
-    """The address this phone listens for pushes on: the one its services reach it by.
-
-    That is the local address the kernel would send from to the first service (a UDP
-    socket's connect sends nothing): 127.0.0.1 for a lab on loopback, this host's
-    address on the lab's network in the sites topology (a server in another namespace
-    cannot reach this host's loopback), the phone's own on a real network."""
-    for url in service_urls:
-        host = urlsplit(url).hostname
-        if not host:
-            continue
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as probe:
-                probe.connect((host, 9))
-                return str(probe.getsockname()[0])
-        except OSError:
-            continue  # no route to it (yet): the next service, or loopback
-    return "127.0.0.1"
 
 
 class PushReceiver:

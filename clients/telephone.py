@@ -22,6 +22,7 @@ from enum import Enum
 import aiohttp
 from aiohttp import web
 
+from ipics_clients.addresses import address_seen_by
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.dial.engine import CALL_PATH, DTMF, SYSTEM_NUMBER
 from ipics_server.dial.pstn import PstnDirectory
@@ -74,8 +75,10 @@ class Telephone:
         self._declined = False
 
     # ---------------------------------------------------------------- incoming calls
-    async def connect_to(self, pstn: PstnDirectory, host: str = "127.0.0.1") -> None:
-        """Plug into the lab's telephone network: calls to ``number`` ring here."""
+    async def connect_to(self, pstn: PstnDirectory, host: str | None = None) -> None:
+        """Plug into the lab's telephone network: calls to ``number`` ring here, on
+        ``host`` (default: the address the trunk's servers reach this host by)."""
+        host = host or address_seen_by(self.trunk)
         app = web.Application()
         app.router.add_get("/ring", self._ring)
         self._ringer = web.AppRunner(app, access_log=None)

@@ -286,8 +286,9 @@ async def ipics_phone(
     on the active server's service unless ``login=False``.  ``time_scale`` sets the
     phone's own clock (default the lab's).  Needs an ``async def`` test (it runs on
     the qasync loop).  Closed after the test."""
+    from ipics_clients.addresses import address_seen_by
     from ipics_clients.phone_browser import PhoneBrowser, ipics_service
-    from ipics_clients.phone_push import PushReceiver, push_host
+    from ipics_clients.phone_push import PushReceiver
     from ipics_desktop.phone.window import PhoneWindow
     from ipics_server.clock import Clock
 
@@ -302,7 +303,7 @@ async def ipics_phone(
             [ipics_service(s.name, s.url) for s in pair.servers], clock=Clock(time_scale) if time_scale else pair.clock
         )
         window = PhoneWindow(browser=browser, extension=user_id)
-        receiver = PushReceiver(window.execute, host=push_host(s.url for s in pair.servers))
+        receiver = PushReceiver(window.execute, host=address_seen_by(s.url for s in pair.servers))
         receiver.enabled = web_access
         opened.append((receiver, browser))
         await window.take_pushes(receiver)

@@ -112,13 +112,14 @@ def _prepare(ns: argparse.Namespace) -> Prepared:
 
 
 async def _main(ns: argparse.Namespace, prepared: Prepared, running: startup.Running) -> None:
+    from ipics_clients.addresses import address_seen_by
     from ipics_clients.phone_browser import PhoneBrowser
-    from ipics_clients.phone_push import PushReceiver, push_host
+    from ipics_clients.phone_push import PushReceiver
     from ipics_desktop.phone.window import PhoneWindow
 
     browser = PhoneBrowser(prepared.services, clock=prepared.clock)
     window = PhoneWindow(browser=browser, extension=ns.extension)
-    receiver = PushReceiver(window.execute, host=push_host(s.url for s in prepared.services))
+    receiver = PushReceiver(window.execute, host=address_seen_by(s.url for s in prepared.services))
     receiver.enabled = ns.web_access
     try:
         try:

@@ -29,12 +29,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from ipics_clients.addresses import address_seen_by
 from ipics_clients.credentials import Credentials
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.login import LoginForm
 from ipics_clients.mobile import MobileClient
 from ipics_clients.phone_browser import PhoneBrowser, ipics_service
-from ipics_clients.phone_push import PushReceiver, push_host
+from ipics_clients.phone_push import PushReceiver
 from ipics_clients.phone_xml import Input
 from ipics_clients.session import ConsoleSession, is_active
 from ipics_clients.talk import Floor
@@ -185,7 +186,7 @@ class DeviceLauncher:
         browser = PhoneBrowser(services, clock=self.lab.clock)
         window = PhoneWindow(browser=browser, extension=dial_id)
         window.setWindowTitle(f"Phone {dial_id} ({user})")
-        receiver = PushReceiver(window.execute, host=push_host(s.url for s in services))
+        receiver = PushReceiver(window.execute, host=address_seen_by(s.url for s in services))
         device = Device("phone", user, f"phone {dial_id}", window, (window,), browser)
         window.changed.connect(lambda: self.events.phone_changed(device, receiver))
         window.closed.connect(lambda: self._end(device))

@@ -17,6 +17,7 @@ import sys
 
 import pytest
 
+from ipics_clients.addresses import address_seen_by
 from ipics_lab.netfaults import CannotMake
 from ipics_lab.sites import why_not_here
 
@@ -71,6 +72,8 @@ async def test_the_pair_on_two_sites_and_a_silent_partition(ipics_pair, ipics_fa
         assert status["address"].startswith(("http://198.18.", "https://198.18.")), status["address"]
         assert "127.0.0." not in json.dumps(status), f"{server.name} hands out a loopback address"
     assert (await pair.status(primary))["partner"].split("://")[1].startswith(secondary.host)
+    # A phone or telephone on this host is called back on its bridge address, not 127.x.
+    assert address_seen_by([primary.url]) == sites.host_address
     pids = (primary.pid, secondary.pid)
 
     # The clients' site isolated from the primary: silence there, the secondary still
