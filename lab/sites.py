@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import ipaddress
 import json
+import logging
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ from pathlib import Path
 #: desktop), or each server, the media router and the clients in a site of their own
 TOPOLOGIES = ("loopback", "sites")
 PREFIX = "ipicslab"
+log = logging.getLogger("ipics.lab.sites")
 #: where the numbers' locks live (tmpfs: a reboot frees them with the namespaces)
 STATE_DIR = Path("/run/ipics-lab")
 #: the range the sites' addresses come from, and the labs one host may run at once
@@ -273,7 +275,8 @@ def remove_crashed_labs(state_dir: Path = STATE_DIR) -> list[int]:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # a running lab
-            remove_leftovers(number)
+            gone = remove_leftovers(number)
+            log.warning("removed what a crashed lab left on 198.18.%d.0/24: %s", number, ", ".join(gone))
             removed.append(number)
     return removed
 
