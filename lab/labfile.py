@@ -1,8 +1,10 @@
 """``lab.json``: what a running lab tells the other ``ipics-lab`` commands.
 
 ``ipics-lab up`` writes it in the lab directory once the pair is up and removes it on
-stop; ``ipics-lab shell`` reads it to find a server's SSH port and host key.  It holds
-addresses and paths only, never a password.
+stop; ``ipics-lab shell`` reads it to find a server's SSH port and host key, the
+desktop windows their servers, and the CA certificate (``ca_file``) that the servers'
+HTTPS is verified with when the lab serves it.  It holds addresses and paths only,
+never a password or a key.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ def server_entry(server: ServerProcess) -> dict:
 
 
 def write_lab_file(
-    root: Path, servers: Iterable[ServerProcess], *, time_scale: float = 1.0, media: str | None = None
+    root: Path,
+    servers: Iterable[ServerProcess],
+    *,
+    time_scale: float = 1.0,
+    media: str | None = None,
+    ca_file: Path | None = None,
 ) -> Path:
     path = lab_file(root)
     data = {
@@ -47,6 +54,7 @@ def write_lab_file(
         "time_scale": time_scale,
         "servers": {s.name: server_entry(s) for s in servers},
         "media": media,
+        "ca_file": str(ca_file) if ca_file else None,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)

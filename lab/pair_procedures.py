@@ -34,6 +34,9 @@ class PairServer(Protocol):
     @property
     def port(self) -> int | None: ...
 
+    @property
+    def url(self) -> str: ...
+
     def client(self, token: str | None = None) -> ApiClient: ...
 
 
@@ -106,7 +109,9 @@ class PairProcedures:
             reply = await c.post(
                 "/api/v1/ha/trust",
                 {
-                    "partner_address": f"{self.secondary.host}:{self.secondary.port}",
+                    # its URL: a lab's HTTPS server on loopback is not the http that
+                    # host:port means there (normalize_address)
+                    "partner_address": self.secondary.url,
                     "username": "ipicsadmin",
                     "password": self.admin_password,
                 },

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Unreachable, trust_ca_file
 from ipics_server.clock import Clock, check_time_scale
 from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
 
 from . import launcher as launchers
+from .ca import Issued, init_ca, issue
 from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
 
@@ -44,6 +45,7 @@ __all__ = [
 
 PRIMARY_HOST = "127.0.0.1"
 SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one heartbeat port
+CA_DIR_NAME = "ca"  # the lab CA of a pair started with tls=True, in its root
 
 
 def free_port_on(*hosts: str) -> int:
@@ -104,10 +106,12 @@ class ServerProcess:
     #: emulated UTC at ``clock_epoch`` (None: the epoch itself); set by the pair after a
     #: time scale change, so a server powered on later agrees with its partner
     clock_anchor_emulated: float | None = None
+    #: the client API over HTTPS: this certificate (issued by the lab's CA) and key
+    tls: Issued | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def port_file(self) -> Path:
@@ -152,6 +156,8 @@ class ServerProcess:
                 cmd += ["--ntp", n]
         if self.software_version:
             cmd += ["--software-version", self.software_version]
+        if self.tls:
+            cmd += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
         return cmd + self.extra_args
 
     async def start(self, *, first_start: bool = True, timeout_s: float = 30) -> None:
@@ -235,7 +241,11 @@ class LabPair(PairProcedures):
         ntp: bool = True,
         licenses: bool = True,
         media_router: str | None = None,
+        tls: bool = False,
     ):
+        """``tls``: the servers serve HTTPS with certificates of a lab CA made in ``root``
+        (``ca/ca.pem``, ``ca_file``), and each calls its partner trusting that CA; so
+        does this process from here on (``trust_ca_file``), its clients included."""
         self.root = root
         self.time_scale = time_scale
         self.admin_password = admin_password or secrets.token_urlsafe(12)
@@ -264,6 +274,11 @@ class LabPair(PairProcedures):
         ]
         if media_router:  # phones' and telephones' push-to-talk goes through the server
             shared += ["--media-router", media_router]
+        #: the lab CA's certificate the servers' HTTPS is verified with (None: plain HTTP)
+        self.ca_file = init_ca(root / CA_DIR_NAME) if tls else None
+        if self.ca_file is not None:
+            trust_ca_file(self.ca_file)
+            shared += ["--ca-file", str(self.ca_file)]
         primary_args = [*shared, *(primary_args or [])]
         secondary_args = [*shared, *(secondary_args or [])]
         self.primary = ServerProcess(
@@ -273,6 +288,7 @@ class LabPair(PairProcedures):
             licenses=[lic / "base.lic", lic / "policy.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(primary_args or []),
+            tls=issue(root / CA_DIR_NAME, ip=PRIMARY_HOST, name="primary") if tls else None,
             **common,
         )
         self.secondary = ServerProcess(
@@ -282,6 +298,7 @@ class LabPair(PairProcedures):
             licenses=[lic / "ha.lic"] if licenses else [],
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(secondary_args or []),
+            tls=issue(root / CA_DIR_NAME, ip=SECONDARY_HOST, name="secondary") if tls else None,
             **common,
         )
 

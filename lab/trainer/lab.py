@@ -109,6 +109,7 @@ class TrainerLab:
             self._started().servers,
             time_scale=self.time_scale,
             media=self.router.url if self.router else None,
+            ca_file=self._started().ca_file,
         )
 
     async def set_time_scale(self, scale: float) -> None:
