@@ -25,6 +25,7 @@ from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ..commands import run_ipics_lab
 from ..phone.conftest import PRIMARY, ipics_phone, log_in, menu_names
 from ..recording_clock import RecordingClock
+from ..telephone.test_dial_in import heard, telephone
 from .conftest import DEMO_PIN, INTERVAL_S, MISSED, TIME_SCALE, USER_PASSWORD, create_channel
 
 pytestmark = pytest.mark.pair
@@ -88,6 +89,12 @@ async def test_a_pair_on_https_serves_every_client_and_refuses_plain_http(https_
         )
     finally:
         await console.close()
+
+    # A telephone's call into IPICS: the trunk's standby refuses, the active answers over wss.
+    async with telephone([secondary.url, primary.url]) as caller:
+        assert await caller.dial()
+        assert caller.server == primary.url
+        await heard(caller, "Enter your user ID")
 
     # The phone service: its pages and the URLs in them over https.
     async with ipics_phone(ha) as phone:
