@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from ipics_clients.known_servers import KnownServers
 from ipics_desktop.shared.desktop_extra import missing_desktop_message
-from ipics_server.adapters.httpclient import normalize_address, trust_ca_file
+from ipics_server.adapters.httpclient import PlainHttpRefused, normalize_address, trust_ca_file
 from ipics_server.clock import Clock, check_time_scale
 
 T = TypeVar("T")
@@ -129,6 +129,8 @@ def known_servers(profile: Path, addresses: list[str]) -> KnownServers:
     for address in addresses:
         try:
             known.add(normalize_address(address))
+        except PlainHttpRefused as exc:
+            raise StartupError(f"--server {address!r}: {exc}") from None
         except ValueError:
             raise StartupError(
                 f"--server {address!r} is not a server address (host:port or http://host:port)"

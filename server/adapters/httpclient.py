@@ -26,6 +26,10 @@ from urllib.parse import urlsplit
 import aiohttp
 
 
+class PlainHttpRefused(ValueError):
+    """An ``http://`` address off loopback: it would carry passwords in the clear."""
+
+
 class Unreachable(Exception):
     """The server did not answer: refused, reset, timed out, or TLS failed."""
 
@@ -250,7 +254,7 @@ def normalize_address(address: str) -> str:
         raise ValueError("the partner address has an invalid port") from None
     scheme = parts.scheme if explicit else scheme_for(parts.hostname)
     if scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError(
+        raise PlainHttpRefused(
             f"plain http to {parts.hostname} is refused: off this machine a server's client API is "
             f"reached over https only (type {parts.hostname} or https://{parts.hostname}:PORT)"
         )
