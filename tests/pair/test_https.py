@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from ipics_clients.known_servers import KnownServers
+from ipics_clients.phone_xml import Menu
 from ipics_clients.session import ConsoleSession, State
 from ipics_lab.browser import CHROMIUM, chromium_args
 from ipics_lab.pytest_tiers import starts_processes
@@ -26,7 +27,7 @@ from ..commands import run_ipics_lab
 from ..phone.conftest import PRIMARY, ipics_phone, log_in, menu_names
 from ..recording_clock import RecordingClock
 from ..telephone.test_dial_in import heard, telephone
-from .conftest import DEMO_PIN, INTERVAL_S, MISSED, TIME_SCALE, USER_PASSWORD, create_channel
+from .conftest import DEMO_PIN, INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE, USER_PASSWORD, create_channel
 
 pytestmark = pytest.mark.pair
 
@@ -96,12 +97,6 @@ async def test_a_pair_on_https_serves_every_client_and_refuses_plain_http(https_
         assert caller.server == primary.url
         await heard(caller, "Enter your user ID")
 
-    # The phone service: its pages and the URLs in them over https.
-    async with ipics_phone(ha) as phone:
-        await log_in(phone.browser, PRIMARY, "1001", DEMO_PIN)
-        assert menu_names(phone.browser)  # Dan's channels and VTGs
-        assert all(item.url.startswith(primary.url) for item in phone.browser.screen.obj.items)
-
     # The Administration Console in Chromium, which trusts only the lab CA's key: the
     # standby sends the login to the active's https address; the session cookie is Secure.
     if not shutil.which(CHROMIUM):
@@ -124,6 +119,22 @@ async def test_a_pair_on_https_serves_every_client_and_refuses_plain_http(https_
             assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
         finally:
             await trusting.close()
+
+    # The phone service: its pages and the URLs in them over https; after a failover the
+    # new active pushes the phone its own https address, which the phone opens.
+    async with ipics_phone(ha) as phone:
+        await log_in(phone.browser, PRIMARY, "1001", DEMO_PIN)
+        assert menu_names(phone.browser)  # Dan's channels and VTGs
+        assert all(item.url.startswith(primary.url) for item in phone.browser.screen.obj.items)
+        await ha.wait_ready()  # the phone session has reached the standby
+        primary.kill()
+        await wait_until(lambda: phone.receiver.received, TAKEOVER_DEADLINE_S, "the new active's push")
+        assert phone.receiver.received[0].startswith(secondary.url + "/phone/ipics/resume?ticket=")
+        await wait_until(
+            lambda: phone.browser.screen.url.startswith(secondary.url) and isinstance(phone.browser.screen.obj, Menu),
+            10,
+            "the menu from the new active over https",
+        )
 
 
 async def test_a_server_off_loopback_without_a_certificate_or_with_an_open_key_refuses_to_start(tmp_path):
