@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 
 from ipics_clients.session import ConsoleSession, LoginError, Notice
 from ipics_clients.wording import sentence
-from ipics_server.adapters.httpclient import normalize_address
+from ipics_server.adapters.httpclient import PlainHttpRefused, normalize_address
 
 log = logging.getLogger("ipics.console")
 
@@ -37,6 +37,9 @@ def check_login_form(address: str | None, username: str, password: str) -> str:
         raise ValueError("Enter your user name and password.")
     try:
         return normalize_address(address)
+    except PlainHttpRefused as exc:
+        text = str(exc)
+        raise ValueError(f"{text[:1].upper()}{text[1:]}.") from None
     except ValueError:
         raise ValueError(f"{address} is not a server address: type host:port or http://host:port.") from None
 

@@ -66,6 +66,7 @@ from ipics_clients.phone_xml import (
     Text,
     parse,
 )
+from ipics_server.adapters.httpclient import client_ssl_context
 from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.phone")
@@ -152,7 +153,10 @@ class PhoneBrowser:
         # Its own session, not the JSON API client: a phone keeps cookies per host
         # (IP addresses included) and reads XML and plain text, with their headers.
         if self._http is None:
-            self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            # HTTPS servers verified as every client verifies them (the lab's CA included).
+            self._http = aiohttp.ClientSession(
+                cookie_jar=aiohttp.CookieJar(unsafe=True), connector=aiohttp.TCPConnector(ssl=client_ssl_context())
+            )
         return self._http
 
     # -------------------------------------------------------------------- keys
@@ -399,6 +403,9 @@ class PhoneBrowser:
                 refresh_s, refresh_url = _refresh(resp.headers.get("Refresh"), final_url)
                 keep = resp.headers.get("Expires", "").strip() != "-1"
                 kind = resp.content_type
+        except aiohttp.ClientConnectorCertificateError as exc:
+            log.info("phone request to %s refused: %s", url, exc)
+            return _error(f"Certificate not trusted: {urlsplit(url).netloc}", url)
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             log.info("phone request to %s failed: %s", url, exc)
             return _error(f"Host not found or not answering: {urlsplit(url).netloc}", url)

@@ -235,7 +235,9 @@ class ConsoleSession:
         async with ApiClient(target, timeout_s=REQUEST_TIMEOUT_S) as c:
             try:
                 reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
-            except Unreachable:
+            except Unreachable as exc:
+                if exc.untrusted_certificate:  # it answered: trying the other would not help
+                    raise LoginError(str(exc)) from None
                 self.known.set_role(target, UNREACHABLE)
                 return "unreachable", None, "does not answer"
         if reply.ok:

@@ -5,6 +5,11 @@ SETUP.md: without these switches, Chromium's own connections (updates, sync, QUI
 refused by the closed network and slow every page down.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -15,3 +20,13 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
+
+
+def chromium_args(*, trusting: Iterable[Path] = ()) -> list[str]:
+    """``CHROMIUM_ARGS``, and trust for HTTPS servers whose chain holds a certificate of
+    ``trusting`` (the lab CA's ``ca.pem``): Chromium's list of public keys whose
+    certificate errors it ignores, not every certificate error."""
+    from .ca import spki_sha256
+
+    keys = [spki_sha256(Path(path).read_bytes()) for path in trusting]
+    return CHROMIUM_ARGS + ([f"--ignore-certificate-errors-spki-list={','.join(keys)}"] if keys else [])

@@ -1,9 +1,10 @@
-"""The lab's commands: ``ipics-lab up``, ``shell``, ``power`` and ``scenario``.
+"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario`` and ``ca``.
 
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D]
+    ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
 runs the one chosen.  None of them loads Qt.
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import sites
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario")
+COMMANDS = ("up", "shell", "power", "scenario", "ca")
 
 
 def default_lab_dir() -> Path:
@@ -79,6 +80,17 @@ def add_commands(sub) -> None:
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
 
+    from .ca import add_arguments as add_ca_arguments
+
+    add_ca_arguments(
+        sub.add_parser(
+            "ca",
+            help="a small CA for servers off loopback: make it, issue a server certificate",
+            description="Off loopback a server serves HTTPS (--tls-cert, --tls-key) and clients trust its CA "
+            "(--ca-file). Keys are written mode 600 and never printed.",
+        )
+    )
+
 
 def _lab_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -97,6 +109,10 @@ def run(ns: argparse.Namespace) -> int:
         from .scenario import cli as scenario_cli
 
         return scenario_cli.run(ns)
+    if ns.command == "ca":
+        from .ca import run as run_ca
+
+        return run_ca(ns)
     return {"up": run_up, "shell": run_shell, "power": run_power}[ns.command](ns)
 
 

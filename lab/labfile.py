@@ -1,8 +1,10 @@
 """``lab.json``: what a running lab tells the other ``ipics-lab`` commands.
 
 ``ipics-lab up`` writes it in the lab directory once the pair is up and removes it on
-stop; ``ipics-lab shell`` reads it to find a server's SSH port and host key.  It holds
-addresses and paths only, never a password.
+stop; ``ipics-lab shell`` reads it to find a server's SSH port and host key, the
+desktop windows their servers, and the CA certificate (``ca_file``) that the servers'
+HTTPS is verified with when the lab serves it.  It holds addresses and paths only,
+never a password or a key.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def write_lab_file(
     time_scale: float = 1.0,
     media: str | None = None,
     sites: dict | None = None,
+    ca_file: Path | None = None,
 ) -> Path:
     path = lab_file(root)
     data = {
@@ -54,6 +57,7 @@ def write_lab_file(
         "media": media,
         "topology": "sites" if sites else "loopback",
         "sites": sites,
+        "ca_file": str(ca_file) if ca_file else None,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)

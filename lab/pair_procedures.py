@@ -34,6 +34,9 @@ class PairServer(Protocol):
     @property
     def port(self) -> int | None: ...
 
+    @property
+    def url(self) -> str: ...
+
     def client(self, token: str | None = None) -> ApiClient: ...
 
 
@@ -101,12 +104,20 @@ class PairProcedures:
     async def admin(self, server: PairServer) -> ApiClient:
         return server.client(await self.login(server))
 
+    def partner_address(self) -> str:
+        """What the administrator types in the primary's HA Security tab: the secondary's
+        bare IP address where its client API is on the well-known HTTPS port (the sites
+        topology, two real hosts), else its URL (on loopback the port is picked at start,
+        and a lab's HTTPS server there is not the http that host:port means)."""
+        url = self.secondary.url
+        return self.secondary.host if url == f"https://{self.secondary.host}:443" else url
+
     async def establish_trust(self) -> None:
         async with await self.admin(self.primary) as c:
             reply = await c.post(
                 "/api/v1/ha/trust",
                 {
-                    "partner_address": f"{self.secondary.host}:{self.secondary.port}",
+                    "partner_address": self.partner_address(),
                     "username": "ipicsadmin",
                     "password": self.admin_password,
                 },

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Unreachable, trust_ca_file
 from ipics_server.clock import Clock, check_time_scale
 from ipics_server.config import ADMIN_PASSWORD_ENV, ssh_port_file
 from ipics_server.core.ha_config import HEARTBEAT_PORT_DEFAULT
@@ -29,6 +29,7 @@ from ipics_server.media.ticket import KEY_FILE_NAME, create_key_file
 from ipics_server.shell.hostkey import host_public_key_file
 
 from . import launcher as launchers
+from .ca import Issued, init_ca, issue
 from .netfaults import KernelFaults
 from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
@@ -52,6 +53,7 @@ SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one he
 #: so the bare IP address the chapter has the administrator type reaches its client API
 SITES_API_PORT = 443
 SITES_SSH_PORT = 22
+CA_DIR_NAME = "ca"  # the lab CA of a pair started with tls=True, in its root
 
 
 def free_port_on(*hosts: str) -> int:
@@ -114,10 +116,12 @@ class ServerProcess:
     clock_anchor_emulated: float | None = None
     #: the site (network namespace) it runs in, in the sites topology; None on loopback
     site: Site | None = None
+    #: the client API over HTTPS: this certificate (issued by the lab's CA) and key
+    tls: Issued | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def port_file(self) -> Path:
@@ -162,6 +166,8 @@ class ServerProcess:
                 cmd += ["--ntp", n]
         if self.software_version:
             cmd += ["--software-version", self.software_version]
+        if self.tls:
+            cmd += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
         return cmd + self.extra_args
 
     async def start(self, *, first_start: bool = True, timeout_s: float = 30) -> None:
@@ -247,7 +253,13 @@ class LabPair(PairProcedures):
         licenses: bool = True,
         media_router: str | None = None,
         sites: Sites | None = None,
+        tls: bool = False,
     ):
+        """``tls``: the servers serve HTTPS with certificates of a lab CA made in ``root``
+        (``ca/ca.pem``, ``ca_file``), and each calls its partner trusting that CA; so
+        does this process from here on (``trust_ca_file``), its clients included.  Always
+        in the sites topology: off loopback a server serves HTTPS only."""
+        tls = tls or sites is not None
         self.root = root
         #: the sites topology's network (None: loopback); the pair does not own it
         self.sites = sites
@@ -279,6 +291,11 @@ class LabPair(PairProcedures):
         ]
         if media_router:  # phones' and telephones' push-to-talk goes through the server
             shared += ["--media-router", media_router]
+        #: the lab CA's certificate the servers' HTTPS is verified with (None: plain HTTP)
+        self.ca_file = init_ca(root / CA_DIR_NAME) if tls else None
+        if self.ca_file is not None:
+            trust_ca_file(self.ca_file)
+            shared += ["--ca-file", str(self.ca_file)]
         primary_args = [*shared, *(primary_args or [])]
         secondary_args = [*shared, *(secondary_args or [])]
         placed = _placed(sites, "primary")
@@ -290,6 +307,7 @@ class LabPair(PairProcedures):
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(primary_args or []),
             **placed,
+            tls=issue(root / CA_DIR_NAME, ip=hosts[0], name="primary") if tls else None,
             **common,
         )
         placed = _placed(sites, "secondary")
@@ -301,6 +319,7 @@ class LabPair(PairProcedures):
             ntp=["ntp-sj1.cisco.com", "ntp-sj2.cisco.com"] if ntp else [],
             extra_args=list(secondary_args or []),
             **placed,
+            tls=issue(root / CA_DIR_NAME, ip=hosts[1], name="secondary") if tls else None,
             **common,
         )
         #: the lab's faults of the network between the sites: made by the kernel in the

@@ -24,6 +24,7 @@ from aiohttp import web
 from .adapters.certs import ServerIdentity
 from .adapters.files import FileStore
 from .adapters.store import Store
+from .adapters.tls import server_context
 from .admin_console.views import setup_admin_console
 from .api.middlewares import setup_middlewares
 from .api.peer_views import peer_routes
@@ -309,20 +310,52 @@ def _write_port(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
+def _bound_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
 async def listen(server: IpicsServer) -> web.AppRunner:
     """Start the server's app and its client API on ``cfg.host:cfg.port`` (port 0: the OS
-    picks a free one, written back to ``cfg.port``); the caller cleans the runner up."""
+    picks a free one, written back to ``cfg.port``), over HTTPS with ``--tls-cert``, and
+    the redirecting plain-HTTP port if asked; the caller cleans the runner up."""
     cfg = server.cfg
-    runner = web.AppRunner(make_app(server), access_log=None, handle_signals=False)
-    await runner.setup()
-    sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((cfg.host, cfg.port))
-    site = SockSite(runner, sock)  # refuses malformed requests without echoing them
-    await site.start()
+    sock = _bound_socket(cfg.host, cfg.port)
     cfg.port = sock.getsockname()[1]
-    server.engine.address = http_address(cfg.host, cfg.port)
+    server.engine.address = http_address(cfg.host, cfg.port, tls=cfg.tls)
+    app = make_app(server)
+    if cfg.tls and cfg.http_redirect_port is not None:
+        app.cleanup_ctx.append(_redirect_to_https(cfg.host, cfg.http_redirect_port, server.engine.address))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    ssl_context = server_context(cfg.tls_cert, cfg.tls_key) if cfg.tls_cert and cfg.tls_key else None
+    site = SockSite(runner, sock, ssl_context=ssl_context)  # refuses malformed requests without echoing them
+    await site.start()
     return runner
+
+
+def _redirect_to_https(host: str, port: int, https_address: str):
+    """``--http-redirect-port``: every plain-HTTP request is answered 308 to the same
+    path at this server's own HTTPS address (never at the request's ``Host``: a
+    redirect goes where this server is).  Nothing else is served there."""
+
+    async def redirect(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPPermanentRedirect(https_address + str(request.rel_url))
+
+    async def listening(_app: web.Application):
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", redirect)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            await SockSite(runner, _bound_socket(host, port)).start()
+            yield
+        finally:
+            await runner.cleanup()
+
+    return listening
 
 
 async def serve(cfg: ServerConfig) -> None:

@@ -5,7 +5,11 @@ password comes from the systemd credential ``admin-password`` (the file
 ``$CREDENTIALS_DIRECTORY/admin-password``, see ``server/systemd/``) or else the
 environment variable ``IPICS_ADMIN_PASSWORD``, the key that signs push-to-talk tickets
 from a file only its owner may read (``--media-ticket-key-file``, or the credential
-``media-ticket-key``), and the lab's fault-injection switch from ``--lab-faults``.
+``media-ticket-key``), the client API's TLS key the same way (``--tls-key``, or the
+credential ``tls-key``), and the lab's fault-injection switch from ``--lab-faults``.
+
+Off loopback the client API is served over HTTPS only: a server whose ``--host`` is
+not a loopback address refuses to start without ``--tls-cert`` and a key.
 
 Started with credentials (``$CREDENTIALS_DIRECTORY`` set: a systemd unit), or with its
 stderr going to the journal, a server has no terminal to show a generated first-start
@@ -27,6 +31,7 @@ ADMIN_PASSWORD_ENV = "IPICS_ADMIN_PASSWORD"
 #: the systemd credentials (``LoadCredential=ID:FILE``) a server reads, by ID
 ADMIN_PASSWORD_CREDENTIAL = "admin-password"
 MEDIA_TICKET_KEY_CREDENTIAL = "media-ticket-key"
+TLS_KEY_CREDENTIAL = "tls-key"
 
 
 @dataclass
@@ -59,6 +64,18 @@ class ServerConfig:
     media_router: str | None = None
     #: the key push-to-talk tickets are signed with, shared with the partner and the router
     media_ticket_key_file: Path | None = None
+    #: the client API's certificate (PEM, its chain after it) and key: HTTPS when given
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: the CA this server trusts when it calls its partner's client API over HTTPS
+    #: (besides the system's)
+    ca_file: Path | None = None
+    #: a plain-HTTP port that only redirects (308) to the HTTPS client API
+    http_redirect_port: int | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
 
 
 def ssh_port_file(port_file: Path) -> Path:
@@ -143,6 +160,36 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
         "signs push-to-talk tickets with; without it the server issues none",
     )
     p.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="serve the client API, the Administration Console and the pushes over HTTPS with this "
+        "certificate (PEM; required when --host is not a loopback address)",
+    )
+    p.add_argument(
+        "--tls-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"the key of --tls-cert (mode 600), or the credential {TLS_KEY_CREDENTIAL}",
+    )
+    p.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the CA certificate this server trusts when it calls its partner's client API over "
+        "HTTPS (default: the system's CAs)",
+    )
+    p.add_argument(
+        "--http-redirect-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="with --tls-cert: also listen for plain HTTP on PORT and redirect (308) every request to HTTPS",
+    )
+    p.add_argument(
         "--pstn-directory",
         type=Path,
         default=None,
@@ -184,6 +231,7 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         key_file = credentials / MEDIA_TICKET_KEY_CREDENTIAL
     if ns.media_router is not None and key_file is None:
         raise SystemExit("--media-router needs --media-ticket-key-file: the router admits ticket holders only")
+    tls_cert, tls_key = _tls(ns, credentials)
     return ServerConfig(
         data_dir=ns.data_dir.expanduser().resolve(),
         host=ns.host,
@@ -206,8 +254,53 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         pstn_directory=ns.pstn_directory,
         media_router=_media_url(ns.media_router),
         media_ticket_key_file=key_file,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        ca_file=_ca_file(ns.ca_file),
+        http_redirect_port=ns.http_redirect_port,
         admin_password=_admin_password(credentials),
     )
+
+
+def _tls(ns: argparse.Namespace, credentials: Path | None) -> tuple[Path | None, Path | None]:
+    """The client API's certificate and key, checked (a key others may read is refused);
+    none on loopback without ``--tls-cert``, a refusal off it."""
+    from .adapters.httpclient import is_loopback
+    from .adapters.tls import TlsError, server_context
+
+    key = ns.tls_key
+    if key is None and credentials is not None and (credentials / TLS_KEY_CREDENTIAL).exists():
+        key = credentials / TLS_KEY_CREDENTIAL
+    if ns.tls_cert is None:
+        if ns.tls_key is not None or ns.http_redirect_port is not None:
+            raise SystemExit("--tls-key and --http-redirect-port need --tls-cert (the server's certificate)")
+        if not is_loopback(ns.host):
+            raise SystemExit(
+                f"--host {ns.host} is not a loopback address: off loopback the client API is served over "
+                "HTTPS only; give --tls-cert FILE and --tls-key FILE, a certificate for that address and its "
+                "key (ipics-lab ca issue makes them)"
+            )
+        return None, None
+    if key is None:
+        raise SystemExit(f"--tls-cert needs its key: --tls-key FILE, or the credential {TLS_KEY_CREDENTIAL}")
+    if ns.http_redirect_port is not None and not 0 <= ns.http_redirect_port <= 65535:
+        raise SystemExit("--http-redirect-port must be a port number, 0 to 65535")
+    try:
+        server_context(ns.tls_cert, key)
+    except TlsError as exc:
+        raise SystemExit(str(exc)) from None
+    return ns.tls_cert, key
+
+
+def _ca_file(path: Path | None) -> Path | None:
+    from .adapters.httpclient import trust_ca_file
+
+    if path is not None:
+        try:
+            trust_ca_file(path)  # checked here, so a bad file stops the start with one sentence
+        except ValueError as exc:
+            raise SystemExit(f"--ca-file: {exc}") from None
+    return path
 
 
 def _credentials_directory() -> Path | None:

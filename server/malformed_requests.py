@@ -58,5 +58,8 @@ class SockSite(web.SockSite):
         assert server is not None
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: RequestHandler(server, loop=loop, **server._kwargs), sock=self._sock, backlog=self._backlog
+            lambda: RequestHandler(server, loop=loop, **server._kwargs),
+            sock=self._sock,
+            backlog=self._backlog,
+            ssl=self._ssl_context,  # HTTPS off loopback (--tls-cert)
         )

@@ -94,6 +94,7 @@ def run(ns: argparse.Namespace) -> int:
 
 def _prepare(ns: argparse.Namespace) -> Prepared:
     lab = startup.running_lab(ns.lab_dir)
+    startup.trust_lab(ns, lab)
     services = ipics_services(lab)
     if not (ns.extension.isdigit() and len(ns.extension) <= 15):
         raise startup.StartupError(f"--extension {ns.extension!r} is not a line number (digits, at most 15)")

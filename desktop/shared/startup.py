@@ -11,10 +11,11 @@ logs out first, a trainer panel that stops the lab first).  SIGINT and SIGTERM c
 the application as its close button does (``Running.until_closed``), so a telephone
 gives its number back and an IDC logs out on ``kill`` too.
 
-Besides: the running lab (``lab.json`` in ``--lab-dir``: its servers, time scale and
-media router), the profile folders, the clock at the lab's time scale, the login
-selector's known servers, and ``--report-shown`` (one JSON line once the window is on
-screen, for smoke tests and benchmarks).
+Besides: the running lab (``lab.json`` in ``--lab-dir``: its servers, time scale,
+media router and the CA its HTTPS servers are trusted by, or ``--ca-file``), the
+profile folders, the clock at the lab's time scale, the login selector's known
+servers, and ``--report-shown`` (one JSON line once the window is on screen, for smoke
+tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import TypeVar
 
 from ipics_clients.known_servers import KnownServers
 from ipics_desktop.shared.desktop_extra import missing_desktop_message
-from ipics_server.adapters.httpclient import normalize_address
+from ipics_server.adapters.httpclient import PlainHttpRefused, normalize_address, trust_ca_file
 from ipics_server.clock import Clock, check_time_scale
 
 T = TypeVar("T")
@@ -53,6 +54,8 @@ class RunningLab:
     servers: dict[str, str] = field(default_factory=dict)
     time_scale: float | None = None
     media: str | None = None  # the media router's ws:// URL
+    #: the CA certificate the lab's HTTPS servers are verified with (None: plain HTTP)
+    ca_file: Path | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -84,7 +87,19 @@ def running_lab(given: Path | None) -> RunningLab:
         scale = None
     media = data.get("media")
     media = media if isinstance(media, str) and media.startswith(("ws://", "wss://")) else None
-    return RunningLab(root, servers, scale, media)
+    ca_file = data.get("ca_file")
+    return RunningLab(root, servers, scale, media, Path(ca_file) if isinstance(ca_file, str) and ca_file else None)
+
+
+def trust_lab(ns: argparse.Namespace, lab: RunningLab) -> None:
+    """This client trusts ``--ca-file`` and the lab's CA for HTTPS servers (every call
+    of the one HTTP client, pushes and the phone's pages included)."""
+    for given, path in (("--ca-file", ns.ca_file), (f"the CA of the lab in {lab.dir}", lab.ca_file)):
+        if path is not None:
+            try:
+                trust_ca_file(path)
+            except ValueError as exc:
+                raise StartupError(f"{given}: {exc}") from None
 
 
 def lab_clock(time_scale: float | None, lab: RunningLab) -> Clock:
@@ -114,6 +129,8 @@ def known_servers(profile: Path, addresses: list[str]) -> KnownServers:
     for address in addresses:
         try:
             known.add(normalize_address(address))
+        except PlainHttpRefused as exc:
+            raise StartupError(f"--server {address!r}: {exc}") from None
         except ValueError:
             raise StartupError(
                 f"--server {address!r} is not a server address (host:port or http://host:port)"
@@ -139,6 +156,7 @@ def login_start(ns: argparse.Namespace, *, kind: str, env: str) -> LoginStart:
     """From ``add_login_arguments`` and ``add_lab_arguments``: the profile folder, its
     known servers with ``--server`` and the lab's added, the clock at the lab's scale."""
     lab = running_lab(ns.lab_dir)
+    trust_lab(ns, lab)
     profile = profile_dir(ns.profile_dir, env, kind)
     known = known_servers(profile, [*ns.server, *lab.urls])
     return LoginStart(lab, profile, known, lab_clock(ns.time_scale, lab))
@@ -148,8 +166,16 @@ def login_start(ns: argparse.Namespace, *, kind: str, env: str) -> LoginStart:
 def add_lab_arguments(
     parser: argparse.ArgumentParser, *, finds: str = "its servers and time scale", time_scale: bool = True
 ) -> None:
-    """``--lab-dir`` (and ``--time-scale``), and the hidden ``--report-shown``."""
+    """``--lab-dir`` (and ``--time-scale``), ``--ca-file``, and the hidden ``--report-shown``."""
     parser.add_argument("--lab-dir", type=Path, default=None, help=f"the running lab's --data-dir, to find {finds}")
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="trust HTTPS servers whose certificate this CA signed (ipics-lab ca; the running lab's is "
+        "trusted too, from its lab file)",
+    )
     if time_scale:
         parser.add_argument(
             "--time-scale",

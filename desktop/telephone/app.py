@@ -52,6 +52,7 @@ def _prepare(ns: argparse.Namespace) -> startup.RunningLab:
     if ns.number == SYSTEM_NUMBER:
         raise startup.StartupError(f"--number {SYSTEM_NUMBER} is the IPICS system number: choose another")
     lab = startup.running_lab(ns.lab_dir)
+    startup.trust_lab(ns, lab)
     if not lab.urls:
         raise startup.StartupError(
             f"no lab is running in {lab.dir}: the telephone has no trunk to IPICS "

@@ -120,6 +120,8 @@ class TrainerLab:
             "media": {"url": self.router.url, "pid": self.router.pid} if self.router else None,
             "topology": self.topology,
             "sites": self.sites.as_json() if self.sites else None,
+            # the lab CA a client is given to trust the servers' HTTPS (null: plain HTTP)
+            "ca_file": str(self.pair.ca_file) if self.pair.ca_file else None,
         }
         self.write_lab_file()
         # ipics-lab power on|off from another terminal (Method 3: power the secondary up)
@@ -135,6 +137,7 @@ class TrainerLab:
             time_scale=self.time_scale,
             media=self.router.url if self.router else None,
             sites=self.sites.as_json() if self.sites else None,
+            ca_file=self._started().ca_file,
         )
 
     async def set_time_scale(self, scale: float) -> None:

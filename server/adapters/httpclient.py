@@ -3,18 +3,31 @@
 Used by the peer link, the trust exchange, the lab supervisor, tests and benchmarks.
 A refused or timed-out connection raises ``Unreachable``; HTTP errors are returned,
 not raised, because a 4xx from a server is an answer the caller acts on.
+
+And the one place that decides how a server's client API is reached: on loopback
+plain ``http`` (the lab on one desktop), anywhere else ``https`` with the server's
+certificate (``scheme_for``, ``normalize_address``).  An ``https`` server is verified
+against the system's CAs plus those this process was told to trust
+(``trust_ca_file``: a server's ``--ca-file``, a client's ``--ca-file`` or its lab file).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json as jsonlib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+
+
+class PlainHttpRefused(ValueError):
+    """An ``http://`` address off loopback: it would carry passwords in the clear."""
 
 
 class Unreachable(Exception):
@@ -23,6 +36,11 @@ class Unreachable(Exception):
     def __init__(self, message: str, cause: BaseException | None = None):
         super().__init__(message)
         self.cause = cause
+
+    @property
+    def untrusted_certificate(self) -> bool:
+        """The server answered with a certificate this process does not trust."""
+        return isinstance(self.cause, ssl.SSLCertVerificationError)
 
 
 @dataclass
@@ -55,7 +73,9 @@ class ApiClient:
         self.token = token
         self.timeout_s = timeout_s
         connector = aiohttp.TCPConnector(
-            ssl=ssl_context if ssl_context is not None else False, limit=100, enable_cleanup_closed=True
+            ssl=ssl_context if ssl_context is not None else client_ssl_context(),
+            limit=100,
+            enable_cleanup_closed=True,
         )
         self._session = aiohttp.ClientSession(connector=connector)
 
@@ -102,11 +122,7 @@ class ApiClient:
                 return Reply(resp.status, body, resp.headers.copy())
         # ClientError also covers an answer that is not HTTP (an SSH port, say).
         except (TimeoutError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
-            cause = exc
-            inner = getattr(exc, "os_error", None) or getattr(exc, "certificate_error", None)
-            if isinstance(inner, ssl.SSLError):
-                cause = inner
-            raise Unreachable(f"{method} {self.base_url}{path}: {exc or type(exc).__name__}", cause) from exc
+            raise _unreachable(f"{method} {self.base_url}{path}", exc) from exc
 
     async def get(self, path: str, **kw) -> Reply:
         return await self.request("GET", path, **kw)
@@ -135,24 +151,112 @@ class ApiClient:
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=self.timeout_s),
                 )
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.WSServerHandshakeError, OSError) as exc:
-            raise Unreachable(f"WebSocket {self.base_url}{path}: {exc or type(exc).__name__}", exc) from exc
+            raise _unreachable(f"WebSocket {self.base_url}{path}", exc) from exc
+
+
+def _unreachable(what: str, exc: BaseException) -> Unreachable:
+    cause = exc
+    inner = getattr(exc, "os_error", None) or getattr(exc, "certificate_error", None)
+    if isinstance(inner, ssl.SSLError):
+        cause = inner
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        # What to do, not only what failed: the lab's servers carry its CA's certificates.
+        why = cause.verify_message or "certificate verify failed"
+        return Unreachable(
+            f"{what}: the server's certificate is not trusted ({why}); give this program the CA "
+            "certificate that signed it (--ca-file FILE, or the lab's lab.json)",
+            cause,
+        )
+    return Unreachable(f"{what}: {exc or type(exc).__name__}", cause)
+
+
+# ------------------------------------------------------------------ trust (https)
+_trusted_ca_files: list[Path] = []
+_context: ssl.SSLContext | None = None
+
+
+def trust_ca_file(path: Path) -> None:
+    """Trust the CA certificate(s) in ``path`` for every ``https`` call of this process,
+    besides the system's; ``ValueError`` saying what is wrong with the file."""
+    global _context
+    path = Path(path).expanduser().resolve()
+    if path in _trusted_ca_files:
+        return
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except FileNotFoundError:
+        raise ValueError(f"the CA certificate {path} does not exist") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"{path} holds no CA certificate (PEM): {getattr(exc, 'reason', None) or exc}") from None
+    _trusted_ca_files.append(path)
+    _context = None
+
+
+def client_ssl_context() -> ssl.SSLContext:
+    """How this process verifies an ``https`` server: the system's CAs and the CAs given
+    to ``trust_ca_file``, host names checked (one context, built once per change)."""
+    global _context
+    if _context is None:
+        ctx = ssl.create_default_context()
+        for path in _trusted_ca_files:
+            ctx.load_verify_locations(cafile=str(path))
+        _context = ctx
+    return _context
+
+
+# ------------------------------------------------------------------ addresses
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and ``localhost``: this machine only."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def scheme_for(host: str) -> str:
+    """``http`` on loopback, ``https`` anywhere else: what crosses a network is encrypted."""
+    return "http" if is_loopback(host) else "https"
 
 
 def normalize_address(address: str) -> str:
-    """``host:port`` or a URL -> ``http://host:port`` (the partner's client API)."""
+    """A server's client API as a user types it -> ``scheme://host:port``.
+
+    An IP address or name alone (the chapter has the administrator type the partner's
+    IP address), ``host:port``, or a URL.  Without a scheme: ``http`` on loopback,
+    ``https`` elsewhere (``scheme_for``), the port 80 or 443 when none is given.  An
+    ``https`` URL is taken as it is; an ``http`` one only on loopback: off it, plain
+    HTTP would carry passwords and tokens in the clear."""
     address = address.strip()
     if not address or len(address) > 255 or not address.isprintable() or any(c.isspace() for c in address):
         raise ValueError("the partner address must be host:port or an http URL")
-    if "://" not in address:
-        address = "http://" + address
-    from urllib.parse import urlsplit
-
+    explicit = "://" in address
+    if not explicit:
+        # A bare IPv6 address has colons but no port: bracket it, or urlsplit reads a port.
+        if address.count(":") > 1 and not address.startswith("["):
+            address = f"[{address}]"
+        address = "//" + address
     parts = urlsplit(address)
-    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    if (
+        (explicit and parts.scheme not in ("http", "https"))
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
         raise ValueError("the partner address must be host:port or an http URL")
     try:
         port = parts.port
     except ValueError:
         raise ValueError("the partner address has an invalid port") from None
+    scheme = parts.scheme if explicit else scheme_for(parts.hostname)
+    if scheme == "http" and not is_loopback(parts.hostname):
+        raise PlainHttpRefused(
+            f"plain http to {parts.hostname} is refused: off this machine a server's client API is "
+            f"reached over https only (type {parts.hostname} or https://{parts.hostname}:PORT)"
+        )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"http://{host}:{port or 80}"
+    return f"{scheme}://{host}:{port or (443 if scheme == 'https' else 80)}"

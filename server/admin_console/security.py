@@ -2,7 +2,9 @@
 
 Both lab servers usually listen on one host (127.0.0.1) and browsers scope cookies by
 host, not port: each server names its cookies after its port, or the two consoles
-would overwrite each other's sessions.
+would overwrite each other's sessions.  A server serving HTTPS (``--tls-cert``, as every
+server off loopback does) marks its cookies ``Secure``: a browser never sends them over
+plain HTTP.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ _CSP = (
 
 
 class AdminConsoleSecurity:
-    def __init__(self, port: Callable[[], int]):
+    def __init__(self, port: Callable[[], int], *, secure: bool = False):
         # The port is known only once the server is bound, after the app is built.
         self._port = port
+        self._secure = secure
         # Per process: a restart invalidates open forms (reload the page), not sessions.
         self._key = secrets.token_bytes(32)
 
@@ -47,9 +50,11 @@ class AdminConsoleSecurity:
         return request.cookies.get(self.session_cookie) or None
 
     def set_session(self, response: web.StreamResponse, token: str) -> None:
-        # No Secure flag: the lab serves plain HTTP on loopback, where a Secure cookie
-        # would never be sent back.
-        response.set_cookie(self.session_cookie, token, path="/admin", httponly=True, samesite="Strict")
+        # Secure only with HTTPS: on loopback the lab serves plain HTTP, where a Secure
+        # cookie would never be sent back.
+        response.set_cookie(
+            self.session_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure
+        )
 
     def clear_session(self, response: web.StreamResponse) -> None:
         response.del_cookie(self.session_cookie, path="/admin")
@@ -66,7 +71,9 @@ class AdminConsoleSecurity:
         return token if token and _LOGIN_TOKEN.fullmatch(token) else secrets.token_urlsafe(32)
 
     def set_login_token(self, response: web.StreamResponse, token: str) -> None:
-        response.set_cookie(self.login_cookie, token, path="/admin", httponly=True, samesite="Strict")
+        response.set_cookie(
+            self.login_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure
+        )
 
     def check_login_form(self, request: web.Request, form) -> None:
         _same(request.cookies.get(self.login_cookie), form.get(CSRF_FIELD))

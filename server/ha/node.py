@@ -39,7 +39,7 @@ MESSAGE_LIMIT = 50
 
 @dataclass
 class Partner:
-    address: str  # the partner's client API, http://host:port
+    address: str  # the partner's client API, http(s)://host:port
     host: str
     cert_pem: str
 
@@ -78,7 +78,7 @@ class NodeState:
         self.events = events
         self.designation = designation
         self.rng = rng or random.Random()
-        self.address = http_address(cfg.host, cfg.port)  # set again once bound
+        self.address = http_address(cfg.host, cfg.port, tls=cfg.tls)  # set again once bound
 
         self.ha = HAState(store.get_local_sync("ha", HAState.UNCONFIGURED.value))
         partner = store.get_local_sync("partner")
@@ -248,6 +248,9 @@ def partner_message(body: Any) -> str:
     return str(body)[:300]  # not an IPICS answer (a web page, say): its start is enough
 
 
-def http_address(host: str, port: int) -> str:
-    """``http://host:port``, an IPv6 host in brackets."""
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def http_address(host: str, port: int, *, tls: bool = False) -> str:
+    """This server's client API as others reach it: ``https://host:port`` when it serves
+    TLS, else ``http://host:port`` (loopback only: ``config`` refuses plain HTTP off it);
+    an IPv6 host in brackets.  Every address the server hands out starts here."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"

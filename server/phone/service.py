@@ -150,7 +150,7 @@ class PhoneService:
         )
         log.info("phone login: %s", user["username"])
         response = await self.menu(request, {"username": user["username"], "role": user["role"]})
-        _set_cookie(response, token)
+        _set_cookie(response, token, secure=request.secure)
         return response
 
     async def menu(self, request: web.Request, session: dict) -> web.Response:
@@ -254,7 +254,7 @@ class PhoneService:
         if token is None:
             return self._login_screen(request, "Session ended: log in again")
         response = web.HTTPFound(phone_origin(request, self.engine.address) + nxt)
-        _set_cookie(response, token)
+        _set_cookie(response, token, secure=request.secure)
         raise response
 
     # ---------------------------------------------------------------- sessions
@@ -580,8 +580,9 @@ def _key_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _set_cookie(response: web.StreamResponse, token: str) -> None:
-    response.set_cookie(COOKIE, token, path=BASE, httponly=True, samesite="Strict")
+def _set_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
+    # Secure over HTTPS (off loopback): the phone never sends it back in the clear.
+    response.set_cookie(COOKIE, token, path=BASE, httponly=True, samesite="Strict", secure=secure)
 
 
 def _execute_target(request: web.Request) -> dict:

@@ -540,6 +540,16 @@ async def test_trust_with_malformed_partner_address_is_400(live_server, seeded: 
     assert_refused(reply, 400)
 
 
+async def test_trust_by_plain_http_off_loopback_is_400_saying_https(live_server, seeded: dict):
+    # Nothing is sent: a password must not cross a network in the clear.
+    async with live_server.admin() as c:
+        reply = await c.post(
+            "/api/v1/ha/trust",
+            {"partner_address": "http://198.18.0.12:8000", "username": "ipicsadmin", "password": "whatever"},
+        )
+    assert_refused(reply, 400, "bad_request", says=("plain http to 198.18.0.12 is refused", "https"))
+
+
 async def test_trust_with_own_address_is_400(live_server, seeded: dict):
     own = f"{live_server.proc.host}:{live_server.proc.port}"
     async with live_server.admin() as c:

@@ -60,6 +60,13 @@ async def session(tmp_path, request):
         ("", "dan", "pw", "Choose a login server or type its address."),
         ("127.0.0.1:8443", "dan", "", "Enter your user name and password."),
         ("ftp://host", "dan", "pw", "ftp://host is not a server address: type host:port or http://host:port."),
+        (
+            "http://198.18.0.11:8080",
+            "dan",
+            "pw",
+            "Plain http to 198.18.0.11 is refused: off this machine a server's client API is reached over "
+            "https only (type 198.18.0.11 or https://198.18.0.11:PORT).",
+        ),
     ],
 )
 async def test_a_form_that_is_not_filled_in_says_what_is_missing_and_starts_nothing(

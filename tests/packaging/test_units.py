@@ -64,6 +64,21 @@ def test_the_media_ticket_key_credential_is_the_key_file_unless_one_is_named(tmp
     assert load(tmp_path, "--media-ticket-key-file", "/k").media_ticket_key_file == Path("/k")
 
 
+def test_the_tls_key_credential_is_the_key_of_the_certificate_off_loopback(tmp_path, credentials):
+    from ipics_lab.ca import init_ca, issue
+
+    (credentials / "admin-password").write_text("pw")
+    init_ca(tmp_path / "ca")
+    issued = issue(tmp_path / "ca", ip="198.18.0.11", name="primary")
+    (credentials / "tls-key").write_bytes(issued.key.read_bytes())
+    (credentials / "tls-key").chmod(0o400)  # as systemd hands a credential to the service
+    cfg = load(tmp_path, "--host", "198.18.0.11", "--tls-cert", str(issued.cert))
+    assert (cfg.tls, cfg.tls_key) == (True, credentials / "tls-key")
+    (credentials / "tls-key").chmod(0o440)
+    with pytest.raises(SystemExit, match=r"the TLS key .*tls-key may be read by others: chmod 600 it"):
+        load(tmp_path, "--host", "198.18.0.11", "--tls-cert", str(issued.cert))
+
+
 def test_without_credentials_the_environment_gives_the_password(tmp_path, monkeypatch):
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.delenv("JOURNAL_STREAM", raising=False)

@@ -9,11 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from ipics_lab.sites import why_not_here
-from ipics_server.adapters.httpclient import ApiClient
+from ipics_server.adapters.httpclient import ApiClient, trust_ca_file
 
 from ..commands import finish, run_ipics_lab, start_lab
 
@@ -35,9 +36,10 @@ async def test_up_in_the_sites_topology_and_ctrl_c_removes_every_namespace(tmp_p
         assert line, (await finish(lab)).stderr
         info = json.loads(line)
         sites = info["sites"]
+        trust_ca_file(Path(info["ca_file"]))  # off loopback the servers serve HTTPS, with the lab CA's certificates
         assert info["topology"] == "sites" and sites["network"].startswith("198.18.")
         for name in ("primary", "secondary"):
-            assert info[name]["url"].split("://")[1].split(":")[0] == sites[name]["address"]
+            assert info[name]["url"] == f"https://{sites[name]['address']}:443"
             async with ApiClient(info[name]["url"]) as c:
                 st = (await c.get("/api/v1/ha/status")).body
             assert st["address"] == info[name]["url"] and "127.0.0." not in json.dumps(st)
