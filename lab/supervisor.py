@@ -52,6 +52,7 @@ SECONDARY_HOST = "127.0.0.2"  # its own loopback address, so both can use one he
 #: the sites topology's well-known ports: each server has an address of its own there,
 #: so the bare IP address the chapter has the administrator type reaches its client API
 SITES_API_PORT = 443
+SITES_HTTP_PORT = 80  # plain HTTP, answered with a redirect to the client API's https
 SITES_SSH_PORT = 22
 CA_DIR_NAME = "ca"  # the lab CA of a pair started with tls=True, in its root
 
@@ -291,6 +292,8 @@ class LabPair(PairProcedures):
         ]
         if media_router:  # phones' and telephones' push-to-talk goes through the server
             shared += ["--media-router", media_router]
+        if sites:  # a browser typing the bare address gets http: sent on to https
+            shared += ["--http-redirect-port", str(SITES_HTTP_PORT)]
         #: the lab CA's certificate the servers' HTTPS is verified with (None: plain HTTP)
         self.ca_file = init_ca(root / CA_DIR_NAME) if tls else None
         if self.ca_file is not None:

@@ -72,6 +72,15 @@ async def test_the_pair_on_two_sites_and_a_silent_partition(ipics_pair, ipics_fa
         assert status["address"].startswith(("http://198.18.", "https://198.18.")), status["address"]
         assert "127.0.0." not in json.dumps(status), f"{server.name} hands out a loopback address"
     assert (await pair.status(primary))["partner"].split("://")[1].startswith(secondary.host)
+    # Plain HTTP off loopback is sent on to HTTPS, from any site.
+    redirect = run_in(
+        sites["clients"],
+        "import http.client\n"
+        f"c = http.client.HTTPConnection({primary.host!r}, 80, timeout=5); c.request('GET', '/admin')\n"
+        "r = c.getresponse(); print(r.status, r.getheader('Location'))\n",
+    )
+    status, location = redirect.stdout.split()
+    assert status == "308" and location in (f"https://{primary.host}/admin", f"https://{primary.host}:443/admin")
     # A phone or telephone on this host is called back on its bridge address, not 127.x.
     assert address_seen_by([primary.url]) == sites.host_address
     pids = (primary.pid, secondary.pid)
