@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from aiohttp import web
 
 from .adapters.certs import ServerIdentity
 from .adapters.files import FileStore
+from .adapters.listening import bound_socket, cannot_listen
 from .adapters.store import Store
 from .adapters.tls import server_context
 from .admin_console.views import setup_admin_console
@@ -299,7 +299,10 @@ async def _ssh_server(app: web.Application):
         return
     host_key = await asyncio.to_thread(load_or_create_host_key, cfg.data_dir, cfg.name)
     sshd = ShellSSHServer(Shell(server), host_key)
-    cfg.ssh_port = await sshd.start(cfg.host, cfg.ssh_port)
+    try:
+        cfg.ssh_port = await sshd.start(cfg.host, cfg.ssh_port)
+    except OSError as exc:
+        raise cannot_listen("the SSH shell", cfg.host, cfg.ssh_port, exc) from None
     yield
     await sshd.close()
 
@@ -310,19 +313,12 @@ def _write_port(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
-
-
 async def listen(server: IpicsServer) -> web.AppRunner:
     """Start the server's app and its client API on ``cfg.host:cfg.port`` (port 0: the OS
     picks a free one, written back to ``cfg.port``), over HTTPS with ``--tls-cert``, and
     the redirecting plain-HTTP port if asked; the caller cleans the runner up."""
     cfg = server.cfg
-    sock = _bound_socket(cfg.host, cfg.port)
+    sock = bound_socket("the client API", cfg.host, cfg.port)
     cfg.port = sock.getsockname()[1]
     server.engine.address = http_address(cfg.host, cfg.port, tls=cfg.tls)
     app = make_app(server)
@@ -350,7 +346,7 @@ def _redirect_to_https(host: str, port: int, https_address: str):
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            await SockSite(runner, _bound_socket(host, port)).start()
+            await SockSite(runner, bound_socket("the HTTP redirect", host, port)).start()
             yield
         finally:
             await runner.cleanup()
