@@ -12,7 +12,7 @@ APT_PACKAGES=(
   # Qt under Xvfb, for screenshots and demos
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-render-util0 libxcb-shape0 xvfb xauth
-  openssh-client procps
+  openssh-client procps curl
   # the sites topology (ipics-lab up --topology sites): namespaces, veth, bridge; the kernel's faults
   iproute2 nftables
   # the Administration Console's browser tests (Playwright drives Debian's Chromium)
