@@ -387,6 +387,7 @@ class PhoneBrowser:
         page it was loading then.  A request held by a silent server would otherwise, at
         its deadline, cover with its error the page the new active pushed meanwhile."""
         previous = self.screen
+        self._cancel_refresh()  # this page is being left: its own reload must not abandon this
         self._abandon_request()
         number = self._requests
         fetching = self._fetching = asyncio.ensure_future(self._fetch(url))
