@@ -5,7 +5,7 @@ follows the failover as the chapter says (HA Affect on the IDC Connections, HA A
 On Connected Devices): the console and the mobile client go offline and reconnect to
 the new active by themselves, the IP phone is pushed over (or, without the push, shows
 the error and the user logs in on the other server), the telephone's call drops and
-calling back works.  The silent server holds none of them up on the way.
+calling back works; a dial-out participant's call drops too.  The silent server holds none of them up on the way.
 
 One pair for all four clients: they are independent, and a pair is the costly part.
 """
@@ -27,9 +27,11 @@ from ipics_clients.telephone import SETUP_TIMEOUT_S, Telephone, drop_deadline_s
 from ipics_clients.telephone import State as Line
 from ipics_lab.supervisor import wait_until
 from ipics_server.clock import Clock
+from ipics_server.dial.pstn import PstnDirectory
 from ipics_server.phone.service import TALK_REFRESH_S
 
 from ..phone.conftest import PRIMARY, SECONDARY, ipics_phone, log_in, menu_names
+from ..telephone.test_dial_out import downtown
 from .conftest import TAKEOVER_DEADLINE_S, TIME_SCALE
 
 #: real seconds for the loop to run a timer and a few requests on a busy 2-core machine
@@ -77,6 +79,8 @@ async def test_every_client_notices_a_silent_active_by_its_deadline_and_follows_
         ConsoleSession(known(urls), clock=clock), tmp_path / "fred", on_change=moments.session("mobile", urls[1])
     )
     telephone = Telephone("5551234", urls, on_change=lambda t: t.state == Line.DROPPED and moments.mark("dropped"))
+    invited = Telephone("5557001", [], on_change=lambda t: t.state == Line.DROPPED and moments.mark("dial-out dropped"))
+    await invited.connect_to(PstnDirectory(pair.pstn_directory))
     async with ipics_phone(pair) as pushed, ipics_phone(pair) as unpushed:
         try:
             await dan.login(pair.primary.url, "dan", demo.password)
@@ -91,6 +95,10 @@ async def test_every_client_notices_a_silent_active_by_its_deadline_and_follows_
             await wait_until(lambda: any("press 1" in h for h in telephone.heard), 10, "the voice menu's list")
             await telephone.press("1#")
             await wait_until(lambda: telephone.group, 10, "Ursula's first channel joined")
+            async with pair.primary.client(dan.token) as c:  # Dan invites a telephone into a VTG
+                reply = await c.post(f"/api/v1/vtgs/{await downtown(c)}/dial-out", {"number": invited.number})
+                assert reply.ok, reply.body
+            await wait_until(lambda: invited.state == Line.CONNECTED, 10, "the invited telephone to answer")
             await pair.wait_ready()  # every session has reached the standby
 
             silent_at = time.monotonic()
@@ -108,7 +116,11 @@ async def test_every_client_notices_a_silent_active_by_its_deadline_and_follows_
                 by(offline_deadline_s(clock) + SLACK_S),
                 "the console and the mobile client to go offline",
             )
-            await wait_until(lambda: "dropped" in moments.seen, by(drop_deadline_s() + SLACK_S), "the call to drop")
+            await wait_until(
+                lambda: {"dropped", "dial-out dropped"} <= moments.seen.keys(),
+                by(drop_deadline_s() + SLACK_S),
+                "the dial-in and the dial-out call to drop",
+            )
             await wait_until(
                 lambda: unpushed.browser.screen.error,
                 by(clock.real_seconds(TALK_REFRESH_S) + REQUEST_TIMEOUT_S + SLACK_S),
@@ -154,5 +166,6 @@ async def test_every_client_notices_a_silent_active_by_its_deadline_and_follows_
         finally:
             pair.primary.kill()  # a stopped process dies of SIGKILL too
             await telephone.hang_up()
+            await invited.disconnect()
             await fred.close()
             await dan.close()
