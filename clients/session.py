@@ -3,7 +3,8 @@
 Chapter, HA Affect on the IDC Connections:
 - choosing the standby, the connection is denied and redirected to the active;
 - choosing a server that does not answer, the console pauses about 5 seconds, then is
-  redirected to the other server, and the selector is updated (Amy);
+  redirected to the other server, and the selector is updated (Amy); a silent one (no
+  answer at all) has taken its request deadline, the same 5 seconds, which is the pause;
 - when the link to the active breaks, the console goes offline with the last
   configuration, says so, reconnects to the new active with no user action and says
   so (Dan); it then shows the new active's configuration (Ursula's Fire channel gone);
@@ -249,6 +250,8 @@ class ConsoleSession:
                     self._notify(
                         "paused", f"{target} {why}: trying {next_target} in about {UNREACHABLE_PAUSE_S:.0f} seconds"
                     )
+                elif kind == "silent":  # its deadline was the pause: the chapter's "about 5 seconds"
+                    self._notify("paused", f"{target} {why}: trying {next_target} now")
                 if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
                 target = next_target
@@ -269,8 +272,10 @@ class ConsoleSession:
         async with ApiClient(target, timeout_s=REQUEST_TIMEOUT_S) as c:
             try:
                 reply = await c.post("/api/v1/auth/login", {"username": username, "password": password})
-            except Unreachable:
+            except Unreachable as exc:
                 self.known.set_role(target, UNREACHABLE)
+                if isinstance(exc.cause, TimeoutError):  # silent: paused, or cut off by the network
+                    return "silent", None, f"does not answer (nothing within {REQUEST_TIMEOUT_S:g} seconds)"
                 return "unreachable", None, "does not answer"
         if reply.ok:
             self.token = reply["token"]

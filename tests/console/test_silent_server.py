@@ -1,6 +1,7 @@
 """The console's server goes silent at the worst moment: just as it pushed a change, so
 the console's fetch of the new configuration waits on it.  The console still says
-offline by its deadline (``offline_deadline_s``), not at the fetch's.
+offline by its deadline (``offline_deadline_s``), not at the fetch's.  And a login to a
+silent server: its request deadline is the chapter's pause, not a second one after it.
 
 A stub of the client API at the edge (this process, no pair): it answers a login and
 the configuration, then, told to go silent, answers nothing and no ping of the events
@@ -16,10 +17,14 @@ from types import SimpleNamespace
 import pytest
 from aiohttp import WSMsgType, web
 
-from ipics_clients.known_servers import KnownServers
+from ipics_clients import session as session_module
+from ipics_clients.known_servers import UNREACHABLE, KnownServers
 from ipics_clients.session import ConsoleSession, State, offline_deadline_s
 from ipics_lab.supervisor import wait_until
 from ipics_server.clock import Clock
+
+from ..recording_clock import RecordingClock
+from ..silent_server import SilentServer
 
 TIME_SCALE = 0.01
 SLACK_S = 1.0
@@ -103,3 +108,23 @@ async def test_a_server_gone_silent_during_a_fetch_is_found_offline_by_the_deadl
     finally:
         server.awake.set()
         await console.close()
+
+
+async def test_a_login_to_a_silent_server_goes_on_to_the_other_without_a_second_pause(server, monkeypatch):
+    """Waiting for a server that says nothing is the pause: "the application pauses for
+    approximately 5 seconds" in all, not 5 real seconds of deadline and 5 more of pause."""
+    monkeypatch.setattr(session_module, "REQUEST_TIMEOUT_S", 0.3)  # its length is not what is tested
+    async with SilentServer() as silent:
+        known = KnownServers()
+        known.add(silent.url)
+        known.add(server.url)
+        console = ConsoleSession(known, clock=RecordingClock(TIME_SCALE))
+        try:
+            await console.login(silent.url, "dan", "secret")
+            assert console.state == State.ONLINE and console.server == server.url
+            assert console.clock.slept == []
+            paused = [n.text for n in console.notices if n.kind == "paused"]
+            assert paused == [f"{silent.url} does not answer (nothing within 0.3 seconds): trying {server.url} now"]
+            assert known.get(silent.url).role == UNREACHABLE
+        finally:
+            await console.close()
