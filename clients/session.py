@@ -169,10 +169,10 @@ async def _server_listing(address: str) -> list[dict] | None:
     return None
 
 
-async def _log_out(client: ApiClient) -> None:
+async def _log_out(client: ApiClient, timeout_s: float | None = None) -> None:
     """End the session's token on the server; a server that is gone has nothing to end."""
     with contextlib.suppress(Unreachable):
-        await client.post("/api/v1/auth/logout")
+        await client.post("/api/v1/auth/logout", timeout_s=timeout_s)
 
 
 class ConsoleSession:
@@ -517,7 +517,10 @@ class ConsoleSession:
                 # did not answer then may be back as the standby now, and the server being
                 # left knows it.  The selector shown next must not say "did not answer".
                 learn = [self._refresh_servers(client)] if self.state == State.ONLINE else []
-                await asyncio.gather(_log_out(client), *learn)
+                # Offline, the server was found silent or gone: it gets a round trip to
+                # end the token, not the request deadline the dispatcher would wait out.
+                deadline = NETWORK_SLACK_S if self.state == State.OFFLINE else None
+                await asyncio.gather(_log_out(client, deadline), *learn)
         finally:  # even when cancelled (the window closing as the app quits): nothing left open
             if client:
                 await client.close()

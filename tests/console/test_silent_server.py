@@ -128,3 +128,17 @@ async def test_a_login_to_a_silent_server_goes_on_to_the_other_without_a_second_
             assert known.get(silent.url).role == UNREACHABLE
         finally:
             await console.close()
+
+
+async def test_logging_out_offline_from_a_silent_server_does_not_wait_for_it(server):
+    console = ConsoleSession(KnownServers(), clock=Clock(TIME_SCALE))
+    try:
+        await console.login(server.url, "dan", "secret")
+        server.silent = True
+        await wait_until(lambda: console.state == State.OFFLINE, offline_deadline_s(console.clock) + SLACK_S, "offline")
+        async with asyncio.timeout(session_module.NETWORK_SLACK_S + SLACK_S):  # not REQUEST_TIMEOUT_S
+            await console.logout()
+        assert console.state == State.LOGGED_OUT and console.token is None
+    finally:
+        server.awake.set()
+        await console.close()
