@@ -89,7 +89,7 @@ async def pause_active(pair: LabPair) -> Callable[[], Awaitable[None]]:
 class Clients:
     """One of each client, logged in on the primary, and when each worked on the secondary."""
 
-    def __init__(self, pair: LabPair, profile: Path):
+    def __init__(self, pair: LabPair, profile: Path, phone_host: str = "127.0.0.1"):
         self.pair = pair
         urls = [pair.primary.url, pair.secondary.url]
         clock = Clock(pair.time_scale)
@@ -103,7 +103,7 @@ class Clients:
             clock=clock,
             on_change=self._phone_changed,
         )
-        self.receiver = PushReceiver(self.phone.execute)
+        self.receiver = PushReceiver(self.phone.execute, host=phone_host)
         self.telephone = Telephone("5551234", urls)
 
     @staticmethod
@@ -162,10 +162,12 @@ async def active_at(pair: LabPair, timeout_s: float) -> float:
     return time.monotonic()
 
 
-async def one_run(pair: LabPair, make_silent: MakeSilent, profile: Path, timeout_s: float) -> dict[str, Any]:
+async def one_run(
+    pair: LabPair, make_silent: MakeSilent, profile: Path, timeout_s: float, phone_host: str = "127.0.0.1"
+) -> dict[str, Any]:
     """One silence on a pair that is Ready with the demo data (``PASSWORD``, ``PIN``):
     real seconds from the silence to the secondary active and to each client working there."""
-    clients = Clients(pair, profile)
+    clients = Clients(pair, profile, phone_host)
     try:
         await clients.connect()
         await pair.wait_ready()  # every session has reached the standby
@@ -189,11 +191,18 @@ async def one_run(pair: LabPair, make_silent: MakeSilent, profile: Path, timeout
 
 
 async def reconnect_figures(
-    pair: LabPair, *, make_silent: MakeSilent = pause_active, profile: Path, timeout_s: float = 60
+    pair: LabPair,
+    *,
+    make_silent: MakeSilent = pause_active,
+    profile: Path,
+    timeout_s: float = 60,
+    phone_host: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """One run on ``pair`` (Ready, demo data with ``PASSWORD`` and ``PIN``): what
-    ``one_run`` measures, for a caller with a pair of its own (the sites topology)."""
-    return await one_run(pair, make_silent, profile, timeout_s)
+    ``one_run`` measures, for a caller with a pair of its own (the sites topology, where
+    the phone takes the new active's push on ``phone_host``, an address of the clients'
+    site the servers reach)."""
+    return await one_run(pair, make_silent, profile, timeout_s, phone_host)
 
 
 async def measure(runs: int, time_scale: float) -> list[Figure]:
