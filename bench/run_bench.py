@@ -428,15 +428,21 @@ async def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
 
     figures = [await run_one(spec, ns.quick) for key, spec in SPECS.items() if not ns.only or key in ns.only]
+    return write_results(ns.out, "quick" if ns.quick else "full", figures)
+
+
+def write_results(out: Path, mode: str, figures: list[Figure]) -> int:
+    """``figures`` written to ``out`` in this file's schema, with the date and machine,
+    and printed as a table; the exit status: 0 only if every figure passed."""
     results = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "mode": "quick" if ns.quick else "full",
+        "mode": mode,
         "machine": machine(),
         "figures": {f.name: asdict(f) for f in figures},
     }
-    ns.out.write_text(json.dumps(results, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(figures)
-    print(f"written to {ns.out}")
+    print(f"written to {out}")
     return 0 if all(f.passed for f in figures) else 1
 
 

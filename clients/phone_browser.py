@@ -72,7 +72,10 @@ from ipics_server.clock import Clock
 log = logging.getLogger("ipics.phone")
 
 MODEL = "CP-8865"
-REQUEST_TIMEOUT_S = 10.0
+#: real seconds a service may take to answer before the phone shows "not answering": a
+#: silent server (paused, or cut off by a network that drops packets) says nothing else.
+#: The 5 seconds after which the console, too, calls a server not answering.
+REQUEST_TIMEOUT_S = 5.0
 
 #: the request a key needs, for the caller to run in the order of the keys
 Action = Callable[[], Awaitable[None]]
@@ -143,9 +146,13 @@ class PhoneBrowser:
         self.softkey_row.show(self.softkeys())
         self._http: aiohttp.ClientSession | None = None
         self._refresh: asyncio.Task | None = None
+        #: the one request on its way, and its number: a newer request or screen abandons it
+        self._fetching: asyncio.Task | None = None
+        self._requests = 0
 
     async def close(self) -> None:
         self._cancel_refresh()
+        self._abandon_request()
         if self._http:
             await self._http.close()
 
@@ -379,9 +386,22 @@ class PhoneBrowser:
 
     # -------------------------------------------------------------------- HTTP
     async def open(self, url: str, *, push: bool = True) -> None:
-        """GET ``url`` and show what it answers."""
+        """GET ``url`` and show what it answers, unless another page is asked for or shown
+        before the answer comes (a key, a push, a refresh, Services): a phone drops the
+        page it was loading then.  A request held by a silent server would otherwise, at
+        its deadline, cover with its error the page the new active pushed meanwhile."""
         previous = self.screen
-        screen = await self._fetch(url)
+        self._cancel_refresh()  # this page is being left: its own reload must not abandon this
+        self._abandon_request()
+        number = self._requests
+        fetching = self._fetching = asyncio.ensure_future(self._fetch(url))
+        try:
+            await asyncio.wait((fetching,))
+        finally:  # the caller cancelled: the request goes with it
+            fetching.cancel()
+        if fetching.cancelled() or number != self._requests:
+            return
+        screen = fetching.result()
         if push and previous.url and previous.keep_in_history and not previous.error and previous.url != url:
             self.history.append(previous.url)
         self._show(screen)
@@ -423,8 +443,16 @@ class PhoneBrowser:
         return Screen(obj, final_url, refresh_s, refresh_url, keep)
 
     # ----------------------------------------------------------------- screens
+    def _abandon_request(self) -> None:
+        """Drop the request on its way, if any: its answer is no longer wanted."""
+        self._requests += 1
+        fetching, self._fetching = self._fetching, None
+        if fetching is not None:
+            fetching.cancel()
+
     def _show(self, screen: Screen, *, selected: int = 0) -> None:
         self._cancel_refresh()
+        self._abandon_request()
         self.screen, self.selected = screen, selected
         self.form = InputForm.of(screen.obj) if isinstance(screen.obj, Input) else None
         self.softkey_row.show(self.softkeys())

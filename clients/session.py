@@ -3,7 +3,8 @@
 Chapter, HA Affect on the IDC Connections:
 - choosing the standby, the connection is denied and redirected to the active;
 - choosing a server that does not answer, the console pauses about 5 seconds, then is
-  redirected to the other server, and the selector is updated (Amy);
+  redirected to the other server, and the selector is updated (Amy); a silent one (no
+  answer at all) has taken its request deadline, the same 5 seconds, which is the pause;
 - when the link to the active breaks, the console goes offline with the last
   configuration, says so, reconnects to the new active with no user action and says
   so (Dan); it then shows the new active's configuration (Ursula's Fire channel gone);
@@ -30,18 +31,44 @@ import aiohttp
 from ipics_clients.known_servers import UNREACHABLE, KnownServers
 from ipics_clients.media_ticket import MediaTicket
 from ipics_clients.tasks import Tasks
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Reply, Unreachable
 from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.console")
 
+# The session's deadlines against a silent server (one paused, or cut off by a network
+# that drops packets: no refusal, no reset, nothing), all here (docs/idc.md, "A server
+# that goes silent").
 #: Chapter: "the application pauses for approximately 5 seconds"
 UNREACHABLE_PAUSE_S = 5.0
 #: how often an offline console looks for the new active (emulated seconds)
 RECONNECT_EVERY_S = 1.0
+#: real seconds an HTTP request may take before the server counts as not answering
 REQUEST_TIMEOUT_S = 5.0
-#: real seconds an upload (a video of up to 20 MB) may take on a slow mobile link
+#: real seconds an upload (a video of up to 20 MB) may take on a slow mobile link; an
+#: upload to a server that goes silent ends sooner, when the events socket finds it silent
 UPLOAD_TIMEOUT_S = 120.0
+#: emulated seconds the events socket may stay quiet before the console pings the server
+#: (the chapter's "about 5 seconds" again) ...
+EVENTS_QUIET_S = 5.0
+#: ... plus these real seconds, a round trip no time scale shortens
+NETWORK_SLACK_S = 0.5
+
+
+def events_heartbeat_s(clock: Clock) -> float:
+    """Real seconds between the events socket's pings when nothing else arrives: the
+    socket closes, and the console goes offline, when a ping's pong is not back within
+    half of that (aiohttp's heartbeat)."""
+    return clock.real_seconds(EVENTS_QUIET_S) + NETWORK_SLACK_S
+
+
+def offline_deadline_s(clock: Clock) -> float:
+    """Real seconds from the server going silent to the console saying offline, at most:
+    a ping after one heartbeat of quiet, half of one for its pong, and up to a second of
+    aiohttp rounding a timer of over 5 s up to a whole second.  About 9 s at time scale 1
+    (the chapter's Dan: "detects the broken link ... about 10 seconds")."""
+    heartbeat = events_heartbeat_s(clock)
+    return 1.5 * heartbeat + (1.0 if heartbeat > 5 else 0.0)
 
 
 class State(str, Enum):
@@ -142,10 +169,10 @@ async def _server_listing(address: str) -> list[dict] | None:
     return None
 
 
-async def _log_out(client: ApiClient) -> None:
+async def _log_out(client: ApiClient, timeout_s: float | None = None) -> None:
     """End the session's token on the server; a server that is gone has nothing to end."""
     with contextlib.suppress(Unreachable):
-        await client.post("/api/v1/auth/logout")
+        await client.post("/api/v1/auth/logout", timeout_s=timeout_s)
 
 
 class ConsoleSession:
@@ -170,6 +197,14 @@ class ConsoleSession:
         self.notices: list[Notice] = []
         self._password: str | None = None  # memory only: to log in again after a failover
         self._client: ApiClient | None = None
+        #: set when the connection of now is found lost (offline, logout): a request
+        #: still on its way there (an upload) is given up then (``_unless_lost``)
+        self._link_lost = asyncio.Event()
+        self._link_lost.set()
+        #: the configuration fetched again after a pushed change, and whether another change
+        #: came meanwhile (``_refresh_soon``)
+        self._refreshing: asyncio.Task | None = None
+        self._stale = False
         # A listener or reconnect that died would leave the console silently stuck: say so.
         self._tasks = Tasks("console", on_failure=self._task_failed)
 
@@ -215,6 +250,8 @@ class ConsoleSession:
                     self._notify(
                         "paused", f"{target} {why}: trying {next_target} in about {UNREACHABLE_PAUSE_S:.0f} seconds"
                     )
+                elif kind == "silent":  # its deadline was the pause: the chapter's "about 5 seconds"
+                    self._notify("paused", f"{target} {why}: trying {next_target} now")
                 if kind in ("unreachable", "stale"):  # the console pauses before the other server
                     await self.clock.sleep(UNREACHABLE_PAUSE_S)
                 target = next_target
@@ -239,6 +276,8 @@ class ConsoleSession:
                 if exc.untrusted_certificate:  # it answered: trying the other would not help
                     raise LoginError(str(exc)) from None
                 self.known.set_role(target, UNREACHABLE)
+                if isinstance(exc.cause, TimeoutError):  # silent: paused, or cut off by the network
+                    return "silent", None, f"does not answer (nothing within {REQUEST_TIMEOUT_S:g} seconds)"
                 return "unreachable", None, "does not answer"
         if reply.ok:
             self.token = reply["token"]
@@ -278,6 +317,7 @@ class ConsoleSession:
     async def _connected(self, address: str, user: dict, *, chosen: str, chosen_why: str | None) -> None:
         self.server, self.user = address, user
         self._client = ApiClient(address, token=self.token, timeout_s=REQUEST_TIMEOUT_S)
+        self._link_lost = asyncio.Event()
         await self._refresh_servers()
         await self.refresh()
         await self._fetch_media_ticket()
@@ -332,9 +372,7 @@ class ConsoleSession:
     async def _listen(self) -> None:
         """Configuration changes pushed by the server; a broken link means offline."""
         try:
-            ws = await self._connected_client().websocket(
-                "/api/v1/events", heartbeat_s=self.clock.real_seconds(5) + 0.5
-            )
+            ws = await self._connected_client().websocket("/api/v1/events", heartbeat_s=events_heartbeat_s(self.clock))
             async with ws:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
@@ -349,8 +387,7 @@ class ConsoleSession:
                     # "hello": from now on every change is pushed; one made since the
                     # login's listing and before the socket opened is fetched now.
                     if event.get("type") in ("hello", "record", "replicated"):
-                        with contextlib.suppress(Unreachable):
-                            await self.refresh()
+                        self._refresh_soon()
                     elif event.get("type") == "logout" and self._logged_out_by(event):
                         break
         except (TimeoutError, Unreachable, aiohttp.ClientError):
@@ -358,12 +395,30 @@ class ConsoleSession:
         if self.state == State.ONLINE:
             self._go_offline()
 
+    def _refresh_soon(self) -> None:
+        """Fetch the configuration again, in a task beside the listener: a fetch held by a
+        server gone silent must not keep the listener from finding its socket closed (it
+        would say offline only at the fetch's deadline).  One fetch at a time; a change
+        pushed during one is fetched after it."""
+        self._stale = True
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = self._tasks.start(self._refresh_while_stale())
+
+    async def _refresh_while_stale(self) -> None:
+        while self._stale and self.state == State.ONLINE:
+            self._stale = False
+            with contextlib.suppress(Unreachable):
+                await self.refresh()
+
     def _logged_out_by(self, event: dict) -> bool:
         """The server closes the events of the sessions it logged out: every one, or
         (Configure) administrators only; the rest stay online."""
         return not event.get("admins_only") or (self.user or {}).get("role") == "system_administrator"
 
     def _go_offline(self) -> None:
+        self._link_lost.set()
+        if self._refreshing is not None:
+            self._refreshing.cancel()  # from a server found silent: it would only time out
         self._set_state(State.OFFLINE)
         self._notify(
             "offline",
@@ -378,22 +433,38 @@ class ConsoleSession:
             # OFFLINE comes after ONLINE: the server is the one left, kept until the
             # logout, which ends this task before it clears it.
             assert self.server is not None
-            addresses = [self.server, *self.known.others(self.server)]
-            # Ask every server at once: one that hangs (stopped, not dead) must not hold
-            # up finding the one that answers.
-            actives = await asyncio.gather(*(_shared("active", a, is_active) for a in addresses))
-            for address in [a for a, active in zip(addresses, actives, strict=True) if active]:
-                try:
-                    if await self._resume_on(address):
-                        return
-                except LoginError as exc:
-                    # The user or password is not known there (never replicated, or
-                    # changed): retrying cannot help; say what to do.
-                    self._notify("error", f"{address} refused the login ({exc}): log out and log in again")
+            address = await self._first_active([self.server, *self.known.others(self.server)])
+            try:
+                if await self._resume_on(address):
                     return
-                except (OSError, ValueError) as exc:  # a selector file that cannot be saved, a bad address
-                    log.warning("reconnect to %s failed: %s", address, exc)
+            except LoginError as exc:
+                # The user or password is not known there (never replicated, or
+                # changed): retrying cannot help; say what to do.
+                self._notify("error", f"{address} refused the login ({exc}): log out and log in again")
+                return
+            except (OSError, ValueError) as exc:  # a selector file that cannot be saved, a bad address
+                log.warning("reconnect to %s failed: %s", address, exc)
             await self.clock.sleep(RECONNECT_EVERY_S)
+
+    async def _first_active(self, addresses: list[str]) -> str:
+        """The first of ``addresses`` to answer as the active server.  Each is asked every
+        ``RECONNECT_EVERY_S`` on its own: a silent one (paused, or cut off by a network
+        that drops packets) holds up only its own question, for ``REQUEST_TIMEOUT_S``,
+        never the finding of the new active (asked together, every round waited for it)."""
+
+        async def ask(address: str) -> str:
+            while not await _shared("active", address, is_active):
+                await self.clock.sleep(RECONNECT_EVERY_S)
+            return address
+
+        asking = [asyncio.ensure_future(ask(a)) for a in addresses]
+        try:
+            done, _ = await asyncio.wait(asking, return_when=asyncio.FIRST_COMPLETED)
+            return next(task for task in asking if task in done).result()  # in the selector's order
+        finally:
+            for task in asking:
+                task.cancel()
+            await asyncio.gather(*asking, return_exceptions=True)  # each ended, none left to warn
 
     async def _resume_on(self, address: str) -> bool:
         """Take the session to ``address``, which just answered as the active server."""
@@ -421,6 +492,7 @@ class ConsoleSession:
                 await self._client.close()
             self.server = address
             self._client, taken = client, True
+            self._link_lost = asyncio.Event()
         finally:
             if not taken:
                 await client.close()
@@ -437,6 +509,7 @@ class ConsoleSession:
 
     # ----------------------------------------------------------------- logout
     async def logout(self) -> None:
+        self._link_lost.set()
         await self._tasks.close()
         # Taken out before the first await: a second logout meanwhile finds nothing to close.
         client, self._client = self._client, None
@@ -446,7 +519,10 @@ class ConsoleSession:
                 # did not answer then may be back as the standby now, and the server being
                 # left knows it.  The selector shown next must not say "did not answer".
                 learn = [self._refresh_servers(client)] if self.state == State.ONLINE else []
-                await asyncio.gather(_log_out(client), *learn)
+                # Offline, the server was found silent or gone: it gets a round trip to
+                # end the token, not the request deadline the dispatcher would wait out.
+                deadline = NETWORK_SLACK_S if self.state == State.OFFLINE else None
+                await asyncio.gather(_log_out(client, deadline), *learn)
         finally:  # even when cancelled (the window closing as the app quits): nothing left open
             if client:
                 await client.close()
@@ -481,6 +557,23 @@ class ConsoleSession:
             return None
         return reply.body if reply.ok and isinstance(reply.body, bytes) else None
 
+    async def _unless_lost(self, request: Coroutine[Any, Any, Reply]) -> Reply:
+        """``request`` on the connection of now, given up (``Unreachable``) as soon as that
+        connection is found lost: a server gone silent would otherwise hold an upload for
+        the whole ``UPLOAD_TIMEOUT_S`` while the console already says offline."""
+        lost = self._link_lost
+        sending = asyncio.ensure_future(request)
+        watching = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the caller is cancelled
+            watching.cancel()
+            sending.cancel()  # a no-op once it is done
+        await asyncio.wait((sending,))  # ended, its connection closed, before we go on
+        if not sending.cancelled():
+            return sending.result()
+        raise Unreachable("the connection to the server was lost")
+
     async def upload_file(self, incident_id: str, name: str, content_type: str, content: bytes) -> dict:
         """Upload a photo or video to an incident on the current server; its file record
         (``id``, ``available``, ...).  The configuration is refreshed before returning,
@@ -490,8 +583,10 @@ class ConsoleSession:
             raise UploadError("offline: the upload waits until the connection to the active server is back")
         path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files?name={quote(name, safe='')}"
         try:
-            reply = await client.request(
-                "POST", path, data=content, headers={"Content-Type": content_type}, timeout_s=UPLOAD_TIMEOUT_S
+            reply = await self._unless_lost(
+                client.request(
+                    "POST", path, data=content, headers={"Content-Type": content_type}, timeout_s=UPLOAD_TIMEOUT_S
+                )
             )
         except Unreachable as exc:
             raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
@@ -511,7 +606,7 @@ class ConsoleSession:
             raise UploadError("offline: the upload waits until the connection to the active server is back")
         path = f"/api/v1/incidents/{quote(incident_id, safe='')}/files/{quote(file_id, safe='')}"
         try:
-            reply = await client.request("PUT", path, data=content, timeout_s=UPLOAD_TIMEOUT_S)
+            reply = await self._unless_lost(client.request("PUT", path, data=content, timeout_s=UPLOAD_TIMEOUT_S))
         except Unreachable as exc:
             raise UploadInterrupted(f"the connection to {self.server} was lost during the upload") from exc
         body = reply.body if isinstance(reply.body, dict) else {}

@@ -1,11 +1,16 @@
 """A standard telephone: dials the IPICS system number, sends keypad tones, hears the
 voice menu; drops when the server it reached fails over.
 
-The telephone network's trunk to IPICS lists both servers; a call goes to the first
-that answers it (the standby refuses, and so does a server taking over).  When no
-server takes it the caller hears the network's "all circuits are busy" and dials
-again later, as the chapter says: "users can call back in to the system after a short
-delay".
+The telephone network's trunk to IPICS lists both servers; a call is offered to both
+at once and goes to the first that takes it (the standby refuses, and so does a server
+taking over).  When no server takes it the caller hears the network's "all circuits
+are busy" and dials again later, as the chapter says: "users can call back in to the
+system after a short delay".
+
+A silent server (paused, or cut off by a network that drops packets) neither refuses
+nor hangs up: a call to it drops when a keep-alive goes unanswered (``HEARTBEAT_S``),
+and it holds up no call to the other server (docs/telephones.md, "A server that goes
+silent").
 
 Qt-free: the telephone panel renders ``state``, ``display`` and ``heard``.
 """
@@ -31,8 +36,16 @@ log = logging.getLogger("ipics.telephone")
 
 #: real seconds an unanswered incoming call rings
 RING_TIMEOUT_S = 30
-#: real seconds between the line's keep-alives; a call drops after two unanswered
+#: real seconds of quiet on the line before a keep-alive: the call drops when its
+#: answer is not back within half of that, so within 3 s of the server going silent
 HEARTBEAT_S = 2.0
+#: real seconds the trunk waits for a server to take a call before "all circuits busy"
+SETUP_TIMEOUT_S = 5.0
+
+
+def drop_deadline_s() -> float:
+    """Real seconds from the server going silent to the call dropped, at most."""
+    return 1.5 * HEARTBEAT_S
 
 
 class State(str, Enum):
@@ -117,7 +130,7 @@ class Telephone:
             return web.Response(status=480, text="no answer")
         if self._declined:
             return web.Response(status=603, text="declined")
-        ws = web.WebSocketResponse(heartbeat=5)
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S)  # a dial-out call drops as a dial-in one
         # Connected from the moment the answer goes out: the caller may act on it at once.
         self._ws, self.server = ws, request.query.get("from")
         self._listener = asyncio.current_task()
@@ -145,24 +158,42 @@ class Telephone:
         self.heard.clear()
         self.user = self.group = self.talker = None
         self._set(State.CALLING)
-        for server in self.trunk:
-            client = ApiClient(server, timeout_s=5)
-            try:
-                # The heartbeat drops the call when the server stops answering (a pause).
-                ws = await client.websocket(f"{CALL_PATH}?from={self.number}", heartbeat_s=HEARTBEAT_S)
-            except Unreachable as exc:
-                log.info("%s did not take the call: %s", server, exc)
-                await client.close()
-                continue
-            except BaseException:  # hung up while calling
-                await client.close()
-                raise
-            self._client, self._ws, self.server = client, ws, server
-            self._listener = asyncio.get_running_loop().create_task(self._listen(ws))
-            self._set(State.CONNECTED)
-            return True
-        self._set(State.BUSY)
-        return False
+        # Offered to every server of the trunk at once: one after the other, a silent
+        # first server would hold every call for SETUP_TIMEOUT_S before the next one.
+        offers = [asyncio.ensure_future(self._offer(server)) for server in self.trunk]
+        line = None
+        try:
+            for offer in asyncio.as_completed(offers):
+                if (line := await offer) is not None:
+                    break
+        finally:  # the others hang up, even one that took the call too (a split brain)
+            for offer in offers:
+                offer.cancel()
+            for other in await asyncio.gather(*offers, return_exceptions=True):
+                if isinstance(other, tuple) and other is not line:
+                    await other[1].close()
+        if line is None:
+            self._set(State.BUSY)
+            return False
+        self.server, self._client, self._ws = line
+        self._listener = asyncio.get_running_loop().create_task(self._listen(self._ws))
+        self._set(State.CONNECTED)
+        return True
+
+    async def _offer(self, server: str) -> tuple[str, ApiClient, aiohttp.ClientWebSocketResponse] | None:
+        """The call offered to ``server``: its line if it takes it, None if not."""
+        client = ApiClient(server, timeout_s=SETUP_TIMEOUT_S)
+        try:
+            # The heartbeat drops the call when the server stops answering (a pause).
+            ws = await client.websocket(f"{CALL_PATH}?from={self.number}", heartbeat_s=HEARTBEAT_S)
+        except Unreachable as exc:
+            log.info("%s did not take the call: %s", server, exc)
+            await client.close()
+            return None
+        except BaseException:  # hung up while calling, or another server took the call
+            await client.close()
+            raise
+        return server, client, ws
 
     async def press(self, keys: str) -> None:
         """Keypad tones, one telephone event per key."""

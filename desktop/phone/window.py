@@ -11,10 +11,11 @@ pressed, so a push-to-talk release never overtakes its press; the window never w
 Services cancels whatever is still loading: it always brings the phone home.
 
 Pushes: with the phone's push receiver attached (``attach_push_receiver``; its
-``execute`` is this window's ``execute``), a page a service pushes opens in turn with
-the keys, and the Web access switch (the phone's setting that lets servers push to
-it) turns pushes on and off: the chapter's two failover paths, the new active
-redirecting the phone, or the user opening Services and logging in again.
+``execute`` is this window's ``execute``), a page a service pushes replaces whatever
+is still loading, as Services does, and the Web access switch (the phone's setting
+that lets servers push to it) turns pushes on and off: the chapter's two failover
+paths, the new active redirecting the phone, or the user opening Services and logging
+in again.
 
 The screen is a widget of its own (``screen.PhoneScreen``); the computer's keyboard
 reaches the keys through ``keyboard.PhoneKeyboard``: digits, ``*`` and ``#``, Up and
@@ -213,7 +214,11 @@ class PhoneWindow(QWidget):
 
     async def execute(self, url: str) -> None:
         """A service pushed ``url`` (``CiscoIPPhoneExecute``): it opens in turn with the
-        keys pressed, so a push never races a key's page."""
+        keys pressed, so a push never races a key's page.  Like Services it first drops
+        the keys still loading: after a failover those wait on the old server, which may
+        have gone silent, and would hold the new active's page for their whole deadline."""
+        self.tasks.cancel_all()
+        self.ptt_tasks.cancel_all()
         await self.order.run(lambda: self.browser.execute(url))
 
     def _on_web_access_toggled(self, on: bool) -> None:

@@ -320,6 +320,18 @@ async def test_services_brings_the_phone_home_while_a_service_is_slow(phone, qtb
     await open_demo(phone, qtbot)
 
 
+async def test_a_push_replaces_a_page_still_loading_from_a_server_gone_silent(phone, qtbot, service):
+    """After a failover the new active pushes its page while a key still waits on the
+    old active, silent: the push does not wait for that key's deadline."""
+    await open_demo(phone, qtbot)
+    click(qtbot, phone.keys["8"])  # Slow: never answers while the test runs
+    await wait_until(lambda: phone.prompt_label.text() == "Requesting...", 5, "Requesting...")
+    pushed = asyncio.ensure_future(phone.execute(service.url + "/news"))
+    await shows(phone, "News", "the pushed page at once")
+    await asyncio.wait_for(pushed, 5)
+    assert service.log[-2:] == ["/slow", "/news"]
+
+
 async def test_a_directory_entry_is_dialled_off_hook_on_the_speaker(phone, qtbot):
     await open_item(phone, qtbot, "Directory", "Crew")
     assert rows(phone) == ["Adam  5001", "Ursula  5002"] and softkey_names(phone) == ["Dial", "EditDial", "Exit", ""]

@@ -4,6 +4,8 @@ failure ending on an error screen with the phone still working."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp import web
 
@@ -20,6 +22,7 @@ from ipics_clients.phone_xml import MAX_XML_BYTES, Input, Menu, SoftKey, Text
 from ipics_lab.supervisor import wait_until
 
 from ..recording_clock import RecordingClock
+from ..silent_server import SilentServer
 
 
 def xml(body: str, **headers) -> web.Response:
@@ -298,3 +301,16 @@ async def test_dial_and_editdial_on_a_directory(phone, service):
     await phone.select(0)  # Select on a directory dials the entry
     assert phone.dialing == "5001"
     assert service.hits == requests  # all of it on the phone: no request
+
+
+async def test_a_page_pushed_while_a_request_waits_on_a_silent_server_stays(phone, service):
+    """The old active went silent with a request of the phone on its way; the new
+    active pushes its page: the request is dropped, its error never covers that page."""
+    async with SilentServer() as silent:
+        waiting = asyncio.ensure_future(phone.open(silent.url + "/menu"))
+        await wait_until(lambda: silent.requests, 5, "the request to reach the silent server")
+        await phone.execute(url(service, "/news"))
+        assert phone.screen.obj.title == "News"
+        await asyncio.wait_for(waiting, 1)  # dropped at once, not at its deadline
+        assert phone.screen.obj.title == "News" and not phone.screen.error
+        assert phone.history == []  # nothing of the dropped request is kept for Back
