@@ -11,7 +11,8 @@ clock), never a fixed number of real seconds:
   until the failover window (interval x missed count) since the partner last answered
   closes: the partner then "misses the configured number of heartbeats" when the window
   has passed, under a silent partition as under ``kill -9`` (whose refusals are missed
-  at once), not most of an interval later.
+  at once), not most of an interval later.  (Not at a time scale where an interval is
+  shorter than the least real time an answer is awaited: the beat cannot be kept there.)
 - Every other call (replication, snapshots, files, control messages, REPAIR's tables):
   until the partner has been silent on it for the failover window.  By then its
   heartbeats have declared it lost anyway, and a call waiting longer would only hold
@@ -61,7 +62,16 @@ class Deadlines:
         clock, interval = s.clock, s.settings.interval_s
         now = clock.monotonic()
         wait = max(HEARTBEAT_FLOOR_S, clock.real_seconds(next_due - now))
-        if scheduled and s.last_heard is not None and s.missed_now + 1 >= s.settings.missed_count:
+        if (
+            scheduled
+            and s.last_heard is not None
+            and s.missed_now + 1 >= s.settings.missed_count
+            # Only while the heartbeats keep their beat: at a time scale where an
+            # interval is shorter than the floor, a missed one already took longer than
+            # an interval, the window is not kept anyway, and a loaded machine's slow
+            # answer is given the floor like every other (no false takeover).
+            and clock.real_seconds(interval) >= HEARTBEAT_FLOOR_S
+        ):
             window_closes = s.last_heard + s.settings.failover_window_s
             last = max(LAST_HEARTBEAT_FLOOR_S, clock.real_seconds(LAST_HEARTBEAT_FLOOR * interval))
             wait = min(wait, max(last, clock.real_seconds(window_closes - now)))
