@@ -44,10 +44,10 @@ async def test_kill_9_of_the_active_makes_the_standby_take_over(pair):
 #: a heartbeat interval longer than the least real time a heartbeat's answer is awaited
 #: (``ha/deadlines.py``: 0.2 s), as at the chapter's settings on a real pair
 HANG_INTERVAL_S = 30
-#: the goal is 1.05 (bench/run_bench.py, failover_detection_ratio_hang); here the status
-#: is polled every 20 ms on a shared machine.  Before the deadlines were derived, the
-#: count-th miss of a silent partner landed 0.8 interval late: about 1.14 here.
-HANG_DETECTION_RATIO_MAX = 1.08
+#: the goal is 1.05 (bench/run_bench.py, failover_detection_ratio_hang; 1.02 here on a
+#: quiet machine), with room for a loaded one.  Before the deadlines were derived, the
+#: count-th miss of a silent partner landed 0.8 interval late: 1.16 here.
+HANG_DETECTION_RATIO_MAX = 1.10
 
 
 async def test_a_paused_active_is_detected_after_the_window_and_the_pair_talks_again_after_it_resumes(pair):
