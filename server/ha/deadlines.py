@@ -9,7 +9,8 @@ clock), never a fixed number of real seconds:
   beat, and an answer that is merely slow (a loaded machine) is still an answer.  The
   heartbeat that would be the Missed Heartbeat Count-th missed in a row is awaited only
   until the failover window (interval x missed count) since the partner last answered
-  closes: the partner then "misses the configured number of heartbeats" when the window
+  closes (counted while this server listened: after its own stop or pause, from one
+  interval before its first miss): the partner then "misses the configured number of heartbeats" when the window
   has passed, under a silent partition as under ``kill -9`` (whose refusals are missed
   at once), not most of an interval later.  (Not at a time scale where an interval is
   shorter than the least real time an answer is awaited: the beat cannot be kept there.)
@@ -62,9 +63,10 @@ class Deadlines:
         clock, interval = s.clock, s.settings.interval_s
         now = clock.monotonic()
         wait = max(HEARTBEAT_FLOOR_S, clock.real_seconds(next_due - now))
+        silent_since = self._silent_since()
         if (
             scheduled
-            and s.last_heard is not None
+            and silent_since is not None
             and s.missed_now + 1 >= s.settings.missed_count
             # Only while the heartbeats keep their beat: at a time scale where an
             # interval is shorter than the floor, a missed one already took longer than
@@ -72,10 +74,21 @@ class Deadlines:
             # answer is given the floor like every other (no false takeover).
             and clock.real_seconds(interval) >= HEARTBEAT_FLOOR_S
         ):
-            window_closes = s.last_heard + s.settings.failover_window_s
+            window_closes = silent_since + s.settings.failover_window_s
             last = max(LAST_HEARTBEAT_FLOOR_S, clock.real_seconds(LAST_HEARTBEAT_FLOOR * interval))
             wait = min(wait, max(last, clock.real_seconds(window_closes - now)))
         return wait
+
+    def _silent_since(self) -> float | None:
+        """Since when the partner has been silent while this server listened: its last
+        answer, or one interval before the first heartbeat of the misses in a row if
+        that is later (this server was stopped or paused itself meanwhile, or never
+        heard it since it started); None while nothing is missed."""
+        s = self.state
+        if not s.missed_now or s.missing_since is None:
+            return None
+        listening = s.missing_since - s.settings.interval_s
+        return listening if s.last_heard is None else max(s.last_heard, listening)
 
     def silence_s(self) -> float:
         """Real seconds the partner may stay silent on a call: the failover window."""

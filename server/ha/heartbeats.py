@@ -112,6 +112,7 @@ class Heartbeats:
         ``next_due``: when the next scheduled one is (emulated monotonic)."""
         s = self.state
         timeout = self.deadlines.heartbeat_s(next_due, scheduled=count_miss)
+        sent_at = s.clock.monotonic()
         s.heartbeats_sent += 1
         try:
             reply = await self.peer.heartbeat(self.payload(), timeout_s=timeout)
@@ -130,6 +131,7 @@ class Heartbeats:
             s.missed_now += 1
             s.heartbeats_missed_total += 1
             if s.missed_now == 1:
+                s.missing_since = sent_at
                 log.warning("missed heartbeat from partner (1 of %d)", s.settings.missed_count)
         return ok
 

@@ -114,6 +114,8 @@ class NodeState:
         #: when the partner last answered a heartbeat (emulated monotonic), None before
         #: the first answer: the failover window under a silent partition runs from it
         self.last_heard: float | None = None
+        #: when the first heartbeat of the misses in a row now was sent (emulated monotonic)
+        self.missing_since: float | None = None
         #: since this process started, for the trainer: heartbeats sent to the partner
         #: (delivered or not) and scheduled ones the partner did not answer
         self.heartbeats_sent = 0

@@ -12,14 +12,22 @@ from ipics_server.core.ha_config import HeartbeatSettings
 from ipics_server.ha.deadlines import HEARTBEAT_FLOOR_S, SILENCE_FLOOR_S, UPLOAD_MIN_BYTES_PER_S, Deadlines
 
 
-def deadlines(scale: float, interval_s: int = 15, missed: int = 5, *, missed_now: int = 0, heard_ago_s=None):
+def deadlines(
+    scale: float, interval_s: int = 15, missed: int = 5, *, missed_now: int = 0, heard_ago_s=None, missing_ago_s=None
+):
+    """``heard_ago_s``: the partner last answered so long ago (emulated); ``missing_ago_s``:
+    the first of the ``missed_now`` misses in a row was sent so long ago (by default
+    one interval after that answer: the heartbeats kept their beat)."""
     clock = Clock(scale)
-    last_heard = None if heard_ago_s is None else clock.monotonic() - heard_ago_s
+    now = clock.monotonic()
+    if missing_ago_s is None and heard_ago_s is not None and missed_now:
+        missing_ago_s = heard_ago_s - interval_s
     state = SimpleNamespace(
         clock=clock,
         settings=HeartbeatSettings(3444, interval_s, missed),
         missed_now=missed_now,
-        last_heard=last_heard,
+        last_heard=None if heard_ago_s is None else now - heard_ago_s,
+        missing_since=None if missing_ago_s is None else now - missing_ago_s,
     )
     return Deadlines(state), clock  # type: ignore[arg-type]  # the few fields it reads
 
@@ -45,6 +53,17 @@ def test_the_last_heartbeat_of_the_window_is_awaited_only_until_the_window_close
     assert d.heartbeat_s(clock.monotonic() + 15, scheduled=True) == pytest.approx(0.3, rel=0.01)
     d, clock = deadlines(0.02, missed_now=4, heard_ago_s=74)
     assert d.heartbeat_s(clock.monotonic() + 15, scheduled=False) == pytest.approx(0.3, rel=0.01)
+
+
+def test_the_window_runs_while_this_server_listens():
+    # The partner last answered long ago, but this server was stopped or paused itself
+    # meanwhile: its misses in a row began 45 s ago (4 on the beat would be 60 s), so
+    # the window (75 s from one interval before the first) has 15 s to go.
+    d, clock = deadlines(0.02, missed_now=4, heard_ago_s=1000, missing_ago_s=45)
+    assert d.heartbeat_s(clock.monotonic() + 15, scheduled=True) == pytest.approx(0.3, rel=0.01)
+    # Never heard since it started: the same, from its first miss.
+    d, clock = deadlines(0.02, missed_now=4, missing_ago_s=60)
+    assert d.heartbeat_s(clock.monotonic() + 15, scheduled=True) == pytest.approx(0.03, rel=0.05)
 
 
 def test_where_an_interval_is_shorter_than_the_floor_the_last_heartbeat_gets_the_floor_too():
