@@ -6,6 +6,8 @@ Figures (bench/README.md says what each means and how it is measured):
 
 1. failover_detection_ratio: kill -9 the active; real time until the standby reports
    role "transitioning", in emulated seconds, divided by interval x missed count.
+   failover_detection_ratio_hang: the same with the active paused (SIGSTOP), a silent
+   partner: connections accepted, nothing answered.
 2. replication_lag_p99_ms: active -> standby lag at a steady 500 writes/s.
 3. sustained_writes_per_s: channel creations per second on the active, replication on.
 4. primary_rss_mb: resident memory of the primary with the demo data.
@@ -27,6 +29,7 @@ import math
 import os
 import platform
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -143,22 +146,45 @@ def read_rss_kb(pid: int) -> int:
 
 
 # ------------------------------------------------------------------ 1. failover detection
-async def detection_seconds(pair: LabPair) -> float:
-    """Kill -9 the active; real seconds until the standby reports it is taking over."""
+#: a fault that takes the active away: done to the pair's active (the primary); returns
+#: what undoes it before the pair is stopped, or None.  The sites topology measures the
+#: same figure with a kernel partition as its fault.
+Silence = Callable[[LabPair], Callable[[], None] | None]
+
+
+def kill_active(pair: LabPair) -> None:
+    """``kill -9``: the partner's connections are refused at once."""
+    pair.primary.kill()
+
+
+def pause_active(pair: LabPair) -> Callable[[], None]:
+    """SIGSTOP: a silent partner; the kernel still completes the handshakes, so
+    connections succeed and requests are never answered, as in a partition."""
+    pair.primary.send_signal(signal.SIGSTOP)
+    return lambda: pair.primary.send_signal(signal.SIGCONT)
+
+
+async def detection_seconds(pair: LabPair, silence: Silence) -> float:
+    """Make the active silent; real seconds until the standby reports it is taking over."""
+    undo = None
     async with ApiClient(pair.secondary.url, timeout_s=1) as standby:
-        t_kill = time.monotonic()
-        pair.primary.kill()
-        deadline = t_kill + 3 * FAILOVER_TIME_SCALE * FAILOVER_INTERVAL_S * FAILOVER_MISSED
-        while time.monotonic() < deadline:
-            reply = await standby.get("/api/v1/ha/status")
-            # Time of the reply, not of the request: errs on the slow side, by one poll at most.
-            if reply.ok and reply["role"] == "transitioning":
-                return time.monotonic() - t_kill
-            await asyncio.sleep(STATUS_POLL_S)
+        t_fault = time.monotonic()
+        try:
+            undo = silence(pair)
+            deadline = t_fault + 3 * FAILOVER_TIME_SCALE * FAILOVER_INTERVAL_S * FAILOVER_MISSED
+            while time.monotonic() < deadline:
+                reply = await standby.get("/api/v1/ha/status")
+                # Time of the reply, not of the request: errs on the slow side, by one poll at most.
+                if reply.ok and reply["role"] == "transitioning":
+                    return time.monotonic() - t_fault
+                await asyncio.sleep(STATUS_POLL_S)
+        finally:
+            if undo is not None:
+                undo()
     raise TimeoutError("the standby never began the takeover")
 
 
-async def bench_failover(quick: bool) -> Measured:
+async def bench_failover(quick: bool, silence: Silence = kill_active) -> Measured:
     window_s = FAILOVER_INTERVAL_S * FAILOVER_MISSED
     ratios = []
     for _ in range(1 if quick else 3):
@@ -166,11 +192,12 @@ async def bench_failover(quick: bool) -> Measured:
         async with ready_pair(
             time_scale=FAILOVER_TIME_SCALE, interval_s=FAILOVER_INTERVAL_S, missed_count=FAILOVER_MISSED
         ) as pair:
-            real_s = await detection_seconds(pair)
+            real_s = await detection_seconds(pair, silence)
         ratios.append(real_s / FAILOVER_TIME_SCALE / window_s)
     return Measured(
         max(ratios),
         {
+            "fault": silence.__name__,
             "max": round(max(ratios), 4),
             "median": round(statistics.median(ratios), 4),
             "runs": [round(r, 4) for r in ratios],
@@ -383,6 +410,13 @@ SPECS: dict[str, Spec] = {
     "failover": Spec(
         "failover_detection_ratio", "x (interval x missed)", "max <= 1.05", lambda v: v <= 1.05, bench_failover
     ),
+    "failover_hang": Spec(
+        "failover_detection_ratio_hang",
+        "x (interval x missed)",
+        "max <= 1.05",
+        lambda v: v <= 1.05,
+        lambda quick: bench_failover(quick, pause_active),
+    ),
     "lag": Spec("replication_lag_p99_ms", "ms", "p99 <= 20", lambda v: v <= 20, bench_replication_lag),
     "throughput": Spec("sustained_writes_per_s", "writes/s", ">= 2000", lambda v: v >= 2000, bench_throughput),
     "memory": Spec("primary_rss_mb", "MB", "<= 120", lambda v: v <= 120, bench_memory),
@@ -411,11 +445,24 @@ def machine() -> dict[str, Any]:
     }
 
 
+def kept_figures(path: Path) -> dict[str, Any]:
+    """The figures of an earlier run in ``path``, each with the date and mode it was
+    measured in: ``--only`` replaces the figures it runs and keeps the others."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {
+        name: {"date": earlier.get("date"), "mode": earlier.get("mode"), **figure}
+        for name, figure in earlier.get("figures", {}).items()
+    }
+
+
 def print_table(figures: list[Figure]) -> None:
-    print(f"{'figure':26} {'value':>10}  {'unit':22} {'goal':12} result")
+    print(f"{'figure':30} {'value':>10}  {'unit':22} {'goal':12} result")
     for f in figures:
         value = "-" if f.value is None else f"{f.value:.4g}"
-        print(f"{f.name:26} {value:>10}  {f.unit:22} {f.goal:12} {'PASS' if f.passed else 'FAIL'}")
+        print(f"{f.name:30} {value:>10}  {f.unit:22} {f.goal:12} {'PASS' if f.passed else 'FAIL'}")
         if "error" in f.details:
             print(f"  error: {f.details['error']}")
 
@@ -428,17 +475,22 @@ async def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
 
     figures = [await run_one(spec, ns.quick) for key, spec in SPECS.items() if not ns.only or key in ns.only]
-    return write_results(ns.out, "quick" if ns.quick else "full", figures)
+    return write_results(ns.out, "quick" if ns.quick else "full", figures, keep_others=bool(ns.only))
 
 
-def write_results(out: Path, mode: str, figures: list[Figure]) -> int:
-    """``figures`` written to ``out`` in this file's schema, with the date and machine,
-    and printed as a table; the exit status: 0 only if every figure passed."""
+def write_results(out: Path, mode: str, figures: list[Figure], *, keep_others: bool = False) -> int:
+    """``figures`` written to ``out`` in this file's schema, each with the date, mode and
+    machine (``keep_others``: the figures already in ``out`` that were not measured now
+    stay), and printed as a table; the exit status: 0 only if every figure passed."""
+    date = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": date,
         "mode": mode,
         "machine": machine(),
-        "figures": {f.name: asdict(f) for f in figures},
+        "figures": {
+            **(kept_figures(out) if keep_others else {}),
+            **{f.name: {**asdict(f), "date": date, "mode": mode} for f in figures},
+        },
     }
     out.write_text(json.dumps(results, indent=2) + "\n")
     print_table(figures)

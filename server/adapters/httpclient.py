@@ -104,9 +104,16 @@ class ApiClient:
         headers: dict | None = None,
         timeout_s: float | None = None,
         binary: bool = False,
+        idle_timeout_s: float | None = None,
     ) -> Reply:
-        """``binary``: a 2xx body is returned as bytes (a photo, a video), not parsed."""
-        timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
+        """``binary``: a 2xx body is returned as bytes (a photo, a video), not parsed.
+        ``idle_timeout_s``: a deadline on progress (a transfer that may be large): the
+        connection, and every wait for the answer's next bytes, within it; then only a
+        ``timeout_s`` given bounds the whole (the time to send a body, say)."""
+        if idle_timeout_s is None:
+            timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
+        else:
+            timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=idle_timeout_s, sock_read=idle_timeout_s)
         try:
             async with self._session.request(
                 method, self.base_url + path, json=json, data=data, headers=self._headers(headers), timeout=timeout

@@ -4,6 +4,13 @@ Both directions are real connections: this server listens on ``host:heartbeat_po
 and connects to the partner's.  Each side demands the other's pinned certificate.
 A lab "cut" really drops traffic: cutting inbound closes the listening socket and every
 open peer connection; cutting outbound closes the client and refuses to open another.
+
+Two lanes toward the partner, each with its own connection pool: heartbeats, and the
+rest (replication, snapshots, files, control messages).  Bulk calls hung in a silent
+partition hold connections until their deadlines; they can never starve the heartbeats
+that decide a takeover.  Every call has a deadline (the HA engine's ``ha/deadlines.py``
+derives them from the heartbeat settings); a connection whose call timed out is closed,
+not reused, so after the link heals the next call opens a fresh one.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json as jsonlib
 import logging
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +48,20 @@ class LinkCut(Unreachable):
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """How long a call may take, in real seconds: ``idle_s`` bounds the connection and
+    every wait for the answer's next bytes (a deadline on progress); ``total_s``, if set,
+    the whole call."""
+
+    total_s: float | None
+    idle_s: float
+
+
+#: what a call waits without deadlines from the HA engine (a link on its own, in tests)
+DEFAULT_DEADLINE = Deadline(total_s=None, idle_s=5.0)
+
+
+@dataclass(frozen=True)
 class _Partner:
     """The trusted partner the link runs for: its pinned certificate, where it is."""
 
@@ -57,13 +79,18 @@ class PeerLink:
         routes: Iterable[web.RouteDef] = (),
         *,
         handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+        deadline: Callable[[int], Deadline] = lambda body_bytes: DEFAULT_DEADLINE,
     ):
         self.identity = identity
         self.handshake_timeout_s = handshake_timeout_s
         self.host = host
+        #: the deadline of a call sending a body of so many bytes
+        self._deadline = deadline
         self._routes = list(routes)
         self._runner: web.AppRunner | None = None
         self._client: ApiClient | None = None
+        #: the heartbeats' own lane: its pool holds no bulk call
+        self._heartbeat_client: ApiClient | None = None
         self._partner: _Partner | None = None
         self.port: int | None = None
         self.cut_inbound = False
@@ -100,11 +127,14 @@ class PeerLink:
         ctx = self.identity.client_context(partner.pem)
         host = f"[{partner.host}]" if ":" in partner.host else partner.host
         self._client = ApiClient(f"https://{host}:{partner.port}", ssl_context=ctx)
+        self._heartbeat_client = ApiClient(f"https://{host}:{partner.port}", ssl_context=ctx)
 
     async def _close_client(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        clients = (self._client, self._heartbeat_client)
+        self._client = self._heartbeat_client = None
+        for client in clients:
+            if client is not None:
+                await client.close()
 
     def cannot_listen_on(self, port: int) -> str | None:
         """Why this server could not take heartbeats on ``port`` (in use, say), or None.
@@ -188,7 +218,9 @@ class PeerLink:
         ctx.verify_mode = ssl.CERT_NONE
         ctx.load_cert_chain(self.identity.cert_path, self.identity.key_path)
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(partner.host, partner.port, ssl=ctx), 3)
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(partner.host, partner.port, ssl=ctx), self._deadline(0).idle_s
+            )
         except (TimeoutError, OSError, ssl.SSLError):
             return None
         try:
@@ -209,15 +241,50 @@ class PeerLink:
         return None
 
     # -- calls ----------------------------------------------------------------------------
-    async def call(
-        self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0, data: Any = None
+    async def call(self, method: str, path: str, json: Any = None, *, data: bytes | None = None) -> Reply:
+        """A call on the bulk lane, within the deadline for its body's size."""
+        if json is not None:
+            data = jsonlib.dumps(json).encode()
+        deadline = self._deadline(len(data) if data else 0)
+        return await self._request(
+            lambda: self._client,
+            method,
+            path,
+            data=data,
+            timeout_s=deadline.total_s,
+            idle_timeout_s=deadline.idle_s,
+        )
+
+    async def heartbeat(self, json: Any, *, timeout_s: float) -> Reply:
+        """A heartbeat on its own lane, answered within ``timeout_s`` real seconds."""
+        return await self._request(
+            lambda: self._heartbeat_client,
+            "POST",
+            "/peer/heartbeat",
+            data=jsonlib.dumps(json).encode(),
+            timeout_s=timeout_s,
+        )
+
+    async def _request(
+        self,
+        lane: Callable[[], ApiClient | None],
+        method: str,
+        path: str,
+        *,
+        data: bytes | None,
+        timeout_s: float | None,
+        idle_timeout_s: float | None = None,
     ) -> Reply:
         if self.cut_outbound:
             raise LinkCut("the peer link is cut (outbound)")
-        if self._client is None:
+        client = lane()
+        if client is None:
             raise Unreachable("no peer link: the servers are not trusted")
+        headers = {"Content-Type": "application/json"} if data is not None else None
         try:
-            reply = await self._client.request(method, path, json=json, data=data, timeout_s=timeout_s)
+            reply = await client.request(
+                method, path, data=data, headers=headers, timeout_s=timeout_s, idle_timeout_s=idle_timeout_s
+            )
         except Unreachable as exc:
             if isinstance(exc.cause, ssl.SSLError):
                 self.error = await self._diagnose() or explain_tls_failure(exc.cause)

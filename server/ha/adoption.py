@@ -94,7 +94,7 @@ class Adoption:
             if s.role != Role.STANDBY or s.synchronized:
                 return
             try:
-                reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
+                reply = await self.peer.call("GET", "/peer/snapshot")
             except Unreachable:
                 return
             if not reply.ok:

@@ -81,7 +81,7 @@ class Configuration:
 
     async def _control(self, message: dict[str, Any]) -> Reply:
         try:
-            return await self.peer.call("POST", "/peer/control", message, timeout_s=30)
+            return await self.peer.call("POST", "/peer/control", message)
         except Unreachable as exc:
             raise ApiError(
                 502, "partner_unreachable", f"the partner does not answer on the peer link: {self.peer.error or exc}"
@@ -144,7 +144,7 @@ class Configuration:
     async def _configure_merged(self, on_done: Callable[[], Awaitable[None]], keep_accounts: frozenset[str]) -> None:
         s = self.state
         try:
-            reply = await self.peer.call("GET", "/peer/snapshot", timeout_s=60)
+            reply = await self.peer.call("GET", "/peer/snapshot")
         except Unreachable as exc:
             raise ApiError(
                 502, "partner_unreachable", f"the partner does not answer on the peer link: {self.peer.error or exc}"
@@ -263,7 +263,7 @@ class Configuration:
         if s.role != Role.ACTIVE:
             raise conflict("unconfigure HA from the active server")
         try:
-            await self.peer.call("POST", "/peer/control", {"command": "unconfigure"}, timeout_s=10)
+            await self.peer.call("POST", "/peer/control", {"command": "unconfigure"})
         except Unreachable:
             log.warning("partner did not answer the unconfigure; it will be standalone when it returns")
         await self.apply_unconfigure()

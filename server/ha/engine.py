@@ -35,6 +35,7 @@ from ..events import EventBus
 from ..services import Services
 from .adoption import Adoption, DiscardedLog
 from .configuration import Configuration
+from .deadlines import Deadlines
 from .failover import Failover, IpicsServices
 from .file_replication import FileReplication
 from .heartbeats import Heartbeats
@@ -78,8 +79,10 @@ class HAEngine:
             designation=designation,
             rng=rng,
         )
+        #: every call to the partner ends within a deadline from the heartbeat settings
+        self.deadlines = Deadlines(state)
         #: the link to the partner; it serves the routes of ``api/peer_views.py``
-        self.peer = peer = PeerLink(identity, cfg.host)
+        self.peer = peer = PeerLink(identity, cfg.host, deadline=self.deadlines.call)
         self.discarded = DiscardedLog(state)
         self.adoption = Adoption(state, peer, self.discarded)
         self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
@@ -99,11 +102,12 @@ class HAEngine:
         self.heartbeats = Heartbeats(
             state,
             peer,
+            self.deadlines,
             tick=self.roles.tick,
             repair_status=self.repair.local_status,
             follow_unconfigure=self.configuration.follow_partner_unconfigure,
         )
-        self.trust = Trust(state, peer, identity, self.roles, verify_password=verify_password)
+        self.trust = Trust(state, peer, identity, self.roles, self.deadlines, verify_password=verify_password)
         self.failover = Failover(state, peer, self.roles, drain_log=self.replication.drain_log, logout=logout)
         self.ipics = IpicsServices(state, self.roles)
         self.status_report = StatusReport(state, peer, repair_status=self.repair.status)

@@ -66,7 +66,7 @@ class FileReplication:
                 wait = r.updated_at + s.cfg.file_replication_delay_s - s.clock.now()
                 if wait > 0:
                     await s.clock.sleep(wait)
-                reply = await self.peer.call("GET", f"/peer/files/{r.key}", timeout_s=60)
+                reply = await self.peer.call("GET", f"/peer/files/{r.key}")
                 if reply.status == 404:
                     # The active does not have it either (it arrived just before a failover,
                     # or ipicsrsync deleted it): the download says to upload it again.
@@ -84,7 +84,7 @@ class FileReplication:
     async def copy_from_partner(self, file_id: str) -> None:
         """Configure's merge: a file record from the partner brings its content along."""
         try:
-            reply = await self.peer.call("GET", f"/peer/files/{file_id}", timeout_s=60)
+            reply = await self.peer.call("GET", f"/peer/files/{file_id}")
         except Unreachable:
             return
         if reply.ok:

@@ -19,6 +19,7 @@ from typing import Any
 from ..adapters.httpclient import Unreachable
 from ..adapters.peer import PeerLink
 from ..core.roles import Decision, HAState, Role
+from .deadlines import Deadlines
 from .node import NodeState
 
 log = logging.getLogger("ipics.ha")
@@ -35,6 +36,7 @@ class Heartbeats:
         self,
         state: NodeState,
         peer: PeerLink,
+        deadlines: Deadlines,
         *,
         tick: Callable[[], Awaitable[Decision]],
         repair_status: Callable[[], dict[str, Any]],
@@ -42,6 +44,7 @@ class Heartbeats:
     ):
         self.state = state
         self.peer = peer
+        self.deadlines = deadlines
         self._tick = tick
         self._repair_status = repair_status
         self._follow_unconfigure = follow_unconfigure
@@ -101,15 +104,18 @@ class Heartbeats:
             if self.peer.configured and not s.suspended and s.ha != HAState.UNCONFIGURED:
                 # Trusted but not configured too: the HA Configuration tab shows whether
                 # the partner answers (no decision is taken on it before Configure).
-                await self.exchange(count_miss=scheduled)
+                await self.exchange(last_scheduled + s.settings.interval_s, count_miss=scheduled)
                 await self._tick()
 
-    async def exchange(self, count_miss: bool = True) -> bool:
+    async def exchange(self, next_due: float, *, count_miss: bool) -> bool:
+        """One heartbeat and its answer, awaited within its deadline (``deadlines``);
+        ``next_due``: when the next scheduled one is (emulated monotonic)."""
         s = self.state
-        timeout = max(0.2, min(5.0, s.clock.real_seconds(s.settings.interval_s) * 0.8))
+        timeout = self.deadlines.heartbeat_s(next_due, scheduled=count_miss)
+        sent_at = s.clock.monotonic()
         s.heartbeats_sent += 1
         try:
-            reply = await self.peer.call("POST", "/peer/heartbeat", self.payload(), timeout_s=timeout)
+            reply = await self.peer.heartbeat(self.payload(), timeout_s=timeout)
             ok = reply.ok and self.clock_agrees(reply.body.get("time"))
         except Unreachable:
             ok = False
@@ -117,11 +123,15 @@ class Heartbeats:
             if s.missed_now:
                 log.warning("heartbeat from partner again after %d missed", s.missed_now)
             s.missed_now = 0
+            s.last_heard = s.clock.monotonic()
+            s.heard.set()  # wakes whatever waits to retry a call that timed out
+            s.heard.clear()
             self._observe_partner(reply.body)
         elif count_miss:
             s.missed_now += 1
             s.heartbeats_missed_total += 1
             if s.missed_now == 1:
+                s.missing_since = sent_at
                 log.warning("missed heartbeat from partner (1 of %d)", s.settings.missed_count)
         return ok
 

@@ -111,6 +111,11 @@ class NodeState:
         self.serving_alone: bool = store.get_local_sync("serving_alone", False)
         self.role = boot_role(self.ha, self.standalone, designation())
         self.missed_now = 0
+        #: when the partner last answered a heartbeat (emulated monotonic), None before
+        #: the first answer: the failover window under a silent partition runs from it
+        self.last_heard: float | None = None
+        #: when the first heartbeat of the misses in a row now was sent (emulated monotonic)
+        self.missing_since: float | None = None
         #: since this process started, for the trainer: heartbeats sent to the partner
         #: (delivered or not) and scheduled ones the partner did not answer
         self.heartbeats_sent = 0
@@ -125,6 +130,8 @@ class NodeState:
         self.kicked = asyncio.Event()
         self.ship_wakeup = asyncio.Event()
         self.files_wakeup = asyncio.Event()
+        #: set and cleared at each answered heartbeat: a call that timed out is retried then
+        self.heard = asyncio.Event()
         self._background: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------ writing through
@@ -235,7 +242,15 @@ async def run_on_wakeup(
         try:
             await work()
         except Unreachable:
-            pass  # the next heartbeat wakes us again
+            # The partner did not answer within the call's deadline (a silent partition,
+            # a paused partner): again once it answers a heartbeat, or sooner if woken.
+            waits = [asyncio.ensure_future(wakeup.wait()), asyncio.ensure_future(state.heard.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+            wakeup.set()
         except Exception:
             log.exception("%s failed; will retry", what)
             await state.clock.sleep(1)

@@ -64,9 +64,9 @@ def file_directory_text() -> str:
 
 
 class PeerCalls(Protocol):
-    async def call(
-        self, method: str, path: str, json: Any = None, *, timeout_s: float = 5.0, data: Any = None
-    ) -> Reply: ...
+    """A call to the partner, within the deadline the peer link gives it."""
+
+    async def call(self, method: str, path: str, json: Any = None, *, data: bytes | None = None) -> Reply: ...
 
 
 class RepairHost(Protocol):
@@ -154,7 +154,7 @@ class Reconciliation:
             )
         if e.role == Role.STANDBY:
             try:
-                reply = await e.peer.call("POST", "/peer/control", {"command": "repair"}, timeout_s=30)
+                reply = await e.peer.call("POST", "/peer/control", {"command": "repair"})
             except Unreachable:
                 raise conflict("the active server does not answer on the peer link: REPAIR not started") from None
             if not reply.ok:
@@ -188,9 +188,7 @@ class Reconciliation:
             return
         e.on_local_write()
         try:
-            reply = await e.peer.call(
-                "POST", "/peer/control", {"command": "repaired", "replaced": replaced}, timeout_s=30
-            )
+            reply = await e.peer.call("POST", "/peer/control", {"command": "repaired", "replaced": replaced})
             answered = reply.ok
         except Unreachable:
             answered = False
@@ -205,7 +203,7 @@ class Reconciliation:
         proc = self.processes[table]
         proc.update(state="running", started_at=e.clock.now())
         try:
-            reply = await e.peer.call("GET", f"/peer/table/{table}", timeout_s=60)
+            reply = await e.peer.call("GET", f"/peer/table/{table}")
             if not reply.ok:
                 raise RuntimeError(f"the partner refused: {reply.status}")
             mine = await e.store.all_of(table)
@@ -286,7 +284,7 @@ class Reconciliation:
 
     async def _rsync_documents(self, directory: str, peer_host: str) -> None:
         e = self.engine
-        reply = await e.peer.call("GET", "/peer/files", timeout_s=60)
+        reply = await e.peer.call("GET", "/peer/files")
         if not reply.ok:
             raise RuntimeError(f"the secondary refused the file listing ({reply.status})")
         plan = plan_files(await e.files.listing(), reply.body["files"])
@@ -299,21 +297,20 @@ class Reconciliation:
                 "PUT",
                 f"/peer/files/{fid}",
                 {"content": base64.b64encode(content).decode(), "mtime": mtime},
-                timeout_s=60,
             )
             if not r.ok:
                 raise RuntimeError(f"the secondary refused {fid} ({r.status})")
             await self._rsync_line(f"{directory}{fid} -> {dest}: copied ({len(content)} bytes)")
         for fid in plan.copy_to_primary:
             await e.clock.sleep(RSYNC_PER_FILE_S)
-            r = await e.peer.call("GET", f"/peer/files/{fid}", timeout_s=60)
+            r = await e.peer.call("GET", f"/peer/files/{fid}")
             if not r.ok:
                 raise RuntimeError(f"the secondary did not send {fid} ({r.status})")
             await e.files.write(fid, base64.b64decode(r.body["content"]), mtime=r.body.get("mtime"))
             await self._rsync_line(f"{dest}/{fid} -> {directory}: newer on the secondary, copied to the primary")
         for fid in plan.delete_on_secondary:
             await e.clock.sleep(RSYNC_PER_FILE_S)
-            r = await e.peer.call("DELETE", f"/peer/files/{fid}", timeout_s=60)
+            r = await e.peer.call("DELETE", f"/peer/files/{fid}")
             if not r.ok:
                 raise RuntimeError(f"the secondary did not delete {fid} ({r.status})")
             await self._rsync_line(f"deleting {dest}/{fid}: on the secondary only")

@@ -42,6 +42,9 @@ class Roles:
         self.handed_over_at: float | None = None
         #: why the last hand-over could not reach the standby (said once, not every tick)
         self._hand_over_failed: str | None = None
+        #: the hand-over under way: the tick never waits on the partner (a silent one
+        #: would hold the tick lock, and the heartbeat loop with it)
+        self._handing_over: asyncio.Task | None = None
 
     def on_licenses_changed(self) -> None:
         s = self.state
@@ -152,8 +155,8 @@ class Roles:
                 await self._finish_transition()
             elif decision.action == Action.BEGIN_TAKEOVER:
                 self.begin_transition(Role.ACTIVE, roles.TAKEOVER_AFTER_MISSED_HEARTBEATS_S, decision.reason)
-            elif decision.action == Action.HAND_OVER:
-                await self._hand_over(decision.reason, "critical-process")
+            elif decision.action == Action.HAND_OVER and (self._handing_over is None or self._handing_over.done()):
+                self._handing_over = s.spawn(self._hand_over(decision.reason, "critical-process"))
         if decision.action == Action.REQUEST_SYNC:
             asyncio.get_running_loop().create_task(self._synchronize())
         return decision
@@ -179,8 +182,9 @@ class Roles:
                 )
             return
         self._hand_over_failed = None
-        self.set_role(Role.STANDBY, reason)
-        self.handed_over()
+        if self.state.role == Role.ACTIVE:  # nothing else moved it meanwhile
+            self.set_role(Role.STANDBY, reason)
+            self.handed_over()
 
     def handed_over(self) -> None:
         """The partner was told to assume the active role, just now."""

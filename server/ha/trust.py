@@ -22,6 +22,7 @@ from ..adapters.peer import PeerLink
 from ..core.ha_config import HeartbeatSettings
 from ..core.roles import HAState, Role, role_by_license
 from ..errors import ApiError, conflict
+from .deadlines import Deadlines
 from .node import NodeState, Partner, partner_message
 from .roles import Roles
 
@@ -37,10 +38,13 @@ class Trust:
         peer: PeerLink,
         identity: ServerIdentity,
         roles: Roles,
+        deadlines: Deadlines,
         *,
         verify_password: Callable[[str, str, str], Awaitable[bool]],
     ):
         self.state = state
+        #: the partner's client API answers trust calls within a call's deadline too
+        self._deadlines = deadlines
         self.peer = peer
         self.identity = identity
         self.roles = roles
@@ -58,7 +62,7 @@ class Trust:
             raise ApiError(400, "bad_request", str(exc)) from None
         if address == s.address:
             raise ApiError(400, "bad_request", "the partner address is this server's own address")
-        async with ApiClient(address, timeout_s=10) as client:
+        async with ApiClient(address, timeout_s=self._deadlines.silence_s()) as client:
             try:
                 reply = await client.post(
                     "/api/v1/ha/trust/exchange",
@@ -169,7 +173,7 @@ class Trust:
             raise conflict("unconfigure HA and wait for the reconfiguration before deleting the trust")
         if s.partner is None:
             raise conflict("there is no trust to delete")
-        async with ApiClient(s.partner.address, timeout_s=10) as client:
+        async with ApiClient(s.partner.address, timeout_s=self._deadlines.silence_s()) as client:
             try:
                 reply = await client.post(
                     "/api/v1/ha/trust/remove",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import signal
 
 import aiohttp
 import pytest
@@ -133,6 +136,61 @@ async def test_uploaded_files_replicate_after_the_records(tmp_path):
 
 async def _has_file(pair, file_id: str) -> bool:
     return (pair.secondary.data_dir / "files" / file_id).exists()
+
+
+#: real seconds a call the partner is silent on may last at least (ha/deadlines.py's
+#: SILENCE_FLOOR_S: more than this pair's 0.25 s failover window)
+SILENCE_FLOOR_S = 5.0
+
+
+async def test_a_file_fetch_that_hangs_never_delays_a_heartbeat_and_is_tried_again(pair):
+    """The active's answer to the standby's file fetch hangs, in a process that runs on
+    (the file's content is a FIFO no one writes: reading it blocks): the standby keeps
+    hearing every heartbeat and stays Ready meanwhile; the fetch ends at its deadline
+    and is tried again, and the file arrives once the active can read it."""
+    p, s = pair.primary, pair.secondary
+    async with await pair.admin(p) as admin:
+        incident = (await admin.post("/api/v1/incidents", {"name": "Quake"})).body
+        s.send_signal(signal.SIGSTOP)  # so that it fetches the file only once it is a FIFO
+        try:
+            uploaded = await _upload(admin, incident["id"], b"\xff\xd8scene photo")
+            path = p.data_dir / "files" / uploaded["id"]
+            fifo = path.with_name("fifo.tmp")
+            os.mkfifo(fifo)
+            os.replace(fifo, path)
+        finally:
+            s.send_signal(signal.SIGCONT)
+    # A writer can open the FIFO only once the active reads it: the standby's fetch.
+    writer = await wait_until(lambda: _fifo_writer(path), 10, "the standby to fetch the file")
+    try:
+        before = (await pair.status(s))["heartbeat"]
+
+        async def beats_while_hung():
+            st = await pair.status(s)
+            return st if st["heartbeat"]["sent"] >= before["sent"] + MISSED + 1 else None
+
+        st = await wait_until(beats_while_hung, 10, "the standby's heartbeats while its fetch hangs")
+        assert st["heartbeat"]["missed_total"] == before["missed_total"], st["heartbeat"]
+        assert st["standby_server_status"] == "Ready" and not await _has_file(pair, uploaded["id"])
+
+        readable = path.with_name("photo.tmp")
+        readable.write_bytes(b"\xff\xd8scene photo")
+        os.replace(readable, path)  # the hung read keeps the FIFO; the next fetch reads this
+        await wait_until(
+            lambda: _has_file(pair, uploaded["id"]), SILENCE_FLOOR_S + 5, "the fetch to end and be tried again"
+        )
+    finally:
+        os.close(writer)  # the hung read ends (its answer goes nowhere)
+    assert (s.data_dir / "files" / uploaded["id"]).read_bytes() == b"\xff\xd8scene photo"
+
+
+async def _fifo_writer(path) -> int | None:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # no reader yet
+            return None
+        raise
 
 
 async def test_lab_faults_only_on_lab_servers_and_for_admins(pair):
