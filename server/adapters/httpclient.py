@@ -178,7 +178,10 @@ def _unreachable(what: str, exc: BaseException) -> Unreachable:
 
 
 # ------------------------------------------------------------------ trust (https)
-_trusted_ca_files: list[Path] = []
+#: the CA certificates trusted besides the system's, read when trusted (PEM by path): a
+#: lab's folder, CA included, may be gone long before this process ends (a test session
+#: or a benchmark runs many labs), and the context is built again at each new trust
+_trusted_cas: dict[Path, str] = {}
 _context: ssl.SSLContext | None = None
 
 
@@ -187,15 +190,16 @@ def trust_ca_file(path: Path) -> None:
     besides the system's; ``ValueError`` saying what is wrong with the file."""
     global _context
     path = Path(path).expanduser().resolve()
-    if path in _trusted_ca_files:
+    if path in _trusted_cas:
         return
     try:
-        ssl.create_default_context().load_verify_locations(cafile=str(path))
+        pem = path.read_text()
+        ssl.create_default_context().load_verify_locations(cadata=pem)
     except FileNotFoundError:
         raise ValueError(f"the CA certificate {path} does not exist") from None
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, UnicodeDecodeError, ssl.SSLError) as exc:
         raise ValueError(f"{path} holds no CA certificate (PEM): {getattr(exc, 'reason', None) or exc}") from None
-    _trusted_ca_files.append(path)
+    _trusted_cas[path] = pem
     _context = None
 
 
@@ -205,8 +209,8 @@ def client_ssl_context() -> ssl.SSLContext:
     global _context
     if _context is None:
         ctx = ssl.create_default_context()
-        for path in _trusted_ca_files:
-            ctx.load_verify_locations(cafile=str(path))
+        for pem in _trusted_cas.values():
+            ctx.load_verify_locations(cadata=pem)
         _context = ctx
     return _context
 
