@@ -15,6 +15,19 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 LOOPBACK = "127.0.0.1"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str | None, int | None]:
+    """Scheme, host and port of ``url``, the scheme's default port filled in: a page's URL
+    built from a request's Host header (``https://198.18.1.12/phone/...``: a client leaves
+    the default port out) is of the same server as ``https://198.18.1.12:443``."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, parts.hostname, port or DEFAULT_PORTS.get(parts.scheme)
 
 
 def address_seen_by(server_urls: Iterable[str]) -> str:

@@ -37,6 +37,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import aiohttp
 
+from ipics_clients.addresses import origin
 from ipics_clients.phone_keys import (
     BACK,
     BACKSPACE,
@@ -486,8 +487,8 @@ class PhoneBrowser:
         )
 
     def _private_headers(self, url: str) -> dict[str, str]:
-        hosts = {urlsplit(s.url).netloc for s in self.services}
-        return self.headers if urlsplit(url).netloc in hosts else {}
+        """The phone's push address and secret, for its own services only."""
+        return self.headers if origin(url) in {origin(s.url) for s in self.services} else {}
 
     def _absolute(self, url: str) -> str:
         return urljoin(self.screen.url, url) if self.screen.url else url
