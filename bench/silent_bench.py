@@ -1,7 +1,7 @@
 """The clients against an active server that goes silent: real seconds from the moment
 it goes silent to each client working on the new active ("reconnect").
 
-    .venv/bin/python bench/silent_bench.py [--runs 3] [--time-scale 0.02] [--out PATH]
+    .venv/bin/python bench/silent_bench.py [--runs 3] [--time-scale 0.02] [--out PATH] [--topology loopback|sites]
 
 A pair at the chapter's heartbeat settings (15 s, 5 missed) with the demo data, and
 one of each client connected to the active (the primary): an IDC console session
@@ -17,8 +17,9 @@ until it works on the secondary:
 
 How the active goes silent is a parameter: ``reconnect_figures(pair, make_silent=...)``
 takes any coroutine function that silences ``pair``'s primary and returns how to end
-it, so the same figure runs with a kernel partition in the sites topology (a
-``MakeSilent`` of the lab's faults there).  The figures go to
+it; ``--topology sites`` (as root) runs the same figure with the active's site
+unplugged by the kernel (``unplug_active``), the clients on this host reaching the
+sites across the lab's bridge.  The figures go to
 ``bench/silent_results.json`` in the schema of ``bench/results.json``, with the
 machine and the date; bench/README.md says what they mean.
 """
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_bench, when run 
 
 from run_bench import Figure, ready_pair, rounded, write_results
 
+from ipics_clients.addresses import address_seen_by, origin
 from ipics_clients.known_servers import KnownServers
 from ipics_clients.mobile import MobileClient
 from ipics_clients.phone_browser import PhoneBrowser, ipics_service
@@ -48,7 +50,9 @@ from ipics_clients.phone_push import PushReceiver
 from ipics_clients.session import ConsoleSession, State
 from ipics_clients.telephone import SETUP_TIMEOUT_S, Telephone
 from ipics_clients.telephone import State as Line
+from ipics_lab.netfaults import KernelFaults
 from ipics_lab.seed import DEMO_DIAL_IDS, seed_demo_data
+from ipics_lab.sites import TOPOLOGIES
 from ipics_lab.supervisor import LabPair, wait_until
 from ipics_server.clock import Clock
 
@@ -82,6 +86,21 @@ async def pause_active(pair: LabPair) -> Callable[[], Awaitable[None]]:
 
     async def end() -> None:
         pair.primary.kill()
+
+    return end
+
+
+async def unplug_active(pair: LabPair) -> Callable[[], Awaitable[None]]:
+    """The sites topology: the active's site unplugged by the kernel (nftables drops every
+    packet in and out of its namespace): silent to its partner and to every client at
+    once, connects hang; it is killed at the end, as a paused one is."""
+    network = pair.network
+    assert isinstance(network, KernelFaults), "unplug_active needs the sites topology"
+    await network.unplug("primary")
+
+    async def end() -> None:
+        pair.primary.kill()
+        await network.heal()
 
     return end
 
@@ -123,7 +142,7 @@ class Clients:
 
     def _phone_changed(self, phone: PhoneBrowser) -> None:
         url = phone.screen.url or ""
-        if url.startswith(self.pair.secondary.url) and not phone.screen.error:
+        if url and origin(url) == origin(self.pair.secondary.url) and not phone.screen.error:
             self.working.setdefault("phone", time.monotonic())
 
     async def connect(self) -> None:
@@ -176,7 +195,11 @@ async def one_run(
         try:
             calling_back = asyncio.ensure_future(clients.call_back())
             active = await active_at(pair, timeout_s)
-            await wait_until(lambda: set(CLIENTS) <= clients.working.keys(), timeout_s, "every client on the secondary")
+            await wait_until(
+                lambda: set(CLIENTS) <= clients.working.keys(),
+                timeout_s,
+                "every client on the secondary",
+            )
             await calling_back
         finally:
             await end()
@@ -205,16 +228,30 @@ async def reconnect_figures(
     return await one_run(pair, make_silent, profile, timeout_s, phone_host)
 
 
-async def measure(runs: int, time_scale: float) -> list[Figure]:
+async def measure(runs: int, time_scale: float, topology: str = "loopback") -> list[Figure]:
     results = []
+    silence, silenced_by = (
+        (unplug_active, "the active's site unplugged by the kernel (sites topology)")
+        if topology == "sites"
+        else (pause_active, "SIGSTOP of the active (pause)")
+    )
     for n in range(runs):
         print(f"run {n + 1} of {runs} ...", file=sys.stderr, flush=True)
-        async with ready_pair(time_scale=time_scale, interval_s=INTERVAL_S, missed_count=MISSED) as pair:
+        async with ready_pair(
+            time_scale=time_scale, interval_s=INTERVAL_S, missed_count=MISSED, topology=topology
+        ) as pair:
             async with await pair.admin(pair.primary) as admin:
                 await seed_demo_data(admin, PASSWORD, PIN)
             await pair.wait_ready()
             with tempfile.TemporaryDirectory(prefix="ipics-silent-") as profile:
-                results.append(await reconnect_figures(pair, profile=Path(profile)))
+                results.append(
+                    await reconnect_figures(
+                        pair,
+                        make_silent=silence,
+                        profile=Path(profile),
+                        phone_host=address_seen_by([pair.primary.url]),
+                    )
+                )
     failover = [r["silent_to_active_s"] for r in results]
     figures = []
     for c in CLIENTS:
@@ -224,7 +261,8 @@ async def measure(runs: int, time_scale: float) -> list[Figure]:
             "time_scale": time_scale,
             "interval_s": INTERVAL_S,
             "missed_count": MISSED,
-            "silenced_by": "SIGSTOP of the active (pause)",
+            "silenced_by": silenced_by,
+            "topology": topology,
             "runs": runs,
             "silent_to_working_s": [r["silent_to_working_s"][c] for r in results],
             "silent_to_active_s": failover,
@@ -249,11 +287,23 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS, help="fresh pairs, one silence each")
     parser.add_argument("--time-scale", type=float, default=TIME_SCALE, help="real seconds per emulated second")
-    parser.add_argument("--out", type=Path, default=HERE / "silent_results.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: bench/silent_results.json (bench/silent_sites_results.json in the sites topology)",
+    )
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="loopback",
+        help="loopback (default: the active paused), or sites (as root: the active's site unplugged by the kernel)",
+    )
     ns = parser.parse_args(argv)
     if ns.runs < 1:
         parser.error("--runs must be at least 1")
-    return write_results(ns.out, f"{ns.runs} runs", await measure(ns.runs, ns.time_scale))
+    out = ns.out or HERE / ("silent_sites_results.json" if ns.topology == "sites" else "silent_results.json")
+    return write_results(out, f"{ns.runs} runs, {ns.topology}", await measure(ns.runs, ns.time_scale, ns.topology))
 
 
 if __name__ == "__main__":

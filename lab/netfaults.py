@@ -13,6 +13,8 @@ quiet, never a refused connection.  The fault names are the loopback lab's:
   random with that probability, each way (``numgen random``).
 - ``isolate_clients(server)``: the clients' site no longer reaches that server, nor it
   them; the servers still hear each other.
+- ``unplug(site)``: the site's cable pulled, nothing in or out for anyone (a server
+  silent to its partner and to every client at once).
 - ``heal_link(server)`` ends that server's link faults; ``heal()`` every fault of the
   lab.  Nothing is restarted: the rules go, the packets flow again.
 """
@@ -80,6 +82,13 @@ class KernelFaults:
         clients = self.sites["clients"].address
         rules = [("in", f"ip saddr {clients} drop"), ("out", f"ip daddr {clients} drop")]
         await self._add("isolation", server, rules, f"the clients' site isolated from {server} (kernel)")
+
+    async def unplug(self, site: str) -> None:
+        """The site's network cable pulled: nothing in or out of it, for anyone; its
+        processes run on (loopback inside it still works)."""
+        self._site(site)
+        rules = [("in", 'iifname "eth0" drop'), ("out", 'oifname "eth0" drop')]
+        await self._add("isolation", site, rules, f"{site}: unplugged from the network (kernel)")
 
     async def heal_link(self, server: str) -> None:
         self._server(server)
