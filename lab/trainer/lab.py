@@ -20,6 +20,7 @@ from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
+from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.clock import Clock
 from ipics_server.media.ticket import KEY_FILE_NAME
@@ -135,7 +136,13 @@ class TrainerLab:
             time_scale=self.time_scale,
             media=self.router.url if self.router else None,
             sites=self.sites.as_json() if self.sites else None,
+            clock_anchor=self.clock.anchor()[:2],
         )
+
+    @property
+    def offers(self) -> Offers:
+        """Everything but the kernel-only faults on loopback: this lab holds the processes."""
+        return Offers(topology=self.topology)
 
     async def set_time_scale(self, scale: float) -> None:
         """Both servers and this lab's clock (which the in-process devices use) switch at
