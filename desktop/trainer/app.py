@@ -15,7 +15,7 @@ import contextlib
 import fcntl
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ipics_lab import sites
 
@@ -46,6 +46,21 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
     sites.add_topology_option(parser)
+    attach = parser.add_mutually_exclusive_group()
+    attach.add_argument(
+        "--attach",
+        metavar="LAB_DIR_OR_LAB_JSON",
+        default=None,
+        help="open the trainer panel on a lab another command started (its lab.json, or the folder "
+        "holding it): starts and stops nothing; the admin password from IPICS_ADMIN_PASSWORD, else asked",
+    )
+    attach.add_argument(
+        "--attach-servers",
+        metavar="URL1,URL2",
+        default=None,
+        help="open the trainer panel on two running servers (the primary's and the secondary's "
+        "address): starts and stops nothing; the admin password from IPICS_ADMIN_PASSWORD, else asked",
+    )
 
 
 #: what ``ipics-lab`` says without a display: the lab runs without one too
@@ -63,6 +78,14 @@ def run(ns: argparse.Namespace) -> int:
     stop the lab as closing the panel does."""
     from ipics_desktop.shared.startup import run_window
 
+    if ns.attach is not None or ns.attach_servers is not None:
+        return run_window(
+            "ipics-lab",
+            "IPICS HA Lab",
+            lambda: _prepare_attach(ns),
+            lambda lab, running: _main_attached(lab, running),
+            no_display=NO_DISPLAY,
+        )
     return run_window(
         "ipics-lab",
         "IPICS HA Lab",
@@ -100,6 +123,40 @@ def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
     return root, lock
 
 
+def _prepare_attach(ns: argparse.Namespace):
+    """The pair to attach to, read and checked before any window opens."""
+    from ipics_desktop.shared.startup import StartupError
+    from ipics_lab.trainer.attached import AttachedLab, AttachRefused
+    from ipics_server.logsetup import setup_logging
+
+    started_here = [
+        f"--{o}" for o in ("topology", "data-dir") if getattr(ns, o.replace("-", "_")) not in (None, "loopback")
+    ]
+    if ns.time_scale != 1.0:
+        started_here.append("--time-scale")
+    if started_here:
+        raise StartupError(
+            f"{', '.join(started_here)}: the attached lab has its own (the lab that started it sets them)"
+        )
+    try:
+        if ns.attach is not None:
+            lab = AttachedLab.from_lab_file(Path(ns.attach))
+        else:
+            lab = AttachedLab.from_addresses([a for a in ns.attach_servers.split(",") if a.strip()])
+    except AttachRefused as exc:
+        raise StartupError(f"--attach: {exc}") from None
+    setup_logging("lab")
+    return lab
+
+
+async def _main_attached(lab, running) -> int:
+    from .attach import AttachApp
+
+    app = AttachApp(lab)
+    running.on_stop(app.request_stop)
+    return await app.run()
+
+
 async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
     try:
         trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices, topology=ns.topology)
@@ -109,14 +166,15 @@ async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
         lock.close()
 
 
-class TrainerApp:
-    """The lab, the panel and the devices, started and stopped together."""
+class PanelApp:
+    """The trainer panel's life: ``start`` (a subclass's), then until the panel closes or
+    a stop is asked, then ``shutdown`` of what was started, whatever the start reached."""
 
-    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True, topology: str = "loopback"):
-        from ipics_lab.trainer.lab import TrainerLab
+    #: what the terminal is told when ``start`` fails
+    what_failed = "the lab did not start"
+    lab: Any
 
-        self.lab = TrainerLab(root, time_scale=time_scale, topology=topology)
-        self.open_devices = open_devices
+    def __init__(self) -> None:
         self.panel: TrainerPanel | None = None
         self.launcher: DeviceLauncher | None = None
         self.monitor: Monitor | None = None
@@ -151,32 +209,12 @@ class TrainerApp:
         try:
             start.result()
         except Exception as exc:  # noqa: BLE001 (a start-up step failed: say which; shutdown stops the rest)
-            print(f"ipics-lab: the lab did not start: {exc}", file=sys.stderr)
+            print(f"ipics-lab: {self.what_failed}: {exc}", file=sys.stderr)
             return False
         return True
 
     async def start(self) -> None:
-        from ipics_desktop.trainer.devices import DeviceLauncher
-        from ipics_desktop.trainer.panel import TrainerPanel
-        from ipics_lab.trainer.actions import Actions
-        from ipics_lab.trainer.monitor import Monitor
-
-        self._splash_text("Starting the media router and both servers...")
-        await self.lab.start()
-        pair = self.lab.pair
-        assert pair is not None  # the lab's start made it
-        print(self.banner(), flush=True)
-        self.lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
-        self.monitor.start()
-        self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
-        self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
-        self.panel.closed.connect(self.request_stop)
-        self._close_splash()
-        self.panel.show()
-        if self.open_devices:
-            for kind, user in FIRST_DEVICES:
-                self.launcher.open(kind, user)
+        raise NotImplementedError
 
     @staticmethod
     def _log_event(event) -> None:
@@ -184,22 +222,6 @@ class TrainerApp:
         scripts.  Heartbeats are left out: several a second at a fast time scale."""
         if event.kind != "heartbeat":
             print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
-
-    def banner(self) -> str:
-        from ipics_lab.cli import default_lab_dir as default_lab_root
-
-        s = self.lab.summary
-        return (
-            f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
-            f"  primary   {s['primary']['url']} (active)\n"
-            f"  secondary {s['secondary']['url']} (standby, Ready)\n"
-            f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
-            f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
-            f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
-            f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
-            f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
-            f"Close the trainer panel to stop the lab."
-        )
 
     async def shutdown(self) -> None:
         """Every window, session, task and process this app started, in reverse order;
@@ -241,3 +263,53 @@ class TrainerApp:
             self.splash.close()
             self.splash.deleteLater()
             self.splash = None
+
+
+class TrainerApp(PanelApp):
+    """The lab, the panel and the devices, started and stopped together."""
+
+    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True, topology: str = "loopback"):
+        from ipics_lab.trainer.lab import TrainerLab
+
+        super().__init__()
+        self.lab: TrainerLab = TrainerLab(root, time_scale=time_scale, topology=topology)
+        self.open_devices = open_devices
+
+    async def start(self) -> None:
+        from ipics_desktop.trainer.devices import DeviceLauncher
+        from ipics_desktop.trainer.panel import TrainerPanel
+        from ipics_lab.trainer.actions import Actions
+        from ipics_lab.trainer.monitor import Monitor
+
+        self._splash_text("Starting the media router and both servers...")
+        await self.lab.start()
+        pair = self.lab.pair
+        assert pair is not None  # the lab's start made it
+        print(self.banner(), flush=True)
+        self.lab.timeline.subscribe(self._log_event)
+        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
+        self.monitor.start()
+        self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
+        self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
+        self.panel.closed.connect(self.request_stop)
+        self._close_splash()
+        self.panel.show()
+        if self.open_devices:
+            for kind, user in FIRST_DEVICES:
+                self.launcher.open(kind, user)
+
+    def banner(self) -> str:
+        from ipics_lab.cli import default_lab_dir as default_lab_root
+
+        s = self.lab.summary
+        return (
+            f"IPICS HA Lab trainer is up ({self.lab.root}).\n"
+            f"  primary   {s['primary']['url']} (active)\n"
+            f"  secondary {s['secondary']['url']} (standby, Ready)\n"
+            f"  admin     ipicsadmin / {s['admin']['password']} (also for ipics-lab shell primary|secondary"
+            f"{'' if self.lab.root == default_lab_root() else ' --lab-dir ' + str(self.lab.root)})\n"
+            f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
+            f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
+            f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
+            f"Close the trainer panel to stop the lab."
+        )
