@@ -5,6 +5,10 @@ lock so two labs never share a folder), seeds the demo users, then opens the tra
 panel, one IDC console and one IP phone in this process.  Closing the trainer panel
 (or Ctrl-C, or SIGTERM) stops everything it started: the windows' sessions, the
 monitor, the servers and the router.
+
+``--attach LAB_DIR_OR_LAB_JSON`` / ``--attach-servers URL1,URL2`` open the panel on a
+pair this process did not start instead (``attach.AttachApp``): it starts and stops
+nothing but the panel and its monitor.  ``PanelApp`` is the panel's life common to both.
 """
 
 from __future__ import annotations

@@ -195,7 +195,11 @@ class TrainerPanel(QMainWindow):
         self.lab_attached = QLabel(objectName="labAttached")
         self.lab_attached.setTextFormat(Qt.TextFormat.PlainText)
         if summary.get("attached"):
-            self.lab_attached.setText(f"Attached to {summary['attached']}: closing this panel stops nothing")
+            words = f"Attached to {summary['attached']}: closing this panel stops nothing"
+            if summary.get("power"):
+                words += f"; power off and on: {summary['power']}"
+            self.lab_attached.setText(words)
+            self.lab_attached.setWordWrap(True)
         self.lab_attached.setVisible(bool(summary.get("attached")))
         bar = QHBoxLayout()
         bar.addWidget(title)

@@ -91,14 +91,14 @@ class Actions:
 
     # ------------------------------------------------------------------ faults
     async def power_off(self, server: str) -> str:
-        s = self._owned(server, "power_off")
+        s = self._owned(server)
         if not _running(s):
             raise ActionRefused(f"the {server} server is already powered off")
         s.kill()  # a pulled plug: kill -9, nothing written on the way down
         return self._note("fault", f"{server} powered off (kill -9)", server)
 
     async def power_on(self, server: str) -> str:
-        s = self._owned(server, "power_on")
+        s = self._owned(server)
         if _running(s):
             raise ActionRefused(f"the {server} server is already powered on")
         try:
@@ -331,11 +331,11 @@ class Actions:
                 return s
         raise ActionRefused(f"there is no {name!r} server: primary or secondary")
 
-    def _owned(self, name: str, fault: str) -> ActionServer:
+    def _owned(self, name: str) -> ActionServer:
         """The server, if this lab holds its process (it started it)."""
         s = self._server(name)
         if s.proc is None:
-            raise ActionRefused(not_started_here(name, fault))
+            raise ActionRefused(not_started_here(name))
         return s
 
     def _other(self, name: str) -> str:

@@ -17,6 +17,7 @@ stops nothing: closing an attached panel leaves the pair as it found it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import time
@@ -43,6 +44,9 @@ from ipics_server.shell.hostkey import host_public_key_file
 PASSWORD_ENV = ADMIN_PASSWORD_ENV
 #: real seconds an attached server has to answer its first status
 ANSWER_S = 5.0
+#: the topology of a pair attached by address off this host's loopback: its sites, if
+#: any, are not known here
+UNKNOWN = "unknown"
 #: where ``ip netns`` keeps the named namespaces a sites lab made
 NETNS_DIR = Path("/run/netns")
 
@@ -166,7 +170,9 @@ class AttachedPair(PairProcedures):
 
     @property
     def topology(self) -> str:
-        return "sites" if self.sites is not None else "loopback"
+        if self.sites is not None:
+            return "sites"
+        return "loopback" if all(_on_loopback(s.host) for s in self.servers) else UNKNOWN
 
     def __repr__(self) -> str:  # never the password
         return f"AttachedPair({self.primary.url}, {self.secondary.url}, topology={self.topology})"
@@ -213,7 +219,6 @@ class AttachedLab:
         self.source = source
         self.lab_file = lab_file
         self.root = lab_file.parent if lab_file is not None else None
-        self.topology = "sites" if sites else "loopback"
         self._anchor = anchor
         # the owner's reference clock, where the lab file gives its line
         real, emulated = anchor if anchor is not None else (None, None)
@@ -227,6 +232,10 @@ class AttachedLab:
         )
         self.summary: dict = {}
         self.seeded: dict = {}
+
+    @property
+    def topology(self) -> str:
+        return self.pair.topology
 
     # -- building it ----------------------------------------------------------------
     @classmethod
@@ -300,6 +309,8 @@ class AttachedLab:
             "topology": self.topology,
             "sites": self.pair.sites.as_json() if self.pair.sites else None,
             "attached": self.source,
+            # who powers the servers off and on: the lab that started them
+            "power": f"ipics-lab power on|off primary|secondary --lab-dir {self.root}" if self.root else None,
         }
         self.timeline.add("message", f"attached to {self.source}")
         return self.summary
@@ -361,12 +372,16 @@ class AttachedLab:
                 "attached by address, the panel knows no SSH port or host key of the servers: "
                 "attach by the lab file, or run it in ipics-lab shell"
             )
-        owner = f" (the lab that did: ipics-lab power on|off --lab-dir {self.root})" if self.root else ""
+        kernel = self.pair.kernel_unreachable
+        if self.topology == UNKNOWN:
+            kernel = (
+                "attached by address, the panel does not know the sites' network: attach by the "
+                "lab file, as root on the lab's host, for the faults the kernel makes"
+            )
         return Offers(
             topology=self.topology,
             owns_processes=False,
-            owner_hint=owner,
-            kernel=self.pair.kernel_unreachable,
+            kernel=kernel,
             shell=shell,
             time_scale="this panel is attached: the lab that started the servers sets their time scale",
             lab_data="this panel is attached: the demo users' password and the lab's data are the owner's",
@@ -377,6 +392,13 @@ class AttachedLab:
 
     def stop(self) -> None:
         """Nothing: this lab started nothing (the servers run on)."""
+
+
+def _on_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _scale(value: object) -> float | None:

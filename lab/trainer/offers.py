@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ipics_lab.server_faults import SITES_ONLY
-
 #: faults that need the server's process (kill -9, a new start)
 PROCESS_FAULTS = ("power_off", "power_on")
 #: faults of the network between the sites (``pair.network``)
@@ -27,28 +25,27 @@ KERNEL_ONLY_FAULTS = ("packet_loss", "isolate_clients")
 #: the administrator's actions run in the server's shell over SSH (and rsync's log)
 SHELL_ACTIONS = ("repair", "rsync")
 
+SITES_ONLY = "start the lab with --topology sites (as root)"
 LOOPBACK_CANNOT = {
     "packet_loss": f"the loopback lab cannot drop packets at a rate: {SITES_ONLY}",
     "isolate_clients": f"the loopback lab has no clients' site to isolate: {SITES_ONLY}",
 }
-VERBS = {"power_off": "power it off", "power_on": "power it on"}
 
 
-def not_started_here(server: str, fault: str, owner_hint: str = "") -> str:
-    """Why a lab that did not start ``server`` cannot make a process fault on it."""
-    return f"this lab did not start the {server}: it cannot {VERBS.get(fault, fault)}{owner_hint}"
+def not_started_here(server: str) -> str:
+    """Why a lab that did not start ``server`` cannot power it off or on."""
+    return f"this lab did not start the {server}: it cannot power it off or on"
 
 
 @dataclass(frozen=True)
 class Offers:
     """What one lab can make; ``why_not(what, server)`` is None or the reason."""
 
+    #: loopback, sites, or unknown (a pair attached by address off this host's loopback)
     topology: str = "loopback"
     #: False: this lab did not start the servers (attached to them)
     owns_processes: bool = True
-    #: where the processes' owner takes power on and off, said after the reason
-    owner_hint: str = ""
-    #: why this process cannot make the sites' kernel faults (None: it can)
+    #: why this process cannot make the kernel's faults (None: it can, or loopback says why)
     kernel: str | None = None
     #: why REPAIR and rsync cannot run from here (None: they can)
     shell: str | None = None
@@ -59,9 +56,9 @@ class Offers:
 
     def why_not(self, what: str, server: str | None = None) -> str | None:
         if what in PROCESS_FAULTS and not self.owns_processes:
-            return not_started_here(server or "server", what, self.owner_hint)
-        if what in KERNEL_ONLY_FAULTS and self.topology == "loopback":
-            return LOOPBACK_CANNOT[what]
+            return not_started_here(server or "server")
+        if what in KERNEL_ONLY_FAULTS and self.topology != "sites":
+            return self.kernel or LOOPBACK_CANNOT[what]
         if what in NETWORK_FAULTS and self.topology == "sites" and self.kernel:
             return self.kernel
         if what in SHELL_ACTIONS and self.shell:

@@ -41,8 +41,8 @@ def test_a_lab_file_names_the_sites_and_the_servers_ssh_details(tmp_path):
     assert lab.pair.sites is not None and lab.pair.sites["clients"].netns == "ipicslab7-clients"
     lab.pair.sites.remove()  # never this process's to remove: nothing happens
     offers = lab.offers
-    assert offers.why_not("power_off", "primary").startswith("this lab did not start the primary: it cannot power")
-    assert f"--lab-dir {tmp_path}" in offers.why_not("power_on", "secondary")
+    for fault, server in (("power_off", "primary"), ("power_on", "secondary")):
+        assert offers.why_not(fault, server) == f"this lab did not start the {server}: it cannot power it off or on"
     assert offers.why_not("repair") is None  # the lab file gives the SSH port and the host key
     assert offers.why_not("crash_tomcat", "primary") is None  # through the server's lab API
     # The kernel's faults: this process must enter the lab's namespaces, which do not exist here.
@@ -80,7 +80,7 @@ async def test_an_address_that_answers_but_is_not_an_ipics_server_is_refused():
 def test_by_address_repair_and_rsync_are_greyed_with_the_reason():
     offers = AttachedLab.from_addresses(["127.0.0.1:8000", "127.0.0.1:8001"]).offers
     assert "no SSH port or host key" in offers.why_not("repair") and offers.why_not("rsync") == offers.why_not("repair")
-    assert offers.why_not("power_off", "primary").endswith("cannot power it off")  # no lab to name
+    assert offers.why_not("power_off", "primary").endswith("cannot power it off or on")
     assert offers.why_not("cut_link", "primary") is None  # loopback: the servers cut their own link
     assert offers.why_not("packet_loss").startswith("the loopback lab cannot drop packets at a rate")
 
@@ -90,3 +90,10 @@ def test_a_lab_this_process_started_offers_everything_but_the_kernels_faults_on_
     assert [f for f in ("power_off", "cut_link", "repair", "time_scale") if loopback.why_not(f, "primary")] == []
     assert loopback.why_not("isolate_clients").startswith("the loopback lab has no clients' site to isolate")
     assert sites.why_not("packet_loss") is None and sites.why_not("isolate_clients") is None
+
+
+def test_by_address_off_loopback_the_topology_is_unknown_and_the_kernels_faults_are_not_offered():
+    lab = AttachedLab.from_addresses(["198.18.3.11:443", "198.18.3.12:443"])
+    assert lab.topology == "unknown"
+    assert lab.offers.why_not("packet_loss").startswith("attached by address, the panel does not know the sites'")
+    assert lab.offers.why_not("cut_link", "primary") is None  # through the servers' lab API, if they take it

@@ -91,13 +91,16 @@ async def _shows_the_pair_faults_and_fails_over(panel, info: dict, tmp_path) -> 
     assert info["secondary"]["url"] in secondary.url_label.text()
     assert panel.lab_attached.isVisible() and str(tmp_path / "lab" / "lab.json") in panel.lab_attached.text()
     assert "closing this panel stops nothing" in panel.lab_attached.text()
+    assert f"power off and on: ipics-lab power on|off primary|secondary --lab-dir {tmp_path / 'lab'}" in (
+        panel.lab_attached.text()
+    )
     assert panel.lab_topology.text() == "Topology: loopback"
     assert "+0 s vs the lab clock" in primary.clock.text()  # the owner's reference clock, from its lab file
 
     # What needs the process is greyed out, and the panel says why.
     for name, card in panel.cards.items():
         assert not card.power_off.isEnabled() and not card.power_on.isEnabled()
-        reason = f"this lab did not start the {name}: it cannot power it off"
+        reason = f"this lab did not start the {name}: it cannot power it off or on"
         assert card.power_off.toolTip().startswith(reason)
         assert card.faults_unavailable.isVisible() and reason in card.faults_unavailable.text()
     assert not panel.time_scale.isEnabled() and "sets their time scale" in panel.time_scale.toolTip()
