@@ -21,6 +21,7 @@ from ..commands import finish, start_ipics_lab, start_lab
 from ..lab.test_up import _alive
 from ..sites.test_kernel_faults import connect_outcome
 from .conftest import DEADLINE_S
+from .test_accessibility import SCREEN_HEIGHT
 
 # ipics-lab up in its own process
 pytestmark = pytest.mark.pair
@@ -106,6 +107,7 @@ async def _shows_the_pair_faults_and_fails_over(panel, info: dict, tmp_path) -> 
     assert not panel.time_scale.isEnabled() and "sets their time scale" in panel.time_scale.toolTip()
     assert not panel.device_open.isEnabled() and not panel.scenario_run.isEnabled()
     assert not panel.network_box.packet_loss.isEnabled()  # loopback: no kernel faults
+    assert panel.minimumSizeHint().height() <= SCREEN_HEIGHT  # the reasons too fit a 1280x800 screen
 
     # A fault through the server's lab API: the link cut one way, then healed.
     secondary.cut_outbound.click()
