@@ -132,7 +132,7 @@ async def shoot_attached(lab: TrainerLab, out: Path) -> None:
     attached = AttachedLab.from_lab_file(lab.root)
     assert lab.pair is not None
     await attached.attach(lab.pair.admin_password)
-    monitor = Monitor(attached.pair, attached.timeline, attached.clock, period_s=0.1)
+    monitor = attached.make_monitor(period_s=0.1)
     monitor.start()
     panel = TrainerPanel(attached, Actions(attached.pair, attached.timeline), monitor, None)
     try:

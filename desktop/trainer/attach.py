@@ -78,14 +78,13 @@ class AttachApp(PanelApp):
     async def start(self) -> None:
         from ipics_desktop.trainer.panel import TrainerPanel
         from ipics_lab.trainer.actions import Actions
-        from ipics_lab.trainer.monitor import Monitor
 
         lab = self.lab
         self._splash_text(f"Attaching to {lab.source}...")
         await self._attach(lab)
         print(self.banner(), flush=True)
         lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(lab.pair, lab.timeline, lab.clock)
+        self.monitor = lab.make_monitor()
         self.monitor.start()
         self.panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), self.monitor, None)
         self.panel.closed.connect(self.request_stop)

@@ -31,6 +31,7 @@ from ipics_lab.netfaults import CannotMake, KernelFaults
 from ipics_lab.pair_procedures import PairProcedures, SetupError
 from ipics_lab.server_faults import ServerFaults
 from ipics_lab.sites import SERVER_SITES, SITE_OCTETS, Site, Sites
+from ipics_lab.trainer.monitor import Monitor
 from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
@@ -47,6 +48,8 @@ ANSWER_S = 5.0
 #: the topology of a pair attached by address off this host's loopback: its sites, if
 #: any, are not known here
 UNKNOWN = "unknown"
+#: the real time a status came back, added to it here
+RECEIVED = "received_at"
 #: where ``ip netns`` keeps the named namespaces a sites lab made
 NETNS_DIR = Path("/run/netns")
 
@@ -220,6 +223,7 @@ class AttachedLab:
         self.lab_file = lab_file
         self.root = lab_file.parent if lab_file is not None else None
         self._anchor = anchor
+        self._realign = False
         # the owner's reference clock, where the lab file gives its line
         real, emulated = anchor if anchor is not None else (None, None)
         self.clock = Clock(time_scale or 1.0, real, anchor_emulated=emulated)
@@ -348,19 +352,44 @@ class AttachedLab:
 
     def _follow_servers(self, statuses: dict[str, dict]) -> None:
         """The lab clock at the servers' time scale.  Anchored where the lab file says
-        (the owner's reference clock); by address, on the active's time now (or the
+        (the owner's reference clock); by address, on the active's time (or the
         primary's), as its clients see it."""
         scales = {s.get("time_scale") for s in statuses.values() if isinstance(s.get("time_scale"), int | float)}
         if len(scales) != 1:
             return
         scale = _scale(scales.pop()) or self.clock.time_scale
+        self.clock.set_time_scale(scale)  # from now on; monotonic time (the timeline's) does not jump
         if self._anchor is not None:
-            self.clock.set_time_scale(scale)
             return
         chosen = next((s for s in statuses.values() if s.get("role") == "active"), statuses["primary"])
         if isinstance(chosen.get("time"), int | float):
-            self.clock = Clock(scale, time.time(), anchor_emulated=float(chosen["time"]))
-            self.pair.clock = self.timeline.clock = self.clock
+            # the emulated time that passed since that status came back
+            since = (time.time() - chosen[RECEIVED]) / scale
+            self.clock.offset_s += float(chosen["time"]) + since - self.clock.now()
+
+    def make_monitor(self, period_s: float = 0.2) -> Monitor:
+        """The panel's monitor of this pair, its views followed by the lab clock."""
+        monitor = Monitor(self.pair, self.timeline, self.clock, period_s=period_s)
+        monitor.subscribe(self.follow)
+        return monitor
+
+    def follow(self, views: Mapping[str, Any]) -> None:
+        """The monitor's views (subscribe it): when the servers' time scale changed (the
+        owner's speed control, a scenario), the lab clock switches too, then is set on the
+        active's time at the next poll, so the clock offsets shown stay true."""
+        answering = [v for v in views.values() if v.reachable]
+        scales = {(v.status or {}).get("time_scale") for v in answering}
+        if len(scales) != 1 or not isinstance(scale := scales.pop(), int | float):
+            return
+        if abs(scale - self.clock.time_scale) > 1e-9 * scale:
+            self.clock.set_time_scale(scale)
+            self._realign = True
+            return
+        if self._realign:
+            active = next((v for v in answering if v.role == "active"), answering[0])
+            if active.clock_offset_s is not None:
+                self.clock.offset_s += active.clock_offset_s
+            self._realign = False
 
     # -- what the panel asks ------------------------------------------------------------
     @property
@@ -442,4 +471,4 @@ async def _status_of(server: AttachedServer) -> dict:
     body = reply.body
     if not reply.ok or not isinstance(body, dict) or "role" not in body or "ha" not in body:
         raise AttachRefused(f"{server.url} answers but is not an IPICS server (no HA status there)")
-    return body
+    return {**body, RECEIVED: time.time()}

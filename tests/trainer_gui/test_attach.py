@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -46,9 +47,8 @@ async def attached_panel(lab):
     standby; closed at the end, its tasks ended, its monitor stopped."""
     from ipics_desktop.trainer.panel import TrainerPanel
     from ipics_lab.trainer.actions import Actions
-    from ipics_lab.trainer.monitor import Monitor
 
-    monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=0.05)
+    monitor = lab.make_monitor(period_s=0.05)
     monitor.start()
     panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
     try:
@@ -128,6 +128,19 @@ async def _shows_the_pair_faults_and_fails_over(panel, info: dict, tmp_path) -> 
     assert panel.action_message.text() == "Failover Now: secondary is active; primary is standby"
     async with ApiClient(info["secondary"]["url"]) as c:
         assert (await c.get("/api/v1/ha/status")).body["role"] == "active"
+
+    # The owner changes the speed (its panel, a scenario): the attached panel's control and
+    # lab clock follow the servers, and the clock offsets shown stay true.
+    at = time.time() + 0.3
+    for server in panel.lab.pair.servers:
+        reply = await panel.lab.pair.admin_attempt(
+            server, "PUT", "/api/v1/lab/time-scale", {"time_scale": 0.02, "at": at}
+        )
+        assert reply is not None and reply.ok, reply
+    await wait_until(lambda: panel.time_scale_shown.text() == "servers: 50x faster", DEADLINE_S, "the new speed shown")
+    assert panel.time_scale.currentData() == 0.02 and panel.lab.clock.time_scale == 0.02
+    await wait_until(lambda: primary.view.clock_offset_s == 0.0, DEADLINE_S, "no offset on the primary")
+    assert "+0 s vs the lab clock" in secondary.clock.text()
 
 
 async def _the_command_attaches_by_address_and_stops_nothing(info: dict, tmp_path) -> None:
