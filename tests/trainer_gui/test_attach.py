@@ -67,7 +67,9 @@ async def attached_panel(lab):
         lab.stop()
 
 
-async def test_a_panel_attached_by_lab_file_faults_and_fails_over_and_closing_it_stops_nothing(tmp_path, qapp):
+async def test_a_panel_attached_by_lab_file_faults_and_fails_over_and_closing_it_stops_nothing(
+    tmp_path, qapp, monkeypatch
+):
     from ipics_lab.trainer.attached import AttachedLab, WrongPassword
 
     async with lab_up(tmp_path) as info:
@@ -78,6 +80,7 @@ async def test_a_panel_attached_by_lab_file_faults_and_fails_over_and_closing_it
         await lab.attach(info["admin"]["password"])
         async with attached_panel(lab) as panel:
             await _shows_the_pair_faults_and_fails_over(panel, info, tmp_path)
+        await _the_app_asks_the_password_and_closing_it_stops_nothing(info, tmp_path, monkeypatch)
         # Closing the attached panel stopped nothing it did not start.
         assert all(_alive(info[name]["pid"]) for name in ("primary", "secondary")) and _alive(info["media"]["pid"])
         for name in ("primary", "secondary"):
@@ -219,3 +222,38 @@ async def test_a_panel_attached_to_a_sites_lab_makes_the_kernels_faults(tmp_path
             await wait_until(lambda: network.result.text() == "network healed", DEADLINE_S, "the network healed")
             assert await asyncio.to_thread(connect_outcome, clients, address, port) == "connected"
             assert lab.pair.network.describe() == []
+
+
+async def _the_app_asks_the_password_and_closing_it_stops_nothing(info: dict, tmp_path, monkeypatch) -> None:
+    """``ipics-lab --attach`` in this process without IPICS_ADMIN_PASSWORD: the password is
+    asked (dots), a wrong one asked again with the reason, the right one opens the panel;
+    closing the panel ends the app, with the servers still running."""
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+    from ipics_desktop.trainer.attach import AttachApp
+    from ipics_lab.trainer.attached import AttachedLab
+
+    monkeypatch.delenv("IPICS_ADMIN_PASSWORD", raising=False)
+    app = AttachApp(AttachedLab.from_lab_file(tmp_path / "lab" / "lab.json"))
+    run = asyncio.ensure_future(app.run())
+    try:
+        for password, said in (("wrong", ""), (info["admin"]["password"], "refused the administrator's password")):
+            await wait_until(
+                lambda: app.password_dialog is not None and app.password_dialog.isVisible(), DEADLINE_S, "the question"
+            )
+            dialog = app.password_dialog
+            assert dialog.field.echoMode() == QLineEdit.EchoMode.Password
+            assert said in dialog.message.text() and dialog.message.isVisible() == bool(said)
+            dialog.field.setText(password)
+            dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+        await wait_until(lambda: app.panel is not None and app.panel.isVisible(), DEADLINE_S, "the attached panel")
+        await wait_until(
+            lambda: app.panel.cards["secondary"].role_label.text() == "ACTIVE", DEADLINE_S, "the pair on the panel"
+        )
+        app.panel.close()
+        assert await asyncio.wait_for(run, 30) == 0
+    finally:
+        if not run.done():
+            app.request_stop()
+            await asyncio.wait_for(run, 30)
+    assert app.monitor._task is None
