@@ -8,27 +8,19 @@ monitor, the servers and the router.
 
 ``--attach LAB_DIR_OR_LAB_JSON`` / ``--attach-servers URL1,URL2`` open the panel on a
 pair this process did not start instead (``attach.AttachApp``): it starts and stops
-nothing but the panel and its monitor.  ``PanelApp`` is the panel's life common to both.
+nothing but the panel and its monitor.  ``panel_app.PanelApp`` is the panel's life common to both.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import fcntl
-import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO
 
 from ipics_lab import sites
 
-if TYPE_CHECKING:  # at run time each is imported where it is used, late, as below
-    from PySide6.QtWidgets import QLabel
-
-    from ipics_desktop.trainer.devices import DeviceLauncher
-    from ipics_desktop.trainer.panel import TrainerPanel
-    from ipics_lab.trainer.monitor import Monitor
+from .panel_app import PanelApp
 
 #: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
 FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
@@ -168,105 +160,6 @@ async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
         return await trainer.run()
     finally:
         lock.close()
-
-
-class PanelApp:
-    """The trainer panel's life: ``start`` (a subclass's), then until the panel closes or
-    a stop is asked, then ``shutdown`` of what was started, whatever the start reached."""
-
-    #: what the terminal is told when ``start`` fails
-    what_failed = "the lab did not start"
-    lab: Any
-
-    def __init__(self) -> None:
-        self.panel: TrainerPanel | None = None
-        self.launcher: DeviceLauncher | None = None
-        self.monitor: Monitor | None = None
-        self.splash: QLabel | None = None
-        self._stop = asyncio.Event()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-
-    async def run(self) -> int:
-        """Start, wait for the panel to close (or a stop request), stop everything."""
-        try:
-            started = await self._start_or_stop()
-            if not started:
-                return 130 if self._stop.is_set() else 1
-            await self._stop.wait()
-            return 0
-        finally:
-            await self.shutdown()
-
-    async def _start_or_stop(self) -> bool:
-        self._show_splash()
-        start = asyncio.ensure_future(self.start())
-        stopper = asyncio.ensure_future(self._stop.wait())
-        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        if start not in done:
-            start.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await start
-            return False
-        try:
-            start.result()
-        except Exception as exc:  # noqa: BLE001 (a start-up step failed: say which; shutdown stops the rest)
-            print(f"ipics-lab: {self.what_failed}: {exc}", file=sys.stderr)
-            return False
-        return True
-
-    async def start(self) -> None:
-        raise NotImplementedError
-
-    @staticmethod
-    def _log_event(event) -> None:
-        """The run log on stdout: the timeline as text, for a trainer's terminal and for
-        scripts.  Heartbeats are left out: several a second at a fast time scale."""
-        if event.kind != "heartbeat":
-            print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
-
-    async def shutdown(self) -> None:
-        """Every window, session, task and process this app started, in reverse order;
-        each step runs even if an earlier one failed."""
-        try:
-            if self.launcher is not None:
-                await self.launcher.close_all()
-        finally:
-            try:
-                if self.monitor is not None:
-                    await self.monitor.stop()
-            finally:
-                if self.panel is not None:
-                    self.panel.closed.disconnect(self.request_stop)
-                    self.panel.close()
-                    self.panel.deleteLater()
-                self._close_splash()
-                self.lab.stop()
-
-    # A plain window while the servers start (about ten seconds at real time), so the
-    # trainer sees something is happening.
-    def _show_splash(self) -> None:
-        from PySide6.QtWidgets import QLabel
-
-        self.splash = QLabel("Starting the IPICS HA Lab...")
-        self.splash.setObjectName("trainerSplash")
-        self.splash.setAccessibleName("Lab start-up progress")
-        self.splash.setWindowTitle("IPICS HA Lab")
-        self.splash.setMinimumSize(420, 120)
-        self.splash.setStyleSheet("font-size: 16px; padding: 24px;")
-        self.splash.show()
-
-    def _splash_text(self, text: str) -> None:
-        if self.splash is not None:
-            self.splash.setText(text)
-
-    def _close_splash(self) -> None:
-        if self.splash is not None:
-            self.splash.close()
-            self.splash.deleteLater()
-            self.splash = None
 
 
 class TrainerApp(PanelApp):

@@ -16,7 +16,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from ipics_desktop.trainer.app import PanelApp
+from ipics_desktop.trainer.panel_app import PanelApp
 from ipics_lab.trainer.attached import PASSWORD_ENV, AttachedLab, AttachRefused, WrongPassword
 
 

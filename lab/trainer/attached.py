@@ -94,6 +94,8 @@ class AttachedLab:
     def from_lab_file(cls, path: Path) -> AttachedLab:
         """By ``lab.json`` (or the folder holding it)."""
         path = path.expanduser()
+        if not path.exists():
+            raise AttachRefused(f"there is no {path}: give the lab's folder (its --data-dir) or its {LAB_FILE_NAME}")
         file = path / LAB_FILE_NAME if path.is_dir() else path
         try:
             data = read_lab_file(file, hint=f"no {file.name} there: start one with ipics-lab up")

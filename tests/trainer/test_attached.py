@@ -14,6 +14,8 @@ from ipics_lab.trainer.offers import Offers
 
 
 def test_a_lab_file_that_is_missing_or_not_a_lab_file_is_refused_with_the_reason(tmp_path):
+    with pytest.raises(AttachRefused, match=f"there is no {tmp_path / 'gone'}: give the lab's folder"):
+        AttachedLab.from_lab_file(tmp_path / "gone")
     with pytest.raises(AttachRefused, match=f"no lab is running in {tmp_path}"):
         AttachedLab.from_lab_file(tmp_path)
     (tmp_path / "lab.json").write_text("{not json")
