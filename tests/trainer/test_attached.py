@@ -99,3 +99,14 @@ def test_by_address_off_loopback_the_topology_is_unknown_and_the_kernels_faults_
     assert lab.topology == "unknown"
     assert lab.offers.why_not("packet_loss").startswith("attached by address, the panel does not know the sites'")
     assert lab.offers.why_not("cut_link", "primary") is None  # through the servers' lab API, if they take it
+
+
+async def test_the_actions_refuse_to_power_a_server_this_lab_did_not_start():
+    from ipics_lab.trainer.actions import ActionRefused, Actions
+
+    actions = Actions(AttachedLab.from_addresses(["127.0.0.1:9", "127.0.0.1:10"]).pair)
+    for fault in (actions.power_off, actions.power_on):
+        with pytest.raises(ActionRefused, match="^this lab did not start the primary: it cannot power it off or on$"):
+            await fault("primary")
+    with pytest.raises(ActionRefused, match="attached by address"):
+        await actions.rsync()
