@@ -190,7 +190,8 @@ class TrainerPanel(QMainWindow):
         self.lab_topology.setToolTip(
             "loopback: every process on this host, the network faults made by the servers; "
             "sites: each server, the media router and the clients in a network namespace "
-            "of its own, the network faults made by the kernel"
+            "of its own, the network faults made by the kernel; unknown: attached by address "
+            "off this host's loopback, the sites are not known here"
         )
         self.lab_attached = QLabel(objectName="labAttached")
         self.lab_attached.setTextFormat(Qt.TextFormat.PlainText)
