@@ -184,8 +184,10 @@ async def test_a_panel_attached_to_a_sites_lab_makes_the_kernels_faults(tmp_path
     """As root, the lab file names the namespaces: the panel shows the sites, isolates the
     clients' site from the primary (a connect from there hangs; the servers still hear
     each other), drops packets at a rate, and heals the network."""
+    from ipics_lab.netfaults import KernelFaults
     from ipics_lab.sites import Site
     from ipics_lab.trainer.attached import AttachedLab
+    from ipics_lab.trainer.attached_pair import AttachedSites
 
     async with lab_up(tmp_path, "--topology", "sites") as info:
         sites = info["sites"]
@@ -218,9 +220,15 @@ async def test_a_panel_attached_to_a_sites_lab_makes_the_kernels_faults(tmp_path
             await wait_until(lambda: "packet loss" in network.result.text(), DEADLINE_S, "the packet loss")
             loss = "30 % packet loss between primary and secondary (the kernel drops the packets)"
             assert network.result.text() == loss
+            # A fault this panel did not make (the owner's, another panel's): healed too.
+            other = KernelFaults(AttachedSites(sites))
+            await other.isolate_clients("secondary")
+            secondary_address = sites["secondary"]["address"]
+            assert await asyncio.to_thread(connect_outcome, clients, secondary_address, port) == "timeout"
             network.heal.click()
             await wait_until(lambda: network.result.text() == "network healed", DEADLINE_S, "the network healed")
             assert await asyncio.to_thread(connect_outcome, clients, address, port) == "connected"
+            assert await asyncio.to_thread(connect_outcome, clients, secondary_address, port) == "connected"
             assert lab.pair.network.describe() == []
 
 
