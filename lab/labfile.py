@@ -47,7 +47,11 @@ def write_lab_file(
     media: str | None = None,
     sites: dict | None = None,
     ca_file: Path | None = None,
+    clock_anchor: tuple[float, float] | None = None,
 ) -> Path:
+    """``clock_anchor``: the lab clock's line (the real Unix time and the emulated UTC
+    at its latest time-scale change), so a panel attached later shows clock offsets
+    against the same reference clock."""
     path = lab_file(root)
     data = {
         "version": LAB_FILE_VERSION,
@@ -59,6 +63,8 @@ def write_lab_file(
         "sites": sites,
         "ca_file": str(ca_file) if ca_file else None,
     }
+    if clock_anchor is not None:
+        data["clock"] = {"anchor_real": clock_anchor[0], "anchor_emulated": clock_anchor[1]}
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -72,16 +78,25 @@ def remove_lab_file(root: Path) -> None:
     lab_file(root).unlink(missing_ok=True)
 
 
+def read_lab_file(path: Path, *, hint: str = "start one with ipics-lab up") -> dict:
+    """The lab file at ``path``; ``NoLab`` if it is missing or unreadable (``hint``: what
+    to do about it)."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NoLab(f"no lab is running in {path.parent} ({hint})") from None
+    except (OSError, ValueError) as exc:
+        raise NoLab(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise NoLab(f"{path} is not a lab file")
+    return data
+
+
 def read_lab_server(root: Path, name: str) -> dict:
     """The entry of server ``name`` of the lab running in ``root``, with ``ssh_host_key``
     (the path of its SSH host public key) added."""
     path = lab_file(root)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise NoLab(f"no lab is running in {root} (start one with ipics-lab up, or pass the lab's --lab-dir)") from None
-    except (OSError, ValueError) as exc:
-        raise NoLab(f"cannot read {path}: {exc}") from None
+    data = read_lab_file(path, hint="start one with ipics-lab up, or pass the lab's --lab-dir")
     try:
         entry = dict(data["servers"][name])
         entry["ssh_host_key"] = str(host_public_key_file(Path(entry["data_dir"])))

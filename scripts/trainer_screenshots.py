@@ -6,8 +6,12 @@ It starts a real trainer lab (media router, HA pair, demo data) in a temporary f
 at a small time scale and opens the trainer panel: ``trainer-normal.png`` once both
 servers have exchanged heartbeats a while; ``trainer-failover.png`` after Power off on
 the primary, while the secondary takes over (its progress bar part way);
-``trainer-split-brain.png`` after the link is cut and healed (the banner); and
-``trainer-timeline.png``, the run's timeline exported as PNG.  Everything is stopped at
+``trainer-split-brain.png`` after the link is cut and healed (the banner);
+``trainer-timeline.png``, the run's timeline exported as PNG; and, after the first,
+``trainer-attached.png``, a second panel attached to that lab by its lab file
+(``ipics-lab --attach``): power off and on greyed out with the reason.  With
+``--topology sites`` (as root) it makes ``trainer-sites.png`` only: the sites' addresses
+and 30 % packet loss between the servers, made by the kernel.  Everything is stopped at
 the end.
 """
 
@@ -32,6 +36,7 @@ from ipics_desktop.shared.style import STYLE_SHEET
 from ipics_desktop.trainer.panel import TrainerPanel
 from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import Actions
+from ipics_lab.trainer.attached import AttachedLab
 from ipics_lab.trainer.lab import TrainerLab
 from ipics_lab.trainer.monitor import Monitor
 
@@ -45,16 +50,19 @@ async def grab(panel: TrainerPanel, path: Path) -> None:
     print(f"wrote {path}")
 
 
-async def main(out: Path) -> None:
+async def main(out: Path, topology: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="trainer-shots-") as tmp:
-        lab = TrainerLab(Path(tmp) / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5)
+        lab = TrainerLab(Path(tmp) / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5, topology=topology)
         monitor: Monitor | None = None
         try:
             await lab.start()
             monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=0.1)
             monitor.start()
-            await shoot(lab, monitor, out)
+            if topology == "sites":
+                await shoot_sites(lab, monitor, out)
+            else:
+                await shoot(lab, monitor, out)
         finally:
             if monitor is not None:
                 await monitor.stop()
@@ -71,6 +79,7 @@ async def shoot(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
             "a minute of heartbeats",
         )
         await grab(panel, out / "trainer-normal.png")
+        await shoot_attached(lab, out)
 
         panel.cards["primary"].power_off.click()
         secondary = panel.cards["secondary"]
@@ -100,16 +109,55 @@ async def shoot(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
         path = panel.export_png(out / "trainer-timeline.png")
         print(f"wrote {path}")
     finally:
-        panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        panel.close()
-        await wait_until(lambda: len(panel.tasks) == 0, 10, "the panel's tasks to end")
+        await close(panel)
+
+
+async def shoot_sites(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
+    panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
+    try:
+        panel.show()
+        await wait_until(lambda: panel.cards["secondary"].view is not None, 30, "both servers")
+        network = panel.network_box
+        network.loss_percent.setValue(30)
+        network.packet_loss.click()
+        await wait_until(lambda: network.result.property("kind") == "ok", 30, "the packet loss made")
+        await wait_until(lambda: panel.cards["secondary"].view.heartbeats_sent >= 16, 30, "a minute of heartbeats")
+        await grab(panel, out / "trainer-sites.png")
+    finally:
+        await close(panel)
+
+
+async def shoot_attached(lab: TrainerLab, out: Path) -> None:
+    """A second panel on the same lab, attached by its lab file: it holds no process."""
+    attached = AttachedLab.from_lab_file(lab.root)
+    assert lab.pair is not None
+    await attached.attach(lab.pair.admin_password)
+    monitor = attached.make_monitor(period_s=0.1)
+    monitor.start()
+    panel = TrainerPanel(attached, Actions(attached.pair, attached.timeline), monitor, None)
+    try:
+        panel.show()
+        await wait_until(
+            lambda: all(c.view is not None and c.view.reachable for c in panel.cards.values()), 30, "both servers"
+        )
+        await grab(panel, out / "trainer-attached.png")
+    finally:
+        await close(panel)
+        await monitor.stop()
+
+
+async def close(panel: TrainerPanel) -> None:
+    panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    panel.close()
+    await wait_until(lambda: len(panel.tasks) == 0, 10, "the panel's tasks to end")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots")
+    parser.add_argument("--topology", choices=("loopback", "sites"), default="loopback")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)
-    qasync.run(main(args.out))
+    qasync.run(main(args.out, args.topology))

@@ -40,6 +40,8 @@ class ActionsBox(QGroupBox):
         super().__init__("Administrator's actions", parent, objectName="actionsBox")
         self.lab_actions, self.tasks = lab_actions, tasks
         self._action_running: str | None = None
+        #: action -> why this lab cannot run it (greyed out for good)
+        self.unavailable: dict[str, str] = {}
         grid = QGridLayout(self)
         grid.setSpacing(4)
         self.action_buttons: dict[str, QPushButton] = {}
@@ -69,6 +71,20 @@ class ActionsBox(QGroupBox):
         grid.addWidget(self.action_progress, rows, 0, 1, 2)
         grid.addWidget(self.action_message, rows + 1, 0, 1, 2)
 
+    def set_offers(self, offers) -> None:
+        """Grey out for good the actions this lab cannot run (``Offers``), saying why."""
+        self.unavailable = {m: r for m, *_ in ACTIONS if (r := offers.why_not(m))}
+        for method, reason in self.unavailable.items():
+            self.action_buttons[method].setToolTip(reason)
+        self._enable()
+        if self.unavailable:
+            names = ", ".join(self.action_buttons[m].text() for m in self.unavailable)
+            say(self.action_message, f"{names}: {next(iter(self.unavailable.values()))}", "info")
+
+    def _enable(self) -> None:
+        for method, button in self.action_buttons.items():
+            button.setEnabled(self._action_running is None and method not in self.unavailable)
+
     def set_urgent(self, split_brain: bool) -> None:
         """During a split brain Go Standby (Method 1) gets its red border."""
         self.action_buttons["go_standby"].setProperty("urgent", split_brain)
@@ -79,8 +95,7 @@ class ActionsBox(QGroupBox):
         if self._action_running is not None:
             return
         self._action_running = method
-        for button in self.action_buttons.values():
-            button.setEnabled(False)
+        self._enable()
         self.action_progress.setRange(0, 0)  # busy until the first progress report
         self.action_progress.setFormat(f"{title}\u2026")
         say(self.action_message, f"{title}: running\u2026", "info")
@@ -103,8 +118,7 @@ class ActionsBox(QGroupBox):
             say(self.action_message, f"{title}: {refusal(exc)}", "refused")
         finally:
             self._action_running = None
-            for button in self.action_buttons.values():
-                button.setEnabled(True)
+            self._enable()
 
     def on_action_progress(self, title: str, fraction: float | None, text: str) -> None:
         if fraction is None:

@@ -5,26 +5,22 @@ lock so two labs never share a folder), seeds the demo users, then opens the tra
 panel, one IDC console and one IP phone in this process.  Closing the trainer panel
 (or Ctrl-C, or SIGTERM) stops everything it started: the windows' sessions, the
 monitor, the servers and the router.
+
+``--attach LAB_DIR_OR_LAB_JSON`` / ``--attach-servers URL1,URL2`` open the panel on a
+pair this process did not start instead (``attach.AttachApp``): it starts and stops
+nothing but the panel and its monitor.  ``panel_app.PanelApp`` is the panel's life common to both.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import fcntl
-import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 from ipics_lab import sites
 
-if TYPE_CHECKING:  # at run time each is imported where it is used, late, as below
-    from PySide6.QtWidgets import QLabel
-
-    from ipics_desktop.trainer.devices import DeviceLauncher
-    from ipics_desktop.trainer.panel import TrainerPanel
-    from ipics_lab.trainer.monitor import Monitor
+from .panel_app import PanelApp
 
 #: the IDC and the phone the lab opens at start: Dan, the chapter's dispatcher
 FIRST_DEVICES = (("console", "dan"), ("phone", "dan"))
@@ -46,6 +42,21 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
     sites.add_topology_option(parser)
+    attach = parser.add_mutually_exclusive_group()
+    attach.add_argument(
+        "--attach",
+        metavar="LAB_DIR_OR_LAB_JSON",
+        default=None,
+        help="open the trainer panel on a lab another command started (its lab.json, or the folder "
+        "holding it): starts and stops nothing; the admin password from IPICS_ADMIN_PASSWORD, else asked",
+    )
+    attach.add_argument(
+        "--attach-servers",
+        metavar="URL1,URL2",
+        default=None,
+        help="open the trainer panel on two running servers (the primary's and the secondary's "
+        "address): starts and stops nothing; the admin password from IPICS_ADMIN_PASSWORD, else asked",
+    )
 
 
 #: what ``ipics-lab`` says without a display: the lab runs without one too
@@ -63,6 +74,14 @@ def run(ns: argparse.Namespace) -> int:
     stop the lab as closing the panel does."""
     from ipics_desktop.shared.startup import run_window
 
+    if ns.attach is not None or ns.attach_servers is not None:
+        return run_window(
+            "ipics-lab",
+            "IPICS HA Lab",
+            lambda: _prepare_attach(ns),
+            lambda lab, running: _main_attached(lab, running),
+            no_display=NO_DISPLAY,
+        )
     return run_window(
         "ipics-lab",
         "IPICS HA Lab",
@@ -100,6 +119,40 @@ def _prepare(ns: argparse.Namespace) -> tuple[Path, IO]:
     return root, lock
 
 
+def _prepare_attach(ns: argparse.Namespace):
+    """The pair to attach to, read and checked before any window opens."""
+    from ipics_desktop.shared.startup import StartupError
+    from ipics_lab.trainer.attached import AttachedLab, AttachRefused
+    from ipics_server.logsetup import setup_logging
+
+    started_here = [
+        f"--{o}" for o in ("topology", "data-dir") if getattr(ns, o.replace("-", "_")) not in (None, "loopback")
+    ]
+    if ns.time_scale != 1.0:
+        started_here.append("--time-scale")
+    if started_here:
+        raise StartupError(
+            f"{', '.join(started_here)}: the attached lab has its own (the lab that started it sets them)"
+        )
+    try:
+        if ns.attach is not None:
+            lab = AttachedLab.from_lab_file(Path(ns.attach))
+        else:
+            lab = AttachedLab.from_addresses([a for a in ns.attach_servers.split(",") if a.strip()])
+    except AttachRefused as exc:
+        raise StartupError(f"--attach: {exc}") from None
+    setup_logging("lab")
+    return lab
+
+
+async def _main_attached(lab, running) -> int:
+    from .attach import AttachApp
+
+    app = AttachApp(lab)
+    running.on_stop(app.request_stop)
+    return await app.run()
+
+
 async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
     try:
         trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices, topology=ns.topology)
@@ -109,51 +162,15 @@ async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
         lock.close()
 
 
-class TrainerApp:
+class TrainerApp(PanelApp):
     """The lab, the panel and the devices, started and stopped together."""
 
     def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True, topology: str = "loopback"):
         from ipics_lab.trainer.lab import TrainerLab
 
-        self.lab = TrainerLab(root, time_scale=time_scale, topology=topology)
+        super().__init__()
+        self.lab: TrainerLab = TrainerLab(root, time_scale=time_scale, topology=topology)
         self.open_devices = open_devices
-        self.panel: TrainerPanel | None = None
-        self.launcher: DeviceLauncher | None = None
-        self.monitor: Monitor | None = None
-        self.splash: QLabel | None = None
-        self._stop = asyncio.Event()
-
-    def request_stop(self) -> None:
-        self._stop.set()
-
-    async def run(self) -> int:
-        """Start, wait for the panel to close (or a stop request), stop everything."""
-        try:
-            started = await self._start_or_stop()
-            if not started:
-                return 130 if self._stop.is_set() else 1
-            await self._stop.wait()
-            return 0
-        finally:
-            await self.shutdown()
-
-    async def _start_or_stop(self) -> bool:
-        self._show_splash()
-        start = asyncio.ensure_future(self.start())
-        stopper = asyncio.ensure_future(self._stop.wait())
-        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-        if start not in done:
-            start.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await start
-            return False
-        try:
-            start.result()
-        except Exception as exc:  # noqa: BLE001 (a start-up step failed: say which; shutdown stops the rest)
-            print(f"ipics-lab: the lab did not start: {exc}", file=sys.stderr)
-            return False
-        return True
 
     async def start(self) -> None:
         from ipics_desktop.trainer.devices import DeviceLauncher
@@ -178,13 +195,6 @@ class TrainerApp:
             for kind, user in FIRST_DEVICES:
                 self.launcher.open(kind, user)
 
-    @staticmethod
-    def _log_event(event) -> None:
-        """The run log on stdout: the timeline as text, for a trainer's terminal and for
-        scripts.  Heartbeats are left out: several a second at a fast time scale."""
-        if event.kind != "heartbeat":
-            print(f"[{event.emulated:9.1f} s] {event.kind:<11} {event.text}", flush=True)
-
     def banner(self) -> str:
         from ipics_lab.cli import default_lab_dir as default_lab_root
 
@@ -200,44 +210,3 @@ class TrainerApp:
             f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
             f"Close the trainer panel to stop the lab."
         )
-
-    async def shutdown(self) -> None:
-        """Every window, session, task and process this app started, in reverse order;
-        each step runs even if an earlier one failed."""
-        try:
-            if self.launcher is not None:
-                await self.launcher.close_all()
-        finally:
-            try:
-                if self.monitor is not None:
-                    await self.monitor.stop()
-            finally:
-                if self.panel is not None:
-                    self.panel.closed.disconnect(self.request_stop)
-                    self.panel.close()
-                    self.panel.deleteLater()
-                self._close_splash()
-                self.lab.stop()
-
-    # A plain window while the servers start (about ten seconds at real time), so the
-    # trainer sees something is happening.
-    def _show_splash(self) -> None:
-        from PySide6.QtWidgets import QLabel
-
-        self.splash = QLabel("Starting the IPICS HA Lab...")
-        self.splash.setObjectName("trainerSplash")
-        self.splash.setAccessibleName("Lab start-up progress")
-        self.splash.setWindowTitle("IPICS HA Lab")
-        self.splash.setMinimumSize(420, 120)
-        self.splash.setStyleSheet("font-size: 16px; padding: 24px;")
-        self.splash.show()
-
-    def _splash_text(self, text: str) -> None:
-        if self.splash is not None:
-            self.splash.setText(text)
-
-    def _close_splash(self) -> None:
-        if self.splash is not None:
-            self.splash.close()
-            self.splash.deleteLater()
-            self.splash = None

@@ -19,7 +19,8 @@ class DevicesBox(QGroupBox):
     """Kind (``deviceKind``), user (``deviceUser``), Open (``deviceOpen``), the outcome
     (``deviceMessage``)."""
 
-    def __init__(self, launcher=None, parent=None):
+    def __init__(self, launcher=None, parent=None, *, unavailable: str | None = None):
+        """``unavailable``: why this lab opens no devices (None: it has no launcher)."""
         super().__init__("Open a device as a user", parent, objectName="devicesBox")
         self.launcher = launcher
         self.device_kind = QComboBox(objectName="deviceKind")
@@ -50,7 +51,7 @@ class DevicesBox(QGroupBox):
         if self.launcher is None:
             for widget in (self.device_kind, self.device_user, self.device_open):
                 widget.setEnabled(False)
-            say(self.device_message, "No device launcher in this lab.", "info")
+            say(self.device_message, unavailable or "No device launcher in this lab.", "info")
 
     def on_open_device(self) -> None:
         kind = self.device_kind.currentData()

@@ -5,12 +5,17 @@ words, HA state, Standby Server Status, heartbeats, the transaction-log gauge, c
 services, the HA loop's last sentence, messages, a takeover's progress) with one button
 per fault under each; a loud banner during a split brain; the administrator's actions
 (Failover Now, Go Standby, REPAIR, rsync, Unconfigure, Configure) with a progress bar;
+the network between the sites (``network_box.NetworkBox``: packet loss, the clients'
+site isolated, heal) and the topology the lab runs in;
 more consoles, phones, mobile clients and telephones opened as named users; a live
 timeline plot, exportable as PNG; the time scale; and a scenario pane whose narration
 is shown step by step.  The panel owns the boxes on its right: the administrator's
 actions (``actions_box.ActionsBox``), the devices (``devices_box.DevicesBox``) and the
 scenario pane (``scenario_pane.ScenarioPane``); their outcomes are sentences
 (``sentences``).
+
+What this lab cannot make (``lab.offers``: the kernel's faults on loopback, power off
+and on on a pair it did not start) is greyed out, with the reason beside it.
 
 Every fault and action runs as a task on the loop (``Tasks``): the window never waits.
 A refusal (``ActionRefused``) or any other failure is shown as a sentence, never a
@@ -44,6 +49,7 @@ from ipics_clients.tasks import Tasks
 from ipics_desktop.shared.style import ERROR, INFO, ONLINE
 from ipics_desktop.trainer.actions_box import ActionsBox
 from ipics_desktop.trainer.devices_box import DevicesBox
+from ipics_desktop.trainer.network_box import NetworkBox
 from ipics_desktop.trainer.scenario_pane import ScenarioPane
 from ipics_desktop.trainer.sentences import refusal, say
 from ipics_desktop.trainer.server_card import ServerCard
@@ -101,8 +107,11 @@ class TrainerPanel(QMainWindow):
         self.setStyleSheet(PANEL_STYLE)
         self.resize(1260, 780)  # fits 1280x800 with the window's decorations
 
+        #: what this lab can make, and why not the rest (greyed out, saying why)
+        self.offers = lab.offers
         self.cards = {name: ServerCard(name) for name in SERVERS}
         for card in self.cards.values():
+            card.set_offers(self.offers)
             card.fault_requested.connect(self.on_fault_requested)
         cards = QHBoxLayout()
         cards.setSpacing(8)
@@ -120,6 +129,8 @@ class TrainerPanel(QMainWindow):
         right_column = QVBoxLayout(right)
         right_column.setContentsMargins(0, 0, 0, 0)
         right_column.addWidget(self._actions_box(actions))
+        self.network_box = NetworkBox(actions, self.tasks, self.offers, lab.summary)
+        right_column.addWidget(self.network_box)
         right_column.addWidget(self._devices_box(launcher))
         right_column.addWidget(self._scenario_pane(lab), 1)
         right.setFixedWidth(350)
@@ -133,6 +144,7 @@ class TrainerPanel(QMainWindow):
         column.setContentsMargins(8, 6, 8, 6)
         column.setSpacing(6)
         column.addLayout(self._top_bar())
+        column.addWidget(self.lab_attached)
         self.split_banner = QLabel(objectName="splitBrainBanner")
         self.split_banner.setWordWrap(True)
         self.split_banner.setTextFormat(Qt.TextFormat.RichText)
@@ -164,9 +176,36 @@ class TrainerPanel(QMainWindow):
             self.time_scale.addItem(words, scale)
         self._select_scale(self.lab.clock.time_scale)
         self.time_scale.currentIndexChanged.connect(self.on_time_scale_chosen)
+        self._time_scale_not_here = self.offers.why_not("time_scale")
+        if self._time_scale_not_here:
+            self.time_scale.setEnabled(False)
+            self.time_scale.setToolTip(self._time_scale_not_here)
         self.time_scale_shown = QLabel(objectName="timeScaleShown")
+        summary = self.lab.summary
+        topology = summary.get("topology") or "loopback"
+        words = f"Topology: {topology}"
+        if summary.get("sites"):
+            words += f" ({summary['sites'].get('network', '?')})"
+        self.lab_topology = QLabel(words, objectName="labTopology")
+        self.lab_topology.setToolTip(
+            "loopback: every process on this host, the network faults made by the servers; "
+            "sites: each server, the media router and the clients in a network namespace "
+            "of its own, the network faults made by the kernel; unknown: attached by address "
+            "off this host's loopback, the sites are not known here"
+        )
+        self.lab_attached = QLabel(objectName="labAttached")
+        self.lab_attached.setTextFormat(Qt.TextFormat.PlainText)
+        if summary.get("attached"):
+            words = f"Attached to {summary['attached']}: closing this panel stops nothing"
+            if summary.get("power"):
+                words += f"; power off and on: {summary['power']}"
+            self.lab_attached.setText(words)
+            self.lab_attached.setWordWrap(True)
+        self.lab_attached.setVisible(bool(summary.get("attached")))
         bar = QHBoxLayout()
         bar.addWidget(title)
+        bar.addSpacing(16)
+        bar.addWidget(self.lab_topology)
         bar.addStretch(1)
         bar.addWidget(QLabel("Speed:"))
         bar.addWidget(self.time_scale)
@@ -205,6 +244,7 @@ class TrainerPanel(QMainWindow):
 
     def _actions_box(self, actions) -> ActionsBox:
         self.actions_box = ActionsBox(actions, self.tasks)
+        self.actions_box.set_offers(self.offers)
         # Its controls by the names the tests and scripts know them by.
         self.action_buttons = self.actions_box.action_buttons
         self.action_progress = self.actions_box.action_progress
@@ -212,13 +252,15 @@ class TrainerPanel(QMainWindow):
         return self.actions_box
 
     def _devices_box(self, launcher) -> DevicesBox:
-        self.devices_box = DevicesBox(launcher)
+        self.devices_box = DevicesBox(launcher, unavailable=self.offers.why_not("devices"))
         self.device_kind, self.device_user = self.devices_box.device_kind, self.devices_box.device_user
         self.device_open, self.device_message = self.devices_box.device_open, self.devices_box.device_message
         return self.devices_box
 
     def _scenario_pane(self, lab) -> ScenarioPane:
         pane = self.scenario_pane = ScenarioPane(lab, self.tasks)
+        if reason := self.offers.why_not("scenario"):
+            pane.set_unavailable(reason)
         self.scenario_picker, self.scenario_open = pane.scenario_picker, pane.scenario_open
         self.scenario_run, self.scenario_stop = pane.scenario_run, pane.scenario_stop
         self.scenario_say, self.scenario_result = pane.scenario_say, pane.scenario_result
@@ -275,7 +317,7 @@ class TrainerPanel(QMainWindow):
             self.time_scale_shown.setText(f"lab clock {describe_scale(self.lab.clock.time_scale)}")
             return
         self.time_scale_shown.setText("servers: " + ", ".join(describe_scale(s) for s in sorted(scales)))
-        if len(scales) == 1 and self.time_scale.isEnabled():
+        if len(scales) == 1 and (self.time_scale.isEnabled() or self._time_scale_not_here):
             self._select_scale(scales.pop())  # changed elsewhere (a scenario): the control follows
 
     # ================================================================= faults
@@ -334,7 +376,7 @@ class TrainerPanel(QMainWindow):
             self.time_scale_shown.setText(f"not changed: {refusal(exc)}")
             return
         finally:
-            self.time_scale.setEnabled(True)
+            self.time_scale.setEnabled(not self._time_scale_not_here)
         self._render_time_scale()
 
     # ================================================================= timeline

@@ -99,6 +99,13 @@ class ScenarioPane(QGroupBox):
         for name in names:
             self.scenario_picker.addItem(name, name)
 
+    def set_unavailable(self, reason: str) -> None:
+        """No scenario runs on this lab (an attached one): greyed out, saying why."""
+        for widget in (self.scenario_picker, self.scenario_open, self.scenario_run):
+            widget.setEnabled(False)
+            widget.setToolTip(reason)
+        say(self.scenario_result, f"Scenarios: {reason}", "info")
+
     def on_scenario_open_clicked(self) -> None:
         dialog = QFileDialog(self, "Open a scenario file", str(Path.home()), "Scenario files (*.toml);;All files (*)")
         dialog.setObjectName("scenarioFileDialog")

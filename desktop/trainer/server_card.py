@@ -37,6 +37,15 @@ from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, resty
 from ipics_desktop.trainer.txlog_gauge import TxlogGauge
 
 FAULTS = ("power_off", "power_on", "crash_tomcat", "cut_link", "heal_link", "skew_clock", "fill_txlog")
+FAULT_NAMES = {
+    "power_off": "Power off",
+    "power_on": "Power on",
+    "crash_tomcat": "Crash tomcat",
+    "cut_link": "Cut link",
+    "heal_link": "Heal link",
+    "skew_clock": "Skew clock",
+    "fill_txlog": "Fill txlog",
+}
 #: the chapter's rule: clocks more than 30 s apart lose HA communication
 SKEW_LIMIT_S = 30.0
 MESSAGE_LINES = 1  # the newest; all of them in the tooltip
@@ -129,6 +138,8 @@ class ServerCard(QFrame):
         self.name = name
         self.view = None
         self._busy = False
+        #: fault -> why this lab cannot make it here (greyed out for good)
+        self.unavailable: dict[str, str] = {}
         self._transition_total: float | None = None
         self.setObjectName(f"serverCard:{name}")
         self.setProperty("card", True)
@@ -258,7 +269,33 @@ class ServerCard(QFrame):
         self.fault_result.setWordWrap(True)
         self.fault_result.setTextFormat(Qt.TextFormat.PlainText)
         grid.addWidget(self.fault_result, len(rows), 0, 1, 4)
+        self.faults_unavailable = QLabel(objectName=f"faultsUnavailable:{n}")
+        self.faults_unavailable.setWordWrap(True)
+        self.faults_unavailable.setTextFormat(Qt.TextFormat.PlainText)
+        self.faults_unavailable.setStyleSheet(f"color: {IDLE};")
+        self.faults_unavailable.hide()
+        grid.addWidget(self.faults_unavailable, len(rows) + 1, 0, 1, 4)
         return box
+
+    def buttons_of(self, fault: str) -> list[QPushButton]:
+        """The buttons that make ``fault`` (cut_link: both ways, outbound, inbound)."""
+        if fault == "cut_link":
+            return [self.cut_both, self.cut_outbound, self.cut_inbound]
+        return [getattr(self, fault)] if fault in FAULTS else []
+
+    def set_offers(self, offers) -> None:
+        """Grey out for good what this lab cannot make on this server (``Offers``), each
+        button's tooltip and the line under the buttons saying why."""
+        self.unavailable = {f: r for f in FAULTS if (r := offers.why_not(f, self.name))}
+        for fault, reason in self.unavailable.items():
+            for button in self.buttons_of(fault):
+                button.setToolTip(reason)
+        lines: dict[str, list[str]] = {}
+        for fault, reason in self.unavailable.items():
+            lines.setdefault(reason, []).append(FAULT_NAMES[fault])
+        self.faults_unavailable.setText("\n".join(f"{', '.join(names)}: {why}" for why, names in lines.items()))
+        self.faults_unavailable.setVisible(bool(lines))
+        self._enable()
 
     def _button(self, text: str, name: str, accessible: str, fault: str, argument=None) -> QPushButton:
         button = QPushButton(text, objectName=f"{name}:{self.name}")
@@ -309,6 +346,9 @@ class ServerCard(QFrame):
         for button in self.fault_buttons:
             button.setEnabled(not self._busy and up)
         self.power_on.setEnabled(not self._busy and down)
+        for fault in self.unavailable:
+            for button in self.buttons_of(fault):
+                button.setEnabled(False)
 
     # ------------------------------------------------------------------ render
     def set_view(self, view) -> None:

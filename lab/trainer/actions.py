@@ -16,18 +16,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from ipics_lab.netfaults import LINK_DIRECTIONS, CannotMake
-from ipics_lab.supervisor import (
-    LabPair,
-    ServerProcess,
-    SetupError,
-    poll_once,
-    satisfied,
-)
+from ipics_lab.supervisor import SetupError, poll_once, satisfied
+from ipics_lab.trainer.offers import not_started_here
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import Reply, Unreachable
+from ipics_server.clock import Clock
 from ipics_server.core import roles
 from ipics_server.core.commands import HA_STATUS, PENDING, REPAIR, RSYNC
 
@@ -47,21 +44,61 @@ class ActionRefused(Exception):
     """The servers refused, or the state does not allow it; ``str()`` is the reason."""
 
 
+class ActionServer(Protocol):
+    """One server as the actions see it: a ``ServerProcess`` this lab started (``proc``
+    is its process) or an ``AttachedServer`` (``proc`` None: started elsewhere)."""
+
+    name: str
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def proc(self) -> Any: ...
+    @property
+    def data_dir(self) -> Path | None: ...
+    def kill(self) -> None: ...
+    async def power_on(self, timeout_s: float = 30) -> None: ...
+    def client(self, token: str | None = None) -> Any: ...
+
+
+class ActionPair(Protocol):
+    """What the actions need of a pair: a ``LabPair`` or an ``AttachedPair``."""
+
+    _lab_token: str | None
+
+    @property
+    def servers(self) -> tuple[Any, Any]: ...
+    @property
+    def primary(self) -> Any: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def topology(self) -> str: ...
+    @property
+    def network(self) -> Any: ...
+    async def status(self, server: Any) -> dict: ...
+    async def fault(self, server: Any, **fault: Any) -> Any: ...
+    async def login(self, server: Any, username: str = ..., password: str | None = ...) -> str: ...
+    async def any_admin_token(self, prefer: Any) -> str: ...
+    async def shell(self, server: Any, command: str, user: str = ...) -> tuple[str, int]: ...
+    async def configure(self, interval_s: int = ..., missed_count: int = ...) -> None: ...
+
+
 class Actions:
-    def __init__(self, pair: LabPair, timeline: Timeline | None = None):
+    def __init__(self, pair: ActionPair, timeline: Timeline | None = None):
         self.pair = pair
         self.timeline = timeline
 
     # ------------------------------------------------------------------ faults
     async def power_off(self, server: str) -> str:
-        s = self._server(server)
+        s = self._owned(server)
         if not _running(s):
             raise ActionRefused(f"the {server} server is already powered off")
         s.kill()  # a pulled plug: kill -9, nothing written on the way down
         return self._note("fault", f"{server} powered off (kill -9)", server)
 
     async def power_on(self, server: str) -> str:
-        s = self._server(server)
+        s = self._owned(server)
         if _running(s):
             raise ActionRefused(f"the {server} server is already powered on")
         try:
@@ -221,6 +258,10 @@ class Actions:
     async def rsync(self, progress: Progress | None = None) -> str:
         """``ipicsrsync run ipicsadmin`` on the primary, until its log says it finished."""
         primary = self.pair.primary
+        if primary.data_dir is None:  # attached by address: its log is not to be read here
+            raise ActionRefused(
+                "the primary's files are not known here (attached by address): run ipicsrsync in its shell"
+            )
         log_file = primary.data_dir / "logs" / "rsync.log"
         offset = log_file.stat().st_size if log_file.exists() else 0
         out, status = await self.shell("primary", RSYNC)
@@ -284,11 +325,18 @@ class Actions:
             raise ActionRefused(f"the {server} server's shell is not available: {exc}") from None
 
     # ----------------------------------------------------------------- helpers
-    def _server(self, name: str) -> ServerProcess:
+    def _server(self, name: str) -> ActionServer:
         for s in self.pair.servers:
             if s.name == name:
                 return s
         raise ActionRefused(f"there is no {name!r} server: primary or secondary")
+
+    def _owned(self, name: str) -> ActionServer:
+        """The server, if this lab holds its process (it started it)."""
+        s = self._server(name)
+        if s.proc is None:
+            raise ActionRefused(not_started_here(name))
+        return s
 
     def _other(self, name: str) -> str:
         return "secondary" if name == "primary" else "primary"
@@ -332,6 +380,11 @@ class Actions:
             reply = await self.pair.fault(s, **fault)
         except (Unreachable, SetupError, TimeoutError) as exc:
             raise ActionRefused(f"the {server} server did not take the fault: {exc}") from None
+        if reply.status == 403:  # a server started without --lab-faults (not by a lab)
+            raise ActionRefused(
+                f"the {server} server refused: {_message(reply)} "
+                "(it must run with --lab-faults, as the lab's servers do)"
+            )
         if not reply.ok:
             raise ActionRefused(f"the {server} server refused: {_message(reply)}")
         return reply.body
@@ -420,8 +473,9 @@ class Actions:
             progress(1.0, text)
 
 
-def _running(s: ServerProcess) -> bool:
-    return s.proc is not None and s.proc.poll() is None
+def _running(s: ActionServer) -> bool:
+    """Its process runs; a server this lab did not start may: its answer will say."""
+    return s.proc is None or s.proc.poll() is None
 
 
 def _message(reply: Reply) -> str:

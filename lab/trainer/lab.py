@@ -20,6 +20,7 @@ from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
+from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.clock import Clock
 from ipics_server.media.ticket import KEY_FILE_NAME
@@ -138,7 +139,13 @@ class TrainerLab:
             media=self.router.url if self.router else None,
             sites=self.sites.as_json() if self.sites else None,
             ca_file=self._started().ca_file,
+            clock_anchor=self.clock.anchor()[:2],
         )
+
+    @property
+    def offers(self) -> Offers:
+        """Everything but the kernel-only faults on loopback: this lab holds the processes."""
+        return Offers(topology=self.topology)
 
     async def set_time_scale(self, scale: float) -> None:
         """Both servers and this lab's clock (which the in-process devices use) switch at

@@ -14,16 +14,33 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.timeline import Timeline
-from ipics_server.adapters.httpclient import Unreachable
+from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.trainer")
 
 #: a clock offset below this (emulated seconds) is the poll's own round trip, not a skew
 OFFSET_NOISE_S = 1.0
+
+
+class WatchedServer(Protocol):
+    """A server the monitor polls: one this lab started, or one it attached to."""
+
+    name: str
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def port(self) -> int | None: ...
+    def client(self, token: str | None = None) -> ApiClient: ...
+
+
+class WatchedPair(Protocol):
+    @property
+    def servers(self) -> tuple[Any, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class ServerView:
     status: dict = field(default_factory=dict)
 
 
-def view_of(server: ServerProcess, status: dict | None, asked: tuple[float, float]) -> ServerView:
+def view_of(server: WatchedServer, status: dict | None, asked: tuple[float, float]) -> ServerView:
     """``asked``: the lab clock's emulated time when the status was asked for and when
     it came back.  The server's time is compared with the middle of that window, and a
     difference within half of it is the round trip, not a skew: at 100x faster a 50 ms
@@ -92,7 +109,7 @@ def _text(message) -> str:
 
 
 class Monitor:
-    def __init__(self, pair: LabPair, timeline: Timeline, clock: Clock, period_s: float = 0.2):
+    def __init__(self, pair: WatchedPair, timeline: Timeline, clock: Clock, period_s: float = 0.2):
         self.pair, self.timeline, self.clock, self.period_s = pair, timeline, clock, period_s
         self.views: dict[str, ServerView] = {s.name: ServerView(s.name, s.url, reachable=False) for s in pair.servers}
         self._seen_messages: dict[str, set[str]] = {s.name: set() for s in pair.servers}
@@ -123,7 +140,7 @@ class Monitor:
                 log.exception("a monitor listener failed")
         return views
 
-    async def _status(self, server: ServerProcess) -> tuple[dict | None, tuple[float, float]]:
+    async def _status(self, server: WatchedServer) -> tuple[dict | None, tuple[float, float]]:
         sent = self.clock.now()
         if server.port is None:
             return None, (sent, sent)

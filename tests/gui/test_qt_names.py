@@ -29,9 +29,12 @@ def test_qwidget_render_is_qts(module, name):
 
 def test_the_trainer_panel_keeps_qwidget_actions(qtbot):
     from ipics_desktop.trainer.panel import TrainerPanel
+    from ipics_lab.trainer.offers import Offers
     from ipics_server.clock import Clock
 
-    lab = SimpleNamespace(timeline=SimpleNamespace(events=[], subscribe=_nothing), clock=Clock())
+    lab = SimpleNamespace(
+        timeline=SimpleNamespace(events=[], subscribe=_nothing), clock=Clock(), offers=Offers(), summary={}
+    )
     monitor = SimpleNamespace(views={}, subscribe=_nothing)
     panel = TrainerPanel(lab, object(), monitor)  # the lab's actions: never called here
     qtbot.addWidget(panel)

@@ -20,6 +20,8 @@ from ipics_lab.supervisor import (
     free_port_on,
     wait_until,
 )
+from ipics_lab.trainer.actions import ActionRefused, Actions
+from ipics_lab.trainer.attached import AttachedLab
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE
 
@@ -169,5 +171,12 @@ async def test_a_server_not_started_by_the_lab_refuses_the_control(tmp_path):
             reply = await c.put("/api/v1/lab/time-scale", {"time_scale": SLOWER})
             assert reply.status == 403 and "started by the lab" in reply["message"], reply.body
             assert (await c.get("/api/v1/ha/status"))["time_scale"] == TIME_SCALE
+        # A trainer panel attached to it: the fault refused, the panel says why.
+        attached = AttachedLab.from_addresses([server.url, "127.0.0.1:9"]).pair
+        attached.admin_password = password
+        with pytest.raises(ActionRefused, match=r"started by the lab \(it must run with --lab-faults"):
+            await Actions(attached).crash_tomcat("primary")
+        async with server.client() as c:
+            assert (await c.get("/api/v1/ha/status"))["services"]["tomcat"] == "running"
     finally:
         server.stop()

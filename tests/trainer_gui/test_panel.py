@@ -88,6 +88,23 @@ async def test_cut_link_each_way_shows_in_the_status_and_heals(panel, trainer_la
         assert not link["cut_inbound"] and not link["cut_outbound"]
     assert card.fault_result.text() == "secondary: link healed"
 
+    # The kernel's faults are greyed out on loopback, saying why and what to run instead.
+    network = panel.network_box
+    assert panel.lab_topology.text() == "Topology: loopback" and not panel.lab_attached.isVisible()
+    assert network.sites_label.text() == "Loopback: every process on this host (127.0.0.x)"
+    assert not network.packet_loss.isEnabled() and not network.isolate.isEnabled()
+    reason = "the loopback lab cannot drop packets at a rate: start the lab with --topology sites (as root)"
+    assert network.packet_loss.toolTip().startswith(reason) and reason in network.unavailable.text()
+    assert "no clients' site to isolate" in network.isolate.toolTip() and network.unavailable.isVisible()
+    assert card.power_off.isEnabled() and not card.faults_unavailable.isVisible()  # this lab holds the processes
+    card.cut_both.click()
+    await wait_until(lambda: "Peer link: CUT both ways" in card_text(panel, "secondary"), DEADLINE_S, "a cut")
+    await wait_until(network.heal.isEnabled, DEADLINE_S, "Heal network")
+    network.heal.click()  # heals what the servers cut, on loopback too
+    await wait_until(lambda: network.result.text() == "network healed", DEADLINE_S, "the network healed")
+    link = (await status(trainer_lab, "secondary"))["peer_link"]
+    assert not link["cut_inbound"] and not link["cut_outbound"]
+
 
 async def test_skew_clock_shows_the_offset_and_the_servers_lose_ha_communication(panel, trainer_lab):
     card = panel.cards["secondary"]
