@@ -57,6 +57,13 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
         help="open the trainer panel on two running servers (the primary's and the secondary's "
         "address): starts and stops nothing; the admin password from IPICS_ADMIN_PASSWORD, else asked",
     )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=None,
+        help="with --attach-servers: the CA certificate the servers' HTTPS is trusted by (off loopback; "
+        "--attach takes the lab's from its lab.json)",
+    )
 
 
 #: what ``ipics-lab`` says without a display: the lab runs without one too
@@ -123,6 +130,7 @@ def _prepare_attach(ns: argparse.Namespace):
     """The pair to attach to, read and checked before any window opens."""
     from ipics_desktop.shared.startup import StartupError
     from ipics_lab.trainer.attached import AttachedLab, AttachRefused
+    from ipics_server.adapters.httpclient import trust_ca_file
     from ipics_server.logsetup import setup_logging
 
     started_here = [
@@ -134,6 +142,11 @@ def _prepare_attach(ns: argparse.Namespace):
         raise StartupError(
             f"{', '.join(started_here)}: the attached lab has its own (the lab that started it sets them)"
         )
+    if ns.ca_file is not None:
+        try:
+            trust_ca_file(ns.ca_file)
+        except ValueError as exc:
+            raise StartupError(f"--ca-file: {exc}") from None
     try:
         if ns.attach is not None:
             lab = AttachedLab.from_lab_file(Path(ns.attach))

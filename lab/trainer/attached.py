@@ -29,7 +29,7 @@ from ipics_lab.trainer.attached_pair import UNKNOWN, AttachedPair, AttachedServe
 from ipics_lab.trainer.monitor import Monitor
 from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
-from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address
+from ipics_server.adapters.httpclient import ApiClient, Unreachable, normalize_address, trust_ca_file
 from ipics_server.clock import Clock, check_time_scale
 from ipics_server.config import ADMIN_PASSWORD_ENV
 
@@ -103,6 +103,11 @@ class AttachedLab:
             raise AttachRefused(str(exc)) from None
         if not isinstance(data.get("servers"), dict):
             raise AttachRefused(f"{file} is not a lab file (no servers in it)")
+        if isinstance(data.get("ca_file"), str) and data["ca_file"]:  # its servers serve HTTPS
+            try:
+                trust_ca_file(Path(data["ca_file"]))
+            except ValueError as exc:
+                raise AttachRefused(f"the lab's CA: {exc}") from None
         primary, secondary = (_server_from_entry(file, name, data["servers"].get(name)) for name in SERVER_SITES)
         scale = _scale(data.get("time_scale"))
         clock = data.get("clock")
