@@ -30,8 +30,10 @@ _CSP = (
 
 
 class AdminConsoleSecurity:
-    def __init__(self, port: Callable[[], int], *, secure: bool = False):
-        # The port is known only once the server is bound, after the app is built.
+    def __init__(self, port: Callable[[], int], *, secure: Callable[[], bool] = lambda: False):
+        # The port is known only once the server is bound, after the app is built; like
+        # it, whether cookies are Secure (TLS on) is read from the configuration when used:
+        # building the app reads nothing.
         self._port = port
         self._secure = secure
         # Per process: a restart invalidates open forms (reload the page), not sessions.
@@ -53,7 +55,7 @@ class AdminConsoleSecurity:
         # Secure only with HTTPS: on loopback the lab serves plain HTTP, where a Secure
         # cookie would never be sent back.
         response.set_cookie(
-            self.session_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure
+            self.session_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure()
         )
 
     def clear_session(self, response: web.StreamResponse) -> None:
@@ -72,7 +74,7 @@ class AdminConsoleSecurity:
 
     def set_login_token(self, response: web.StreamResponse, token: str) -> None:
         response.set_cookie(
-            self.login_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure
+            self.login_cookie, token, path="/admin", httponly=True, samesite="Strict", secure=self._secure()
         )
 
     def check_login_form(self, request: web.Request, form) -> None:

@@ -79,7 +79,7 @@ class AdminConsole:
 
     def __init__(self, server):
         self.server = server
-        self.security = AdminConsoleSecurity(lambda: server.cfg.port, secure=server.cfg.tls)
+        self.security = AdminConsoleSecurity(lambda: server.cfg.port, secure=lambda: server.cfg.tls)
         self._flashes: dict[str, tuple[str, str]] = {}
         self.static = {name: resources.files(__package__).joinpath("static", name).read_bytes() for name in _STATIC}
 
