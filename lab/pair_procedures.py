@@ -66,6 +66,20 @@ async def wait_until(predicate, timeout_s: float, what: str, interval_s: float =
     raise TimeoutError(f"timed out after {timeout_s:.1f}s waiting for {what} (last: {last!r})")
 
 
+async def run_in_shell(server: Any, password: str, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
+    """One command in ``server``'s SSH shell (``host``, ``ssh_port``, its host key pinned
+    from ``ssh_host_public_key_file``), as an administrator types it in the chapter's
+    procedures: (output, exit status)."""
+    from ipics_server.shell.client import connect
+
+    conn = await connect(
+        server.host, server.ssh_port, username=user, password=password, host_key_file=server.ssh_host_public_key_file
+    )
+    async with conn:
+        result = await conn.run(command, check=False)
+    return str(result.stdout), int(result.exit_status or 0)
+
+
 class PairProcedures:
     """The HTTP steps of a pair; subclasses give ``primary``, ``secondary``,
     ``admin_password`` and ``start``."""

@@ -32,7 +32,7 @@ from . import launcher as launchers
 from .ca import Issued, init_ca, issue
 from .netfaults import KernelFaults
 from .package_data import sample_licenses_dir
-from .pair_procedures import PairProcedures, SetupError, poll_once, satisfied, wait_until
+from .pair_procedures import PairProcedures, SetupError, poll_once, run_in_shell, satisfied, wait_until
 from .server_faults import ServerFaults
 from .sites import SERVER_SITES, Site, Sites
 
@@ -347,20 +347,11 @@ class LabPair(PairProcedures):
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the
         chapter's procedures: (output, exit status)."""
-        from ipics_server.shell.client import ShellLoginError, connect
+        from ipics_server.shell.client import ShellLoginError
 
         if server.ssh_port is None:  # not started yet, or started without SSH (--ssh-port -1)
             raise ShellLoginError(f"the {server.name} server has no SSH shell")
-        conn = await connect(
-            server.host,
-            server.ssh_port,
-            username=user,
-            password=self.admin_password,
-            host_key_file=server.ssh_host_public_key_file,
-        )
-        async with conn:
-            result = await conn.run(command, check=False)
-        return str(result.stdout), int(result.exit_status or 0)
+        return await run_in_shell(server, self.admin_password, command, user)
 
     async def set_time_scale(self, scale: float, lead_s: float = 0.3) -> float:
         """The trainer's time-scale control: every running server, the standby too and

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ipics_lab.netfaults import CannotMake, KernelFaults
-from ipics_lab.pair_procedures import PairProcedures, SetupError
+from ipics_lab.pair_procedures import PairProcedures, SetupError, run_in_shell
 from ipics_lab.server_faults import ServerFaults
 from ipics_lab.sites import FAULT_KINDS, FAULT_TABLE, SITE_OCTETS, Site, Sites, nft
 from ipics_server.adapters.httpclient import ApiClient
@@ -174,20 +174,11 @@ class AttachedPair(PairProcedures):
 
     async def shell(self, server: AttachedServer, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """One command in the server's SSH shell, its host key pinned from the lab file."""
-        from ipics_server.shell.client import ShellLoginError, connect
+        from ipics_server.shell.client import ShellLoginError
 
         if server.ssh_port is None or server.data_dir is None:
             raise ShellLoginError(f"the {server.name} server's SSH port and host key are not known here")
-        conn = await connect(
-            server.host,
-            server.ssh_port,
-            username=user,
-            password=self.admin_password,
-            host_key_file=server.ssh_host_public_key_file,
-        )
-        async with conn:
-            result = await conn.run(command, check=False)
-        return str(result.stdout), int(result.exit_status or 0)
+        return await run_in_shell(server, self.admin_password, command, user)
 
 
 def _on_loopback(host: str) -> bool:
