@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sites import FAULT_TABLE, SERVER_SITES, SITE_OCTETS, Sites, nft
+from .sites import FAULT_KINDS, FAULT_TABLE, SERVER_SITES, SITE_OCTETS, Sites, nft
 
 LINK_DIRECTIONS = ("both", "outbound", "inbound")
 
@@ -95,10 +95,14 @@ class KernelFaults:
         await self._flush(server, "link")
 
     async def heal(self) -> None:
-        """Every fault of the lab, gone; nothing restarted."""
-        for site in {f.site for f in self.active}:
-            for kind in {f.kind for f in self.active if f.site == site}:
-                await self._flush(site, kind)
+        """Every fault in every site gone, whoever made it (the lab, its panel, a panel
+        attached to it, a scenario); nothing restarted."""
+        flush = "".join(
+            f"flush chain inet {FAULT_TABLE} {kind}_{way}\n" for kind in FAULT_KINDS for way in ("in", "out")
+        )
+        for site in SITE_OCTETS:
+            await nft(self.sites[site].netns, flush)
+        self.active = []
 
     # -- rules ------------------------------------------------------------------------
     async def _add(self, kind: str, site: str, rules: list[tuple[str, str]], description: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 from ipics_lab.netfaults import CannotMake, KernelFaults
 from ipics_lab.pair_procedures import PairProcedures, SetupError, run_in_shell
 from ipics_lab.server_faults import ServerFaults
-from ipics_lab.sites import FAULT_KINDS, FAULT_TABLE, SITE_OCTETS, Site, Sites, nft
+from ipics_lab.sites import SITE_OCTETS, Site, Sites
 from ipics_server.adapters.httpclient import ApiClient
 from ipics_server.clock import Clock
 from ipics_server.core.ha_config import HEARTBEAT_PORT_DEFAULT
@@ -103,20 +103,6 @@ class AttachedSites(Sites):
         return None
 
 
-class SharedKernelFaults(KernelFaults):
-    """The kernel's faults in sites another lab made.  Others (the lab that made them, its
-    panel, a scenario) may have made faults this process never saw, so Heal network
-    flushes every fault chain of every site, not only its own."""
-
-    async def heal(self) -> None:
-        flush = "".join(
-            f"flush chain inet {FAULT_TABLE} {kind}_{way}\n" for kind in FAULT_KINDS for way in ("in", "out")
-        )
-        for site in SITE_OCTETS:
-            await nft(self.sites[site].netns, flush)
-        self.active = []
-
-
 class NoNetworkFaults:
     """The network faults of a sites lab this process cannot reach: each says why."""
 
@@ -152,13 +138,13 @@ class AttachedPair(PairProcedures):
         self.sites = sites
         #: why the kernel's faults cannot be made from here (None: they can, or loopback)
         self.kernel_unreachable = sites.why_unreachable() if sites is not None else None
-        self.network: SharedKernelFaults | ServerFaults | NoNetworkFaults
+        self.network: KernelFaults | ServerFaults | NoNetworkFaults
         if sites is None:
             self.network = ServerFaults(self)
         elif self.kernel_unreachable:
             self.network = NoNetworkFaults(self.kernel_unreachable)
         else:
-            self.network = SharedKernelFaults(sites)
+            self.network = KernelFaults(sites)
 
     @property
     def topology(self) -> str:
