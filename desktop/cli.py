@@ -15,6 +15,7 @@ server host without Qt runs ``ipics-lab server``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ipics_lab import cli as lab_cli
@@ -73,6 +74,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except BrokenPipeError:
+        # The reader went away (ipics-lab scenario list | head -1): nothing left to say to
+        # it, and no traceback; stdout goes nowhere so the interpreter's own flush at exit
+        # does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _main(argv: list[str] | None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["media"]:  # its own parser, in the router's module
         server_cli.main(argv)
