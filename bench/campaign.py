@@ -34,6 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ipics_lab import sites
 from ipics_lab.campaign import FAULT_KINDS, Campaign
 from ipics_lab.sites import TOPOLOGIES
 
@@ -115,6 +116,10 @@ async def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    refusal = sites.topology_refusal(args)
+    if refusal:  # said before anything starts, as ipics-lab up says it
+        print(f"--topology sites: {refusal}", file=sys.stderr)
+        return 2
     if args.out == HERE / "campaign_results.json" and args.topology == "sites":
         args.out = HERE / "campaign_sites_results.json"  # the loopback figure stays beside it
     results = asyncio.run(run(args))

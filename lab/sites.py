@@ -297,8 +297,13 @@ def _is_ours(netns: str) -> bool:
 def fault_table() -> str:
     """The empty fault table of a site (nft -f syntax)."""
     chains = "".join(f"  chain {kind}_{way} {{}}\n" for kind in FAULT_KINDS for way in ("in", "out"))
-    jumps_in = "".join(f"    jump {kind}_in\n" for kind in FAULT_KINDS)
-    jumps_out = "".join(f"    jump {kind}_out\n" for kind in FAULT_KINDS)
+    # A rule that reads the connection's state, first in each base chain: it makes the
+    # kernel track every connection of the namespace from its first packet.  Tracking
+    # otherwise starts with the first fault that needs it (a one-way cut) and picks the
+    # connections already open up mid-stream, some of them the wrong way round.
+    track = "    ct state untracked counter\n"
+    jumps_in = track + "".join(f"    jump {kind}_in\n" for kind in FAULT_KINDS)
+    jumps_out = track + "".join(f"    jump {kind}_out\n" for kind in FAULT_KINDS)
     return (
         f"table inet {FAULT_TABLE} {{\n{chains}"
         f"  chain input {{ type filter hook input priority 0; policy accept;\n{jumps_in}  }}\n"

@@ -217,3 +217,54 @@ def test_a_crashed_labs_namespaces_are_removed_by_the_next_start(tmp_path):
 def namespaces() -> set[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def test_a_one_way_cut_keeps_the_replies_of_connections_opened_before_it(tmp_path):
+    """A connection the secondary opened before the primary's outbound cut still carries
+    the primary's answers, even when the primary speaks first after the cut (the kernel
+    tracks every connection from its first packet, so it knows which side opened it);
+    a connection the primary opens afterwards vanishes."""
+    import asyncio
+
+    from ipics_lab.netfaults import KernelFaults
+    from ipics_lab.sites import Sites
+
+    sites = Sites.create_sync()
+    primary, secondary = sites["primary"], sites["secondary"]
+    serve = (
+        "import socket, sys\n"
+        f"s = socket.create_server(({primary.address!r}, 9998)); print('ready', flush=True)\n"
+        "c, _ = s.accept(); print('accepted', flush=True)\n"
+        "sys.stdin.readline(); c.sendall(b'hello')\n"
+        "sys.stdin.readline()\n"
+    )
+    listen = (
+        "import socket\n"
+        f"c = socket.create_connection(({primary.address!r}, 9998), timeout=2); print('open', flush=True)\n"
+        "try: print(c.recv(64).decode(), flush=True)\n"
+        "except TimeoutError: print('timeout', flush=True)\n"
+    )
+    try:
+        with subprocess.Popen(
+            [*primary.exec_prefix(), sys.executable, "-c", serve],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as server:
+            assert server.stdout is not None and server.stdin is not None
+            assert server.stdout.readline().strip() == "ready"
+            with subprocess.Popen(
+                [*secondary.exec_prefix(), sys.executable, "-c", listen], stdout=subprocess.PIPE, text=True
+            ) as client:
+                assert client.stdout is not None
+                assert client.stdout.readline().strip() == "open"
+                assert server.stdout.readline().strip() == "accepted"
+                asyncio.run(KernelFaults(sites).cut_link("primary", "outbound"))
+                server.stdin.write("speak\n")  # the primary speaks first on the secondary's connection
+                server.stdin.flush()
+                assert client.stdout.readline().strip() == "hello"  # it flowed
+                assert connect_outcome(primary, secondary.address, 22) == "timeout"  # the primary's own: cut
+                client.kill()
+            server.kill()
+    finally:
+        sites.remove()
