@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import ssl
-import stat
 from pathlib import Path
+
+from .secret_files import owner_only_refusal
 
 
 class TlsError(ValueError):
@@ -24,10 +25,9 @@ def check_owner_only(path: Path, what: str) -> None:
         mode = os.stat(path).st_mode
     except OSError as exc:
         raise TlsError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise TlsError(f"{what} {path} is not a file")
-    if mode & 0o077:
-        raise TlsError(f"{what} {path} may be read by others: chmod 600 it")
+    refusal = owner_only_refusal(mode, what, path)
+    if refusal:
+        raise TlsError(refusal)
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:

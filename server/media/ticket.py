@@ -33,12 +33,12 @@ import hmac
 import json
 import os
 import secrets
-import stat
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from ..adapters.secret_files import owner_only_refusal
 from .protocol import MAX_TICKET_BYTES, ProtocolError, validate_group, validate_who
 
 PREFIX = "ipt1"
@@ -242,10 +242,9 @@ def load_key(path: Path) -> bytes:
             raw = f.read(4 * KEY_BYTES + 16)
     except OSError as exc:
         raise TicketKeyError(f"cannot read the media ticket key {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise TicketKeyError(f"the media ticket key {path} is not a file")
-    if mode & 0o077:
-        raise TicketKeyError(f"the media ticket key {path} may be read by others: chmod 600 it")
+    refusal = owner_only_refusal(mode, "the media ticket key", path)
+    if refusal:
+        raise TicketKeyError(refusal)
     try:
         key = bytes.fromhex(raw.decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
