@@ -22,16 +22,19 @@ async def send_paced(
     """Send ``next_frame()`` every ``frame_s`` while ``go_on()``, until ``count`` frames
     or a None frame; how many ``send`` took."""
     loop = asyncio.get_running_loop()
-    start, i, sent = loop.time(), 0, 0
+    # ``i`` counts the frames taken (``count`` ends it); ``start`` and ``due`` are the
+    # schedule, which a stall starts again without counting the frames again.
+    start, due, i, sent = loop.time(), 0, 0, 0
     while go_on() and (count is None or i < count):
         payload = next_frame()
         if payload is None:
             break
         sent += send(payload)
         i += 1
-        delay = start + i * frame_s - loop.time()
+        due += 1
+        delay = start + due * frame_s - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         elif delay < -5 * frame_s:
-            start, i = loop.time(), 0  # far behind (a stall): do not burst to catch up
+            start, due = loop.time(), 0  # far behind (a stall): do not burst to catch up
     return sent
