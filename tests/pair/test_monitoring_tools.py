@@ -26,6 +26,7 @@ from .conftest import TAKEOVER_DEADLINE_S
 
 pytestmark = pytest.mark.pair
 
+ALERTS = Path(__file__).resolve().parents[2] / "packaging" / "prometheus" / "alerts.yml"
 PROGRAMS = {"prometheus": "prometheus", "haproxy": "haproxy"}  # Debian package per program
 #: real seconds for Prometheus or HAProxy to start and see both servers (checked every 0.2 s)
 SEE_BOTH_S = 30
@@ -59,7 +60,8 @@ def prometheus_config(pair, path: Path) -> Path:
     targets = ", ".join(f'"{s.host}:{s.port}"' for s in pair.servers)
     scheme = "https" if pair.primary.tls else "http"
     path.write_text(
-        "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n"
+        "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n  evaluation_interval: 500ms\n"
+        f"rule_files: [{str(ALERTS)!r}]\n"
         "scrape_configs:\n"
         f"  - job_name: ipics\n    scheme: {scheme}\n"
         "    tls_config:\n      insecure_skip_verify: true\n"
@@ -88,6 +90,22 @@ async def primaries(prometheus: ApiClient) -> list[str] | None:
         return None
     reply = await prometheus.get("/api/v1/query?query=" + quote('ipics_primary{job="ipics"} == 1'))
     return sorted(r["metric"]["server"] for r in reply["data"]["result"])
+
+
+async def alert_rules_evaluated(prometheus: ApiClient) -> bool:
+    """packaging/prometheus/alerts.yml is loaded, each rule evaluated without error, and
+    none fires on the pair (a takeover is pending at most: it alerts after 4 minutes without an active)."""
+    rules = [r for g in (await prometheus.get("/api/v1/rules"))["data"]["groups"] for r in g["rules"]]
+    names = {r["name"] for r in rules}
+    evaluated = all(r["health"] == "ok" and r.get("lastEvaluation", "").startswith("2") for r in rules)
+    firing = [a for a in (await prometheus.get("/api/v1/alerts"))["data"]["alerts"] if a["state"] == "firing"]
+    assert not firing, firing
+    return evaluated and names == {
+        "IpicsSplitBrain",
+        "IpicsNoActive",
+        "IpicsStandbyNotReady",
+        "IpicsTransactionLogOver75",
+    }
 
 
 async def reached_through(balancer: ApiClient) -> list[tuple[str, str]]:
@@ -120,6 +138,7 @@ async def test_prometheus_and_haproxy_see_one_active_before_and_after_a_failover
             active = [("primary", "active")] * IN_A_ROW
             await wait_until(lambda: primaries(prometheus), SEE_BOTH_S, "Prometheus to scrape both servers")
             assert await primaries(prometheus) == ["primary"]
+            await wait_until(lambda: alert_rules_evaluated(prometheus), SEE_BOTH_S, "the alert rules to be evaluated")
             await wait_until(
                 lambda: _equals(reached_through(balancer), active),
                 SEE_BOTH_S,
@@ -141,6 +160,8 @@ async def test_prometheus_and_haproxy_see_one_active_before_and_after_a_failover
                 "/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password}
             )
             assert login.status == 200 and login["role"] == "active", login.body
+            # packaging/prometheus/alerts.yml, on the real series: a failover is no split brain.
+            assert await alert_rules_evaluated(prometheus)
 
 
 async def _equals(awaitable, expected) -> bool:
