@@ -160,6 +160,12 @@ async def test_prometheus_and_haproxy_see_one_active_before_and_after_a_failover
                 "/api/v1/auth/login", {"username": "ipicsadmin", "password": pair.admin_password}
             )
             assert login.status == 200 and login["role"] == "active", login.body
+            # A browser through HAProxy gets the active's Administration Console at once,
+            # not the standby's redirect to the active's own address ("you were sent ...").
+            page = await balancer.get("/admin/login")
+            active_address = (await pair.status(pair.secondary))["address"]
+            assert page.status == 200 and f'id="server-address">{active_address}<' in page.body, page.body
+            assert 'id="notice"' not in page.body, page.body
             # packaging/prometheus/alerts.yml, on the real series: a failover is no split brain.
             assert await alert_rules_evaluated(prometheus)
 
