@@ -93,7 +93,7 @@ async def metrics(request: web.Request) -> web.Response:
         Family("ipics_heartbeats_missed_now", "gauge", "Heartbeats missed in a row now.").add(hb["missed_now"]),
         Family(
             "ipics_takeovers_total", "counter", "Times this server took the active role since this process started."
-        ).add(engine.state.became_active_total),
+        ).add(engine.became_active_total),
         Family(
             "ipics_replication_pending_entries",
             "gauge",
