@@ -26,6 +26,7 @@ from ipics_server.core.ha_config import (
     HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
+from ipics_server.core.throttle import MAX_FAILURES
 
 from ..openapi_answers import DocumentedCalls
 from ..prometheus_text import Exposition, documented_metrics
@@ -509,6 +510,18 @@ async def test_monitoring_answers_scrapers_and_load_balancers_without_a_token(li
     ):
         assert after.value(counter, **labels) == before_or_zero(before, counter, **labels) + 1, counter
     assert live_server.admin_password not in after_text and live_server.admin_token not in after_text
+    # Guessing on: the throttle's refusals are counted apart from wrong passwords.
+    for _ in range(MAX_FAILURES - 1):
+        await calls(url, "login", status=401, body={"username": "monitoring-probe", "password": "not-the-password"})
+    await calls(url, "login", status=429, body={"username": "monitoring-probe", "password": "not-the-password"})
+    guessed = Exposition((await calls(url, "metrics", status=200)).decode())
+    assert (
+        guessed.value("ipics_logins_throttled_total", way="login")
+        == before.value("ipics_logins_throttled_total", way="login") + 1
+    )
+    assert guessed.value("ipics_logins_refused_total", way="login") == after.value(
+        "ipics_logins_refused_total", way="login"
+    ) + (MAX_FAILURES - 1)
     assert (await calls(url, "health", status=200))["tomcat"] == "running"
     assert (await calls(url, "liveness", status=200))["ok"] is True
     assert (await calls(url, "primary", status=200))["role"] == "active"
