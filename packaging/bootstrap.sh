@@ -24,6 +24,9 @@ APT_PACKAGES=(
   # the desktop bundle (packaging/bundle.sh): PyInstaller reads and strips the binaries
   # with binutils, and bundles the shared libpython of Debian's Python
   binutils libpython3.11
+  # monitoring with the real programs (tests/pair/test_monitoring_tools.py, run as the
+  # test's own processes, never as services) and promtool (packaging/checks/prometheus-rules.sh)
+  prometheus haproxy
 )
 
 missing=()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,10 @@ class Accounts:
         self._dummy_hash: str | None = None
         # In memory, per server: a failover starts the new active with a clean slate.
         self.login_throttle = LoginThrottle()
+        #: since this process started, by way in (``/metrics``): wrong passwords, and
+        #: attempts refused unchecked while their client was locked out
+        self.logins_refused: Counter[str] = Counter()
+        self.logins_throttled: Counter[str] = Counter()
 
     async def ensure_builtin_users(self, password: str) -> None:
         """``ipicsadmin`` (system administrator, Linux administrator of the shell) and
@@ -107,6 +112,7 @@ class Accounts:
         if left is not None:
             # Refused without checking the password: a lockout must not be a way to guess.
             retry_after_s = max(1, math.ceil(left))
+            self.logins_throttled[way] += 1
             raise ApiError(
                 429,
                 "too_many_attempts",
@@ -120,6 +126,8 @@ class Accounts:
         user = await self.verify_password(username, password)
         if user is not None:
             throttle.succeeded(client, username, way)
+        else:
+            self.logins_refused[way] += 1
         return user
 
     async def dummy_hash(self) -> str:

@@ -4,6 +4,7 @@ escapes as a traceback page, and the server keeps running."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from aiohttp import web
 
@@ -23,6 +24,9 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
 }
 _BODY_HEADERS = {"content-type", "content-length"}
+#: answers given since the process started, by HTTP status (``/metrics``); kept here,
+#: not in ``appkeys``, so the middlewares need nothing of the app
+ANSWERED: web.AppKey[Counter[int]] = web.AppKey("answered", Counter)
 
 
 @web.middleware
@@ -48,6 +52,21 @@ async def errors(request: web.Request, handler):
         return web.json_response({"error": "internal", "message": "internal server error"}, status=500)
 
 
+@web.middleware
+async def count_answers(request: web.Request, handler):
+    """Every answer by its status, for ``ipics_http_requests_total``: outside ``errors``,
+    so a refusal is counted as the status the client gets."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect, or a refusal of the phone's or dial's own
+        request.app[ANSWERED][exc.status] += 1
+        raise
+    request.app[ANSWERED][response.status] += 1
+    return response
+
+
 def setup_middlewares(app: web.Application) -> None:
+    app[ANSWERED] = Counter()
     app.middlewares.append(quiet_disconnects)  # outermost
+    app.middlewares.append(count_answers)
     app.middlewares.append(errors)

@@ -144,6 +144,16 @@ class HealthActive(Reply):
     role: Role
 
 
+class HealthCheck(Reply):
+    """A monitoring check's answer, 200 when it passes and 503 when it does not."""
+
+    ok: bool
+    role: Role
+    ha: HA
+    standby_server_status: StandbyStatus | None
+    tomcat: Literal["running", "stopped", "failed"]
+
+
 class ServerEntry(Reply):
     address: str
     server: Designation | None
@@ -445,6 +455,8 @@ class TimeScaleSet(Reply):
 # ------------------------------------------------------------ answers by operation
 #: a body that is not JSON: (media type, schema)
 BINARY = ("*/*", {"type": "string", "format": "binary"})
+#: ``/metrics``: Prometheus's text exposition format (its version 0.0.4)
+PROMETHEUS_TEXT = ("text/plain", {"type": "string"})
 
 
 @dataclass(frozen=True)
@@ -458,6 +470,10 @@ class Answers:
     """Headers a success answer always carries: name -> (description, JSON schema)."""
     refusal_bodies: dict[int, type[Reply]] = field(default_factory=dict)
     """The body of a refusal that is not an ``Error``."""
+
+
+def _check(fails: str) -> Answers:
+    return Answers({200: HealthCheck}, {503: fails + " (the body says its state)"}, refusal_bodies={503: HealthCheck})
 
 
 WRITE = {503: "database_down: the database service is not running on this server"}
@@ -478,6 +494,12 @@ ANSWERS: dict[str, Answers] = {
         refusal_bodies={503: HealthActive},
     ),
     "openapi": Answers({200: OpenApiDocument}),
+    # monitoring
+    "metrics": Answers({200: PROMETHEUS_TEXT}),
+    "primary": _check("not the active server, or it serves no clients now"),
+    "standby": _check("not a standby, or its Standby Server Status is Not Ready"),
+    "health": _check("tomcat is not running, or IPICS is stopped on this server"),
+    "liveness": Answers({200: HealthCheck}),
     "servers": Answers({200: Servers}),
     # sessions
     "login": Answers(

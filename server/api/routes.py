@@ -20,7 +20,7 @@ from .. import __version__
 from ..appkeys import BODY, SERVER, TOKEN, USER
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
-from . import data_views, ha_views, lab_views, media_views, schemas
+from . import data_views, ha_views, lab_views, media_views, monitoring_views, schemas
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,6 +54,48 @@ ROUTES: list[Route] = [
         tomcat=False,
     ),
     Route("GET", "/api/openapi.json", lambda r: openapi_view(r), "This document", tag="status", tomcat=False),
+    # monitoring: Prometheus and load balancers, in Patroni's shape; no token, no secret
+    Route(
+        "GET",
+        "/metrics",
+        monitoring_views.metrics,
+        "Prometheus text exposition format: role, HA state, heartbeats, replication, logins, answers "
+        "(docs/server.md lists each metric)",
+        tag="monitoring",
+        tomcat=False,
+    ),
+    Route(
+        "GET",
+        "/primary",
+        monitoring_views.primary,
+        "Load balancers: 200 only on the active server taking clients (Patroni's /primary)",
+        tag="monitoring",
+        tomcat=False,
+    ),
+    Route(
+        "GET",
+        "/standby",
+        monitoring_views.standby,
+        "Load balancers: 200 only on a standby whose Standby Server Status is Ready (Patroni's /replica)",
+        tag="monitoring",
+        tomcat=False,
+    ),
+    Route(
+        "GET",
+        "/health",
+        monitoring_views.health,
+        "200 while this server runs with tomcat up, whatever its role (Patroni's /health)",
+        tag="monitoring",
+        tomcat=False,
+    ),
+    Route(
+        "GET",
+        "/liveness",
+        monitoring_views.liveness,
+        "200 while the server process answers (Patroni's /liveness)",
+        tag="monitoring",
+        tomcat=False,
+    ),
     Route(
         "GET",
         "/api/v1/servers",
@@ -481,7 +523,7 @@ def _responses(route: Route, components: dict[str, dict]) -> dict:
     declared: dict[str, dict] = {}
     for status, body in answers.success.items():
         reply: dict = {"description": responses.SUCCESS[status]}
-        if body is responses.BINARY:
+        if isinstance(body, tuple):  # not JSON: (media type, schema)
             media_type, schema = body
             reply["content"] = {media_type: {"schema": schema}}
         elif body is not None:

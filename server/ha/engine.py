@@ -144,6 +144,11 @@ class HAEngine:
         return self.state.missed_now
 
     @property
+    def became_active_total(self) -> int:
+        """Times this server took the active role since its process started."""
+        return self.state.became_active_total
+
+    @property
     def settings(self) -> HeartbeatSettings:
         return self.state.settings
 

@@ -120,6 +120,8 @@ class NodeState:
         #: (delivered or not) and scheduled ones the partner did not answer
         self.heartbeats_sent = 0
         self.heartbeats_missed_total = 0
+        #: since this process started: times this server took the active role (``/metrics``)
+        self.became_active_total = 0
         self.partner_view: dict[str, Any] | None = None  # the partner's last heartbeat
         #: when the heartbeat loop sends the next scheduled heartbeat (emulated monotonic)
         self.next_heartbeat_due: float | None = None

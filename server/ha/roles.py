@@ -61,6 +61,7 @@ class Roles:
         if role != Role.STANDBY:
             s.synchronized = False
         if role == Role.ACTIVE:
+            s.became_active_total += 1
             s.active_since = s.clock.now()
             s.persist("active_since", s.active_since)
             if s.awaiting_repair:

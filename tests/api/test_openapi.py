@@ -26,8 +26,10 @@ from ipics_server.core.ha_config import (
     HEARTBEAT_PORT_RANGE,
     MISSED_HEARTBEAT_COUNT_RANGE,
 )
+from ipics_server.core.throttle import MAX_FAILURES
 
 from ..openapi_answers import DocumentedCalls
+from ..prometheus_text import Exposition, documented_metrics
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 # a value for every path parameter, shaped like the real thing
@@ -187,14 +189,15 @@ def test_every_reference_resolves(live_doc: dict):
 
 def test_refusals_are_documented_as_the_error_object(live_doc: dict):
     """Every 4xx and 5xx an operation declares is the error object, but the 503 of
-    health/active: that one says the role, as its 200 does."""
+    the health checks (health/active and the load balancers' /primary, /standby,
+    /health): that one says the role, as its 200 does."""
     error = live_doc["components"]["schemas"]["Error"]
     assert set(error["required"]) >= {"error", "message"}
     for path, method, op in operations(live_doc):
         refusals = {status: r for status, r in op["responses"].items() if status[0] in "45"}
         for status, refusal in refusals.items():
             schema = resolve(live_doc, refusal["content"]["application/json"]["schema"]["$ref"])
-            if (path, status) == ("/api/v1/health/active", "503"):
+            if status == "503" and path in ("/api/v1/health/active", "/primary", "/standby", "/health"):
                 assert schema is resolve(
                     live_doc, op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
                 )
@@ -222,6 +225,9 @@ def test_every_operation_declares_its_success_status_and_schema(live_doc: dict):
             assert content and len(content) == 1, f"{method} {path} {status} declares no body"
             [(media_type, body)] = content.items()
             schema = body["schema"]
+            if media_type == "text/plain":  # Prometheus's text exposition format
+                assert (path, schema) == ("/metrics", {"type": "string"}), f"{method} {path}"
+                continue
             if media_type != "application/json":
                 assert schema == {"type": "string", "format": "binary"}, f"{method} {path}"
                 continue
@@ -480,3 +486,49 @@ async def test_refusals_are_answered_as_documented(live_server, calls: Documente
         await calls(url, "login", status=401, body={"username": "guesser", "password": "wrong"})
     refused = await calls(url, "login", status=429, body={"username": "guesser", "password": "wrong"})
     assert refused["retry_after_s"] >= 1
+
+
+async def test_monitoring_answers_scrapers_and_load_balancers_without_a_token(live_server, calls: DocumentedCalls):
+    """``/metrics`` is the Prometheus format with every metric docs/server.md lists, and
+    no other; the health checks answer as documented; a wrong password and the 401 it
+    gets are counted; no secret is in any of it."""
+    url = live_server.url
+    before = Exposition((await calls(url, "metrics", status=200)).decode())
+    assert {name: kind for name, (kind, _) in before.families.items()} == documented_metrics()
+    assert all(help_ for _, help_ in before.families.values())
+    # A primary server alone, HA unconfigured: active, serving clients, no standby.
+    assert before.value("ipics_role", role="active") == before.value("ipics_primary") == 1
+    assert before.value("ipics_role", role="standby") == before.value("ipics_standby") == 0
+    assert before.value("ipics_ha_state", ha="unconfigured") == 1
+    assert before.value("ipics_primary", server="primary") == 1
+    await calls(url, "login", status=401, body={"username": "monitoring-probe", "password": "not-the-password"})
+    after_text = (await calls(url, "metrics", status=200)).decode()
+    after = Exposition(after_text)
+    for counter, labels in (
+        ("ipics_logins_refused_total", {"way": "login"}),
+        ("ipics_http_requests_total", {"code": "401"}),
+    ):
+        assert after.value(counter, **labels) == before_or_zero(before, counter, **labels) + 1, counter
+    assert live_server.admin_password not in after_text and live_server.admin_token not in after_text
+    # Guessing on: the throttle's refusals are counted apart from wrong passwords.
+    for _ in range(MAX_FAILURES - 1):
+        await calls(url, "login", status=401, body={"username": "monitoring-probe", "password": "not-the-password"})
+    await calls(url, "login", status=429, body={"username": "monitoring-probe", "password": "not-the-password"})
+    guessed = Exposition((await calls(url, "metrics", status=200)).decode())
+    assert (
+        guessed.value("ipics_logins_throttled_total", way="login")
+        == before.value("ipics_logins_throttled_total", way="login") + 1
+    )
+    assert guessed.value("ipics_logins_refused_total", way="login") == after.value(
+        "ipics_logins_refused_total", way="login"
+    ) + (MAX_FAILURES - 1)
+    assert (await calls(url, "health", status=200))["tomcat"] == "running"
+    assert (await calls(url, "liveness", status=200))["ok"] is True
+    assert (await calls(url, "primary", status=200))["role"] == "active"
+    assert (await calls(url, "standby", status=503))["ok"] is False
+
+
+def before_or_zero(exposition: Exposition, name: str, **labels: str) -> float:
+    """A labelled counter's sample, 0 when it has none yet (``code`` appears once given)."""
+    found = [v for (n, ls), v in exposition.samples.items() if n == name and set(labels.items()) <= ls]
+    return found[0] if found else 0

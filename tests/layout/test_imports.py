@@ -23,6 +23,7 @@ KNOWN_CYCLES = [
         "ipics_server.api.ha_views",
         "ipics_server.api.lab_views",
         "ipics_server.api.media_views",
+        "ipics_server.api.monitoring_views",
         "ipics_server.api.routes",
         "ipics_server.dial.engine",
         "ipics_server.phone.service",

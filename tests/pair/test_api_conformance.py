@@ -27,6 +27,7 @@ import pytest
 from ipics_lab.supervisor import LabPair, wait_until
 
 from ..openapi_answers import DocumentedCalls
+from ..prometheus_text import Exposition
 from .conftest import TAKEOVER_DEADLINE_S
 
 pytestmark = pytest.mark.pair
@@ -187,6 +188,30 @@ async def test_generated_requests_are_answered_as_documented(demo, tmp_path):
 
 
 # ----------------------------------------------------- the operations not generated
+async def metric(calls: DocumentedCalls, url: str, name: str, **labels: str) -> float:
+    return Exposition((await calls(url, "metrics", status=200)).decode()).value(name, **labels)
+
+
+async def monitoring_says(calls: DocumentedCalls, servers, *, primary, standby=None) -> None:
+    """What Prometheus and a load balancer see: exactly one server is primary in
+    ``/metrics`` and answers ``/primary`` 200, the one ``primary`` names; ``standby``,
+    when given, is a Ready standby; both are healthy and alive."""
+    others = [s for s in servers if s is not primary]
+    assert await metric(calls, primary.url, "ipics_primary") == 1
+    assert await metric(calls, primary.url, "ipics_role", role="active") == 1
+    await calls(primary.url, "primary", status=200)
+    await calls(primary.url, "standby", status=503)
+    for other in others:
+        assert await metric(calls, other.url, "ipics_primary") == 0
+        await calls(other.url, "primary", status=503)
+    if standby is not None:
+        assert await metric(calls, standby.url, "ipics_standby_ready") == 1
+        assert (await calls(standby.url, "standby", status=200))["standby_server_status"] == "Ready"
+    for server in (primary, *others):
+        await calls(server.url, "health", status=200)
+        await calls(server.url, "liveness", status=200)
+
+
 async def test_procedures_and_lab_faults_answer_as_documented(pair):
     """Each operation of ``NOT_GENERATED``, in an order that leaves the pair usable for
     the next step: refusals first, then Failover Now, Unconfigure, Delete and Save trust
@@ -212,11 +237,17 @@ async def test_procedures_and_lab_faults_answer_as_documented(pair):
         await calls(primary.url, "update_settings", status=200, token=admin, body=unchanged)
         await calls(primary.url, "logout", status=200, token=throwaway)
         await calls(primary.url, "logout", status=401, token=throwaway)
+        # Monitoring sees the healthy pair: one primary (the active), one Ready standby.
+        await monitoring_says(calls, pair.servers, primary=primary, standby=secondary)
+        takeovers = await metric(calls, secondary.url, "ipics_takeovers_total")
         # Failover Now: the primary hands over, the secondary becomes active.
         await calls(primary.url, "failover_now", status=200, token=admin)
         await calls(primary.url, "unconfigure", status=409, token=admin)  # not from the standby
         await pair.wait_status(secondary, TAKEOVER_DEADLINE_S, role="active")
         await calls(primary.url, "health_active", status=503)
+        # ... and after it: the other server is the one primary, and counted its takeover.
+        await monitoring_says(calls, pair.servers, primary=secondary)
+        assert await metric(calls, secondary.url, "ipics_takeovers_total") == takeovers + 1
         # Unconfigure on the new active: both reconfigure to standalone, still trusted.
         await calls(secondary.url, "unconfigure", status=200, token=admin)
         await calls(secondary.url, "failover_now", status=409, token=admin)  # HA is not configured now
