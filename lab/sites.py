@@ -193,12 +193,14 @@ class Sites:
         br = self.bridge
         prefix_len = network_of(self.number).prefixlen
         _check("ip", "link", "add", br, "type", "bridge")
+        _ipv4_only(br)
         _check("ip", "addr", "add", f"{self.host_address}/{prefix_len}", "dev", br)
         _check("ip", "link", "set", br, "up")
         for name, site in self.sites.items():
             veth = _veth(self.number, name)
             _check("ip", "netns", "add", site.netns)
             _check("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", site.netns)
+            _ipv4_only(veth)
             _check("ip", "link", "set", veth, "master", br, "up")
             _check("ip", "-n", site.netns, "addr", "add", f"{site.address}/{prefix_len}", "dev", "eth0")
             _check("ip", "-n", site.netns, "link", "set", "eth0", "up")
@@ -218,8 +220,25 @@ class Sites:
             f'    oifname "{br}" iifname != "{br}" drop\n'
             "  }\n}\n",
         )
+        self._settled()
 
     # -- removing it -------------------------------------------------------------------
+    def _settled(self) -> None:
+        """Until the bridge and every host end are up: programs on this host that watch
+        the network (Chromium aborts a page load with ERR_NETWORK_CHANGED) see no change
+        once the sites are made."""
+        links = [self.bridge, *(_veth(self.number, name) for name in self.sites)]
+        deadline = time.monotonic() + COMMAND_TIMEOUT_S
+        while True:
+            shown = _run_sync("ip", "-br", "link", "show", "master", self.bridge).stdout
+            up = {line.split()[0].split("@")[0] for line in shown.splitlines() if " UP " in f" {line} "}
+            bridge = _run_sync("ip", "-br", "link", "show", self.bridge).stdout
+            if set(links[1:]) <= up and " UP " in f" {bridge} ":
+                return
+            if time.monotonic() > deadline:
+                raise SitesUnavailable(f"the links of lab network {self.number} did not come up: {shown.strip()}")
+            time.sleep(0.02)
+
     def remove(self) -> None:
         """Remove every namespace, link and table of this lab (the processes still in
         a site are killed: a namespace lives as long as a process in it), then free
@@ -232,6 +251,15 @@ class Sites:
         finally:
             with contextlib.suppress(OSError):
                 self._lock.close()
+
+
+def _ipv4_only(link: str) -> None:
+    """No IPv6 on a link of this host the lab made: the lab's network is IPv4, and an IPv6
+    link-local address the kernel adds a second after the link is up (after its duplicate
+    address detection) is a network change other programs see."""
+    knob = Path(f"/proc/sys/net/ipv6/conf/{link}/disable_ipv6")
+    if knob.exists():
+        knob.write_text("1\n")
 
 
 def remove_leftovers(number: int) -> list[str]:
