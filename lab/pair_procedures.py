@@ -54,6 +54,13 @@ def satisfied(value: Any) -> bool:
     return bool(value) and not isinstance(value, Exception)
 
 
+def _holds(value: Any, expected: Any) -> bool:
+    """A status field as ``wait_status`` expects it: equal, or a predicate it satisfies."""
+    if callable(expected):
+        return value is not None and bool(expected(value))
+    return value == expected
+
+
 async def wait_until(predicate, timeout_s: float, what: str, interval_s: float = 0.02):
     """Poll a predicate (plain or async) until it returns something truthy, or fail saying what."""
     deadline = time.monotonic() + timeout_s
@@ -162,7 +169,7 @@ class PairProcedures:
             st = await self.status(server)
             seen.clear()
             seen.update({k: st.get(k) for k in (*expected, "role", "ha", "standby_server_status", "messages")})
-            return st if all(st.get(k) == v for k, v in expected.items()) else None
+            return st if all(_holds(st.get(k), v) for k, v in expected.items()) else None
 
         try:
             return await self.wait_until(matches, timeout_s, f"{server.name} to report {expected}")

@@ -15,7 +15,9 @@ the 25 s failover window passes in a quarter of a real second), ini options
 ``ipics_heartbeat_interval`` (5) and ``ipics_missed_heartbeats`` (5),
 ``--ipics-topology loopback|sites`` (or ``ipics_topology``, or override the
 ``ipics_topology`` fixture: "sites", as root, runs each server in a network namespace
-of its own and makes the faults with the kernel), ``ipics_zygote``
+of its own and makes the faults with the kernel), ``--ipics-modes MODES`` (or
+``ipics_modes``, or override the ``ipics_modes`` fixture: the pair's modes beyond IPICS,
+``ipics_lab.modes``, say "witness+synchronous-strict"), ``ipics_zygote``
 (true: the servers and media routers the lab starts in this session are forked from one
 process that imported them once, ``ipics_lab.zygote``; false: a fresh interpreter each).
 
@@ -68,6 +70,7 @@ class LabSettings:
     heartbeat_interval_s: int
     missed_heartbeats: int
     topology: str = "loopback"
+    modes: str = "ipics"
 
 
 _SETTINGS = pytest.StashKey[LabSettings]()
@@ -123,6 +126,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "network namespace of its own, faults made by the kernel; ini ipics_topology)",
     )
     parser.addini("ipics_topology", "the lab pair's topology: loopback or sites", default="loopback")
+    group.addoption(
+        "--ipics-modes",
+        default=None,
+        metavar="MODES",
+        help="the lab pair's modes beyond IPICS: ipics (default), synchronous-strict, synchronous-fallback, "
+        "witness, or several joined by + (ini ipics_modes)",
+    )
+    parser.addini(
+        "ipics_modes", "the lab pair's modes: ipics, witness, synchronous-strict ... joined by +", default="ipics"
+    )
     parser.addini(
         "ipics_time_scale",
         "the lab pair's time scale (real seconds per emulated second)",
@@ -156,6 +169,7 @@ def pytest_configure(config: pytest.Config) -> None:
         heartbeat_interval_s=_whole("ipics_heartbeat_interval", config.getini("ipics_heartbeat_interval"), 5, 600),
         missed_heartbeats=_whole("ipics_missed_heartbeats", config.getini("ipics_missed_heartbeats"), 5, 30),
         topology=_topology(config),
+        modes=_modes(config),
     )
     if config.getini("ipics_zygote"):
         from ipics_lab import launcher
@@ -219,6 +233,16 @@ def _running_tasks() -> str:
         out.write(f"\n---- task {task.get_name()} ----\n")
         task.print_stack(file=out)
     return out.getvalue()
+
+
+def _modes(config: pytest.Config) -> str:
+    from ipics_lab.modes import LabModes, ModesError
+
+    spec = config.getoption("ipics_modes") or config.getini("ipics_modes")
+    try:
+        return LabModes.parse(spec).name
+    except ModesError as exc:
+        raise pytest.UsageError(f"ipics_modes: {exc}") from None
 
 
 def _topology(config: pytest.Config) -> str:
@@ -325,7 +349,15 @@ def ipics_topology(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ipics_lab(tmp_path, ipics_time_scale: float, ipics_topology: str):
+def ipics_modes(request: pytest.FixtureRequest) -> str:
+    """The pair's modes beyond IPICS (``ipics_lab.modes``): ``--ipics-modes``, else the ini
+    option ``ipics_modes``, else "ipics".  A module may override this fixture (``return
+    "witness+synchronous-strict"``); with a witness, ``ipics_lab.witness`` is its process."""
+    return _settings(request.config).modes
+
+
+@pytest.fixture
+def ipics_lab(tmp_path, ipics_time_scale: float, ipics_topology: str, ipics_modes: str):
     """An unstarted ``LabPair`` (ipics_lab.supervisor) in the test's ``tmp_path``
     at ``ipics_time_scale``, in ``ipics_topology``: call ``await ipics_lab.up(...)`` or
     its steps yourself.  Stopped after the test; a server that does not stop is killed;
@@ -338,7 +370,13 @@ def ipics_lab(tmp_path, ipics_time_scale: float, ipics_topology: str):
         pytest.fail(f"ipics_time_scale: {exc}", pytrace=False)
     sites = _sites(ipics_topology)
     try:
-        pair = LabPair(tmp_path, time_scale=ipics_time_scale, sites=sites)
+        from ipics_lab.modes import LabModes, ModesError
+
+        try:
+            modes = LabModes.parse(ipics_modes)
+        except ModesError as exc:
+            pytest.fail(f"ipics_modes: {exc}", pytrace=False)
+        pair = LabPair(tmp_path, time_scale=ipics_time_scale, sites=sites, modes=modes)
         try:
             yield pair
         finally:

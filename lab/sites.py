@@ -1,14 +1,15 @@
 """The sites topology: the pair on hosts of their own, joined by a real (virtual) network.
 
 As root, ``Sites.create()`` makes one Linux network namespace per site (the primary,
-the secondary, the media router, the clients), each with its own address, and joins
+the secondary, the media router, the witness, the clients), each with its own address, and joins
 them with veth pairs through a bridge on this host.  Every byte between two sites
 crosses that bridge, so the kernel can drop it (``netfaults``): a partition is silent,
 the other side sees hangs and timeouts, never a refused connection.
 
 Addresses come from the benchmarking range 198.18.0.0/15 (RFC 2544), one /24 per lab:
 ``198.18.N.0/24``, the host's bridge ``.1``, the primary ``.11``, the secondary ``.12``,
-the media router ``.13``, the clients ``.21``.  No namespace has a default route and
+the media router ``.13``, the witness ``.14`` (whether the pair has one or not), the
+clients ``.21``.  No namespace has a default route and
 nothing is forwarded, routed or NATed beyond the bridge (the host's forward hook drops
 anything that would cross it): no packet of the lab leaves the namespaces it made,
 except to this host's one bridge address, so the trainer's windows and the tests reach
@@ -47,7 +48,7 @@ STATE_DIR = Path("/run/ipics-lab")
 RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 MAX_LABS = 200
 HOST_OCTET = 1
-SITE_OCTETS = {"primary": 11, "secondary": 12, "media": 13, "clients": 21}
+SITE_OCTETS = {"primary": 11, "secondary": 12, "media": 13, "witness": 14, "clients": 21}
 SERVER_SITES = ("primary", "secondary")
 #: the nftables table the lab's faults live in, in every site's namespace, with a chain
 #: per kind of fault and direction (``link_in``, ``loss_out``, ...): a fault adds rules

@@ -30,11 +30,14 @@ from ipics_server.shell.hostkey import host_public_key_file
 
 from . import launcher as launchers
 from .ca import Issued, init_ca, issue
+from .modes import LabModes
 from .netfaults import KernelFaults
 from .package_data import sample_licenses_dir
 from .pair_procedures import PairProcedures, SetupError, poll_once, run_in_shell, satisfied, wait_until
 from .server_faults import ServerFaults
 from .sites import SERVER_SITES, Site, Sites
+from .witness_process import LOOPBACK_HOST as WITNESS_HOST
+from .witness_process import WitnessProcess
 
 __all__ = [
     "LabPair",
@@ -255,11 +258,15 @@ class LabPair(PairProcedures):
         media_router: str | None = None,
         sites: Sites | None = None,
         tls: bool = False,
+        modes: LabModes | None = None,
     ):
         """``tls``: the servers serve HTTPS with certificates of a lab CA made in ``root``
         (``ca/ca.pem``, ``ca_file``), and each calls its partner trusting that CA; so
         does this process from here on (``trust_ca_file``), its clients included.  Always
-        in the sites topology: off loopback a server serves HTTPS only."""
+        in the sites topology: off loopback a server serves HTTPS only.
+
+        ``modes``: the pair's modes beyond IPICS (``lab/modes.py``); with a witness the
+        pair starts it (``witness``) before the servers and stops it with them."""
         tls = tls or sites is not None
         self.root = root
         #: the sites topology's network (None: loopback); the pair does not own it
@@ -299,6 +306,20 @@ class LabPair(PairProcedures):
         if self.ca_file is not None:
             trust_ca_file(self.ca_file)
             shared += ["--ca-file", str(self.ca_file)]
+        #: the pair's modes, and its witness process when they have one
+        self.modes = modes or LabModes()
+        self.witness: WitnessProcess | None = None
+        if self.modes.witness:
+            witness_site = sites["witness"] if sites else None
+            self.witness = WitnessProcess(
+                root,
+                port=0 if sites else free_port_on(WITNESS_HOST),
+                site=witness_site,
+                tls=issue(root / CA_DIR_NAME, ip=witness_site.address, name="witness") if witness_site else None,
+            )
+        shared += self.modes.server_args(
+            self.witness.url if self.witness else None, str(self.witness.key_file) if self.witness else None
+        )
         primary_args = [*shared, *(primary_args or [])]
         secondary_args = [*shared, *(secondary_args or [])]
         placed = _placed(sites, "primary")
@@ -334,6 +355,8 @@ class LabPair(PairProcedures):
         return "sites" if self.sites else "loopback"
 
     async def start(self) -> None:
+        if self.witness is not None:
+            await self.witness.start()
         await asyncio.gather(self.primary.start(), self.secondary.start())
 
     def stop(self) -> None:
@@ -343,6 +366,8 @@ class LabPair(PairProcedures):
                 s.proc.send_signal(signal.SIGTERM)
         for s in self.servers:
             s.stop()
+        if self.witness is not None:
+            self.witness.stop()
 
     async def shell(self, server: ServerProcess, command: str, user: str = "ipicsadmin") -> tuple[str, int]:
         """Run one command in the server's SSH shell, as an administrator types it in the

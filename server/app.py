@@ -278,6 +278,7 @@ def make_app(server: IpicsServer) -> web.Application:
     app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.heartbeat_loop()))
     app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.shipper_loop()))
     app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.file_fetch_loop()))
+    app.cleanup_ctx.append(background(SERVER, lambda s: s.engine.witness_loop()))
     app.cleanup_ctx.append(background(SERVER, lambda s: s.device_events_loop()))
     return app
 

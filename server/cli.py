@@ -2,6 +2,7 @@
 
     python -m ipics_server server --data-dir D [--license F ...] [--ntp HOST ...] [--clean-install]
     python -m ipics_server media [--host H] [--port P] ...
+    python -m ipics_server witness --data-dir D --key-file K [--host H] [--port P] ...
     python -m ipics_server units [--print NAME [--python PATH]]   (the systemd units, server/units.py)
 
 ``ipics-lab server`` and ``ipics-lab media`` come here.  The server package imports
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> None:
         from .media.__main__ import main as run_media
 
         sys.exit(run_media(argv[1:]))
+    if argv[:1] == ["witness"]:  # its own parser too
+        from .witness.__main__ import main as run_witness
+
+        sys.exit(run_witness(argv[1:]))
     parser = argparse.ArgumentParser(
         prog="python -m ipics_server", description="One emulated Cisco IPICS server, or the media router."
     )
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     add_server_arguments(sub.add_parser("server", help="run one emulated IPICS server"))
     sub.add_parser("media", help="run a media router; python -m ipics_server media --help for its options")
+    sub.add_parser("witness", help="run a pair's witness; python -m ipics_server witness --help for its options")
     units.add_arguments(sub.add_parser("units", help="list the systemd units of a server host, or print one"))
     ns = parser.parse_args(argv)
     sys.exit(units.run(ns) if ns.command == "units" else run_server(ns))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.ha_config import HEARTBEAT_PORT_DEFAULT, SOFTWARE_VERSION_DEFAULT
+from .core.modes import PairModes, ReplicationMode, SynchronousPolicy
 from .logsetup import stderr_is_journal
 
 ADMIN_PASSWORD_ENV = "IPICS_ADMIN_PASSWORD"
@@ -72,6 +73,10 @@ class ServerConfig:
     ca_file: Path | None = None
     #: a plain-HTTP port that only redirects (308) to the HTTPS client API
     http_redirect_port: int | None = None
+    #: replication and witness modes beyond IPICS (``core/modes.py``); IPICS by default
+    modes: PairModes = field(default_factory=PairModes)
+    #: the key (mode 600) this server shows the witness, shared with it and the partner
+    witness_key_file: Path | None = None
 
     @property
     def tls(self) -> bool:
@@ -189,6 +194,7 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="with --tls-cert: also listen for plain HTTP on PORT and redirect (308) every request to HTTPS",
     )
+    add_mode_arguments(p)
     p.add_argument(
         "--pstn-directory",
         type=Path,
@@ -201,6 +207,75 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="write the bound client API port here once listening; the SSH port goes "
         "to the same name with the suffix .ssh-port, written first",
+    )
+
+
+def add_mode_arguments(p: argparse.ArgumentParser) -> None:
+    """The modes beyond IPICS (``core/modes.py``); the lab passes the same to both servers."""
+    p.add_argument(
+        "--replication",
+        choices=[m.value for m in ReplicationMode],
+        default=ReplicationMode.ASYNC.value,
+        help="async (IPICS, the default): a write is acknowledged once committed on the active; "
+        "synchronous: only once the standby has applied it",
+    )
+    p.add_argument(
+        "--synchronous-policy",
+        choices=[m.value for m in SynchronousPolicy],
+        default=SynchronousPolicy.FALLBACK.value,
+        help="synchronous replication with the standby gone: strict refuses writes; fallback (the "
+        "default) acknowledges without it after --synchronous-fallback-after",
+    )
+    p.add_argument(
+        "--synchronous-fallback-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fallback policy: emulated seconds without a Ready standby before writes are acknowledged "
+        "without it (default: the failover window, Heartbeat Interval x Missed Heartbeat Count)",
+    )
+    p.add_argument(
+        "--witness",
+        default=None,
+        metavar="URL",
+        help="the witness (python -m ipics_server witness): a standby assumes the active role after "
+        "missed heartbeats only with its vote; an active that loses partner and witness steps down",
+    )
+    p.add_argument(
+        "--witness-key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the key (mode 600) shared with the witness and the partner; required with --witness",
+    )
+
+
+def modes_from_args(ns: argparse.Namespace) -> PairModes:
+    """The modes, checked: one sentence for what is wrong."""
+    fallback = ns.synchronous_fallback_after
+    if fallback is not None and not (math.isfinite(fallback) and 0 <= fallback <= 86400):
+        raise SystemExit("--synchronous-fallback-after must be 0 to 86400 emulated seconds")
+    witness = ns.witness
+    if witness is not None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(witness)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SystemExit("--witness must be an http(s) URL, e.g. https://198.18.1.14:3445")
+        if ns.witness_key_file is None:
+            raise SystemExit("--witness needs --witness-key-file: the witness gives its vote to key holders only")
+        from .adapters.secret_files import KeyFileError, load_key
+
+        try:
+            load_key(ns.witness_key_file, "the witness key", 32)
+        except KeyFileError as exc:
+            raise SystemExit(f"--witness-key-file: {exc}") from None
+        witness = witness.rstrip("/")
+    return PairModes(
+        replication=ReplicationMode(ns.replication),
+        synchronous_policy=SynchronousPolicy(ns.synchronous_policy),
+        synchronous_fallback_after_s=fallback,
+        witness=witness,
     )
 
 
@@ -258,6 +333,8 @@ def config_from_args(ns: argparse.Namespace) -> ServerConfig:
         tls_key=tls_key,
         ca_file=_ca_file(ns.ca_file),
         http_redirect_port=ns.http_redirect_port,
+        modes=modes_from_args(ns),
+        witness_key_file=ns.witness_key_file,
         admin_password=_admin_password(credentials),
     )
 

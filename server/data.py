@@ -74,9 +74,11 @@ class DataService:
         self.engine.refuse_unless_active()
         if not self.services.running("database"):
             raise ApiError(503, "database_down", "the database service is not running on this server")
+        synchronous = self.engine.synchronous
+        synchronous.before_write(table)  # strict and no standby Ready: refused, nothing written
         d = self._designation()
         try:
-            record = await self.store.upsert(
+            record, seq = await self.store.upsert_logged(
                 table,
                 key,
                 value,
@@ -88,12 +90,15 @@ class DataService:
             )
         except NameTaken as exc:
             raise conflict(f"{table[:-1]} {exc} already exists") from None
-        self.engine.on_local_write()
+        self.engine.on_local_write(seq)
         if table in PUSHED_TABLES:
             # Only what changed and whether it is gone, never the content: each events
             # socket pushes its own user's view of it (``pushes.py``), what he could read
             # through the API; the media link revokes talk groups on deletions.
             self.events.publish({"type": "record", "table": table, "key": key, "deleted": value is None})
+        # Synchronous replication: acknowledged only once the standby has it (or as the
+        # policy says without it); IPICS's asynchronous mode returns at once.
+        await synchronous.after_write(table, seq)
         return record
 
     async def write_local_bootstrap(self, table: str, key: str, value: dict[str, Any] | None) -> None:

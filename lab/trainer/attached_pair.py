@@ -78,8 +78,11 @@ class AttachedSites(Sites):
         try:
             self.network = str(data["network"])
             self.host_address = str(data["host"])
+            # a lab file from before the witness's site has none: the lab it names has none
             self.sites = {
-                name: Site(name, str(data[name]["netns"]), str(data[name]["address"])) for name in SITE_OCTETS
+                name: Site(name, str(data[name]["netns"]), str(data[name]["address"]))
+                for name in SITE_OCTETS
+                if name in data or name != "witness"
             }
         except (KeyError, TypeError) as exc:
             raise SitesIncomplete(f"the lab file's sites are incomplete ({exc})") from None

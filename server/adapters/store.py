@@ -166,7 +166,11 @@ class Store:
         """Commit one record; with ``log`` also append it to the transaction log."""
         return await self._run(self._write, record, log)
 
-    async def upsert(
+    async def upsert(self, table: str, key: str, value: dict | None, **kw: Any) -> Record:
+        """``upsert_logged`` without the log position."""
+        return (await self.upsert_logged(table, key, value, **kw))[0]
+
+    async def upsert_logged(
         self,
         table: str,
         key: str,
@@ -177,8 +181,10 @@ class Store:
         log: bool,
         unique_name: str | None = None,
         create_only: bool = False,
-    ) -> Record:
-        """Write the next version of a record (version read and bumped on the store thread).
+    ) -> tuple[Record, int | None]:
+        """The record and its position in the transaction log (None: not logged).
+
+        Write the next version of a record (version read and bumped on the store thread).
 
         With ``unique_name`` the value gets ``name_key`` and the write is refused with
         ``NameTaken`` if a live record of the table has it; with ``create_only``, if the
@@ -201,8 +207,7 @@ class Store:
             if create_only and old is not None and not old.deleted:
                 raise NameTaken(key)
             record = Record(table, key, value, updated_at, origin, 1 if old is None else old.version + 1)
-            self._write(record, log)
-            return record
+            return record, self._write(record, log)
 
         return await self._run(_upsert)
 

@@ -108,6 +108,66 @@ class PeerLink(Reply):
     cut_outbound: bool
 
 
+class Modes(Reply):
+    """The modes the server was started with (IPICS: asynchronous, no witness)."""
+
+    label: str
+    """IPICS, or for example "synchronous (strict) + witness"."""
+    replication: Literal["async", "synchronous"]
+    synchronous_policy: Literal["strict", "fallback"] | None
+    synchronous_fallback_after_s: float | None
+    """Fallback policy: emulated seconds without a Ready standby before writes are
+    acknowledged without it (null: the failover window)."""
+    witness: str | None
+    """The witness's address (null: no witness)."""
+
+
+class Synchronous(Reply):
+    """Synchronous replication as this server runs it now."""
+
+    state: Literal["synchronous", "waiting", "suspended", "refusing", "idle"]
+    """synchronous: writes wait for the standby; waiting: the standby is not Ready and
+    writes wait up to the fallback deadline; suspended: writes are acknowledged without
+    the standby; refusing: strict policy and no standby Ready, writes refused; idle: not
+    the active server of a configured pair."""
+    policy: Literal["strict", "fallback"]
+    fallback_after_s: float | None
+    standby_not_ready_for_s: float | None
+    writes_waiting: int
+    writes_refused: int
+    """Writes refused (strict, no standby) or not acknowledged, since the process started."""
+    acknowledged_without_standby: int
+    ack_ms_p50: float | None
+    """Real milliseconds a write waited for the standby: median of the last 10,000."""
+    ack_ms_p99: float | None
+
+
+class WitnessVoteEntry(Reply):
+    at: float
+    granted: bool
+    holder: str | None
+    reason: str
+    asked_because: str
+
+
+class Witness(Reply):
+    """The witness as this server sees it."""
+
+    address: str
+    reachable: bool | None
+    holds_vote: bool
+    """This server holds the witness's vote (its lease has not run out)."""
+    lease_remaining_s: float | None
+    holder: str | None
+    """Who holds the vote, as the witness last said (primary, secondary, or null)."""
+    last_answer: str | None
+    votes_granted: int
+    votes_refused: int
+    unreachable: int
+    votes: list[WitnessVoteEntry]
+    """The changes: votes given, refused, handed back (newest last)."""
+
+
 class HaStatus(Reply):
     """The contract's fields (DESIGN.md) and the lab's view of the HA engine."""
 
@@ -133,6 +193,11 @@ class HaStatus(Reply):
     services: dict[str, Literal["running", "stopped", "failed"]]
     """Each emulated service (tomcat, ipics_nm, database) and its state."""
     peer_link: PeerLink
+    modes: Modes
+    synchronous: Synchronous | None
+    """Null unless replication is synchronous."""
+    witness: Witness | None
+    """Null unless the pair has a witness."""
     decision: str
     time: float
     time_scale: float

@@ -458,6 +458,13 @@ def guard_refusals(route: Route) -> dict[int, str]:
     if route.tag in ("data", "auth") and route.view is not data_views.login:
         add(409, "not_active: this is not the active server; `active` names the active one (null when none is known)")
         add(503, "transitioning, configuring or ddrblock: this server takes no client requests now; try again shortly")
+        if route.method != "GET":
+            add(
+                503,
+                "no_synchronous_standby or not_acknowledged: synchronous replication (a mode beyond IPICS, "
+                "--replication synchronous) refused the write: strict policy and no standby Ready (nothing "
+                "written), or the standby did not acknowledge it in time (committed on this server, not promised)",
+            )
     if route.auth:
         add(401, "unauthorized: no bearer token, or its session is unknown or has expired")
         if MAY[route.auth] != MAY["user"]:

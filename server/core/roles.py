@@ -104,6 +104,11 @@ class Action(str, Enum):
     FINISH_TRANSITION = "finish_transition"
     HAND_OVER = "hand_over"
     REQUEST_SYNC = "request_sync"
+    #: witness mode: ask the witness for its vote before assuming the active role
+    REQUEST_VOTE = "request_vote"
+    #: witness mode: an active (or a server assuming the role) that hears neither its
+    #: partner nor the witness, its lease run out, steps down (fencing by self-demotion)
+    STEP_DOWN = "step_down"
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,14 @@ class Observations:
     #: this server handed the active role over (Failover Now, a critical process) and has
     #: not yet seen the partner take it: a view of the partner as standby is from before
     handed_over: bool = False
+    #: witness mode (``core/modes.py``): the role is taken and kept with its vote only
+    witness: bool = False
+    #: this server holds the witness's vote now (its lease has not run out)
+    witness_vote: bool = False
+    #: why the witness did not give its vote when last asked (refused, or no answer)
+    witness_refusal: str | None = None
+    #: transitioning, and to the active role
+    assuming_active: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,34 @@ class Decision:
 
 
 def decide(o: Observations) -> Decision:
+    """What to do now, and why.  IPICS's rules (``_decide_ipics``); in witness mode the
+    active role is taken only with the witness's vote and kept only while the partner or
+    the witness is heard."""
+    decision = _decide_ipics(o)
+    if not o.witness or o.ha != HAState.CONFIGURED:
+        return decision
+    keeping = o.role == Role.ACTIVE or o.assuming_active
+    # The partner lost as the chapter counts it (Missed Heartbeat Count), and the lease
+    # run out: the witness may give its vote to the partner now, so this server must not
+    # stay active.  The partner needs a takeover of 150-180 s more to be active.
+    if keeping and o.partner_role is None and o.missed_now >= o.missed_count and not o.witness_vote:
+        why = o.witness_refusal or "the witness's lease ran out"
+        return Decision(
+            Action.STEP_DOWN,
+            f"neither the partner ({o.missed_now} heartbeats missed) nor the witness's vote ({why}): "
+            "stepping down to standby so that two servers are never active (fencing by self-demotion)",
+        )
+    if decision.action == Action.BEGIN_TAKEOVER:
+        if o.witness_vote:
+            return Decision(Action.BEGIN_TAKEOVER, f"{decision.reason}, with the witness's vote")
+        refused = f"; last time: {o.witness_refusal}" if o.witness_refusal else ""
+        return Decision(
+            Action.REQUEST_VOTE, f"{decision.reason.split(':')[0]}: asking the witness for its vote{refused}"
+        )
+    return decision
+
+
+def _decide_ipics(o: Observations) -> Decision:
     if o.role == Role.TRANSITIONING:
         if o.transition_due:
             return Decision(Action.FINISH_TRANSITION, "transition time is up: finishing it")

@@ -181,7 +181,7 @@ class Configuration:
         await s.store.set_local("serving_alone", False)
         await s.store.set_local("standalone", False)
         await s.store.trim_log(10**18)
-        s.acked_seq = 0
+        s.reset_acked()
         if s.role != Role.ACTIVE:
             self.roles.set_role(Role.ACTIVE, "HA configured: the primary server is active")
         log.warning(

@@ -44,8 +44,10 @@ from .repair import Reconciliation
 from .replication import Replication
 from .roles import Roles
 from .status import StatusReport
+from .synchronous import SynchronousReplication
 from .transaction_log import TransactionLogWatch
 from .trust import Trust
+from .witness import WitnessVote
 
 
 class HAEngine:
@@ -85,7 +87,21 @@ class HAEngine:
         self.peer = peer = PeerLink(identity, cfg.host, deadline=self.deadlines.call)
         self.discarded = DiscardedLog(state)
         self.adoption = Adoption(state, peer, self.discarded)
-        self.roles = Roles(state, peer, synchronize=self.adoption.synchronize_from_active)
+        #: the modes beyond IPICS: synchronous replication, a witness (None: IPICS's none)
+        self.synchronous = SynchronousReplication(state, cfg.modes)
+        state.on_acked = self.synchronous.moved
+        self.witness = (
+            WitnessVote(state, cfg.modes.witness, cfg.witness_key_file)
+            if cfg.modes.witness and cfg.witness_key_file
+            else None
+        )
+        self.roles = Roles(
+            state,
+            peer,
+            synchronize=self.adoption.synchronize_from_active,
+            synchronous=self.synchronous,
+            witness=self.witness,
+        )
         self.txlog = TransactionLogWatch(state, set_role=self.roles.set_role)
         self.file_replication = FileReplication(state, peer)
         self.replication = Replication(
@@ -110,7 +126,9 @@ class HAEngine:
         self.trust = Trust(state, peer, identity, self.roles, self.deadlines, verify_password=verify_password)
         self.failover = Failover(state, peer, self.roles, drain_log=self.replication.drain_log, logout=logout)
         self.ipics = IpicsServices(state, self.roles)
-        self.status_report = StatusReport(state, peer, repair_status=self.repair.status)
+        self.status_report = StatusReport(
+            state, peer, repair_status=self.repair.status, synchronous=self.synchronous, witness=self.witness
+        )
 
     # ------------------------------------------------------------- the node state
     @property
@@ -224,9 +242,19 @@ class HAEngine:
     async def file_fetch_loop(self) -> None:
         await self.file_replication.fetch_loop()
 
+    async def witness_loop(self) -> None:
+        """Witness mode: the active renews its lease every Heartbeat Interval."""
+        if self.witness is None:
+            return
+        try:
+            await self.witness.loop()
+        finally:
+            await self.witness.close()
+
     # -------------------------------------------------------------- replication
-    def on_local_write(self) -> None:
-        self.replication.on_local_write()
+    def on_local_write(self, seq: int | None = None) -> None:
+        """A write was committed here (``seq``: its place in the transaction log)."""
+        self.replication.on_local_write(seq)
 
     async def check_transaction_log(self) -> None:
         await self.txlog.check()

@@ -192,5 +192,5 @@ class Heartbeats:
         self._follow_unconfigure(view)
         applied = view.get("applied")
         if s.role == Role.ACTIVE and applied and applied[0] == s.store.log_id:
-            s.acked_seq = max(s.acked_seq, int(applied[1]))
+            s.advance_acked(int(applied[1]))
         s.ship_wakeup.set()

@@ -128,6 +128,13 @@ class NodeState:
         self.transition: Transition | None = None
         self.last_decision = Decision(Action.NONE, "starting")
         self.acked_seq = 0
+        #: the last entry the standby said it applied (a snapshot sent is not counted
+        #: until the standby says so): what synchronous replication waits for
+        self.standby_applied_seq = 0
+        #: the last entry this server appended to its transaction log (since it started)
+        self.last_logged_seq = 0
+        #: called when the standby acknowledged more (synchronous replication waits on it)
+        self.on_acked: Callable[[], None] = lambda: None
         #: what wakes the heartbeat loop, the replication shipper and the file fetcher
         self.kicked = asyncio.Event()
         self.ship_wakeup = asyncio.Event()
@@ -147,6 +154,17 @@ class NodeState:
         self._background.add(task)  # keep a reference until done
         task.add_done_callback(self._background.discard)
         return task
+
+    def advance_acked(self, seq: int) -> None:
+        """The standby has applied the active's log up to ``seq``."""
+        self.acked_seq = max(self.acked_seq, seq)
+        if seq > self.standby_applied_seq:
+            self.standby_applied_seq = seq
+            self.on_acked()
+
+    def reset_acked(self) -> None:
+        """A new start of this server's log as the active's: nothing acknowledged yet."""
+        self.acked_seq = self.standby_applied_seq = self.last_logged_seq = 0
 
     def set_partner_heard_configured(self, value: bool) -> None:
         if value != self.partner_heard_configured:

@@ -49,7 +49,9 @@ class Replication:
         self._on_file_records = on_file_records  # the file fetcher's cue
         self._lag_ms: list[float] = []
 
-    def on_local_write(self) -> None:
+    def on_local_write(self, seq: int | None = None) -> None:
+        if seq is not None:
+            self.state.last_logged_seq = max(self.state.last_logged_seq, seq)
         self.state.ship_wakeup.set()
 
     async def shipper_loop(self) -> None:
@@ -70,7 +72,7 @@ class Replication:
             {"log_id": s.store.log_id, "entries": [{"seq": seq, "record": r.to_json()} for seq, r in entries]},
         )
         if reply.ok:
-            s.acked_seq = max(s.acked_seq, int(reply.body["applied_seq"]))
+            s.advance_acked(int(reply.body["applied_seq"]))
             await s.store.trim_log(s.acked_seq)
         return reply
 

@@ -25,6 +25,8 @@ from ..core.txlog import MESSAGES as TXLOG_MESSAGES
 from ..core.txlog import LogState
 from ..errors import ApiError
 from .node import NodeState, Transition, partner_message
+from .synchronous import SynchronousReplication
+from .witness import WitnessVote
 
 log = logging.getLogger("ipics.ha")
 
@@ -32,10 +34,20 @@ log = logging.getLogger("ipics.ha")
 class Roles:
     """The role of this server: changes, timed transitions, the tick, who takes writes."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, *, synchronize: Callable[[], Coroutine[Any, Any, None]]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        *,
+        synchronize: Callable[[], Coroutine[Any, Any, None]],
+        synchronous: SynchronousReplication,
+        witness: WitnessVote | None,
+    ):
         self.state = state
         self.peer = peer
         self._synchronize = synchronize  # a standby adopting the active's data
+        self.synchronous = synchronous
+        self.witness = witness
         self._tick_lock = asyncio.Lock()
         #: when this server last handed the active role over (emulated monotonic), until
         #: the partner is seen taking it (``Observations.handed_over``)
@@ -57,7 +69,11 @@ class Roles:
             return
         roles.check_transition(s.role, role)
         log.warning("role %s -> %s: %s", s.role.value, role.value, reason)
+        was_taking = s.role == Role.ACTIVE or (s.role == Role.TRANSITIONING and self._assuming_active())
         s.role = role
+        if was_taking and role in (Role.STANDBY, Role.STANDALONE) and self.witness is not None:
+            # the partner assuming the role gets the vote now, not after the lease
+            s.spawn(self.witness.release())
         if role != Role.STANDBY:
             s.synchronized = False
         if role == Role.ACTIVE:
@@ -67,6 +83,7 @@ class Roles:
             if s.awaiting_repair:
                 s.set_awaiting_repair(False)
         s.events.publish({"type": "role", "role": role.value, "reason": reason, "active": s.active_address()})
+        self.synchronous.update()
         s.ship_wakeup.set()
         s.files_wakeup.set()
         s.kicked.set()
@@ -101,7 +118,7 @@ class Roles:
         if t.target == Role.STANDALONE:
             await s.set_standalone(True)
         elif t.target == Role.ACTIVE:
-            s.acked_seq = 0
+            s.reset_acked()
         self.set_role(t.target, f"transition finished: {t.reason}")
 
     def refuse_unless_active(self) -> None:
@@ -147,6 +164,10 @@ class Roles:
                 partner_ready=s.partner_ready,
                 awaiting_repair=s.awaiting_repair,
                 handed_over=self._still_handing_over(),
+                witness=self.witness is not None,
+                witness_vote=self.witness is not None and self.witness.holds_vote,
+                witness_refusal=self.witness.refusal() if self.witness else None,
+                assuming_active=self._assuming_active(),
             )
             decision = roles.decide(obs)
             if decision.reason != s.last_decision.reason:
@@ -158,6 +179,13 @@ class Roles:
                 self.begin_transition(Role.ACTIVE, roles.TAKEOVER_AFTER_MISSED_HEARTBEATS_S, decision.reason)
             elif decision.action == Action.HAND_OVER and (self._handing_over is None or self._handing_over.done()):
                 self._handing_over = s.spawn(self._hand_over(decision.reason, "critical-process"))
+            elif decision.action == Action.REQUEST_VOTE and self.witness is not None:
+                self.witness.ask_soon("the missed heartbeats would make this server assume the active role")
+            elif decision.action == Action.STEP_DOWN:
+                self.cancel_transition()
+                self.set_role(Role.STANDBY, decision.reason)
+                s.message("error", decision.reason)
+            self.synchronous.update()
         if decision.action == Action.REQUEST_SYNC:
             asyncio.get_running_loop().create_task(self._synchronize())
         return decision
@@ -186,6 +214,10 @@ class Roles:
         if self.state.role == Role.ACTIVE:  # nothing else moved it meanwhile
             self.set_role(Role.STANDBY, reason)
             self.handed_over()
+
+    def _assuming_active(self) -> bool:
+        t = self.state.transition
+        return self.state.role == Role.TRANSITIONING and t is not None and t.target == Role.ACTIVE
 
     def handed_over(self) -> None:
         """The partner was told to assume the active role, just now."""

@@ -19,15 +19,27 @@ from ..core.roles import Role, ServerDesignation
 from ..core.split_brain import split_brain
 from ..core.txlog import percent as txlog_percent
 from .node import NodeState
+from .synchronous import SynchronousReplication
+from .witness import WitnessVote
 
 
 class StatusReport:
     """What this server says about its HA state."""
 
-    def __init__(self, state: NodeState, peer: PeerLink, *, repair_status: Callable[[], dict[str, Any]]):
+    def __init__(
+        self,
+        state: NodeState,
+        peer: PeerLink,
+        *,
+        repair_status: Callable[[], dict[str, Any]],
+        synchronous: SynchronousReplication,
+        witness: WitnessVote | None,
+    ):
         self.state = state
         self.peer = peer
         self._repair_status = repair_status
+        self._synchronous = synchronous
+        self._witness = witness
 
     def split_brain_info(self) -> dict | None:
         s = self.state
@@ -93,6 +105,9 @@ class StatusReport:
                 "cut_inbound": self.peer.cut_inbound,
                 "cut_outbound": self.peer.cut_outbound,
             },
+            "modes": s.cfg.modes.as_dict(),
+            "synchronous": self._synchronous.status(),
+            "witness": None if self._witness is None else self._witness.status(),
             "decision": s.last_decision.reason,
             "time": s.clock.now(),
             "time_scale": s.clock.time_scale,

@@ -31,14 +31,12 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
-import secrets
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from ..adapters.secret_files import owner_only_refusal
+from ..adapters import secret_files
 from .protocol import MAX_TICKET_BYTES, ProtocolError, validate_group, validate_who
 
 PREFIX = "ipt1"
@@ -224,31 +222,12 @@ def _claims(signed: str, op: str | None) -> Claims:
 def create_key_file(path: Path) -> Path:
     """A new random key in ``path``, readable by its owner only; an existing key file
     is kept (two processes of one lab share it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(KEY_BYTES) + "\n")
-    return path
+    return secret_files.create_key_file(path, KEY_BYTES)
 
 
 def load_key(path: Path) -> bytes:
     """The key in ``path``; ``TicketKeyError`` saying what is wrong (never its content)."""
     try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            raw = f.read(4 * KEY_BYTES + 16)
-    except OSError as exc:
-        raise TicketKeyError(f"cannot read the media ticket key {path}: {exc.strerror or exc}") from None
-    refusal = owner_only_refusal(mode, "the media ticket key", path)
-    if refusal:
-        raise TicketKeyError(refusal)
-    try:
-        key = bytes.fromhex(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        key = b""
-    if len(key) < KEY_BYTES:
-        raise TicketKeyError(f"{path} holds no media ticket key: at least {KEY_BYTES} random bytes, hex")
-    return key
+        return secret_files.load_key(path, "the media ticket key", KEY_BYTES)
+    except secret_files.KeyFileError as exc:
+        raise TicketKeyError(str(exc)) from None

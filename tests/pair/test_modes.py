@@ -1,0 +1,118 @@
+"""The modes beyond IPICS on a real pair: synchronous replication (strict and fallback)
+and the witness.  Each test picks its modes by parametrizing the plugin's
+``ipics_modes`` fixture; IPICS's own behaviour stays the default everywhere else."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ipics_lab.supervisor import wait_until
+
+from .conftest import INTERVAL_S, MISSED, TAKEOVER_DEADLINE_S, TIME_SCALE, channel_names
+
+#: real seconds of the failover window at the suite's settings
+WINDOW_S = INTERVAL_S * MISSED * TIME_SCALE
+
+
+async def _create(client, name: str):
+    return await client.post("/api/v1/channels", {"name": name})
+
+
+@pytest.mark.parametrize("ipics_modes", ["synchronous-strict"])
+async def test_strict_synchronous_keeps_every_acknowledged_write_through_a_kill_9_and_refuses_without_a_standby(
+    pair,
+):
+    st = await pair.wait_status(pair.primary, 10, role="active")
+    assert st["modes"]["replication"] == "synchronous" and st["modes"]["synchronous_policy"] == "strict"
+    assert st["synchronous"]["state"] == "synchronous"
+    async with await pair.admin(pair.primary) as admin:
+        token = admin.token
+        # A burst of concurrent writes, and kill -9 the moment the last is acknowledged:
+        # in IPICS mode some would still be in the transaction log, lost with the server.
+        replies = await asyncio.gather(*(_create(admin, f"Sync {i}") for i in range(30)))
+        assert all(r.status == 201 for r in replies), [r.body for r in replies if r.status != 201]
+        pair.primary.kill()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    async with pair.secondary.client(token) as c:
+        assert {f"Sync {i}" for i in range(30)} <= await channel_names(c)
+        # The new active has no standby: strict refuses writes at once, nothing written.
+        refused = await _create(c, "Without A Standby")
+        assert refused.status == 503 and refused["error"] == "no_synchronous_standby", refused.body
+        assert "Without A Standby" not in await channel_names(c)
+    st = await pair.wait_status(pair.secondary, 5, role="active")
+    assert st["synchronous"]["state"] == "refusing" and st["synchronous"]["writes_refused"] >= 1
+    assert any("strict synchronous replication" in m["text"] for m in st["messages"])
+
+    # The old active comes back as the standby, adopts, is Ready: writes are taken again.
+    await pair.primary.power_on()
+    await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active", standby_server_status="Ready")
+    async with pair.secondary.client(token) as c:
+
+        async def taken():
+            reply = await _create(c, "Standby Back")
+            return reply.status == 201
+
+        await wait_until(taken, 10, "writes to be taken with the standby Ready again")
+    st = await pair.wait_status(pair.secondary, 5, role="active")
+    assert st["synchronous"]["state"] == "synchronous"
+
+
+@pytest.mark.parametrize("ipics_modes", ["synchronous-fallback"])
+async def test_fallback_synchronous_waits_for_the_deadline_then_acknowledges_without_the_standby_and_says_so(pair):
+    async with await pair.admin(pair.primary) as admin:
+        assert (await _create(admin, "While Synchronous")).status == 201
+        pair.secondary.kill()
+        # Written while the standby is gone: answered only once the deadline (the failover
+        # window) has passed without a standby, then acknowledged as IPICS would.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        reply = await _create(admin, "After The Deadline")
+        waited = loop.time() - started
+        assert reply.status == 201, reply.body
+        assert waited >= WINDOW_S * 0.8, f"acknowledged after {waited:.2f} s, before the {WINDOW_S:.2f} s deadline"
+        st = await pair.wait_status(pair.primary, 5, role="active")
+        assert st["synchronous"]["state"] == "suspended"
+        assert st["synchronous"]["acknowledged_without_standby"] >= 1
+        assert any("synchronous replication suspended" in m["text"] for m in st["messages"])
+        # Suspended: the next write is acknowledged at once.
+        started = loop.time()
+        assert (await _create(admin, "Suspended")).status == 201
+        assert loop.time() - started < WINDOW_S * 0.8
+
+    await pair.secondary.power_on()
+    await pair.wait_status(pair.primary, TAKEOVER_DEADLINE_S, standby_server_status="Ready")
+    st = await pair.wait_status(pair.primary, 10, **{"synchronous": lambda v: v["state"] == "synchronous"})
+    assert any("writes are acknowledged once the standby has them" in m["text"] for m in st["messages"])
+
+
+@pytest.mark.parametrize("ipics_modes", ["witness"])
+async def test_with_a_witness_a_cut_link_makes_no_second_active_and_a_dead_active_is_replaced(pair):
+    witness = pair.witness
+    assert witness is not None and witness.running
+    await pair.wait_status(pair.primary, 10, **{"witness": lambda w: w["holds_vote"]})
+    assert (await witness.status())["holder"] == "primary"
+
+    # The link between the servers cut, both reach the witness: the standby misses its
+    # heartbeats and asks for the vote; it is the active's, so no takeover, ever.
+    await pair.network.cut_link("secondary", "both")
+    st = await pair.wait_status(
+        pair.secondary, 10, **{"witness": lambda w: w["votes_refused"] >= 1 and w["holder"] == "primary"}
+    )
+    assert st["role"] == "standby"
+    assert "witness" in st["decision"]
+    # Longer than a whole takeover would take without a witness: still one active.
+    await asyncio.sleep(TAKEOVER_DEADLINE_S / 2)
+    assert (await pair.status(pair.secondary))["role"] == "standby"
+    assert (await pair.status(pair.primary))["role"] == "active"
+    await pair.network.heal()
+    await pair.wait_status(pair.primary, 10, role="active", standby_server_status="Ready")
+
+    # The active killed: its lease runs out, the witness votes for the standby, which takes over.
+    pair.primary.kill()
+    st = await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
+    assert st["witness"]["holds_vote"] and st["witness"]["holder"] == "secondary"
+    assert st["witness"]["votes_granted"] >= 1
+    assert "with the witness's vote" in st["decision"] or st["transition"] is None
+    assert (await witness.status())["holder"] == "secondary"
