@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sites import FAULT_KINDS, FAULT_TABLE, SERVER_SITES, SITE_OCTETS, Sites, nft
+from .sites import FAULT_KINDS, FAULT_TABLE, SERVER_SITES, Sites, nft
 
 LINK_DIRECTIONS = ("both", "outbound", "inbound")
 
@@ -100,8 +100,8 @@ class KernelFaults:
         flush = "".join(
             f"flush chain inet {FAULT_TABLE} {kind}_{way}\n" for kind in FAULT_KINDS for way in ("in", "out")
         )
-        for site in SITE_OCTETS:
-            await nft(self.sites[site].netns, flush)
+        for site in self.sites.sites.values():  # an attached lab's file may name fewer
+            await nft(site.netns, flush)
         self.active = []
 
     # -- rules ------------------------------------------------------------------------
@@ -117,8 +117,8 @@ class KernelFaults:
         self.active = [f for f in self.active if not (f.site == site and f.kind == kind)]
 
     def _site(self, name: str):
-        if name not in SITE_OCTETS:
-            raise CannotMake(f"there is no site {name!r}: {', '.join(SITE_OCTETS)}")
+        if name not in self.sites.sites:
+            raise CannotMake(f"there is no site {name!r}: {', '.join(self.sites.sites)}")
         return self.sites[name]
 
     def _server(self, name: str):

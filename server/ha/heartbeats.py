@@ -54,6 +54,8 @@ class Heartbeats:
         self._sent = 0
         #: the partner's boot and the number of its newest view heard
         self._heard: tuple[str, int] | None = None
+        #: the partner's modes last said to differ from this server's
+        self._modes_told: str | None = None
 
     def payload(self) -> dict[str, Any]:
         s = self.state
@@ -74,6 +76,7 @@ class Heartbeats:
             "active_since": s.active_since,
             "awaiting_repair": s.awaiting_repair,
             "repair": self._repair_status(),
+            "modes": s.cfg.modes.label,
         }
 
     async def loop(self) -> None:
@@ -158,6 +161,18 @@ class Heartbeats:
         self._heard = (boot, seq)
         return True
 
+    def _compare_modes(self, theirs: Any) -> None:
+        """Both servers of a pair run the same modes; a partner started with others is
+        said once (a witness on one side only would let the other take over without it)."""
+        ours = self.state.cfg.modes.label
+        if isinstance(theirs, str) and theirs != ours and theirs != self._modes_told:
+            self._modes_told = theirs
+            self.state.message(
+                "error",
+                f"the partner runs the modes {theirs!r}, this server {ours!r}: start both servers "
+                "with the same --replication, --synchronous-policy and --witness",
+            )
+
     @property
     def clock_skew_s(self) -> float | None:
         """How far the partner's clock was from this one at its last heartbeat."""
@@ -190,6 +205,7 @@ class Heartbeats:
             return
         s.partner_view = view
         self._follow_unconfigure(view)
+        self._compare_modes(view.get("modes"))
         applied = view.get("applied")
         if s.role == Role.ACTIVE and applied and applied[0] == s.store.log_id:
             s.advance_acked(int(applied[1]))

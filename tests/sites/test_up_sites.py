@@ -44,7 +44,7 @@ async def test_up_in_the_sites_topology_and_ctrl_c_removes_every_namespace(tmp_p
                 st = (await c.get("/api/v1/ha/status")).body
             assert st["address"] == info[name]["url"] and "127.0.0." not in json.dumps(st)
         assert info["media"]["url"].startswith(f"ws://{sites['media']['address']}:")
-        assert len(namespaces_of(sites["network"])) == 4
+        assert len(namespaces_of(sites["network"])) == 5  # the servers, media, witness, clients
         lab.send_signal(signal.SIGINT)
         done = await finish(lab, 60)
         assert done.returncode == 0, done.stderr
