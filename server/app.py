@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from .api.middlewares import setup_middlewares
 from .api.peer_views import peer_routes
 from .api.routes import setup_routes
 from .appkeys import SERVER
-from .background import background
+from .background import background, run_until_signalled
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
 from .core.licenses import Feature, check_install, designation, parse_license
@@ -372,12 +371,4 @@ async def serve(cfg: ServerConfig) -> None:
         server.engine.role.value,
         f", SSH on port {cfg.ssh_port}" if cfg.ssh_port is not None else "",
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.warning("IPICS server %s stopping", cfg.name)
-        await runner.cleanup()
+    await run_until_signalled(runner, lambda: log.warning("IPICS server %s stopping", cfg.name))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -25,3 +26,17 @@ def background(
             await task
 
     return ctx
+
+
+async def run_until_signalled(runner: web.AppRunner, on_stop: Callable[[], None]) -> None:
+    """Serve until SIGINT or SIGTERM, then say so (``on_stop``) and clean the app up: how
+    each process of the lab (a server, the media router, the witness) ends."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        on_stop()
+        await runner.cleanup()

@@ -19,13 +19,13 @@ import asyncio
 import logging
 import logging.handlers
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
+from ..background import run_until_signalled
 from ..clock import Clock
 from ..logsetup import log_format, log_to_stderr
 from ..malformed_requests import SockSite
@@ -113,15 +113,7 @@ async def serve(ns: argparse.Namespace, key: bytes) -> None:
         ns.floor_timeout_s,
         ns.time_scale,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.warning("media router stopping")
-        await runner.cleanup()
+    await run_until_signalled(runner, lambda: log.warning("media router stopping"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from ..adapters.httpclient import is_loopback
 from ..adapters.listening import CannotListen, bound_socket
 from ..adapters.secret_files import KeyFileError, load_key
 from ..adapters.tls import TlsError, server_context
+from ..background import run_until_signalled
 from ..logsetup import log_to_stderr
 from ..malformed_requests import SockSite
 from ..media.__main__ import write_port
@@ -70,14 +70,7 @@ async def serve(ns: argparse.Namespace, key: bytes) -> None:
         write_port(ns.port_file, port)
     scheme = "https" if ssl_context else "http"
     log.warning("witness listening on %s://%s:%d (vote held by %s)", scheme, ns.host, port, witness.ballot.holder)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await run_until_signalled(runner, lambda: log.warning("witness stopping"))
 
 
 def main(argv: list[str] | None = None) -> int:

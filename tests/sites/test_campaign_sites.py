@@ -7,16 +7,11 @@ The long run is ``bench/campaign.py --topology sites``.
 
 from __future__ import annotations
 
-import pytest
-
 from ipics_lab.campaign import Campaign, make_schedule
-from ipics_lab.sites import why_not_here
 
-pytestmark = [
-    pytest.mark.pair,
-    pytest.mark.xdist_group("sites"),
-    pytest.mark.skipif(why_not_here() is not None, reason=why_not_here() or ""),
-]
+from . import SITES
+
+pytestmark = SITES
 
 TIME_SCALE = 0.01
 NETWORK_FAULTS = ("cut-both", "cut-one-way", "packet-loss")

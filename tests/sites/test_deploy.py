@@ -25,17 +25,14 @@ import pytest
 from ipics_lab.browser import CHROMIUM, chromium_args
 from ipics_lab.package_data import sample_licenses_dir
 from ipics_lab.pytest_plugin import takeover_deadline_s
-from ipics_lab.sites import Sites, why_not_here
+from ipics_lab.sites import Sites
 from ipics_lab.supervisor import wait_until
 from ipics_server.adapters.httpclient import ApiClient, Unreachable, trust_ca_file
 
 from ..commands import run_ipics_lab
+from . import SITES
 
-pytestmark = [
-    pytest.mark.pair,
-    pytest.mark.xdist_group("sites"),
-    pytest.mark.skipif(why_not_here() is not None, reason=why_not_here() or ""),
-]
+pytestmark = SITES
 
 TIME_SCALE = 0.02
 INTERVAL_S, MISSED = 5, 5

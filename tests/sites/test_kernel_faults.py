@@ -19,13 +19,10 @@ import pytest
 
 from ipics_clients.addresses import address_seen_by
 from ipics_lab.netfaults import CannotMake
-from ipics_lab.sites import why_not_here
 
-pytestmark = [
-    pytest.mark.skipif(why_not_here() is not None, reason=why_not_here() or ""),
-    pytest.mark.xdist_group("sites"),
-    pytest.mark.pair,
-]
+from . import SITES
+
+pytestmark = SITES
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ipics_lab.sites import why_not_here
+from . import SITES
 
-pytestmark = [
-    pytest.mark.pair,
-    pytest.mark.xdist_group("sites"),
-    pytest.mark.skipif(why_not_here() is not None, reason=why_not_here() or ""),
-]
+pytestmark = SITES
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

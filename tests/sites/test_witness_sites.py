@@ -13,15 +13,10 @@ import time
 
 import pytest
 
-from ipics_lab.sites import why_not_here
-
+from . import SITES
 from .test_kernel_faults import net_namespace, run_in
 
-pytestmark = [
-    pytest.mark.skipif(why_not_here() is not None, reason=why_not_here() or ""),
-    pytest.mark.xdist_group("sites"),
-    pytest.mark.pair,
-]
+pytestmark = SITES
 
 
 @pytest.fixture
