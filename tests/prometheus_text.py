@@ -40,7 +40,10 @@ class Exposition:
         return found[0]
 
 
-def documented_metrics() -> dict[str, str]:
-    """docs/server.md's table of metrics: name -> type."""
-    rows = re.findall(r"^\| `(ipics_[a-z_]+)` \| (gauge|counter) \|", DOCS.read_text(), re.MULTILINE)
+def documented_metrics(table: str = "name") -> dict[str, str]:
+    """A table of metrics in docs/server.md, by the heading of its first column (a
+    server's ``name``, the witness process's ``witness metric``): name -> type."""
+    text = DOCS.read_text()
+    block = text[text.index(f"| {table} | type | meaning |") :].split("\n\n", 1)[0]
+    rows = re.findall(r"^\| `(ipics_[a-z_]+)` \| (gauge|counter) \|", block, re.MULTILINE)
     return dict(rows)

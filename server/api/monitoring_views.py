@@ -1,5 +1,6 @@
-"""Monitoring: ``GET /metrics`` for Prometheus, and health checks in Patroni's shape
-for load balancers (``/primary``, ``/standby``, ``/health``, ``/liveness``).
+"""Monitoring: ``GET /metrics`` for Prometheus (the modes beyond IPICS included), and
+health checks in Patroni's shape for load balancers (``/primary``, ``/standby``,
+``/health``, ``/liveness``; GET or HEAD).
 
 Open to anyone without a token, as Patroni's are: they say what role a server has and
 how its HA is, never a record, a user name or a secret.  "Primary" here is Patroni's
@@ -13,11 +14,17 @@ from aiohttp import web
 
 from ..appkeys import SERVER
 from ..core.exposition import CONTENT_TYPE, Family, render
+from ..core.modes import SynchronousState
 from ..core.roles import HAState, Role, StandbyServerStatus
 from ..core.throttle import LOGIN, SHELL, TRUST
+from ..ha.synchronous import ACK_TIMES_KEPT
 from .middlewares import ANSWERED
 
 WAYS_IN = (LOGIN, SHELL, TRUST)
+#: what this server asked of the witness got: a vote, a refusal, or no answer
+WITNESS_RESULTS = {"granted": "votes_granted", "refused": "votes_refused", "unreachable": "unreachable"}
+#: the time-to-acknowledge quantiles the status keeps (``ha/synchronous.py``)
+ACK_QUANTILES = {"0.5": "ack_ms_p50", "0.99": "ack_ms_p99"}
 
 
 # ------------------------------------------------------------------------ health
@@ -139,5 +146,73 @@ async def metrics(request: web.Request) -> web.Response:
         by_name["ipics_service_running"].add(int(state == "running"), service=service)
     for code, count in sorted(request.app[ANSWERED].items()):
         by_name["ipics_http_requests_total"].add(count, code=str(code))
+    families += modes_families(st["modes"], st["synchronous"], st["witness"])
     common = {"server": st["server"] or ""}
     return web.Response(body=render(families, common).encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def modes_families(modes: dict, synchronous: dict | None, witness: dict | None) -> list[Family]:
+    """The modes beyond IPICS (issue 18): which are on, synchronous replication and the
+    witness's vote as this server sees them.  The families are always listed (a scraper
+    and a dashboard find the same names on every pair); their samples only where the
+    mode is on, as the status's ``synchronous`` and ``witness`` are null otherwise."""
+    info = Family(
+        "ipics_modes_info",
+        "gauge",
+        "Always 1: the pair's modes as labels (replication async or synchronous, synchronous_policy, witness).",
+    ).add(
+        1,
+        replication=modes["replication"],
+        synchronous_policy=modes["synchronous_policy"] or "",
+        witness=str(bool(modes["witness"])).lower(),
+    )
+    state = Family(
+        "ipics_synchronous_state",
+        "gauge",
+        "Synchronous replication: 1 for its state now (synchronous, waiting, suspended, refusing, idle).",
+    )
+    waiting = Family(
+        "ipics_synchronous_writes_waiting", "gauge", "Writes waiting now for the standby to acknowledge them."
+    )
+    refused = Family(
+        "ipics_synchronous_writes_refused_total",
+        "counter",
+        "Writes refused or not acknowledged by synchronous replication since this process started.",
+    )
+    without = Family(
+        "ipics_synchronous_acknowledged_without_standby_total",
+        "counter",
+        "Writes acknowledged without the standby (fallback policy, suspended) since this process started.",
+    )
+    ack = Family(
+        "ipics_synchronous_ack_seconds",
+        "gauge",
+        f"Real seconds a write waited for the standby's acknowledgement: quantile of the last {ACK_TIMES_KEPT} writes.",
+    )
+    if synchronous is not None:
+        for s in SynchronousState:
+            state.add(int(synchronous["state"] == s.value), state=s.value)
+        waiting.add(synchronous["writes_waiting"])
+        refused.add(synchronous["writes_refused"])
+        without.add(synchronous["acknowledged_without_standby"])
+        for quantile, key in ACK_QUANTILES.items():
+            if synchronous[key] is not None:  # no write acknowledged yet: no quantile to say
+                ack.add(synchronous[key] / 1000, quantile=quantile)
+    held = Family("ipics_witness_vote_held", "gauge", "1 while this server holds the witness's vote, else 0.")
+    reachable = Family(
+        "ipics_witness_reachable",
+        "gauge",
+        "1 if the witness answered this server's last request, 0 if not; none before the first request.",
+    )
+    asked = Family(
+        "ipics_witness_vote_requests_total",
+        "counter",
+        "This server's requests for the witness's vote since this process started, by result.",
+    )
+    if witness is not None:
+        held.add(int(witness["holds_vote"]))
+        if witness["reachable"] is not None:  # a standby asks only when it would take over
+            reachable.add(int(witness["reachable"]))
+        for result, key in WITNESS_RESULTS.items():
+            asked.add(witness[key], result=result)
+    return [info, state, waiting, refused, without, ack, held, reachable, asked]

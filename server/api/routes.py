@@ -40,6 +40,9 @@ class Route:
     #: a raw (binary) body instead of JSON, and required query parameters, for OpenAPI
     raw_body: bool = False
     query: tuple[str, ...] = ()
+    #: a health check: answers HEAD as well, the status alone (load balancers check with
+    #: HEAD, as HAProxy's ``option httpchk HEAD /primary``)
+    head: bool = False
 
 
 ROUTES: list[Route] = [
@@ -52,6 +55,7 @@ ROUTES: list[Route] = [
         "200 only on the active server",
         tag="status",
         tomcat=False,
+        head=True,
     ),
     Route("GET", "/api/openapi.json", lambda r: openapi_view(r), "This document", tag="status", tomcat=False),
     # monitoring: Prometheus and load balancers, in Patroni's shape; no token, no secret
@@ -71,6 +75,7 @@ ROUTES: list[Route] = [
         "Load balancers: 200 only on the active server taking clients (Patroni's /primary)",
         tag="monitoring",
         tomcat=False,
+        head=True,
     ),
     Route(
         "GET",
@@ -79,6 +84,7 @@ ROUTES: list[Route] = [
         "Load balancers: 200 only on a standby whose Standby Server Status is Ready (Patroni's /replica)",
         tag="monitoring",
         tomcat=False,
+        head=True,
     ),
     Route(
         "GET",
@@ -87,6 +93,7 @@ ROUTES: list[Route] = [
         "200 while this server runs with tomcat up, whatever its role (Patroni's /health)",
         tag="monitoring",
         tomcat=False,
+        head=True,
     ),
     Route(
         "GET",
@@ -95,6 +102,7 @@ ROUTES: list[Route] = [
         "200 while the server process answers (Patroni's /liveness)",
         tag="monitoring",
         tomcat=False,
+        head=True,
     ),
     Route(
         "GET",
@@ -441,7 +449,10 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 def setup_routes(app: web.Application) -> None:
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, guarded(route))
+        handler = guarded(route)
+        app.router.add_route(route.method, route.path, handler)
+        if route.head:
+            app.router.add_route("HEAD", route.path, handler)  # aiohttp sends no body for HEAD
 
 
 # ------------------------------------------------------------------------- OpenAPI
@@ -515,6 +526,8 @@ def build_openapi() -> dict:
                 "content": {"application/json": {"schema": _component(route.body, components)}},
             }
         paths.setdefault(route.path, {})[route.method.lower()] = op
+        if route.head:
+            paths[route.path]["head"] = _head_operation(op)
     return {
         "openapi": "3.1.0",
         "info": {"title": "IPICS HA Lab server API", "version": __version__},
@@ -548,6 +561,18 @@ def _responses(route: Route, components: dict[str, dict]) -> dict:
             refusal["headers"] = _headers(responses.REFUSAL_HEADERS[status])
         declared[str(status)] = refusal
     return declared
+
+
+def _head_operation(get: dict) -> dict:
+    """HEAD beside a health check's GET: the same statuses and headers, no body (RFC 9110)."""
+    return {
+        **get,
+        "summary": get["summary"] + "; HEAD: the status alone, for load balancers",
+        "operationId": get["operationId"] + "_head",
+        "responses": {
+            status: {k: v for k, v in answer.items() if k != "content"} for status, answer in get["responses"].items()
+        },
+    }
 
 
 def _headers(headers: dict[str, tuple[str, dict]]) -> dict:

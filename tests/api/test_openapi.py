@@ -42,12 +42,14 @@ PARAM_VALUES = {
 }
 
 
-def registered_routes(app: web.Application) -> set[tuple[str, str]]:
-    """(path, METHOD) of every route aiohttp dispatches, without the HEAD it adds for GET."""
+def registered_routes(app: web.Application, *, heads: bool = False) -> set[tuple[str, str]]:
+    """(path, METHOD) of every route aiohttp dispatches; HEAD only with ``heads`` (aiohttp
+    adds one beside each GET of the pages and the phone service; the API registers HEAD
+    for its health checks alone)."""
     found = set()
     for resource in app.router.resources():
         for route in resource:
-            if route.method == "HEAD":
+            if route.method == "HEAD" and not heads:
                 continue
             assert route.method != "*", f"a catch-all route on {resource.canonical} cannot be documented"
             found.add((resource.canonical, route.method))
@@ -94,7 +96,7 @@ def live_doc(live_server) -> dict:
 def app_routes() -> set[tuple[str, str]]:
     app = web.Application()
     setup_routes(app)
-    return registered_routes(app)
+    return registered_routes(app, heads=True)
 
 
 ROUTE_BY_OP = {(r.path, r.method): r for r in ROUTES}
@@ -128,8 +130,10 @@ def test_the_real_app_factory_registers_no_other_routes(app_routes: set):
     Besides the API it serves only the devices: the IP phone service (phone XML) and
     the dial engine's trunk; and the Administration Console's pages."""
     app = make_app(types.SimpleNamespace())
+    assert {
+        r for r in registered_routes(app, heads=True) if not r[0].startswith(("/phone/ipics", "/admin", "/dial/"))
+    } == app_routes
     served = registered_routes(app) - {("/dial/call", "GET")}
-    assert {r for r in served if not r[0].startswith(("/phone/ipics", "/admin"))} == app_routes
     assert {r for r in served if r[0].startswith("/admin")} == {
         *(
             ("/admin" + page, "GET")
@@ -194,6 +198,8 @@ def test_refusals_are_documented_as_the_error_object(live_doc: dict):
     error = live_doc["components"]["schemas"]["Error"]
     assert set(error["required"]) >= {"error", "message"}
     for path, method, op in operations(live_doc):
+        if method == "HEAD":
+            continue  # no body: test_the_health_checks_answer_head_as_their_get_without_a_body
         refusals = {status: r for status, r in op["responses"].items() if status[0] in "45"}
         for status, refusal in refusals.items():
             schema = resolve(live_doc, refusal["content"]["application/json"]["schema"]["$ref"])
@@ -217,6 +223,8 @@ def test_every_operation_declares_its_success_status_and_schema(live_doc: dict):
     for path, method, op in operations(live_doc):
         answers = success(op)
         assert answers, f"{method} {path} declares no success status"
+        if method == "HEAD":
+            continue  # no body: test_the_health_checks_answer_head_as_their_get_without_a_body
         for status, answer in answers.items():
             if status == "101":  # the events WebSocket: no body
                 assert (path, method) == ("/api/v1/events", "GET")
@@ -275,7 +283,8 @@ def test_a_throttled_login_declares_retry_after(live_doc: dict):
 
 
 def test_every_route_has_its_answers_and_no_answers_are_left_over():
-    documented = {op["operationId"] for _, _, op in operations(build_openapi())}
+    # a HEAD answers as its GET does (test_the_health_checks_answer_head_as_their_get_without_a_body)
+    documented = {op["operationId"] for _, method, op in operations(build_openapi()) if method != "HEAD"}
     assert set(ANSWERS) == documented
 
 
@@ -380,7 +389,37 @@ async def test_a_method_a_path_does_not_serve_is_405_naming_those_it_does(live_s
                 assert reply.status == 405, f"PATCH {path}: {reply.status}"
                 assert (await reply.json())["error"] == "method_not_allowed"
                 allowed = {m.strip() for m in reply.headers.get("Allow", "").split(",") if m.strip()}
-            assert allowed - {"HEAD"} == served, f"PATCH {path}: Allow {reply.headers.get('Allow')!r}"
+            assert allowed - {"HEAD"} == served - {"HEAD"}, f"PATCH {path}: Allow {reply.headers.get('Allow')!r}"
+            assert "HEAD" not in served or "HEAD" in allowed, f"PATCH {path}: Allow {reply.headers.get('Allow')!r}"
+
+
+#: the checks a load balancer makes: Patroni's shape and the chapter's health/active
+HEALTH_CHECKS = {"/api/v1/health/active", "/primary", "/standby", "/health", "/liveness"}
+
+
+async def test_the_health_checks_answer_head_as_their_get_without_a_body(live_server, live_doc: dict):
+    """Load balancers check with HEAD (HAProxy's ``option httpchk HEAD /primary``): each
+    health check answers it with the status its GET gives, and no body; the document
+    says so (a ``head`` operation, the GET's statuses, no content).  Any other path
+    still answers HEAD 405."""
+    assert {path for path, item in live_doc["paths"].items() if "head" in item} == HEALTH_CHECKS
+    seen = {}
+    async with aiohttp.ClientSession() as session:
+        for path in sorted(HEALTH_CHECKS):
+            async with session.get(live_server.url + path) as got:
+                assert await got.json(), path
+            async with session.head(live_server.url + path) as reply:
+                assert reply.status == got.status, f"HEAD {path}: {reply.status}, GET: {got.status}"
+                assert await reply.read() == b"", f"HEAD {path} has a body"
+            seen[path] = reply.status
+            head, get = live_doc["paths"][path]["head"], live_doc["paths"][path]["get"]
+            assert set(head["responses"]) == set(get["responses"]) and str(reply.status) in head["responses"]
+            assert all("content" not in answer for answer in head["responses"].values()), path
+            assert "security" not in head, path
+        async with session.head(live_server.url + "/metrics") as reply:
+            assert reply.status == 405, reply.status
+    # the live server is active alone: a load balancer's HEAD /primary passes, /standby not
+    assert seen["/primary"] == seen["/api/v1/health/active"] == 200 and seen["/standby"] == 503
 
 
 @pytest.fixture
@@ -501,6 +540,11 @@ async def test_monitoring_answers_scrapers_and_load_balancers_without_a_token(li
     assert before.value("ipics_role", role="standby") == before.value("ipics_standby") == 0
     assert before.value("ipics_ha_state", ha="unconfigured") == 1
     assert before.value("ipics_primary", server="primary") == 1
+    # IPICS's own modes: said by the info metric; the modes' families listed, no samples
+    assert before.value("ipics_modes_info", replication="async", synchronous_policy="", witness="false") == 1
+    assert not [name for name, _ in before.samples if name.startswith(("ipics_synchronous_", "ipics_witness_"))], (
+        "samples of a mode that is off"
+    )
     await calls(url, "login", status=401, body={"username": "monitoring-probe", "password": "not-the-password"})
     after_text = (await calls(url, "metrics", status=200)).decode()
     after = Exposition(after_text)
