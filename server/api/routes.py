@@ -468,7 +468,11 @@ def guard_refusals(route: Route) -> dict[int, str]:
         add(503, "tomcat_down: tomcat is not running on this server")
     if route.tag in ("data", "auth") and route.view is not data_views.login:
         add(409, "not_active: this is not the active server; `active` names the active one (null when none is known)")
-        add(503, "transitioning, configuring or ddrblock: this server takes no client requests now; try again shortly")
+        add(
+            503,
+            "transitioning, configuring, ddrblock or no_quorum (witness mode: neither partner nor witness "
+            "heard): this server takes no client requests now; try again shortly",
+        )
         if route.method != "GET":
             add(
                 503,

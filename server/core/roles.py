@@ -137,6 +137,8 @@ class Observations:
     witness_refusal: str | None = None
     #: transitioning, and to the active role
     assuming_active: bool = False
+    #: the witness said another server holds its vote
+    witness_holder_other: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,16 +155,28 @@ def decide(o: Observations) -> Decision:
     if not o.witness or o.ha != HAState.CONFIGURED:
         return decision
     keeping = o.role == Role.ACTIVE or o.assuming_active
-    # The partner lost as the chapter counts it (Missed Heartbeat Count), and the lease
-    # run out: the witness may give its vote to the partner now, so this server must not
-    # stay active.  The partner needs a takeover of 150-180 s more to be active.
-    if keeping and o.partner_role is None and o.missed_now >= o.missed_count and not o.witness_vote:
-        why = o.witness_refusal or "the witness's lease ran out"
-        return Decision(
-            Action.STEP_DOWN,
-            f"neither the partner ({o.missed_now} heartbeats missed) nor the witness's vote ({why}): "
-            "stepping down to standby so that two servers are never active (fencing by self-demotion)",
-        )
+    if keeping and not o.witness_vote:
+        # Without the vote the role is kept only while the partner is heard as a standby:
+        # the partner may hold the vote (the witness said so, or it is seen taking or
+        # holding the role: a process resumed after a pause hears it so), or may get it
+        # soon (the partner lost as the chapter counts it, Missed Heartbeat Count: the
+        # witness keeps a lease two Heartbeat Intervals longer than this server counts
+        # it, so this server has stepped down before the vote can go to the partner).
+        why = None
+        if o.witness_holder_other:
+            why = f"the witness gave its vote to the partner ({o.witness_refusal})"
+        elif o.partner_role in (Role.ACTIVE, Role.TRANSITIONING):
+            why = f"the partner is {o.partner_role.value} and this server does not hold the witness's vote"
+        elif o.partner_role is None and o.missed_now >= o.missed_count:
+            lost = o.witness_refusal or "its lease ran out"
+            why = f"neither the partner ({o.missed_now} heartbeats missed) nor the witness's vote ({lost})"
+        elif decision.action == Action.FINISH_TRANSITION:
+            why = f"the takeover is due but the witness's vote is not held ({o.witness_refusal or 'lease ran out'})"
+        if why is not None:
+            return Decision(
+                Action.STEP_DOWN,
+                f"{why}: stepping down to standby so that two servers are never active (fencing by self-demotion)",
+            )
     if decision.action == Action.BEGIN_TAKEOVER:
         if o.witness_vote:
             return Decision(Action.BEGIN_TAKEOVER, f"{decision.reason}, with the witness's vote")

@@ -128,6 +128,13 @@ class Roles:
         if s.accepts_writes:
             if s.txlog_state == LogState.DDRBLOCK:
                 raise ApiError(503, "ddrblock", TXLOG_MESSAGES[LogState.DDRBLOCK].format(p=100))
+            if not self.has_quorum():
+                raise ApiError(
+                    503,
+                    "no_quorum",
+                    "witness mode: this server hears neither its partner nor the witness just now, so it "
+                    "takes no request that changes data; it steps down if that lasts",
+                )
             return
         active = s.active_address()
         if s.role == Role.TRANSITIONING:
@@ -168,6 +175,7 @@ class Roles:
                 witness_vote=self.witness is not None and self.witness.holds_vote,
                 witness_refusal=self.witness.refusal() if self.witness else None,
                 assuming_active=self._assuming_active(),
+                witness_holder_other=self.witness is not None and self.witness.holder_is_partner(),
             )
             decision = roles.decide(obs)
             if decision.reason != s.last_decision.reason:
@@ -214,6 +222,22 @@ class Roles:
         if self.state.role == Role.ACTIVE:  # nothing else moved it meanwhile
             self.set_role(Role.STANDBY, reason)
             self.handed_over()
+
+    def has_quorum(self) -> bool:
+        """Witness mode: two of three votes, this server's and the witness's or its
+        partner's, heard lately (a process resumed after a pause has heard neither,
+        whatever its memory says, until its next heartbeat).  Always true without one."""
+        s = self.state
+        if self.witness is None or s.ha != HAState.CONFIGURED or s.role != Role.ACTIVE:
+            return True
+        if self.witness.holds_vote:
+            return True
+        lately = 2 * s.settings.interval_s
+        return (
+            s.partner_role_heard() == Role.STANDBY.value
+            and s.last_heard is not None
+            and s.clock.monotonic() - s.last_heard <= lately
+        )
 
     def _assuming_active(self) -> bool:
         t = self.state.transition

@@ -166,10 +166,12 @@ class SynchronousReplication:
         try:
             while s.standby_applied_seq < seq:
                 state = self.update()
-                if state in (SynchronousState.SUSPENDED, SynchronousState.IDLE) and s.role == Role.ACTIVE:
+                if state == SynchronousState.SUSPENDED:
                     self.acknowledged_without_standby_total += 1
                     return
                 if state in (SynchronousState.REFUSING, SynchronousState.IDLE):
+                    # idle: no longer the active of a configured pair (stepped down,
+                    # ``service ipics stop``): nothing will ship it now
                     self._not_acknowledged(state)
                 waited = s.clock.monotonic() - started
                 left = self.fallback_after_s() - waited
@@ -192,7 +194,7 @@ class SynchronousReplication:
     def _not_acknowledged(self, state: SynchronousState) -> None:
         self.refused_total += 1
         why = (
-            "this server is no longer the active one"
+            "this server is no longer the active one of a configured pair"
             if state == SynchronousState.IDLE
             else "the standby did not acknowledge it in time"
         )

@@ -57,6 +57,7 @@ class WitnessVote:
         #: what changed, for the trainer: [{at, server, granted, reason}], newest last
         self.votes: deque[dict[str, Any]] = deque(maxlen=VOTES_KEPT)
         self._asking: asyncio.Task | None = None
+        self._last_granted: bool | None = None
 
     def check_key(self) -> None:
         """The key file is readable and only by its owner; ``KeyFileError`` otherwise."""
@@ -79,9 +80,22 @@ class WitnessVote:
         return time.monotonic() < self.vote_until
 
     def lease_s(self) -> float:
-        """The lease asked for, in real seconds: one failover window."""
+        """How long this server counts the lease, in real seconds: one failover window."""
         s = self.state
         return s.clock.real_seconds(s.settings.failover_window_s)
+
+    def witness_lease_s(self) -> float:
+        """How long the witness keeps it: two Heartbeat Intervals longer, for the tick
+        that sees the partner lost to come after this server's own lease ended (the
+        missed heartbeats are counted on the heartbeats' own beat), as Patroni keeps its
+        ttl above loop_wait plus twice retry_timeout."""
+        s = self.state
+        return self.lease_s() + s.clock.real_seconds(2 * s.settings.interval_s)
+
+    def holder_is_partner(self) -> bool:
+        """The witness's last answer said the partner holds the vote."""
+        mine = self.state.designation()
+        return self.holder is not None and mine is not None and self.holder != mine.value
 
     def refusal(self) -> str | None:
         """Why this server does not hold the vote, if it asked and was not given it."""
@@ -129,13 +143,13 @@ class WitnessVote:
             # answered within a heartbeat interval, or it is as good as not answered
             reply = await client.post(
                 "/witness/vote",
-                {"server": designation.value, "lease_s": lease, "role": s.role.value},
+                {"server": designation.value, "lease_s": self.witness_lease_s(), "role": s.role.value},
                 timeout_s=max(0.2, s.clock.real_seconds(s.settings.interval_s)),
             )
         except (Unreachable, KeyFileError) as exc:
             self.unreachable_total += 1
-            self._answer(False, f"the witness does not answer ({exc})", None, why)
             self.reachable = False
+            self._answer(False, f"the witness does not answer ({exc})", None, why)
             return self.holds_vote
         self.reachable = True
         if not reply.ok or not isinstance(reply.body, dict):
@@ -154,11 +168,13 @@ class WitnessVote:
         return granted
 
     def _answer(self, granted: bool, reason: str, holder: str | None, why: str) -> None:
-        changed = reason != self.last_answer
+        before = (self._last_granted, self.holder, self.reachable)
         self.last_answer = reason
+        self._last_granted = granted
         if granted or holder is not None:  # unanswered: the holder last heard stays
             self.holder = holder
-        if changed:
+        # what is news: given or not, and to whom (not a refusal's countdown)
+        if (granted, self.holder, self.reachable) != before:
             # renewals are the steady state: only a change is news for the log and the timeline
             self.votes.append(
                 {

@@ -113,7 +113,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         raise BadRequest(f"the body is larger than {MAX_BODY} bytes")
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
         raise BadRequest("the body is not JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
@@ -121,6 +121,17 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if server not in SERVERS:
         raise BadRequest("server must be primary or secondary")
     return body
+
+
+def _seconds(value: object) -> float | None:
+    """A finite number of seconds, or None (a bool, a string, an integer too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def make_app(witness: Witness, key: bytes) -> web.Application:
@@ -137,15 +148,11 @@ def make_app(witness: Witness, key: bytes) -> web.Application:
     async def vote(request: web.Request) -> web.Response:
         authorized(request)
         body = await _body(request)
-        lease = body.get("lease_s")
-        if (
-            isinstance(lease, bool)
-            or not isinstance(lease, (int, float))
-            or not (math.isfinite(lease) and 0 < lease <= MAX_LEASE_S)
-        ):
+        lease = _seconds(body.get("lease_s"))
+        if lease is None or not 0 < lease <= MAX_LEASE_S:
             raise BadRequest(f"lease_s must be a number of seconds, more than 0 and at most {MAX_LEASE_S:.0f}")
         role = body.get("role")
-        return web.json_response(witness.vote(body["server"], float(lease), role if isinstance(role, str) else "?"))
+        return web.json_response(witness.vote(body["server"], lease, role if isinstance(role, str) else "?"))
 
     async def release(request: web.Request) -> web.Response:
         authorized(request)

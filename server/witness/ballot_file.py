@@ -35,5 +35,13 @@ def write(data_dir: Path, ballot: Ballot, now_mono: float) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = data_dir / (FILE_NAME + ".tmp")
     until_wall = time.time() + (ballot.until - now_mono)
-    tmp.write_text(json.dumps({"holder": ballot.holder, "until_wall": until_wall}))
+    with open(tmp, "w") as f:
+        f.write(json.dumps({"holder": ballot.holder, "until_wall": until_wall}))
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the vote is answered: a crash keeps it
     os.replace(tmp, data_dir / FILE_NAME)
+    fd = os.open(data_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # and the rename with it
+    finally:
+        os.close(fd)

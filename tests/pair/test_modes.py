@@ -5,6 +5,7 @@ and the witness.  Each test picks its modes by parametrizing the plugin's
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import pytest
 
@@ -116,3 +117,23 @@ async def test_with_a_witness_a_cut_link_makes_no_second_active_and_a_dead_activ
     assert st["witness"]["votes_granted"] >= 1
     assert "with the witness's vote" in st["decision"] or st["transition"] is None
     assert (await witness.status())["holder"] == "secondary"
+
+
+@pytest.mark.parametrize("ipics_modes", ["witness"])
+async def test_with_a_witness_an_active_paused_past_its_lease_steps_down_when_it_resumes(pair):
+    """A SIGSTOPped active keeps its memory of a healthy pair: resumed while the standby
+    assumes the active role with the witness's vote, it hears the partner taking over and
+    holds no vote, so it steps down (and takes no write meanwhile): never two actives."""
+    await pair.wait_status(pair.primary, 10, **{"witness": lambda w: w["holds_vote"]})
+    pair.primary.proc.send_signal(signal.SIGSTOP)
+    try:
+        await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="transitioning")
+    finally:
+        pair.primary.proc.send_signal(signal.SIGCONT)
+    st = await pair.wait_status(pair.primary, 10, role="standby")
+    assert "fencing by self-demotion" in " ".join(m["text"] for m in st["messages"])
+    while (secondary := await pair.status(pair.secondary))["role"] != "active":
+        assert (await pair.status(pair.primary))["role"] != "active", "two actives"
+        await asyncio.sleep(0.05)
+    assert secondary["witness"]["holder"] == "secondary"
+    assert (await pair.status(pair.primary))["role"] == "standby"

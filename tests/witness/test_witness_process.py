@@ -50,6 +50,8 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
             {"server": "primary", "lease_s": "10"},
             {"server": "primary", "lease_s": 1e9},
             [1, 2],
+            {"server": "primary", "lease_s": 10**400},
+            {"server": "primary", "lease_s": True},
         ):
             reply = await c.post("/witness/vote", body)
             assert reply.status == 400 and reply["message"], (body, reply.body)
@@ -57,6 +59,9 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
             "POST", "/witness/vote", data=b"{not json", headers={"Content-Type": "application/json"}
         )
         assert not_json.status == 400
+        deep = b"[" * 5000 + b"]" * 5000
+        headers = {"Content-Type": "application/json"}
+        assert (await c.request("POST", "/witness/vote", data=deep, headers=headers)).status == 400
         big = await c.request("POST", "/witness/vote", data=b" " * 10_000, headers={"Content-Type": "application/json"})
         assert big.status in (400, 413)
         denied = await wrong.post("/witness/vote", {"server": "primary", "lease_s": 30})
