@@ -265,6 +265,12 @@ class Configuration:
         try:
             await self.peer.call("POST", "/peer/control", {"command": "unconfigure"})
         except Unreachable:
+            if s.cfg.modes.witness:
+                raise conflict(
+                    "witness mode: the standby does not answer, so it would not hear the Unconfigure and "
+                    "would assume the active role with the witness's vote while this server serves alone; "
+                    "bring the standby back (or heal the link) and Unconfigure again"
+                ) from None
             log.warning("partner did not answer the unconfigure; it will be standalone when it returns")
         await self.apply_unconfigure()
 

@@ -36,25 +36,35 @@ class TransactionLogWatch:
             held, _ = await s.store.log_stats()
         self.held = held
         state = log_state(held, s.capacity)
-        if state == LogState.DDRBLOCK and s.txlog_safeguard and s.ha == HAState.CONFIGURED:
+        # Witness mode: no automatic unconfigure.  This server would serve alone while
+        # its partner, the link between them cut, assumes the active role with the
+        # witness's vote: two servers taking writes, what the witness is there to stop.
+        safeguard = s.txlog_safeguard and not s.cfg.modes.witness
+        if state == LogState.DDRBLOCK and safeguard and s.ha == HAState.CONFIGURED:
             state = LogState.CRITICAL  # the safeguard acts at 90 %; it never gets to a block
         previous, s.txlog_state = s.txlog_state, state
         if state == previous:
             return
         pct = txlog_percent(held, s.capacity)
         if _LEVEL[state] > _LEVEL[previous]:  # a threshold crossed on the way up
-            if state == LogState.CRITICAL and not s.txlog_safeguard:
+            if state == LogState.CRITICAL and not safeguard:
+                why = (
+                    "is not done in witness mode (the standby would assume the active role with the "
+                    "witness's vote while this server serves alone)"
+                    if s.txlog_safeguard
+                    else "is switched off in the lab"
+                )
                 s.message(
                     "error",
                     f"database transaction log at {pct:.0f}% of capacity (90% threshold); "
-                    "the automatic HA unconfigure is switched off in the lab: at 100% "
+                    f"the automatic HA unconfigure {why}: at 100% "
                     "every database update will be blocked (DDRBLOCK)",
                 )
             else:
                 s.message("error", TXLOG_MESSAGES[state].format(p=pct))
         elif previous == LogState.DDRBLOCK:
             s.message("warning", "DDRBLOCK cleared: the transaction log has room again; database updates are accepted")
-        if state == LogState.CRITICAL and s.txlog_safeguard and s.ha == HAState.CONFIGURED and s.role == Role.ACTIVE:
+        if state == LogState.CRITICAL and safeguard and s.ha == HAState.CONFIGURED and s.role == Role.ACTIVE:
             await self.auto_unconfigure()
 
     async def auto_unconfigure(self, reason: str = "transaction log at 90% of capacity") -> None:

@@ -137,3 +137,24 @@ async def test_with_a_witness_an_active_paused_past_its_lease_steps_down_when_it
         await asyncio.sleep(0.05)
     assert secondary["witness"]["holder"] == "secondary"
     assert (await pair.status(pair.primary))["role"] == "standby"
+
+
+@pytest.mark.parametrize("ipics_modes", ["witness"])
+async def test_with_a_witness_ha_is_never_unconfigured_behind_the_standbys_back(pair):
+    """With the standby gone, Unconfigure and the 90 % safeguard would leave the active
+    serving alone while the standby, back behind a cut link, assumes the active role with
+    the witness's vote: refused, and the log runs on to DDRBLOCK instead."""
+    await pair.fault(pair.primary, fault="txlog-capacity", capacity=20)
+    async with await pair.admin(pair.primary) as admin:
+        pair.secondary.kill()
+        await pair.wait_status(pair.primary, 10, standby_server_status="Not Ready")
+        refused = await admin.post("/api/v1/ha/unconfigure")
+        assert refused.status == 409 and "witness mode" in refused["message"], refused.body
+        for i in range(40):
+            reply = await admin.post("/api/v1/channels", {"name": f"Queued {i}"})
+            if reply.status != 201:
+                break
+        assert reply.status == 503 and reply["error"] == "ddrblock", reply.body
+    st = await pair.status(pair.primary)
+    assert st["ha"] == "configured" and st["role"] == "active"
+    assert "not done in witness mode" in " ".join(m["text"] for m in st["messages"])
