@@ -1,9 +1,9 @@
 """The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario`` and ``ca``.
 
-    ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites]
+    ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites] [--modes M]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
-    ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D]
+    ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from . import sites
+from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
 COMMANDS = ("up", "shell", "power", "scenario", "ca")
@@ -50,6 +51,7 @@ def add_commands(sub) -> None:
         "--missed-heartbeats", type=int, default=5, help="Missed Heartbeat Count of the pair, 5-30 (default 5)"
     )
     sites.add_topology_option(p_up)
+    add_modes_option(p_up)
 
     p_shell = sub.add_parser(
         "shell",
@@ -166,6 +168,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         interval_s=ns.heartbeat_interval,
         missed_count=ns.missed_heartbeats,
         topology=ns.topology,
+        modes=ns.modes,
     )
     stop = asyncio.Event()
     console = None
@@ -200,6 +203,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                 f"(ipicsadmin, the admin password)\n"
                 f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
                 f"when there is a display)\n"
+                f"{modes_lines(summary)}"
                 f"{_sites_lines(summary)}"
                 f"  data      {root}\nPress Ctrl-C to stop.",
                 flush=True,
@@ -222,11 +226,24 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
             lab.stop()
 
 
+def modes_lines(summary: dict) -> str:
+    """The modes beyond IPICS, and the witness when they have one (nothing for IPICS's)."""
+    modes = summary.get("modes") or {}
+    if modes.get("name", "ipics") == "ipics":
+        return ""
+    witness = summary.get("witness")
+    return f"  modes     {modes['label']} (--modes {modes['name']})\n" + (
+        f"  witness   {witness['url']} (pid {witness['pid']})\n" if witness else ""
+    )
+
+
 def _sites_lines(summary: dict) -> str:
     sites = summary.get("sites")
     if not sites:
         return ""
-    where = ", ".join(f"{name} {sites[name]['address']}" for name in ("primary", "secondary", "media", "clients"))
+    # the witness's site is made in every sites lab; only a lab with a witness uses it
+    names = ("primary", "secondary", "media", "clients", *(("witness",) if summary.get("witness") else ()))
+    where = ", ".join(f"{name} {sites[name]['address']}" for name in names if name in sites)
     return f"  sites     {sites['network']}: {where}; this host {sites['host']}\n"
 
 

@@ -48,8 +48,12 @@ def write_lab_file(
     sites: dict | None = None,
     ca_file: Path | None = None,
     clock_anchor: tuple[float, float] | None = None,
+    modes: dict | None = None,
+    witness: dict | None = None,
 ) -> Path:
-    """``clock_anchor``: the lab clock's line (the real Unix time and the emulated UTC
+    """``modes``: the pair's modes (``{"name", "label"}``; IPICS's when not given);
+    ``witness``: the witness process's ``{"url", "pid"}`` when the modes have one.
+    ``clock_anchor``: the lab clock's line (the real Unix time and the emulated UTC
     at its latest time-scale change), so a panel attached later shows clock offsets
     against the same reference clock."""
     path = lab_file(root)
@@ -62,6 +66,8 @@ def write_lab_file(
         "topology": "sites" if sites else "loopback",
         "sites": sites,
         "ca_file": str(ca_file) if ca_file else None,
+        "modes": modes or {"name": "ipics", "label": "IPICS"},
+        "witness": witness,
     }
     if clock_anchor is not None:
         data["clock"] = {"anchor_real": clock_anchor[0], "anchor_emulated": clock_anchor[1]}

@@ -12,7 +12,9 @@ the primary, while the secondary takes over (its progress bar part way);
 (``ipics-lab --attach``): power off and on greyed out with the reason.  With
 ``--topology sites`` (as root) it makes ``trainer-sites.png`` only: the sites' addresses
 and 30 % packet loss between the servers, made by the kernel.  Everything is stopped at
-the end.
+the end.  With ``--modes witness+synchronous-strict`` it makes ``trainer-modes.png``
+only: the pair in those modes after Power off on the primary, the secondary active with
+the witness's vote and refusing writes without a standby.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import QApplication
 
 from ipics_desktop.shared.style import STYLE_SHEET
 from ipics_desktop.trainer.panel import TrainerPanel
+from ipics_lab.modes import LabModes
 from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.attached import AttachedLab
@@ -50,10 +53,12 @@ async def grab(panel: TrainerPanel, path: Path) -> None:
     print(f"wrote {path}")
 
 
-async def main(out: Path, topology: str) -> None:
+async def main(out: Path, topology: str, modes: LabModes) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="trainer-shots-") as tmp:
-        lab = TrainerLab(Path(tmp) / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5, topology=topology)
+        lab = TrainerLab(
+            Path(tmp) / "lab", time_scale=TIME_SCALE, interval_s=5, missed_count=5, topology=topology, modes=modes
+        )
         monitor: Monitor | None = None
         try:
             await lab.start()
@@ -61,6 +66,8 @@ async def main(out: Path, topology: str) -> None:
             monitor.start()
             if topology == "sites":
                 await shoot_sites(lab, monitor, out)
+            elif modes.name != "ipics":
+                await shoot_modes(lab, monitor, out)
             else:
                 await shoot(lab, monitor, out)
         finally:
@@ -127,6 +134,23 @@ async def shoot_sites(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
         await close(panel)
 
 
+async def shoot_modes(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
+    panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
+    try:
+        panel.show()
+        await wait_until(lambda: panel.cards["secondary"].view is not None, 30, "both servers")
+        await wait_until(lambda: panel.cards["secondary"].view.heartbeats_sent >= 8, 30, "heartbeats a while")
+        panel.cards["primary"].power_off.click()
+        secondary = panel.cards["secondary"]
+        await wait_until(lambda: secondary.role_label.text() == "ACTIVE", 60, "the secondary active")
+        await wait_until(
+            lambda: secondary.synchronous.text().startswith("refusing"), 30, "the secondary refusing writes"
+        )
+        await grab(panel, out / "trainer-modes.png")
+    finally:
+        await close(panel)
+
+
 async def shoot_attached(lab: TrainerLab, out: Path) -> None:
     """A second panel on the same lab, attached by its lab file: it holds no process."""
     attached = AttachedLab.from_lab_file(lab.root)
@@ -156,8 +180,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots")
     parser.add_argument("--topology", choices=("loopback", "sites"), default="loopback")
+    parser.add_argument("--modes", type=LabModes.parse, default=LabModes())
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)
-    qasync.run(main(args.out, args.topology))
+    qasync.run(main(args.out, args.topology, args.modes))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from ipics_lab import sites
+from ipics_lab.modes import LabModes, add_modes_option
 
 from .panel_app import PanelApp
 
@@ -42,6 +43,7 @@ def add_trainer_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-devices", action="store_true", help="open only the trainer panel")
     sites.add_topology_option(parser)
+    add_modes_option(parser)
     attach = parser.add_mutually_exclusive_group()
     attach.add_argument(
         "--attach",
@@ -138,6 +140,8 @@ def _prepare_attach(ns: argparse.Namespace):
     ]
     if ns.time_scale != 1.0:
         started_here.append("--time-scale")
+    if ns.modes.name != "ipics":
+        started_here.append("--modes")
     if started_here:
         raise StartupError(
             f"{', '.join(started_here)}: the attached lab has its own (the lab that started it sets them)"
@@ -168,7 +172,7 @@ async def _main_attached(lab, running) -> int:
 
 async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
     try:
-        trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices, topology=ns.topology)
+        trainer = TrainerApp(root, ns.time_scale, open_devices=not ns.no_devices, topology=ns.topology, modes=ns.modes)
         running.on_stop(trainer.request_stop)
         return await trainer.run()
     finally:
@@ -178,11 +182,19 @@ async def _main(ns: argparse.Namespace, root: Path, lock: IO, running) -> int:
 class TrainerApp(PanelApp):
     """The lab, the panel and the devices, started and stopped together."""
 
-    def __init__(self, root: Path, time_scale: float, *, open_devices: bool = True, topology: str = "loopback"):
+    def __init__(
+        self,
+        root: Path,
+        time_scale: float,
+        *,
+        open_devices: bool = True,
+        topology: str = "loopback",
+        modes: LabModes | None = None,
+    ):
         from ipics_lab.trainer.lab import TrainerLab
 
         super().__init__()
-        self.lab: TrainerLab = TrainerLab(root, time_scale=time_scale, topology=topology)
+        self.lab: TrainerLab = TrainerLab(root, time_scale=time_scale, topology=topology, modes=modes)
         self.open_devices = open_devices
 
     async def start(self) -> None:
@@ -210,6 +222,7 @@ class TrainerApp(PanelApp):
 
     def banner(self) -> str:
         from ipics_lab.cli import default_lab_dir as default_lab_root
+        from ipics_lab.cli import modes_lines
 
         s = self.lab.summary
         return (
@@ -221,5 +234,6 @@ class TrainerApp(PanelApp):
             f"  web       {s['primary']['url']}/admin, {s['secondary']['url']}/admin (Administration Console)\n"
             f"  demo users dan, adam, ursula, amy, fred / {s['users']['password']}; "
             f"phone user IDs 1001-1005, PIN {self.lab.pin}\n"
+            f"{modes_lines(s)}"
             f"Close the trainer panel to stop the lab."
         )

@@ -2,8 +2,10 @@
 
 What a trainer shows a room: both servers side by side (``ServerCard``: role in large
 words, HA state, Standby Server Status, heartbeats, the transaction-log gauge, clock,
-services, the HA loop's last sentence, messages, a takeover's progress) with one button
-per fault under each; a loud banner during a split brain; the administrator's actions
+services, the modes, the HA loop's last sentence, messages, a takeover's progress) with
+one button per fault under each; the witness under them when the pair has one
+(``witness_box.WitnessBox``: who holds its vote, who voted for whom); a loud banner
+during a split brain; the administrator's actions
 (Failover Now, Go Standby, REPAIR, rsync, Unconfigure, Configure) with a progress bar;
 the network between the sites (``network_box.NetworkBox``: packet loss, the clients'
 site isolated, heal) and the topology the lab runs in;
@@ -54,7 +56,9 @@ from ipics_desktop.trainer.scenario_pane import ScenarioPane
 from ipics_desktop.trainer.sentences import refusal, say
 from ipics_desktop.trainer.server_card import ServerCard
 from ipics_desktop.trainer.timeline_plot import TimelinePlot
+from ipics_desktop.trainer.witness_box import WitnessBox
 from ipics_lab.trainer.lab import describe_scale
+from ipics_lab.trainer.witness_view import witness_view
 
 SERVERS = ("primary", "secondary")
 #: the time-scale control: real seconds per emulated second
@@ -123,6 +127,8 @@ class TrainerPanel(QMainWindow):
         left_column.setContentsMargins(0, 0, 0, 0)
         left_column.setSpacing(6)
         left_column.addLayout(cards, 0)
+        self.witness_box = WitnessBox()  # shown when the pair has a witness
+        left_column.addWidget(self.witness_box, 0)
         left_column.addWidget(self._timeline_box(), 1)
 
         right = QWidget()
@@ -286,6 +292,8 @@ class TrainerPanel(QMainWindow):
             view = self.views.get(name)
             if view is not None:
                 card.set_view(view)
+        if any(v.reachable for v in self.views.values()):  # with both down, what was known stays
+            self.witness_box.set_view(witness_view(self.views))
         self._render_split_brain()
         self._render_time_scale()
         self.rendered.emit()

@@ -4,8 +4,9 @@ Drawn from a ``ServerView`` (``ipics_lab.trainer.monitor``): the role in large
 words (ACTIVE green, STANDBY green or amber by the Standby Server Status, TAKING OVER
 amber with a progress bar, DOWN red), HA state and Standby Server Status, heartbeats,
 the transaction-log gauge with its 75/90 % marks, the clock offset, the peer link,
-services up or down, the sentence the HA loop last logged, and the server's messages.
-Below: one button per fault.  The card only asks; the panel runs the fault.
+services up or down, the pair's modes (with synchronous replication's state and what
+this server knows of the witness, in those modes), the sentence the HA loop last
+logged, and the server's messages.  Below: one button per fault.  The card only asks; the panel runs the fault.
 
 Signals:
     fault_requested(server, fault, argument): a fault button was pressed; ``fault`` is
@@ -35,6 +36,13 @@ from PySide6.QtWidgets import (
 
 from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE, restyle
 from ipics_desktop.trainer.txlog_gauge import TxlogGauge
+from ipics_server.modes_text import (
+    SYNCHRONOUS_STATE_KIND,
+    synchronous_words,
+    witness_holder_words,
+    witness_lease_words,
+    witness_reach_words,
+)
 
 FAULTS = ("power_off", "power_on", "crash_tomcat", "cut_link", "heal_link", "skew_clock", "fill_txlog")
 FAULT_NAMES = {
@@ -174,6 +182,9 @@ class ServerCard(QFrame):
         self.gauge = TxlogGauge()
         self.clock = _fact("serverClock")
         self.link = _fact("serverLink")
+        self.modes = _fact("serverModes")
+        self.synchronous = _fact("serverSynchronous")
+        self.witness = _fact("serverWitness")
         self.services_box = QHBoxLayout()
         self.services_box.setSpacing(4)
         self.service_labels: dict[str, QLabel] = {}
@@ -184,6 +195,8 @@ class ServerCard(QFrame):
         facts = QGridLayout()
         facts.setHorizontalSpacing(10)
         facts.setVerticalSpacing(1)
+        #: each fact's title, by its widget: the modes' rows are hidden where they do not apply
+        self.fact_titles: dict[QWidget, QLabel] = {}
         for row, (title, widget) in enumerate(
             (
                 ("Heartbeats", self.heartbeats),
@@ -191,13 +204,19 @@ class ServerCard(QFrame):
                 ("Clock", self.clock),
                 ("Peer link", self.link),
                 ("Services", services),
+                ("Modes", self.modes),
+                ("Synchronous", self.synchronous),
+                ("Witness", self.witness),
             )
         ):
-            label = QLabel(title + ":")
+            label = self.fact_titles[widget] = QLabel(title + ":")
             label.setStyleSheet(f"color: {IDLE};")
             facts.addWidget(label, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             facts.addWidget(widget, row, 1)
         facts.setColumnStretch(1, 1)
+        for widget in (self.synchronous, self.witness):  # until a status says the pair runs them
+            widget.hide()
+            self.fact_titles[widget].hide()
 
         self.decision = QLabel(objectName="serverDecision")
         self.decision.setWordWrap(True)
@@ -390,6 +409,7 @@ class ServerCard(QFrame):
         self.link.setText(words)
         _set_property(self.link, "fact", kind)
         self._render_services(view)
+        self._render_modes(status)
         self.decision.setText(f"HA loop: \u201c{view.last_log}\u201d" if view.last_log else "")
         messages = list(view.messages)[-MESSAGE_LINES:]
         more = len(view.messages) - len(messages)
@@ -416,6 +436,34 @@ class ServerCard(QFrame):
         self.transition_bar.setToolTip(transition.get("reason") or "")
         self.transition_bar.show()
 
+    def _render_modes(self, status: dict) -> None:
+        """The modes (as the server last said: a server down keeps its modes), and in
+        those modes the synchronous state and the witness as this server knows it."""
+        modes = status.get("modes") or {}
+        self.modes.setText(modes.get("label") or self.modes.text())
+        sync, witness = status.get("synchronous"), status.get("witness")
+        if sync:
+            words = synchronous_words(sync)
+            if sync.get("writes_refused"):
+                words += f"  \u00b7  {sync['writes_refused']} writes refused"
+            self.synchronous.setText(f"{words}  ({sync.get('policy')})")
+            _set_property(self.synchronous, "fact", SYNCHRONOUS_STATE_KIND.get(sync.get("state"), ""))
+        if witness:
+            lease = witness_lease_words(witness)
+            self.witness.setText(
+                f"{witness_reach_words(witness)}  \u00b7  vote: {witness_holder_words(witness, self.name)}"
+                + (f", {lease}" if witness.get("holds_vote") else "")
+            )
+            _set_property(self.witness, "fact", "bad" if witness.get("reachable") is False else "")
+        if not status:  # not answering: its modes stay (they are its options), its state is unknown
+            for widget in (self.synchronous, self.witness):
+                widget.setText("\u2014")
+                _set_property(widget, "fact", "")
+            return
+        for widget, shown in ((self.synchronous, bool(sync)), (self.witness, bool(witness))):
+            widget.setVisible(shown)
+            self.fact_titles[widget].setVisible(shown)
+
     def _render_services(self, view) -> None:
         services = view.services if view.reachable else {name: "unknown" for name in self.service_labels}
         for name, state in services.items():
@@ -440,6 +488,9 @@ class ServerCard(QFrame):
             f"Clock: {self.clock.text()}",
             f"Peer link: {self.link.text()}",
             f"Services: {services}",
+            f"Modes: {self.modes.text()}",
+            f"Synchronous: {self.synchronous.text()}" if self.synchronous.isVisibleTo(self) else "",
+            f"Witness: {self.witness.text()}" if self.witness.isVisibleTo(self) else "",
             self.decision.text(),
             self.messages.toolTip(),
         )

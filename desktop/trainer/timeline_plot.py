@@ -37,6 +37,8 @@ LANES = (
     Lane("heartbeat", "Heartbeats", ONLINE),
     Lane("missed", "Missed heartbeats", OFFLINE),
     Lane("role", "Role / HA changes", INFO),
+    Lane("witness", "Witness votes", "#00796b"),
+    Lane("synchronous", "Synchronous", "#5d4037"),
     Lane("client", "Clients", "#6a3d9a"),
     Lane("fault", "Faults", ERROR),
     Lane("action", "Admin actions", INFO),
@@ -46,7 +48,10 @@ LANES = (
 )
 SERVER_COLOURS = {"primary": "#1f5fa8", "secondary": "#8e24aa"}
 AXES = {"emulated": "emulated seconds", "real": "real seconds"}
-LABELLED = ("role", "fault", "action")  # lanes whose markers carry a short label
+LABELLED = ("role", "synchronous", "fault", "action")  # lanes whose markers carry a short label
+#: lanes of the modes beyond IPICS: shown once they hold an event (an IPICS pair has none)
+OPTIONAL = ("witness", "synchronous")
+
 LEFT, RIGHT, TOP, BOTTOM = 150, 16, 10, 46
 HIT_PX = 7
 
@@ -139,6 +144,10 @@ class TimelinePlot(QWidget):
         """How many events each lane holds (for tests and the accessible description)."""
         return {lane.kind: self._counts[lane.kind] for lane in LANES}
 
+    def lanes(self) -> tuple[Lane, ...]:
+        """The lanes drawn: every one but the modes' lanes that hold no event."""
+        return tuple(lane for lane in LANES if lane.kind not in OPTIONAL or self._counts[lane.kind])
+
     def _describe(self) -> None:
         shown = ", ".join(f"{n} {k}" for k, n in self.counts().items() if n)
         self.setAccessibleDescription(f"{len(self.events)} events" + (f": {shown}" if shown else ""))
@@ -155,7 +164,7 @@ class TimelinePlot(QWidget):
         return QRectF(LEFT, TOP, max(10, size.width() - LEFT - RIGHT), max(10, size.height() - TOP - BOTTOM))
 
     def _lane_rect(self, plot: QRectF, index: int) -> QRectF:
-        h = plot.height() / len(LANES)
+        h = plot.height() / len(self.lanes())
         return QRectF(plot.left(), plot.top() + index * h, plot.width(), h)
 
     def _x(self, plot: QRectF, t: float, span: tuple[float, float]) -> float:
@@ -172,10 +181,11 @@ class TimelinePlot(QWidget):
     def marker_positions(self, size: QSize | None = None) -> list[tuple[QPointF, object]]:
         size = size or self.size()
         plot, span = self._plot_rect(size), self._span()
-        key = (size.width(), size.height(), span, self.axis, len(self.events))
+        lanes = self.lanes()
+        key = (size.width(), size.height(), span, self.axis, len(self.events), len(lanes))
         if self._positions is not None and self._positions[0] == key:
             return self._positions[1]
-        index = {lane.kind: i for i, lane in enumerate(LANES)}
+        index = {lane.kind: i for i, lane in enumerate(lanes)}
         found = []
         for event in self.events:
             if event.kind not in index:
@@ -196,7 +206,7 @@ class TimelinePlot(QWidget):
 
     def tooltip_for(self, event) -> str:
         where = f" ({event.server})" if event.server else ""
-        result = "" if event.ok is None else ("  PASSED" if event.ok else "  FAILED")
+        result = "" if event.ok is None or event.kind != "expectation" else ("  PASSED" if event.ok else "  FAILED")
         return f"{event.emulated:.0f} s emulated, {event.at:.1f} s real\n{event.kind}{where}: {event.text}{result}"
 
     def mouseMoveEvent(self, event) -> None:
@@ -237,7 +247,8 @@ class TimelinePlot(QWidget):
         p.setFont(font)
         metrics = p.fontMetrics()
         # lanes and their names (the legend)
-        for i, lane in enumerate(LANES):
+        lanes = self.lanes()
+        for i, lane in enumerate(lanes):
             rect = self._lane_rect(plot, i)
             if i % 2 == 0:
                 p.fillRect(rect, QColor("#f6f8fa"))
@@ -280,7 +291,7 @@ class TimelinePlot(QWidget):
             p.setPen(QColor(SERVER_COLOURS[server]))
             p.drawText(QRectF(legend_x, axis_y, w, metrics.height()), Qt.AlignmentFlag.AlignLeft, words)
         # markers
-        index = {lane.kind: i for i, lane in enumerate(LANES)}
+        index = {lane.kind: i for i, lane in enumerate(lanes)}
         label_end: dict[tuple[str, str | None], float] = {}  # per lane and half: labels never overlap
         p.setClipRect(plot.adjusted(-6, -2, 6, 2))
         small = QFont(font)  # marker labels: a primary's and a secondary's share a lane
@@ -290,7 +301,7 @@ class TimelinePlot(QWidget):
         for event in self.events:
             if event.kind not in index:
                 continue
-            lane_def = LANES[index[event.kind]]
+            lane_def = lanes[index[event.kind]]
             lane_rect = self._lane_rect(plot, index[event.kind])
             x, y = self._x(plot, self.time_of(event), span), self._y(lane_rect, event.server)
             r = max(3.0, min(6.0, lane_rect.height() * 0.22))
@@ -336,6 +347,8 @@ class TimelinePlot(QWidget):
             )
         elif kind in ("fault", "message", "narration"):
             colour = QColor(lane.colour)
+        elif kind in OPTIONAL:  # ok: a vote granted, writes safe; not ok: refused, unanswered, unsafe
+            colour = QColor(lane.colour if event.ok is None else ONLINE if event.ok else ERROR)
         p.setPen(QPen(colour.darker(130), 1))
         p.setBrush(colour)
         if kind == "fault":  # a triangle pointing down: something was done to a server

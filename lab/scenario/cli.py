@@ -21,6 +21,7 @@ import textwrap
 from pathlib import Path
 
 from ipics_lab import sites
+from ipics_lab.modes import LabModes, add_modes_option
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
@@ -49,6 +50,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         help="where the lab's servers keep their data (default: a temporary folder, removed after)",
     )
     sites.add_topology_option(p_run)
+    add_modes_option(p_run)
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -69,12 +71,14 @@ def run(ns: argparse.Namespace) -> int:
         print(f"--topology sites: {refusal}", file=sys.stderr)
         return EXIT_UNUSABLE
     if ns.data_dir is not None:
-        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology)
+        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology, ns.modes)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
-        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology)
+        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes)
 
 
-def _run_locked(scenario, root: Path, time_scale: float, topology: str = "loopback") -> int:
+def _run_locked(
+    scenario, root: Path, time_scale: float, topology: str = "loopback", modes: LabModes | None = None
+) -> int:
     """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
     scenario's clean install would otherwise wipe out from under it."""
     try:
@@ -92,7 +96,7 @@ def _run_locked(scenario, root: Path, time_scale: float, topology: str = "loopba
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        return asyncio.run(_run(scenario, root, time_scale, topology))
+        return asyncio.run(_run(scenario, root, time_scale, topology, modes))
 
 
 def _list() -> int:
@@ -105,14 +109,20 @@ def _list() -> int:
     return EXIT_PASSED
 
 
-async def _run(scenario, root: Path, time_scale: float, topology: str = "loopback") -> int:
+async def _run(
+    scenario, root: Path, time_scale: float, topology: str = "loopback", modes: LabModes | None = None
+) -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
     from ipics_lab.trainer.lab import TrainerLab
 
     print(f"Scenario {scenario.name}: {scenario.title}")
     print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))
-    print(f"Starting the lab in {root} (time scale {time_scale:g}, {topology} topology) ...", flush=True)
-    lab = TrainerLab(root, time_scale=time_scale, topology=topology)
+    modes = modes or LabModes()
+    print(
+        f"Starting the lab in {root} (time scale {time_scale:g}, {topology} topology, modes: {modes.label}) ...",
+        flush=True,
+    )
+    lab = TrainerLab(root, time_scale=time_scale, topology=topology, modes=modes)
     runner = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task

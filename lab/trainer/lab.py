@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
+from ipics_lab.modes import LabModes
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
@@ -38,11 +39,15 @@ class TrainerLab:
         missed_count: int = 5,
         media: bool = True,
         topology: str = "loopback",
+        modes: LabModes | None = None,
     ):
+        """``modes``: the pair's modes beyond IPICS (``ipics_lab.modes``; IPICS's own by
+        default); with a witness the pair starts its process too."""
         if topology not in TOPOLOGIES:
             raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
         self.root = root
         self.topology = topology
+        self.modes = modes or LabModes()
         #: the sites' network, made at start in the sites topology
         self.sites: Sites | None = None
         self._media = media
@@ -81,7 +86,7 @@ class TrainerLab:
     async def start(self) -> dict:
         # Every start is a clean install of both servers, so a lab starts the same each time.
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for name in ("primary", "secondary", "media", "console", "profiles", "scenario-profiles"):
+        for name in ("primary", "secondary", "media", "witness", "console", "profiles", "scenario-profiles"):
             shutil.rmtree(self.root / name, ignore_errors=True)
         (self.root / "pstn.json").unlink(missing_ok=True)  # the telephones of a lab gone
         (self.root / KEY_FILE_NAME).unlink(missing_ok=True)  # no ticket of a lab gone works here
@@ -100,6 +105,7 @@ class TrainerLab:
             time_scale=self._time_scale,
             media_router=self.router.url if self.router else None,
             sites=self.sites,
+            modes=self.modes,
         )
         # The pair's reference clock: a clock offset is measured against it, and it
         # switches scale with the servers at the same instant.
@@ -123,6 +129,8 @@ class TrainerLab:
             "sites": self.sites.as_json() if self.sites else None,
             # the lab CA a client is given to trust the servers' HTTPS (null: plain HTTP)
             "ca_file": str(self.pair.ca_file) if self.pair.ca_file else None,
+            "modes": self.modes_entry(),
+            "witness": self.witness_entry(),
         }
         self.write_lab_file()
         # ipics-lab power on|off from another terminal (Method 3: power the secondary up)
@@ -140,7 +148,18 @@ class TrainerLab:
             sites=self.sites.as_json() if self.sites else None,
             ca_file=self._started().ca_file,
             clock_anchor=self.clock.anchor()[:2],
+            modes=self.modes_entry(),
+            witness=self.witness_entry(),
         )
+
+    def modes_entry(self) -> dict:
+        """The modes as ``up --json`` and ``lab.json`` give them: the spelling ``--modes``
+        takes back, and the label the servers' status shows."""
+        return {"name": self.modes.name, "label": self.modes.label}
+
+    def witness_entry(self) -> dict | None:
+        witness = self.pair.witness if self.pair is not None else None
+        return {"url": witness.url, "pid": witness.pid} if witness is not None else None
 
     @property
     def offers(self) -> Offers:

@@ -3,8 +3,10 @@
 It polls ``GET /api/v1/ha/status`` of both servers (the same document the scripts and
 ``service ipics ha-status`` use) and turns it into a ``ServerView`` per server.  The
 differences between two polls become timeline events: heartbeats sent, heartbeats
-missed, a role or HA state changing, a split brain starting or ending, a server going
-silent or answering again, a new message.
+missed, a role or HA state changing (a step down by self-demotion said so), a split
+brain starting or ending, a server going silent or answering again, a new message; in
+the modes beyond IPICS, synchronous replication's state changing and each of the
+witness's votes (granted, refused, handed back, unanswered) as the server recorded it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,15 @@ from typing import Any, Protocol
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import ApiClient, Unreachable
 from ipics_server.clock import Clock
+from ipics_server.modes_text import SYNCHRONOUS_STATE_WORDS, vote_outcome
 
 log = logging.getLogger("ipics.trainer")
 
+#: what the server's message says when the active stepped down (core.roles, STEP_DOWN)
+SELF_DEMOTION = "fencing by self-demotion"
+#: the timeline event's ``ok`` for a vote's outcome and a synchronous state (None: neither)
+VOTE_OK = {"granted": True, "refused": False, "unanswered": False}
+SAFE_FOR_WRITES = {"synchronous": True, "suspended": False, "refusing": False}
 #: a clock offset below this (emulated seconds) is the poll's own round trip, not a skew
 OFFSET_NOISE_S = 1.0
 
@@ -113,6 +121,7 @@ class Monitor:
         self.pair, self.timeline, self.clock, self.period_s = pair, timeline, clock, period_s
         self.views: dict[str, ServerView] = {s.name: ServerView(s.name, s.url, reachable=False) for s in pair.servers}
         self._seen_messages: dict[str, set[str]] = {s.name: set() for s in pair.servers}
+        self._seen_votes: dict[str, set[str]] = {s.name: set() for s in pair.servers}
         self._polled_once = False
         self._listeners: list[Callable[[dict[str, ServerView]], None]] = []
         self._task: asyncio.Task | None = None
@@ -156,6 +165,7 @@ class Monitor:
         add, name = self.timeline.add, new.name
         if not self._polled_once:  # the first look is the baseline, not a change
             self._seen_messages[name] = set(_message_keys(new))
+            self._seen_votes[name] = set(_vote_keys(new))
             return
         if old.reachable != new.reachable:
             add("role", f"{name} answers again" if new.reachable else f"{name} does not answer", name)
@@ -176,13 +186,35 @@ class Monitor:
                 name,
             )
         if old.reachable and (old.role, old.ha) != (new.role, new.ha):
-            add("role", f"{name}: {_role(old)} -> {_role(new)}", name)
+            fenced = any(SELF_DEMOTION in text for text in self._new_messages(name, new).values())
+            add("role", f"{name}: {_role(old)} -> {_role(new)}" + (" self-demoted" if fenced else ""), name)
+        self._record_modes(old, new)
         if new.split_brain != old.split_brain and old.reachable:
             add("role", f"{name}: split brain" if new.split_brain else f"{name}: split brain over", name)
-        for key, text in _message_keys(new).items():
-            if key not in self._seen_messages[name]:
-                self._seen_messages[name].add(key)
-                add("message", f"{name}: {text}", name)
+        for key, text in self._new_messages(name, new).items():
+            self._seen_messages[name].add(key)
+            add("message", f"{name}: {text}", name)
+
+    def _new_messages(self, name: str, view: ServerView) -> dict[str, str]:
+        return {k: t for k, t in _message_keys(view).items() if k not in self._seen_messages[name]}
+
+    def _record_modes(self, old: ServerView, new: ServerView) -> None:
+        """Synchronous replication's state changing, and the witness's votes this server
+        recorded since the last poll (the status keeps the last 20, newest last)."""
+        add, name = self.timeline.add, new.name
+        was, now = _synchronous_state(old), _synchronous_state(new)
+        if old.reachable and was is not None and now is not None and was != now:
+            add(
+                "synchronous",
+                f"{name}: synchronous replication {was} -> {now} ({SYNCHRONOUS_STATE_WORDS[now]})",
+                name,
+                ok=SAFE_FOR_WRITES.get(now),
+            )
+        for key, vote in _vote_keys(new).items():
+            if key not in self._seen_votes[name]:
+                self._seen_votes[name].add(key)
+                outcome = vote_outcome(vote)
+                add("witness", witness_event_text(name, vote), name, ok=VOTE_OK.get(outcome))
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -228,6 +260,27 @@ def _message_keys(view: ServerView) -> dict[str, str]:
         f"{m.get('at')}|{_text(m)}" if isinstance(m, dict) else _text(m): _text(m)
         for m in view.status.get("messages") or []
     }
+
+
+def witness_event_text(server: str, vote: dict) -> str:
+    """``secondary: witness vote granted: the witness votes for the secondary (asked
+    because ...)``: the outcome first, for the plot's marker and its tooltip."""
+    why = vote.get("asked_because")
+    return f"{server}: witness vote {vote_outcome(vote)}: {vote.get('reason')}" + (
+        f" (asked because {why})" if why and why != "role change" else ""
+    )
+
+
+def _vote_keys(view: ServerView) -> dict[str, dict]:
+    """A vote is new by its time and answer."""
+    witness = view.status.get("witness") or {}
+    return {f"{v.get('at')}|{v.get('reason')}": v for v in witness.get("votes") or [] if isinstance(v, dict)}
+
+
+def _synchronous_state(view: ServerView) -> str | None:
+    sync = view.status.get("synchronous") if view.reachable else None
+    state = sync.get("state") if isinstance(sync, dict) else None
+    return state if state in SYNCHRONOUS_STATE_WORDS else None
 
 
 def _role(view: ServerView) -> str:

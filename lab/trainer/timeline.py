@@ -18,7 +18,19 @@ from ipics_server.clock import Clock
 
 log = logging.getLogger("ipics.trainer")
 
-KINDS = ("heartbeat", "missed", "role", "client", "fault", "action", "message", "narration", "expectation")
+KINDS = (
+    "heartbeat",
+    "missed",
+    "role",
+    "witness",  # a witness's vote granted, refused, handed back or unanswered (witness mode)
+    "synchronous",  # synchronous replication's state changing (synchronous mode)
+    "client",
+    "fault",
+    "action",
+    "message",
+    "narration",
+    "expectation",
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,9 @@ class Event:
     kind: str
     text: str
     server: str | None = None
-    ok: bool | None = None  #: an expectation's result
+    #: an expectation's result; a witness's vote granted (False: refused or unanswered);
+    #: synchronous replication's new state safe for writes (False: suspended, refusing)
+    ok: bool | None = None
 
 
 class Timeline:

@@ -10,6 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.roles import HAState, Role, ServerDesignation, StandbyServerStatus
+from ..modes_text import (
+    SYNCHRONOUS_STATE_KIND,
+    synchronous_policy_words,
+    synchronous_words,
+    vote_outcome,
+    vote_words,
+    witness_holder_words,
+    witness_lease_words,
+    witness_reach_words,
+)
 
 ROLE_WORDS = {
     Role.ACTIVE: "Active",
@@ -17,6 +27,10 @@ ROLE_WORDS = {
     Role.STANDALONE: "Standalone",
     Role.TRANSITIONING: "Transitioning",
 }
+
+
+#: the witness's last votes the tabs list
+VOTES_SHOWN = 5
 
 
 #: said beside Configure before it is clicked (core.records.merge_on_configure)
@@ -88,6 +102,7 @@ async def ha_tabs(server) -> dict[str, Any]:
         "split_brain": engine.in_split_brain,
         "transition": st["transition"],
         "messages": st["messages"][-3:],
+        **modes_fields(st),
         "actions": {
             "save": _action(not trusted, "trust with a partner already exists; delete it first"),
             # The page enables Delete once the partner's password is typed, as well.
@@ -131,3 +146,33 @@ async def ha_tabs(server) -> dict[str, Any]:
             ),
         },
     }
+
+
+def modes_fields(st: dict[str, Any]) -> dict[str, Any]:
+    """The modes beyond IPICS as the tabs show them, flat so the script keeps each
+    element current by its ``data-field``; ``synchronous`` and ``witness`` say whether
+    the pair runs them (the pages show their sections only then)."""
+    sync, witness, server = st["synchronous"], st["witness"], st["server"]
+    fields: dict[str, Any] = {"modes_label": st["modes"]["label"], "synchronous": sync is not None}
+    if sync is not None:
+        fields |= {
+            "synchronous_state": sync["state"],
+            "synchronous_kind": SYNCHRONOUS_STATE_KIND.get(sync["state"], ""),
+            "synchronous_words": synchronous_words(sync),
+            "synchronous_policy": synchronous_policy_words(sync),
+            "writes_refused": sync["writes_refused"],
+        }
+    fields["witness"] = witness is not None
+    if witness is not None:
+        fields |= {
+            "witness_address": witness["address"],
+            "witness_reachable": witness_reach_words(witness),
+            "witness_holder": witness_holder_words(witness, server),
+            "witness_lease": witness_lease_words(witness),
+            # newest first, as the messages
+            "witness_votes": [
+                {"at": v["at"], "outcome": vote_outcome(v), "text": vote_words(v, server)}
+                for v in reversed(witness["votes"][-VOTES_SHOWN:])
+            ],
+        }
+    return fields

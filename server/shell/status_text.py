@@ -6,6 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core.commands import NTPSETUP, PENDING, REPAIR, short
+from ..modes_text import (
+    synchronous_policy_words,
+    synchronous_words,
+    vote_words,
+    witness_holder_words,
+    witness_lease_words,
+    witness_reach_words,
+)
+
+#: the witness's changes shown (the status keeps the last 20)
+VOTES_SHOWN = 5
 
 
 def _utc(t: float | None) -> str:
@@ -26,6 +37,7 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
         f"  Role                         : {st['role']}"
         + ("  [IPICS services stopped]" if st["ipics_stopped"] else ""),
         f"  HA                           : {st['ha']}",
+        f"  Modes                        : {st['modes']['label']}",
         f"  Partner                      : {partner}",
         f"  Standby Server Status        : {st['standby_server_status'] or '-'}",
         f"  Heartbeat                    : port {hb['port']}, every {hb['interval_s']} s, "
@@ -37,6 +49,7 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
         f"  Transaction log              : {rep['transaction_log_used_percent']:.1f}% of "
         f"{rep['transaction_log_capacity']} entries ({rep['transaction_log_state']})",
     ]
+    lines += _modes_lines(st)
     if st["transition"]:
         t = st["transition"]
         lines.append(f"  Transitioning to {t['to']:<12}: {t['remaining_s']:.0f} s left ({t['reason']})")
@@ -68,3 +81,28 @@ def ha_status_text(st: dict[str, Any], name: str) -> str:
             f"{last['replaced_on_standby']} replaced by the primary's"
         )
     return "\n".join(lines) + "\n"
+
+
+def _modes_lines(st: dict[str, Any]) -> list[str]:
+    """Synchronous replication and the witness, when the pair runs them (none in IPICS mode)."""
+    lines = []
+    sync = st.get("synchronous")
+    if sync:
+        lines += [
+            f"  Synchronous replication      : {synchronous_words(sync)}",
+            f"  Synchronous policy           : {synchronous_policy_words(sync)}",
+            f"  Writes refused               : {sync['writes_refused']}, acknowledged without the standby: "
+            f"{sync['acknowledged_without_standby']}, waiting now: {sync['writes_waiting']}",
+        ]
+    witness = st.get("witness")
+    if witness:
+        lines += [
+            f"  Witness                      : {witness['address']} ({witness_reach_words(witness)})",
+            f"  Witness's vote held by       : {witness_holder_words(witness, st['server'])}",
+            f"  Lease                        : {witness_lease_words(witness)}",
+            f"  Votes                        : {witness['votes_granted']} granted, {witness['votes_refused']} "
+            f"refused, {witness['unreachable']} unanswered",
+        ]
+        votes = witness["votes"][-VOTES_SHOWN:]
+        lines += [f"    {_utc(v['at'])} {vote_words(v, st['server'])}" for v in votes]
+    return lines

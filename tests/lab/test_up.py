@@ -107,3 +107,37 @@ async def test_up_prints_the_contract_line_and_stops_both_servers_on_sigterm(tmp
 
 async def _gone(pid: int) -> bool:
     return not _alive(pid)
+
+
+async def test_up_with_modes_starts_the_witness_and_names_the_modes_everywhere(tmp_path):
+    lab = await start_lab(tmp_path, "--modes", "witness+synchronous-strict")
+    try:
+        info = json.loads(await asyncio.wait_for(lab.stdout.readline(), 60))
+        assert info["modes"] == {"name": "witness+synchronous-strict", "label": "synchronous (strict) + witness"}
+        witness = info["witness"]
+        assert _alive(witness["pid"])
+        async with ApiClient(witness["url"]) as c:
+            ballot = (await c.get("/witness/status")).body
+        assert ballot["holder"] == "primary", ballot  # the active holds the witness's vote
+        for name in ("primary", "secondary"):
+            async with ApiClient(info[name]["url"]) as c:
+                st = (await c.get("/api/v1/ha/status")).body
+            assert st["modes"]["label"] == "synchronous (strict) + witness"
+            assert st["modes"]["witness"] == witness["url"]
+        lab_json = json.loads((tmp_path / "lab.json").read_text())
+        assert (lab_json["modes"], lab_json["witness"]) == (info["modes"], witness)
+
+        lab.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(lab.wait(), 30) == 0
+        await wait_until(lambda: _gone(witness["pid"]), 10, "the witness to stop with the lab")
+    finally:
+        if lab.returncode is None:
+            lab.kill()
+            await lab.wait()
+
+
+async def test_up_refuses_an_unknown_mode_with_the_modes_it_knows(tmp_path):
+    refused = await run_ipics_lab("up", "--headless", "--data-dir", str(tmp_path), "--modes", "witness+quorum")
+    assert refused.returncode == 2
+    assert "unknown mode 'quorum'" in refused.stderr and "synchronous-strict" in refused.stderr
+    assert not (tmp_path / "lab.json").exists()

@@ -15,6 +15,7 @@ from ..trainer import conftest as trainer_fixtures
 
 INTERVAL_S, MISSED, TIME_SCALE = trainer_fixtures.INTERVAL_S, trainer_fixtures.MISSED, trainer_fixtures.TIME_SCALE
 trainer_lab = trainer_fixtures.trainer_lab  # the fixture shared with tests/trainer
+trainer_modes = trainer_fixtures.trainer_modes
 
 
 def pytest_asyncio_loop_factories(config, item):

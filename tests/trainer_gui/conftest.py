@@ -20,6 +20,7 @@ from ..trainer_devices import conftest as device_fixtures
 INTERVAL_S, MISSED, TIME_SCALE = trainer_fixtures.INTERVAL_S, trainer_fixtures.MISSED, trainer_fixtures.TIME_SCALE
 # The fixtures shared with tests/trainer and tests/trainer_devices.
 trainer_lab, launcher = trainer_fixtures.trainer_lab, device_fixtures.launcher
+trainer_modes = trainer_fixtures.trainer_modes
 qt_objects_deleted = device_fixtures.qt_objects_deleted
 
 #: real seconds any one panel action may take here (a takeover is under 2 s at 0.01)

@@ -72,23 +72,38 @@ function showSettings(heartbeat) {
   }
 }
 
-function showMessages(messages) {
-  const list = document.getElementById("messages");
-  const items = messages.slice().reverse().map((m) => {
+// A list of timed lines (messages, votes), newest first; "none" when there is none.
+function showTimedList(list, entries, className, none) {
+  const items = entries.map((e) => {
     const item = document.createElement("li");
-    item.className = m.level;
+    item.className = className(e);
     const time = document.createElement("time");
-    time.textContent = new Date(m.at * 1000).toISOString().slice(11, 19);
-    item.append(time, " " + m.text);
+    time.textContent = new Date(e.at * 1000).toISOString().slice(11, 19);
+    item.append(time, " " + e.text);
     return item;
   });
   if (!items.length) {
-    const none = document.createElement("li");
-    none.className = "none";
-    none.textContent = "No messages.";
-    items.push(none);
+    const empty = document.createElement("li");
+    empty.className = "none";
+    empty.textContent = none;
+    items.push(empty);
   }
   list.replaceChildren(...items);
+}
+
+function showMessages(messages) {
+  showTimedList(document.getElementById("messages"), messages.slice().reverse(), (m) => m.level, "No messages.");
+}
+
+// The synchronous state's colour, and the witness's last votes (who asked, why, the
+// answer), newest first as the state gives them; their words are kept by data-field.
+function showModes(state) {
+  const sync = document.getElementById("synchronous-state");
+  if (sync) sync.className = "status " + (state.synchronous_kind || "");
+  const votes = document.getElementById("witness-votes");
+  if (votes && state.witness) {
+    showTimedList(votes, state.witness_votes, (v) => "vote-" + v.outcome.replace(" ", "-"), "No votes yet.");
+  }
 }
 
 function showBanner(state) {
@@ -139,6 +154,7 @@ function show(state) {
   refreshNeedsInput();
   showSettings(state.heartbeat);
   showMessages(state.messages);
+  showModes(state);
   document.getElementById("split-brain").hidden = !state.split_brain;
   showBanner(state);
 }
