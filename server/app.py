@@ -29,6 +29,8 @@ from .api.middlewares import setup_middlewares
 from .api.peer_views import peer_routes
 from .api.routes import setup_routes
 from .appkeys import SERVER
+from .audit import KEY as AUDIT_KEY
+from .audit import AuditTrail
 from .background import background, run_until_signalled
 from .clock import Clock
 from .config import ServerConfig, ssh_port_file
@@ -104,6 +106,11 @@ class IpicsServer:
             logout=self._logout,
         )
         self.engine.peer.serve(peer_routes(self.engine))
+        #: what administrators did here (console, API, shell), for grading and the timeline
+        self.audit = AuditTrail(
+            self.clock, self.store.get_local_sync(AUDIT_KEY, []), lambda e: self.engine.state.persist(AUDIT_KEY, e)
+        )
+        self.audit.subscribe(lambda entry: self.events.publish({"type": "audit", **entry}))
         self.data = DataService(
             store=self.store,
             files=self.files,

@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from ..appkeys import USER
+from ..audit import ACTION_BY_PATH
 from ..core import ha_config
 from ..core.ha_config import ConfigurationError, HeartbeatSettings
 from ..core.roles import ServerDesignation
@@ -328,12 +329,15 @@ async def _act(request: web.Request, template: str, done: str, act: Action, keep
     request[USER] = user
     admin = _admin_console(request)
     form = await _form(request)
+    action = ACTION_BY_PATH.get(request.path)
     try:
         # Inside: an expired form (a server restart renews the key) comes back as the tab
         # with a fresh token, ready to send again.
         admin.security.check_form(request, token, form)
         message = await act(admin, form)
     except ApiError as exc:
+        if action and exc.code != "csrf":
+            admin.server.audit.record(action=action, via="console", user=user["username"], ok=False, result=exc.message)
         values = {k: _text(form, k) for k in keep if exc.code != "csrf"}
         if admin.server.engine.partner is None:  # a stale page: the trust is gone meanwhile
             template = "ha_security.html"
@@ -346,6 +350,10 @@ async def _act(request: web.Request, template: str, done: str, act: Action, keep
             field=getattr(exc, "field", ""),
             values=values,
             status=exc.status,
+        )
+    if action:
+        admin.server.audit.record(
+            action=action, via="console", user=user["username"], ok=True, result=message or "done"
         )
     if message:
         admin.flash(token, "success", message)

@@ -154,5 +154,15 @@ async def discarded(request: web.Request) -> web.Response:
     return web.json_response({"discarded": await request.app[SERVER].store.get_local("discarded", [])})
 
 
+async def audit(request: web.Request) -> web.Response:
+    """What administrators did on this server; ``?since=T`` (emulated UTC): only after T."""
+    since = request.query.get("since")
+    try:
+        after = float(since) if since is not None else None
+    except ValueError:
+        raise ApiError(400, "bad_request", "since must be a time (seconds since the epoch, emulated)") from None
+    return web.json_response({"actions": request.app[SERVER].audit.entries(after)})
+
+
 async def replication_lag(request: web.Request) -> web.Response:
     return web.json_response({"lag_ms": request.app[SERVER].engine.replication_lag_ms()})

@@ -495,6 +495,26 @@ class Discarded(Reply):
     discarded: list[DiscardedEntry]
 
 
+class AuditEntry(Reply):
+    at: float
+    """Emulated UTC."""
+    action: str
+    """In the scenario format's words: go-standby, failover-now, configure, unconfigure,
+    repair, rsync, service-ipics-stop, ntpsetup, update-settings, establish-trust, ..."""
+    via: Literal["console", "api", "shell"]
+    user: str
+    ok: bool
+    """Done (true), or refused (false)."""
+    result: str
+    """The server's sentence: what was done, or why not."""
+    command: str | None
+    """The shell's command line (null for the console and the API)."""
+
+
+class Audit(Reply):
+    actions: list[AuditEntry]
+
+
 class ReplicationLag(Reply):
     lag_ms: list[float]
 
@@ -688,6 +708,7 @@ ANSWERS: dict[str, Answers] = {
     ),
     "go_standby": Answers({200: WentStandby}, {409: "conflict: not a split brain"}),
     "discarded": Answers({200: Discarded}),
+    "audit": Answers({200: Audit}, {400: "bad_request: since is not a time"}),
     "replication_lag": Answers({200: ReplicationLag}),
     # lab
     "inject_fault": Answers(

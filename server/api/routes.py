@@ -18,6 +18,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from .. import __version__
 from ..appkeys import BODY, SERVER, TOKEN, USER
+from ..audit import ACTION_BY_PATH
 from ..core.access import MAY
 from ..errors import ApiError, forbidden
 from . import data_views, ha_views, lab_views, media_views, monitoring_views, schemas
@@ -352,6 +353,15 @@ ROUTES: list[Route] = [
     ),
     Route(
         "GET",
+        "/api/v1/ha/audit",
+        ha_views.audit,
+        "What administrators did on this server (console, API, shell), for grading and the timeline",
+        auth="admin",
+        tag="ha",
+        tomcat=False,
+    ),
+    Route(
+        "GET",
         "/api/v1/ha/replication/lag",
         ha_views.replication_lag,
         "Standby: recent replication lag samples in real milliseconds",
@@ -399,7 +409,17 @@ def guarded(route: Route) -> View:
             request[USER] = await authenticate(request, MAY[route.auth])
         if route.body:
             request[BODY] = await parse_body(request, route.body)
-        return await route.view(request)
+        action = ACTION_BY_PATH.get(route.path) if route.method != "GET" else None
+        if action is None:
+            return await route.view(request)
+        user = (request.get(USER) or {}).get("username", "?")
+        try:
+            response = await route.view(request)
+        except ApiError as exc:
+            server.audit.record(action=action, via="api", user=user, ok=False, result=exc.message)
+            raise
+        server.audit.record(action=action, via="api", user=user, ok=True, result="done")
+        return response
 
     handler.__name__ = getattr(route.view, "__name__", "view")
     return handler

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ..audit import AuditTrail
 from ..core.commands import (
     FILE_DIRECTORY,
     NM_RESTART,
@@ -51,6 +52,7 @@ class ShellHost(Protocol):
     data: DataService
     engine: HAEngine
     services: Services
+    audit: AuditTrail
 
     async def set_clock_offset(self, seconds: float) -> None: ...
 
@@ -151,9 +153,11 @@ class Shell:
         if handler is None:
             return fail(f"-bash: {argv[0]}: command not found", 127)
         try:
-            return await handler(username, argv[1:])
+            result = await handler(username, argv[1:])
         except ApiError as exc:
-            return fail(f"{name}: {exc.message}")
+            result = fail(f"{name}: {exc.message}")
+        self.server.audit.record_shell(username, argv, result.exit_status, result.output)
+        return result
 
     # ------------------------------------------------------------------ basics
     async def _exit(self, user: str, args: list[str]) -> CommandResult:
