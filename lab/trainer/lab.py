@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
+from ipics_lab.modes import LabModes
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
@@ -38,6 +39,7 @@ class TrainerLab:
         missed_count: int = 5,
         media: bool = True,
         topology: str = "loopback",
+        modes: LabModes | None = None,
     ):
         if topology not in TOPOLOGIES:
             raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
@@ -46,6 +48,7 @@ class TrainerLab:
         #: the sites' network, made at start in the sites topology
         self.sites: Sites | None = None
         self._media = media
+        self.modes = modes or LabModes()  # the pair's modes beyond IPICS (lab/modes.py)
         self.interval_s, self.missed_count = interval_s, missed_count
         self.users_password = secrets.token_urlsafe(9)
         self.pin = f"{secrets.randbelow(10**6):06d}"
@@ -100,6 +103,7 @@ class TrainerLab:
             time_scale=self._time_scale,
             media_router=self.router.url if self.router else None,
             sites=self.sites,
+            modes=self.modes,
         )
         # The pair's reference clock: a clock offset is measured against it, and it
         # switches scale with the servers at the same instant.
