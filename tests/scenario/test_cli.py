@@ -129,5 +129,11 @@ async def test_list_names_the_built_ins_with_their_titles():
     run = await run_cli("list")
     assert run.code == 0
     names = [line.split()[0] for line in run.out.splitlines()]
-    assert names == ["clock-skew-split-brain", "earthquake", "manual-failover", "prolonged-downtime"]
+    assert names == [
+        "clock-skew-split-brain",
+        "earthquake",
+        "earthquake-side-by-side",
+        "manual-failover",
+        "prolonged-downtime",
+    ]
     assert "Failover Now before maintenance" in run.out
