@@ -84,10 +84,10 @@ class ModeRun:
 
     def split_brain_words(self) -> str:
         if not self.split_brain:
-            return "no: never two active servers"
+            return "no, never two active servers"
         start = describe_duration(round(self.split_brain_from_s or 0.0))
         end = describe_duration(round(self.split_brain_until_s or 0.0))
-        return f"yes: both servers active from {start} to {end}"
+        return f"yes, both servers active from {start} to {end}"
 
     def facts(self) -> str:
         """The run in one sentence of numbers."""
@@ -123,6 +123,10 @@ class CompareReport:
     @property
     def passed(self) -> bool:
         return bool(self.runs) and all(r.passed for r in self.runs)
+
+    @property
+    def cancelled(self) -> bool:
+        return any(r.report.cancelled for r in self.runs)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -164,8 +168,11 @@ class CompareReport:
             out += textwrap.wrap(r.facts(), 88, initial_indent="  ", subsequent_indent="  ")
             out += [f"  outcome {line}" for _ok, line in r.outcome]
         out.append("")
-        verdicts = [f"{r.mode} {'passed' if r.passed else 'FAILED'}" for r in self.runs]
-        out.append(f"{'PASSED' if self.passed else 'FAILED'}: {', '.join(verdicts)}")
+        verdicts = [
+            f"{r.mode} {'cancelled' if r.report.cancelled else 'passed' if r.passed else 'FAILED'}" for r in self.runs
+        ]
+        word = "PASSED" if self.passed else "CANCELLED" if self.cancelled else "FAILED"
+        out.append(f"{word}: {', '.join(verdicts)}")
         return out
 
 
