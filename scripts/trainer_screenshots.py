@@ -11,10 +11,12 @@ the primary, while the secondary takes over (its progress bar part way);
 ``trainer-attached.png``, a second panel attached to that lab by its lab file
 (``ipics-lab --attach``): power off and on greyed out with the reason.  With
 ``--topology sites`` (as root) it makes ``trainer-sites.png`` only: the sites' addresses
-and 30 % packet loss between the servers, made by the kernel.  Everything is stopped at
-the end.  With ``--modes witness+synchronous-strict`` it makes ``trainer-modes.png``
-only: the pair in those modes after Power off on the primary, the secondary active with
-the witness's vote and refusing writes without a standby.
+and 30 % packet loss between the servers, made by the kernel.  With ``--modes
+witness+synchronous-strict`` it makes ``trainer-modes.png`` only: the pair in those
+modes after Power off on the primary, the secondary active with the witness's vote and
+refusing writes without a standby.  With ``--compare`` it makes ``trainer-compare.png``
+only: Compare modes clicked on the panel, the side-by-side window once both modes' runs
+ended.  Everything is stopped at the end.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ async def grab(panel: TrainerPanel, path: Path) -> None:
     print(f"wrote {path}")
 
 
-async def main(out: Path, topology: str, modes: LabModes) -> None:
+async def main(out: Path, topology: str, modes: LabModes, compare: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="trainer-shots-") as tmp:
         lab = TrainerLab(
@@ -64,7 +66,9 @@ async def main(out: Path, topology: str, modes: LabModes) -> None:
             await lab.start()
             monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=0.1)
             monitor.start()
-            if topology == "sites":
+            if compare:
+                await shoot_compare(lab, monitor, out)
+            elif topology == "sites":
                 await shoot_sites(lab, monitor, out)
             elif modes.name != "ipics":
                 await shoot_modes(lab, monitor, out)
@@ -170,6 +174,23 @@ async def shoot_attached(lab: TrainerLab, out: Path) -> None:
         await monitor.stop()
 
 
+async def shoot_compare(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
+    panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor)
+    panel.show()
+    try:
+        panel.scenario_pane.scenario_compare.click()
+        view = panel.scenario_pane.compare_view
+        assert view is not None
+        # two labs start, then about 16 emulated minutes at the panel's speed
+        await wait_until(lambda: panel.scenario_run.isEnabled(), 240, "the comparison to end")
+        view.resize(1500, 950)
+        await asyncio.sleep(0.3)  # let the loop paint
+        view.grab().save(str(out / "trainer-compare.png"))
+        print(f"wrote {out / 'trainer-compare.png'}: {view.status.text()}")
+    finally:
+        await close(panel)
+
+
 async def close(panel: TrainerPanel) -> None:
     panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     panel.close()
@@ -181,8 +202,9 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "screenshots")
     parser.add_argument("--topology", choices=("loopback", "sites"), default="loopback")
     parser.add_argument("--modes", type=LabModes.parse, default=LabModes())
+    parser.add_argument("--compare", action="store_true", help="trainer-compare.png only: Compare modes")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)
-    qasync.run(main(args.out, args.topology, args.modes))
+    qasync.run(main(args.out, args.topology, args.modes, args.compare))

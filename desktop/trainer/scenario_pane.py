@@ -2,8 +2,12 @@
 ``*.toml`` file), Run it against the lab, its narration step by step (each step marked
 passed or failed, with its details), the report's last line; Stop cancels the run.
 
-The run is a task on the loop (``ipics_lab.scenario.ScenarioRunner``): the window
-never waits.
+Compare modes runs a scenario that compares modes (the one picked, else the built-in
+``earthquake-side-by-side``) on a lab per mode of its own, beside this one, at this
+lab's time scale, and shows them side by side (``compare_view.CompareView``).
+
+The run is a task on the loop (``ipics_lab.scenario.ScenarioRunner``, ``CompareRun``):
+the window never waits.
 """
 
 from __future__ import annotations
@@ -29,12 +33,19 @@ from PySide6.QtWidgets import (
 
 from ipics_clients.tasks import Tasks
 from ipics_desktop.shared.style import ERROR, IDLE, ONLINE, restyle
+from ipics_desktop.trainer.compare_view import CompareView
 from ipics_desktop.trainer.sentences import refusal, say
 
 if TYPE_CHECKING:
     from ipics_lab.scenario import ScenarioRunner
+    from ipics_lab.scenario.compare import CompareRun
 
 log = logging.getLogger("ipics.trainer")
+
+#: what Compare modes runs when the scenario picked compares no modes
+COMPARE_SCENARIO = "earthquake-side-by-side"
+#: the folder, in the lab's, of the labs a comparison starts
+COMPARE_FOLDER = "compare"
 
 
 class ScenarioPane(QGroupBox):
@@ -47,6 +58,8 @@ class ScenarioPane(QGroupBox):
         self._runner: ScenarioRunner | None = None
         self._scenario_task: asyncio.Task | None = None
         self._step_items: dict[int, QListWidgetItem] = {}
+        self._compare: CompareRun | None = None
+        self.compare_view: CompareView | None = None
         self.scenario_picker = QComboBox(objectName="scenarioPicker")
         self.scenario_picker.setAccessibleName("Scenario")
         self.scenario_open = QPushButton("Open file\u2026", objectName="scenarioOpenFile")
@@ -62,6 +75,14 @@ class ScenarioPane(QGroupBox):
         self.scenario_stop.setAutoDefault(False)
         self.scenario_stop.setEnabled(False)
         self.scenario_stop.clicked.connect(self.on_scenario_stop)
+        self.scenario_compare = QPushButton("\u21c4 Compare modes", objectName="scenarioCompare")
+        self.scenario_compare.setAccessibleName("Run the scenario in each mode, side by side")
+        self.scenario_compare.setToolTip(
+            "The same faults on a pair per mode (IPICS, and a witness with strict synchronous replication), "
+            "side by side: both timelines, split brain or not, writes acknowledged, refused and lost"
+        )
+        self.scenario_compare.setAutoDefault(False)
+        self.scenario_compare.clicked.connect(self.on_scenario_compare)
         self.scenario_say = QLabel(objectName="scenarioSay")
         self.scenario_say.setWordWrap(True)
         self.scenario_say.setTextFormat(Qt.TextFormat.PlainText)
@@ -79,6 +100,7 @@ class ScenarioPane(QGroupBox):
         buttons = QHBoxLayout()
         buttons.addWidget(self.scenario_run)
         buttons.addWidget(self.scenario_stop)
+        buttons.addWidget(self.scenario_compare)
         column = QVBoxLayout(self)
         column.setContentsMargins(6, 4, 6, 4)
         column.addLayout(pick)
@@ -94,6 +116,7 @@ class ScenarioPane(QGroupBox):
             log.warning("scenarios unavailable: %s", exc)
             self.scenario_run.setEnabled(False)
             self.scenario_open.setEnabled(False)
+            self.scenario_compare.setEnabled(False)
             say(self.scenario_result, f"Scenarios are not available: {exc}", "refused")
             names = []
         for name in names:
@@ -101,7 +124,7 @@ class ScenarioPane(QGroupBox):
 
     def set_unavailable(self, reason: str) -> None:
         """No scenario runs on this lab (an attached one): greyed out, saying why."""
-        for widget in (self.scenario_picker, self.scenario_open, self.scenario_run):
+        for widget in (self.scenario_picker, self.scenario_open, self.scenario_run, self.scenario_compare):
             widget.setEnabled(False)
             widget.setToolTip(reason)
         say(self.scenario_result, f"Scenarios: {reason}", "info")
@@ -123,6 +146,15 @@ class ScenarioPane(QGroupBox):
             index = self.scenario_picker.count() - 1
         self.scenario_picker.setCurrentIndex(index)
 
+    def _load(self, name: str):
+        from ipics_lab.scenario import load_scenario
+
+        try:
+            return load_scenario(name)
+        except Exception as exc:  # noqa: BLE001 (ScenarioError and unreadable files alike)
+            say(self.scenario_result, f"Cannot run {name}: {refusal(exc)}", "refused")
+            return None
+
     def on_scenario_run(self) -> None:
         if self._scenario_task is not None:
             return
@@ -130,12 +162,13 @@ class ScenarioPane(QGroupBox):
         if not name:
             say(self.scenario_result, "Pick a scenario first.", "refused")
             return
-        from ipics_lab.scenario import ScenarioRunner, load_scenario
+        from ipics_lab.scenario import ScenarioRunner
 
-        try:
-            scenario = load_scenario(name)
-        except Exception as exc:  # noqa: BLE001 (ScenarioError and unreadable files alike)
-            say(self.scenario_result, f"Cannot run {name}: {refusal(exc)}", "refused")
+        scenario = self._load(name)
+        if scenario is None:
+            return
+        if scenario.compare:  # it runs on a lab per mode, not on this one
+            self._start_compare(scenario)
             return
         self.scenario_narration.clear()
         self._step_items.clear()
@@ -143,11 +176,73 @@ class ScenarioPane(QGroupBox):
         if scenario.description:
             self._narrate(scenario.description, colour=IDLE)
         self._runner = ScenarioRunner(self.lab, scenario, on_step=self.on_scenario_step)
-        self.scenario_run.setEnabled(False)
-        self.scenario_stop.setEnabled(True)
-        self.scenario_picker.setEnabled(False)
+        self._busy(True)
         self._set_result(f"Running: {scenario.title}", "running")
         self._scenario_task = self.tasks.start(self._run_scenario(self._runner))
+
+    def _busy(self, running: bool) -> None:
+        self.scenario_run.setEnabled(not running)
+        self.scenario_compare.setEnabled(not running)
+        self.scenario_picker.setEnabled(not running)
+        self.scenario_stop.setEnabled(running)
+
+    def on_scenario_compare(self) -> None:
+        """The picked scenario if it compares modes, else the built-in comparison."""
+        if self._scenario_task is not None:
+            return
+        picked = self.scenario_picker.currentData()
+        scenario = self._load(picked) if picked else None
+        if scenario is None or not scenario.compare:
+            scenario = self._load(COMPARE_SCENARIO)
+        if scenario is not None:
+            self._start_compare(scenario)
+
+    def _start_compare(self, scenario) -> None:
+        from ipics_lab.scenario.compare import CompareRun
+
+        if self.compare_view is None:
+            self.compare_view = CompareView()
+        view = self.compare_view
+        view.begin(scenario)
+        try:
+            run = CompareRun(
+                scenario,
+                Path(self.lab.root) / COMPARE_FOLDER,
+                time_scale=self.lab.time_scale,
+                on_step=view.on_step,
+                on_started=lambda mode: view.set_status(f"{mode}: the lab is up", "running"),
+            )
+        except ValueError as exc:
+            say(self.scenario_result, f"Cannot compare: {refusal(exc)}", "refused")
+            return
+        for mode, lab in run.labs.items():
+            view.watch(mode, lab.timeline)
+        view.show()
+        view.raise_()
+        self._compare = run
+        self._busy(True)
+        self._set_result(f"Comparing modes: {scenario.title}", "running")
+        self._narrate(f"Compare modes ({', '.join(scenario.compare)}): {scenario.title}", bold=True)
+        self._scenario_task = self.tasks.start(self._run_compare(run, view))
+
+    async def _run_compare(self, run: CompareRun, view: CompareView) -> None:
+        try:
+            report = await run.run()
+        except Exception as exc:  # noqa: BLE001 (a lab that does not start: a sentence)
+            view.stop_watching()
+            why = f"Compare modes stopped: {refusal(exc)}"
+            view.set_status(why, "failed")
+            self._set_result(why, "failed")
+        else:
+            view.set_report(report)
+            last = report.lines()[-1]
+            self._narrate(last, colour=ONLINE if report.passed else ERROR, bold=True)
+            for r in report.runs:
+                self._narrate(f"      {r.mode}: {r.facts()}", colour=IDLE)
+            self._set_result(f"Compare modes: {last}", "passed" if report.passed else "failed")
+        finally:
+            self._compare = self._scenario_task = None
+            self._busy(False)
 
     async def _run_scenario(self, runner) -> None:
         try:
@@ -163,9 +258,7 @@ class ScenarioPane(QGroupBox):
             self.scenario_say.hide()
         finally:
             self._runner = self._scenario_task = None
-            self.scenario_run.setEnabled(True)
-            self.scenario_stop.setEnabled(False)
-            self.scenario_picker.setEnabled(True)
+            self._busy(False)
 
     def on_scenario_step(self, step) -> None:
         """A step started (``passed`` None: its narration) or ended (pass/fail and details)."""
@@ -186,14 +279,21 @@ class ScenarioPane(QGroupBox):
             self._narrate(f"      {detail}", colour=ERROR if "FAILED" in detail else IDLE)
 
     def on_scenario_stop(self) -> None:
-        if self._runner is not None:
-            self._runner.cancel()
-            self._set_result("Stopping\u2026", "running")
+        for running in (self._runner, self._compare):
+            if running is not None:
+                running.cancel()
+                self._set_result("Stopping\u2026", "running")
 
     def cancel(self) -> None:
-        """The window closes: the running scenario, if any, is cancelled."""
+        """The window closes: the running scenario, if any, is cancelled; the labs a
+        comparison started are stopped now (the loop may not run their task again)."""
         if self._runner is not None:
             self._runner.cancel()
+        if self._compare is not None:
+            self._compare.cancel()
+            self._compare.stop()
+        if self.compare_view is not None:
+            self.compare_view.close()
 
     def _narrate(
         self, text: str, *, colour: str | None = None, bold: bool = False, tooltip: str | None = None

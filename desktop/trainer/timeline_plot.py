@@ -104,6 +104,8 @@ class TimelinePlot(QWidget):
         self._counts: Counter = Counter()
         self._positions: tuple[tuple, list] | None = None  # (size, span, axis, count) -> positions
         self.axis = "emulated"
+        #: a time axis (low, high) of its own instead of the events' span: two runs compared
+        self.fixed_span: tuple[float, float] | None = None
         self.setObjectName("timelinePlot")
         self.setAccessibleName("Timeline of the run")
         self.setMouseTracking(True)
@@ -155,6 +157,8 @@ class TimelinePlot(QWidget):
     # ------------------------------------------------------------------ geometry
     def _span(self) -> tuple[float, float]:
         """From the first event (the lab's start-up is not part of the run) to the last."""
+        if self.fixed_span is not None:
+            return self.fixed_span
         # Events come in time order: the first and the last are the extremes.
         low = self.time_of(self.events[0]) if self.events else 0.0
         high = max(low + 10.0, self.time_of(self.events[-1]) if self.events else 0.0)

@@ -2,8 +2,11 @@
 
 ``run`` starts a trainer lab (media router, HA pair, demo data) in a temporary folder
 or ``--data-dir``, prints each step as it goes (narration, action, expectations) and
-the pass/fail report, and stops the lab.  Exit status: 0 passed, 1 an expectation or
-an action failed, 2 a bad scenario file or a lab that does not start.
+the pass/fail report, and stops the lab.  A scenario that compares modes (``compare =
+[...]``) runs on one lab per mode at once and prints the side-by-side report.
+``--json``: the report as JSON on stdout (both modes' when compared), the progress on
+stderr.  Exit status: 0 passed, 1 an expectation or an action failed, 2 a bad
+scenario file or a lab that does not start.
 
     python -m ipics_lab.scenario.cli run earthquake --time-scale 0.01
 """
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import json
 import signal
 import sys
 import tempfile
@@ -49,6 +53,11 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="where the lab's servers keep their data (default: a temporary folder, removed after)",
     )
+    p_run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON (both modes' for a scenario that compares modes); progress goes to stderr",
+    )
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
 
@@ -70,14 +79,23 @@ def run(ns: argparse.Namespace) -> int:
     if refusal:
         print(f"--topology sites: {refusal}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if scenario.compare and ns.topology != "loopback":
+        print("--topology sites: modes are compared side by side on loopback only", file=sys.stderr)
+        return EXIT_UNUSABLE
+    as_json = bool(getattr(ns, "json", False))
     if ns.data_dir is not None:
-        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology, ns.modes)
+        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology, ns.modes, as_json)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
-        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes)
+        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes, as_json)
 
 
 def _run_locked(
-    scenario, root: Path, time_scale: float, topology: str = "loopback", modes: LabModes | None = None
+    scenario,
+    root: Path,
+    time_scale: float,
+    topology: str = "loopback",
+    modes: LabModes | None = None,
+    as_json: bool = False,
 ) -> int:
     """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
     scenario's clean install would otherwise wipe out from under it."""
@@ -96,7 +114,9 @@ def _run_locked(
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        return asyncio.run(_run(scenario, root, time_scale, topology, modes))
+        if scenario.compare:
+            return asyncio.run(_run_compare(scenario, root, time_scale, as_json))
+        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json))
 
 
 def _list() -> int:
@@ -110,16 +130,22 @@ def _list() -> int:
 
 
 async def _run(
-    scenario, root: Path, time_scale: float, topology: str = "loopback", modes: LabModes | None = None
+    scenario,
+    root: Path,
+    time_scale: float,
+    topology: str = "loopback",
+    modes: LabModes | None = None,
+    as_json: bool = False,
 ) -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
     from ipics_lab.trainer.lab import TrainerLab
 
-    print(f"Scenario {scenario.name}: {scenario.title}")
-    print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "))
+    out = sys.stderr if as_json else sys.stdout
+    _print_title(scenario, out)
     modes = modes or LabModes()
     print(
         f"Starting the lab in {root} (time scale {time_scale:g}, {topology} topology, modes: {modes.label}) ...",
+        file=out,
         flush=True,
     )
     lab = TrainerLab(root, time_scale=time_scale, topology=topology, modes=modes)
@@ -140,16 +166,81 @@ async def _run(
         except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
             print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE
-        print("The lab is up: primary active, secondary standby Ready.", flush=True)
-        lab.timeline.subscribe(_print_console_event)
-        runner = ScenarioRunner(lab, scenario, on_step=_print_step)
+        print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
+        lab.timeline.subscribe(lambda event: _print_console_event(event, out))
+        runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
         report = await runner.run()
     finally:
         _stop(lab)
-    print()
+    return _print_report(report, out, as_json)
+
+
+def _print_report(report, out, as_json: bool) -> int:
+    """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit status."""
+    print(file=out)
     for line in report.lines():
-        print(line)
+        print(line, file=out)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
     return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _print_title(scenario, out) -> None:
+    print(f"Scenario {scenario.name}: {scenario.title}", file=out)
+    print(textwrap.fill(scenario.description, 88, initial_indent="  ", subsequent_indent="  "), file=out)
+
+
+async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -> int:
+    """One lab per mode, the same steps on each at once; the side-by-side report."""
+    from ipics_lab.scenario.compare import CompareRun
+
+    out = sys.stderr if as_json else sys.stdout
+    _print_title(scenario, out)
+    print(
+        f"Starting {len(scenario.compare)} labs in {root}, one per mode ({', '.join(scenario.compare)}), "
+        f"time scale {time_scale:g} ...",
+        file=out,
+        flush=True,
+    )
+
+    def step(mode: str, sr: StepReport) -> None:
+        if sr.passed is None:
+            print(f"[{mode}] step {sr.index}: {sr.action or textwrap.shorten(sr.say, 60)}", file=out, flush=True)
+            return
+        for line in sr.details:
+            print(f"[{mode}]   {line}", file=out)
+        print(f"[{mode}]   -> step {sr.index} {sr.status_word()}", file=out, flush=True)
+
+    run = CompareRun(
+        scenario,
+        root,
+        time_scale=time_scale,
+        on_step=step,
+        on_started=lambda mode: print(f"[{mode}] the lab is up", file=out, flush=True),
+        start_timeout_s=LAB_START_TIMEOUT_S,
+    )
+    loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    assert main_task is not None  # asyncio.run runs this coroutine as its main task
+
+    def interrupted() -> None:
+        # Running: cancel the runs (their consoles close, the report says so); starting: stop.
+        if run.runners:
+            run.cancel()
+        else:
+            main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, interrupted)
+    try:
+        report = await run.run()
+    except asyncio.CancelledError:
+        print("cancelled while the labs were starting", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except Exception as exc:  # noqa: BLE001 - a lab that does not start is reported, not a traceback
+        print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return _print_report(report, out, as_json)
 
 
 def _stop(lab) -> None:
@@ -164,24 +255,25 @@ def _stop(lab) -> None:
                 process.stop()
 
 
-def _print_console_event(event) -> None:
+def _print_console_event(event, out=None) -> None:
     """What the consoles say as it happens ("dan: offline ..."); the rest of the
     timeline is in the step's own lines."""
     if event.kind == "client" and event.text.split(" ", 1)[0].endswith(":"):
-        print(f"  . {event.text}", flush=True)
+        print(f"  . {event.text}", file=out or sys.stdout, flush=True)
 
 
-def _print_step(sr: StepReport) -> None:
+def _print_step(sr: StepReport, out=None) -> None:
+    out = out or sys.stdout
     if sr.passed is None:
-        print(f"\n[step {sr.index}]", flush=True)
+        print(f"\n[step {sr.index}]", file=out, flush=True)
         if sr.say:
-            print(textwrap.fill(sr.say, 88, initial_indent="  ", subsequent_indent="  "))
+            print(textwrap.fill(sr.say, 88, initial_indent="  ", subsequent_indent="  "), file=out)
         if sr.action:
-            print(f"  do: {sr.action}", flush=True)
+            print(f"  do: {sr.action}", file=out, flush=True)
         return
     for line in sr.details:
-        print(f"  {line}")
-    print(f"  -> step {sr.index} {sr.status_word()}", flush=True)
+        print(f"  {line}", file=out)
+    print(f"  -> step {sr.index} {sr.status_word()}", file=out, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

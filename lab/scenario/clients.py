@@ -32,6 +32,15 @@ class ClientActionFailed(Exception):
     """What a user tried at the console did not work; ``str()`` says why."""
 
 
+class WriteRefused(ClientActionFailed):
+    """The server answered and refused the change (``error``: its code, as
+    ``no_synchronous_standby``): nothing was acknowledged."""
+
+    def __init__(self, text: str, status: int, error: str | None):
+        super().__init__(text)
+        self.status, self.error = status, error
+
+
 class ScenarioClient:
     """One user's headless IDC.  ``heard`` counts audio frames per (group, talker)."""
 
@@ -131,8 +140,9 @@ class ScenarioClient:
             except Unreachable as exc:
                 raise ClientActionFailed(f"the {self.server_name} did not answer: {exc}") from None
         if not reply.ok:
-            message = reply.body.get("message") if isinstance(reply.body, dict) else reply.body
-            raise ClientActionFailed(f"the {self.server_name} refused: {message}")
+            body = reply.body if isinstance(reply.body, dict) else {}
+            message = body.get("message") if body else reply.body
+            raise WriteRefused(f"the {self.server_name} refused: {message}", reply.status, body.get("error"))
         return reply.body
 
     async def close(self) -> None:

@@ -13,24 +13,30 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ipics_lab.modes import COMPARED, LabModes, ModesError
 from ipics_lab.scenario.durations import parse_duration
 from ipics_lab.scenario.model import (
     ACTIONS,
     CHANNELS,
+    COUNT_OPERATORS,
     DIRECTIONS,
     OPERATORS,
+    OUTCOME_CHECKS,
     SERVERS,
     SITES,
     SUBJECTS,
     USERS,
+    Count,
     Expectation,
+    Outcome,
     Param,
     Scenario,
     ScenarioError,
     Step,
 )
 
-TOP_KEYS = ("title", "description", "step")
+TOP_KEYS = ("title", "description", "compare", "outcome", "step")
+OUTCOME_KEYS = ("say", *OUTCOME_CHECKS)
 STEP_KEYS = ("at", "after", "say", "do", "expect")
 SUFFIX = ".toml"
 #: a file larger than this is not a scenario someone wrote
@@ -87,6 +93,7 @@ class _Checker:
         self.logged_in: set[str] = set()
         self.consoles: set[str] = set()  # users with a console (logged in at some point)
         self.channels: set[str] = set(CHANNELS)
+        self.compare: tuple[str, ...] = ()  # a side-by-side scenario's modes, by their names
 
     # ---------------------------------------------------------------- errors
     def error(self, key: str | None, why: str) -> ScenarioError:
@@ -121,6 +128,9 @@ class _Checker:
         self.unknown_keys(doc, TOP_KEYS, "a scenario")
         title = self.text(doc, "title", required=True)
         description = self.text(doc, "description", required=True)
+        if "compare" in doc:
+            self.compare = self.modes(doc["compare"])
+        outcomes = self.outcomes(doc["outcome"]) if "outcome" in doc else {}
         raw_steps = doc.get("step")
         if raw_steps is None:
             raise self.error("step", "missing: a scenario needs at least one [[step]]")
@@ -138,7 +148,72 @@ class _Checker:
                 last_at = (i, step.at_s)
             steps.append(step)
         self.step_no = None
-        return Scenario(name=name, title=title, description=description, steps=steps, path=path)
+        return Scenario(
+            name=name,
+            title=title,
+            description=description,
+            steps=steps,
+            path=path,
+            compare=self.compare,
+            outcomes=outcomes,
+        )
+
+    # ------------------------------------------------------- side by side
+    def modes(self, raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not all(isinstance(m, str) for m in raw):
+            raise self.error("compare", 'must be an array of modes: compare = ["ipics", "witness+synchronous-strict"]')
+        names = []
+        for spec in raw:
+            try:
+                names.append(LabModes.parse(spec).name)
+            except ModesError as exc:
+                raise self.error("compare", str(exc)) from None
+        if len(set(names)) != len(names) or not 2 <= len(names) <= len(COMPARED):
+            raise self.error("compare", f"name 2 to {len(COMPARED)} different modes, not {', '.join(raw) or 'none'}")
+        return tuple(names)
+
+    def mode(self, spec: str, key: str) -> str:
+        """A mode as a key of ``expect`` or ``outcome``: one of ``compare``'s, any spelling."""
+        try:
+            name = LabModes.parse(spec).name
+        except ModesError:
+            name = None
+        if name not in self.compare:
+            raise self.error(key, f"{spec!r} is not one of the modes compared ({', '.join(self.compare)})")
+        return name
+
+    def outcomes(self, raw: Any) -> dict[str, Outcome]:
+        if not self.compare:
+            raise self.error("outcome", "only a scenario that compares modes has outcomes: add compare = [...]")
+        if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+            raise self.error("outcome", "must be a table per mode: [outcome.ipics] split_brain = true")
+        out = {}
+        for spec, table in raw.items():
+            mode = self.mode(spec, "outcome")
+            self.unknown_keys(table, OUTCOME_KEYS, f"the outcome of {mode}")
+            checks: dict[str, Any] = {}
+            for key, kind in OUTCOME_CHECKS.items():
+                if key not in table:
+                    continue
+                value = table[key]
+                if kind == "bool":
+                    if not isinstance(value, bool):
+                        raise self.error(key, f"must be true or false, not {_type(value)}")
+                    checks[key] = value
+                else:
+                    checks[key] = self.count(key, value)
+            out[mode] = Outcome(mode, self.text(table, "say", required=False), checks)
+        return out
+
+    def count(self, key: str, value: Any) -> Count:
+        """``2`` (exactly), ``">= 1"``, ``"<= 3"``."""
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return Count("==", value)
+        if isinstance(value, str):
+            op, _, n = value.strip().partition(" ")
+            if op in COUNT_OPERATORS and n.strip().isdigit():
+                return Count(op, int(n))
+        raise self.error(key, f'must be a count: a whole number (exactly), or ">= N" or "<= N", not {value!r}')
 
     # ---------------------------------------------------------------- a step
     def step(self, raw: dict, index: int) -> Step:
@@ -158,8 +233,24 @@ class _Checker:
         if do is None and not say and "expect" not in raw:
             raise self.error(None, "an empty step: give it 'say', 'do' or 'expect'")
         self.follow(do, params)
-        expect = self.expectations(raw.get("expect")) if "expect" in raw else ()
-        return Step(index=index, say=say, do=do, params=params, at_s=at_s, after_s=after_s, expect=expect)
+        expect, by_mode = self.step_expectations(raw["expect"]) if "expect" in raw else ((), {})
+        return Step(
+            index=index,
+            say=say,
+            do=do,
+            params=params,
+            at_s=at_s,
+            after_s=after_s,
+            expect=expect,
+            expect_by_mode=by_mode,
+        )
+
+    def step_expectations(self, raw: Any) -> tuple[tuple[Expectation, ...], dict[str, tuple[Expectation, ...]]]:
+        """Expectations for every mode, or (comparing modes) a table of them per mode:
+        ``expect.ipics = {...}``."""
+        if self.compare and isinstance(raw, dict) and raw and not any(s in raw for s in SUBJECTS):
+            return (), {self.mode(spec, "expect"): self.expectations(items) for spec, items in raw.items()}
+        return self.expectations(raw), {}
 
     def duration(self, table: dict, key: str) -> float:
         try:

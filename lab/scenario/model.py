@@ -7,7 +7,7 @@ against them; ``runner`` carries them out.  docs/scenarios.md describes the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,8 @@ class Step:
     at_s: float | None = None  # emulated seconds since the scenario started
     after_s: float | None = None  # emulated seconds after the previous step ended
     expect: tuple[Expectation, ...] = ()
+    #: a side-by-side scenario's expectations in one mode only (mode name -> expectations)
+    expect_by_mode: dict[str, tuple[Expectation, ...]] = field(default_factory=dict)
 
     def action_text(self) -> str:
         """The action in a few words, e.g. "cut-link primary outbound", "" if none."""
@@ -156,6 +158,38 @@ class Step:
         return " ".join([self.do, *(str(v) for v in p.values())])
 
 
+#: a side-by-side scenario's checks of a whole run in one mode (``[outcome.MODE]``)
+OUTCOME_CHECKS = {
+    "split_brain": "bool",  # both servers active at the same time, at some moment of the run
+    "writes_acknowledged": "count",
+    "writes_refused": "count",
+    "writes_lost": "count",  # acknowledged, and not in the active server's data at the end
+}
+#: how a count is compared: 2 (exactly), ">= 1", "<= 3"
+COUNT_OPERATORS = ("==", ">=", "<=")
+
+
+@dataclass(frozen=True)
+class Count:
+    op: str  # one of COUNT_OPERATORS
+    n: int
+
+    def holds(self, value: int) -> bool:
+        return {"==": value == self.n, ">=": value >= self.n, "<=": value <= self.n}[self.op]
+
+    def describe(self) -> str:
+        return f"{self.n}" if self.op == "==" else f"{'at least' if self.op == '>=' else 'at most'} {self.n}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one mode's whole run must show, and the narration that explains it."""
+
+    mode: str
+    say: str = ""
+    checks: dict[str, Any] = field(default_factory=dict)  # OUTCOME_CHECKS key -> bool | Count
+
+
 @dataclass
 class Scenario:
     name: str
@@ -163,3 +197,14 @@ class Scenario:
     description: str
     steps: list[Step]
     path: Path | None = None
+    #: side by side: the same steps run on one pair per mode (``ipics_lab.modes`` names)
+    compare: tuple[str, ...] = ()
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def for_mode(self, mode: str) -> Scenario:
+        """The steps as they run in ``mode``: every step's common expectations, then
+        the mode's own."""
+        if mode not in self.compare:
+            raise ValueError(f"{self.name} is not compared in mode {mode!r} (its modes: {', '.join(self.compare)})")
+        steps = [replace(s, expect=s.expect + s.expect_by_mode.get(mode, ()), expect_by_mode={}) for s in self.steps]
+        return replace(self, steps=steps, compare=(), outcomes={})

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: what became of a write a console made (``Write.outcome``)
+ACKNOWLEDGED, REFUSED = "acknowledged", "refused"
 
 
 @dataclass
@@ -22,6 +26,27 @@ class StepReport:
 
 
 @dataclass
+class Write:
+    """A change a console asked a server for (a channel created, a channel assigned),
+    and what became of it: acknowledged (a 2xx) or refused (the server said why)."""
+
+    step: int
+    user: str
+    what: str  # "create-channel 'Shelter Liaison'"
+    server: str | None  # the server the console was on
+    outcome: str  # ACKNOWLEDGED | REFUSED
+    reason: str = ""  # the refusal in the server's words
+    table: str = ""  # the record it made, to find in the final data
+    key: str = ""
+    #: an acknowledged write found in the active server's data at the end (None: not looked)
+    kept: bool | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.outcome == ACKNOWLEDGED and self.kept is False
+
+
+@dataclass
 class ScenarioReport:
     name: str
     passed: bool
@@ -29,6 +54,19 @@ class ScenarioReport:
     title: str = ""
     error: str | None = None  # why the run stopped early (a failed action, a cancel, the lab)
     cancelled: bool = False
+    writes: list[Write] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ScenarioReport:
+        fields = {k: v for k, v in doc.items() if k not in ("steps", "writes")}
+        return cls(
+            **fields,
+            steps=[StepReport(**s) for s in doc.get("steps", [])],
+            writes=[Write(**w) for w in doc.get("writes", [])],
+        )
 
     def failed_step(self) -> StepReport | None:
         return next((s for s in self.steps if s.passed is False), None)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ipics_lab.scenario.checks import Context, check
-from ipics_lab.scenario.clients import ClientActionFailed, ScenarioClient, close_all
+from ipics_lab.scenario.clients import ClientActionFailed, ScenarioClient, WriteRefused, close_all
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.model import ACTIONS, Expectation, Scenario
-from ipics_lab.scenario.report import ScenarioReport, StepReport
+from ipics_lab.scenario.report import ACKNOWLEDGED, REFUSED, ScenarioReport, StepReport, Write
 from ipics_lab.trainer.actions import ActionRefused, Actions
 from ipics_server.clock import Clock
 
@@ -57,9 +57,24 @@ class StepFailed(Exception):
     pass
 
 
+#: the client actions that change the servers' data (each is a ``Write`` of the report)
+WRITES = ("create-channel", "assign-channel")
+
+
 class ScenarioRunner:
-    def __init__(self, lab, scenario: Scenario, *, on_step: Callable[[StepReport], None] | None = None):
+    def __init__(
+        self,
+        lab,
+        scenario: Scenario,
+        *,
+        on_step: Callable[[StepReport], None] | None = None,
+        writes_may_be_refused: bool = False,
+    ):
+        """``writes_may_be_refused``: a write the servers refuse is counted (the report's
+        ``writes``), not a failed step: comparing modes, refusing is what strict
+        synchronous replication does instead of losing the write."""
         self.lab = lab
+        self.writes_may_be_refused = writes_may_be_refused
         self.scenario = scenario
         self.on_step = on_step
         self.actions = Actions(lab.pair, lab.timeline)
@@ -172,6 +187,11 @@ class ScenarioRunner:
                 text = await self._client_action(do, params)
                 self._note("client", text)
                 return text
+        except WriteRefused as exc:
+            if not self.writes_may_be_refused:
+                raise StepFailed(str(exc)) from None
+            self._note("client", f"{params['as']}: {exc}")
+            return f"refused: {exc}"
         except ClientActionFailed as exc:
             raise StepFailed(str(exc)) from None
         except TimeoutError:
@@ -191,15 +211,38 @@ class ScenarioRunner:
             return self.clients[p["user"]].ptt_release(p["channel"])
         operator = self.clients[p["as"]]
         if do == "create-channel":
-            body = await operator.api("POST", "/api/v1/channels", {"name": p["name"]})
+            body = await self._write(operator, "POST", "/api/v1/channels", {"name": p["name"]}, table="channels")
             self.ctx.channel_ids[p["name"]] = body["id"]
             return f"{p['as']} created the channel {p['name']} on the {operator.server_name}"
         # assign-channel
         channel_id = operator.channel_id(p["channel"]) or self.ctx.channel_ids.get(p["channel"])
         if channel_id is None:
             raise ClientActionFailed(f"{p['as']}'s console shows no channel {p['channel']}")
-        await operator.api("POST", f"/api/v1/channels/{channel_id}/assignments", {"username": p["user"]})
+        await self._write(
+            operator,
+            "POST",
+            f"/api/v1/channels/{channel_id}/assignments",
+            {"username": p["user"]},
+            table="assignments",
+            key=f"{channel_id}:{p['user']}",  # the server's key of an assignment (data_records.record_key)
+        )
         return f"{p['as']} assigned {p['channel']} to {p['user']} on the {operator.server_name}"
+
+    async def _write(
+        self, operator: ScenarioClient, method: str, path: str, body: dict, *, table: str, key: str = ""
+    ) -> dict:
+        """One change asked of the server the console is on, kept in the report's writes."""
+        step = next(s for s in self.report.steps if s.started and s.passed is None)
+        write = Write(step.index, operator.user, step.action, operator.server_name, ACKNOWLEDGED, table=table, key=key)
+        try:
+            answer = await operator.api(method, path, body)
+        except WriteRefused as exc:
+            write.outcome, write.reason = REFUSED, str(exc)
+            self.report.writes.append(write)
+            raise
+        write.key = key or str(answer.get("id", ""))
+        self.report.writes.append(write)
+        return answer
 
     def _new_client(self, user: str) -> ScenarioClient:
         urls = self.lab.urls

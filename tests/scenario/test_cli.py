@@ -4,6 +4,7 @@ a bad scenario file or a lab that cannot start (exit 2), the list of built-ins."
 from __future__ import annotations
 
 import fcntl
+import json
 
 import pytest
 
@@ -68,17 +69,20 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     assert not (tmp_path / "lab" / "lab.json").exists()
 
 
-async def test_a_refused_action_exits_1_and_says_why(tmp_path):
+async def test_a_refused_action_exits_1_and_says_why_and_json_gives_the_report(tmp_path):
     f = tmp_path / "refused.toml"
     f.write_text(REFUSED)
-    run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
+    run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), "--json", data_dir=tmp_path / "lab")
     assert run.code == 1, run.out + run.err
-    assert "action FAILED: the primary server is already powered on" in run.out
-    assert (
-        "FAILED at step 1 (0 of 2 steps passed): step 1: power-on primary failed: "
-        "the primary server is already powered on"
-    ) in run.out
-    assert "[step 2]" not in run.out
+    # --json: the readable run and report on stderr, the report as JSON alone on stdout
+    assert "action FAILED: the primary server is already powered on" in run.err
+    why = "step 1: power-on primary failed: the primary server is already powered on"
+    assert f"FAILED at step 1 (0 of 2 steps passed): {why}" in run.err
+    assert "[step 2]" not in run.err
+    report = json.loads(run.out)
+    assert (report["name"], report["passed"], report["error"]) == ("refused", False, why)
+    assert [(s["index"], s["passed"]) for s in report["steps"]] == [(1, False), (2, None)]
+    assert "action FAILED: the primary server is already powered on" in report["steps"][0]["details"]
 
 
 async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):
@@ -129,5 +133,11 @@ async def test_list_names_the_built_ins_with_their_titles():
     run = await run_cli("list")
     assert run.code == 0
     names = [line.split()[0] for line in run.out.splitlines()]
-    assert names == ["clock-skew-split-brain", "earthquake", "manual-failover", "prolonged-downtime"]
+    assert names == [
+        "clock-skew-split-brain",
+        "earthquake",
+        "earthquake-side-by-side",
+        "manual-failover",
+        "prolonged-downtime",
+    ]
     assert "Failover Now before maintenance" in run.out

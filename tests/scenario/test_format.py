@@ -15,7 +15,7 @@ from ipics_lab.scenario import (
 )
 from ipics_lab.scenario.durations import describe_duration, parse_duration
 
-BUILTINS = ["earthquake", "manual-failover", "prolonged-downtime", "clock-skew-split-brain"]
+BUILTINS = ["earthquake", "manual-failover", "prolonged-downtime", "clock-skew-split-brain", "earthquake-side-by-side"]
 
 HEAD = 'title = "T"\ndescription = "D"\n'
 LOGIN_DAN = '[[step]]\ndo = "login"\nuser = "dan"\nserver = "primary"\n'
@@ -154,6 +154,48 @@ def test_the_earlier_names_still_load_the_contracts_scenarios(old, name):
     assert load_scenario(old).name == name
 
 
+def test_a_scenario_that_compares_modes():
+    sc = parse(
+        """\
+        [outcome.ipics]
+        say = "Two actives."
+        split_brain = true
+        writes_lost = ">= 1"
+
+        [outcome."synchronous-strict+witness"]
+        split_brain = false
+        writes_lost = 0
+        writes_refused = "<= 2"
+
+        [[step]]
+        say = "Both."
+        expect = { server = "primary", role = "active" }
+
+        [[step]]
+        do = "wait"
+        duration = "5min"
+        expect.ipics = [{ server = "secondary", role = "active", within = "2min" }]
+        expect."witness+synchronous-strict" = { server = "secondary", role = "standby" }
+        """,
+        head=HEAD + COMPARE,
+    )
+    # Any spelling of a mode, by its one name.
+    assert sc.compare == ("ipics", "witness+synchronous-strict")
+    ipics, strict = sc.outcomes["ipics"], sc.outcomes["witness+synchronous-strict"]
+    assert ipics.say == "Two actives." and ipics.checks["split_brain"] is True
+    assert ipics.checks["writes_lost"].holds(3) and not ipics.checks["writes_lost"].holds(0)
+    assert strict.checks["writes_lost"].holds(0) and not strict.checks["writes_lost"].holds(1)
+    assert strict.checks["writes_refused"].describe() == "at most 2"
+    # Each mode runs every step with the common expectations, then its own.
+    as_ipics, as_strict = sc.for_mode("ipics"), sc.for_mode("witness+synchronous-strict")
+    assert [e.describe() for e in as_ipics.steps[1].expect] == ["secondary: role active (within 2 min)"]
+    assert [e.describe() for e in as_strict.steps[1].expect] == ["secondary: role standby"]
+    assert [e.describe() for e in as_strict.steps[0].expect] == ["primary: role active"]
+    assert as_ipics.compare == () and len(as_ipics.steps) == 2
+    with pytest.raises(ValueError, match="not compared in mode 'witness'"):
+        sc.for_mode("witness")
+
+
 def test_a_file_by_path(tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text(HEAD + '[[step]]\nsay = "Hello."\n')
@@ -164,7 +206,37 @@ def test_a_file_by_path(tmp_path):
 
 # ----------------------------------------------------------------- mistakes
 # (file body, the words the error must contain); every message starts with the file.
+COMPARE = 'compare = ["ipics", "synchronous-strict+witness"]\n'
+
 MISTAKES = [
+    (HEAD + 'compare = ["ipics", "quorum"]\n[[step]]\nsay = "x"\n', "key 'compare': unknown mode 'quorum'"),
+    (HEAD + 'compare = ["ipics"]\n[[step]]\nsay = "x"\n', "key 'compare': name 2 to 4 different modes, not ipics"),
+    (HEAD + 'compare = ["ipics", "ipics"]\n[[step]]\nsay = "x"\n', "key 'compare': name 2 to 4 different modes"),
+    (HEAD + 'compare = "ipics"\n[[step]]\nsay = "x"\n', "key 'compare': must be an array of modes"),
+    (
+        HEAD + '[outcome.ipics]\nsplit_brain = true\n[[step]]\nsay = "x"\n',
+        "key 'outcome': only a scenario that compares modes has outcomes",
+    ),
+    (
+        HEAD + COMPARE + '[outcome.witness]\nsplit_brain = true\n[[step]]\nsay = "x"\n',
+        "key 'outcome': 'witness' is not one of the modes compared (ipics, witness+synchronous-strict)",
+    ),
+    (
+        HEAD + COMPARE + '[outcome.ipics]\nwrites_lost = "some"\n[[step]]\nsay = "x"\n',
+        "key 'writes_lost': must be a count: a whole number (exactly), or \">= N\" or \"<= N\", not 'some'",
+    ),
+    (
+        HEAD + COMPARE + '[outcome.ipics]\nsplit_brains = true\n[[step]]\nsay = "x"\n',
+        "key 'split_brains': unknown key for the outcome of ipics",
+    ),
+    (
+        HEAD + COMPARE + '[[step]]\nexpect.witness = { server = "primary", role = "active" }\n',
+        "step 1, key 'expect': 'witness' is not one of the modes compared",
+    ),
+    (
+        HEAD + '[[step]]\nexpect.ipics = { server = "primary", role = "active" }\n',
+        "step 1, key 'expect': each expectation names exactly one of",
+    ),
     # the file
     ("title = \n", "t.toml: not valid TOML"),
     ('description = "D"\n[[step]]\nsay = "x"\n', "t.toml, key 'title': missing"),

@@ -105,3 +105,28 @@ async def test_a_scenario_file_that_cannot_be_used_says_why(panel, tmp_path):
     assert panel.scenario_result.text().startswith("Cannot run ")
     assert "broken.toml" in panel.scenario_result.text() and "Traceback" not in panel.scenario_result.text()
     assert panel.scenario_run.isEnabled()
+
+
+async def test_compare_modes_runs_a_lab_per_mode_side_by_side_and_stop_ends_both(panel, trainer_lab):
+    panel.scenario_pane.scenario_compare.click()
+    view = panel.scenario_pane.compare_view
+    assert view is not None and view.isVisible()
+    assert list(view.columns) == ["ipics", "witness+synchronous-strict"]
+    assert not panel.scenario_run.isEnabled() and panel.scenario_stop.isEnabled()
+    assert panel.scenario_result.text().startswith("Comparing modes: The earthquake side by side")
+    # Both runs under way, each on a lab of its own in the panel lab's folder.
+    await wait_until(
+        lambda: all(c.steps.item(1).text().startswith("\u2714 2.") for c in view.columns.values()),
+        DEADLINE_S * 3,
+        "both modes' second step to pass",
+    )
+    labs = trainer_lab.root / "compare"
+    assert sorted(p.parent.name for p in labs.glob("*/lab.json")) == ["ipics", "witness+synchronous-strict"]
+    assert all(c.plot.counts()["narration"] >= 2 for c in view.columns.values())  # the timelines, live
+
+    panel.scenario_stop.click()
+    await wait_until(lambda: panel.scenario_run.isEnabled(), DEADLINE_S * 2, "the comparison to stop")
+    assert view.status.text() == "CANCELLED: ipics cancelled, witness+synchronous-strict cancelled"
+    assert panel.scenario_result.text() == f"Compare modes: {view.status.text()}"
+    assert not list(labs.glob("*/lab.json"))  # both labs stopped
+    view.close()
