@@ -51,7 +51,6 @@ class TrainerLab:
         #: the sites' network, made at start in the sites topology
         self.sites: Sites | None = None
         self._media = media
-        self.modes = modes or LabModes()  # the pair's modes beyond IPICS (lab/modes.py)
         self.interval_s, self.missed_count = interval_s, missed_count
         self.users_password = secrets.token_urlsafe(9)
         self.pin = f"{secrets.randbelow(10**6):06d}"
