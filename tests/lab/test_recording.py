@@ -1,0 +1,66 @@
+"""A run's recording: written as the run goes, read back whole; a foreign or damaged
+file refused with a sentence saying where and why."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ipics_lab.recording import Header, RecordingError, RecordingWriter, read_recording
+from ipics_lab.trainer.timeline import Event
+
+
+async def test_a_recording_reads_back_what_was_written(tmp_path):
+    path = tmp_path / "run.ipicsrec"
+    writer = RecordingWriter(path, Header("exercise", "split-brain-method-1", 1.7e9, 0.01, details={"goal": "x"}))
+    writer.start()
+    writer.event(Event(at=0.5, emulated=50.0, kind="fault", text="primary powered off", server="primary"))
+    view = {"reachable": True, "role": "active", "ha": "configured", "split_brain": False}
+    writer.status("primary", view, 51.0)
+    writer.status("primary", view, 52.0)  # unchanged: not written again
+    writer.status("primary", {**view, "role": "standby"}, 53.0)
+    writer.action("secondary", {"action": "go-standby", "via": "console", "ok": True}, 60.0)
+    writer.result({"grade": 85}, 61.0)
+    await writer.close()
+
+    rec = read_recording(path)
+    assert rec.header.name == "split-brain-method-1" and rec.header.details == {"goal": "x"}
+    assert [r["type"] for r in rec.records] == ["event", "status", "status", "action", "result"]
+    assert [r["view"]["role"] for r in rec.of_type("status")] == ["active", "standby"]
+    assert rec.result == {"grade": 85} and rec.emulated_s == 61.0
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not text"),
+        (b'{"hello": "world"}\n', "is not a recording of the IPICS HA Lab"),
+        (b"not json at all\n", "is not a recording of the IPICS HA Lab"),
+        (
+            b'{"format": "ipics-lab-recording", "version": 99, "kind": "x", "name": "x", '
+            b'"started_at": 0, "time_scale": 1}\n',
+            "newer version",
+        ),
+        (b'{"format": "ipics-lab-recording", "version": 1}\n', "header is damaged"),
+    ],
+)
+def test_a_foreign_file_is_refused_in_words(tmp_path, content, says):
+    path = tmp_path / "x.ipicsrec"
+    path.write_bytes(content)
+    with pytest.raises(RecordingError, match=says):
+        read_recording(path)
+
+
+def test_a_damaged_line_is_named(tmp_path):
+    header = Header("scenario", "earthquake", 1.7e9, 0.01).to_json()
+    good = {"type": "event", "at": 1, "emulated": 2, "kind": "fault", "text": "t", "server": None, "ok": None}
+    path = tmp_path / "cut.ipicsrec"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(good) + "\n" + '{"type": "event", "at": 1, "emu')
+    with pytest.raises(RecordingError, match="line 3 is not a record"):
+        read_recording(path)
+    path.write_text(json.dumps(header) + "\n" + json.dumps({**good, "at": "soon"}) + "\n")
+    with pytest.raises(RecordingError, match="line 2: at must be a number"):
+        read_recording(path)
+    with pytest.raises(RecordingError, match="no such file"):
+        read_recording(tmp_path / "missing.ipicsrec")

@@ -1,0 +1,34 @@
+"""The audit trail: what administrators did on a server, through the console, the API
+and the shell, with the server's own sentence for what came of it."""
+
+from __future__ import annotations
+
+from .conftest import shell
+
+
+async def test_the_servers_record_what_administrators_did_and_what_came_of_it(pair):
+    # The shell: a look is not an action; ipicsrsync on the secondary is one, refused.
+    out, status = await shell(pair, pair.secondary, "service ipics ha-status")
+    assert status == 0
+    out, status = await shell(pair, pair.secondary, "ipicsrsync run ipicsadmin")
+    # The API: Go Standby outside a split brain, refused with the reason.
+    async with await pair.admin(pair.primary) as admin:
+        refused = await admin.post("/api/v1/ha/go-standby")
+        assert refused.status == 409
+        trail = (await admin.get("/api/v1/ha/audit")).body["actions"]
+        # the lab's own steps to make the pair come first: trust, settings, Configure
+        assert [a["action"] for a in trail if a["ok"]][-2:] == ["update-settings", "configure"]
+        assert (trail[-1]["action"], trail[-1]["via"], trail[-1]["ok"]) == ("go-standby", "api", False)
+        assert trail[-1]["user"] == "ipicsadmin" and "split brain" in trail[-1]["result"]
+        bad = await admin.get("/api/v1/ha/audit?since=yesterday")
+        assert bad.status == 400
+        token = admin.token
+    await pair.wait_replicated()
+    async with pair.secondary.client(token) as c:  # the session replicated: the standby knows it
+        trail = (await c.get("/api/v1/ha/audit")).body["actions"]
+    shell_actions = [a for a in trail if a["via"] == "shell"]
+    assert [(a["action"], a["command"]) for a in shell_actions] == [("rsync", "ipicsrsync run ipicsadmin")]
+    assert shell_actions[0]["ok"] is (status == 0) and shell_actions[0]["result"] == next(
+        line for line in out.splitlines() if line.strip()
+    )
+    assert pair.admin_password not in str(trail)
