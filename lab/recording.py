@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,37 +114,37 @@ class RecordingWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open for the run)
         self._pending: list[str] = [json.dumps(header.to_json())]
-        self._real0 = time.monotonic()
         self._last_status: dict[str, dict[str, Any]] = {}
         self._flusher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
-    def _line(self, record_type: str, emulated: float, at: float | None, **fields: Any) -> None:
+    def _line(self, record_type: str, at: float, emulated: float, **fields: Any) -> None:
         if self._file is None:
             return
-        at = round(time.monotonic() - self._real0, 3) if at is None else at
         self._pending.append(json.dumps({"type": record_type, "at": at, "emulated": round(emulated, 3), **fields}))
 
     # ------------------------------------------------------------------ records
     def event(self, event: Any) -> None:
         """A timeline event (``Event``: its own ``at`` and ``emulated``)."""
         self._line(
-            "event", event.emulated, event.at, kind=event.kind, text=event.text, server=event.server, ok=event.ok
+            "event", event.at, event.emulated, kind=event.kind, text=event.text, server=event.server, ok=event.ok
         )
 
-    def status(self, server: str, view: Any, emulated: float) -> None:
+    # ``at``, ``emulated``: real and emulated seconds since the run started, on the
+    # run's timeline (``Timeline.now``), the same as its events'
+    def status(self, server: str, view: Any, at: float, emulated: float) -> None:
         """A server's view, written only when it changed since the last one."""
         digest = status_digest(view)
         if self._last_status.get(server) == digest:
             return
         self._last_status[server] = digest
-        self._line("status", emulated, None, server=server, view=digest)
+        self._line("status", at, emulated, server=server, view=digest)
 
-    def action(self, server: str, entry: dict[str, Any], emulated: float) -> None:
-        self._line("action", emulated, None, server=server, entry=entry)
+    def action(self, server: str, entry: dict[str, Any], at: float, emulated: float) -> None:
+        self._line("action", at, emulated, server=server, entry=entry)
 
-    def result(self, result: dict[str, Any], emulated: float) -> None:
-        self._line("result", emulated, None, result=result)
+    def result(self, result: dict[str, Any], at: float, emulated: float) -> None:
+        self._line("result", at, emulated, result=result)
 
     # ------------------------------------------------------------------ writing
     def start(self) -> None:

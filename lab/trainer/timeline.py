@@ -57,12 +57,17 @@ class Timeline:
     def events(self) -> list[Event]:
         return list(self._events)
 
+    def now(self) -> tuple[float, float]:
+        """(real, emulated) seconds since the timeline started: the times of an event now."""
+        return round(time.monotonic() - self._real0, 3), round(self.clock.monotonic() - self._emulated0, 3)
+
     def add(self, kind: str, text: str, server: str | None = None, ok: bool | None = None) -> Event:
         if kind not in KINDS:
             raise ValueError(f"unknown timeline event kind {kind!r}; one of {', '.join(KINDS)}")
+        at, emulated = self.now()
         event = Event(
-            at=round(time.monotonic() - self._real0, 3),
-            emulated=round(self.clock.monotonic() - self._emulated0, 3),
+            at=at,
+            emulated=emulated,
             kind=kind,
             text=text,
             server=server,

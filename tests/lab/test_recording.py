@@ -17,11 +17,11 @@ async def test_a_recording_reads_back_what_was_written(tmp_path):
     writer.start()
     writer.event(Event(at=0.5, emulated=50.0, kind="fault", text="primary powered off", server="primary"))
     view = {"reachable": True, "role": "active", "ha": "configured", "split_brain": False}
-    writer.status("primary", view, 51.0)
-    writer.status("primary", view, 52.0)  # unchanged: not written again
-    writer.status("primary", {**view, "role": "standby"}, 53.0)
-    writer.action("secondary", {"action": "go-standby", "via": "console", "ok": True}, 60.0)
-    writer.result({"grade": 85}, 61.0)
+    writer.status("primary", view, 0.51, 51.0)
+    writer.status("primary", view, 0.52, 52.0)  # unchanged: not written again
+    writer.status("primary", {**view, "role": "standby"}, 0.53, 53.0)
+    writer.action("secondary", {"action": "go-standby", "via": "console", "ok": True}, 0.6, 60.0)
+    writer.result({"grade": 85}, 0.61, 61.0)
     await writer.close()
 
     rec = read_recording(path)
