@@ -1,9 +1,10 @@
-"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario`` and ``ca``.
+"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario``, ``gameday`` and ``ca``.
 
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites] [--modes M]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
+    ipics-lab gameday --seed N --duration D [--faults N] [--time-scale S] [--report FILE] ...  (lab/gameday/)
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
@@ -26,7 +27,7 @@ from . import sites
 from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario", "ca")
+COMMANDS = ("up", "shell", "power", "scenario", "gameday", "ca")
 
 
 def default_lab_dir() -> Path:
@@ -82,6 +83,18 @@ def add_commands(sub) -> None:
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
 
+    from .gameday.cli import add_gameday_arguments
+
+    add_gameday_arguments(
+        sub.add_parser(
+            "gameday",
+            help="a game day: faults at random times for a team to handle, recorded, then the report",
+            description="Starts the lab, prints where everything is and how many faults will come, makes each "
+            "fault at its time (the same seed, the same faults at the same times), and ends at the duration, "
+            "on Ctrl-C or when someone types end; then the report. docs/gamedays.md",
+        )
+    )
+
     from .ca import add_arguments as add_ca_arguments
 
     add_ca_arguments(
@@ -111,6 +124,10 @@ def run(ns: argparse.Namespace) -> int:
         from .scenario import cli as scenario_cli
 
         return scenario_cli.run(ns)
+    if ns.command == "gameday":
+        from .gameday.cli import run as run_gameday
+
+        return run_gameday(ns)
     if ns.command == "ca":
         from .ca import run as run_ca
 
@@ -187,27 +204,7 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
         if ns.json:
             print(json.dumps(summary), flush=True)
         else:
-            print(
-                f"IPICS HA Lab is up.\n"
-                f"  primary   {summary['primary']['url']} (active), SSH port {summary['primary']['ssh_port']}\n"
-                f"  secondary {summary['secondary']['url']} (standby, Ready), "
-                f"SSH port {summary['secondary']['ssh_port']}\n"
-                f"  admin     ipicsadmin / {summary['admin']['password']}\n"
-                f"  web       {summary['primary']['url']}/admin, {summary['secondary']['url']}/admin "
-                f"(Administration Console)\n"
-                f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
-                f"  media     {summary['media']['url']} (push-to-talk)\n"
-                f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
-                f"ipics-lab phone / telephone --number N / mobile{_lab_dir_arg(ns, root)}\n"
-                f"  shell     ipics-lab shell primary|secondary{_lab_dir_arg(ns, root)} "
-                f"(ipicsadmin, the admin password)\n"
-                f"  console   ipics-lab console{_lab_dir_arg(ns, root)} opens an IDC (the lab opens one "
-                f"when there is a display)\n"
-                f"{modes_lines(summary)}"
-                f"{_sites_lines(summary)}"
-                f"  data      {root}\nPress Ctrl-C to stop.",
-                flush=True,
-            )
+            print(f"{where_text(summary, _lab_dir_arg(ns, root))}Press Ctrl-C to stop.", flush=True)
         console = _open_console(ns, root)
         await stop.wait()
         return 0
@@ -224,6 +221,33 @@ async def _up(ns: argparse.Namespace, root: Path) -> int:
                     console.kill()
         finally:
             lab.stop()
+
+
+def where_text(summary: dict, lab_dir_arg: str = "") -> str:
+    """Where everything of a started lab is, for the people who use it: the servers and
+    their Administration Consoles, the administrator's account, the demo users, the
+    phones, the shell and the console commands (``lab_dir_arg``: `` --lab-dir D`` when
+    the lab is not in the default folder).  Ends with a newline."""
+    return (
+        f"IPICS HA Lab is up.\n"
+        f"  primary   {summary['primary']['url']} (active), SSH port {summary['primary']['ssh_port']}\n"
+        f"  secondary {summary['secondary']['url']} (standby, Ready), "
+        f"SSH port {summary['secondary']['ssh_port']}\n"
+        f"  admin     ipicsadmin / {summary['admin']['password']}\n"
+        f"  web       {summary['primary']['url']}/admin, {summary['secondary']['url']}/admin "
+        f"(Administration Console)\n"
+        f"  demo users dan, adam, ursula, amy, fred / {summary['users']['password']}\n"
+        f"  media     {summary['media']['url']} (push-to-talk)\n"
+        f"  phone     user IDs 1001 (dan) to 1005 (fred), PIN {summary['demo']['pin']}; "
+        f"ipics-lab phone / telephone --number N / mobile{lab_dir_arg}\n"
+        f"  shell     ipics-lab shell primary|secondary{lab_dir_arg} "
+        f"(ipicsadmin, the admin password)\n"
+        f"  console   ipics-lab console{lab_dir_arg} opens an IDC (the lab opens one "
+        f"when there is a display)\n"
+        f"{modes_lines(summary)}"
+        f"{_sites_lines(summary)}"
+        f"  data      {summary['data_dir']}\n"
+    )
 
 
 def modes_lines(summary: dict) -> str:
