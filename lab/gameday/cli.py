@@ -171,7 +171,7 @@ async def _day(
         lab.stop()
     _print_summary(day.result)
     print(f"Recording: {recording}", flush=True)
-    if not _write_report(recording, report):
+    if not await _write_report(recording, report):
         return EXIT_NOT_HEALTHY
     return EXIT_HEALTHY if day.result.get("gameday", {}).get("healthy") else EXIT_NOT_HEALTHY
 
@@ -229,7 +229,7 @@ def _print_summary(result: dict) -> None:
     if not result:
         return
     g = result["gameday"]
-    print(f"\nThe game day {g['ended']} after {describe_duration(round(g['lasted_s']))}.", flush=True)
+    print(f"\nThe game day is over ({g['ended']}) after {describe_duration(round(g['lasted_s']))}.", flush=True)
     print(f"  {result['outcome']}", flush=True)
     for f in g["faults"]:
         when = f"at {describe_duration(f['injected_at_s'])}" if f["injected_at_s"] is not None else "not reached"
@@ -242,14 +242,16 @@ def _print_summary(result: dict) -> None:
         )
 
 
-def _write_report(recording: Path, report: Path) -> bool:
-    from ipics_lab.recording import RecordingError
-    from ipics_lab.report import write_report
+async def _write_report(recording: Path, report: Path) -> bool:
+    """``write_report`` on this loop (the page built in a thread, Chromium a subprocess)."""
+    from ipics_lab.report import RecordingError, write_report_async
 
     try:
-        written = write_report(recording, report)
+        written = await write_report_async(recording, report)
     except (RecordingError, OSError) as exc:
         print(f"ipics-lab gameday: the report could not be written: {exc}", file=sys.stderr)
         return False
     print("Report: " + ", ".join(str(p) for p in written), flush=True)
+    if written.why_no_pdf:
+        print(f"  (no PDF: {written.why_no_pdf})", flush=True)
     return True
