@@ -1,10 +1,11 @@
-"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario``, ``gameday`` and ``ca``.
+"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario``, ``gameday``, ``report`` and ``ca``.
 
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites] [--modes M]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
     ipics-lab gameday --seed N --duration D [--faults N] [--time-scale S] [--report FILE] ...  (lab/gameday/)
+    ipics-lab report RECORDING [--out FILE]   (the after-action report of a run's recording)
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
@@ -27,7 +28,7 @@ from . import sites
 from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario", "gameday", "ca")
+COMMANDS = ("up", "shell", "power", "scenario", "gameday", "report", "ca")
 
 
 def default_lab_dir() -> Path:
@@ -95,6 +96,17 @@ def add_commands(sub) -> None:
         )
     )
 
+    from .report.cli import add_report_arguments
+
+    add_report_arguments(
+        sub.add_parser(
+            "report",
+            help="write the after-action report (HTML and PDF) of a run's recording",
+            description="One self-contained HTML page (it opens offline in any browser) and its PDF, "
+            "printed by headless Chromium; docs/reports.md.",
+        )
+    )
+
     from .ca import add_arguments as add_ca_arguments
 
     add_ca_arguments(
@@ -128,6 +140,10 @@ def run(ns: argparse.Namespace) -> int:
         from .gameday.cli import run as run_gameday
 
         return run_gameday(ns)
+    if ns.command == "report":
+        from .report.cli import run as run_report
+
+        return run_report(ns)
     if ns.command == "ca":
         from .ca import run as run_ca
 

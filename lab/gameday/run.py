@@ -21,8 +21,6 @@ from typing import Any
 from ipics_lab.campaign_recovery import pair_state
 from ipics_lab.gameday.schedule import GameDayFault
 from ipics_lab.pair_procedures import SetupError
-from ipics_lab.recorder import Recorder
-from ipics_lab.recording import Header
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.runner import Stopwatch
 from ipics_lab.trainer.actions import ActionRefused, Actions
@@ -77,13 +75,12 @@ class GameDay:
         # the day's clock starts now: its faults' times count from here, as the header says
         self._watch = Stopwatch(lambda: self.lab.clock)
         began_at, began_emulated = timeline.now()
-        header = Header(
-            "gameday",
-            f"game day, seed {self.seed}",
-            time.time(),
-            self.lab.time_scale,
-            self.lab.topology,
-            self.lab.modes.name,
+        if self._own_monitor:
+            self.monitor.start()
+        recorder = await self.lab.start_recording(
+            self.recording,
+            kind="gameday",
+            name=f"game day, seed {self.seed}",
             # not the schedule: the file is written as the day goes, and the team must not read what comes
             details={
                 "seed": self.seed,
@@ -91,13 +88,8 @@ class GameDay:
                 "faults": len(self.schedule),
                 "began": {"at": began_at, "emulated": began_emulated},
             },
+            monitor=self.monitor,
         )
-        recorder = Recorder(
-            self.recording, header, pair=self.lab.pair, timeline=timeline, clock=self.lab.clock, monitor=self.monitor
-        )
-        if self._own_monitor:
-            self.monitor.start()
-        await recorder.start()
         unsubscribe = timeline.subscribe(self._on_event)
         self._narrate(
             "narration",
@@ -130,7 +122,7 @@ class GameDay:
             finally:
                 if self._own_monitor:
                     await self.monitor.stop()
-                await recorder.stop(self.result or None)
+                await self.lab.stop_recording(self.result or None)
         return self.recording
 
     async def _fault(self, fault: GameDayFault, entry: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.trainer.lab import describe_scale
 
 SECTIONS = (
-    ("report-header", "The run"),
+    ("report-header", "After-action report"),
     ("report-outcome", "Outcome"),
     ("report-timeline", "Timeline"),
     ("report-durations", "Detection, takeover and client reconnect"),

@@ -24,7 +24,8 @@ class PdfUnavailable(Exception):
     """No PDF was made; ``str()`` says why in one sentence."""
 
 
-async def print_pdf(html: Path, pdf: Path, *, deadline_s: float = PRINT_DEADLINE_S) -> Path:
+async def print_pdf(html: Path, pdf: Path, *, deadline_s: float | None = None) -> Path:
+    deadline_s = deadline_s or PRINT_DEADLINE_S
     if not shutil.which(CHROMIUM):
         raise PdfUnavailable(
             f"no PDF: Chromium ({CHROMIUM}) is not installed; install Debian's chromium "
