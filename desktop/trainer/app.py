@@ -222,7 +222,7 @@ class TrainerApp(PanelApp):
 
     def banner(self) -> str:
         from ipics_lab.cli import default_lab_dir as default_lab_root
-        from ipics_lab.cli import modes_lines
+        from ipics_lab.where import modes_lines
 
         s = self.lab.summary
         return (

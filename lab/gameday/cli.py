@@ -82,7 +82,7 @@ def _duration(text: str) -> float:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from ipics_lab.cli import default_lab_dir
+    from ipics_lab.where import default_lab_dir
 
     try:
         check_time_scale(ns.time_scale)
@@ -120,9 +120,9 @@ def _refuse(message: str) -> int:
 async def _day(
     ns: argparse.Namespace, root: Path, schedule: list[GameDayFault], recording: Path, report: Path, lab_dir_arg: str
 ) -> int:
-    from ipics_lab.cli import where_text
     from ipics_lab.gameday.run import GameDay
     from ipics_lab.trainer.lab import TrainerLab
+    from ipics_lab.where import where_text
 
     modes: LabModes = ns.modes
     print(f"Starting the lab in {root} (time scale {ns.time_scale:g}, {ns.topology}, {modes.label}) ...", flush=True)
