@@ -2,7 +2,8 @@
 
 From the roles the two watchers saw (``History.role_history``): the split brains
 entered (both servers report the active role at once; a server that does not answer is
-not counted as active) and how long the pair had no active server.  From the clients'
+not counted as active) and how long the pair had no active server (no server active or
+standalone: after HA was unconfigured automatically, a standalone server serves alone).  From the clients'
 history (``History.ops``): the writes the servers did not acknowledge, by answer.  Pure
 functions of the data passed in, as the checker's.
 """
@@ -15,6 +16,8 @@ from ipics_lab.checker import FAIL, OK, Op
 
 #: the start of a ``why`` in the history when no answer came (``Client.write``)
 NO_ANSWER = "no answer"
+#: roles in which a server serves the clients
+SERVING = ("active", "standalone")
 
 
 def role_timeline(
@@ -38,13 +41,14 @@ def role_timeline(
             continue
         start = t if start is None else start
         actives = sum(1 for r in roles.values() if r == "active")
+        serving = sum(1 for r in roles.values() if r in SERVING)
         if actives == 2 and both_since is None:
             entered, both_since = entered + 1, t
         elif actives < 2 and both_since is not None:
             both_s, both_since = both_s + t - both_since, None
-        if actives == 0 and none_since is None:
+        if serving == 0 and none_since is None:
             none_since = t
-        elif actives > 0 and none_since is not None:
+        elif serving > 0 and none_since is not None:
             none_s, longest_none = none_s + t - none_since, max(longest_none, t - none_since)
             none_since = None
     if both_since is not None:

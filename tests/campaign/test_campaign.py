@@ -226,12 +226,16 @@ def test_split_brains_and_time_without_an_active_come_from_the_roles_seen():
         (3.0, "secondary", "active"),
         (4.0, "primary", "active"),  # back, still active: a split brain for 1 s
         (5.0, "primary", "standby"),
-        (6.0, "secondary", "transitioning"),  # nobody active to the end
+        (6.0, "secondary", "transitioning"),
+        (6.5, "primary", "standalone"),  # HA unconfigured: the primary serves alone
+        (7.0, "secondary", "standalone"),  # two standalone servers are no split brain
+        (7.5, "primary", "unreachable"),
+        (8.0, "secondary", "transitioning"),  # nobody serving to the end
     ]
-    measured = campaign_measures.role_timeline(roles, until_s=6.5, time_scale=0.01)
+    measured = campaign_measures.role_timeline(roles, until_s=8.5, time_scale=0.01)
     assert measured["split_brains_entered"] == 1 and measured["split_brain_real_s"] == 1.0
-    assert measured["without_active_real_s"] == 2.5 and measured["without_active_emulated_s"] == 250.0
-    assert measured["longest_without_active_real_s"] == 2.0 and measured["observed_real_s"] == 6.4
+    assert measured["without_active_real_s"] == 3.0 and measured["without_active_emulated_s"] == 300.0
+    assert measured["longest_without_active_real_s"] == 2.0 and measured["observed_real_s"] == 8.4
 
 
 def test_a_write_made_but_not_acknowledged_is_neither_acknowledged_nor_refused_nor_an_error():
