@@ -15,6 +15,11 @@ Figures (bench/README.md says what each means and how it is measured):
 2. replication_lag_p99_ms: active -> standby lag at a steady 500 writes/s.
 3. sustained_writes_per_s: channel creations per second on the active, replication on.
 4. primary_rss_mb: resident memory of the primary with the demo data.
+5. synchronous_write_rate_ratio: the price of synchronous replication: the same load
+   (16 writers, 10 s in all, in turns of 2 s) on a pair in each replication mode (async,
+   IPICS's; synchronous-strict; synchronous-fallback), all three up at once, writes per
+   second and p50/p99 real time to acknowledge in each, and synchronous-strict's
+   writes/s over async's, measured in one run.
 
 Every figure goes to bench/results.json with its goal and pass/fail.  A benchmark that
 crashes is recorded with its error and counts as failed; the others still run.  The
@@ -45,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipics_lab.modes import LabModes
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import Sites
 from ipics_lab.supervisor import LabPair, wait_until
@@ -66,6 +72,16 @@ LAG_WRITERS = 16
 # 3: 32 writers on one ApiClient; its pool (100 connections) is larger than that, so
 # every writer keeps its own keep-alive connection.
 THROUGHPUT_WRITERS = 32
+
+# 5: the same load on a pair in each replication mode (the standby Ready throughout)
+MODES_WRITERS = 16
+MODES_ROUNDS = 5
+GOAL_SYNC_RATIO = ">= 0.5"
+REPLICATION_MODES = {
+    "async": "ipics",
+    "synchronous-strict": "synchronous-strict",
+    "synchronous-fallback": "synchronous",
+}
 
 CATCH_UP_TIMEOUT_S = 120
 TOKEN_REPLICATION_TIMEOUT_S = 5
@@ -104,13 +120,18 @@ class Figure:
 # ----------------------------------------------------------------------------- helpers
 @contextlib.asynccontextmanager
 async def ready_pair(
-    *, time_scale: float = 1.0, interval_s: int = 15, missed_count: int = 5, topology: str = "loopback"
+    *,
+    time_scale: float = 1.0,
+    interval_s: int = 15,
+    missed_count: int = 5,
+    topology: str = "loopback",
+    modes: LabModes | None = None,
 ) -> AsyncIterator[LabPair]:
-    """A fresh pair in its own temp dir, up and Ready; always stopped afterwards (in the
-    sites topology, as root, its namespaces removed too)."""
+    """A fresh pair in its own temp dir, up and Ready, in IPICS's modes or ``modes``;
+    always stopped afterwards (in the sites topology, as root, its namespaces removed too)."""
     with tempfile.TemporaryDirectory(prefix="ipics-bench-") as tmp:
         sites = await Sites.create() if topology == "sites" else None
-        pair = LabPair(Path(tmp), time_scale=time_scale, sites=sites)
+        pair = LabPair(Path(tmp), time_scale=time_scale, sites=sites, modes=modes)
         try:
             await pair.up(interval_s=interval_s, missed_count=missed_count)
             yield pair
@@ -263,6 +284,7 @@ class Load:
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
     max_late_s: float = 0.0  # how far behind its schedule the latest write started
+    ack_ms: list[float] = field(default_factory=list)  # real time from sending to the 201, each write
 
     @property
     def rate(self) -> float:
@@ -270,12 +292,14 @@ class Load:
 
 
 async def create_channel(client: ApiClient, load: Load) -> bool:
+    sent = time.monotonic()
     try:
         reply = await client.post("/api/v1/channels", {"name": unique_name("bench")})
     except Unreachable as exc:
         reply = Reply(0, str(exc))
     if reply.status == 201:
         load.ok += 1
+        load.ack_ms.append((time.monotonic() - sent) * 1000)
         return True
     load.failed += 1
     if len(load.errors) < 5:  # a few examples are enough to diagnose
@@ -450,6 +474,80 @@ async def bench_memory(quick: bool) -> Measured:
     return Measured(primary_kb / 1024, {"primary_vmrss_kb": primary_kb, "secondary_vmrss_kb": secondary_kb})
 
 
+# ------------------------------------------------------------- 5. replication modes
+async def bench_replication_modes(quick: bool) -> Measured:
+    """The same load against the active of a pair in each replication mode; the figure
+    is synchronous-strict's rate over async's.  The three pairs are up together and the
+    load goes to one at a time, in turns (``MODES_ROUNDS`` of them): a machine shared
+    with other work slows every mode alike instead of the one that ran then."""
+    rounds = 1 if quick else MODES_ROUNDS
+    duration_s = 3 if quick else 10  # per mode, over all rounds
+    per_mode: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        pairs = {
+            label: await stack.enter_async_context(ready_pair(modes=LabModes.parse(spec)))
+            for label, spec in REPLICATION_MODES.items()
+        }
+        clients = {label: await stack.enter_async_context(await p.admin(p.primary)) for label, p in pairs.items()}
+        loads = {label: Load() for label in pairs}
+        for _ in range(rounds):
+            for label in pairs:
+                load, _ = await flat_out_writes(clients[label], MODES_WRITERS, duration_s / rounds)
+                loads[label] = _merged(loads[label], load)
+        for label, pair in pairs.items():
+            per_mode[label] = await _mode_figures(pair, loads[label], problems, label, REPLICATION_MODES[label])
+    base = per_mode["async"]["writes_per_s"]
+    ratio = per_mode["synchronous-strict"]["writes_per_s"] / base if base else 0.0
+    return Measured(
+        ratio,
+        {
+            "writers": MODES_WRITERS,
+            "duration_s": duration_s,
+            "rounds": rounds,
+            "time_scale": 1.0,
+            "per_mode": per_mode,
+            "synchronous_fallback_over_async": round(per_mode["synchronous-fallback"]["writes_per_s"] / base, 3)
+            if base
+            else None,
+        },
+        "; ".join(problems) or None,
+    )
+
+
+def _merged(a: Load, b: Load) -> Load:
+    return Load(
+        ok=a.ok + b.ok,
+        failed=a.failed + b.failed,
+        elapsed_s=a.elapsed_s + b.elapsed_s,
+        errors=(a.errors + b.errors)[:5],
+        ack_ms=a.ack_ms + b.ack_ms,
+    )
+
+
+async def _mode_figures(pair: LabPair, load: Load, problems: list[str], label: str, spec: str) -> dict[str, Any]:
+    status = await pair.status(pair.primary)
+    caught_up_s = await wait_caught_up(pair)
+    synchronous = status.get("synchronous") or {}
+    if problem := load_problem(load, caught_up_s):
+        problems.append(f"{label}: {problem}")
+    elif spec != "ipics" and synchronous.get("state") != "synchronous":
+        problems.append(f"{label}: the pair left synchronous replication ({synchronous.get('state')})")
+    return {
+        "writes_per_s": round(load.rate, 1),
+        "ack_ms_p50": round(percentile(load.ack_ms, 50), 2) if load.ack_ms else None,
+        "ack_ms_p99": round(percentile(load.ack_ms, 99), 2) if load.ack_ms else None,
+        "writes_ok": load.ok,
+        "writes_failed": load.failed,
+        "errors": load.errors,
+        # the server's own count: the part of the answer spent waiting for the standby
+        "server_standby_wait_ms_p50": synchronous.get("ack_ms_p50"),
+        "server_standby_wait_ms_p99": synchronous.get("ack_ms_p99"),
+        "acknowledged_without_standby": synchronous.get("acknowledged_without_standby"),
+        "synchronous_state": synchronous.get("state"),
+    }
+
+
 # --------------------------------------------------------------------------- driver
 SPECS: dict[str, Spec] = {
     "failover": Spec(
@@ -472,6 +570,13 @@ SPECS: dict[str, Spec] = {
     "lag": Spec("replication_lag_p99_ms", "ms", "p99 <= 20", lambda v: v <= 20, bench_replication_lag),
     "throughput": Spec("sustained_writes_per_s", "writes/s", ">= 2000", lambda v: v >= 2000, bench_throughput),
     "memory": Spec("primary_rss_mb", "MB", "<= 120", lambda v: v <= 120, bench_memory),
+    "modes": Spec(
+        "synchronous_write_rate_ratio",
+        "x (sync/async writes/s)",
+        GOAL_SYNC_RATIO,
+        lambda v: v >= 0.5,
+        bench_replication_modes,
+    ),
 }
 
 

@@ -20,6 +20,13 @@ schedule is the same for the same seed; what the servers do with it depends on
 timing, as on real hardware.  Durations in the schedule are emulated seconds
 (``time_scale`` real seconds each).  Nothing waits a fixed time for things to settle:
 every wait is for a condition, with a deadline.
+
+The pair runs in the modes given (``ipics_lab.modes``: IPICS's by default, or
+synchronous replication, a witness, both), and the report says per mode what the
+issue compares them by (``measures``): the acknowledged writes lost (every one, and
+the unexplained among them), the split brains entered, the time without an active
+server, and the writes refused or not acknowledged, by answer; ``goals`` says which of
+those the modes promise and whether the run kept the promise.
 """
 
 from __future__ import annotations
@@ -34,12 +41,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ipics_lab import checker
+from ipics_lab import campaign_measures, checker
 from ipics_lab.campaign_faults import FAULT_KINDS, SITES_FAULT_KINDS, Faults, FaultSpec, make_schedule
 from ipics_lab.campaign_history import History
 from ipics_lab.campaign_pair import CampaignClock, CampaignError, CampaignPair
 from ipics_lab.campaign_recovery import Recovery, pair_state
 from ipics_lab.checker import FAIL, OK, UNKNOWN
+from ipics_lab.modes import LabModes
 from ipics_lab.server_faults import SITES_ONLY
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair
@@ -74,6 +82,10 @@ class Report:
     duration_s: float
     time_scale: float
     ok: bool
+    #: the pair's modes (``LabModes.name``), what was measured in them, and their goals
+    modes: str
+    measures: dict[str, Any]
+    goals: dict[str, dict]
     counts: dict[str, int]
     faults: list[dict]
     recoveries: list[dict]
@@ -91,10 +103,23 @@ class Report:
 
     def summary(self) -> str:
         head = (
-            f"fault campaign seed {self.seed}: {'OK' if self.ok else 'FAILED'} "
+            f"fault campaign seed {self.seed} in {self.modes} mode: {'OK' if self.ok else 'FAILED'} "
             f"({len(self.faults)} faults, {sum(self.counts.values())} acknowledged writes)"
         )
         lines = [head]
+        if m := self.measures:
+            lost, refused = m["acknowledged_writes_lost"], m["writes"]["refused"]
+            lines.append(
+                f"  acknowledged writes lost {lost.get('total', '?')} ({lost.get('unexplained', '?')} unexplained), "
+                f"split brains entered {m['split_brains_entered']}, without an active "
+                f"{m['without_active_real_s']:g} s ({m['without_active_emulated_s']:g} emulated s), writes refused "
+                + (", ".join(f"{k} {v}" for k, v in refused.items()) or "none")
+            )
+        lines += [
+            f"  goal {name}: {'met' if g['met'] else 'MISSED'}: {g['detail']}"
+            for name, g in self.goals.items()
+            if g["goal"]
+        ]
         if ops := self.info.get("operations"):
             lines.append("  operations: " + ", ".join(f"{k} {v}" for k, v in ops.items()))
         lines += [f"  {cls:<40} {n}" for cls, n in self.counts.items()]
@@ -133,6 +158,7 @@ class Campaign:
         recover_probability: float = 0.5,
         log: Callable[[str], None] | None = None,
         topology: str = "loopback",
+        modes: LabModes | None = None,
     ):
         if topology not in TOPOLOGIES:
             raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
@@ -150,6 +176,7 @@ class Campaign:
         self.interval_s = interval_s
         self.missed_count = missed_count
         self.recover_probability = recover_probability
+        self.modes = modes or LabModes()
         self.notes: list[str] = []
         self.clock = CampaignClock(time_scale, log or (lambda line: print(line, flush=True)))
         self.servers = CampaignPair()
@@ -169,13 +196,13 @@ class Campaign:
 
     async def run(self) -> Report:
         self.clock.say(
-            f"fault campaign seed {self.seed} (duration {self.duration_s:g} s, time scale "
-            f"{self.time_scale:g}, faults {', '.join(self.faults)})"
+            f"fault campaign seed {self.seed} in {self.modes.name} mode (duration {self.duration_s:g} s, "
+            f"time scale {self.time_scale:g}, faults {', '.join(self.faults)})"
         )
         self.clock.start()
         times: dict[str, float] = {}
         sites = await Sites.create() if self.topology == "sites" else None
-        self.servers.start(LabPair(self.root, time_scale=self.time_scale, sites=sites))
+        self.servers.start(LabPair(self.root, time_scale=self.time_scale, sites=sites, modes=self.modes))
         stop_clients, stop_watching = asyncio.Event(), asyncio.Event()
         clients: list[Client] = []
         tasks: list[asyncio.Task] = []
@@ -183,6 +210,7 @@ class Campaign:
         result = None
         failure = None
         extra_invariants: dict[str, dict] = {}
+        roles: dict[str, Any] = {}
         try:
             await self.pair.up(interval_s=self.interval_s, missed_count=self.missed_count)
             await self.servers.mint_token(prefer="primary")
@@ -246,6 +274,7 @@ class Campaign:
                 and "secondary"
                 or None
             )
+            roles = campaign_measures.role_timeline(self.history.role_history, self.clock.now(), self.time_scale)
             result = checker.check(
                 self.history.acks,
                 primary,
@@ -254,6 +283,8 @@ class Campaign:
                 active_since_s=self.history.became_active_at(active) if active else None,
                 slack_s=0.5,
                 extra_invariants=extra_invariants,
+                modes=self.modes,
+                split_brains=int(roles["split_brains_entered"]),
             )
         except Exception as exc:  # noqa: BLE001 - the campaign broke down: a failed run, with why
             failure = f"{type(exc).__name__}: {exc}"
@@ -284,6 +315,16 @@ class Campaign:
             duration_s=self.duration_s,
             time_scale=self.time_scale,
             ok=bool(result and result.ok),
+            modes=self.modes.name,
+            measures={
+                "acknowledged_writes": len(self.history.acks),
+                "acknowledged_writes_lost": data.get("acknowledged_writes_lost", {}),
+                **(
+                    roles or campaign_measures.role_timeline(self.history.role_history, times["total"], self.time_scale)
+                ),
+                "writes": campaign_measures.writes_not_acknowledged(self.history.ops),
+            },
+            goals=data.get("goals", {}),
             counts=data.get("counts", {}),
             faults=self.injector.injected,
             recoveries=self.recovery.recoveries,
@@ -388,7 +429,7 @@ class Client:
     def refused(self, reply: Reply) -> None:
         key = f"{reply.status} {_code(reply)}"
         self.stats["refused"][key] = self.stats["refused"].get(key, 0) + 1
-        if not _a_refusal(reply):
+        if an_internal_error(reply):
             self.stats["internal_errors"] += 1
             self.c.notes.append(f"{self.name}: {reply.status} from the {self.current}: {reply.body}")
 
@@ -452,7 +493,7 @@ class Client:
             created = reply.body.get("id") if isinstance(reply.body, dict) else None
             self.c.history.complete(index, OK, why=str(reply.status), key=key or created)
         else:
-            self.c.history.complete(index, FAIL if _a_refusal(reply) else UNKNOWN, why=f"{reply.status} {_code(reply)}")
+            self.c.history.complete(index, FAIL if a_refusal(reply) else UNKNOWN, why=f"{reply.status} {_code(reply)}")
             self.handle_refusal(reply)
         return reply
 
@@ -520,17 +561,28 @@ class Client:
             self.incident = None  # the incident is not on this server: open a new one
 
 
-#: 5xx answers that refuse a write before it is made (the server says why): it did not happen
-REFUSALS_5XX = ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring")
+#: 5xx answers that refuse a write before it is made (the server says why): it did not
+#: happen (``no_synchronous_standby``: strict synchronous replication without a standby)
+REFUSALS_5XX = ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring", "no_synchronous_standby")
+#: 5xx answers of a write made but not acknowledged (synchronous replication: the standby
+#: did not confirm it in time, or the server lost the active role meanwhile): not an
+#: acknowledged write, not a refusal either; it may or may not survive
+NOT_ACKNOWLEDGED_5XX = ("not_acknowledged",)
 
 
 def _code(reply: Reply) -> str | None:
     return reply.body.get("error") if isinstance(reply.body, dict) else None
 
 
-def _a_refusal(reply: Reply) -> bool:
-    """A 4xx, or a 5xx that refuses before writing; anything else (a 500) may have written."""
+def a_refusal(reply: Reply) -> bool:
+    """A 4xx, or a 5xx that refuses before writing; anything else (a 500, a write not
+    acknowledged) may have written."""
     return reply.status < 500 or _code(reply) in REFUSALS_5XX
+
+
+def an_internal_error(reply: Reply) -> bool:
+    """A failed answer that is neither a refusal nor a write made but not acknowledged."""
+    return not reply.ok and not a_refusal(reply) and _code(reply) not in NOT_ACKNOWLEDGED_5XX
 
 
 def report_json(report: Report) -> str:

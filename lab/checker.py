@@ -43,8 +43,15 @@ for; *unknown* ones may explain what became of them.
 Besides the classes, invariants after recovery: both databases identical (``tbl,
 key, value, updated_at, origin``), files as the rules say (every content matches its
 record; the standby has every file the active has), exactly one active with the
-standby Ready.  ``CheckResult.ok`` is false if any write is unexplained or any
-invariant is broken.
+standby Ready.
+
+Per mode of the pair (``ipics_lab.modes``), the acknowledged writes lost: every one not
+in the final data, whatever the explanation (the documented losses and the
+unexplained; present, superseded and changed by an operation of unknown outcome are
+kept).  The modes beyond IPICS each state a goal (``goals``): in strict synchronous
+mode no acknowledged write is lost, with a witness no split brain is entered (the
+campaign counts them from the roles it saw).  ``CheckResult.ok`` is false if any
+write is unexplained, any invariant is broken or a goal of the pair's modes is missed.
 
 Everything here is a pure function of the data passed in, except ``read_server``,
 which reads a server's data directory read-only.
@@ -60,6 +67,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ipics_lab.modes import LabModes
+from ipics_server.core.modes import ReplicationMode, SynchronousPolicy
 
 PRESENT = "present_on_both"
 SUPERSEDED = "superseded_by_later_write"
@@ -82,6 +92,12 @@ CLASSES = (
 #: outcomes of an operation in the clients' history
 OK, FAIL, UNKNOWN = "ok", "fail", "unknown"
 DOCUMENTED_LOSSES = (LOST_FAILOVER, REPLACED_REPAIR, DELETED_RSYNC, FILE_NOT_REPLICATED)
+#: an acknowledged write in one of these classes is not lost: what it wrote is in the
+#: final data, or a later write (or one that may have happened) replaced it
+KEPT = (PRESENT, SUPERSEDED, UNKNOWN_OUTCOME)
+#: the goals of the modes beyond IPICS (issue 18)
+NO_WRITE_LOST = "no_acknowledged_write_lost"
+NO_SPLIT_BRAIN = "no_split_brain"
 
 #: the reasons the servers write into their discarded-records log (server/ha.py, server/repair.py)
 NO_FAILBACK_REASON = "never reached the partner before the failover"
@@ -180,6 +196,8 @@ class CheckResult:
     verdicts: list[Verdict]
     invariants: dict[str, dict]
     info: dict[str, Any]
+    lost: dict[str, Any] = field(default_factory=dict)
+    goals: dict[str, dict] = field(default_factory=dict)
 
     @property
     def unexplained(self) -> list[Verdict]:
@@ -187,12 +205,18 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.unexplained and all(i["ok"] for i in self.invariants.values())
+        return (
+            not self.unexplained
+            and all(i["ok"] for i in self.invariants.values())
+            and all(g["met"] for g in self.goals.values() if g["goal"])
+        )
 
     def to_json(self, limit: int = 50) -> dict:
         return {
             "ok": self.ok,
             "counts": dict(self.counts),
+            "acknowledged_writes_lost": self.lost,
+            "goals": self.goals,
             "unexplained": [v.to_json() for v in self.unexplained],  # all of them: each is a bug
             "unexplained_total": len(self.unexplained),
             "documented_losses": {
@@ -543,6 +567,48 @@ def files_follow_rules(primary: ServerState, secondary: ServerState, examples: i
     }, info
 
 
+# ------------------------------------------------------------------- modes and goals
+def acknowledged_writes_lost(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """Every acknowledged write not in the final data, documented or not, by class."""
+    lost = [v for v in verdicts if v.cls not in KEPT]
+    by_class = {cls: sum(1 for v in lost if v.cls == cls) for cls in (*DOCUMENTED_LOSSES, UNEXPLAINED)}
+    unexplained = by_class[UNEXPLAINED]
+    contents = by_class[DELETED_RSYNC] + by_class[FILE_NOT_REPLICATED]
+    return {
+        "total": len(lost),
+        "explained": len(lost) - unexplained,
+        "unexplained": unexplained,
+        # an upload whose record survived but whose content did not (files replicate apart)
+        "file_contents": contents,
+        "by_class": by_class,
+    }
+
+
+def goals(modes: LabModes, lost: Mapping[str, Any], split_brains: int | None) -> dict[str, dict]:
+    """Both measures, each saying whether it is a goal in these modes and whether it was
+    met (``met`` is None for a split brain count nobody measured)."""
+    strict = modes.replication == ReplicationMode.SYNCHRONOUS and modes.synchronous_policy == SynchronousPolicy.STRICT
+    lost_n = int(lost.get("total", 0))
+    return {
+        NO_WRITE_LOST: {
+            "goal": strict,
+            "why": "strict synchronous replication: a write is acknowledged only once the standby has it"
+            if strict
+            else f"not a goal in {modes.name} mode: writes are acknowledged before the standby has them",
+            "met": lost_n == 0,
+            "detail": f"{lost_n} acknowledged writes lost",
+        },
+        NO_SPLIT_BRAIN: {
+            "goal": modes.witness,
+            "why": "a witness: a standby takes the active role only with its vote"
+            if modes.witness
+            else f"not a goal in {modes.name} mode: a standby that misses the heartbeats takes over alone",
+            "met": None if split_brains is None else split_brains == 0,
+            "detail": "not measured" if split_brains is None else f"{split_brains} split brains entered",
+        },
+    }
+
+
 def check(
     acks: Sequence[Ack],
     primary: ServerState,
@@ -552,9 +618,12 @@ def check(
     active_since_s: float | None = None,
     slack_s: float = 0.5,
     extra_invariants: Mapping[str, dict] | None = None,
+    modes: LabModes | None = None,
+    split_brains: int | None = None,
 ) -> CheckResult:
     """``history``: every operation the clients invoked (``Op``); its unknown ones may
-    explain what became of an acknowledged write."""
+    explain what became of an acknowledged write.  ``modes``: the pair's (IPICS's when
+    None), whose goals are checked; ``split_brains``: how many the campaign saw."""
     verdicts = classify(
         acks,
         primary,
@@ -586,4 +655,12 @@ def check(
         "rsync_deleted_on_secondary": len(rsync_deleted(primary.rsync_log, secondary.host)),
         **files_info,
     }
-    return CheckResult(counts=counts, verdicts=verdicts, invariants=invariants, info=info)
+    lost = acknowledged_writes_lost(verdicts)
+    return CheckResult(
+        counts=counts,
+        verdicts=verdicts,
+        invariants=invariants,
+        info=info,
+        lost=lost,
+        goals=goals(modes or LabModes(), lost, split_brains),
+    )
