@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/campaign.py [--seed N] [--duration 120] [--time-scale 0.01]
                                        [--faults kill,pause,...] [--clients 3] [--out PATH] [--keep]
-                                       [--topology loopback|sites] [--modes MODES]
+                                       [--topology loopback|sites] [--modes MODES] [--report FILE]
     .venv/bin/python bench/campaign.py --compare [--seeds 101,102,...] [--duration 40] [--modes-compared ...]
 
 Prints the seed first (a run is reproduced with ``--seed``: the same fault schedule;
@@ -33,9 +33,11 @@ the seeds where IPICS mode both lost acknowledged writes and entered a split bra
      "goals": {mode: {goal: {"met_on", "of", "missed_on"}}}}
 
 The campaign is ``ipics_lab.campaign``, the classes and invariants
-``ipics_lab.checker``.  Exit status 0 only if the checker accounts for every
-acknowledged write, every invariant holds and every goal of the modes is met (with
-``--compare``: in every run).
+``ipics_lab.checker``.  ``--report FILE``: the campaign's after-action report (HTML, the
+PDF beside it; docs/reports.md) from a recording of its faults, recoveries and the
+checker's account of the writes, kept beside it (FILE with .ipicsrec).  Exit status 0
+only if the checker accounts for every acknowledged write, every invariant holds and
+every goal of the modes is met (with ``--compare``: in every run).
 """
 
 from __future__ import annotations
@@ -51,12 +53,14 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.campaign import FAULT_KINDS, Campaign
 from ipics_lab.modes import COMPARED, LabModes, ModesError, add_modes_option
+from ipics_lab.report.cli import recording_beside, report_option, say_written
 from ipics_lab.sites import TOPOLOGIES
 
 HERE = Path(__file__).resolve().parent
@@ -121,6 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=COMPARED,
         help=f"--compare: comma-separated modes (default {','.join(COMPARED)})",
     )
+    report_option(p)
     args = p.parse_args(argv)
     if args.duration is None:
         args.duration = COMPARE_DURATION_S if args.compare else 120.0
@@ -158,6 +163,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 async def run_seed(args: argparse.Namespace, seed: int, modes: LabModes) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"ipics-campaign-{seed}-"))
+    started_at = time.time()
     try:
         campaign = Campaign(
             root,
@@ -176,6 +182,8 @@ async def run_seed(args: argparse.Namespace, seed: int, modes: LabModes) -> dict
         else:
             shutil.rmtree(root, ignore_errors=True)
     r = report.to_json()
+    if args.report is not None:
+        await write_campaign_report(r, args.report, started_at, args.topology)
     kinds: dict[str, int] = {}
     for f in r["faults"]:
         kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
@@ -340,6 +348,17 @@ def print_comparison(results: dict[str, Any]) -> None:
         )
         for name, g in results["goals"].get(mode, {}).items():
             print(f"  goal {name}: met on {g['met_on']} of {g['of']} seeds; missed on {g['missed_on']}")
+
+
+async def write_campaign_report(r: dict, html: Path, started_at: float, topology: str) -> None:
+    from ipics_lab.report import write_report_async
+    from ipics_lab.report.campaign import write_campaign_recording
+
+    try:
+        recording = await write_campaign_recording(recording_beside(html), r, started_at=started_at, topology=topology)
+        say_written(await write_report_async(recording, html), sys.stdout)
+    except OSError as exc:
+        print(f"no report: {html} cannot be written ({exc.strerror or exc})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
