@@ -86,9 +86,15 @@ class Incidents:
         }
         try:
             await self.write("files", key, value)
+        except ApiError as exc:
+            if exc.code != "not_acknowledged":  # committed, only not promised: keep its content
+                await self.files.delete(key)
+            raise
         except BaseException:
             await self.files.delete(key)
             raise
+        # synchronous replication: the content on the standby before the upload is acknowledged
+        await self.engine.synchronous.after_file(key, content, now)
         return self._file_view(value)
 
     async def restore_file(self, incident_id: str, file_id: str, user: dict, content: bytes) -> dict:

@@ -88,7 +88,8 @@ class HAEngine:
         self.discarded = DiscardedLog(state)
         self.adoption = Adoption(state, peer, self.discarded)
         #: the modes beyond IPICS: synchronous replication, a witness (None: IPICS's none)
-        self.synchronous = SynchronousReplication(state, cfg.modes)
+        self.file_replication = FileReplication(state, peer)
+        self.synchronous = SynchronousReplication(state, cfg.modes, push_file=self.file_replication.push)
         state.on_acked = self.synchronous.moved
         self.witness = (
             WitnessVote(state, cfg.modes.witness, cfg.witness_key_file)
@@ -103,7 +104,6 @@ class HAEngine:
             witness=self.witness,
         )
         self.txlog = TransactionLogWatch(state, set_role=self.roles.set_role)
-        self.file_replication = FileReplication(state, peer)
         self.replication = Replication(
             state,
             peer,

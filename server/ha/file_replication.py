@@ -81,6 +81,17 @@ class FileReplication:
                     mtime=r.value.get("uploaded_at") if r.value else None,
                 )
 
+    async def push(self, file_id: str, content: bytes, mtime: float) -> bool:
+        """Synchronous replication: hand an upload's content to the standby now (it would
+        otherwise fetch it later, at its lower priority); True once the standby has it."""
+        try:
+            reply = await self.peer.call(
+                "PUT", f"/peer/files/{file_id}", {"content": base64.b64encode(content).decode(), "mtime": mtime}
+            )
+        except Unreachable:
+            return False
+        return reply.ok
+
     async def copy_from_partner(self, file_id: str) -> None:
         """Configure's merge: a file record from the partner brings its content along."""
         try:

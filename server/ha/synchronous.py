@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..core.modes import PairModes, SynchronousPolicy, SynchronousState, synchronous_state
@@ -59,9 +60,17 @@ _MESSAGES = {
 class SynchronousReplication:
     """The active's synchronous state, the writes waiting for the standby, what it cost."""
 
-    def __init__(self, state: NodeState, modes: PairModes):
+    def __init__(
+        self,
+        state: NodeState,
+        modes: PairModes,
+        *,
+        push_file: Callable[[str, bytes, float], Awaitable[bool]] | None = None,
+    ):
         self.state = state
         self.modes = modes
+        #: hands an upload's content to the standby (``FileReplication.push``)
+        self._push_file = push_file
         self.current = SynchronousState.IDLE
         #: since when (emulated monotonic) the standby has not been Ready, while active
         self._not_ready_since: float | None = None
@@ -190,6 +199,26 @@ class SynchronousReplication:
             self._ack_ms.append((asyncio.get_running_loop().time() - real_started) * 1000)
         finally:
             self.waiting -= 1
+
+    async def after_file(self, file_id: str, content: bytes, mtime: float) -> None:
+        """An upload whose record the standby acknowledged: its content too, before the
+        upload is acknowledged (the standby fetches contents later, at a lower priority,
+        so a failover meanwhile would leave the record without its file).  Called after
+        ``after_write`` of the file's record."""
+        if not self.modes.synchronous or self.current != SynchronousState.SYNCHRONOUS or self._push_file is None:
+            return  # IPICS's way, or acknowledged without the standby (suspended)
+        if await self._push_file(file_id, content, mtime):
+            return
+        if self.modes.synchronous_policy == SynchronousPolicy.FALLBACK:
+            self.acknowledged_without_standby_total += 1
+            return
+        self.refused_total += 1
+        raise ApiError(
+            503,
+            "not_acknowledged",
+            "synchronous replication: the file is stored on this server but its content did not reach the "
+            "standby; it is not acknowledged, and may be lost in a failover",
+        )
 
     def _not_acknowledged(self, state: SynchronousState) -> None:
         self.refused_total += 1

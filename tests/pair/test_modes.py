@@ -32,12 +32,24 @@ async def test_strict_synchronous_keeps_every_acknowledged_write_through_a_kill_
         token = admin.token
         # A burst of concurrent writes, and kill -9 the moment the last is acknowledged:
         # in IPICS mode some would still be in the transaction log, lost with the server.
-        replies = await asyncio.gather(*(_create(admin, f"Sync {i}") for i in range(30)))
+        incident = (await admin.post("/api/v1/incidents", {"name": "Warehouse fire"}))["id"]
+        photo = b"\xff\xd8\xff\xe0 the scene"
+        upload = admin.request(
+            "POST",
+            f"/api/v1/incidents/{incident}/files?name=scene.jpg",
+            data=photo,
+            headers={"Content-Type": "image/jpeg"},
+        )
+        *replies, uploaded = await asyncio.gather(*(_create(admin, f"Sync {i}") for i in range(30)), upload)
         assert all(r.status == 201 for r in replies), [r.body for r in replies if r.status != 201]
+        assert uploaded.status == 201, uploaded.body
         pair.primary.kill()
     await pair.wait_status(pair.secondary, TAKEOVER_DEADLINE_S, role="active")
     async with pair.secondary.client(token) as c:
         assert {f"Sync {i}" for i in range(30)} <= await channel_names(c)
+        # the upload's content too, not only its record (contents replicate apart, later)
+        got = await c.request("GET", f"/api/v1/incidents/{incident}/files/{uploaded['id']}", binary=True)
+        assert got.status == 200 and got.body == photo, got.body
         # The new active has no standby: strict refuses writes at once, nothing written.
         refused = await _create(c, "Without A Standby")
         assert refused.status == 503 and refused["error"] == "no_synchronous_standby", refused.body
