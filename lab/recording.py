@@ -26,7 +26,9 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,6 +57,12 @@ STATUS_FIELDS = (
 #: a line longer than this is not one this program wrote
 MAX_LINE = 1_000_000
 FLUSH_EVERY_S = 1.0
+
+
+def default_recording_path(folder: Path, kind: str, started_at: float) -> Path:
+    """``<folder>/recordings/<UTC time>-<kind>.ipicsrec``: sorted by time, the kind at a glance."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started_at))
+    return folder / "recordings" / f"{stamp}-{kind}{SUFFIX}"
 
 
 class RecordingError(ValueError):
@@ -113,10 +121,12 @@ class RecordingWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open for the run)
-        self._pending: list[str] = [json.dumps(header.to_json())]
+        # a deque: appended on the event loop, drained in a worker thread (both thread-safe)
+        self._pending: deque[str] = deque([json.dumps(header.to_json())])
         self._last_status: dict[str, dict[str, Any]] = {}
         self._flusher: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
+        # one writer of the file at a time: the flushing thread, or a synchronous close
+        self._write_lock = threading.Lock()
 
     def _line(self, record_type: str, at: float, emulated: float, **fields: Any) -> None:
         if self._file is None:
@@ -158,10 +168,21 @@ class RecordingWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        async with self._lock:
-            lines, self._pending = self._pending, []
-            if lines and self._file is not None:
-                await asyncio.to_thread(_write, self._file, lines)
+        if self._pending:
+            await asyncio.to_thread(self._drain)
+
+    def _drain(self) -> None:
+        """Write every pending line, in order (the lines are taken under the lock, so a
+        flush in a thread and a synchronous close never reorder nor lose one)."""
+        with self._write_lock:
+            if self._file is None:
+                return
+            lines = []
+            while self._pending:
+                lines.append(self._pending.popleft())
+            if lines:
+                self._file.write("".join(line + "\n" for line in lines))
+                self._file.flush()
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -170,14 +191,19 @@ class RecordingWriter:
                 await self._flusher
             self._flusher = None
         await self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.close_now()
 
-
-def _write(f: TextIO, lines: Iterable[str]) -> None:
-    f.write("".join(line + "\n" for line in lines))
-    f.flush()
+    def close_now(self) -> None:
+        """The rest written and the file closed, without the event loop: for a lab
+        stopped from synchronous code (``TrainerLab.stop``); a few lines, a few ms."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        self._drain()
+        with self._write_lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 # ------------------------------------------------------------------------- reading

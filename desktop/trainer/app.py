@@ -209,7 +209,8 @@ class TrainerApp(PanelApp):
         assert pair is not None  # the lab's start made it
         print(self.banner(), flush=True)
         self.lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
+        # the lab's recording monitor when it records: one poller, no event twice
+        self.monitor = self.lab.monitor or Monitor(pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
         self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)

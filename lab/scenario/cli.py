@@ -58,6 +58,14 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the report as JSON (both modes' for a scenario that compares modes); progress goes to stderr",
     )
+    p_run.add_argument(
+        "--record",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the run's recording (replay it with `ipics-lab replay FILE`); default: recordings/ in --data-dir, "
+        "or in the per-user lab folder",
+    )
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
 
@@ -83,10 +91,26 @@ def run(ns: argparse.Namespace) -> int:
         print("--topology sites: modes are compared side by side on loopback only", file=sys.stderr)
         return EXIT_UNUSABLE
     as_json = bool(getattr(ns, "json", False))
+    record = _recording_path(ns)
     if ns.data_dir is not None:
-        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology, ns.modes, as_json)
+        root = ns.data_dir.expanduser().resolve()
+        return _run_locked(scenario, root, ns.time_scale, ns.topology, ns.modes, as_json, record)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
-        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes, as_json)
+        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes, as_json, record)
+
+
+def _recording_path(ns: argparse.Namespace) -> Path:
+    """``--record``, else beside the lab's data (a temporary folder is removed after
+    the run: then the per-user lab folder's recordings/)."""
+    import time
+
+    from ipics_lab.cli import default_lab_dir
+    from ipics_lab.recording import default_recording_path
+
+    record = getattr(ns, "record", None)
+    if record is not None:
+        return record.expanduser().resolve()
+    return default_recording_path(ns.data_dir or default_lab_dir(), "scenario", time.time()).resolve()
 
 
 def _run_locked(
@@ -96,6 +120,7 @@ def _run_locked(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    record: Path | None = None,
 ) -> int:
     """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
     scenario's clean install would otherwise wipe out from under it."""
@@ -116,7 +141,7 @@ def _run_locked(
             return EXIT_UNUSABLE
         if scenario.compare:
             return asyncio.run(_run_compare(scenario, root, time_scale, as_json))
-        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json))
+        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json, record))
 
 
 def _list() -> int:
@@ -136,6 +161,7 @@ async def _run(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    record: Path | None = None,
 ) -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
     from ipics_lab.trainer.lab import TrainerLab
@@ -148,8 +174,17 @@ async def _run(
         file=out,
         flush=True,
     )
-    lab = TrainerLab(root, time_scale=time_scale, topology=topology, modes=modes)
+    lab = TrainerLab(
+        root,
+        time_scale=time_scale,
+        topology=topology,
+        modes=modes,
+        record="scenario",
+        recording_name=scenario.name,
+        recording_path=record,
+    )
     runner = None
+    report = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
@@ -171,17 +206,35 @@ async def _run(
         runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
         report = await runner.run()
     finally:
+        recording = await _stop_recording(lab, report)
         _stop(lab)
-    return _print_report(report, out, as_json)
+    return _print_report(report, out, as_json, recording)
 
 
-def _print_report(report, out, as_json: bool) -> int:
-    """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit status."""
+async def _stop_recording(lab, report) -> Path | None:
+    """The recording closed with the report as its result; a recording that cannot be
+    finished is said, and the run's report still printed."""
+    result = None if report is None else {"outcome": report.lines()[-1], "scenario": report.to_json()}
+    try:
+        return await lab.stop_recording(result)
+    except Exception as exc:  # noqa: BLE001 - the run's report matters more than its recording
+        print(f"the recording was not finished: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_report(report, out, as_json: bool, recording: Path | None = None) -> int:
+    """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit
+    status.  ``recording``: the run's recording, said last (and in the JSON)."""
     print(file=out)
     for line in report.lines():
         print(line, file=out)
+    if recording is not None:
+        print(f"Recording: {recording} (ipics-lab replay {recording})", file=out)
     if as_json:
-        print(json.dumps(report.to_json(), indent=2))
+        doc = report.to_json()
+        if recording is not None:
+            doc["recording"] = str(recording)
+        print(json.dumps(doc, indent=2))
     return EXIT_PASSED if report.passed else EXIT_FAILED
 
 

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.modes import LabModes
+from ipics_lab.recorder import Recorder
+from ipics_lab.recording import Header, default_recording_path
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
+from ipics_lab.trainer.monitor import Monitor
 from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.clock import Clock
@@ -40,9 +45,17 @@ class TrainerLab:
         media: bool = True,
         topology: str = "loopback",
         modes: LabModes | None = None,
+        record: str | None = "lab",
+        recording_name: str | None = None,
+        recording_path: Path | None = None,
     ):
         """``modes``: the pair's modes beyond IPICS (``ipics_lab.modes``; IPICS's own by
-        default); with a witness the pair starts its process too."""
+        default); with a witness the pair starts its process too.
+
+        ``record``: the kind of run the recording says this is (``lab``, ``scenario``,
+        ``exercise``, ...; None: nothing recorded); ``recording_name`` its name (a
+        scenario's, default the kind); ``recording_path`` the file (default
+        ``<root>/recordings/<UTC time>-<kind>.ipicsrec``)."""
         if topology not in TOPOLOGIES:
             raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
         self.root = root
@@ -62,6 +75,13 @@ class TrainerLab:
         self.seeded: dict = {}
         self.summary: dict = {}
         self.control: LabControl | None = None
+        self._record, self._recording_name = record, recording_name or record or ""
+        #: the run's recording (``ipics_lab.recorder``), from start until stop
+        self.recorder: Recorder | None = None
+        #: where it is written (known from start on; the file stays after stop)
+        self.recording_path: Path | None = recording_path
+        #: the servers' views the recording keeps (and the panel may share: one poller)
+        self.monitor: Monitor | None = None
 
     @property
     def time_scale(self) -> float:
@@ -137,7 +157,42 @@ class TrainerLab:
         self.control = LabControl(self.root, Actions(self.pair, self.timeline), on_change=self.write_lab_file)
         await self.control.start()
         self.timeline.add("message", "the lab is up: primary active, secondary standby Ready")
+        if self._record is not None:
+            await self._start_recording(self._record)
         return self.summary
+
+    async def _start_recording(self, kind: str) -> None:
+        """The recorder, with a monitor of the servers' views (the first poll is the
+        baseline the replay starts from)."""
+        pair = self._started()
+        started_at = time.time()
+        if self.recording_path is None:
+            self.recording_path = default_recording_path(self.root, kind, started_at)
+        self.monitor = Monitor(pair, self.timeline, self.clock)
+        header = Header(
+            kind=kind,
+            name=self._recording_name,
+            started_at=started_at,
+            time_scale=self.time_scale,
+            topology=self.topology,
+            modes=self.modes.name,
+            details={"interval_s": self.interval_s, "missed_count": self.missed_count},
+        )
+        self.recorder = Recorder(
+            self.recording_path, header, pair=pair, timeline=self.timeline, clock=self.clock, monitor=self.monitor
+        )
+        await self.recorder.start()
+        await self.monitor.poll_once()
+        self.monitor.start()
+
+    async def stop_recording(self, result: dict[str, Any] | None = None) -> Path | None:
+        """The recording finished (the last actions read, ``result`` kept); its path
+        (None: nothing was being recorded).
+        ``stop`` does it too, without the last read, for a lab stopped from synchronous code."""
+        recorder, self.recorder = self.recorder, None
+        if self.monitor is not None:
+            await self.monitor.stop()
+        return await recorder.stop(result) if recorder is not None else None
 
     def write_lab_file(self) -> None:
         write_lab_file(
@@ -177,6 +232,11 @@ class TrainerLab:
     def stop(self) -> None:
         if self.control is not None:
             self.control.close()
+        if self.monitor is not None:
+            self.monitor.cancel()  # the loop may be gone: no await here
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            recorder.stop_now()
         try:
             if self.pair is not None:
                 self.pair.stop()

@@ -64,3 +64,17 @@ def test_a_damaged_line_is_named(tmp_path):
         read_recording(path)
     with pytest.raises(RecordingError, match="no such file"):
         read_recording(tmp_path / "missing.ipicsrec")
+
+
+async def test_a_recording_closed_without_the_event_loop_keeps_every_line(tmp_path):
+    # a lab stopped from synchronous code (TrainerLab.stop) closes its recording so
+    path = tmp_path / "sync.ipicsrec"
+    writer = RecordingWriter(path, Header("lab", "lab", 1.7e9, 1.0))
+    writer.start()
+    for n in range(50):
+        writer.event(Event(at=n, emulated=n, kind="heartbeat", text=f"primary: {n}", server="primary"))
+    await writer.flush()
+    writer.event(Event(at=50, emulated=50, kind="fault", text="last one", server="primary"))
+    writer.close_now()
+    writer.event(Event(at=51, emulated=51, kind="fault", text="after the close: not written"))
+    assert [r["text"] for r in read_recording(path).records] == [f"primary: {n}" for n in range(50)] + ["last one"]
