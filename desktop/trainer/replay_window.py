@@ -3,7 +3,8 @@
 A thin window over ``ipics_lab.replay``: both servers' cards as they were at the
 replayed time (the panel's ``ServerCard``, its fault buttons hidden), the whole run's
 timeline with a cursor at that time (``replay_plot.ReplayPlot``), the narration, faults,
-administrators' actions and expectations up to that time, a time slider to scrub,
+administrators' actions and expectations up to that time (at their emulated time, as
+the plot's axis), a time slider to scrub,
 Play/Pause and the speed (1x to 60x the run's own real pace).
 
 The file is read and indexed off the event loop (``open_recording``); a damaged or
@@ -53,6 +54,8 @@ TICK_MS = 50
 SLIDER_PER_S = 1000
 KIND_COLOURS = {"fault": ERROR, "action": INFO, "narration": IDLE}
 SERVERS = ("primary", "secondary")
+#: room in each card for the lines a view may add (a message, a takeover's progress bar)
+CARD_HEADROOM_PX = 48
 
 #: the windows open in this process (a window without a parent is kept by nothing else)
 _open_windows: set[QWidget] = set()
@@ -107,7 +110,7 @@ class ListedModel(QAbstractListModel):
         event = self.events[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             mark = "" if event.ok is None else ("  \u2714" if event.ok else "  \u2718")
-            return f"{clock_words(event.at)}  {event.kind:<11} {event.text}{mark}"
+            return f"{clock_words(event.emulated)}  {event.kind:<11} {event.text}{mark}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{event.emulated:.0f} s emulated, {event.at:.1f} s real\n{event.text}"
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -159,7 +162,9 @@ class ReplayWindow(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
 
         self.cards: dict[str, ServerCard] = {}
-        cards = QHBoxLayout()
+        cards_row = QWidget(objectName="replayCards")
+        cards = QHBoxLayout(cards_row)
+        cards.setContentsMargins(0, 0, 0, 0)
         for name in SERVERS:
             card = self.cards[name] = ServerCard(name)
             faults = card.findChild(QWidget, f"faultsBox:{name}")
@@ -168,6 +173,9 @@ class ReplayWindow(QWidget):
             card.url_label.hide()  # the recording keeps no address: the servers may be long gone
             card.modes.setText(h.modes)
             cards.addWidget(card)
+        # The cards' height is fixed: a card growing by a line (a message, a takeover's
+        # bar) while scrubbing would lay out the whole window and repaint the timeline.
+        cards_row.setFixedHeight(cards_row.sizeHint().height() + CARD_HEADROOM_PX)
 
         self.plot = ReplayPlot()
         self.plot.set_events(replay.events)
@@ -195,7 +203,10 @@ class ReplayWindow(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.time_label = QLabel(objectName="replayTime")
         self.time_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.time_label.setMinimumWidth(300)
+        # as wide as its longest text: a new time never lays the controls out again
+        widest = f"{clock_words(replay.duration_s)} of {clock_words(replay.duration_s)} real  \u00b7  "
+        widest += f"{clock_words(replay.emulated_at(replay.duration_s))} emulated"
+        self.time_label.setFixedWidth(self.time_label.fontMetrics().horizontalAdvance(widest) + 12)
 
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
@@ -211,7 +222,7 @@ class ReplayWindow(QWidget):
         split.setStretchFactor(1, 2)
         column = QVBoxLayout(self)
         column.addWidget(self.title)
-        column.addLayout(cards)
+        column.addWidget(cards_row)
         column.addWidget(split, 1)
         column.addLayout(controls)
 
@@ -273,7 +284,7 @@ class ReplayWindow(QWidget):
         self.plot.set_cursor(state.at, state.emulated)
         self.time_label.setText(
             f"{clock_words(state.at)} of {clock_words(self.replay.duration_s)} real  \u00b7  "
-            f"{state.emulated:.0f} s emulated"
+            f"{clock_words(state.emulated)} emulated"
         )
         value = round(state.at * SLIDER_PER_S)
         if self.slider.value() != value:

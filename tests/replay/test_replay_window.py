@@ -100,3 +100,16 @@ async def test_a_foreign_file_is_refused_in_words_and_nothing_else_opens(tmp_pat
     assert opened.isVisible()
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, ReplayWindow) and w.isVisible()]
     opened.close()
+
+
+async def test_every_control_has_a_documented_object_name_and_an_accessible_name(window):
+    from ..gui.test_accessibility import controls
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "widgets.md").read_text()
+    # the cards' fault buttons are hidden; the slider is a control here too
+    found = [w for w in controls(window) if w.isVisibleTo(window)] + [window.slider]
+    for widget in found:
+        name = widget.objectName()
+        assert name and widget.accessibleName(), f"{type(widget).__name__} {name!r}"
+        assert f"`{name}`" in docs, f"{name} is not in docs/widgets.md"
+    assert {w.objectName() for w in found} == {"replayPlay", "replaySpeed", "replaySlider", "replayNarration"}
