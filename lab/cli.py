@@ -23,16 +23,11 @@ import sys
 from pathlib import Path
 
 from . import sites
+from .labfile import default_lab_dir
 from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
 COMMANDS = ("up", "shell", "power", "scenario", "ca")
-
-
-def default_lab_dir() -> Path:
-    """Where a user's lab keeps its data: ``$XDG_DATA_HOME/ipics-ha-lab/lab``."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ipics-ha-lab" / "lab"
 
 
 def add_commands(sub) -> None:

@@ -25,6 +25,12 @@ class NoLab(RuntimeError):
     """No lab is running in this directory (or its ``lab.json`` is unreadable)."""
 
 
+def default_lab_dir() -> Path:
+    """Where a user's lab keeps its data: ``$XDG_DATA_HOME/ipics-ha-lab/lab``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ipics-ha-lab" / "lab"
+
+
 def lab_file(root: Path) -> Path:
     return root / LAB_FILE_NAME
 

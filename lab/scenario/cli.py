@@ -104,7 +104,7 @@ def _recording_path(ns: argparse.Namespace) -> Path:
     the run: then the per-user lab folder's recordings/)."""
     import time
 
-    from ipics_lab.cli import default_lab_dir
+    from ipics_lab.labfile import default_lab_dir
     from ipics_lab.recording import default_recording_path
 
     record = getattr(ns, "record", None)
@@ -224,12 +224,12 @@ async def _stop_recording(lab, report) -> Path | None:
 
 def _print_report(report, out, as_json: bool, recording: Path | None = None) -> int:
     """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit
-    status.  ``recording``: the run's recording, said last (and in the JSON)."""
+    status.  ``recording``: the run's recording, said just before the report (and in the JSON)."""
     print(file=out)
+    if recording is not None:  # before the report: its last line stays the verdict
+        print(f"Recording: {recording} (ipics-lab replay {recording})", file=out)
     for line in report.lines():
         print(line, file=out)
-    if recording is not None:
-        print(f"Recording: {recording} (ipics-lab replay {recording})", file=out)
     if as_json:
         doc = report.to_json()
         if recording is not None:
