@@ -106,6 +106,23 @@ class Recorder:
             except Exception:  # the recording goes on without this read
                 log.exception("reading the servers' audit trails failed")
 
+    def stop_now(self, result: dict[str, Any] | None = None) -> Path:
+        """``stop`` from synchronous code (a lab stopped as its process ends): the
+        actions not yet read are left out, everything else is kept."""
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+        self._unsubscribe_all()
+        if result is not None:
+            self.writer.result(result, *self.timeline.now())
+        self.writer.close_now()
+        return self.path
+
+    def _unsubscribe_all(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
     async def stop(self, result: dict[str, Any] | None = None) -> Path:
         """The last actions, the run's result, and the file closed; returns its path."""
         if self._poller is not None:
@@ -114,9 +131,7 @@ class Recorder:
                 await self._poller
             self._poller = None
             await self.poll_actions()
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
+        self._unsubscribe_all()
         if result is not None:
             self.writer.result(result, *self.timeline.now())
         await self.writer.close()

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.file_dialog import ask_open_file
 from ipics_desktop.shared.style import ERROR, INFO, ONLINE
 from ipics_desktop.trainer.actions_box import ActionsBox
 from ipics_desktop.trainer.devices_box import DevicesBox
@@ -231,6 +232,11 @@ class TrainerPanel(QMainWindow):
         self.export_button.setAccessibleName("Export the timeline as PNG")
         self.export_button.setAutoDefault(False)
         self.export_button.clicked.connect(self.on_export_clicked)
+        # a run recorded earlier (or on another machine), replayed beside the live lab
+        self.open_recording_button = QPushButton("Open recording\u2026", objectName="openRecording")
+        self.open_recording_button.setAccessibleName("Open a recorded run and replay it")
+        self.open_recording_button.setAutoDefault(False)
+        self.open_recording_button.clicked.connect(self.on_open_recording_clicked)
         self.timeline_message = QLabel(objectName="timelineMessage")
         self.timeline_message.setTextFormat(Qt.TextFormat.PlainText)
         title = QLabel("Timeline of the run")
@@ -244,6 +250,7 @@ class TrainerPanel(QMainWindow):
         bar.addWidget(self.export_button)
         self.report_export = ReportExport(self, self.lab, self.tasks, self.timeline_message)
         bar.addWidget(self.report_export.button)
+        bar.addWidget(self.open_recording_button)
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
@@ -412,6 +419,20 @@ class TrainerPanel(QMainWindow):
             return None
         say(self.timeline_message, f"Exported to {written}", "ok")
         return written
+
+    def on_open_recording_clicked(self) -> None:
+        root = getattr(self.lab, "root", None)  # an attached lab may have none here
+        folder = root / "recordings" if root is not None else Path.home()
+        folder = folder if folder.is_dir() else Path.home()
+        ask_open_file(
+            self, "Open a recording", folder, "Recordings (*.ipicsrec)", "openRecordingDialog", self.open_recording
+        )
+
+    def open_recording(self, path: str | Path):
+        """Replay ``path`` in its own window (read off the loop; a refusal in a message box)."""
+        from ipics_desktop.trainer.replay_window import open_recording
+
+        return self.tasks.start(open_recording(Path(path), self))
 
     # ================================================================= misc
     def closeEvent(self, event) -> None:

@@ -126,7 +126,8 @@ async def _day(
 
     modes: LabModes = ns.modes
     print(f"Starting the lab in {root} (time scale {ns.time_scale:g}, {ns.topology}, {modes.label}) ...", flush=True)
-    lab = TrainerLab(root, time_scale=ns.time_scale, topology=ns.topology, modes=modes)
+    # the day records itself from its start (its faults' times count from there): not from the lab's
+    lab = TrainerLab(root, time_scale=ns.time_scale, topology=ns.topology, modes=modes, record=None)
     stop = asyncio.Event()
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
