@@ -189,7 +189,7 @@ def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: lis
             and a.entry.get("user") == login.user
             for a in actions
         ):
-            how = "the phone's Dial Login" if login.via == "phone" else "a console login"
+            how = "Dial Login from the phone" if login.via == "phone" else "console login"
             unmet.append(f"no {how} by {login.user} on the active server{f' ({active})' if active else ''}")
     return unmet
 

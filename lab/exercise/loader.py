@@ -26,9 +26,8 @@ from ipics_lab.exercise.model import (
     Mistake,
     ProcedureStep,
 )
-from ipics_lab.scenario.durations import parse_duration
 from ipics_lab.scenario.loader import ScenarioChecker, _type, read_file
-from ipics_lab.scenario.model import ACTIONS, USERS, Expectation, ScenarioError
+from ipics_lab.scenario.model import ACTIONS, USERS, Expectation, ScenarioError, Step
 
 TOP_KEYS = (
     "title",
@@ -78,19 +77,16 @@ def parse_exercise(text: str, *, name: str, where: str, path: Path | None = None
     return _ExerciseChecker(where).exercise(doc, name, path)
 
 
-class _ExerciseChecker:
+class _ExerciseChecker(ScenarioChecker):
+    """The scenario checker's helpers, with an exercise's places in its errors."""
+
     def __init__(self, where: str):
-        self.where = where
+        super().__init__(where)
         self.section: str | None = None  # "procedure 2", "goal" ...
 
     def error(self, key: str | None, why: str) -> ExerciseError:
         place = [self.where, *([self.section] if self.section else []), *([f"key '{key}'"] if key else [])]
         return ExerciseError(f"{', '.join(place)}: {why}")
-
-    def unknown_keys(self, table: dict, allowed: tuple[str, ...], what: str) -> None:
-        for key in table:
-            if key not in allowed:
-                raise self.error(key, f"unknown key for {what} (allowed: {', '.join(allowed)})")
 
     def text(self, table: dict, key: str, *, required: bool) -> str:
         if key not in table:
@@ -115,12 +111,6 @@ class _ExerciseChecker:
         if not isinstance(value, str) or value not in choices:
             raise self.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
         return value
-
-    def duration(self, table: dict, key: str) -> float:
-        try:
-            return parse_duration(table[key])
-        except (ValueError, TypeError) as exc:
-            raise self.error(key, str(exc)) from None
 
     def tables(self, doc: dict, key: str) -> list[dict]:
         raw = doc.get(key, [])
@@ -148,7 +138,7 @@ class _ExerciseChecker:
         setup = self.setup(doc.get("setup"))
         goal = self.goal(doc.get("goal"), trainee)
         hints = [self.hint(i, t) for i, t in enumerate(self.tables(doc, "hint"), start=1)]
-        procedure = [self.step(i, t) for i, t in enumerate(self.tables(doc, "procedure"), start=1)]
+        procedure = [self.procedure_step(i, t) for i, t in enumerate(self.tables(doc, "procedure"), start=1)]
         mistakes = [self.mistake(i, t) for i, t in enumerate(self.tables(doc, "mistake"), start=1)]
         self.section = None
         if trainee == "administrator" and not procedure:
@@ -169,9 +159,12 @@ class _ExerciseChecker:
             path=path,
         )
 
-    def setup(self, raw: Any) -> list:
+    def setup(self, raw: Any) -> list[Step]:
         checker = ScenarioChecker(self.where, step_word="setup")
-        steps = checker.steps(raw, "an exercise")
+        try:
+            steps = checker.steps(raw, "an exercise")
+        except ScenarioError as exc:
+            raise ExerciseError(str(exc)) from None
         for step in steps:
             if step.do is not None and ACTIONS[step.do][0] == "admin":
                 self.section = f"setup {step.index}"
@@ -237,7 +230,7 @@ class _ExerciseChecker:
         self.unknown_keys(t, HINT_KEYS, "a hint")
         return Hint(index, self.text(t, "text", required=True), self.duration(t, "after") if "after" in t else 0.0)
 
-    def step(self, index: int, t: dict) -> ProcedureStep:
+    def procedure_step(self, index: int, t: dict) -> ProcedureStep:
         self.section = f"procedure {index}"
         self.unknown_keys(t, PROCEDURE_KEYS, "a procedure step")
         user = t.get("user")
