@@ -44,11 +44,14 @@ def test_every_builtin_exercise_loads():
         (('via = "console"', 'via = "browser"'), "x.toml, procedure 1, key 'via': must be one of console, shell"),
         (('action = "failover-now"', 'action = "fail-over"'), "procedure 1, key 'action': unknown action 'fail-over'"),
         (('do = "power-off"', 'do = "go-standby"'), "x.toml, setup 1, key 'do': 'go-standby' is the administrator's"),
-        (('server = "primary"\n[goal]', 'server = "tertiary"\n[goal]'), "x.toml, setup 1, key 'server': unknown value 'tertiary'"),
+        (
+            ('server = "primary"\n[goal]', 'server = "tertiary"\n[goal]'),
+            "x.toml, setup 1, key 'server': unknown value 'tertiary'",
+        ),
         (('time_limit = "10min"', 'time_limit = "soon"'), "x.toml, key 'time_limit'"),
         (('role = "active" }', 'role = "active", within = "1min" }'), "x.toml, goal, key 'expect': a goal checks"),
         (('title = "t"', 'title = "t"\nuser = "dan"'), "x.toml, key 'user': only a dispatcher's or a phone user's"),
-        (('[[procedure]]', '[[procedure]]\nsteps = 3'), "x.toml, procedure 1, key 'steps': unknown key"),
+        (("[[procedure]]", "[[procedure]]\nsteps = 3"), "x.toml, procedure 1, key 'steps': unknown key"),
     ],
 )
 def test_a_bad_file_is_refused_saying_where_and_why(change, message):
@@ -60,5 +63,7 @@ def test_a_bad_file_is_refused_saying_where_and_why(change, message):
 
 
 def test_an_unknown_exercise_names_the_builtins():
-    with pytest.raises(ExerciseError, match="no such exercise file, and not a built-in exercise .*split-brain-method-1"):
+    with pytest.raises(
+        ExerciseError, match="no such exercise file, and not a built-in exercise .*split-brain-method-1"
+    ):
         load_exercise("nope")

@@ -19,7 +19,9 @@ SPLIT = {
 
 
 def did(server: str, at_s: float, action: str, via: str, ok: bool = True, user: str = "ipicsadmin") -> SeenAction:
-    return SeenAction(server, at_s, {"action": action, "via": via, "user": user, "ok": ok, "result": "", "command": None})
+    return SeenAction(
+        server, at_s, {"action": action, "via": via, "user": user, "ok": ok, "result": "", "command": None}
+    )
 
 
 METHOD_1 = [
@@ -103,7 +105,11 @@ def test_clearing_a_ddrblock_by_unconfiguring():
 
 
 def test_steps_out_of_order_and_a_step_missing():
-    actions = [METHOD_1[0], did("primary", 100, "rsync", "shell"), did("secondary", 200, "repair", "shell", user="informix")]
+    actions = [
+        METHOD_1[0],
+        did("primary", 100, "rsync", "shell"),
+        did("secondary", 200, "repair", "shell", user="informix"),
+    ]
     g = grade(load_exercise("split-brain-method-1"), seen(actions))
     d = deduction(g, "out of order: repair on either server as informix")
     assert d.points == 10 and "ipicsedr_control_repl REPAIR" in d.chapter
