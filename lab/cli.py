@@ -4,6 +4,7 @@
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
+    ipics-lab exercise list | run NAME|FILE [--time-limit T] [--time-scale S] [--report FILE] [--modes M]
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
@@ -26,7 +27,7 @@ from . import sites
 from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario", "ca")
+COMMANDS = ("up", "shell", "power", "scenario", "exercise", "ca")
 
 
 def default_lab_dir() -> Path:
@@ -81,6 +82,9 @@ def add_commands(sub) -> None:
     from .scenario.cli import add_scenario_arguments
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
+    from .exercise.cli import add_exercise_arguments
+
+    add_exercise_arguments(sub.add_parser("exercise", help="list the graded exercises, or run one for a trainee"))
 
     from .ca import add_arguments as add_ca_arguments
 
@@ -111,6 +115,10 @@ def run(ns: argparse.Namespace) -> int:
         from .scenario import cli as scenario_cli
 
         return scenario_cli.run(ns)
+    if ns.command == "exercise":
+        from .exercise import cli as exercise_cli
+
+        return exercise_cli.run(ns)
     if ns.command == "ca":
         from .ca import run as run_ca
 

@@ -22,7 +22,9 @@ import signal
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
@@ -97,8 +99,15 @@ def _run_locked(
     modes: LabModes | None = None,
     as_json: bool = False,
 ) -> int:
-    """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
-    scenario's clean install would otherwise wipe out from under it."""
+    if scenario.compare:
+        return run_locked(root, lambda: _run_compare(scenario, root, time_scale, as_json))
+    return run_locked(root, lambda: _run(scenario, root, time_scale, topology, modes, as_json))
+
+
+def run_locked(root: Path, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """``main()`` run with the data directory ``root`` locked: one lab per data
+    directory, the same lock as ``ipics-lab up``, whose lab a run's clean install would
+    otherwise wipe out from under it."""
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
@@ -114,9 +123,7 @@ def _run_locked(
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        if scenario.compare:
-            return asyncio.run(_run_compare(scenario, root, time_scale, as_json))
-        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json))
+        return asyncio.run(main())
 
 
 def _list() -> int:
@@ -171,7 +178,7 @@ async def _run(
         runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
         report = await runner.run()
     finally:
-        _stop(lab)
+        stop_lab(lab)
     return _print_report(report, out, as_json)
 
 
@@ -243,7 +250,7 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
     return _print_report(report, out, as_json)
 
 
-def _stop(lab) -> None:
+def stop_lab(lab) -> None:
     try:
         lab.stop()
     except OSError as exc:
