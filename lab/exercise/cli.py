@@ -29,7 +29,15 @@ from urllib.parse import urlsplit
 
 from ipics_lab.exercise.loader import ExerciseError, builtin_names, load_exercise
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.scenario.cli import EXIT_FAILED, EXIT_PASSED, EXIT_UNUSABLE, LAB_START_TIMEOUT_S, run_locked, stop_lab
+from ipics_lab.scenario.cli import (
+    EXIT_FAILED,
+    EXIT_PASSED,
+    EXIT_UNUSABLE,
+    LAB_START_TIMEOUT_S,
+    add_run_options,
+    run_locked,
+    stop_lab,
+)
 from ipics_lab.scenario.durations import describe_duration, parse_duration
 from ipics_lab.seed import DEMO_DIAL_IDS
 from ipics_server.clock import check_time_scale
@@ -49,12 +57,6 @@ def add_exercise_arguments(parser: argparse.ArgumentParser) -> None:
         help='emulated time the trainee has, e.g. "20min" (default: the exercise\'s)',
     )
     p.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="real seconds per emulated second (default 1: real time, as a trainee works)",
-    )
-    p.add_argument(
         "--report", type=Path, default=None, metavar="FILE", help="write the after-action report (HTML, PDF beside)"
     )
     p.add_argument(
@@ -64,12 +66,7 @@ def add_exercise_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the run's recording (default: exercise-NAME-DATE.ipicsrec in the current folder)",
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
-    )
+    add_run_options(p)  # --time-scale (default 1: real time, as a trainee works), --data-dir
     add_modes_option(p)
 
 

@@ -43,18 +43,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the built-in scenarios, with their titles")
     p_run = sub.add_parser("run", help="run a scenario headless and print a pass/fail report")
     p_run.add_argument("scenario", metavar="NAME|FILE", help="a built-in scenario's name or a scenario file (.toml)")
-    p_run.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
-    )
-    p_run.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
-    )
+    add_run_options(p_run)
     p_run.add_argument(
         "--json",
         action="store_true",
@@ -62,6 +51,22 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """``--time-scale`` and ``--data-dir`` of a run on a lab of its own (a scenario's, an exercise's)."""
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
