@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/campaign.py [--seed N] [--duration 120] [--time-scale 0.01]
                                        [--faults kill,pause,...] [--clients 3] [--out PATH] [--keep]
-                                       [--topology loopback|sites]
+                                       [--topology loopback|sites] [--report FILE]
 
 Prints the seed first (a run is reproduced with ``--seed``: the same fault schedule;
 what the servers make of it depends on timing), then one line per fault and recovery,
@@ -16,8 +16,10 @@ silent, and packets between the servers are lost at 5 % or 30 %):
      "unexplained": [...], "documented_losses": {class: [examples]}, "run_times_s": {...}, ...}
 
 The campaign is ``ipics_lab.campaign``, the classes and invariants
-``ipics_lab.checker``.  Exit status 0 only if the checker accounts for every
-acknowledged write and every invariant holds.
+``ipics_lab.checker``.  ``--report FILE``: the campaign's after-action report (HTML, the
+PDF beside it; docs/reports.md) from a recording of its faults, recoveries and the
+checker's account of the writes, kept beside it (FILE with .ipicsrec).  Exit status 0
+only if the checker accounts for every acknowledged write and every invariant holds.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ import secrets
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ipics_lab import sites
 from ipics_lab.campaign import FAULT_KINDS, Campaign
+from ipics_lab.report.cli import recording_beside, report_option, say_written
 from ipics_lab.sites import TOPOLOGIES
 
 HERE = Path(__file__).resolve().parent
@@ -63,12 +67,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=3, help="concurrent clients (default 3)")
     p.add_argument("--out", type=Path, default=HERE / "campaign_results.json")
     p.add_argument("--keep", action="store_true", help="keep the servers' data directories and logs")
+    report_option(p)
     return p.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> dict:
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     root = Path(tempfile.mkdtemp(prefix=f"ipics-campaign-{seed}-"))
+    started_at = time.time()
     try:
         campaign = Campaign(
             root,
@@ -86,6 +92,8 @@ async def run(args: argparse.Namespace) -> dict:
         else:
             shutil.rmtree(root, ignore_errors=True)
     r = report.to_json()
+    if args.report is not None:
+        await write_campaign_report(r, args.report, started_at, args.topology)
     kinds: dict[str, int] = {}
     for f in r["faults"]:
         kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
@@ -112,6 +120,17 @@ async def run(args: argparse.Namespace) -> dict:
         "run_times_s": r["run_times_s"],
         "notes": r["notes"],
     }
+
+
+async def write_campaign_report(r: dict, html: Path, started_at: float, topology: str) -> None:
+    from ipics_lab.report import write_report_async
+    from ipics_lab.report.campaign import write_campaign_recording
+
+    try:
+        recording = await write_campaign_recording(recording_beside(html), r, started_at=started_at, topology=topology)
+        say_written(await write_report_async(recording, html), sys.stdout)
+    except OSError as exc:
+        print(f"no report: {html} cannot be written ({exc.strerror or exc})", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

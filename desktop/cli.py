@@ -3,7 +3,7 @@
     ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
     ipics-lab --attach LAB | --attach-servers URL1,URL2        the trainer panel on a pair started elsewhere
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
-    ipics-lab up | shell | power | scenario | ca ...            the lab's commands (ipics_lab.cli)
+    ipics-lab up | shell | power | scenario | report | ca ...   the lab's commands (ipics_lab.cli)
     ipics-lab server | media | units ...                        a server, a media router, units (ipics_server.cli)
     ipics-lab launchers install | uninstall                     this user's launchers in the applications menu
 

@@ -5,6 +5,7 @@
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
     ipics-lab exercise list | run NAME|FILE [--time-limit T] [--time-scale S] [--report FILE] [--modes M]
+    ipics-lab report RECORDING [--out FILE]   (the after-action report of a run's recording)
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
 
 ``add_commands`` adds them to the ``ipics-lab`` parser (``ipics_desktop.cli``); ``run``
@@ -27,7 +28,7 @@ from . import sites
 from .modes import add_modes_option
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario", "exercise", "ca")
+COMMANDS = ("up", "shell", "power", "scenario", "exercise", "report", "ca")
 
 
 def default_lab_dir() -> Path:
@@ -86,6 +87,17 @@ def add_commands(sub) -> None:
 
     add_exercise_arguments(sub.add_parser("exercise", help="list the graded exercises, or run one for a trainee"))
 
+    from .report.cli import add_report_arguments
+
+    add_report_arguments(
+        sub.add_parser(
+            "report",
+            help="write the after-action report (HTML and PDF) of a run's recording",
+            description="One self-contained HTML page (it opens offline in any browser) and its PDF, "
+            "printed by headless Chromium; docs/reports.md.",
+        )
+    )
+
     from .ca import add_arguments as add_ca_arguments
 
     add_ca_arguments(
@@ -119,6 +131,10 @@ def run(ns: argparse.Namespace) -> int:
         from .exercise import cli as exercise_cli
 
         return exercise_cli.run(ns)
+    if ns.command == "report":
+        from .report.cli import run as run_report
+
+        return run_report(ns)
     if ns.command == "ca":
         from .ca import run as run_ca
 

@@ -45,8 +45,21 @@ def action_text(server: str, entry: dict[str, Any]) -> str:
 class Recorder:
     """Writes one run to ``path``; ``monitor`` (optional) is the trainer's ``Monitor``."""
 
-    def __init__(self, path: Path, header: Header, *, pair: Any, timeline: Timeline, clock: Clock, monitor: Any = None):
+    def __init__(
+        self,
+        path: Path,
+        header: Header,
+        *,
+        pair: Any,
+        timeline: Timeline,
+        clock: Clock,
+        monitor: Any = None,
+        narrate: bool = True,
+    ):
+        """``narrate``: put what a person did on the timeline (False: another recorder of
+        the same lab does already)."""
         self.path = path
+        self.narrate = narrate
         self.writer = RecordingWriter(path, header)
         self.pair, self.timeline, self.clock, self.monitor = pair, timeline, clock, monitor
         self._unsubscribe: list[Callable[[], None]] = []
@@ -126,7 +139,7 @@ class Recorder:
                 self._seen[server.name] = max(self._seen.get(server.name, 0.0), entry["at"])
                 self.actions.append((server.name, entry))
                 self.writer.action(server.name, entry, *self.timeline.now())
-                if entry.get("via") in ("console", "shell"):
+                if self.narrate and entry.get("via") in ("console", "shell"):
                     self.timeline.add("action", action_text(server.name, entry), server=server.name, ok=entry.get("ok"))
 
     async def _poll_loop(self) -> None:

@@ -117,6 +117,7 @@ class RecordingWriter:
         self._last_status: dict[str, dict[str, Any]] = {}
         self._flusher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._writing: asyncio.Future | None = None  # the write in its thread now, if any
 
     def _line(self, record_type: str, at: float, emulated: float, **fields: Any) -> None:
         if self._file is None:
@@ -161,7 +162,10 @@ class RecordingWriter:
         async with self._lock:
             lines, self._pending = self._pending, []
             if lines and self._file is not None:
-                await asyncio.to_thread(_write, self._file, lines)
+                # A thread cannot be cancelled: a flush cancelled mid-write (``close``)
+                # leaves its write running, and ``close`` waits for it before the next.
+                self._writing = asyncio.ensure_future(asyncio.to_thread(_write, self._file, lines))
+                await asyncio.shield(self._writing)
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -169,6 +173,8 @@ class RecordingWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
+        if self._writing is not None:
+            await self._writing  # a write the flusher began: before the last lines, before the close
         await self.flush()
         if self._file is not None:
             self._file.close()

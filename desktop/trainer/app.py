@@ -211,6 +211,7 @@ class TrainerApp(PanelApp):
         self.lab.timeline.subscribe(self._log_event)
         self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
+        await self.lab.start_recording(monitor=self.monitor)  # <root>/recordings/: Export report, replay
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
         self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
         self.panel.closed.connect(self.request_stop)
@@ -219,6 +220,12 @@ class TrainerApp(PanelApp):
         if self.open_devices:
             for kind, user in FIRST_DEVICES:
                 self.launcher.open(kind, user)
+
+    async def shutdown(self) -> None:
+        try:
+            await self.lab.stop_recording()  # the file whole before the processes go
+        finally:
+            await super().shutdown()
 
     def banner(self) -> str:
         from ipics_lab.cli import default_lab_dir as default_lab_root

@@ -54,6 +54,7 @@ from ipics_desktop.trainer.actions_box import ActionsBox
 from ipics_desktop.trainer.devices_box import DevicesBox
 from ipics_desktop.trainer.exercise_pane import ExercisePane
 from ipics_desktop.trainer.network_box import NetworkBox
+from ipics_desktop.trainer.report_export import ReportExport
 from ipics_desktop.trainer.scenario_pane import ScenarioPane
 from ipics_desktop.trainer.sentences import refusal, say
 from ipics_desktop.trainer.server_card import ServerCard
@@ -243,6 +244,8 @@ class TrainerPanel(QMainWindow):
         bar.addWidget(self.timeline_axis)
         bar.addWidget(self.timeline_message, 1)
         bar.addWidget(self.export_button)
+        self.report_export = ReportExport(self, self.lab, self.tasks, self.timeline_message)
+        bar.addWidget(self.report_export.button)
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)

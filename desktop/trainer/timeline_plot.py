@@ -14,79 +14,30 @@ the timeline, so it can be drawn from a test's hand-made events too.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, deque
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from ipics_desktop.shared.style import ERROR, IDLE, INFO, OFFLINE, ONLINE
-
-
-@dataclass(frozen=True)
-class Lane:
-    kind: str
-    title: str
-    colour: str
-
-
-LANES = (
-    Lane("heartbeat", "Heartbeats", ONLINE),
-    Lane("missed", "Missed heartbeats", OFFLINE),
-    Lane("role", "Role / HA changes", INFO),
-    Lane("witness", "Witness votes", "#00796b"),
-    Lane("synchronous", "Synchronous", "#5d4037"),
-    Lane("client", "Clients", "#6a3d9a"),
-    Lane("fault", "Faults", ERROR),
-    Lane("action", "Admin actions", INFO),
-    Lane("message", "Messages", OFFLINE),
-    Lane("narration", "Narration", IDLE),
-    Lane("expectation", "Expectations", ONLINE),
+from ipics_desktop.shared.style import ERROR, IDLE, OFFLINE, ONLINE
+from ipics_lab.trainer.lanes import (
+    AXES,
+    LABELLED,
+    LANES,
+    OPTIONAL,
+    SERVER_COLOURS,
+    Lane,
+    axis_step,
+    client_colour,
+    format_seconds,
+    short_label,
 )
-SERVER_COLOURS = {"primary": "#1f5fa8", "secondary": "#8e24aa"}
-AXES = {"emulated": "emulated seconds", "real": "real seconds"}
-LABELLED = ("role", "synchronous", "fault", "action")  # lanes whose markers carry a short label
-#: lanes of the modes beyond IPICS: shown once they hold an event (an IPICS pair has none)
-OPTIONAL = ("witness", "synchronous")
+from ipics_lab.trainer.lanes import server_colour as _server_colour
 
 LEFT, RIGHT, TOP, BOTTOM = 150, 16, 10, 46
 HIT_PX = 7
-
-
-def _server_colour(server: str | None, fallback: str) -> str:
-    return SERVER_COLOURS.get(server or "", fallback)
-
-
-def _nice_step(span: float, ticks: int = 8) -> float:
-    raw = max(span / ticks, 1e-6)
-    power = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 5, 10):
-        if raw <= mult * power:
-            return mult * power
-    return 10 * power
-
-
-def format_seconds(t: float, span: float) -> str:
-    """An axis label: seconds for a short run, minutes (m:ss) for a long one."""
-    if span >= 300:
-        sign = "-" if t < 0 else ""
-        minutes, seconds = divmod(round(abs(t)), 60)
-        return f"{sign}{minutes}:{seconds:02d}"
-    return f"{t:g} s"
-
-
-def short_label(text: str, limit: int = 30) -> str:
-    """The marker's label: a role change as its server and new state (``secondary
-    \u2192 active``), anything else without its parentheses, shortened."""
-    words = re.sub(r"\s*\([^)]*\)", "", text)
-    if " -> " in words:
-        server = words.split(": ", 1)[0] if ": " in words else ""
-        words = (f"{server} " if server else "") + "\u2192 " + words.rsplit(" -> ", 1)[1]
-    return words if len(words) <= limit else words[: limit - 1] + "\u2026"
-
 
 #: as many events as the timeline keeps
 MAX_EVENTS = 20_000
@@ -265,7 +216,7 @@ class TimelinePlot(QWidget):
         # time axis
         low, high = span
         # Whole minutes on a long run: 1, 2, 5, 10... minutes between grid lines.
-        step = _nice_step(high - low) if high - low < 300 else 60 * _nice_step((high - low) / 60)
+        step = axis_step(high - low)
         p.setPen(QPen(QColor("#d0d4d9"), 1))
         t = math.ceil(low / step) * step
         while t <= high:
@@ -341,14 +292,7 @@ class TimelinePlot(QWidget):
         if kind == "expectation":
             colour = QColor(ONLINE if event.ok else ERROR if event.ok is False else IDLE)
         elif kind == "client":
-            low = event.text.lower()
-            colour = QColor(
-                OFFLINE
-                if ("offline" in low or "disconnect" in low or "dropped" in low)
-                else ONLINE
-                if ("reconnect" in low or "online" in low)
-                else lane.colour
-            )
+            colour = QColor(client_colour(event.text, lane.colour))
         elif kind in ("fault", "message", "narration"):
             colour = QColor(lane.colour)
         elif kind in OPTIONAL:  # ok: a vote granted, writes safe; not ok: refused, unanswered, unsafe

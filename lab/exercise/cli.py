@@ -7,8 +7,9 @@ only, never on the screen), waits for the trainee's login where the exercise nee
 makes the starting situation, and watches until the goal is met, the time limit passes,
 or the trainee types ``done`` (or Ctrl-C).  ``hint N`` releases a hint.  Then the grade,
 each deduction with the chapter's words; the run's recording (``--recording``); the
-after-action report with ``--report FILE``.  Exit status: 0 passed, 1 failed, 2 a bad
-exercise file, a lab that does not start, or a setup that fails.
+after-action report with ``--report FILE`` (``ipics_lab.report``; the recording beside
+it).  Exit status: 0 passed, 1 failed, 2 a bad exercise file, a lab that does not start,
+or a setup that fails.
 
     python -m ipics_lab.exercise.cli run split-brain-method-1 --time-scale 0.05
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import signal
 import sys
 import tempfile
@@ -29,6 +29,9 @@ from urllib.parse import urlsplit
 
 from ipics_lab.exercise.loader import ExerciseError, builtin_names, load_exercise
 from ipics_lab.modes import LabModes, add_modes_option
+from ipics_lab.recording import SUFFIX, RecordingError
+from ipics_lab.report import write_report_async
+from ipics_lab.report.cli import recording_beside, report_option, say_written
 from ipics_lab.scenario.cli import (
     EXIT_FAILED,
     EXIT_PASSED,
@@ -56,15 +59,13 @@ def add_exercise_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help='emulated time the trainee has, e.g. "20min" (default: the exercise\'s)',
     )
-    p.add_argument(
-        "--report", type=Path, default=None, metavar="FILE", help="write the after-action report (HTML, PDF beside)"
-    )
+    report_option(p)
     p.add_argument(
         "--recording",
         type=Path,
         default=None,
         metavar="FILE",
-        help="the run's recording (default: exercise-NAME-DATE.ipicsrec in the current folder)",
+        help="the run's recording (default: beside --report's FILE, else exercise-NAME-DATE.ipicsrec here)",
     )
     add_run_options(p)  # --time-scale (default 1: real time, as a trainee works), --data-dir
     add_modes_option(p)
@@ -89,7 +90,18 @@ def run(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bad option: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    recording = ns.recording or Path(f"exercise-{exercise.name}-{time.strftime('%Y%m%d-%H%M%S')}.ipicsrec")
+    if ns.report is not None and ns.report.suffix.lower() in (".pdf", SUFFIX):
+        print(
+            f"--report: name the HTML report (FILE.html); the PDF and the recording go beside it, not {ns.report}",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    default = (
+        recording_beside(ns.report)
+        if ns.report is not None
+        else Path(f"exercise-{exercise.name}-{time.strftime('%Y%m%d-%H%M%S')}{SUFFIX}")
+    )
+    recording = ns.recording or default
     recording = recording.expanduser().resolve()
     args = (exercise, limit, ns.time_scale, ns.modes, recording, ns.report)
     if ns.data_dir is not None:
@@ -150,7 +162,10 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
         print(line)
     print(f"\nThe run's recording: {recording}")
     if report is not None:
-        _write_report(recording, report)
+        try:
+            say_written(await write_report_async(recording, report), sys.stdout)
+        except (OSError, RecordingError) as exc:  # the grade stands; the report says why not
+            print(f"--report: not written: {exc}", file=sys.stderr)
     return EXIT_PASSED if grade.passed else EXIT_FAILED
 
 
@@ -212,19 +227,6 @@ def _read_commands(loop: asyncio.AbstractEventLoop, run) -> None:
 
     with contextlib.suppress(OSError, ValueError, NotImplementedError):
         loop.add_reader(sys.stdin.fileno(), line_typed)
-
-
-def _write_report(recording: Path, out: Path) -> None:
-    try:  # the report writer (lab/report/) may be missing from this version
-        write_report = importlib.import_module("ipics_lab.report").write_report
-    except (ImportError, AttributeError):
-        print("--report: the report writer is not available in this version", file=sys.stderr)
-        return
-    try:
-        for path in write_report(recording, out):
-            print(f"The report: {path}")
-    except Exception as exc:  # noqa: BLE001 - the grade stands; the report says why not
-        print(f"--report: not written: {exc}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,8 +81,17 @@ class ExerciseRun:
                 "time_limit_s": self.time_limit_s,
             },
         )
+        # The panel's lab records its whole session and puts a person's actions on the
+        # timeline already: this run's recorder records, and leaves the timeline to it.
+        self.lab_recorder = getattr(lab, "recorder", None)
         self.recorder = Recorder(
-            recording, header, pair=lab.pair, timeline=lab.timeline, clock=lab.clock, monitor=monitor
+            recording,
+            header,
+            pair=lab.pair,
+            timeline=lab.timeline,
+            clock=lab.clock,
+            monitor=monitor,
+            narrate=self.lab_recorder is None,
         )
         self.setup_report: ScenarioReport | None = None
         self.hints_released: list[Hint] = []
@@ -143,7 +152,10 @@ class ExerciseRun:
             g = self.grade = grade(self.exercise, self._observation())
             self.lab.timeline.add("narration", f"exercise graded: {g.score}/100, {'passed' if g.passed else 'failed'}")
             recorded = True
-            await self.recorder.stop(result(self.exercise, self._observation(), g, self._acknowledged()))
+            outcome = result(self.exercise, self._observation(), g, self._acknowledged())
+            await self.recorder.stop(outcome)
+            if self.lab_recorder is not None:  # the session's recording carries the grade too (Export report)
+                self.lab_recorder.writer.result(outcome, *self.lab.timeline.now())
             return g
         finally:
             if not recorded:  # a setup that failed, a cancelled run: the file is closed all the same

@@ -28,6 +28,7 @@ from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
+from ipics_lab.report.cli import recording_beside, report_option, say_written
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
@@ -49,6 +50,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the report as JSON (both modes' for a scenario that compares modes); progress goes to stderr",
     )
+    report_option(p_run)
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
 
@@ -90,10 +92,30 @@ def run(ns: argparse.Namespace) -> int:
         print("--topology sites: modes are compared side by side on loopback only", file=sys.stderr)
         return EXIT_UNUSABLE
     as_json = bool(getattr(ns, "json", False))
+    report = getattr(ns, "report", None)
+    if report is not None:
+        refusal = _report_refusal(scenario, report)
+        if refusal:
+            print(f"--report: {refusal}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    args = (ns.time_scale, ns.topology, ns.modes, as_json, report)
     if ns.data_dir is not None:
-        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), ns.time_scale, ns.topology, ns.modes, as_json)
+        return _run_locked(scenario, ns.data_dir.expanduser().resolve(), *args)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
-        return _run_locked(scenario, Path(tmp), ns.time_scale, ns.topology, ns.modes, as_json)
+        return _run_locked(scenario, Path(tmp), *args)
+
+
+def _report_refusal(scenario, report: Path) -> str | None:
+    """Why ``--report FILE`` cannot be written, said before the lab starts."""
+    if scenario.compare:
+        return "a scenario that compares modes runs one lab per mode: run one mode's scenario to report it"
+    if report.suffix.lower() in (".pdf", ".ipicsrec"):
+        return f"name the HTML report (FILE.html); the PDF and the recording are written beside it, not {report}"
+    if report.is_dir():
+        return f"{report} is a folder: name the report's file"
+    if not report.parent.is_dir():
+        return f"{report.parent} is not a folder: the report cannot be written there"
+    return None
 
 
 def _run_locked(
@@ -103,10 +125,11 @@ def _run_locked(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    report: Path | None = None,
 ) -> int:
     if scenario.compare:
         return run_locked(root, lambda: _run_compare(scenario, root, time_scale, as_json))
-    return run_locked(root, lambda: _run(scenario, root, time_scale, topology, modes, as_json))
+    return run_locked(root, lambda: _run(scenario, root, time_scale, topology, modes, as_json, report))
 
 
 def run_locked(root: Path, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
@@ -148,6 +171,7 @@ async def _run(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    report_file: Path | None = None,
 ) -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
     from ipics_lab.trainer.lab import TrainerLab
@@ -181,10 +205,40 @@ async def _run(
         print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
         lab.timeline.subscribe(lambda event: _print_console_event(event, out))
         runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
-        report = await runner.run()
+        if report_file is None:
+            report = await runner.run()
+        else:
+            report = await _run_recorded(lab, scenario, runner, report_file, out)
     finally:
         stop_lab(lab)
     return _print_report(report, out, as_json)
+
+
+async def _run_recorded(lab, scenario, runner, report_file: Path, out):
+    """The run recorded beside ``report_file`` (kept: a trainer replays it), then its report."""
+    from ipics_lab.report import write_report_async
+    from ipics_lab.trainer.monitor import Monitor
+
+    monitor = Monitor(lab.pair, lab.timeline, lab.clock)  # the servers' views, for the durations
+    monitor.start()
+    details = {"title": scenario.title, "description": scenario.description}
+    report = None
+    try:
+        await lab.start_recording(
+            recording_beside(report_file), kind="scenario", name=scenario.name, details=details, monitor=monitor
+        )
+        report = await runner.run()
+    finally:
+        try:
+            recording = await lab.stop_recording(report.recording_result() if report is not None else None)
+        finally:
+            await monitor.stop()
+    if recording is not None:
+        try:
+            say_written(await write_report_async(recording, report_file), out)
+        except OSError as exc:
+            print(f"no report: {report_file} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+    return report
 
 
 def _print_report(report, out, as_json: bool) -> int:

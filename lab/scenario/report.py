@@ -68,6 +68,24 @@ class ScenarioReport:
             writes=[Write(**w) for w in doc.get("writes", [])],
         )
 
+    def recording_result(self) -> dict[str, Any]:
+        """The run's result record for its recording (``ipics_lab.recording``): the outcome
+        in words, the writes the consoles made; the steps are on the timeline already."""
+        acknowledged = [w for w in self.writes if w.outcome == ACKNOWLEDGED]
+        writes: dict[str, Any] = {
+            "acknowledged": len(acknowledged),
+            "refused": sum(1 for w in self.writes if w.outcome == REFUSED),
+        }
+        if any(w.kept is not None for w in acknowledged):  # looked for in the final data
+            lost = [w for w in acknowledged if w.lost]
+            writes["lost"] = len(lost)
+            writes["lost_why"] = [
+                f"{w.user}'s {w.what} (step {w.step}) was acknowledged by the {w.server} "
+                "and is not in the active server's data at the end"
+                for w in lost
+            ]
+        return {"passed": self.passed, "outcome": self.lines()[-1], "writes": writes}
+
     def failed_step(self) -> StepReport | None:
         return next((s for s in self.steps if s.passed is False), None)
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
 from pathlib import Path
 
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.modes import LabModes
+from ipics_lab.recorder import Recorder
+from ipics_lab.recording import SUFFIX, Header
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
@@ -62,6 +65,8 @@ class TrainerLab:
         self.seeded: dict = {}
         self.summary: dict = {}
         self.control: LabControl | None = None
+        #: the run's recording, once ``start_recording`` started it (an after-action report is made from it)
+        self.recorder: Recorder | None = None
 
     @property
     def time_scale(self) -> float:
@@ -138,6 +143,30 @@ class TrainerLab:
         await self.control.start()
         self.timeline.add("message", "the lab is up: primary active, secondary standby Ready")
         return self.summary
+
+    async def start_recording(
+        self,
+        path: Path | None = None,
+        *,
+        kind: str = "lab",
+        name: str = "lab",
+        details: dict | None = None,
+        monitor=None,
+    ) -> Recorder:
+        """Record the run from now on (the lab's set-up left out) into ``path``, by default
+        ``<root>/recordings/<time>.ipicsrec``; ``monitor``: the trainer's, for the servers' views."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = path or self.root / "recordings" / f"{stamp}{SUFFIX}"
+        header = Header(kind, name, time.time(), self.time_scale, self.topology, self.modes.name, details or {})
+        pair = self._started()
+        self.recorder = Recorder(path, header, pair=pair, timeline=self.timeline, clock=self.clock, monitor=monitor)
+        await self.recorder.start()
+        return self.recorder
+
+    async def stop_recording(self, result: dict | None = None) -> Path | None:
+        """The recording's last actions and ``result``, the file closed; its path (None: none)."""
+        recorder, self.recorder = self.recorder, None
+        return await recorder.stop(result) if recorder is not None else None
 
     def write_lab_file(self) -> None:
         write_lab_file(

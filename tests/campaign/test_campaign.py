@@ -6,11 +6,15 @@ The long run is ``bench/campaign.py``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ipics_lab import checker
 from ipics_lab.campaign import FAULT_KINDS, Campaign, make_schedule
 from ipics_lab.checker import Ack, Op, ServerState
+from ipics_lab.report import write_html
+from ipics_lab.report.campaign import write_campaign_recording
 
 TIME_SCALE = 0.01
 
@@ -239,3 +243,13 @@ async def test_a_short_seeded_campaign_accounts_for_every_acknowledged_write(tmp
     assert sum(report.counts.values()) == report.info["acknowledged_writes"] > 100
     assert report.counts["present_on_both"] > 0
     assert report.ok, report.summary()
+    # its after-action report: the faults on the timeline, the checker's account of the writes
+    r = report.to_json()
+    recording = await write_campaign_recording(tmp_path / "campaign.ipicsrec", r, started_at=time.time())
+    page = write_html(recording, tmp_path / "campaign.html").read_text()
+    first = r["faults"][0]
+    assert f"fault 0: {first['kind']} on the {first['target']}" in page
+    acknowledged = sum(r["counts"].values())
+    lost = sum(r["counts"][cls] for cls in (*checker.DOCUMENTED_LOSSES, checker.UNEXPLAINED))
+    assert f'id="writes-acknowledged">{acknowledged}<' in page and f'id="writes-lost">{lost}<' in page
+    assert f"Fault campaign seed {seed}: OK: {len(r['faults'])} faults" in page

@@ -3,6 +3,7 @@ file refused with a sentence saying where and why."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -64,3 +65,37 @@ def test_a_damaged_line_is_named(tmp_path):
         read_recording(path)
     with pytest.raises(RecordingError, match="no such file"):
         read_recording(tmp_path / "missing.ipicsrec")
+
+
+async def test_closing_while_a_flush_is_writing_loses_nothing(tmp_path, monkeypatch):
+    """The run ends (``close``) while the once-a-second flush is writing in its thread:
+    that write finishes before the file is closed, so the header and every record are kept."""
+    import threading
+
+    from ipics_lab import recording
+
+    writing, release = threading.Event(), threading.Event()
+    plain_write = recording._write
+
+    def slow_write(f, lines):
+        if not writing.is_set():  # the first write: the disk is slow this time
+            writing.set()
+            release.wait(5)
+        plain_write(f, lines)
+
+    monkeypatch.setattr(recording, "_write", slow_write)
+    monkeypatch.setattr(recording, "FLUSH_EVERY_S", 0.01)
+    path = tmp_path / "run.ipicsrec"
+    writer = RecordingWriter(path, Header("lab", "lab", 1.7e9, 0.01))
+    writer.event(Event(at=0.1, emulated=10.0, kind="fault", text="primary powered off", server="primary"))
+    writer.start()
+    await asyncio.to_thread(writing.wait, 5)  # the flusher is in the middle of its write
+    writer.event(Event(at=0.2, emulated=20.0, kind="role", text="secondary: standby -> active", server="secondary"))
+    closing = asyncio.ensure_future(writer.close())
+    await asyncio.sleep(0.1)  # close has run as far as it can without that write
+    release.set()
+    await closing
+    assert [e["text"] for e in read_recording(path).of_type("event")] == [
+        "primary powered off",
+        "secondary: standby -> active",
+    ]

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from ipics_lab.recording import read_recording
+
 from .conftest import TIME_SCALE, run_cli
 
 # every test here runs the scenario command in its own process
@@ -55,7 +57,10 @@ expect = { server = "primary", role = "active" }
 async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     f = tmp_path / "wrong.toml"
     f.write_text(FAILING)
-    run = await run_cli("run", str(f), "--time-scale", str(TIME_SCALE), data_dir=tmp_path / "lab")
+    html = tmp_path / "debrief" / "wrong.html"
+    html.parent.mkdir()
+    args = ("--time-scale", str(TIME_SCALE), "--report", str(html))
+    run = await run_cli("run", str(f), *args, data_dir=tmp_path / "lab")
     assert run.code == 1, run.out + run.err
     report = run.out[run.out.rindex("Scenario wrong:") :]
     assert "step  1 ok" in report and "step  2 FAILED" in report and "step  3 not run" in report
@@ -67,6 +72,17 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     assert "-> step 2 FAILED" in run.out and "[step 3]" not in run.out
     assert ". dan: logged out" in run.out  # the console was closed at the end
     assert not (tmp_path / "lab" / "lab.json").exists()
+    # --report: the after-action report, its PDF, and the run's recording kept beside them
+    pdf, kept = html.with_suffix(".pdf"), html.with_suffix(".ipicsrec")
+    assert f"After-action report written: {html}, {pdf}" in run.out
+    recording = read_recording(kept)
+    assert (recording.header.kind, recording.header.name) == ("scenario", "wrong")
+    assert recording.result["passed"] is False and recording.result["outcome"] == report.rstrip().splitlines()[-1]
+    assert recording.of_type("status") and not recording.of_type("action")  # the lab's own set-up is not in it
+    page = html.read_text()
+    assert 'id="report-timeline"' in page and "dan: logged out" in page
+    assert "expect primary: role standby (within 20 s): FAILED, seen: role active" in page
+    assert pdf.read_bytes().startswith(b"%PDF-")
 
 
 async def test_a_refused_action_exits_1_and_says_why_and_json_gives_the_report(tmp_path):
@@ -104,6 +120,9 @@ async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):
     [
         (["run", "no-such-scenario"], "bad scenario: no-such-scenario: no such scenario file, and not a built-in"),
         (["run", "earthquake", "--time-scale", "0"], "--time-scale: time scale must be greater than 0 and at most 10"),
+        (["run", "earthquake", "--report", "r.pdf"], "--report: name the HTML report (FILE.html); the PDF and"),
+        (["run", "earthquake", "--report", "/no/such/folder/r.html"], "--report: /no/such/folder is not a folder"),
+        (["run", "earthquake-side-by-side", "--report", "r.html"], "--report: a scenario that compares modes runs"),
     ],
 )
 async def test_other_unusable_runs_exit_2(args, words, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 import shiboken6
 
 from ipics_desktop.trainer.app import TrainerApp
+from ipics_lab.recording import read_recording
 from ipics_lab.supervisor import wait_until
 
 # the trainer app starts its lab's processes
@@ -37,6 +38,11 @@ async def test_closing_the_trainer_panel_stops_everything(tmp_path, qtbot):
     assert not any(_visible(w) for w in windows)
     assert app.monitor._task is None
     assert not (tmp_path / "lab" / "lab.json").exists()
+    # the run was recorded from the lab's start, and the file closed whole (replay, reports)
+    (kept,) = (tmp_path / "lab" / "recordings").glob("*.ipicsrec")
+    recording = read_recording(kept)
+    assert recording.header.kind == "lab" and recording.of_type("status")
+    assert "the lab is up: primary active, secondary standby Ready" in [e["text"] for e in recording.of_type("event")]
 
 
 def _visible(widget) -> bool:

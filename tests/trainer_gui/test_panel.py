@@ -237,15 +237,44 @@ async def test_export_png_writes_the_timeline(panel, tmp_path):
     assert panel.timeline_message.text().startswith("Not exported: cannot write")
 
 
-async def test_export_png_through_its_file_dialog(panel, tmp_path):
+async def test_export_png_and_the_report_through_their_file_dialogs(panel, trainer_lab, tmp_path):
     from PySide6.QtWidgets import QFileDialog
 
+    def choose(name: str, path) -> None:
+        dialog = panel.findChild(QFileDialog, name)
+        assert dialog is not None and dialog.isVisible()
+        dialog.fileSelected.emit(str(path))  # what choosing a file and Save do
+        dialog.reject()
+
     panel.export_button.click()
-    dialog = panel.findChild(QFileDialog, "timelineExportDialog")
-    assert dialog is not None and dialog.isVisible()
-    dialog.fileSelected.emit(str(tmp_path / "chosen.png"))  # what choosing a file and Save do
-    dialog.reject()
+    choose("timelineExportDialog", tmp_path / "chosen.png")
     assert (tmp_path / "chosen.png").read_bytes()[:4] == b"\x89PNG"
+
+    # Export report: a lab that records no run says so
+    await panel.report_export.export(tmp_path / "none.html")
+    assert panel.timeline_message.text().startswith("Not exported: this lab records no run")
+    # the run recorded as the trainer's lab records it, a fault in it, the report exported mid-run
+    await trainer_lab.start_recording(tmp_path / "run.ipicsrec", monitor=panel.monitor)
+    try:
+        panel.cards["secondary"].cut_outbound.click()
+        await wait_until(lambda: panel.plot.counts()["fault"] == 1, DEADLINE_S, "the fault on the plot")
+        panel.report_export.button.click()
+        choose("reportExportDialog", tmp_path / "debrief.html")
+        # written off the event loop: the panel says so and goes on while Chromium prints
+        await wait_until(
+            lambda: panel.timeline_message.text() == "Writing the report\u2026", DEADLINE_S, "the export under way"
+        )
+        assert not panel.report_export.button.isEnabled()
+        await wait_until(
+            lambda: panel.timeline_message.text().startswith("Report written"), DEADLINE_S * 3, "the report written"
+        )
+    finally:
+        await trainer_lab.stop_recording()
+    assert panel.timeline_message.text() == f"Report written to {tmp_path / 'debrief.html'} and debrief.pdf"
+    assert panel.report_export.button.isEnabled()
+    page = (tmp_path / "debrief.html").read_text()
+    assert "secondary: link cut outbound" in page and 'id="report-timeline"' in page
+    assert (tmp_path / "debrief.pdf").read_bytes()[:5] == b"%PDF-"
 
 
 async def test_open_devices_as_named_users(make_panel, launcher, trainer_lab):

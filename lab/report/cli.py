@@ -1,0 +1,74 @@
+"""``ipics-lab report RECORDING [--out FILE]``: the after-action report of any recording.
+
+Also what the other commands say after ``--report FILE`` (``say_written``).  Exit
+status: 0 the report written (the HTML at least: without Chromium the command says in
+one sentence why there is no PDF), 2 a recording that cannot be read (the sentence
+says why) or a report that cannot be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from ipics_lab.recording import RecordingError
+
+EXIT_WRITTEN, EXIT_UNUSABLE = 0, 2
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recording", type=Path, metavar="RECORDING", help="a run's recording (.ipicsrec)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the HTML report to write (the PDF beside it); default: the recording's name with .html",
+    )
+
+
+def report_option(parser: argparse.ArgumentParser) -> None:
+    """``--report FILE`` of the commands that run something."""
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the run's after-action report to FILE (HTML; the PDF beside it) and keep the run's "
+        "recording beside it (FILE with .ipicsrec)",
+    )
+
+
+def recording_beside(report: Path) -> Path:
+    """Where a run given ``--report FILE`` keeps its recording: FILE with ``.ipicsrec``."""
+    from ipics_lab.recording import SUFFIX
+
+    return report.with_suffix(SUFFIX)
+
+
+def say_written(paths: list[Path], out: TextIO) -> None:
+    print(f"After-action report written: {', '.join(str(p) for p in paths)}", file=out, flush=True)
+    why = getattr(paths, "why_no_pdf", None)
+    if why:
+        print(f"The report has {why[0].lower()}{why[1:]}.", file=out, flush=True)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from ipics_lab.report import write_report
+
+    out = ns.out or ns.recording.with_suffix(".html")
+    if out.suffix.lower() == ".pdf":
+        print("--out: name the HTML report (FILE.html); the PDF is written beside it", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        paths = write_report(ns.recording, out)
+    except RecordingError as exc:
+        print(f"no report: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OSError as exc:
+        print(f"no report: {out} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_UNUSABLE
+    say_written(paths, sys.stdout)
+    return EXIT_WRITTEN
