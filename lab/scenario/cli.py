@@ -22,7 +22,9 @@ import signal
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
@@ -42,18 +44,7 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the built-in scenarios, with their titles")
     p_run = sub.add_parser("run", help="run a scenario headless and print a pass/fail report")
     p_run.add_argument("scenario", metavar="NAME|FILE", help="a built-in scenario's name or a scenario file (.toml)")
-    p_run.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
-    )
-    p_run.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
-    )
+    add_run_options(p_run)
     p_run.add_argument(
         "--json",
         action="store_true",
@@ -70,6 +61,22 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """``--time-scale`` and ``--data-dir`` of a run on a lab of its own (a scenario's, an exercise's)."""
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -147,8 +154,15 @@ def _run_locked(
     record: Path | None = None,
     report: Path | None = None,
 ) -> int:
-    """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
-    scenario's clean install would otherwise wipe out from under it."""
+    if scenario.compare:
+        return run_locked(root, lambda: _run_compare(scenario, root, time_scale, as_json))
+    return run_locked(root, lambda: _run(scenario, root, time_scale, topology, modes, as_json, record, report))
+
+
+def run_locked(root: Path, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """``main()`` run with the data directory ``root`` locked: one lab per data
+    directory, the same lock as ``ipics-lab up``, whose lab a run's clean install would
+    otherwise wipe out from under it."""
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
@@ -164,9 +178,7 @@ def _run_locked(
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        if scenario.compare:
-            return asyncio.run(_run_compare(scenario, root, time_scale, as_json))
-        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json, record, report))
+        return asyncio.run(main())
 
 
 def _list() -> int:
@@ -234,7 +246,7 @@ async def _run(
         report = await runner.run()
     finally:
         recording = await _stop_recording(lab, report)
-        _stop(lab)
+        stop_lab(lab)
     if recording is not None and report_file is not None:
         await _write_report(recording, report_file, out)
     return _print_report(report, out, as_json, recording)
@@ -335,7 +347,7 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
     return _print_report(report, out, as_json)
 
 
-def _stop(lab) -> None:
+def stop_lab(lab) -> None:
     try:
         lab.stop()
     except OSError as exc:

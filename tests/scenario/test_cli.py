@@ -79,7 +79,10 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     recording = read_recording(kept)
     assert (recording.header.kind, recording.header.name) == ("scenario", "wrong")
     assert recording.result["passed"] is False and recording.result["outcome"] == report.rstrip().splitlines()[-1]
-    assert recording.of_type("status") and not recording.of_type("action")  # the lab's own set-up is not in it
+    assert recording.of_type("status")
+    # the lab's own set-up is not in it: the actions are the scenario's, Dan's console login
+    actions = [(r["server"], r["entry"]["action"], r["entry"]["user"]) for r in recording.of_type("action")]
+    assert actions == [("primary", "login", "dan")]
     page = html.read_text()
     assert 'id="report-timeline"' in page and "dan: logged out" in page
     assert "expect primary: role standby (within 20 s): FAILED, seen: role active" in page
