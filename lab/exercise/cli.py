@@ -36,9 +36,9 @@ from ipics_lab.scenario.cli import (
     EXIT_FAILED,
     EXIT_PASSED,
     EXIT_UNUSABLE,
-    LAB_START_TIMEOUT_S,
     add_run_options,
     run_locked,
+    start_lab,
     stop_lab,
 )
 from ipics_lab.scenario.durations import describe_duration, parse_duration
@@ -134,14 +134,8 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, interrupted)
     try:
-        try:
-            async with asyncio.timeout(LAB_START_TIMEOUT_S):
-                summary = await lab.start()
-        except asyncio.CancelledError:
-            print("cancelled while the lab was starting", file=sys.stderr)
-            return EXIT_UNUSABLE
-        except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
-            print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        summary = await start_lab(lab)
+        if summary is None:
             return EXIT_UNUSABLE
         _print_ways_in(exercise, lab, summary, root)
         run = ExerciseRun(lab, exercise, recording=recording, time_limit_s=limit, on_event=_say)

@@ -231,14 +231,7 @@ async def _run(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda: runner.cancel() if runner else main_task.cancel())
     try:
-        try:
-            async with asyncio.timeout(LAB_START_TIMEOUT_S):
-                await lab.start()
-        except asyncio.CancelledError:
-            print("cancelled while the lab was starting", file=sys.stderr)
-            return EXIT_UNUSABLE
-        except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
-            print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if await start_lab(lab) is None:
             return EXIT_UNUSABLE
         print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
         lab.timeline.subscribe(lambda event: _print_console_event(event, out))
@@ -345,6 +338,19 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
         print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     return _print_report(report, out, as_json)
+
+
+async def start_lab(lab) -> dict | None:
+    """``lab.start()`` within ``LAB_START_TIMEOUT_S``; its summary, or None once said on
+    stderr why not (cancelled, or any failure: a sentence, not a traceback)."""
+    try:
+        async with asyncio.timeout(LAB_START_TIMEOUT_S):
+            return await lab.start()
+    except asyncio.CancelledError:
+        print("cancelled while the lab was starting", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
+        print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return None
 
 
 def stop_lab(lab) -> None:
