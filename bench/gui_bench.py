@@ -130,29 +130,35 @@ async def stall() -> dict:
     }
 
 
+def until_shown(args: list[str], late: str) -> float:
+    """Seconds from spawning ``ipics-lab ARGS --report-shown`` to its line saying the
+    window is shown (``late``: what a TimeoutError says after 30 s); the process is killed."""
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipics_desktop", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        if not ready:
+            raise TimeoutError(f"{late} within 30 s")
+        line = proc.stdout.readline()
+        took = time.perf_counter() - began
+        json.loads(line)
+        return took
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def startup() -> dict:
     import tempfile
 
-    times = []
     with tempfile.TemporaryDirectory() as profile:
-        for _ in range(STARTUPS):
-            began = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ipics_desktop", "console", "--profile-dir", profile, "--report-shown"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-            )
-            try:
-                ready, _, _ = select.select([proc.stdout], [], [], 30)
-                if not ready:
-                    raise TimeoutError("the console did not show its login dialog within 30 s")
-                line = proc.stdout.readline()
-                times.append(time.perf_counter() - began)
-                json.loads(line)
-            finally:
-                proc.kill()
-                proc.wait()
+        argv = ["console", "--profile-dir", profile, "--report-shown"]
+        times = [until_shown(argv, "the console did not show its login dialog") for _ in range(STARTUPS)]
     worst = max(times)
     return {
         "value": round(worst, 3),

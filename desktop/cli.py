@@ -3,6 +3,7 @@
     ipics-lab [--time-scale S] [--data-dir D] [--no-devices]   the lab, the trainer panel, an IDC and a phone
     ipics-lab --attach LAB | --attach-servers URL1,URL2        the trainer panel on a pair started elsewhere
     ipics-lab console | phone | mobile | telephone ...          one desktop window (an IDC, ...)
+    ipics-lab replay FILE                                       a run's recording replayed, no server needed
     ipics-lab up | shell | power | scenario | report | ca ...   the lab's commands (ipics_lab.cli)
     ipics-lab server | media | units ...                        a server, a media router, units (ipics_server.cli)
     ipics-lab launchers install | uninstall                     this user's launchers in the applications menu
@@ -32,12 +33,14 @@ WINDOWS = {
     "phone": "ipics_desktop.phone.app",
     "mobile": "ipics_desktop.mobile.app",
     "telephone": "ipics_desktop.telephone.app",
+    "replay": "ipics_desktop.trainer.replay_window",
 }
 WINDOW_HELP = {
     "console": "open an IPICS Dispatch Console (IDC)",
     "phone": "open a Cisco Unified IP Phone",
     "mobile": "open the IPICS mobile client",
     "telephone": "open a standard telephone",
+    "replay": "replay a run's recording (.ipicsrec) without any server: time slider, pause, speed",
 }
 
 

@@ -1,9 +1,11 @@
-"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario``, ``gameday``, ``report`` and ``ca``.
+"""The lab's commands: ``ipics-lab up``, ``shell``, ``power``, ``scenario``, ``exercise``,
+``gameday``, ``report`` and ``ca``.
 
     ipics-lab up [--headless] [--json] [--time-scale S] [--data-dir D] [--topology loopback|sites] [--modes M]
     ipics-lab shell primary|secondary [--user ipicsadmin|informix] [-c COMMAND] [--lab-dir D]
     ipics-lab power on|off primary|secondary [--lab-dir D]
     ipics-lab scenario list | run NAME|FILE [--time-scale S] [--data-dir D] [--modes M]
+    ipics-lab exercise list | run NAME|FILE [--time-limit T] [--time-scale S] [--report FILE] [--modes M]
     ipics-lab gameday --seed N --duration D [--faults N] [--time-scale S] [--report FILE] ...  (lab/gameday/)
     ipics-lab report RECORDING [--out FILE]   (the after-action report of a run's recording)
     ipics-lab ca init DIR | issue DIR --ip ADDR --name NAME   (HTTPS off loopback, lab/ca.py)
@@ -29,7 +31,7 @@ from .modes import add_modes_option
 from .where import default_lab_dir, where_text
 
 SHELL_PASSWORD_ENV = "IPICS_SHELL_PASSWORD"
-COMMANDS = ("up", "shell", "power", "scenario", "gameday", "report", "ca")
+COMMANDS = ("up", "shell", "power", "scenario", "exercise", "gameday", "report", "ca")
 
 
 def add_commands(sub) -> None:
@@ -78,6 +80,9 @@ def add_commands(sub) -> None:
     from .scenario.cli import add_scenario_arguments
 
     add_scenario_arguments(sub.add_parser("scenario", help="list the built-in scenarios, or run one headless"))
+    from .exercise.cli import add_exercise_arguments
+
+    add_exercise_arguments(sub.add_parser("exercise", help="list the graded exercises, or run one for a trainee"))
 
     from .gameday.cli import add_gameday_arguments
 
@@ -131,6 +136,10 @@ def run(ns: argparse.Namespace) -> int:
         from .scenario import cli as scenario_cli
 
         return scenario_cli.run(ns)
+    if ns.command == "exercise":
+        from .exercise import cli as exercise_cli
+
+        return exercise_cli.run(ns)
     if ns.command == "gameday":
         from .gameday.cli import run as run_gameday
 

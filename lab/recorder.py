@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from ipics_lab.recording import Header, RecordingWriter
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import Unreachable
 from ipics_server.clock import Clock
+from ipics_server.core.commands import AUDIT_LOG
 
 log = logging.getLogger("ipics.recording")
 
@@ -43,8 +45,21 @@ def action_text(server: str, entry: dict[str, Any]) -> str:
 class Recorder:
     """Writes one run to ``path``; ``monitor`` (optional) is the trainer's ``Monitor``."""
 
-    def __init__(self, path: Path, header: Header, *, pair: Any, timeline: Timeline, clock: Clock, monitor: Any = None):
+    def __init__(
+        self,
+        path: Path,
+        header: Header,
+        *,
+        pair: Any,
+        timeline: Timeline,
+        clock: Clock,
+        monitor: Any = None,
+        narrate: bool = True,
+    ):
+        """``narrate``: put what a person did on the timeline (False: another recorder of
+        the same lab does already)."""
         self.path = path
+        self.narrate = narrate
         self.writer = RecordingWriter(path, header)
         self.pair, self.timeline, self.clock, self.monitor = pair, timeline, clock, monitor
         self._unsubscribe: list[Callable[[], None]] = []
@@ -75,6 +90,35 @@ class Recorder:
         return max((e["at"] for e in entries), default=0.0) if entries is not None else 0.0
 
     async def _audit(self, server: Any, since: float | None) -> list[dict] | None:
+        entries = await self._audit_by_api(server, since)
+        if entries is None:
+            entries = await self._audit_by_shell(server, since)
+        return entries
+
+    async def _audit_by_shell(self, server: Any, since: float | None) -> list[dict] | None:
+        """The trail of a server that takes no session of the lab's: one that went standby
+        logged every session out (Go Standby) and learns none until REPAIR.  Its shell
+        still lets ipicsadmin in: the same entries, from the audit log."""
+        import asyncssh
+
+        from ipics_server.shell.client import ShellLoginError
+
+        try:
+            out, status = await self.pair.shell(server, f"cat {AUDIT_LOG}")
+        except (ShellLoginError, asyncssh.Error, OSError, TimeoutError) as exc:
+            log.debug("audit log of %s not read: %s", server.name, exc)
+            return None
+        if status != 0:
+            return None
+        entries = []
+        for line in out.splitlines():
+            with contextlib.suppress(ValueError):
+                entry = json.loads(line)
+                if isinstance(entry, dict) and isinstance(entry.get("at"), int | float):
+                    entries.append(entry)
+        return [e for e in entries if since is None or e["at"] > since]
+
+    async def _audit_by_api(self, server: Any, since: float | None) -> list[dict] | None:
         path = "/api/v1/ha/audit" + (f"?since={since!r}" if since is not None else "")
         try:
             reply = await self.pair.admin_attempt(server, "GET", path, timeout_s=2)
@@ -95,7 +139,7 @@ class Recorder:
                 self._seen[server.name] = max(self._seen.get(server.name, 0.0), entry["at"])
                 self.actions.append((server.name, entry))
                 self.writer.action(server.name, entry, *self.timeline.now())
-                if entry.get("via") in ("console", "shell"):
+                if self.narrate and entry.get("via") in ("console", "shell"):
                     self.timeline.add("action", action_text(server.name, entry), server=server.name, ok=entry.get("ok"))
 
     async def _poll_loop(self) -> None:
@@ -106,6 +150,23 @@ class Recorder:
             except Exception:  # the recording goes on without this read
                 log.exception("reading the servers' audit trails failed")
 
+    def stop_now(self, result: dict[str, Any] | None = None) -> Path:
+        """``stop`` from synchronous code (a lab stopped as its process ends): the
+        actions not yet read are left out, everything else is kept."""
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+        self._unsubscribe_all()
+        if result is not None:
+            self.writer.result(result, *self.timeline.now())
+        self.writer.close_now()
+        return self.path
+
+    def _unsubscribe_all(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+
     async def stop(self, result: dict[str, Any] | None = None) -> Path:
         """The last actions, the run's result, and the file closed; returns its path."""
         if self._poller is not None:
@@ -114,9 +175,7 @@ class Recorder:
                 await self._poller
             self._poller = None
             await self.poll_actions()
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
+        self._unsubscribe_all()
         if result is not None:
             self.writer.result(result, *self.timeline.now())
         await self.writer.close()

@@ -26,6 +26,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,6 +58,12 @@ STATUS_FIELDS = (
 #: a line longer than this is not one this program wrote
 MAX_LINE = 1_000_000
 FLUSH_EVERY_S = 1.0
+
+
+def default_recording_path(folder: Path, kind: str, started_at: float) -> Path:
+    """``<folder>/recordings/<UTC time>-<kind>.ipicsrec``: sorted by time, the kind at a glance."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started_at))
+    return folder / "recordings" / f"{stamp}-{kind}{SUFFIX}"
 
 
 class RecordingError(ValueError):
@@ -113,11 +122,14 @@ class RecordingWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 (open for the run)
-        self._pending: list[str] = [json.dumps(header.to_json())]
+        # a deque: appended on the event loop, drained in a worker thread (both thread-safe)
+        self._pending: deque[str] = deque([json.dumps(header.to_json())])
         self._last_status: dict[str, dict[str, Any]] = {}
         self._flusher: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
-        self._writing: asyncio.Future | None = None  # the write in its thread now, if any
+        # one writer of the file at a time: the flushing thread, or a synchronous close.  A
+        # thread cannot be cancelled: a flush cancelled mid-write (``close``) leaves its write
+        # running, and the close's own write waits here for it, so nothing is lost nor reordered.
+        self._write_lock = threading.Lock()
 
     def _line(self, record_type: str, at: float, emulated: float, **fields: Any) -> None:
         if self._file is None:
@@ -159,13 +171,20 @@ class RecordingWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        async with self._lock:
-            lines, self._pending = self._pending, []
-            if lines and self._file is not None:
-                # A thread cannot be cancelled: a flush cancelled mid-write (``close``)
-                # leaves its write running, and ``close`` waits for it before the next.
-                self._writing = asyncio.ensure_future(asyncio.to_thread(_write, self._file, lines))
-                await asyncio.shield(self._writing)
+        if self._pending:
+            await asyncio.to_thread(self._drain)
+
+    def _drain(self) -> None:
+        """Write every pending line, in order (the lines are taken under the lock, so a
+        flush in a thread and a synchronous close never reorder nor lose one)."""
+        with self._write_lock:
+            if self._file is None:
+                return
+            lines = []
+            while self._pending:
+                lines.append(self._pending.popleft())
+            if lines:
+                _write(self._file, lines)
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -173,12 +192,20 @@ class RecordingWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        if self._writing is not None:
-            await self._writing  # a write the flusher began: before the last lines, before the close
         await self.flush()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.close_now()
+
+    def close_now(self) -> None:
+        """The rest written and the file closed, without the event loop: for a lab
+        stopped from synchronous code (``TrainerLab.stop``); a few lines, a few ms."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        self._drain()
+        with self._write_lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
 
 def _write(f: TextIO, lines: Iterable[str]) -> None:

@@ -129,7 +129,7 @@ class IpicsServer:
         )
         # Phones and telephones reach the media router through the server they use.
         self.media = RouterLink(cfg.media_router, self.tickets) if cfg.media_router and self.tickets else None
-        self.phone = PhoneService(self.data, self.dial_login, media=self.media)
+        self.phone = PhoneService(self.data, self.dial_login, media=self.media, audit=self.audit)
         self.dial = DialEngine(
             self.data,
             self.dial_login,

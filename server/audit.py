@@ -3,8 +3,11 @@
 Every HA action of the Administration Console (its forms), of the client API (``/api/v1/ha``
 operations that change something) and every command typed into the server shell is
 recorded with who, how, when (emulated UTC), and what came of it: done, or refused and
-the server's sentence why.  A trainer's grading reads it (an exercise is graded from what
-the servers saw, not from what the trainee says), so does the timeline.
+the server's sentence why.  So is a person's login (``login``: an IDC's or a mobile
+client's by the API, an IP phone's Dial Login via ``phone``; not a system
+administrator's, whose logins are the lab's own machinery): a dispatcher's and a phone
+user's exercise are graded from it.  A trainer's grading reads it (an exercise is graded
+from what the servers saw, not from what the trainee says), so does the timeline.
 
 An action is named with the words of the scenario format (``go-standby``, ``repair``,
 ``rsync``, ...) so a grade, a scenario and the timeline speak alike.  Nothing secret is
@@ -77,7 +80,7 @@ class AuditTrail:
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def record(self, *, action: str, via: str, user: str, ok: bool, result: str, command: str | None = None) -> dict:
-        """``via``: console, api or shell; ``result``: the server's sentence (done, or why not)."""
+        """``via``: console, api, shell or phone; ``result``: the server's sentence (done, or why not)."""
         entry = {
             "at": self.clock.now(),
             "action": action,

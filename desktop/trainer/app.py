@@ -209,9 +209,10 @@ class TrainerApp(PanelApp):
         assert pair is not None  # the lab's start made it
         print(self.banner(), flush=True)
         self.lab.timeline.subscribe(self._log_event)
-        self.monitor = Monitor(pair, self.lab.timeline, self.lab.clock)
+        # the lab records its run from its start (<root>/recordings/: Export report, replay);
+        # the panel shares its monitor: one poller, no event twice
+        self.monitor = self.lab.monitor or Monitor(pair, self.lab.timeline, self.lab.clock)
         self.monitor.start()
-        await self.lab.start_recording(monitor=self.monitor)  # <root>/recordings/: Export report, replay
         self.launcher = DeviceLauncher(self.lab, self.lab.root / "profiles")
         self.panel = TrainerPanel(self.lab, Actions(pair, self.lab.timeline), self.monitor, self.launcher)
         self.panel.closed.connect(self.request_stop)

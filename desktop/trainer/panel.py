@@ -43,14 +43,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.file_dialog import ask_open_file
 from ipics_desktop.shared.style import ERROR, INFO, ONLINE
 from ipics_desktop.trainer.actions_box import ActionsBox
 from ipics_desktop.trainer.devices_box import DevicesBox
+from ipics_desktop.trainer.exercise_pane import ExercisePane
 from ipics_desktop.trainer.network_box import NetworkBox
 from ipics_desktop.trainer.report_export import ReportExport
 from ipics_desktop.trainer.scenario_pane import ScenarioPane
@@ -139,7 +142,7 @@ class TrainerPanel(QMainWindow):
         self.network_box = NetworkBox(actions, self.tasks, self.offers, lab.summary)
         right_column.addWidget(self.network_box)
         right_column.addWidget(self._devices_box(launcher))
-        right_column.addWidget(self._scenario_pane(lab), 1)
+        right_column.addWidget(self._training_tabs(lab, monitor), 1)
         right.setFixedWidth(350)
         body = QHBoxLayout()
         body.setSpacing(8)
@@ -231,6 +234,11 @@ class TrainerPanel(QMainWindow):
         self.export_button.setAccessibleName("Export the timeline as PNG")
         self.export_button.setAutoDefault(False)
         self.export_button.clicked.connect(self.on_export_clicked)
+        # a run recorded earlier (or on another machine), replayed beside the live lab
+        self.open_recording_button = QPushButton("Open recording\u2026", objectName="openRecording")
+        self.open_recording_button.setAccessibleName("Open a recorded run and replay it")
+        self.open_recording_button.setAutoDefault(False)
+        self.open_recording_button.clicked.connect(self.on_open_recording_clicked)
         self.timeline_message = QLabel(objectName="timelineMessage")
         self.timeline_message.setTextFormat(Qt.TextFormat.PlainText)
         title = QLabel("Timeline of the run")
@@ -244,6 +252,7 @@ class TrainerPanel(QMainWindow):
         bar.addWidget(self.export_button)
         self.report_export = ReportExport(self, self.lab, self.tasks, self.timeline_message)
         bar.addWidget(self.report_export.button)
+        bar.addWidget(self.open_recording_button)
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
@@ -276,6 +285,28 @@ class TrainerPanel(QMainWindow):
         self.scenario_narration = pane.scenario_narration
         self.add_scenario_file, self.narration = pane.add_scenario_file, pane.narration
         return pane
+
+    def _training_tabs(self, lab, monitor) -> QTabWidget:
+        """The scenario pane and the exercise pane, one over the other in tabs: the
+        panel still fits a 1280x800 screen."""
+        tabs = self.training_tabs = QTabWidget(objectName="trainingTabs")
+        tabs.setAccessibleName("Scenarios and exercises")
+        tabs.addTab(self._scenario_pane(lab), "Scenario")
+        tabs.addTab(self._exercise_pane(lab, monitor), "Exercise")
+        return tabs
+
+    def _exercise_pane(self, lab, monitor) -> ExercisePane:
+        pane = self.exercise_pane = ExercisePane(lab, self.tasks, monitor)
+        if reason := self.offers.why_not("scenario"):  # an exercise makes its setup on this lab's own pair
+            pane.setEnabled(False)
+            pane.setToolTip(reason)
+        pane.exercise_mode.connect(self.on_exercise_mode)
+        return pane
+
+    def on_exercise_mode(self, running: bool) -> None:
+        """Exercise mode: the administrator's buttons are hidden; the trainee works
+        through the real interfaces, and the timeline shows what the servers saw."""
+        self.actions_box.setVisible(not running)
 
     @property
     def action_running(self) -> str | None:
@@ -413,9 +444,24 @@ class TrainerPanel(QMainWindow):
         say(self.timeline_message, f"Exported to {written}", "ok")
         return written
 
+    def on_open_recording_clicked(self) -> None:
+        root = getattr(self.lab, "root", None)  # an attached lab may have none here
+        folder = root / "recordings" if root is not None else Path.home()
+        folder = folder if folder.is_dir() else Path.home()
+        ask_open_file(
+            self, "Open a recording", folder, "Recordings (*.ipicsrec)", "openRecordingDialog", self.open_recording
+        )
+
+    def open_recording(self, path: str | Path):
+        """Replay ``path`` in its own window (read off the loop; a refusal in a message box)."""
+        from ipics_desktop.trainer.replay_window import open_recording
+
+        return self.tasks.start(open_recording(Path(path), self))
+
     # ================================================================= misc
     def closeEvent(self, event) -> None:
         self.scenario_pane.cancel()
+        self.exercise_pane.cancel()
         self.tasks.cancel_all()
         self._render_soon.stop()
         for unsubscribe in self._unsubscribe:

@@ -21,7 +21,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.shared.file_dialog import ask_open_file
 from ipics_desktop.shared.style import ERROR, IDLE, ONLINE, restyle
 from ipics_desktop.trainer.compare_view import CompareView
 from ipics_desktop.trainer.sentences import refusal, say
@@ -130,13 +130,14 @@ class ScenarioPane(QGroupBox):
         say(self.scenario_result, f"Scenarios: {reason}", "info")
 
     def on_scenario_open_clicked(self) -> None:
-        dialog = QFileDialog(self, "Open a scenario file", str(Path.home()), "Scenario files (*.toml);;All files (*)")
-        dialog.setObjectName("scenarioFileDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(self.add_scenario_file)
-        dialog.open()
+        ask_open_file(
+            self,
+            "Open a scenario file",
+            Path.home(),
+            "Scenario files (*.toml);;All files (*)",
+            "scenarioFileDialog",
+            self.add_scenario_file,
+        )
 
     def add_scenario_file(self, path: str | Path) -> None:
         path = str(path)

@@ -32,8 +32,6 @@ from ipics_lab.scenario.durations import describe_duration, parse_duration
 from ipics_server.clock import check_time_scale
 
 EXIT_HEALTHY, EXIT_NOT_HEALTHY, EXIT_UNUSABLE = 0, 1, 2
-#: real seconds the lab may take to start (two servers, trust, configure, Ready, demo data)
-LAB_START_TIMEOUT_S = 180.0
 #: what a person types to end the day early
 END_WORD = "end"
 
@@ -121,12 +119,14 @@ async def _day(
     ns: argparse.Namespace, root: Path, schedule: list[GameDayFault], recording: Path, report: Path, lab_dir_arg: str
 ) -> int:
     from ipics_lab.gameday.run import GameDay
+    from ipics_lab.scenario.cli import start_lab
     from ipics_lab.trainer.lab import TrainerLab
     from ipics_lab.where import where_text
 
     modes: LabModes = ns.modes
     print(f"Starting the lab in {root} (time scale {ns.time_scale:g}, {ns.topology}, {modes.label}) ...", flush=True)
-    lab = TrainerLab(root, time_scale=ns.time_scale, topology=ns.topology, modes=modes)
+    # the day records itself from its start (its faults' times count from there): not from the lab's
+    lab = TrainerLab(root, time_scale=ns.time_scale, topology=ns.topology, modes=modes, record=None)
     stop = asyncio.Event()
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
@@ -143,14 +143,8 @@ async def _day(
             loop.add_signal_handler(sig, interrupted)
     unwatch: Callable[[], None] = lambda: None  # noqa: E731
     try:
-        try:
-            async with asyncio.timeout(LAB_START_TIMEOUT_S):
-                summary = await lab.start()
-        except asyncio.CancelledError:
-            print("cancelled while the lab was starting", file=sys.stderr)
-            return EXIT_UNUSABLE
-        except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
-            print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        summary = await start_lab(lab)
+        if summary is None:
             return EXIT_UNUSABLE
         print(where_text(summary, lab_dir_arg) + _ssh_lines(summary), end="", flush=True)
         day = GameDay(lab, schedule, seed=ns.seed, duration_s=ns.duration, recording=recording)

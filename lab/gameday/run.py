@@ -51,13 +51,12 @@ class GameDay:
         seed: int,
         duration_s: float,
         recording: Path,
-        monitor: Monitor | None = None,
     ):
         self.lab, self.schedule, self.seed, self.duration_s = lab, schedule, seed, duration_s
         self.recording = recording
         self.actions = Actions(lab.pair)  # no timeline: the game day narrates its faults itself
-        self._own_monitor = monitor is None
-        self.monitor = monitor or Monitor(lab.pair, lab.timeline, lab.clock)
+        #: the lab's monitor of the servers' views, once the day's recording started it
+        self.monitor: Monitor | None = None
         self.faults: list[dict[str, Any]] = [
             {**f.to_json(), "injected_at_s": None, "ok": None, "text": None, "healed_at_s": None, "heal_text": None}
             for f in schedule
@@ -75,8 +74,6 @@ class GameDay:
         # the day's clock starts now: its faults' times count from here, as the header says
         self._watch = Stopwatch(lambda: self.lab.clock)
         began_at, began_emulated = timeline.now()
-        if self._own_monitor:
-            self.monitor.start()
         recorder = await self.lab.start_recording(
             self.recording,
             kind="gameday",
@@ -88,8 +85,8 @@ class GameDay:
                 "faults": len(self.schedule),
                 "began": {"at": began_at, "emulated": began_emulated},
             },
-            monitor=self.monitor,
         )
+        self.monitor = self.lab.monitor  # started with the recording: one poller for the lab
         unsubscribe = timeline.subscribe(self._on_event)
         self._narrate(
             "narration",
@@ -120,8 +117,6 @@ class GameDay:
                 await recorder.poll_actions()
                 self.result = await self._result(ended, recorder.actions, discarded_before)
             finally:
-                if self._own_monitor:
-                    await self.monitor.stop()
                 await self.lab.stop_recording(self.result or None)
         return self.recording
 
@@ -192,6 +187,7 @@ class GameDay:
 
     # ---------------------------------------------------------------- the result
     async def _result(self, ended: str, actions: list[tuple[str, dict]], discarded_before: dict) -> dict[str, Any]:
+        assert self.monitor is not None  # the day's recording started it
         views = await self.monitor.poll_once()
         statuses = {name: (v.status or None) if v.reachable else None for name, v in views.items()}
         healthy, health = pair_health(statuses.get("primary"), statuses.get("secondary"))

@@ -85,7 +85,7 @@ async def _server(exp: Expectation, ctx: Context) -> tuple[bool, str]:
         else:
             value = st.get(key)
             ok &= value == wanted
-            seen.append(f"{key} {_word(value)}")
+            seen.append(f"{key} {word(value)}")
     return ok, ", ".join(seen)
 
 
@@ -123,7 +123,8 @@ def _listener(exp: Expectation, client: ScenarioClient, ctx: Context) -> tuple[b
     return ok, f"{client.user}'s console shows {now or 'nobody'} talking on {channel}, {frames} frames from {talker}"
 
 
-def _word(value: Any) -> str:
+def word(value: Any) -> str:
+    """A value as a report says it: none, true, false, or its text."""
     if value is None:
         return "none"
     if isinstance(value, bool):

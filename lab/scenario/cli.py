@@ -22,7 +22,9 @@ import signal
 import sys
 import tempfile
 import textwrap
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
@@ -42,26 +44,39 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="the built-in scenarios, with their titles")
     p_run = sub.add_parser("run", help="run a scenario headless and print a pass/fail report")
     p_run.add_argument("scenario", metavar="NAME|FILE", help="a built-in scenario's name or a scenario file (.toml)")
-    p_run.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
-    )
-    p_run.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
-    )
+    add_run_options(p_run)
     p_run.add_argument(
         "--json",
         action="store_true",
         help="print the report as JSON (both modes' for a scenario that compares modes); progress goes to stderr",
     )
     report_option(p_run)
+    p_run.add_argument(
+        "--record",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the run's recording (replay it with `ipics-lab replay FILE`); default: recordings/ in --data-dir, "
+        "or in the per-user lab folder",
+    )
     sites.add_topology_option(p_run)
     add_modes_option(p_run)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """``--time-scale`` and ``--data-dir`` of a run on a lab of its own (a scenario's, an exercise's)."""
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="real seconds per emulated second (0.01: 100x faster; default 1, real time)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the lab's servers keep their data (default: a temporary folder, removed after)",
+    )
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -91,7 +106,7 @@ def run(ns: argparse.Namespace) -> int:
         if refusal:
             print(f"--report: {refusal}", file=sys.stderr)
             return EXIT_UNUSABLE
-    args = (ns.time_scale, ns.topology, ns.modes, as_json, report)
+    args = (ns.time_scale, ns.topology, ns.modes, as_json, _recording_path(ns), report)
     if ns.data_dir is not None:
         return _run_locked(scenario, ns.data_dir.expanduser().resolve(), *args)
     with tempfile.TemporaryDirectory(prefix="ipics-scenario-") as tmp:
@@ -111,6 +126,24 @@ def _report_refusal(scenario, report: Path) -> str | None:
     return None
 
 
+def _recording_path(ns: argparse.Namespace) -> Path:
+    """``--record``, else beside ``--report``'s file (the report is made from it), else
+    beside the lab's data (a temporary folder is removed after the run: then the
+    per-user lab folder's recordings/)."""
+    import time
+
+    from ipics_lab.recording import default_recording_path
+    from ipics_lab.where import default_lab_dir
+
+    record = getattr(ns, "record", None)
+    if record is not None:
+        return record.expanduser().resolve()
+    report = getattr(ns, "report", None)
+    if report is not None:
+        return recording_beside(report.expanduser().resolve())
+    return default_recording_path(ns.data_dir or default_lab_dir(), "scenario", time.time()).resolve()
+
+
 def _run_locked(
     scenario,
     root: Path,
@@ -118,10 +151,18 @@ def _run_locked(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    record: Path | None = None,
     report: Path | None = None,
 ) -> int:
-    """One lab per data directory: the same lock as ``ipics-lab up``, whose lab a
-    scenario's clean install would otherwise wipe out from under it."""
+    if scenario.compare:
+        return run_locked(root, lambda: _run_compare(scenario, root, time_scale, as_json))
+    return run_locked(root, lambda: _run(scenario, root, time_scale, topology, modes, as_json, record, report))
+
+
+def run_locked(root: Path, main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """``main()`` run with the data directory ``root`` locked: one lab per data
+    directory, the same lock as ``ipics-lab up``, whose lab a run's clean install would
+    otherwise wipe out from under it."""
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole run)
@@ -137,9 +178,7 @@ def _run_locked(
                 file=sys.stderr,
             )
             return EXIT_UNUSABLE
-        if scenario.compare:
-            return asyncio.run(_run_compare(scenario, root, time_scale, as_json))
-        return asyncio.run(_run(scenario, root, time_scale, topology, modes, as_json, report))
+        return asyncio.run(main())
 
 
 def _list() -> int:
@@ -159,6 +198,7 @@ async def _run(
     topology: str = "loopback",
     modes: LabModes | None = None,
     as_json: bool = False,
+    record: Path | None = None,
     report_file: Path | None = None,
 ) -> int:
     from ipics_lab.scenario.runner import ScenarioRunner
@@ -172,8 +212,18 @@ async def _run(
         file=out,
         flush=True,
     )
-    lab = TrainerLab(root, time_scale=time_scale, topology=topology, modes=modes)
+    lab = TrainerLab(
+        root,
+        time_scale=time_scale,
+        topology=topology,
+        modes=modes,
+        record="scenario",
+        recording_name=scenario.name,
+        recording_path=record,
+        recording_details={"title": scenario.title, "description": scenario.description},
+    )
     runner = None
+    report = None
     loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
@@ -181,61 +231,54 @@ async def _run(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, lambda: runner.cancel() if runner else main_task.cancel())
     try:
-        try:
-            async with asyncio.timeout(LAB_START_TIMEOUT_S):
-                await lab.start()
-        except asyncio.CancelledError:
-            print("cancelled while the lab was starting", file=sys.stderr)
-            return EXIT_UNUSABLE
-        except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
-            print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if await start_lab(lab) is None:
             return EXIT_UNUSABLE
         print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
         lab.timeline.subscribe(lambda event: _print_console_event(event, out))
         runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
-        if report_file is None:
-            report = await runner.run()
-        else:
-            report = await _run_recorded(lab, scenario, runner, report_file, out)
-    finally:
-        _stop(lab)
-    return _print_report(report, out, as_json)
-
-
-async def _run_recorded(lab, scenario, runner, report_file: Path, out):
-    """The run recorded beside ``report_file`` (kept: a trainer replays it), then its report."""
-    from ipics_lab.report import write_report_async
-    from ipics_lab.trainer.monitor import Monitor
-
-    monitor = Monitor(lab.pair, lab.timeline, lab.clock)  # the servers' views, for the durations
-    monitor.start()
-    details = {"title": scenario.title, "description": scenario.description}
-    report = None
-    try:
-        await lab.start_recording(
-            recording_beside(report_file), kind="scenario", name=scenario.name, details=details, monitor=monitor
-        )
         report = await runner.run()
     finally:
-        try:
-            recording = await lab.stop_recording(report.recording_result() if report is not None else None)
-        finally:
-            await monitor.stop()
-    if recording is not None:
-        try:
-            say_written(await write_report_async(recording, report_file), out)
-        except OSError as exc:
-            print(f"no report: {report_file} cannot be written ({exc.strerror or exc})", file=sys.stderr)
-    return report
+        recording = await _stop_recording(lab, report)
+        stop_lab(lab)
+    if recording is not None and report_file is not None:
+        await _write_report(recording, report_file, out)
+    return _print_report(report, out, as_json, recording)
 
 
-def _print_report(report, out, as_json: bool) -> int:
-    """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit status."""
+async def _stop_recording(lab, report) -> Path | None:
+    """The recording closed with the report as its result; a recording that cannot be
+    finished is said, and the run's report still printed."""
+    result = None if report is None else {**report.recording_result(), "scenario": report.to_json()}
+    try:
+        return await lab.stop_recording(result)
+    except Exception as exc:  # noqa: BLE001 - the run's report matters more than its recording
+        print(f"the recording was not finished: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
+async def _write_report(recording: Path, report_file: Path, out) -> None:
+    """The after-action report made from the run's recording (kept: a trainer replays it)."""
+    from ipics_lab.report import write_report_async
+
+    try:
+        say_written(await write_report_async(recording, report_file), out)
+    except OSError as exc:
+        print(f"no report: {report_file} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+
+
+def _print_report(report, out, as_json: bool, recording: Path | None = None) -> int:
+    """The report for a reader (on stderr with ``--json``), the JSON on stdout; the exit
+    status.  ``recording``: the run's recording, said just before the report (and in the JSON)."""
     print(file=out)
+    if recording is not None:  # before the report: its last line stays the verdict
+        print(f"Recording: {recording} (ipics-lab replay {recording})", file=out)
     for line in report.lines():
         print(line, file=out)
     if as_json:
-        print(json.dumps(report.to_json(), indent=2))
+        doc = report.to_json()
+        if recording is not None:
+            doc["recording"] = str(recording)
+        print(json.dumps(doc, indent=2))
     return EXIT_PASSED if report.passed else EXIT_FAILED
 
 
@@ -297,7 +340,20 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
     return _print_report(report, out, as_json)
 
 
-def _stop(lab) -> None:
+async def start_lab(lab) -> dict | None:
+    """``lab.start()`` within ``LAB_START_TIMEOUT_S``; its summary, or None once said on
+    stderr why not (cancelled, or any failure: a sentence, not a traceback)."""
+    try:
+        async with asyncio.timeout(LAB_START_TIMEOUT_S):
+            return await lab.start()
+    except asyncio.CancelledError:
+        print("cancelled while the lab was starting", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - any failure to start is reported, not a traceback
+        print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return None
+
+
+def stop_lab(lab) -> None:
     try:
         lab.stop()
     except OSError as exc:

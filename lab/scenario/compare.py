@@ -215,7 +215,9 @@ class SplitBrainWatch:
 
     def __init__(self, lab):
         self.lab = lab
-        self.monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=WATCH_PERIOD_S)
+        # the lab's own monitor when it records (one poller: no event twice on the timeline)
+        self.monitor = getattr(lab, "monitor", None) or Monitor(lab.pair, lab.timeline, lab.clock)
+        self.monitor.period_s = WATCH_PERIOD_S
         self.monitor.subscribe(self._look)
         self.both_active = False
         self.ever = False  # both seen active at some look

@@ -62,16 +62,20 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         source = resources.files(__package__) / "builtin" / f"{text_name}{SUFFIX}"
         return parse_scenario(source.read_text(encoding="utf-8"), name=text_name, where=f"built-in {text_name}")
     path = Path(name_or_path)
+    text = read_file(path, "scenario", builtin_names(), ScenarioError)
+    return parse_scenario(text, name=path.stem, where=str(path), path=path)
+
+
+def read_file(path: Path, kind: str, builtins: list[str], error: type[ScenarioError]) -> str:
+    """A scenario's (an exercise's: ``kind``) file, or ``error`` saying why not."""
     if not path.is_file():
-        known = ", ".join(builtin_names())
-        raise ScenarioError(f"{text_name}: no such scenario file, and not a built-in scenario ({known})")
+        raise error(f"{path}: no such {kind} file, and not a built-in {kind} ({', '.join(builtins)})")
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: too large for a scenario file (over {MAX_FILE_BYTES} bytes)")
-        text = path.read_text(encoding="utf-8")
+            raise error(f"{path}: too large for a {kind} file (over {MAX_FILE_BYTES} bytes)")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read: {exc}") from None
-    return parse_scenario(text, name=path.stem, where=str(path), path=path)
+        raise error(f"{path}: cannot be read: {exc}") from None
 
 
 def parse_scenario(text: str, *, name: str, where: str, path: Path | None = None) -> Scenario:
@@ -79,15 +83,16 @@ def parse_scenario(text: str, *, name: str, where: str, path: Path | None = None
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{where}: not valid TOML: {exc}") from None
-    return _Checker(where).scenario(doc, name, path)
+    return ScenarioChecker(where).scenario(doc, name, path)
 
 
-class _Checker:
+class ScenarioChecker:
     """Walks one file's document, remembering what earlier steps set up (who is logged
     in, which channels exist) so later steps can be checked against it."""
 
-    def __init__(self, where: str):
+    def __init__(self, where: str, step_word: str = "step"):
         self.where = where
+        self.step_word = step_word  # what a step is called in errors: step (an exercise's: setup)
         self.step_no: int | None = None
         self.expect_no: int | None = None
         self.logged_in: set[str] = set()
@@ -99,7 +104,7 @@ class _Checker:
     def error(self, key: str | None, why: str) -> ScenarioError:
         place = [self.where]
         if self.step_no is not None:
-            place.append(f"step {self.step_no}")
+            place.append(f"{self.step_word} {self.step_no}")
         if self.expect_no is not None:
             place.append(f"expect {self.expect_no}")
         if key is not None:
@@ -131,23 +136,7 @@ class _Checker:
         if "compare" in doc:
             self.compare = self.modes(doc["compare"])
         outcomes = self.outcomes(doc["outcome"]) if "outcome" in doc else {}
-        raw_steps = doc.get("step")
-        if raw_steps is None:
-            raise self.error("step", "missing: a scenario needs at least one [[step]]")
-        if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
-            raise self.error("step", "must be an array of tables: write each step under [[step]]")
-        if not raw_steps:
-            raise self.error("step", "a scenario needs at least one [[step]]")
-        steps, last_at = [], None
-        for i, raw in enumerate(raw_steps, start=1):
-            self.step_no = i
-            step = self.step(raw, i)
-            if step.at_s is not None:
-                if last_at is not None and step.at_s < last_at[1]:
-                    raise self.error("at", f"{raw['at']!r} is earlier than step {last_at[0]}'s at")
-                last_at = (i, step.at_s)
-            steps.append(step)
-        self.step_no = None
+        steps = self.steps(doc.get("step"), "a scenario")
         return Scenario(
             name=name,
             title=title,
@@ -157,6 +146,27 @@ class _Checker:
             compare=self.compare,
             outcomes=outcomes,
         )
+
+    def steps(self, raw_steps: Any, what: str) -> list[Step]:
+        """The steps under ``[[step]]`` (an exercise's under ``[[setup]]``: ``step_word``)."""
+        word = self.step_word
+        if raw_steps is None:
+            raise self.error(word, f"missing: {what} needs at least one [[{word}]]")
+        if not isinstance(raw_steps, list) or not all(isinstance(s, dict) for s in raw_steps):
+            raise self.error(word, f"must be an array of tables: write each step under [[{word}]]")
+        if not raw_steps:
+            raise self.error(word, f"{what} needs at least one [[{word}]]")
+        steps, last_at = [], None
+        for i, raw in enumerate(raw_steps, start=1):
+            self.step_no = i
+            step = self.step(raw, i)
+            if step.at_s is not None:
+                if last_at is not None and step.at_s < last_at[1]:
+                    raise self.error("at", f"{raw['at']!r} is earlier than {word} {last_at[0]}'s at")
+                last_at = (i, step.at_s)
+            steps.append(step)
+        self.step_no = None
+        return steps
 
     # ------------------------------------------------------- side by side
     def modes(self, raw: Any) -> tuple[str, ...]:

@@ -13,17 +13,19 @@ import secrets
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from ipics_lab.labfile import remove_lab_file, write_lab_file
 from ipics_lab.media_process import MediaProcess
 from ipics_lab.modes import LabModes
 from ipics_lab.recorder import Recorder
-from ipics_lab.recording import SUFFIX, Header
+from ipics_lab.recording import Header, default_recording_path
 from ipics_lab.seed import seed_demo_data
 from ipics_lab.sites import TOPOLOGIES, Sites
 from ipics_lab.supervisor import LabPair, ServerProcess
 from ipics_lab.trainer.actions import Actions
 from ipics_lab.trainer.control import LabControl
+from ipics_lab.trainer.monitor import Monitor
 from ipics_lab.trainer.offers import Offers
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.clock import Clock
@@ -43,9 +45,21 @@ class TrainerLab:
         media: bool = True,
         topology: str = "loopback",
         modes: LabModes | None = None,
+        record: str | None = "lab",
+        recording_name: str | None = None,
+        recording_path: Path | None = None,
+        recording_details: dict[str, Any] | None = None,
     ):
         """``modes``: the pair's modes beyond IPICS (``ipics_lab.modes``; IPICS's own by
-        default); with a witness the pair starts its process too."""
+        default); with a witness the pair starts its process too.
+
+        ``record``: the kind of run the recording says this is (``lab``, ``scenario``,
+        ``exercise``, ...; None: nothing recorded); ``recording_name`` its name (a
+        scenario's, default the kind); ``recording_path`` the file (default
+        ``<root>/recordings/<UTC time>-<kind>.ipicsrec``), ``recording_details`` its
+        header's details (a scenario's title, ...).  A run that starts its recording
+        later (a game day: at the day's start) passes ``record=None`` and calls
+        ``start_recording``."""
         if topology not in TOPOLOGIES:
             raise ValueError(f"the topology is {' or '.join(TOPOLOGIES)}, not {topology!r}")
         self.root = root
@@ -65,8 +79,16 @@ class TrainerLab:
         self.seeded: dict = {}
         self.summary: dict = {}
         self.control: LabControl | None = None
-        #: the run's recording, once ``start_recording`` started it (an after-action report is made from it)
+        self._record, self._recording_name = record, recording_name or record or ""
+        self._recording_details = recording_details or {}
+        #: the run's one recording (``ipics_lab.recorder``): from ``start`` (``record``) or
+        #: ``start_recording`` until ``stop_recording``/``stop``; an after-action report and
+        #: the replay are made from it
         self.recorder: Recorder | None = None
+        #: where it is written (known from start on; the file stays after stop)
+        self.recording_path: Path | None = recording_path
+        #: the servers' views the recording keeps (and the panel, a game day share: one poller)
+        self.monitor: Monitor | None = None
 
     @property
     def time_scale(self) -> float:
@@ -142,6 +164,10 @@ class TrainerLab:
         self.control = LabControl(self.root, Actions(self.pair, self.timeline), on_change=self.write_lab_file)
         await self.control.start()
         self.timeline.add("message", "the lab is up: primary active, secondary standby Ready")
+        if self._record is not None:
+            await self.start_recording(
+                self.recording_path, kind=self._record, name=self._recording_name, details=self._recording_details
+            )
         return self.summary
 
     async def start_recording(
@@ -149,23 +175,46 @@ class TrainerLab:
         path: Path | None = None,
         *,
         kind: str = "lab",
-        name: str = "lab",
-        details: dict | None = None,
-        monitor=None,
+        name: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> Recorder:
         """Record the run from now on (the lab's set-up left out) into ``path``, by default
-        ``<root>/recordings/<time>.ipicsrec``; ``monitor``: the trainer's, for the servers' views."""
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = path or self.root / "recordings" / f"{stamp}{SUFFIX}"
-        header = Header(kind, name, time.time(), self.time_scale, self.topology, self.modes.name, details or {})
+        ``<root>/recordings/<UTC time>-<kind>.ipicsrec``, with the lab's monitor of the
+        servers' views (its first poll is the baseline a replay starts from).  One recording
+        per run: ``RuntimeError`` while one is under way (``start`` began one unless
+        ``record=None``)."""
+        if self.recorder is not None:
+            raise RuntimeError(f"the lab is recording already into {self.recording_path}: one recording per run")
         pair = self._started()
-        self.recorder = Recorder(path, header, pair=pair, timeline=self.timeline, clock=self.clock, monitor=monitor)
+        started_at = time.time()
+        self.recording_path = path or default_recording_path(self.root, kind, started_at)
+        if self.monitor is None:
+            self.monitor = Monitor(pair, self.timeline, self.clock)
+        header = Header(
+            kind=kind,
+            name=name or kind,
+            started_at=started_at,
+            time_scale=self.time_scale,
+            topology=self.topology,
+            modes=self.modes.name,
+            details={"interval_s": self.interval_s, "missed_count": self.missed_count, **(details or {})},
+        )
+        self.recorder = Recorder(
+            self.recording_path, header, pair=pair, timeline=self.timeline, clock=self.clock, monitor=self.monitor
+        )
         await self.recorder.start()
+        await self.monitor.poll_once()
+        self.monitor.start()
         return self.recorder
 
-    async def stop_recording(self, result: dict | None = None) -> Path | None:
-        """The recording's last actions and ``result``, the file closed; its path (None: none)."""
+    async def stop_recording(self, result: dict[str, Any] | None = None) -> Path | None:
+        """The recording finished (the last actions read, ``result`` kept); its path
+        (None: nothing was being recorded).
+        ``stop`` does it too, without the last read, for a lab stopped from synchronous code."""
         recorder, self.recorder = self.recorder, None
+        if self.monitor is not None:
+            await self.monitor.stop()
+        return await recorder.stop(result) if recorder is not None else None
         return await recorder.stop(result) if recorder is not None else None
 
     def write_lab_file(self) -> None:
@@ -206,6 +255,11 @@ class TrainerLab:
     def stop(self) -> None:
         if self.control is not None:
             self.control.close()
+        if self.monitor is not None:
+            self.monitor.cancel()  # the loop may be gone: no await here
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            recorder.stop_now()
         try:
             if self.pair is not None:
                 self.pair.stop()

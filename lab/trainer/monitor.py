@@ -229,6 +229,12 @@ class Monitor:
                 log.exception("monitor poll failed")
             await _sleep_on(loop, self.period_s)  # real seconds: the trainer's refresh rate
 
+    def cancel(self) -> None:
+        """Stop polling from synchronous code (``stop`` waits for the poll to end)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -24,7 +24,14 @@ def _data(request: web.Request):
 async def login(request: web.Request) -> web.Response:
     b = request[BODY]
     token, user = await _data(request).login(b.username, b.password, client=request.remote or "")
-    engine = request.app[SERVER].engine
+    server = request.app[SERVER]
+    engine = server.engine
+    if user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
+        # A person's login (IDC, mobile), for an exercise's grade: where the dispatcher
+        # went after a failover.  The administrators' logins are the lab's machinery.
+        server.audit.record(
+            action="login", via="api", user=user["username"], ok=True, result=f"logged in ({engine.role.value})"
+        )
     return web.json_response({"token": token, "user": user, "server": engine.address, "role": engine.role.value})
 
 

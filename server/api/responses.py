@@ -500,8 +500,10 @@ class AuditEntry(Reply):
     """Emulated UTC."""
     action: str
     """In the scenario format's words: go-standby, failover-now, configure, unconfigure,
-    repair, rsync, service-ipics-stop, ntpsetup, update-settings, establish-trust, ..."""
-    via: Literal["console", "api", "shell"]
+    repair, rsync, service-ipics-stop, ntpsetup, update-settings, establish-trust, ...;
+    login: a person's login (not a system administrator's) by the API (an IDC, a mobile
+    client) or by the phone's Dial Login."""
+    via: Literal["console", "api", "shell", "phone"]
     user: str
     ok: bool
     """Done (true), or refused (false)."""

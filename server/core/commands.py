@@ -23,6 +23,9 @@ RSYNC_PROGRAM = "/opt/cisco/ipics/database/bin/ipicsrsync"
 RSYNC = f"{RSYNC_PROGRAM} run ipicsadmin"
 RSYNC_LOG = "/opt/cisco/ipics/database/logs/rsync.log"
 FILE_DIRECTORY = "/opt/cisco/ipics/conf/fileDirectory"
+#: the audit trail (server/audit.py) as a file: one JSON object a line, for ipicsadmin;
+#: readable when no session is (a server that went standby logged every session out)
+AUDIT_LOG = "/opt/cisco/ipics/logs/audit.log"
 
 # Method 2 and 3
 SERVICE_IPICS = "service ipics"

@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from ..adapters.httpclient import ApiClient, Unreachable
+from ..audit import AuditTrail
 from ..core.roles import Role
 from ..data import DataService
 from ..dial_login import DIAL_ID_DIGITS, PIN_DIGITS, DialLogin, Locked, well_formed
@@ -90,8 +91,17 @@ class PhoneMedia(Protocol):
 
 
 class PhoneService:
-    def __init__(self, data: DataService, dial_login: DialLogin, *, media: PhoneMedia | None = None):
+    def __init__(
+        self,
+        data: DataService,
+        dial_login: DialLogin,
+        *,
+        media: PhoneMedia | None = None,
+        audit: AuditTrail | None = None,
+    ):
         self.data = data
+        #: where a Dial Login is recorded (an exercise grades the phone user's reconnect from it)
+        self.audit = audit
         self.dial_login = dial_login
         self.engine = data.engine
         self.clock = data.clock
@@ -149,6 +159,8 @@ class PhoneService:
             {"username": user["username"], "created_at": now, "last_active": now, **_execute_target(request)},
         )
         log.info("phone login: %s", user["username"])
+        if self.audit is not None:
+            self.audit.record(action="login", via="phone", user=user["username"], ok=True, result="logged in")
         response = await self.menu(request, {"username": user["username"], "role": user["role"]})
         _set_cookie(response, token, secure=request.secure)
         return response

@@ -11,6 +11,7 @@ Users: ``ipicsadmin`` (services, NTP, the clock, ipicsrsync, shutdown) and
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..audit import AuditTrail
 from ..core.commands import (
+    AUDIT_LOG,
     FILE_DIRECTORY,
     NM_RESTART,
     NTPSETUP_CHECK,
@@ -72,6 +74,7 @@ HELP = f"""Commands of this emulated Cisco IPICS server:
   {RSYNC_PROGRAM} run ipicsadmin   (ipicsadmin, on the primary)
   cat|tail [-n N] {FILE_DIRECTORY}
   cat|tail [-n N] {RSYNC_LOG}
+  cat|tail [-n N] {AUDIT_LOG}   what administrators did (ipicsadmin)
   date [-s "YYYY-MM-DD HH:MM:SS" | -s "+N minutes"]     show or set the clock
   shutdown -h now                                       halt this server (ipicsadmin)
   whoami, help, exit
@@ -145,7 +148,7 @@ class Shell:
             return fail(f"-bash: syntax error: {exc}", 2)
         if not argv:
             return CommandResult()
-        if argv[0] in (RSYNC_LOG, FILE_DIRECTORY):
+        if argv[0] in (RSYNC_LOG, FILE_DIRECTORY, AUDIT_LOG):
             # The chapter's "monitor" step types the log's path: a file is not a program.
             return fail(f"-bash: {argv[0]}: Permission denied (a file: try tail {argv[0]})", 126)
         name = argv[0].rsplit("/", 1)[-1] if argv[0].startswith("/") else argv[0]
@@ -314,8 +317,12 @@ class Shell:
         return ok(await self.server.engine.repair.start_rsync(user))
 
     # -------------------------------------------------------------------- files
-    async def _read(self, command: str, path: str) -> str | CommandResult:
+    async def _read(self, command: str, path: str, user: str = "") -> str | CommandResult:
         """The file's text, or the failure to show."""
+        if path == AUDIT_LOG:
+            if user != "ipicsadmin":
+                return fail(f"{command}: {path}: Permission denied")
+            return "\n".join(json.dumps(e) for e in self.server.audit.entries())
         if path == FILE_DIRECTORY:
             return file_directory_text()
         if path == RSYNC_LOG:
@@ -328,8 +335,8 @@ class Shell:
 
     async def _cat(self, user: str, args: list[str]) -> CommandResult:
         if len(args) != 1:
-            return fail(f"usage: cat {FILE_DIRECTORY} | cat {RSYNC_LOG}", 2)
-        text = await self._read("cat", args[0])
+            return fail(f"usage: cat {FILE_DIRECTORY} | cat {RSYNC_LOG} | cat {AUDIT_LOG}", 2)
+        text = await self._read("cat", args[0], user)
         return text if isinstance(text, CommandResult) else ok(text)
 
     async def _tail(self, user: str, args: list[str]) -> CommandResult:
@@ -340,7 +347,7 @@ class Shell:
             lines, args = int(args[0][1:]), args[1:]
         if len(args) != 1 or args[0].startswith("-"):
             return fail("usage: tail [-n N] FILE (follow mode is not available here; run it again)", 2)
-        text = await self._read("tail", args[0])
+        text = await self._read("tail", args[0], user)
         if isinstance(text, CommandResult):
             return text
         kept = text.splitlines()[-lines:] if lines else []

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QLineEdit,
+    QTabBar,
     QWidget,
 )
 
@@ -22,7 +23,7 @@ INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstra
 
 def controls(top: QWidget) -> list[QWidget]:
     """The interactive widgets a user reaches, not the parts Qt builds inside them
-    (the line edit of an editable combo box or a spin box, say).  The trainer panel's
+    (the line edit of an editable combo box or a spin box, a tab bar's scroll buttons, say).  The trainer panel's
     check uses it too."""
     found = []
     for widget in top.findChildren(QWidget):
@@ -30,7 +31,7 @@ def controls(top: QWidget) -> list[QWidget]:
             continue
         parent, inner = widget.parentWidget(), False
         while parent is not None and parent is not top:
-            inner |= isinstance(parent, (QComboBox, QAbstractItemView, QAbstractSpinBox))
+            inner |= isinstance(parent, (QComboBox, QAbstractItemView, QAbstractSpinBox, QTabBar))
             parent = parent.parentWidget()
         if not inner:
             found.append(widget)

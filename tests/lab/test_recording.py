@@ -99,3 +99,17 @@ async def test_closing_while_a_flush_is_writing_loses_nothing(tmp_path, monkeypa
         "primary powered off",
         "secondary: standby -> active",
     ]
+
+
+async def test_a_recording_closed_without_the_event_loop_keeps_every_line(tmp_path):
+    # a lab stopped from synchronous code (TrainerLab.stop) closes its recording so
+    path = tmp_path / "sync.ipicsrec"
+    writer = RecordingWriter(path, Header("lab", "lab", 1.7e9, 1.0))
+    writer.start()
+    for n in range(50):
+        writer.event(Event(at=n, emulated=n, kind="heartbeat", text=f"primary: {n}", server="primary"))
+    await writer.flush()
+    writer.event(Event(at=50, emulated=50, kind="fault", text="last one", server="primary"))
+    writer.close_now()
+    writer.event(Event(at=51, emulated=51, kind="fault", text="after the close: not written"))
+    assert [r["text"] for r in read_recording(path).records] == [f"primary: {n}" for n in range(50)] + ["last one"]

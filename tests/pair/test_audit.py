@@ -32,3 +32,32 @@ async def test_the_servers_record_what_administrators_did_and_what_came_of_it(pa
         line for line in out.splitlines() if line.strip()
     )
     assert pair.admin_password not in str(trail)
+
+
+async def test_a_persons_login_is_recorded_by_the_api_and_the_phones_dial_login(demo):
+    pair = demo.pair
+    async with pair.primary.client() as c:
+        assert (await c.post("/api/v1/auth/login", {"username": "dan", "password": demo.password})).ok
+        wrong = await c.post("/api/v1/auth/login", {"username": "amy", "password": "not-hers"})
+        assert wrong.status == 401
+        # Dan's IP phone: the IPICS service's Dial Login (user ID 1001, the PIN)
+        phone = await c.get(f"/phone/ipics/login?userid={demo.dial_ids['dan']}&pin={demo.pin}")
+        assert phone.status == 200
+    await pair.login(pair.primary)  # the lab's administrator: its machinery, not a person's action
+    reply = await pair.admin_attempt(pair.primary, "GET", "/api/v1/ha/audit")
+    logins = [(a["action"], a["via"], a["user"], a["ok"]) for a in reply.body["actions"] if a["action"] == "login"]
+    assert logins == [("login", "api", "dan", True), ("login", "phone", "dan", True)]
+
+
+async def test_the_audit_log_in_the_shell_is_the_trail_for_ipicsadmin_only(pair):
+    import json
+
+    from ipics_server.core.commands import AUDIT_LOG
+
+    await shell(pair, pair.secondary, "ipicsrsync run ipicsadmin")
+    out, status = await shell(pair, pair.secondary, f"tail -n 1 {AUDIT_LOG}")
+    assert status == 0
+    entry = json.loads(out)
+    assert (entry["action"], entry["via"], entry["command"]) == ("rsync", "shell", "ipicsrsync run ipicsadmin")
+    out, status = await shell(pair, pair.secondary, f"cat {AUDIT_LOG}", user="informix")
+    assert status != 0 and "Permission denied" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,7 +79,10 @@ async def test_a_failed_expectation_exits_1_and_the_report_names_it(tmp_path):
     recording = read_recording(kept)
     assert (recording.header.kind, recording.header.name) == ("scenario", "wrong")
     assert recording.result["passed"] is False and recording.result["outcome"] == report.rstrip().splitlines()[-1]
-    assert recording.of_type("status") and not recording.of_type("action")  # the lab's own set-up is not in it
+    assert recording.of_type("status")
+    # the lab's own set-up is not in it: the actions are the scenario's, Dan's console login
+    actions = [(r["server"], r["entry"]["action"], r["entry"]["user"]) for r in recording.of_type("action")]
+    assert actions == [("primary", "login", "dan")]
     page = html.read_text()
     assert 'id="report-timeline"' in page and "dan: logged out" in page
     assert "expect primary: role standby (within 20 s): FAILED, seen: role active" in page
@@ -99,6 +103,29 @@ async def test_a_refused_action_exits_1_and_says_why_and_json_gives_the_report(t
     assert (report["name"], report["passed"], report["error"]) == ("refused", False, why)
     assert [(s["index"], s["passed"]) for s in report["steps"]] == [(1, False), (2, None)]
     assert "action FAILED: the primary server is already powered on" in report["steps"][0]["details"]
+    # the run's recording: beside the lab's data, said in the JSON; the report its result
+    recording = read_recording(Path(report["recording"]))
+    assert recording.path.parent == (tmp_path / "lab" / "recordings").resolve()
+    assert (recording.header.kind, recording.header.name) == ("scenario", "refused")
+    assert recording.result["scenario"]["error"] == why
+
+
+async def test_record_chooses_the_recording_file_and_the_output_names_it(tmp_path):
+    f = tmp_path / "quick.toml"
+    f.write_text(
+        'title = "Both up"\ndescription = "The pair as the lab starts it."\n[[step]]\nsay = "Look."\n'
+        'expect = { server = "primary", role = "active" }\n'
+    )
+    chosen = tmp_path / "debrief" / "quick.ipicsrec"
+    run = await run_cli(
+        "run", str(f), "--time-scale", str(TIME_SCALE), "--record", str(chosen), data_dir=tmp_path / "lab"
+    )
+    assert run.code == 0, run.out + run.err
+    assert f"Recording: {chosen}" in run.out
+    recording = read_recording(chosen)
+    assert {r["server"] for r in recording.of_type("status")} == {"primary", "secondary"}
+    assert "Look." in [r["text"] for r in recording.of_type("event")]
+    assert recording.result["outcome"] == "PASSED: all 1 steps"
 
 
 async def test_a_malformed_file_exits_2_naming_the_step_and_the_key(tmp_path):

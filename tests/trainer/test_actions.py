@@ -11,14 +11,14 @@ import pytest
 
 from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import ActionRefused, Actions
-from ipics_lab.trainer.monitor import Monitor
 
 DEADLINE_S = 20
 
 
 @pytest.fixture
 async def watched(trainer_lab):
-    monitor = Monitor(trainer_lab.pair, trainer_lab.timeline, trainer_lab.clock, period_s=0.05)
+    monitor = trainer_lab.monitor  # the lab's own (it records): one poller on the timeline
+    monitor.period_s = 0.05
     await monitor.poll_once()
     monitor.start()
     try:

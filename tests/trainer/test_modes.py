@@ -8,7 +8,6 @@ import pytest
 
 from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.actions import Actions
-from ipics_lab.trainer.monitor import Monitor
 from ipics_lab.trainer.witness_view import witness_view
 
 from .conftest import INTERVAL_S, MISSED, TIME_SCALE
@@ -25,7 +24,8 @@ def events(lab, kind: str, server: str, words: str):
 async def test_the_timeline_shows_who_the_witness_voted_for_and_a_step_down_by_self_demotion(trainer_lab):
     lab = trainer_lab
     assert lab.summary["modes"] == {"name": "witness+synchronous-strict", "label": "synchronous (strict) + witness"}
-    monitor = Monitor(lab.pair, lab.timeline, lab.clock, period_s=0.05)
+    monitor = lab.monitor  # the lab's own (it records): one poller on the timeline
+    monitor.period_s = 0.05
     await monitor.poll_once()
     monitor.start()
     try:

@@ -34,9 +34,8 @@ def pytest_asyncio_loop_factories(config, item):
 @pytest.fixture
 async def monitor(trainer_lab):
     """The lab's monitor, polling every 50 ms."""
-    from ipics_lab.trainer.monitor import Monitor
-
-    watcher = Monitor(trainer_lab.pair, trainer_lab.timeline, trainer_lab.clock, period_s=0.05)
+    watcher = trainer_lab.monitor  # the lab's own (it records): one poller on the timeline
+    watcher.period_s = 0.05
     await watcher.poll_once()
     watcher.start()
     try:

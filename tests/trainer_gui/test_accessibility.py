@@ -30,10 +30,11 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
         assert documented(name), f"{name} is not in docs/widgets.md"
         checked += 1
     # 2 x (9 fault buttons + 2 spin boxes), 6 actions, time scale, axis, Export PNG,
-    # Export report, 3 device controls, the scenario picker and its 4 buttons, the
-    # narration list, the network box's 2 sites, rate, Drop packets, server, Isolate
-    # clients and Heal network
-    assert checked == 22 + 6 + 4 + 3 + 5 + 1 + 7
+    # Export report, Open recording, 3 device controls, the scenario picker and its 4
+    # buttons, the narration list, the network box's 2 sites, rate, Drop packets, server,
+    # Isolate clients and Heal network, the exercise pane's picker, Start, Done, hints,
+    # Release hint and grade
+    assert checked == 22 + 6 + 5 + 3 + 5 + 1 + 7 + 6
     for name in (
         "trainerPanel",
         "timelinePlot",

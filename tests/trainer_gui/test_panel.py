@@ -250,11 +250,14 @@ async def test_export_png_and_the_report_through_their_file_dialogs(panel, train
     choose("timelineExportDialog", tmp_path / "chosen.png")
     assert (tmp_path / "chosen.png").read_bytes()[:4] == b"\x89PNG"
 
-    # Export report: a lab that records no run says so
+    # Export report: a lab that records no run (its recording stopped) says so
+    await trainer_lab.stop_recording()
     await panel.report_export.export(tmp_path / "none.html")
     assert panel.timeline_message.text().startswith("Not exported: this lab records no run")
-    # the run recorded as the trainer's lab records it, a fault in it, the report exported mid-run
-    await trainer_lab.start_recording(tmp_path / "run.ipicsrec", monitor=panel.monitor)
+    # a run recorded as the trainer's lab records it (the panel's monitor is the lab's), a
+    # fault in it, the report exported mid-run
+    await trainer_lab.start_recording(tmp_path / "run.ipicsrec")
+    assert trainer_lab.monitor is panel.monitor
     try:
         panel.cards["secondary"].cut_outbound.click()
         await wait_until(lambda: panel.plot.counts()["fault"] == 1, DEADLINE_S, "the fault on the plot")

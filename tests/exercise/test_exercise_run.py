@@ -1,0 +1,107 @@
+"""An exercise on a real pair, with a scripted trainee at the real interfaces: the
+Administration Console's forms (as a browser posts them) and the server shell over SSH.
+Graded from what the servers saw."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ipics_lab.exercise import load_exercise
+from ipics_lab.exercise.runner import ExerciseRun
+from ipics_lab.pytest_tiers import starts_processes
+from ipics_lab.recording import read_recording
+from ipics_lab.supervisor import wait_until
+from ipics_lab.trainer.lab import TrainerLab
+from ipics_server.core.commands import REPAIR, RSYNC
+
+from ..admin_console.test_admin_console_http import _CSRF, Browserless
+
+TIME_SCALE = 0.01
+INTERVAL_S = 5
+MISSED = 5
+#: real seconds for the setup (a takeover of up to 180 emulated s, the split seen) and each step
+SETUP_S = 40
+STEP_S = 15
+
+
+@pytest.fixture
+@starts_processes
+async def exercise_lab(tmp_path):
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED, media=False)
+    try:
+        await lab.start()
+        yield lab
+    finally:
+        lab.stop()
+
+
+async def console_action(lab: TrainerLab, server: str, action: str) -> None:
+    """Log in to ``server``'s Administration Console and press ``action`` on the HA
+    Configuration tab, as the browser posts the form."""
+    s = lab.server(server)
+    console = Browserless(s.url)
+    try:
+        await console.log_in(lab.pair.admin_password)
+        status, page = await console.page("/admin/ha/configuration")
+        assert status == 200, page
+        token = _CSRF.search(page).group(1)
+        status, text, _ = await console.post(f"/admin/ha/{action}", {"csrf_token": token})
+        assert status in (200, 303), text
+    finally:
+        await console.http.close()
+
+
+async def start_exercise(lab: TrainerLab, tmp_path) -> tuple[ExerciseRun, asyncio.Task]:
+    run = ExerciseRun(lab, load_exercise("split-brain-method-1"), recording=tmp_path / "run.ipicsrec")
+    task = asyncio.get_running_loop().create_task(run.run())
+    await wait_until(lambda: run.started or task.done(), SETUP_S, "the setup to make the split brain")
+    assert run.started, task.result()
+    return run, task
+
+
+async def the_secondary_is_standby(lab: TrainerLab) -> None:
+    await lab.pair.wait_status(lab.server("secondary"), STEP_S, role="standby")
+
+
+async def test_the_chapters_method_1_done_through_the_console_and_the_shell_passes(exercise_lab, tmp_path):
+    lab = exercise_lab
+    run, task = await start_exercise(lab, tmp_path)
+
+    await console_action(lab, "secondary", "go-standby")
+    await the_secondary_is_standby(lab)
+    out, status = await lab.pair.shell(lab.server("secondary"), REPAIR, user="informix")
+    assert status == 0, out
+    await lab.pair.wait_status(lab.server("primary"), STEP_S, standby_server_status="Ready")
+    out, status = await lab.pair.shell(lab.server("primary"), RSYNC)
+    assert status == 0, out
+
+    grade = await asyncio.wait_for(task, STEP_S)
+    assert grade.passed and grade.score == 100, grade.lines()
+    assert grade.records_lost == 0 and grade.time_to_recover_s is not None
+    assert [(s.action, s.server, s.verdict) for s in grade.steps] == [
+        ("go-standby", "secondary", "procedure step 1"),
+        ("repair", "secondary", "procedure step 2"),
+        ("rsync", "primary", "procedure step 3"),
+    ]
+    recording = read_recording(tmp_path / "run.ipicsrec")
+    assert recording.header.kind == "exercise" and recording.result["grade"]["passed"] is True
+    assert any("Administration Console: go-standby" in r["text"] for r in recording.of_type("event"))
+
+
+async def test_go_standby_on_the_primary_is_named_with_the_chapters_reason(exercise_lab, tmp_path):
+    lab = exercise_lab
+    run, task = await start_exercise(lab, tmp_path)
+
+    await console_action(lab, "primary", "go-standby")
+    await lab.pair.wait_status(lab.server("primary"), STEP_S, role="standby")
+    run.stop()  # the trainee types done
+
+    grade = await asyncio.wait_for(task, STEP_S)
+    assert not grade.passed
+    wrong = [d for d in grade.deductions if d.what == "Go Standby on the primary"]
+    assert wrong and wrong[0].points == 30, grade.lines()
+    assert "Cisco recommends that you keep the primary server in active state" in wrong[0].chapter
+    assert grade.steps[0].verdict == "mistake: Go Standby on the primary"
+    assert any(d.what.startswith("goal not met") for d in grade.deductions)
