@@ -563,7 +563,15 @@ class Client:
 
 #: 5xx answers that refuse a write before it is made (the server says why): it did not
 #: happen (``no_synchronous_standby``: strict synchronous replication without a standby)
-REFUSALS_5XX = ("transitioning", "ddrblock", "tomcat_down", "database_down", "configuring", "no_synchronous_standby")
+REFUSALS_5XX = (
+    "transitioning",
+    "ddrblock",
+    "tomcat_down",
+    "database_down",
+    "configuring",
+    "no_synchronous_standby",
+    "no_quorum",  # witness mode: neither partner nor witness heard
+)
 #: 5xx answers of a write made but not acknowledged (synchronous replication: the standby
 #: did not confirm it in time, or the server lost the active role meanwhile): not an
 #: acknowledged write, not a refusal either; it may or may not survive
