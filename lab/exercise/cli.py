@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 import tempfile
 import textwrap
@@ -37,6 +36,7 @@ from ipics_lab.scenario.cli import (
     EXIT_PASSED,
     EXIT_UNUSABLE,
     add_run_options,
+    on_interrupt,
     run_locked,
     start_lab,
     stop_lab,
@@ -130,9 +130,7 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
         else:
             main_task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupted)
+    on_interrupt(interrupted)
     try:
         summary = await start_lab(lab)
         if summary is None:

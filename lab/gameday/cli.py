@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import fcntl
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -119,7 +117,7 @@ async def _day(
     ns: argparse.Namespace, root: Path, schedule: list[GameDayFault], recording: Path, report: Path, lab_dir_arg: str
 ) -> int:
     from ipics_lab.gameday.run import GameDay
-    from ipics_lab.scenario.cli import start_lab
+    from ipics_lab.scenario.cli import on_interrupt, start_lab
     from ipics_lab.trainer.lab import TrainerLab
     from ipics_lab.where import where_text
 
@@ -138,9 +136,7 @@ async def _day(
         else:
             main_task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupted)
+    on_interrupt(interrupted)
     unwatch: Callable[[], None] = lambda: None  # noqa: E731
     try:
         summary = await start_lab(lab)

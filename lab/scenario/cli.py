@@ -224,12 +224,10 @@ async def _run(
     )
     runner = None
     report = None
-    loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    main_task = asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, lambda: runner.cancel() if runner else main_task.cancel())
+    on_interrupt(lambda: runner.cancel() if runner else main_task.cancel())
     try:
         if await start_lab(lab) is None:
             return EXIT_UNUSABLE
@@ -316,7 +314,7 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
         on_started=lambda mode: print(f"[{mode}] the lab is up", file=out, flush=True),
         start_timeout_s=LAB_START_TIMEOUT_S,
     )
-    loop, main_task = asyncio.get_running_loop(), asyncio.current_task()
+    main_task = asyncio.current_task()
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
 
     def interrupted() -> None:
@@ -326,9 +324,7 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
         else:
             main_task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupted)
+    on_interrupt(interrupted)
     try:
         report = await run.run()
     except asyncio.CancelledError:
@@ -338,6 +334,15 @@ async def _run_compare(scenario, root: Path, time_scale: float, as_json: bool) -
         print(f"the lab did not start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     return _print_report(report, out, as_json)
+
+
+def on_interrupt(callback: Callable[[], object]) -> None:
+    """Ctrl-C or a TERM calls ``callback`` on the running loop (a scenario, an exercise,
+    a game day: each ends its run its own way, then its lab stops)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, callback)
 
 
 async def start_lab(lab) -> dict | None:
