@@ -31,9 +31,10 @@ KEY = "audit"
 
 #: the Administration Console's form paths and the client API's paths -> action
 ACTION_BY_PATH = {
-    "/admin/ha/trust": "establish-trust",
-    "/admin/ha/trust/delete": "delete-trust",
-    "/admin/ha/settings": "update-settings",
+    # the HA Security tab's Save and Delete, the HA Configuration tab's settings form
+    "/admin/ha/security": "establish-trust",
+    "/admin/ha/security/delete": "delete-trust",
+    "/admin/ha/configuration": "update-settings",
     "/admin/ha/configure": "configure",
     "/admin/ha/unconfigure": "unconfigure",
     "/admin/ha/failover": "failover-now",

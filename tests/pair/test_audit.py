@@ -61,3 +61,26 @@ async def test_the_audit_log_in_the_shell_is_the_trail_for_ipicsadmin_only(pair)
     assert (entry["action"], entry["via"], entry["command"]) == ("rsync", "shell", "ipicsrsync run ipicsadmin")
     out, status = await shell(pair, pair.secondary, f"cat {AUDIT_LOG}", user="informix")
     assert status != 0 and "Permission denied" in out
+
+
+async def test_the_consoles_ha_security_and_settings_forms_are_recorded_by_the_chapters_words(pair):
+    """Delete on the HA Security tab and Save on the HA Configuration tab, as a browser
+    posts them: an exercise grades Method 2's delete-trust and establish-trust from these."""
+    from ..admin_console.test_admin_console_http import Browserless
+
+    console = Browserless(pair.primary.url)
+    try:
+        await console.log_in(pair.admin_password)
+        token = await console.token("/admin/ha/security")
+        await console.post("/admin/ha/security/delete", {"csrf_token": token, "password": pair.admin_password})
+        token = await console.token("/admin/ha/configuration")
+        await console.post("/admin/ha/configuration", {"csrf_token": token, "interval_s": "abc"})
+    finally:
+        await console.http.close()
+    async with await pair.admin(pair.primary) as admin:
+        trail = (await admin.get("/api/v1/ha/audit")).body["actions"]
+    # HA is configured: Delete is refused (Unconfigure first), the bad interval too; both kept
+    assert [(a["action"], a["via"], a["ok"]) for a in trail if a["via"] == "console"] == [
+        ("delete-trust", "console", False),
+        ("update-settings", "console", False),
+    ]
