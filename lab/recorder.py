@@ -64,6 +64,9 @@ class Recorder:
         self.pair, self.timeline, self.clock, self.monitor = pair, timeline, clock, monitor
         self._unsubscribe: list[Callable[[], None]] = []
         self._seen: dict[str, float] = {}  # server -> the newest audit entry's time read
+        # One read at a time: the poller's and a caller's (an exercise's end) would both
+        # ask since the same time and record the same actions twice.
+        self._reading = asyncio.Lock()
         self._poller: asyncio.Task | None = None
         #: every administrator's action read so far: (server, entry), in the servers' order
         self.actions: list[tuple[str, dict[str, Any]]] = []
@@ -131,6 +134,10 @@ class Recorder:
 
     async def poll_actions(self) -> None:
         """Read both audit trails once: new actions into the file (and a person's onto the timeline)."""
+        async with self._reading:
+            await self._read_actions()
+
+    async def _read_actions(self) -> None:
         for server in self.pair.servers:
             if getattr(server, "proc", None) is not None and server.proc.poll() is not None:
                 continue  # powered off: its trail is read once it is back
