@@ -33,7 +33,7 @@ WINDOWS = {
     "phone": "ipics_desktop.phone.app",
     "mobile": "ipics_desktop.mobile.app",
     "telephone": "ipics_desktop.telephone.app",
-    "replay": "ipics_desktop.trainer.replay_window",
+    "replay": "ipics_desktop.trainer.replay_app",
 }
 WINDOW_HELP = {
     "console": "open an IPICS Dispatch Console (IDC)",

@@ -19,9 +19,7 @@ too.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 import time
 from pathlib import Path
 
@@ -328,39 +326,3 @@ async def open_recording(path: Path, parent: QWidget | None = None) -> ReplayWin
     window.closed.connect(lambda: _open_windows.discard(window))
     window.show()
     return window
-
-
-# ---------------------------------------------------------------------- ipics-lab replay
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recording", type=Path, metavar="FILE", help="a run's recording (.ipicsrec)")
-    parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
-
-
-def run(ns: argparse.Namespace) -> int:
-    """``ipics-lab replay FILE``: exit 0 once the window is closed, 2 for a refused file."""
-    from ipics_desktop.shared.startup import run_window
-
-    return run_window(
-        "ipics-lab replay",
-        "IPICS HA Lab replay",
-        lambda: ns.recording.expanduser(),
-        lambda path, running: _main(path, running),
-        report_shown=ns.report_shown,
-    )
-
-
-async def _main(path: Path, running) -> int:
-    opened = await open_recording(path)
-    if isinstance(opened, QMessageBox):
-        running.warn(opened.text().split("\n\n", 1)[-1])
-        await running.until_closed(opened.finished, opened.close)
-        return 2
-    running.report_shown("replay_shown_s", lambda: {"events": len(opened.replay.events)})
-    await running.until_closed(opened.closed, opened.close)
-    return 0
-
-
-if __name__ == "__main__":
-    from ipics_desktop.shared.startup import command_main
-
-    sys.exit(command_main("ipics-lab replay", __doc__ or "", add_arguments, run, None))
