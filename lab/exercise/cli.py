@@ -30,7 +30,7 @@ from ipics_lab.exercise.loader import ExerciseError, builtin_names, load_exercis
 from ipics_lab.modes import LabModes, add_modes_option
 from ipics_lab.recording import SUFFIX, RecordingError
 from ipics_lab.report import write_report_async
-from ipics_lab.report.cli import recording_beside, report_option, say_written
+from ipics_lab.report.cli import recording_beside, report_file_refusal, report_option, say_written
 from ipics_lab.scenario.cli import (
     EXIT_FAILED,
     EXIT_PASSED,
@@ -90,11 +90,9 @@ def run(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bad option: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    if ns.report is not None and ns.report.suffix.lower() in (".pdf", SUFFIX):
-        print(
-            f"--report: name the HTML report (FILE.html); the PDF and the recording go beside it, not {ns.report}",
-            file=sys.stderr,
-        )
+    refusal = report_file_refusal(ns.report) if ns.report is not None else None
+    if refusal:
+        print(f"--report: {refusal}", file=sys.stderr)
         return EXIT_UNUSABLE
     default = (
         recording_beside(ns.report)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from ipics_lab import sites
 from ipics_lab.gameday.schedule import GameDayFault, make_gameday
 from ipics_lab.modes import LabModes, add_modes_option
+from ipics_lab.report.cli import report_file_refusal
 from ipics_lab.scenario.durations import describe_duration, parse_duration
 from ipics_server.clock import check_time_scale
 
@@ -94,6 +95,8 @@ def run(ns: argparse.Namespace) -> int:
     root = (ns.data_dir or default_lab_dir()).expanduser().resolve()
     recording = ns.recording or root / "gamedays" / f"gameday-{ns.seed}-{time.strftime('%Y%m%d-%H%M%S')}.ipicsrec"
     report = ns.report or recording.with_suffix(".html")
+    if ns.report is not None and (refusal := report_file_refusal(ns.report, makes_folder=True)):
+        return _refuse(f"--report: {refusal}")  # said before a day of work, not after it
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock = open(root / "lab.lock", "w")  # noqa: SIM115 (held for the whole day)

@@ -48,6 +48,21 @@ def recording_beside(report: Path) -> Path:
     return report.with_suffix(SUFFIX)
 
 
+def report_file_refusal(report: Path, *, makes_folder: bool = False) -> str | None:
+    """Why a report cannot be written to ``report`` (``--report``, ``--out``), in one
+    sentence said before anything starts; None if it can.  ``makes_folder``: the
+    command makes the report's folder itself (a game day's debrief folder)."""
+    from ipics_lab.recording import SUFFIX
+
+    if report.suffix.lower() in (".pdf", SUFFIX):
+        return f"name the HTML report (FILE.html); the PDF and the recording are written beside it, not {report}"
+    if report.is_dir():
+        return f"{report} is a folder: name the report's file"
+    if not makes_folder and not report.parent.is_dir():
+        return f"{report.parent} is not a folder: the report cannot be written there"
+    return None
+
+
 def say_written(paths: list[Path], out: TextIO) -> None:
     print(f"After-action report written: {', '.join(str(p) for p in paths)}", file=out, flush=True)
     why = getattr(paths, "why_no_pdf", None)
@@ -59,8 +74,9 @@ def run(ns: argparse.Namespace) -> int:
     from ipics_lab.report import write_report
 
     out = ns.out or ns.recording.with_suffix(".html")
-    if out.suffix.lower() == ".pdf":
-        print("--out: name the HTML report (FILE.html); the PDF is written beside it", file=sys.stderr)
+    refusal = report_file_refusal(out)
+    if refusal:
+        print(f"--out: {refusal}", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
         paths = write_report(ns.recording, out)

@@ -28,7 +28,7 @@ from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.report.cli import recording_beside, report_option, say_written
+from ipics_lab.report.cli import recording_beside, report_file_refusal, report_option, say_written
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
@@ -117,13 +117,7 @@ def _report_refusal(scenario, report: Path) -> str | None:
     """Why ``--report FILE`` cannot be written, said before the lab starts."""
     if scenario.compare:
         return "a scenario that compares modes runs one lab per mode: run one mode's scenario to report it"
-    if report.suffix.lower() in (".pdf", ".ipicsrec"):
-        return f"name the HTML report (FILE.html); the PDF and the recording are written beside it, not {report}"
-    if report.is_dir():
-        return f"{report} is a folder: name the report's file"
-    if not report.parent.is_dir():
-        return f"{report.parent} is not a folder: the report cannot be written there"
-    return None
+    return report_file_refusal(report)
 
 
 def _recording_path(ns: argparse.Namespace) -> Path:
