@@ -8,7 +8,6 @@ here: every mistake is an ``ExerciseError`` naming the file, the section (``setu
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from ipics_lab.exercise.model import (
     Mistake,
     ProcedureStep,
 )
-from ipics_lab.scenario.loader import ScenarioChecker, _type, read_file
+from ipics_lab.scenario.loader import ScenarioChecker, _type, find_source
+from ipics_lab.scenario.loader import builtin_names as scenario_builtins
 from ipics_lab.scenario.model import ACTIONS, USERS, Expectation, ScenarioError, Step
 
 TOP_KEYS = (
@@ -46,27 +46,23 @@ GOAL_KEYS = ("say", "expect", "done", "logins", "ptt_while_offline", "least_loss
 HINT_KEYS = ("text", "after")
 PROCEDURE_KEYS = ("action", "server", "via", "order", "chapter", "user", "points")
 MISTAKE_KEYS = ("action", "what", "chapter", "points", "server", "via", "before")
-SUFFIX = ".toml"
 
 
 class ExerciseError(ScenarioError):
     """An exercise file that cannot be used; ``str()`` says where (file, section, key) and why."""
 
 
+PACKAGE = __package__ or "ipics_lab.exercise"
+
+
 def builtin_names() -> list[str]:
-    folder = resources.files(__package__) / "builtin"
-    return sorted(p.name[: -len(SUFFIX)] for p in folder.iterdir() if p.name.endswith(SUFFIX))
+    return scenario_builtins(PACKAGE)
 
 
 def load_exercise(name_or_path: str | Path) -> Exercise:
     """A built-in exercise by name, or an exercise file by path."""
-    text_name = str(name_or_path)
-    if isinstance(name_or_path, str) and text_name in builtin_names():
-        source = resources.files(__package__) / "builtin" / f"{text_name}{SUFFIX}"
-        return parse_exercise(source.read_text(encoding="utf-8"), name=text_name, where=f"built-in {text_name}")
-    path = Path(name_or_path)
-    text = read_file(path, "exercise", builtin_names(), ExerciseError)
-    return parse_exercise(text, name=path.stem, where=str(path), path=path)
+    src = find_source(name_or_path, PACKAGE, "exercise", ExerciseError)
+    return parse_exercise(src.text, name=src.name, where=src.where, path=src.path)
 
 
 def parse_exercise(text: str, *, name: str, where: str, path: Path | None = None) -> Exercise:

@@ -9,6 +9,7 @@ A scenario that loads runs without surprises from its own text.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,23 +48,40 @@ MAX_FILE_BYTES = 1_000_000
 ALIASES = {"split-brain-clock-skew": "clock-skew-split-brain", "maintenance-failover": "manual-failover"}
 
 
-def builtin_names() -> list[str]:
-    """The scenarios shipped with the lab, by name."""
-    folder = resources.files(__package__) / "builtin"
+def builtin_names(package: str | None = None) -> list[str]:
+    """The scenarios shipped with the lab, by name (``package``: another kind's, the
+    exercises' say, in its own ``builtin`` folder)."""
+    folder = resources.files(package or __package__) / "builtin"
     return sorted(p.name[: -len(SUFFIX)] for p in folder.iterdir() if p.name.endswith(SUFFIX))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A scenario's (an exercise's) text and where it came from, for the parser."""
+
+    text: str
+    name: str
+    where: str
+    path: Path | None
+
+
+def find_source(name_or_path: str | Path, package: str, kind: str, error: type[ScenarioError]) -> Source:
+    """A built-in of ``package`` by name, or a file by path; ``error`` saying why not."""
+    text_name = str(name_or_path)
+    builtins = builtin_names(package)
+    if isinstance(name_or_path, str) and text_name in builtins:
+        source = resources.files(package) / "builtin" / f"{text_name}{SUFFIX}"
+        return Source(source.read_text(encoding="utf-8"), text_name, f"built-in {text_name}", None)
+    path = Path(name_or_path)
+    return Source(read_file(path, kind, builtins, error), path.stem, str(path), path)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A built-in scenario by name (or an earlier name, ``ALIASES``), or a scenario file by path."""
-    text_name = str(name_or_path)
-    if isinstance(name_or_path, str) and text_name in ALIASES and not Path(text_name).is_file():
-        text_name = ALIASES[text_name]
-    if isinstance(name_or_path, str) and text_name in builtin_names():
-        source = resources.files(__package__) / "builtin" / f"{text_name}{SUFFIX}"
-        return parse_scenario(source.read_text(encoding="utf-8"), name=text_name, where=f"built-in {text_name}")
-    path = Path(name_or_path)
-    text = read_file(path, "scenario", builtin_names(), ScenarioError)
-    return parse_scenario(text, name=path.stem, where=str(path), path=path)
+    if isinstance(name_or_path, str) and name_or_path in ALIASES and not Path(name_or_path).is_file():
+        name_or_path = ALIASES[name_or_path]
+    src = find_source(name_or_path, __package__ or "ipics_lab.scenario", "scenario", ScenarioError)
+    return parse_scenario(src.text, name=src.name, where=src.where, path=src.path)
 
 
 def read_file(path: Path, kind: str, builtins: list[str], error: type[ScenarioError]) -> str:
