@@ -43,6 +43,8 @@ class Witness:
         self.data_dir = data_dir
         self.clock = clock
         self.ballot: Ballot = ballot_file.read(data_dir, clock())
+        #: the ballot as the file holds it (None: not written by this process yet)
+        self._written: Ballot | None = None
         self.votes: deque[dict[str, Any]] = deque(maxlen=VOTES_KEPT)
         self.counts: dict[tuple[str, str], int] = {(s, r): 0 for s in SERVERS for r in ("granted", "refused")}
 
@@ -52,7 +54,7 @@ class Witness:
         changed_holder = answer.ballot.holder != self.ballot.holder
         if answer.granted:
             self.ballot = answer.ballot
-            ballot_file.write(self.data_dir, self.ballot, now)
+            self._save(now, lease_s)
         result = "granted" if answer.granted else "refused"
         self.counts[(server, result)] += 1
         if changed_holder or not answer.granted:
@@ -68,7 +70,7 @@ class Witness:
         released = release_vote(self.ballot, server)
         if released != self.ballot:
             self.ballot = released
-            ballot_file.write(self.data_dir, released, now)
+            self._written = ballot_file.write(self.data_dir, released, now)
             self.votes.append(
                 {
                     "at": time.time(),
@@ -80,6 +82,20 @@ class Witness:
             )
             log.warning("the %s handed the vote back", server)
         return self.holding(now)
+
+    def _save(self, now: float, lease_s: float) -> None:
+        """On disk, a ballot whose lease ends no earlier than the one just given: a
+        restarted witness must never give away a vote still held.  Renewals by the same
+        holder are written only once a lease of headroom is used up (the file says one
+        lease more than given), so the holder renewing every Heartbeat Interval does not
+        cost an fsync each time; after a restart the holder keeps the vote that much
+        longer, which is safe."""
+        written = self._written
+        if written is not None and written.holder == self.ballot.holder and written.until >= self.ballot.until:
+            return
+        self._written = ballot_file.write(
+            self.data_dir, type(self.ballot)(self.ballot.holder, self.ballot.until + lease_s), now
+        )
 
     def holding(self, now: float | None = None) -> dict[str, Any]:
         now = self.clock() if now is None else now

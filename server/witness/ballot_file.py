@@ -31,7 +31,8 @@ def read(data_dir: Path, now_mono: float) -> Ballot:
     return Ballot(holder, now_mono + (until_wall - time.time()))
 
 
-def write(data_dir: Path, ballot: Ballot, now_mono: float) -> None:
+def write(data_dir: Path, ballot: Ballot, now_mono: float) -> Ballot:
+    """``ballot`` on disk (fsynced); returns it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = data_dir / (FILE_NAME + ".tmp")
     until_wall = time.time() + (ballot.until - now_mono)
@@ -45,3 +46,4 @@ def write(data_dir: Path, ballot: Ballot, now_mono: float) -> None:
         os.fsync(fd)  # and the rename with it
     finally:
         os.close(fd)
+    return ballot

@@ -72,7 +72,9 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
         witness.kill()
         await witness.start()
         st = (await c.get("/witness/status")).body
-        assert st["holder"] == "secondary" and 0 < st["remaining_s"] <= 30
+        # (the file keeps one lease of headroom, so renewals need not be written each time:
+        # after a restart the holder keeps the vote up to that much longer, never less)
+        assert st["holder"] == "secondary" and 30 - 5 < st["remaining_s"] <= 2 * 30
         again = await c.post("/witness/vote", {"server": "primary", "lease_s": 1, "role": "standby"})
         assert not again["granted"]
         # The holder hands it back: the other server gets it at once.
