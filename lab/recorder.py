@@ -23,6 +23,7 @@ from ipics_lab.pair_procedures import SetupError
 from ipics_lab.recording import Header, RecordingWriter
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import Unreachable
+from ipics_server.audit import VIA_WORDS
 from ipics_server.clock import Clock
 from ipics_server.core.commands import AUDIT_LOG
 
@@ -30,8 +31,10 @@ log = logging.getLogger("ipics.recording")
 
 #: how often the servers' audit trails are read (real seconds)
 AUDIT_PERIOD_S = 0.5
-#: how a person's action reads on the timeline
-VIA_WORDS = {"console": "Administration Console", "shell": "server shell", "api": "API"}
+
+#: a person's session arriving on a server (server/audit.py), in words: the user's own
+#: login, or his console taking its session to the new active by itself after a failover
+SESSION_ACTIONS = {"login": "a login", "reconnect": "the console reconnected by itself"}
 
 
 def action_text(server: str, entry: dict[str, Any]) -> str:
@@ -146,7 +149,11 @@ class Recorder:
                 self._seen[server.name] = max(self._seen.get(server.name, 0.0), entry["at"])
                 self.actions.append((server.name, entry))
                 self.writer.action(server.name, entry, *self.timeline.now())
-                if self.narrate and entry.get("via") in ("console", "shell"):
+                # a person's doing: the console's and the shell's actions (the API's HA
+                # operations are the lab's own), a dispatcher's or a phone user's session
+                if self.narrate and (
+                    entry.get("via") in ("console", "shell") or entry.get("action") in SESSION_ACTIONS
+                ):
                     self.timeline.add("action", action_text(server.name, entry), server=server.name, ok=entry.get("ok"))
 
     async def _poll_loop(self) -> None:

@@ -5,9 +5,11 @@ operations that change something) and every command typed into the server shell 
 recorded with who, how, when (emulated UTC), and what came of it: done, or refused and
 the server's sentence why.  So is a person's login (``login``: an IDC's or a mobile
 client's by the API, an IP phone's Dial Login via ``phone``; not a system
-administrator's, whose logins are the lab's own machinery): a dispatcher's and a phone
-user's exercise are graded from it.  A trainer's grading reads it (an exercise is graded
-from what the servers saw, not from what the trainee says), so does the timeline.
+administrator's, whose logins are the lab's own machinery), and a person's console
+taking here by itself the session it opened on the partner (``reconnect``, after a
+failover): a dispatcher's and a phone user's exercise are graded from them.  A
+trainer's grading reads it (an exercise is graded from what the servers saw, not from
+what the trainee says), so does the timeline.
 
 An action is named with the words of the scenario format (``go-standby``, ``repair``,
 ``rsync``, ...) so a grade, a scenario and the timeline speak alike.  Nothing secret is
@@ -28,6 +30,9 @@ from .clock import Clock
 LIMIT = 500
 #: the store's local key
 KEY = "audit"
+
+#: how an action came, in words
+VIA_WORDS = {"console": "Administration Console", "shell": "server shell", "api": "API", "phone": "IP phone"}
 
 #: the Administration Console's form paths and the client API's paths -> action
 ACTION_BY_PATH = {

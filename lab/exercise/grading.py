@@ -39,6 +39,7 @@ from ipics_lab.exercise.model import (
     Mistake,
     ProcedureStep,
 )
+from ipics_lab.recorder import SESSION_ACTIONS
 from ipics_lab.scenario.checks import word
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.model import Expectation
@@ -183,13 +184,13 @@ def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: lis
     for login in goal.logins:
         if not any(
             a.ok
-            and a.action == "login"
+            and a.action in SESSION_ACTIONS
             and a.server == active
             and a.via == login.via
             and a.entry.get("user") == login.user
             for a in actions
         ):
-            how = "Dial Login from the phone" if login.via == "phone" else "console login"
+            how = "Dial Login from the phone" if login.via == "phone" else "console login or reconnect"
             unmet.append(f"no {how} by {login.user} on the active server{f' ({active})' if active else ''}")
     return unmet
 
@@ -239,7 +240,8 @@ def _mistake_hits(m: Mistake, a: SeenAction, done_before: set[str]) -> bool:
 
 def grade(exercise: Exercise, seen: Observation) -> Grade:
     actions = sorted(
-        (a for a in seen.actions if a.action != "login" or exercise.trainee != "administrator"), key=lambda a: a.at_s
+        (a for a in seen.actions if a.action not in SESSION_ACTIONS or exercise.trainee != "administrator"),
+        key=lambda a: a.at_s,
     )
     deductions: list[Deduction] = []
     verdicts: list[StepVerdict] = []
@@ -260,8 +262,8 @@ def grade(exercise: Exercise, seen: Observation) -> Grade:
             verdict, chapter = f"procedure step {step.index}", step.chapter
         elif step is not None:
             verdict, chapter = f"procedure step {step.index}, refused by the server", step.chapter
-        elif a.action == "login":
-            verdict = "a login"
+        elif a.action in SESSION_ACTIONS:
+            verdict = SESSION_ACTIONS[a.action]
         if a.ok:
             done_so_far.add(a.action)
         verdicts.append(
@@ -383,4 +385,6 @@ def result(exercise: Exercise, seen: Observation, g: Grade, writes_acknowledged:
         "outcome": g.outcome,
         "hints_released": list(seen.hints_released),
         "exercise": exercise.name,
+        # the trainee's push-to-talk presses while his console was offline (None: not measured)
+        "ptt_while_offline": seen.ptt_while_offline,
     }

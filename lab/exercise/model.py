@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ipics_lab.scenario.model import Expectation, Step
 from ipics_server.audit import ACTION_BY_PATH
+from ipics_server.audit import VIA_WORDS as AUDIT_VIA_WORDS
 
 #: who the trainee is: which interfaces the run prints for them
 TRAINEES = ("administrator", "dispatcher", "phone-user")
@@ -58,7 +59,8 @@ class ActionDone:
 
 @dataclass(frozen=True)
 class LoginGoal:
-    """A login by ``user`` (``via`` api: an IDC; phone: the Dial Login) on the server
+    """A login by ``user`` (``via`` api: an IDC's login, or its console taking the
+    session there by itself after a failover; phone: the Dial Login) on the server
     active at the end, after the setup: where a dispatcher or a phone user went."""
 
     user: str
@@ -71,7 +73,8 @@ class Goal:
     expect: tuple[Expectation, ...] = ()  # server expectations on the final status
     done: tuple[ActionDone, ...] = ()
     logins: tuple[LoginGoal, ...] = ()
-    #: floor requests the media router must see while no server is active (the console offline)
+    #: floor requests the media router must see from the exercise's user while his
+    #: console is offline: after the setup, before his session is on the active server again
     ptt_while_offline: int = 0
     #: records that must be lost at the least (nothing, for a split brain by Method 1)
     least_loss: int = 0
@@ -122,13 +125,7 @@ class Mistake:
     before: str | None = None
 
 
-VIA_WORDS = {
-    "console": "Administration Console",
-    "shell": "server shell",
-    "api": "API",
-    "phone": "IP phone",
-    "any": "any way",
-}
+VIA_WORDS = {**AUDIT_VIA_WORDS, "any": "any way"}
 
 
 @dataclass

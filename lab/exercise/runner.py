@@ -8,8 +8,9 @@ trainee to log in (the fault strikes while they work).  Meanwhile the ``Recorder
 both audit trails (the trainee's actions) and puts what a person did in the console
 or the shell on the timeline; the runner converts each action's time, a server's
 emulated UTC, to seconds since the setup on the lab's clock (a server's clock may be
-set days off), looks at both servers' status, and counts the media router's floor
-requests while no server is active (a console offline).
+set days off), looks at both servers' status, and counts the trainee's floor requests
+at the media router while his console is offline: from the setup's end until the
+servers see his session again (his console reconnecting by itself, or his login).
 """
 
 from __future__ import annotations
@@ -25,21 +26,18 @@ from typing import Any
 from ipics_lab.exercise.grading import Grade, Observation, SeenAction, goal_unmet, grade, result
 from ipics_lab.exercise.model import Exercise, Hint
 from ipics_lab.pair_procedures import SetupError
-from ipics_lab.recorder import Recorder
+from ipics_lab.recorder import SESSION_ACTIONS, Recorder
 from ipics_lab.recording import Header
 from ipics_lab.scenario.model import Scenario
 from ipics_lab.scenario.report import ACKNOWLEDGED, ScenarioReport
 from ipics_lab.scenario.runner import ScenarioRunner
-from ipics_server.adapters.httpclient import ApiClient, Unreachable
-from ipics_server.media.protocol import PATH as MEDIA_PATH
+from ipics_server.adapters.httpclient import Unreachable
 
 log = logging.getLogger("ipics.trainer.exercise")
 
 #: real seconds between two looks at the servers
 WATCH_PERIOD_S = 0.25
 STATUS_TIMEOUT_S = 2.0
-#: a floor asked for, granted or not, as the router counts them
-FLOOR_COUNTERS = ("floor_granted", "floor_denied")
 
 
 class SetupFailed(Exception):
@@ -235,6 +233,9 @@ class ExerciseRun:
 
     # --------------------------------------------------------------- looking
     async def _look(self) -> None:
+        # Offline until this look finds his session back: floors asked for since the
+        # last look count (a press in the same quarter second as the reconnect, too).
+        offline = not self._session_back()
         now_utc = self.lab.clock.now()
         for server in self.lab.pair.servers:
             st = await self._status(server)
@@ -246,9 +247,17 @@ class ExerciseRun:
             self._seen.append(SeenAction(server, max(0.0, round(at_lab - self._began_utc, 1)), entry))
         floors = await self._floor_requests()
         if floors is not None and self._floors is not None:
-            if not any(st and st.get("role") == "active" for st in self._final.values()):
+            if offline:
                 self._ptt_offline += max(0, floors - self._floors)
             self._floors = floors
+
+    def _session_back(self) -> bool:
+        """Has the trainee's console taken his session to a server since the setup?
+        (Until then it is offline: the setup's fault took its server.)"""
+        return any(
+            a.ok and a.action in SESSION_ACTIONS and a.via == "api" and a.entry.get("user") == self.exercise.user
+            for a in self._seen
+        )
 
     async def _status(self, server: Any) -> dict | None:
         try:
@@ -268,16 +277,18 @@ class ExerciseRun:
         return list(reply.body.get("discarded", []))
 
     async def _floor_requests(self) -> int | None:
+        """The trainee's floor requests so far, as the media router counts them (None:
+        no router, or it does not answer)."""
         router = getattr(self.lab, "router", None)
-        if router is None:
+        if router is None or not self.exercise.user:
             return None
         try:
-            async with ApiClient(router.url) as c:
-                reply = await c.get(MEDIA_PATH + "/stats", timeout_s=STATUS_TIMEOUT_S)
+            stats = await router.stats()
         except (Unreachable, TimeoutError):
             return None
-        counters = reply.body.get("counters", {}) if reply.ok and isinstance(reply.body, dict) else {}
-        return sum(int(counters.get(k, 0)) for k in FLOOR_COUNTERS)
+        if not isinstance(stats, dict) or not isinstance(stats.get("floor_requests"), dict):
+            return None
+        return int(stats["floor_requests"].get(self.exercise.user, 0))
 
     # ---------------------------------------------------------------- results
     def _observation(self) -> Observation:

@@ -17,11 +17,11 @@ import json
 from html import escape
 from typing import Any
 
-from ipics_lab.recorder import VIA_WORDS
 from ipics_lab.report.facts import ReportFacts
 from ipics_lab.report.plot import timeline_svg
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.trainer.lab import describe_scale
+from ipics_server.audit import VIA_WORDS
 
 SECTIONS = (
     ("report-header", "After-action report"),

@@ -66,6 +66,19 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not await view.start():
             return ws  # the session ended since it was checked
         await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
+        user = request[USER]
+        if user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value and await server.data.session_from_partner(
+            request[TOKEN]
+        ):
+            # A console taking its session here after a failover, with no user action:
+            # for a dispatcher's exercise, where his console went (as a login would say).
+            server.audit.record(
+                action="reconnect",
+                via="api",
+                user=user["username"],
+                ok=True,
+                result=f"console reconnected ({server.engine.role.value})",
+            )
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)

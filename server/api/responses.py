@@ -502,7 +502,8 @@ class AuditEntry(Reply):
     """In the scenario format's words: go-standby, failover-now, configure, unconfigure,
     repair, rsync, service-ipics-stop, ntpsetup, update-settings, establish-trust, ...;
     login: a person's login (not a system administrator's) by the API (an IDC, a mobile
-    client) or by the phone's Dial Login."""
+    client) or by the phone's Dial Login; reconnect: a person's console or mobile client
+    taking here, by itself, the session it opened on the partner (after a failover)."""
     via: Literal["console", "api", "shell", "phone"]
     user: str
     ok: bool

@@ -211,6 +211,8 @@ class Router:
         self.superseded: dict[str, Claims] = {}
         self._slots = itertools.count(1)  # never reused while the router runs
         self.stats: Counter[str] = Counter()
+        #: floors asked for (granted or denied) by each user: an exercise counts its trainee's
+        self.floor_requests: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ control
     def control(self, m: Member, text: str) -> None:
@@ -376,6 +378,8 @@ class Router:
         g = self._joined(m, c)
         if m.claims.service:
             raise ProtocolError("listen_only", "a server's listening connection never talks", op="press", group=g.id)
+        if g.holder is not m:
+            self.floor_requests[m.claims.who] += 1
         if g.holder is None:
             g.holder, g.last_heard = m, self.clock.monotonic()
             self.stats["floor_granted"] += 1
@@ -469,6 +473,7 @@ class Router:
             "floor_timeout_s": self.floor_timeout_s,
             "errors_suppressed": sum(m.errors_suppressed for m in self.members),
             "counters": dict(sorted(self.stats.items())),
+            "floor_requests": dict(sorted(self.floor_requests.items())),
         }
 
 

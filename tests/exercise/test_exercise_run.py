@@ -8,10 +8,12 @@ import asyncio
 
 import pytest
 
+from ipics_clients.session import State
 from ipics_lab.exercise import load_exercise
 from ipics_lab.exercise.runner import ExerciseRun
 from ipics_lab.pytest_tiers import starts_processes
 from ipics_lab.recording import read_recording
+from ipics_lab.scenario.clients import ScenarioClient
 from ipics_lab.supervisor import wait_until
 from ipics_lab.trainer.lab import TrainerLab
 from ipics_server.core.commands import REPAIR, RSYNC
@@ -105,3 +107,59 @@ async def test_go_standby_on_the_primary_is_named_with_the_chapters_reason(exerc
     assert "Cisco recommends that you keep the primary server in active state" in wrong[0].chapter
     assert grade.steps[0].verdict == "mistake: Go Standby on the primary"
     assert any(d.what.startswith("goal not met") for d in grade.deductions)
+
+
+@pytest.fixture
+@starts_processes
+async def dispatcher_lab(tmp_path):
+    # The console is offline from the power-off until the secondary is active: the
+    # missed heartbeats and the takeover, over 100 emulated s (2 real s here), for a
+    # press that takes milliseconds.
+    lab = TrainerLab(tmp_path / "lab", time_scale=0.02, interval_s=INTERVAL_S, missed_count=MISSED, record=None)
+    try:
+        await lab.start()
+        yield lab
+    finally:
+        lab.stop()
+
+
+async def test_the_dispatcher_talks_while_his_console_is_offline_and_it_reconnects_by_itself(dispatcher_lab, tmp_path):
+    lab = dispatcher_lab
+    said: list[str] = []
+    run = ExerciseRun(
+        lab, load_exercise("dispatcher-offline-ptt"), recording=tmp_path / "run.ipicsrec", on_event=said.append
+    )
+    task = asyncio.get_running_loop().create_task(run.run())
+    dan = ScenarioClient(
+        "dan",
+        tmp_path / "dan",
+        urls=lab.urls,
+        names=dict(zip(lab.urls, ("primary", "secondary"), strict=True)),
+        clock=lab.clock,
+        media_url=lab.router.url,
+        on_event=lambda text: None,
+    )
+    try:
+        # Dan logs in on the active (the exercise waits for him), then the earthquake.
+        await wait_until(lambda: any(e.startswith("waiting for dan") for e in said), SETUP_S, "the run to wait")
+        await dan.login("primary", lab.users_password, dict(zip(("primary", "secondary"), lab.urls, strict=True)))
+        await wait_until(lambda: run.started or task.done(), SETUP_S, "the setup to power the primary off")
+        assert run.started, task.result()
+        await wait_until(lambda: dan.session.state == State.OFFLINE, STEP_S, "dan's console to go offline")
+        dan.ptt_press("Fire")  # the media router carries it while no server answers
+        await wait_until(lambda: dan.floor.client.holding(dan.channel_id("Fire")), STEP_S, "the router's floor")
+        dan.ptt_release("Fire")
+        assert dan.session.state == State.OFFLINE, "the press must fall while the console is offline"
+
+        # No user action: the console takes its session to the new active by itself.
+        grade = await asyncio.wait_for(task, SETUP_S)
+        assert dan.server_name == "secondary" and dan.session.state == State.ONLINE, dan.session.notices
+    finally:
+        await dan.close()
+    assert grade.passed and grade.goal_met, grade.lines()
+    recording = read_recording(tmp_path / "run.ipicsrec")
+    assert recording.result["ptt_while_offline"] == 1
+    assert any("secondary, API: reconnect by dan: done" in r["text"] for r in recording.of_type("event"))
+    assert [(s.action, s.server, s.verdict) for s in grade.steps] == [
+        ("reconnect", "secondary", "the console reconnected by itself")
+    ]

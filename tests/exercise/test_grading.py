@@ -136,15 +136,18 @@ def test_the_time_limit_and_the_records_lost():
     assert r["grade"]["deductions"][0]["points"] == 5 and r["grade"]["passed"] is True
 
 
-def test_a_dispatchers_login_on_the_new_active_and_talk_while_offline():
+@pytest.mark.parametrize("action, verdict", [("login", "a login"), ("reconnect", "the console reconnected by itself")])
+def test_a_dispatchers_session_on_the_new_active_and_talk_while_offline(action, verdict):
     exercise = load_exercise("dispatcher-offline-ptt")
     final = {"primary": None, "secondary": {"role": "active"}}
-    login = SeenAction("secondary", 250, {"action": "login", "via": "api", "user": "dan", "ok": True})
-    g = grade(exercise, seen([login], final=final, ptt_while_offline=3))
-    assert g.passed and g.score == 100 and g.steps[0].verdict == "a login"
+    back = SeenAction("secondary", 250, {"action": action, "via": "api", "user": "dan", "ok": True})
+    g = grade(exercise, seen([back], final=final, ptt_while_offline=3))
+    assert g.passed and g.score == 100 and g.steps[0].verdict == verdict
+    on_the_old = SeenAction("primary", 250, {"action": action, "via": "api", "user": "dan", "ok": True})
+    assert not grade(exercise, seen([on_the_old], final=final, met_at=None, ptt_while_offline=3)).passed
     g = grade(exercise, seen([], final=final, met_at=None, ptt_while_offline=0))
     unmet = deduction(g, "goal not met").what
-    assert "no console login by dan on the active server (secondary)" in unmet
+    assert "no console login or reconnect by dan on the active server (secondary)" in unmet
     assert "0 push-to-talk floor requests while the console was offline" in unmet
 
 
