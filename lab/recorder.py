@@ -32,9 +32,9 @@ log = logging.getLogger("ipics.recording")
 #: how often the servers' audit trails are read (real seconds)
 AUDIT_PERIOD_S = 0.5
 
-#: a person's session arriving on a server (server/audit.py), in words: the user's own
-#: login, or his console taking its session to the new active by itself after a failover
-SESSION_ACTIONS = {"login": "a login", "reconnect": "the console reconnected by itself"}
+#: a person's session arriving on a server (server/audit.py): the user's own login, or
+#: his console or phone brought to the new active with no user action after a failover
+SESSION_ACTIONS = ("login", "reconnect")
 
 
 def action_text(server: str, entry: dict[str, Any]) -> str:

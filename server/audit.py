@@ -5,11 +5,12 @@ operations that change something) and every command typed into the server shell 
 recorded with who, how, when (emulated UTC), and what came of it: done, or refused and
 the server's sentence why.  So is a person's login (``login``: an IDC's or a mobile
 client's by the API, an IP phone's Dial Login via ``phone``; not a system
-administrator's, whose logins are the lab's own machinery), and a person's console
-taking here by itself the session it opened on the partner (``reconnect``, after a
-failover): a dispatcher's and a phone user's exercise are graded from them.  A
-trainer's grading reads it (an exercise is graded from what the servers saw, not from
-what the trainee says), so does the timeline.
+administrator's, whose logins are the lab's own machinery), and a person's device back
+with no user action after a failover (``reconnect``: a console taking here the session
+it opened on the partner, a phone brought here by the new active's push): a
+dispatcher's and a phone user's exercise are graded from them.  A trainer's grading
+reads it (an exercise is graded from what the servers saw, not from what the trainee
+says), so does the timeline.
 
 An action is named with the words of the scenario format (``go-standby``, ``repair``,
 ``rsync``, ...) so a grade, a scenario and the timeline speak alike.  Nothing secret is

@@ -171,6 +171,14 @@ class Grade:
         return out
 
 
+#: what of a person's session meets a goal's ``logins``, by way: an IDC reconnects to
+#: the new active by itself (the chapter: "no action is required by the console user");
+#: a phone user's exercise is the chapter's manual reconnect (Services, log in again):
+#: a phone the new active brought over by a push did not need one.
+GOAL_SESSION_ACTIONS = {"api": SESSION_ACTIONS, "phone": ("login",)}
+PUSHED = "brought over by the new active's push (its Web access on): nothing was left to do by hand"
+
+
 # ------------------------------------------------------------------ the goal
 def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: list[SeenAction]) -> list[str]:
     """What of the goal does not hold (empty: it is met), in words.  Floor requests
@@ -182,17 +190,21 @@ def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: lis
             unmet.append(f"{want.action}{where} not done")
     active = active_server(final)
     for login in goal.logins:
-        if not any(
-            a.ok
-            and a.action in SESSION_ACTIONS
-            and a.server == active
-            and a.via == login.via
-            and a.entry.get("user") == login.user
-            for a in actions
-        ):
+        theirs = [a for a in actions if a.ok and a.via == login.via and a.entry.get("user") == login.user]
+        if not any(a.action in GOAL_SESSION_ACTIONS[login.via] and a.server == active for a in theirs):
             how = "Dial Login from the phone" if login.via == "phone" else "console login or reconnect"
-            unmet.append(f"no {how} by {login.user} on the active server{f' ({active})' if active else ''}")
+            why = f"no {how} by {login.user} on the active server{f' ({active})' if active else ''}"
+            if login.via == "phone" and any(a.action == "reconnect" for a in theirs):
+                why += f" (the phone was {PUSHED})"
+            unmet.append(why)
     return unmet
+
+
+def session_words(a: SeenAction) -> str:
+    """A person's session arriving (a login, a reconnect) in the grade's words."""
+    if a.action == "login":
+        return "a login"
+    return PUSHED if a.via == "phone" else "the console reconnected by itself"
 
 
 def active_server(final: dict[str, dict[str, Any] | None]) -> str | None:
@@ -263,7 +275,7 @@ def grade(exercise: Exercise, seen: Observation) -> Grade:
         elif step is not None:
             verdict, chapter = f"procedure step {step.index}, refused by the server", step.chapter
         elif a.action in SESSION_ACTIONS:
-            verdict = SESSION_ACTIONS[a.action]
+            verdict = session_words(a)
         if a.ok:
             done_so_far.add(a.action)
         verdicts.append(

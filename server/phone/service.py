@@ -260,11 +260,18 @@ class PhoneService:
         if not nxt.startswith(BASE + "/") or "//" in nxt:
             nxt = BASE + "/menu"  # never a redirect to somewhere else
         try:
-            token = await self._resume_token(request.query)
+            resumed = await self._resume_token(request.query)
         except ApiError as exc:
             return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
-        if token is None:
+        if resumed is None:
             return self._login_screen(request, "Session ended: log in again")
+        token, username = resumed
+        if self.audit is not None and "ticket" in request.query:
+            # The new active brought the phone over with no user action (its Web access
+            # on): a phone user's exercise, which wants the Services menu, says so.
+            self.audit.record(
+                action="reconnect", via="phone", user=username, ok=True, result="brought over by the new active's push"
+            )
         response = web.HTTPFound(phone_origin(request, self.engine.address) + nxt)
         _set_cookie(response, token, secure=request.secure)
         raise response
@@ -296,16 +303,17 @@ class PhoneService:
                 await self.data.write("phone_sessions", record.key, session)
         return session
 
-    async def _resume_token(self, query) -> str | None:
+    async def _resume_token(self, query) -> tuple[str, str] | None:
+        """The phone's session token (and its user) from the standby's redirect or a
+        push's ticket; None: the session ended."""
         if "session" in query:
             token = query["session"]
             record = await self.data.store.get("phone_sessions", _key_of(token))
-            ok = (
-                record is not None
-                and not record.deleted
-                and self.clock.now() - record.live_value["last_active"] <= IDLE_LOGOUT_S
-            )
-            return token if ok else None
+            if record is None or record.deleted:
+                return None
+            if self.clock.now() - record.live_value["last_active"] > IDLE_LOGOUT_S:
+                return None
+            return token, record.live_value["username"]
         ticket = query.get("ticket", "")
         for record in await self.data.store.table("phone_sessions"):
             s = record.value
@@ -317,7 +325,7 @@ class PhoneService:
                 fresh = {k: v for k, v in s.items() if k not in ("ticket_hash", "ticket_expires")}
                 await self.data.write("phone_sessions", record.key, None)
                 await self.data.write("phone_sessions", _key_of(token), fresh)
-                return token
+                return token, fresh["username"]
         return None
 
     async def _user(self, session: dict) -> dict:

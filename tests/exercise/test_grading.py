@@ -156,3 +156,14 @@ def test_a_phone_users_dial_login_on_the_new_active(via, passed):
     final = {"primary": None, "secondary": {"role": "active"}}
     login = SeenAction("secondary", 250, {"action": "login", "via": via, "user": "fred", "ok": True})
     assert grade(load_exercise("phone-user-services"), seen([login], final=final)).passed is passed
+
+
+def test_a_phone_the_new_active_pushed_over_did_not_reconnect_by_hand():
+    final = {"primary": None, "secondary": {"role": "active"}}
+    pushed = SeenAction("secondary", 200, {"action": "reconnect", "via": "phone", "user": "fred", "ok": True})
+    g = grade(load_exercise("phone-user-services"), seen([pushed], final=final, met_at=None))
+    assert not g.passed
+    assert (
+        "the phone was brought over by the new active's push (its Web access on)" in deduction(g, "goal not met").what
+    )
+    assert g.steps[0].verdict.startswith("brought over by the new active's push")

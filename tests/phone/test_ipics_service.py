@@ -128,6 +128,12 @@ async def test_the_new_active_pushes_the_phone_over_and_keeps_it_logged_in(demo)
         # The ticket is spent: it does not open a session a second time.
         await phone.browser.open(phone.receiver.received[0])
         assert isinstance(phone.browser.screen.obj, Input)
+        # The new active's audit trail says the phone came back with no user action (a
+        # phone user's exercise, which wants the Services menu, tells it from a login).
+        async with await pair.admin(pair.secondary) as admin:
+            trail = (await admin.get("/api/v1/ha/audit")).body["actions"]
+        back = [(a["action"], a["via"], a["user"]) for a in trail if a["action"] in ("login", "reconnect")]
+        assert back == [("reconnect", "phone", "dan")], trail
 
 
 async def test_without_the_push_the_user_picks_the_new_active_in_services_and_logs_in_again(demo):
