@@ -60,7 +60,7 @@ from typing import Any
 from ipics_lab import sites
 from ipics_lab.campaign import FAULT_KINDS, Campaign
 from ipics_lab.modes import COMPARED, LabModes, ModesError, add_modes_option
-from ipics_lab.report.cli import recording_beside, report_option, say_written
+from ipics_lab.report.cli import recording_beside, report_option, write_run_report
 from ipics_lab.sites import TOPOLOGIES
 
 HERE = Path(__file__).resolve().parent
@@ -351,14 +351,14 @@ def print_comparison(results: dict[str, Any]) -> None:
 
 
 async def write_campaign_report(r: dict, html: Path, started_at: float, topology: str) -> None:
-    from ipics_lab.report import write_report_async
     from ipics_lab.report.campaign import write_campaign_recording
 
     try:
         recording = await write_campaign_recording(recording_beside(html), r, started_at=started_at, topology=topology)
-        say_written(await write_report_async(recording, html), sys.stdout)
     except OSError as exc:
-        print(f"no report: {html} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        print(f"no report: {recording_beside(html)} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+        return
+    await write_run_report(recording, html, sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,9 +28,14 @@ from urllib.parse import urlsplit
 
 from ipics_lab.exercise.loader import ExerciseError, builtin_names, load_exercise
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.recording import SUFFIX, RecordingError
-from ipics_lab.report import write_report_async
-from ipics_lab.report.cli import recording_beside, report_file_refusal, report_option, say_written
+from ipics_lab.recording import SUFFIX
+from ipics_lab.report.cli import (
+    recording_beside,
+    report_file_refusal,
+    report_option,
+    warm_printer,
+    write_run_report,
+)
 from ipics_lab.scenario.cli import (
     EXIT_FAILED,
     EXIT_PASSED,
@@ -129,34 +134,37 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
             main_task.cancel()
 
     on_interrupt(interrupted)
+    printer = None
     try:
-        summary = await start_lab(lab)
-        if summary is None:
-            return EXIT_UNUSABLE
-        _print_ways_in(exercise, lab, summary, root)
-        run = ExerciseRun(lab, exercise, recording=recording, time_limit_s=limit, on_event=_say)
-        _read_commands(loop, run)
         try:
-            grade = await run.run()
-        except SetupFailed as exc:
-            print(f"the exercise's setup failed: {exc}", file=sys.stderr)
-            return EXIT_UNUSABLE
-        except asyncio.CancelledError:
-            print("cancelled before the trainee's turn", file=sys.stderr)
-            return EXIT_UNUSABLE
+            summary = await start_lab(lab)
+            if summary is None:
+                return EXIT_UNUSABLE
+            printer = warm_printer(report)  # the report's Chromium, ready when the grade is
+            _print_ways_in(exercise, lab, summary, root)
+            run = ExerciseRun(lab, exercise, recording=recording, time_limit_s=limit, on_event=_say)
+            _read_commands(loop, run)
+            try:
+                grade = await run.run()
+            except SetupFailed as exc:
+                print(f"the exercise's setup failed: {exc}", file=sys.stderr)
+                return EXIT_UNUSABLE
+            except asyncio.CancelledError:
+                print("cancelled before the trainee's turn", file=sys.stderr)
+                return EXIT_UNUSABLE
+        finally:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(sys.stdin.fileno())
+            stop_lab(lab)
+        print()
+        for line in grade.lines():
+            print(line)
+        print(f"\nThe run's recording: {recording}")
+        if report is not None:  # the grade stands whether or not the report is written
+            await write_run_report(recording, report, sys.stdout, printer)
     finally:
-        with contextlib.suppress(Exception):
-            loop.remove_reader(sys.stdin.fileno())
-        stop_lab(lab)
-    print()
-    for line in grade.lines():
-        print(line)
-    print(f"\nThe run's recording: {recording}")
-    if report is not None:
-        try:
-            say_written(await write_report_async(recording, report), sys.stdout)
-        except (OSError, RecordingError) as exc:  # the grade stands; the report says why not
-            print(f"--report: not written: {exc}", file=sys.stderr)
+        if printer is not None:
+            await printer.close()
     return EXIT_PASSED if grade.passed else EXIT_FAILED
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from ipics_lab import sites
 from ipics_lab.gameday.schedule import GameDayFault, make_gameday
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.report.cli import report_file_refusal
+from ipics_lab.report.cli import report_file_refusal, warm_printer, write_run_report
 from ipics_lab.scenario.durations import describe_duration, parse_duration
 from ipics_server.clock import check_time_scale
 
@@ -141,31 +141,38 @@ async def _day(
 
     on_interrupt(interrupted)
     unwatch: Callable[[], None] = lambda: None  # noqa: E731
+    printer = None
     try:
-        summary = await start_lab(lab)
-        if summary is None:
-            return EXIT_UNUSABLE
-        print(where_text(summary, lab_dir_arg) + _ssh_lines(summary), end="", flush=True)
-        day = GameDay(lab, schedule, seed=ns.seed, duration_s=ns.duration, recording=recording)
-        print(
-            f"\nThe game day begins: {len(schedule)} fault{'s' * (len(schedule) != 1)} will come in the next "
-            f"{describe_duration(ns.duration)} (seed {ns.seed}). Handle them at the Administration Console, "
-            f"the server shell, the IDC and the phones.\nType {END_WORD} and Enter (or press Ctrl-C) to end it early.",
-            flush=True,
-        )
-        lab.timeline.subscribe(_print_team_action)
-        unwatch = _watch_for_end(loop, stop)
         try:
-            await day.run(stop)
-        except Exception as exc:  # noqa: BLE001 - a bug must still leave the recording and its report
-            print(f"ipics-lab gameday: the day stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+            summary = await start_lab(lab)
+            if summary is None:
+                return EXIT_UNUSABLE
+            printer = warm_printer(report)  # the report's Chromium, ready at the day's end
+            print(where_text(summary, lab_dir_arg) + _ssh_lines(summary), end="", flush=True)
+            day = GameDay(lab, schedule, seed=ns.seed, duration_s=ns.duration, recording=recording)
+            print(
+                f"\nThe game day begins: {len(schedule)} fault{'s' * (len(schedule) != 1)} will come in the next "
+                f"{describe_duration(ns.duration)} (seed {ns.seed}). Handle them at the Administration Console, "
+                f"the server shell, the IDC and the phones.\n"
+                f"Type {END_WORD} and Enter (or press Ctrl-C) to end it early.",
+                flush=True,
+            )
+            lab.timeline.subscribe(_print_team_action)
+            unwatch = _watch_for_end(loop, stop)
+            try:
+                await day.run(stop)
+            except Exception as exc:  # noqa: BLE001 - a bug must still leave the recording and its report
+                print(f"ipics-lab gameday: the day stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        finally:
+            unwatch()
+            lab.stop()
+        _print_summary(day.result)
+        print(f"Recording: {recording}", flush=True)
+        if not await write_run_report(recording, report, sys.stdout, printer):
+            return EXIT_NOT_HEALTHY
     finally:
-        unwatch()
-        lab.stop()
-    _print_summary(day.result)
-    print(f"Recording: {recording}", flush=True)
-    if not await _write_report(recording, report):
-        return EXIT_NOT_HEALTHY
+        if printer is not None:
+            await printer.close()
     return EXIT_HEALTHY if day.result.get("gameday", {}).get("healthy") else EXIT_NOT_HEALTHY
 
 
@@ -233,18 +240,3 @@ def _print_summary(result: dict) -> None:
         print(
             f"  team: {a['server']}, {a['via']}: {a.get('command') or a['action']} ({'done' if a['ok'] else 'refused'})"
         )
-
-
-async def _write_report(recording: Path, report: Path) -> bool:
-    """``write_report`` on this loop (the page built in a thread, Chromium a subprocess)."""
-    from ipics_lab.report import RecordingError, write_report_async
-
-    try:
-        written = await write_report_async(recording, report)
-    except (RecordingError, OSError) as exc:
-        print(f"ipics-lab gameday: the report could not be written: {exc}", file=sys.stderr)
-        return False
-    print("Report: " + ", ".join(str(p) for p in written), flush=True)
-    if written.why_no_pdf:
-        print(f"  (no PDF: {written.why_no_pdf})", flush=True)
-    return True

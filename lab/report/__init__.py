@@ -23,7 +23,7 @@ from pathlib import Path
 from ipics_lab.recording import RecordingError, read_recording
 from ipics_lab.report.facts import facts_of
 from ipics_lab.report.page import render
-from ipics_lab.report.pdf import PdfUnavailable, print_pdf
+from ipics_lab.report.pdf import PdfUnavailable, Printer, print_pdf
 
 __all__ = ["RecordingError", "ReportPaths", "write_html", "write_report", "write_report_async"]
 
@@ -44,10 +44,11 @@ def write_html(recording: Path, out: Path) -> Path:
     return out
 
 
-async def write_report_async(recording: Path, out: Path) -> ReportPaths:
+async def write_report_async(recording: Path, out: Path, *, printer: Printer | None = None) -> ReportPaths:
+    """``printer``: a Chromium started earlier (``pdf.Printer``), else one is started for it."""
     paths = ReportPaths([await asyncio.to_thread(write_html, recording, out)])
     try:
-        paths.append(await print_pdf(out, out.with_suffix(".pdf")))
+        paths.append(await print_pdf(out, out.with_suffix(".pdf"), printer=printer))
     except PdfUnavailable as exc:
         paths.why_no_pdf = str(exc)
     return paths

@@ -70,6 +70,38 @@ def say_written(paths: list[Path], out: TextIO) -> None:
         print(f"The report has {why[0].lower()}{why[1:]}.", file=out, flush=True)
 
 
+def warm_printer(report: Path | None):
+    """For a run given ``--report``: a Chromium started now, in the background, so the
+    PDF at the run's end is a page load and a print (``write_run_report``); None without
+    ``--report``."""
+    if report is None:
+        return None
+    from ipics_lab.report.pdf import Printer
+
+    printer = Printer()
+    printer.start_soon()
+    return printer
+
+
+async def write_run_report(recording: Path, report: Path, out: TextIO, printer=None) -> bool:
+    """The after-action report of a run that just ended, from its recording (kept: a
+    trainer replays it), said on ``out``; a report that cannot be written is said on
+    stderr (False).  ``printer`` (``warm_printer``'s) is closed."""
+    from ipics_lab.report import write_report_async
+
+    try:
+        say_written(await write_report_async(recording, report, printer=printer), out)
+        return True
+    except RecordingError as exc:
+        print(f"no report: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"no report: {report} cannot be written ({exc.strerror or exc})", file=sys.stderr)
+    finally:
+        if printer is not None:
+            await printer.close()
+    return False
+
+
 def run(ns: argparse.Namespace) -> int:
     from ipics_lab.report import write_report
 

@@ -28,7 +28,13 @@ from typing import Any
 
 from ipics_lab import sites
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.report.cli import recording_beside, report_file_refusal, report_option, say_written
+from ipics_lab.report.cli import (
+    recording_beside,
+    report_file_refusal,
+    report_option,
+    warm_printer,
+    write_run_report,
+)
 from ipics_lab.scenario.loader import builtin_names, load_scenario
 from ipics_lab.scenario.model import ScenarioError
 from ipics_lab.scenario.report import StepReport
@@ -222,18 +228,24 @@ async def _run(
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
     on_interrupt(lambda: runner.cancel() if runner else main_task.cancel())
+    printer = None
     try:
-        if await start_lab(lab) is None:
-            return EXIT_UNUSABLE
-        print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
-        lab.timeline.subscribe(lambda event: _print_console_event(event, out))
-        runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
-        report = await runner.run()
+        try:
+            if await start_lab(lab) is None:
+                return EXIT_UNUSABLE
+            print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
+            printer = warm_printer(report_file)  # the report's Chromium, ready at the end
+            lab.timeline.subscribe(lambda event: _print_console_event(event, out))
+            runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
+            report = await runner.run()
+        finally:
+            recording = await _stop_recording(lab, report)
+            stop_lab(lab)
+        if recording is not None and report_file is not None:
+            await write_run_report(recording, report_file, out, printer)
     finally:
-        recording = await _stop_recording(lab, report)
-        stop_lab(lab)
-    if recording is not None and report_file is not None:
-        await _write_report(recording, report_file, out)
+        if printer is not None:
+            await printer.close()
     return _print_report(report, out, as_json, recording)
 
 
@@ -246,16 +258,6 @@ async def _stop_recording(lab, report) -> Path | None:
     except Exception as exc:  # noqa: BLE001 - the run's report matters more than its recording
         print(f"the recording was not finished: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None
-
-
-async def _write_report(recording: Path, report_file: Path, out) -> None:
-    """The after-action report made from the run's recording (kept: a trainer replays it)."""
-    from ipics_lab.report import write_report_async
-
-    try:
-        say_written(await write_report_async(recording, report_file), out)
-    except OSError as exc:
-        print(f"no report: {report_file} cannot be written ({exc.strerror or exc})", file=sys.stderr)
 
 
 def _print_report(report, out, as_json: bool, recording: Path | None = None) -> int:

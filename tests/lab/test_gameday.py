@@ -69,7 +69,7 @@ async def test_a_short_game_day_makes_its_faults_on_time_and_ends_with_its_recor
 
     html = report.read_text(encoding="utf-8")
     assert "game day, seed 36" in html and result["outcome"] in html
-    assert f"Report: {report}" in done.stdout
+    assert f"After-action report written: {report}" in done.stdout
 
 
 async def test_typing_end_on_stdin_ends_the_day(monkeypatch):

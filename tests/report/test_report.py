@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 
 from ipics_lab.report import write_report_async
 from ipics_lab.report.page import SECTIONS
+from ipics_lab.report.pdf import Printer
+from ipics_lab.supervisor import wait_until
 
 from .conftest import CHAPTER, HOSTILE, write_failover_recording
 from .pdf_text import read_pdf
@@ -79,18 +83,48 @@ async def test_the_recordings_texts_render_as_text_never_as_markup(browser, tmp_
         await context.close()
 
 
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 @pytest.mark.pair  # starts Chromium
-async def test_the_pdf_has_the_reports_pages_and_text(failover_recording, tmp_path):
-    paths = await write_report_async(failover_recording, tmp_path / "report.html")
-    assert paths == [tmp_path / "report.html", tmp_path / "report.pdf"], paths.why_no_pdf
-    pdf = read_pdf((tmp_path / "report.pdf").read_bytes())
-    pages = pdf.pages()
-    assert pdf.page_count() == len(pages) >= 2  # the events run on to a second A4 page
-    first, last = pdf.text_of(pages[0]), pdf.text_of(pages[-1])
-    assert "After-action report: exercise split-brain" in first and "Missed heartbeats" in first
-    words = " ".join(pdf.text().split())  # the lines as the page wrapped them, joined
-    assert "70/100 not passed" in words and "1 min 15 s emulated" in words and CHAPTER in words
-    assert "dan: reconnected to the secondary" in last  # the last event, on the last page
+async def test_the_pdf_has_the_reports_pages_from_a_chromium_started_with_the_run(failover_recording, tmp_path):
+    printer = Printer()
+    printer.start_soon()  # as a run with --report does at its start
+    try:
+        pids = []
+        for n in (1, 2):
+            out = tmp_path / f"report-{n}.html"
+            paths = await write_report_async(failover_recording, out, printer=printer)
+            assert paths == [out, out.with_suffix(".pdf")], paths.why_no_pdf
+            pids.append(printer.pid)
+        assert pids[0] is not None and pids[0] == pids[1]  # one Chromium, started once
+        pdf = read_pdf((tmp_path / "report-2.pdf").read_bytes())
+        pages = pdf.pages()
+        assert pdf.page_count() == len(pages) >= 2  # the events run on to a second A4 page
+        first, last = pdf.text_of(pages[0]), pdf.text_of(pages[-1])
+        assert "After-action report: exercise split-brain" in first and "Missed heartbeats" in first
+        words = " ".join(pdf.text().split())  # the lines as the page wrapped them, joined
+        assert "70/100 not passed" in words and "1 min 15 s emulated" in words and CHAPTER in words
+        assert "dan: reconnected to the secondary" in last  # the last event, on the last page
+    finally:
+        await printer.close()
+    # asked to quit, it went with every process it started (its own session)
+    await wait_until(lambda: _group_gone(pids[0]), 10, "Chromium and its renderers to end")
+
+    dying = Printer()
+    try:
+        await dying.start()
+        assert dying.pid is not None
+        os.kill(dying.pid, signal.SIGKILL)  # a Chromium that dies: the report says so, at once
+        paths = await write_report_async(failover_recording, tmp_path / "report-3.html", printer=dying)
+        assert paths.why_no_pdf in ("no PDF: Chromium stopped", "no PDF: Chromium is not running")
+    finally:
+        await dying.close()
 
 
 @pytest.mark.parametrize("cause", ["missing", pytest.param("hangs", marks=pytest.mark.pair)])
