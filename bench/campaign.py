@@ -54,14 +54,18 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ipics_lab import sites
 from ipics_lab.campaign import FAULT_KINDS, Campaign
 from ipics_lab.modes import COMPARED, LabModes, ModesError, add_modes_option
 from ipics_lab.report.cli import recording_beside, report_option, write_run_report
+from ipics_lab.scenario.cli import on_interrupt
 from ipics_lab.sites import TOPOLOGIES
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = 10
@@ -361,6 +365,15 @@ async def write_campaign_report(r: dict, html: Path, started_at: float, topology
     await write_run_report(recording, html, sys.stdout)
 
 
+async def _stopped_by_signals(campaign: Coroutine[Any, Any, T]) -> T:
+    """Ctrl-C or a TERM cancel the campaign: its pair (and the sites' namespaces) are
+    stopped on the way out, never left running behind it."""
+    task = asyncio.current_task()
+    assert task is not None  # asyncio.run runs this coroutine as its main task
+    on_interrupt(task.cancel)
+    return await campaign
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     refusal = sites.topology_refusal(args)
@@ -375,11 +388,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.topology == "sites"
             else "campaign_results.json"
         )
-    if args.compare:
-        compared = asyncio.run(compare(args))
-        print(f"results written to {args.out}", flush=True)
-        return 0 if compared["ok"] else 1
-    results = asyncio.run(run(args))
+    try:
+        if args.compare:
+            compared = asyncio.run(_stopped_by_signals(compare(args)))
+            print(f"results written to {args.out}", flush=True)
+            return 0 if compared["ok"] else 1
+        results = asyncio.run(_stopped_by_signals(run(args)))
+    except asyncio.CancelledError:
+        print("campaign: stopped by a signal; its servers are stopped, nothing written", file=sys.stderr)
+        return 130
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}", flush=True)
     return 0 if results["ok"] else 1

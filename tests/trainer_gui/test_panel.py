@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 
 import aiohttp
+import pytest
 
 from ipics_lab.supervisor import wait_until
 
@@ -259,6 +260,10 @@ async def test_export_png_and_the_report_through_their_file_dialogs(panel, train
     await trainer_lab.start_recording(tmp_path / "run.ipicsrec")
     assert trainer_lab.monitor is panel.monitor
     try:
+        # one recording per run: a second is refused, the first goes on
+        with pytest.raises(RuntimeError, match="one recording per run"):
+            await trainer_lab.start_recording(tmp_path / "second.ipicsrec")
+        assert not (tmp_path / "second.ipicsrec").exists()
         panel.cards["secondary"].cut_outbound.click()
         await wait_until(lambda: panel.plot.counts()["fault"] == 1, DEADLINE_S, "the fault on the plot")
         panel.report_export.button.click()
