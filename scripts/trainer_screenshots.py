@@ -16,7 +16,8 @@ witness+synchronous-strict`` it makes ``trainer-modes.png`` only: the pair in th
 modes after Power off on the primary, the secondary active with the witness's vote and
 refusing writes without a standby.  With ``--compare`` it makes ``trainer-compare.png``
 only: Compare modes clicked on the panel, the side-by-side window once both modes' runs
-ended.  Everything is stopped at the end.
+ended.  With ``--gameday`` it makes ``trainer-gameday.png`` only: the Game day tab, a
+30-minute day under way after its first fault.  Everything is stopped at the end.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def grab(panel: TrainerPanel, path: Path) -> None:
     print(f"wrote {path}")
 
 
-async def main(out: Path, topology: str, modes: LabModes, compare: bool = False) -> None:
+async def main(out: Path, topology: str, modes: LabModes, compare: bool = False, gameday: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="trainer-shots-") as tmp:
         lab = TrainerLab(
@@ -68,6 +69,8 @@ async def main(out: Path, topology: str, modes: LabModes, compare: bool = False)
             monitor.start()
             if compare:
                 await shoot_compare(lab, monitor, out)
+            elif gameday:
+                await shoot_gameday(lab, monitor, out)
             elif topology == "sites":
                 await shoot_sites(lab, monitor, out)
             elif modes.name != "ipics":
@@ -191,6 +194,27 @@ async def shoot_compare(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
         await close(panel)
 
 
+async def shoot_gameday(lab: TrainerLab, monitor: Monitor, out: Path) -> None:
+    panel = TrainerPanel(lab, Actions(lab.pair, lab.timeline), monitor, None)
+    try:
+        panel.show()
+        pane = panel.gameday_pane
+        panel.training_tabs.setCurrentWidget(pane)
+        pane.seed.setValue(36)
+        pane.duration.setCurrentText("30min")
+        pane.start.click()
+        await wait_until(
+            lambda: any(e.kind == "fault" and e.text.startswith("game day fault") for e in lab.timeline.events),
+            60,
+            "the day's first fault",
+        )
+        await grab(panel, out / "trainer-gameday.png")
+        pane.end.click()
+        await wait_until(lambda: pane.start.isEnabled(), 60, "the day's end")
+    finally:
+        await close(panel)
+
+
 async def close(panel: TrainerPanel) -> None:
     panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     panel.close()
@@ -203,8 +227,9 @@ if __name__ == "__main__":
     parser.add_argument("--topology", choices=("loopback", "sites"), default="loopback")
     parser.add_argument("--modes", type=LabModes.parse, default=LabModes())
     parser.add_argument("--compare", action="store_true", help="trainer-compare.png only: Compare modes")
+    parser.add_argument("--gameday", action="store_true", help="trainer-gameday.png only: a game day under way")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyleSheet(STYLE_SHEET)
     app.setQuitOnLastWindowClosed(False)
-    qasync.run(main(args.out, args.topology, args.modes, args.compare))
+    qasync.run(main(args.out, args.topology, args.modes, args.compare, args.gameday))

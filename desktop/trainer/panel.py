@@ -54,6 +54,7 @@ from ipics_desktop.shared.style import ERROR, INFO, ONLINE
 from ipics_desktop.trainer.actions_box import ActionsBox
 from ipics_desktop.trainer.devices_box import DevicesBox
 from ipics_desktop.trainer.exercise_pane import ExercisePane
+from ipics_desktop.trainer.gameday_pane import GameDayPane
 from ipics_desktop.trainer.network_box import NetworkBox
 from ipics_desktop.trainer.report_export import ReportExport
 from ipics_desktop.trainer.scenario_pane import ScenarioPane
@@ -287,13 +288,22 @@ class TrainerPanel(QMainWindow):
         return pane
 
     def _training_tabs(self, lab, monitor) -> QTabWidget:
-        """The scenario pane and the exercise pane, one over the other in tabs: the
+        """The scenario, exercise and game day panes, one over the other in tabs: the
         panel still fits a 1280x800 screen."""
         tabs = self.training_tabs = QTabWidget(objectName="trainingTabs")
-        tabs.setAccessibleName("Scenarios and exercises")
+        tabs.setAccessibleName("Scenarios, exercises and game days")
         tabs.addTab(self._scenario_pane(lab), "Scenario")
         tabs.addTab(self._exercise_pane(lab, monitor), "Exercise")
+        tabs.addTab(self._gameday_pane(lab), "Game day")
         return tabs
+
+    def _gameday_pane(self, lab) -> GameDayPane:
+        pane = self.gameday_pane = GameDayPane(lab, self.tasks)
+        if reason := self.offers.why_not("scenario"):  # a game day makes its faults on this lab's own pair
+            pane.setEnabled(False)
+            pane.setToolTip(reason)
+        pane.exercise_mode.connect(self.on_exercise_mode)
+        return pane
 
     def _exercise_pane(self, lab, monitor) -> ExercisePane:
         pane = self.exercise_pane = ExercisePane(lab, self.tasks, monitor)
@@ -462,6 +472,7 @@ class TrainerPanel(QMainWindow):
     def closeEvent(self, event) -> None:
         self.scenario_pane.cancel()
         self.exercise_pane.cancel()
+        self.gameday_pane.cancel()
         self.tasks.cancel_all()
         self._render_soon.stop()
         for unsubscribe in self._unsubscribe:

@@ -215,7 +215,6 @@ class TrainerLab:
         if self.monitor is not None:
             await self.monitor.stop()
         return await recorder.stop(result) if recorder is not None else None
-        return await recorder.stop(result) if recorder is not None else None
 
     def write_lab_file(self) -> None:
         write_lab_file(

@@ -33,8 +33,8 @@ async def test_every_control_has_a_documented_object_name_and_an_accessible_name
     # Export report, Open recording, 3 device controls, the scenario picker and its 4
     # buttons, the narration list, the network box's 2 sites, rate, Drop packets, server,
     # Isolate clients and Heal network, the exercise pane's picker, Start, Done, hints,
-    # Release hint and grade
-    assert checked == 22 + 6 + 5 + 3 + 5 + 1 + 7 + 6
+    # Release hint and grade, the game day pane's seed, duration, Start and End
+    assert checked == 22 + 6 + 5 + 3 + 5 + 1 + 7 + 6 + 4
     for name in (
         "trainerPanel",
         "timelinePlot",
