@@ -120,10 +120,13 @@ def synchronous_state(
 @dataclass(frozen=True)
 class Ballot:
     """The witness's one vote: who holds it and until when (the witness's monotonic
-    seconds, real time: the witness keeps no emulated clock)."""
+    seconds, real time: the witness keeps no emulated clock), and the grant's ``term``:
+    a number that grows with every new grant (not with a renewal), so a hand-back
+    names the grant it ends and a late one cannot end a later grant of the same server."""
 
     holder: str | None = None
     until: float = 0.0
+    term: int = 0
 
     def held_by_other(self, server: str, now: float) -> bool:
         return self.holder is not None and self.holder != server and now < self.until
@@ -136,17 +139,25 @@ class VoteAnswer:
     reason: str
 
 
-def cast_vote(ballot: Ballot, server: str, now: float, lease_s: float) -> VoteAnswer:
+def cast_vote(ballot: Ballot, server: str, now: float, lease_s: float, term: int | None = None) -> VoteAnswer:
     """The witness asked for its vote by ``server`` (to stay active, or to assume the
-    role) for ``lease_s`` real seconds.  One holder at a time: the vote goes to another
-    server only once the holder's lease has run out."""
+    role) for ``lease_s`` real seconds; ``term``: the grant the server holds, as far as it
+    knows (None: none).  One holder at a time: the vote goes to another server only once
+    the holder's lease has run out.  The holder renewing the grant it names keeps its
+    term; any other grant is a new term (a server that handed its vote back and asks
+    again gets a grant its late hand-back cannot end)."""
     if ballot.held_by_other(server, now):
         return VoteAnswer(
             False, ballot, f"the witness's vote is with the {ballot.holder} for another {ballot.until - now:.1f} s"
         )
-    return VoteAnswer(True, Ballot(server, now + lease_s), f"the witness votes for the {server}")
+    renewal = ballot.holder == server and now < ballot.until and term == ballot.term
+    given = Ballot(server, now + lease_s, ballot.term if renewal else ballot.term + 1)
+    return VoteAnswer(True, given, f"the witness votes for the {server}")
 
 
-def release_vote(ballot: Ballot, server: str) -> Ballot:
-    """The holder hands its vote back (it stepped down, handed over, went standby)."""
-    return Ballot() if ballot.holder == server else ballot
+def release_vote(ballot: Ballot, server: str, term: int | None = None) -> Ballot:
+    """The holder hands its vote back (it stepped down, handed over, went standby):
+    the grant ``term`` (None: whatever it holds).  The term is kept for the next grant."""
+    if ballot.holder != server or (term is not None and term != ballot.term):
+        return ballot
+    return Ballot(term=ballot.term)

@@ -46,6 +46,9 @@ class WitnessVote:
         self._client: ApiClient | None = None
         #: real monotonic second this server's lease ends (0: none held)
         self.vote_until = 0.0
+        #: the witness's grant this server holds (``core.modes.Ballot.term``; None: none):
+        #: named when renewing it and when handing it back
+        self.term: int | None = None
         self.reachable: bool | None = None  # None: not asked yet
         #: the witness's last answer in words (granted, refused and why, or unreachable)
         self.last_answer: str | None = None
@@ -143,7 +146,12 @@ class WitnessVote:
             # answered within a heartbeat interval, or it is as good as not answered
             reply = await client.post(
                 "/witness/vote",
-                {"server": designation.value, "lease_s": self.witness_lease_s(), "role": s.role.value},
+                {
+                    "server": designation.value,
+                    "lease_s": self.witness_lease_s(),
+                    "role": s.role.value,
+                    "term": self.term,
+                },
                 timeout_s=max(0.2, s.clock.real_seconds(s.settings.interval_s)),
             )
         except (Unreachable, KeyFileError) as exc:
@@ -158,12 +166,14 @@ class WitnessVote:
             return self.holds_vote
         granted = reply.body.get("granted") is True
         holder = reply.body.get("holder")
-        if granted:
+        term = reply.body.get("term")
+        if granted and isinstance(term, int) and not isinstance(term, bool):
             self.granted_total += 1
-            self.vote_until = asked_at + lease
+            self.vote_until, self.term = asked_at + lease, term
         else:
+            granted = False  # a grant without its term could not be handed back safely
             self.refused_total += 1
-            self.vote_until = 0.0
+            self.vote_until, self.term = 0.0, None
         self._answer(granted, str(reply.body.get("reason", "")), holder if isinstance(holder, str) else None, why)
         return granted
 
@@ -192,12 +202,13 @@ class WitnessVote:
         """Hand the vote back (this server stopped being active): the partner assuming the
         role gets it at once instead of after the lease.  Best effort: unanswered, the
         lease runs out by itself."""
-        held, self.vote_until = self.vote_until, 0.0
+        (held, self.vote_until), (term, self.term) = (self.vote_until, 0.0), (self.term, None)
         designation = self.state.designation()
-        if held == 0.0 or designation is None:
+        if held == 0.0 or term is None or designation is None:
             return
         try:
-            await self._open().post("/witness/release", {"server": designation.value}, timeout_s=2)
+            # the grant named: a hand-back that arrives late ends nothing granted since
+            await self._open().post("/witness/release", {"server": designation.value, "term": term}, timeout_s=2)
             self._answer(
                 False, f"this server handed the witness's vote back (now {self.state.role.value})", None, "role change"
             )

@@ -1,7 +1,8 @@
 """The witness process: one vote for a pair, given to one server at a time for a lease.
 
-    POST /witness/vote     {"server": "primary"|"secondary", "lease_s": REAL_SECONDS, "role": ROLE}
-    POST /witness/release  {"server": ...}
+    POST /witness/vote     {"server": "primary"|"secondary", "lease_s": REAL_SECONDS, "role": ROLE,
+                            "term": N|null}   -> {"granted", "reason", "holder", "remaining_s", "term"}
+    POST /witness/release  {"server": ..., "term": N}
     GET  /witness/status   who holds the vote, for how long, the last votes asked
     GET  /metrics          the same for Prometheus (no secret in it)
 
@@ -48,9 +49,9 @@ class Witness:
         self.votes: deque[dict[str, Any]] = deque(maxlen=VOTES_KEPT)
         self.counts: dict[tuple[str, str], int] = {(s, r): 0 for s in SERVERS for r in ("granted", "refused")}
 
-    def vote(self, server: str, lease_s: float, role: str) -> dict[str, Any]:
+    def vote(self, server: str, lease_s: float, role: str, term: int | None = None) -> dict[str, Any]:
         now = self.clock()
-        answer = cast_vote(self.ballot, server, now, lease_s)
+        answer = cast_vote(self.ballot, server, now, lease_s, term)
         changed_holder = answer.ballot.holder != self.ballot.holder
         if answer.granted:
             self.ballot = answer.ballot
@@ -63,11 +64,11 @@ class Witness:
                 {"at": time.time(), "server": server, "role": role, "granted": answer.granted, "reason": answer.reason}
             )
             log.warning("%s (asked by the %s, %s)", answer.reason, server, role)
-        return {"granted": answer.granted, "reason": answer.reason, **self.holding(now)}
+        return {"granted": answer.granted, "reason": answer.reason, **self.holding(now), "term": self.ballot.term}
 
-    def release(self, server: str) -> dict[str, Any]:
+    def release(self, server: str, term: int | None = None) -> dict[str, Any]:
         now = self.clock()
-        released = release_vote(self.ballot, server)
+        released = release_vote(self.ballot, server, term)
         if released != self.ballot:
             self.ballot = released
             self._written = ballot_file.write(self.data_dir, released, now)
@@ -91,10 +92,14 @@ class Witness:
         cost an fsync each time; after a restart the holder keeps the vote that much
         longer, which is safe."""
         written = self._written
-        if written is not None and written.holder == self.ballot.holder and written.until >= self.ballot.until:
+        if (
+            written is not None
+            and (written.holder, written.term) == (self.ballot.holder, self.ballot.term)
+            and written.until >= self.ballot.until
+        ):
             return
         self._written = ballot_file.write(
-            self.data_dir, type(self.ballot)(self.ballot.holder, self.ballot.until + lease_s), now
+            self.data_dir, Ballot(self.ballot.holder, self.ballot.until + lease_s, self.ballot.term), now
         )
 
     def holding(self, now: float | None = None) -> dict[str, Any]:
@@ -139,6 +144,16 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _term(body: dict[str, Any]) -> int | None:
+    """The grant a server names (absent or null: none)."""
+    term = body.get("term")
+    if term is None:
+        return None
+    if isinstance(term, bool) or not isinstance(term, int) or not 0 <= term < 2**63:
+        raise BadRequest("term must be a whole number, 0 or more, or null")
+    return term
+
+
 def _seconds(value: object) -> float | None:
     """A finite number of seconds, or None (a bool, a string, an integer too large for a float)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -168,12 +183,13 @@ def make_app(witness: Witness, key: bytes) -> web.Application:
         if lease is None or not 0 < lease <= MAX_LEASE_S:
             raise BadRequest(f"lease_s must be a number of seconds, more than 0 and at most {MAX_LEASE_S:.0f}")
         role = body.get("role")
-        return web.json_response(witness.vote(body["server"], lease, role if isinstance(role, str) else "?"))
+        term = _term(body)
+        return web.json_response(witness.vote(body["server"], lease, role if isinstance(role, str) else "?", term))
 
     async def release(request: web.Request) -> web.Response:
         authorized(request)
         body = await _body(request)
-        return web.json_response(witness.release(body["server"]))
+        return web.json_response(witness.release(body["server"], _term(body)))
 
     async def status(request: web.Request) -> web.Response:
         return web.json_response(witness.status())

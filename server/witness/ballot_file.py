@@ -24,11 +24,13 @@ def read(data_dir: Path, now_mono: float) -> Ballot:
     try:
         saved = json.loads((data_dir / FILE_NAME).read_text())
         holder, until_wall = saved["holder"], float(saved["until_wall"])
-    except (OSError, ValueError, KeyError, TypeError):
+        term = saved.get("term", 0)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Ballot()
+    term = term if isinstance(term, int) and not isinstance(term, bool) and term >= 0 else 0
     if not isinstance(holder, str):
-        return Ballot()
-    return Ballot(holder, now_mono + (until_wall - time.time()))
+        return Ballot(term=term)  # nobody holds it; the terms go on from there
+    return Ballot(holder, now_mono + (until_wall - time.time()), term)
 
 
 def write(data_dir: Path, ballot: Ballot, now_mono: float) -> Ballot:
@@ -37,7 +39,7 @@ def write(data_dir: Path, ballot: Ballot, now_mono: float) -> Ballot:
     tmp = data_dir / (FILE_NAME + ".tmp")
     until_wall = time.time() + (ballot.until - now_mono)
     with open(tmp, "w") as f:
-        f.write(json.dumps({"holder": ballot.holder, "until_wall": until_wall}))
+        f.write(json.dumps({"holder": ballot.holder, "until_wall": until_wall, "term": ballot.term}))
         f.flush()
         os.fsync(f.fileno())  # on disk before the vote is answered: a crash keeps it
     os.replace(tmp, data_dir / FILE_NAME)

@@ -41,7 +41,7 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
         # The lease runs out: the vote may go to the other server.
         await asyncio.sleep(0.6)
         taken = await c.post("/witness/vote", {"server": "secondary", "lease_s": 30, "role": "standby"})
-        assert taken["granted"] and taken["holder"] == "secondary"
+        assert taken["granted"] and taken["holder"] == "secondary" and taken["term"] == first["term"] + 1
 
         # Bad input: a sentence, and the ballot unchanged.
         for body in (
@@ -52,6 +52,9 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
             [1, 2],
             {"server": "primary", "lease_s": 10**400},
             {"server": "primary", "lease_s": True},
+            {"server": "primary", "lease_s": 1, "term": -1},
+            {"server": "primary", "lease_s": 1, "term": "2"},
+            {"server": "primary", "lease_s": 1, "term": 2**70},
         ):
             reply = await c.post("/witness/vote", body)
             assert reply.status == 400 and reply["message"], (body, reply.body)
@@ -77,9 +80,13 @@ async def test_one_vote_one_holder_a_lease_bad_input_and_a_restart(witness):
         assert st["holder"] == "secondary" and 30 - 5 < st["remaining_s"] <= 2 * 30
         again = await c.post("/witness/vote", {"server": "primary", "lease_s": 1, "role": "standby"})
         assert not again["granted"]
-        # The holder hands it back: the other server gets it at once.
-        await c.post("/witness/release", {"server": "secondary"})
-        assert (await c.post("/witness/vote", {"server": "primary", "lease_s": 1, "role": "standby"}))["granted"]
+        # A hand-back naming another grant (a late one) ends nothing: the term survived the restart.
+        await c.post("/witness/release", {"server": "secondary", "term": taken["term"] - 1})
+        assert (await c.get("/witness/status"))["holder"] == "secondary"
+        # The holder hands its grant back: the other server gets the vote at once.
+        await c.post("/witness/release", {"server": "secondary", "term": taken["term"]})
+        given = await c.post("/witness/vote", {"server": "primary", "lease_s": 1, "role": "standby"})
+        assert given["granted"] and given["term"] == taken["term"] + 1
 
         metrics = await c.request("GET", "/metrics")
         text = metrics.body
