@@ -110,7 +110,6 @@ class IpicsServer:
         self.audit = AuditTrail(
             self.clock, self.store.get_local_sync(AUDIT_KEY, []), lambda e: self.engine.state.persist(AUDIT_KEY, e)
         )
-        self.audit.subscribe(lambda entry: self.events.publish({"type": "audit", **entry}))
         self.data = DataService(
             store=self.store,
             files=self.files,
@@ -242,6 +241,8 @@ class IpicsServer:
         self.services.cancel()
         await self.engine.peer.stop()
         self.events.close_all()
+        if (unwritten := self.audit.take_unwritten()) is not None:  # the last actions, kept
+            await self.store.set_local(AUDIT_KEY, unwritten)
         await asyncio.to_thread(self.store.close)
 
 
