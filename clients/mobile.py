@@ -233,6 +233,7 @@ class MobileClient:
         on_change: Callable[[MobileClient, Notice | None], None] | None = None,
     ):
         self.session = session
+        session.client_kind = "mobile"  # its reconnects are a mobile client's in the audit trail
         self.store = UploadStore(profile_dir / "uploads")
         self.on_change = on_change
         self.notices: list[Notice] = []

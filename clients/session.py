@@ -182,8 +182,12 @@ class ConsoleSession:
         *,
         clock: Clock | None = None,
         on_change: Callable[[ConsoleSession, Notice | None], None] | None = None,
+        client_kind: str = "idc",
     ):
+        """``client_kind``: ``idc`` or ``mobile``, as the server's audit trail names a
+        session taken back by itself."""
         self.known = known
+        self.client_kind = client_kind
         self.clock = clock or Clock()
         self.on_change = on_change
         self.state = State.LOGGED_OUT
@@ -369,10 +373,13 @@ class ConsoleSession:
         self.known.save()
 
     # -------------------------------------------------------------- live push
-    async def _listen(self) -> None:
-        """Configuration changes pushed by the server; a broken link means offline."""
+    async def _listen(self, resumed: bool = False) -> None:
+        """Configuration changes pushed by the server; a broken link means offline.
+        ``resumed``: the session taken back by itself after a lost link, which the
+        server's audit trail records (``?resumed=idc|mobile``)."""
+        path = f"/api/v1/events?resumed={self.client_kind}" if resumed else "/api/v1/events"
         try:
-            ws = await self._connected_client().websocket("/api/v1/events", heartbeat_s=events_heartbeat_s(self.clock))
+            ws = await self._connected_client().websocket(path, heartbeat_s=events_heartbeat_s(self.clock))
             async with ws:
                 async for msg in ws:
                     if msg.type != aiohttp.WSMsgType.TEXT:
@@ -504,7 +511,7 @@ class ConsoleSession:
         self._set_state(State.ONLINE)
         where = "the new active server" if address != previous else "the server"
         self._notify("reconnected", f"reconnected to {where} {address}")
-        self._spawn(self._listen())
+        self._spawn(self._listen(resumed=True))
         return True
 
     # ----------------------------------------------------------------- logout

@@ -23,7 +23,7 @@ from ipics_lab.pair_procedures import SetupError
 from ipics_lab.recording import Header, RecordingWriter
 from ipics_lab.trainer.timeline import Timeline
 from ipics_server.adapters.httpclient import Unreachable
-from ipics_server.audit import VIA_WORDS
+from ipics_server.audit import SESSION_ACTIONS, VIA_WORDS
 from ipics_server.clock import Clock
 from ipics_server.core.commands import AUDIT_LOG
 
@@ -31,10 +31,6 @@ log = logging.getLogger("ipics.recording")
 
 #: how often the servers' audit trails are read (real seconds)
 AUDIT_PERIOD_S = 0.5
-
-#: a person's session arriving on a server (server/audit.py): the user's own login, or
-#: his console or phone brought to the new active with no user action after a failover
-SESSION_ACTIONS = ("login", "reconnect")
 
 
 def action_text(server: str, entry: dict[str, Any]) -> str:
@@ -149,12 +145,18 @@ class Recorder:
                 self._seen[server.name] = max(self._seen.get(server.name, 0.0), entry["at"])
                 self.actions.append((server.name, entry))
                 self.writer.action(server.name, entry, *self.timeline.now())
+                if not self.narrate:
+                    continue
                 # a person's doing: the console's and the shell's actions (the API's HA
-                # operations are the lab's own), a dispatcher's or a phone user's session
-                if self.narrate and (
-                    entry.get("via") in ("console", "shell") or entry.get("action") in SESSION_ACTIONS
-                ):
-                    self.timeline.add("action", action_text(server.name, entry), server=server.name, ok=entry.get("ok"))
+                # operations are the lab's own) as administrators' actions; a person's
+                # session arriving (a login, a console back by itself) on the clients' lane
+                if entry.get("action") in SESSION_ACTIONS:
+                    kind = "client"
+                elif entry.get("via") in ("console", "shell"):
+                    kind = "action"
+                else:
+                    continue
+                self.timeline.add(kind, action_text(server.name, entry), server=server.name, ok=entry.get("ok"))
 
     async def _poll_loop(self) -> None:
         while True:

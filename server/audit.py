@@ -6,8 +6,9 @@ recorded with who, how, when (emulated UTC), and what came of it: done, or refus
 the server's sentence why.  So is a person's login (``login``: an IDC's or a mobile
 client's by the API, an IP phone's Dial Login via ``phone``; not a system
 administrator's, whose logins are the lab's own machinery), and a person's device back
-with no user action after a failover (``reconnect``: a console taking here the session
-it opened on the partner, a phone brought here by the new active's push): a
+with no user action after losing its server (``reconnect``: an IDC or a mobile client
+taking its session back, saying so as it opens its events socket, ``?resumed=``; a
+phone brought here by the new active's push): a
 dispatcher's and a phone user's exercise are graded from them.  A trainer's grading
 reads it (an exercise is graded from what the servers saw, not from what the trainee
 says), so does the timeline.
@@ -36,6 +37,10 @@ LIMIT = 500
 FLUSH_AFTER_S = 0.05
 #: the store's local key
 KEY = "audit"
+
+#: a person's session arriving on a server: the user's own login, or his console, mobile
+#: client or phone back with no user action after a failover
+SESSION_ACTIONS = ("login", "reconnect")
 
 #: how an action came, in words
 VIA_WORDS = {"console": "Administration Console", "shell": "server shell", "api": "API", "phone": "IP phone"}

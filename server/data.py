@@ -176,13 +176,6 @@ class DataService:
             return None
         return record.live_value
 
-    async def session_from_partner(self, token: str) -> bool:
-        """Was this session made on the other server of the pair?  A console that logged
-        in there resumes it here after a failover (sessions replicate with the data)."""
-        record = await self.store.get("sessions", token_key(token))
-        d = self._designation()
-        return record is not None and d is not None and record.origin != d.value
-
     async def logout(self, token: str) -> None:
         """On the active the logout replicates; on a server taking no writes now (the
         Administration Console during a reconfiguration, say) it still ends here."""

@@ -39,10 +39,10 @@ from ipics_lab.exercise.model import (
     Mistake,
     ProcedureStep,
 )
-from ipics_lab.recorder import SESSION_ACTIONS
 from ipics_lab.scenario.checks import word
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.model import Expectation
+from ipics_server.audit import SESSION_ACTIONS
 
 #: tables of who is logged in, not data anyone made: Go Standby logs every session out
 #: (the chapter, Method 1 step 2), so their records going is no loss

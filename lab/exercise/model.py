@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipics_lab.scenario.model import Expectation, Step
-from ipics_server.audit import ACTION_BY_PATH
+from ipics_server.audit import ACTION_BY_PATH, SESSION_ACTIONS
 from ipics_server.audit import VIA_WORDS as AUDIT_VIA_WORDS
 
 #: who the trainee is: which interfaces the run prints for them
@@ -23,7 +23,7 @@ VIAS = ("console", "shell", "api", "phone", "any")
 #: the server an action is done on (``any``: either)
 WHERE = ("primary", "secondary", "any")
 #: the actions the servers' audit trails name (server/audit.py): the console's and the
-#: API's forms, the shell's commands, a person's login
+#: API's forms, the shell's commands, a person's login or reconnect
 SERVICE_ACTIONS = tuple(
     f"service-{name}-{verb}"
     for name, verbs in (
@@ -34,7 +34,16 @@ SERVICE_ACTIONS = tuple(
 )
 AUDIT_ACTIONS = tuple(
     dict.fromkeys(
-        (*ACTION_BY_PATH.values(), "repair", "rsync", "ntpsetup", "set-date", "shutdown", "login", *SERVICE_ACTIONS)
+        (
+            *ACTION_BY_PATH.values(),
+            "repair",
+            "rsync",
+            "ntpsetup",
+            "set-date",
+            "shutdown",
+            *SESSION_ACTIONS,
+            *SERVICE_ACTIONS,
+        )
     )
 )
 #: server checks a goal may make (a scenario's server expectation, without messages)

@@ -26,12 +26,13 @@ from typing import Any
 from ipics_lab.exercise.grading import Grade, Observation, SeenAction, goal_unmet, grade, result
 from ipics_lab.exercise.model import Exercise, Hint
 from ipics_lab.pair_procedures import SetupError
-from ipics_lab.recorder import SESSION_ACTIONS, Recorder
+from ipics_lab.recorder import Recorder
 from ipics_lab.recording import Header
 from ipics_lab.scenario.model import Scenario
 from ipics_lab.scenario.report import ACKNOWLEDGED, ScenarioReport
 from ipics_lab.scenario.runner import ScenarioRunner
 from ipics_server.adapters.httpclient import Unreachable
+from ipics_server.audit import SESSION_ACTIONS
 
 log = logging.getLogger("ipics.trainer.exercise")
 
@@ -97,7 +98,8 @@ class ExerciseRun:
         self._stop = asyncio.Event()
         self._began: float | None = None  # the lab clock's monotonic time when the setup ended
         self._began_utc = 0.0
-        self._first_action = 0
+        self._since_login = 0  # the recorder's actions after the trainee's login
+        self._next_action = 0  # the first of the recorder's actions not looked at yet
         self._offsets: dict[str, float] = {}  # server -> its clock minus the lab's (emulated s)
         self._seen: list[SeenAction] = []
         self._discarded_before: dict[str, int] = {}
@@ -174,6 +176,7 @@ class ExerciseRun:
                 and e.get("ok")
                 for _s, e in self.recorder.actions
             ):
+                self._since_login = len(self.recorder.actions)
                 self.on_event(f"{self.exercise.user} is logged in: the exercise begins")
                 return
             await asyncio.sleep(WATCH_PERIOD_S)
@@ -193,7 +196,15 @@ class ExerciseRun:
 
     async def _begin(self) -> None:
         await self.recorder.poll_actions()
-        self._first_action = len(self.recorder.actions)
+        self._next_action = len(self.recorder.actions)
+        # The trainee's session arriving somewhere during the setup (a console back by
+        # itself, a phone pushed over while the setup waited for the takeover) is his,
+        # at the start of his turn; the setup's other actions are the lab's own.
+        self._seen.extend(
+            SeenAction(server, 0.0, entry)
+            for server, entry in self.recorder.actions[self._since_login : self._next_action]
+            if entry.get("action") in SESSION_ACTIONS and entry.get("user") == self.exercise.user
+        )
         for server in self.lab.pair.servers:
             entries = await self._discarded(server)
             self._discarded_before[server.name] = len(entries or [])
@@ -242,7 +253,8 @@ class ExerciseRun:
             self._final[server.name] = st
             if st is not None and isinstance(st.get("time"), int | float):
                 self._offsets[server.name] = st["time"] - now_utc
-        for server, entry in self.recorder.actions[self._first_action + len(self._seen) :]:
+        new, self._next_action = self.recorder.actions[self._next_action :], len(self.recorder.actions)
+        for server, entry in new:
             at_lab = entry["at"] - self._offsets.get(server, 0.0)
             self._seen.append(SeenAction(server, max(0.0, round(at_lab - self._began_utc, 1)), entry))
         floors = await self._floor_requests()

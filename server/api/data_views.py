@@ -44,6 +44,10 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(request[USER])
 
 
+#: ``?resumed=`` on the events socket: the clients that take their session back by themselves
+RESUMING_CLIENTS = {"idc": "console", "mobile": "mobile client"}
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     """Pushes ``{"type": "hello"|"record"|"role"|"message"|"logout", ...}``; a record as
     this session's user could read it through the API at that moment, ``value: null``
@@ -66,18 +70,17 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not await view.start():
             return ws  # the session ended since it was checked
         await ws.send_json({"type": "hello", "role": server.engine.role.value, "server": server.engine.address})
-        user = request[USER]
-        if user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value and await server.data.session_from_partner(
-            request[TOKEN]
-        ):
-            # A console taking its session here after a failover, with no user action:
-            # for a dispatcher's exercise, where his console went (as a login would say).
+        user, resumed = request[USER], request.query.get("resumed")
+        if resumed in RESUMING_CLIENTS and user["role"] != UserRole.SYSTEM_ADMINISTRATOR.value:
+            # A console taking its session back by itself after losing its server (to the
+            # new active, or the same one back): for a dispatcher's exercise, where his
+            # console went with no user action (as a login would say).
             server.audit.record(
                 action="reconnect",
                 via="api",
                 user=user["username"],
                 ok=True,
-                result=f"console reconnected ({server.engine.role.value})",
+                result=f"{RESUMING_CLIENTS[resumed]} reconnected by itself ({server.engine.role.value})",
             )
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())

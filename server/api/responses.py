@@ -502,8 +502,10 @@ class AuditEntry(Reply):
     """In the scenario format's words: go-standby, failover-now, configure, unconfigure,
     repair, rsync, service-ipics-stop, ntpsetup, update-settings, establish-trust, ...;
     login: a person's login (not a system administrator's) by the API (an IDC, a mobile
-    client) or by the phone's Dial Login; reconnect: a person's console or mobile client
-    taking here, by itself, the session it opened on the partner (after a failover)."""
+    client) or by the phone's Dial Login; reconnect: a person's device back with no user
+    action after losing its server: an IDC or a mobile client taking its session back
+    (``via`` api, ``result`` "console reconnected by itself (...)" or "mobile client ..."),
+    an IP phone brought here by the new active's push (``via`` phone)."""
     via: Literal["console", "api", "shell", "phone"]
     user: str
     ok: bool

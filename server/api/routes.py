@@ -41,6 +41,8 @@ class Route:
     #: a raw (binary) body instead of JSON, and required query parameters, for OpenAPI
     raw_body: bool = False
     query: tuple[str, ...] = ()
+    #: optional query parameters: name -> (the values it takes, what it says), for OpenAPI
+    optional_query: tuple[tuple[str, tuple[str, ...], str], ...] = ()
     #: a health check: answers HEAD as well, the status alone (load balancers check with
     #: HEAD, as HAProxy's ``option httpchk HEAD /primary``)
     head: bool = False
@@ -131,6 +133,14 @@ ROUTES: list[Route] = [
         "WebSocket: role changes, and changes to the records the caller may read, as he would read them",
         auth="user",
         tag="auth",
+        optional_query=(
+            (
+                "resumed",
+                ("idc", "mobile"),
+                "the client takes its session back by itself after losing its server (a failover): "
+                "the server's audit trail records the reconnect",
+            ),
+        ),
     ),
     Route(
         "POST",
@@ -534,6 +544,16 @@ def build_openapi() -> dict:
             for name in _path_parameters(route)
         ]
         params += [{"name": q, "in": "query", "required": True, "schema": {"type": "string"}} for q in route.query]
+        params += [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": what,
+                "schema": {"type": "string", "enum": list(values)},
+            }
+            for name, values, what in route.optional_query
+        ]
         if route.raw_body:
             op["requestBody"] = {
                 "required": True,

@@ -265,8 +265,8 @@ class PhoneService:
             return _text("IPICS", exc.message, keys=(_key("Update", UPDATE, 1), _key("Exit", EXIT, 2)))
         if resumed is None:
             return self._login_screen(request, "Session ended: log in again")
-        token, username = resumed
-        if self.audit is not None and "ticket" in request.query:
+        token, username, pushed = resumed
+        if self.audit is not None and pushed:
             # The new active brought the phone over with no user action (its Web access
             # on): a phone user's exercise, which wants the Services menu, says so.
             self.audit.record(
@@ -303,9 +303,9 @@ class PhoneService:
                 await self.data.write("phone_sessions", record.key, session)
         return session
 
-    async def _resume_token(self, query) -> tuple[str, str] | None:
-        """The phone's session token (and its user) from the standby's redirect or a
-        push's ticket; None: the session ended."""
+    async def _resume_token(self, query) -> tuple[str, str, bool] | None:
+        """The phone's session token, its user, and whether a push's ticket brought it
+        (else the standby's redirect); None: the session ended."""
         if "session" in query:
             token = query["session"]
             record = await self.data.store.get("phone_sessions", _key_of(token))
@@ -313,7 +313,7 @@ class PhoneService:
                 return None
             if self.clock.now() - record.live_value["last_active"] > IDLE_LOGOUT_S:
                 return None
-            return token, record.live_value["username"]
+            return token, record.live_value["username"], False
         ticket = query.get("ticket", "")
         for record in await self.data.store.table("phone_sessions"):
             s = record.value
@@ -325,7 +325,7 @@ class PhoneService:
                 fresh = {k: v for k, v in s.items() if k not in ("ticket_hash", "ticket_expires")}
                 await self.data.write("phone_sessions", record.key, None)
                 await self.data.write("phone_sessions", _key_of(token), fresh)
-                return token, fresh["username"]
+                return token, fresh["username"], True
         return None
 
     async def _user(self, session: dict) -> dict:
