@@ -102,7 +102,11 @@ class Printer:
         """Started and failed, or stopped since: a new Chromium is needed."""
         started = self._started
         failed = started is not None and started.done() and (started.cancelled() or started.exception() is not None)
-        died = self._proc is not None and (self._gone or self._proc.returncode is not None)
+        died = self._proc is not None and (
+            self._gone  # its answers' pipe closed
+            or self._proc.returncode is not None
+            or (self._writer is not None and self._writer.is_closing())  # its commands' pipe broke
+        )
         return failed or died
 
     async def _start(self) -> None:
@@ -216,16 +220,17 @@ class Printer:
         pdf.unlink(missing_ok=True)  # a PDF left from an earlier report must not pass for this one
         try:
             async with asyncio.timeout(deadline_s):  # a (re)start counts in it
-                if self._broken():
-                    await self.close()
-                await self.start()
-                target = (await self._call("Target.createTarget", url="about:blank"))["targetId"]
-                try:
-                    data = await self._print_target(target, html)
-                finally:
-                    with contextlib.suppress(PdfUnavailable):  # closed without waiting: never a hang
-                        n, _ = self._send("Target.closeTarget", None, {"targetId": target})
-                        self._answers.pop(n, None)
+                for attempt in range(2):
+                    if self._broken():
+                        await self.close()
+                    await self.start()
+                    try:
+                        data = await self._print_once(html)
+                        break
+                    except PdfUnavailable:
+                        # Chromium died under the print (its pipe closed): once more with a new one
+                        if attempt == 1 or not self._broken():
+                            raise
         except TimeoutError:
             raise PdfUnavailable(f"no PDF: Chromium did not print the report within {deadline_s:g} s") from None
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
@@ -238,6 +243,15 @@ class Printer:
             tmp.unlink(missing_ok=True)
             raise PdfUnavailable(f"no PDF: {pdf} cannot be written ({exc.strerror or exc})") from None
         return pdf
+
+    async def _print_once(self, html: Path) -> bytes:
+        target = (await self._call("Target.createTarget", url="about:blank"))["targetId"]
+        try:
+            return await self._print_target(target, html)
+        finally:
+            with contextlib.suppress(PdfUnavailable):  # closed without waiting: never a hang
+                n, _ = self._send("Target.closeTarget", None, {"targetId": target})
+                self._answers.pop(n, None)
 
     async def _print_target(self, target: str, html: Path) -> bytes:
         session = (await self._call("Target.attachToTarget", targetId=target, flatten=True))["sessionId"]

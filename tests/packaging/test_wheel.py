@@ -49,10 +49,12 @@ def outside_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory):
     """The wheel (and the sdist it was built from), and a virtualenv outside the
-    checkout with the wheel installed, no extras, plus pytest for the test project."""
+    checkout with the wheel installed, no extras, plus pytest for the test project.
+    Session-wide: the worker that runs the "wheel" group may run other modules' tests
+    between these, and a module fixture would be built again after each (24 s each)."""
     base = tmp_path_factory.mktemp("wheel")
     home = base / "home"
     home.mkdir()
