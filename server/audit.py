@@ -41,6 +41,20 @@ KEY = "audit"
 #: a person's session arriving on a server: the user's own login, or his console, mobile
 #: client or phone back with no user action after a failover
 SESSION_ACTIONS = ("login", "reconnect")
+#: the clients that take their session back by themselves (``?resumed=`` on the events
+#: socket), as a ``reconnect`` entry's result names them
+RESUMING_CLIENTS = {"idc": "console", "mobile": "mobile client"}
+
+
+def reconnect_result(client: str, role: str) -> str:
+    """A ``reconnect`` entry's result: ``console reconnected by itself (active)``."""
+    return f"{RESUMING_CLIENTS[client]} reconnected by itself ({role})"
+
+
+def reconnected_console(entry: dict[str, Any]) -> bool:
+    """Is this entry an IDC (not a mobile client) taking its session back?"""
+    return entry.get("action") == "reconnect" and str(entry.get("result", "")).startswith(RESUMING_CLIENTS["idc"] + " ")
+
 
 #: how an action came, in words
 VIA_WORDS = {"console": "Administration Console", "shell": "server shell", "api": "API", "phone": "IP phone"}

@@ -36,13 +36,14 @@ from ipics_lab.exercise.model import (
     VIA_WORDS,
     Exercise,
     Goal,
+    LoginGoal,
     Mistake,
     ProcedureStep,
 )
 from ipics_lab.scenario.checks import word
 from ipics_lab.scenario.durations import describe_duration
 from ipics_lab.scenario.model import Expectation
-from ipics_server.audit import SESSION_ACTIONS
+from ipics_server.audit import SESSION_ACTIONS, reconnected_console
 
 #: tables of who is logged in, not data anyone made: Go Standby logs every session out
 #: (the chapter, Method 1 step 2), so their records going is no loss
@@ -191,7 +192,7 @@ def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: lis
     active = active_server(final)
     for login in goal.logins:
         theirs = [a for a in actions if a.ok and a.via == login.via and a.entry.get("user") == login.user]
-        if not any(a.action in GOAL_SESSION_ACTIONS[login.via] and a.server == active for a in theirs):
+        if not any(_meets(login, a) and a.server == active for a in theirs):
             how = "Dial Login from the phone" if login.via == "phone" else "console login or reconnect"
             why = f"no {how} by {login.user} on the active server{f' ({active})' if active else ''}"
             if login.via == "phone" and any(a.action == "reconnect" for a in theirs):
@@ -200,11 +201,22 @@ def goal_unmet(goal: Goal, final: dict[str, dict[str, Any] | None], actions: lis
     return unmet
 
 
+def _meets(login: LoginGoal, a: SeenAction) -> bool:
+    if a.action not in GOAL_SESSION_ACTIONS[login.via]:
+        return False
+    # a dispatcher's console: a mobile client of his taking its session back is not it
+    return a.action != "reconnect" or login.via != "api" or reconnected_console(a.entry)
+
+
 def session_words(a: SeenAction) -> str:
     """A person's session arriving (a login, a reconnect) in the grade's words."""
     if a.action == "login":
         return "a login"
-    return PUSHED if a.via == "phone" else "the console reconnected by itself"
+    if a.via == "phone":
+        return PUSHED
+    return (
+        "the console reconnected by itself" if reconnected_console(a.entry) else "a mobile client reconnected by itself"
+    )
 
 
 def active_server(final: dict[str, dict[str, Any] | None]) -> str | None:

@@ -32,7 +32,7 @@ from ipics_lab.scenario.model import Scenario
 from ipics_lab.scenario.report import ACKNOWLEDGED, ScenarioReport
 from ipics_lab.scenario.runner import ScenarioRunner
 from ipics_server.adapters.httpclient import Unreachable
-from ipics_server.audit import SESSION_ACTIONS
+from ipics_server.audit import SESSION_ACTIONS, reconnected_console
 
 log = logging.getLogger("ipics.trainer.exercise")
 
@@ -267,7 +267,10 @@ class ExerciseRun:
         """Has the trainee's console taken his session to a server since the setup?
         (Until then it is offline: the setup's fault took its server.)"""
         return any(
-            a.ok and a.action in SESSION_ACTIONS and a.via == "api" and a.entry.get("user") == self.exercise.user
+            a.ok
+            and a.via == "api"
+            and a.entry.get("user") == self.exercise.user
+            and (a.action == "login" or reconnected_console(a.entry))  # his IDC, not a mobile client
             for a in self._seen
         )
 

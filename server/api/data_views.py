@@ -9,6 +9,7 @@ from aiohttp import WSMsgType, web
 
 from ..adapters.files import FileNameError, check_file_name
 from ..appkeys import BODY, SERVER, TOKEN, USER
+from ..audit import RESUMING_CLIENTS, reconnect_result
 from ..core.roles import Role
 from ..data import UserRole
 from ..errors import ApiError, bad_request
@@ -44,10 +45,6 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(request[USER])
 
 
-#: ``?resumed=`` on the events socket: the clients that take their session back by themselves
-RESUMING_CLIENTS = {"idc": "console", "mobile": "mobile client"}
-
-
 async def events(request: web.Request) -> web.StreamResponse:
     """Pushes ``{"type": "hello"|"record"|"role"|"message"|"logout", ...}``; a record as
     this session's user could read it through the API at that moment, ``value: null``
@@ -80,7 +77,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 via="api",
                 user=user["username"],
                 ok=True,
-                result=f"{RESUMING_CLIENTS[resumed]} reconnected by itself ({server.engine.role.value})",
+                result=reconnect_result(resumed, server.engine.role.value),
             )
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())

@@ -136,15 +136,25 @@ def test_the_time_limit_and_the_records_lost():
     assert r["grade"]["deductions"][0]["points"] == 5 and r["grade"]["passed"] is True
 
 
-@pytest.mark.parametrize("action, verdict", [("login", "a login"), ("reconnect", "the console reconnected by itself")])
-def test_a_dispatchers_session_on_the_new_active_and_talk_while_offline(action, verdict):
+@pytest.mark.parametrize(
+    "action, result, verdict",
+    [
+        ("login", "logged in (active)", "a login"),
+        ("reconnect", "console reconnected by itself (active)", "the console reconnected by itself"),
+    ],
+)
+def test_a_dispatchers_session_on_the_new_active_and_talk_while_offline(action, result, verdict):
     exercise = load_exercise("dispatcher-offline-ptt")
     final = {"primary": None, "secondary": {"role": "active"}}
-    back = SeenAction("secondary", 250, {"action": action, "via": "api", "user": "dan", "ok": True})
-    g = grade(exercise, seen([back], final=final, ptt_while_offline=3))
+    entry = {"action": action, "via": "api", "user": "dan", "ok": True, "result": result}
+    g = grade(exercise, seen([SeenAction("secondary", 250, entry)], final=final, ptt_while_offline=3))
     assert g.passed and g.score == 100 and g.steps[0].verdict == verdict
-    on_the_old = SeenAction("primary", 250, {"action": action, "via": "api", "user": "dan", "ok": True})
+    on_the_old = SeenAction("primary", 250, entry)
     assert not grade(exercise, seen([on_the_old], final=final, met_at=None, ptt_while_offline=3)).passed
+    # his mobile client back on the new active is not his console
+    mobile = {**entry, "action": "reconnect", "result": "mobile client reconnected by itself (active)"}
+    g = grade(exercise, seen([SeenAction("secondary", 250, mobile)], final=final, met_at=None, ptt_while_offline=3))
+    assert not g.passed and g.steps[0].verdict == "a mobile client reconnected by itself"
     g = grade(exercise, seen([], final=final, met_at=None, ptt_while_offline=0))
     unmet = deduction(g, "goal not met").what
     assert "no console login or reconnect by dan on the active server (secondary)" in unmet

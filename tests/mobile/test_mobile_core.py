@@ -204,6 +204,11 @@ async def test_the_client_switches_to_the_new_active_by_itself(demo, open_mobile
     assert fred.missing == [] and "missing" not in kinds(fred)
     # The new active lists the photo as available: it replicated, the copy is dropped.
     assert upload.settled and not upload.kept and not list(fred.store.directory.glob("*.bin"))
+    # Its audit trail says a mobile client came back by itself (not a console: an exercise tells them apart).
+    async with await ha.admin(ha.secondary) as admin:
+        trail = (await admin.get("/api/v1/ha/audit")).body["actions"]
+    back = [(a["action"], a["user"], a["result"]) for a in trail if a["action"] == "reconnect"]
+    assert back == [("reconnect", "fred", "mobile client reconnected by itself (active)")], trail
 
 
 async def test_an_upload_whose_file_did_not_replicate_is_reported_and_uploaded_again(slow_files, open_mobile):
