@@ -22,9 +22,10 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QListWidget, QVBoxLayout
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.trainer.controls import button
 from ipics_desktop.trainer.sentences import refusal, say
 
 if TYPE_CHECKING:
@@ -49,14 +50,14 @@ class ExercisePane(QGroupBox):
         self._task: asyncio.Task | None = None
         self.exercise_picker = QComboBox(objectName="exercisePicker")
         self.exercise_picker.setAccessibleName("Exercise")
-        self.exercise_start = self._button("\u25b6 Start", "exerciseStart", "Start the exercise", self.on_start_clicked)
-        self.exercise_done = self._button("\u25a0 Done", "exerciseDone", "End the trainee's turn", self.on_done_clicked)
+        self.exercise_start = button("\u25b6 Start", "exerciseStart", "Start the exercise", self.on_start_clicked)
+        self.exercise_done = button("\u25a0 Done", "exerciseDone", "End the trainee's turn", self.on_done_clicked)
         self.exercise_done.setEnabled(False)
         self.exercise_hints = QComboBox(objectName="exerciseHints")
         self.exercise_hints.setAccessibleName("The exercise's hints")
         self.exercise_hints.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.exercise_hints.setMinimumContentsLength(10)
-        self.exercise_release = self._button(
+        self.exercise_release = button(
             "Release hint", "exerciseReleaseHint", "Release the hint selected", self.on_release_clicked
         )
         self.exercise_release.setEnabled(False)
@@ -88,13 +89,6 @@ class ExercisePane(QGroupBox):
             log.warning("exercises unavailable: %s", exc)
             self.exercise_start.setEnabled(False)
             say(self.exercise_status, f"Exercises are not available: {exc}", "refused")
-
-    def _button(self, text: str, name: str, accessible: str, slot) -> QPushButton:
-        button = QPushButton(text, objectName=name)
-        button.setAccessibleName(accessible)
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # ------------------------------------------------------------------ slots
     def on_start_clicked(self) -> None:

@@ -23,9 +23,10 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.trainer.controls import button
 from ipics_desktop.trainer.sentences import refusal, say
 
 log = logging.getLogger("ipics.trainer")
@@ -60,8 +61,8 @@ class GameDayPane(QGroupBox):
         self.duration.setCurrentText("30min")
         self.duration.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.duration.setMinimumContentsLength(7)
-        self.start = self._button("\u25b6 Start", "gamedayStart", "Start the game day", self.on_start_clicked)
-        self.end = self._button("\u25a0 End", "gamedayEnd", "End the game day now", self.on_end_clicked)
+        self.start = button("\u25b6 Start", "gamedayStart", "Start the game day", self.on_start_clicked)
+        self.end = button("\u25a0 End", "gamedayEnd", "End the game day now", self.on_end_clicked)
         self.end.setEnabled(False)
         self.status = QLabel(
             "Faults drawn from the catalogue at random times, not shown in advance: the team "
@@ -89,13 +90,6 @@ class GameDayPane(QGroupBox):
         column.addLayout(buttons)
         column.addWidget(self.status)
         column.addWidget(self.outcome, 1)
-
-    def _button(self, text: str, name: str, accessible: str, slot) -> QPushButton:
-        button = QPushButton(text, objectName=name)
-        button.setAccessibleName(accessible)
-        button.setAutoDefault(False)
-        button.clicked.connect(slot)
-        return button
 
     # ------------------------------------------------------------------ slots
     def on_start_clicked(self) -> None:

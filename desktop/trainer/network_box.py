@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QLabel,
-    QPushButton,
 )
 
 from ipics_clients.tasks import Tasks
+from ipics_desktop.trainer.controls import button
 from ipics_desktop.trainer.sentences import refusal, say
 from ipics_lab.sites import SERVER_SITES, SITE_OCTETS
 from ipics_lab.trainer.offers import Offers
@@ -61,16 +61,16 @@ class NetworkBox(QGroupBox):
         self.loss_percent.setValue(DEFAULT_LOSS_PERCENT)
         self.loss_percent.setSuffix(" %")
         self.loss_percent.setAccessibleName("Packet loss rate in percent, each way")
-        self.packet_loss = _button("Drop packets each way", "networkPacketLoss", "Drop packets between the two sites")
+        self.packet_loss = button("Drop packets each way", "networkPacketLoss", "Drop packets between the two sites")
         self.packet_loss.clicked.connect(self.on_packet_loss_clicked)
 
         self.isolate_from = QComboBox(objectName="networkIsolateFrom")
         self.isolate_from.setAccessibleName("Isolate the clients' site from this server")
         for name in SERVER_SITES:
             self.isolate_from.addItem(name, name)
-        self.isolate = _button("Isolate clients", "networkIsolateClients", "Isolate the clients' site from the server")
+        self.isolate = button("Isolate clients", "networkIsolateClients", "Isolate the clients' site from the server")
         self.isolate.clicked.connect(self.on_isolate_clicked)
-        self.heal = _button("Heal network", "networkHeal", "Heal every network fault, nothing restarted")
+        self.heal = button("Heal network", "networkHeal", "Heal every network fault, nothing restarted")
         self.heal.clicked.connect(lambda _=False: self._run("heal_network", "Healing the network"))
 
         self.result = QLabel(objectName="networkResult")
@@ -158,10 +158,3 @@ def _sites_combo(name: str, accessible: str, chosen: str) -> QComboBox:
         combo.addItem(site, site)
     combo.setCurrentIndex(combo.findData(chosen))
     return combo
-
-
-def _button(text: str, name: str, accessible: str) -> QPushButton:
-    button = QPushButton(text, objectName=name)
-    button.setAccessibleName(accessible)
-    button.setAutoDefault(False)
-    return button
