@@ -27,7 +27,11 @@ async def test_strict_synchronous_keeps_every_acknowledged_write_through_a_kill_
 ):
     st = await pair.wait_status(pair.primary, 10, role="active")
     assert st["modes"]["replication"] == "synchronous" and st["modes"]["synchronous_policy"] == "strict"
-    assert st["synchronous"]["state"] == "synchronous"
+
+    async def synchronous():  # the standby Ready and caught up (on a loaded machine, a moment after the start)
+        return (await pair.status(pair.primary))["synchronous"]["state"] == "synchronous"
+
+    await pair.wait_until(synchronous, 10, "the primary to replicate synchronously")
     async with await pair.admin(pair.primary) as admin:
         token = admin.token
         # A burst of concurrent writes, and kill -9 the moment the last is acknowledged:
