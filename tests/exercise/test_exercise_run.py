@@ -113,9 +113,9 @@ async def test_go_standby_on_the_primary_is_named_with_the_chapters_reason(exerc
 @starts_processes
 async def dispatcher_lab(tmp_path):
     # The console is offline from the power-off until the secondary is active: the
-    # missed heartbeats and the takeover, over 100 emulated s (2 real s here), for a
+    # missed heartbeats and the takeover, over 100 emulated s (1 real s here), for a
     # press that takes milliseconds.
-    lab = TrainerLab(tmp_path / "lab", time_scale=0.02, interval_s=INTERVAL_S, missed_count=MISSED, record=None)
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED, record=None)
     try:
         await lab.start()
         yield lab

@@ -148,9 +148,10 @@ SCALE_MODULES = {
 def test_the_time_scale_comes_from_the_option_else_the_ini_file_and_a_module_may_override_it(tmp_path):
     folder = project(tmp_path / "project", "ipics_time_scale = 0.05\n", **SCALE_MODULES)
     home = tmp_path / "home"
-    for args, expected in ((["--ipics-time-scale", "0.02"], "0.02"), ([], "0.05")):
+    # the option, and a module's own fixture over it; then the ini file's (one module: one lab)
+    for args, expected, passed in ((["--ipics-time-scale", "0.02"], "0.02", 2), (["test_scale.py"], "0.05", 1)):
         result = run_pytest(folder, home, "-q", *args, env={"EXPECTED_SCALE": expected})
-        assert result.returncode == 0 and "2 passed" in result.stdout, report(result)
+        assert result.returncode == 0 and f"{passed} passed" in result.stdout, report(result)
 
     result = run_pytest(folder, home, "-q", "--ipics-time-scale", "0")
     assert result.returncode == 4, report(result)  # a usage error, before any test

@@ -156,10 +156,11 @@ async def test_failover_now_that_cannot_reach_the_standby_keeps_this_server_acti
     this way): refused in words, and the pair still has its active."""
     p = pair.primary
     async with await pair.admin(p) as admin:
-        # Heartbeats 600 s apart (6 real seconds here): right after one, the cut link
-        # cannot show as missed heartbeats (Not Ready) before Failover Now is clicked.
+        # Heartbeats 300 s apart (3 real seconds here): right after one, the cut link
+        # cannot show as missed heartbeats (Not Ready) before Failover Now is clicked,
+        # milliseconds later.
         reply = await admin.put(
-            "/api/v1/ha/settings", {"port": p.heartbeat_port, "interval_s": 600, "missed_count": 30}
+            "/api/v1/ha/settings", {"port": p.heartbeat_port, "interval_s": 300, "missed_count": 30}
         )
         assert reply.ok, reply.body
         sent = (await pair.status(p))["heartbeat"]["sent"]

@@ -1,5 +1,5 @@
 """A game day from the panel: Start hides the administrator's buttons, the day's faults
-come at their times and reach the timeline, and at its end the report is written; the
+come at their times and reach the timeline, End stops it, and the report is written; the
 day is its own run (its own recording), and the session's recording goes on after it."""
 
 from __future__ import annotations
@@ -30,21 +30,25 @@ async def test_a_game_day_from_the_panel_runs_its_faults_and_ends_with_the_repor
     schedule = make_gameday(SEED, 300, trainer_lab.topology, trainer_lab.modes)
     assert f"{len(schedule)} fault" in pane.status.text()
 
-    # the day runs to its end by itself (5 emulated minutes: 3 real seconds here)
+    # the first fault comes at its time (never shown before); End stops the day there
+    first = f"game day fault 1 of {len(schedule)}:"
     await wait_until(
-        lambda: pane.outcome.text() and pane.start.isEnabled(), DEADLINE_S + 300 * TIME_SCALE, "the day's end, reported"
+        lambda: any(e.kind == "fault" and e.text.startswith(first) for e in trainer_lab.timeline.events),
+        DEADLINE_S + schedule[0].at_s * TIME_SCALE,
+        "the day's first fault",
     )
-    assert "time up" in pane.status.text()
+    pane.end.click()
+    await wait_until(lambda: pane.outcome.text() and pane.start.isEnabled(), DEADLINE_S, "the day's end, reported")
+    assert "ended early" in pane.status.text()
     assert panel.actions_box.isVisible() and pane.start.isEnabled() and not pane.end.isEnabled()
-    faults = [e.text for e in trainer_lab.timeline.events if e.kind == "fault"]
-    assert sum(t.startswith("game day fault ") and " of " in t for t in faults) >= len(schedule)
 
     days = trainer_lab.root / "gamedays"
     (recording,) = days.glob(f"gameday-{SEED}-*.ipicsrec")
     assert "Report: " in pane.outcome.text() and recording.with_suffix(".html").is_file()
     assert recording.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
     day = read_recording(recording)
-    assert day.header.kind == "gameday" and day.result["gameday"]["ended"] == "time up"
+    assert day.header.kind == "gameday" and day.result["gameday"]["ended"] == "ended early"
+    assert day.result["gameday"]["faults"][0]["ok"] is True
     # the session's recording was closed as the day began, and a new one runs after it
     assert read_recording(session).result["outcome"].startswith(f"a game day (seed {SEED}) began")
     assert trainer_lab.recorder is not None and trainer_lab.recording_path not in (session, recording)
