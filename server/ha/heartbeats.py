@@ -89,7 +89,8 @@ class Heartbeats:
         s = self.state
         last_scheduled = s.clock.monotonic() - s.settings.interval_s
         while True:
-            next_due = s.next_heartbeat_due = last_scheduled + s.settings.interval_s
+            s.heartbeat_scheduled_at = last_scheduled
+            next_due = last_scheduled + s.settings.interval_s
             try:
                 await s.clock.wait_for(s.kicked.wait(), max(0.0, next_due - s.clock.monotonic()))
                 scheduled = False

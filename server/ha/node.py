@@ -123,8 +123,10 @@ class NodeState:
         #: since this process started: times this server took the active role (``/metrics``)
         self.became_active_total = 0
         self.partner_view: dict[str, Any] | None = None  # the partner's last heartbeat
-        #: when the heartbeat loop sends the next scheduled heartbeat (emulated monotonic)
-        self.next_heartbeat_due: float | None = None
+        #: the emulated monotonic time of the last scheduled heartbeat (None: the loop has
+        #: not started): the next is due one Heartbeat Interval later, in the settings in
+        #: force (``next_heartbeat_due``)
+        self.heartbeat_scheduled_at: float | None = None
         self.transition: Transition | None = None
         self.last_decision = Decision(Action.NONE, "starting")
         self.acked_seq = 0
@@ -192,6 +194,15 @@ class NodeState:
         self.kicked.set()
 
     # ------------------------------------------------------------------- views
+    @property
+    def next_heartbeat_due(self) -> float | None:
+        """When the next scheduled heartbeat is due, in the settings in force: a new
+        interval counts at once (the loop, kicked by the update, recomputes it too), so
+        the status never shows a wait computed with the old one."""
+        if self.heartbeat_scheduled_at is None:
+            return None
+        return self.heartbeat_scheduled_at + self.settings.interval_s
+
     @property
     def capacity(self) -> int:
         return self.cfg.transaction_log_capacity
