@@ -26,6 +26,7 @@ import base64
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
@@ -55,6 +56,9 @@ ACTIVITY_WRITE_EVERY_S = 60
 TALK_REFRESH_S = 2
 #: a phone holding the floor that has not reloaded its talk screen for this long is gone
 TALK_GONE_S = 3 * TALK_REFRESH_S
+#: ... and never sooner than this many real seconds: at a small time scale three missed
+#: refreshes are milliseconds, and a loaded machine's slow request is not a phone gone
+TALK_GONE_FLOOR_S = 1.0
 #: how long a pushed resume ticket stays valid (emulated seconds)
 TICKET_TTL_S = 5 * 60
 PUSH_TIMEOUT_S = 3.0
@@ -107,7 +111,7 @@ class PhoneService:
         self.clock = data.clock
         self.media = media
         self._pushes: set[asyncio.Task] = set()
-        #: (group, user) -> when the phone holding the floor was last heard from
+        #: (group, user) -> when the phone holding the floor was last heard from (real monotonic s)
         self._talking: dict[tuple[str, str], float] = {}
         self._watchdog: asyncio.Task | None = None
 
@@ -205,7 +209,7 @@ class PhoneService:
         else:
             ptt = request.query.get("ptt")
             if (group_id, me) in self._talking:
-                self._talking[(group_id, me)] = self.clock.now()  # the phone is still there
+                self._talking[(group_id, me)] = time.monotonic()  # the phone is still there
             if ptt == "down":
                 granted = await self.media.press(group_id, me)
                 status = (
@@ -400,7 +404,7 @@ class PhoneService:
         """A phone holds the floor until its release, or until it stops asking for its
         talk screen (the phone died, or its release got lost): the floor is never
         held for a phone that is gone."""
-        self._talking[(group, who)] = self.clock.now()
+        self._talking[(group, who)] = time.monotonic()
         if self._watchdog is None or self._watchdog.done():
             self._watchdog = asyncio.get_running_loop().create_task(self._watch_talking())
 
@@ -412,8 +416,9 @@ class PhoneService:
     async def _watch_talking(self) -> None:
         while self._talking:
             await self.clock.sleep(TALK_REFRESH_S)
+            gone_after = max(self.clock.real_seconds(TALK_GONE_S), TALK_GONE_FLOOR_S)
             for (group, who), seen in list(self._talking.items()):
-                if self.clock.now() - seen > TALK_GONE_S:
+                if time.monotonic() - seen > gone_after:
                     log.info("the phone of %s stopped asking for its talk screen: floor released", who)
                     await self._let_go(group, who)
 
