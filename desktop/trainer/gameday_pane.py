@@ -8,7 +8,7 @@ at the real interfaces, so the administrator's buttons are hidden while the day 
 (``exercise_mode`` is emitted, as the exercise pane does).  The day is its own run: the
 lab's session recording is closed when it begins and a new one opened when it ends, and
 the day's recording and report go to ``<lab data dir>/gamedays/``.  The report's
-Chromium starts with the day (``warm_printer``), so the report is there as the day ends.
+Chromium starts with the day (``pdf.Printer``), so the report is there as the day ends.
 
 Signals:
     exercise_mode(bool): a day began (True) or ended (False).
@@ -121,12 +121,13 @@ class GameDayPane(QGroupBox):
     async def _run(self, seed: int, duration_s: float, schedule: list) -> None:
         from ipics_lab.gameday.run import GameDay
         from ipics_lab.report import write_report_async
-        from ipics_lab.report.cli import warm_printer
+        from ipics_lab.report.pdf import Printer
         from ipics_lab.scenario.durations import describe_duration
 
         stem = self.lab.root / GAMEDAYS / f"gameday-{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
         recording, report = stem.with_suffix(".ipicsrec"), stem.with_suffix(".html")
-        printer = warm_printer(report)
+        printer = Printer()
+        printer.start_soon()  # the report's Chromium, ready at the day's end
         cancelled = False
         try:
             stem.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -156,8 +157,7 @@ class GameDayPane(QGroupBox):
             log.exception("game day %s", seed)
             say(self.status, refusal(exc), "refused")
         finally:
-            if printer is not None:
-                await printer.close()
+            await printer.close()
             self._task, self.day = None, None
             self._busy(False)
             if not cancelled and self.lab.pair is not None and self.lab.recorder is None:

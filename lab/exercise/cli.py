@@ -33,7 +33,7 @@ from ipics_lab.report.cli import (
     recording_beside,
     report_file_refusal,
     report_option,
-    warm_printer,
+    report_printer,
     write_run_report,
 )
 from ipics_lab.scenario.cli import (
@@ -134,13 +134,13 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
             main_task.cancel()
 
     on_interrupt(interrupted)
-    printer = None
-    try:
+    async with report_printer(report) as printer:
         try:
             summary = await start_lab(lab)
             if summary is None:
                 return EXIT_UNUSABLE
-            printer = warm_printer(report)  # the report's Chromium, ready when the grade is
+            if printer is not None:  # the report's Chromium, ready when the grade is
+                printer.start_soon()
             _print_ways_in(exercise, lab, summary, root)
             run = ExerciseRun(lab, exercise, recording=recording, time_limit_s=limit, on_event=_say)
             _read_commands(loop, run)
@@ -162,9 +162,6 @@ async def _run(root: Path, exercise, limit, time_scale: float, modes: LabModes |
         print(f"\nThe run's recording: {recording}")
         if report is not None:  # the grade stands whether or not the report is written
             await write_run_report(recording, report, sys.stdout, printer)
-    finally:
-        if printer is not None:
-            await printer.close()
     return EXIT_PASSED if grade.passed else EXIT_FAILED
 
 

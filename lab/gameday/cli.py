@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from ipics_lab import sites
 from ipics_lab.gameday.schedule import GameDayFault, make_gameday
 from ipics_lab.modes import LabModes, add_modes_option
-from ipics_lab.report.cli import report_file_refusal, warm_printer, write_run_report
+from ipics_lab.report.cli import report_file_refusal, report_printer, write_run_report
 from ipics_lab.scenario.durations import describe_duration, parse_duration
 from ipics_server.clock import check_time_scale
 
@@ -141,13 +141,13 @@ async def _day(
 
     on_interrupt(interrupted)
     unwatch: Callable[[], None] = lambda: None  # noqa: E731
-    printer = None
-    try:
+    async with report_printer(report) as printer:
         try:
             summary = await start_lab(lab)
             if summary is None:
                 return EXIT_UNUSABLE
-            printer = warm_printer(report)  # the report's Chromium, ready at the day's end
+            if printer is not None:  # the report's Chromium, ready at the day's end
+                printer.start_soon()
             print(where_text(summary, lab_dir_arg) + _ssh_lines(summary), end="", flush=True)
             day = GameDay(lab, schedule, seed=ns.seed, duration_s=ns.duration, recording=recording)
             print(
@@ -170,9 +170,6 @@ async def _day(
         print(f"Recording: {recording}", flush=True)
         if not await write_run_report(recording, report, sys.stdout, printer):
             return EXIT_NOT_HEALTHY
-    finally:
-        if printer is not None:
-            await printer.close()
     return EXIT_HEALTHY if day.result.get("gameday", {}).get("healthy") else EXIT_NOT_HEALTHY
 
 

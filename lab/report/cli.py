@@ -9,11 +9,16 @@ says why) or a report that cannot be written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ipics_lab.recording import RecordingError
+
+if TYPE_CHECKING:
+    from ipics_lab.report.pdf import Printer
 
 EXIT_WRITTEN, EXIT_UNUSABLE = 0, 2
 
@@ -70,23 +75,28 @@ def say_written(paths: list[Path], out: TextIO) -> None:
         print(f"The report has {why[0].lower()}{why[1:]}.", file=out, flush=True)
 
 
-def warm_printer(report: Path | None):
-    """For a run given ``--report``: a Chromium started now, in the background, so the
-    PDF at the run's end is a page load and a print (``write_run_report``); None without
-    ``--report``."""
+@contextlib.asynccontextmanager
+async def report_printer(report: Path | None) -> AsyncIterator[Printer | None]:
+    """For a run given ``--report``: its Chromium (``pdf.Printer``), closed on the way
+    out however the run ends; None without ``--report``.  Call ``start_soon()`` once the
+    lab is up (not while it starts: two cores), so the PDF at the run's end is a page
+    load and a print (``write_run_report``)."""
     if report is None:
-        return None
+        yield None
+        return
     from ipics_lab.report.pdf import Printer
 
     printer = Printer()
-    printer.start_soon()
-    return printer
+    try:
+        yield printer
+    finally:
+        await printer.close()
 
 
 async def write_run_report(recording: Path, report: Path, out: TextIO, printer=None) -> bool:
     """The after-action report of a run that just ended, from its recording (kept: a
     trainer replays it), said on ``out``; a report that cannot be written is said on
-    stderr (False).  ``printer`` (``warm_printer``'s) is closed."""
+    stderr (False).  ``printer``: ``report_printer``'s, started with the run."""
     from ipics_lab.report import write_report_async
 
     try:
@@ -96,9 +106,6 @@ async def write_run_report(recording: Path, report: Path, out: TextIO, printer=N
         print(f"no report: {exc}", file=sys.stderr)
     except OSError as exc:
         print(f"no report: {report} cannot be written ({exc.strerror or exc})", file=sys.stderr)
-    finally:
-        if printer is not None:
-            await printer.close()
     return False
 
 

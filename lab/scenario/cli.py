@@ -32,7 +32,7 @@ from ipics_lab.report.cli import (
     recording_beside,
     report_file_refusal,
     report_option,
-    warm_printer,
+    report_printer,
     write_run_report,
 )
 from ipics_lab.scenario.loader import builtin_names, load_scenario
@@ -228,13 +228,13 @@ async def _run(
     assert main_task is not None  # asyncio.run runs this coroutine as its main task
     # Ctrl-C or a TERM: cancel the scenario (its consoles close), then the lab stops.
     on_interrupt(lambda: runner.cancel() if runner else main_task.cancel())
-    printer = None
-    try:
+    async with report_printer(report_file) as printer:
         try:
             if await start_lab(lab) is None:
                 return EXIT_UNUSABLE
             print("The lab is up: primary active, secondary standby Ready.", file=out, flush=True)
-            printer = warm_printer(report_file)  # the report's Chromium, ready at the end
+            if printer is not None:  # the report's Chromium, ready at the end
+                printer.start_soon()
             lab.timeline.subscribe(lambda event: _print_console_event(event, out))
             runner = ScenarioRunner(lab, scenario, on_step=lambda sr: _print_step(sr, out))
             report = await runner.run()
@@ -243,9 +243,6 @@ async def _run(
             stop_lab(lab)
         if recording is not None and report_file is not None:
             await write_run_report(recording, report_file, out, printer)
-    finally:
-        if printer is not None:
-            await printer.close()
     return _print_report(report, out, as_json, recording)
 
 

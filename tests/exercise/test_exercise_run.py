@@ -5,6 +5,7 @@ Graded from what the servers saw."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -28,15 +29,21 @@ SETUP_S = 40
 STEP_S = 15
 
 
-@pytest.fixture
-@starts_processes
-async def exercise_lab(tmp_path):
-    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED, media=False)
+@contextlib.asynccontextmanager
+async def started_lab(tmp_path, **options):
+    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED, **options)
     try:
         await lab.start()
         yield lab
     finally:
         lab.stop()
+
+
+@pytest.fixture
+@starts_processes
+async def exercise_lab(tmp_path):
+    async with started_lab(tmp_path, media=False) as lab:
+        yield lab
 
 
 async def console_action(lab: TrainerLab, server: str, action: str) -> None:
@@ -114,13 +121,9 @@ async def test_go_standby_on_the_primary_is_named_with_the_chapters_reason(exerc
 async def dispatcher_lab(tmp_path):
     # The console is offline from the power-off until the secondary is active: the
     # missed heartbeats and the takeover, over 100 emulated s (1 real s here), for a
-    # press that takes milliseconds.
-    lab = TrainerLab(tmp_path / "lab", time_scale=TIME_SCALE, interval_s=INTERVAL_S, missed_count=MISSED, record=None)
-    try:
-        await lab.start()
+    # press that takes milliseconds.  Only the exercise's recording: it narrates.
+    async with started_lab(tmp_path, record=None) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 async def test_the_dispatcher_talks_while_his_console_is_offline_and_it_reconnects_by_itself(dispatcher_lab, tmp_path):
